@@ -1,0 +1,1 @@
+"""Region admin pages: plugins, settings, users and roles, appearance."""

@@ -1,0 +1,76 @@
+"""``create_app``: the one place that wires everything together."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from balai import (
+    api,
+    auth,
+    builtins,
+    config,
+    i18n,
+    meta,
+    permissions,
+    settings,
+    tenancy,
+    themes,
+    web,
+)
+from balai.admin import views as admin_views
+from balai.auth import views as auth_views
+from balai.db import db
+from balai.plugins import Plugins, gate_disabled_plugins, register_blueprints
+from balai.themes import ThemedFlask
+
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask:
+    """Build a Balai application.
+
+    :param config_overrides: settings that win over defaults, the instance file
+        ``balai.cfg`` and ``BALAI_*`` environment variables.
+    """
+    app = ThemedFlask(
+        "balai",
+        instance_path=os.environ.get("BALAI_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
+    config.load(app, config_overrides)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    manager = Plugins()
+    manager.load(builtins=[("balai", builtins)], extra=app.config.get("EXTRA_PLUGINS", ()))
+    app.extensions["balai.plugins"] = manager
+    themes_found = themes.discover() | dict(app.config.get("EXTRA_THEMES", {}))
+    app.setup_themes(themes_found, app.config["DEFAULT_THEME"])
+
+    db.init_app(app)
+    tenancy.init_app(app)
+    auth.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=web.select_locale,
+        default_translation_directories=i18n.translation_directories(manager),
+    )
+    permissions.init_app(app, manager.call_each("register_permissions", startup=True))
+    settings.init_app(app, manager.call_each("register_settings_schema", startup=True))
+
+    themes.init_app(app)
+    web.init_app(app)
+    app.register_blueprint(meta.bp)
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(admin_views.bp, url_prefix="/admin")
+    api.init_app(app, manager, csrf)
+    register_blueprints(app, manager)
+    app.before_request(gate_disabled_plugins)
+    manager.call_each("register_commands", startup=True, cli=app.cli)
+    return app

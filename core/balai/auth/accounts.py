@@ -1,0 +1,90 @@
+"""Creating and changing accounts: the rules shared by the CLI and the admin pages."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from balai.auth.models import Department, User
+from balai.auth.passwords import hash_password, password_problem
+from balai.auth.sessions import end_all_sessions
+from balai.permissions import OPERATOR, ROLES
+
+__all__ = ["AccountError", "create_user", "normalise_email", "set_active"]
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+class AccountError(ValueError):
+    """An account change was refused; ``field`` names the input at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if len(email) > 254 or not EMAIL_RE.match(email):
+        raise AccountError(_("%(email)s is not a valid e-mail address.", email=email), "email")
+    return email
+
+
+def create_user(
+    session: Session,
+    *,
+    tenant_id: int | None,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    department: str | None = None,
+) -> User:
+    """Add a user to ``tenant_id`` (None: a platform operator) after checking everything.
+
+    Nothing is added when a check fails; the caller's transaction commits.
+    """
+    email = normalise_email(email)
+    if role not in (*ROLES, OPERATOR):
+        raise AccountError(_("Unknown role %(role)s.", role=role), "role")
+    if (role == OPERATOR) != (tenant_id is None):
+        raise AccountError(_("Only platform operators have no region."), "role")
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise AccountError(_("The name is required (at most 200 characters)."), "name")
+    problem = password_problem(password, email=email)
+    if problem:
+        raise AccountError(problem, "password")
+    same_tenant = User.tenant_id == tenant_id if tenant_id else User.tenant_id.is_(None)
+    if session.scalar(select(User.id).where(User.email == email, same_tenant)) is not None:
+        raise AccountError(_("A user with this e-mail address already exists."), "email")
+    department_id = None
+    if department:
+        department_id = session.scalar(
+            select(Department.id).where(
+                Department.tenant_id == tenant_id, Department.code == department
+            )
+        )
+        if department_id is None:
+            raise AccountError(_("Unknown department %(code)s.", code=department), "department")
+    user = User(
+        tenant_id=tenant_id,
+        email=email,
+        name=name,
+        role=role,
+        password_hash=hash_password(password),
+        department_id=department_id,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    """Enable or disable an account; disabling ends every session it has."""
+    user.active = active
+    if not active:
+        end_all_sessions(session, user)

@@ -1,0 +1,129 @@
+"""Users, departments, login sessions, API tokens and login failures."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from balai.db import Base, TenantOptional, TenantScoped, utcnow
+
+__all__ = ["ApiToken", "Department", "LoginFailure", "LoginSession", "User", "hash_token"]
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a random token: enough for high-entropy secrets, and fast to look up."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(prefix: str = "") -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+class Department(TenantScoped, Base):
+    """A region's department (*Organisasi Perangkat Daerah*, OPD), e.g. Dinas Kesehatan."""
+
+    __tablename__ = "balai_department"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class User(TenantOptional, Base):
+    """A person who logs in: a citizen (*warga*), an officer, a region admin, or an operator.
+
+    ``tenant_id`` is NULL only for platform operators, who work across tenants.
+    """
+
+    __tablename__ = "balai_user"
+    __table_args__ = (UniqueConstraint("tenant_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default="warga")
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("balai_department.id", ondelete="SET NULL")
+    )
+    active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+    # flask-login's user protocol
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_operator(self) -> bool:
+        return self.tenant_id is None and self.role == "operator"
+
+    def get_id(self) -> str:
+        # The cookie carries the login session, not the user: ending the session ends it.
+        token: str | None = getattr(self, "session_token", None)
+        if token is None:
+            raise RuntimeError("User.get_id() outside a login session")
+        return token
+
+
+class LoginSession(TenantOptional, Base):
+    """One login on one browser; revoked by logout, password change or account disable."""
+
+    __tablename__ = "balai_login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("balai_user.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+    user: Mapped[User] = relationship()
+
+
+class ApiToken(TenantOptional, Base):
+    """A per-user API token; only its hash is stored, shown once when created."""
+
+    __tablename__ = "balai_api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("balai_user.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+    user: Mapped[User] = relationship()
+
+
+class LoginFailure(Base):
+    """A failed login, counted per account and per address to throttle guessing.
+
+    Keys are hashed so the table holds no e-mail addresses; rows expire with the window.
+    """
+
+    __tablename__ = "balai_login_failure"
+    __table_args__ = (Index("ix_balai_login_failure_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,71 @@
+"""The core's own defaults, written as a plugin on the same hooks as everyone else."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from balai.auth.models import User
+from balai.hookspecs import hookimpl
+from balai.items import MenuItem
+from balai.permissions import Permission
+from balai.tenancy import TenantInfo
+
+
+@hookimpl(trylast=True)
+def register_permissions() -> list[Permission]:
+    return [
+        Permission(
+            "balai.view_dashboard", _l("View the command-centre dashboard"), roles=("opd", "admin")
+        ),
+        Permission("balai.manage_plugins", _l("Switch plugins on and off, and set them up")),
+        Permission("balai.manage_users", _l("Manage users, roles and departments")),
+        Permission("balai.manage_appearance", _l("Change the region's name, logo and theme")),
+    ]
+
+
+@hookimpl(trylast=True)
+def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
+    items = [
+        MenuItem(
+            _("Dashboard"),
+            url_for("balai_web.dashboard"),
+            permission="balai.view_dashboard",
+            order=900,
+        ),
+        MenuItem(
+            _("Plugins"),
+            url_for("balai_admin.plugins"),
+            section="admin",
+            permission="balai.manage_plugins",
+            order=10,
+        ),
+        MenuItem(
+            _("Users"),
+            url_for("balai_admin.users"),
+            section="admin",
+            permission="balai.manage_users",
+            order=20,
+        ),
+        MenuItem(
+            _("Roles"),
+            url_for("balai_admin.roles"),
+            section="admin",
+            permission="balai.manage_users",
+            order=30,
+        ),
+        MenuItem(
+            _("Appearance"),
+            url_for("balai_admin.appearance"),
+            section="admin",
+            permission="balai.manage_appearance",
+            order=40,
+        ),
+    ]
+    if user is not None:
+        items += [
+            MenuItem(_("My account"), url_for("balai_auth.account"), section="user", order=10),
+            MenuItem(_("API tokens"), url_for("balai_auth.tokens"), section="user", order=20),
+        ]
+    return items

@@ -1,0 +1,76 @@
+"""Settings with defaults; ``BALAI_*`` environment variables override them.
+
+Precedence, lowest first: :data:`DEFAULTS`, the instance file ``balai.cfg``,
+``BALAI_*`` environment variables, the mapping given to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    # Database: an SQLite file in the instance folder unless a URL is given.
+    "DATABASE_URL": None,
+    "DATABASE_ECHO": False,
+    # Tenancy: "single" serves its one tenant on any host; "multi" resolves by Host.
+    "TENANCY": "single",
+    # How long a worker trusts its copy of tenants and enabled plugins (seconds).
+    "STATE_TTL": 1.0,
+    # Plugins the operator lets regions use; None means every installed plugin.
+    "ALLOWED_PLUGINS": None,
+    # Deployment-wide plugin settings: {"plugin": {"key": value}}.
+    "PLUGIN_SETTINGS": {},
+    "DEFAULT_THEME": "default",
+    # Language: Bahasa Indonesia first, English second.
+    "BABEL_DEFAULT_LOCALE": "id",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Jakarta",
+    "LANGUAGES": ["id", "en"],
+    # Sessions and cookies.
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "balai_session",
+    "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "PREFERRED_URL_SCHEME": "http",
+    # Password hashing: "strong" for deployments, "fast" only for test suites.
+    "PASSWORD_HASHING": "strong",
+    # Login throttling: failures allowed per window before a wait is imposed.
+    "LOGIN_MAX_FAILURES_ACCOUNT": 5,
+    "LOGIN_MAX_FAILURES_ADDRESS": 20,
+    "LOGIN_WINDOW_SECONDS": 15 * 60,
+    # Uploads.
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    "LOGO_MAX_BYTES": 512 * 1024,
+    # API.
+    "API_TITLE": "Balai API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "API_PAGE_SIZE": 20,
+    "API_MAX_PAGE_SIZE": 100,
+    # CSRF tokens live as long as the session.
+    "WTF_CSRF_TIME_LIMIT": None,
+}
+
+
+def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
+    """Fill ``app.config`` from defaults, instance file, environment and overrides."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("balai.cfg", silent=True)
+    app.config.from_prefixed_env("BALAI")
+    if overrides:
+        app.config.from_mapping(overrides)
+    if not app.config.get("DATABASE_URL"):
+        path = os.path.join(app.instance_path, "balai.sqlite")
+        app.config["DATABASE_URL"] = f"sqlite:///{path}"
+    if app.config["TENANCY"] not in {"single", "multi"}:
+        raise ValueError(f"TENANCY must be 'single' or 'multi', not {app.config['TENANCY']!r}")
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "SECRET_KEY is not set: run 'balai init' to write the instance config, "
+            "or set BALAI_SECRET_KEY."
+        )

@@ -1,0 +1,290 @@
+"""Engine, sessions, the declarative ``Base`` and the tenant filter.
+
+Every model that holds a region's data mixes in :class:`TenantScoped`. A session
+knows its tenant (``session.info["tenant_id"]``): reads are filtered to that
+tenant, new rows are stamped with it, and a query of tenant-scoped rows from a
+session without a tenant raises :class:`TenantContextError` unless the code says
+it works across tenants (:meth:`Database.all_tenants` or the ``all_tenants``
+execution option). On PostgreSQL the same tenant is also set per transaction for
+row-level security.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    MetaData,
+    create_engine,
+    event,
+    or_,
+    text,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    sessionmaker,
+    with_loader_criteria,
+)
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "Base",
+    "Database",
+    "TenantContextError",
+    "TenantOptional",
+    "TenantScoped",
+    "UTCDateTime",
+    "db",
+    "utcnow",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite has no time zones; this keeps both databases returning the same values.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use balai.db.utcnow() or an aware value")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every Balai table (core and plugins)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class TenantScoped:
+    """Mixin for rows that belong to one region (tenant).
+
+    Reads are filtered to the session's tenant and new rows get it automatically.
+    """
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:
+        return mapped_column(
+            ForeignKey("balai_tenant.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+
+
+class TenantOptional:
+    """Mixin for rows that belong to one tenant or, with ``tenant_id`` NULL, to none.
+
+    Used for platform operators (global users) and their sessions and tokens:
+    a tenant sees its own rows and the global ones, never another tenant's.
+    """
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int | None]:
+        return mapped_column(
+            ForeignKey("balai_tenant.id", ondelete="CASCADE"), index=True, nullable=True
+        )
+
+
+class TenantContextError(RuntimeError):
+    """Tenant-scoped data was touched with no tenant, or with another tenant's rows."""
+
+
+class TenantSession(Session):
+    """A session bound to at most one tenant (see module docstring)."""
+
+
+def _is_tenant_model(cls: type) -> bool:
+    return issubclass(cls, (TenantScoped, TenantOptional))
+
+
+@event.listens_for(TenantSession, "do_orm_execute")
+def _filter_by_tenant(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return  # criteria already travel with the parent query
+    if state.execution_options.get("all_tenants") or state.session.info.get("all_tenants"):
+        return
+    tenant_id = state.session.info.get("tenant_id")
+    if tenant_id is None:
+        touched = [m.class_.__name__ for m in state.all_mappers if _is_tenant_model(m.class_)]
+        if touched:
+            raise TenantContextError(
+                f"{', '.join(touched)} queried with no tenant; use a tenant session "
+                "or say all_tenants explicitly"
+            )
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
+        ),
+        with_loader_criteria(
+            TenantOptional,
+            lambda cls: or_(cls.tenant_id == tenant_id, cls.tenant_id.is_(None)),
+            include_aliases=True,
+        ),
+    )
+
+
+@event.listens_for(TenantSession, "before_flush")
+def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
+    tenant_id = session.info.get("tenant_id")
+    all_tenants = session.info.get("all_tenants", False)
+    for obj in list(session.new) + list(session.dirty):
+        if not _is_tenant_model(type(obj)):
+            continue
+        if isinstance(obj, TenantScoped) and obj.tenant_id is None and obj in session.new:
+            if tenant_id is None:
+                raise TenantContextError(
+                    f"new {type(obj).__name__} has no tenant and the session has none"
+                )
+            obj.tenant_id = tenant_id
+        if all_tenants or obj.tenant_id is None:
+            continue
+        if obj.tenant_id != tenant_id:
+            raise TenantContextError(
+                f"{type(obj).__name__} of tenant {obj.tenant_id} written from tenant {tenant_id}"
+            )
+
+
+@event.listens_for(TenantSession, "after_begin")
+def _set_row_security(session: Session, transaction: Any, connection: Any) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    tenant_id = session.info.get("tenant_id")
+    connection.execute(
+        text(
+            "SELECT set_config('balai.tenant_id', :tenant, true),"
+            " set_config('balai.all_tenants', :all, true)"
+        ),
+        {
+            "tenant": "" if tenant_id is None else str(tenant_id),
+            "all": "on" if session.info.get("all_tenants") else "off",
+        },
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Database:
+    """Flask extension owning the engine and the per-app-context session.
+
+    Created unbound as :data:`db`; :meth:`init_app` stores the engine in
+    ``app.extensions["balai.db"]`` so every app has its own.
+    """
+
+    def init_app(self, app: Flask) -> None:
+        engine = make_engine(app.config["DATABASE_URL"], echo=app.config["DATABASE_ECHO"])
+        factory = sessionmaker(engine, class_=TenantSession, expire_on_commit=False)
+        app.extensions["balai.db"] = _State(engine, factory)
+        app.teardown_appcontext(self._close_session)
+
+    @staticmethod
+    def _state(app: Flask | None = None) -> _State:
+        return (app or current_app).extensions["balai.db"]
+
+    @property
+    def engine(self) -> Engine:
+        return self._state().engine
+
+    def engine_for(self, app: Flask) -> Engine:
+        return self._state(app).engine
+
+    @property
+    def session(self) -> Session:
+        """The session of the current app context, bound to its tenant (``g.tenant``)."""
+        session: Session | None = g.get("_balai_session")
+        if session is None:
+            tenant = g.get("tenant")
+            session = self.new_session(tenant_id=tenant.id if tenant is not None else None)
+            g._balai_session = session
+        return session
+
+    def new_session(self, tenant_id: int | None = None, *, all_tenants: bool = False) -> Session:
+        """A fresh session for ``tenant_id`` (or across tenants); the caller closes it."""
+        session = self._state().factory()
+        session.info["tenant_id"] = tenant_id
+        session.info["all_tenants"] = all_tenants
+        return session
+
+    @contextmanager
+    def all_tenants(self) -> Iterator[Session]:
+        """A session that explicitly works across tenants; commits on success."""
+        with self.new_session(all_tenants=True) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def tenant_session(self, tenant_id: int) -> Iterator[Session]:
+        """A session for one tenant outside a request (CLI, jobs); commits on success."""
+        with self.new_session(tenant_id) as session, session.begin():
+            yield session
+
+    @staticmethod
+    def _close_session(exc: BaseException | None) -> None:
+        session: Session | None = g.pop("_balai_session", None)
+        if session is not None:
+            session.close()
+
+
+class _State:
+    def __init__(self, engine: Engine, factory: sessionmaker[Session]) -> None:
+        self.engine = engine
+        self.factory = factory
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine with Balai's settings for SQLite (WAL, foreign keys) or PostgreSQL."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    # No pre-ping: a lost connection invalidates the pool, and the next request reconnects.
+    return create_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_recycle=3600)
+
+
+db = Database()

@@ -1,0 +1,203 @@
+"""Hook specifications: every hook a Balai plugin can implement.
+
+Names tell the calling mode: ``register_*`` hooks run once at start-up for every
+installed plugin; the other hooks run per request, only for the plugins the
+current tenant has enabled; past-tense names (``*_enabled``) are events.
+A hook implementation may accept fewer arguments than its specification.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from flask import Blueprint, Flask
+    from flask_smorest import Blueprint as ApiBlueprint
+    from marshmallow import Schema
+    from sqlalchemy.orm import Session
+
+    from balai.auth import User
+    from balai.items import MapLayer, MenuItem, SearchResult, Widget
+    from balai.permissions import Permission
+    from balai.tenancy import TenantInfo
+
+hookspec = pluggy.HookspecMarker("balai")
+hookimpl = pluggy.HookimplMarker("balai")
+
+
+# -------------------------------------------------------------------------
+# Start-up hooks: called once per installed plugin while the app is built
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def register_routes(app: Flask) -> Blueprint | list[Blueprint] | None:
+    """Return the plugin's web blueprint(s).
+
+    The blueprint answers 404 for tenants that have not enabled the plugin.
+    Name it after the plugin and mount it under ``/<name>/``.
+
+    :param app: the application being built.
+    :returns: a blueprint, a list of them, or ``None``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def register_api(app: Flask) -> ApiBlueprint | list[ApiBlueprint] | None:
+    """Return the plugin's JSON API blueprint(s) (``flask_smorest.Blueprint``).
+
+    They are mounted under ``/api/v1/<name>/`` and appear in the OpenAPI document
+    of tenants that have the plugin enabled.
+
+    :param app: the application being built.
+    :returns: a flask-smorest blueprint, a list of them, or ``None``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def register_permissions() -> list[Permission] | None:
+    """Declare the permissions the plugin's routes require.
+
+    Name them ``<plugin>.<verb>_<noun>``; each names the roles that hold it by default.
+
+    :returns: a list of :class:`balai.permissions.Permission`.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def register_settings_schema() -> type[Schema] | None:
+    """Return the marshmallow schema of the plugin's per-tenant settings.
+
+    Each field needs a ``load_default``; its ``metadata["label"]`` and
+    ``metadata["description"]`` label the generated admin form. A value resolves
+    tenant setting → deployment setting (``PLUGIN_SETTINGS``) → schema default.
+
+    :returns: a :class:`marshmallow.Schema` subclass, or ``None``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add sub-commands to the ``balai`` command line.
+
+    :param cli: the ``balai`` command group; add a group named after the plugin.
+
+    .. versionadded:: 0.1
+    """
+
+
+# -------------------------------------------------------------------------
+# Request hooks: called only for plugins the current tenant has enabled
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem] | None:
+    """Return navigation links for the current user.
+
+    Non-essential: an exception is logged and the page renders without the items.
+
+    :param tenant: the current tenant.
+    :param user: the logged-in user, or ``None`` for a visitor.
+    :returns: a list of :class:`balai.items.MenuItem`.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def dashboard_widgets(tenant: TenantInfo, user: User | None) -> list[Widget] | None:
+    """Return widgets for the region's command-centre dashboard.
+
+    Non-essential: an exception is logged and the dashboard renders without them.
+
+    :param tenant: the current tenant.
+    :param user: the logged-in user.
+    :returns: a list of :class:`balai.items.Widget`.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def map_layers(tenant: TenantInfo, user: User | None) -> list[MapLayer] | None:
+    """Return GeoJSON layers for the region's map view.
+
+    Non-essential: an exception is logged and the map shows the other layers.
+
+    :param tenant: the current tenant.
+    :param user: the logged-in user, or ``None``.
+    :returns: a list of :class:`balai.items.MapLayer`.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def search(tenant: TenantInfo, user: User | None, query: str) -> list[SearchResult] | None:
+    """Return results for a platform-wide search.
+
+    Non-essential: an exception is logged and the other plugins' results are shown.
+
+    :param tenant: the current tenant.
+    :param user: the logged-in user, or ``None``.
+    :param query: the search words, stripped, never empty.
+    :returns: a list of :class:`balai.items.SearchResult`.
+
+    .. versionadded:: 0.1
+    """
+
+
+# -------------------------------------------------------------------------
+# Events
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def plugin_enabled(tenant: TenantInfo, plugin: str, session: Session) -> None:
+    """A tenant switched a plugin on; called on that plugin only.
+
+    Runs inside the transaction that records the switch: raise to refuse it.
+
+    :param tenant: the tenant.
+    :param plugin: the plugin's name.
+    :param session: a session bound to the tenant, in the switching transaction.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def plugin_disabled(tenant: TenantInfo, plugin: str, session: Session) -> None:
+    """A tenant switched a plugin off; called on that plugin only. Data is kept.
+
+    :param tenant: the tenant.
+    :param plugin: the plugin's name.
+    :param session: a session bound to the tenant, in the switching transaction.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def populate_demo(tenant: TenantInfo, session: Session) -> None:
+    """Fill a demo tenant with sample data (``balai demo``).
+
+    Called on the plugins enabled for the demo tenant, after they are enabled.
+
+    :param tenant: the demo tenant.
+    :param session: a session bound to the tenant; the caller commits.
+
+    .. versionadded:: 0.1
+    """

@@ -1,0 +1,153 @@
+"""Roles, permissions, the :func:`require` decorator and the permission registry.
+
+Roles are per tenant: ``warga`` (citizen), ``opd`` (officer of a department),
+``admin`` (region admin); ``operator`` is the platform operator, across tenants.
+Plugins declare permissions (``<plugin>.<verb>_<noun>``) with the roles that hold
+them by default; a region admin may grant or withdraw them per role. Every view is
+either guarded by :func:`require` or marked :func:`public`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+__all__ = [
+    "OPERATOR",
+    "ROLES",
+    "Permission",
+    "access_of",
+    "has_permission",
+    "permissions_of",
+    "public",
+    "require",
+    "role_label",
+]
+
+ROLES = ("warga", "opd", "admin")
+OPERATOR = "operator"
+ROLE_LABELS = {
+    "warga": _l("Citizen"),
+    "opd": _l("Department officer"),
+    "admin": _l("Region admin"),
+    OPERATOR: _l("Platform operator"),
+}
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9]*_[a-z0-9_]+$")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A named permission a plugin declares.
+
+    :param name: ``<plugin>.<verb>_<noun>``, e.g. ``pengaduan.forward_complaint``.
+    :param label: what it allows, for the admin's roles page (translatable).
+    :param roles: the roles that hold it unless a region changes that.
+    """
+
+    name: str
+    label: Any
+    roles: tuple[str, ...] = ("admin",)
+
+
+class PermissionRegistry:
+    """Every permission declared by the installed plugins."""
+
+    def __init__(self) -> None:
+        self.permissions: dict[str, Permission] = {}
+        self.owner: dict[str, str] = {}
+
+    def add(self, plugin: str, permission: Permission) -> None:
+        if not NAME_RE.match(permission.name):
+            raise ValueError(f"permission {permission.name!r} is not '<plugin>.<verb>_<noun>'")
+        if permission.name.split(".")[0] != plugin:
+            raise ValueError(f"permission {permission.name!r} must start with {plugin!r}.")
+        unknown = set(permission.roles) - set(ROLES)
+        if unknown:
+            raise ValueError(f"permission {permission.name!r} names unknown roles {unknown}")
+        self.permissions[permission.name] = permission
+        self.owner[permission.name] = plugin
+
+    def defaults(self, role: str) -> frozenset[str]:
+        return frozenset(n for n, p in self.permissions.items() if role in p.roles)
+
+
+def registry(app: Flask | None = None) -> PermissionRegistry:
+    return (app or current_app).extensions["balai.permissions"]
+
+
+def init_app(app: Flask, declared: Iterable[tuple[str, Iterable[Permission]]]) -> None:
+    reg = PermissionRegistry()
+    for plugin, permissions in declared:
+        for permission in permissions:
+            reg.add(plugin, permission)
+    app.extensions["balai.permissions"] = reg
+
+
+def permissions_of(user: Any) -> frozenset[str]:
+    """All permissions ``user`` holds in the current tenant."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return frozenset()
+    reg = registry()
+    if user.role in (OPERATOR, "admin"):
+        return frozenset(reg.permissions)
+    tenant = g.get("tenant")
+    held = set(reg.defaults(user.role))
+    if tenant is not None:
+        for name, granted in tenant.grants.get(user.role, {}).items():
+            (held.add if granted else held.discard)(name)
+    return frozenset(held)
+
+
+def role_label(role: str) -> str:
+    """The translated name of a role."""
+    return str(ROLE_LABELS.get(role, role))
+
+
+def has_permission(user: Any, permission: str) -> bool:
+    """Whether ``user`` holds ``permission`` in the current tenant."""
+    return permission in permissions_of(user)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def require(*needed: str) -> Callable[[F], F]:
+    """Guard a view: the user must be logged in and hold every permission named."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                if _wants_json():
+                    abort(401)
+                return redirect(url_for("balai_auth.login", next=request.full_path))
+            held = permissions_of(current_user)
+            if not all(p in held for p in needed):
+                abort(403)
+            return view(*args, **kwargs)
+
+        guarded.balai_access = ("require", needed)  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+
+    return decorator
+
+
+def public(view: F) -> F:
+    """Mark a view as open to everyone, logged in or not."""
+    view.balai_access = ("public", ())  # type: ignore[attr-defined]
+    return view
+
+
+def access_of(view: Callable[..., Any]) -> tuple[str, tuple[str, ...]] | None:
+    """How a view is guarded: ``("public", ())``, ``("require", names)`` or ``None``."""
+    return getattr(view, "balai_access", None)

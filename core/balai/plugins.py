@@ -1,0 +1,316 @@
+"""Plugin discovery, loading, validation and per-tenant hook calling.
+
+One :class:`Plugins` object per app (``app.extensions["balai.plugins"]``) owns
+the pluggy manager. Plugins come from the ``balai.plugins`` entry-point group; a
+plugin that fails to import or to validate is recorded as broken with the reason
+and left out. Request-time hooks go through :func:`hooks`, a relay that calls only
+the plugins enabled for the current tenant.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import importlib_metadata
+import pluggy
+from flask import Blueprint, Flask, abort, current_app, g, request
+
+from balai import hookspecs
+
+__all__ = [
+    "Manifest",
+    "PluginInfo",
+    "Plugins",
+    "collect",
+    "hooks",
+    "plugins",
+]
+
+log = logging.getLogger(__name__)
+ENTRY_POINT_GROUP = "balai.plugins"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a plugin says of itself beyond its distribution's metadata.
+
+    :param title: name shown to region admins (e.g. ``"Pengaduan Masyarakat"``).
+    :param category: grouping on the admin page (``layanan``, ``kesehatan``, ...).
+    :param requires: plugins that must be enabled first.
+    :param core: PEP 440 specifier of the core versions supported (``">=0.1,<0.3"``).
+    :param hookspecs: a module or class with extra hook specifications (events).
+    :param migrations: folder of the plugin's Alembic branch, relative to the module.
+    """
+
+    title: str
+    category: str = "umum"
+    requires: tuple[str, ...] = ()
+    core: str = ""
+    hookspecs: object | None = None
+    migrations: str | None = "migrations"
+
+
+@dataclass
+class PluginInfo:
+    """An installed plugin as the core sees it."""
+
+    name: str
+    version: str = ""
+    summary: str = ""
+    manifest: Manifest | None = None
+    module: object | None = None
+    error: str | None = None
+    hooks: tuple[str, ...] = ()
+    builtin: bool = False
+    distribution: str = ""
+    migrations: Path | None = field(default=None)
+
+    @property
+    def broken(self) -> bool:
+        return self.error is not None
+
+    @property
+    def title(self) -> str:
+        return self.manifest.title if self.manifest else self.name
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "version": self.version,
+            "summary": self.summary,
+            "category": self.manifest.category if self.manifest else None,
+            "requires": list(self.manifest.requires) if self.manifest else [],
+            "hooks": list(self.hooks),
+            "builtin": self.builtin,
+            "error": self.error,
+        }
+
+
+class Plugins:
+    """The plugin manager of one app and what it learnt while loading."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager("balai")
+        self.pm.add_hookspecs(hookspecs)
+        self.installed: dict[str, PluginInfo] = {}
+        self.blueprint_owner: dict[str, str] = {}
+        self._relays: dict[frozenset[str], _Relay] = {}
+
+    # -- loading ---------------------------------------------------------
+
+    def load(self, builtins: Iterable[tuple[str, object]], extra: Iterable[object]) -> None:
+        """Register built-in plugins, entry-point plugins and ``extra`` ones."""
+        for name, module in builtins:
+            self._register(PluginInfo(name=name, module=module, builtin=True))
+        candidates = list(self._discover()) + [_info_for_object(obj) for obj in extra]
+        for info in candidates:  # extra hookspecs first, so events can be implemented
+            spec = info.manifest.hookspecs if info.manifest else None
+            if spec is not None and not info.broken:
+                self.pm.add_hookspecs(spec)
+        for info in candidates:
+            if info.name in self.installed:
+                info.error = info.error or f"name {info.name!r} is already taken"
+                self.installed.setdefault(f"{info.name} ({info.distribution})", info)
+                continue
+            if info.broken:
+                self.installed[info.name] = info
+                log.error("plugin %s is broken: %s", info.name, info.error)
+                continue
+            self._register(info)
+
+    def _discover(self) -> Iterator[PluginInfo]:
+        for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist
+            info = PluginInfo(
+                name=ep.name,
+                version=dist.version if dist else "",
+                summary=(dist.metadata["Summary"] or "") if dist else "",
+                distribution=dist.name if dist else "",
+            )
+            try:
+                info.module = ep.load()
+                info.manifest = _manifest_of(info.module)
+            except Exception as exc:  # any import-time failure marks the plugin broken
+                info.error = f"{type(exc).__name__}: {exc}"
+            yield info
+
+    def _register(self, info: PluginInfo) -> None:
+        try:
+            self.pm.register(info.module, name=info.name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            info.error = str(exc)
+            self.installed[info.name] = info
+            log.error("plugin %s is broken: %s", info.name, info.error)
+            return
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            self.pm.unregister(name=info.name)
+            info.error = str(exc)
+            log.error("plugin %s is broken: %s", info.name, info.error)
+        else:
+            info.hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(info.module) or ()))
+            info.migrations = _migrations_dir(info)
+        self.installed[info.name] = info
+
+    # -- queries -----------------------------------------------------------
+
+    def working(self) -> list[PluginInfo]:
+        """Installed plugins that loaded, built-ins excluded, sorted by name."""
+        return sorted(
+            (p for p in self.installed.values() if not p.broken and not p.builtin),
+            key=lambda p: p.name,
+        )
+
+    def get(self, name: str) -> PluginInfo | None:
+        return self.installed.get(name)
+
+    def owner_of(self, blueprint: str | None) -> str | None:
+        """The plugin that registered ``blueprint`` (top-level name), if any."""
+        if blueprint is None:
+            return None
+        return self.blueprint_owner.get(blueprint.split(".")[0])
+
+    # -- calling -----------------------------------------------------------
+
+    def call_each(
+        self,
+        hook: str,
+        plugins: Iterable[str] | None = None,
+        *,
+        startup: bool = False,
+        **kwargs: Any,
+    ) -> list[tuple[str, Any]]:
+        """Call each implementation of ``hook`` on its own; a failure is logged and skipped.
+
+        :param plugins: restrict to these plugin names (built-ins always included).
+        :param startup: a failure marks the plugin broken (start-up hooks).
+        :returns: ``(plugin name, result)`` for every implementation that returned.
+        """
+        wanted = None if plugins is None else set(plugins)
+        results = []
+        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+            info = self.installed.get(impl.plugin_name)
+            if (
+                wanted is not None
+                and not (info and info.builtin)
+                and impl.plugin_name not in wanted
+            ):
+                continue
+            try:
+                result = impl.function(*(kwargs[arg] for arg in impl.argnames))
+            except Exception as exc:
+                log.exception("hook %s of plugin %s failed", hook, impl.plugin_name)
+                if startup and info is not None and not info.builtin:
+                    info.error = f"{hook}: {type(exc).__name__}: {exc}"
+                    self.pm.unregister(name=impl.plugin_name)
+                    self._relays.clear()
+                continue
+            if result is not None:
+                results.append((impl.plugin_name, result))
+        return results
+
+    def relay(self, enabled: frozenset[str]) -> _Relay:
+        """Hook callers restricted to built-ins plus ``enabled``."""
+        relay = self._relays.get(enabled)
+        if relay is None:
+            off = [
+                info.module
+                for info in self.installed.values()
+                if not info.builtin and not info.broken and info.name not in enabled
+            ]
+            relay = self._relays[enabled] = _Relay(self.pm, off)
+        return relay
+
+
+class _Relay:
+    """``relay.<hook>(...)`` calls the hook on the enabled plugins only."""
+
+    def __init__(self, pm: pluggy.PluginManager, off: list[object]) -> None:
+        self._pm = pm
+        self._off = off
+
+    def __getattr__(self, name: str) -> Any:
+        caller = self._pm.subset_hook_caller(name, remove_plugins=self._off)
+        setattr(self, name, caller)
+        return caller
+
+
+def _manifest_of(module: object) -> Manifest:
+    manifest = getattr(module, "manifest", None)
+    if manifest is None:
+        return Manifest(title=getattr(module, "__name__", "plugin"))
+    if not isinstance(manifest, Manifest):
+        raise TypeError("'manifest' must be a balai.Manifest")
+    return manifest
+
+
+def _info_for_object(obj: object) -> PluginInfo:
+    """Describe a plugin given directly (tests, ``EXTRA_PLUGINS``) instead of by entry point."""
+    name = getattr(obj, "name", None) or getattr(obj, "__name__", "").rsplit(".", 1)[-1]
+    info = PluginInfo(name=name, module=obj, version="0", summary=(obj.__doc__ or "").strip())
+    try:
+        info.manifest = _manifest_of(obj)
+    except TypeError as exc:
+        info.error = str(exc)
+    return info
+
+
+def _migrations_dir(info: PluginInfo) -> Path | None:
+    if info.manifest is None or info.manifest.migrations is None:
+        return None
+    module_file = getattr(info.module, "__file__", None)
+    if not isinstance(info.module, ModuleType) or module_file is None:
+        return None
+    folder = Path(module_file).parent / info.manifest.migrations / "versions"
+    return folder if folder.is_dir() else None
+
+
+def plugins(app: Flask | None = None) -> Plugins:
+    """The :class:`Plugins` of ``app`` (default: the current app)."""
+    return (app or current_app).extensions["balai.plugins"]
+
+
+def hooks() -> _Relay:
+    """Hook callers for the current tenant: only its enabled plugins (and built-ins)."""
+    tenant = g.get("tenant")
+    return plugins().relay(tenant.plugins if tenant is not None else frozenset())
+
+
+def collect(hook: str, **kwargs: Any) -> list[Any]:
+    """Call a non-essential list hook for the current tenant, containing failures.
+
+    Each plugin's list is flattened into one list, in plugin order.
+    """
+    tenant = g.get("tenant")
+    enabled = tenant.plugins if tenant is not None else frozenset()
+    items: list[Any] = []
+    for _name, result in plugins().call_each(hook, plugins=enabled, **kwargs):
+        items.extend(result if isinstance(result, list | tuple) else [result])
+    return items
+
+
+def register_blueprints(app: Flask, manager: Plugins) -> None:
+    """Register every working plugin's web blueprints, remembering their owner."""
+    for name, result in manager.call_each("register_routes", startup=True, app=app):
+        for blueprint in _as_list(result):
+            app.register_blueprint(blueprint)
+            manager.blueprint_owner[blueprint.name] = name
+
+
+def _as_list(result: Blueprint | list[Blueprint]) -> list[Blueprint]:
+    return list(result) if isinstance(result, list | tuple) else [result]
+
+
+def gate_disabled_plugins() -> None:
+    """404 for a plugin's routes when the current tenant has not enabled it."""
+    owner = plugins().owner_of(request.blueprint)
+    tenant = g.get("tenant")
+    if owner is not None and (tenant is None or owner not in tenant.plugins):
+        abort(404)

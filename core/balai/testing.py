@@ -1,0 +1,276 @@
+"""pytest plugin for Balai and its plugins (loaded through the ``pytest11`` entry point).
+
+Fixtures: ``app``, ``client``, ``tenant``, ``other_tenant``, ``other_client``,
+``db_session``, ``login``, ``enable_plugin`` and ``make_app``. Markers:
+``@pytest.mark.balai_config(KEY=value)`` overrides settings and
+``@pytest.mark.balai_plugins(obj, ...)`` registers plugin objects for one test.
+
+The database is SQLite in a temporary folder, or PostgreSQL when
+``BALAI_TEST_DATABASE_URL`` names a server (a throw-away database owned by a
+non-superuser role is created there, so row-level security applies). It is
+migrated once per session and emptied after every test.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from balai.auth.accounts import create_user
+from balai.auth.models import User
+from balai.db import Base, db
+from balai.tenancy import RoleGrant, TenantInfo, bump_state, create_tenant
+from balai.tenancy import enable_plugin as switch_on
+from balai.tenancy import registry as tenant_registry
+
+__all__ = ["PASSWORD", "make_test_app"]
+
+PASSWORD = "kata-sandi-uji-123"
+TEST_ROLE = "balai_test"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "balai_config(**settings): override Balai settings")
+    config.addinivalue_line("markers", "balai_plugins(*plugins): register plugin objects")
+
+
+# -- database --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def balai_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database for the whole test session."""
+    server = os.environ.get("BALAI_TEST_DATABASE_URL")
+    if not server:
+        path = tmp_path_factory.mktemp("balai-db") / "test.sqlite"
+        url = f"sqlite:///{path}"
+        _migrate(url)
+        yield url
+        return
+    url, drop = _postgres_database(server)
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        drop()
+
+
+def _postgres_database(server: str) -> tuple[str, Callable[[], None]]:
+    admin_url = make_url(server).set(drivername="postgresql+psycopg")
+    name = f"balai_test_{secrets.token_hex(4)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": TEST_ROLE}
+        )
+        if not exists:
+            connection.execute(text(f"CREATE ROLE {TEST_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS"))
+        connection.execute(text(f'CREATE DATABASE "{name}" OWNER {TEST_ROLE}'))
+    url = admin_url.set(username=TEST_ROLE, password=None, database=name)
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.render_as_string(hide_password=False), drop
+
+
+def _migrate(url: str) -> None:
+    from balai import schema
+
+    app = make_test_app({"DATABASE_URL": url})
+    with app.app_context():
+        schema.upgrade(app)
+    db.engine_for(app).dispose()
+
+
+def _empty_all_tables(app: Flask) -> None:
+    engine = db.engine_for(app)
+    tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name != "balai_alembic_version"]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+# -- apps and clients ----------------------------------------------------------------
+
+
+def make_test_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """A Balai app with test settings: fast hashing, no CSRF, state seen at once."""
+    from balai.app import create_app
+
+    settings: dict[str, Any] = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "TENANCY": "multi",
+        "STATE_TTL": 0,
+        "PASSWORD_HASHING": "fast",
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+    settings.update(overrides or {})
+    return create_app(settings)
+
+
+def _marker_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers("balai_config"))):
+        settings.update(marker.kwargs)
+    plugins: list[object] = []
+    for marker in request.node.iter_markers("balai_plugins"):
+        plugins.extend(marker.args)
+    if plugins:
+        settings["EXTRA_PLUGINS"] = [*settings.get("EXTRA_PLUGINS", []), *plugins]
+    return settings
+
+
+@pytest.fixture
+def make_app(
+    balai_database_url: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., Flask]]:
+    """Build further apps on the test database: ``make_app(KEY=value, ...)``."""
+    built: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        settings = {"DATABASE_URL": balai_database_url}
+        settings.update(_marker_settings(request))
+        settings.update(overrides)
+        os.environ["BALAI_INSTANCE_PATH"] = str(tmp_path / "instance")
+        app = make_test_app(settings)
+        if built:
+            _create_missing_tables(app)
+        built.append(app)
+        return app
+
+    yield factory
+    if built:
+        _empty_all_tables(built[0])
+    for app in built:
+        db.engine_for(app).dispose()
+
+
+def _create_missing_tables(app: Flask) -> None:
+    """Tables of plugins registered only for a test (they have no migrations)."""
+    Base.metadata.create_all(db.engine_for(app))
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+    """The Balai app under test, with an app context pushed."""
+    application = make_app()
+    _create_missing_tables(application)
+    with application.app_context():
+        yield application
+
+
+@pytest.fixture
+def tenant(app: Flask) -> TenantInfo:
+    """A tenant served at ``http://kota-a.test``."""
+    return create_tenant(app, "kota-a", "Kota A", ["kota-a.test"])
+
+
+@pytest.fixture
+def other_tenant(app: Flask) -> TenantInfo:
+    """A second tenant, served at ``http://kota-b.test``: for isolation tests."""
+    return create_tenant(app, "kota-b", "Kota B", ["kota-b.test"])
+
+
+class TenantClient(FlaskClient):
+    """A test client that sends every request to one host (``client.host``)."""
+
+    host = "localhost"
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("base_url") and not (args and not isinstance(args[0], str)):
+            kwargs["base_url"] = f"http://{self.host}"
+        return super().open(*args, **kwargs)
+
+
+def _client(app: Flask, tenant: TenantInfo) -> FlaskClient:
+    app.test_client_class = TenantClient
+    client = app.test_client()
+    client.host = tenant.domains[0]  # type: ignore[attr-defined]
+    return client
+
+
+@pytest.fixture
+def client(app: Flask, tenant: TenantInfo) -> FlaskClient:
+    """A test client whose requests go to ``tenant``'s host."""
+    return _client(app, tenant)
+
+
+@pytest.fixture
+def other_client(app: Flask, other_tenant: TenantInfo) -> FlaskClient:
+    """A test client whose requests go to ``other_tenant``'s host."""
+    return _client(app, other_tenant)
+
+
+@pytest.fixture
+def db_session(app: Flask, tenant: TenantInfo) -> Iterator[Session]:
+    """A session bound to ``tenant``; commit what the test needs the app to see."""
+    session = db.new_session(tenant.id)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def enable_plugin(app: Flask, tenant: TenantInfo) -> Callable[..., TenantInfo]:
+    """``enable_plugin("name", tenant=None)``: switch a plugin on (default: ``tenant``)."""
+
+    def switch(name: str, tenant: TenantInfo = tenant) -> TenantInfo:
+        switch_on(app, tenant, name, by="test")
+        refreshed = tenant_registry(app).by_id(tenant.id)
+        assert refreshed is not None
+        return refreshed
+
+    return switch
+
+
+@pytest.fixture
+def login(app: Flask, tenant: TenantInfo) -> Callable[..., User]:
+    """``login(client, role="warga", permissions=(), tenant=None, email=None)``.
+
+    Creates a user with ``role`` in ``tenant`` (default: the ``tenant`` fixture),
+    grants ``permissions`` to that role there, and logs ``client`` in as them.
+    """
+    counter = iter(range(1, 10_000))
+
+    def do_login(
+        client: FlaskClient,
+        role: str = "warga",
+        permissions: tuple[str, ...] = (),
+        tenant: TenantInfo | None = tenant,
+        email: str | None = None,
+        department: str | None = None,
+    ) -> User:
+        email = email or f"{role}{next(counter)}@example.test"
+        with db.all_tenants() as session:
+            user = create_user(
+                session, tenant_id=tenant.id if tenant and role != "operator" else None,
+                email=email, name=email.split("@")[0], role=role, password=PASSWORD,
+                department=department,
+            )
+            for name in permissions:
+                session.add(RoleGrant(tenant_id=tenant.id, role=role, permission=name, granted=True))
+            if permissions:
+                bump_state(session)
+        response = client.post("/masuk", data={"email": email, "password": PASSWORD})
+        assert response.status_code == 302, f"login failed for {email}: {response.status_code}"
+        return user
+
+    return do_login

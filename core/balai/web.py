@@ -1,0 +1,233 @@
+"""The core's pages and HTTP behaviour: home, dashboard, map, search, language,
+navigation, error pages and security headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+)
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wrappers import Response
+
+from balai.api import field_errors
+from balai.auth.views import safe_next
+from balai.db import db
+from balai.items import MapLayer, MenuItem, SearchResult, Widget
+from balai.permissions import has_permission, public, require, role_label
+from balai.plugins import collect
+
+bp = Blueprint("balai_web", __name__)
+
+LANG_COOKIE = "balai_lang"
+
+
+def _user() -> Any:
+    return current_user if current_user.is_authenticated else None
+
+
+def _visible(items: list[Any]) -> list[Any]:
+    user = _user()
+    return [i for i in items if i.permission is None or has_permission(user, i.permission)]
+
+
+def menu(section: str = "main") -> list[MenuItem]:
+    """Navigation links of ``section`` the current user may follow, in order."""
+    if "balai_menu" not in g:
+        items = collect("menu_items", tenant=g.tenant, user=_user()) if g.get("tenant") else []
+        g.balai_menu = sorted(
+            (i for i in _visible(items) if isinstance(i, MenuItem)),
+            key=lambda i: (i.order, i.label),
+        )
+    return [i for i in g.balai_menu if i.section == section]
+
+
+@bp.route("/")
+@public
+def home() -> str:
+    return render_template("balai/home.html", services=menu("main"))
+
+
+@bp.route("/dasbor")
+@require("balai.view_dashboard")
+def dashboard() -> str:
+    widgets = collect("dashboard_widgets", tenant=g.tenant, user=_user())
+    widgets = sorted((w for w in _visible(widgets) if isinstance(w, Widget)), key=lambda w: w.order)
+    return render_template("balai/dashboard.html", widgets=widgets)
+
+
+@bp.route("/peta")
+@public
+def map_view() -> str:
+    layers = collect("map_layers", tenant=g.tenant, user=_user())
+    layers = [layer for layer in _visible(layers) if isinstance(layer, MapLayer)]
+    return render_template("balai/map.html", layers=layers)
+
+
+@bp.route("/cari")
+@public
+def search() -> str:
+    query = request.args.get("q", "").strip()[:200]
+    results: list[SearchResult] = []
+    if query:
+        found = collect("search", tenant=g.tenant, user=_user(), query=query)
+        results = [r for r in found if isinstance(r, SearchResult)]
+    return render_template("balai/search.html", query=query, results=results)
+
+
+@bp.route("/bahasa", methods=["POST"])
+@public
+def set_language() -> Response:
+    lang = request.form.get("lang", "")
+    response = redirect(safe_next(request.form.get("next")))
+    if lang in current_app.config["LANGUAGES"]:
+        response.set_cookie(
+            LANG_COOKIE,
+            lang,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+        )
+        if current_user.is_authenticated and current_user.locale != lang:
+            current_user.locale = lang
+            db.session.commit()
+    return response
+
+
+def select_locale() -> str:
+    """The visitor's chosen language, the account's, or the default (Indonesian)."""
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in languages:
+        return chosen
+    user = _user() if g.get("tenant") is not None else None
+    if user is not None and user.locale in languages:
+        return str(user.locale)
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def template_context() -> dict[str, Any]:
+    return {
+        "tenant": g.get("tenant"),
+        "menu": menu,
+        "locale": str(get_locale()),
+        "languages": current_app.config["LANGUAGES"],
+        "has_permission": lambda name: has_permission(_user(), name),
+        "role_label": role_label,
+    }
+
+
+# -- errors ------------------------------------------------------------------
+
+ERROR_TITLES = {
+    400: "The request is not valid",
+    401: "Please log in",
+    403: "You do not have access to this page",
+    404: "Page not found",
+    405: "Method not allowed",
+    413: "The upload is too large",
+    422: "Some fields are not valid",
+    429: "Too many requests",
+    500: "Something went wrong",
+    503: "The service is temporarily unavailable",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/api/", "/-/")) or request.accept_mimetypes.best in (
+        "application/json",
+    )
+
+
+def error_response(
+    status: int, description: str | None = None, fields: dict[str, list[str]] | None = None
+) -> tuple[Any, int]:
+    unknown_host = status == 404 and description == "unknown-host"
+    title = _(ERROR_TITLES.get(status, ERROR_TITLES[500]))
+    if unknown_host:
+        title = _("This address does not belong to any region on this server")
+    if _wants_json():
+        code = "unknown_host" if unknown_host else _error_code(status)
+        body = {"error": {"code": code, "message": title, "fields": fields or {}}}
+        return jsonify(body), status
+    minimal = status >= 500 or g.get("tenant") is None
+    html = render_template(
+        "balai/error.html",
+        status=status,
+        title=title,
+        unknown_host=unknown_host,
+        minimal=minimal,
+    )
+    return html, status
+
+
+def _error_code(status: int) -> str:
+    return HTTP_STATUS_CODES.get(status, "error").lower().replace(" ", "_")
+
+
+def _http_error(exc: HTTPException) -> Any:
+    response = error_response(
+        exc.code or 500, exc.description, field_errors(getattr(exc, "data", None))
+    )
+    if exc.code == 429 and getattr(exc, "retry_after", None):
+        return response[0], response[1], {"Retry-After": str(exc.retry_after)}
+    return response
+
+
+def _database_down(exc: DBAPIError) -> Any:
+    current_app.logger.error("database unreachable: %s", exc.__class__.__name__)
+    g.pop("_balai_session", None)
+    return error_response(503)[0], 503, {"Retry-After": "30"}
+
+
+# -- security headers --------------------------------------------------------
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    user = g.get("_login_user")  # already loaded; never query here
+    if user is not None and user.is_authenticated:
+        headers.setdefault("Cache-Control", "private, no-store")
+    return response
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Signed cookie sessions, marked Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.context_processor(template_context)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DBAPIError, _database_down)
+    app.after_request(security_headers)
+    app.session_interface = SessionInterface()
