@@ -340,6 +340,7 @@ def _plugin_problem(app: Flask, tenant: TenantInfo, name: str) -> str | None:
 
 def enable_plugin(app: Flask, tenant: TenantInfo, name: str, *, by: str | None = None) -> None:
     """Switch ``name`` on for ``tenant`` after checking requirements and migrating it."""
+    tenant = _fresh(app, tenant)
     problem = _plugin_problem(app, tenant, name)
     if problem:
         raise TenancyError(problem, "plugin")
@@ -349,6 +350,7 @@ def enable_plugin(app: Flask, tenant: TenantInfo, name: str, *, by: str | None =
 
 def disable_plugin(app: Flask, tenant: TenantInfo, name: str, *, by: str | None = None) -> None:
     """Switch ``name`` off for ``tenant``; refused while an enabled plugin needs it."""
+    tenant = _fresh(app, tenant)
     manager = plugins(app)
     if manager.get(name) is None:
         raise TenancyError(_("Plugin %(name)s is not installed.", name=name), "plugin")
@@ -367,6 +369,16 @@ def disable_plugin(app: Flask, tenant: TenantInfo, name: str, *, by: str | None 
             "plugin",
         )
     _switch(app, tenant, name, False, by)
+
+
+def _fresh(app: Flask, tenant: TenantInfo) -> TenantInfo:
+    """The tenant as the database has it now, not as an older snapshot saw it."""
+    reg = registry(app)
+    reg.refresh(force=True)
+    current = reg.by_id(tenant.id)
+    if current is None:
+        raise TenancyError(_("The region no longer exists."), "tenant")
+    return current
 
 
 def _switch(app: Flask, tenant: TenantInfo, name: str, on: bool, by: str | None) -> None:

@@ -124,7 +124,9 @@ def make_test_app(overrides: dict[str, Any] | None = None) -> Flask:
         "SERVER_NAME": None,
     }
     settings.update(overrides or {})
-    return create_app(settings)
+    app = create_app(settings)
+    app.test_client_class = TenantClient
+    return app
 
 
 def _marker_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
@@ -191,18 +193,23 @@ def other_tenant(app: Flask) -> TenantInfo:
 
 
 class TenantClient(FlaskClient):
-    """A test client that sends every request to one host (``client.host``)."""
+    """A test client for one tenant's host (``client.host``), one app context per request.
 
-    host = "localhost"
+    Flask reuses an app context that is already pushed (the ``app`` fixture pushes
+    one), which would share ``g`` and the database session between requests. Each
+    request here gets a fresh app context, as it would in production.
+    """
+
+    host: str | None = None
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
-        if not kwargs.get("base_url") and not (args and not isinstance(args[0], str)):
+        if self.host and not kwargs.get("base_url") and (not args or isinstance(args[0], str)):
             kwargs["base_url"] = f"http://{self.host}"
-        return super().open(*args, **kwargs)
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
 
 def _client(app: Flask, tenant: TenantInfo) -> FlaskClient:
-    app.test_client_class = TenantClient
     client = app.test_client()
     client.host = tenant.domains[0]  # type: ignore[attr-defined]
     return client
@@ -261,12 +268,18 @@ def login(app: Flask, tenant: TenantInfo) -> Callable[..., User]:
         email = email or f"{role}{next(counter)}@example.test"
         with db.all_tenants() as session:
             user = create_user(
-                session, tenant_id=tenant.id if tenant and role != "operator" else None,
-                email=email, name=email.split("@")[0], role=role, password=PASSWORD,
+                session,
+                tenant_id=tenant.id if tenant and role != "operator" else None,
+                email=email,
+                name=email.split("@")[0],
+                role=role,
+                password=PASSWORD,
                 department=department,
             )
             for name in permissions:
-                session.add(RoleGrant(tenant_id=tenant.id, role=role, permission=name, granted=True))
+                session.add(
+                    RoleGrant(tenant_id=tenant.id, role=role, permission=name, granted=True)
+                )
             if permissions:
                 bump_state(session)
         response = client.post("/masuk", data={"email": email, "password": PASSWORD})

@@ -1,0 +1,77 @@
+"""A small plugin used by the core's tests: one page, one secret page, a setting, a model."""
+
+from __future__ import annotations
+
+from balai import Manifest, hookimpl
+from balai.db import Base, TenantScoped
+from balai.items import MenuItem, Widget
+from balai.permissions import Permission, public, require
+from balai.settings import plugin_settings
+from flask import Blueprint, url_for
+from marshmallow import Schema, fields, validate
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+name = "hello"
+manifest = Manifest(title="Hello", category="test")
+
+
+class HelloNote(TenantScoped, Base):
+    """A note that belongs to one tenant."""
+
+    __tablename__ = "hello_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(200))
+
+
+class HelloSettings(Schema):
+    greeting = fields.String(
+        load_default="Halo",
+        validate=validate.Length(min=1, max=50),
+        metadata={"label": "Greeting"},
+    )
+    times = fields.Integer(
+        load_default=1, validate=validate.Range(min=1, max=5), metadata={"label": "Times"}
+    )
+
+
+bp = Blueprint("hello", __name__, url_prefix="/hello", template_folder="templates")
+
+
+@bp.route("/")
+@public
+def index() -> str:
+    settings = plugin_settings("hello")
+    return " ".join([settings["greeting"]] * settings["times"])
+
+
+@bp.route("/rahasia")
+@require("hello.view_secret")
+def secret() -> str:
+    return "rahasia"
+
+
+@hookimpl
+def register_routes(app: object) -> Blueprint:
+    return bp
+
+
+@hookimpl
+def register_permissions() -> list[Permission]:
+    return [Permission("hello.view_secret", "See the secret page", roles=("opd",))]
+
+
+@hookimpl
+def register_settings_schema() -> type[Schema]:
+    return HelloSettings
+
+
+@hookimpl
+def menu_items() -> list[MenuItem]:
+    return [MenuItem("Hello menu", url_for("hello.index"))]
+
+
+@hookimpl
+def dashboard_widgets() -> list[Widget]:
+    return [Widget("Hello widget", "hello_widget.html", {"count": 3})]

@@ -1,0 +1,168 @@
+"""Plugin machinery: per-tenant hooks and routes, switching, broken plugins."""
+
+from __future__ import annotations
+
+import time
+
+import faulty
+import hello
+import importlib_metadata
+import needs_hello
+import pytest
+from balai.plugins import plugins
+from balai.tenancy import TenancyError, disable_plugin, enable_plugin, registry
+
+pytestmark = pytest.mark.balai_plugins(hello, needs_hello)
+
+
+def test_disabled_plugin_routes_answer_404(client, tenant):
+    assert client.get("/hello/").status_code == 404
+
+
+def test_enabled_plugin_routes_answer_for_that_tenant_only(
+    client, other_client, tenant, other_tenant, enable_plugin
+):
+    enable_plugin("hello")
+    assert client.get("/hello/").get_data(as_text=True) == "Halo"
+    assert other_client.get("/hello/").status_code == 404
+
+
+def test_hooks_run_only_for_enabled_plugins(client, tenant, enable_plugin):
+    assert "Hello menu" not in client.get("/").get_data(as_text=True)
+    enable_plugin("hello")
+    assert "Hello menu" in client.get("/").get_data(as_text=True)
+
+
+def test_dashboard_shows_widgets_of_enabled_plugins(client, tenant, enable_plugin, login):
+    login(client, role="opd")
+    assert "hello-widget" not in client.get("/dasbor").get_data(as_text=True)
+    enable_plugin("hello")
+    assert "3 notes" in client.get("/dasbor").get_data(as_text=True)
+
+
+def test_switch_is_seen_by_another_worker_within_a_second(make_app, tenant):
+    first = make_app(STATE_TTL=0.5)
+    second = make_app(STATE_TTL=0.5)
+    client = second.test_client()
+    assert client.get("/hello/", base_url="http://kota-a.test").status_code == 404
+    with first.app_context():
+        info = registry(first).by_slug("kota-a")
+        enable_plugin(first, info, "hello")
+    deadline = time.monotonic() + 1.0
+    status = 404
+    while time.monotonic() < deadline and status == 404:
+        status = client.get("/hello/", base_url="http://kota-a.test").status_code
+        time.sleep(0.05)
+    assert status == 200
+
+
+def test_requirements_are_checked_when_enabling(app, tenant, enable_plugin):
+    with pytest.raises(TenancyError, match="hello"):
+        enable_plugin("needs_hello")
+    enable_plugin("hello")
+    enable_plugin("needs_hello")
+    assert {"hello", "needs_hello"} <= registry(app).by_id(tenant.id).plugins
+
+
+def test_a_required_plugin_cannot_be_switched_off_first(app, tenant, enable_plugin):
+    enable_plugin("hello")
+    info = enable_plugin("needs_hello")
+    with pytest.raises(TenancyError, match="needs_hello"):
+        disable_plugin(app, info, "hello")
+    disable_plugin(app, info, "needs_hello")
+    disable_plugin(app, registry(app).by_id(tenant.id), "hello")
+    assert registry(app).by_id(tenant.id).plugins == frozenset()
+
+
+def test_lifecycle_events_reach_the_plugin(app, tenant, enable_plugin):
+    needs_hello.events.clear()
+    enable_plugin("hello")
+    info = enable_plugin("needs_hello")
+    disable_plugin(app, info, "needs_hello")
+    assert needs_hello.events == [("enabled", "kota-a"), ("disabled", "kota-a")]
+
+
+@pytest.mark.parametrize("name", ["nonexistent", "balai"])
+def test_unknown_plugins_cannot_be_enabled(app, tenant, name):
+    with pytest.raises(TenancyError, match="not installed"):
+        enable_plugin(app, tenant, name)
+
+
+@pytest.mark.balai_plugins.with_args(faulty.FutureCore)
+def test_unsupported_core_version_is_refused(app, tenant):
+    with pytest.raises(TenancyError, match=">=99"):
+        enable_plugin(app, tenant, "future_core")
+
+
+@pytest.mark.balai_config(ALLOWED_PLUGINS=["needs_hello"])
+def test_operator_can_restrict_allowed_plugins(app, tenant):
+    with pytest.raises(TenancyError, match="not allowed"):
+        enable_plugin(app, tenant, "hello")
+
+
+@pytest.mark.balai_plugins.with_args(faulty.RefusesEnable)
+def test_a_plugin_can_refuse_being_enabled(app, tenant):
+    with pytest.raises(RuntimeError, match="not in this region"):
+        enable_plugin(app, tenant, "refuses")
+    assert "refuses" not in registry(app).by_id(tenant.id).plugins
+
+
+@pytest.mark.balai_plugins(faulty.Misspelt, faulty.RoutesRaise)
+def test_broken_plugins_are_reported_and_left_out(app, client, tenant):
+    installed = plugins(app).installed
+    assert "menu_itemz" in installed["misspelt"].error
+    assert "no routes today" in installed["routes_raise"].error
+    assert installed["hello"].error is None
+    with pytest.raises(TenancyError, match="broken"):
+        enable_plugin(app, tenant, "misspelt")
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.balai_plugins.with_args(faulty.MenuRaises)
+def test_a_failing_menu_hook_is_contained(app, client, tenant, enable_plugin, caplog):
+    enable_plugin("menu_raises")
+    enable_plugin("hello")
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Hello menu" in response.get_data(as_text=True)
+    assert "menu exploded" in caplog.text
+
+
+def test_a_plugin_that_fails_to_import_is_reported(make_app, monkeypatch):
+    broken = importlib_metadata.EntryPoint(
+        name="ghost", value="balai_no_such_module.plugin", group="balai.plugins"
+    )
+    real = importlib_metadata.entry_points
+
+    def entry_points(**kwargs):
+        found = real(**kwargs)
+        if kwargs.get("group") == "balai.plugins":
+            return importlib_metadata.EntryPoints([*found, broken])
+        return found
+
+    monkeypatch.setattr(importlib_metadata, "entry_points", entry_points)
+    app = make_app()
+    info = plugins(app).installed["ghost"]
+    assert info.broken and "balai_no_such_module" in info.error
+
+
+def test_plugins_json_lists_installed_plugins(client, tenant, enable_plugin):
+    enable_plugin("hello")
+    rows = {row["name"]: row for row in client.get("/-/plugins.json").json}
+    assert rows["hello"]["enabled"] is True
+    assert rows["needs_hello"]["enabled"] is False
+    assert "register_routes" in rows["hello"]["hooks"]
+    assert "error" not in rows["hello"]
+
+
+def test_plugin_settings_resolve_tenant_then_deployment_then_default(make_app, tenant):
+    app = make_app(PLUGIN_SETTINGS={"hello": {"times": 2}})
+    with app.app_context():
+        info = registry(app).by_slug("kota-a")
+        enable_plugin(app, info, "hello")
+        client = app.test_client()
+        assert client.get("/hello/", base_url="http://kota-a.test").text == "Halo Halo"
+        from balai.tenancy import save_plugin_settings
+
+        save_plugin_settings(app, registry(app).by_slug("kota-a"), "hello", {"greeting": "Hai"})
+        assert client.get("/hello/", base_url="http://kota-a.test").text == "Hai Hai"
