@@ -4,9 +4,8 @@ Every model that holds a region's data mixes in :class:`TenantScoped`. A session
 knows its tenant (``session.info["tenant_id"]``): reads are filtered to that
 tenant, new rows are stamped with it, and a query of tenant-scoped rows from a
 session without a tenant raises :class:`TenantContextError` unless the code says
-it works across tenants (:meth:`Database.all_tenants` or the ``all_tenants``
-execution option). On PostgreSQL the same tenant is also set per transaction for
-row-level security.
+it works across tenants (a session from :meth:`Database.all_tenants`). On
+PostgreSQL the same tenant is also set per transaction for row-level security.
 """
 
 from __future__ import annotations
@@ -140,7 +139,7 @@ def _filter_by_tenant(state: ORMExecuteState) -> None:
         return
     if state.is_column_load or state.is_relationship_load:
         return  # criteria already travel with the parent query
-    if state.execution_options.get("all_tenants") or state.session.info.get("all_tenants"):
+    if state.session.info.get("all_tenants"):
         return
     tenant_id = state.session.info.get("tenant_id")
     if tenant_id is None:
@@ -148,7 +147,7 @@ def _filter_by_tenant(state: ORMExecuteState) -> None:
         if touched:
             raise TenantContextError(
                 f"{', '.join(touched)} queried with no tenant; use a tenant session "
-                "or say all_tenants explicitly"
+                "or db.all_tenants() explicitly"
             )
         return
     state.statement = state.statement.options(

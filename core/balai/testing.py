@@ -35,7 +35,7 @@ from balai.tenancy import registry as tenant_registry
 
 __all__ = ["PASSWORD", "make_test_app"]
 
-PASSWORD = "kata-sandi-uji-123"
+PASSWORD = "kata-sandi-uji-123"  # noqa: S105 - the test users' password
 TEST_ROLE = "balai_test"
 
 
@@ -168,7 +168,10 @@ def make_app(
 
 def _create_missing_tables(app: Flask) -> None:
     """Tables of plugins registered only for a test (they have no migrations)."""
+    from balai import schema
+
     Base.metadata.create_all(db.engine_for(app))
+    schema.apply_row_security(app)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from flask import (
     Flask,
     current_app,
     g,
+    has_request_context,
     jsonify,
     redirect,
     render_template,
@@ -19,6 +20,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
@@ -67,7 +70,19 @@ def home() -> str:
 def dashboard() -> str:
     widgets = collect("dashboard_widgets", tenant=g.tenant, user=_user())
     widgets = sorted((w for w in _visible(widgets) if isinstance(w, Widget)), key=lambda w: w.order)
-    return render_template("balai/dashboard.html", widgets=widgets)
+    return render_template("balai/dashboard.html", widgets=_render_widgets(widgets))
+
+
+def _render_widgets(widgets: list[Widget]) -> list[tuple[Widget, Markup]]:
+    """Each widget's HTML; a widget whose template fails is logged and left out."""
+    rendered = []
+    for widget in widgets:
+        try:
+            html = render_template(widget.template, **widget.context)  # autoescaped
+            rendered.append((widget, Markup(html)))  # noqa: S704
+        except Exception:
+            current_app.logger.exception("dashboard widget %r failed", widget.title)
+    return rendered
 
 
 @bp.route("/peta")
@@ -112,6 +127,8 @@ def set_language() -> Response:
 def select_locale() -> str:
     """The visitor's chosen language, the account's, or the default (Indonesian)."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI and jobs speak the default language
+        return str(current_app.config["BABEL_DEFAULT_LOCALE"])
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in languages:
         return chosen
@@ -155,15 +172,21 @@ def _wants_json() -> bool:
 
 
 def error_response(
-    status: int, description: str | None = None, fields: dict[str, list[str]] | None = None
+    status: int,
+    description: str | None = None,
+    fields: dict[str, list[str]] | None = None,
+    *,
+    code: str | None = None,
+    message: str | None = None,
 ) -> tuple[Any, int]:
+    """The error page, or for API requests ``{"error": {"code", "message", "fields"}}``."""
     unknown_host = status == 404 and description == "unknown-host"
     title = _(ERROR_TITLES.get(status, ERROR_TITLES[500]))
     if unknown_host:
         title = _("This address does not belong to any region on this server")
     if _wants_json():
-        code = "unknown_host" if unknown_host else _error_code(status)
-        body = {"error": {"code": code, "message": title, "fields": fields or {}}}
+        code = "unknown_host" if unknown_host else code or _error_code(status)
+        body = {"error": {"code": code, "message": message or title, "fields": fields or {}}}
         return jsonify(body), status
     minimal = status >= 500 or g.get("tenant") is None
     html = render_template(
@@ -176,17 +199,33 @@ def error_response(
     return html, status
 
 
-def _error_code(status: int) -> str:
-    return HTTP_STATUS_CODES.get(status, "error").lower().replace(" ", "_")
+def _error_code(status: int, exc: HTTPException | None = None) -> str:
+    """A stable machine-readable code: the status name, or ``csrf_failed``."""
+    if isinstance(exc, CSRFError):
+        return "csrf_failed"
+    return HTTP_STATUS_CODES.get(status, "error").lower().replace(" ", "_").replace("-", "_")
 
 
 def _http_error(exc: HTTPException) -> Any:
-    response = error_response(
-        exc.code or 500, exc.description, field_errors(getattr(exc, "data", None))
+    status = exc.code or 500
+    data = getattr(exc, "data", None)
+    message = data.get("message") if isinstance(data, dict) else None
+    if isinstance(exc, CSRFError):
+        message = _("The CSRF token is missing or invalid. Reload the page and try again.")
+    body, status = error_response(
+        status,
+        exc.description,
+        field_errors(data),
+        code=_error_code(status, exc),
+        message=message if isinstance(message, str) else None,
     )
-    if exc.code == 429 and getattr(exc, "retry_after", None):
-        return response[0], response[1], {"Retry-After": str(exc.retry_after)}
-    return response
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after and not any(k.lower() == "retry-after" for k, _v in headers):
+        headers.append(("Retry-After", str(retry_after)))
+    if status == 401 and _wants_json():
+        headers.append(("WWW-Authenticate", "Bearer"))
+    return body, status, headers
 
 
 def _database_down(exc: DBAPIError) -> Any:
