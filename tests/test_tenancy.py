@@ -91,12 +91,12 @@ def test_row_security_refuses_raw_inserts_for_another_tenant(app, tenant, other_
         pytest.skip("row-level security exists on PostgreSQL only")
     from sqlalchemy.exc import ProgrammingError
 
-    with pytest.raises(ProgrammingError, match="row-level security"):
-        with db.tenant_session(tenant.id) as session:
-            session.execute(
-                text("INSERT INTO hello_note (text, tenant_id) VALUES ('x', :t)"),
-                {"t": other_tenant.id},
-            )
+    insert = text("INSERT INTO hello_note (text, tenant_id) VALUES ('x', :t)")
+    with (
+        pytest.raises(ProgrammingError, match="row-level security"),
+        db.tenant_session(tenant.id) as session,
+    ):
+        session.execute(insert, {"t": other_tenant.id})
 
 
 def test_requests_see_only_their_tenant(app, client, other_client, notes, enable_plugin, tenant):
