@@ -49,6 +49,13 @@ def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
             order=20,
         ),
         MenuItem(
+            _("Departments"),
+            url_for("balai_admin.departments"),
+            section="admin",
+            permission="balai.manage_users",
+            order=25,
+        ),
+        MenuItem(
             _("Roles"),
             url_for("balai_admin.roles"),
             section="admin",

@@ -1,1 +1,26 @@
-"""Region admin pages: plugins, settings, users and roles, appearance."""
+"""Region admin pages (``/admin``): plugins, users, departments, roles, appearance.
+
+Every page module registers its views on :data:`bp`; :mod:`balai.admin.views`
+imports them all, and ``create_app`` mounts the blueprint at ``/admin``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, g
+from flask_login import current_user
+
+__all__ = ["audit", "bp"]
+
+bp = Blueprint("balai_admin", __name__)
+
+
+def audit(action: str, **details: Any) -> None:
+    """Log an admin change with who made it and where; never pass secrets here."""
+    who = current_user.email if current_user.is_authenticated else "-"
+    tenant = g.get("tenant")
+    described = " ".join(f"{key}={value!r}" for key, value in sorted(details.items()))
+    current_app.logger.info(
+        "admin %s tenant=%s by=%s %s", action, tenant.slug if tenant else "-", who, described
+    )

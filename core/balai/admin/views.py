@@ -1,148 +1,26 @@
-"""Region admin pages: plugins and their settings, users and roles, appearance."""
+"""The admin blueprint with every admin page registered on it.
+
+``create_app`` mounts :data:`bp` at ``/admin``. Each page lives in its own
+module; importing them here registers their views on the shared blueprint.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
-from flask_babel import gettext as _
-from flask_login import current_user
+from flask import abort, redirect
 from werkzeug.wrappers import Response
 
-from balai.forms import validate_form
+from balai.admin import appearance, bp, departments, plugins, roles, users
 from balai.permissions import require
-from balai.plugins import plugins as plugin_manager
-from balai.settings import resolve_settings, schema_for
-from balai.tenancy import (
-    TenancyError,
-    disable_plugin,
-    enable_plugin,
-    registry,
-    save_plugin_settings,
-)
+from balai.web import menu
 
-bp = Blueprint("balai_admin", __name__)
-
-
-def _refresh_tenant() -> None:
-    g.tenant = registry().by_id(g.tenant.id)
+__all__ = ["appearance", "bp", "departments", "plugins", "roles", "users"]
 
 
 @bp.route("/")
-@require("balai.manage_plugins")
+@require()
 def index() -> Response:
-    return redirect(url_for("balai_admin.plugins"))
-
-
-@bp.route("/plugin")
-@require("balai.manage_plugins")
-def plugins() -> str:
-    manager = plugin_manager()
-    rows = sorted(
-        (p for p in manager.installed.values() if not p.builtin),
-        key=lambda p: ((p.manifest.category if p.manifest else ""), p.name),
-    )
-    allowed = current_app.config["ALLOWED_PLUGINS"]
-    return render_template(
-        "balai/admin/plugins.html", plugins=rows, allowed=allowed, schema_for=schema_for
-    )
-
-
-@bp.route("/plugin/<name>/aktifkan", methods=["POST"])
-@require("balai.manage_plugins")
-def enable(name: str) -> Response:
-    return _switch(name, on=True)
-
-
-@bp.route("/plugin/<name>/nonaktifkan", methods=["POST"])
-@require("balai.manage_plugins")
-def disable(name: str) -> Response:
-    return _switch(name, on=False)
-
-
-def _switch(name: str, *, on: bool) -> Response:
-    info = plugin_manager().get(name)
-    title = info.title if info else name
-    try:
-        (enable_plugin if on else disable_plugin)(
-            current_app,
-            g.tenant,
-            name,
-            by=current_user.email,  # type: ignore[arg-type]
-        )
-    except TenancyError as exc:
-        flash(str(exc), "error")
-    else:
-        message = _("%(title)s is switched on.") if on else _("%(title)s is switched off.")
-        flash(message % {"title": title}, "ok")
-    return redirect(url_for("balai_admin.plugins"))
-
-
-@bp.route("/plugin/<name>/pengaturan", methods=["GET", "POST"])
-@require("balai.manage_plugins")
-def plugin_settings(name: str) -> Any:
-    info = plugin_manager().get(name)
-    schema_cls = schema_for(name)
-    if info is None or info.builtin or schema_cls is None:
-        abort(404)
-    schema = schema_cls()
-    stored = g.tenant.plugin_settings.get(name, {})
-    deployment = current_app.config["PLUGIN_SETTINGS"].get(name, {})
-    values = resolve_settings(schema, stored, deployment)
-    errors: dict[str, list[str]] = {}
-    if request.method == "POST":
-        data, errors = validate_form(schema, _form_with_checkboxes(schema))
-        if data is not None:
-            save_plugin_settings(
-                current_app, g.tenant, name, schema.dump(data), by=current_user.email
-            )
-            flash(_("The settings of %(title)s are saved.", title=info.title), "ok")
-            return redirect(url_for("balai_admin.plugin_settings", name=name))
-        values = {**values, **request.form.to_dict()}
-    return render_template(
-        "balai/admin/plugin_settings.html",
-        plugin=info,
-        schema=schema,
-        values=values,
-        errors=errors,
-    )
-
-
-def _form_with_checkboxes(schema: Any) -> Any:
-    """An unticked checkbox sends nothing: count it as ``false``."""
-    from marshmallow import fields
-    from werkzeug.datastructures import MultiDict
-
-    form = MultiDict(request.form)
-    for name, field in schema.fields.items():
-        if isinstance(field, fields.Boolean) and name not in form:
-            form[name] = "false"
-    return form
-
-
-@bp.route("/pengguna")
-@require("balai.manage_users")
-def users() -> str:
-    return render_template("balai/admin/users.html")
-
-
-@bp.route("/peran")
-@require("balai.manage_users")
-def roles() -> str:
-    return render_template("balai/admin/roles.html")
-
-
-@bp.route("/tampilan")
-@require("balai.manage_appearance")
-def appearance() -> str:
-    return render_template("balai/admin/appearance.html")
+    """Open the first admin page this user may see."""
+    pages = menu("admin")
+    if not pages:
+        abort(403)
+    return redirect(pages[0].url)

@@ -1,0 +1,124 @@
+"""Appearance page (*tampilan*): the region's name, theme, colours and logo.
+
+Colours are stored only where they differ from the chosen theme's defaults, so
+switching theme brings its colours unless the region picked its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response
+
+from balai.admin import audit, bp
+from balai.admin.forms import COLOUR_NAMES, AppearanceForm
+from balai.admin.logo import LogoError, check_logo, logo_folder, remove_logo, store_logo
+from balai.db import db
+from balai.forms import validate_form
+from balai.permissions import require
+from balai.tenancy import Tenant, bump_state
+from balai.tenancy import registry as tenant_registry
+from balai.themes import ThemedFlask, colours
+
+Errors = dict[str, list[str]]
+Logo = tuple[bytes, str] | None
+
+
+def _app() -> ThemedFlask:
+    """The current app, typed as the themed Flask that knows its themes."""
+    app: ThemedFlask = current_app  # type: ignore[assignment]
+    return app
+
+
+@bp.route("/tampilan", methods=["GET", "POST"])
+@require("balai.manage_appearance")
+def appearance() -> Any:
+    """Show and save the appearance form; bad input is refused and nothing is written."""
+    errors: Errors = {}
+    if request.method == "POST":
+        data, errors = validate_form(AppearanceForm(_app().themes), request.form)
+        logo, logo_errors = _uploaded_logo(request.files.get("logo"))
+        errors = {**errors, **logo_errors}
+        if data is not None and not errors:
+            return _save(data, logo)
+    values = request.form if request.method == "POST" else _current_values()
+    page = render_template(
+        "balai/admin/appearance.html",
+        errors=errors,
+        values=values,
+        theme_options=sorted(((t.name, t.label) for t in _app().themes.values()), key=_label),
+        colour_names=COLOUR_NAMES,
+        max_kb=current_app.config["LOGO_MAX_BYTES"] // 1024,
+    )
+    return page, 400 if errors else 200
+
+
+def _label(option: tuple[str, str]) -> str:
+    return option[1]
+
+
+def _current_values() -> dict[str, Any]:
+    """The form's starting values: the tenant's settings over its theme's colours."""
+    shown = colours()
+    values: dict[str, Any] = {"name": g.tenant.name, "theme": g.tenant.theme}
+    values.update({name: shown.get(name, "") for name in COLOUR_NAMES})
+    return values
+
+
+def _uploaded_logo(upload: FileStorage | None) -> tuple[Logo, Errors]:
+    """The checked logo, if one was sent, or the error to show next to the field."""
+    if upload is None or not upload.filename:
+        return None, {}
+    try:
+        return check_logo(upload.stream, current_app.config["LOGO_MAX_BYTES"]), {}
+    except LogoError as exc:
+        return None, {"logo": [str(exc)]}
+
+
+def _colours_for(data: dict[str, Any]) -> dict[str, str]:
+    """Colours that differ from the chosen theme; other stored keys are kept."""
+    if data["reset_colours"]:
+        return {}
+    defaults = _app().themes[data["theme"]].colours
+    kept = {k: v for k, v in g.tenant.colours.items() if k not in COLOUR_NAMES}
+    chosen = {
+        name: data[name]
+        for name in COLOUR_NAMES
+        if data.get(name) and data[name] != defaults.get(name, "").lower()
+    }
+    return {**kept, **chosen}
+
+
+def _save(data: dict[str, Any], logo: Logo) -> Response:
+    """Write the tenant row (and logo file), tell every worker, then drop the old file."""
+    folder = logo_folder(current_app.instance_path, g.tenant.id)
+    new_file = store_logo(folder, *logo) if logo else None
+    try:
+        tenant = db.session.get(Tenant, g.tenant.id)
+        assert tenant is not None
+        old_file = tenant.logo
+        tenant.name, tenant.theme = data["name"], data["theme"]
+        tenant.colours = _colours_for(data)
+        if new_file or data["remove_logo"]:
+            tenant.logo = new_file
+        bump_state(db.session)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        remove_logo(folder, new_file)
+        raise
+    if tenant.logo != old_file:
+        remove_logo(folder, old_file)
+    tenant_registry().refresh(force=True)
+    audit(
+        "appearance.changed",
+        name=tenant.name,
+        theme=tenant.theme,
+        colours=tenant.colours,
+        logo=tenant.logo != old_file,
+    )
+    flash(_("The appearance has been saved."), "ok")
+    return redirect(url_for("balai_admin.appearance"))

@@ -1,0 +1,181 @@
+"""marshmallow schemas for the admin forms, with translatable error messages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import validates_schema as schema_check
+
+from balai.forms import FormSchema
+from balai.permissions import ROLES
+
+__all__ = [
+    "COLOUR_NAMES",
+    "EDITABLE_ROLES",
+    "AppearanceForm",
+    "DepartmentForm",
+    "DepartmentNameForm",
+    "NewUserForm",
+    "UserForm",
+    "grant_key",
+    "grant_schema",
+]
+
+COLOUR_NAMES = ("primary", "accent", "background")
+EDITABLE_ROLES = ("warga", "opd")  # region admins always hold every permission
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,29}$")
+COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+REQUIRED = {"required": _l("This field is required.")}
+
+
+def at_most(length: int) -> Any:
+    return _l("At most %(n)d characters.", n=length)
+
+
+def text(max_length: int, *, required: bool = True, **kwargs: Any) -> fields.String:
+    """A text field with translated messages; blank input counts as missing."""
+    if not required:
+        kwargs["load_default"] = None
+    return fields.String(
+        required=required,
+        validate=validate.Length(max=max_length, error=at_most(max_length)),
+        error_messages=REQUIRED,
+        **kwargs,
+    )
+
+
+def checkbox() -> fields.Boolean:
+    """A checkbox: absent (unticked) means ``False``."""
+    return fields.Boolean(load_default=False)
+
+
+# -- users and departments -------------------------------------------------------
+
+
+class UserForm(FormSchema):
+    """Editing a user: name, role and (for officers) department."""
+
+    name = text(200)
+    role = fields.String(
+        required=True,
+        validate=validate.OneOf(ROLES, error=_l("Choose one of the listed roles.")),
+        error_messages=REQUIRED,
+    )
+    department = text(30, required=False)
+
+    @schema_check
+    def _department_only_for_officers(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("department") and data.get("role") != "opd":
+            raise ValidationError(
+                _("Only department officers belong to a department."), "department"
+            )
+
+    @post_load
+    def _strip(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        data["name"] = data["name"].strip()
+        return data
+
+
+class NewUserForm(UserForm):
+    """Creating a user: also the e-mail address and an initial password."""
+
+    email = text(254)
+    password = fields.String(
+        required=True,
+        validate=validate.Length(max=1024, error=at_most(1024)),
+        error_messages=REQUIRED,
+    )
+
+
+class DepartmentNameForm(FormSchema):
+    """Renaming a department (*OPD*)."""
+
+    name = text(200)
+
+    @post_load
+    def _strip(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        data["name"] = data["name"].strip()
+        return data
+
+
+class DepartmentForm(DepartmentNameForm):
+    """Creating a department: a short code (e.g. ``DINKES``) and its name."""
+
+    code = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            CODE_RE,
+            error=_l(
+                "Use 1 to 30 letters, digits, hyphens or underscores, starting with a letter "
+                "or digit."
+            ),
+        ),
+        error_messages=REQUIRED,
+    )
+
+
+# -- roles -------------------------------------------------------------------------
+
+
+def grant_key(role: str, permission: str) -> str:
+    """The checkbox name of one cell of the role matrix."""
+    return f"{role}:{permission}"
+
+
+def grant_schema(permissions: Iterable[str]) -> Schema:
+    """A schema with one checkbox per editable role and permission.
+
+    Fields are keyed by position because marshmallow reads dots in field names
+    as nested paths; ``data_key`` keeps the readable checkbox name.
+    """
+    declared: dict[str, fields.Field] = {}
+    for index, name in enumerate(permissions):
+        for role in EDITABLE_ROLES:
+            declared[f"{role}_{index}"] = fields.Boolean(
+                load_default=False, data_key=grant_key(role, name)
+            )
+    return FormSchema.from_dict(declared, name="RoleMatrixForm")()
+
+
+# -- appearance ------------------------------------------------------------------
+
+
+def colour() -> fields.String:
+    return fields.String(
+        load_default=None,
+        validate=validate.Regexp(COLOUR_RE, error=_l("Use a colour like #0b5d7a.")),
+    )
+
+
+class AppearanceForm(FormSchema):
+    """The region's name, theme and colours (the logo is checked separately)."""
+
+    name = text(200)
+    theme = fields.String(required=True, error_messages=REQUIRED)
+    primary = colour()
+    accent = colour()
+    background = colour()
+    reset_colours = checkbox()
+    remove_logo = checkbox()
+
+    def __init__(self, themes: Iterable[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.themes = frozenset(themes)
+
+    @validates("theme")
+    def _installed_theme(self, value: str, **kwargs: Any) -> None:
+        if value not in self.themes:
+            raise ValidationError(_("Choose one of the installed themes."))
+
+    @post_load
+    def _normalise(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        data["name"] = data["name"].strip()
+        for name in COLOUR_NAMES:
+            if data.get(name):
+                data[name] = data[name].lower()
+        return data

@@ -1,0 +1,105 @@
+"""Plugins page: switch a region's services on and off, and edit their settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from marshmallow import Schema, fields
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from balai.admin import audit, bp
+from balai.forms import validate_form
+from balai.permissions import require
+from balai.plugins import plugins as plugin_manager
+from balai.settings import resolve_settings, schema_for
+from balai.tenancy import TenancyError, disable_plugin, enable_plugin, save_plugin_settings
+
+
+@bp.route("/plugin")
+@require("balai.manage_plugins")
+def plugins() -> str:
+    """Every installed plugin (built-ins left out), grouped by category."""
+    manager = plugin_manager()
+    rows = sorted(
+        (p for p in manager.installed.values() if not p.builtin),
+        key=lambda p: ((p.manifest.category if p.manifest else ""), p.name),
+    )
+    allowed = current_app.config["ALLOWED_PLUGINS"]
+    return render_template(
+        "balai/admin/plugins.html", plugins=rows, allowed=allowed, schema_for=schema_for
+    )
+
+
+@bp.route("/plugin/<name>/aktifkan", methods=["POST"])
+@require("balai.manage_plugins")
+def enable(name: str) -> Response:
+    return _switch(name, on=True)
+
+
+@bp.route("/plugin/<name>/nonaktifkan", methods=["POST"])
+@require("balai.manage_plugins")
+def disable(name: str) -> Response:
+    return _switch(name, on=False)
+
+
+def _switch(name: str, *, on: bool) -> Response:
+    """Switch a plugin on or off; a refusal is flashed, not raised."""
+    info = plugin_manager().get(name)
+    title = info.title if info else name
+    try:
+        (enable_plugin if on else disable_plugin)(
+            current_app, g.tenant, name, by=current_user.email
+        )
+    except TenancyError as exc:
+        flash(str(exc), "error")
+    else:
+        audit("plugin.enabled" if on else "plugin.disabled", plugin=name)
+        message = _("%(title)s is switched on.") if on else _("%(title)s is switched off.")
+        flash(message % {"title": title}, "ok")
+    return redirect(url_for("balai_admin.plugins"))
+
+
+@bp.route("/plugin/<name>/pengaturan", methods=["GET", "POST"])
+@require("balai.manage_plugins")
+def plugin_settings(name: str) -> Any:
+    """A form generated from the plugin's settings schema; values resolve as documented."""
+    info = plugin_manager().get(name)
+    schema_cls = schema_for(name)
+    if info is None or info.builtin or schema_cls is None:
+        abort(404)
+    schema = schema_cls()
+    stored = g.tenant.plugin_settings.get(name, {})
+    deployment = current_app.config["PLUGIN_SETTINGS"].get(name, {})
+    values = resolve_settings(schema, stored, deployment)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        data, errors = validate_form(schema, _form_with_checkboxes(schema))
+        if data is not None:
+            save_plugin_settings(
+                current_app, g.tenant, name, schema.dump(data), by=current_user.email
+            )
+            audit("plugin.settings_saved", plugin=name, fields=sorted(data))
+            flash(_("The settings of %(title)s are saved.", title=info.title), "ok")
+            return redirect(url_for("balai_admin.plugin_settings", name=name))
+        values = {**values, **request.form.to_dict()}
+    page = render_template(
+        "balai/admin/plugin_settings.html",
+        plugin=info,
+        schema=schema,
+        values=values,
+        errors=errors,
+    )
+    return page, 400 if errors else 200
+
+
+def _form_with_checkboxes(schema: Schema) -> MultiDict[str, str]:
+    """An unticked checkbox sends nothing: count it as ``false``."""
+    form = MultiDict(request.form)
+    for name, field in schema.fields.items():
+        if isinstance(field, fields.Boolean) and name not in form:
+            form[name] = "false"
+    return form

@@ -1,0 +1,133 @@
+"""Roles page (*peran*): which permissions citizens and officers hold in this region.
+
+Each permission comes with default roles from the plugin that declares it. A
+region stores only its differences from those defaults (:class:`RoleGrant`
+rows), so a plugin that later changes a default is followed unless the region
+decided otherwise. Region admins always hold every permission.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from balai.admin import audit, bp
+from balai.admin.forms import EDITABLE_ROLES, grant_key, grant_schema
+from balai.db import db
+from balai.forms import validate_form
+from balai.permissions import Permission, require
+from balai.permissions import registry as permission_registry
+from balai.plugins import plugins as plugin_manager
+from balai.tenancy import RoleGrant, bump_state
+from balai.tenancy import registry as tenant_registry
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    """One permission on the roles page and which editable roles hold it now."""
+
+    name: str
+    label: str
+    plugin: str
+    held: dict[str, bool]
+
+
+def _permissions() -> list[Permission]:
+    """Every registered permission, grouped by the plugin that declares it."""
+    registry = permission_registry()
+    return sorted(registry.permissions.values(), key=lambda p: (registry.owner[p.name], p.name))
+
+
+def _plugin_title(name: str) -> str:
+    if name == "balai":
+        return _("Balai core")
+    info = plugin_manager().get(name)
+    return info.title if info else name
+
+
+def _holds(role: str, permission: Permission) -> bool:
+    """Whether ``role`` holds ``permission`` here: the region's grant, else the default."""
+    return g.tenant.grants.get(role, {}).get(permission.name, role in permission.roles)
+
+
+def _matrix() -> list[MatrixRow]:
+    owner = permission_registry().owner
+    return [
+        MatrixRow(
+            name=p.name,
+            label=_(str(p.label)),
+            plugin=_plugin_title(owner[p.name]),
+            held={role: _holds(role, p) for role in EDITABLE_ROLES},
+        )
+        for p in _permissions()
+    ]
+
+
+@bp.route("/peran", methods=["GET", "POST"])
+@require("balai.manage_users")
+def roles() -> Any:
+    """The permission-by-role matrix; saving stores only differences from the defaults."""
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        permissions = _permissions()
+        data, errors = validate_form(grant_schema(p.name for p in permissions), request.form)
+        if data is not None:
+            return _save(permissions, data)
+    page = render_template(
+        "balai/admin/roles.html", rows=_matrix(), roles=EDITABLE_ROLES, errors=errors
+    )
+    return page, 400 if errors else 200
+
+
+def _wanted(permissions: list[Permission], data: dict[str, Any]) -> dict[tuple[str, str], bool]:
+    """The ticked boxes as ``{(role, permission): held}``."""
+    return {
+        (role, p.name): data[f"{role}_{index}"]
+        for index, p in enumerate(permissions)
+        for role in EDITABLE_ROLES
+    }
+
+
+def _save(permissions: list[Permission], data: dict[str, Any]) -> Response:
+    """Write the matrix, tell every worker, and reload this one's snapshot."""
+    wanted = _wanted(permissions, data)
+    cells = [(role, p) for p in permissions for role in EDITABLE_ROLES]
+    before = {(role, p.name): _holds(role, p) for role, p in cells}
+    defaults = {(role, p.name): role in p.roles for role, p in cells}
+    changed = sorted(grant_key(*key) for key, held in wanted.items() if held != before[key])
+    _write_grants(wanted, defaults)
+    bump_state(db.session)
+    db.session.commit()
+    tenant_registry().refresh(force=True)
+    if changed:
+        audit("roles.changed", changed=changed)
+    flash(_("The roles have been saved."), "ok")
+    return redirect(url_for("balai_admin.roles"))
+
+
+def _write_grants(
+    wanted: dict[tuple[str, str], bool], defaults: dict[tuple[str, str], bool]
+) -> None:
+    """Keep a :class:`RoleGrant` row exactly where the wish differs from the default."""
+    existing = {
+        (row.role, row.permission): row
+        for row in db.session.scalars(
+            select(RoleGrant).where(
+                RoleGrant.tenant_id == g.tenant.id, RoleGrant.role.in_(EDITABLE_ROLES)
+            )
+        )
+    }
+    for key, held in wanted.items():
+        row = existing.get(key)
+        if held == defaults[key]:
+            if row is not None:
+                db.session.delete(row)
+        elif row is None:
+            db.session.add(RoleGrant(role=key[0], permission=key[1], granted=held))
+        else:
+            row.granted = held

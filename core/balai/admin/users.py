@@ -1,0 +1,271 @@
+"""Users page (*pengguna*): list, search, create, edit, disable and enable accounts.
+
+Only the region's own accounts appear here: platform operators (``tenant_id``
+NULL) are never listed or editable, and another region's ids answer 404.
+"""
+
+from __future__ import annotations
+
+from math import ceil
+from typing import Any
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
+
+from balai.admin import audit, bp
+from balai.admin.forms import NewUserForm, UserForm
+from balai.auth.accounts import AccountError, create_user, set_active
+from balai.auth.models import Department, User
+from balai.db import db
+from balai.forms import validate_form
+from balai.permissions import OPERATOR, ROLES, require, role_label
+
+PAGE_SIZE = 20
+Errors = dict[str, list[str]]
+
+
+# -- queries ---------------------------------------------------------------------
+
+
+def _own_users() -> ColumnElement[bool]:
+    """The region's own accounts: stated explicitly, so operators never match."""
+    return User.tenant_id == g.tenant.id
+
+
+def _filters(query: str, role: str) -> list[ColumnElement[bool]]:
+    """Conditions for the list: this region, a name/e-mail search and a role."""
+    conditions = [_own_users()]
+    if query:
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(
+            or_(User.name.ilike(pattern, escape="\\"), User.email.ilike(pattern, escape="\\"))
+        )
+    if role:
+        conditions.append(User.role == role)
+    return conditions
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.scalar(select(User).where(User.id == user_id, _own_users()))
+    if user is None:
+        abort(404)
+    return user
+
+
+def _departments() -> list[Department]:
+    return list(db.session.scalars(select(Department).order_by(Department.name)))
+
+
+def _department_id(code: str | None) -> int | None:
+    """The id of this region's department ``code``; raises if there is none."""
+    if not code:
+        return None
+    found = db.session.scalar(
+        select(Department.id).where(Department.code == code, Department.tenant_id == g.tenant.id)
+    )
+    if found is None:
+        raise AccountError(_("Unknown department %(code)s.", code=code), "department")
+    return found
+
+
+# -- rules -------------------------------------------------------------------------
+
+
+def _is_admin() -> bool:
+    return current_user.role in ("admin", OPERATOR)
+
+
+def _may_manage(user: User) -> bool:
+    """Someone granted user management who is not an admin may not touch admins."""
+    return _is_admin() or user.role != "admin"
+
+
+def _role_problem(role: str, user: User | None = None) -> str | None:
+    """Why the current user may not give ``role`` (to ``user``), or ``None``."""
+    if role == "admin" and not _is_admin():
+        return _("Only a region admin can make someone an admin.")
+    if user is not None and user.id == current_user.id and role != user.role:
+        return _("You cannot change your own role.")
+    return None
+
+
+# -- list --------------------------------------------------------------------------
+
+
+@bp.route("/pengguna")
+@require("balai.manage_users")
+def users() -> str:
+    """The region's users, 20 a page, searchable by name or e-mail and by role."""
+    query = request.args.get("q", "").strip()[:200]
+    role = request.args.get("role", "")
+    role = role if role in ROLES else ""
+    conditions = _filters(query, role)
+    total = db.session.scalar(select(func.count(User.id)).where(*conditions)) or 0
+    pages = max(1, ceil(total / PAGE_SIZE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    rows = db.session.scalars(
+        select(User)
+        .where(*conditions)
+        .order_by(func.lower(User.name), User.id)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    filters = {k: v for k, v in (("q", query), ("role", role)) if v}
+    return render_template(
+        "balai/admin/users.html",
+        users=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        q=query,
+        role=role,
+        roles=ROLES,
+        filters=filters,
+    )
+
+
+# -- create ------------------------------------------------------------------------
+
+
+@bp.route("/pengguna/baru", methods=["GET", "POST"])
+@require("balai.manage_users")
+def new_user() -> Any:
+    """Create an account in this region with an initial password."""
+    errors: Errors = {}
+    if request.method == "POST":
+        data, errors = validate_form(NewUserForm(), request.form)
+        if data is not None:
+            errors = _create(data)
+            if not errors:
+                flash(_("The account of %(name)s has been created.", name=data["name"]), "ok")
+                return redirect(url_for("balai_admin.users"))
+    values = {k: v for k, v in request.form.items() if k != "password"}
+    return _form_page("balai/admin/user_new.html", errors, values=values)
+
+
+def _create(data: dict[str, Any]) -> Errors:
+    """Add the account; on any refusal nothing is written and the errors say why."""
+    problem = _role_problem(data["role"])
+    if problem:
+        return {"role": [problem]}
+    try:
+        user = create_user(
+            db.session,
+            tenant_id=g.tenant.id,
+            email=data["email"],
+            name=data["name"],
+            role=data["role"],
+            password=data["password"],
+            department=data["department"],
+        )
+        db.session.commit()
+    except AccountError as exc:
+        db.session.rollback()
+        return {exc.field or "_form": [str(exc)]}
+    except IntegrityError:  # another admin added the same address a moment ago
+        db.session.rollback()
+        return {"email": [_("A user with this e-mail address already exists.")]}
+    audit("user.created", user=user.email, role=user.role, department=data["department"])
+    return {}
+
+
+# -- edit --------------------------------------------------------------------------
+
+
+@bp.route("/pengguna/<int:user_id>", methods=["GET", "POST"])
+@require("balai.manage_users")
+def edit_user(user_id: int) -> Any:
+    """Change a user's name, role and department."""
+    user = _user_or_404(user_id)
+    if not _may_manage(user):
+        abort(403)
+    errors: Errors = {}
+    if request.method == "POST":
+        data, errors = validate_form(UserForm(), request.form)
+        if data is not None:
+            errors = _update(user, data)
+            if not errors:
+                flash(_("The account of %(name)s has been saved.", name=user.name), "ok")
+                return redirect(url_for("balai_admin.users"))
+    values = request.form.to_dict() if request.method == "POST" else _values_of(user)
+    return _form_page("balai/admin/user_edit.html", errors, user=user, values=values)
+
+
+def _values_of(user: User) -> dict[str, str]:
+    code = user.department.code if user.department else ""
+    return {"name": user.name, "role": user.role, "department": code}
+
+
+def _update(user: User, data: dict[str, Any]) -> Errors:
+    """Apply the edit, or return errors and change nothing."""
+    problem = _role_problem(data["role"], user)
+    if problem:
+        return {"role": [problem]}
+    try:
+        department_id = _department_id(data["department"])
+    except AccountError as exc:
+        return {"department": [str(exc)]}
+    before = (user.name, user.role, user.department_id)
+    user.name, user.role, user.department_id = data["name"], data["role"], department_id
+    db.session.commit()
+    if before != (user.name, user.role, user.department_id):
+        audit("user.changed", user=user.email, role=user.role, department=data["department"])
+    return {}
+
+
+# -- disable and enable ------------------------------------------------------------
+
+
+@bp.route("/pengguna/<int:user_id>/nonaktifkan", methods=["POST"])
+@require("balai.manage_users")
+def disable_user(user_id: int) -> Response:
+    """Disable an account and end all its login sessions at once."""
+    return _set_active(user_id, active=False)
+
+
+@bp.route("/pengguna/<int:user_id>/aktifkan", methods=["POST"])
+@require("balai.manage_users")
+def enable_user(user_id: int) -> Response:
+    """Let a disabled account log in again."""
+    return _set_active(user_id, active=True)
+
+
+def _set_active(user_id: int, *, active: bool) -> Response:
+    user = _user_or_404(user_id)
+    if not _may_manage(user):
+        abort(403)
+    if user.id == current_user.id and not active:
+        flash(_("You cannot disable your own account."), "error")
+        return redirect(_back())
+    set_active(db.session, user, active)
+    db.session.commit()
+    audit("user.enabled" if active else "user.disabled", user=user.email)
+    message = (
+        _("%(name)s can log in again.", name=user.name)
+        if active
+        else _("%(name)s is disabled and has been logged out.", name=user.name)
+    )
+    flash(message, "ok")
+    return redirect(_back())
+
+
+def _back() -> str:
+    """Return to the list page the form was on (same filters and page)."""
+    target = request.form.get("next", "")
+    if target.startswith("/admin/pengguna") and "//" not in target:
+        return target
+    return url_for("balai_admin.users")
+
+
+def _form_page(template: str, errors: Errors, **context: Any) -> tuple[str, int]:
+    """Render a user form with the roles this admin may give and the departments."""
+    roles = [(r, role_label(r)) for r in ROLES if r != "admin" or _is_admin()]
+    departments = [("", _("(none)"))] + [(d.code, f"{d.code} · {d.name}") for d in _departments()]
+    page = render_template(
+        template, errors=errors, role_options=roles, department_options=departments, **context
+    )
+    return page, 400 if errors else 200

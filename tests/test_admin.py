@@ -1,0 +1,619 @@
+"""The region admin pages over HTTP: users, departments, roles, appearance, plugins."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from balai.auth.accounts import create_user
+from balai.auth.models import Department, LoginSession, User
+from balai.db import db
+from balai.tenancy import RoleGrant, Tenant, TenantInfo
+from balai.tenancy import registry as tenant_registry
+from balai.testing import PASSWORD, TenantClient
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
+from sqlalchemy import func, select
+
+# Messages are translatable; these tests read them in English.
+pytestmark = pytest.mark.balai_config(BABEL_DEFAULT_LOCALE="en")
+
+Login = Callable[..., User]
+
+ADMIN_PAGES = [
+    "/admin/",
+    "/admin/plugin",
+    "/admin/pengguna",
+    "/admin/pengguna/baru",
+    "/admin/opd",
+    "/admin/peran",
+    "/admin/tampilan",
+]
+
+
+# -- helpers ---------------------------------------------------------------------
+
+
+def new_client(app: Flask, tenant: TenantInfo) -> FlaskClient:
+    """Another browser on ``tenant``'s host."""
+    app.test_client_class = TenantClient
+    client = app.test_client()
+    client.host = tenant.domains[0]  # type: ignore[attr-defined]
+    return client
+
+
+def add_user(tenant: TenantInfo | None, email: str, role: str = "warga", **kwargs: str) -> int:
+    with db.all_tenants() as session:
+        user = create_user(
+            session,
+            tenant_id=tenant.id if tenant else None,
+            email=email,
+            name=kwargs.pop("name", email.split("@")[0].title()),
+            role=role,
+            password=PASSWORD,
+            **kwargs,
+        )
+        return user.id
+
+
+def add_department(tenant: TenantInfo, code: str, name: str) -> int:
+    with db.tenant_session(tenant.id) as session:
+        department = Department(code=code, name=name)
+        session.add(department)
+        session.flush()
+        return department.id
+
+
+def get_user(user_id: int) -> User:
+    with db.all_tenants() as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        session.expunge(user)
+        return user
+
+
+def count(model: type, tenant: TenantInfo) -> int:
+    with db.tenant_session(tenant.id) as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def tenant_row(tenant: TenantInfo) -> Tenant:
+    with db.all_tenants() as session:
+        row = session.get(Tenant, tenant.id)
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def png(size: tuple[int, int] = (32, 16), noise: bool = False) -> bytes:
+    image = Image.new("RGB", size, "#0b5d7a")
+    if noise:
+        image = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def appearance_form(**overrides: object) -> dict[str, object]:
+    form: dict[str, object] = {
+        "name": "Kota A",
+        "theme": "default",
+        "primary": "#0b5d7a",
+        "accent": "#c8102e",
+        "background": "#ffffff",
+    }
+    form.update(overrides)
+    return form
+
+
+def upload(data: bytes, filename: str) -> tuple[io.BytesIO, str]:
+    return io.BytesIO(data), filename
+
+
+CHECKBOX = re.compile(r'name="((?:warga|opd):[^"]+)" value="1" (checked)?')
+
+
+def ticked(client: FlaskClient) -> dict[str, str]:
+    """The role matrix as the page shows it now, ready to post back."""
+    page = client.get("/admin/peran").get_data(as_text=True)
+    return {name: "1" for name, checked in CHECKBOX.findall(page) if checked}
+
+
+@pytest.fixture
+def admin(client: FlaskClient, login: Login) -> User:
+    return login(client, role="admin", email="admin@kota-a.test")
+
+
+# -- access ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_admin_opens_every_page(client: FlaskClient, admin: User, path: str) -> None:
+    response = client.get(path, follow_redirects=True)
+    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+
+
+@pytest.mark.balai_config(BABEL_DEFAULT_LOCALE="id")
+def test_pages_render_in_the_default_language(client: FlaskClient, admin: User) -> None:
+    for path in ADMIN_PAGES:
+        assert client.get(path, follow_redirects=True).status_code == 200, path
+
+
+@pytest.mark.parametrize("role", ["warga", "opd"])
+@pytest.mark.parametrize("path", [p for p in ADMIN_PAGES if p != "/admin/"])
+def test_officers_and_citizens_are_refused(
+    client: FlaskClient, login: Login, role: str, path: str
+) -> None:
+    login(client, role=role)
+    assert client.get(path).status_code == 403
+
+
+def test_admin_index_refuses_who_has_no_admin_page(client: FlaskClient, login: Login) -> None:
+    login(client, role="warga")
+    assert client.get("/admin/").status_code == 403
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_anonymous_visitors_are_sent_to_login(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/masuk")
+
+
+def test_refused_posts_write_nothing(client: FlaskClient, login: Login, tenant: TenantInfo) -> None:
+    login(client, role="opd")
+    form = {"email": "x@example.test", "name": "X", "role": "warga", "password": PASSWORD}
+    assert client.post("/admin/pengguna/baru", data=form).status_code == 403
+    assert client.post("/admin/opd", data={"code": "X", "name": "X"}).status_code == 403
+    assert client.post("/admin/tampilan", data=appearance_form(name="Hacked")).status_code == 403
+    assert tenant_row(tenant).name == "Kota A"
+    assert count(Department, tenant) == 0
+
+
+def test_forms_carry_a_csrf_token(client: FlaskClient, admin: User) -> None:
+    for path in ("/admin/pengguna/baru", "/admin/opd", "/admin/peran", "/admin/tampilan"):
+        assert 'name="csrf_token"' in client.get(path).get_data(as_text=True), path
+
+
+# -- users -----------------------------------------------------------------------
+
+
+def test_user_list_pages_and_searches(client: FlaskClient, admin: User, tenant: TenantInfo) -> None:
+    for n in range(25):
+        add_user(tenant, f"warga{n:02d}@example.test", name=f"Warga {n:02d}")
+    add_user(tenant, "siti@example.test", role="opd", name="Siti Rahma")
+    first = client.get("/admin/pengguna").get_data(as_text=True)
+    assert first.count(">Edit</a>") == 20
+    assert "27 users found." in first and "Page 1 of 2" in first
+    second = client.get("/admin/pengguna?page=2").get_data(as_text=True)
+    assert second.count(">Edit</a>") == 7
+    assert client.get("/admin/pengguna?page=99").get_data(as_text=True).count(">Edit</a>") == 7
+    found = client.get("/admin/pengguna?q=rahma").get_data(as_text=True)
+    assert "siti@example.test" in found and "warga01@" not in found
+    officers = client.get("/admin/pengguna?role=opd").get_data(as_text=True)
+    assert "siti@example.test" in officers and "warga01@" not in officers
+    assert "No user matches" in client.get("/admin/pengguna?q=nobody").get_data(as_text=True)
+
+
+def test_search_treats_wildcards_literally(
+    client: FlaskClient, admin: User, tenant: TenantInfo
+) -> None:
+    add_user(tenant, "budi@example.test", name="Budi")
+    assert "budi@" not in client.get("/admin/pengguna?q=%25").get_data(as_text=True)
+
+
+def test_operators_are_never_listed_or_editable(
+    client: FlaskClient, admin: User, tenant: TenantInfo
+) -> None:
+    operator = add_user(None, "operator@example.test", role="operator")
+    assert "operator@example.test" not in client.get("/admin/pengguna").get_data(as_text=True)
+    assert client.get(f"/admin/pengguna/{operator}").status_code == 404
+    assert client.post(f"/admin/pengguna/{operator}/nonaktifkan").status_code == 404
+    assert get_user(operator).active
+
+
+def test_admin_creates_an_officer(client: FlaskClient, admin: User, tenant: TenantInfo) -> None:
+    add_department(tenant, "DINKES", "Dinas Kesehatan")
+    form = {
+        "email": "Dokter@Example.test",
+        "name": "Dokter Ani",
+        "role": "opd",
+        "department": "DINKES",
+        "password": "rahasia-baru-789",
+    }
+    response = client.post("/admin/pengguna/baru", data=form)
+    assert response.status_code == 302
+    page = client.get("/admin/pengguna").get_data(as_text=True)
+    assert "dokter@example.test" in page and "Dinas Kesehatan" in page
+    officer = new_client(client.application, tenant)
+    login = officer.post(
+        "/masuk", data={"email": "dokter@example.test", "password": form["password"]}
+    )
+    assert login.status_code == 302
+    assert officer.get("/api/v1/me").json["role"] == "opd"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"email": "taken@example.test"}, "email", "already exists"),
+        ({"email": "not-an-address"}, "email", "not a valid e-mail address"),
+        ({"password": "short"}, "password", "at least"),
+        ({"role": "operator"}, "role", "Choose one of the listed roles"),
+        ({"name": "  "}, "name", "This field is required"),
+        ({"department": "NOPE", "role": "opd"}, "department", "Unknown department"),
+        ({"department": "DINKES", "role": "warga"}, "department", "Only department officers"),
+    ],
+)
+def test_bad_new_user_is_refused_and_nothing_written(
+    client: FlaskClient,
+    admin: User,
+    tenant: TenantInfo,
+    changes: dict[str, str],
+    field: str,
+    message: str,
+) -> None:
+    add_department(tenant, "DINKES", "Dinas Kesehatan")
+    add_user(tenant, "taken@example.test")
+    before = count(User, tenant)
+    form = {"email": "new@example.test", "name": "New", "role": "warga", "password": PASSWORD}
+    form.update(changes)
+    response = client.post("/admin/pengguna/baru", data=form)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'id="{field}-error"' in page and message in page
+    assert PASSWORD not in page  # the password is never sent back
+    assert count(User, tenant) == before
+
+
+def test_admin_edits_name_role_and_department(
+    client: FlaskClient, admin: User, tenant: TenantInfo
+) -> None:
+    add_department(tenant, "DISDIK", "Dinas Pendidikan")
+    user_id = add_user(tenant, "guru@example.test")
+    assert "Guru" in client.get(f"/admin/pengguna/{user_id}").get_data(as_text=True)
+    form = {"name": "Ibu Guru", "role": "opd", "department": "DISDIK"}
+    assert client.post(f"/admin/pengguna/{user_id}", data=form).status_code == 302
+    user = get_user(user_id)
+    assert (user.name, user.role, user.department_id is not None) == ("Ibu Guru", "opd", True)
+    form = {"name": "Ibu Guru", "role": "warga"}
+    assert client.post(f"/admin/pengguna/{user_id}", data=form).status_code == 302
+    user = get_user(user_id)
+    assert (user.role, user.department_id) == ("warga", None)
+
+
+def test_admin_cannot_demote_or_disable_themselves(
+    client: FlaskClient, admin: User, tenant: TenantInfo
+) -> None:
+    response = client.post(f"/admin/pengguna/{admin.id}", data={"name": "Me", "role": "warga"})
+    assert response.status_code == 400
+    assert "cannot change your own role" in response.get_data(as_text=True)
+    response = client.post(f"/admin/pengguna/{admin.id}/nonaktifkan", follow_redirects=True)
+    assert "cannot disable your own account" in response.get_data(as_text=True)
+    me = get_user(admin.id)
+    assert (me.role, me.active, me.name) == ("admin", True, "admin")
+
+
+def test_disabling_a_user_logs_them_out(
+    app: Flask, client: FlaskClient, admin: User, tenant: TenantInfo, login: Login
+) -> None:
+    browser = new_client(app, tenant)
+    citizen = login(browser, role="warga", email="warga@example.test")
+    assert browser.get("/akun").status_code == 200
+    response = client.post(f"/admin/pengguna/{citizen.id}/nonaktifkan")
+    assert response.status_code == 302
+    assert not get_user(citizen.id).active
+    with db.all_tenants() as session:
+        live = select(LoginSession).where(
+            LoginSession.user_id == citizen.id, LoginSession.revoked_at.is_(None)
+        )
+        assert session.scalars(live).first() is None
+    response = browser.get("/akun")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/masuk")
+    again = browser.post("/masuk", data={"email": "warga@example.test", "password": PASSWORD})
+    assert again.status_code == 200  # disabled accounts cannot log in
+    assert client.post(f"/admin/pengguna/{citizen.id}/aktifkan").status_code == 302
+    assert get_user(citizen.id).active
+
+
+def test_user_manager_who_is_not_admin_cannot_touch_admins(
+    app: Flask, client: FlaskClient, login: Login, tenant: TenantInfo
+) -> None:
+    admin_id = add_user(tenant, "boss@example.test", role="admin")
+    login(client, role="opd", permissions=("balai.manage_users",))
+    assert client.get("/admin/pengguna").status_code == 200
+    assert client.get(f"/admin/pengguna/{admin_id}").status_code == 403
+    assert client.post(f"/admin/pengguna/{admin_id}/nonaktifkan").status_code == 403
+    form = {"email": "x@example.test", "name": "X", "role": "admin", "password": PASSWORD}
+    response = client.post("/admin/pengguna/baru", data=form)
+    assert response.status_code == 400 and "Only a region admin" in response.get_data(as_text=True)
+    assert get_user(admin_id).active
+
+
+def test_admin_changes_are_logged_without_passwords(
+    client: FlaskClient, admin: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    form = {"email": "log@example.test", "name": "Log", "role": "warga", "password": PASSWORD}
+    with caplog.at_level(logging.INFO):
+        client.post("/admin/pengguna/baru", data=form)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "user.created" in logged and "admin@kota-a.test" in logged
+    assert PASSWORD not in logged
+
+
+# -- departments -------------------------------------------------------------------
+
+
+def test_departments_list_create_and_rename(
+    client: FlaskClient, admin: User, tenant: TenantInfo
+) -> None:
+    assert "no departments yet" in client.get("/admin/opd").get_data(as_text=True)
+    response = client.post("/admin/opd", data={"code": "DINKES", "name": "Dinas Kesehatan"})
+    assert response.status_code == 302
+    assert "Dinas Kesehatan" in client.get("/admin/opd").get_data(as_text=True)
+    with db.tenant_session(tenant.id) as session:
+        department_id = session.scalars(select(Department.id)).one()
+    response = client.post(f"/admin/opd/{department_id}", data={"name": "Dinas Kesehatan Kota"})
+    assert response.status_code == 302
+    assert "Dinas Kesehatan Kota" in client.get("/admin/opd").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "message"),
+    [
+        ({"code": "dinkes", "name": "Lagi"}, "code", "already used"),
+        ({"code": "DIN KES", "name": "Spasi"}, "code", "Use 1 to 30 letters"),
+        ({"code": "X" * 31, "name": "Panjang"}, "code", "Use 1 to 30 letters"),
+        ({"code": "BARU"}, "name", "This field is required"),
+    ],
+)
+def test_bad_department_is_refused(
+    client: FlaskClient,
+    admin: User,
+    tenant: TenantInfo,
+    form: dict[str, str],
+    field: str,
+    message: str,
+) -> None:
+    add_department(tenant, "DINKES", "Dinas Kesehatan")
+    response = client.post("/admin/opd", data=form)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'id="{field}-error"' in page and message in page
+    assert count(Department, tenant) == 1
+
+
+def test_same_department_code_in_two_regions(
+    client: FlaskClient, admin: User, other_tenant: TenantInfo
+) -> None:
+    add_department(other_tenant, "DINKES", "Dinas Kesehatan B")
+    response = client.post("/admin/opd", data={"code": "DINKES", "name": "Dinas Kesehatan A"})
+    assert response.status_code == 302
+    assert "Kesehatan B" not in client.get("/admin/opd").get_data(as_text=True)
+
+
+# -- roles -------------------------------------------------------------------------
+
+
+def test_roles_page_shows_defaults_and_admin_read_only(client: FlaskClient, admin: User) -> None:
+    page = client.get("/admin/peran").get_data(as_text=True)
+    assert "View the command-centre dashboard" in page
+    assert ticked(client).keys() >= {"opd:balai.view_dashboard"}
+    assert "warga:balai.view_dashboard" not in ticked(client)
+    assert 'name="warga:balai.view_dashboard"' in page
+    assert "checked disabled" in page
+
+
+def test_role_matrix_changes_take_effect(
+    app: Flask, client: FlaskClient, admin: User, tenant: TenantInfo, login: Login
+) -> None:
+    citizen, officer = new_client(app, tenant), new_client(app, tenant)
+    login(citizen, role="warga")
+    login(officer, role="opd")
+    assert citizen.get("/dasbor").status_code == 403
+    assert officer.get("/dasbor").status_code == 200
+    # grant the dashboard to citizens; untick it for officers
+    defaults = ticked(client)
+    form = {**defaults, "warga:balai.view_dashboard": "1"}
+    del form["opd:balai.view_dashboard"]
+    response = client.post("/admin/peran", data=form)
+    assert response.status_code == 302
+    assert citizen.get("/dasbor").status_code == 200
+    assert officer.get("/dasbor").status_code == 403
+    with db.tenant_session(tenant.id) as session:
+        rows = {(r.role, r.permission, r.granted) for r in session.scalars(select(RoleGrant))}
+    assert rows == {("warga", "balai.view_dashboard", True), ("opd", "balai.view_dashboard", False)}
+    # back to the defaults: no rows are left
+    response = client.post("/admin/peran", data=defaults)
+    assert response.status_code == 302
+    assert count(RoleGrant, tenant) == 0
+    assert citizen.get("/dasbor").status_code == 403
+    assert officer.get("/dasbor").status_code == 200
+
+
+def test_role_grants_stay_in_their_region(
+    app: Flask, client: FlaskClient, admin: User, other_tenant: TenantInfo, login: Login
+) -> None:
+    form = {**ticked(client), "warga:balai.view_dashboard": "1", "opd:no.such_thing": "1"}
+    assert client.post("/admin/peran", data=form).status_code == 302
+    citizen_b = new_client(app, other_tenant)
+    login(citizen_b, role="warga", tenant=other_tenant)
+    assert citizen_b.get("/dasbor").status_code == 403
+    assert count(RoleGrant, other_tenant) == 0
+
+
+# -- appearance --------------------------------------------------------------------
+
+
+def logo_dir(app: Flask, tenant: TenantInfo) -> Path:
+    return Path(app.instance_path) / "tenants" / str(tenant.id)
+
+
+def test_appearance_saves_name_theme_colours_and_logo(
+    app: Flask, client: FlaskClient, admin: User, tenant: TenantInfo
+) -> None:
+    form = appearance_form(name="Kota Anyar", primary="#112233", logo=upload(png(), "logo.PNG"))
+    response = client.post("/admin/tampilan", data=form, content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    row = tenant_row(tenant)
+    assert row.name == "Kota Anyar"
+    assert row.colours == {"primary": "#112233"}  # the others equal the theme's
+    assert row.logo and row.logo.endswith(".png")
+    assert (logo_dir(app, tenant) / row.logo).is_file()
+    with client.get("/-/logo") as served:
+        assert served.status_code == 200 and served.mimetype == "image/png"
+    assert "Kota Anyar" in client.get("/").get_data(as_text=True)
+    assert "--primary:#112233" in client.get("/-/tenant.css").get_data(as_text=True)
+    # a new logo replaces the old file; removing it deletes the file
+    jpeg = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(jpeg, "JPEG")
+    form = appearance_form(name="Kota Anyar", logo=upload(jpeg.getvalue(), "logo.png"))
+    client.post("/admin/tampilan", data=form, content_type="multipart/form-data")
+    second = tenant_row(tenant).logo
+    assert second and second.endswith(".jpg") and second != row.logo
+    assert sorted(p.name for p in logo_dir(app, tenant).iterdir()) == [second]
+    client.post("/admin/tampilan", data=appearance_form(remove_logo="1", reset_colours="1"))
+    row = tenant_row(tenant)
+    assert (row.logo, row.colours) == (None, {})
+    assert list(logo_dir(app, tenant).iterdir()) == []
+    assert client.get("/-/logo").status_code == 404
+
+
+def test_webp_logo_is_accepted(
+    app: Flask, client: FlaskClient, admin: User, tenant: TenantInfo
+) -> None:
+    webp = io.BytesIO()
+    Image.new("RGB", (8, 8), "#c8102e").save(webp, "WEBP")
+    form = appearance_form(logo=upload(webp.getvalue(), "logo"))
+    response = client.post("/admin/tampilan", data=form, content_type="multipart/form-data")
+    assert response.status_code == 302
+    logo = tenant_row(tenant).logo
+    assert logo and logo.endswith(".webp") and (logo_dir(app, tenant) / logo).is_file()
+
+
+def test_logo_with_too_many_pixels_is_refused(
+    client: FlaskClient, admin: User, tenant: TenantInfo
+) -> None:
+    huge = io.BytesIO()
+    Image.new("1", (5000, 5000)).save(huge, "PNG")  # tiny file, 25 million pixels
+    form = appearance_form(logo=upload(huge.getvalue(), "logo.png"))
+    response = client.post("/admin/tampilan", data=form, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "4096 by 4096 pixels" in response.get_data(as_text=True)
+    assert tenant_row(tenant).logo is None
+
+
+@pytest.mark.balai_config(LOGO_MAX_BYTES=2048)
+@pytest.mark.parametrize(
+    ("logo", "message"),
+    [
+        (upload(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "logo.png"), "PNG, JPEG"),
+        (upload(png((64, 64), noise=True), "logo.png"), "too large"),
+        (upload(png()[:60], "logo.png"), "PNG, JPEG"),  # truncated: does not decode
+        (upload(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "logo.gif"), "PNG, JPEG"),
+        (upload(b"", "logo.png"), "empty"),
+    ],
+)
+def test_bad_logo_is_refused_and_nothing_written(
+    app: Flask,
+    client: FlaskClient,
+    admin: User,
+    tenant: TenantInfo,
+    logo: tuple[io.BytesIO, str],
+    message: str,
+) -> None:
+    form = appearance_form(name="Tidak Disimpan", logo=logo)
+    response = client.post("/admin/tampilan", data=form, content_type="multipart/form-data")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'id="logo-error"' in page and message in page
+    row = tenant_row(tenant)
+    assert (row.name, row.logo) == ("Kota A", None)
+    assert not logo_dir(app, tenant).exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"primary": "red"}, "primary"),
+        ({"accent": "#12345"}, "accent"),
+        ({"background": "#gggggg"}, "background"),
+        ({"theme": "no-such-theme"}, "theme"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 201}, "name"),
+    ],
+)
+def test_bad_appearance_is_refused_and_nothing_written(
+    client: FlaskClient, admin: User, tenant: TenantInfo, changes: dict[str, str], field: str
+) -> None:
+    form = appearance_form(name="Tidak Disimpan", logo=upload(png(), "logo.png"))
+    form.update(changes)
+    response = client.post("/admin/tampilan", data=form, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert f'id="{field}-error"' in response.get_data(as_text=True)
+    row = tenant_row(tenant)
+    assert (row.name, row.colours, row.logo) == ("Kota A", {}, None)
+
+
+def test_appearance_change_reaches_the_registry(
+    client: FlaskClient, admin: User, tenant: TenantInfo
+) -> None:
+    client.post("/admin/tampilan", data=appearance_form(name="Kota Baru", accent="#aa0000"))
+    info = tenant_registry().by_id(tenant.id)
+    assert info is not None and info.name == "Kota Baru"
+    assert info.colours == {"accent": "#aa0000"}
+
+
+# -- isolation between regions -----------------------------------------------------
+
+
+def test_other_regions_admin_cannot_see_or_change_users(
+    client: FlaskClient,
+    other_client: FlaskClient,
+    login: Login,
+    tenant: TenantInfo,
+    other_tenant: TenantInfo,
+) -> None:
+    department_id = add_department(tenant, "DINKES", "Dinas Kesehatan A")
+    user_id = add_user(tenant, "rahasia@kota-a.test", name="Rahasia A")
+    login(other_client, role="admin", tenant=other_tenant)
+    listing = other_client.get("/admin/pengguna?q=rahasia").get_data(as_text=True)
+    assert "rahasia@kota-a.test" not in listing
+    assert "Dinas Kesehatan A" not in other_client.get("/admin/opd").get_data(as_text=True)
+    assert other_client.get(f"/admin/pengguna/{user_id}").status_code == 404
+    edit = {"name": "Dibajak", "role": "admin"}
+    assert other_client.post(f"/admin/pengguna/{user_id}", data=edit).status_code == 404
+    assert other_client.post(f"/admin/pengguna/{user_id}/nonaktifkan").status_code == 404
+    assert other_client.get(f"/admin/opd/{department_id}").status_code == 404
+    rename = {"name": "Dibajak"}
+    assert other_client.post(f"/admin/opd/{department_id}", data=rename).status_code == 404
+    user = get_user(user_id)
+    assert (user.name, user.role, user.active) == ("Rahasia A", "warga", True)
+    form = {"email": "x@b.test", "name": "X", "role": "opd", "department": "DINKES"}
+    response = other_client.post("/admin/pengguna/baru", data={**form, "password": PASSWORD})
+    assert response.status_code == 400  # tenant A's department is unknown in tenant B
+
+
+def test_other_regions_admin_sees_only_their_own_users(
+    other_client: FlaskClient, login: Login, tenant: TenantInfo, other_tenant: TenantInfo
+) -> None:
+    add_user(tenant, "a@kota-a.test")
+    add_user(other_tenant, "b@kota-b.test")
+    login(other_client, role="admin", tenant=other_tenant)
+    page = other_client.get("/admin/pengguna").get_data(as_text=True)
+    assert "b@kota-b.test" in page and "a@kota-a.test" not in page
+
+
+# -- plugins page ------------------------------------------------------------------
+
+
+def test_plugins_page_empty_state(client: FlaskClient, admin: User) -> None:
+    page = client.get("/admin/plugin").get_data(as_text=True)
+    assert "No plugins are installed" in page or "<table>" in page
+    assert "Departments" in page  # the admin navigation lists the new page
