@@ -5,15 +5,23 @@ from __future__ import annotations
 import re
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from balai.auth.models import Department, User
 from balai.auth.passwords import hash_password, password_problem
 from balai.auth.sessions import end_all_sessions
+from balai.db import utcnow
 from balai.permissions import OPERATOR, ROLES
 
-__all__ = ["AccountError", "create_user", "normalise_email", "set_active"]
+__all__ = [
+    "AccountError",
+    "create_user",
+    "find_login_user",
+    "normalise_email",
+    "set_active",
+    "set_password",
+]
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
@@ -27,6 +35,7 @@ class AccountError(ValueError):
 
 
 def normalise_email(email: str) -> str:
+    """``email`` trimmed and lower-cased, the form every account is stored in."""
     email = email.strip().lower()
     if len(email) > 254 or not EMAIL_RE.match(email):
         raise AccountError(_("%(email)s is not a valid e-mail address.", email=email), "email")
@@ -88,3 +97,39 @@ def set_active(session: Session, user: User, active: bool) -> None:
     user.active = active
     if not active:
         end_all_sessions(session, user)
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Give ``user`` a new password and end every login session they have.
+
+    The caller commits, then starts a new session if this browser should stay in.
+    """
+    problem = password_problem(password, email=user.email)
+    if problem:
+        raise AccountError(problem, "password")
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    end_all_sessions(session, user)
+
+
+def find_login_user(session: Session, tenant_id: int, email: str) -> User | None:
+    """The active account that may log in on ``tenant_id`` with ``email``.
+
+    The tenant's own account wins over a platform operator with the same address.
+    Stored addresses are compared lower-cased too, so an account written before
+    addresses were normalised can still log in.
+    """
+    wanted = email.strip().lower()
+    users = session.scalars(
+        select(User)
+        .where(
+            func.lower(User.email) == wanted,
+            User.active.is_(True),
+            or_(
+                User.tenant_id == tenant_id,
+                User.tenant_id.is_(None) & (User.role == OPERATOR),
+            ),
+        )
+        .order_by(User.tenant_id.is_(None), User.id)
+    ).all()
+    return users[0] if users else None

@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from balai.db import Base, TenantOptional, TenantScoped, utcnow
+from balai.permissions import OPERATOR
 
 __all__ = ["ApiToken", "Department", "LoginFailure", "LoginSession", "User", "hash_token"]
 
@@ -20,6 +21,7 @@ def hash_token(token: str) -> str:
 
 
 def new_token(prefix: str = "") -> str:
+    """A fresh random secret (256 bits), optionally with a recognisable prefix."""
     return prefix + secrets.token_urlsafe(32)
 
 
@@ -71,10 +73,14 @@ class User(TenantOptional, Base):
 
     @property
     def is_operator(self) -> bool:
-        return self.tenant_id is None and self.role == "operator"
+        """A platform operator: no tenant of their own, may log in on every tenant."""
+        return self.tenant_id is None and self.role == OPERATOR
 
     def get_id(self) -> str:
-        # The cookie carries the login session, not the user: ending the session ends it.
+        """The login-session token flask-login keeps in the cookie.
+
+        The cookie carries the login session, not the user: ending the session ends it.
+        """
         token: str | None = getattr(self, "session_token", None)
         if token is None:
             raise RuntimeError("User.get_id() outside a login session")
@@ -82,7 +88,11 @@ class User(TenantOptional, Base):
 
 
 class LoginSession(TenantOptional, Base):
-    """One login on one browser; revoked by logout, password change or account disable."""
+    """One login on one browser; revoked by logout, password change or account disable.
+
+    ``tenant_id`` is the tenant whose host the login happened on, also for an
+    operator: the cookie is refused on every other host.
+    """
 
     __tablename__ = "balai_login_session"
 
@@ -99,7 +109,10 @@ class LoginSession(TenantOptional, Base):
 
 
 class ApiToken(TenantOptional, Base):
-    """A per-user API token; only its hash is stored, shown once when created."""
+    """A per-user API token; only its hash is stored, shown once when created.
+
+    ``tenant_id`` is the tenant it was created on; it is refused on every other host.
+    """
 
     __tablename__ = "balai_api_token"
 

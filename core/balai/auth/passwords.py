@@ -18,11 +18,16 @@ _HASHERS = {
 MIN_LENGTH = 10
 
 
+def _hasher_name() -> str:
+    return str(current_app.config["PASSWORD_HASHING"])
+
+
 def _hasher() -> PasswordHasher:
-    return _HASHERS[current_app.config["PASSWORD_HASHING"]]
+    return _HASHERS[_hasher_name()]
 
 
 def hash_password(password: str) -> str:
+    """An Argon2id hash of ``password`` with this deployment's cost settings."""
     return _hasher().hash(password)
 
 
@@ -34,23 +39,32 @@ def check_password(stored_hash: str | None, password: str) -> bool:
     """
     hasher = _hasher()
     try:
-        return hasher.verify(stored_hash or _dummy_hash(hasher), password) and bool(stored_hash)
+        return hasher.verify(stored_hash or _dummy_hash(), password) and bool(stored_hash)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(stored_hash: str) -> bool:
-    return _hasher().check_needs_rehash(stored_hash)
+    """Whether ``stored_hash`` was made with other cost settings than today's.
+
+    A login with the right password then stores a new hash, so raising the cost
+    reaches every active account without a reset.
+    """
+    try:
+        return _hasher().check_needs_rehash(stored_hash)
+    except InvalidHashError:
+        return True
 
 
-_DUMMIES: dict[int, str] = {}
+# One dummy hash per cost setting, made on first use and kept for the process.
+_DUMMIES: dict[str, str] = {}
 
 
-def _dummy_hash(hasher: PasswordHasher) -> str:
-    key = id(hasher)
-    if key not in _DUMMIES:
-        _DUMMIES[key] = hasher.hash("balai-dummy-password")
-    return _DUMMIES[key]
+def _dummy_hash() -> str:
+    name = _hasher_name()
+    if name not in _DUMMIES:
+        _DUMMIES[name] = _HASHERS[name].hash("balai-dummy-password")
+    return _DUMMIES[name]
 
 
 def password_problem(password: str, *, email: str = "") -> str | None:

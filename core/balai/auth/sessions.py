@@ -1,29 +1,49 @@
 """flask-login wiring: login sessions stored server-side, and bearer API tokens.
 
-The signed session cookie carries a random login-session token. Each request
-looks the token up together with its user in one query, so a session that was
-revoked (logout, password change, account disabled) ends at once on every worker.
+The signed session cookie carries a random login-session token, never a user id.
+Each request looks the token up together with its user in one query, so a
+session that was revoked (logout, password change, account disabled) ends at
+once on every worker. A login session belongs to the tenant whose host it was
+made on and is worthless on any other host, even for an operator.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from flask import Flask, g, request
-from flask_login import LoginManager, login_user, logout_user
+from flask import Flask, current_app, g, request, session
+from flask_login import AnonymousUserMixin, LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Request
 
 from balai.auth.models import ApiToken, LoginSession, User, hash_token, new_token
 from balai.db import db, utcnow
 
-__all__ = ["end_all_sessions", "end_session", "init_app", "start_session"]
+__all__ = [
+    "AnonymousUser",
+    "end_all_sessions",
+    "end_session",
+    "init_app",
+    "start_session",
+]
 
-login_manager = LoginManager()
-login_manager.login_view = "balai_auth.login"
-login_manager.login_message = None  # the login page explains itself
-login_manager.session_protection = None  # the server-side session table does this job
+# Writing last_seen_at on every request would turn every page view into a write.
 TOUCH_EVERY = timedelta(minutes=5)
+API_PATH_PREFIX = "/api/"
+
+
+class AnonymousUser(AnonymousUserMixin):
+    """The visitor who has not logged in; answers the same questions a :class:`User` does."""
+
+    id = None
+    tenant_id = None
+    role = None
+    email = None
+    name = None
+    locale = None
+    department = None
+    is_operator = False
 
 
 def _tenant_id() -> int | None:
@@ -33,78 +53,131 @@ def _tenant_id() -> int | None:
 
 def _usable(user: User) -> bool:
     """Active, and belonging to this tenant (operators belong to all)."""
-    return user.active and (user.tenant_id is None or user.tenant_id == _tenant_id())
+    return user.active and (user.is_operator or user.tenant_id == _tenant_id())
 
 
-@login_manager.user_loader
+def _session_valid(login_session: LoginSession, user: User) -> bool:
+    """Not too old, and made after the last password change.
+
+    The password check also ends an operator's sessions on other tenants, whose
+    rows a tenant-bound database session may not be able to revoke.
+    """
+    lifetime: timedelta = current_app.permanent_session_lifetime
+    created = login_session.created_at
+    return created >= user.password_changed_at and utcnow() - created < lifetime
+
+
 def load_user(token: str) -> User | None:
-    if g.get("tenant") is None:
+    """The user of the login session ``token`` on this tenant, or ``None``."""
+    tenant_id = _tenant_id()
+    if tenant_id is None:
         return None
-    row = db.session.execute(
-        select(LoginSession, User)
-        .join(User, LoginSession.user_id == User.id)
-        .where(LoginSession.token_hash == hash_token(token), LoginSession.revoked_at.is_(None))
-    ).first()
-    if row is None or not _usable(row.User):
+    with db.session.no_autoflush:  # never write the view's unfinished work from here
+        row = db.session.execute(
+            select(LoginSession, User)
+            .join(User, LoginSession.user_id == User.id)
+            .where(
+                LoginSession.token_hash == hash_token(token),
+                LoginSession.tenant_id == tenant_id,
+                LoginSession.revoked_at.is_(None),
+            )
+        ).first()
+    if row is None:
         return None
     login_session, user = row
+    if not (_usable(user) and _session_valid(login_session, user)):
+        return None
     user.session_token = token  # type: ignore[attr-defined]
     g.login_session = login_session
-    if utcnow() - login_session.last_seen_at > TOUCH_EVERY:
-        login_session.last_seen_at = utcnow()
-        db.session.commit()
     return user
 
 
-@login_manager.request_loader
-def load_user_from_token(req: object) -> User | None:
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer ") or g.get("tenant") is None:
+def load_user_from_token(req: Request) -> User | None:
+    """The user of an ``Authorization: Bearer`` API token, on API paths only.
+
+    Elsewhere a token is ignored, so it cannot change the password or make more tokens.
+    """
+    scheme, _sep, secret = req.headers.get("Authorization", "").partition(" ")
+    tenant_id = _tenant_id()
+    if scheme.lower() != "bearer" or not secret.strip() or tenant_id is None:
         return None
-    row = db.session.execute(
-        select(ApiToken, User)
-        .join(User, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_token(header[7:].strip()), ApiToken.revoked_at.is_(None))
-    ).first()
+    if not req.path.startswith(API_PATH_PREFIX):
+        return None
+    with db.session.no_autoflush:
+        row = db.session.execute(
+            select(ApiToken, User)
+            .join(User, ApiToken.user_id == User.id)
+            .where(
+                ApiToken.token_hash == hash_token(secret.strip()),
+                ApiToken.tenant_id == tenant_id,
+                ApiToken.revoked_at.is_(None),
+            )
+        ).first()
     if row is None or not _usable(row.User):
         return None
     token, user = row
     g.api_token = token
-    if token.last_used_at is None or utcnow() - token.last_used_at > TOUCH_EVERY:
-        token.last_used_at = utcnow()
-        db.session.commit()
     return user
 
 
-def start_session(session: Session, user: User) -> None:
-    """Log ``user`` in with a new server-side login session."""
+def _record_use() -> None:
+    """Note when the login session or API token of this request was last used.
+
+    Runs before the view, in a database session of its own, so it never commits
+    or waits on the view's work; at most once per :data:`TOUCH_EVERY`.
+    """
+    login_session: LoginSession | None = g.get("login_session")
+    if login_session is not None and _stale(login_session.last_seen_at):
+        _touch(LoginSession, login_session.id, "last_seen_at")
+    token: ApiToken | None = g.get("api_token")
+    if token is not None and _stale(token.last_used_at):
+        _touch(ApiToken, token.id, "last_used_at")
+
+
+def _stale(when: datetime | None) -> bool:
+    return when is None or utcnow() - when > TOUCH_EVERY
+
+
+def _touch(model: type[LoginSession] | type[ApiToken], row_id: int, column: str) -> None:
+    with db.new_session(_tenant_id()) as own, own.begin():
+        own.execute(update(model).where(model.id == row_id).values({column: utcnow()}))
+
+
+def start_session(db_session: Session, user: User) -> None:
+    """Log ``user`` in on this tenant with a new server-side login session; commits."""
     token = new_token()
-    session.add(
+    db_session.add(
         LoginSession(
             user_id=user.id,
-            tenant_id=user.tenant_id,
+            tenant_id=_tenant_id(),
             token_hash=hash_token(token),
             address=request.remote_addr,
             user_agent=(request.user_agent.string or "")[:300],
         )
     )
-    session.commit()
+    db_session.commit()
+    session.clear()  # nothing from before the login survives it (session fixation)
     user.session_token = token  # type: ignore[attr-defined]
     login_user(user)
 
 
-def end_session(session: Session) -> None:
-    """Log out here: revoke this browser's login session."""
+def end_session(db_session: Session) -> None:
+    """Log out here: revoke this browser's login session and forget the cookie's contents."""
     current = g.get("login_session")
     if current is not None:
         current.revoked_at = utcnow()
-        session.commit()
+        db_session.commit()
     logout_user()
+    session.clear()
 
 
-def end_all_sessions(session: Session, user: User) -> None:
-    """Revoke every login session of ``user`` (password change, account disabled)."""
-    session.execute(
+def end_all_sessions(db_session: Session, user: User) -> None:
+    """Revoke every login session of ``user`` that ``db_session`` can see.
+
+    The caller commits. Sessions on other tenants (an operator's) are refused by
+    :func:`load_user` anyway once the password changed or the account is disabled.
+    """
+    db_session.execute(
         update(LoginSession)
         .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
@@ -112,5 +185,21 @@ def end_all_sessions(session: Session, user: User) -> None:
     )
 
 
+def _load_user_first() -> None:
+    """Load the user before the view runs, so a revoked session never reaches it."""
+    if g.get("tenant") is not None:
+        current_user._get_current_object()  # type: ignore[attr-defined]
+        _record_use()
+
+
 def init_app(app: Flask) -> None:
-    login_manager.init_app(app)
+    """Attach a login manager of this app's own; call after tenancy is set up."""
+    manager = LoginManager()
+    manager.login_view = "balai_auth.login"
+    manager.login_message = None  # type: ignore[assignment]  # the login page explains itself
+    manager.session_protection = None  # type: ignore[assignment]  # the session table does this
+    manager.anonymous_user = AnonymousUser
+    manager.user_loader(load_user)
+    manager.request_loader(load_user_from_token)
+    manager.init_app(app)
+    app.before_request(_load_user_first)

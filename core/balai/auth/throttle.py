@@ -25,10 +25,12 @@ def _key(kind: str, value: str) -> str:
 
 
 def account_key(tenant_id: int | None, email: str) -> str:
+    """The throttle key of an e-mail address on a tenant, whether an account exists or not."""
     return _key("account", f"{tenant_id}:{email.strip().lower()}")
 
 
 def address_key(address: str | None) -> str:
+    """The throttle key of a client address."""
     return _key("address", address or "-")
 
 
@@ -57,6 +59,7 @@ def retry_after(session: Session, account: str, address: str) -> int:
 
 
 def record_failure(session: Session, account: str, address: str) -> None:
+    """Count one failure against both keys and drop rows that left the window; caller commits."""
     now = utcnow()
     session.add_all([LoginFailure(key=account, at=now), LoginFailure(key=address, at=now)])
     session.execute(delete(LoginFailure).where(LoginFailure.at < now - _window()))

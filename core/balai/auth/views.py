@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from marshmallow import fields, validate
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from balai.auth import throttle
+from balai.auth.accounts import find_login_user, set_password
 from balai.auth.models import ApiToken, User, hash_token, new_token
 from balai.auth.passwords import check_password, hash_password, needs_rehash, password_problem
-from balai.auth.sessions import end_all_sessions, end_session, start_session
+from balai.auth.sessions import end_session, start_session
 from balai.db import db, utcnow
 from balai.forms import FormSchema, validate_form
 from balai.permissions import public, require
@@ -39,66 +43,97 @@ class TokenForm(FormSchema):
 
 
 def safe_next(target: str | None) -> str:
-    """A local path to go back to after login; anything else goes home."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+    """A path on this site to go back to after login; anything else goes home.
+
+    Browsers drop tabs and newlines inside a URL and read ``\\`` as ``/``, so
+    ``/\\evil.example`` or ``/<tab>/evil.example`` would leave the site: refuse them.
+    """
+    if target and _is_local_path(target):
         return target
     return url_for("balai_web.home")
+
+
+def _is_local_path(target: str) -> bool:
+    """One leading slash, and no character a browser would drop or read as a slash."""
+    return (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not any(ch < " " or ch in "\x7f\\" for ch in target)
+    )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a login (or password check) was refused: the message, status and wait."""
+
+    message: str
+    status: int = 200
+    retry_after: int = 0
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
 
 
 @bp.route("/masuk", methods=["GET", "POST"])
 @public
 def login() -> Any:
     if current_user.is_authenticated:
-        return redirect(safe_next(request.args.get("next")))
+        return redirect(safe_next(request.values.get("next")))
     errors: dict[str, list[str]] = {}
-    status = 200
+    refusal = Refusal("")
     if request.method == "POST":
         data, errors = validate_form(LoginForm(), request.form)
         if data is not None:
             outcome = _attempt_login(data["email"], data["password"])
             if outcome is None:
                 return redirect(safe_next(data["next"]))
-            errors, status = {"_form": [outcome[0]]}, outcome[1]
-    return (
-        render_template(
-            "balai/auth/login.html",
-            errors=errors,
-            email=request.form.get("email", ""),
-            next=request.values.get("next", ""),
-        ),
-        status,
+            refusal, errors = outcome, {"_form": [outcome.message]}
+    page = render_template(
+        "balai/auth/login.html",
+        errors=errors,
+        email=request.form.get("email", ""),
+        next=request.values.get("next", ""),
     )
+    return page, refusal.status, refusal.headers()
 
 
-def _attempt_login(email: str, password: str) -> tuple[str, int] | None:
-    """Log in, or return the message and status to show; same answer for any failure."""
+def _attempt_login(email: str, password: str) -> Refusal | None:
+    """Log in, or say why not: the same answer for an unknown account and a wrong password.
+
+    A password is verified against a hash either way (a dummy one when there is
+    no account), so the two also take the same time.
+    """
     session = db.session
     account = throttle.account_key(g.tenant.id, email)
     address = throttle.address_key(request.remote_addr)
-    wait = throttle.retry_after(session, account, address)
-    if wait:
-        minutes = max(1, round(wait / 60))
-        return _("Too many attempts. Try again in %(n)d minutes.", n=minutes), 429
-    user = _find_user(email)
+    refusal = _throttled(account, address)
+    if refusal is not None:
+        return refusal
+    user = find_login_user(session, g.tenant.id, email)
     if not check_password(user.password_hash if user else None, password):
         throttle.record_failure(session, account, address)
         session.commit()
-        return _("Wrong e-mail address or password."), 200
+        return Refusal(_("Wrong e-mail address or password."))
     assert user is not None
     throttle.clear(session, account)
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = hash_password(password)  # same password: sessions stay valid
     start_session(session, user)
     return None
 
 
-def _find_user(email: str) -> User | None:
-    """The active user with this e-mail in this tenant, else an operator with it."""
-    users = db.session.scalars(
-        select(User).where(User.email == email.strip().lower(), User.active.is_(True))
-    ).all()
-    users.sort(key=lambda u: u.tenant_id is None)  # the tenant's own account first
-    return users[0] if users else None
+def _throttled(account: str, address: str) -> Refusal | None:
+    """A 429 refusal while the account or the address has too many recent failures."""
+    wait = throttle.retry_after(db.session, account, address)
+    if not wait:
+        return None
+    minutes = max(1, math.ceil(wait / 60))
+    message = ngettext(
+        "Too many attempts. Try again in %(num)d minute.",
+        "Too many attempts. Try again in %(num)d minutes.",
+        minutes,
+    )
+    return Refusal(message, 429, wait)
 
 
 @bp.route("/keluar", methods=["POST"])
@@ -120,25 +155,43 @@ def account() -> str:
 @require()
 def change_password() -> Any:
     errors: dict[str, list[str]] = {}
+    refusal = Refusal("")
     if request.method == "POST":
-        data, errors = validate_form(PasswordForm(), request.form)
-        if data is not None:
-            errors = _password_errors(data)
+        refusal = _throttled(*_password_guess_keys()) or refusal
+        errors = {"_form": [refusal.message]} if refusal.message else _change_from_form()
         if not errors:
-            assert data is not None
-            user = db.session.get(User, current_user.id)
-            assert user is not None
-            user.password_hash = hash_password(data["new"])
-            user.password_changed_at = utcnow()
-            end_all_sessions(db.session, user)
-            start_session(db.session, user)  # this browser stays logged in, others do not
             flash(_("Your password has been changed. Other devices have been logged out."), "ok")
             return redirect(url_for("balai_auth.account"))
-    return render_template("balai/auth/password.html", errors=errors)
+    page = render_template("balai/auth/password.html", errors=errors)
+    return page, refusal.status, refusal.headers()
+
+
+def _change_from_form() -> dict[str, list[str]]:
+    """Change the password as the posted form asks; the errors, or none when done."""
+    data, errors = validate_form(PasswordForm(), request.form)
+    if data is not None:
+        errors = _password_errors(data)
+    if not errors:
+        assert data is not None
+        _replace_password(data["new"])
+    return errors
+
+
+def _password_guess_keys() -> tuple[str, str]:
+    """Throttle keys for guesses of the current password: the same as for logging in.
+
+    A stolen session must not become a way to guess the password.
+    """
+    return (
+        throttle.account_key(g.tenant.id, current_user.email),
+        throttle.address_key(request.remote_addr),
+    )
 
 
 def _password_errors(data: dict[str, Any]) -> dict[str, list[str]]:
     if not check_password(current_user.password_hash, data["current"]):
+        throttle.record_failure(db.session, *_password_guess_keys())
+        db.session.commit()
         return {"current": [_("The current password is wrong.")]}
     problem = password_problem(data["new"], email=current_user.email)
     if problem:
@@ -146,6 +199,14 @@ def _password_errors(data: dict[str, Any]) -> dict[str, list[str]]:
     if data["new"] != data["confirm"]:
         return {"confirm": [_("The two new passwords differ.")]}
     return {}
+
+
+def _replace_password(password: str) -> None:
+    """Store the new password, end every session, and keep this browser logged in."""
+    user = db.session.get(User, current_user.id)
+    assert user is not None
+    set_password(db.session, user, password)
+    start_session(db.session, user)  # commits the change with the new session
 
 
 @bp.route("/akun/token", methods=["GET", "POST"])
@@ -160,7 +221,7 @@ def tokens() -> Any:
             db.session.add(
                 ApiToken(
                     user_id=current_user.id,
-                    tenant_id=current_user.tenant_id,
+                    tenant_id=g.tenant.id,
                     name=data["name"],
                     token_hash=hash_token(created),
                     prefix=created[:12],
