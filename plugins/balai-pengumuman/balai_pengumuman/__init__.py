@@ -1,0 +1,1 @@
+"""Balai plugin ``pengumuman``: public announcements of a region and its departments."""

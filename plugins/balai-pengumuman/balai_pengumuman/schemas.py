@@ -1,0 +1,159 @@
+"""marshmallow schemas at the edge: settings, the web form and the JSON API.
+
+Field messages are lazy translations, so a form error reads in the visitor's language;
+the rules that need the database live in :mod:`balai_pengumuman.services`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from balai.api import PageArgs
+from balai.forms import FormSchema
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, fields, validate
+
+from balai_pengumuman.services import CATEGORIES, N_, AnnouncementError
+
+__all__ = [
+    "AnnouncementForm",
+    "AnnouncementInSchema",
+    "AnnouncementQuery",
+    "AnnouncementSchema",
+    "AnnouncementSettings",
+    "rule_errors",
+]
+
+
+class AnnouncementSettings(Schema):
+    """Per-region settings of the plugin (*pengaturan pengumuman*)."""
+
+    page_size = fields.Integer(
+        load_default=20,
+        validate=validate.Range(min=5, max=100, error=_l("Enter a number from {min} to {max}.")),
+        metadata={
+            "label": N_("Announcements per page"),
+            "description": N_("How many announcements a list page shows."),
+        },
+    )
+    new_days = fields.Integer(
+        load_default=3,
+        validate=validate.Range(min=0, max=30, error=_l("Enter a number from {min} to {max}.")),
+        metadata={
+            "label": N_("Days an announcement counts as new"),
+            "description": N_("Announcements published within this many days are marked new."),
+        },
+    )
+
+
+def _title() -> fields.String:
+    return fields.String(
+        required=True,
+        validate=validate.Length(
+            min=1, max=200, error=_l("The title is too long (at most 200 characters).")
+        ),
+        error_messages={"required": _l("Enter a title.")},
+        metadata={"description": "Headline, at most 200 characters"},
+    )
+
+
+def _body() -> fields.String:
+    return fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=20_000, error=_l("The text is too long.")),
+        error_messages={"required": _l("Enter the text of the announcement.")},
+        metadata={"description": "Plain text; blank lines separate paragraphs"},
+    )
+
+
+def _category() -> fields.String:
+    return fields.String(
+        required=True,
+        validate=validate.OneOf(list(CATEGORIES), error=_l("Choose one of the listed categories.")),
+        error_messages={"required": _l("Choose a category.")},
+        metadata={"description": "Category code", "enum": list(CATEGORIES)},
+    )
+
+
+def _department() -> fields.Integer:
+    return fields.Integer(
+        load_default=None,
+        allow_none=True,
+        error_messages={"invalid": _l("Choose a department from the list.")},
+        metadata={"description": "Department (OPD) id; empty for the whole region"},
+    )
+
+
+INVALID_TIME = _l("Enter a date and time, for example 2025-08-17 08:00.")
+
+
+class AnnouncementForm(FormSchema):
+    """The officer's form; times are local (``datetime-local``), converted by the view."""
+
+    title = _title()
+    body = _body()
+    category = _category()
+    department_id = _department()
+    published_at = fields.NaiveDateTime(load_default=None, error_messages={"invalid": INVALID_TIME})
+    expires_at = fields.NaiveDateTime(load_default=None, error_messages={"invalid": INVALID_TIME})
+
+
+class AnnouncementInSchema(Schema):
+    """A new announcement sent to the API; a time without offset is taken as UTC."""
+
+    title = _title()
+    body = _body()
+    category = _category()
+    department_id = _department()
+    published_at = fields.AwareDateTime(
+        load_default=None,
+        allow_none=True,
+        default_timezone=UTC,
+        metadata={"description": "Publication time (ISO 8601); empty for now"},
+    )
+    expires_at = fields.AwareDateTime(
+        load_default=None,
+        allow_none=True,
+        default_timezone=UTC,
+        metadata={"description": "When it stops being shown (ISO 8601); empty for never"},
+    )
+
+
+class DepartmentSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
+class AnnouncementSchema(Schema):
+    """An announcement as the API returns it."""
+
+    id = fields.Integer(dump_only=True)
+    title = fields.String()
+    body = fields.String()
+    category = fields.String(metadata={"enum": list(CATEGORIES)})
+    department = fields.Nested(DepartmentSchema, allow_none=True)
+    published_at = fields.AwareDateTime()
+    expires_at = fields.AwareDateTime(allow_none=True)
+    status = fields.String(metadata={"enum": ["scheduled", "active", "archived"]})
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class AnnouncementQuery(PageArgs):
+    """Query parameters of the API listing: ``page``, ``per_page`` and filters."""
+
+    category = fields.String(
+        validate=validate.OneOf(list(CATEGORIES)), metadata={"description": "Only this category"}
+    )
+    status = fields.String(
+        load_default="active",
+        validate=validate.OneOf(["active", "archived"]),
+        metadata={"description": "Current announcements (default) or the archive"},
+    )
+
+
+def rule_errors(exc: AnnouncementError) -> dict[str, list[str]]:
+    """The problems a service rule reported, translated for the current request."""
+    return {name: [gettext(m) for m in messages] for name, messages in exc.errors.items()}

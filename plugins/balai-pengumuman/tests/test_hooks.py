@@ -1,0 +1,133 @@
+"""Hooks, settings, demo data, migration and translations of the plugin."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import balai_pengumuman
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from babel.messages.pofile import read_po
+from balai.db import Base, db, utcnow
+from balai.permissions import registry
+from balai.settings import resolve_settings
+from balai_pengumuman import plugin
+from balai_pengumuman.schemas import AnnouncementSettings
+
+PACKAGE = Path(balai_pengumuman.__file__).parent
+
+
+def test_permissions_are_declared_with_default_roles(app):
+    declared = registry(app).permissions
+    assert declared["pengumuman.publish_announcement"].roles == ("opd", "admin")
+    assert declared["pengumuman.manage_announcement"].roles == ("admin",)
+
+
+def test_menu_links_the_list_once_enabled(client, tenant, enable_plugin):
+    assert 'href="/pengumuman/"' not in client.get("/").get_data(as_text=True)
+    enable_plugin("pengumuman")
+    assert 'href="/pengumuman/"' in client.get("/").get_data(as_text=True)
+
+
+def test_dashboard_widget_counts(client, enabled, add, login):
+    add("Berlaku")
+    add("Lama", published_at=utcnow() - timedelta(days=10))
+    add("Nanti", published_at=utcnow() + timedelta(days=1))
+    add("Selesai", published_at=utcnow() - timedelta(days=3), expires_at=utcnow())
+    login(client, role="opd")
+    page = client.get("/dasbor").get_data(as_text=True)
+    assert "<dt>Berlaku</dt><dd>2</dd>" in page
+    assert "<dt>Baru</dt><dd>1</dd>" in page
+    assert "<dt>Terjadwal</dt><dd>1</dd>" in page
+
+
+def test_search_finds_title_and_body_but_not_scheduled(client, enabled, add):
+    add("Vaksinasi campak", body="Di puskesmas.")
+    add("Air mati", body="Pipa PDAM diperbaiki; 100% selesai Sabtu.")
+    add("Vaksinasi rahasia", published_at=utcnow() + timedelta(days=1))
+    page = client.get("/cari?q=vaksinasi").get_data(as_text=True)
+    assert "Vaksinasi campak" in page
+    assert "Vaksinasi rahasia" not in page
+    assert "Air mati" in client.get("/cari?q=PDAM").get_data(as_text=True)
+    literal = client.get("/cari?q=0_%25").get_data(as_text=True)  # not LIKE wildcards
+    assert "Air mati" not in literal
+
+
+def test_populate_demo_adds_a_dozen_announcements(app, tenant, db_session, department, stored):
+    health = department("DINKES", "Dinas Kesehatan")
+    plugin.populate_demo(tenant=tenant, session=db_session)
+    db_session.commit()
+    announcements = stored()
+    assert len(announcements) == 12
+    assert {a.status for a in announcements} == {"active", "archived", "scheduled"}
+    assert {a.department_id for a in announcements if a.category == "kesehatan"} == {health.id}
+    assert all(a.tenant_id == tenant.id for a in announcements)
+
+
+# -- settings ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tenant_values", "deployment", "expected"),
+    [
+        ({}, {}, {"page_size": 20, "new_days": 3}),
+        ({}, {"page_size": 50}, {"page_size": 50, "new_days": 3}),
+        ({"page_size": 10}, {"page_size": 50}, {"page_size": 10, "new_days": 3}),
+        ({"page_size": 1000}, {"page_size": 50}, {"page_size": 50, "new_days": 3}),
+        ({"new_days": 0}, {}, {"page_size": 20, "new_days": 0}),
+    ],
+)
+def test_settings_resolve_tenant_then_deployment_then_default(tenant_values, deployment, expected):
+    assert resolve_settings(AnnouncementSettings(), tenant_values, deployment) == expected
+
+
+def test_every_setting_is_labelled():
+    for field in AnnouncementSettings().fields.values():
+        assert field.metadata["label"] and field.metadata["description"]
+
+
+def _add_many(add, n):
+    start = utcnow() - timedelta(days=1)
+    for i in range(n):
+        add(f"Pengumuman {i}", published_at=start + timedelta(minutes=i))
+
+
+@pytest.mark.balai_config(PLUGIN_SETTINGS={"pengumuman": {"page_size": 5}})
+def test_deployment_setting_sets_page_size(client, enabled, add):
+    _add_many(add, 7)
+    assert client.get("/pengumuman/").get_data(as_text=True).count('class="card"') == 5
+
+
+def test_region_admin_sets_page_size(client, enabled, add, login):
+    _add_many(add, 7)
+    login(client, role="admin")
+    response = client.post(
+        "/admin/plugin/pengumuman/pengaturan", data={"page_size": "6", "new_days": "2"}
+    )
+    assert response.status_code == 302
+    assert client.get("/pengumuman/").get_data(as_text=True).count('class="card"') == 6
+    refused = client.post("/admin/plugin/pengumuman/pengaturan", data={"page_size": "1"})
+    assert "Isi angka dari 5 sampai 100." in refused.get_data(as_text=True)
+
+
+# -- migration and translations ------------------------------------------------------
+
+
+def test_migration_matches_the_model(app):
+    with db.engine_for(app).connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = [
+            diff for diff in compare_metadata(context, Base.metadata) if "pengumuman_" in repr(diff)
+        ]
+    assert differences == []
+
+
+def test_indonesian_catalogue_is_complete():
+    path = PACKAGE / "translations" / "id" / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as po:
+        catalog = read_po(po)
+    missing = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
+    assert missing == []
+    assert (path.parent / "messages.mo").stat().st_mtime >= path.stat().st_mtime
