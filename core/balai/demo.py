@@ -1,11 +1,320 @@
-"""``balai demo``: a demo instance with two regions, sample users and data."""
+"""``balai demo``: a demo instance with two regions, sample users and sample data.
+
+The demo is an ordinary instance folder (``./balai-demo``: ``balai.cfg`` and an
+SQLite database, ``TENANCY = "multi"``), so every other command works on it too:
+``BALAI_INSTANCE_PATH=balai-demo balai plugins list``. A file ``demo.json`` in it
+marks the folder as a demo; only such a folder is ever deleted (``--reset``), and
+without ``--reset`` a finished demo is reused as it is, with whatever was changed
+in it since.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import click
+from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from balai import __version__, schema
+from balai.auth.accounts import create_user
+from balai.auth.models import Department
+from balai.db import db
+from balai.permissions import OPERATOR
+from balai.plugins import Plugins, plugins
+from balai.tenancy import TenancyError, TenantInfo, create_tenant, enable_plugin, registry
+
+__all__ = [
+    "DEMO_PASSWORD",
+    "DEPARTMENTS",
+    "TENANTS",
+    "DemoTenant",
+    "DemoUser",
+    "build",
+    "demo_command",
+    "demo_users",
+    "open_demo",
+    "plugin_plan",
+]
+
+# Published on purpose: every demo account has this password, and the command prints it.
+DEMO_PASSWORD = "demo-balai-2025"  # noqa: S105
+MARKER = "demo.json"
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+# Departments (*Organisasi Perangkat Daerah*, OPD) every demo region has.
+DEPARTMENTS = {
+    "DISKOMINFO": "Dinas Komunikasi dan Informatika",
+    "DINKES": "Dinas Kesehatan",
+    "DLH": "Dinas Lingkungan Hidup",
+    "DPUPR": "Dinas Pekerjaan Umum dan Penataan Ruang",
+    "DISDUKCAPIL": "Dinas Kependudukan dan Pencatatan Sipil",
+}
+# Departments that get a sample officer.
+OFFICER_DEPARTMENTS = ("DISKOMINFO", "DINKES", "DISDUKCAPIL")
+
+
+@dataclass(frozen=True)
+class DemoTenant:
+    """A demo region with its host names and two sample citizens (*warga*)."""
+
+    slug: str
+    name: str
+    domains: tuple[str, ...]
+    citizens: tuple[tuple[str, str], ...]  # (e-mail name, full name)
+
+
+TENANTS = (
+    DemoTenant(
+        "kota-tangerang",
+        "Kota Tangerang",
+        ("kota-tangerang.localhost", "localhost", "127.0.0.1"),
+        (("siti", "Siti Rahmawati"), ("budi", "Budi Santoso")),
+    ),
+    DemoTenant(
+        "kabupaten-lebak",
+        "Kabupaten Lebak",
+        ("kabupaten-lebak.localhost",),
+        (("asep", "Asep Sunarya"), ("nengsih", "Nengsih Rohaeti")),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    """A sample account; ``tenant`` is None only for the platform operator."""
+
+    role: str
+    email: str
+    name: str
+    tenant: str | None
+    department: str | None = None
+
+
+def demo_users() -> list[DemoUser]:
+    """Per region: an admin, officers of some departments, two citizens; one operator."""
+    users = []
+    for t in TENANTS:
+        mail = f"{t.slug}.example"
+        users.append(DemoUser("admin", f"admin@{mail}", f"Admin {t.name}", t.slug))
+        users += [
+            DemoUser("opd", f"{code.lower()}@{mail}", f"Petugas {code}", t.slug, code)
+            for code in OFFICER_DEPARTMENTS
+        ]
+        users += [DemoUser("warga", f"{u}@{mail}", n, t.slug) for u, n in t.citizens]
+    users.append(DemoUser(OPERATOR, "operator@balai.example", "Operator Platform", None))
+    return users
+
+
+# -- the instance folder --------------------------------------------------------------
+
+
+def _status(path: Path) -> str | None:
+    """``ready``, ``building`` (an unfinished build), or None when not a demo folder."""
+    try:
+        return str(json.loads((path / MARKER).read_text())["status"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _mark(path: Path, status: str) -> None:
+    (path / MARKER).write_text(json.dumps({"status": status, "balai": __version__}) + "\n")
+
+
+def _settings(path: Path) -> dict[str, Any]:
+    """What the demo needs whatever the environment says: its own SQLite file, multi-tenancy."""
+    return {"DATABASE_URL": f"sqlite:///{path / 'balai.sqlite'}", "TENANCY": "multi"}
+
+
+def open_demo(path: Path, overrides: Mapping[str, Any] | None = None) -> Flask:
+    """The app of the demo instance at ``path``."""
+    from balai.cli import create_cli_app  # balai.cli imports this module
+
+    return create_cli_app(path, {**_settings(path), **(overrides or {})})
+
+
+def _prepare(path: Path, reset: bool) -> bool:
+    """Make ``path`` ready for a build; False when a finished demo is to be reused."""
+    status = _status(path)
+    if path.exists() and status is None and any(path.iterdir()):
+        raise click.ClickException(f"{path} exists and is not a Balai demo; not touching it")
+    if reset and status is not None:
+        shutil.rmtree(path)
+        return True
+    if status == "building":
+        raise click.ClickException(f"an earlier build in {path} did not finish: use --reset")
+    return status != "ready"
+
+
+# -- building ---------------------------------------------------------------------
+
+
+def build(path: Path, overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Create the demo instance at ``path`` (which must not hold one) and return its app."""
+    from balai.cli import new_instance_settings, write_instance_config
+
+    path.mkdir(parents=True, exist_ok=True)
+    _mark(path, "building")
+    write_instance_config(path, {**new_instance_settings(), "TENANCY": "multi"})
+    app = open_demo(path, overrides)
+    with app.app_context():
+        schema.upgrade(app)
+        for spec in TENANTS:
+            tenant = create_tenant(app, spec.slug, spec.name, list(spec.domains))
+            _add_people(tenant)
+        _add_operator()
+        plan = plugin_plan(plugins(app))
+        for slug, names in plan.items():
+            _enable_plugins(app, slug, names)
+    _mark(path, "ready")
+    return app
+
+
+def _add_people(tenant: TenantInfo) -> None:
+    """The region's departments and its sample users."""
+    with db.tenant_session(tenant.id) as session:
+        session.add_all(Department(code=c, name=n) for c, n in DEPARTMENTS.items())
+        session.flush()
+        for user in demo_users():
+            if user.tenant == tenant.slug:
+                _create(session, user, tenant.id)
+
+
+def _add_operator() -> None:
+    with db.all_tenants() as session:
+        for user in demo_users():
+            if user.tenant is None:
+                _create(session, user, None)
+
+
+def _create(session: Session, user: DemoUser, tenant_id: int | None) -> None:
+    create_user(
+        session,
+        tenant_id=tenant_id,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        password=DEMO_PASSWORD,
+        department=user.department,
+    )
+
+
+def plugin_plan(manager: Plugins) -> dict[str, list[str]]:
+    """The plugins each demo region gets, in an order that enables required ones first.
+
+    Kota Tangerang gets every working plugin; Kabupaten Lebak all but the last in
+    alphabetical order (and so none that needs that one), so the two regions differ.
+    """
+    working = [p.name for p in manager.working()]
+    requires = {p.name: p.manifest.requires if p.manifest else () for p in manager.working()}
+    return {
+        TENANTS[0].slug: _dependency_order(working, requires),
+        TENANTS[1].slug: _dependency_order(working[:-1], requires),
+    }
+
+
+def _dependency_order(names: list[str], requires: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """``names`` with every plugin after the ones it requires (unsatisfiable ones last)."""
+    ordered: list[str] = []
+    pending = list(names)
+    while pending:
+        ready = [n for n in pending if all(r in ordered for r in requires.get(n, ()))]
+        if not ready:
+            return ordered + pending  # enable_plugin will say what is missing
+        ordered += ready
+        pending = [n for n in pending if n not in ready]
+    return ordered
+
+
+def _enable_plugins(app: Flask, slug: str, names: list[str]) -> None:
+    """Switch ``names`` on for the region, then let each fill in its sample data."""
+    enabled = []
+    for name in names:
+        tenant = registry(app).by_slug(slug)
+        assert tenant is not None
+        try:
+            enable_plugin(app, tenant, name, by="demo")
+        except (TenancyError, SQLAlchemyError) as exc:
+            click.echo(f"  {slug}: plugin {name} skipped: {exc}", err=True)
+        else:
+            enabled.append(name)
+    for name in enabled:
+        _populate(app, slug, name)
+
+
+def _populate(app: Flask, slug: str, name: str) -> None:
+    """Call one plugin's ``populate_demo`` in its own transaction."""
+    tenant = registry(app).by_slug(slug)
+    assert tenant is not None
+    try:
+        with db.tenant_session(tenant.id) as session:
+            plugins(app).call_each("populate_demo", plugins=[name], tenant=tenant, session=session)
+    except SQLAlchemyError as exc:
+        click.echo(f"  {slug}: sample data of {name} not loaded: {exc}", err=True)
+
+
+# -- telling and serving ------------------------------------------------------------
+
+
+def _addresses(port: int) -> None:
+    click.echo("")
+    click.echo("Open (most browsers send *.localhost to this computer):")
+    for spec in TENANTS:
+        click.echo(f"  {spec.name:<16} http://{spec.domains[0]}:{port}/")
+    click.echo(f"  http://localhost:{port}/ is {TENANTS[0].name} too.")
+
+
+def _logins() -> None:
+    from balai.cli import print_table
+
+    click.echo("")
+    click.echo(f"Log in at /masuk. Every account's password: {DEMO_PASSWORD}")
+    rows = [[u.role, u.email, DEMO_PASSWORD, u.tenant or "(all)"] for u in demo_users()]
+    print_table(["ROLE", "E-MAIL", "PASSWORD", "TENANT"], rows)
+
+
+def serve(app: Flask, host: str, port: int) -> None:
+    """Serve ``app`` with Werkzeug's threaded development server until interrupted."""
+    from werkzeug.serving import run_simple
+
+    click.echo("")
+    if host not in LOOPBACK:
+        click.echo(f"warning: anyone who reaches {host}:{port} can log in with the password above")
+    click.echo("Press Ctrl+C to stop. Run 'balai demo --reset' to start afresh.")
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 @click.command("demo")
-def demo_command() -> None:
-    """Build and serve a demo instance."""
-    raise click.ClickException("not yet")
+@click.option(
+    "--path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="balai-demo",
+    show_default=True,
+    help="The demo's instance folder.",
+)
+@click.option("--reset", is_flag=True, help="Delete the demo and build it afresh.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-serve", is_flag=True, help="Build (or reuse) the demo, then stop.")
+def demo_command(path: Path, reset: bool, host: str, port: int, no_serve: bool) -> None:
+    """Build (or reuse) a demo with two regions, sample users and data, and serve it."""
+    path = path.resolve()
+    if _prepare(path, reset):
+        click.echo(f"building the demo in {path} ...")
+        app = build(path)
+        click.echo("demo ready")
+    else:
+        click.echo(f"reusing the demo in {path} as it is (--reset builds it afresh)")
+        app = open_demo(path)
+    _addresses(port)
+    _logins()
+    if no_serve:
+        db.engine_for(app).dispose()
+        return
+    serve(app, host, port)

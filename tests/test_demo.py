@@ -1,0 +1,238 @@
+"""``balai demo``: two regions with their own users and plugins, built in a temporary folder."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from balai import Manifest, hookimpl
+from balai.auth.models import Department, User
+from balai.cli import cli
+from balai.db import db
+from balai.demo import (
+    DEMO_PASSWORD,
+    DEPARTMENTS,
+    TENANTS,
+    DemoUser,
+    build,
+    demo_users,
+    open_demo,
+)
+from balai.permissions import OPERATOR
+from balai.plugins import plugins
+from balai.tenancy import TenantInfo, registry
+from click.testing import CliRunner, Result
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+KOTA, LEBAK = (t.slug for t in TENANTS)
+
+
+class SamplePlugin:
+    """A plugin whose demo data is one department named after it."""
+
+    def __init__(self, name: str, requires: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.manifest = Manifest(title=name, requires=requires)
+        self.calls: list[tuple[str, int | None]] = []
+
+    @hookimpl
+    def populate_demo(self, tenant: TenantInfo, session: Session) -> None:
+        self.calls.append((tenant.slug, session.info["tenant_id"]))
+        session.add(Department(code=self.name.upper(), name=f"Demo {self.name}"))
+
+
+@pytest.fixture(autouse=True)
+def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BALAI_PASSWORD_HASHING", "fast")  # the demo's dozen users, quickly
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")  # FlaskGroup sets it; keep it local
+
+
+def demo(path: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["demo", "--path", str(path), "--no-serve", *args])
+
+
+@pytest.fixture(scope="module")
+def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo built for the tests that only read it."""
+    path = tmp_path_factory.mktemp("demo") / "balai-demo"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("BALAI_PASSWORD_HASHING", "fast")
+        monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")
+        assert demo(path).exit_code == 0
+    return path
+
+
+@pytest.fixture
+def demo_app(built_demo: Path) -> Iterator[Flask]:
+    """The demo's app, with CSRF off so a test client can log in, and no throttling."""
+    app = open_demo(built_demo, {"WTF_CSRF_ENABLED": False, "LOGIN_MAX_FAILURES_ADDRESS": 10**6})
+    yield app
+    db.engine_for(app).dispose()
+
+
+def test_demo_builds_prints_addresses_and_logins(tmp_path: Path) -> None:
+    path = tmp_path / "balai-demo"
+
+    result = demo(path, "--port", "8123")
+
+    assert result.exit_code == 0, result.output
+    assert "http://kota-tangerang.localhost:8123/" in result.output
+    assert "http://kabupaten-lebak.localhost:8123/" in result.output
+    assert "http://localhost:8123/ is Kota Tangerang" in result.output
+    for user in demo_users():
+        assert f"{user.role} {user.email} {DEMO_PASSWORD} {user.tenant or '(all)'}" in " ".join(
+            result.output.split()
+        )
+    cfg = path / "balai.cfg"
+    assert stat.S_IMODE(cfg.stat().st_mode) == 0o600
+    assert "SECRET_KEY" in cfg.read_text()
+    assert "TENANCY = 'multi'" in cfg.read_text()
+    assert (path / "balai.sqlite").is_file()
+
+
+def test_demo_has_two_regions_with_departments_and_users(demo_app: Flask) -> None:
+    with demo_app.app_context():
+        tenants = {t.slug: t for t in registry(demo_app).all()}
+        assert tenants.keys() == {KOTA, LEBAK}
+        assert tenants[KOTA].name == "Kota Tangerang"
+        assert set(tenants[KOTA].domains) == {"kota-tangerang.localhost", "localhost", "127.0.0.1"}
+        assert tenants[LEBAK].domains == ("kabupaten-lebak.localhost",)
+        with db.all_tenants() as session:
+            for tenant in tenants.values():
+                codes = session.scalars(
+                    select(Department.code).where(Department.tenant_id == tenant.id)
+                ).all()
+                assert set(DEPARTMENTS) <= set(codes)
+            users = session.scalars(select(User)).all()
+            roles = {(u.role, u.tenant_id) for u in users}
+    for tenant in tenants.values():
+        assert {("admin", tenant.id), ("opd", tenant.id), ("warga", tenant.id)} <= roles
+        assert sum(1 for u in users if u.tenant_id == tenant.id and u.role == "warga") == 2
+    assert (OPERATOR, None) in roles
+    assert len(users) == len(demo_users())
+
+
+def _logs_in(app: Flask, host: str, email: str) -> bool:
+    client = app.test_client()
+    response = client.post(
+        "/masuk", data={"email": email, "password": DEMO_PASSWORD}, base_url=f"http://{host}"
+    )
+    return response.status_code == 302
+
+
+@pytest.mark.parametrize("user", demo_users(), ids=lambda u: u.email)
+def test_users_log_in_on_their_own_region_only(demo_app: Flask, user: DemoUser) -> None:
+    hosts = {KOTA: "kota-tangerang.localhost:5000", LEBAK: "kabupaten-lebak.localhost"}
+    for slug, host in hosts.items():
+        expected = user.tenant in (slug, None)
+        assert _logs_in(demo_app, host, user.email) is expected, (user.email, host)
+
+
+def test_localhost_and_loopback_address_are_kota_tangerang(demo_app: Flask) -> None:
+    for host in ("localhost:5000", "127.0.0.1:5000"):
+        assert _logs_in(demo_app, host, f"admin@{KOTA}.example")
+        assert not _logs_in(demo_app, host, f"admin@{LEBAK}.example")
+        page = demo_app.test_client().get("/", base_url=f"http://{host}")
+        assert "Kota Tangerang" in page.get_data(as_text=True)
+
+
+def test_plugins_differ_per_region_and_fill_in_their_demo_data(tmp_path: Path) -> None:
+    # Named to sort after any installed plugin; zzneeds needs the last one, zzzzlast.
+    samples = [
+        SamplePlugin("zzfirst"),
+        SamplePlugin("zzneeds", ("zzzzlast",)),
+        SamplePlugin("zzzzlast"),
+    ]
+    app = build(tmp_path / "balai-demo", {"EXTRA_PLUGINS": samples})
+    try:
+        with app.app_context():
+            working = [p.name for p in plugins(app).working()]
+            kota, lebak = registry(app).by_slug(KOTA), registry(app).by_slug(LEBAK)
+            with db.all_tenants() as session:
+                departments = {(d.tenant_id, d.code) for d in session.scalars(select(Department))}
+    finally:
+        db.engine_for(app).dispose()
+    assert kota is not None and lebak is not None
+    assert kota.plugins == set(working)
+    assert lebak.plugins == set(working) - {"zzneeds", "zzzzlast"}
+    first, needy, last = samples
+    assert first.calls == [(KOTA, kota.id), (LEBAK, lebak.id)]
+    assert needy.calls == [(KOTA, kota.id)]
+    assert last.calls == [(KOTA, kota.id)]
+    assert {(kota.id, "ZZFIRST"), (kota.id, "ZZNEEDS"), (lebak.id, "ZZFIRST")} <= departments
+    assert (lebak.id, "ZZNEEDS") not in departments
+
+
+def test_existing_demo_is_reused_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "balai-demo"
+    assert demo(path).exit_code == 0
+    _add_tenant(path, "kota-baru")
+
+    result = demo(path)
+
+    assert result.exit_code == 0, result.output
+    assert "reusing the demo" in result.output
+    assert "kota-baru" in _slugs(path)
+
+
+def test_reset_rebuilds_the_demo(tmp_path: Path) -> None:
+    path = tmp_path / "balai-demo"
+    assert demo(path).exit_code == 0
+    _add_tenant(path, "kota-baru")
+    old_key = (path / "balai.cfg").read_text()
+
+    result = demo(path, "--reset")
+
+    assert result.exit_code == 0, result.output
+    assert "building the demo" in result.output
+    assert _slugs(path) == {KOTA, LEBAK}
+    assert (path / "balai.cfg").read_text() != old_key
+
+
+@pytest.mark.parametrize("args", [(), ("--reset",)])
+def test_a_folder_that_is_not_a_demo_is_left_alone(tmp_path: Path, args: tuple[str, ...]) -> None:
+    path = tmp_path / "balai-demo"
+    path.mkdir()
+    (path / "notes.txt").write_text("penting")
+
+    result = demo(path, *args)
+
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {path} exists and is not a Balai demo; not touching it"
+    ]
+    assert sorted(p.name for p in path.iterdir()) == ["notes.txt"]
+
+
+def test_an_unfinished_demo_needs_reset(tmp_path: Path) -> None:
+    path = tmp_path / "balai-demo"
+    path.mkdir()
+    (path / "demo.json").write_text('{"status": "building"}')
+
+    result = demo(path)
+
+    assert result.exit_code == 1
+    assert "did not finish: use --reset" in result.stderr
+    assert demo(path, "--reset").exit_code == 0
+    assert _slugs(path) == {KOTA, LEBAK}
+
+
+def _add_tenant(path: Path, slug: str) -> None:
+    from balai.tenancy import create_tenant
+
+    app = open_demo(path)
+    with app.app_context():
+        create_tenant(app, slug, "Kota Baru", [f"{slug}.localhost"])
+    db.engine_for(app).dispose()
+
+
+def _slugs(path: Path) -> set[str]:
+    app = open_demo(path)
+    with app.app_context():
+        slugs = {t.slug for t in registry(app).all()}
+    db.engine_for(app).dispose()
+    return slugs
