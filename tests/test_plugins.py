@@ -166,3 +166,31 @@ def test_plugin_settings_resolve_tenant_then_deployment_then_default(make_app, t
 
         save_plugin_settings(app, registry(app).by_slug("kota-a"), "hello", {"greeting": "Hai"})
         assert client.get("/hello/", base_url="http://kota-a.test").text == "Hai Hai"
+
+
+def test_map_lists_layers_of_enabled_plugins(client, tenant, enable_plugin):
+    assert "Hello notes" not in client.get("/peta").text
+    enable_plugin("hello")
+    page = client.get("/peta").text
+    assert "Hello notes" in page and "/hello/notes.geojson" in page
+    assert client.get("/hello/notes.geojson").json["type"] == "FeatureCollection"
+
+
+def test_search_asks_enabled_plugins_within_the_tenant(
+    app, client, other_client, tenant, other_tenant, enable_plugin
+):
+    from balai.db import db
+
+    for t in (tenant, other_tenant):
+        with db.tenant_session(t.id) as session:
+            session.add(hello.HelloNote(text=f"jalan rusak di {t.slug}"))
+        enable_plugin("hello", tenant=t)
+    page = client.get("/cari", query_string={"q": "jalan"}).text
+    assert "jalan rusak di kota-a" in page
+    assert "kota-b" not in page.split("<main")[1]
+
+
+def test_plugins_add_commands_to_the_cli(app):
+    result = app.test_cli_runner().invoke(args=["hello", "greet", "Tangerang"])
+    assert result.exit_code == 0
+    assert result.output == "Halo, Tangerang!\n"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from balai import Manifest, hookimpl
 from balai.db import Base, TenantScoped
-from balai.items import MenuItem, Widget
+from balai.db import db
+from balai.items import MapLayer, MenuItem, SearchResult, Widget
 from balai.permissions import Permission, public, require
 from balai.settings import plugin_settings
-from flask import Blueprint, url_for
+import click
+from flask import Blueprint, jsonify, url_for
 from marshmallow import Schema, fields, validate
-from sqlalchemy import String
+from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 name = "hello"
@@ -52,6 +54,18 @@ def secret() -> str:
     return "rahasia"
 
 
+@bp.route("/notes.geojson")
+@public
+def notes_geojson() -> object:
+    notes = db.session.scalars(select(HelloNote).order_by(HelloNote.id))
+    features = [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.63, -6.18]},
+         "properties": {"text": n.text}}
+        for n in notes
+    ]
+    return jsonify({"type": "FeatureCollection", "features": features})
+
+
 @hookimpl
 def register_routes(app: object) -> Blueprint:
     return bp
@@ -75,3 +89,26 @@ def menu_items() -> list[MenuItem]:
 @hookimpl
 def dashboard_widgets() -> list[Widget]:
     return [Widget("Hello widget", "hello_widget.html", {"count": 3})]
+
+
+@hookimpl
+def map_layers() -> list[MapLayer]:
+    return [MapLayer("hello-notes", "Hello notes", url_for("hello.notes_geojson"))]
+
+
+@hookimpl
+def search(query: str) -> list[SearchResult]:
+    notes = db.session.scalars(select(HelloNote).where(HelloNote.text.contains(query)))
+    return [SearchResult(n.text, url_for("hello.index"), kind="note") for n in notes]
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    @cli.group("hello")
+    def group() -> None:
+        """Hello plugin commands."""
+
+    @group.command("greet")
+    @click.argument("who")
+    def greet(who: str) -> None:
+        click.echo(f"Halo, {who}!")

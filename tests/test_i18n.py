@@ -1,0 +1,66 @@
+"""Bahasa Indonesia is the default language, and its catalogue covers every message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+CATALOGUES = [
+    (ROOT / "core" / "balai", ROOT / "core" / "balai" / "translations"),
+    *(
+        (package, package / "translations")
+        for package in ROOT.glob("plugins/*/balai_*")
+        if (package / "translations").is_dir()
+    ),
+]
+
+
+def _msgids(folder: Path) -> set[str]:
+    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(folder), method_map=method_map, keywords=KEYWORDS
+    ):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+def _catalogue(translations: Path):
+    with (translations / "id" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        return read_po(handle, locale="id")
+
+
+@pytest.mark.parametrize(("source", "translations"), CATALOGUES, ids=lambda p: p.name)
+def test_indonesian_catalogue_translates_every_message(source, translations):
+    messages = _msgids(source)
+    if source.name == "balai":
+        theme = ROOT / "themes" / "balai-theme-default" / "balai_theme_default"
+        messages |= _msgids(theme)
+    catalogue = _catalogue(translations)
+    missing = sorted(
+        m for m in messages
+        if not catalogue.get(m) or not catalogue.get(m).string or catalogue.get(m).fuzzy
+    )
+    assert missing == [], f"untranslated in {translations}: {missing[:20]}"
+
+
+@pytest.mark.parametrize(("source", "translations"), CATALOGUES, ids=lambda p: p.name)
+def test_compiled_catalogue_matches_the_source(source, translations):
+    catalogue = _catalogue(translations)
+    with (translations / "id" / "LC_MESSAGES" / "messages.mo").open("rb") as handle:
+        compiled = read_mo(handle)
+    expected = {m.id: m.string for m in catalogue if m.id and m.string and not m.fuzzy}
+    actual = {m.id: m.string for m in compiled if m.id}
+    assert actual == expected, "run scripts/i18n compile"
+
+
+def test_pages_speak_indonesian_by_default_and_english_on_request(client, tenant):
+    assert "Masuk" in client.get("/masuk").text
+    client.post("/bahasa", data={"lang": "en", "next": "/masuk"})
+    assert "Log in" in client.get("/masuk").text
