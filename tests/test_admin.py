@@ -10,16 +10,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
+from sqlalchemy import func, select
+
 from balai.auth.accounts import create_user
 from balai.auth.models import Department, LoginSession, User
 from balai.db import db
 from balai.tenancy import RoleGrant, Tenant, TenantInfo
 from balai.tenancy import registry as tenant_registry
 from balai.testing import PASSWORD, TenantClient
-from flask import Flask
-from flask.testing import FlaskClient
-from PIL import Image
-from sqlalchemy import func, select
 
 # Messages are translatable; these tests read them in English.
 pytestmark = pytest.mark.balai_config(BABEL_DEFAULT_LOCALE="en")
@@ -617,3 +618,19 @@ def test_plugins_page_empty_state(client: FlaskClient, admin: User) -> None:
     page = client.get("/admin/plugin").get_data(as_text=True)
     assert "No plugins are installed" in page or "<table>" in page
     assert "Departments" in page  # the admin navigation lists the new page
+
+
+def test_region_time_zone_is_used_for_dates(
+    app: Flask, client: FlaskClient, admin: User, tenant: TenantInfo
+) -> None:
+    from flask_babel import get_timezone
+
+    response = client.post("/admin/tampilan", data=appearance_form(timezone="Asia/Jayapura"))
+    assert response.status_code == 302
+    assert tenant_row(tenant).settings["timezone"] == "Asia/Jayapura"
+    with app.test_request_context("/", base_url="http://kota-a.test"):
+        app.preprocess_request()
+        assert str(get_timezone()) == "Asia/Jayapura"
+    bad = client.post("/admin/tampilan", data=appearance_form(timezone="Europe/Paris"))
+    assert bad.status_code == 400
+    assert tenant_row(tenant).settings["timezone"] == "Asia/Jayapura"

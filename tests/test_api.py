@@ -5,8 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import balai
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+from openapi_spec_validator import validate as validate_openapi
+from sqlalchemy import select
+from werkzeug.exceptions import TooManyRequests
+
+import balai
 from balai.api import PageArgs, page_of, paginate, sort_field, sorted_by
 from balai.auth import ApiToken
 from balai.auth.accounts import create_user
@@ -15,13 +23,6 @@ from balai.db import db, utcnow
 from balai.permissions import Permission, public, require
 from balai.tenancy import TenantInfo
 from balai.testing import PASSWORD
-from flask import Flask
-from flask.testing import FlaskClient
-from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
-from openapi_spec_validator import validate as validate_openapi
-from sqlalchemy import select
-from werkzeug.exceptions import TooManyRequests
 
 SORTS = {"code": Department.code, "name": Department.name}
 

@@ -9,6 +9,10 @@ from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
+from flask import g
+from flask_login import current_user
+from sqlalchemy import select, update
+
 from balai.auth import passwords
 from balai.auth.accounts import create_user, set_active
 from balai.auth.models import ApiToken, Department, LoginFailure, LoginSession, User
@@ -16,9 +20,6 @@ from balai.auth.sessions import load_user
 from balai.auth.views import safe_next
 from balai.db import db, utcnow
 from balai.testing import PASSWORD
-from flask import g
-from flask_login import current_user
-from sqlalchemy import select, update
 
 COOKIE = "balai_session"
 NEW_PASSWORD = "sandi-baru-yang-panjang-456"
@@ -636,3 +637,16 @@ def test_nobody_revokes_another_users_token(app, client, tenant):
     intruder.host = client.host
     log_in(intruder, email="siti@example.test")
     assert intruder.post(f"/akun/token/{token_id}/cabut").status_code == 404
+
+
+def test_an_api_request_with_a_bad_token_is_not_saved_by_its_cookie(client, tenant, login):
+    login(client, role="opd")
+    assert client.get("/api/v1/me").status_code == 200
+    response = client.get("/api/v1/me", headers={"Authorization": "Bearer balai_wrong"})
+    assert response.status_code == 401
+
+
+@pytest.mark.balai_config(WTF_CSRF_ENABLED=True)
+def test_the_login_fixture_works_with_csrf_on(client, tenant, login):
+    login(client, role="warga")
+    assert client.get("/akun").status_code == 200

@@ -9,15 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
 from balai import Manifest, __version__, hookimpl
 from balai.auth.models import Department, User
 from balai.cli import cli
 from balai.db import Base, db
 from balai.tenancy import PluginState, Tenant, TenantInfo, registry
-from click.testing import CliRunner, Result
-from flask import Flask
-from flask.testing import FlaskClient
-from sqlalchemy import func, select
 
 # Messages are translatable; these tests read them in English.
 pytestmark = pytest.mark.balai_config(BABEL_DEFAULT_LOCALE="en")

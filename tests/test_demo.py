@@ -7,6 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from balai import Manifest, hookimpl
 from balai.auth.models import Department, User
 from balai.cli import cli
@@ -23,10 +28,6 @@ from balai.demo import (
 from balai.permissions import OPERATOR
 from balai.plugins import plugins
 from balai.tenancy import TenantInfo, registry
-from click.testing import CliRunner, Result
-from flask import Flask
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 KOTA, LEBAK = (t.slug for t in TENANTS)
 

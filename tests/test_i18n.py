@@ -10,7 +10,14 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "N_": None,
+}
 CATALOGUES = [
     (ROOT / "core" / "balai", ROOT / "core" / "balai" / "translations"),
     *(
@@ -44,7 +51,8 @@ def test_indonesian_catalogue_translates_every_message(source, translations):
         messages |= _msgids(theme)
     catalogue = _catalogue(translations)
     missing = sorted(
-        m for m in messages
+        m
+        for m in messages
         if not catalogue.get(m) or not catalogue.get(m).string or catalogue.get(m).fuzzy
     )
     assert missing == [], f"untranslated in {translations}: {missing[:20]}"

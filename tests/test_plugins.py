@@ -9,6 +9,7 @@ import hello
 import importlib_metadata
 import needs_hello
 import pytest
+
 from balai.plugins import plugins
 from balai.tenancy import TenancyError, disable_plugin, enable_plugin, registry
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hello
 import pytest
+
 from balai.permissions import access_of, registry
 
 pytestmark = pytest.mark.balai_plugins(hello)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+
 from balai import schema
 from balai.db import Base, db
 from balai.plugins import plugins

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from balai.settings import resolve_settings
 from marshmallow import Schema, fields, validate
+
+from balai.settings import resolve_settings
 
 
 class Example(Schema):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hello
 import pytest
+from sqlalchemy import delete, func, select, text, update
+
 from balai.db import TenantContextError, db
 from balai.tenancy import TenancyError, create_tenant, normalise_host, registry
-from sqlalchemy import delete, func, select, text, update
 
 pytestmark = pytest.mark.balai_plugins(hello)
 HelloNote = hello.HelloNote

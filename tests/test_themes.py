@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from balai.db import db
 from balai.tenancy import Tenant, bump_state, registry
 from balai.themes import Theme

@@ -78,6 +78,7 @@ __all__ = [
     "ErrorSchema",
     "Page",
     "PageArgs",
+    "PageDict",
     "field_errors",
     "page_of",
     "paginate",

@@ -32,18 +32,25 @@ csrf = CSRFProtect()
 babel = Babel()
 
 
+def instance_path(given: str | None = None) -> str:
+    """The instance folder: as given, else ``BALAI_INSTANCE_PATH``, else ``./instance``."""
+    return os.path.abspath(given or os.environ.get("BALAI_INSTANCE_PATH") or "instance")
+
+
 def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask:
     """Build a Balai application.
 
     :param config_overrides: settings that win over defaults, the instance file
-        ``balai.cfg`` and ``BALAI_*`` environment variables.
+        ``balai.cfg`` and ``BALAI_*`` environment variables; ``INSTANCE_PATH``
+        among them chooses the instance folder.
     """
+    overrides = dict(config_overrides or {})
     app = ThemedFlask(
         "balai",
-        instance_path=os.environ.get("BALAI_INSTANCE_PATH") or None,
+        instance_path=instance_path(overrides.pop("INSTANCE_PATH", None)),
         instance_relative_config=True,
     )
-    config.load(app, config_overrides)
+    config.load(app, overrides)
     os.makedirs(app.instance_path, exist_ok=True)
 
     manager = Plugins()
@@ -59,6 +66,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
     babel.init_app(
         app,
         locale_selector=web.select_locale,
+        timezone_selector=tenancy.select_timezone,
         default_translation_directories=i18n.translation_directories(manager),
     )
     permissions.init_app(app, manager.call_each("register_permissions", startup=True))

@@ -42,7 +42,6 @@ __all__ = [
     "InstanceError",
     "cli",
     "create_cli_app",
-    "instance_env",
     "instance_path",
     "main",
     "new_instance_settings",
@@ -68,29 +67,15 @@ class InstanceError(NoAppException):
         click.ClickException.show(self, file)
 
 
-@contextmanager
-def instance_env(path: Path) -> Iterator[None]:
-    """Point ``create_app`` at the instance folder ``path`` for the duration."""
-    old = os.environ.get("BALAI_INSTANCE_PATH")
-    os.environ["BALAI_INSTANCE_PATH"] = str(path)
-    try:
-        yield
-    finally:
-        if old is None:
-            del os.environ["BALAI_INSTANCE_PATH"]
-        else:
-            os.environ["BALAI_INSTANCE_PATH"] = old
-
-
 def create_cli_app(path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app of the instance at ``path``; a configuration problem is one line."""
     from balai.app import create_app
 
-    with instance_env(path or instance_path()):
-        try:
-            return create_app(overrides)
-        except (RuntimeError, ValueError, SQLAlchemyError) as exc:
-            raise InstanceError(_first_line(exc)) from exc
+    settings = {**(overrides or {}), "INSTANCE_PATH": str(path or instance_path())}
+    try:
+        return create_app(settings)
+    except (RuntimeError, ValueError, SQLAlchemyError) as exc:
+        raise InstanceError(_first_line(exc)) from exc
 
 
 cli = FlaskGroup(

@@ -6,6 +6,7 @@ Precedence, lowest first: :data:`DEFAULTS`, the instance file ``balai.cfg``,
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -59,7 +60,7 @@ DEFAULTS: dict[str, Any] = {
 
 def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     """Fill ``app.config`` from defaults, instance file, environment and overrides."""
-    app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(copy.deepcopy(DEFAULTS))
     app.config.from_pyfile("balai.cfg", silent=True)
     app.config.from_prefixed_env("BALAI")
     if overrides:

@@ -254,7 +254,9 @@ def _populate(app: Flask, slug: str, name: str) -> None:
     assert tenant is not None
     try:
         with db.tenant_session(tenant.id) as session:
-            plugins(app).call_each("populate_demo", plugins=[name], tenant=tenant, session=session)
+            plugins(app).call_each(
+                "populate_demo", plugins=[name], builtins=False, tenant=tenant, session=session
+            )
     except SQLAlchemyError as exc:
         click.echo(f"  {slug}: sample data of {name} not loaded: {exc}", err=True)
 

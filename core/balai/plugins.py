@@ -185,23 +185,24 @@ class Plugins:
         plugins: Iterable[str] | None = None,
         *,
         startup: bool = False,
+        builtins: bool = True,
         **kwargs: Any,
     ) -> list[tuple[str, Any]]:
         """Call each implementation of ``hook`` on its own; a failure is logged and skipped.
 
-        :param plugins: restrict to these plugin names (built-ins always included).
+        :param plugins: restrict to these plugin names.
         :param startup: a failure marks the plugin broken (start-up hooks).
+        :param builtins: include the core's built-in plugins (always, despite ``plugins``).
         :returns: ``(plugin name, result)`` for every implementation that returned.
         """
         wanted = None if plugins is None else set(plugins)
         results = []
         for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
             info = self.installed.get(impl.plugin_name)
-            if (
-                wanted is not None
-                and not (info and info.builtin)
-                and impl.plugin_name not in wanted
-            ):
+            builtin = bool(info and info.builtin)
+            if builtin and not builtins:
+                continue
+            if wanted is not None and not builtin and impl.plugin_name not in wanted:
                 continue
             try:
                 result = impl.function(*(kwargs[arg] for arg in impl.argnames))

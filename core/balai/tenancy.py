@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from balai import schema
 from balai.db import Base, TenantScoped, db, utcnow
+from balai.i18n import N_
 from balai.plugins import plugins
 
 __all__ = [
@@ -46,6 +47,13 @@ __all__ = [
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 HOST_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Indonesia's three time zones; a region shows times in its own.
+TIMEZONES = {
+    "Asia/Jakarta": N_("Western Indonesia Time (WIB)"),
+    "Asia/Makassar": N_("Central Indonesia Time (WITA)"),
+    "Asia/Jayapura": N_("Eastern Indonesia Time (WIT)"),
+}
+DEFAULT_TIMEZONE = "Asia/Jakarta"
 
 
 class Tenant(Base):
@@ -230,6 +238,13 @@ def registry(app: Flask | None = None) -> Registry:
     return (app or current_app).extensions["balai.tenancy"]
 
 
+def select_timezone() -> str:
+    """The current tenant's time zone (Flask-Babel's ``timezone_selector``)."""
+    tenant = g.get("tenant")
+    zone = tenant.settings.get("timezone") if tenant is not None else None
+    return zone if zone in TIMEZONES else current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
 def current_tenant() -> TenantInfo | None:
     """The tenant of the current request or tenant context, if any."""
     return g.get("tenant")
@@ -285,7 +300,7 @@ def create_tenant(app: Flask, slug: str, name: str, domains: list[str]) -> Tenan
     name = name.strip()
     if not name or len(name) > 200:
         raise TenancyError(_("The name is required (at most 200 characters)."), "name")
-    hosts = [validate_host(h) for h in domains]
+    hosts = list(dict.fromkeys(validate_host(h) for h in domains))
     with db.all_tenants() as session:
         if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
             raise TenancyError(_("The slug %(slug)s is already taken.", slug=slug), "slug")
@@ -344,6 +359,8 @@ def enable_plugin(app: Flask, tenant: TenantInfo, name: str, *, by: str | None =
     problem = _plugin_problem(app, tenant, name)
     if problem:
         raise TenancyError(problem, "plugin")
+    if name in tenant.plugins:
+        return
     schema.upgrade_plugin(app, name)
     _switch(app, tenant, name, True, by)
 
@@ -352,12 +369,15 @@ def disable_plugin(app: Flask, tenant: TenantInfo, name: str, *, by: str | None 
     """Switch ``name`` off for ``tenant``; refused while an enabled plugin needs it."""
     tenant = _fresh(app, tenant)
     manager = plugins(app)
-    if manager.get(name) is None:
+    info = manager.get(name)
+    if info is None or info.builtin:
         raise TenancyError(_("Plugin %(name)s is not installed.", name=name), "plugin")
+    if name not in tenant.plugins:
+        return
     needed_by = [
         other
         for other in sorted(tenant.plugins)
-        if (info := manager.get(other)) and info.manifest and name in info.manifest.requires
+        if (needer := manager.get(other)) and needer.manifest and name in needer.manifest.requires
     ]
     if needed_by:
         raise TenancyError(

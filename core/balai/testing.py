@@ -14,6 +14,7 @@ migrated once per session and emptied after every test.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,7 +34,7 @@ from balai.tenancy import RoleGrant, TenantInfo, bump_state, create_tenant
 from balai.tenancy import enable_plugin as switch_on
 from balai.tenancy import registry as tenant_registry
 
-__all__ = ["PASSWORD", "make_test_app"]
+__all__ = ["PASSWORD", "TenantClient", "csrf_token", "make_test_app"]
 
 PASSWORD = "kata-sandi-uji-123"  # noqa: S105 - the test users' password
 TEST_ROLE = "balai_test"
@@ -54,12 +55,12 @@ def balai_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     if not server:
         path = tmp_path_factory.mktemp("balai-db") / "test.sqlite"
         url = f"sqlite:///{path}"
-        _migrate(url)
+        _migrate(url, path.parent)
         yield url
         return
     url, drop = _postgres_database(server)
     try:
-        _migrate(url)
+        _migrate(url, tmp_path_factory.mktemp("balai-instance"))
         yield url
     finally:
         drop()
@@ -86,10 +87,10 @@ def _postgres_database(server: str) -> tuple[str, Callable[[], None]]:
     return url.render_as_string(hide_password=False), drop
 
 
-def _migrate(url: str) -> None:
+def _migrate(url: str, instance: Path) -> None:
     from balai import schema
 
-    app = make_test_app({"DATABASE_URL": url})
+    app = make_test_app({"DATABASE_URL": url, "INSTANCE_PATH": str(instance)})
     with app.app_context():
         schema.upgrade(app)
     db.engine_for(app).dispose()
@@ -149,10 +150,9 @@ def make_app(
     built: list[Flask] = []
 
     def factory(**overrides: Any) -> Flask:
-        settings = {"DATABASE_URL": balai_database_url}
+        settings = {"DATABASE_URL": balai_database_url, "INSTANCE_PATH": str(tmp_path / "instance")}
         settings.update(_marker_settings(request))
         settings.update(overrides)
-        os.environ["BALAI_INSTANCE_PATH"] = str(tmp_path / "instance")
         app = make_test_app(settings)
         if built:
             _create_missing_tables(app)
@@ -251,6 +251,13 @@ def enable_plugin(app: Flask, tenant: TenantInfo) -> Callable[..., TenantInfo]:
     return switch
 
 
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """The CSRF token of the form at ``path``, for tests that keep CSRF on."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert found, f"no CSRF token in the form at {path}"
+    return found.group(1)
+
+
 @pytest.fixture
 def login(app: Flask, tenant: TenantInfo) -> Callable[..., User]:
     """``login(client, role="warga", permissions=(), tenant=None, email=None)``.
@@ -285,7 +292,10 @@ def login(app: Flask, tenant: TenantInfo) -> Callable[..., User]:
                 )
             if permissions:
                 bump_state(session)
-        response = client.post("/masuk", data={"email": email, "password": PASSWORD})
+        form = {"email": email, "password": PASSWORD}
+        if client.application.config.get("WTF_CSRF_ENABLED"):
+            form["csrf_token"] = csrf_token(client, "/masuk")
+        response = client.post("/masuk", data=form)
         assert response.status_code == 302, f"login failed for {email}: {response.status_code}"
         return user
 

@@ -30,6 +30,7 @@ from werkzeug.wrappers import Response
 from balai.api import field_errors
 from balai.auth.views import safe_next
 from balai.db import db
+from balai.i18n import N_
 from balai.items import MapLayer, MenuItem, SearchResult, Widget
 from balai.permissions import has_permission, public, require, role_label
 from balai.plugins import collect
@@ -152,16 +153,17 @@ def template_context() -> dict[str, Any]:
 # -- errors ------------------------------------------------------------------
 
 ERROR_TITLES = {
-    400: "The request is not valid",
-    401: "Please log in",
-    403: "You do not have access to this page",
-    404: "Page not found",
-    405: "Method not allowed",
-    413: "The upload is too large",
-    422: "Some fields are not valid",
-    429: "Too many requests",
-    500: "Something went wrong",
-    503: "The service is temporarily unavailable",
+    400: N_("The request is not valid"),
+    401: N_("Please log in"),
+    403: N_("You do not have access to this page"),
+    404: N_("Not found"),
+    405: N_("Method not allowed"),
+    409: N_("The request conflicts with the current state"),
+    413: N_("The upload is too large"),
+    422: N_("Some fields are not valid"),
+    429: N_("Too many requests"),
+    500: N_("Something went wrong"),
+    503: N_("The service is temporarily unavailable"),
 }
 
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from balai import Manifest, hookimpl
-from balai.db import Base, TenantScoped
-from balai.db import db
-from balai.items import MapLayer, MenuItem, SearchResult, Widget
-from balai.permissions import Permission, public, require
-from balai.settings import plugin_settings
 import click
 from flask import Blueprint, jsonify, url_for
 from marshmallow import Schema, fields, validate
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
+
+from balai import Manifest, hookimpl
+from balai.db import Base, TenantScoped, db
+from balai.items import MapLayer, MenuItem, SearchResult, Widget
+from balai.permissions import Permission, public, require
+from balai.settings import plugin_settings
 
 name = "hello"
 manifest = Manifest(title="Hello", category="test")
@@ -59,8 +59,11 @@ def secret() -> str:
 def notes_geojson() -> object:
     notes = db.session.scalars(select(HelloNote).order_by(HelloNote.id))
     features = [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.63, -6.18]},
-         "properties": {"text": n.text}}
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [106.63, -6.18]},
+            "properties": {"text": n.text},
+        }
         for n in notes
     ]
     return jsonify({"type": "FeatureCollection", "features": features})

@@ -19,7 +19,7 @@ from balai.admin.logo import LogoError, check_logo, logo_folder, remove_logo, st
 from balai.db import db
 from balai.forms import validate_form
 from balai.permissions import require
-from balai.tenancy import Tenant, bump_state
+from balai.tenancy import DEFAULT_TIMEZONE, TIMEZONES, Tenant, bump_state
 from balai.tenancy import registry as tenant_registry
 from balai.themes import ThemedFlask, colours
 
@@ -50,6 +50,7 @@ def appearance() -> Any:
         errors=errors,
         values=values,
         theme_options=sorted(((t.name, t.label) for t in _app().themes.values()), key=_label),
+        timezone_options=[(name, _(label)) for name, label in TIMEZONES.items()],
         colour_names=COLOUR_NAMES,
         max_kb=current_app.config["LOGO_MAX_BYTES"] // 1024,
     )
@@ -63,7 +64,11 @@ def _label(option: tuple[str, str]) -> str:
 def _current_values() -> dict[str, Any]:
     """The form's starting values: the tenant's settings over its theme's colours."""
     shown = colours()
-    values: dict[str, Any] = {"name": g.tenant.name, "theme": g.tenant.theme}
+    values: dict[str, Any] = {
+        "name": g.tenant.name,
+        "theme": g.tenant.theme,
+        "timezone": g.tenant.settings.get("timezone", DEFAULT_TIMEZONE),
+    }
     values.update({name: shown.get(name, "") for name in COLOUR_NAMES})
     return values
 
@@ -102,6 +107,7 @@ def _save(data: dict[str, Any], logo: Logo) -> Response:
         old_file = tenant.logo
         tenant.name, tenant.theme = data["name"], data["theme"]
         tenant.colours = _colours_for(data)
+        tenant.settings = {**(tenant.settings or {}), "timezone": data["timezone"]}
         if new_file or data["remove_logo"]:
             tenant.logo = new_file
         bump_state(db.session)

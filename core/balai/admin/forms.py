@@ -13,6 +13,7 @@ from marshmallow import validates_schema as schema_check
 
 from balai.forms import FormSchema
 from balai.permissions import ROLES
+from balai.tenancy import DEFAULT_TIMEZONE, TIMEZONES
 
 __all__ = [
     "COLOUR_NAMES",
@@ -160,6 +161,9 @@ class AppearanceForm(FormSchema):
     primary = colour()
     accent = colour()
     background = colour()
+    timezone = fields.String(
+        load_default=DEFAULT_TIMEZONE, validate=validate.OneOf(list(TIMEZONES))
+    )
     reset_colours = checkbox()
     remove_logo = checkbox()
 

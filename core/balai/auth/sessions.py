@@ -72,6 +72,8 @@ def load_user(token: str) -> User | None:
     tenant_id = _tenant_id()
     if tenant_id is None:
         return None
+    if request.path.startswith(API_PATH_PREFIX) and "Authorization" in request.headers:
+        return None  # an API request with credentials is judged by them alone
     with db.session.no_autoflush:  # never write the view's unfinished work from here
         row = db.session.execute(
             select(LoginSession, User)

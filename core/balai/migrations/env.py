@@ -1,9 +1,10 @@
 """Alembic environment: runs against the engine of the Balai app in ``config.attributes``."""
 
 from alembic import context
+from sqlalchemy import text
+
 from balai.db import Base, UTCDateTime, db
 from balai.schema import VERSION_TABLE
-from sqlalchemy import text
 
 config = context.config
 app = config.attributes["app"]
