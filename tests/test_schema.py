@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -48,3 +49,25 @@ def test_every_tenant_scoped_table_is_known_to_row_security():
     assert tables["balai_plugin_state"] is False
     assert tables["balai_user"] is True  # operators are global users
     assert "balai_tenant" not in tables
+
+
+def test_enabling_a_plugin_brings_its_schema_up_to_date(app, tenant):
+    """A plugin installed after ``balai db upgrade`` gets its tables when first enabled."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from balai.tenancy import enable_plugin
+
+    migrated = [p for p in plugins(app).working() if p.migrations is not None]
+    if not migrated:
+        pytest.skip("no installed plugin carries migrations")
+    name = migrated[0].name
+    command.downgrade(schema.alembic_config(app), f"{name}@base")
+    try:
+        assert not schema.is_current(app, name)
+        enable_plugin(app, tenant, name)
+        assert schema.is_current(app, name)
+        tables = inspect(db.engine).get_table_names()
+        assert any(t.startswith(f"{name}_") for t in tables)
+    finally:
+        schema.upgrade(app)
