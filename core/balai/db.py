@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Any
 
@@ -150,7 +151,13 @@ def _filter_by_tenant(state: ORMExecuteState) -> None:
                 "or db.all_tenants() explicitly"
             )
         return
-    state.statement = state.statement.options(
+    state.statement = state.statement.options(*_tenant_criteria(tenant_id))
+
+
+@lru_cache(maxsize=4096)
+def _tenant_criteria(tenant_id: int) -> tuple[Any, Any]:
+    """The loader criteria of one tenant, built once: they cost more to build than to use."""
+    return (
         with_loader_criteria(
             TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
         ),
