@@ -23,6 +23,9 @@ from balai.testing import PASSWORD
 
 COOKIE = "balai_session"
 NEW_PASSWORD = "sandi-baru-yang-panjang-456"
+# The messages checked below are the English ones; test_i18n covers the translation.
+pytestmark = pytest.mark.balai_config(BABEL_DEFAULT_LOCALE="en")
+
 WRONG = "Wrong e-mail address or password."
 
 

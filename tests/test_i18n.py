@@ -38,6 +38,11 @@ def _msgids(folder: Path) -> set[str]:
     return found
 
 
+def _key(value):
+    """Plural ids and strings come back as lists from one reader, tuples from the other."""
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
 def _catalogue(translations: Path):
     with (translations / "id" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         return read_po(handle, locale="id")
@@ -63,8 +68,8 @@ def test_compiled_catalogue_matches_the_source(source, translations):
     catalogue = _catalogue(translations)
     with (translations / "id" / "LC_MESSAGES" / "messages.mo").open("rb") as handle:
         compiled = read_mo(handle)
-    expected = {m.id: m.string for m in catalogue if m.id and m.string and not m.fuzzy}
-    actual = {m.id: m.string for m in compiled if m.id}
+    expected = {_key(m.id): _key(m.string) for m in catalogue if m.id and m.string and not m.fuzzy}
+    actual = {_key(m.id): _key(m.string) for m in compiled if m.id}
     assert actual == expected, "run scripts/i18n compile"
 
 

@@ -13,7 +13,10 @@ import pytest
 from balai.plugins import plugins
 from balai.tenancy import TenancyError, disable_plugin, enable_plugin, registry
 
-pytestmark = pytest.mark.balai_plugins(hello, needs_hello)
+pytestmark = [
+    pytest.mark.balai_plugins(hello, needs_hello),
+    pytest.mark.balai_config(BABEL_DEFAULT_LOCALE="en"),  # the messages matched below
+]
 
 
 def test_disabled_plugin_routes_answer_404(client, tenant):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_smorest import abort
+
 from balai.api import ApiBlueprint, page_of, paginate
 from balai.db import db, utcnow
 from balai.permissions import public, require
-from flask_smorest import abort
-
 from balai_pengumuman import services
 from balai_pengumuman.models import Announcement
 from balai_pengumuman.schemas import (

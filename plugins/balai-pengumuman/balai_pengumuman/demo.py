@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from balai.auth import Department
-from balai.db import utcnow
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from balai.auth import Department
+from balai.db import utcnow
 from balai_pengumuman.models import Announcement
 
 __all__ = ["SAMPLES", "add_sample_announcements"]

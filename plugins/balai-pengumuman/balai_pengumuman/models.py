@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from balai.auth import Department
-from balai.db import Base, TenantScoped, utcnow
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from balai.auth import Department
+from balai.db import Base, TenantScoped, utcnow
 
 __all__ = ["Announcement", "Status"]
 

@@ -6,11 +6,6 @@ Business rules live in :mod:`~balai_pengumuman.services`, pages in
 
 from __future__ import annotations
 
-from balai import Manifest, hookimpl
-from balai.auth import User
-from balai.items import MenuItem, SearchResult, Widget
-from balai.permissions import Permission
-from balai.tenancy import TenantInfo
 from flask import Blueprint, Flask, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,6 +13,11 @@ from flask_smorest import Blueprint as ApiBlueprint
 from marshmallow import Schema
 from sqlalchemy.orm import Session
 
+from balai import Manifest, hookimpl
+from balai.auth import User
+from balai.items import MenuItem, SearchResult, Widget
+from balai.permissions import Permission
+from balai.tenancy import TenantInfo
 from balai_pengumuman import api, demo, views
 from balai_pengumuman.schemas import AnnouncementSettings
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from balai.api import PageArgs
-from balai.forms import FormSchema
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
+from balai.api import PageArgs
+from balai.forms import FormSchema
 from balai_pengumuman.services import CATEGORIES, N_, AnnouncementError
 
 __all__ = [

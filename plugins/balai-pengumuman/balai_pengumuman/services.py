@@ -11,10 +11,10 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from balai.auth import Department
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from balai.auth import Department
 from balai_pengumuman.models import Announcement, Status
 
 __all__ = [

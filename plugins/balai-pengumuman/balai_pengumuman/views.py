@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import to_user_timezone, to_utc
+from werkzeug.wrappers import Response
+
 from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.forms import validate_form
 from balai.items import SearchResult, Widget
 from balai.permissions import has_permission, public, require
 from balai.settings import plugin_settings
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import to_user_timezone, to_utc
-from werkzeug.wrappers import Response
-
 from balai_pengumuman import services
 from balai_pengumuman.models import Announcement, Status
 from balai_pengumuman.schemas import AnnouncementForm, rule_errors

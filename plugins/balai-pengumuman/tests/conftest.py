@@ -7,12 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from balai.auth import Department
 from balai.db import utcnow
 from balai.tenancy import TenantInfo
 from balai_pengumuman.models import Announcement
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 
 @pytest.fixture

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import balai_pengumuman
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from babel.messages.pofile import read_po
+
+import balai_pengumuman
 from balai.db import Base, db, utcnow
 from balai.permissions import registry
 from balai.settings import resolve_settings

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from balai.db import utcnow
 
 VALID = {
@@ -78,7 +79,7 @@ def test_form_times_are_local_time_of_the_region(client, enabled, login, stored)
             "Waktu berakhir harus sesudah waktu terbit.",
         ),
         ({"published_at": "besok pagi"}, "published_at", "Isi tanggal dan jam"),
-        ({"department_id": "999"}, "department_id", "Pilih dinas dari daftar."),
+        ({"department_id": "999"}, "department_id", "Pilih OPD dari daftar."),
     ],
 )
 def test_bad_input_is_refused_and_nothing_is_written(
@@ -136,7 +137,7 @@ def test_officer_may_not_edit_another_departments_announcement(
     assert client.get(f"/pengumuman/{announcement.id}/ubah").status_code == 403
     assert client.post(f"/pengumuman/{announcement.id}/arsipkan").status_code == 403
     refused = client.post("/pengumuman/baru", data={**VALID, "department_id": str(health.id)})
-    assert "Anda hanya dapat menerbitkan untuk dinas Anda sendiri." in refused.get_data(
+    assert "Anda hanya dapat menerbitkan untuk OPD Anda sendiri." in refused.get_data(
         as_text=True
     )
 
