@@ -58,9 +58,7 @@ def test_names_follow_the_plugin_name(app, folder: Path) -> None:
     name = _name(folder)
     package = f"balai_{name}"
     tables = [
-        m.local_table.name
-        for m in Base.registry.mappers
-        if m.class_.__module__.startswith(package)
+        m.local_table.name for m in Base.registry.mappers if m.class_.__module__.startswith(package)
     ]
     assert all(t.startswith(f"{name}_") for t in tables), tables
     permissions = [p for p, owner in registry(app).owner.items() if owner == name]

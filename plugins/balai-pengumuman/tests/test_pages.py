@@ -137,9 +137,7 @@ def test_officer_may_not_edit_another_departments_announcement(
     assert client.get(f"/pengumuman/{announcement.id}/ubah").status_code == 403
     assert client.post(f"/pengumuman/{announcement.id}/arsipkan").status_code == 403
     refused = client.post("/pengumuman/baru", data={**VALID, "department_id": str(health.id)})
-    assert "Anda hanya dapat menerbitkan untuk OPD Anda sendiri." in refused.get_data(
-        as_text=True
-    )
+    assert "Anda hanya dapat menerbitkan untuk OPD Anda sendiri." in refused.get_data(as_text=True)
 
 
 def test_department_officer_edits_the_departments_announcements(
