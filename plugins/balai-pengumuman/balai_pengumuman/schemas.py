@@ -10,11 +10,12 @@ from datetime import UTC
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from balai.api import PageArgs
 from balai.forms import FormSchema
-from balai_pengumuman.services import CATEGORIES, N_, AnnouncementError
+from balai.i18n import N_
+from balai_pengumuman.services import CATEGORIES, AnnouncementError
 
 __all__ = [
     "AnnouncementForm",
@@ -47,13 +48,33 @@ class AnnouncementSettings(Schema):
     )
 
 
+class _NotBlank(validate.Validator):
+    """Refuse an empty or whitespace-only string with ``error``.
+
+    ``Length(min=1)`` would report an empty value with its "too long" message.
+    """
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+    def __call__(self, value: str) -> str:
+        if not value.strip():
+            raise ValidationError(str(self.error))
+        return value
+
+
+NO_TITLE = _l("Give the announcement a title.")
+NO_BODY = _l("Enter the text of the announcement.")
+
+
 def _title() -> fields.String:
     return fields.String(
         required=True,
-        validate=validate.Length(
-            min=1, max=200, error=_l("The title is too long (at most 200 characters).")
-        ),
-        error_messages={"required": _l("Enter a title.")},
+        validate=[
+            _NotBlank(NO_TITLE),
+            validate.Length(max=200, error=_l("The title is too long (at most 200 characters).")),
+        ],
+        error_messages={"required": NO_TITLE},
         metadata={"description": "Headline, at most 200 characters"},
     )
 
@@ -61,8 +82,11 @@ def _title() -> fields.String:
 def _body() -> fields.String:
     return fields.String(
         required=True,
-        validate=validate.Length(min=1, max=20_000, error=_l("The text is too long.")),
-        error_messages={"required": _l("Enter the text of the announcement.")},
+        validate=[
+            _NotBlank(NO_BODY),
+            validate.Length(max=20_000, error=_l("The text is too long.")),
+        ],
+        error_messages={"required": NO_BODY},
         metadata={"description": "Plain text; blank lines separate paragraphs"},
     )
 

@@ -2,12 +2,14 @@
 
 No Flask here: every function takes the session and the current time, so pages,
 the API, the demo data and tests share one set of rules. Messages are English
-message ids marked with :func:`N_`; the caller translates them where it shows them.
+message ids marked with :func:`~balai.i18n.N_`; the caller translates them where it
+shows them.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from balai.auth import Department
+from balai.i18n import N_
 from balai_pengumuman.models import Announcement, Status
 
 __all__ = [
@@ -32,15 +35,11 @@ __all__ = [
     "list_announcements",
     "listing",
     "may_edit",
+    "paragraphs",
     "scheduled_announcements",
     "search_announcements",
     "update_announcement",
 ]
-
-
-def N_(message: str) -> str:
-    """Mark ``message`` for extraction; it is translated where it is shown."""
-    return message
 
 
 CATEGORIES: dict[str, str] = {
@@ -54,6 +53,8 @@ CATEGORIES: dict[str, str] = {
 """Category code (stored, used in URLs) → English label (a message id)."""
 
 TITLE_MAX = 200
+
+_BLANK_LINE = re.compile(r"\n\s*\n")
 
 
 class AnnouncementError(ValueError):
@@ -116,8 +117,7 @@ def _where(status: Status, now: datetime) -> ColumnElement[bool]:
 
 
 def _ordered(status: Status, stmt: Select[tuple[Announcement]]) -> Select[tuple[Announcement]]:
-    if status == "archived":
-        return stmt.order_by(Announcement.expires_at.desc(), Announcement.id.desc())
+    # The archive reads like the main list: newest first by the publication time each card shows.
     if status == "scheduled":
         return stmt.order_by(Announcement.published_at, Announcement.id)
     return stmt.order_by(Announcement.published_at.desc(), Announcement.id.desc())
@@ -153,6 +153,17 @@ def list_announcements(
 def scheduled_announcements(session: Session, now: datetime, limit: int = 50) -> list[Announcement]:
     """Announcements waiting for their publication time, soonest first."""
     return list(session.scalars(listing(now, "scheduled").limit(limit)))
+
+
+def paragraphs(body: str) -> list[str]:
+    """The paragraphs of an announcement's text: blank lines separate them."""
+    parts = _BLANK_LINE.split(_plain_newlines(body).strip())
+    return [part.strip() for part in parts if part.strip()]
+
+
+def _plain_newlines(text: str) -> str:
+    # Browsers send a textarea's lines ending in CR LF; store and split on LF alone.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def get_announcement(session: Session, announcement_id: int) -> Announcement | None:
@@ -221,7 +232,7 @@ def _problems(
 ) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
     if not draft.title.strip():
-        problems["title"] = [N_("Enter a title.")]
+        problems["title"] = [N_("Give the announcement a title.")]
     elif len(draft.title.strip()) > TITLE_MAX:
         problems["title"] = [N_("The title is too long (at most 200 characters).")]
     if not draft.body.strip():
@@ -251,7 +262,7 @@ def _department_problem(
 
 def _apply(announcement: Announcement, draft: Draft, now: datetime) -> None:
     announcement.title = draft.title.strip()
-    announcement.body = draft.body.strip()
+    announcement.body = _plain_newlines(draft.body).strip()
     announcement.category = draft.category
     announcement.department_id = draft.department_id
     announcement.published_at = draft.published_at or now

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime, to_user_timezone, to_utc
 from flask_babel import gettext as _
-from flask_babel import to_user_timezone, to_utc
 from werkzeug.wrappers import Response
 
 from balai.auth import current_user
@@ -24,7 +24,18 @@ PLUGIN = "pengumuman"
 PUBLISH = "pengumuman.publish_announcement"
 MANAGE = "pengumuman.manage_announcement"
 
-bp = Blueprint(PLUGIN, __name__, url_prefix="/pengumuman", template_folder="templates")
+
+class _Blueprint(Blueprint):
+    """A blueprint whose static files (the plugin's stylesheet) are public like its pages."""
+
+    @public
+    def send_static_file(self, filename: str) -> Response:
+        return super().send_static_file(filename)
+
+
+bp = _Blueprint(
+    PLUGIN, __name__, url_prefix="/pengumuman", template_folder="templates", static_folder="static"
+)
 
 
 def officer() -> services.Officer:
@@ -101,6 +112,7 @@ def detail(announcement_id: int) -> str:
     return render_template(
         "pengumuman/detail.html",
         announcement=announcement,
+        paragraphs=services.paragraphs(announcement.body),
         categories=services.CATEGORIES,
         may_edit=may_publish() and services.may_edit(officer(), announcement),
         now=utcnow(),
@@ -127,15 +139,23 @@ def create() -> Any:
         values = request.form.to_dict()
         draft, errors = _draft_from_form()
         if draft is not None:
+            now = utcnow()
             try:
-                created = services.create_announcement(db.session, draft, officer(), utcnow())
+                created = services.create_announcement(db.session, draft, officer(), now)
             except services.AnnouncementError as exc:
                 errors = rule_errors(exc)
             else:
                 db.session.commit()
-                flash(_("The announcement is published."), "ok")
+                flash(_published_message(created, now), "ok")
                 return redirect(url_for(".detail", announcement_id=created.id))
     return _form_page(None, values, errors)
+
+
+def _published_message(announcement: Announcement, now: datetime) -> str:
+    if announcement.status_at(now) != "scheduled":
+        return _("The announcement is published.")
+    when = format_datetime(announcement.published_at, "d MMMM y, HH.mm z")
+    return _("The announcement is scheduled and will be published on %(date)s.", date=when)
 
 
 @bp.route("/<int:announcement_id>/ubah", methods=["GET", "POST"])

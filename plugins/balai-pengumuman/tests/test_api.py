@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from balai.db import utcnow
+
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 NEW = {
     "title": "Jalan Ahmad Yani ditutup",
@@ -94,3 +99,26 @@ def test_openapi_lists_the_endpoints_when_enabled(client, enabled):
     assert {"get", "post"} <= set(spec["paths"]["/api/v1/pengumuman/"])
     assert "pengumuman.AnnouncementIn" in spec["components"]["schemas"]
     assert spec["paths"]["/api/v1/pengumuman/"]["get"]["security"] == []  # public
+
+
+@pytest.mark.parametrize("title", ["", "   "])
+def test_empty_title_is_asked_for_not_called_too_long(client, enabled, login, stored, title):
+    login(client, role="opd")
+    response = client.post("/api/v1/pengumuman/", json={**NEW, "title": title})
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == {"title": ["Isi judul pengumuman."]}
+    assert stored() == []
+
+
+def test_empty_body_is_asked_for_not_called_too_long(client, enabled, login):
+    login(client, role="opd")
+    response = client.post("/api/v1/pengumuman/", json={**NEW, "body": ""})
+    assert response.json["error"]["fields"] == {"body": ["Isi teks pengumuman."]}
+
+
+def test_readme_describes_paging_as_it_is_sent(client, enabled):
+    response = client.get("/api/v1/pengumuman/")
+    assert "X-Pagination" not in response.headers
+    [row] = [line for line in README.read_text().splitlines() if "`GET` list" in line]
+    assert "X-Pagination" not in row
+    assert all(f"`{key}`" in row for key in response.json)

@@ -169,3 +169,51 @@ def test_pages_of_twenty(client, enabled, add):
     second = client.get("/pengumuman/?page=2").get_data(as_text=True)
     assert second.count('class="card"') == 5
     assert client.get("/pengumuman/?page=3").status_code == 404
+
+
+def test_form_text_with_browser_line_endings_keeps_its_paragraphs(client, enabled, login, stored):
+    login(client, role="opd")
+    data = {**VALID, "body": "Di seluruh puskesmas.\r\n\r\nBawa buku KIA.\r\nGratis."}
+    response = client.post("/pengumuman/baru", data=data)
+    [saved] = stored()
+    assert saved.body == "Di seluruh puskesmas.\n\nBawa buku KIA.\nGratis."
+    detail = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<p>Di seluruh puskesmas.</p>" in detail
+    assert "<p>Bawa buku KIA.\nGratis.</p>" in detail
+
+
+def test_stored_text_with_crlf_or_spaced_blank_lines_shows_paragraphs(client, enabled, add):
+    announcement = add(body="Ditutup Minggu.\r\n\r\nLewat Jalan Sudirman.\n  \n\nTerima kasih.")
+    detail = client.get(f"/pengumuman/{announcement.id}").get_data(as_text=True)
+    for paragraph in ("Ditutup Minggu.", "Lewat Jalan Sudirman.", "Terima kasih."):
+        assert f"<p>{paragraph}</p>" in detail
+
+
+def test_scheduled_announcement_is_announced_as_scheduled(client, enabled, login):
+    login(client, role="opd")
+    data = {**VALID, "published_at": "2030-01-02T08:00"}
+    response = client.post("/pengumuman/baru", data=data)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Pengumuman terjadwal dan akan terbit pada 2 Januari 2030, 08.00" in page
+    assert "Pengumuman sudah diterbitkan." not in page
+
+
+def test_archive_lists_newest_first(client, enabled, add):
+    now = utcnow()
+    add(
+        "Pembayaran PBB", published_at=now - timedelta(days=40), expires_at=now - timedelta(days=10)
+    )
+    add("Kerja bakti", published_at=now - timedelta(days=20), expires_at=now - timedelta(days=13))
+    page = client.get("/pengumuman/arsip").get_data(as_text=True)
+    assert page.index("Kerja bakti") < page.index("Pembayaran PBB")
+
+
+def test_list_pages_link_the_plugins_stylesheet(client, enabled):
+    page = client.get("/pengumuman/").get_data(as_text=True)
+    assert '<link rel="stylesheet" href="/pengumuman/static/pengumuman.css">' in page
+    with client.get("/pengumuman/static/pengumuman.css") as css:
+        assert css.status_code == 200
+        assert css.mimetype == "text/css"
+        rules = css.get_data(as_text=True)
+    assert ".categories a[aria-current=page]" in rules
+    assert ".announcements{list-style:none" in rules
