@@ -249,7 +249,7 @@ def test_admin_creates_an_officer(client: FlaskClient, admin: User, tenant: Tena
         ({"role": "operator"}, "role", "Choose one of the listed roles"),
         ({"name": "  "}, "name", "This field is required"),
         ({"department": "NOPE", "role": "opd"}, "department", "Unknown department"),
-        ({"department": "DINKES", "role": "warga"}, "department", "Only department officers"),
+        ({"department": "", "role": "opd"}, "department", "Choose the officer&#39;s department"),
     ],
 )
 def test_bad_new_user_is_refused_and_nothing_written(
@@ -634,3 +634,45 @@ def test_region_time_zone_is_used_for_dates(
     bad = client.post("/admin/tampilan", data=appearance_form(timezone="Europe/Paris"))
     assert bad.status_code == 400
     assert tenant_row(tenant).settings["timezone"] == "Asia/Jayapura"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("primary", "#ffffff"), ("primary", "#ffee00"), ("background", "#000000")]
+)
+def test_unreadable_colours_are_refused(
+    client: FlaskClient, admin: User, tenant: TenantInfo, field: str, value: str
+) -> None:
+    response = client.post("/admin/tampilan", data=appearance_form(**{field: value}))
+    assert response.status_code == 400
+    assert tenant_row(tenant).colours == {}
+
+
+def test_contrast_ratio() -> None:
+    from balai.admin.forms import contrast
+
+    assert round(contrast("#000000", "#ffffff"), 1) == 21.0
+    assert contrast("#0b5d7a", "#ffffff") > 4.5
+    assert contrast("#ffffff", "#ffffff") == 1.0
+
+
+def test_changing_an_officer_to_citizen_drops_the_department(
+    app: Flask, client: FlaskClient, admin: User, tenant: TenantInfo
+) -> None:
+    add_department(tenant, "DINKES", "Dinas Kesehatan")
+    form = {
+        "email": "petugas@example.test",
+        "name": "Petugas",
+        "role": "opd",
+        "department": "DINKES",
+        "password": "kata-sandi-awal-99",
+    }
+    assert client.post("/admin/pengguna/baru", data=form).status_code == 302
+    with db.all_tenants() as session:
+        user = session.scalars(select(User).where(User.email == "petugas@example.test")).one()
+    response = client.post(
+        f"/admin/pengguna/{user.id}",
+        data={"name": "Petugas", "role": "warga", "department": "DINKES"},
+    )
+    assert response.status_code == 302
+    with db.all_tenants() as session:
+        assert session.get(User, user.id).department_id is None

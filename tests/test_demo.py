@@ -237,3 +237,19 @@ def _slugs(path: Path) -> set[str]:
         slugs = {t.slug for t in registry(app).all()}
     db.engine_for(app).dispose()
     return slugs
+
+
+def test_a_taken_port_is_refused_before_anything_is_built(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            cli,
+            ["demo", "--path", str(tmp_path / "demo"), "--port", str(port)],
+            env={"BALAI_DEMO_COMMAND": "./scripts/demo"},
+        )
+    assert result.exit_code == 1
+    assert f"--port {port + 1}" in result.output and "./scripts/demo" in result.output
+    assert not (tmp_path / "demo").exists()

@@ -77,3 +77,24 @@ def test_pages_speak_indonesian_by_default_and_english_on_request(client, tenant
     assert "Masuk" in client.get("/masuk").text
     client.post("/bahasa", data={"lang": "en", "next": "/masuk"})
     assert "Log in" in client.get("/masuk").text
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Missing data for required field.", "Wajib diisi."),
+        ("Longer than maximum length 200.", "200"),
+        ("Must be greater than or equal to 1 and less than or equal to 5.", "1"),
+        ("A message of our own.", "A message of our own."),
+    ],
+)
+def test_validation_messages_are_translated(app, message, expected):
+    from flask_babel import force_locale
+
+    from balai.i18n import translate_error
+
+    with force_locale("id"):
+        translated = translate_error(message)
+    assert expected in translated
+    if message.startswith(("Missing", "Longer", "Must")):
+        assert translated != message

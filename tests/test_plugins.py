@@ -10,6 +10,7 @@ import importlib_metadata
 import needs_hello
 import pytest
 
+import balai
 from balai.plugins import plugins
 from balai.tenancy import TenancyError, disable_plugin, enable_plugin, registry
 
@@ -106,7 +107,7 @@ def test_operator_can_restrict_allowed_plugins(app, tenant):
 
 @pytest.mark.balai_plugins.with_args(faulty.RefusesEnable)
 def test_a_plugin_can_refuse_being_enabled(app, tenant):
-    with pytest.raises(RuntimeError, match="not in this region"):
+    with pytest.raises(TenancyError, match="not in this region"):
         enable_plugin(app, tenant, "refuses")
     assert "refuses" not in registry(app).by_id(tenant.id).plugins
 
@@ -198,3 +199,72 @@ def test_plugins_add_commands_to_the_cli(app):
     result = app.test_cli_runner().invoke(args=["hello", "greet", "Tangerang"])
     assert result.exit_code == 0
     assert result.output == "Halo, Tangerang!\n"
+
+
+class BadPermission:
+    """Declares a permission that does not follow the naming rule."""
+
+    name = "bad_permission"
+
+    @staticmethod
+    @balai.hookimpl
+    def register_permissions():
+        from balai.permissions import Permission
+
+        return [Permission("not-a-valid-name", "x")]
+
+
+class TakenBlueprint:
+    """Registers a blueprint under a name the core already uses."""
+
+    name = "taken_blueprint"
+
+    @staticmethod
+    @balai.hookimpl
+    def register_routes(app):
+        from flask import Blueprint
+
+        return Blueprint("balai_web", __name__, url_prefix="/taken_blueprint")
+
+
+@pytest.mark.balai_plugins(BadPermission, TakenBlueprint)
+def test_start_up_mistakes_break_only_their_plugin(app, client, tenant):
+    installed = plugins(app).installed
+    assert "not-a-valid-name" in installed["bad_permission"].error
+    assert "balai_web" in installed["taken_blueprint"].error
+    assert client.get("/").status_code == 200
+
+
+def test_a_plugin_no_longer_allowed_stops_serving(make_app, tenant):
+    first = make_app()
+    with first.app_context():
+        enable_plugin(first, registry(first).by_slug("kota-a"), "hello")
+    restricted = make_app(ALLOWED_PLUGINS=["needs_hello"])
+    client = restricted.test_client()
+    assert client.get("/hello/", base_url="http://kota-a.test").status_code == 404
+
+
+@pytest.mark.balai_plugins(faulty.WrongTypes, faulty.WidgetsRaise)
+def test_bad_request_hook_results_are_contained(app, client, tenant, enable_plugin, login, caplog):
+    enable_plugin("wrong_types")
+    enable_plugin("widgets_raise")
+    enable_plugin("hello")
+    login(client, role="admin")
+    home = client.get("/")
+    assert home.status_code == 200 and "Hello menu" in home.text
+    dashboard = client.get("/dasbor")
+    assert dashboard.status_code == 200 and "3 notes" in dashboard.text
+    assert "Broken widget" not in dashboard.text
+    assert client.get("/peta").status_code == 200
+    assert client.get("/cari", query_string={"q": "x"}).status_code == 200
+    for expected in ("not ", "map exploded", "search exploded", "no/such/template.html"):
+        assert expected in caplog.text
+
+
+@pytest.mark.balai_plugins(faulty.NotABlueprint, faulty.MenuWrapper, faulty.TakenHookspec)
+def test_malformed_plugins_are_broken_not_fatal(app, client, tenant):
+    installed = plugins(app).installed
+    assert "not a Blueprint" in installed["not_a_blueprint"].error
+    assert "wrapper" in installed["menu_wrapper"].error
+    assert "hookspecs" in installed["taken_hookspec"].error
+    assert client.get("/").status_code == 200

@@ -179,3 +179,9 @@ def test_create_tenant_refuses_bad_input(app, tenant, slug, name, domains, field
         create_tenant(app, slug, name, domains)
     assert error.value.field == field
     assert len(registry(app).all()) == before
+
+
+def test_no_tenant_sees_no_rows_even_in_subqueries(notes):
+    inner = select(HelloNote).subquery()
+    with db.new_session() as session:
+        assert session.scalar(select(func.count()).select_from(inner)) == 0

@@ -1,7 +1,7 @@
 """Balai: a small Flask core (tenancy, authentication, hooks) for regional government apps.
 
 The public surface for plugins is re-exported here and in the modules named in
-``docs/plugin-api.md``; everything else may move between releases.
+``docs/plugin-authors.md`` (the public surface); everything else may move.
 """
 
 __version__ = "0.1.0"

@@ -32,9 +32,9 @@ Lists
             status = fields.String(validate=validate.OneOf(STATUSES))
 
         @blp.route("/complaints")
+        @require("pengaduan.view_complaint")  # right under the route: 401/403 before 422
         @blp.arguments(ComplaintQuery, location="query")
         @blp.response(200, page_of(ComplaintSchema))
-        @require("pengaduan.view_complaint")
         def complaints(query):
             stmt = sorted_by(select(Complaint), query["sort"], COMPLAINT_SORTS)
             return paginate(stmt, query["page"], query["per_page"])
@@ -69,6 +69,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
 from balai.db import db
+from balai.i18n import translate_error
 from balai.permissions import access_of, permissions_of, public, require
 from balai.plugins import Plugins, plugins
 
@@ -125,10 +126,10 @@ def field_errors(data: Any) -> dict[str, list[str]]:
 
 def _strings(errors: Any) -> list[str]:
     if isinstance(errors, list):
-        return [str(e) for e in errors]
+        return [translate_error(str(e)) for e in errors]
     if isinstance(errors, dict):
         return [f"{k}: {'; '.join(_strings(v))}" for k, v in errors.items()]
-    return [str(errors)]
+    return [translate_error(str(errors))]
 
 
 # -- lists: pagination and sorting -----------------------------------------------

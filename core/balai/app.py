@@ -13,11 +13,13 @@ from balai import (
     api,
     auth,
     builtins,
+    channels,
     config,
     i18n,
     meta,
     permissions,
     settings,
+    sms,
     tenancy,
     themes,
     web,
@@ -69,8 +71,11 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
         timezone_selector=tenancy.select_timezone,
         default_translation_directories=i18n.translation_directories(manager),
     )
-    permissions.init_app(app, manager.call_each("register_permissions", startup=True))
+    permissions.init_app(
+        app, manager.call_each("register_permissions", startup=True), manager.mark_broken
+    )
     settings.init_app(app, manager.call_each("register_settings_schema", startup=True))
+    channels.init_app(app, manager)
 
     themes.init_app(app)
     web.init_app(app)
@@ -78,6 +83,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(admin_views.bp, url_prefix="/admin")
     api.init_app(app, manager, csrf)
+    sms.init_app(app, csrf)
     register_blueprints(app, manager)
     app.before_request(gate_disabled_plugins)
     manager.call_each("register_commands", startup=True, cli=app.cli)

@@ -22,6 +22,7 @@ def register_permissions() -> list[Permission]:
         Permission("balai.manage_plugins", _l("Switch plugins on and off, and set them up")),
         Permission("balai.manage_users", _l("Manage users, roles and departments")),
         Permission("balai.manage_appearance", _l("Change the region's name, logo and theme")),
+        Permission("balai.manage_calendar", _l("Keep the region's own holidays")),
     ]
 
 
@@ -68,6 +69,20 @@ def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
             section="admin",
             permission="balai.manage_appearance",
             order=40,
+        ),
+        MenuItem(
+            _("Holidays"),
+            url_for("balai_admin.holidays"),
+            section="admin",
+            permission="balai.manage_calendar",
+            order=50,
+        ),
+        MenuItem(
+            _("SMS and outbox"),
+            url_for("balai_admin.sms"),
+            section="admin",
+            permission="balai.manage_plugins",
+            order=60,
         ),
     ]
     if user is not None:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from balai import __version__, schema
 from balai.auth.accounts import AccountError, create_user, normalise_email
+from balai.channels import deliver_pending
 from balai.db import db
 from balai.demo import demo_command
 from balai.permissions import OPERATOR, ROLES
@@ -386,6 +387,29 @@ def users_create(
             department=department,
         )
     click.echo(f"created {role} {email}" + (f" in {slug}" if tenant else ""))
+
+
+# -- outbox ------------------------------------------------------------------------
+
+
+@cli.group("outbox")
+def outbox_group() -> None:
+    """Outgoing messages (e-mail, SMS) of every tenant."""
+
+
+@outbox_group.command("deliver")
+@click.option(
+    "--limit",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Deliver at most this many messages.",
+)
+@refusing(SQLAlchemyError)
+def outbox_deliver(limit: int) -> None:
+    """Deliver pending messages; failed ones are retried up to OUTBOX_MAX_ATTEMPTS times."""
+    delivered, failed = deliver_pending(_app(), limit)
+    click.echo(f"delivered {delivered}, failed {failed}")
 
 
 cli.add_command(demo_command)

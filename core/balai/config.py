@@ -53,6 +53,17 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_VERSION": "3.0.3",
     "API_PAGE_SIZE": 20,
     "API_MAX_PAGE_SIZE": 100,
+    # Outgoing e-mail (SMTP); without MAIL_SERVER e-mails are kept in the outbox.
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_USE_TLS": False,
+    "MAIL_SENDER": None,
+    # Outbox: delivery attempts before a message stays failed; deliver right
+    # after the request that queued messages (demo) instead of only by command.
+    "OUTBOX_MAX_ATTEMPTS": 5,
+    "OUTBOX_DELIVER_INLINE": False,
     # CSRF tokens live as long as the session.
     "WTF_CSRF_TIME_LIMIT": None,
 }

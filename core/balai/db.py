@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     create_engine,
     event,
+    false,
     or_,
     text,
 )
@@ -150,8 +151,17 @@ def _filter_by_tenant(state: ORMExecuteState) -> None:
                 f"{', '.join(touched)} queried with no tenant; use a tenant session "
                 "or db.all_tenants() explicitly"
             )
+        # Nested in subqueries the guard above cannot see them: like row security,
+        # a session with no tenant then sees no tenant's rows (global ones only).
+        state.statement = state.statement.options(*_NO_TENANT_CRITERIA)
         return
     state.statement = state.statement.options(*_tenant_criteria(tenant_id))
+
+
+_NO_TENANT_CRITERIA = (
+    with_loader_criteria(TenantScoped, lambda cls: false(), include_aliases=True),
+    with_loader_criteria(TenantOptional, lambda cls: cls.tenant_id.is_(None), include_aliases=True),
+)
 
 
 @lru_cache(maxsize=4096)
@@ -255,6 +265,16 @@ class Database:
         session.info["tenant_id"] = tenant_id
         session.info["all_tenants"] = all_tenants
         return session
+
+    def end_request_transaction(self) -> None:
+        """Roll back the current app context's transaction, if any, releasing its locks.
+
+        For the rare request that must change the schema (enabling a plugin
+        migrates it): objects already loaded stay usable, unflushed changes are lost.
+        """
+        session: Session | None = g.get("_balai_session")
+        if session is not None and session.in_transaction():
+            session.rollback()
 
     @contextmanager
     def all_tenants(self) -> Iterator[Session]:

@@ -11,7 +11,9 @@ in it since.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -281,6 +283,23 @@ def _logins() -> None:
     print_table(["ROLE", "E-MAIL", "PASSWORD", "TENANT"], rows)
 
 
+def _command() -> str:
+    """How the user started the demo (``./scripts/demo`` sets this), for the hints we print."""
+    return os.environ.get("BALAI_DEMO_COMMAND") or "balai demo"
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse at once, before building anything, when the port is taken."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port} ({exc.strerror}); "
+                f"try '{_command()} --port {port + 1}'"
+            ) from exc
+
+
 def serve(app: Flask, host: str, port: int) -> None:
     """Serve ``app`` with Werkzeug's threaded development server until interrupted."""
     from werkzeug.serving import run_simple
@@ -288,7 +307,7 @@ def serve(app: Flask, host: str, port: int) -> None:
     click.echo("")
     if host not in LOOPBACK:
         click.echo(f"warning: anyone who reaches {host}:{port} can log in with the password above")
-    click.echo("Press Ctrl+C to stop. Run 'balai demo --reset' to start afresh.")
+    click.echo(f"Press Ctrl+C to stop. Run '{_command()} --reset' to start afresh.")
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
@@ -307,12 +326,14 @@ def serve(app: Flask, host: str, port: int) -> None:
 def demo_command(path: Path, reset: bool, host: str, port: int, no_serve: bool) -> None:
     """Build (or reuse) a demo with two regions, sample users and data, and serve it."""
     path = path.resolve()
+    if not no_serve:
+        _check_port(host, port)
     if _prepare(path, reset):
         click.echo(f"building the demo in {path} ...")
         app = build(path)
         click.echo("demo ready")
     else:
-        click.echo(f"reusing the demo in {path} as it is (--reset builds it afresh)")
+        click.echo(f"reusing the demo in {path} as it is ('{_command()} --reset' builds it afresh)")
         app = open_demo(path)
     _addresses(port)
     _logins()

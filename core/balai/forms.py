@@ -7,6 +7,8 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 
+from balai.i18n import translate_error
+
 __all__ = ["FormSchema", "validate_form"]
 
 
@@ -29,4 +31,9 @@ def validate_form(
         return schema.load(raw), {}
     except ValidationError as err:
         messages = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
-        return None, {k: list(v) if isinstance(v, list) else [str(v)] for k, v in messages.items()}
+        return None, {key: _translated(value) for key, value in messages.items()}
+
+
+def _translated(messages: Any) -> list[str]:
+    found = messages if isinstance(messages, list) else [messages]
+    return [translate_error(str(m)) for m in found]

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from balai.auth import User
+    from balai.channels import Channel, SmsKeyword
     from balai.items import MapLayer, MenuItem, SearchResult, Widget
     from balai.permissions import Permission
     from balai.tenancy import TenantInfo
@@ -92,6 +93,40 @@ def register_commands(cli: click.Group) -> None:
     """Add sub-commands to the ``balai`` command line.
 
     :param cli: the ``balai`` command group; add a group named after the plugin.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def register_channels(app: Flask) -> list[Channel] | None:
+    """Return message channel adapters (e-mail, SMS gateway, WhatsApp, ...).
+
+    Each is a :class:`balai.channels.Channel`: a ``name`` (short, lower-case) and
+    ``deliver(message) -> "sent" | "stored"``, raising to mark the message failed
+    (retried up to ``OUTBOX_MAX_ATTEMPTS``). An adapter replaces the built-in one
+    of the same name (``email``, ``sms``); a name another plugin already provides
+    makes this plugin broken.
+
+    :param app: the application being built.
+    :returns: a list of channel adapters, or ``None``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def register_sms_keywords(app: Flask) -> list[SmsKeyword] | None:
+    """Claim the first words of inbound SMS the plugin answers (``ADUAN ...``).
+
+    Each :class:`balai.channels.SmsKeyword` names an upper-case word, the handler
+    that gets the :class:`balai.channels.InboundSms` inside the request (with
+    ``db.session`` bound to the region) and returns the reply, and a help line
+    for the format reply. Only regions that enabled the plugin route SMS to it.
+    A keyword another plugin already claims makes this plugin broken.
+
+    :param app: the application being built.
+    :returns: a list of :class:`balai.channels.SmsKeyword`, or ``None``.
 
     .. versionadded:: 0.1
     """

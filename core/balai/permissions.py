@@ -84,11 +84,23 @@ def registry(app: Flask | None = None) -> PermissionRegistry:
     return (app or current_app).extensions["balai.permissions"]
 
 
-def init_app(app: Flask, declared: Iterable[tuple[str, Iterable[Permission]]]) -> None:
+def init_app(
+    app: Flask,
+    declared: Iterable[tuple[str, Iterable[Permission]]],
+    broken: Callable[[str, str], None],
+) -> None:
+    """Register every plugin's permissions; a plugin declaring a bad one is ``broken``."""
     reg = PermissionRegistry()
     for plugin, permissions in declared:
-        for permission in permissions:
-            reg.add(plugin, permission)
+        staged = PermissionRegistry()
+        try:
+            for permission in permissions:
+                staged.add(plugin, permission)
+        except ValueError as exc:
+            broken(plugin, f"register_permissions: {exc}")
+            continue
+        reg.permissions.update(staged.permissions)
+        reg.owner.update(staged.owner)
     app.extensions["balai.permissions"] = reg
 
 

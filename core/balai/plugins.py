@@ -112,7 +112,10 @@ class Plugins:
         for info in candidates:  # extra hookspecs first, so events can be implemented
             spec = info.manifest.hookspecs if info.manifest else None
             if spec is not None and not info.broken:
-                self.pm.add_hookspecs(spec)
+                try:
+                    self.pm.add_hookspecs(spec)
+                except ValueError as exc:  # a hook name another plugin or the core has
+                    info.error = f"hookspecs: {exc}"
         for info in candidates:
             if info.name in self.installed:
                 info.error = info.error or f"name {info.name!r} is already taken"
@@ -150,6 +153,7 @@ class Plugins:
             return
         try:
             self.pm.check_pending()
+            _refuse_wrappers(self.pm, info.name)
         except pluggy.PluginValidationError as exc:
             self.pm.unregister(name=info.name)
             info.error = str(exc)
@@ -158,6 +162,17 @@ class Plugins:
             info.hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(info.module) or ()))
             info.migrations = _migrations_dir(info)
         self.installed[info.name] = info
+
+    def mark_broken(self, name: str, reason: str) -> None:
+        """Leave a plugin out after it failed at start-up, recording why."""
+        info = self.installed.get(name)
+        if info is None or info.builtin:
+            raise RuntimeError(f"the core's own plugin {name} failed: {reason}")
+        log.error("plugin %s is broken: %s", name, reason)
+        info.error = info.error or reason
+        if self.pm.get_plugin(name) is not None:
+            self.pm.unregister(name=name)
+        self._relays.clear()
 
     # -- queries -----------------------------------------------------------
 
@@ -207,11 +222,11 @@ class Plugins:
             try:
                 result = impl.function(*(kwargs[arg] for arg in impl.argnames))
             except Exception as exc:
+                if startup and builtin:
+                    raise  # the core's own defaults must work
                 log.exception("hook %s of plugin %s failed", hook, impl.plugin_name)
-                if startup and info is not None and not info.builtin:
-                    info.error = f"{hook}: {type(exc).__name__}: {exc}"
-                    self.pm.unregister(name=impl.plugin_name)
-                    self._relays.clear()
+                if startup and info is not None:
+                    self.mark_broken(impl.plugin_name, f"{hook}: {type(exc).__name__}: {exc}")
                 continue
             if result is not None:
                 results.append((impl.plugin_name, result))
@@ -228,6 +243,24 @@ class Plugins:
             ]
             relay = self._relays[enabled] = _Relay(self.pm, off)
         return relay
+
+
+# Hooks called one implementation at a time (:meth:`Plugins.call_each`), where a
+# wrapper would never run as one.
+ONE_AT_A_TIME = frozenset(
+    {"menu_items", "dashboard_widgets", "map_layers", "search", "populate_demo"}
+)
+
+
+def _refuse_wrappers(pm: pluggy.PluginManager, name: str) -> None:
+    for caller in pm.get_hookcallers(pm.get_plugin(name)) or ():
+        if caller.name not in ONE_AT_A_TIME and not caller.name.startswith("register_"):
+            continue
+        for impl in caller.get_hookimpls():
+            if impl.plugin_name == name and (impl.wrapper or impl.hookwrapper):
+                raise pluggy.PluginValidationError(
+                    impl.plugin, f"{caller.name} cannot be a wrapper: it is called per plugin"
+                )
 
 
 class _Relay:
@@ -298,10 +331,23 @@ def collect(hook: str, **kwargs: Any) -> list[Any]:
 
 
 def register_blueprints(app: Flask, manager: Plugins) -> None:
-    """Register every working plugin's web blueprints, remembering their owner."""
+    """Register every working plugin's web blueprints, remembering their owner.
+
+    A blueprint whose name is taken (by the core or another plugin) makes its
+    plugin broken instead of stopping the app.
+    """
     for name, result in manager.call_each("register_routes", startup=True, app=app):
         for blueprint in _as_list(result):
-            app.register_blueprint(blueprint)
+            if not isinstance(blueprint, Blueprint):
+                manager.mark_broken(
+                    name, f"register_routes returned {blueprint!r}, not a Blueprint"
+                )
+                break
+            try:
+                app.register_blueprint(blueprint)
+            except Exception as exc:  # a taken name, a bad URL rule: that plugin only
+                manager.mark_broken(name, f"register_routes: {type(exc).__name__}: {exc}")
+                break
             manager.blueprint_owner[blueprint.name] = name
 
 

@@ -58,10 +58,16 @@ def is_current(app: Flask, branch: str) -> bool:
 
 
 def upgrade_plugin(app: Flask, name: str) -> None:
-    """Bring one plugin's branch to its head if it has migrations and is behind."""
+    """Bring one plugin's branch to its head if it has migrations and is behind.
+
+    Called while a request may hold a transaction (and its locks) on the same
+    tables the migration alters: that transaction is ended first, or the two
+    connections would wait on each other.
+    """
     info = plugins(app).get(name)
     if info is None or info.migrations is None or is_current(app, name):
         return
+    db.end_request_transaction()
     upgrade(app, f"{name}@head")
 
 
@@ -75,19 +81,36 @@ def tenant_tables() -> dict[str, bool]:
     return tables
 
 
+SECURED_TABLES = text(
+    """
+    SELECT c.relname FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+    JOIN pg_policy p ON p.polrelid = c.oid AND p.polname = 'balai_tenant'
+    WHERE c.relrowsecurity AND c.relforcerowsecurity
+    """
+)
+
+
 def apply_row_security(app: Flask) -> None:
-    """On PostgreSQL, (re)create the tenant policy on every tenant-scoped table."""
+    """On PostgreSQL, add the tenant policy to every tenant-scoped table that lacks it.
+
+    Tables already secured are left alone, so an upgrade under live traffic takes
+    no lock on them; a lock that cannot be had quickly fails the upgrade instead
+    of queueing every request behind it.
+    """
     engine = db.engine_for(app)
     if engine.dialect.name != "postgresql":
         return
     with engine.begin() as connection:
+        connection.execute(text("SET LOCAL lock_timeout = '10s'"))
         existing = set(
             connection.scalars(
                 text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
             )
         )
+        secured = set(connection.scalars(SECURED_TABLES))
         for table, optional in tenant_tables().items():
-            if table in existing:
+            if table in existing and table not in secured:
                 _secure_table(connection, table, optional)
 
 

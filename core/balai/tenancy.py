@@ -8,6 +8,7 @@ transaction, so every worker sees it within ``STATE_TTL``.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -44,6 +45,7 @@ __all__ = [
     "registry",
 ]
 
+log = logging.getLogger(__name__)
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 HOST_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -192,6 +194,7 @@ class Registry:
         for grant in session.scalars(select(RoleGrant)):
             role_grants = grants.setdefault(grant.tenant_id, {}).setdefault(grant.role, {})
             role_grants[grant.permission] = grant.granted
+        usable = self._usable_plugins()
         by_id: dict[int, TenantInfo] = {}
         for tenant in session.scalars(select(Tenant)):
             tenant_states = states.get(tenant.id, {})
@@ -204,13 +207,19 @@ class Registry:
                 logo=tenant.logo,
                 settings=dict(tenant.settings or {}),
                 domains=tuple(d.host for d in tenant.domains),
-                plugins=frozenset(n for n, s in tenant_states.items() if s.enabled),
+                plugins=frozenset(n for n, s in tenant_states.items() if s.enabled and n in usable),
                 plugin_settings={n: dict(s.settings or {}) for n, s in tenant_states.items()},
                 grants=grants.get(tenant.id, {}),
             )
         self._by_id = by_id
         self._by_slug = {t.slug: t for t in by_id.values()}
         self._by_host = {host: t for t in by_id.values() for host in t.domains}
+
+    def _usable_plugins(self) -> frozenset[str]:
+        """Plugins a tenant's switch can turn on: working, and allowed by the operator."""
+        names = {info.name for info in plugins(self.app).working()}
+        allowed = self.app.config["ALLOWED_PLUGINS"]
+        return frozenset(names if allowed is None else names & set(allowed))
 
     def for_host(self, host: str) -> TenantInfo | None:
         """The tenant serving ``host``; in single mode, the only tenant on any host."""
@@ -410,11 +419,26 @@ def _switch(app: Flask, tenant: TenantInfo, name: str, on: bool, by: str | None)
             session.add(state)
         state.enabled, state.changed_by, state.changed_at = on, by, utcnow()
         bump_state(session)
-        for impl in getattr(plugins(app).pm.hook, event).get_hookimpls():
-            if impl.plugin_name == name:
-                kwargs = {"tenant": tenant, "plugin": name, "session": session}
-                impl.function(*(kwargs[a] for a in impl.argnames))
+        _announce(app, event, tenant, name, session)
     registry(app).refresh(force=True)
+
+
+def _announce(app: Flask, event: str, tenant: TenantInfo, name: str, session: Session) -> None:
+    """Call the plugin's own ``plugin_enabled``/``plugin_disabled``; its refusal is ours."""
+    for impl in getattr(plugins(app).pm.hook, event).get_hookimpls():
+        if impl.plugin_name != name:
+            continue
+        kwargs = {"tenant": tenant, "plugin": name, "session": session}
+        try:
+            impl.function(*(kwargs[a] for a in impl.argnames))
+        except TenancyError:
+            raise
+        except Exception as exc:
+            log.exception("%s of plugin %s failed", event, name)
+            raise TenancyError(
+                _("Plugin %(name)s refused the change: %(reason)s", name=name, reason=exc),
+                "plugin",
+            ) from exc
 
 
 def save_plugin_settings(

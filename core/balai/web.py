@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from flask import (
     Blueprint,
     Flask,
@@ -22,12 +23,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
 from balai.api import field_errors
+from balai.auth.sessions import AnonymousUser
 from balai.auth.views import safe_next
 from balai.db import db
 from balai.i18n import N_
@@ -38,10 +40,19 @@ from balai.plugins import collect
 bp = Blueprint("balai_web", __name__)
 
 LANG_COOKIE = "balai_lang"
+LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 
 
 def _user() -> Any:
     return current_user if current_user.is_authenticated else None
+
+
+def _of_type(items: list[Any], kind: type, hook: str) -> list[Any]:
+    """Keep what a hook should return; anything else is a plugin's mistake, logged."""
+    wrong = [item for item in items if not isinstance(item, kind)]
+    if wrong:
+        current_app.logger.error("%s returned %d item(s) that are not %s", hook, len(wrong), kind)
+    return [item for item in items if isinstance(item, kind)]
 
 
 def _visible(items: list[Any]) -> list[Any]:
@@ -54,7 +65,7 @@ def menu(section: str = "main") -> list[MenuItem]:
     if "balai_menu" not in g:
         items = collect("menu_items", tenant=g.tenant, user=_user()) if g.get("tenant") else []
         g.balai_menu = sorted(
-            (i for i in _visible(items) if isinstance(i, MenuItem)),
+            _visible(_of_type(items, MenuItem, "menu_items")),
             key=lambda i: (i.order, i.label),
         )
     return [i for i in g.balai_menu if i.section == section]
@@ -70,7 +81,9 @@ def home() -> str:
 @require("balai.view_dashboard")
 def dashboard() -> str:
     widgets = collect("dashboard_widgets", tenant=g.tenant, user=_user())
-    widgets = sorted((w for w in _visible(widgets) if isinstance(w, Widget)), key=lambda w: w.order)
+    widgets = sorted(
+        _visible(_of_type(widgets, Widget, "dashboard_widgets")), key=lambda w: w.order
+    )
     return render_template("balai/dashboard.html", widgets=_render_widgets(widgets))
 
 
@@ -90,7 +103,7 @@ def _render_widgets(widgets: list[Widget]) -> list[tuple[Widget, Markup]]:
 @public
 def map_view() -> str:
     layers = collect("map_layers", tenant=g.tenant, user=_user())
-    layers = [layer for layer in _visible(layers) if isinstance(layer, MapLayer)]
+    layers = _visible(_of_type(layers, MapLayer, "map_layers"))
     return render_template("balai/map.html", layers=layers)
 
 
@@ -101,7 +114,7 @@ def search() -> str:
     results: list[SearchResult] = []
     if query:
         found = collect("search", tenant=g.tenant, user=_user(), query=query)
-        results = [r for r in found if isinstance(r, SearchResult)]
+        results = _of_type(found, SearchResult, "search")
     return render_template("balai/search.html", query=query, results=results)
 
 
@@ -139,6 +152,16 @@ def select_locale() -> str:
     return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
+def language_name(code: str) -> str:
+    """A language's name in that language (``id`` → Bahasa Indonesia)."""
+    if code in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES[code]
+    try:
+        return Locale.parse(code).get_display_name(code).capitalize()
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
 def template_context() -> dict[str, Any]:
     return {
         "tenant": g.get("tenant"),
@@ -147,6 +170,7 @@ def template_context() -> dict[str, Any]:
         "languages": current_app.config["LANGUAGES"],
         "has_permission": lambda name: has_permission(_user(), name),
         "role_label": role_label,
+        "language_name": language_name,
     }
 
 
@@ -230,10 +254,20 @@ def _http_error(exc: HTTPException) -> Any:
     return body, status, headers
 
 
-def _database_down(exc: DBAPIError) -> Any:
+def _database_error(exc: DBAPIError) -> Any:
+    """503 when the database cannot be reached; any other database error is a bug (500)."""
+    if not _is_unreachable(exc):
+        raise exc
     current_app.logger.error("database unreachable: %s", exc.__class__.__name__)
-    g.pop("_balai_session", None)
+    session = g.pop("_balai_session", None)
+    if session is not None:
+        session.close()
+    g._login_user = AnonymousUser()  # the error page must not query the database again
     return error_response(503)[0], 503, {"Retry-After": "30"}
+
+
+def _is_unreachable(exc: DBAPIError) -> bool:
+    return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
 
 
 # -- security headers --------------------------------------------------------
@@ -269,6 +303,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.context_processor(template_context)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(DBAPIError, _database_down)
+    app.register_error_handler(DBAPIError, _database_error)
     app.after_request(security_headers)
     app.session_interface = SessionInterface()

@@ -60,3 +60,86 @@ class RefusesEnable:
     @hookimpl
     def plugin_enabled(tenant: Any) -> None:
         raise RuntimeError("not in this region")
+
+
+class WrongTypes:
+    """Returns dicts where menu items and widgets are expected."""
+
+    name = "wrong_types"
+    manifest = Manifest(title="Wrong types")
+
+    @staticmethod
+    @hookimpl
+    def menu_items() -> list[Any]:
+        return [{"label": "x", "url": "/", "permission": None}]
+
+    @staticmethod
+    @hookimpl
+    def dashboard_widgets() -> list[Any]:
+        return ["not a widget"]
+
+
+class WidgetsRaise:
+    """Its dashboard, map and search hooks raise; a widget template is missing."""
+
+    name = "widgets_raise"
+    manifest = Manifest(title="Widgets raise")
+
+    @staticmethod
+    @hookimpl
+    def dashboard_widgets() -> list[Any]:
+        from balai.items import Widget
+
+        return [Widget("Broken widget", "no/such/template.html")]
+
+    @staticmethod
+    @hookimpl
+    def map_layers() -> list[Any]:
+        raise RuntimeError("map exploded")
+
+    @staticmethod
+    @hookimpl
+    def search() -> list[Any]:
+        raise RuntimeError("search exploded")
+
+
+class NotABlueprint:
+    """Returns a string from register_routes."""
+
+    name = "not_a_blueprint"
+    manifest = Manifest(title="Not a blueprint")
+
+    @staticmethod
+    @hookimpl
+    def register_routes(app: Any) -> Any:
+        return "oops"
+
+
+class MenuWrapper:
+    """Wraps a hook that is called one plugin at a time."""
+
+    name = "menu_wrapper"
+    manifest = Manifest(title="Menu wrapper")
+
+    @staticmethod
+    @hookimpl(wrapper=True)
+    def menu_items() -> Any:
+        return (yield)
+
+
+class _TakenSpecs:
+    @staticmethod
+    def menu_items() -> None:
+        """Already a core hook."""
+
+
+from balai.hookspecs import hookspec  # noqa: E402
+
+_TakenSpecs.menu_items = hookspec(_TakenSpecs.menu_items)  # type: ignore[method-assign]
+
+
+class TakenHookspec:
+    """Declares an event hook whose name the core already uses."""
+
+    name = "taken_hookspec"
+    manifest = Manifest(title="Taken hookspec", hookspecs=_TakenSpecs)

@@ -70,15 +70,18 @@ class UserForm(FormSchema):
     department = text(30, required=False)
 
     @schema_check
-    def _department_only_for_officers(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if data.get("department") and data.get("role") != "opd":
+    def _officers_need_a_department(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("role") == "opd" and not data.get("department"):
             raise ValidationError(
-                _("Only department officers belong to a department."), "department"
+                _("Choose the officer's department (add departments under Departments)."),
+                "department",
             )
 
     @post_load
     def _strip(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         data["name"] = data["name"].strip()
+        if data.get("role") != "opd":
+            data["department"] = None  # only officers belong to a department
         return data
 
 
@@ -146,6 +149,19 @@ def grant_schema(permissions: Iterable[str]) -> Schema:
 # -- appearance ------------------------------------------------------------------
 
 
+def _luminance(hex_colour: str) -> float:
+    """Relative luminance (WCAG 2.1) of ``#rrggbb``."""
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two colours, from 1 (none) to 21 (black on white)."""
+    light, dark = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 def colour() -> fields.String:
     return fields.String(
         load_default=None,
@@ -175,6 +191,20 @@ class AppearanceForm(FormSchema):
     def _installed_theme(self, value: str, **kwargs: Any) -> None:
         if value not in self.themes:
             raise ValidationError(_("Choose one of the installed themes."))
+
+    @schema_check
+    def _readable(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """White text must stay readable on the main colour, dark text on the background."""
+        if data.get("primary") and contrast(data["primary"], "#ffffff") < 3:
+            raise ValidationError(
+                _("White text would be hard to read on this colour; choose a darker one."),
+                "primary",
+            )
+        if data.get("background") and contrast(data["background"], "#1b1f23") < 4.5:
+            raise ValidationError(
+                _("Text would be hard to read on this background; choose a lighter one."),
+                "background",
+            )
 
     @post_load
     def _normalise(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from marshmallow import Schema, fields
+from marshmallow import EXCLUDE, Schema, fields
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -71,18 +71,22 @@ def plugin_settings(name: str) -> Any:
     schema_cls = schema_for(name)
     if info is None or info.builtin or schema_cls is None:
         abort(404)
-    schema = schema_cls()
+    schema = schema_cls(unknown=EXCLUDE)  # the CSRF token and the buttons are not settings
     stored = g.tenant.plugin_settings.get(name, {})
     deployment = current_app.config["PLUGIN_SETTINGS"].get(name, {})
     values = resolve_settings(schema, stored, deployment)
     errors: dict[str, list[str]] = {}
+    if request.method == "POST" and request.form.get("reset"):
+        save_plugin_settings(current_app, g.tenant, name, {}, by=current_user.email)
+        audit("plugin.settings_reset", plugin=name)
+        flash(_("The settings of %(title)s are back to their defaults.", title=info.title), "ok")
+        return redirect(url_for("balai_admin.plugin_settings", name=name))
     if request.method == "POST":
         data, errors = validate_form(schema, _form_with_checkboxes(schema))
         if data is not None:
-            save_plugin_settings(
-                current_app, g.tenant, name, schema.dump(data), by=current_user.email
-            )
-            audit("plugin.settings_saved", plugin=name, fields=sorted(data))
+            own = _differing(schema, data, resolve_settings(schema, {}, deployment))
+            save_plugin_settings(current_app, g.tenant, name, own, by=current_user.email)
+            audit("plugin.settings_saved", plugin=name, fields=sorted(own))
             flash(_("The settings of %(title)s are saved.", title=info.title), "ok")
             return redirect(url_for("balai_admin.plugin_settings", name=name))
         values = {**values, **request.form.to_dict()}
@@ -94,6 +98,13 @@ def plugin_settings(name: str) -> Any:
         errors=errors,
     )
     return page, 400 if errors else 200
+
+
+def _differing(schema: Schema, data: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """Only the values the region chose itself: the others keep following the
+    deployment's settings and the defaults, even when those change later."""
+    dumped, defaults = schema.dump(data), schema.dump(base)
+    return {key: value for key, value in dumped.items() if defaults.get(key) != value}
 
 
 def _form_with_checkboxes(schema: Schema) -> MultiDict[str, str]:

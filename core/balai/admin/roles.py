@@ -40,7 +40,11 @@ class MatrixRow:
 def _permissions() -> list[Permission]:
     """Every registered permission, grouped by the plugin that declares it."""
     registry = permission_registry()
-    return sorted(registry.permissions.values(), key=lambda p: (registry.owner[p.name], p.name))
+    shown = {"balai", *g.tenant.plugins}  # a switched-off service's permissions would only confuse
+    return sorted(
+        (p for p in registry.permissions.values() if registry.owner[p.name] in shown),
+        key=lambda p: (registry.owner[p.name], p.name),
+    )
 
 
 def _plugin_title(name: str) -> str:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask import abort, redirect
 from werkzeug.wrappers import Response
 
-from balai.admin import appearance, bp, departments, plugins, roles, users
+from balai.admin import appearance, bp, departments, holidays, plugins, roles, sms, users
 from balai.permissions import require
 from balai.web import menu
 
-__all__ = ["appearance", "bp", "departments", "plugins", "roles", "users"]
+__all__ = ["appearance", "bp", "departments", "holidays", "plugins", "roles", "sms", "users"]
 
 
 @bp.route("/")

@@ -1,0 +1,392 @@
+"""Message channels (*saluran*): e-mail, the SMS outbox, and adapters plugins add.
+
+Plugins never send directly. :func:`queue` adds an :class:`OutboxMessage` in the
+caller's transaction (a transactional outbox: if the caller rolls back, nothing
+is sent), and :func:`deliver_pending` (``balai outbox deliver``, run from cron or
+a job queue) hands pending rows to the channel's adapter. An adapter returns the
+new status, ``"sent"`` or ``"stored"`` (kept in the outbox for the admin to see),
+or raises: the row is then ``"failed"`` and retried by later runs until
+``OUTBOX_MAX_ATTEMPTS``.
+
+Built-in adapters: ``email`` (SMTP when ``MAIL_SERVER`` is set, otherwise
+stored) and ``sms`` (always stored: the outbox is the SMS sink until a gateway
+plugin replaces it through the ``register_channels`` hook). Inbound SMS are
+routed by keyword to plugins (:class:`SmsKeyword`, see :mod:`balai.sms`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import smtplib
+import ssl
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from flask import Flask, current_app, g, has_app_context
+from flask_babel import gettext as _
+from sqlalchemy import Index, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from balai.db import Base, TenantScoped, db, utcnow
+from balai.plugins import Plugins
+
+if TYPE_CHECKING:
+    from balai.tenancy import TenantInfo
+
+__all__ = [
+    "STATUSES",
+    "Channel",
+    "ChannelError",
+    "EmailChannel",
+    "InboundSms",
+    "Message",
+    "OutboxMessage",
+    "SmsKeyword",
+    "SmsOutboxChannel",
+    "channels",
+    "deliver_pending",
+    "keywords",
+    "queue",
+]
+
+log = logging.getLogger(__name__)
+STATUSES = ("pending", "sent", "failed", "stored")
+DELIVERED = frozenset({"sent", "stored"})
+SMTP_TIMEOUT = 30  # seconds; a hung mail server must not stall the whole run
+MAX_ERROR = 2000
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+CHANNEL_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
+KEYWORD_RE = re.compile(r"^[A-Z][A-Z0-9]{0,19}$")
+
+
+# -- messages --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message to send: ``Message("sms", "+6281234567890", "Pengaduan diterima.")``."""
+
+    channel: str
+    recipient: str
+    body: str
+    subject: str = ""
+
+
+class OutboxMessage(TenantScoped, Base):
+    """A message in the region's outbox (*kotak keluar*), waiting, sent or kept."""
+
+    __tablename__ = "balai_outbox"
+    __table_args__ = (
+        Index("ix_balai_outbox_tenant_status_created", "tenant_id", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    source: Mapped[str] = mapped_column(String(100), default="")
+
+
+class ChannelError(ValueError):
+    """A message was refused; ``field`` names the part at fault (``recipient``, ...)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def queue(session: Session, message: Message, *, source: str = "") -> OutboxMessage:
+    """Add ``message`` to the outbox of the session's tenant, in the caller's transaction.
+
+    :param source: who queued it, usually the plugin's name.
+    :raises ChannelError: unknown channel, or a missing or malformed part.
+    """
+    _check(message)
+    row = OutboxMessage(
+        channel=message.channel,
+        recipient=message.recipient.strip(),
+        subject=message.subject.strip(),
+        body=message.body,
+        status="pending",
+        attempts=0,
+        created_at=utcnow(),
+        source=source[:100],
+    )
+    session.add(row)
+    session.flush()  # stamps the tenant now: a session without one fails here, not later
+    if has_app_context():
+        g.setdefault("balai_outbox_queued", []).append(row.id)
+    return row
+
+
+def _check(message: Message) -> None:
+    """Refuse what no adapter could deliver, with a translated reason."""
+    if message.channel not in channels():
+        raise ChannelError(_("Unknown channel %(name)s.", name=message.channel), "channel")
+    recipient = message.recipient.strip()
+    if not recipient:
+        raise ChannelError(_("The recipient is required."), "recipient")
+    if len(recipient) > 254 or CONTROL_RE.search(recipient):
+        raise ChannelError(_("The recipient is not valid."), "recipient")
+    if message.channel == "email" and not EMAIL_RE.match(recipient):
+        raise ChannelError(_("The recipient is not a valid e-mail address."), "recipient")
+    if len(message.subject) > 200 or CONTROL_RE.search(message.subject):
+        raise ChannelError(_("The subject must be one line of at most 200 characters."), "subject")
+    if not message.body.strip():
+        raise ChannelError(_("The message is empty."), "body")
+
+
+# -- adapters --------------------------------------------------------------------
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """A way to deliver messages; ``name`` is what :class:`Message` ``.channel`` says."""
+
+    name: str
+
+    def deliver(self, message: OutboxMessage) -> str:
+        """Send ``message``; return ``"sent"`` or ``"stored"``, or raise to mark it failed."""
+        ...
+
+
+class EmailChannel:
+    """E-mail over SMTP (``MAIL_*`` settings); without ``MAIL_SERVER`` messages are stored."""
+
+    name = "email"
+
+    def deliver(self, message: OutboxMessage) -> str:
+        config = current_app.config
+        if not config.get("MAIL_SERVER"):
+            return "stored"
+        if not config.get("MAIL_SENDER"):
+            raise RuntimeError("MAIL_SENDER is not set")
+        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=SMTP_TIMEOUT) as smtp:
+            if config.get("MAIL_USE_TLS"):
+                smtp.starttls(context=ssl.create_default_context())
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+            smtp.send_message(_email(message, config["MAIL_SENDER"]))
+        return "sent"
+
+
+def _email(message: OutboxMessage, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email.set_content(message.body)
+    return email
+
+
+class SmsOutboxChannel:
+    """SMS kept in the outbox: the sink until a gateway plugin replaces this adapter."""
+
+    name = "sms"
+
+    def deliver(self, message: OutboxMessage) -> str:
+        return "stored"
+
+
+def channels(app: Flask | None = None) -> dict[str, Channel]:
+    """The adapters of ``app`` (default: the current app) by channel name."""
+    registry: dict[str, Channel] = (app or current_app).extensions["balai.channels"]
+    return registry
+
+
+# -- delivery --------------------------------------------------------------------
+
+
+def deliver_pending(app: Flask, limit: int = 100) -> tuple[int, int]:
+    """Deliver up to ``limit`` pending or failed-but-retriable messages of every tenant.
+
+    Each message is claimed, delivered and recorded in its own transaction (on
+    PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so concurrent runs share the work).
+
+    :returns: ``(delivered, failed)``: delivered counts ``sent`` and ``stored``.
+    """
+    return _deliver(app, limit)
+
+
+def _deliver(app: Flask, limit: int, only: Iterable[int] | None = None) -> tuple[int, int]:
+    delivered = failed = 0
+    last_id = 0
+    with app.app_context():
+        for _n in range(max(limit, 0)):
+            with db.all_tenants() as session:
+                row = session.scalar(_next_due(app, last_id, only))
+                if row is None:
+                    break
+                last_id = row.id
+                if _deliver_one(row):
+                    delivered += 1
+                else:
+                    failed += 1
+    return delivered, failed
+
+
+def _next_due(app: Flask, after: int, only: Iterable[int] | None) -> Any:
+    """The oldest message after id ``after`` still to be delivered, locked for this run."""
+    stmt = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status.in_(("pending", "failed")),
+            OutboxMessage.attempts < app.config["OUTBOX_MAX_ATTEMPTS"],
+            OutboxMessage.id > after,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return stmt if only is None else stmt.where(OutboxMessage.id.in_(list(only)))
+
+
+def _deliver_one(row: OutboxMessage) -> bool:
+    """Hand ``row`` to its adapter and record the outcome on it; True if delivered."""
+    adapter = channels().get(row.channel)
+    try:
+        if adapter is None:
+            raise LookupError(f"no adapter for channel {row.channel!r}")
+        status = adapter.deliver(row)
+        if status not in DELIVERED:
+            raise ValueError(f"adapter {row.channel!r} returned {status!r}")
+    except Exception as exc:  # any adapter failure is recorded and retried later
+        log.warning("outbox message %s (%s) failed: %s", row.id, row.channel, exc)
+        row.status, row.attempts = "failed", row.attempts + 1
+        row.last_error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
+        return False
+    row.status, row.sent_at, row.last_error = status, utcnow(), None
+    row.attempts += 1
+    return True
+
+
+def _deliver_queued(exc: BaseException | None) -> None:
+    """After a request that queued messages, deliver those (``OUTBOX_DELIVER_INLINE``)."""
+    queued = g.pop("balai_outbox_queued", None)
+    if queued and exc is None:
+        db.session.close()  # end the request's transaction before delivering in new ones
+        _deliver(current_app._get_current_object(), len(queued), only=queued)  # type: ignore[attr-defined]
+
+
+# -- inbound SMS -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """An SMS received for a region, as a keyword's handler sees it.
+
+    :param sender: the sender's number, as the gateway sent it.
+    :param text: the whole message, stripped.
+    :param keyword: the first word, upper-case (``"ADUAN"``).
+    :param args: the text after the keyword, stripped.
+    :param tenant: the region the SMS was sent to.
+    """
+
+    sender: str
+    text: str
+    keyword: str
+    args: str
+    tenant: TenantInfo
+
+
+@dataclass(frozen=True)
+class SmsKeyword:
+    """A first word of inbound SMS that a plugin answers.
+
+    :param keyword: one upper-case word, e.g. ``"ADUAN"``.
+    :param handler: called with the :class:`InboundSms`; returns the reply text.
+    :param help: one line shown in the format reply, e.g. ``"ADUAN <kategori> <isi>"``.
+    """
+
+    keyword: str
+    handler: Callable[[InboundSms], str]
+    help: str
+
+
+Claims = dict[str, tuple[str, SmsKeyword]]
+
+
+def keywords(app: Flask | None = None) -> Claims:
+    """Every claimed SMS keyword of ``app``: ``{"ADUAN": (plugin name, SmsKeyword)}``."""
+    claims: Claims = (app or current_app).extensions["balai.sms_keywords"]
+    return claims
+
+
+# -- wiring ----------------------------------------------------------------------
+
+
+def init_app(app: Flask, manager: Plugins) -> None:
+    """Collect the plugins' channel adapters and SMS keywords; set up inline delivery."""
+    app.extensions["balai.channels"] = _collect_channels(app, manager)
+    app.extensions["balai.sms_keywords"] = _collect_keywords(app, manager)
+    if app.config["OUTBOX_DELIVER_INLINE"]:
+        app.teardown_request(_deliver_queued)
+
+
+def _collect_channels(app: Flask, manager: Plugins) -> dict[str, Channel]:
+    """Built-ins first; a plugin's adapter replaces one by name, two plugins may not."""
+    registry: dict[str, Channel] = {"email": EmailChannel(), "sms": SmsOutboxChannel()}
+    owners: dict[str, str] = {}
+    for plugin, result in _in_load_order(manager, "register_channels", app):
+        adapters = list(result) if isinstance(result, list | tuple) else [result]
+        problem = _claim_channels(registry, owners, plugin, adapters)
+        if problem:
+            manager.mark_broken(plugin, f"register_channels: {problem}")
+    return registry
+
+
+def _claim_channels(
+    registry: dict[str, Channel], owners: dict[str, str], plugin: str, adapters: list[Any]
+) -> str | None:
+    """Add one plugin's adapters, or say why none of them can be added."""
+    for adapter in adapters:
+        if not isinstance(adapter, Channel) or not CHANNEL_NAME_RE.match(str(adapter.name)):
+            return f"{adapter!r} is not a Channel with a short lower-case name"
+        if adapter.name in owners:
+            return f"channel {adapter.name!r} is already provided by {owners[adapter.name]}"
+    for adapter in adapters:
+        registry[adapter.name], owners[adapter.name] = adapter, plugin
+    return None
+
+
+def _in_load_order(manager: Plugins, hook: str, app: Flask) -> list[tuple[str, Any]]:
+    """A start-up hook's results, the plugin loaded first first: it keeps a contested name."""
+    loaded = list(manager.installed)
+    results = manager.call_each(hook, startup=True, app=app)
+    return sorted(results, key=lambda result: loaded.index(result[0]))
+
+
+def _collect_keywords(app: Flask, manager: Plugins) -> Claims:
+    """Each keyword belongs to one plugin: a second plugin claiming it is broken."""
+    claims: Claims = {}
+    for plugin, result in _in_load_order(manager, "register_sms_keywords", app):
+        found = list(result) if isinstance(result, list | tuple) else [result]
+        problem = _keyword_problem(claims, found)
+        if problem:
+            manager.mark_broken(plugin, f"register_sms_keywords: {problem}")
+            continue
+        claims.update({k.keyword: (plugin, k) for k in found})
+    return claims
+
+
+def _keyword_problem(claims: Claims, found: list[Any]) -> str | None:
+    for item in found:
+        if not isinstance(item, SmsKeyword):
+            return f"{item!r} is not a balai.channels.SmsKeyword"
+        word = item.keyword
+        if not KEYWORD_RE.match(word):
+            return f"keyword {word!r} must be one upper-case word (letters and digits)"
+        if word in claims:
+            return f"keyword {word} is already claimed by {claims[word][0]}"
+    return None

@@ -1,0 +1,1 @@
+"""balai-pengaduan: 24-hour public complaints (*pengaduan masyarakat*)."""

@@ -1,0 +1,233 @@
+"""marshmallow schemas of the plugin's HTML forms and list filters.
+
+Field messages are lazy translations, so an error reads in the visitor's language.
+Rules that need the database (a known category, a free code) live in
+:mod:`balai_pengaduan.services` and the views.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from balai.forms import FormSchema
+from balai_pengaduan.services import PRIVACY, ComplaintError
+from balai_pengaduan.workflow import STATUS_LABELS, STATUSES
+
+__all__ = [
+    "AreaForm",
+    "AreaRouteForm",
+    "CategoryForm",
+    "ComplaintFilters",
+    "OfficerFilters",
+    "ReopenForm",
+    "SubmitForm",
+    "TransitionForm",
+    "rule_errors",
+]
+
+CODE_RE = r"^[A-Z0-9_]{1,30}$"
+INVALID_NUMBER = _l("Enter a number.")
+
+
+def _coordinate(low: int, high: int, message: Any) -> fields.Float:
+    return fields.Float(
+        load_default=None,
+        allow_nan=False,
+        validate=validate.Range(min=low, max=high, error=message),
+        error_messages={"invalid": INVALID_NUMBER, "special": INVALID_NUMBER},
+    )
+
+
+class SubmitForm(FormSchema):
+    """A citizen's complaint (*formulir pengaduan*); photos are checked by :mod:`photos`."""
+
+    category = fields.String(
+        required=True,
+        validate=validate.Length(max=30),
+        error_messages={"required": _l("Choose a category.")},
+    )
+    description = fields.String(
+        required=True,
+        validate=validate.Length(max=5000, error=_l("At most 5000 characters.")),
+        error_messages={"required": _l("Describe the problem.")},
+    )
+    address = fields.String(
+        load_default="", validate=validate.Length(max=300, error=_l("At most 300 characters."))
+    )
+    latitude = _coordinate(-90, 90, _l("The latitude must be between -90 and 90."))
+    longitude = _coordinate(-180, 180, _l("The longitude must be between -180 and 180."))
+    privacy = fields.String(
+        load_default="public",
+        validate=validate.OneOf(PRIVACY, error=_l("Choose how your identity is handled.")),
+    )
+    reporter_name = fields.String(load_default=None, validate=validate.Length(max=200))
+    reporter_email = fields.String(
+        load_default=None,
+        validate=[
+            validate.Length(max=254, error=_l("Enter a valid e-mail address.")),
+            validate.Email(error=_l("Enter a valid e-mail address.")),
+        ],
+    )
+    reporter_phone = fields.String(
+        load_default=None,
+        validate=validate.Regexp(
+            r"^\+?[0-9 ()-]{6,30}$", error=_l("Enter a phone number, e.g. 0812 3456 7890.")
+        ),
+    )
+
+    @validates_schema
+    def _location(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        has_lat, has_lon = data.get("latitude") is not None, data.get("longitude") is not None
+        if has_lat != has_lon:
+            raise ValidationError(
+                gettext("Give both latitude and longitude, or neither."), "latitude"
+            )
+        if not has_lat and not data.get("address", "").strip():
+            raise ValidationError(
+                gettext("Give the location: a point on the map or an address."), "address"
+            )
+
+
+class ReopenForm(FormSchema):
+    """The reporter's reason to reopen a resolved complaint (*buka kembali*)."""
+
+    kode = fields.String(required=True, validate=validate.Length(max=20))
+    note = fields.String(
+        required=True,
+        validate=validate.Length(max=2000, error=_l("At most 2000 characters.")),
+        error_messages={"required": _l("Say what is still wrong.")},
+    )
+
+
+class TransitionForm(FormSchema):
+    """An officer's move of a complaint (*tindak lanjut*)."""
+
+    target = fields.String(
+        required=True,
+        validate=validate.OneOf(STATUSES, error=_l("Unknown status.")),
+        error_messages={"required": _l("Unknown status.")},
+    )
+    note = fields.String(
+        load_default="", validate=validate.Length(max=2000, error=_l("At most 2000 characters."))
+    )
+    department_id = fields.Integer(
+        load_default=None, error_messages={"invalid": _l("Choose a department from the list.")}
+    )
+    duplicate_of = fields.String(load_default=None, validate=validate.Length(max=20))
+
+
+def _code() -> fields.String:
+    """A code people type (an SMS keyword's argument): capitals, digits, underscores."""
+    return fields.String(
+        required=True,
+        validate=validate.Regexp(
+            CODE_RE, error=_l("Use 1 to 30 capital letters, digits or underscores.")
+        ),
+        error_messages={"required": _l("Enter a code.")},
+    )
+
+
+def _name() -> fields.String:
+    return fields.String(
+        required=True,
+        validate=validate.Length(max=120, error=_l("At most 120 characters.")),
+        error_messages={"required": _l("Enter a name.")},
+    )
+
+
+class CategoryForm(FormSchema):
+    """A complaint category as the region admin edits it (*kategori pengaduan*)."""
+
+    code = _code()
+    name = _name()
+    description = fields.String(
+        load_default="", validate=validate.Length(max=2000, error=_l("At most 2000 characters."))
+    )
+    group = fields.String(
+        load_default="", validate=validate.Length(max=60, error=_l("At most 60 characters."))
+    )
+    department_id = fields.Integer(
+        load_default=None, error_messages={"invalid": _l("Choose a department from the list.")}
+    )
+    active = fields.Boolean(load_default=False)
+    position = fields.Integer(
+        load_default=100,
+        validate=validate.Range(min=0, max=10_000, error=_l("Enter a number from 0 to 10000.")),
+        error_messages={"invalid": INVALID_NUMBER},
+    )
+
+
+class AreaForm(FormSchema):
+    """An area (*wilayah*, e.g. a kecamatan); the GeoJSON is checked by :mod:`geo`."""
+
+    code = _code()
+    name = _name()
+    geojson = fields.String(
+        load_default="", validate=validate.Length(max=2_000_000, error=_l("The area is too big."))
+    )
+
+
+class AreaRouteForm(FormSchema):
+    """Within an area, complaints of a category go to another department."""
+
+    category_id = fields.Integer(
+        required=True,
+        error_messages={
+            "required": _l("Choose a category."),
+            "invalid": _l("Choose a category."),
+        },
+    )
+    area_id = fields.Integer(
+        required=True,
+        error_messages={"required": _l("Choose an area."), "invalid": _l("Choose an area.")},
+    )
+    department_id = fields.Integer(
+        required=True,
+        error_messages={
+            "required": _l("Choose a department from the list."),
+            "invalid": _l("Choose a department from the list."),
+        },
+    )
+
+
+class ComplaintFilters(FormSchema):
+    """Filters of the public list and map (query string)."""
+
+    category = fields.String(load_default=None, validate=validate.Length(max=30))
+    status = fields.String(
+        load_default=None, validate=validate.OneOf(STATUSES, error=_l("Unknown status."))
+    )
+    area = fields.Integer(load_default=None, error_messages={"invalid": _l("Choose an area.")})
+    since = fields.Date(
+        load_default=None, error_messages={"invalid": _l("Enter a date, e.g. 2025-08-17.")}
+    )
+    until = fields.Date(
+        load_default=None, error_messages={"invalid": _l("Enter a date, e.g. 2025-08-17.")}
+    )
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, error=_l("Enter a number from 1.")),
+        error_messages={"invalid": INVALID_NUMBER},
+    )
+
+
+class OfficerFilters(ComplaintFilters):
+    """The officers' inbox filters: also overdue, a department and search words."""
+
+    overdue = fields.Boolean(load_default=False)
+    department = fields.Integer(
+        load_default=None, error_messages={"invalid": _l("Choose a department from the list.")}
+    )
+    q = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+def rule_errors(exc: ComplaintError) -> dict[str, list[str]]:
+    """A service rule's refusal, translated, keyed by the field at fault."""
+    values = {
+        k: gettext(STATUS_LABELS[v]) if v in STATUS_LABELS else v for k, v in exc.values.items()
+    }
+    return {exc.field or "_form": [gettext(str(exc), **values)]}

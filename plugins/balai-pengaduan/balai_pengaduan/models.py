@@ -1,0 +1,230 @@
+"""Tables of the complaints plugin (``pengaduan_*``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from balai.auth import Department
+from balai.db import Base, TenantScoped, utcnow
+
+__all__ = [
+    "ApiClient",
+    "Area",
+    "AreaRoute",
+    "Category",
+    "Complaint",
+    "ComplaintEvent",
+    "Photo",
+    "Support",
+]
+
+
+class Category(TenantScoped, Base):
+    """A kind of complaint (*kategori*), routed to one department (OPD) by default.
+
+    ``code`` is what citizens type in an SMS (``ADUAN SAMPAH ...``) and the
+    Open311 ``service_code``.
+    """
+
+    __tablename__ = "pengaduan_category"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    group: Mapped[str] = mapped_column(String(60), default="")
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("balai_department.id", ondelete="SET NULL")
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=100)
+
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+
+class Area(TenantScoped, Base):
+    """An area of the region (e.g. a *kecamatan*) as a GeoJSON (Multi)Polygon.
+
+    The bounding box lets a point lookup skip areas cheaply before the exact test.
+    """
+
+    __tablename__ = "pengaduan_area"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(120))
+    geometry: Mapped[dict[str, Any]] = mapped_column(JSON)
+    min_lon: Mapped[float] = mapped_column(Float)
+    min_lat: Mapped[float] = mapped_column(Float)
+    max_lon: Mapped[float] = mapped_column(Float)
+    max_lat: Mapped[float] = mapped_column(Float)
+
+
+class AreaRoute(TenantScoped, Base):
+    """Within ``area``, complaints of ``category`` go to ``department`` instead."""
+
+    __tablename__ = "pengaduan_area_route"
+    __table_args__ = (UniqueConstraint("tenant_id", "category_id", "area_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("pengaduan_category.id", ondelete="CASCADE")
+    )
+    area_id: Mapped[int] = mapped_column(ForeignKey("pengaduan_area.id", ondelete="CASCADE"))
+    department_id: Mapped[int] = mapped_column(
+        ForeignKey("balai_department.id", ondelete="CASCADE")
+    )
+
+
+class Complaint(TenantScoped, Base):
+    """A public complaint (*pengaduan*) and where it stands.
+
+    ``privacy``: ``public`` (name shown to officers), ``confidential`` (identity
+    stored, hidden from officers: *rahasia*) or ``anonymous`` (no identity stored).
+    Deadlines are dates in the region's calendar, counted in working days.
+    """
+
+    __tablename__ = "pengaduan_complaint"
+    __table_args__ = (
+        Index("ix_pengaduan_complaint_list", "tenant_id", "status", "submitted_at"),
+        Index("ix_pengaduan_complaint_category", "tenant_id", "category_id", "submitted_at"),
+        Index("ix_pengaduan_complaint_department", "tenant_id", "department_id", "status"),
+        Index("ix_pengaduan_complaint_submitted", "tenant_id", "submitted_at"),
+        # Lists by area, a department's newest and the recently changed (bench/README.md).
+        Index("ix_pengaduan_complaint_area", "tenant_id", "area_id", "submitted_at"),
+        Index(
+            "ix_pengaduan_complaint_department_time", "tenant_id", "department_id", "submitted_at"
+        ),
+        Index("ix_pengaduan_complaint_updated", "tenant_id", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_code: Mapped[str] = mapped_column(String(20), unique=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("pengaduan_category.id"))
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("balai_department.id", ondelete="SET NULL")
+    )
+    area_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pengaduan_area.id", ondelete="SET NULL")
+    )
+    description: Mapped[str] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    privacy: Mapped[str] = mapped_column(String(20), default="public")
+    channel: Mapped[str] = mapped_column(String(20), default="web")
+    reporter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("balai_user.id", ondelete="SET NULL")
+    )
+    reporter_name: Mapped[str | None] = mapped_column(String(200))
+    reporter_email: Mapped[str | None] = mapped_column(String(254))
+    reporter_phone: Mapped[str | None] = mapped_column(String(30))
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pengaduan_complaint.id", ondelete="SET NULL")
+    )
+    supporters: Mapped[int] = mapped_column(Integer, default=0)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    forwarded_at: Mapped[datetime | None] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    forward_due: Mapped[date] = mapped_column(Date)
+    followup_due: Mapped[date | None] = mapped_column(Date)
+    overdue_announced: Mapped[bool] = mapped_column(Boolean, default=False)
+    api_client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pengaduan_api_client.id", ondelete="SET NULL")
+    )
+
+    category: Mapped[Category] = relationship(lazy="joined")
+    department: Mapped[Department | None] = relationship(lazy="joined")
+    area: Mapped[Area | None] = relationship(lazy="joined")
+    events: Mapped[list[ComplaintEvent]] = relationship(
+        back_populates="complaint", order_by="ComplaintEvent.at", cascade="all, delete-orphan"
+    )
+    photos: Mapped[list[Photo]] = relationship(
+        back_populates="complaint", order_by="Photo.id", cascade="all, delete-orphan"
+    )
+
+
+class ComplaintEvent(TenantScoped, Base):
+    """One step of a complaint's timeline: who moved it, when, from what to what, why."""
+
+    __tablename__ = "pengaduan_event"
+    __table_args__ = (Index("ix_pengaduan_event_complaint", "complaint_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("pengaduan_complaint.id", ondelete="CASCADE")
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("balai_user.id", ondelete="SET NULL"))
+    actor_label: Mapped[str] = mapped_column(String(200), default="")
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    complaint: Mapped[Complaint] = relationship(back_populates="events")
+
+
+class Photo(TenantScoped, Base):
+    """A photo attached to a complaint, re-encoded on upload (no EXIF location kept)."""
+
+    __tablename__ = "pengaduan_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("pengaduan_complaint.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(80))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="photos")
+
+
+class Support(TenantScoped, Base):
+    """A citizen's "me too" (*dukungan*) for an open complaint, once per person."""
+
+    __tablename__ = "pengaduan_support"
+    __table_args__ = (UniqueConstraint("complaint_id", "supporter"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("pengaduan_complaint.id", ondelete="CASCADE")
+    )
+    supporter: Mapped[str] = mapped_column(String(64))  # user id or a hash of the address
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiClient(TenantScoped, Base):
+    """An Open311 client application and its API key (only the hash is stored)."""
+
+    __tablename__ = "pengaduan_api_client"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,118 @@
+"""Hook implementations of the ``pengaduan`` plugin: each one delegates.
+
+Rules live in :mod:`~balai_pengaduan.services`, pages in :mod:`~balai_pengaduan.views`
+(citizens), :mod:`~balai_pengaduan.officer` (officers) and
+:mod:`~balai_pengaduan.manage` (categories and areas), the JSON API in
+:mod:`~balai_pengaduan.api`, Open311 in :mod:`~balai_pengaduan.open311`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from flask import Blueprint, Flask
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema
+from sqlalchemy.orm import Session
+
+from balai import Manifest, hookimpl
+from balai.auth import User
+from balai.channels import SmsKeyword
+from balai.items import MapLayer, MenuItem, SearchResult, Widget
+from balai.permissions import Permission
+from balai.tenancy import TenantInfo
+from balai_pengaduan import (
+    api,
+    commands,
+    demo,
+    feeds,
+    hookspecs,
+    manage,
+    notify,
+    officer,
+    open311,
+    sms,
+    views,
+)
+from balai_pengaduan.runtime import HANDLE, MANAGE, VERIFY, VIEW, VIEW_ALL
+from balai_pengaduan.settings import ComplaintSettings
+
+manifest = Manifest(
+    title="Pengaduan Masyarakat", category="layanan", core=">=0.1,<0.2", hookspecs=hookspecs
+)
+
+
+@hookimpl
+def register_routes(app: Flask) -> list[Blueprint]:
+    return [views.bp, officer.bp, manage.bp, open311.bp, feeds.bp]
+
+
+@hookimpl
+def register_api(app: Flask) -> Any:
+    return api.blp
+
+
+@hookimpl
+def register_permissions() -> list[Permission]:
+    return [
+        Permission(VIEW, _l("See complaints routed to one's department"), roles=("opd", "admin")),
+        Permission(VIEW_ALL, _l("See the complaints of every department"), roles=("admin",)),
+        Permission(VERIFY, _l("Verify, reject, merge and forward complaints"), roles=("admin",)),
+        Permission(HANDLE, _l("Work on and resolve forwarded complaints"), roles=("opd", "admin")),
+        Permission(
+            MANAGE, _l("Manage complaint categories, areas and Open311 keys"), roles=("admin",)
+        ),
+    ]
+
+
+@hookimpl
+def register_settings_schema() -> type[Schema]:
+    return ComplaintSettings
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(commands.group)
+
+
+@hookimpl
+def register_sms_keywords(app: Flask) -> list[SmsKeyword]:
+    return [sms.keyword()]
+
+
+@hookimpl
+def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
+    return views.menu_items(user)
+
+
+@hookimpl
+def dashboard_widgets(tenant: TenantInfo, user: User | None) -> list[Widget]:
+    return feeds.widgets()
+
+
+@hookimpl
+def map_layers(tenant: TenantInfo, user: User | None) -> list[MapLayer]:
+    return feeds.map_layers()
+
+
+@hookimpl
+def search(tenant: TenantInfo, user: User | None, query: str) -> list[SearchResult]:
+    return views.search_results(query)
+
+
+@hookimpl
+def complaint_submitted(tenant: TenantInfo, complaint: Any, session: Session) -> None:
+    notify.submitted(session, tenant, complaint)
+
+
+@hookimpl
+def complaint_status_changed(
+    tenant: TenantInfo, complaint: Any, event: Any, session: Session
+) -> None:
+    notify.status_changed(session, tenant, complaint, event)
+
+
+@hookimpl
+def populate_demo(tenant: TenantInfo, session: Session) -> None:
+    demo.populate(session, tenant)

@@ -1,0 +1,61 @@
+"""The plugin's per-tenant settings (region admin → Plugins → Pengaduan → Settings)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from balai.i18n import N_
+
+__all__ = ["ComplaintSettings"]
+
+
+class ComplaintSettings(Schema):
+    """Deadlines follow SP4N-LAPOR!: forwarded within 3 working days, followed up within 5."""
+
+    forward_days = fields.Integer(
+        load_default=3,
+        validate=validate.Range(min=1, max=30),
+        metadata={
+            "label": N_("Working days to forward a complaint"),
+            "description": N_("Counted from the day after it was received."),
+        },
+    )
+    followup_days = fields.Integer(
+        load_default=5,
+        validate=validate.Range(min=1, max=60),
+        metadata={
+            "label": N_("Working days to follow up a forwarded complaint"),
+            "description": N_("Counted from the day after it was forwarded to the department."),
+        },
+    )
+    reopen_days = fields.Integer(
+        load_default=14,
+        validate=validate.Range(min=0, max=90),
+        metadata={
+            "label": N_("Days a reporter may reopen a resolved complaint"),
+            "description": N_("0 means a resolved complaint cannot be reopened."),
+        },
+    )
+    duplicate_radius_m = fields.Integer(
+        load_default=200,
+        validate=validate.Range(min=10, max=5000),
+        metadata={
+            "label": N_("Distance for possible duplicates (metres)"),
+            "description": N_("Open complaints of the same category this close are shown."),
+        },
+    )
+    duplicate_days = fields.Integer(
+        load_default=30,
+        validate=validate.Range(min=1, max=365),
+        metadata={"label": N_("Look back this many days for possible duplicates")},
+    )
+    max_photos = fields.Integer(
+        load_default=3,
+        validate=validate.Range(min=0, max=10),
+        metadata={"label": N_("Photos per complaint")},
+    )
+    max_photo_kb = fields.Integer(
+        load_default=5120,
+        validate=validate.Range(min=100, max=20480),
+        metadata={"label": N_("Largest photo (KB)")},
+    )
