@@ -90,3 +90,31 @@ def test_enabling_from_the_admin_page_migrates_without_deadlock(app, client, ten
         assert "error" not in client.get("/admin/plugin").text.split("flash")[0]
     finally:
         schema.upgrade(app)
+
+
+def test_a_broken_plugin_does_not_block_migrations(make_app, monkeypatch):
+    """Its revisions are applied already: Alembic must still find them."""
+    import importlib_metadata
+
+    real = importlib_metadata.entry_points
+
+    def entry_points(**kwargs):
+        found = real(**kwargs)
+        if kwargs.get("group") != "balai.plugins":
+            return found
+        broken = [
+            importlib_metadata.EntryPoint(ep.name, f"{ep.module}_missing", ep.group)
+            if ep.name == "pengumuman"
+            else ep
+            for ep in found
+        ]
+        return importlib_metadata.EntryPoints(broken)
+
+    monkeypatch.setattr(importlib_metadata, "entry_points", entry_points)
+    app = make_app()
+    info = plugins(app).get("pengumuman")
+    if info is None:
+        pytest.skip("balai-pengumuman is not installed")
+    assert info.broken and info.migrations is not None
+    with app.app_context():
+        schema.upgrade(app)  # no "Can't locate revision"

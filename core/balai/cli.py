@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from alembic.util import CommandError
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, NoAppException
 from sqlalchemy.exc import SQLAlchemyError
@@ -226,7 +227,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@refusing(SQLAlchemyError)
+@refusing(SQLAlchemyError, CommandError)
 def db_upgrade() -> None:
     """Bring the core's and every installed plugin's schema up to date."""
     schema.upgrade(_app())

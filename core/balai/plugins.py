@@ -9,6 +9,7 @@ the plugins enabled for the current tenant.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -141,6 +142,8 @@ class Plugins:
                 info.manifest = _manifest_of(info.module)
             except Exception as exc:  # any import-time failure marks the plugin broken
                 info.error = f"{type(exc).__name__}: {exc}"
+                # Its schema stays known to the migrations, or they could not run at all.
+                info.migrations = _migrations_by_location(ep.module)
             yield info
 
     def _register(self, info: PluginInfo) -> None:
@@ -303,6 +306,18 @@ def _migrations_dir(info: PluginInfo) -> Path | None:
     if not isinstance(info.module, ModuleType) or module_file is None:
         return None
     folder = Path(module_file).parent / info.manifest.migrations / "versions"
+    return folder if folder.is_dir() else None
+
+
+def _migrations_by_location(module: str) -> Path | None:
+    """A broken plugin's ``migrations/versions``, found without importing it."""
+    try:
+        spec = importlib.util.find_spec(module.split(".")[0])
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "migrations" / "versions"
     return folder if folder.is_dir() else None
 
 

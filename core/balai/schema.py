@@ -32,7 +32,9 @@ def alembic_config(app: Flask) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(CORE_MIGRATIONS))
     locations = [CORE_MIGRATIONS / "versions"]
-    locations += [p.migrations for p in plugins(app).working() if p.migrations is not None]
+    # Broken plugins too: their revisions may be applied already, and Alembic must know them.
+    found = {p.migrations for p in plugins(app).installed.values() if p.migrations is not None}
+    locations += sorted(found)
     cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
     cfg.attributes["app"] = app

@@ -21,7 +21,7 @@ from flask import Flask, abort, current_app, g, request
 from flask_babel import gettext as _
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from balai import schema
 from balai.db import Base, TenantScoped, db, utcnow
@@ -196,7 +196,7 @@ class Registry:
             role_grants[grant.permission] = grant.granted
         usable = self._usable_plugins()
         by_id: dict[int, TenantInfo] = {}
-        for tenant in session.scalars(select(Tenant)):
+        for tenant in session.scalars(select(Tenant).options(selectinload(Tenant.domains))):
             tenant_states = states.get(tenant.id, {})
             by_id[tenant.id] = TenantInfo(
                 id=tenant.id,
@@ -436,7 +436,7 @@ def _announce(app: Flask, event: str, tenant: TenantInfo, name: str, session: Se
         except Exception as exc:
             log.exception("%s of plugin %s failed", event, name)
             raise TenancyError(
-                _("Plugin %(name)s refused the change: %(reason)s", name=name, reason=exc),
+                _("Plugin %(name)s failed to make the change; the server log says why.", name=name),
                 "plugin",
             ) from exc
 
