@@ -261,9 +261,12 @@ def test_bad_request_hook_results_are_contained(app, client, tenant, enable_plug
         assert expected in caplog.text
 
 
-@pytest.mark.balai_plugins(faulty.NotABlueprint, faulty.MenuWrapper, faulty.TakenHookspec)
+@pytest.mark.balai_plugins(
+    faulty.NotABlueprint, faulty.MenuWrapper, faulty.TakenHookspec, faulty.SettingsWithoutDefault
+)
 def test_malformed_plugins_are_broken_not_fatal(app, client, tenant):
     installed = plugins(app).installed
+    assert "load_default: days" in installed["settings_without_default"].error
     assert "not a Blueprint" in installed["not_a_blueprint"].error
     assert "wrapper" in installed["menu_wrapper"].error
     assert "hookspecs" in installed["taken_hookspec"].error

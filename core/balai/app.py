@@ -74,7 +74,9 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
     permissions.init_app(
         app, manager.call_each("register_permissions", startup=True), manager.mark_broken
     )
-    settings.init_app(app, manager.call_each("register_settings_schema", startup=True))
+    settings.init_app(
+        app, manager.call_each("register_settings_schema", startup=True), manager.mark_broken
+    )
     channels.init_app(app, manager)
 
     themes.init_app(app)

@@ -7,11 +7,11 @@ deployment values; each field's ``load_default`` is the last resort.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, current_app, g
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, missing
 
 __all__ = ["plugin_settings", "resolve_settings", "schema_for"]
 
@@ -40,8 +40,28 @@ def resolve_settings(
     return resolved
 
 
-def init_app(app: Flask, declared: list[tuple[str, type[Schema]]]) -> None:
-    app.extensions["balai.settings"] = dict(declared)
+def init_app(
+    app: Flask, declared: list[tuple[str, Any]], broken: Callable[[str, str], None]
+) -> None:
+    """Keep each plugin's settings schema; a schema that cannot resolve makes it ``broken``."""
+    schemas: dict[str, type[Schema]] = {}
+    for plugin, schema_cls in declared:
+        problem = _problem(schema_cls)
+        if problem:
+            broken(plugin, f"register_settings_schema: {problem}")
+        else:
+            schemas[plugin] = schema_cls
+    app.extensions["balai.settings"] = schemas
+
+
+def _problem(schema_cls: Any) -> str | None:
+    """Why a declared settings schema is unusable, or ``None``."""
+    if not (isinstance(schema_cls, type) and issubclass(schema_cls, Schema)):
+        return f"{schema_cls!r} is not a marshmallow Schema class"
+    no_default = [n for n, f in schema_cls().fields.items() if f.load_default is missing]
+    if no_default:
+        return f"fields without load_default: {', '.join(sorted(no_default))}"
+    return None
 
 
 def schema_for(name: str, app: Flask | None = None) -> type[Schema] | None:

@@ -118,11 +118,16 @@ def search() -> str:
     return render_template("balai/search.html", query=query, results=results)
 
 
-@bp.route("/bahasa", methods=["POST"])
+@bp.route("/bahasa", methods=["GET", "POST"])
 @public
 def set_language() -> Response:
-    lang = request.form.get("lang", "")
-    response = redirect(safe_next(request.form.get("next")))
+    """Remember the chosen language in a cookie (and, on a POST, in the account).
+
+    The footer uses GET so that pages for visitors need no session cookie: a
+    language cookie is a preference, not something worth forging a request for.
+    """
+    lang = request.values.get("lang", "")
+    response = redirect(safe_next(request.values.get("next")))
     if lang in current_app.config["LANGUAGES"]:
         response.set_cookie(
             LANG_COOKIE,
@@ -132,10 +137,15 @@ def set_language() -> Response:
             samesite="Lax",
             secure=request.is_secure,
         )
-        if current_user.is_authenticated and current_user.locale != lang:
-            current_user.locale = lang
-            db.session.commit()
+        if request.method == "POST" and current_user.is_authenticated:
+            _save_locale(lang)
     return response
+
+
+def _save_locale(lang: str) -> None:
+    if current_user.locale != lang:
+        current_user.locale = lang
+        db.session.commit()
 
 
 def select_locale() -> str:

@@ -143,3 +143,20 @@ class TakenHookspec:
 
     name = "taken_hookspec"
     manifest = Manifest(title="Taken hookspec", hookspecs=_TakenSpecs)
+
+
+class SettingsWithoutDefault:
+    """Its settings schema has a field with no default: nothing could resolve it."""
+
+    name = "settings_without_default"
+    manifest = Manifest(title="Settings without default")
+
+    @staticmethod
+    @hookimpl
+    def register_settings_schema() -> Any:
+        from marshmallow import Schema, fields
+
+        class Loose(Schema):
+            days = fields.Integer()
+
+        return Loose

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -24,7 +24,6 @@ from balai.forms import FormSchema, validate_form
 from balai.permissions import public, require
 
 bp = Blueprint("balai_auth", __name__)
-NEW_TOKEN_KEY = "balai_new_token"  # noqa: S105 - a session key, not a secret
 
 
 class LoginForm(FormSchema):
@@ -214,6 +213,7 @@ def _replace_password(password: str) -> None:
 @require()
 def tokens() -> Any:
     errors: dict[str, list[str]] = {}
+    created = None
     if request.method == "POST":
         data, errors = validate_form(TokenForm(), request.form)
         if data is not None:
@@ -228,17 +228,14 @@ def tokens() -> Any:
                 )
             )
             db.session.commit()
-            # Shown once after the redirect, so reloading the page makes no second token.
-            session[NEW_TOKEN_KEY] = created
-            return redirect(url_for("balai_auth.tokens"))
-    created = session.pop(NEW_TOKEN_KEY, None)
     rows = db.session.scalars(
         select(ApiToken)
         .where(ApiToken.user_id == current_user.id)
         .order_by(ApiToken.created_at.desc())
     ).all()
     page = render_template("balai/auth/tokens.html", tokens=rows, created=created, errors=errors)
-    return page, 400 if errors else 200
+    # The new token is in this page only: never kept by a cache, never stored anywhere.
+    return page, 400 if errors else 200, {"Cache-Control": "no-store"}
 
 
 @bp.route("/akun/token/<int:token_id>/cabut", methods=["POST"])
