@@ -654,3 +654,20 @@ def test_an_api_request_with_a_bad_token_is_not_saved_by_its_cookie(client, tena
 def test_the_login_fixture_works_with_csrf_on(client, tenant, login):
     login(client, role="warga")
     assert client.get("/akun").status_code == 200
+
+
+@pytest.mark.parametrize(("role", "landing"), [("opd", "/dasbor"), ("warga", "/")])
+def test_login_without_next_lands_where_the_role_works(app, client, tenant, role, landing):
+    from balai.auth.accounts import create_user
+
+    with db.all_tenants() as session:
+        create_user(
+            session,
+            tenant_id=tenant.id,
+            email=f"{role}@example.test",
+            name=role,
+            role=role,
+            password=PASSWORD,
+        )
+    response = client.post("/masuk", data={"email": f"{role}@example.test", "password": PASSWORD})
+    assert response.headers["Location"] == landing

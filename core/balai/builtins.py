@@ -32,8 +32,9 @@ def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
         MenuItem(
             _("Dashboard"),
             url_for("balai_web.dashboard"),
+            section="user",  # work, not a public service: kept off the home page's list
             permission="balai.view_dashboard",
-            order=900,
+            order=5,
         ),
         MenuItem(
             _("Plugins"),
@@ -86,8 +87,11 @@ def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
         ),
     ]
     if user is not None:
-        items += [
-            MenuItem(_("My account"), url_for("balai_auth.account"), section="user", order=10),
-            MenuItem(_("API tokens"), url_for("balai_auth.tokens"), section="user", order=20),
-        ]
+        items.append(
+            MenuItem(_("My account"), url_for("balai_auth.account"), section="user", order=10)
+        )
+    if user is not None and user.role != "warga":  # programs use the API for officers' work
+        items.append(
+            MenuItem(_("API tokens"), url_for("balai_auth.tokens"), section="user", order=20)
+        )
     return items

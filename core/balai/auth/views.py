@@ -21,7 +21,7 @@ from balai.auth.passwords import check_password, hash_password, needs_rehash, pa
 from balai.auth.sessions import end_session, start_session
 from balai.db import db, utcnow
 from balai.forms import FormSchema, validate_form
-from balai.permissions import public, require
+from balai.permissions import has_permission, public, require
 
 bp = Blueprint("balai_auth", __name__)
 
@@ -86,7 +86,7 @@ def login() -> Any:
         if data is not None:
             outcome = _attempt_login(data["email"], data["password"])
             if outcome is None:
-                return redirect(safe_next(data["next"]))
+                return redirect(safe_next(data["next"]) if data["next"] else _landing())
             refusal, errors = outcome, {"_form": [outcome.message]}
     page = render_template(
         "balai/auth/login.html",
@@ -95,6 +95,13 @@ def login() -> Any:
         next=request.values.get("next", ""),
     )
     return page, refusal.status, refusal.headers()
+
+
+def _landing() -> str:
+    """Where a login with nowhere to go back to lands: officers at work, citizens at home."""
+    if has_permission(current_user, "balai.view_dashboard"):
+        return url_for("balai_web.dashboard")
+    return url_for("balai_web.home")
 
 
 def _attempt_login(email: str, password: str) -> Refusal | None:
