@@ -18,7 +18,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
-from balai.api import ApiBlueprint, PageArgs, page_of, paginate, sort_field, sorted_by
+from balai.api import ApiBlueprint, PageArgs, page_of, sort_field, sorted_by
 from balai.auth import Department, current_user
 from balai.db import db
 from balai.i18n import N_
@@ -172,7 +172,7 @@ def list_complaints(query: dict[str, Any]) -> Mapping[str, Any]:
     today = runtime.context().today
     stmt = services.filtered(_filters(query, today), _visible()).order_by(None)
     stmt = sorted_by(stmt, query["sort"], SORTS).order_by(Complaint.id.desc())
-    page = paginate(stmt, query["page"], query["per_page"])
+    page = services.paginate(db.session, stmt, query["page"], query["per_page"])
     return {**page, "items": [_summary(c, today) for c in page["items"]]}
 
 

@@ -20,7 +20,7 @@ from balai.items import MapLayer, Widget
 from balai.permissions import public
 from balai_pengaduan import runtime, services
 from balai_pengaduan.models import Category, Complaint
-from balai_pengaduan.views import HIDDEN_STATUSES, _filters_from
+from balai_pengaduan.views import HIDDEN_STATUSES, filters_from
 from balai_pengaduan.workflow import OPEN_STATUSES, STATUS_LABELS, STATUSES
 
 __all__ = ["MAX_FEATURES", "bp", "map_layers", "widgets"]
@@ -33,7 +33,7 @@ MAX_FEATURES = 2000  # the newest; a map of more is unreadable and slow on a pho
 @public
 def geojson() -> Any:
     """A FeatureCollection of the public complaints with a point, newest first."""
-    filters, errors, _page = _filters_from(MultiDict(request.args.items(multi=True)))
+    filters, errors, _page = filters_from(MultiDict(request.args.items(multi=True)))
     if filters is None:
         error = {
             "code": "bad_request",

@@ -18,6 +18,7 @@ from balai_pengaduan.services import PRIVACY, ComplaintError
 from balai_pengaduan.workflow import STATUS_LABELS, STATUSES
 
 __all__ = [
+    "ApiClientForm",
     "AreaForm",
     "AreaRouteForm",
     "CategoryForm",
@@ -168,6 +169,16 @@ class AreaForm(FormSchema):
     name = _name()
     geojson = fields.String(
         load_default="", validate=validate.Length(max=2_000_000, error=_l("The area is too big."))
+    )
+
+
+class ApiClientForm(FormSchema):
+    """An Open311 client application; its key is made by :mod:`balai_pengaduan.clients`."""
+
+    name = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=100, error=_l("Use 1 to 100 characters.")),
+        error_messages={"required": _l("Enter a name.")},
     )
 
 

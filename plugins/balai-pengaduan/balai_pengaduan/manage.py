@@ -1,4 +1,5 @@
-"""Region admin pages of the plugin (*kelola pengaduan*): categories, areas and routes.
+"""Region admin pages of the plugin (*kelola pengaduan*): categories, areas, routes
+and the Open311 client applications.
 
 Each category goes to a department (OPD); an area route sends a category's
 complaints inside one area (e.g. a *kecamatan*) to another department.
@@ -9,7 +10,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
@@ -19,9 +29,9 @@ from balai.auth import Department
 from balai.db import db
 from balai.forms import validate_form
 from balai.permissions import require
-from balai_pengaduan import geo
-from balai_pengaduan.forms import AreaForm, AreaRouteForm, CategoryForm
-from balai_pengaduan.models import Area, AreaRoute, Category, Complaint
+from balai_pengaduan import clients, geo
+from balai_pengaduan.forms import ApiClientForm, AreaForm, AreaRouteForm, CategoryForm
+from balai_pengaduan.models import ApiClient, Area, AreaRoute, Category, Complaint
 from balai_pengaduan.runtime import MANAGE
 
 __all__ = ["bp", "parse_area"]
@@ -313,3 +323,52 @@ def delete_route(route_id: int) -> Response:
     db.session.commit()
     flash(_("The route is deleted."), "ok")
     return redirect(url_for(".index"))
+
+
+# -- Open311 client applications -------------------------------------------------------
+
+
+@bp.get("/kunci-api")
+@require(MANAGE)
+def api_clients() -> str:
+    """The applications that may submit over Open311, live and revoked."""
+    return _api_clients_page({}, {}, None)
+
+
+def _api_clients_page(
+    errors: Errors, values: dict[str, Any], new_key: tuple[str, str] | None
+) -> str:
+    """The list and the form; ``new_key`` is ``(name, key)`` of a client just made."""
+    return render_template(
+        "pengaduan/manage/api_clients.html",
+        clients=db.session.scalars(select(ApiClient).order_by(ApiClient.created_at.desc())).all(),
+        errors=errors,
+        values=values,
+        new_key=new_key,
+    )
+
+
+@bp.post("/kunci-api")
+@require(MANAGE)
+def create_api_client() -> Response | tuple[str, int]:
+    """Register an application and show its key, once: only its hash is stored."""
+    data, errors = validate_form(ApiClientForm(), request.form)
+    if data is None:
+        return _api_clients_page(errors, request.form.to_dict(), None), 422
+    client, key = clients.create_client(db.session, data["name"])
+    db.session.commit()
+    response = make_response(_api_clients_page({}, {}, (client.name, key)))
+    # The key must not outlive this page in a cache or the browser's history.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/kunci-api/<int:client_id>/cabut")
+@require(MANAGE)
+def revoke_api_client(client_id: int) -> Response:
+    """Stop accepting an application's key; its complaints stay."""
+    if clients.revoke_client(db.session, client_id) is None:
+        abort(404)
+    db.session.commit()
+    flash(_("The key is revoked."), "ok")
+    return redirect(url_for(".api_clients"))

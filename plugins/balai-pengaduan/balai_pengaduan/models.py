@@ -102,17 +102,46 @@ class Complaint(TenantScoped, Base):
     """
 
     __tablename__ = "pengaduan_complaint"
+    # Every list is newest first (``submitted_at DESC, id DESC``). Each index below
+    # serves one filter and holds the ids in list order plus ``status`` (the public
+    # lists hide rejected ones), so a page's ids and the total are read from the index
+    # alone (``services.paginate``; measured in bench/README.md). ``INCLUDE`` is
+    # PostgreSQL's; other databases index the key columns only.
     __table_args__ = (
-        Index("ix_pengaduan_complaint_list", "tenant_id", "status", "submitted_at"),
-        Index("ix_pengaduan_complaint_category", "tenant_id", "category_id", "submitted_at"),
-        Index("ix_pengaduan_complaint_department", "tenant_id", "department_id", "status"),
-        Index("ix_pengaduan_complaint_submitted", "tenant_id", "submitted_at"),
-        # Lists by area, a department's newest and the recently changed (bench/README.md).
-        Index("ix_pengaduan_complaint_area", "tenant_id", "area_id", "submitted_at"),
+        Index("ix_pengaduan_complaint_list", "tenant_id", "status", "submitted_at", "id"),
         Index(
-            "ix_pengaduan_complaint_department_time", "tenant_id", "department_id", "submitted_at"
+            "ix_pengaduan_complaint_category",
+            "tenant_id",
+            "category_id",
+            "submitted_at",
+            "id",
+            postgresql_include=["status"],
         ),
-        Index("ix_pengaduan_complaint_updated", "tenant_id", "updated_at"),
+        Index("ix_pengaduan_complaint_department", "tenant_id", "department_id", "status"),
+        Index(
+            "ix_pengaduan_complaint_submitted",
+            "tenant_id",
+            "submitted_at",
+            "id",
+            postgresql_include=["status"],
+        ),
+        Index(
+            "ix_pengaduan_complaint_area",
+            "tenant_id",
+            "area_id",
+            "submitted_at",
+            "id",
+            postgresql_include=["status"],
+        ),
+        Index(
+            "ix_pengaduan_complaint_department_time",
+            "tenant_id",
+            "department_id",
+            "submitted_at",
+            "id",
+            postgresql_include=["status"],
+        ),
+        Index("ix_pengaduan_complaint_updated", "tenant_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -158,7 +187,10 @@ class Complaint(TenantScoped, Base):
     department: Mapped[Department | None] = relationship(lazy="joined")
     area: Mapped[Area | None] = relationship(lazy="joined")
     events: Mapped[list[ComplaintEvent]] = relationship(
-        back_populates="complaint", order_by="ComplaintEvent.at", cascade="all, delete-orphan"
+        back_populates="complaint",
+        # Events of one transaction share ``at``: the id keeps them in the order made.
+        order_by=lambda: (ComplaintEvent.at, ComplaintEvent.id),
+        cascade="all, delete-orphan",
     )
     photos: Mapped[list[Photo]] = relationship(
         back_populates="complaint", order_by="Photo.id", cascade="all, delete-orphan"

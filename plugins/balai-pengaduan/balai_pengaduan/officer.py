@@ -13,7 +13,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from balai.api import PageDict, paginate
 from balai.auth import Department, current_user
 from balai.db import db
 from balai.forms import validate_form
@@ -68,10 +67,12 @@ def _visible_or_404(complaint_id: int) -> Complaint:
 def inbox() -> tuple[str, int]:
     """Complaints routed to the officer's department (all of them for a region admin)."""
     data, errors = validate_form(OfficerFilters(), request.args)
-    found: PageDict = {"items": [], "page": 1, "per_page": PAGE_SIZE, "total": 0, "pages": 0}
+    found: services.Page = {"items": [], "page": 1, "per_page": PAGE_SIZE, "total": 0, "pages": 0}
     if data is not None:
-        statement = select(Complaint).where(runtime.visible_to(current_user))
-        found = paginate(services.filtered(_filters(data), statement), data["page"], PAGE_SIZE)
+        statement = services.filtered(
+            _filters(data), select(Complaint).where(runtime.visible_to(current_user))
+        )
+        found = services.paginate(db.session, statement, data["page"], PAGE_SIZE)
         if data["page"] > max(found["pages"], 1):
             abort(404)
     html = render_template(

@@ -2,7 +2,7 @@
 
 Rules live in :mod:`~balai_pengaduan.services`, pages in :mod:`~balai_pengaduan.views`
 (citizens), :mod:`~balai_pengaduan.officer` (officers) and
-:mod:`~balai_pengaduan.manage` (categories and areas), the JSON API in
+:mod:`~balai_pengaduan.manage` (categories, areas, Open311 keys), the JSON API in
 :mod:`~balai_pengaduan.api`, Open311 in :mod:`~balai_pengaduan.open311`.
 """
 
@@ -58,7 +58,9 @@ def register_permissions() -> list[Permission]:
     return [
         Permission(VIEW, _l("See complaints routed to one's department"), roles=("opd", "admin")),
         Permission(VIEW_ALL, _l("See the complaints of every department"), roles=("admin",)),
-        Permission(VERIFY, _l("Verify, reject, merge and forward complaints"), roles=("admin",)),
+        Permission(
+            VERIFY, _l("Verify, reject, merge and forward complaints"), roles=("opd", "admin")
+        ),
         Permission(HANDLE, _l("Work on and resolve forwarded complaints"), roles=("opd", "admin")),
         Permission(
             MANAGE, _l("Manage complaint categories, areas and Open311 keys"), roles=("admin",)

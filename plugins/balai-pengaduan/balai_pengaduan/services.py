@@ -6,11 +6,12 @@ the time, so every rule can be tested with fixed dates.
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -32,6 +33,7 @@ __all__ = [
     "ComplaintError",
     "Context",
     "Filters",
+    "Page",
     "Submission",
     "filtered",
     "find_area",
@@ -39,6 +41,7 @@ __all__ = [
     "nearby_open",
     "new_tracking_code",
     "overdue_condition",
+    "paginate",
     "reopen",
     "route",
     "submit",
@@ -437,3 +440,35 @@ def filtered(filters: Filters, statement: Select[Any] | None = None) -> Select[A
             )
         )
     return stmt.order_by(Complaint.submitted_at.desc(), Complaint.id.desc())
+
+
+class Page(TypedDict):
+    """One page of complaints, shaped like the core's ``PageDict`` (the API's ``Page``)."""
+
+    items: list[Complaint]
+    page: int
+    per_page: int
+    total: int
+    pages: int
+
+
+def paginate(session: Session, statement: Select[Any], page: int, per_page: int) -> Page:
+    """One page of ``statement`` (a :func:`filtered` select, in its order) and the exact total.
+
+    The page's ids come first, then their rows ("late row lookup"): with the list
+    indexes (``models.Complaint``) both the ids and the count are read from an index
+    alone, so a deep page does not fetch every skipped row from the table.
+    Give ``statement`` a total order (end with the id) so pages do not overlap.
+    """
+    ids_only = statement.with_only_columns(Complaint.id)
+    total = session.scalar(select(func.count()).select_from(ids_only.order_by(None).subquery()))
+    ids = list(session.scalars(ids_only.limit(per_page).offset((page - 1) * per_page)))
+    rows = session.scalars(select(Complaint).where(Complaint.id.in_(ids))) if ids else []
+    by_id = {complaint.id: complaint for complaint in rows}
+    return {
+        "items": [by_id[i] for i in ids if i in by_id],
+        "page": page,
+        "per_page": per_page,
+        "total": total or 0,
+        "pages": math.ceil((total or 0) / per_page),
+    }

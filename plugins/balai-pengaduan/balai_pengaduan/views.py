@@ -27,7 +27,6 @@ from sqlalchemy import Select, func, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from balai.api import PageDict, paginate
 from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.forms import validate_form
@@ -38,7 +37,7 @@ from balai_pengaduan.forms import ComplaintFilters, ReopenForm, SubmitForm, rule
 from balai_pengaduan.models import Area, Category, Complaint, Photo
 from balai_pengaduan.workflow import OPEN_STATUSES, STATUS_LABELS, STATUSES
 
-__all__ = ["bp", "menu_items", "search_results"]
+__all__ = ["bp", "filters_from", "menu_items", "normalise_code", "search_results"]
 
 bp = Blueprint("pengaduan", __name__, url_prefix="/pengaduan", template_folder="templates")
 STATIC = Path(__file__).parent / "static"
@@ -377,10 +376,12 @@ def _feed_url() -> str | None:
 
 def _filtered_page(template: str, statement: Select[Any], **extra: Any) -> tuple[str, int]:
     args = MultiDict((k, v) for k, v in request.args.items(multi=True))
-    filters, errors, page = _filters_from(args)
-    found: PageDict = {"items": [], "page": 1, "per_page": PAGE_SIZE, "total": 0, "pages": 0}
+    filters, errors, page = filters_from(args)
+    found: services.Page = {"items": [], "page": 1, "per_page": PAGE_SIZE, "total": 0, "pages": 0}
     if filters is not None:
-        found = paginate(services.filtered(filters, statement), page, PAGE_SIZE)
+        found = services.paginate(
+            db.session, services.filtered(filters, statement), page, PAGE_SIZE
+        )
         if page > max(found["pages"], 1):
             abort(404)
     html = render_template(
@@ -397,7 +398,7 @@ def _filtered_page(template: str, statement: Select[Any], **extra: Any) -> tuple
     return html, 400 if errors else 200
 
 
-def _filters_from(args: MultiDict[str, str]) -> tuple[services.Filters | None, Errors, int]:
+def filters_from(args: MultiDict[str, str]) -> tuple[services.Filters | None, Errors, int]:
     """The list filters from the query string, or the problems with it."""
     data, errors = validate_form(ComplaintFilters(), args)
     if data is None:

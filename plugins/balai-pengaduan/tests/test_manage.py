@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from io import BytesIO
 
 import pytest
 from sqlalchemy import select
 
-from balai_pengaduan.models import Area, AreaRoute, Category, Complaint
+from balai.testing import csrf_token
+from balai_pengaduan.clients import create_client, find_client
+from balai_pengaduan.models import ApiClient, Area, AreaRoute, Category, Complaint
 
 SQUARE = {
     "type": "Polygon",
@@ -178,3 +181,59 @@ def test_other_regions_admin_cannot_touch_categories(
     assert other_client.get(f"/pengaduan/kelola/kategori/{sampah.id}").status_code == 404
     assert other_client.post(f"/pengaduan/kelola/kategori/{sampah.id}/hapus").status_code == 404
     assert len(rows(db_session, Category)) == 1
+
+
+# -- Open311 keys ------------------------------------------------------------------
+
+KEYS = "/pengaduan/kelola/kunci-api"
+
+
+def test_admin_makes_lists_and_revokes_an_open311_key(admin, db_session):
+    made = admin.post(KEYS, data={"name": "  Aplikasi Kota  "})
+    assert made.status_code == 200
+    assert made.headers["Cache-Control"] == "no-store"
+    key = re.search(r"o311_[\w-]+", made.text).group(0)
+    [client] = rows(db_session, ApiClient)
+    assert client.name == "Aplikasi Kota" and client.key_hash not in made.text
+    assert find_client(db_session, key).id == client.id
+    listed = admin.get(KEYS)
+    assert "Aplikasi Kota" in listed.text and key not in listed.text
+    assert f"/kunci-api/{client.id}/cabut" in listed.text
+    assert admin.post(f"{KEYS}/{client.id}/cabut").status_code == 302
+    [revoked] = rows(db_session, ApiClient)
+    assert revoked.revoked_at is not None and find_client(db_session, key) is None
+    assert f"/kunci-api/{client.id}/cabut" not in admin.get(KEYS).text
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101])
+def test_an_open311_key_needs_a_name(admin, db_session, name):
+    response = admin.post(KEYS, data={"name": name})
+    assert response.status_code == 422 and "o311_" not in response.text
+    assert rows(db_session, ApiClient) == []
+
+
+def test_only_admins_manage_open311_keys(client, enabled, login, db_session):
+    login(client, role="opd", department=None)
+    assert client.get(KEYS).status_code == 403
+    assert client.post(KEYS, data={"name": "Aplikasi"}).status_code == 403
+    assert rows(db_session, ApiClient) == []
+
+
+@pytest.mark.balai_config(WTF_CSRF_ENABLED=True)
+def test_making_an_open311_key_needs_the_csrf_token(admin, db_session):
+    assert admin.post(KEYS, data={"name": "Aplikasi"}).status_code == 400
+    assert rows(db_session, ApiClient) == []
+    form = {"name": "Aplikasi", "csrf_token": csrf_token(admin, KEYS)}
+    assert admin.post(KEYS, data=form).status_code == 200
+    assert len(rows(db_session, ApiClient)) == 1
+
+
+def test_other_regions_admin_cannot_revoke_a_key(
+    other_client, other_tenant, both, login, db_session
+):
+    client, key = create_client(db_session, "Aplikasi Kota")
+    db_session.commit()
+    login(other_client, role="admin", tenant=other_tenant)
+    assert "Aplikasi Kota" not in other_client.get(KEYS).text
+    assert other_client.post(f"{KEYS}/{client.id}/cabut").status_code == 404
+    assert find_client(db_session, key) is not None

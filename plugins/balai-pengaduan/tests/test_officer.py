@@ -76,8 +76,14 @@ def test_other_departments_complaint_is_invisible(client, two, login):
     assert move(client, roads, "verified").status_code == 404
 
 
-def test_officer_without_verify_cannot_forward(client, two, login, stored):
+def test_officer_without_verify_cannot_forward(client, two, login, stored, tenant):
+    from balai.db import db
+    from balai.tenancy import RoleGrant, bump_state
+
     garbage, _roads = two
+    with db.tenant_session(tenant.id) as session:  # a region whose desk triages centrally
+        session.add(RoleGrant(role="opd", permission="pengaduan.verify_complaint", granted=False))
+        bump_state(session)
     login(client, role="opd", department="DLH")
     page = client.get(f"/pengaduan/petugas/{garbage.id}").text
     assert 'value="verified"' not in page
@@ -88,6 +94,14 @@ def test_officer_without_verify_cannot_forward(client, two, login, stored):
 def test_citizen_cannot_open_the_inbox(client, enabled, login):
     login(client, role="warga")
     assert client.get("/pengaduan/petugas/").status_code == 403
+
+
+def test_officer_of_the_routed_department_triages_and_resolves(client, two, login, stored):
+    garbage, _roads = two
+    login(client, role="opd", department="DLH")
+    for target in ("verified", "forwarded", "in_progress", "resolved"):
+        assert move(client, garbage, target).status_code == 302, target
+    assert next(c for c in stored() if c.id == garbage.id).status == "resolved"
 
 
 def test_region_admin_sees_every_department(client, two, login):

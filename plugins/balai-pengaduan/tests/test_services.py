@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from balai.calendar import Holiday, calendar_for
 from balai_pengaduan import services
-from balai_pengaduan.models import AreaRoute
+from balai_pengaduan.models import AreaRoute, Complaint, ComplaintEvent
 from balai_pengaduan.settings import ComplaintSettings
 
 FRIDAY_MORNING = datetime(2025, 2, 7, 3, tzinfo=UTC)  # Fri 7 Feb 2025, 10.00 WIB
@@ -199,3 +200,53 @@ def test_tracking_codes_are_unguessable():
     assert len(codes) == 1000
     assert all(len(c) == 15 and c.startswith("ADU-") for c in codes)
     assert not any(ch in "".join(codes) for ch in "01OIL")
+
+
+# -- pages of a list --------------------------------------------------------------------
+
+
+def test_pages_follow_the_lists_order_and_count_every_match(db_session, sampah):
+    ctx = ctx_for(db_session, FRIDAY_MORNING)
+    made = [submit(db_session, ctx) for _ in range(3)]  # same instant: the id decides
+    later = ctx_for(db_session, FRIDAY_MORNING + timedelta(hours=1))
+    made += [submit(db_session, later) for _ in range(3)]
+    services.transition(
+        db_session, made[4], "rejected", later, actor_id=None, actor_label="a", note="Spam"
+    )
+    db_session.commit()
+    statement = services.filtered(services.Filters(), select(Complaint))
+    expected = list(db_session.scalars(statement))
+    assert expected[:3] == [made[5], made[4], made[3]]
+    pages = [services.paginate(db_session, statement, n, 4) for n in (1, 2, 3)]
+    assert [p["items"] for p in pages] == [expected[:4], expected[4:], []]
+    assert [(p["page"], p["per_page"], p["total"], p["pages"]) for p in pages] == [
+        (1, 4, 6, 2),
+        (2, 4, 6, 2),
+        (3, 4, 6, 2),
+    ]
+    shown = services.filtered(
+        services.Filters(), select(Complaint).where(Complaint.status != "rejected")
+    )
+    page = services.paginate(db_session, shown, 1, 20)
+    assert page["items"] == [c for c in expected if c is not made[4]] and page["total"] == 5
+
+
+def test_an_empty_list_has_no_pages(db_session, sampah):
+    statement = services.filtered(services.Filters(statuses=("closed",)), select(Complaint))
+    page = services.paginate(db_session, statement, 1, 20)
+    assert (page["items"], page["total"], page["pages"]) == ([], 0, 0)
+
+
+def test_events_of_one_instant_keep_the_order_they_were_made(db_session, sampah):
+    ctx = ctx_for(db_session, FRIDAY_MORNING)
+    found = submit(db_session, ctx)
+    for target in ("verified", "forwarded"):
+        services.transition(db_session, found, target, ctx, actor_id=None, actor_label="a")
+    db_session.commit()
+    db_session.expire_all()
+    reloaded = db_session.scalar(select(Complaint).where(Complaint.id == found.id))
+    assert [e.to_status for e in reloaded.events] == ["received", "verified", "forwarded"]
+    assert len({e.at for e in reloaded.events}) == 1
+    assert [e.id for e in reloaded.events] == sorted(
+        db_session.scalars(select(ComplaintEvent.id).where(ComplaintEvent.complaint_id == found.id))
+    )
