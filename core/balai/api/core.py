@@ -1,0 +1,69 @@
+"""The core's own endpoints: ``/api/v1/me`` and ``/api/v1/plugins``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, request
+from flask_login import current_user
+from flask_smorest import Blueprint as ApiBlueprint
+from flask_wtf.csrf import generate_csrf
+from marshmallow import Schema, fields
+
+from balai.permissions import permissions_of, public, require
+from balai.plugins import plugins
+
+# Every API URL starts here: the core's at PREFIX, a plugin's at PREFIX/<plugin>/.
+PREFIX = "/api/v1"
+
+core = ApiBlueprint("balai_api", __name__, url_prefix=PREFIX, description="Balai core")
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    name = fields.String()
+    role = fields.String()
+    tenant = fields.String(allow_none=True)
+    permissions = fields.List(fields.String())
+    csrf_token = fields.String(
+        allow_none=True,
+        metadata={"description": "Send as X-CSRFToken on writes made with the session cookie"},
+    )
+
+
+class PluginSchema(Schema):
+    name = fields.String()
+    title = fields.String()
+    version = fields.String()
+    summary = fields.String()
+    category = fields.String(allow_none=True)
+
+
+@core.route("/me")
+@core.response(200, UserSchema)
+@require()
+def me() -> dict[str, Any]:
+    """The user the request authenticates as, with the permissions held here."""
+    return {
+        "id": current_user.id,
+        "email": current_user.email,
+        "name": current_user.name,
+        "role": current_user.role,
+        "tenant": g.tenant.slug,
+        "permissions": sorted(permissions_of(current_user)),
+        "csrf_token": None if _bearer() else generate_csrf(),
+    }
+
+
+@core.route("/plugins")
+@core.response(200, PluginSchema(many=True))
+@public
+def enabled_plugins() -> list[dict[str, Any]]:
+    """The plugins this region has enabled."""
+    infos = (plugins().get(name) for name in sorted(g.tenant.plugins))
+    return [info.as_json() for info in infos if info is not None and not info.broken]
+
+
+def _bearer() -> bool:
+    return request.headers.get("Authorization", "").lower().startswith("bearer ")

@@ -1,0 +1,91 @@
+"""List endpoints: ``?page=`` and ``?per_page=``, one page of results, ``?sort=``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any, TypedDict
+
+from flask import current_app
+from flask_babel import gettext as _
+from marshmallow import Schema, ValidationError, fields, validate, validates
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql import ColumnElement
+
+from balai.db import db
+
+
+class PageArgs(Schema):
+    """Query arguments of a list endpoint: ``page`` and ``per_page``."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(
+        load_default=lambda: current_app.config["API_PAGE_SIZE"],
+        validate=validate.Range(min=1),
+        metadata={"description": "Items per page (the server's maximum applies)"},
+    )
+
+    @validates("per_page")
+    def _at_most_max(self, value: int, **_kwargs: Any) -> None:
+        limit = current_app.config["API_MAX_PAGE_SIZE"]
+        if value > limit:
+            raise ValidationError(_("Must be at most %(limit)s.", limit=limit))
+
+
+class Page(Schema):
+    """One page of a list; :func:`page_of` adds the ``items`` field."""
+
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True, metadata={"description": "Items on all pages"})
+    pages = fields.Integer(required=True, metadata={"description": "Number of pages"})
+
+
+@cache
+def page_of(item: type[Schema]) -> type[Page]:
+    """The :class:`Page` schema whose ``items`` are ``item``s (one class per item schema)."""
+    name = item.__name__.removesuffix("Schema") + "PageSchema"
+    return Page.from_dict({"items": fields.List(fields.Nested(item), required=True)}, name=name)
+
+
+class PageDict(TypedDict):
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+    pages: int
+
+
+def paginate(query: Select[Any], page: int, per_page: int) -> PageDict:
+    """Run ``query`` for one page, counting all its rows (the tenant filter applies).
+
+    Give ``query`` a total order (e.g. end with the primary key) so pages do not overlap.
+    """
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return {
+        "items": list(rows),
+        "page": page,
+        "per_page": per_page,
+        "total": total or 0,
+        "pages": math.ceil((total or 0) / per_page),
+    }
+
+
+def sort_field(allowed: Iterable[str], default: str) -> fields.String:
+    """A ``sort`` query field accepting ``name`` or ``-name`` for each allowed name."""
+    names = list(allowed)
+    choices = [*names, *(f"-{name}" for name in names)]
+    return fields.String(load_default=default, validate=validate.OneOf(choices))
+
+
+def sorted_by(
+    query: Select[Any],
+    sort: str,
+    columns: Mapping[str, ColumnElement[Any] | InstrumentedAttribute[Any]],
+) -> Select[Any]:
+    """Order ``query`` by an allowed ``sort`` value (``-`` first means descending)."""
+    column = columns[sort.removeprefix("-")]
+    return query.order_by(column.desc() if sort.startswith("-") else column.asc())

@@ -1,0 +1,127 @@
+"""The OpenAPI document: built once per app, filtered per set of enabled plugins."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+from apispec.ext.marshmallow import resolver as default_resolver
+from flask import Blueprint, Flask, current_app, g, jsonify
+from flask_smorest import Api
+from flask_smorest.spec.plugins import FlaskPlugin
+from marshmallow import Schema
+
+from balai.api.core import PREFIX
+from balai.api.errors import ErrorSchema
+from balai.permissions import access_of, public
+
+SCHEMA_REF = "#/components/schemas/"
+
+
+class BalaiApi(Api):
+    """flask-smorest's Api with Balai's error shape and no error handlers of its own."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        """Errors are rendered by ``balai.web`` for pages and API alike."""
+
+
+class _ApiState:
+    """What ``init_app`` learnt, kept in ``app.extensions["balai.api"]``."""
+
+    def __init__(self, api: Api, names: _SchemaNames) -> None:
+        self.api = api
+        self.names = names
+        self.blueprints: set[str] = set()
+        self.tags: dict[str, set[str]] = {}  # plugin -> its blueprint (tag) names
+        self.path_owner: dict[str, str] = {}  # OpenAPI path -> plugin
+        self.base: dict[str, Any] = {}
+        self.cache: dict[frozenset[str], dict[str, Any]] = {}
+
+
+def spec_for(enabled: frozenset[str]) -> dict[str, Any]:
+    """The OpenAPI document without the paths, tags and schemas of disabled plugins.
+
+    Cached per set of enabled plugins: the document holds nothing else per tenant.
+    """
+    state: _ApiState = current_app.extensions["balai.api"]
+    key = frozenset(enabled) & frozenset(state.tags)
+    cached = state.cache.get(key)
+    if cached is None:
+        cached = state.cache[key] = _without(state, set(state.tags) - key)
+    return cached
+
+
+def _without(state: _ApiState, hidden: set[str]) -> dict[str, Any]:
+    doc = copy.deepcopy(state.base)
+    doc["paths"] = {p: v for p, v in doc["paths"].items() if state.path_owner.get(p) not in hidden}
+    hidden_tags = {tag for name in hidden for tag in state.tags[name]}
+    doc["tags"] = [t for t in doc.get("tags", []) if t["name"] not in hidden_tags]
+    used = _used_schemas(doc)
+    schemas = doc["components"].get("schemas", {})
+    doc["components"]["schemas"] = {k: v for k, v in schemas.items() if k in used}
+    return doc
+
+
+def _used_schemas(doc: dict[str, Any]) -> set[str]:
+    """Names of the component schemas reachable from the paths and other components."""
+    schemas = doc["components"].get("schemas", {})
+    others = {k: v for k, v in doc["components"].items() if k != "schemas"}
+    todo, used = list(_refs([doc["paths"], others])), set()
+    while todo:
+        name = todo.pop()
+        if name not in used:
+            used.add(name)
+            todo.extend(_refs(schemas.get(name)))
+    return used
+
+
+def _refs(node: Any) -> Iterator[str]:
+    """Schema names in the ``$ref``s anywhere under ``node``."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(SCHEMA_REF):
+            yield ref.removeprefix(SCHEMA_REF)
+        node = list(node.values())
+    if isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+class _SchemaNames:
+    """Schema names for the spec; a plugin's schemas get its name as a prefix."""
+
+    def __init__(self) -> None:
+        self.plugin: str | None = None
+
+    def __call__(self, schema: type[Schema]) -> str:
+        name = default_resolver(schema)
+        return f"{self.plugin}.{name}" if self.plugin else name
+
+
+def _base_document(app: Flask, state: _ApiState) -> dict[str, Any]:
+    """The full document, with ``security: []`` on public operations."""
+    doc = state.api.spec.to_dict()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] not in state.blueprints:
+            continue
+        access = access_of(app.view_functions[rule.endpoint])
+        path = doc["paths"].get(FlaskPlugin.flaskpath2openapi(rule.rule), {})
+        for method in rule.methods or ():
+            if access and access[0] == "public" and method.lower() in path:
+                path[method.lower()]["security"] = []
+    return doc
+
+
+# The document is not part of itself: a plain blueprint, outside the spec.
+document = Blueprint("balai_api_document", __name__, url_prefix=PREFIX)
+
+
+@document.route("/openapi.json")
+@public
+def openapi() -> Any:
+    """The OpenAPI 3 document for this tenant: core plus its enabled plugins."""
+    doc = spec_for(g.tenant.plugins)
+    return jsonify({**doc, "servers": [{"url": "/", "description": g.tenant.name}]})
