@@ -56,10 +56,11 @@ DEPARTMENTS = {
     "DINKES": "Dinas Kesehatan",
     "DLH": "Dinas Lingkungan Hidup",
     "DPUPR": "Dinas Pekerjaan Umum dan Penataan Ruang",
+    "DISHUB": "Dinas Perhubungan",
     "DISDUKCAPIL": "Dinas Kependudukan dan Pencatatan Sipil",
 }
-# Departments that get a sample officer.
-OFFICER_DEPARTMENTS = ("DISKOMINFO", "DINKES", "DISDUKCAPIL")
+# Departments that get a sample officer: the ones complaints are routed to, and health.
+OFFICER_DEPARTMENTS = ("DLH", "DPUPR", "DISHUB", "DINKES")
 
 
 @dataclass(frozen=True)
