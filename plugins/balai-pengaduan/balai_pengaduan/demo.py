@@ -247,7 +247,7 @@ def _categories(session: Session) -> list[tuple[Category, DemoCategory]]:
         category = Category(
             code=spec.code,
             name=spec.name,
-            description=spec.descriptions[0].format(street="jalan"),
+            description=f"Laporkan {spec.name.lower()}: sebutkan lokasi dan sejak kapan.",
             group=spec.group,
             department_id=routed,
             position=position,
