@@ -185,3 +185,19 @@ def test_no_tenant_sees_no_rows_even_in_subqueries(notes):
     inner = select(HelloNote).subquery()
     with db.new_session() as session:
         assert session.scalar(select(func.count()).select_from(inner)) == 0
+
+
+def test_a_tenant_table_reached_only_through_a_where_is_refused(notes, tenant):
+    """The loader criteria cannot see such a table: better an error than a leak."""
+    from sqlalchemy import and_, or_
+
+    leaky = select(func.count()).where(
+        or_(and_(HelloNote.text.in_(("a1", "b1")), HelloNote.id > 0), HelloNote.id < 0)
+    )
+    with db.tenant_session(tenant.id) as session:
+        with pytest.raises(TenantContextError, match="select_from"):
+            session.scalar(leaky)
+        with pytest.raises(TenantContextError, match="hello_note"):
+            session.scalar(select(func.count()).select_from(HelloNote.__table__))
+        explicit = select(func.count()).select_from(HelloNote).where(leaky.whereclause)
+        assert session.scalar(explicit) == 1

@@ -21,6 +21,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     MetaData,
+    Table,
     create_engine,
     event,
     false,
@@ -143,6 +144,8 @@ def _filter_by_tenant(state: ORMExecuteState) -> None:
         return  # criteria already travel with the parent query
     if state.session.info.get("all_tenants"):
         return
+    if state.is_select:
+        _refuse_bare_tables(state)
     tenant_id = state.session.info.get("tenant_id")
     if tenant_id is None:
         touched = [m.class_.__name__ for m in state.all_mappers if _is_tenant_model(m.class_)]
@@ -162,6 +165,28 @@ _NO_TENANT_CRITERIA = (
     with_loader_criteria(TenantScoped, lambda cls: false(), include_aliases=True),
     with_loader_criteria(TenantOptional, lambda cls: cls.tenant_id.is_(None), include_aliases=True),
 )
+
+
+def _refuse_bare_tables(state: ORMExecuteState) -> None:
+    """Refuse a tenant table the statement reads without its model: a plain table, or
+    one reached only through a ``WHERE`` (``select(func.count()).where(...)``). The
+    loader criteria cannot be relied on to reach it; subqueries of the model can."""
+    mapped = {m.local_table for m in state.all_mappers}
+    for from_ in state.statement.get_final_froms():
+        if not isinstance(from_, Table) or from_ in mapped or from_._annotations:
+            continue
+        if from_.name in _tenant_table_names():
+            raise TenantContextError(
+                f"{from_.name} is queried without its model, so no tenant filter can be "
+                "added: select from the model (e.g. select(func.count()).select_from(Model))"
+            )
+
+
+def _tenant_table_names() -> frozenset[str]:
+    names = frozenset(
+        str(m.local_table.name) for m in Base.registry.mappers if _is_tenant_model(m.class_)
+    )
+    return names
 
 
 @lru_cache(maxsize=4096)

@@ -91,7 +91,9 @@ def widgets() -> list[Widget]:
     """Complaints by status with the overdue ones, and the open ones by department."""
     counts = status_counts()
     today = runtime.context().today
-    overdue = db.session.scalar(select(func.count()).where(services.overdue_condition(today)))
+    overdue = db.session.scalar(
+        select(func.count()).select_from(Complaint).where(services.overdue_condition(today))
+    )
     status = Widget(
         title=_("Complaints"),
         template="pengaduan/widgets/status.html",
