@@ -267,7 +267,7 @@ def test_the_webhook_needs_no_csrf_token(
     assert post(client, token, **{"from": "0812", "text": "ANTRE"}).status_code == 200
 
 
-@pytest.mark.balai_config(OUTBOX_DELIVER_INLINE=True)
+@pytest.mark.balai_config(OUTBOX_DELIVER_INLINE=True, SMS_REPLY_IN_RESPONSE=False)
 def test_replies_are_delivered_right_away_when_asked(
     client: FlaskClient, tenant: TenantInfo, enable_plugin, token: str
 ) -> None:
@@ -354,6 +354,16 @@ def test_token_forms_need_their_csrf_token(
     assert client.post("/admin/sms/token", data=form).status_code == 200
 
 
+def test_a_reply_sent_in_the_response_is_recorded_as_sent(
+    client: FlaskClient, tenant: TenantInfo, enable_plugin, token: str
+) -> None:
+    enable_plugin("antre")
+    post(client, token, **{"from": "0812", "text": "ANTRE Poli"})
+    with db.all_tenants() as session:
+        assert session.scalars(select(OutboxMessage.status)).all() == ["sent"]
+
+
+@pytest.mark.balai_config(SMS_REPLY_IN_RESPONSE=False)
 def test_the_outbox_lists_this_regions_messages_with_filters(
     client: FlaskClient,
     other_client: FlaskClient,

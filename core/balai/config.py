@@ -64,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     # after the request that queued messages (demo) instead of only by command.
     "OUTBOX_MAX_ATTEMPTS": 5,
     "OUTBOX_DELIVER_INLINE": False,
+    # SMS webhook replies travel in the HTTP response (True), or wait in the outbox
+    # for a gateway plugin to send them (False).
+    "SMS_REPLY_IN_RESPONSE": True,
     # CSRF tokens live as long as the session.
     "WTF_CSRF_TIME_LIMIT": None,
 }

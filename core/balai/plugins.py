@@ -41,6 +41,8 @@ class Manifest:
     """What a plugin says of itself beyond its distribution's metadata.
 
     :param title: name shown to region admins (e.g. ``"Pengaduan Masyarakat"``).
+    :param description: one translatable sentence for region admins (mark it with
+        ``balai.i18n.N_``); the distribution's summary is shown when it is empty.
     :param category: grouping on the admin page (``layanan``, ``kesehatan``, ...).
     :param requires: plugins that must be enabled first.
     :param core: PEP 440 specifier of the core versions supported (``">=0.1,<0.3"``).
@@ -49,6 +51,7 @@ class Manifest:
     """
 
     title: str
+    description: str = ""
     category: str = "umum"
     requires: tuple[str, ...] = ()
     core: str = ""

@@ -15,13 +15,13 @@ import hmac
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, g, request
+from flask import Blueprint, Flask, current_app, g, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
 
 from balai.auth.models import hash_token, new_token
 from balai.channels import Claims, InboundSms, Message, keywords, queue
-from balai.db import db
+from balai.db import db, utcnow
 from balai.permissions import public
 from balai.tenancy import Tenant, TenantInfo, bump_state, registry
 from balai.web import error_response
@@ -57,7 +57,10 @@ def inbound() -> Any:
         return error_response(422, fields=problems, code="unprocessable_entity")
     source, reply = _answer(g.tenant, sender, text)
     if reply:
-        queue(db.session, Message("sms", sender, reply), source=source)
+        record = queue(db.session, Message("sms", sender, reply), source=source)
+        if current_app.config["SMS_REPLY_IN_RESPONSE"]:
+            # The gateway sends this response's body back: keep it on record, send it once.
+            record.status, record.sent_at = "sent", utcnow()
     db.session.commit()
     return reply, 200, {"Content-Type": "text/plain; charset=utf-8"}
 

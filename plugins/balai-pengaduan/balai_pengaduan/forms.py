@@ -34,8 +34,17 @@ CODE_RE = r"^[A-Z0-9_]{1,30}$"
 INVALID_NUMBER = _l("Enter a number.")
 
 
+class DecimalCommaFloat(fields.Float):
+    """A number typed the Indonesian way (``-6,2101``) or the English way (``-6.2101``)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and value.count(",") == 1 and "." not in value:
+            value = value.replace(",", ".")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def _coordinate(low: int, high: int, message: Any) -> fields.Float:
-    return fields.Float(
+    return DecimalCommaFloat(
         load_default=None,
         allow_nan=False,
         validate=validate.Range(min=low, max=high, error=message),

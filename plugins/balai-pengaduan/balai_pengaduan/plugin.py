@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from balai import Manifest, hookimpl
 from balai.auth import User
 from balai.channels import SmsKeyword
+from balai.i18n import N_
 from balai.items import MapLayer, MenuItem, SearchResult, Widget
 from balai.permissions import Permission
 from balai.tenancy import TenantInfo
@@ -39,7 +40,13 @@ from balai_pengaduan.runtime import HANDLE, MANAGE, VERIFY, VIEW, VIEW_ALL
 from balai_pengaduan.settings import ComplaintSettings
 
 manifest = Manifest(
-    title="Pengaduan Masyarakat", category="layanan", core=">=0.1,<0.2", hookspecs=hookspecs
+    description=N_(
+        "24-hour public complaints, routed to the responsible department, with working-day deadlines, a map, SMS and Open311."  # noqa: E501
+    ),
+    title="Pengaduan Masyarakat",
+    category="layanan",
+    core=">=0.1,<0.2",
+    hookspecs=hookspecs,
 )
 
 

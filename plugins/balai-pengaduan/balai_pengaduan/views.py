@@ -68,7 +68,8 @@ def stylesheet() -> Response:
 @public
 def index() -> str:
     """The home of the complaint service: how to report, follow, and recent reports."""
-    recent = db.session.scalars(_public_select().order_by(Complaint.id.desc()).limit(5)).all()
+    newest = _public_select().order_by(Complaint.submitted_at.desc(), Complaint.id.desc())
+    recent = db.session.scalars(newest.limit(5)).all()
     return render_template("pengaduan/index.html", recent=recent, labels=STATUS_LABELS)
 
 
@@ -80,7 +81,10 @@ def index() -> str:
 def submit() -> Any:
     """The complaint form; a nearby open complaint is offered before a new one is made."""
     if request.method == "GET":
-        return _submit_page({"privacy": "public"}, {})
+        start: dict[str, Any] = {"privacy": "public"}
+        if current_user.is_authenticated:  # shown, so the reporter sees who they report as
+            start |= {"reporter_name": current_user.name, "reporter_email": current_user.email}
+        return _submit_page(start, {})
     values = {k: request.form.get(k, "") for k in SUBMIT_FIELDS}
     data, errors = validate_form(SubmitForm(), request.form)
     prepared, photo_errors = _photos_from_request()

@@ -306,3 +306,12 @@ def test_photo_rows_point_at_files_of_their_region(
     [row] = db_session.query(Photo).all()
     assert (photo_folder(app, tenant) / row.filename).is_file()
     assert row.tenant_id == tenant.id
+
+
+def test_coordinates_may_use_a_decimal_comma():
+    from balai_pengaduan.forms import SubmitForm
+
+    loaded = SubmitForm().load(
+        {"category": "SAMPAH", "description": "x", "latitude": "-6,2101", "longitude": "106,63"}
+    )
+    assert (loaded["latitude"], loaded["longitude"]) == (-6.2101, 106.63)

@@ -15,13 +15,21 @@ from sqlalchemy.orm import Session
 
 from balai import Manifest, hookimpl
 from balai.auth import User
+from balai.i18n import N_
 from balai.items import MenuItem, SearchResult, Widget
 from balai.permissions import Permission
 from balai.tenancy import TenantInfo
 from balai_pengumuman import api, demo, views
 from balai_pengumuman.schemas import AnnouncementSettings
 
-manifest = Manifest(title="Pengumuman", category="informasi", core=">=0.1,<0.2")
+manifest = Manifest(
+    description=N_(
+        "Announcements of the region and its departments: service outages, vaccination days, road closures."  # noqa: E501
+    ),
+    title="Pengumuman",
+    category="informasi",
+    core=">=0.1,<0.2",
+)
 
 
 @hookimpl
