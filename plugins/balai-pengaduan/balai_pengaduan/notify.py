@@ -61,6 +61,8 @@ def status_changed(
         _to_reporter(session, complaint, subject, body, sms=True)
         if event.to_status == "forwarded":
             _to_department(session, tenant, complaint)
+        elif event.from_status == "resolved" and event.to_status == "in_progress":
+            _to_department(session, tenant, complaint, reopened=True)
 
 
 def _to_reporter(
@@ -74,16 +76,26 @@ def _to_reporter(
         _queue(session, Message("sms", complaint.reporter_phone, body))
 
 
-def _to_department(session: Session, tenant: TenantInfo, complaint: Complaint) -> None:
-    """E-mail every officer of the department the complaint was forwarded to."""
+def _to_department(
+    session: Session, tenant: TenantInfo, complaint: Complaint, *, reopened: bool = False
+) -> None:
+    """E-mail every officer of the complaint's department: forwarded to it, or reopened."""
     if complaint.department_id is None:
         return
-    subject = _("New complaint for your department: %(code)s", code=complaint.tracking_code)
-    body = _(
-        "A complaint (%(category)s) was forwarded to your department. Open it at %(url)s",
-        category=complaint.category.name,
-        url=_officer_url(tenant, complaint.id),
-    )
+    if reopened:
+        subject = _("Complaint reopened: %(code)s", code=complaint.tracking_code)
+        body = _(
+            "The reporter says complaint %(code)s is not fixed and reopened it. Open it at %(url)s",
+            code=complaint.tracking_code,
+            url=_officer_url(tenant, complaint.id),
+        )
+    else:
+        subject = _("New complaint for your department: %(code)s", code=complaint.tracking_code)
+        body = _(
+            "A complaint (%(category)s) was forwarded to your department. Open it at %(url)s",
+            category=complaint.category.name,
+            url=_officer_url(tenant, complaint.id),
+        )
     for officer in department_officers(session, tenant, complaint.department_id):
         _queue(session, Message("email", officer.email, body, subject))
 

@@ -270,6 +270,10 @@ def test_reporter_reopens_a_resolved_complaint(
     [saved] = stored()
     assert saved.status == "in_progress"
     assert saved.events[-1].note == "Sampah kembali menumpuk."
+    assert (
+        "Dibuka kembali oleh pelapor"
+        in client.get(f"/pengaduan/lacak?kode={found.tracking_code}").text
+    )
 
 
 def test_reopening_is_refused_after_the_window(
