@@ -142,7 +142,7 @@ def require(*needed: str) -> Callable[[F], F]:
             if not current_user.is_authenticated:
                 if _wants_json():
                     abort(401)
-                return redirect(url_for("balai_auth.login", next=request.full_path))
+                return redirect(url_for("balai_auth.login", next=request.full_path.rstrip("?")))
             held = permissions_of(current_user)
             if not all(p in held for p in needed):
                 abort(403)
