@@ -10,11 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from filling import enable_all, fill
 from werkzeug.routing import IntegerConverter, Rule
-
-from balai.db import db
-from balai.plugins import plugins
-from balai.tenancy import TenancyError, registry
 
 # Machine endpoints authenticated by a token, not a session cookie, so another
 # site's page cannot borrow a login through them (docs/api.md, docs/architecture.md):
@@ -39,23 +36,10 @@ def _url(rule: Rule, plugin_name: str) -> str:
 
 
 @pytest.fixture
-def full_tenant(app, tenant, enable_plugin):
+def full_tenant(app, tenant):
     """``tenant`` with every installed plugin on (requirements first) and its demo data."""
-    pending = [p.name for p in plugins(app).working()]
-    for _ in range(len(pending) + 1):
-        for name in list(pending):
-            try:
-                enable_plugin(name)
-                pending.remove(name)
-            except TenancyError:
-                continue
-    assert pending == [], f"could not switch on {pending}"
-    current = registry(app).by_id(tenant.id)
-    with db.tenant_session(tenant.id) as session:
-        for name in sorted(current.plugins):
-            plugins(app).call_each(
-                "populate_demo", plugins=[name], builtins=False, tenant=current, session=session
-            )
+    current = enable_all(app, tenant)
+    fill(app, current)
     return current
 
 

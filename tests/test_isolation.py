@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from filling import enable_all, fill
 from sqlalchemy import func, select
 
 from balai.auth.accounts import create_user
 from balai.auth.models import Department, User
 from balai.db import Base, TenantScoped, db
-from balai.plugins import plugins
-from balai.tenancy import TenancyError, enable_plugin, registry
 from balai.testing import PASSWORD
 
 REFUSED = {400, 401, 403, 404, 405, 409, 422}
@@ -62,15 +61,9 @@ def _routes_with_ids(app) -> Iterator[tuple[str, str, list[str]]]:
 
 @pytest.fixture
 def two_filled_tenants(app, tenant, other_tenant):
-    names = [p.name for p in plugins(app).working()]
-    for info in (tenant, other_tenant):
-        _enable_all(app, info, names)
-    current = registry(app).by_id(tenant.id)
+    enable_all(app, other_tenant)
+    fill(app, enable_all(app, tenant))
     with db.tenant_session(tenant.id) as session:
-        for name in sorted(current.plugins):
-            plugins(app).call_each(
-                "populate_demo", plugins=[name], builtins=False, tenant=current, session=session
-            )
         session.add(Department(code="ISOL", name="Dinas Isolasi"))
     with db.all_tenants() as session:
         for role in ("warga", "opd", "admin"):
@@ -84,18 +77,6 @@ def two_filled_tenants(app, tenant, other_tenant):
                 department="ISOL" if role == "opd" else None,
             )
     return tenant, other_tenant
-
-
-def _enable_all(app, info, names: list[str]) -> None:
-    """Switch on every plugin, requirements first."""
-    pending = list(names)
-    for _ in range(len(names) + 1):
-        for name in list(pending):
-            try:
-                enable_plugin(app, registry(app).by_id(info.id), name)
-                pending.remove(name)
-            except TenancyError:
-                continue
 
 
 def _crawl(app, client, ids: list[int]) -> tuple[int, list[str]]:

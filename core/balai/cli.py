@@ -23,6 +23,7 @@ from flask.cli import FlaskGroup, NoAppException
 from sqlalchemy.exc import SQLAlchemyError
 
 from balai import __version__, schema
+from balai.app import instance_path as app_instance_path
 from balai.auth.accounts import AccountError, create_user, normalise_email
 from balai.channels import deliver_pending
 from balai.db import db
@@ -56,8 +57,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def instance_path() -> Path:
-    """The instance folder: ``BALAI_INSTANCE_PATH`` or ``./instance``."""
-    return Path(os.environ.get("BALAI_INSTANCE_PATH") or "instance").resolve()
+    """The instance folder: ``BALAI_INSTANCE_PATH`` or ``./instance`` (as ``create_app``)."""
+    return Path(app_instance_path())
 
 
 class InstanceError(NoAppException):

@@ -252,15 +252,13 @@ def _enable_plugins(app: Flask, slug: str, names: list[str]) -> None:
 
 
 def _populate(app: Flask, slug: str, name: str) -> None:
-    """Call one plugin's ``populate_demo`` in its own transaction."""
+    """Call one plugin's ``populate_demo`` in its own transaction: all of it, or none."""
     tenant = registry(app).by_slug(slug)
     assert tenant is not None
     try:
         with db.tenant_session(tenant.id) as session:
-            plugins(app).call_each(
-                "populate_demo", plugins=[name], builtins=False, tenant=tenant, session=session
-            )
-    except SQLAlchemyError as exc:
+            plugins(app).relay(frozenset({name})).populate_demo(tenant=tenant, session=session)
+    except Exception as exc:  # a plugin's sample data must not stop the demo
         click.echo(f"  {slug}: sample data of {name} not loaded: {exc}", err=True)
 
 

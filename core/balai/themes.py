@@ -37,7 +37,7 @@ __all__ = ["Theme", "ThemedFlask", "theme_static"]
 
 log = logging.getLogger(__name__)
 _SAFE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-_SAFE_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")  # the only colour form themes accept
 ENTRY_POINT_GROUP = "balai.themes"
 
 
@@ -181,7 +181,7 @@ def tenant_css() -> Response:
         + ";".join(
             f"--{name}:{value}"
             for name, value in sorted(colours().items())
-            if _SAFE_NAME.match(name) and _SAFE_COLOUR.match(value)
+            if _SAFE_NAME.match(name) and COLOUR.match(value)
         )
         + "}\n"
     )

@@ -14,6 +14,7 @@ from marshmallow import validates_schema as schema_check
 from balai.forms import FormSchema
 from balai.permissions import ROLES
 from balai.tenancy import DEFAULT_TIMEZONE, TIMEZONES
+from balai.themes import COLOUR
 
 __all__ = [
     "COLOUR_NAMES",
@@ -30,7 +31,6 @@ __all__ = [
 COLOUR_NAMES = ("primary", "accent", "background")
 EDITABLE_ROLES = ("warga", "opd")  # region admins always hold every permission
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,29}$")
-COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 REQUIRED = {"required": _l("This field is required.")}
 
 
@@ -165,7 +165,7 @@ def contrast(first: str, second: str) -> float:
 def colour() -> fields.String:
     return fields.String(
         load_default=None,
-        validate=validate.Regexp(COLOUR_RE, error=_l("Use a colour like #0b5d7a.")),
+        validate=validate.Regexp(COLOUR, error=_l("Use a colour like #0b5d7a.")),
     )
 
 

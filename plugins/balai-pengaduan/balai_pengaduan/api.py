@@ -19,15 +19,14 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from balai.api import ApiBlueprint, PageArgs, page_of, sort_field, sorted_by
-from balai.auth import Department, current_user
+from balai.auth import current_user
 from balai.db import db
 from balai.i18n import N_
 from balai.permissions import has_permission, require
 from balai_pengaduan import runtime, services
 from balai_pengaduan.forms import rule_errors
-from balai_pengaduan.models import Category, Complaint
-from balai_pengaduan.officer import identity_shown, permission_for, targets_for
-from balai_pengaduan.views import normalise_code
+from balai_pengaduan.models import Category, Complaint, ComplaintEvent
+from balai_pengaduan.officer import identity_shown, move, permission_for, targets_for
 from balai_pengaduan.workflow import STATUSES
 
 __all__ = ["blp"]
@@ -268,46 +267,16 @@ def _detail(complaint: Complaint) -> dict[str, Any]:
     }
 
 
-def _move(complaint: Complaint, data: dict[str, Any]) -> Any:
+def _move(complaint: Complaint, data: dict[str, Any]) -> ComplaintEvent:
     """Apply one move; the caller announces it and commits, or rolls back."""
-    original = None
     if data["department_id"] is not None and data["status"] != "forwarded":
         raise services.ComplaintError(
             N_("A department is chosen only when forwarding."), "department_id"
         )
-    if data["status"] == "forwarded":
-        complaint.department_id = _department_id(data["department_id"] or complaint.department_id)
-    if data["status"] == "duplicate":
-        original = _original(data["duplicate_of"])
-    return services.transition(
-        db.session,
+    return move(
         complaint,
         data["status"],
-        runtime.context(),
-        actor_id=current_user.id,
-        actor_label=current_user.name,
         note=data["note"],
-        duplicate_of=original,
+        department_id=data["department_id"],
+        duplicate_of=data["duplicate_of"],
     )
-
-
-def _department_id(chosen: int | None) -> int:
-    """The department to forward to: the officer's choice, or the routed one."""
-    if (
-        chosen is None
-        or db.session.scalar(select(Department.id).where(Department.id == chosen)) is None
-    ):
-        raise services.ComplaintError(N_("Choose a department from the list."), "department_id")
-    return chosen
-
-
-def _original(code: str | None) -> Complaint:
-    """The complaint a duplicate merges into, by tracking code, among those visible."""
-    original = None
-    if code:
-        original = db.session.scalar(
-            _visible().where(Complaint.tracking_code == normalise_code(code))
-        )
-    if original is None:
-        raise services.ComplaintError(N_("No complaint has this tracking code."), "duplicate_of")
-    return original

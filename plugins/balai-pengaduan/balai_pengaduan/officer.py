@@ -20,7 +20,7 @@ from balai.i18n import N_
 from balai.permissions import has_permission, require
 from balai_pengaduan import runtime, services
 from balai_pengaduan.forms import OfficerFilters, TransitionForm, rule_errors
-from balai_pengaduan.models import Area, Category, Complaint
+from balai_pengaduan.models import Area, Category, Complaint, ComplaintEvent
 from balai_pengaduan.views import PAGE_SIZE, normalise_code
 from balai_pengaduan.workflow import STATUS_LABELS, STATUSES, TRANSITIONS
 
@@ -151,7 +151,14 @@ def change_status(complaint_id: int) -> Any:
     if not has_permission(current_user, permission_for(data["target"])):
         abort(403)
     try:
-        _move(complaint, data)
+        event = move(
+            complaint,
+            data["target"],
+            note=data["note"],
+            department_id=data["department_id"],
+            duplicate_of=data["duplicate_of"],
+        )
+        runtime.announce_change(complaint, event)
     except services.ComplaintError as exc:
         db.session.rollback()
         return _detail_page(_visible_or_404(complaint_id), rule_errors(exc), values)
@@ -160,24 +167,31 @@ def change_status(complaint_id: int) -> Any:
     return redirect(url_for(".detail", complaint_id=complaint.id))
 
 
-def _move(complaint: Complaint, data: dict[str, Any]) -> None:
-    """Apply one move and announce it; the caller commits or rolls back."""
+def move(
+    complaint: Complaint,
+    target: str,
+    *,
+    note: str,
+    department_id: int | None = None,
+    duplicate_of: str | None = None,
+) -> ComplaintEvent:
+    """One officer's move, for the pages and the API alike; the caller announces it and
+    commits, or rolls back on :class:`~balai_pengaduan.services.ComplaintError`."""
     original = None
-    if data["target"] == "forwarded":
-        complaint.department_id = _department_id(data["department_id"], complaint)
-    if data["target"] == "duplicate":
-        original = _original(data["duplicate_of"])
-    event = services.transition(
+    if target == "forwarded":
+        complaint.department_id = _department_id(department_id, complaint)
+    if target == "duplicate":
+        original = _original(duplicate_of)
+    return services.transition(
         db.session,
         complaint,
-        data["target"],
+        target,
         runtime.context(),
         actor_id=current_user.id,
         actor_label=current_user.name,
-        note=data["note"],
+        note=note,
         duplicate_of=original,
     )
-    runtime.announce_change(complaint, event)
 
 
 def _department_id(chosen: int | None, complaint: Complaint) -> int:
