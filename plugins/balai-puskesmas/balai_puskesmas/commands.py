@@ -1,0 +1,8 @@
+"""(being written)"""
+
+import click
+
+
+@click.group("puskesmas")
+def group():
+    """e-Puskesmas."""

@@ -1,0 +1,5 @@
+"""(being written)"""
+
+
+def populate(session, tenant):
+    return None

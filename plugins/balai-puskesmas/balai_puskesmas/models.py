@@ -1,0 +1,347 @@
+"""Tables of the e-Puskesmas plugin (``puskesmas_*``).
+
+Personal identifiers (NIK, BPJS number, phone) are stored encrypted with the
+region's key (``*_cipher``), next to a keyed hash for exact lookup (``*_hash``):
+see :mod:`balai_puskesmas.vault`. Names, birth dates and clinical notes are not
+searchable by hash and stay readable to the database, as in any health record.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from balai.auth import User
+from balai.db import Base, TenantScoped, utcnow
+
+__all__ = [
+    "DUTIES",
+    "PROFESSIONS",
+    "SEXES",
+    "TICKET_STATUSES",
+    "AuditEntry",
+    "Clinic",
+    "Diagnosis",
+    "Export",
+    "Facility",
+    "Patient",
+    "QueueCounter",
+    "Staff",
+    "Ticket",
+    "Visit",
+]
+
+#: What an officer does at a puskesmas (*tugas*).
+DUTIES = ("registration", "clinician", "viewer")
+#: A clinician's profession, for the FHIR Practitioner role.
+PROFESSIONS = ("doctor", "nurse", "midwife", "dentist")
+#: FHIR ``AdministrativeGender`` values used for patients.
+SEXES = ("male", "female")
+#: Where a queue ticket stands.
+TICKET_STATUSES = ("waiting", "called", "served", "skipped", "cancelled")
+
+
+class Facility(TenantScoped, Base):
+    """A community health centre (*puskesmas*).
+
+    ``hours`` maps ISO weekdays (``"1"`` = Monday … ``"7"``) to ``["07:30", "14:00"]``;
+    a missing day is closed. ``satusehat_org_id`` is the Organization id the Ministry's
+    SATUSEHAT platform gave this puskesmas.
+    """
+
+    __tablename__ = "puskesmas_facility"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    satusehat_org_id: Mapped[str] = mapped_column(String(64), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    clinics: Mapped[list[Clinic]] = relationship(
+        back_populates="facility", order_by=lambda: (Clinic.position, Clinic.id)
+    )
+
+
+class Clinic(TenantScoped, Base):
+    """A clinic (*poli*) of a puskesmas: umum, gigi, KIA, ...
+
+    ``code`` is what citizens type in an SMS (``ANTRE <puskesmas> <poli>``);
+    ``minutes_per_patient`` estimates the wait; ``daily_quota`` caps the numbers of a
+    day (``None``: no cap). ``satusehat_location_id`` is its SATUSEHAT Location id.
+    """
+
+    __tablename__ = "puskesmas_clinic"
+    __table_args__ = (UniqueConstraint("tenant_id", "facility_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    facility_id: Mapped[int] = mapped_column(
+        ForeignKey("puskesmas_facility.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(120))
+    minutes_per_patient: Mapped[int] = mapped_column(Integer, default=10)
+    daily_quota: Mapped[int | None] = mapped_column(Integer)
+    satusehat_location_id: Mapped[str] = mapped_column(String(64), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=100)
+
+    facility: Mapped[Facility] = relationship(back_populates="clinics", lazy="joined")
+
+
+class Staff(TenantScoped, Base):
+    """An officer's assignment to a puskesmas with a duty (*penugasan*).
+
+    ``duty``: ``registration`` (registration desk: patients and the queue),
+    ``clinician`` (records visits; ``profession`` says doctor, nurse, midwife or
+    dentist) or ``viewer`` (reads records). ``nakes_id`` is the clinician's
+    SATUSEHAT Practitioner id, if known.
+    """
+
+    __tablename__ = "puskesmas_staff"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id", "facility_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("balai_user.id", ondelete="CASCADE"))
+    facility_id: Mapped[int] = mapped_column(
+        ForeignKey("puskesmas_facility.id", ondelete="CASCADE"), index=True
+    )
+    duty: Mapped[str] = mapped_column(String(20))
+    profession: Mapped[str | None] = mapped_column(String(20))
+    nakes_id: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")
+    facility: Mapped[Facility] = relationship(lazy="joined")
+
+
+class Patient(TenantScoped, Base):
+    """A patient of the region's puskesmas, one per NIK.
+
+    ``user_id`` links a citizen account (set at the registration desk), so the citizen
+    sees their own visits. ``sex`` is ``male`` or ``female``.
+    """
+
+    __tablename__ = "puskesmas_patient"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "nik_hash"),
+        Index("ix_puskesmas_patient_name", "tenant_id", "name"),
+        Index("ix_puskesmas_patient_bpjs", "tenant_id", "bpjs_hash"),
+        Index("ix_puskesmas_patient_phone", "tenant_id", "phone_hash"),
+        Index("ix_puskesmas_patient_user", "tenant_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nik_cipher: Mapped[bytes] = mapped_column(LargeBinary)
+    nik_hash: Mapped[str] = mapped_column(String(64))
+    bpjs_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+    bpjs_hash: Mapped[str | None] = mapped_column(String(64))
+    phone_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_hash: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(10))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("balai_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class QueueCounter(TenantScoped, Base):
+    """The last number given at a clinic on a day.
+
+    Taking a number increments this row and inserts the ticket in one transaction:
+    concurrent takers wait for the row, and a rolled-back take gives its number back,
+    so numbers are never duplicated nor skipped.
+    """
+
+    __tablename__ = "puskesmas_queue_counter"
+    __table_args__ = (UniqueConstraint("tenant_id", "clinic_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("puskesmas_clinic.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Ticket(TenantScoped, Base):
+    """A queue number (*nomor antrean*) at a clinic on a day.
+
+    ``code`` is the unguessable token of the page where its holder follows it.
+    ``patient_id`` is set when the NIK given belongs to a known patient, or when the
+    desk registers the holder; the NIK itself is kept encrypted until then.
+    """
+
+    __tablename__ = "puskesmas_ticket"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "clinic_id", "day", "number"),
+        Index("ix_puskesmas_ticket_board", "tenant_id", "facility_id", "day", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(24), unique=True)
+    facility_id: Mapped[int] = mapped_column(
+        ForeignKey("puskesmas_facility.id", ondelete="CASCADE")
+    )
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("puskesmas_clinic.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="waiting")
+    channel: Mapped[str] = mapped_column(String(20), default="web")
+    patient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("puskesmas_patient.id", ondelete="SET NULL"), index=True
+    )
+    nik_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+    nik_hash: Mapped[str | None] = mapped_column(String(64))
+    phone_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("balai_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    called_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    called_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("balai_user.id", ondelete="SET NULL")
+    )
+    recalls: Mapped[int] = mapped_column(Integer, default=0)
+
+    clinic: Mapped[Clinic] = relationship(lazy="joined")
+
+
+class Visit(TenantScoped, Base):
+    """An encounter (*kunjungan*) of a patient with a clinician at a clinic.
+
+    Vital signs are optional; units are fixed: mmHg, beats and breaths per minute,
+    degrees Celsius, kilograms, centimetres, percent.
+    """
+
+    __tablename__ = "puskesmas_visit"
+    __table_args__ = (
+        Index("ix_puskesmas_visit_patient", "tenant_id", "patient_id", "started_at"),
+        Index("ix_puskesmas_visit_facility", "tenant_id", "facility_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("puskesmas_patient.id"))
+    facility_id: Mapped[int] = mapped_column(ForeignKey("puskesmas_facility.id"))
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("puskesmas_clinic.id"))
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("puskesmas_ticket.id", ondelete="SET NULL")
+    )
+    clinician_id: Mapped[int | None] = mapped_column(
+        ForeignKey("balai_user.id", ondelete="SET NULL")
+    )
+    clinician_name: Mapped[str] = mapped_column(String(200), default="")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column()
+    complaint: Mapped[str] = mapped_column(Text, default="")
+    systolic: Mapped[int | None] = mapped_column(Integer)
+    diastolic: Mapped[int | None] = mapped_column(Integer)
+    heart_rate: Mapped[int | None] = mapped_column(Integer)
+    respiratory_rate: Mapped[int | None] = mapped_column(Integer)
+    temperature: Mapped[float | None] = mapped_column(Float)
+    weight: Mapped[float | None] = mapped_column(Float)
+    height: Mapped[float | None] = mapped_column(Float)
+    oxygen_saturation: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    patient: Mapped[Patient] = relationship(lazy="joined")
+    clinic: Mapped[Clinic] = relationship(lazy="joined")
+    diagnoses: Mapped[list[Diagnosis]] = relationship(
+        back_populates="visit",
+        order_by="Diagnosis.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+
+class Diagnosis(TenantScoped, Base):
+    """An ICD-10 diagnosis of a visit; ``position`` 0 is the primary one."""
+
+    __tablename__ = "puskesmas_diagnosis"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(
+        ForeignKey("puskesmas_visit.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(10))
+    display: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    visit: Mapped[Visit] = relationship(back_populates="diagnoses")
+
+
+class AuditEntry(TenantScoped, Base):
+    """One access to health data: who, when, what, from where (*jejak audit*).
+
+    ``action`` is a verb such as ``patient.read`` or ``visit.create``; ``detail`` names
+    what was touched (field names, counts), never the personal data itself.
+    Entries are only ever added.
+    """
+
+    __tablename__ = "puskesmas_audit"
+    __table_args__ = (
+        Index("ix_puskesmas_audit_at", "tenant_id", "at", "id"),
+        Index("ix_puskesmas_audit_patient", "tenant_id", "patient_id", "at"),
+        Index("ix_puskesmas_audit_user", "tenant_id", "user_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("balai_user.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(260), default="")
+    action: Mapped[str] = mapped_column(String(40))
+    patient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("puskesmas_patient.id", ondelete="SET NULL")
+    )
+    facility_id: Mapped[int | None] = mapped_column(
+        ForeignKey("puskesmas_facility.id", ondelete="SET NULL")
+    )
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+    channel: Mapped[str] = mapped_column(String(20), default="web")
+
+
+class Export(TenantScoped, Base):
+    """A FHIR Bundle waiting for, or sent to, the SATUSEHAT-compatible server.
+
+    ``status``: ``pending`` (to send at ``next_attempt_at``), ``sent``, or ``failed``
+    (gave up after the last attempt; an admin can retry it). The bundle is kept as
+    built, so a failure never loses a record.
+    """
+
+    __tablename__ = "puskesmas_export"
+    __table_args__ = (Index("ix_puskesmas_export_due", "tenant_id", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(
+        ForeignKey("puskesmas_visit.id", ondelete="CASCADE"), index=True
+    )
+    bundle: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,5 @@
+"""(being written)"""
+
+
+def ticket_called(session, tenant, ticket):
+    return None

@@ -1,0 +1,90 @@
+"""The request-side glue shared by pages, the API and the SMS handler: permission
+names, this region's settings, its vault of keys, and the acting user.
+Rules stay in :mod:`balai_puskesmas.services` and the modules beside it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, g, request
+from flask_babel import gettext as _
+
+from balai.auth import current_user
+from balai.db import db
+from balai.settings import plugin_settings
+from balai_puskesmas.services import Actor, PuskesmasError, duties_of
+from balai_puskesmas.vault import Vault
+
+__all__ = [
+    "EXPORT",
+    "MANAGE",
+    "READ",
+    "RECORD",
+    "REGISTER",
+    "SERVE",
+    "VIEW_AUDIT",
+    "actor",
+    "error_messages",
+    "settings",
+    "vault",
+]
+
+MANAGE = "puskesmas.manage_facility"
+SERVE = "puskesmas.serve_queue"
+REGISTER = "puskesmas.register_patient"
+READ = "puskesmas.read_record"
+RECORD = "puskesmas.record_visit"
+VIEW_AUDIT = "puskesmas.view_audit"
+EXPORT = "puskesmas.manage_export"
+
+
+def settings() -> dict[str, Any]:
+    """This tenant's settings of the plugin (tenant → deployment → default)."""
+    return plugin_settings("puskesmas")
+
+
+def vault() -> Vault:
+    """This tenant's keys for personal identifiers (cached for the request)."""
+    if "puskesmas_vault" not in g:
+        g.puskesmas_vault = vault_for(current_app.config, g.tenant.id)
+    return g.puskesmas_vault  # type: ignore[no-any-return]
+
+
+def vault_for(config: Any, tenant_id: int) -> Vault:
+    """A tenant's vault from an app's config (commands and jobs have no request)."""
+    secret = config.get("PUSKESMAS_DATA_KEY") or config["SECRET_KEY"]
+    return Vault.derive(secret, tenant_id)
+
+
+def actor(channel: str = "web") -> Actor:
+    """The acting user with their duties, for access checks and the audit trail."""
+    key = f"puskesmas_actor_{channel}"
+    if key not in g:
+        user = current_user if current_user.is_authenticated else None
+        user_id = user.id if user is not None else None
+        label = f"{user.name} <{user.email}>" if user is not None else _("Visitor")
+        g.setdefault(
+            key,
+            Actor(
+                user_id=user_id,
+                label=label,
+                address=request.remote_addr or "",
+                channel=channel,
+                duties=duties_of(db.session, user_id),
+                share_records=bool(settings()["share_records"]),
+            ),
+        )
+    return g.get(key)  # type: ignore[no-any-return]
+
+
+def error_messages(exc: PuskesmasError) -> dict[str, list[str]]:
+    """The rule's messages translated, by field (``""`` for the form as a whole)."""
+    return {
+        name: [_(message, **exc.params) for message in messages]
+        for name, messages in exc.errors.items()
+    }
+
+
+def abort_for(exc: PuskesmasError) -> None:
+    """A refusal of access (403) or a missing thing (404) as the error page."""
+    abort(exc.status, description=" ".join(m for ms in error_messages(exc).values() for m in ms))

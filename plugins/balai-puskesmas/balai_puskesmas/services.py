@@ -1,0 +1,159 @@
+"""Rules shared by every part of the plugin: who is acting, what their duty lets them
+see, and the audit trail. No Flask here: pages, the API, the SMS handler, commands
+and tests build an :class:`Actor` and pass the session and the time in.
+
+The focused rules live beside this module: :mod:`~balai_puskesmas.queue` (numbers),
+:mod:`~balai_puskesmas.patients`, :mod:`~balai_puskesmas.visits`,
+:mod:`~balai_puskesmas.facilities`, :mod:`~balai_puskesmas.fhir` and
+:mod:`~balai_puskesmas.export`.
+
+**Access by duty.** Health data is specific personal data (UU 27/2022 on personal
+data protection): an officer reads it only through an assignment (:class:`Staff`)
+to a puskesmas. Any duty may read the region's patient register (patients visit any
+puskesmas of the region); visits are read at the officer's own puskesmas only, unless
+the region's policy ``share_records`` lets every assigned officer read visits at all
+of its puskesmas. A role alone (even region admin) grants no access to records.
+Every read or change of a patient's data is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy.orm import Session
+
+from balai_puskesmas.models import AuditEntry, Staff, Visit
+
+__all__ = [
+    "Actor",
+    "PuskesmasError",
+    "audit",
+    "can_read_visits_at",
+    "duties_of",
+    "facilities_with",
+    "readable_visits",
+    "require_duty",
+]
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation; it is translated where it is shown."""
+    return message
+
+
+class PuskesmasError(Exception):
+    """A rule said no. ``errors`` maps a field name (or ``""``) to message ids.
+
+    Message ids are English and marked with ``N_``; callers translate them. Values
+    for the placeholders are in ``params``.
+    """
+
+    def __init__(
+        self,
+        errors: Mapping[str, str | list[str]] | str,
+        *,
+        params: Mapping[str, object] | None = None,
+        status: int = 422,
+    ) -> None:
+        if isinstance(errors, str):
+            errors = {"": errors}
+        self.errors = {k: [v] if isinstance(v, str) else list(v) for k, v in errors.items()}
+        self.params = dict(params or {})
+        self.status = status
+        super().__init__("; ".join(m for ms in self.errors.values() for m in ms))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, for access checks and the audit trail.
+
+    :param user_id: the account, or ``None`` (a kiosk, an SMS sender, a job).
+    :param label: how the audit trail names them, e.g. ``"Siti Aminah <siti@...>"``.
+    :param address: where from: the client's IP address, or ``sms:<hash>``.
+    :param channel: ``web``, ``api``, ``sms``, ``kiosk`` or ``cli``.
+    :param duties: facility id → duty, from the officer's assignments.
+    :param share_records: the region's policy lets assigned officers read visits at
+        every puskesmas of the region.
+    """
+
+    user_id: int | None
+    label: str
+    address: str = ""
+    channel: str = "web"
+    duties: Mapping[int, str] = field(default_factory=dict)
+    share_records: bool = False
+
+
+def duties_of(session: Session, user_id: int | None) -> dict[int, str]:
+    """The officer's assignments: facility id → duty."""
+    if user_id is None:
+        return {}
+    rows = session.execute(
+        select(Staff.facility_id, Staff.duty).where(Staff.user_id == user_id)
+    ).all()
+    return {facility_id: duty for facility_id, duty in rows}
+
+
+def facilities_with(actor: Actor, *duties: str) -> set[int]:
+    """Facilities where ``actor`` holds one of ``duties`` (any duty if none given)."""
+    return {f for f, d in actor.duties.items() if not duties or d in duties}
+
+
+def require_duty(actor: Actor, facility_id: int, *duties: str) -> None:
+    """Refuse unless ``actor`` holds one of ``duties`` at ``facility_id``.
+
+    :raises PuskesmasError: status 403.
+    """
+    if facility_id not in facilities_with(actor, *duties):
+        raise PuskesmasError(
+            N_("You have no duty at this puskesmas that allows this."), status=403
+        )
+
+
+def can_read_visits_at(actor: Actor, facility_id: int) -> bool:
+    """May ``actor`` read the visits recorded at ``facility_id``?"""
+    if facility_id in actor.duties:
+        return True
+    return actor.share_records and bool(actor.duties)
+
+
+def readable_visits(actor: Actor) -> ColumnElement[bool]:
+    """The visits ``actor`` may read, as a condition on :class:`Visit`."""
+    if not actor.duties:
+        return false()
+    if actor.share_records:
+        return true()
+    return Visit.facility_id.in_(sorted(actor.duties))
+
+
+def audit(
+    session: Session,
+    actor: Actor,
+    action: str,
+    now: datetime,
+    *,
+    patient_id: int | None = None,
+    facility_id: int | None = None,
+    detail: str = "",
+) -> AuditEntry:
+    """Add one entry to the audit trail, in the caller's transaction.
+
+    ``action`` is ``<thing>.<verb>`` (``patient.read``, ``visit.create``, ...);
+    ``detail`` names what was touched (field names, counts), never personal data.
+    """
+    entry = AuditEntry(
+        at=now,
+        user_id=actor.user_id,
+        actor=actor.label[:260],
+        action=action,
+        patient_id=patient_id,
+        facility_id=facility_id,
+        detail=detail[:500],
+        address=actor.address[:64],
+        channel=actor.channel,
+    )
+    session.add(entry)
+    return entry

@@ -1,0 +1,150 @@
+"""Fixtures for the e-Puskesmas tests, on top of those of ``balai.testing``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from balai.auth import User
+from balai.db import db
+from balai.tenancy import TenantInfo
+from balai_puskesmas.models import Clinic, Facility, Patient, Staff
+from balai_puskesmas.runtime import vault_for
+from balai_puskesmas.vault import Vault
+
+#: Plausible NIKs (Kota Tangerang, 3671), serial numbers 99xx: obviously test data.
+NIK_MAN = "3671011503859901"  # born 15 March 1985
+NIK_WOMAN = "3671015507929902"  # born 15 July 1992 (day + 40)
+
+
+@pytest.fixture
+def enabled(enable_plugin: Callable[..., TenantInfo]) -> TenantInfo:
+    """``tenant`` with the puskesmas plugin switched on."""
+    return enable_plugin("puskesmas")
+
+
+@pytest.fixture
+def vault(app: Flask, tenant: TenantInfo) -> Vault:
+    """The vault of ``tenant``."""
+    return vault_for(app.config, tenant.id)
+
+
+@pytest.fixture
+def make_facility(db_session: Session) -> Callable[..., Facility]:
+    """``make_facility(code="CIP", clinics=("UMUM", "GIGI", "KIA"), **fields)``."""
+
+    def make(
+        code: str = "CIP", clinics: tuple[str, ...] = ("UMUM", "GIGI", "KIA"), **fields: Any
+    ) -> Facility:
+        values: dict[str, Any] = {
+            "name": f"Puskesmas {code.title()}",
+            "address": "Jl. Contoh No. 1, Tangerang",
+            "latitude": -6.178,
+            "longitude": 106.63,
+            "hours": {str(d): ["07:30", "14:00"] for d in range(1, 7)},
+        }
+        values.update(fields)
+        facility = Facility(code=code, **values)
+        db_session.add(facility)
+        db_session.flush()
+        for position, clinic in enumerate(clinics):
+            db_session.add(
+                Clinic(
+                    facility_id=facility.id,
+                    code=clinic,
+                    name=f"Poli {clinic.title()}",
+                    position=position,
+                )
+            )
+        db_session.commit()
+        return facility
+
+    return make
+
+
+@pytest.fixture
+def facility(enabled: TenantInfo, make_facility: Callable[..., Facility]) -> Facility:
+    """One puskesmas with clinics UMUM, GIGI and KIA, in ``tenant`` (plugin on)."""
+    return make_facility()
+
+
+@pytest.fixture
+def clinic(facility: Facility, db_session: Session) -> Clinic:
+    """The UMUM clinic of ``facility``."""
+    return db_session.get(Facility, facility.id).clinics[0]
+
+
+@pytest.fixture
+def assign(db_session: Session) -> Callable[..., Staff]:
+    """``assign(user, facility, duty="registration", profession=None)``."""
+
+    def do_assign(
+        user: User, facility: Facility, duty: str = "registration", profession: str | None = None
+    ) -> Staff:
+        staff = Staff(
+            user_id=user.id,
+            facility_id=facility.id,
+            duty=duty,
+            profession=profession or ("doctor" if duty == "clinician" else None),
+        )
+        db_session.add(staff)
+        db_session.commit()
+        return staff
+
+    return do_assign
+
+
+@pytest.fixture
+def officer(
+    login: Callable[..., User], assign: Callable[..., Staff]
+) -> Callable[..., User]:
+    """``officer(client, facility, duty="registration")``: log in an OPD officer assigned
+    to ``facility`` with ``duty``."""
+
+    def make(client: FlaskClient, facility: Facility, duty: str = "registration") -> User:
+        user = login(client, role="opd")
+        assign(user, facility, duty)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def add_patient(db_session: Session, vault: Vault) -> Callable[..., Patient]:
+    """``add_patient(nik=NIK_MAN, name="Budi Santoso", **fields)``, straight to the table."""
+
+    def add(nik: str = NIK_MAN, name: str = "Budi Santoso", **fields: Any) -> Patient:
+        nik_cipher, nik_hash = vault.seal(nik)
+        values: dict[str, Any] = {
+            "birth_date": date(1985, 3, 15),
+            "sex": "male",
+            "address": "Jl. Contoh No. 2",
+        }
+        phone = fields.pop("phone", None)
+        values.update(fields)
+        phone_cipher, phone_hash = vault.seal(phone)
+        patient = Patient(
+            nik_cipher=nik_cipher,
+            nik_hash=nik_hash,
+            phone_cipher=phone_cipher,
+            phone_hash=phone_hash,
+            name=name,
+            **values,
+        )
+        db_session.add(patient)
+        db_session.commit()
+        return patient
+
+    return add
+
+
+@pytest.fixture
+def tenant_session(app: Flask) -> Callable[[int], Session]:
+    """``tenant_session(tenant_id)``: a context-managed session bound to that tenant."""
+    return db.tenant_session  # type: ignore[return-value]
