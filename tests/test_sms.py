@@ -21,7 +21,7 @@ from balai.tenancy import TenantInfo
 from balai.tenancy import registry as tenant_registry
 from balai.testing import csrf_token
 
-HELP_ANTRE = "ANTRE <layanan>"
+HELP_NOMOR = "NOMOR <layanan>"
 HELP_INFO = "INFO <topik>"
 RECEIVED: list[InboundSms] = []
 
@@ -34,14 +34,14 @@ def take_ticket(sms: InboundSms) -> str:
 
 
 class Antre:
-    """A queue-ticket plugin answering ANTRE."""
+    """A queue-ticket plugin answering NOMOR."""
 
     name = "antre"
 
     @staticmethod
     @hookimpl
     def register_sms_keywords(app: Flask) -> list[SmsKeyword]:
-        return [SmsKeyword("ANTRE", take_ticket, HELP_ANTRE)]
+        return [SmsKeyword("NOMOR", take_ticket, HELP_NOMOR)]
 
 
 class Info:
@@ -56,14 +56,14 @@ class Info:
 
 
 class AlsoAntre:
-    """Claims ANTRE too: whichever of the two loads later is broken."""
+    """Claims NOMOR too: whichever of the two loads later is broken."""
 
     name = "also_antre"
 
     @staticmethod
     @hookimpl
     def register_sms_keywords() -> list[SmsKeyword]:
-        return [SmsKeyword("ANTRE", take_ticket, "ANTRE lagi")]
+        return [SmsKeyword("NOMOR", take_ticket, "NOMOR lagi")]
 
 
 class LowerCase:
@@ -120,15 +120,15 @@ def test_a_keyword_reaches_its_plugin_and_the_reply_is_queued(
 ) -> None:
     enable_plugin("antre")
     enable_plugin("antre", tenant=other_tenant)
-    response = post(client, token, **{"from": "+6281200000001", "text": "  antre  Poli Umum "})
+    response = post(client, token, **{"from": "+6281200000001", "text": "  nomor  Poli Umum "})
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
     assert response.get_data(as_text=True) == "Nomor antrean A-001 untuk Poli Umum."
     [sms] = RECEIVED
     assert (sms.sender, sms.text, sms.keyword, sms.args) == (
         "+6281200000001",
-        "antre  Poli Umum",
-        "ANTRE",
+        "nomor  Poli Umum",
+        "NOMOR",
         "Poli Umum",
     )
     assert sms.tenant.id == tenant.id
@@ -141,7 +141,7 @@ def test_gateway_field_names_and_the_token_field_are_accepted(
     client: FlaskClient, tenant: TenantInfo, enable_plugin, token: str
 ) -> None:
     enable_plugin("antre")
-    response = post(client, None, From="0812", Body="ANTRE KIA", token=token)
+    response = post(client, None, From="0812", Body="NOMOR KIA", token=token)
     assert response.status_code == 200
     assert response.get_data(as_text=True) == "Nomor antrean A-001 untuk KIA."
     assert [row[2] for row in outbox()] == ["0812"]
@@ -155,12 +155,12 @@ def test_an_unknown_keyword_gets_the_formats_of_enabled_plugins(
     response = post(client, token, **{"from": "0812", "text": "HALO apa kabar"})
     assert response.status_code == 200
     reply = response.get_data(as_text=True)
-    assert reply == f"Unknown format. Send one of:\n{HELP_ANTRE}\n{HELP_INFO}"
+    assert reply == f"Unknown format. Send one of:\n{HELP_INFO}\n{HELP_NOMOR}"
     assert outbox() == [(tenant.id, "sms", "0812", reply, "balai")]
     assert RECEIVED == []
 
 
-@pytest.mark.parametrize("text", ["", "   ", "ANTRE"])
+@pytest.mark.parametrize("text", ["", "   ", "NOMOR"])
 def test_empty_or_bare_messages(
     client: FlaskClient, tenant: TenantInfo, enable_plugin, token: str, text: str
 ) -> None:
@@ -179,7 +179,7 @@ def test_a_disabled_plugins_keyword_is_not_honoured(
 ) -> None:
     enable_plugin("info")
     enable_plugin("antre", tenant=other_tenant)  # enabled elsewhere only
-    response = post(client, token, **{"from": "0812", "text": "ANTRE Poli Umum"})
+    response = post(client, token, **{"from": "0812", "text": "NOMOR Poli Umum"})
     assert response.get_data(as_text=True) == f"Unknown format. Send one of:\n{HELP_INFO}"
     assert RECEIVED == []
     assert notes() == []
@@ -188,7 +188,7 @@ def test_a_disabled_plugins_keyword_is_not_honoured(
 def test_a_region_without_sms_services_says_so(
     client: FlaskClient, tenant: TenantInfo, token: str
 ) -> None:
-    response = post(client, token, **{"from": "0812", "text": "ANTRE Poli"})
+    response = post(client, token, **{"from": "0812", "text": "NOMOR Poli"})
     assert response.get_data(as_text=True) == "Kota A does not receive SMS yet."
 
 
@@ -209,7 +209,7 @@ def test_a_missing_or_wrong_token_is_refused_and_nothing_written(
     client: FlaskClient, tenant: TenantInfo, enable_plugin, token: str, given: str | None
 ) -> None:
     enable_plugin("antre")
-    response = post(client, given, **{"from": "0812", "text": "ANTRE Poli"})
+    response = post(client, given, **{"from": "0812", "text": "NOMOR Poli"})
     assert response.status_code == 403
     error = response.get_json()["error"]
     assert error["code"] == "invalid_token"
@@ -222,15 +222,15 @@ def test_a_region_without_a_token_refuses_everything(
     client: FlaskClient, tenant: TenantInfo, enable_plugin
 ) -> None:
     enable_plugin("antre")
-    assert post(client, "", **{"from": "0812", "text": "ANTRE"}).status_code == 403
-    assert post(client, None, **{"from": "0812", "text": "ANTRE"}).status_code == 403
+    assert post(client, "", **{"from": "0812", "text": "NOMOR"}).status_code == 403
+    assert post(client, None, **{"from": "0812", "text": "NOMOR"}).status_code == 403
 
 
 def test_one_regions_token_does_not_open_another(
     other_client: FlaskClient, other_tenant: TenantInfo, enable_plugin, token: str
 ) -> None:
     enable_plugin("antre", tenant=other_tenant)
-    assert post(other_client, token, **{"from": "0812", "text": "ANTRE"}).status_code == 403
+    assert post(other_client, token, **{"from": "0812", "text": "NOMOR"}).status_code == 403
     assert outbox() == []
 
 
@@ -238,12 +238,12 @@ def test_a_missing_sender_or_an_overlong_text_is_refused(
     client: FlaskClient, tenant: TenantInfo, enable_plugin, token: str
 ) -> None:
     enable_plugin("antre")
-    response = post(client, token, text="ANTRE Poli")
+    response = post(client, token, text="NOMOR Poli")
     assert response.status_code == 422
     assert list(response.get_json()["error"]["fields"]) == ["from"]
-    response = post(client, token, **{"from": "0812\x00", "text": "ANTRE Poli"})
+    response = post(client, token, **{"from": "0812\x00", "text": "NOMOR Poli"})
     assert list(response.get_json()["error"]["fields"]) == ["from"]
-    response = post(client, token, **{"from": "0812", "text": "ANTRE " + "x" * 1600})
+    response = post(client, token, **{"from": "0812", "text": "NOMOR " + "x" * 1600})
     assert list(response.get_json()["error"]["fields"]) == ["text"]
     assert (RECEIVED, outbox()) == ([], [])
 
@@ -252,7 +252,7 @@ def test_an_unknown_host_gets_404(app: Flask, tenant: TenantInfo, token: str) ->
     client = app.test_client()
     response = client.post(
         "/-/sms/masuk",
-        data={"from": "0812", "text": "ANTRE", "token": token},
+        data={"from": "0812", "text": "NOMOR", "token": token},
         base_url="http://unknown.test",
     )
     assert response.status_code == 404
@@ -264,7 +264,7 @@ def test_the_webhook_needs_no_csrf_token(
     client: FlaskClient, tenant: TenantInfo, enable_plugin, token: str
 ) -> None:
     enable_plugin("antre")
-    assert post(client, token, **{"from": "0812", "text": "ANTRE"}).status_code == 200
+    assert post(client, token, **{"from": "0812", "text": "NOMOR"}).status_code == 200
 
 
 @pytest.mark.balai_config(OUTBOX_DELIVER_INLINE=True, SMS_REPLY_IN_RESPONSE=False)
@@ -272,7 +272,7 @@ def test_replies_are_delivered_right_away_when_asked(
     client: FlaskClient, tenant: TenantInfo, enable_plugin, token: str
 ) -> None:
     enable_plugin("antre")
-    post(client, token, **{"from": "0812", "text": "ANTRE Poli"})
+    post(client, token, **{"from": "0812", "text": "NOMOR Poli"})
     with db.all_tenants() as session:
         assert session.scalars(select(OutboxMessage.status)).all() == ["stored"]
 
@@ -286,9 +286,9 @@ def test_a_failing_handler_writes_nothing(
 
     enable_plugin("antre")
     claims = client.application.extensions["balai.sms_keywords"]
-    monkeypatch.setitem(claims, "ANTRE", ("antre", SmsKeyword("ANTRE", explode, HELP_ANTRE)))
+    monkeypatch.setitem(claims, "NOMOR", ("antre", SmsKeyword("NOMOR", explode, HELP_NOMOR)))
     with pytest.raises(RuntimeError, match="queue service down"):
-        post(client, token, **{"from": "0812", "text": "ANTRE Poli"})
+        post(client, token, **{"from": "0812", "text": "NOMOR Poli"})
     assert (outbox(), notes()) == ([], [])
 
 
@@ -298,10 +298,10 @@ def test_a_failing_handler_writes_nothing(
 @pytest.mark.balai_plugins.with_args(AlsoAntre, LowerCase)
 def test_a_contested_or_malformed_keyword_makes_its_plugin_broken(app: Flask) -> None:
     manager = plugins(app)
-    owner = app.extensions["balai.sms_keywords"]["ANTRE"][0]
+    owner = app.extensions["balai.sms_keywords"]["NOMOR"][0]
     loser = ({"antre", "also_antre"} - {owner}).pop()
     assert manager.get(owner).error is None
-    assert f"ANTRE is already claimed by {owner}" in (manager.get(loser).error or "")
+    assert f"NOMOR is already claimed by {owner}" in (manager.get(loser).error or "")
     assert "one upper-case word" in (manager.get("lower_case").error or "")
 
 
@@ -325,16 +325,16 @@ def test_generating_rotating_and_removing_the_token(
     first = _shown_token(client.post("/admin/sms/token").get_data(as_text=True))
     stored = tenant_registry(app).by_id(tenant.id).settings["sms_token_hash"]
     assert stored == hash_token(first) and first not in stored
-    assert post(client, first, **{"from": "0812", "text": "ANTRE"}).status_code == 200
+    assert post(client, first, **{"from": "0812", "text": "NOMOR"}).status_code == 200
     second = _shown_token(client.post("/admin/sms/token").get_data(as_text=True))
     assert second != first
-    assert post(client, first, **{"from": "0812", "text": "ANTRE"}).status_code == 403
-    assert post(client, second, **{"from": "0812", "text": "ANTRE"}).status_code == 200
+    assert post(client, first, **{"from": "0812", "text": "NOMOR"}).status_code == 403
+    assert post(client, second, **{"from": "0812", "text": "NOMOR"}).status_code == 200
     page = client.get("/admin/sms").get_data(as_text=True)
     assert second not in page  # shown once only
     assert "the webhook accepts messages" in page
     assert client.post("/admin/sms/token/hapus").status_code == 302
-    assert post(client, second, **{"from": "0812", "text": "ANTRE"}).status_code == 403
+    assert post(client, second, **{"from": "0812", "text": "NOMOR"}).status_code == 403
     assert "sms_token_hash" not in tenant_registry(app).by_id(tenant.id).settings
 
 
@@ -358,7 +358,7 @@ def test_a_reply_sent_in_the_response_is_recorded_as_sent(
     client: FlaskClient, tenant: TenantInfo, enable_plugin, token: str
 ) -> None:
     enable_plugin("antre")
-    post(client, token, **{"from": "0812", "text": "ANTRE Poli"})
+    post(client, token, **{"from": "0812", "text": "NOMOR Poli"})
     with db.all_tenants() as session:
         assert session.scalars(select(OutboxMessage.status)).all() == ["sent"]
 
@@ -374,7 +374,7 @@ def test_the_outbox_lists_this_regions_messages_with_filters(
     token: str,
 ) -> None:
     enable_plugin("antre")
-    post(client, token, **{"from": "0811", "text": "ANTRE Poli Gigi"})
+    post(client, token, **{"from": "0811", "text": "NOMOR Poli Gigi"})
     post(client, token, **{"from": "0812", "text": "HALO"})
     with db.tenant_session(other_tenant.id) as session:
         session.add(OutboxMessage(channel="sms", recipient="0899", subject="", body="Kota B"))

@@ -208,10 +208,11 @@ def _tenant_criteria(tenant_id: int) -> tuple[Any, Any]:
 def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
     tenant_id = session.info.get("tenant_id")
     all_tenants = session.info.get("all_tenants", False)
-    for obj in list(session.new) + list(session.dirty):
+    new = list(session.new)  # session.new builds a fresh set on every access
+    for obj, is_new in [(o, True) for o in new] + [(o, False) for o in session.dirty]:
         if not _is_tenant_model(type(obj)):
             continue
-        if isinstance(obj, TenantScoped) and obj.tenant_id is None and obj in session.new:
+        if isinstance(obj, TenantScoped) and obj.tenant_id is None and is_new:
             if tenant_id is None:
                 raise TenantContextError(
                     f"new {type(obj).__name__} has no tenant and the session has none"

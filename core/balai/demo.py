@@ -21,12 +21,13 @@ from typing import Any
 
 import click
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from balai import __version__, schema
 from balai.auth.accounts import create_user
-from balai.auth.models import Department
+from balai.auth.models import Department, User
 from balai.db import db
 from balai.permissions import OPERATOR
 from balai.plugins import Plugins, plugins
@@ -273,12 +274,21 @@ def _addresses(port: int) -> None:
     click.echo(f"  http://localhost:{port}/ is {TENANTS[0].name} too.")
 
 
-def _logins() -> None:
+def _logins(app: Flask) -> None:
+    """Every account of the demo: the core's, and those the plugins' sample data added."""
     from balai.cli import print_table
 
     click.echo("")
     click.echo(f"Log in at /masuk. Every account's password: {DEMO_PASSWORD}")
-    rows = [[u.role, u.email, DEMO_PASSWORD, u.tenant or "(all)"] for u in demo_users()]
+    order = {slug: index for index, slug in enumerate(t.slug for t in TENANTS)}
+    ranks = {"admin": 0, "opd": 1, "warga": 2}
+    with app.app_context():
+        slugs = {t.id: t.slug for t in registry(app).all()}
+        with db.all_tenants() as session:
+            found = session.scalars(select(User)).all()
+            users = [(u.role, u.email, slugs.get(u.tenant_id)) for u in found]
+    users.sort(key=lambda u: (order.get(u[2] or "", 99), ranks.get(u[0], 3), u[1]))
+    rows = [[role, email, DEMO_PASSWORD, slug or "(all)"] for role, email, slug in users]
     print_table(["ROLE", "E-MAIL", "PASSWORD", "TENANT"], rows)
 
 
@@ -335,7 +345,7 @@ def demo_command(path: Path, reset: bool, host: str, port: int, no_serve: bool) 
         click.echo(f"reusing the demo in {path} as it is ('{_command()} --reset' builds it afresh)")
         app = open_demo(path)
     _addresses(port)
-    _logins()
+    _logins(app)
     if no_serve:
         db.engine_for(app).dispose()
         return

@@ -1,20 +1,24 @@
 """Users and authentication: login sessions, API tokens, password hashing.
 
-Plugins use :data:`current_user` and :class:`User`; the rest may move.
+Plugins use :data:`current_user`, :class:`User`, :class:`Department` and
+:func:`create_user` (sample accounts for ``populate_demo``); the rest may move.
 """
 
 from flask_login import current_user
 
+from balai.auth.accounts import AccountError, create_user
 from balai.auth.models import ApiToken, Department, LoginSession, User
 from balai.auth.passwords import check_password, hash_password
 from balai.auth.sessions import init_app
 
 __all__ = [
+    "AccountError",
     "ApiToken",
     "Department",
     "LoginSession",
     "User",
     "check_password",
+    "create_user",
     "current_user",
     "hash_password",
     "init_app",

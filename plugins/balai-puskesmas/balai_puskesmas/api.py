@@ -1,5 +1,416 @@
-"""(being written)"""
+"""The JSON API under ``/api/v1/puskesmas/``: queue numbers and patient lookup.
 
-from balai.api import ApiBlueprint
+Taking and following a number is public, as on the web pages. The desk's calls and
+patient lookups need the same permission *and* duty at a puskesmas as the pages,
+and each patient read is written to the audit trail with the channel ``api``.
+Responses never carry a ticket holder's NIK or phone.
+"""
 
-blp = ApiBlueprint("puskesmas_api", __name__, description="e-Puskesmas")
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any, NoReturn
+
+from flask import g, url_for
+from flask_babel import get_timezone
+from flask_babel import gettext as _
+from flask_smorest import abort
+from marshmallow import Schema, fields, validate
+from sqlalchemy import func, select
+
+from balai.api import ApiBlueprint, PageArgs, page_of, paginate
+from balai.auth import current_user
+from balai.calendar import local_date
+from balai.db import db, utcnow
+from balai.permissions import public, require
+from balai.plugins import hooks
+from balai_puskesmas import patients, queue, runtime, visits
+from balai_puskesmas.models import SEXES, TICKET_STATUSES, Clinic, Facility, Ticket
+from balai_puskesmas.services import PuskesmasError
+
+__all__ = ["blp"]
+
+blp = ApiBlueprint(
+    "puskesmas_api",
+    __name__,
+    description="e-Puskesmas: take and follow queue numbers, the desk's calls, patient lookup",
+)
+
+# The access decorator sits right under the route, so a request without the
+# permission is refused (401/403) before its input is even validated (422).
+
+
+# -- schemas -----------------------------------------------------------------------
+
+
+class NamedSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
+class ClinicSchema(NamedSchema):
+    minutes_per_patient = fields.Integer()
+    daily_quota = fields.Integer(allow_none=True)
+    waiting = fields.Integer(metadata={"description": "Numbers waiting today"})
+
+
+class FacilitySchema(NamedSchema):
+    address = fields.String()
+    phone = fields.String()
+    latitude = fields.Float(allow_none=True)
+    longitude = fields.Float(allow_none=True)
+    hours = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": 'ISO weekday ("1" = Monday) → ["07:30", "14:00"]; absent: closed'},
+    )
+    clinics = fields.List(fields.Nested(ClinicSchema))
+
+
+class FacilityQuery(PageArgs):
+    """The region's active puskesmas."""
+
+
+class TicketSchema(Schema):
+    """A queue number as its holder sees it: no NIK, no phone."""
+
+    code = fields.String(metadata={"description": "Token of the ticket's follow page"})
+    number = fields.Integer()
+    display = fields.String(metadata={"description": 'As called, e.g. "UMUM-012"'})
+    status = fields.String(metadata={"enum": list(TICKET_STATUSES)})
+    day = fields.Date()
+    clinic = fields.Nested(NamedSchema)
+    facility = fields.Nested(NamedSchema)
+    channel = fields.String()
+    ahead = fields.Integer(metadata={"description": "Numbers waiting before this one"})
+    estimated_minutes = fields.Integer(metadata={"description": "Estimated wait"})
+    created_at = fields.AwareDateTime()
+    called_at = fields.AwareDateTime(allow_none=True)
+    url = fields.String(metadata={"description": "The follow page"})
+
+
+class TakeSchema(Schema):
+    """Take a number at a clinic; the day defaults to today in the region."""
+
+    clinic_id = fields.Integer(required=True)
+    day = fields.Date(load_default=None)
+    nik = fields.String(load_default=None, metadata={"description": "16 digits, optional"})
+    phone = fields.String(
+        load_default=None, metadata={"description": "For an SMS when called, optional"}
+    )
+
+
+class BoardClinicSchema(Schema):
+    clinic = fields.Nested(NamedSchema)
+    current = fields.String(allow_none=True, metadata={"description": "Number being served"})
+    waiting = fields.Integer()
+    recent = fields.List(fields.String(), metadata={"description": "Last numbers called"})
+
+
+class BoardSchema(Schema):
+    facility = fields.Nested(NamedSchema)
+    day = fields.Date()
+    clinics = fields.List(fields.Nested(BoardClinicSchema))
+
+
+class QueueQuery(Schema):
+    day = fields.Date(load_default=None, metadata={"description": "Default: today"})
+    status = fields.String(load_default=None, validate=validate.OneOf(TICKET_STATUSES))
+
+
+class DeskTicketSchema(TicketSchema):
+    patient_id = fields.Integer(allow_none=True)
+
+
+class DiagnosisSchema(Schema):
+    code = fields.String(metadata={"description": "ICD-10 (WHO)"})
+    display = fields.String()
+
+
+class VisitSchema(Schema):
+    id = fields.Integer()
+    started_at = fields.AwareDateTime()
+    facility_id = fields.Integer()
+    clinic = fields.Nested(NamedSchema)
+    clinician_name = fields.String()
+    complaint = fields.String()
+    systolic = fields.Integer(allow_none=True)
+    diastolic = fields.Integer(allow_none=True)
+    heart_rate = fields.Integer(allow_none=True)
+    respiratory_rate = fields.Integer(allow_none=True)
+    temperature = fields.Float(allow_none=True)
+    weight = fields.Float(allow_none=True)
+    height = fields.Float(allow_none=True)
+    oxygen_saturation = fields.Integer(allow_none=True)
+    diagnoses = fields.List(fields.Nested(DiagnosisSchema))
+
+
+class PatientSchema(Schema):
+    id = fields.Integer()
+    nik = fields.String()
+    name = fields.String()
+    birth_date = fields.Date()
+    sex = fields.String(metadata={"enum": list(SEXES)})
+    address = fields.String()
+    phone = fields.String(allow_none=True)
+    bpjs = fields.String(allow_none=True)
+
+
+class PatientDetailSchema(PatientSchema):
+    visits = fields.List(
+        fields.Nested(VisitSchema),
+        metadata={"description": "The latest visits this officer's duty allows them to read"},
+    )
+
+
+class PatientQuery(Schema):
+    nik = fields.String(required=True, metadata={"description": "16 digits"})
+
+
+# -- queue -------------------------------------------------------------------------
+
+
+@blp.route("/facilities")
+@public
+@blp.arguments(FacilityQuery, location="query")
+@blp.response(200, page_of(FacilitySchema))
+def list_facilities(query: dict[str, Any]) -> Mapping[str, Any]:
+    """The region's active puskesmas with their clinics and today's waiting numbers."""
+    stmt = select(Facility).where(Facility.active.is_(True)).order_by(Facility.name, Facility.id)
+    page = paginate(stmt, query["page"], query["per_page"])
+    waiting = _waiting_today([f.id for f in page["items"]])
+    return {**page, "items": [_facility(f, waiting) for f in page["items"]]}
+
+
+@blp.route("/facilities/<int:facility_id>/board")
+@public
+@blp.response(200, BoardSchema)
+def get_board(facility_id: int) -> dict[str, Any]:
+    """What the display board shows: the number being served at each clinic."""
+    facility = db.session.get(Facility, facility_id)
+    if facility is None or not facility.active:
+        abort(404)
+    day = _today()
+    rows = queue.board(db.session, facility.id, day)
+    return {
+        "facility": facility,
+        "day": day,
+        "clinics": [
+            {
+                "clinic": row.clinic,
+                "current": queue.display_number(row.current) if row.current else None,
+                "waiting": row.waiting,
+                "recent": [queue.display_number(t) for t in row.recent],
+            }
+            for row in rows
+        ],
+    }
+
+
+@blp.route("/tickets", methods=["POST"])
+@public
+@blp.arguments(TakeSchema)
+@blp.response(201, TicketSchema)
+def take_ticket(data: dict[str, Any]) -> dict[str, Any]:
+    """Take the next number at a clinic (the same rules as the web form)."""
+    settings = runtime.settings()
+    try:
+        ticket = queue.take_number(
+            db.session,
+            runtime.vault(),
+            data["clinic_id"],
+            data["day"] or _today(),
+            utcnow(),
+            channel="api",
+            days_ahead=settings["days_ahead"],
+            timezone=str(get_timezone()),
+            nik=data["nik"],
+            phone=data["phone"],
+            user_id=current_user.id if current_user.is_authenticated else None,
+        )
+    except PuskesmasError as exc:
+        db.session.rollback()
+        _refuse(exc)
+    db.session.commit()
+    return _ticket(ticket)
+
+
+@blp.route("/tickets/<code>")
+@public
+@blp.response(200, TicketSchema)
+def get_ticket(code: str) -> dict[str, Any]:
+    """A number by its code: status, numbers ahead, estimated wait."""
+    ticket = db.session.scalar(select(Ticket).where(Ticket.code == code))
+    if ticket is None:
+        abort(404)
+    return _ticket(ticket)
+
+
+@blp.route("/clinics/<int:clinic_id>/queue")
+@require(runtime.SERVE)
+@blp.arguments(QueueQuery, location="query")
+@blp.response(200, DeskTicketSchema(many=True))
+def clinic_queue(query: dict[str, Any], clinic_id: int) -> list[dict[str, Any]]:
+    """A clinic's numbers of a day, in order (registration or clinician duty there)."""
+    clinic = _clinic_on_duty(clinic_id)
+    stmt = select(Ticket).where(
+        Ticket.clinic_id == clinic.id, Ticket.day == (query["day"] or _today())
+    )
+    if query["status"]:
+        stmt = stmt.where(Ticket.status == query["status"])
+    tickets = db.session.scalars(stmt.order_by(Ticket.number)).all()
+    return [{**_ticket(t), "patient_id": t.patient_id} for t in tickets]
+
+
+@blp.route("/clinics/<int:clinic_id>/call", methods=["POST"])
+@require(runtime.SERVE)
+@blp.response(200, DeskTicketSchema)
+@blp.alt_response(409, schema=None, description="No number is waiting")
+def call_next(clinic_id: int) -> dict[str, Any]:
+    """Call the next waiting number of the clinic today."""
+    clinic = _clinic_on_duty(clinic_id)
+    try:
+        ticket = queue.call_next(db.session, runtime.actor("api"), clinic.id, _today(), utcnow())
+    except PuskesmasError as exc:
+        db.session.rollback()
+        _refuse(exc)
+    if ticket is None:
+        abort(409, message=_("No number is waiting."))
+    hooks().ticket_called(tenant=g.tenant, ticket=ticket, session=db.session)
+    db.session.commit()
+    return {**_ticket(ticket), "patient_id": ticket.patient_id}
+
+
+# -- patients ----------------------------------------------------------------------
+
+
+@blp.route("/patients")
+@require(runtime.READ)
+@blp.arguments(PatientQuery, location="query")
+@blp.response(200, PatientSchema)
+def find_patient(query: dict[str, Any]) -> dict[str, Any]:
+    """The patient with this NIK (exact), or 404. The lookup is audited."""
+    vault, actor = runtime.vault(), runtime.actor("api")
+    try:
+        patient = patients.find_by_nik(db.session, vault, actor, query["nik"], utcnow())
+    except PuskesmasError as exc:
+        db.session.rollback()
+        _refuse(exc, location="query")
+    db.session.commit()  # the audit entry stays, found or not
+    if patient is None:
+        abort(404, message=_("No patient with this NIK."))
+    return _patient(patient)
+
+
+@blp.route("/patients/<int:patient_id>")
+@require(runtime.READ)
+@blp.response(200, PatientDetailSchema)
+def get_patient(patient_id: int) -> dict[str, Any]:
+    """A patient with the latest visits the officer's duty allows. Audited."""
+    vault, actor, now = runtime.vault(), runtime.actor("api"), utcnow()
+    try:
+        patient = patients.get(db.session, vault, actor, patient_id, now)
+        page = visits.visits_of(db.session, actor, patient.id, now, page=1, per_page=20)
+    except PuskesmasError as exc:
+        db.session.rollback()
+        _refuse(exc)
+    db.session.commit()
+    return {**_patient(patient), "visits": page["items"]}
+
+
+# -- helpers -----------------------------------------------------------------------
+
+
+def _today() -> date:
+    return local_date(utcnow(), str(get_timezone()))
+
+
+def _refuse(exc: PuskesmasError, location: str = "json") -> NoReturn:
+    """A rule's refusal as the API's error shape: 422 by field, or 403/404/409."""
+    messages = runtime.error_messages(exc)
+    if exc.status == 422:
+        by_field = {name or "_schema": texts for name, texts in messages.items()}
+        abort(422, messages={location: by_field})
+    abort(exc.status, message=" ".join(m for ms in messages.values() for m in ms))
+
+
+def _clinic_on_duty(clinic_id: int) -> Clinic:
+    clinic = db.session.get(Clinic, clinic_id)
+    if clinic is None:
+        abort(404)
+    if clinic.facility_id not in runtime.actor("api").duties:
+        abort(403, message=_("You have no duty at this puskesmas that allows this."))
+    return clinic
+
+
+def _waiting_today(facility_ids: list[int]) -> dict[int, int]:
+    if not facility_ids:
+        return {}
+    rows = db.session.execute(
+        select(Ticket.clinic_id, func.count())
+        .where(
+            Ticket.facility_id.in_(facility_ids),
+            Ticket.day == _today(),
+            Ticket.status == "waiting",
+        )
+        .group_by(Ticket.clinic_id)
+    ).all()
+    return dict(rows)  # type: ignore[arg-type]
+
+
+def _facility(facility: Facility, waiting: Mapping[int, int]) -> dict[str, Any]:
+    return {
+        "id": facility.id,
+        "code": facility.code,
+        "name": facility.name,
+        "address": facility.address,
+        "phone": facility.phone,
+        "latitude": facility.latitude,
+        "longitude": facility.longitude,
+        "hours": facility.hours or {},
+        "clinics": [
+            {
+                "id": c.id,
+                "code": c.code,
+                "name": c.name,
+                "minutes_per_patient": c.minutes_per_patient,
+                "daily_quota": c.daily_quota,
+                "waiting": waiting.get(c.id, 0),
+            }
+            for c in facility.clinics
+            if c.active
+        ],
+    }
+
+
+def _ticket(ticket: Ticket) -> dict[str, Any]:
+    ahead, minutes = queue.estimate(db.session, ticket)
+    return {
+        "code": ticket.code,
+        "number": ticket.number,
+        "display": queue.display_number(ticket),
+        "status": ticket.status,
+        "day": ticket.day,
+        "clinic": ticket.clinic,
+        "facility": ticket.clinic.facility,
+        "channel": ticket.channel,
+        "ahead": ahead,
+        "estimated_minutes": minutes,
+        "created_at": ticket.created_at,
+        "called_at": ticket.called_at,
+        "url": url_for("puskesmas.ticket", code=ticket.code, _external=True),
+    }
+
+
+def _patient(patient: Any) -> dict[str, Any]:
+    identifiers = patients.identifiers(runtime.vault(), patient)
+    return {
+        "id": patient.id,
+        "name": patient.name,
+        "birth_date": patient.birth_date,
+        "sex": patient.sex,
+        "address": patient.address,
+        **identifiers,
+    }

@@ -1,5 +1,540 @@
-"""(being written)"""
+"""The outbox of FHIR bundles for SATUSEHAT (no Flask here).
+
+Recording a visit queues its bundle (:func:`enqueue`); ``balai puskesmas send``,
+run from cron every minute, sends what is due (:func:`send_due`):
+
+1. One export at a time is *claimed*: the due row is locked (``SELECT ... FOR UPDATE
+   SKIP LOCKED`` on PostgreSQL), its ``next_attempt_at`` moved a lease ahead, and that
+   is committed. A second sender running at the same moment skips the locked row and
+   then finds it not due, so two senders never send one bundle at once; no lock is
+   held while the network is used.
+2. An OAuth2 access token is fetched by client credentials (once per run, again
+   after a 401), and the transaction Bundle is POSTed to the FHIR base address.
+3. The outcome is committed at once: ``sent`` with the transaction-response's
+   statuses and locations; or another attempt later, waiting 1 minute, 2, 4, ... up
+   to 6 hours (network errors, 429, 5xx, token failures), ``failed`` once
+   ``max_attempts`` is reached; or ``failed`` at once when the server rejects the
+   content (400, 412, 413, 422), with its OperationOutcome's diagnostics.
+
+Nothing is ever deleted: a failed export keeps its bundle until an admin retries it
+(:func:`retry`). Error fields hold the status code and a short reason, never the
+bundle or personal data (values from the patient are blanked out of a server's
+diagnostics). A sender that dies after the server answered leaves its export to be
+sent again after the lease; every entry is a conditional create on its identifier, so
+the server files it once.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from balai_puskesmas import fhir
+from balai_puskesmas.models import Clinic, Diagnosis, Export, Facility, Patient, Staff, Visit
+from balai_puskesmas.services import N_, PuskesmasError
+from balai_puskesmas.vault import Vault, VaultError
+
+__all__ = [
+    "FIRST_WAIT",
+    "LEASE",
+    "LONGEST_WAIT",
+    "REJECTED",
+    "SendSummary",
+    "backoff",
+    "build_bundle",
+    "counts",
+    "enqueue",
+    "retry",
+    "send_due",
+]
+
+FIRST_WAIT = timedelta(minutes=1)
+LONGEST_WAIT = timedelta(hours=6)
+#: How long a claimed export is kept from other senders while it is being sent.
+LEASE = timedelta(minutes=15)
+#: Answers that say the content itself is wrong: sending it again cannot help.
+REJECTED = frozenset({400, 412, 413, 422})
+FHIR_JSON = "application/fhir+json"
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+ERROR_LENGTH = 500
 
 
-def enqueue(session, visit, now):
+@dataclass
+class SendSummary:
+    """What one :func:`send_due` run did for a tenant.
+
+    ``sent`` and ``failed`` (given up) count this run's exports, ``retrying`` those
+    that failed this time and will be tried again; ``waiting`` is every pending
+    export left after the run. ``message`` says why nothing was sent, if so.
+    """
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    waiting: int = 0
+    message: str = ""
+
+    def line(self) -> str:
+        """``3 sent, 1 waiting, 0 failed`` (and the reason when nothing could be sent)."""
+        text = f"{self.sent} sent, {self.waiting} waiting, {self.failed} failed"
+        return f"{text} ({self.message})" if self.message else text
+
+
+class _TokenError(Exception):
+    """The token endpoint did not give an access token; the message is safe to store."""
+
+
+# -- queueing ------------------------------------------------------------------------
+
+
+def build_bundle(session: Session, vault: Vault, visit: Visit) -> dict[str, Any]:
+    """The FHIR bundle of ``visit`` as it stands now (the NIK opened with ``vault``).
+
+    :raises fhir.FhirError: the visit cannot be sent as valid FHIR R4, or the NIK
+        cannot be opened with this region's key (messages carry no personal data).
+    """
+    # Read from the session rather than the visit's relationships: the recording code
+    # may have added diagnoses by id only (autoflush brings them in).
+    patient = session.get(Patient, visit.patient_id)
+    clinic = session.get(Clinic, visit.clinic_id)
+    facility = session.get(Facility, visit.facility_id)
+    if patient is None or clinic is None or facility is None:
+        raise fhir.FhirError("the visit's patient, puskesmas or clinic no longer exists")
+    try:
+        nik = vault.open(patient.nik_cipher)
+    except VaultError as exc:
+        raise fhir.FhirError("the patient's NIK cannot be opened with this region's key") from exc
+    diagnoses = session.scalars(
+        select(Diagnosis)
+        .where(Diagnosis.visit_id == visit.id)
+        .order_by(Diagnosis.position, Diagnosis.id)
+    ).all()
+    clinician = None
+    if visit.clinician_id is not None:
+        clinician = session.scalar(
+            select(Staff).where(
+                Staff.user_id == visit.clinician_id, Staff.facility_id == visit.facility_id
+            )
+        )
+    return fhir.bundle_for(
+        visit,
+        nik=nik or "",
+        facility=facility,
+        clinic=clinic,
+        clinician=clinician,
+        local_namespace=fhir.namespace_for(vault.tenant_id, facility.code),
+        patient=patient,
+        diagnoses=diagnoses,
+    )
+
+
+def enqueue(session: Session, vault: Vault, visit: Visit, now: datetime) -> Export:
+    """Queue ``visit``'s bundle, built now, to be sent at once; in the caller's transaction.
+
+    A visit that cannot be expressed as valid FHIR is still queued, as ``failed`` with
+    the reason, so the admin sees it and can retry once the data is fixed: recording
+    the visit itself is never refused because of the export.
+    """
+    export = Export(visit_id=visit.id, attempts=0, next_attempt_at=now, created_at=now)
+    try:
+        export.bundle = build_bundle(session, vault, visit)
+        export.status = "pending"
+        export.last_error = ""
+    except fhir.FhirError as exc:
+        export.bundle = {}
+        export.status = "failed"
+        export.last_error = _short(f"cannot build the bundle: {exc}")
+    session.add(export)
+    session.flush()
+    return export
+
+
+def retry(session: Session, export_id: int, now: datetime, *, vault: Vault | None = None) -> Export:
+    """Send a failed export again at once (attempts start over); the caller commits.
+
+    With ``vault``, the bundle is built again from the visit as it stands now, so
+    SATUSEHAT ids entered since (puskesmas, clinic, clinician) and corrected data are
+    sent; if that fails, the export stays failed with the reason.
+
+    :raises PuskesmasError: 404 unknown export; 409 it is not failed; 422 its bundle
+        cannot be built (``params["reason"]``).
+    """
+    export = session.scalar(
+        select(Export)
+        .where(Export.id == export_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if export is None:
+        raise PuskesmasError(N_("There is no such export."), status=404)
+    if export.status != "failed":
+        raise PuskesmasError(N_("Only a failed export can be sent again."), status=409)
+    if vault is not None:
+        visit = session.get(Visit, export.visit_id)
+        try:
+            if visit is None:
+                raise fhir.FhirError("the visit no longer exists")
+            export.bundle = build_bundle(session, vault, visit)
+        except fhir.FhirError as exc:
+            export.last_error = _short(f"cannot build the bundle: {exc}")
+            session.flush()
+            raise PuskesmasError(
+                N_("The bundle cannot be built: %(reason)s"), params={"reason": str(exc)}
+            ) from exc
+    if not export.bundle:  # never built, and no vault to build it now
+        reason = export.last_error.removeprefix("cannot build the bundle: ")
+        raise PuskesmasError(
+            N_("The bundle cannot be built: %(reason)s"), params={"reason": reason}
+        )
+    export.status = "pending"
+    export.attempts = 0
+    export.next_attempt_at = now
+    export.last_error = ""
+    session.flush()
+    return export
+
+
+def counts(session: Session) -> dict[str, int]:
+    """The number of exports by status (``pending``, ``sent``, ``failed``)."""
+    found = {"pending": 0, "sent": 0, "failed": 0}
+    rows = session.execute(select(Export.status, func.count(Export.id)).group_by(Export.status))
+    for status, number in rows:
+        found[status] = number
+    return found
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failed attempt: 1 minute, doubling, at most 6 h."""
+    if attempts <= 1:
+        return FIRST_WAIT
+    if attempts > 20:  # 2**19 minutes is far past the cap already
+        return LONGEST_WAIT
+    return min(FIRST_WAIT * 2 ** (attempts - 1), LONGEST_WAIT)
+
+
+# -- sending -------------------------------------------------------------------------
+
+
+def send_due(
+    session: Session,
+    settings: Mapping[str, Any],
+    now: datetime,
+    *,
+    http: httpx.Client | None = None,
+    limit: int = 50,
+    clock: Callable[[], float] = time.monotonic,
+) -> SendSummary:
+    """Send up to ``limit`` due exports of the session's tenant, oldest first.
+
+    Commits on ``session`` after claiming each export and after recording its
+    outcome, so what was sent stays recorded whatever happens next.
+
+    :param settings: the tenant's plugin settings (``export_enabled``,
+        ``satusehat_token_url``, ``satusehat_base_url``, ``satusehat_client_id``,
+        ``satusehat_client_secret``, ``max_attempts``).
+    :param http: the HTTP client to use (tests pass one); a new one otherwise.
+    :param clock: seconds, for the lease while a long run goes on and the token's
+        lifetime.
+    """
+    summary = SendSummary()
+    if not settings.get("export_enabled"):
+        summary.message = "sending to SATUSEHAT is switched off"
+    elif not (settings.get("satusehat_client_id") and settings.get("satusehat_client_secret")):
+        summary.message = "the SATUSEHAT client ID and secret are not set"
+    else:
+        client = http or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+        try:
+            _Sender(session, settings, now, client, clock, summary).run(limit)
+        finally:
+            if http is None:
+                client.close()
+    summary.waiting = (
+        session.scalar(select(func.count(Export.id)).where(Export.status == "pending")) or 0
+    )
+    session.commit()
+    return summary
+
+
+class _Sender:
+    """One run of :func:`send_due` for one tenant."""
+
+    def __init__(
+        self,
+        session: Session,
+        settings: Mapping[str, Any],
+        now: datetime,
+        http: httpx.Client,
+        clock: Callable[[], float],
+        summary: SendSummary,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.now = now
+        self.http = http
+        self.clock = clock
+        self.started = clock()
+        self.summary = summary
+        self.max_attempts = int(settings.get("max_attempts") or 1)
+        self.base_url = str(settings["satusehat_base_url"]).rstrip("/")
+        self.token: str | None = None
+        self.token_expires = 0.0
+
+    def elapsed(self) -> timedelta:
+        return timedelta(seconds=max(self.clock() - self.started, 0.0))
+
+    def run(self, limit: int) -> None:
+        for _ in range(max(limit, 0)):
+            claimed = self.claim()
+            if claimed is None:
+                return
+            export_id, bundle = claimed
+            if not self.send(export_id, bundle):
+                return  # the token endpoint failed: the next run tries again
+
+    def claim(self) -> tuple[int, dict[str, Any]] | None:
+        """Take the oldest due export for this run, or ``None``; commits the claim."""
+        session = self.session
+        while True:
+            row = session.execute(
+                select(Export.id, Export.bundle)
+                .where(Export.status == "pending", Export.next_attempt_at <= self.now)
+                .order_by(Export.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                session.commit()
+                return None
+            # Compare-and-set, for databases without row locks (SQLite): another sender
+            # that claimed it first has moved next_attempt_at past now.
+            taken = session.execute(
+                update(Export)
+                .where(
+                    Export.id == row.id,
+                    Export.status == "pending",
+                    Export.next_attempt_at <= self.now,
+                )
+                .values(next_attempt_at=self.now + self.elapsed() + LEASE)
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+            if taken.rowcount == 1:
+                return row.id, dict(row.bundle or {})
+
+    def send(self, export_id: int, bundle: dict[str, Any]) -> bool:
+        """Send one claimed bundle and record the outcome; ``False`` stops the run."""
+        try:
+            response = self.post(bundle)
+        except _TokenError as exc:
+            self.later(export_id, f"token: {exc}")
+            self.summary.message = f"no access token: {exc}"
+            return False
+        except httpx.HTTPError as exc:
+            self.later(export_id, f"network: {type(exc).__name__}")
+            return True
+        status = response.status_code
+        if 200 <= status < 300:
+            self.record(
+                export_id,
+                status="sent",
+                sent_at=self.now,
+                last_error="",
+                response=_outcome(response, bundle),
+            )
+            self.summary.sent += 1
+        elif status in REJECTED:
+            self.record(
+                export_id,
+                status="failed",
+                last_error=_short(
+                    f"{status} {response.reason_phrase}: {_diagnostics(response, bundle)}"
+                ),
+            )
+            self.summary.failed += 1
+        else:
+            wait = _retry_after(response)
+            reason = f"{status} {response.reason_phrase}"
+            if status == 401:
+                reason += " (a fresh token was refused too)"
+            self.later(export_id, reason, at_least=wait)
+        return True
+
+    def post(self, bundle: dict[str, Any]) -> httpx.Response:
+        """POST the transaction; on a 401, once more with a fresh token."""
+        response = self._post(bundle, self.access_token())
+        if response.status_code == 401:
+            self.token = None
+            response = self._post(bundle, self.access_token())
+        return response
+
+    def _post(self, bundle: dict[str, Any], token: str) -> httpx.Response:
+        return self.http.post(
+            self.base_url,
+            json=bundle,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": FHIR_JSON,
+                "Accept": FHIR_JSON,
+            },
+            timeout=TIMEOUT,
+        )
+
+    def access_token(self) -> str:
+        """The run's OAuth2 access token (client credentials), fetched when needed."""
+        if self.token and self.clock() < self.token_expires:
+            return self.token
+        try:
+            response = self.http.post(
+                str(self.settings["satusehat_token_url"]),
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": str(self.settings["satusehat_client_id"]),
+                    "client_secret": str(self.settings["satusehat_client_secret"]),
+                },
+                headers={"Accept": "application/json"},
+                timeout=TIMEOUT,
+            )
+        except httpx.HTTPError as exc:
+            raise _TokenError(f"network: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise _TokenError(f"{response.status_code} {response.reason_phrase}")
+        try:
+            body = response.json()
+            token = body["access_token"]
+            lifetime = float(body.get("expires_in") or 3600)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _TokenError("the answer has no access_token") from exc
+        if not isinstance(token, str) or not token:
+            raise _TokenError("the answer has no access_token")
+        self.token = token
+        # Renew a little early, so a token does not expire between check and use.
+        self.token_expires = self.clock() + max(lifetime - 30.0, 0.0)
+        return token
+
+    def later(self, export_id: int, reason: str, *, at_least: timedelta | None = None) -> None:
+        """Count a failed attempt: try again after the back-off, or give up."""
+        export = self.session.get(Export, export_id, with_for_update=True, populate_existing=True)
+        if export is None:  # deleted with its visit meanwhile
+            self.session.commit()
+            return
+        export.attempts += 1
+        export.last_error = _short(f"attempt {export.attempts}: {reason}")
+        if export.attempts >= self.max_attempts:
+            export.status = "failed"
+            self.summary.failed += 1
+        else:
+            wait = backoff(export.attempts)
+            if at_least is not None:
+                wait = min(max(wait, at_least), LONGEST_WAIT)
+            export.next_attempt_at = self.now + wait
+            self.summary.retrying += 1
+        self.session.commit()
+
+    def record(self, export_id: int, **values: Any) -> None:
+        export = self.session.get(Export, export_id, with_for_update=True, populate_existing=True)
+        if export is not None:
+            export.attempts += 1
+            for name, value in values.items():
+                setattr(export, name, value)
+        self.session.commit()
+
+
+# -- reading answers -----------------------------------------------------------------
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= ERROR_LENGTH else text[: ERROR_LENGTH - 1] + "…"
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _outcome(response: httpx.Response, bundle: dict[str, Any]) -> dict[str, Any]:
+    """What the server filed: each entry's type, status and location.
+
+    The Patient's location (SATUSEHAT's own number for the person) is left out.
+    """
+    body = _json(response)
+    sent = bundle.get("entry") or []
+    entries = []
+    for index, entry in enumerate(body.get("entry") or []):
+        answer = entry.get("response") if isinstance(entry, dict) else None
+        if not isinstance(answer, dict):
+            continue
+        kind = ""
+        if index < len(sent):
+            kind = str((sent[index].get("resource") or {}).get("resourceType", ""))
+        item = {"resourceType": kind, "status": str(answer.get("status", ""))[:100]}
+        location = answer.get("location")
+        if isinstance(location, str) and kind != "Patient":
+            item["location"] = location[:200]
+        entries.append(item)
+    return {
+        "status": response.status_code,
+        "type": str(body.get("type", ""))[:40],
+        "entries": entries,
+    }
+
+
+def _personal_values(bundle: dict[str, Any]) -> list[str]:
+    """The patient's values in ``bundle``, to blank out of anything a server echoes."""
+    values: list[str] = []
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") or {}
+        if resource.get("resourceType") != "Patient":
+            continue
+        values += [str(i.get("value", "")) for i in resource.get("identifier") or []]
+        values += [str(n.get("text", "")) for n in resource.get("name") or []]
+        values.append(str(resource.get("birthDate", "")))
+    return sorted((v for v in values if len(v) >= 3), key=len, reverse=True)
+
+
+_LONG_NUMBER = re.compile(r"\d{8,}")
+
+
+def _diagnostics(response: httpx.Response, bundle: dict[str, Any]) -> str:
+    """The OperationOutcome's issues (severity, code, diagnostics, where), personal
+    values blanked out; or the start of a plain-text answer."""
+    body = _json(response)
+    parts = []
+    if body.get("resourceType") == "OperationOutcome":
+        for issue in body.get("issue") or []:
+            if not isinstance(issue, dict):
+                continue
+            text = str(issue.get("diagnostics") or "")
+            if not text:
+                details = issue.get("details") or {}
+                text = str(details.get("text") or "") if isinstance(details, dict) else ""
+            where = ", ".join(str(e) for e in issue.get("expression") or [])
+            parts.append(
+                f"{issue.get('severity', '')} {issue.get('code', '')}: {text}"
+                + (f" [{where}]" if where else "")
+            )
+    else:
+        parts.append(response.text[:200])
+    text = "; ".join(parts)
+    for value in _personal_values(bundle):
+        text = re.sub(re.escape(value), "…", text, flags=re.IGNORECASE)
+    return _LONG_NUMBER.sub("…", text)
+
+
+def _retry_after(response: httpx.Response) -> timedelta | None:
+    """A ``Retry-After`` given in seconds (429, 503), if any."""
+    value = response.headers.get("Retry-After", "")
+    if value.isdigit():
+        return timedelta(seconds=int(value))
     return None

@@ -1,7 +1,186 @@
-"""(being written)"""
+"""The admin's view of sending to SATUSEHAT (*kirim*): the outbox, one export's
+outcome, sending a failed one again, and a visit's FHIR bundle as a download.
+
+The outbox pages show no personal data (dates, puskesmas, statuses, errors, the
+resource types of a bundle), so ``EXPORT`` is enough for them. The bundle download
+reveals the patient's NIK and clinical data: it also needs a duty that lets the
+officer read visits at that puskesmas, and it is written to the audit trail.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+import math
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import fields, validate
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from balai.db import db, utcnow
+from balai.forms import FormSchema, validate_form
+from balai.permissions import require
+from balai_puskesmas import export, fhir, runtime, services
+from balai_puskesmas.models import Clinic, Export, Facility, Visit
+from balai_puskesmas.runtime import EXPORT
+
+__all__ = ["PAGE_SIZE", "STATUS_LABELS", "bp"]
 
 bp = Blueprint("puskesmas_kirim", __name__, url_prefix="/puskesmas/kirim")
+
+PAGE_SIZE = 25
+STATUSES = ("pending", "sent", "failed")
+STATUS_LABELS = {"pending": _l("Waiting"), "sent": _l("Sent"), "failed": _l("Failed")}
+
+
+class ExportFilters(FormSchema):
+    """The outbox's filters."""
+
+    status = fields.String(
+        load_default=None,
+        validate=validate.OneOf(STATUSES, error=_l("Choose a status from the list.")),
+    )
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1),
+        error_messages={"invalid": _l("Enter a number.")},
+    )
+
+
+def _sending_state() -> dict[str, bool]:
+    settings = runtime.settings()
+    return {
+        "enabled": bool(settings["export_enabled"]),
+        "configured": bool(settings["satusehat_client_id"] and settings["satusehat_client_secret"]),
+    }
+
+
+@bp.get("/")
+@require(EXPORT)
+def index() -> tuple[str, int]:
+    """Exports newest first, with the number in each status and a status filter."""
+    data, errors = validate_form(ExportFilters(), request.args)
+    rows: list[Any] = []
+    total = 0
+    page = 1
+    if data is not None:
+        page = data["page"]
+        condition = Export.status == data["status"] if data["status"] else None
+        count = select(func.count(Export.id))
+        listing = (
+            select(Export, Visit.started_at, Facility.name)
+            .join(Visit, Visit.id == Export.visit_id)
+            .join(Facility, Facility.id == Visit.facility_id)
+            .order_by(Export.id.desc())
+        )
+        if condition is not None:
+            count, listing = count.where(condition), listing.where(condition)
+        total = db.session.scalar(count) or 0
+        if page > max(math.ceil(total / PAGE_SIZE), 1):
+            abort(404)
+        rows = list(db.session.execute(listing.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    html = render_template(
+        "puskesmas/exports/index.html",
+        rows=rows,
+        counts=export.counts(db.session),
+        status=data["status"] if data else None,
+        page=page,
+        pages=math.ceil(total / PAGE_SIZE),
+        total=total,
+        errors=errors,
+        labels=STATUS_LABELS,
+        statuses=STATUSES,
+        sending=_sending_state(),
+    )
+    return html, 400 if errors else 200
+
+
+def _export_or_404(export_id: int) -> tuple[Export, Visit, Facility, Clinic]:
+    row = db.session.execute(
+        select(Export, Visit, Facility, Clinic)
+        .join(Visit, Visit.id == Export.visit_id)
+        .join(Facility, Facility.id == Visit.facility_id)
+        .join(Clinic, Clinic.id == Visit.clinic_id)
+        .where(Export.id == export_id)
+    ).first()
+    if row is None:
+        abort(404)
+    return row[0], row[1], row[2], row[3]
+
+
+@bp.get("/<int:export_id>")
+@require(EXPORT)
+def detail(export_id: int) -> str:
+    """One export: its visit's date and puskesmas, attempts, the last error, the
+    server's answer and the resource types of its bundle (not their content)."""
+    found, visit, facility, clinic = _export_or_404(export_id)
+    return render_template(
+        "puskesmas/exports/detail.html",
+        export=found,
+        visit_started=visit.started_at,
+        visit_id=visit.id,
+        facility=facility,
+        clinic=clinic,
+        types=fhir.resource_types(found.bundle or {}),
+        labels=STATUS_LABELS,
+        may_download=services.can_read_visits_at(runtime.actor(), visit.facility_id),
+        sending=_sending_state(),
+    )
+
+
+@bp.post("/<int:export_id>/ulang")
+@require(EXPORT)
+def send_again(export_id: int) -> Response:
+    """Send a failed export again, its bundle built anew from the visit."""
+    try:
+        export.retry(db.session, export_id, utcnow(), vault=runtime.vault())
+    except services.PuskesmasError as exc:
+        if exc.status == 404:
+            abort(404)
+        db.session.commit()  # keeps the reason a rebuild failed, if so
+        for messages in runtime.error_messages(exc).values():
+            for message in messages:
+                flash(message, "error")
+    else:
+        db.session.commit()
+        flash(_("The export will be sent again within a minute."), "ok")
+    return redirect(url_for(".detail", export_id=export_id))
+
+
+@bp.get("/kunjungan/<int:visit_id>.json")
+@require(EXPORT)
+def visit_bundle(visit_id: int) -> Response:
+    """The visit's FHIR R4 bundle as it would be sent now, as a download.
+
+    It holds the patient's NIK and clinical data: only for an officer whose duty lets
+    them read the visit, and written to the audit trail.
+    """
+    visit = db.session.get(Visit, visit_id)
+    if visit is None:
+        abort(404)
+    actor = runtime.actor()
+    if not services.can_read_visits_at(actor, visit.facility_id):
+        abort(403, description=_("You have no duty at this puskesmas that allows this."))
+    try:
+        bundle = export.build_bundle(db.session, runtime.vault(), visit)
+    except fhir.FhirError as exc:
+        html = render_template("puskesmas/exports/unbuildable.html", reason=str(exc))
+        return Response(html, status=422, mimetype="text/html")
+    services.audit(
+        db.session,
+        actor,
+        "visit.export",
+        utcnow(),
+        patient_id=visit.patient_id,
+        facility_id=visit.facility_id,
+        detail=f"visit {visit.id}: FHIR bundle downloaded",
+    )
+    db.session.commit()
+    body = json.dumps(bundle, ensure_ascii=False, indent=2)
+    response = Response(body, mimetype="application/fhir+json")
+    response.headers["Content-Disposition"] = f'attachment; filename="kunjungan-{visit.id}.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

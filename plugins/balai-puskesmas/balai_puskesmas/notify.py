@@ -1,5 +1,55 @@
-"""(being written)"""
+"""The SMS to a number's holder when the desk calls it (*panggilan antrean*).
+
+Queued in the outbox inside the calling transaction, so a call that rolls back sends
+nothing. Written in the region's default language (Bahasa Indonesia), whatever
+language the officer's browser uses. A ticket taken without a phone gets nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from balai.channels import ChannelError, Message, queue
+from balai.tenancy import TenantInfo
+from balai_puskesmas.models import Ticket
+from balai_puskesmas.queue import display_number
+from balai_puskesmas.runtime import vault_for
+from balai_puskesmas.vault import VaultError
+
+__all__ = ["SOURCE", "ticket_called"]
+
+log = logging.getLogger(__name__)
+SOURCE = "puskesmas"
 
 
-def ticket_called(session, tenant, ticket):
-    return None
+def ticket_called(session: Session, tenant: TenantInfo, ticket: Ticket) -> None:
+    """Tell the holder by SMS that their number is called (or called again)."""
+    if ticket.phone_cipher is None:
+        return
+    try:
+        phone = vault_for(current_app.config, tenant.id).open(ticket.phone_cipher)
+    except VaultError:
+        log.warning("ticket %s: the phone number cannot be opened with this key", ticket.id)
+        return
+    if not phone:
+        return
+    clinic = ticket.clinic
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        values = {
+            "number": display_number(ticket),
+            "clinic": clinic.name,
+            "facility": clinic.facility.name,
+        }
+        if ticket.recalls:
+            body = _("Number %(number)s is called again at %(clinic)s, %(facility)s.", **values)
+        else:
+            body = _("Number %(number)s is called at %(clinic)s, %(facility)s.", **values)
+    try:
+        queue(session, Message("sms", phone, body), source=SOURCE)
+    except ChannelError as exc:
+        log.warning("not telling ticket %s by SMS: %s", ticket.id, exc)

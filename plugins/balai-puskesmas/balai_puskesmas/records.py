@@ -1,7 +1,684 @@
-"""(being written)"""
+"""Pages of health records (*rekam medis*): patients, visits, the ICD-10 lookup, and a
+citizen's own visits.
+
+Officers reach records only through a duty at a puskesmas (see
+:mod:`balai_puskesmas.services`): an officer with the permission but no assignment
+gets a 403 page that says so. Every read is written to the audit trail and committed
+with the page; a refused form writes nothing. Identifiers (NIK, phone) travel in
+form bodies, not in addresses, so they stay out of access logs.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_timezone
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import fields, validate
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from balai.auth import User, current_user
+from balai.calendar import local_date
+from balai.db import db, utcnow
+from balai.forms import FormSchema, validate_form
+from balai.i18n import N_
+from balai.permissions import has_permission, require
+from balai.plugins import hooks
+from balai_puskesmas import icd10, patients, runtime, visits
+from balai_puskesmas.models import Clinic, Facility, Patient, Staff, Ticket
+from balai_puskesmas.nik import NikError, birth_date_of, check_nik, sex_of
+from balai_puskesmas.runtime import READ, RECORD, REGISTER
+from balai_puskesmas.services import Actor, PuskesmasError, facilities_with
+
+__all__ = ["bp"]
 
 bp = Blueprint("puskesmas_rekam", __name__, url_prefix="/puskesmas", template_folder="templates")
+
+PAGE_SIZE = 20
+DIAGNOSIS_INPUTS = 5
+ICD10_RESULTS = 50
+#: Queue numbers still in the queue, which the desk may link to a patient.
+OPEN = ("waiting", "called")
+Errors = dict[str, list[str]]
+
+SEX_LABELS = {"male": _l("Male"), "female": _l("Female")}
+PROFESSION_LABELS = {
+    "doctor": _l("Doctor"),
+    "nurse": _l("Nurse"),
+    "midwife": _l("Midwife"),
+    "dentist": _l("Dentist"),
+}
+VITAL_LABELS = {
+    "systolic": (_l("Systolic pressure"), "mmHg"),
+    "diastolic": (_l("Diastolic pressure"), "mmHg"),
+    "heart_rate": (_l("Heart rate"), "/min"),
+    "respiratory_rate": (_l("Respiratory rate"), "/min"),
+    "temperature": (_l("Temperature"), "°C"),
+    "weight": (_l("Weight"), "kg"),
+    "height": (_l("Height"), "cm"),
+    "oxygen_saturation": (_l("Oxygen saturation (SpO2)"), "%"),
+}
+
+INVALID_NUMBER = _l("Enter a number.")
+INVALID_WHOLE = _l("Enter a whole number.")
+INVALID_PAGE = _l("Enter a number from 1.")
+
+
+# -- forms ---------------------------------------------------------------------------
+
+
+class PageField(fields.Integer):
+    """A page number: from 1."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            load_default=1,
+            validate=validate.Range(min=1, error=INVALID_PAGE),
+            error_messages={"invalid": INVALID_PAGE},
+        )
+
+
+class SearchForm(FormSchema):
+    """The patient search: an exact NIK, or words of the name."""
+
+    nik = fields.String(load_default=None)
+    q = fields.String(load_default=None, validate=validate.Length(max=100))
+    page = PageField()
+    tiket = fields.Integer(load_default=None, error_messages={"invalid": _l("Unknown number.")})
+
+
+class PatientForm(FormSchema):
+    """A patient as typed at the desk; the rules are in :func:`patients.check`.
+
+    Nothing is trimmed here: a NIK with a trailing newline must be refused, not fixed.
+    """
+
+    nik = fields.String(load_default="")
+    name = fields.String(load_default="")
+    birth_date = fields.String(load_default=None)
+    sex = fields.String(load_default="")
+    address = fields.String(load_default="")
+    phone = fields.String(load_default=None)
+    bpjs = fields.String(load_default=None)
+    citizen_email = fields.String(load_default=None)
+    tiket = fields.Integer(load_default=None, error_messages={"invalid": _l("Unknown number.")})
+
+
+class DecimalCommaFloat(fields.Float):
+    """A number typed the Indonesian way (``36,5``) or the English way (``36.5``)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and value.count(",") == 1 and "." not in value:
+            value = value.replace(",", ".")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _whole() -> fields.Integer:
+    return fields.Integer(load_default=None, error_messages={"invalid": INVALID_WHOLE})
+
+
+def _decimal() -> DecimalCommaFloat:
+    return DecimalCommaFloat(
+        load_default=None,
+        allow_nan=False,
+        error_messages={"invalid": INVALID_NUMBER, "special": INVALID_NUMBER},
+    )
+
+
+class VisitForm(FormSchema):
+    """The clinician's visit form; ranges and codes are checked by :func:`visits.check`."""
+
+    complaint = fields.String(load_default="")
+    systolic = _whole()
+    diastolic = _whole()
+    heart_rate = _whole()
+    respiratory_rate = _whole()
+    temperature = _decimal()
+    weight = _decimal()
+    height = _decimal()
+    oxygen_saturation = _whole()
+    notes = fields.String(load_default="")
+    tiket = fields.Integer(load_default=None, error_messages={"invalid": _l("Unknown number.")})
+    pasien = fields.Integer(load_default=None, error_messages={"invalid": _l("Unknown patient.")})
+    poli = fields.Integer(load_default=None, error_messages={"invalid": _l("Unknown clinic.")})
+    diagnosis_1 = fields.String(load_default="")
+    diagnosis_2 = fields.String(load_default="")
+    diagnosis_3 = fields.String(load_default="")
+    diagnosis_4 = fields.String(load_default="")
+    diagnosis_5 = fields.String(load_default="")
+
+
+class Icd10Form(FormSchema):
+    """The ICD-10 lookup's query."""
+
+    q = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def _today(now: Any) -> date:
+    return local_date(now, str(get_timezone()))
+
+
+def age_on(born: date, today: date) -> int:
+    """Full years from ``born`` to ``today``."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _no_duty() -> tuple[str, int]:
+    """The 403 page of an officer with the permission but no assignment."""
+    return render_template("puskesmas/records/no_duty.html"), 403
+
+
+def _refuse(exc: PuskesmasError, actor: Actor) -> Any:
+    """Roll back, then answer a refusal (403/404) as the error page."""
+    db.session.rollback()
+    if exc.status == 403 and not actor.duties:
+        return _no_duty()
+    runtime.abort_for(exc)
+    return None  # pragma: no cover - abort_for raises
+
+
+def _rule_errors(exc: PuskesmasError) -> Errors:
+    """The rule's messages translated, by field; the form as a whole is ``_form``."""
+    messages = runtime.error_messages(exc)
+    if "" in messages:
+        messages["_form"] = messages.pop("")
+    return messages
+
+
+def _render(template: str, errors: Errors | None = None, **context: Any) -> tuple[str, int]:
+    """A record page; with a form's ``errors`` it answers 400."""
+    ticket = context.get("ticket")
+    context.setdefault("number", _number(ticket) if ticket is not None else "")
+    context.setdefault("ticket", None)
+    html = render_template(
+        f"puskesmas/records/{template}",
+        errors=errors or {},
+        sex_labels=SEX_LABELS,
+        profession_labels=PROFESSION_LABELS,
+        vital_labels=VITAL_LABELS,
+        **context,
+    )
+    return html, 400 if errors else 200
+
+
+def _desk_ticket(actor: Actor, ticket_id: int | None) -> Ticket | None:
+    """A queue number of one of the officer's puskesmas (registration or clinician duty)."""
+    if ticket_id is None:
+        return None
+    ticket = db.session.get(Ticket, ticket_id)
+    if ticket is None:
+        abort(404)
+    if ticket.facility_id not in facilities_with(actor, "registration", "clinician"):
+        abort(403)
+    return ticket
+
+
+def _number(ticket: Ticket) -> str:
+    return f"{ticket.clinic.code}-{ticket.number:03d}"
+
+
+def _nik_facts(nik: str, today: date) -> dict[str, str]:
+    """Birth date and sex a plausible NIK encodes, to prefill the form."""
+    try:
+        check_nik(nik, today=today)
+    except NikError:
+        return {}
+    born = birth_date_of(nik, today=today)
+    return {"birth_date": born.isoformat() if born else "", "sex": sex_of(nik)}
+
+
+# -- patients ------------------------------------------------------------------------
+
+
+@bp.route("/pasien/", methods=["GET", "POST"], endpoint="patients")
+@require(READ)
+def patients_page() -> Any:
+    """Find a patient by exact NIK or by name; with ``tiket``, to link a queue number.
+
+    The form posts (so a NIK never appears in an address); the same fields are read
+    from the query string for links.
+    """
+    actor = runtime.actor()
+    if not actor.duties:
+        return _no_duty()
+    source = request.form if request.method == "POST" else request.args
+    values = {k: v for k, v in source.items() if k != "csrf_token"}
+    data, errors = validate_form(SearchForm(), source)
+    ticket = _desk_ticket(actor, data["tiket"]) if data else None
+    found: dict[str, Any] | None = None
+    mode = None
+    if data is not None and (data["nik"] or data["q"]):
+        now = utcnow()
+        try:
+            if data["nik"]:
+                mode = "nik"
+                patient = patients.find_by_nik(
+                    db.session, runtime.vault(), actor, data["nik"], now, today=_today(now)
+                )
+                items = [patient] if patient is not None else []
+                found = {"items": items, "page": 1, "per_page": 1, "total": len(items), "pages": 1}
+            else:
+                mode = "name"
+                found = patients.search(
+                    db.session,
+                    runtime.vault(),
+                    actor,
+                    data["q"],
+                    now,
+                    page=data["page"],
+                    per_page=PAGE_SIZE,
+                )
+        except PuskesmasError as exc:
+            if exc.status != 422:
+                return _refuse(exc, actor)
+            db.session.rollback()
+            errors = _rule_errors(exc)
+            found = None
+        else:
+            db.session.commit()
+    return _render(
+        "patients.html",
+        errors,
+        values=values,
+        found=found,
+        mode=mode,
+        ticket=ticket,
+        today=_today(utcnow()),
+        age_on=age_on,
+        can_register=bool(facilities_with(actor, "registration"))
+        and has_permission(current_user, REGISTER),
+    )
+
+
+@bp.route("/pasien/baru", methods=["GET", "POST"])
+@require(REGISTER)
+def new_patient() -> Any:
+    """Register a patient; shown first with ``?nik=`` or ``?tiket=`` it is prefilled."""
+    actor = runtime.actor()
+    if not facilities_with(actor, "registration"):
+        return _refuse(PuskesmasError(patients.NOT_REGISTRAR, status=403), actor)
+    now = utcnow()
+    today = _today(now)
+    first_view = request.method == "GET" or request.form.get("prefill")
+    source = request.args if request.method == "GET" else request.form
+    if first_view:
+        data, _errors = validate_form(SearchForm(), source)
+        ticket = _desk_ticket(actor, data["tiket"]) if data else None
+        nik = (data or {}).get("nik") or ""
+        if not nik and ticket is not None and ticket.nik_cipher is not None:
+            nik = runtime.vault().open(ticket.nik_cipher) or ""
+        values: dict[str, Any] = {"nik": nik, "tiket": ticket.id if ticket else ""}
+        values.update(_nik_facts(nik, today))
+        return _render("patient_form.html", values=values, editing=False, ticket=ticket)
+
+    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    data, errors = validate_form(PatientForm(), request.form)
+    ticket = _desk_ticket(actor, data["tiket"]) if data else None
+    if data is None:
+        return _render("patient_form.html", errors, values=values, editing=False, ticket=ticket)
+    try:
+        patient = patients.register(
+            db.session, runtime.vault(), actor, _draft(data), now, today=today
+        )
+        if ticket is not None and ticket.patient_id is None and ticket.status in OPEN:
+            patients.attach_ticket(db.session, actor, ticket.id, patient.id, now)
+    except PuskesmasError as exc:
+        if exc.status != 422:
+            return _refuse(exc, actor)
+        db.session.rollback()
+        return _render(
+            "patient_form.html", _rule_errors(exc), values=values, editing=False, ticket=ticket
+        )
+    db.session.commit()
+    flash(_("The patient is registered."), "ok")
+    if ticket is not None and ticket.patient_id == patient.id:
+        flash(_("Queue number %(number)s is linked to this patient.", number=_number(ticket)), "ok")
+    return redirect(url_for(".patient", patient_id=patient.id))
+
+
+def _draft(data: dict[str, Any]) -> patients.PatientDraft:
+    return patients.PatientDraft(
+        nik=data["nik"],
+        name=data["name"],
+        birth_date=data["birth_date"],
+        sex=data["sex"],
+        address=data["address"],
+        phone=data["phone"],
+        bpjs=data["bpjs"],
+        citizen_email=data["citizen_email"],
+    )
+
+
+@bp.get("/pasien/<int:patient_id>")
+@require(READ)
+def patient(patient_id: int) -> Any:
+    """A patient's record and the visits this officer's duty lets them read."""
+    actor = runtime.actor()
+    data, _errors = validate_form(SearchForm(only=("page",)), request.args)
+    if data is None:
+        abort(404)
+    now = utcnow()
+    try:
+        found_patient = patients.get(db.session, runtime.vault(), actor, patient_id, now)
+        shown = visits.visits_of(
+            db.session, actor, patient_id, now, page=data["page"], per_page=PAGE_SIZE
+        )
+        hidden = visits.hidden_visits(db.session, actor, patient_id)
+    except PuskesmasError as exc:
+        return _refuse(exc, actor)
+    if data["page"] > max(shown["pages"], 1):
+        db.session.rollback()
+        abort(404)
+    ids = patients.identifiers(runtime.vault(), found_patient)
+    account = db.session.get(User, found_patient.user_id) if found_patient.user_id else None
+    record_at = _clinics_for(actor, "clinician") if has_permission(current_user, RECORD) else []
+    db.session.commit()
+    return _render(
+        "patient.html",
+        patient=found_patient,
+        ids=ids,
+        account=account,
+        visits=shown,
+        hidden=hidden,
+        today=_today(now),
+        age_on=age_on,
+        record_at=record_at,
+        can_edit=bool(facilities_with(actor, "registration"))
+        and has_permission(current_user, REGISTER),
+    )
+
+
+def _clinics_for(actor: Actor, duty: str) -> list[Clinic]:
+    facility_ids = sorted(facilities_with(actor, duty))
+    if not facility_ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Clinic)
+            .join(Facility, Facility.id == Clinic.facility_id)
+            .where(Clinic.facility_id.in_(facility_ids), Clinic.active.is_(True))
+            .order_by(Facility.name, Clinic.position, Clinic.id)
+        )
+    )
+
+
+@bp.route("/pasien/<int:patient_id>/ubah", methods=["GET", "POST"])
+@require(REGISTER)
+def edit_patient(patient_id: int) -> Any:
+    """Correct a patient's data; the fields that changed are audited, not their values."""
+    actor = runtime.actor()
+    if not facilities_with(actor, "registration"):
+        return _refuse(PuskesmasError(patients.NOT_REGISTRAR, status=403), actor)
+    now = utcnow()
+    if request.method == "GET":
+        try:
+            found = patients.get(db.session, runtime.vault(), actor, patient_id, now)
+        except PuskesmasError as exc:
+            return _refuse(exc, actor)
+        ids = patients.identifiers(runtime.vault(), found)
+        account = db.session.get(User, found.user_id) if found.user_id else None
+        values = {
+            "nik": ids["nik"],
+            "name": found.name,
+            "birth_date": found.birth_date.isoformat(),
+            "sex": found.sex,
+            "address": found.address,
+            "phone": ids["phone"] or "",
+            "bpjs": ids["bpjs"] or "",
+            "citizen_email": account.email if account else "",
+        }
+        db.session.commit()
+        return _render("patient_form.html", values=values, editing=True, patient_id=patient_id)
+
+    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    data, errors = validate_form(PatientForm(), request.form)
+    if data is None:
+        return _render(
+            "patient_form.html", errors, values=values, editing=True, patient_id=patient_id
+        )
+    try:
+        changed = patients.update(
+            db.session, runtime.vault(), actor, patient_id, _draft(data), now, today=_today(now)
+        )
+    except PuskesmasError as exc:
+        if exc.status != 422:
+            return _refuse(exc, actor)
+        db.session.rollback()
+        return _render(
+            "patient_form.html",
+            _rule_errors(exc),
+            values=values,
+            editing=True,
+            patient_id=patient_id,
+        )
+    db.session.commit()
+    flash(_("The patient's data is saved.") if changed else _("Nothing was changed."), "ok")
+    return redirect(url_for(".patient", patient_id=patient_id))
+
+
+@bp.post("/pasien/<int:patient_id>/tiket")
+@require(READ)
+def attach_ticket(patient_id: int) -> Any:
+    """Link a queue number (form field ``tiket``) to this patient, at the desk."""
+    actor = runtime.actor()
+    if not actor.duties:
+        return _no_duty()
+    data, _errors = validate_form(SearchForm(only=("tiket",)), request.form)
+    if data is None or data["tiket"] is None:
+        abort(404)
+    try:
+        ticket = patients.attach_ticket(db.session, actor, data["tiket"], patient_id, utcnow())
+    except PuskesmasError as exc:
+        if exc.status != 422:
+            return _refuse(exc, actor)
+        db.session.rollback()
+        for messages in _rule_errors(exc).values():
+            for message in messages:
+                flash(message, "error")
+        return redirect(url_for(".patients", tiket=data["tiket"]))
+    db.session.commit()
+    flash(_("Queue number %(number)s is linked to this patient.", number=_number(ticket)), "ok")
+    return redirect(url_for(".patient", patient_id=patient_id))
+
+
+# -- visits --------------------------------------------------------------------------
+
+
+@bp.route("/kunjungan/baru", methods=["GET", "POST"])
+@require(RECORD)
+def new_visit() -> Any:
+    """The clinician's form for a called number (``tiket``) or a patient at a clinic
+    (``pasien`` and ``poli``)."""
+    actor = runtime.actor()
+    if not actor.duties:
+        return _no_duty()
+    source = request.args if request.method == "GET" else request.form
+    context = _visit_context(actor, source)
+    if request.method == "GET":
+        return _visit_form_page(actor, context, {}, {}, audited=True)
+
+    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    if context["patient_id"] is None:
+        errors = {"_form": [_("Link this queue number to a patient first.")]}
+        return _visit_form_page(actor, context, values, errors)
+    draft, errors = _visit_draft(request.form, context)
+    if errors:
+        return _visit_form_page(actor, context, values, errors)
+    now = utcnow()
+    try:
+        visit = visits.record(db.session, actor, draft, now)
+        hooks().visit_recorded(tenant=g.tenant, visit=visit, session=db.session)
+    except PuskesmasError as exc:
+        if exc.status != 422:
+            return _refuse(exc, actor)
+        db.session.rollback()
+        return _visit_form_page(actor, context, values, _rule_errors(exc))
+    db.session.commit()
+    flash(_("The visit is recorded."), "ok")
+    return redirect(url_for(".visit", visit_id=visit.id))
+
+
+def _visit_context(actor: Actor, source: MultiDict[str, str] | Any) -> dict[str, Any]:
+    """The clinic, the ticket and the patient id a visit form is for; 404 when unknown,
+    403 (as a page) without the clinician duty at the clinic's puskesmas."""
+    data, _errors = validate_form(VisitForm(only=("tiket", "pasien", "poli")), source)
+    if data is None:
+        abort(404)
+    ticket = None
+    if data["tiket"] is not None:
+        ticket = db.session.get(Ticket, data["tiket"])
+        if ticket is None:
+            abort(404)
+        clinic = ticket.clinic
+        patient_id = ticket.patient_id or data["pasien"]
+    else:
+        clinic = db.session.get(Clinic, data["poli"]) if data["poli"] is not None else None
+        patient_id = data["pasien"]
+        if clinic is None or patient_id is None:
+            abort(404)
+    if clinic.facility_id not in facilities_with(actor, "clinician"):
+        runtime.abort_for(
+            PuskesmasError(
+                N_("Only a clinician on duty at this puskesmas can record its visits."),
+                status=403,
+            )
+        )
+    return {"ticket": ticket, "clinic": clinic, "patient_id": patient_id}
+
+
+def _visit_draft(
+    form: MultiDict[str, str], context: dict[str, Any]
+) -> tuple[visits.VisitDraft, Errors]:
+    """The draft from the form, with the problems of every field (type and rules)."""
+    data, errors = validate_form(VisitForm(), form)
+    if data is None:
+        # Load what is well formed, so the rules report the other fields too.
+        good = MultiDict([(k, v) for k, v in form.items(multi=True) if k not in errors])
+        data, _more = validate_form(VisitForm(), good)
+        data = data or VisitForm().load({})
+    draft = visits.VisitDraft(
+        patient_id=context["patient_id"],
+        clinic_id=context["clinic"].id,
+        ticket_id=context["ticket"].id if context["ticket"] is not None else None,
+        complaint=data["complaint"],
+        notes=data["notes"],
+        diagnoses=[
+            data[f"diagnosis_{n}"]
+            for n in range(1, DIAGNOSIS_INPUTS + 1)
+            if data[f"diagnosis_{n}"].strip()
+        ],
+        **{name: data[name] for name in visits.VITALS},
+    )
+    rule_errors, params = visits.check(draft)
+    for name, messages in rule_errors.items():
+        if name not in errors:
+            errors[name] = [_(m, **params) for m in messages]
+    return draft, errors
+
+
+def _visit_form_page(
+    actor: Actor,
+    context: dict[str, Any],
+    values: dict[str, Any],
+    errors: Errors,
+    *,
+    audited: bool = False,
+) -> Any:
+    """The form; on first display the patient's record is read (audited) and committed."""
+    ticket, clinic, patient_id = context["ticket"], context["clinic"], context["patient_id"]
+    found = None
+    if patient_id is not None:
+        if audited:
+            try:
+                found = patients.get(db.session, runtime.vault(), actor, patient_id, utcnow())
+            except PuskesmasError as exc:
+                return _refuse(exc, actor)
+            db.session.commit()
+        else:
+            found = db.session.get(Patient, patient_id)
+            if found is None:
+                abort(404)
+    return _render(
+        "visit_form.html",
+        errors,
+        values=values,
+        ticket=ticket,
+        clinic=clinic,
+        patient=found,
+        today=_today(utcnow()),
+        age_on=age_on,
+        inputs=DIAGNOSIS_INPUTS,
+        vitals=visits.VITALS,
+    )
+
+
+@bp.get("/kunjungan/<int:visit_id>")
+@require(READ)
+def visit(visit_id: int) -> Any:
+    """One visit, as the officer's duty allows."""
+    actor = runtime.actor()
+    try:
+        found = visits.get_visit(db.session, actor, visit_id, utcnow())
+    except PuskesmasError as exc:
+        return _refuse(exc, actor)
+    staff = None
+    if found.clinician_id is not None:
+        staff = db.session.scalar(
+            select(Staff).where(
+                Staff.user_id == found.clinician_id, Staff.facility_id == found.facility_id
+            )
+        )
+    facility = db.session.get(Facility, found.facility_id)
+    db.session.commit()
+    return _render(
+        "visit.html",
+        visit=found,
+        facility=facility,
+        profession=staff.profession if staff is not None else None,
+        vitals=visits.VITALS,
+    )
+
+
+@bp.get("/icd10", endpoint="icd10")
+@require(RECORD)
+def icd10_lookup() -> Any:
+    """Find an ICD-10 code by its start or by words of its description."""
+    data, errors = validate_form(Icd10Form(), request.args)
+    query = (data or {}).get("q", "").strip()
+    results = icd10.search(query, limit=ICD10_RESULTS) if query else []
+    return _render("icd10.html", errors, query=query, results=results, limit=ICD10_RESULTS)
+
+
+@bp.get("/kunjungan-saya")
+@require()
+def my_visits() -> Any:
+    """The visits of the patients linked to the citizen's account."""
+    data, _errors = validate_form(SearchForm(only=("page",)), request.args)
+    if data is None:
+        abort(404)
+    actor = runtime.actor()
+    now = utcnow()
+    try:
+        found = visits.own_visits(
+            db.session, actor, current_user.id, now, page=data["page"], per_page=PAGE_SIZE
+        )
+    except PuskesmasError as exc:
+        return _refuse(exc, actor)
+    if data["page"] > max(found["pages"], 1):
+        db.session.rollback()
+        abort(404)
+    facility_ids = {v.facility_id for v in found["items"]}
+    facilities = (
+        {f.id: f for f in db.session.scalars(select(Facility).where(Facility.id.in_(facility_ids)))}
+        if facility_ids
+        else {}
+    )
+    db.session.commit()
+    return _render("my_visits.html", visits=found, facilities=facilities, vitals=visits.VITALS)

@@ -1,7 +1,423 @@
-"""(being written)"""
+"""Citizens' queue pages (*antrean puskesmas*): the list of puskesmas, taking a number,
+following it, the lobby kiosk and the display board. No login is needed anywhere here,
+and nothing shows who holds a number: a ticket is reached only by its unguessable code.
+The rules are in :mod:`balai_puskesmas.queue`."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import date
+from math import ceil
+from pathlib import Path
+from typing import Any
+
+from babel.dates import get_day_names
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import format_date, get_locale, get_timezone
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import fields, validate
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from balai.auth import current_user
+from balai.db import db, utcnow
+from balai.forms import FormSchema, validate_form
+from balai.permissions import public
+from balai_puskesmas import queue, runtime
+from balai_puskesmas.models import Clinic, Facility, Ticket
+from balai_puskesmas.services import PuskesmasError
+
+__all__ = [
+    "PAGE_SIZE",
+    "KioskForm",
+    "TakeForm",
+    "active_facility_or_404",
+    "bp",
+    "opening_hours",
+    "rule_errors",
+    "today",
+    "zone",
+]
 
 bp = Blueprint("puskesmas", __name__, url_prefix="/puskesmas", template_folder="templates")
+STATIC = Path(__file__).parent / "static"
+PAGE_SIZE = 20
+TAKE_FIELDS = ("clinic", "day", "nik", "phone")
+DASH = "\u2013"  # an en dash between the first and last day, the opening and closing time
+KIOSK_RETURN_SECONDS = 45  # the kiosk's ticket page goes back to the buttons by itself
+Errors = dict[str, list[str]]
+
+
+# -- forms -------------------------------------------------------------------------
+
+
+def _nik_field() -> fields.String:
+    return fields.String(
+        load_default=None,
+        validate=validate.Length(max=32, error=_l("A NIK is exactly 16 digits.")),
+    )
+
+
+def _phone_field() -> fields.String:
+    return fields.String(
+        load_default=None,
+        validate=validate.Length(
+            max=30, error=_l("Enter an Indonesian mobile number, e.g. 0812 3456 7890.")
+        ),
+    )
+
+
+def _clinic_field() -> fields.Integer:
+    return fields.Integer(
+        required=True,
+        error_messages={
+            "required": _l("Choose a clinic."),
+            "invalid": _l("Choose a clinic from the list."),
+        },
+    )
+
+
+class TakeForm(FormSchema):
+    """Taking a number on the web (*ambil nomor antrean*)."""
+
+    clinic = _clinic_field()
+    day = fields.Date(
+        required=True,
+        error_messages={
+            "required": _l("Choose a day."),
+            "invalid": _l("Choose a day from the list."),
+        },
+    )
+    nik = _nik_field()
+    phone = _phone_field()
+
+
+class KioskForm(FormSchema):
+    """A button pressed at the lobby kiosk (today, optional NIK)."""
+
+    clinic = _clinic_field()
+    nik = _nik_field()
+
+
+class DeskTakeForm(FormSchema):
+    """A walk-in's number given at the desk (today, optional NIK and phone)."""
+
+    nik = _nik_field()
+    phone = _phone_field()
+
+
+# -- helpers shared with the desk, the SMS handler and the feeds -----------------------
+
+
+def zone() -> str:
+    """The region's time zone name."""
+    return str(get_timezone() or current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def today() -> date:
+    """The region's calendar day now."""
+    return queue.region_today(utcnow(), zone())
+
+
+def rule_errors(exc: PuskesmasError) -> Errors:
+    """A rule's refusal, translated, by form field (``_form`` for the form as a whole)."""
+    if "last" in exc.params:
+        exc.params["last"] = format_date(date.fromisoformat(str(exc.params["last"])), "long")
+    if "status" in exc.params:
+        exc.params["status"] = _(str(exc.params["status"])).lower()
+    return {(name or "_form"): messages for name, messages in runtime.error_messages(exc).items()}
+
+
+def active_facility_or_404(facility_id: int) -> Facility:
+    facility = db.session.scalar(select(Facility).where(Facility.id == facility_id))
+    if facility is None or not facility.active:
+        abort(404)
+    return facility
+
+
+def _active_clinics(facility_id: int | None = None) -> list[Clinic]:
+    stmt = (
+        select(Clinic)
+        .join(Facility, Facility.id == Clinic.facility_id)
+        .where(Clinic.active.is_(True), Facility.active.is_(True))
+        .order_by(Facility.name, Facility.id, Clinic.position, Clinic.id)
+    )
+    if facility_id is not None:
+        stmt = stmt.where(Clinic.facility_id == facility_id)
+    return list(db.session.scalars(stmt))
+
+
+def opening_hours(facility: Facility) -> list[tuple[str, str]]:
+    """``[("Senin-Jumat", "07:30-14:00"), ("Sabtu", "07:30-12:00")]``: consecutive days
+    with the same hours grouped, in the visitor's language."""
+    names = get_day_names("wide", locale=get_locale())  # 0 = Monday
+    hours = facility.hours or {}
+    groups: list[tuple[int, int, str]] = []
+    for day in range(1, 8):
+        span = hours.get(str(day))
+        if not span:
+            continue
+        text = DASH.join(str(part) for part in span)
+        if groups and groups[-1][1] == day - 1 and groups[-1][2] == text:
+            groups[-1] = (groups[-1][0], day, text)
+        else:
+            groups.append((day, day, text))
+    return [
+        (names[a - 1] if a == b else f"{names[a - 1]}{DASH}{names[b - 1]}", text)
+        for a, b, text in groups
+    ]
+
+
+def _user_id() -> int | None:
+    return current_user.id if current_user.is_authenticated else None
+
+
+@bp.get("/static/<path:filename>", endpoint="static")
+@public
+def static(filename: str) -> Response:
+    """The plugin's style sheet (``url_for("puskesmas.static", filename="puskesmas.css")``):
+    the CSP allows style sheets from this site only. A route rather than a blueprint
+    ``static_folder``, so it carries ``@public`` like every other view."""
+    return send_from_directory(STATIC, filename, max_age=3600)
+
+
+# -- the list of puskesmas -----------------------------------------------------------
+
+
+@bp.get("/")
+@public
+def index() -> str:
+    """The region's active puskesmas, their clinics and how many wait today."""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    active = Facility.active.is_(True)
+    total = db.session.scalar(select(func.count()).select_from(Facility).where(active)) or 0
+    pages = ceil(total / PAGE_SIZE)
+    if page > max(pages, 1):
+        abort(404)
+    facilities = db.session.scalars(
+        select(Facility)
+        .where(active)
+        .order_by(Facility.name, Facility.id)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    day = today()
+    clinic_ids = [c.id for f in facilities for c in f.clinics if c.active]
+    return render_template(
+        "puskesmas/index.html",
+        facilities=facilities,
+        waiting=queue.waiting_counts(db.session, day, clinic_ids),
+        day=day,
+        page=page,
+        pages=pages,
+        opening_hours=opening_hours,
+    )
+
+
+# -- taking a number on the web ----------------------------------------------------------
+
+
+@bp.route("/antrean/ambil", methods=["GET", "POST"])
+@public
+def take() -> Any:
+    """The form to take a number: puskesmas and clinic, the day, optional NIK and phone."""
+    if request.method == "GET":
+        start = {"clinic": request.args.get("poli", ""), "day": today().isoformat()}
+        return _take_page(start, {})
+    values = {name: request.form.get(name, "") for name in TAKE_FIELDS}
+    data, errors = validate_form(TakeForm(), request.form)
+    if data is None:
+        return _take_page(values, errors)
+    try:
+        ticket = queue.take_number(
+            db.session,
+            runtime.vault(),
+            data["clinic"],
+            data["day"],
+            utcnow(),
+            channel="web",
+            days_ahead=int(runtime.settings()["days_ahead"]),
+            timezone=zone(),
+            nik=data["nik"],
+            phone=data["phone"],
+            user_id=_user_id(),
+        )
+    except PuskesmasError as exc:
+        db.session.rollback()
+        return _take_page(values, rule_errors(exc))
+    db.session.commit()
+    return redirect(url_for(".ticket", code=ticket.code))
+
+
+def _take_page(values: dict[str, Any], errors: Errors) -> tuple[str, int]:
+    clinics = _active_clinics()
+    groups: dict[int, tuple[Facility, list[Clinic]]] = {}
+    for clinic in clinics:
+        groups.setdefault(clinic.facility_id, (clinic.facility, []))[1].append(clinic)
+    days = queue.bookable_days(utcnow(), zone(), int(runtime.settings()["days_ahead"]))
+    html = render_template(
+        "puskesmas/take.html",
+        groups=list(groups.values()),
+        days=days,
+        values=values,
+        errors=errors,
+    )
+    return html, 400 if errors else 200
+
+
+# -- following a number ----------------------------------------------------------------
+
+
+def _ticket_or_404(code: str) -> Ticket:
+    ticket = queue.ticket_by_code(db.session, code)
+    if ticket is None:
+        abort(404)
+    return ticket
+
+
+@bp.get("/antrean/<code>")
+@public
+def ticket(code: str) -> tuple[str, int]:
+    """The holder's page: the number, how many are ahead, the estimated wait."""
+    return _ticket_page(_ticket_or_404(code), {})
+
+
+def _ticket_page(ticket: Ticket, errors: Errors, status: int = 200) -> tuple[str, int]:
+    ahead, minutes = queue.estimate(db.session, ticket)
+    day = today()
+    html = render_template(
+        "puskesmas/ticket.html",
+        ticket=ticket,
+        number=queue.display_number(ticket),
+        ahead=ahead,
+        minutes=minutes,
+        position=ahead + 1,
+        serving=queue.current_called(db.session, ticket.clinic_id, ticket.day),
+        labels=queue.STATUS_LABELS,
+        errors=errors,
+        refresh=30 if ticket.status == "waiting" and ticket.day == day else None,
+        is_today=ticket.day == day,
+        display_number=queue.display_number,
+    )
+    return html, status
+
+
+@bp.post("/antrean/<code>/batal")
+@public
+def cancel(code: str) -> Any:
+    """The holder gives the number up (only while it waits)."""
+    try:
+        ticket = queue.cancel_by_holder(db.session, code, utcnow())
+    except PuskesmasError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        return _ticket_page(_ticket_or_404(code), rule_errors(exc), exc.status)
+    db.session.commit()
+    flash(_("Your number %(number)s is cancelled.", number=queue.display_number(ticket)), "ok")
+    return redirect(url_for(".ticket", code=ticket.code))
+
+
+# -- the kiosk in the lobby ------------------------------------------------------------
+
+
+@bp.route("/<int:facility_id>/kios", methods=["GET", "POST"])
+@public
+def kiosk(facility_id: int) -> Any:
+    """A big button per clinic: a number for today, printed or read off the screen."""
+    facility = active_facility_or_404(facility_id)
+    clinics = _active_clinics(facility.id)
+    if request.method == "GET":
+        return _kiosk_page(facility, clinics, {}, "")
+    data, errors = validate_form(KioskForm(), request.form)
+    nik = request.form.get("nik", "")
+    if data is None:
+        return _kiosk_page(facility, clinics, errors, nik)
+    if data["clinic"] not in {c.id for c in clinics}:
+        unknown = {"clinic": [_("Choose a clinic from the list.")]}
+        return _kiosk_page(facility, clinics, unknown, nik)
+    try:
+        ticket = queue.take_number(
+            db.session,
+            runtime.vault(),
+            data["clinic"],
+            today(),
+            utcnow(),
+            channel="kiosk",
+            days_ahead=0,
+            timezone=zone(),
+            nik=data["nik"],
+        )
+    except PuskesmasError as exc:
+        db.session.rollback()
+        return _kiosk_page(facility, clinics, rule_errors(exc), nik)
+    db.session.commit()
+    return redirect(url_for(".kiosk_ticket", facility_id=facility.id, code=ticket.code))
+
+
+def _kiosk_page(
+    facility: Facility, clinics: list[Clinic], errors: Errors, nik: str
+) -> tuple[str, int]:
+    html = render_template(
+        "puskesmas/kiosk.html",
+        facility=facility,
+        clinics=clinics,
+        waiting=queue.waiting_counts(db.session, today(), [c.id for c in clinics]),
+        open_today=bool((facility.hours or {}).get(str(today().isoweekday()))),
+        errors=errors,
+        nik=nik,
+        minimal=True,
+    )
+    return html, 400 if errors else 200
+
+
+@bp.get("/<int:facility_id>/kios/<code>")
+@public
+def kiosk_ticket(facility_id: int, code: str) -> str:
+    """The number just taken, big enough to read from afar and to print."""
+    facility = active_facility_or_404(facility_id)
+    ticket = _ticket_or_404(code)
+    if ticket.facility_id != facility.id:
+        abort(404)
+    ahead, minutes = queue.estimate(db.session, ticket)
+    return render_template(
+        "puskesmas/kiosk_ticket.html",
+        facility=facility,
+        ticket=ticket,
+        number=queue.display_number(ticket),
+        ahead=ahead,
+        minutes=minutes,
+        link=url_for(".ticket", code=ticket.code, _external=True),
+        refresh=KIOSK_RETURN_SECONDS,
+        refresh_url=url_for(".kiosk", facility_id=facility.id),
+        minimal=True,
+    )
+
+
+# -- the display board ---------------------------------------------------------------
+
+
+@bp.get("/<int:facility_id>/layar")
+@public
+def board(facility_id: int) -> str:
+    """The waiting room's screen: each clinic's current number, large; reloads itself."""
+    facility = active_facility_or_404(facility_id)
+    return render_template(
+        "puskesmas/board.html",
+        facility=facility,
+        rows=queue.board(db.session, facility.id, today()),
+        refresh=int(runtime.settings()["board_refresh_seconds"]),
+        updated=utcnow(),
+        display_number=queue.display_number,
+        minimal=True,
+    )

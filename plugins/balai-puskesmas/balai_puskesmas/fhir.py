@@ -1,0 +1,550 @@
+"""A visit as a FHIR R4 transaction Bundle shaped for SATUSEHAT (no Flask here).
+
+The Bundle holds one ``Patient`` (a conditional create on the NIK, so SATUSEHAT's
+existing record is used when it has one), the ``Encounter``, one ``Observation`` per
+vital sign measured, and one ``Condition`` per ICD-10 diagnosis. Entries refer to
+each other by their ``urn:uuid:`` ``fullUrl``, as a transaction allows; resources
+known to SATUSEHAT already (the puskesmas's ``Organization``, the clinic's
+``Location``, the clinician's ``Practitioner``) are referred to by their SATUSEHAT id
+when the region has entered it.
+
+**Shapes.**
+
+- ``Patient``: the NIK as the official identifier (``https://fhir.kemkes.go.id/id/nik``),
+  ``active``, the name as ``text`` (Indonesian names are often a single word, so no
+  family/given split is made up), ``gender`` and ``birthDate``.
+- ``Encounter``: ``finished``, class ``AMB`` (ambulatory, v3-ActCode), the period and
+  the status history, the attending clinician (``ATND``), the clinic as location, the
+  puskesmas as service provider, and its diagnoses (role ``DD``, ranked). Its
+  identifier is the visit id under ``http://sys-ids.kemkes.go.id/encounter/<org id>``
+  (SATUSEHAT's convention), or under the region's own namespace while the puskesmas
+  has no SATUSEHAT id.
+- ``Observation``: profile-conformant with the FHIR R4 vital signs profiles (``bp``,
+  ``heartrate``, ``resprate``, ``bodytemp``, ``bodyweight``, ``bodyheight``,
+  ``oxygensat``): LOINC codes, UCUM quantities, category ``vital-signs``.
+- ``Condition``: ``active``, category ``encounter-diagnosis``, the ICD-10 code.
+
+Every clinical entry has an identifier and is a conditional create on it, so a
+bundle sent twice (an answer lost on the network) does not record the visit twice.
+
+**Data minimisation.** Only what SATUSEHAT needs to file the visit under the right
+person is sent: the NIK, name, sex and date of birth. The phone number, the BPJS
+number and the address stay in the region (SATUSEHAT knows the person's address from
+the civil registry), and so do the complaint and the clinician's free-text notes,
+which are not coded and may name other people.
+
+Every resource and the Bundle are checked with the ``fhir.resources`` R4B models
+(content-identical to R4 for these resources) before they are returned; the tests
+also check them against the official R4 JSON Schema.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from balai_puskesmas.models import Clinic, Diagnosis, Facility, Patient, Staff, Visit
+
+__all__ = [
+    "CONDITION_CATEGORY",
+    "CONDITION_CLINICAL",
+    "ICD10",
+    "LOINC",
+    "NIK_SYSTEM",
+    "OBSERVATION_CATEGORY",
+    "UCUM",
+    "VITALS",
+    "FhirError",
+    "Vital",
+    "bundle_for",
+    "namespace_for",
+    "resource_types",
+    "validate",
+]
+
+NIK_SYSTEM = "https://fhir.kemkes.go.id/id/nik"
+SYS_IDS = "http://sys-ids.kemkes.go.id"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+DIAGNOSIS_ROLE = "http://terminology.hl7.org/CodeSystem/diagnosis-role"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+DATA_ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+PROFILE = "http://hl7.org/fhir/StructureDefinition/"
+
+#: A FHIR ``id`` (also the id part of a literal reference such as ``Practitioner/N1``).
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+#: A FHIR ``code``: no leading, trailing or double whitespace.
+_FHIR_CODE = re.compile(r"[^\s]+( [^\s]+)*")
+_NIK = re.compile(r"[0-9]{16}")
+
+
+class FhirError(ValueError):
+    """The visit cannot be expressed as valid FHIR R4.
+
+    The message names the resource and the element at fault, never a value, so it may
+    be stored and shown to an admin without revealing personal data.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Vital:
+    """One vital sign of a visit: the :class:`~balai_puskesmas.models.Visit` attribute,
+    the R4 vital signs profile, its LOINC code and the UCUM unit."""
+
+    attribute: str
+    key: str
+    profile: str
+    loinc: str
+    display: str
+    ucum: str
+    unit: str
+    extra_codings: tuple[tuple[str, str], ...] = ()
+
+
+#: The vital signs sent, in the order of the bundle (blood pressure is handled apart:
+#: one panel with a systolic and a diastolic component).
+VITALS: tuple[Vital, ...] = (
+    Vital("heart_rate", "heart-rate", "heartrate", "8867-4", "Heart rate", "/min", "beats/minute"),
+    Vital(
+        "respiratory_rate",
+        "respiratory-rate",
+        "resprate",
+        "9279-1",
+        "Respiratory rate",
+        "/min",
+        "breaths/minute",
+    ),
+    Vital("temperature", "body-temperature", "bodytemp", "8310-5", "Body temperature", "Cel", "C"),
+    Vital("weight", "body-weight", "bodyweight", "29463-7", "Body weight", "kg", "kg"),
+    Vital("height", "body-height", "bodyheight", "8302-2", "Body height", "cm", "cm"),
+    Vital(
+        "oxygen_saturation",
+        "oxygen-saturation",
+        "oxygensat",
+        "2708-6",
+        "Oxygen saturation in Arterial blood",
+        "%",
+        "%",
+        (("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),),
+    ),
+)
+BLOOD_PRESSURE = ("85354-9", "Blood pressure panel with all children optional")
+SYSTOLIC = ("systolic", "8480-6", "Systolic blood pressure")
+DIASTOLIC = ("diastolic", "8462-4", "Diastolic blood pressure")
+MM_HG = ("mm[Hg]", "mmHg")
+
+
+def bundle_for(
+    visit: Visit,
+    *,
+    nik: str,
+    facility: Facility,
+    clinic: Clinic,
+    clinician: Staff | None = None,
+    local_namespace: str,
+    patient: Patient | None = None,
+    diagnoses: Sequence[Diagnosis] | None = None,
+) -> dict[str, Any]:
+    """The FHIR R4 transaction Bundle of ``visit``, as JSON-ready data.
+
+    :param visit: the visit.
+    :param nik: the patient's NIK, opened by the caller with the region's vault.
+    :param facility: the puskesmas of the visit (its SATUSEHAT Organization id).
+    :param clinic: the clinic of the visit (its SATUSEHAT Location id).
+    :param clinician: the clinician's assignment at the puskesmas, if any (their
+        SATUSEHAT Practitioner id); otherwise only their name is given.
+    :param local_namespace: an absolute URI naming the region's puskesmas, used for
+        identifiers while the puskesmas has no SATUSEHAT Organization id, e.g.
+        ``urn:balai:tenant-3:puskesmas-CIP``.
+    :param patient: the visit's patient (default: ``visit.patient``).
+    :param diagnoses: its diagnoses, primary first (default: ``visit.diagnoses``).
+    :raises FhirError: a value cannot be sent as valid FHIR R4 (the message names
+        the element, not the value).
+    """
+    builder = _Builder(
+        visit,
+        nik,
+        facility,
+        clinic,
+        clinician,
+        local_namespace,
+        patient if patient is not None else visit.patient,
+        list(diagnoses if diagnoses is not None else visit.diagnoses),
+    )
+    bundle = builder.build()
+    validate(bundle)
+    return bundle
+
+
+def resource_types(bundle: dict[str, Any]) -> list[tuple[str, int]]:
+    """The resource types in ``bundle`` with their number, in order of appearance."""
+    counts: dict[str, int] = {}
+    for entry in bundle.get("entry") or []:
+        kind = str((entry.get("resource") or {}).get("resourceType", "?"))
+        counts[kind] = counts.get(kind, 0) + 1
+    return list(counts.items())
+
+
+def validate(bundle: dict[str, Any]) -> None:
+    """Check each entry's resource and the Bundle with the ``fhir.resources`` models.
+
+    :raises FhirError: naming the resource and element at fault (values left out).
+    """
+    from fhir.resources.R4B import get_fhir_model_class  # slow import: only when used
+    from pydantic import ValidationError
+
+    def check(resource: dict[str, Any], where: str) -> None:
+        kind = resource.get("resourceType")
+        try:
+            model = get_fhir_model_class(str(kind))
+        except (KeyError, ValueError) as exc:
+            raise FhirError(f"{where}: unknown resource type") from exc
+        try:
+            model.model_validate(resource)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in error['loc']) or kind}: {error['msg']}"
+                for error in exc.errors(include_input=False, include_url=False)[:5]
+            )
+            raise FhirError(f"{where} ({kind}) is not valid FHIR R4: {problems}") from None
+
+    if bundle.get("resourceType") != "Bundle":
+        raise FhirError("not a Bundle")
+    seen: set[str] = set()
+    for index, entry in enumerate(bundle.get("entry") or []):
+        full_url = entry.get("fullUrl")
+        if full_url in seen:
+            raise FhirError(f"entry {index}: fullUrl used twice")
+        seen.add(full_url)
+        check(entry.get("resource") or {}, f"entry {index}")
+    check(bundle, "the bundle")
+    _check_references(bundle)
+
+
+def _check_references(bundle: dict[str, Any]) -> None:
+    """Every ``urn:uuid:`` reference must name an entry of the bundle."""
+    full_urls = {entry.get("fullUrl") for entry in bundle.get("entry") or []}
+    for index, entry in enumerate(bundle.get("entry") or []):
+        for reference in _references(entry.get("resource")):
+            if reference.startswith("urn:") and reference not in full_urls:
+                raise FhirError(f"entry {index}: a reference names no entry of the bundle")
+
+
+def _references(value: Any) -> Iterable[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "reference" and isinstance(item, str):
+                yield item
+            else:
+                yield from _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)
+
+
+# -- building ------------------------------------------------------------------------
+
+
+def _date_time(moment: datetime, what: str) -> str:
+    """A FHIR ``dateTime`` with an offset (times are stored in UTC), to the second."""
+    if moment.tzinfo is None:
+        raise FhirError(f"{what}: a time without a time zone")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _text(value: str | None) -> str | None:
+    """A FHIR ``string`` (never empty), or ``None``."""
+    cleaned = " ".join((value or "").split())
+    return cleaned or None
+
+
+def _coding(system: str, code: str, display: str | None = None) -> dict[str, str]:
+    coding = {"system": system, "code": code}
+    if display:
+        coding["display"] = display
+    return coding
+
+
+def _concept(*codings: dict[str, str], text: str | None = None) -> dict[str, Any]:
+    concept: dict[str, Any] = {"coding": list(codings)}
+    if text:
+        concept["text"] = text
+    return concept
+
+
+def _satusehat_id(value: str | None, what: str) -> str | None:
+    """A SATUSEHAT id entered by the region, checked as a FHIR id; ``None`` when empty."""
+    cleaned = (value or "").strip()
+    if not cleaned:
+        return None
+    if not _FHIR_ID.fullmatch(cleaned):
+        raise FhirError(f"the {what} is not a FHIR id (letters, digits, '-' and '.', at most 64)")
+    return cleaned
+
+
+def _reference(kind: str, satusehat_id: str | None, name: str | None) -> dict[str, str] | None:
+    """A reference to a resource SATUSEHAT holds (by id), with its name; a name alone
+    while the id is unknown (valid in R4); ``None`` when neither is known."""
+    reference: dict[str, str] = {}
+    if satusehat_id:
+        reference["reference"] = f"{kind}/{satusehat_id}"
+    display = _text(name)
+    if display:
+        reference["display"] = display
+    return reference or None
+
+
+def _quantity(value: float | int, code: str, unit: str, what: str) -> dict[str, Any]:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise FhirError(f"{what}: not a finite number")
+    return {"value": value, "unit": unit, "system": UCUM, "code": code}
+
+
+class _Builder:
+    """Builds one bundle; ``fullUrl`` values are fresh ``urn:uuid`` ones each time."""
+
+    def __init__(
+        self,
+        visit: Visit,
+        nik: str,
+        facility: Facility,
+        clinic: Clinic,
+        clinician: Staff | None,
+        local_namespace: str,
+        patient: Patient,
+        diagnoses: list[Diagnosis],
+    ) -> None:
+        if not _NIK.fullmatch(nik or ""):
+            raise FhirError("the patient's NIK is not 16 digits")
+        if not re.fullmatch(r"[a-z][a-z0-9+.\-]*:\S+", local_namespace or ""):
+            raise FhirError("the local identifier namespace is not an absolute URI")
+        self.visit = visit
+        self.person = patient
+        self.diagnoses = diagnoses
+        self.nik = nik
+        self.facility = facility
+        self.clinic = clinic
+        self.org_id = _satusehat_id(facility.satusehat_org_id, "puskesmas's Organization id")
+        self.location_id = _satusehat_id(clinic.satusehat_location_id, "clinic's Location id")
+        self.practitioner_id = _satusehat_id(
+            clinician.nakes_id if clinician is not None else None,
+            "clinician's Practitioner (nakes) id",
+        )
+        self.local_namespace = local_namespace
+        self.entries: list[dict[str, Any]] = []
+        self.started = _date_time(visit.started_at, "Encounter.period.start")
+        ended = visit.ended_at
+        if ended is None or ended < visit.started_at:
+            # Recorded as one record: the encounter was over when it was written.
+            ended = max(visit.created_at or visit.started_at, visit.started_at)
+        self.ended = _date_time(ended, "Encounter.period.end")
+
+    # identifiers --------------------------------------------------------------------
+
+    def system(self, kind: str) -> str:
+        """SATUSEHAT's identifier system of ``kind`` for this puskesmas, or the region's."""
+        if self.org_id:
+            return f"{SYS_IDS}/{kind}/{self.org_id}"
+        return f"{self.local_namespace}:{kind}"
+
+    def add(self, resource: dict[str, Any], *, if_none_exist: str | None = None) -> str:
+        full_url = f"urn:uuid:{uuid.uuid4()}"
+        request: dict[str, str] = {"method": "POST", "url": resource["resourceType"]}
+        if if_none_exist:
+            request["ifNoneExist"] = if_none_exist
+        self.entries.append({"fullUrl": full_url, "resource": resource, "request": request})
+        return full_url
+
+    def add_identified(self, resource: dict[str, Any], kind: str, value: str) -> str:
+        system = self.system(kind)
+        resource["identifier"] = [{"system": system, "value": value}]
+        return self.add(resource, if_none_exist=f"identifier={system}|{value}")
+
+    # references ---------------------------------------------------------------------
+
+    def clinician(self) -> dict[str, str] | None:
+        return _reference("Practitioner", self.practitioner_id, self.visit.clinician_name)
+
+    # resources ----------------------------------------------------------------------
+
+    def build(self) -> dict[str, Any]:
+        patient = self.patient()
+        encounter, encounter_resource = self.encounter(patient)
+        self.vital_signs(patient, encounter)
+        diagnoses = self.conditions(patient, encounter)
+        if diagnoses:
+            encounter_resource["diagnosis"] = diagnoses
+        return {"resourceType": "Bundle", "type": "transaction", "entry": self.entries}
+
+    def patient(self) -> str:
+        person = self.person
+        name = _text(person.name)
+        if name is None:
+            raise FhirError("Patient.name: empty")
+        if person.sex not in ("male", "female"):
+            raise FhirError("Patient.gender: neither male nor female")
+        if not isinstance(person.birth_date, date):
+            raise FhirError("Patient.birthDate: missing")
+        resource = {
+            "resourceType": "Patient",
+            "identifier": [{"use": "official", "system": NIK_SYSTEM, "value": self.nik}],
+            "active": True,
+            "name": [{"use": "official", "text": name}],
+            "gender": person.sex,
+            "birthDate": person.birth_date.isoformat(),
+        }
+        return self.add(resource, if_none_exist=f"identifier={NIK_SYSTEM}|{self.nik}")
+
+    def encounter(self, patient: str) -> tuple[str, dict[str, Any]]:
+        resource: dict[str, Any] = {
+            "resourceType": "Encounter",
+            "status": "finished",
+            "statusHistory": [
+                {"status": "in-progress", "period": {"start": self.started, "end": self.ended}},
+                {"status": "finished", "period": {"start": self.ended, "end": self.ended}},
+            ],
+            "class": _coding(ACT_CODE, "AMB", "ambulatory"),
+            "subject": {"reference": patient, "display": _text(self.person.name)},
+            "period": {"start": self.started, "end": self.ended},
+        }
+        clinician = self.clinician()
+        if clinician:
+            resource["participant"] = [
+                {
+                    "type": [_concept(_coding(PARTICIPATION_TYPE, "ATND", "attender"))],
+                    "individual": clinician,
+                }
+            ]
+        location = _reference("Location", self.location_id, self.clinic.name)
+        if location:
+            resource["location"] = [{"location": location}]
+        provider = _reference("Organization", self.org_id, self.facility.name)
+        if provider:
+            resource["serviceProvider"] = provider
+        url = self.add_identified(resource, "encounter", str(self.visit.id))
+        return url, resource
+
+    def vital_signs(self, patient: str, encounter: str) -> None:
+        visit = self.visit
+        if visit.systolic is not None or visit.diastolic is not None:
+            components = []
+            for attribute, loinc, display in (SYSTOLIC, DIASTOLIC):
+                component: dict[str, Any] = {"code": _concept(_coding(LOINC, loinc, display))}
+                value = getattr(visit, attribute)
+                if value is None:  # one of the two was not measured
+                    component["dataAbsentReason"] = _concept(
+                        _coding(DATA_ABSENT, "not-performed", "Not Performed")
+                    )
+                else:
+                    component["valueQuantity"] = _quantity(
+                        value, *MM_HG, f"Observation.component ({attribute})"
+                    )
+                components.append(component)
+            resource = self.observation("bp", patient, encounter, *BLOOD_PRESSURE, ())
+            resource["component"] = components
+            self.add_identified(resource, "observation", f"{visit.id}-blood-pressure")
+        for vital in VITALS:
+            value = getattr(visit, vital.attribute)
+            if value is None:
+                continue
+            resource = self.observation(
+                vital.profile,
+                patient,
+                encounter,
+                vital.loinc,
+                vital.display,
+                vital.extra_codings,
+            )
+            resource["valueQuantity"] = _quantity(
+                value, vital.ucum, vital.unit, f"Observation.valueQuantity ({vital.key})"
+            )
+            self.add_identified(resource, "observation", f"{visit.id}-{vital.key}")
+
+    def observation(
+        self,
+        profile: str,
+        patient: str,
+        encounter: str,
+        loinc: str,
+        display: str,
+        extra_codings: Sequence[tuple[str, str]],
+    ) -> dict[str, Any]:
+        resource: dict[str, Any] = {
+            "resourceType": "Observation",
+            "meta": {"profile": [f"{PROFILE}{profile}"]},
+            "status": "final",
+            "category": [
+                _concept(
+                    _coding(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs"),
+                    text="Vital Signs",
+                )
+            ],
+            "code": _concept(
+                _coding(LOINC, loinc, display),
+                *(_coding(LOINC, code, text) for code, text in extra_codings),
+                text=display,
+            ),
+            "subject": {"reference": patient},
+            "encounter": {"reference": encounter},
+            "effectiveDateTime": self.started,
+        }
+        clinician = self.clinician()
+        if clinician:
+            resource["performer"] = [clinician]
+        return resource
+
+    def conditions(self, patient: str, encounter: str) -> list[dict[str, Any]]:
+        diagnoses = []
+        recorded = _date_time(
+            self.visit.created_at or self.visit.started_at, "Condition.recordedDate"
+        )
+        for rank, diagnosis in enumerate(
+            sorted(self.diagnoses, key=lambda d: (d.position, d.id or 0)), start=1
+        ):
+            code = (diagnosis.code or "").strip()
+            if not _FHIR_CODE.fullmatch(code):
+                raise FhirError(f"Condition.code of diagnosis {rank}: not a code")
+            display = _text(diagnosis.display)
+            resource: dict[str, Any] = {
+                "resourceType": "Condition",
+                "clinicalStatus": _concept(_coding(CONDITION_CLINICAL, "active", "Active")),
+                "category": [
+                    _concept(
+                        _coding(CONDITION_CATEGORY, "encounter-diagnosis", "Encounter Diagnosis")
+                    )
+                ],
+                "code": _concept(_coding(ICD10, code, display), text=display),
+                "subject": {"reference": patient},
+                "encounter": {"reference": encounter},
+                "recordedDate": recorded,
+            }
+            clinician = self.clinician()
+            if clinician:
+                resource["recorder"] = clinician
+            key = diagnosis.id if diagnosis.id is not None else f"rank-{rank}"
+            url = self.add_identified(resource, "condition", f"{self.visit.id}-{key}")
+            diagnoses.append(
+                {
+                    "condition": {"reference": url},
+                    "use": _concept(_coding(DIAGNOSIS_ROLE, "DD", "Discharge diagnosis")),
+                    "rank": rank,
+                }
+            )
+        return diagnoses
+
+
+def namespace_for(tenant_id: int, facility_code: str) -> str:
+    """The region's own identifier namespace for a puskesmas without a SATUSEHAT id."""
+    return f"urn:balai:tenant-{tenant_id}:puskesmas-{quote(facility_code, safe='')}"

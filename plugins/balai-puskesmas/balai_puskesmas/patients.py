@@ -1,0 +1,555 @@
+"""The region's patient register (*data pasien*): registering, updating, finding.
+
+No Flask here: each function takes the session (bound to the region), the region's
+:class:`~balai_puskesmas.vault.Vault`, the acting :class:`~balai_puskesmas.services.Actor`
+and the time. Every read or change is written to the audit trail in the caller's
+transaction; the caller commits after the function returned, or rolls back when it
+raised :class:`~balai_puskesmas.services.PuskesmasError` (nothing is then written).
+
+The NIK, the BPJS number and the phone number are stored sealed by the vault with a
+keyed hash for exact lookup; they never reach an audit entry, a log or an error
+message. Registering and updating need the ``registration`` duty at some puskesmas;
+reading needs any duty (patients visit every puskesmas of the region).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from balai.auth import User
+from balai.permissions import OPERATOR
+from balai_puskesmas.models import SEXES, Patient, Ticket
+from balai_puskesmas.nik import NikError, check_nik
+from balai_puskesmas.services import (
+    Actor,
+    PuskesmasError,
+    audit,
+    facilities_with,
+    require_duty,
+)
+from balai_puskesmas.vault import Vault
+
+__all__ = [
+    "EARLIEST_BIRTH",
+    "PatientDraft",
+    "attach_ticket",
+    "check",
+    "find_by_nik",
+    "get",
+    "identifiers",
+    "normalise_phone",
+    "paginate",
+    "register",
+    "search",
+    "update",
+]
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation; it is translated where it is shown."""
+    return message
+
+
+#: No patient is born before this day.
+EARLIEST_BIRTH = date(1900, 1, 1)
+NAME_MAX = 200
+ADDRESS_MAX = 300
+SEARCH_MIN = 2
+
+_BPJS = re.compile(r"[0-9]{13}")
+_PHONE_NOISE = re.compile(r"[ .()\-]")
+_MOBILE = re.compile(r"8[0-9]{8,11}")
+_SPACES = re.compile(r"\s+")
+
+NOT_ASSIGNED = N_("You are not assigned to any puskesmas, so you cannot open health records.")
+NOT_REGISTRAR = N_("Only officers on registration duty at a puskesmas can register patients.")
+NO_PATIENT = N_("There is no such patient.")
+NIK_TAKEN = N_("A patient with this NIK is already registered.")
+
+#: The fields a draft can change, in the order they are reported.
+FIELDS = ("nik", "name", "birth_date", "sex", "address", "phone", "bpjs", "citizen_email")
+
+
+@dataclass
+class PatientDraft:
+    """A patient's data as typed at the registration desk.
+
+    ``birth_date`` is a date, or text in ISO form (``1985-03-15``) as a form sends it.
+    ``phone`` is an Indonesian mobile number in any usual writing (``0812-3456-7890``,
+    ``+62 812 3456 7890``); ``citizen_email`` names the account of the region that may
+    see this patient's visits. Identifiers are left out of the ``repr``.
+    """
+
+    nik: str = field(default="", repr=False)
+    name: str = ""
+    birth_date: date | str | None = None
+    sex: str = ""
+    address: str = ""
+    phone: str | None = field(default=None, repr=False)
+    bpjs: str | None = field(default=None, repr=False)
+    citizen_email: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class _Clean:
+    nik: str
+    name: str
+    birth_date: date
+    sex: str
+    address: str
+    phone: str | None
+    bpjs: str | None
+    user_id: int | None
+
+
+# -- validation ----------------------------------------------------------------------
+
+
+def normalise_phone(value: str) -> str | None:
+    """An Indonesian mobile number as ``+628…``, or ``None`` if it is not one."""
+    text = _PHONE_NOISE.sub("", value.strip())
+    for prefix in ("+62", "62", "0"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+            break
+    return f"+62{text}" if _MOBILE.fullmatch(text) else None
+
+
+def _birth_date(value: date | str | None) -> date | str:
+    """The date, or the message id of what is wrong with it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return N_("Enter the date of birth.")
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            return N_("Enter a date, e.g. 1985-03-15.")
+    if isinstance(value, datetime):
+        value = value.date()
+    return value
+
+
+def check(
+    session: Session,
+    vault: Vault,
+    draft: PatientDraft,
+    today: date,
+    *,
+    patient_id: int | None = None,
+) -> dict[str, list[str]]:
+    """Every problem of ``draft``, by field (empty if it can be saved).
+
+    ``patient_id`` is the patient being updated, whose own NIK is not a duplicate.
+    """
+    errors, _clean = _validate(session, vault, draft, today, patient_id)
+    return errors
+
+
+def _validate(
+    session: Session,
+    vault: Vault,
+    draft: PatientDraft,
+    today: date,
+    patient_id: int | None,
+) -> tuple[dict[str, list[str]], _Clean | None]:
+    errors: dict[str, list[str]] = {}
+
+    def fail(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    nik = draft.nik if isinstance(draft.nik, str) else ""
+    if not nik.strip():
+        fail("nik", N_("Enter the NIK."))
+    else:
+        try:
+            check_nik(nik, today=today)
+        except NikError as exc:
+            fail("nik", exc.message)
+        else:
+            if _nik_taken(session, vault.hash(nik), patient_id):
+                fail("nik", NIK_TAKEN)
+
+    name = _SPACES.sub(" ", draft.name or "").strip()
+    if not name:
+        fail("name", N_("Enter the patient's name."))
+    elif len(name) > NAME_MAX:
+        fail("name", N_("The name can have at most 200 characters."))
+
+    born = _birth_date(draft.birth_date)
+    if isinstance(born, str):
+        fail("birth_date", born)
+    elif born > today:
+        fail("birth_date", N_("The date of birth cannot be in the future."))
+    elif born < EARLIEST_BIRTH:
+        fail("birth_date", N_("The date of birth cannot be before 1900."))
+
+    if draft.sex not in SEXES:
+        fail("sex", N_("Choose the sex: male or female."))
+
+    address = _SPACES.sub(" ", draft.address or "").strip()
+    if len(address) > ADDRESS_MAX:
+        fail("address", N_("The address can have at most 300 characters."))
+
+    phone = None
+    if draft.phone and draft.phone.strip():
+        phone = normalise_phone(draft.phone)
+        if phone is None:
+            fail("phone", N_("Enter an Indonesian mobile number, e.g. 0812 3456 7890."))
+
+    bpjs = None
+    if draft.bpjs and draft.bpjs.strip():
+        bpjs = draft.bpjs.strip()
+        if not _BPJS.fullmatch(bpjs):
+            fail("bpjs", N_("A BPJS card number is exactly 13 digits 0-9."))
+
+    user_id = None
+    if draft.citizen_email and draft.citizen_email.strip():
+        user_id = _citizen(session, draft.citizen_email)
+        if user_id is None:
+            fail(
+                "citizen_email",
+                N_("No active account of this region has this e-mail address."),
+            )
+
+    if errors:
+        return errors, None
+    assert isinstance(born, date)
+    return {}, _Clean(nik, name, born, draft.sex, address, phone, bpjs, user_id)
+
+
+def _nik_taken(session: Session, nik_hash: str, patient_id: int | None) -> bool:
+    query = select(Patient.id).where(Patient.nik_hash == nik_hash)
+    if patient_id is not None:
+        query = query.where(Patient.id != patient_id)
+    return session.scalar(query.limit(1)) is not None
+
+
+def _citizen(session: Session, email: str) -> int | None:
+    """The id of the region's active account with this e-mail address."""
+    wanted = email.strip().lower()
+    return session.scalar(
+        select(User.id).where(User.email == wanted, User.active.is_(True), User.role != OPERATOR)
+    )
+
+
+def _refuse(errors: dict[str, list[str]]) -> None:
+    if errors:
+        raise PuskesmasError(errors, status=422)
+
+
+def _any_duty(actor: Actor) -> None:
+    if not actor.duties:
+        raise PuskesmasError(NOT_ASSIGNED, status=403)
+
+
+def _registrar(actor: Actor) -> int | None:
+    """Refuse unless ``actor`` is on registration duty somewhere; their puskesmas if only one."""
+    desks = facilities_with(actor, "registration")
+    if not desks:
+        raise PuskesmasError(NOT_ASSIGNED if not actor.duties else NOT_REGISTRAR, status=403)
+    return next(iter(desks)) if len(desks) == 1 else None
+
+
+def _flush(session: Session) -> None:
+    """Flush, turning a race on the one-patient-per-NIK constraint into the field error.
+
+    After an :class:`IntegrityError` the caller must roll back (it does on any
+    :class:`PuskesmasError`).
+    """
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if "nik_hash" in str(exc.orig):
+            raise PuskesmasError({"nik": NIK_TAKEN}) from None
+        raise
+
+
+# -- changes -------------------------------------------------------------------------
+
+
+def register(
+    session: Session,
+    vault: Vault,
+    actor: Actor,
+    draft: PatientDraft,
+    now: datetime,
+    *,
+    today: date | None = None,
+) -> Patient:
+    """Add a patient; link their queue numbers of ``today`` and later taken with the NIK.
+
+    ``today`` is the region's calendar day (default: the day of ``now``).
+
+    :raises PuskesmasError: 403 without a registration duty; 422 with every field at fault.
+    """
+    facility_id = _registrar(actor)
+    today = today or now.date()
+    errors, clean = _validate(session, vault, draft, today, None)
+    _refuse(errors)
+    assert clean is not None
+    nik_cipher, nik_hash = vault.seal(clean.nik)
+    phone_cipher, phone_hash = vault.seal(clean.phone)
+    bpjs_cipher, bpjs_hash = vault.seal(clean.bpjs)
+    patient = Patient(
+        nik_cipher=nik_cipher,
+        nik_hash=nik_hash,
+        phone_cipher=phone_cipher,
+        phone_hash=phone_hash,
+        bpjs_cipher=bpjs_cipher,
+        bpjs_hash=bpjs_hash,
+        name=clean.name,
+        birth_date=clean.birth_date,
+        sex=clean.sex,
+        address=clean.address,
+        user_id=clean.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(patient)
+    _flush(session)
+    tickets = session.scalars(
+        select(Ticket).where(
+            Ticket.nik_hash == nik_hash, Ticket.patient_id.is_(None), Ticket.day >= today
+        )
+    ).all()
+    for ticket in tickets:
+        ticket.patient_id = patient.id
+    given = [
+        name
+        for name, value in (
+            ("address", clean.address),
+            ("phone", clean.phone),
+            ("bpjs", clean.bpjs),
+            ("account", clean.user_id),
+        )
+        if value
+    ]
+    audit(
+        session,
+        actor,
+        "patient.create",
+        now,
+        patient_id=patient.id,
+        facility_id=facility_id,
+        detail=f"given: {', '.join(given) or 'none'}; tickets linked: {len(tickets)}",
+    )
+    return patient
+
+
+def update(
+    session: Session,
+    vault: Vault,
+    actor: Actor,
+    patient_id: int,
+    draft: PatientDraft,
+    now: datetime,
+    *,
+    today: date | None = None,
+) -> list[str]:
+    """Replace a patient's data with ``draft``; the names of the fields that changed.
+
+    :raises PuskesmasError: 403 without a registration duty, 404 for an unknown
+        patient, 422 with every field at fault.
+    """
+    facility_id = _registrar(actor)
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise PuskesmasError(NO_PATIENT, status=404)
+    today = today or now.date()
+    errors, clean = _validate(session, vault, draft, today, patient.id)
+    _refuse(errors)
+    assert clean is not None
+    changed: list[str] = []
+    if vault.hash(clean.nik) != patient.nik_hash:
+        patient.nik_cipher, patient.nik_hash = vault.seal(clean.nik)  # type: ignore[assignment]
+        changed.append("nik")
+    for name in ("name", "birth_date", "sex", "address"):
+        if getattr(patient, name) != getattr(clean, name):
+            setattr(patient, name, getattr(clean, name))
+            changed.append(name)
+    for name in ("phone", "bpjs"):
+        value = getattr(clean, name)
+        if (vault.hash(value) if value else None) != getattr(patient, f"{name}_hash"):
+            cipher, hashed = vault.seal(value)
+            setattr(patient, f"{name}_cipher", cipher)
+            setattr(patient, f"{name}_hash", hashed)
+            changed.append(name)
+    if clean.user_id != patient.user_id:
+        patient.user_id = clean.user_id
+        changed.append("account")
+    if changed:
+        patient.updated_at = now
+    _flush(session)
+    audit(
+        session,
+        actor,
+        "patient.update",
+        now,
+        patient_id=patient.id,
+        facility_id=facility_id,
+        detail=f"changed: {', '.join(changed) or 'none'}",
+    )
+    return changed
+
+
+def attach_ticket(
+    session: Session, actor: Actor, ticket_id: int, patient_id: int, now: datetime
+) -> Ticket:
+    """Link a queue number to a registered patient, at the desk of its puskesmas.
+
+    The officer needs the registration or clinician duty at the ticket's puskesmas.
+    A number already finished (served, skipped, cancelled) keeps its patient.
+
+    :raises PuskesmasError: 404 for an unknown ticket or patient, 403 without the
+        duty, 422 when the number is finished.
+    """
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise PuskesmasError(N_("There is no such queue number."), status=404)
+    require_duty(actor, ticket.facility_id, "registration", "clinician")
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise PuskesmasError(NO_PATIENT, status=404)
+    if ticket.patient_id != patient.id and ticket.status not in ("waiting", "called"):
+        raise PuskesmasError(
+            N_("This queue number is finished; it can no longer be linked to a patient.")
+        )
+    if ticket.nik_hash is None:
+        nik = "none"
+    else:
+        nik = "matches" if ticket.nik_hash == patient.nik_hash else "differs"
+    previous = "replaced" if ticket.patient_id not in (None, patient.id) else "new"
+    ticket.patient_id = patient.id
+    session.flush()
+    audit(
+        session,
+        actor,
+        "ticket.attach",
+        now,
+        patient_id=patient.id,
+        facility_id=ticket.facility_id,
+        detail=f"ticket {ticket.id}; link: {previous}; nik on ticket: {nik}",
+    )
+    return ticket
+
+
+# -- reads ---------------------------------------------------------------------------
+
+
+def find_by_nik(
+    session: Session,
+    vault: Vault,
+    actor: Actor,
+    nik: str,
+    now: datetime,
+    *,
+    today: date | None = None,
+) -> Patient | None:
+    """The patient with this NIK, or ``None``; either way the lookup is audited.
+
+    ``today`` is the region's calendar day, for the NIK's date of birth (default: the
+    day of ``now``).
+
+    :raises PuskesmasError: 403 without any duty; 422 (field ``nik``) for a NIK that
+        cannot be right (nothing is then looked up or written).
+    """
+    _any_duty(actor)
+    try:
+        check_nik(nik, today=today or now.date())
+    except NikError as exc:
+        raise PuskesmasError({"nik": exc.message}) from None
+    patient = session.scalar(select(Patient).where(Patient.nik_hash == vault.hash(nik)))
+    audit(
+        session,
+        actor,
+        "patient.lookup",
+        now,
+        patient_id=patient.id if patient is not None else None,
+        detail="by nik: found" if patient is not None else "by nik: not found",
+    )
+    return patient
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(
+    session: Session,
+    vault: Vault,
+    actor: Actor,
+    query: str,
+    now: datetime,
+    *,
+    page: int = 1,
+    per_page: int = 20,
+) -> dict[str, Any]:
+    """One page of the patients whose name contains ``query`` (any case), by name.
+
+    :returns: ``{"items", "page", "per_page", "total", "pages"}``.
+    :raises PuskesmasError: 403 without any duty; 422 (field ``q``) for a query of
+        fewer than two characters.
+    """
+    _any_duty(actor)
+    text = _SPACES.sub(" ", query or "").strip()
+    if len(text) < SEARCH_MIN:
+        raise PuskesmasError({"q": N_("Enter at least 2 letters of the name.")})
+    statement = (
+        select(Patient)
+        .where(func.lower(Patient.name).like(_like(text.lower()), escape="\\"))
+        .order_by(Patient.name, Patient.id)
+    )
+    found = paginate(session, statement, page, per_page)
+    audit(
+        session,
+        actor,
+        "patient.search",
+        now,
+        detail=f"by name: {found['total']} results, {len(found['items'])} shown",
+    )
+    return found
+
+
+def get(session: Session, vault: Vault, actor: Actor, patient_id: int, now: datetime) -> Patient:
+    """A patient's record, for reading; the read is audited.
+
+    :raises PuskesmasError: 403 without any duty, 404 for an unknown patient.
+    """
+    _any_duty(actor)
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise PuskesmasError(NO_PATIENT, status=404)
+    audit(session, actor, "patient.read", now, patient_id=patient.id)
+    return patient
+
+
+def identifiers(vault: Vault, patient: Patient) -> dict[str, str | None]:
+    """The patient's NIK, BPJS and phone numbers in clear, to show them."""
+    return {
+        "nik": vault.open(patient.nik_cipher),
+        "bpjs": vault.open(patient.bpjs_cipher),
+        "phone": vault.open(patient.phone_cipher),
+    }
+
+
+def paginate(session: Session, statement: Select[Any], page: int, per_page: int) -> dict[str, Any]:
+    """One page of ``statement`` (give it a total order) and the number of rows in all."""
+    page = max(page, 1)
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    rows = session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).all()
+    return {
+        "items": list(rows),
+        "page": page,
+        "per_page": per_page,
+        "total": total or 0,
+        "pages": math.ceil((total or 0) / per_page),
+    }

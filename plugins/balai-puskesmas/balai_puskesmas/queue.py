@@ -1,0 +1,618 @@
+"""Queue numbers (*nomor antrean*): taking one, the desk's moves, the board, the figures.
+
+No Flask here: pages, the kiosk, the SMS handler, the API and tests pass the session,
+the region's vault, the time and the region's time zone in.
+
+**Numbers.** A clinic's numbers of a day come from one :class:`QueueCounter` row. Taking
+a number increments that row (``UPDATE … RETURNING``) and inserts the ticket in the
+same transaction: a concurrent taker waits for the row lock (PostgreSQL) or the write
+lock (SQLite) until the first commits, and a take that rolls back gives its number
+back. Numbers are therefore sequential, never duplicated and never skipped. The
+``UPDATE`` is the first write of the transaction and nothing is read inside it before:
+on SQLite in WAL mode a transaction that read first could not wait for the lock.
+
+**Errors.** Every refusal is a :class:`~balai_puskesmas.services.PuskesmasError` whose
+messages are English ids marked with ``N_`` (translated where shown). When
+:func:`take_number` or a desk move refuses after it wrote, the caller must roll back
+(the views always do): the counter may have been incremented.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from balai_puskesmas.models import Clinic, Facility, Patient, QueueCounter, Ticket, Visit
+from balai_puskesmas.nik import NikError, check_nik
+from balai_puskesmas.services import Actor, PuskesmasError, require_duty
+from balai_puskesmas.vault import Vault
+
+__all__ = [
+    "CHANNELS",
+    "CHANNEL_LABELS",
+    "DESK_DUTIES",
+    "STATUS_LABELS",
+    "BoardRow",
+    "ClinicQueue",
+    "Stats",
+    "board",
+    "bookable_days",
+    "call_next",
+    "cancel_by_holder",
+    "clinic_queue",
+    "current_called",
+    "desk_clinic",
+    "desk_ticket",
+    "display_number",
+    "estimate",
+    "finish",
+    "normalise_phone",
+    "recall",
+    "region_today",
+    "skip",
+    "stats",
+    "take_number",
+    "ticket_by_code",
+    "waiting_counts",
+]
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation; it is translated where it is shown."""
+    return message
+
+
+#: Where a number was taken.
+CHANNELS = ("web", "kiosk", "sms", "desk", "api")
+#: How a channel reads (message ids).
+CHANNEL_LABELS = {
+    "web": N_("web"),
+    "kiosk": N_("kiosk"),
+    "sms": N_("SMS"),
+    "desk": N_("desk"),
+    "api": N_("app"),
+}
+#: Duties that may work the queue of a puskesmas.
+DESK_DUTIES = ("registration", "clinician")
+#: How a ticket's status reads (message ids).
+STATUS_LABELS = {
+    "waiting": N_("Waiting"),
+    "called": N_("Called"),
+    "served": N_("Served"),
+    "skipped": N_("Skipped"),
+    "cancelled": N_("Cancelled"),
+}
+#: How many recently called numbers the board shows per clinic.
+RECENT = 4
+
+_PHONE_SEPARATORS = re.compile(r"[\s().-]")
+_MOBILE = re.compile(r"(?:\+62|62|0)?(8[0-9]{8,11})")
+
+
+# -- days and phone numbers ----------------------------------------------------------
+
+
+def _zone(timezone: str | tzinfo) -> tzinfo:
+    """A zone by IANA name; a pytz or other zone object is looked up by its name too
+    (``datetime.combine`` with a pytz zone would use its first, local-mean-time offset)."""
+    if isinstance(timezone, ZoneInfo):
+        return timezone
+    try:
+        return ZoneInfo(str(timezone))
+    except (ValueError, KeyError):  # not an IANA name: use the object as it is
+        if isinstance(timezone, str):
+            raise
+        return timezone
+
+
+def region_today(now: datetime, timezone: str | tzinfo) -> date:
+    """The calendar day of the aware ``now`` in the region's time zone."""
+    if now.tzinfo is None:
+        raise ValueError("naive datetime given; use balai.db.utcnow() or an aware value")
+    return now.astimezone(_zone(timezone)).date()
+
+
+def bookable_days(now: datetime, timezone: str | tzinfo, days_ahead: int) -> list[date]:
+    """The days a number can be taken for: the region's today up to ``days_ahead`` later."""
+    today = region_today(now, timezone)
+    return [today + timedelta(days=n) for n in range(max(days_ahead, 0) + 1)]
+
+
+def _day_bounds(day: date, timezone: str | tzinfo) -> tuple[datetime, datetime]:
+    """The UTC instants where ``day`` starts and ends in the region's time zone."""
+    zone = _zone(timezone)
+    start = datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+    return start, end
+
+
+def normalise_phone(value: str) -> str:
+    """An Indonesian mobile number as ``+628…``: ``0812-3456-7890``, ``62812…`` or ``+62 812…``.
+
+    :raises PuskesmasError: on the field ``phone``.
+    """
+    compact = _PHONE_SEPARATORS.sub("", value or "")
+    found = _MOBILE.fullmatch(compact)
+    if found is None:
+        raise PuskesmasError(
+            {"phone": N_("Enter an Indonesian mobile number, e.g. 0812 3456 7890.")}
+        )
+    return "+62" + found.group(1)
+
+
+# -- taking a number -----------------------------------------------------------------
+
+
+def take_number(
+    session: Session,
+    vault: Vault,
+    clinic_id: int,
+    day: date,
+    now: datetime,
+    *,
+    channel: str,
+    days_ahead: int,
+    timezone: str | tzinfo,
+    nik: str | None = None,
+    phone: str | None = None,
+    user_id: int | None = None,
+) -> Ticket:
+    """Give the next number of ``clinic_id`` on ``day`` (flushed, not committed).
+
+    :param vault: the region's vault: the NIK and the phone are stored sealed.
+    :param channel: ``web``, ``kiosk``, ``sms``, ``desk`` or ``api``.
+    :param days_ahead: how many days after the region's today a number may be taken for.
+    :param nik: optional; when it belongs to a known patient the ticket is linked to them.
+    :param phone: optional Indonesian mobile number, told when the number is called.
+    :raises PuskesmasError: with the problems by field (``clinic``, ``day``, ``nik``,
+        ``phone``); status 422. Roll back after it.
+    """
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    nik = (nik or "").strip() or None
+    phone = (phone or "").strip() or None
+    errors: dict[str, str] = {}
+    params: dict[str, object] = {}
+    clinic = session.scalar(select(Clinic).where(Clinic.id == clinic_id))
+    if clinic is None or not clinic.active or not clinic.facility.active:
+        errors["clinic"] = N_("Choose a clinic from the list.")
+    today = region_today(now, timezone)
+    last_day = today + timedelta(days=max(days_ahead, 0))
+    if not today <= day <= last_day:
+        errors["day"] = (
+            N_("Numbers are given for today only.")
+            if last_day == today
+            else N_("Choose a day from today to %(last)s.")
+        )
+        params["last"] = last_day.isoformat()
+    elif clinic is not None and "clinic" not in errors and not _open_on(clinic.facility, day):
+        errors["day"] = N_("The puskesmas is closed on that day.")
+    if nik is not None:
+        try:
+            check_nik(nik, today=today)
+        except NikError as exc:
+            errors["nik"] = exc.message
+    if phone is not None:
+        try:
+            phone = normalise_phone(phone)
+        except PuskesmasError as exc:
+            errors["phone"] = exc.errors["phone"][0]
+    if clinic is not None and not errors and clinic.daily_quota is not None:
+        given = session.scalar(
+            select(QueueCounter.last_number).where(
+                QueueCounter.clinic_id == clinic.id, QueueCounter.day == day
+            )
+        )
+        if (given or 0) >= clinic.daily_quota:
+            errors["clinic"] = _QUOTA_REACHED
+    if errors:
+        raise PuskesmasError(errors, params=params)
+    assert clinic is not None
+    nik_cipher, nik_hash = vault.seal(nik)
+    patient_id = None
+    if nik_hash is not None:
+        patient_id = session.scalar(select(Patient.id).where(Patient.nik_hash == nik_hash))
+    # The first write of the transaction: from here concurrent takers queue behind us.
+    number = _next_number(session, clinic.id, day)
+    if clinic.daily_quota is not None and number > clinic.daily_quota:
+        raise PuskesmasError({"clinic": _QUOTA_REACHED})
+    ticket = Ticket(
+        code=secrets.token_urlsafe(12),
+        facility_id=clinic.facility_id,
+        clinic_id=clinic.id,
+        day=day,
+        number=number,
+        status="waiting",
+        channel=channel,
+        patient_id=patient_id,
+        nik_cipher=nik_cipher if patient_id is None else None,
+        nik_hash=nik_hash,
+        phone_cipher=vault.encrypt(phone) if phone else None,
+        user_id=user_id,
+        created_at=now,
+        recalls=0,
+    )
+    ticket.clinic = clinic
+    session.add(ticket)
+    session.flush()
+    return ticket
+
+
+_QUOTA_REACHED = N_("This clinic has given all its numbers for that day.")
+
+
+def _open_on(facility: Facility, day: date) -> bool:
+    return bool((facility.hours or {}).get(str(day.isoweekday())))
+
+
+def _next_number(session: Session, clinic_id: int, day: date) -> int:
+    """Increment the counter of ``(clinic_id, day)``, creating it for the first taker."""
+    increment = (
+        update(QueueCounter)
+        .where(QueueCounter.clinic_id == clinic_id, QueueCounter.day == day)
+        .values(last_number=QueueCounter.last_number + 1)
+        .returning(QueueCounter.last_number)
+        .execution_options(synchronize_session=False)
+    )
+    number = session.execute(increment).scalar_one_or_none()
+    if number is not None:
+        return int(number)
+    try:
+        # Two first takers may both miss the row: the second insert waits for the
+        # first to commit, fails on the unique key, and increments the row instead.
+        with session.begin_nested():
+            session.add(QueueCounter(clinic_id=clinic_id, day=day, last_number=1))
+            session.flush()
+    except IntegrityError:
+        return int(session.execute(increment).scalar_one())
+    return 1
+
+
+# -- reading tickets -----------------------------------------------------------------
+
+
+def display_number(ticket: Ticket) -> str:
+    """The number as called and shown: ``UMUM-012``."""
+    return f"{ticket.clinic.code}-{ticket.number:03d}"
+
+
+def ticket_by_code(session: Session, code: str) -> Ticket | None:
+    """The ticket whose holder's link carries ``code``."""
+    code = (code or "").strip()
+    if not code or len(code) > 24:
+        return None
+    return session.scalar(select(Ticket).where(Ticket.code == code))
+
+
+def estimate(session: Session, ticket: Ticket) -> tuple[int, int]:
+    """``(people ahead, minutes)``: waiting tickets before this one times the clinic's pace."""
+    if ticket.status != "waiting":
+        return 0, 0
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(Ticket)
+        .where(
+            Ticket.clinic_id == ticket.clinic_id,
+            Ticket.day == ticket.day,
+            Ticket.status == "waiting",
+            Ticket.number < ticket.number,
+        )
+    )
+    ahead = int(ahead or 0)
+    return ahead, ahead * max(ticket.clinic.minutes_per_patient or 0, 0)
+
+
+def waiting_counts(
+    session: Session, day: date, clinic_ids: Iterable[int] | None = None
+) -> dict[int, int]:
+    """Waiting tickets per clinic id on ``day`` (clinics with none are left out)."""
+    stmt = (
+        select(Ticket.clinic_id, func.count())
+        .where(Ticket.day == day, Ticket.status == "waiting")
+        .group_by(Ticket.clinic_id)
+    )
+    if clinic_ids is not None:
+        stmt = stmt.where(Ticket.clinic_id.in_(sorted(set(clinic_ids))))
+    return {clinic_id: int(count) for clinic_id, count in session.execute(stmt)}
+
+
+def current_called(session: Session, clinic_id: int, day: date) -> Ticket | None:
+    """The number last called at the clinic that day (still called, or served since)."""
+    return session.scalar(
+        select(Ticket)
+        .where(
+            Ticket.clinic_id == clinic_id,
+            Ticket.day == day,
+            Ticket.status.in_(("called", "served")),
+            Ticket.called_at.is_not(None),
+        )
+        .order_by(Ticket.called_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )
+
+
+# -- the desk ------------------------------------------------------------------------
+
+
+def desk_clinic(session: Session, actor: Actor, clinic_id: int) -> Clinic:
+    """The clinic, if ``actor`` may work its queue.
+
+    :raises PuskesmasError: 404 for an unknown clinic, 403 without a desk duty there.
+    """
+    clinic = session.scalar(select(Clinic).where(Clinic.id == clinic_id))
+    if clinic is None:
+        raise PuskesmasError(N_("No such clinic."), status=404)
+    require_duty(actor, clinic.facility_id, *DESK_DUTIES)
+    return clinic
+
+
+def desk_ticket(session: Session, actor: Actor, ticket_id: int) -> Ticket:
+    """The ticket, if ``actor`` may work its clinic's queue (404, 403 as above)."""
+    ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id))
+    if ticket is None:
+        raise PuskesmasError(N_("No such queue number."), status=404)
+    require_duty(actor, ticket.facility_id, *DESK_DUTIES)
+    return ticket
+
+
+def _refuse(ticket: Ticket, message: str) -> PuskesmasError:
+    return PuskesmasError(
+        message,
+        params={"number": display_number(ticket), "status": STATUS_LABELS[ticket.status]},
+        status=409,
+    )
+
+
+def _move(session: Session, ticket: Ticket, allowed: tuple[str, ...], **values: object) -> bool:
+    """Change the ticket if it is still in one of ``allowed`` (a conditional ``UPDATE``,
+    so two desks never make the same move twice); refresh it either way."""
+    result = session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.status.in_(allowed))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(ticket)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def call_next(
+    session: Session, actor: Actor, clinic_id: int, day: date, now: datetime
+) -> Ticket | None:
+    """Call the lowest waiting number of the clinic on ``day``; ``None`` if nobody waits.
+
+    :raises PuskesmasError: 404 for an unknown clinic, 403 without a desk duty there.
+    """
+    clinic = desk_clinic(session, actor, clinic_id)
+    for _attempt in range(20):
+        ticket = session.scalar(
+            select(Ticket)
+            .where(Ticket.clinic_id == clinic.id, Ticket.day == day, Ticket.status == "waiting")
+            .order_by(Ticket.number)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=Ticket)
+        )
+        if ticket is None:
+            return None
+        values = {"status": "called", "called_at": now, "called_by_id": actor.user_id}
+        if _move(session, ticket, ("waiting",), **values):
+            return ticket
+    raise PuskesmasError(N_("The queue is busy; try again."), status=409)
+
+
+def recall(session: Session, actor: Actor, ticket_id: int, now: datetime) -> Ticket:
+    """Call a called or skipped number again (its holder did not come yet).
+
+    :raises PuskesmasError: 404, 403, or 409 when the number is not called nor skipped.
+    """
+    ticket = desk_ticket(session, actor, ticket_id)
+    values = {
+        "status": "called",
+        "called_at": now,
+        "called_by_id": actor.user_id,
+        "recalls": Ticket.recalls + 1,
+    }
+    if not _move(session, ticket, ("called", "skipped"), **values):
+        raise _refuse(ticket, N_("%(number)s is %(status)s: it cannot be called again."))
+    return ticket
+
+
+def skip(session: Session, actor: Actor, ticket_id: int, now: datetime) -> Ticket:
+    """Pass over a waiting or called number whose holder is not there.
+
+    :raises PuskesmasError: 404, 403, or 409 when the number is served or cancelled.
+    """
+    ticket = desk_ticket(session, actor, ticket_id)
+    if not _move(session, ticket, ("waiting", "called"), status="skipped"):
+        raise _refuse(ticket, N_("%(number)s is %(status)s: it cannot be skipped."))
+    return ticket
+
+
+def finish(session: Session, actor: Actor, ticket_id: int, now: datetime) -> Ticket:
+    """Mark a called number served.
+
+    :raises PuskesmasError: 404, 403, or 409 when the number is not called.
+    """
+    ticket = desk_ticket(session, actor, ticket_id)
+    if not _move(session, ticket, ("called",), status="served", finished_at=now):
+        raise _refuse(ticket, N_("%(number)s is %(status)s: only a called number is served."))
+    return ticket
+
+
+def cancel_by_holder(session: Session, code: str, now: datetime) -> Ticket:
+    """The holder gives up a waiting number (the code of their link proves it is theirs).
+
+    :raises PuskesmasError: 404 for an unknown code, 409 when it is no longer waiting.
+    """
+    ticket = ticket_by_code(session, code)
+    if ticket is None:
+        raise PuskesmasError(N_("No such queue number."), status=404)
+    if not _move(session, ticket, ("waiting",), status="cancelled", finished_at=now):
+        raise _refuse(ticket, N_("%(number)s is %(status)s: only a waiting number is cancelled."))
+    return ticket
+
+
+@dataclass
+class ClinicQueue:
+    """A clinic's queue of one day, as the desk sees it."""
+
+    clinic: Clinic
+    called: list[Ticket]
+    waiting: list[Ticket]
+    waiting_total: int
+    skipped: list[Ticket]
+    served: int
+    cancelled: int
+
+
+def clinic_queue(
+    session: Session, clinic: Clinic, day: date, *, page: int = 1, per_page: int = 50
+) -> ClinicQueue:
+    """The called numbers (latest first), one page of the waiting ones, the skipped ones
+    and the counts of the day."""
+    base = select(Ticket).where(Ticket.clinic_id == clinic.id, Ticket.day == day)
+    counts = dict(
+        session.execute(
+            select(Ticket.status, func.count())
+            .where(Ticket.clinic_id == clinic.id, Ticket.day == day)
+            .group_by(Ticket.status)
+        ).all()
+    )
+    called = session.scalars(
+        base.where(Ticket.status == "called").order_by(Ticket.called_at.desc(), Ticket.id.desc())
+    ).all()
+    waiting = session.scalars(
+        base.where(Ticket.status == "waiting")
+        .order_by(Ticket.number)
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    ).all()
+    skipped = session.scalars(
+        base.where(Ticket.status == "skipped").order_by(Ticket.number).limit(100)
+    ).all()
+    return ClinicQueue(
+        clinic=clinic,
+        called=list(called),
+        waiting=list(waiting),
+        waiting_total=int(counts.get("waiting", 0)),
+        skipped=list(skipped),
+        served=int(counts.get("served", 0)),
+        cancelled=int(counts.get("cancelled", 0)),
+    )
+
+
+# -- the display board and the figures -----------------------------------------------
+
+
+@dataclass
+class BoardRow:
+    """One clinic on the display board."""
+
+    clinic: Clinic
+    current: Ticket | None
+    waiting: int
+    recent: list[Ticket] = field(default_factory=list)
+
+
+def board(session: Session, facility_id: int, day: date) -> list[BoardRow]:
+    """Each active clinic of the puskesmas: the number last called, how many wait, and
+    the few called before it."""
+    clinics = session.scalars(
+        select(Clinic)
+        .where(Clinic.facility_id == facility_id, Clinic.active.is_(True))
+        .order_by(Clinic.position, Clinic.id)
+    ).all()
+    waiting = waiting_counts(session, day, [c.id for c in clinics])
+    rows = []
+    for clinic in clinics:
+        called = session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.clinic_id == clinic.id,
+                Ticket.day == day,
+                Ticket.status.in_(("called", "served")),
+                Ticket.called_at.is_not(None),
+            )
+            .order_by(Ticket.called_at.desc(), Ticket.id.desc())
+            .limit(RECENT + 1)
+        ).all()
+        rows.append(
+            BoardRow(
+                clinic=clinic,
+                current=called[0] if called else None,
+                waiting=waiting.get(clinic.id, 0),
+                recent=list(called[1:]),
+            )
+        )
+    return rows
+
+
+@dataclass
+class Stats:
+    """The figures of one day for the dashboard."""
+
+    day: date
+    visits: int
+    #: ``(facility name, clinic name, waiting)`` for every active clinic, by puskesmas.
+    waiting: list[tuple[str, str, int]]
+    waiting_total: int
+    #: Mean minutes from taking a number to being called, ``None`` when nobody was called.
+    average_wait: int | None
+    called: int
+
+
+def stats(
+    session: Session,
+    day: date,
+    facility_ids: Iterable[int] | None = None,
+    *,
+    timezone: str | tzinfo = "Asia/Jakarta",
+) -> Stats:
+    """Visits recorded on ``day`` (in the region's time zone), numbers waiting per clinic,
+    and the average wait of the numbers called that day; of the given puskesmas or all."""
+    wanted = sorted(set(facility_ids)) if facility_ids is not None else None
+    start, end = _day_bounds(day, timezone)
+    visits = (
+        select(func.count())
+        .select_from(Visit)
+        .where(Visit.started_at >= start, Visit.started_at < end)
+    )
+    clinics_stmt = (
+        select(Clinic)
+        .join(Facility, Facility.id == Clinic.facility_id)
+        .where(Clinic.active.is_(True), Facility.active.is_(True))
+        .order_by(Facility.name, Facility.id, Clinic.position, Clinic.id)
+    )
+    waits = select(Ticket.created_at, Ticket.called_at).where(
+        Ticket.day == day,
+        Ticket.called_at.is_not(None),
+        Ticket.status.in_(("called", "served")),
+    )
+    if wanted is not None:
+        visits = visits.where(Visit.facility_id.in_(wanted))
+        clinics_stmt = clinics_stmt.where(Clinic.facility_id.in_(wanted))
+        waits = waits.where(Ticket.facility_id.in_(wanted))
+    clinics = session.scalars(clinics_stmt).all()
+    counts = waiting_counts(session, day, [c.id for c in clinics])
+    rows = [(c.facility.name, c.name, counts.get(c.id, 0)) for c in clinics]
+    seconds = [
+        max((called_at - created_at).total_seconds(), 0)
+        for created_at, called_at in session.execute(waits)
+    ]
+    average = round(sum(seconds) / len(seconds) / 60) if seconds else None
+    return Stats(
+        day=day,
+        visits=int(session.scalar(visits) or 0),
+        waiting=rows,
+        waiting_total=sum(count for _f, _c, count in rows),
+        average_wait=average,
+        called=len(seconds),
+    )

@@ -1,0 +1,363 @@
+"""Visits (*kunjungan*): a clinician records an encounter; officers and citizens read them.
+
+No Flask here. A clinician records a visit at a clinic of a puskesmas where they are
+on ``clinician`` duty, usually for the queue number they called. Officers read visits
+as :func:`~balai_puskesmas.services.readable_visits` allows (their own puskesmas, or
+all of the region's when its policy shares records); a citizen reads the visits of the
+patients linked to their account. Every read and every new visit is audited in the
+caller's transaction; the caller commits, or rolls back on
+:class:`~balai_puskesmas.services.PuskesmasError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import not_, select
+from sqlalchemy.orm import Session
+
+from balai.auth import User
+from balai_puskesmas import icd10
+from balai_puskesmas.models import Clinic, Diagnosis, Patient, Ticket, Visit
+from balai_puskesmas.patients import NO_PATIENT, NOT_ASSIGNED, paginate
+from balai_puskesmas.services import (
+    Actor,
+    PuskesmasError,
+    audit,
+    can_read_visits_at,
+    readable_visits,
+    require_duty,
+)
+
+__all__ = [
+    "MAX_DIAGNOSES",
+    "RANGES",
+    "VisitDraft",
+    "check",
+    "get_visit",
+    "hidden_visits",
+    "own_visits",
+    "record",
+    "visits_of",
+]
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation; it is translated where it is shown."""
+    return message
+
+
+MAX_DIAGNOSES = 10
+COMPLAINT_MAX = 2000
+NOTES_MAX = 5000
+
+#: Plausible values of each vital sign: (lowest, highest, message when outside).
+RANGES: dict[str, tuple[float, float, str]] = {
+    "systolic": (50, 260, N_("The systolic pressure must be from 50 to 260 mmHg.")),
+    "diastolic": (30, 160, N_("The diastolic pressure must be from 30 to 160 mmHg.")),
+    "heart_rate": (20, 250, N_("The heart rate must be from 20 to 250 beats per minute.")),
+    "respiratory_rate": (
+        5,
+        80,
+        N_("The respiratory rate must be from 5 to 80 breaths per minute."),
+    ),
+    "temperature": (30, 45, N_("The temperature must be from 30 to 45 °C.")),
+    "weight": (0.5, 300, N_("The weight must be from 0.5 to 300 kg.")),
+    "height": (30, 250, N_("The height must be from 30 to 250 cm.")),
+    "oxygen_saturation": (50, 100, N_("The oxygen saturation must be from 50 to 100 percent.")),
+}
+VITALS = tuple(RANGES)
+
+NO_VISIT = N_("There is no such visit.")
+
+
+@dataclass
+class VisitDraft:
+    """A visit as the clinician typed it; vital signs are optional (``None``).
+
+    ``diagnoses`` are ICD-10 codes as typed (``"j069"`` is fine), the primary first.
+    """
+
+    patient_id: int
+    clinic_id: int
+    ticket_id: int | None = None
+    complaint: str = ""
+    systolic: int | None = None
+    diastolic: int | None = None
+    heart_rate: int | None = None
+    respiratory_rate: int | None = None
+    temperature: float | None = None
+    weight: float | None = None
+    height: float | None = None
+    oxygen_saturation: int | None = None
+    diagnoses: list[str] = field(default_factory=list)
+    notes: str = ""
+
+
+# -- recording -----------------------------------------------------------------------
+
+
+def check(draft: VisitDraft) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """The problems of the draft's clinical content by field, and the placeholder values
+    of their messages. Who records it, the clinic and the ticket are checked by
+    :func:`record`.
+    """
+    errors: dict[str, list[str]] = {}
+    params: dict[str, Any] = {}
+
+    def fail(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    if not (draft.complaint or "").strip():
+        fail("complaint", N_("Write the patient's complaint."))
+    elif len(draft.complaint.strip()) > COMPLAINT_MAX:
+        fail("complaint", N_("The complaint can have at most 2000 characters."))
+    if len((draft.notes or "").strip()) > NOTES_MAX:
+        fail("notes", N_("The notes can have at most 5000 characters."))
+
+    for name, (low, high, message) in RANGES.items():
+        value = getattr(draft, name)
+        if value is not None and not low <= value <= high:
+            fail(name, message)
+    systolic, diastolic = draft.systolic, draft.diastolic
+    if (systolic is None) != (diastolic is None):
+        missing = "diastolic" if diastolic is None else "systolic"
+        fail(missing, N_("Give both the systolic and the diastolic pressure, or neither."))
+    elif systolic is not None and diastolic is not None and diastolic >= systolic:
+        fail("diastolic", N_("The diastolic pressure must be lower than the systolic."))
+
+    codes = [c for c in (draft.diagnoses or []) if c and c.strip()]
+    if not codes:
+        fail("diagnoses", N_("Give at least one diagnosis as an ICD-10 code."))
+    elif len(codes) > MAX_DIAGNOSES:
+        fail("diagnoses", N_("Give at most 10 diagnoses."))
+    else:
+        normalised = [icd10.normalise(c) for c in codes]
+        unknown = [n[:12] for n in normalised if icd10.lookup(n) is None]
+        if unknown:
+            params["codes"] = ", ".join(unknown)
+            fail(
+                "diagnoses",
+                N_(
+                    "Not an ICD-10 code that can be recorded: %(codes)s. Use a category "
+                    "such as I10 or a subcategory such as J06.9, not a chapter or a block."
+                ),
+            )
+        repeated = sorted({n for n in normalised if normalised.count(n) > 1})
+        if repeated:
+            params["repeated"] = ", ".join(repeated)
+            fail("diagnoses", N_("Each diagnosis may be given once: %(repeated)s is repeated."))
+    return errors, params
+
+
+def record(session: Session, actor: Actor, draft: VisitDraft, now: datetime) -> Visit:
+    """Record a visit by ``actor``, a clinician at the clinic's puskesmas.
+
+    With a ticket, it must be this clinic's number, called (or served without a visit
+    yet), and this patient's (an unlinked ticket is linked to the patient); it is then
+    marked served. The visit is flushed (it has an id) and audited.
+
+    :raises PuskesmasError: 404 for an unknown clinic, patient or ticket; 403 without
+        the clinician duty there; 422 with every field at fault.
+    """
+    clinic = session.get(Clinic, draft.clinic_id)
+    if clinic is None:
+        raise PuskesmasError(N_("There is no such clinic."), status=404)
+    require_duty(actor, clinic.facility_id, "clinician")
+    patient = session.get(Patient, draft.patient_id)
+    if patient is None:
+        raise PuskesmasError(NO_PATIENT, status=404)
+    ticket = None
+    if draft.ticket_id is not None:
+        ticket = session.get(Ticket, draft.ticket_id)
+        if ticket is None:
+            raise PuskesmasError(N_("There is no such queue number."), status=404)
+        _check_ticket(session, ticket, clinic, patient)
+
+    errors, params = check(draft)
+    if errors:
+        raise PuskesmasError(errors, params=params)
+
+    visit = Visit(
+        patient_id=patient.id,
+        facility_id=clinic.facility_id,
+        clinic_id=clinic.id,
+        ticket_id=ticket.id if ticket is not None else None,
+        clinician_id=actor.user_id,
+        clinician_name=_clinician_name(session, actor),
+        started_at=(ticket.called_at if ticket is not None and ticket.called_at else now),
+        ended_at=now,
+        complaint=draft.complaint.strip(),
+        notes=(draft.notes or "").strip(),
+        created_at=now,
+        **{name: getattr(draft, name) for name in VITALS},
+    )
+    codes = [icd10.normalise(c) for c in draft.diagnoses if c and c.strip()]
+    for position, code in enumerate(codes):
+        display = icd10.lookup(code) or ""
+        visit.diagnoses.append(Diagnosis(code=code, display=display[:300], position=position))
+    session.add(visit)
+    if ticket is not None:
+        ticket.patient_id = patient.id
+        if ticket.status != "served":
+            ticket.status = "served"
+            ticket.finished_at = now
+    session.flush()
+    given = [name for name in VITALS if getattr(draft, name) is not None]
+    audit(
+        session,
+        actor,
+        "visit.create",
+        now,
+        patient_id=patient.id,
+        facility_id=clinic.facility_id,
+        detail=(
+            f"visit {visit.id}; diagnoses: {len(codes)}; vitals: {', '.join(given) or 'none'}"
+            + (f"; ticket {ticket.id}" if ticket is not None else "")
+        ),
+    )
+    return visit
+
+
+def _check_ticket(session: Session, ticket: Ticket, clinic: Clinic, patient: Patient) -> None:
+    if ticket.clinic_id != clinic.id:
+        raise PuskesmasError({"": N_("This queue number is for another clinic.")})
+    if ticket.status == "served":
+        taken = session.scalar(select(Visit.id).where(Visit.ticket_id == ticket.id).limit(1))
+        if taken is not None:
+            raise PuskesmasError({"": N_("A visit is already recorded for this queue number.")})
+    elif ticket.status != "called":
+        raise PuskesmasError({"": N_("Call this queue number before recording the visit.")})
+    if ticket.patient_id is not None and ticket.patient_id != patient.id:
+        raise PuskesmasError({"": N_("This queue number belongs to another patient.")})
+
+
+def _clinician_name(session: Session, actor: Actor) -> str:
+    """The account's name, else the name part of the audit label ("Name <e-mail>")."""
+    if actor.user_id is not None:
+        user = session.get(User, actor.user_id)
+        if user is not None and user.name:
+            return user.name[:200]
+    return actor.label.split(" <", 1)[0][:200]
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+def _ordered(statement: Any) -> Any:
+    return statement.order_by(Visit.started_at.desc(), Visit.id.desc())
+
+
+def _facilities(visits: list[Visit]) -> list[int]:
+    return sorted({v.facility_id for v in visits})
+
+
+def visits_of(
+    session: Session,
+    actor: Actor,
+    patient_id: int,
+    now: datetime,
+    page: int = 1,
+    per_page: int = 20,
+) -> dict[str, Any]:
+    """One page of a patient's visits that ``actor``'s duty lets them read, newest first.
+
+    :returns: ``{"items", "page", "per_page", "total", "pages"}``.
+    :raises PuskesmasError: 403 without any duty, 404 for an unknown patient.
+    """
+    if not actor.duties:
+        raise PuskesmasError(NOT_ASSIGNED, status=403)
+    if session.get(Patient, patient_id) is None:
+        raise PuskesmasError(NO_PATIENT, status=404)
+    statement = _ordered(
+        select(Visit).where(Visit.patient_id == patient_id, readable_visits(actor))
+    )
+    found = paginate(session, statement, page, per_page)
+    facilities = _facilities(found["items"])
+    audit(
+        session,
+        actor,
+        "visit.read",
+        now,
+        patient_id=patient_id,
+        facility_id=facilities[0] if len(facilities) == 1 else None,
+        detail=(
+            f"shown: {len(found['items'])} of {found['total']}; "
+            f"facilities: {', '.join(map(str, facilities)) or 'none'}"
+        ),
+    )
+    return found
+
+
+def hidden_visits(session: Session, actor: Actor, patient_id: int) -> bool:
+    """Whether the patient has visits ``actor`` may not read (at another puskesmas)."""
+    statement = select(Visit.id).where(Visit.patient_id == patient_id, not_(readable_visits(actor)))
+    return session.scalar(statement.limit(1)) is not None
+
+
+def get_visit(session: Session, actor: Actor, visit_id: int, now: datetime) -> Visit:
+    """One visit, if ``actor``'s duty lets them read it; the read is audited.
+
+    :raises PuskesmasError: 404 for an unknown visit, 403 when the duty does not allow.
+    """
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise PuskesmasError(NO_VISIT, status=404)
+    if not actor.duties:
+        raise PuskesmasError(NOT_ASSIGNED, status=403)
+    if not can_read_visits_at(actor, visit.facility_id):
+        raise PuskesmasError(
+            N_("Visits at this puskesmas are not open to your duty under the region's policy."),
+            status=403,
+        )
+    audit(
+        session,
+        actor,
+        "visit.read",
+        now,
+        patient_id=visit.patient_id,
+        facility_id=visit.facility_id,
+        detail=f"visit {visit.id}; shown: 1; facilities: {visit.facility_id}",
+    )
+    return visit
+
+
+def own_visits(
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    now: datetime,
+    page: int = 1,
+    per_page: int = 20,
+) -> dict[str, Any]:
+    """One page of the visits of the patients linked to the citizen's account.
+
+    Each patient whose visits are shown gets an audit entry ``visit.read_own``.
+
+    :raises PuskesmasError: 403 when ``actor`` is not that citizen.
+    """
+    if actor.user_id is None or actor.user_id != user_id:
+        raise PuskesmasError(N_("You can only see your own visits."), status=403)
+    statement = _ordered(
+        select(Visit)
+        .join(Patient, Patient.id == Visit.patient_id)
+        .where(Patient.user_id == user_id)
+    )
+    found = paginate(session, statement, page, per_page)
+    shown: dict[int, list[Visit]] = {}
+    for visit in found["items"]:
+        shown.setdefault(visit.patient_id, []).append(visit)
+    for patient_id, visits in shown.items():
+        facilities = _facilities(visits)
+        audit(
+            session,
+            actor,
+            "visit.read_own",
+            now,
+            patient_id=patient_id,
+            facility_id=facilities[0] if len(facilities) == 1 else None,
+            detail=(f"shown: {len(visits)}; facilities: {', '.join(map(str, facilities))}"),
+        )
+    return found

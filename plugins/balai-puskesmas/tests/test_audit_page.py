@@ -1,0 +1,203 @@
+"""The audit trail search: filters in the region's time zone, pages, CSV, and isolation."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from balai_puskesmas.models import AuditEntry
+
+AUDIT = "/puskesmas/kelola/audit"
+# 22 November 2026, 23:30 in Jakarta (UTC+7) is still the 22nd there, the 22nd in UTC
+# too; 23 November 00:30 in Jakarta is 22 November 17:30 UTC.
+LATE_22 = datetime(2026, 11, 22, 16, 30, tzinfo=UTC)
+EARLY_23 = datetime(2026, 11, 22, 17, 30, tzinfo=UTC)
+ACTION_CELL = re.compile(r"<code>([a-z_]+\.[a-z_]+)</code></td>")
+
+
+@pytest.fixture
+def trail(db_session, facility, make_facility, add_patient):
+    """Entries at two puskesmas, by two officers, about one patient and none."""
+    other = make_facility("PAK", clinics=())
+    patient = add_patient()
+    entries = [
+        AuditEntry(
+            at=LATE_22,
+            actor="Rina Marlina <rina@kota-a.test>",
+            action="patient.read",
+            patient_id=patient.id,
+            facility_id=facility.id,
+            address="10.0.0.7",
+        ),
+        AuditEntry(
+            at=EARLY_23,
+            actor="Budi Santoso <budi@kota-a.test>",
+            action="visit.create",
+            patient_id=patient.id,
+            facility_id=other.id,
+            detail="=HYPERLINK(1)",
+            address="10.0.0.8",
+        ),
+        AuditEntry(
+            at=EARLY_23 + timedelta(hours=2),
+            actor="Admin <admin@kota-a.test>",
+            action="staff.assign",
+            facility_id=facility.id,
+            detail="user 9: viewer",
+            channel="web",
+        ),
+        AuditEntry(
+            at=EARLY_23 + timedelta(hours=3),
+            actor="SMS",
+            action="patient.lookup",
+            channel="sms",
+            address="sms:ab12",
+        ),
+    ]
+    db_session.add_all(entries)
+    db_session.commit()
+    return {"patient": patient, "facility": facility, "other": other}
+
+
+@pytest.fixture
+def auditor(client, enabled, login):
+    login(client, role="admin")
+    client.get("/bahasa?lang=en")
+    return client
+
+
+def actions(response):
+    """The action codes in the table, top to bottom."""
+    return ACTION_CELL.findall(response.text)
+
+
+def test_officers_without_the_permission_are_refused(client, facility, officer):
+    officer(client, facility)
+    assert client.get(AUDIT).status_code == 403
+    assert client.get(AUDIT + ".csv").status_code == 403
+
+
+def test_an_empty_trail_says_so(auditor):
+    page = auditor.get(AUDIT)
+    assert page.status_code == 200
+    assert "The audit trail is empty" in page.text
+
+
+def test_newest_first_with_every_column(auditor, trail):
+    page = auditor.get(AUDIT)
+    assert page.status_code == 200
+    assert actions(page) == ["patient.lookup", "staff.assign", "visit.create", "patient.read"]
+    assert "4 entries found." in page.text
+    assert "2026-11-23 00:30:00" in page.text  # local time of EARLY_23
+    assert "2026-11-22 23:30:00" in page.text
+    assert "Rina Marlina &lt;rina@kota-a.test&gt;" in page.text
+    assert "Puskesmas Pak" in page.text and "10.0.0.8" in page.text and "sms:ab12" in page.text
+    assert "Patient data read" in page.text
+    assert f'?patient={trail["patient"].id}"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("date_from=2026-11-23", ["patient.lookup", "staff.assign", "visit.create"]),
+        ("date_to=2026-11-22", ["patient.read"]),
+        ("date_from=2026-11-22&date_to=2026-11-22", ["patient.read"]),
+        ("date_from=2026-11-24", []),
+        ("officer=RINA", ["patient.read"]),
+        ("officer=budi@kota", ["visit.create"]),
+        ("officer=100%25", []),  # a literal %, not a wildcard
+        ("action=staff.assign", ["staff.assign"]),
+    ],
+)
+def test_filters(auditor, trail, query, expected):
+    page = auditor.get(f"{AUDIT}?{query}")
+    assert page.status_code == 200
+    assert actions(page) == expected
+    if not expected:
+        assert "No entry matches this search." in page.text
+
+
+def test_patient_and_puskesmas_filters(auditor, trail):
+    by_patient = auditor.get(f"{AUDIT}?patient={trail['patient'].id}")
+    assert actions(by_patient) == ["visit.create", "patient.read"]
+    by_facility = auditor.get(f"{AUDIT}?facility={trail['facility'].id}")
+    assert actions(by_facility) == ["staff.assign", "patient.read"]
+    both = auditor.get(f"{AUDIT}?facility={trail['other'].id}&action=patient.read")
+    assert actions(both) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("date_from=22-11-2026", "date_from"),
+        ("date_from=2026-11-23&date_to=2026-11-22", "date_to"),
+        ("action=patient.delete", "action"),
+        ("patient=abc", "patient"),
+        ("patient=0", "patient"),
+        ("facility=x", "facility"),
+    ],
+)
+def test_bad_filters_are_explained(auditor, trail, query, field):
+    page = auditor.get(f"{AUDIT}?{query}")
+    assert page.status_code == 400
+    assert f'id="{field}-error"' in page.text
+    assert actions(page) == []
+    assert auditor.get(f"{AUDIT}.csv?{query}").status_code == 400
+
+
+def test_pages_of_fifty(auditor, db_session, enabled):
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    db_session.add_all(
+        AuditEntry(at=start + timedelta(minutes=n), actor="Rina", action="patient.search")
+        for n in range(60)
+    )
+    db_session.commit()
+    first = auditor.get(AUDIT)
+    assert len(actions(first)) == 50 and "Page 1 of 2" in first.text
+    filtered = auditor.get(f"{AUDIT}?officer=Rina")
+    assert "page=2&amp;officer=Rina" in filtered.text or "officer=Rina&amp;page=2" in filtered.text
+    second = auditor.get(f"{AUDIT}?officer=Rina&page=2")
+    assert len(actions(second)) == 10
+    assert "2026-11-01 07:00:00" in second.text  # the oldest, last
+    assert auditor.get(f"{AUDIT}?page=3").status_code == 404
+
+
+def test_csv_has_the_same_entries(auditor, trail, tenant):
+    response = auditor.get(f"{AUDIT}.csv?date_from=2026-11-23&officer=@kota-a")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and f"audit-{tenant.slug}-" in disposition
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["action"] for r in rows] == ["staff.assign", "visit.create"]
+    assert rows[1]["at"] == "2026-11-23T00:30:00+07:00"
+    assert rows[1]["facility_code"] == "PAK" and rows[1]["patient_id"] == str(trail["patient"].id)
+    assert rows[1]["detail"] == "'=HYPERLINK(1)"  # never a formula in a spreadsheet
+    everything = list(csv.DictReader(io.StringIO(auditor.get(AUDIT + ".csv").text)))
+    assert len(everything) == 4
+
+
+def test_reading_the_trail_is_not_audited(auditor, trail, db_session):
+    auditor.get(AUDIT)
+    auditor.get(AUDIT + ".csv")
+    db_session.rollback()
+    assert db_session.scalar(select(func.count()).select_from(AuditEntry)) == 4
+
+
+def test_other_regions_see_none_of_it(
+    other_client, trail, enable_plugin, other_tenant, login, db_session
+):
+    enable_plugin("puskesmas", tenant=other_tenant)
+    login(other_client, role="admin", tenant=other_tenant)
+    page = other_client.get(AUDIT)
+    assert page.status_code == 200 and actions(page) == []
+    assert "rina@kota-a.test" not in page.text
+    assert other_client.get(f"{AUDIT}?facility={trail['facility'].id}").status_code == 200
+    assert "Puskesmas Cip" not in page.text
+    lines = other_client.get(AUDIT + ".csv").text.strip().splitlines()
+    assert len(lines) == 1  # the header only

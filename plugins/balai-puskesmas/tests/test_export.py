@@ -1,0 +1,386 @@
+"""The outbox to SATUSEHAT against a local fake server: sending, retries with back-off,
+token refresh, failures kept, no double sending, and queueing when a visit is recorded."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import g
+from sqlalchemy import func, select
+
+from balai.db import db
+from balai.plugins import plugins
+from balai.tenancy import registry, save_plugin_settings
+from balai_puskesmas import export
+from balai_puskesmas.models import Export
+
+from .conftest import NIK_MAN
+from .fake_satusehat import add_visit, fhir_errors, running
+
+NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+
+
+@pytest.fixture
+def satusehat():
+    with running() as fake:
+        yield fake
+
+
+@pytest.fixture
+def queue(db_session, vault, facility, clinic, add_patient):
+    """``queue(n=1)``: record ``n`` visits and queue their bundles at ``NOW``."""
+    patient = add_patient()
+
+    def make(n: int = 1) -> list[Export]:
+        made = []
+        for _ in range(n):
+            visit = add_visit(db_session, patient, clinic)
+            made.append(export.enqueue(db_session, vault, visit, NOW))
+        db_session.commit()
+        return made
+
+    return make
+
+
+def fresh(db_session, item: Export) -> Export:
+    db_session.expire_all()
+    found = db_session.get(Export, item.id)
+    assert found is not None
+    return found
+
+
+def dead_address() -> str:
+    """An address where nothing listens (a port just released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/fhir-r4/v1"
+
+
+# -- sending -------------------------------------------------------------------------
+
+
+def test_due_bundles_are_sent_and_the_answer_kept(db_session, queue, satusehat):
+    first, second = queue(2)
+    summary = export.send_due(db_session, satusehat.settings(), NOW)
+    assert (summary.sent, summary.waiting, summary.failed, summary.message) == (2, 0, 0, "")
+    assert summary.line() == "2 sent, 0 waiting, 0 failed"
+    assert satusehat.token_requests == 1  # one token for the run
+    assert satusehat.received == [first.bundle, second.bundle]
+    assert all(fhir_errors(b) == [] for b in satusehat.received)
+    done = fresh(db_session, first)
+    assert (done.status, done.attempts, done.sent_at, done.last_error) == ("sent", 1, NOW, "")
+    assert done.bundle == first.bundle  # kept as sent
+    entries = done.response["entries"]
+    assert done.response["status"] == 200
+    assert [e["resourceType"] for e in entries][:2] == ["Patient", "Encounter"]
+    assert {e["status"] for e in entries} == {"201 Created"}
+    assert "location" not in entries[0]  # SATUSEHAT's number for the person stays out
+    assert entries[1]["location"].startswith("Encounter/")
+    # The second bundle's Patient matched the first one's (conditional create).
+    assert fresh(db_session, second).response["entries"][0]["status"] == "200 OK"
+    again = export.send_due(db_session, satusehat.settings(), NOW + MINUTE)
+    assert (again.sent, again.waiting) == (0, 0)
+    assert len(satusehat.received) == 2
+
+
+def test_a_server_error_is_retried_with_growing_waits(db_session, queue, satusehat):
+    (item,) = queue()
+    satusehat.fail("500", "503", "500")
+    summary = export.send_due(db_session, satusehat.settings(), NOW)
+    assert (summary.sent, summary.retrying, summary.waiting, summary.failed) == (0, 1, 1, 0)
+    waiting = fresh(db_session, item)
+    assert (waiting.status, waiting.attempts) == ("pending", 1)
+    assert waiting.next_attempt_at == NOW + MINUTE
+    assert waiting.last_error == "attempt 1: 500 Internal Server Error"
+    # Not due yet: nothing is sent.
+    requests = satusehat.fhir_requests
+    assert export.send_due(db_session, satusehat.settings(), NOW + timedelta(seconds=59)).sent == 0
+    assert satusehat.fhir_requests == requests
+    now = NOW + MINUTE
+    export.send_due(db_session, satusehat.settings(), now)
+    waiting = fresh(db_session, item)
+    assert waiting.attempts == 2
+    assert waiting.next_attempt_at == now + 2 * MINUTE
+    assert waiting.last_error == "attempt 2: 503 Service Unavailable"
+    now += 2 * MINUTE
+    export.send_due(db_session, satusehat.settings(), now)
+    assert fresh(db_session, item).next_attempt_at == now + 4 * MINUTE
+    now += 4 * MINUTE
+    summary = export.send_due(db_session, satusehat.settings(), now)
+    assert summary.line() == "1 sent, 0 waiting, 0 failed"
+    sent = fresh(db_session, item)
+    assert (sent.status, sent.attempts, sent.sent_at, sent.last_error) == ("sent", 4, now, "")
+    assert len(satusehat.received) == 1
+
+
+def test_back_off_doubles_up_to_six_hours():
+    assert [export.backoff(n) for n in (1, 2, 3, 4)] == [MINUTE * m for m in (1, 2, 4, 8)]
+    assert export.backoff(9) == 256 * MINUTE
+    assert export.backoff(10) == timedelta(hours=6)
+    assert export.backoff(50) == timedelta(hours=6)
+
+
+def test_too_many_requests_waits_as_long_as_the_server_asks(db_session, queue, satusehat):
+    (item,) = queue()
+    satusehat.fail("429")
+    export.send_due(db_session, satusehat.settings(), NOW)
+    waiting = fresh(db_session, item)
+    assert waiting.next_attempt_at == NOW + timedelta(seconds=120)  # Retry-After: 120
+    assert waiting.last_error == "attempt 1: 429 Too Many Requests"
+
+
+def test_an_expired_token_is_refreshed_once(db_session, queue, satusehat):
+    first, _ = queue(2)
+    satusehat.fail("401")
+    summary = export.send_due(db_session, satusehat.settings(), NOW)
+    assert summary.sent == 2
+    assert satusehat.token_requests == 2
+    assert fresh(db_session, first).attempts == 1
+
+
+def test_a_token_refused_twice_is_an_attempt(db_session, queue, satusehat):
+    (item,) = queue()
+    satusehat.fail("401", "401")
+    export.send_due(db_session, satusehat.settings(), NOW)
+    waiting = fresh(db_session, item)
+    assert satusehat.token_requests == 2  # refreshed once, not in a loop
+    assert (waiting.status, waiting.attempts) == ("pending", 1)
+    assert waiting.last_error.startswith("attempt 1: 401 Unauthorized")
+
+
+def test_wrong_credentials_stop_the_run_and_say_so(db_session, queue, satusehat):
+    first, second = queue(2)
+    summary = export.send_due(db_session, satusehat.settings(satusehat_client_secret="salah"), NOW)
+    assert summary.message == "no access token: 401 Unauthorized"
+    assert summary.line() == "0 sent, 2 waiting, 0 failed (no access token: 401 Unauthorized)"
+    assert fresh(db_session, first).last_error == "attempt 1: token: 401 Unauthorized"
+    assert fresh(db_session, second).attempts == 0  # not tried: the run stopped
+    assert satusehat.fhir_requests == 0
+
+
+def test_when_the_network_is_down_the_record_waits(db_session, queue, satusehat):
+    (item,) = queue()
+    down = dead_address()
+    export.send_due(db_session, satusehat.settings(satusehat_base_url=down), NOW)
+    waiting = fresh(db_session, item)
+    assert (waiting.status, waiting.attempts) == ("pending", 1)
+    assert waiting.last_error == "attempt 1: network: ConnectError"
+    assert waiting.bundle == item.bundle
+    # The token endpoint down too: counted as an attempt, reason given.
+    everything_down = satusehat.settings(satusehat_base_url=down, satusehat_token_url=down)
+    summary = export.send_due(db_session, everything_down, NOW + MINUTE)
+    assert summary.message == "no access token: network: ConnectError"
+    waiting = fresh(db_session, item)
+    assert (waiting.status, waiting.attempts) == ("pending", 2)
+    # Back up: sent.
+    assert export.send_due(db_session, satusehat.settings(), NOW + 3 * MINUTE).sent == 1
+    assert satusehat.received == [item.bundle]
+
+
+def test_a_dropped_connection_is_retried(db_session, queue, satusehat):
+    (item,) = queue()
+    satusehat.fail("close")
+    export.send_due(db_session, satusehat.settings(), NOW)
+    waiting = fresh(db_session, item)
+    assert waiting.last_error == "attempt 1: network: RemoteProtocolError"
+    assert export.send_due(db_session, satusehat.settings(), NOW + MINUTE).sent == 1
+
+
+def test_after_the_last_attempt_it_is_failed_and_kept(db_session, queue, satusehat, vault):
+    (item,) = queue()
+    settings = satusehat.settings(max_attempts=2)
+    satusehat.fail("500", "500")
+    export.send_due(db_session, settings, NOW)
+    summary = export.send_due(db_session, settings, NOW + MINUTE)
+    assert summary.line() == "0 sent, 0 waiting, 1 failed"
+    failed = fresh(db_session, item)
+    assert (failed.status, failed.attempts) == ("failed", 2)
+    assert failed.last_error == "attempt 2: 500 Internal Server Error"
+    assert failed.bundle == item.bundle
+    # Failed exports are not sent again by themselves...
+    assert export.send_due(db_session, settings, NOW + timedelta(days=1)).sent == 0
+    assert satusehat.fhir_requests == 2
+    # ...until an admin retries.
+    export.retry(db_session, item.id, NOW + timedelta(days=1))
+    db_session.commit()
+    retried = fresh(db_session, item)
+    assert (retried.status, retried.attempts, retried.last_error) == ("pending", 0, "")
+    assert export.send_due(db_session, settings, NOW + timedelta(days=1)).sent == 1
+
+
+def test_retry_refuses_what_is_not_failed(db_session, queue):
+    from balai_puskesmas.services import PuskesmasError
+
+    (item,) = queue()
+    with pytest.raises(PuskesmasError) as caught:
+        export.retry(db_session, item.id, NOW)
+    assert caught.value.status == 409
+    with pytest.raises(PuskesmasError) as caught:
+        export.retry(db_session, item.id + 1000, NOW)
+    assert caught.value.status == 404
+
+
+def test_rejected_content_fails_at_once_with_the_diagnostics(db_session, queue, satusehat):
+    (item,) = queue()
+    satusehat.fail("400")
+    summary = export.send_due(db_session, satusehat.settings(), NOW)
+    assert summary.line() == "0 sent, 0 waiting, 1 failed"
+    failed = fresh(db_session, item)
+    assert (failed.status, failed.attempts) == ("failed", 1)
+    assert failed.last_error.startswith("400 Bad Request: error invalid: Patient with NIK")
+    assert "[Bundle.entry[0]]" in failed.last_error
+    assert NIK_MAN not in failed.last_error  # the server quoted it; we do not keep it
+    assert failed.response is None
+
+
+def test_an_unbuildable_visit_is_queued_as_failed_not_lost(
+    db_session, vault, facility, clinic, add_patient
+):
+    from sqlalchemy import update
+
+    from balai_puskesmas.models import Facility
+
+    db_session.execute(
+        update(Facility).where(Facility.id == facility.id).values(satusehat_org_id="bad id")
+    )
+    visit = add_visit(db_session, add_patient(), clinic)
+    item = export.enqueue(db_session, vault, visit, NOW)
+    db_session.commit()
+    kept = fresh(db_session, item)
+    assert (kept.status, kept.bundle, kept.visit_id) == ("failed", {}, visit.id)
+    assert "Organization id" in kept.last_error
+    from balai_puskesmas.services import PuskesmasError
+
+    with pytest.raises(PuskesmasError) as caught:
+        export.retry(db_session, item.id, NOW, vault=vault)
+    assert caught.value.status == 422
+    db_session.execute(
+        update(Facility).where(Facility.id == facility.id).values(satusehat_org_id="100011961")
+    )
+    export.retry(db_session, item.id, NOW, vault=vault)  # rebuilt from the visit
+    db_session.commit()
+    rebuilt = fresh(db_session, item)
+    assert rebuilt.status == "pending"
+    assert fhir_errors(rebuilt.bundle) == []
+    encounter = rebuilt.bundle["entry"][1]["resource"]
+    assert encounter["serviceProvider"]["reference"] == "Organization/100011961"
+
+
+# -- one sender at a time ------------------------------------------------------------
+
+
+def test_a_claimed_export_is_not_sent_by_a_second_sender(app, tenant, db_session, queue, satusehat):
+    (item,) = queue()
+    with db.new_session(tenant.id) as other:
+        sender = export._Sender(
+            other, satusehat.settings(), NOW, None, lambda: 0.0, export.SendSummary()
+        )
+        assert sender.claim() == (item.id, item.bundle)  # a sender took it, is sending...
+        summary = export.send_due(db_session, satusehat.settings(), NOW)
+        assert (summary.sent, summary.waiting) == (0, 1)  # ...so this one leaves it
+        assert satusehat.fhir_requests == 0
+        claimed = fresh(db_session, item)
+        assert claimed.next_attempt_at == NOW + export.LEASE
+        assert claimed.attempts == 0
+
+
+def test_concurrent_senders_send_each_bundle_once(app, tenant, db_session, queue, satusehat):
+    items = queue(4)
+    satusehat.delay = 0.2
+    sessions = [db.new_session(tenant.id) for _ in range(3)]
+    results: list[export.SendSummary] = []
+    problems: list[BaseException] = []
+
+    def send(session) -> None:
+        try:
+            results.append(export.send_due(session, satusehat.settings(), NOW))
+        except BaseException as exc:  # reported below, on the test's thread
+            problems.append(exc)
+
+    threads = [threading.Thread(target=send, args=(s,)) for s in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    for session in sessions:
+        session.close()
+    assert problems == []
+    assert sum(r.sent for r in results) == 4
+    encounters = [b["entry"][1]["resource"]["identifier"][0]["value"] for b in satusehat.received]
+    assert sorted(encounters) == sorted(str(i.visit_id) for i in items)  # each once
+    assert {fresh(db_session, i).status for i in items} == {"sent"}
+    assert {fresh(db_session, i).attempts for i in items} == {1}
+
+
+def test_a_sender_sees_only_its_tenant(
+    app, tenant, other_tenant, enable_plugin, db_session, queue, satusehat
+):
+    enable_plugin("puskesmas", tenant=other_tenant)
+    (item,) = queue()
+    with db.new_session(other_tenant.id) as other:
+        summary = export.send_due(other, satusehat.settings(), NOW)
+    assert (summary.sent, summary.waiting) == (0, 0)
+    assert fresh(db_session, item).status == "pending"
+
+
+# -- when nothing may be sent --------------------------------------------------------
+
+
+def test_nothing_is_sent_while_sending_is_switched_off(db_session, queue, satusehat):
+    (item,) = queue()
+    summary = export.send_due(db_session, satusehat.settings(export_enabled=False), NOW)
+    assert summary.line() == "0 sent, 1 waiting, 0 failed (sending to SATUSEHAT is switched off)"
+    assert satusehat.token_requests == satusehat.fhir_requests == 0
+    assert fresh(db_session, item).attempts == 0
+
+
+def test_nothing_is_sent_without_client_credentials(db_session, queue, satusehat):
+    queue()
+    summary = export.send_due(db_session, satusehat.settings(satusehat_client_secret=""), NOW)
+    assert summary.message == "the SATUSEHAT client ID and secret are not set"
+    assert satusehat.token_requests == 0
+
+
+# -- queueing when a visit is recorded -----------------------------------------------
+
+
+def record_through_the_hook(app, tenant, db_session, visit) -> None:
+    """Announce ``visit`` as the records page does, in a request-like context."""
+    fresh_tenant = registry(app).by_id(tenant.id)
+    with app.app_context():
+        g.tenant = fresh_tenant
+        plugins(app).relay(fresh_tenant.plugins).visit_recorded(
+            tenant=fresh_tenant, visit=visit, session=db_session
+        )
+    db_session.commit()
+
+
+def exports(db_session) -> list[Export]:
+    db_session.expire_all()
+    return list(db_session.scalars(select(Export).order_by(Export.id)))
+
+
+def test_recording_a_visit_queues_its_bundle_when_sending_is_on(
+    app, enabled, db_session, clinic, add_patient
+):
+    save_plugin_settings(app, enabled, "puskesmas", {"export_enabled": True}, by="test")
+    visit = add_visit(db_session, add_patient(), clinic)
+    record_through_the_hook(app, enabled, db_session, visit)
+    (queued,) = exports(db_session)
+    assert (queued.visit_id, queued.status, queued.attempts) == (visit.id, "pending", 0)
+    assert fhir_errors(queued.bundle) == []
+    assert queued.bundle["entry"][0]["resource"]["identifier"][0]["value"] == NIK_MAN
+
+
+def test_recording_a_visit_queues_nothing_while_sending_is_off(
+    app, enabled, db_session, clinic, add_patient
+):
+    visit = add_visit(db_session, add_patient(), clinic)
+    record_through_the_hook(app, enabled, db_session, visit)
+    assert exports(db_session) == []
+    assert db_session.scalar(select(func.count(Export.id))) == 0
