@@ -98,7 +98,7 @@ def worker(
                         clinic_id,
                         today,
                         utcnow(),
-                        channel="bench",
+                        channel="kiosk",
                         days_ahead=0,
                         timezone=ZONE,
                     )

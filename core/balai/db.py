@@ -170,23 +170,55 @@ _NO_TENANT_CRITERIA = (
 def _refuse_bare_tables(state: ORMExecuteState) -> None:
     """Refuse a tenant table the statement reads without its model: a plain table, or
     one reached only through a ``WHERE`` (``select(func.count()).where(...)``). The
-    loader criteria cannot be relied on to reach it; subqueries of the model can."""
+    loader criteria cannot be relied on to reach it; subqueries of the model can.
+
+    Finding the statement's FROM list means compiling it, which costs far more than
+    running a small query, so the verdict is kept per statement shape (its cache key,
+    which leaves out the values of its parameters)."""
+    statement = state.statement
+    key = statement._generate_cache_key()
+    if key is None:  # a statement SQLAlchemy cannot cache: check it each time
+        problem = _bare_table_in(state)
+    else:
+        problem = _BARE_VERDICTS.get(key.key, _UNKNOWN)
+        if problem is _UNKNOWN:
+            problem = _bare_table_in(state)
+            if len(_BARE_VERDICTS) >= 10_000:
+                _BARE_VERDICTS.clear()
+            _BARE_VERDICTS[key.key] = problem
+    if problem:
+        raise TenantContextError(
+            f"{problem} is queried without its model, so no tenant filter can be "
+            "added: select from the model (e.g. select(func.count()).select_from(Model))"
+        )
+
+
+_UNKNOWN = object()
+_BARE_VERDICTS: dict[Any, Any] = {}
+
+
+def _bare_table_in(state: ORMExecuteState) -> str | None:
+    """The name of a tenant table read without its model, or ``None``."""
     mapped = {m.local_table for m in state.all_mappers}
     for from_ in state.statement.get_final_froms():
         if not isinstance(from_, Table) or from_ in mapped or from_._annotations:
             continue
         if from_.name in _tenant_table_names():
-            raise TenantContextError(
-                f"{from_.name} is queried without its model, so no tenant filter can be "
-                "added: select from the model (e.g. select(func.count()).select_from(Model))"
-            )
+            return str(from_.name)
+    return None
 
 
 def _tenant_table_names() -> frozenset[str]:
-    names = frozenset(
-        str(m.local_table.name) for m in Base.registry.mappers if _is_tenant_model(m.class_)
-    )
-    return names
+    mappers = Base.registry.mappers
+    if _TABLE_NAMES.get("count") != len(mappers):  # models are added as plugins load
+        _TABLE_NAMES["names"] = frozenset(
+            str(m.local_table.name) for m in mappers if _is_tenant_model(m.class_)
+        )
+        _TABLE_NAMES["count"] = len(mappers)
+    return _TABLE_NAMES["names"]  # type: ignore[no-any-return]
+
+
+_TABLE_NAMES: dict[str, Any] = {}
 
 
 @lru_cache(maxsize=4096)

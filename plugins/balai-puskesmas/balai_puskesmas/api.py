@@ -232,7 +232,7 @@ def take_ticket(data: dict[str, Any]) -> dict[str, Any]:
         )
     except PuskesmasError as exc:
         db.session.rollback()
-        _refuse(exc)
+        _refuse(exc, rename={"clinic": "clinic_id"})
     db.session.commit()
     return _ticket(ticket)
 
@@ -327,11 +327,14 @@ def _today() -> date:
     return local_date(utcnow(), str(get_timezone()))
 
 
-def _refuse(exc: PuskesmasError, location: str = "json") -> NoReturn:
-    """A rule's refusal as the API's error shape: 422 by field, or 403/404/409."""
+def _refuse(
+    exc: PuskesmasError, location: str = "json", rename: Mapping[str, str] | None = None
+) -> NoReturn:
+    """A rule's refusal as the API's error shape: 422 by input field, or 403/404/409."""
     messages = runtime.error_messages(exc)
     if exc.status == 422:
-        by_field = {name or "_schema": texts for name, texts in messages.items()}
+        names = rename or {}
+        by_field = {names.get(name, name) or "_schema": texts for name, texts in messages.items()}
         abort(422, messages={location: by_field})
     abort(exc.status, message=" ".join(m for ms in messages.values() for m in ms))
 

@@ -33,6 +33,7 @@ from balai_puskesmas.services import (
     PuskesmasError,
     audit,
     facilities_with,
+    mobile_number,
     require_duty,
 )
 from balai_puskesmas.vault import Vault
@@ -65,8 +66,6 @@ ADDRESS_MAX = 300
 SEARCH_MIN = 2
 
 _BPJS = re.compile(r"[0-9]{13}")
-_PHONE_NOISE = re.compile(r"[ .()\-]")
-_MOBILE = re.compile(r"8[0-9]{8,11}")
 _SPACES = re.compile(r"\s+")
 
 NOT_ASSIGNED = N_("You are not assigned to any puskesmas, so you cannot open health records.")
@@ -115,12 +114,7 @@ class _Clean:
 
 def normalise_phone(value: str) -> str | None:
     """An Indonesian mobile number as ``+628…``, or ``None`` if it is not one."""
-    text = _PHONE_NOISE.sub("", value.strip())
-    for prefix in ("+62", "62", "0"):
-        if text.startswith(prefix):
-            text = text[len(prefix) :]
-            break
-    return f"+62{text}" if _MOBILE.fullmatch(text) else None
+    return mobile_number(value)
 
 
 def _birth_date(value: date | str | None) -> date | str:

@@ -19,7 +19,6 @@ messages are English ids marked with ``N_`` (translated where shown). When
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from balai_puskesmas.models import Clinic, Facility, Patient, QueueCounter, Ticket, Visit
 from balai_puskesmas.nik import NikError, check_nik
-from balai_puskesmas.services import Actor, PuskesmasError, require_duty
+from balai_puskesmas.services import Actor, PuskesmasError, mobile_number, require_duty
 from balai_puskesmas.vault import Vault
 
 __all__ = [
@@ -93,8 +92,6 @@ STATUS_LABELS = {
 #: How many recently called numbers the board shows per clinic.
 RECENT = 4
 
-_PHONE_SEPARATORS = re.compile(r"[\s().-]")
-_MOBILE = re.compile(r"(?:\+62|62|0)?(8[0-9]{8,11})")
 
 
 # -- days and phone numbers ----------------------------------------------------------
@@ -139,13 +136,12 @@ def normalise_phone(value: str) -> str:
 
     :raises PuskesmasError: on the field ``phone``.
     """
-    compact = _PHONE_SEPARATORS.sub("", value or "")
-    found = _MOBILE.fullmatch(compact)
-    if found is None:
+    number = mobile_number(value)
+    if number is None:
         raise PuskesmasError(
             {"phone": N_("Enter an Indonesian mobile number, e.g. 0812 3456 7890.")}
         )
-    return "+62" + found.group(1)
+    return number
 
 
 # -- taking a number -----------------------------------------------------------------
@@ -177,7 +173,7 @@ def take_number(
     """
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
-    nik = (nik or "").strip() or None
+    nik = nik or None  # never trimmed: "…\n" or " …" is not a NIK (nik.check_nik)
     phone = (phone or "").strip() or None
     errors: dict[str, str] = {}
     params: dict[str, object] = {}

@@ -18,6 +18,7 @@ Every read or change of a patient's data is written to the audit trail.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +35,7 @@ __all__ = [
     "can_read_visits_at",
     "duties_of",
     "facilities_with",
+    "mobile_number",
     "readable_visits",
     "require_duty",
 ]
@@ -85,6 +87,17 @@ class Actor:
     channel: str = "web"
     duties: Mapping[int, str] = field(default_factory=dict)
     share_records: bool = False
+
+
+_PHONE_SEPARATORS = re.compile(r"[\s().-]")
+_MOBILE = re.compile(r"(?:\+62|62|0)?(8[0-9]{8,11})")
+
+
+def mobile_number(value: str | None) -> str | None:
+    """An Indonesian mobile number as ``+628…`` (from ``0812-3456-7890``, ``62812…``,
+    ``+62 812…``), or ``None`` when ``value`` is not one."""
+    found = _MOBILE.fullmatch(_PHONE_SEPARATORS.sub("", value or ""))
+    return "+62" + found.group(1) if found else None
 
 
 def duties_of(session: Session, user_id: int | None) -> dict[int, str]:

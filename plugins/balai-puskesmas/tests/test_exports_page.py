@@ -48,8 +48,8 @@ def test_empty_outbox_and_switched_off_banner(client, login, enabled):
     login(client, role="admin")
     page = client.get(f"{BASE}/")
     assert page.status_code == 200
-    assert "Nothing has been sent yet" in page.text
-    assert "Sending to SATUSEHAT is switched off." in page.text
+    assert "Belum ada yang dikirim" in page.text
+    assert "Pengiriman ke SATUSEHAT dinonaktifkan." in page.text
     assert "/admin/plugin/puskesmas/pengaturan" in page.text
 
 
@@ -57,8 +57,8 @@ def test_missing_credentials_banner(app, client, login, enabled):
     save_plugin_settings(app, enabled, "puskesmas", {"export_enabled": True}, by="test")
     login(client, role="admin")
     page = client.get(f"{BASE}/")
-    assert "Sending to SATUSEHAT is switched off." not in page.text
-    assert "The SATUSEHAT client ID and secret are not set." in page.text
+    assert "Pengiriman ke SATUSEHAT dinonaktifkan." not in page.text
+    assert "Client ID dan client secret SATUSEHAT belum diatur." in page.text
 
 
 def test_admin_sees_failures_without_personal_data(client, login, failed, visit):
@@ -68,7 +68,7 @@ def test_admin_sees_failures_without_personal_data(client, login, failed, visit)
     assert f"#{failed.id}" in listing.text
     assert "400 Bad Request: error invalid" in listing.text
     assert "Puskesmas Cip" in listing.text
-    assert "Failed: <strong>1</strong>" in listing.text
+    assert "Gagal: <strong>1</strong>" in listing.text
     assert client.get(f"{BASE}/?status=failed").text.count(f"#{failed.id}<") == 1
     assert f"#{failed.id}<" not in client.get(f"{BASE}/?status=sent").text
     detail = client.get(f"{BASE}/{failed.id}")
@@ -78,7 +78,7 @@ def test_admin_sees_failures_without_personal_data(client, login, failed, visit)
         "Encounter",
         "Observation</code> &times; 7",
         "Condition",
-        "Send again",
+        "Kirim ulang",
     ):
         assert shown in detail.text
     assert "Poli Umum" in detail.text
@@ -100,9 +100,9 @@ def test_admin_retries_a_failed_export(client, login, failed, db_session):
     assert (retried.status, retried.attempts, retried.last_error) == ("pending", 0, "")
     assert fhir_errors(retried.bundle) == []
     page = client.get(response.headers["Location"])
-    assert "will be sent again" in page.text
+    assert "akan diulang dalam satu menit" in page.text
     again = client.post(f"{BASE}/{failed.id}/ulang", follow_redirects=True)
-    assert "Only a failed export can be sent again." in again.text
+    assert "Hanya pengiriman yang gagal yang dapat dikirim ulang." in again.text
 
 
 def test_the_sent_answer_is_shown(client, login, db_session, vault, visit, satusehat):
@@ -114,7 +114,7 @@ def test_the_sent_answer_is_shown(client, login, db_session, vault, visit, satus
     assert "201 Created" in page.text
     assert "Encounter/" in page.text
     assert "Patient/" not in page.text
-    assert client.get(f"{BASE}/").text.count("Sent") >= 2
+    assert client.get(f"{BASE}/").text.count("Terkirim") >= 2
 
 
 @pytest.mark.balai_config(WTF_CSRF_ENABLED=True)
@@ -171,8 +171,8 @@ def test_another_region_sees_nothing(
     login(other_client, role="admin", tenant=other_tenant)
     listing = other_client.get(f"{BASE}/").text
     assert f"#{failed.id}" not in listing
-    assert "Failed: <strong>0</strong>" in listing
-    assert "Nothing has been sent yet" in listing
+    assert "Gagal: <strong>0</strong>" in listing
+    assert "Belum ada yang dikirim" in listing
     assert other_client.get(f"{BASE}/{failed.id}").status_code == 404
     assert other_client.post(f"{BASE}/{failed.id}/ulang").status_code == 404
     assert other_client.get(f"{BASE}/kunjungan/{visit.id}.json").status_code == 404

@@ -139,7 +139,7 @@ def test_nik_and_phone_are_kept_sealed(client, umum, stored, vault: Vault):
 
 def test_nik_of_a_known_patient_links_the_ticket(client, umum, stored, add_patient):
     patient = add_patient(NIK_MAN)
-    code_of(client.post(TAKE, data=form(umum, nik=f" {NIK_MAN} ")))
+    code_of(client.post(TAKE, data=form(umum, nik=NIK_MAN)))
     [ticket] = stored()
     assert ticket.patient_id == patient.id
     assert ticket.nik_cipher is None  # the record has it already
@@ -161,6 +161,9 @@ def test_logged_in_citizen_is_remembered(client, umum, stored, login):
         ({"day": "besok"}, "day", "Choose a day from the list."),
         ({"nik": "3671-0115"}, "nik", "A NIK is exactly 16 digits"),
         ({"nik": "9971011503859901"}, "nik", "not a province code"),
+        ({"nik": NIK_MAN[:15]}, "nik", "A NIK is exactly 16 digits"),
+        ({"nik": NIK_MAN + "\n"}, "nik", "A NIK is exactly 16 digits"),
+        ({"nik": f" {NIK_MAN} "}, "nik", "A NIK is exactly 16 digits"),
         ({"phone": "12345"}, "phone", "Enter an Indonesian mobile number"),
         ({"phone": "021 555 1234"}, "phone", "Enter an Indonesian mobile number"),
     ],
