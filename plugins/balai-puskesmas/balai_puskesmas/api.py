@@ -165,7 +165,9 @@ class PatientDetailSchema(PatientSchema):
     )
 
 
-class PatientQuery(Schema):
+class LookupSchema(Schema):
+    """A NIK travels in the body, never in the address (addresses are logged)."""
+
     nik = fields.String(required=True, metadata={"description": "16 digits"})
 
 
@@ -225,6 +227,7 @@ def take_ticket(data: dict[str, Any]) -> dict[str, Any]:
             utcnow(),
             channel="api",
             days_ahead=settings["days_ahead"],
+            closed_on_holidays=settings["closed_on_holidays"],
             timezone=str(get_timezone()),
             nik=data["nik"],
             phone=data["phone"],
@@ -242,7 +245,7 @@ def take_ticket(data: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, TicketSchema)
 def get_ticket(code: str) -> dict[str, Any]:
     """A number by its code: status, numbers ahead, estimated wait."""
-    ticket = db.session.scalar(select(Ticket).where(Ticket.code == code))
+    ticket = queue.ticket_by_code(db.session, code)
     if ticket is None:
         abort(404)
     return _ticket(ticket)
@@ -286,18 +289,21 @@ def call_next(clinic_id: int) -> dict[str, Any]:
 # -- patients ----------------------------------------------------------------------
 
 
-@blp.route("/patients")
+@blp.route("/patients/lookup", methods=["POST"])
 @require(runtime.READ)
-@blp.arguments(PatientQuery, location="query")
+@blp.arguments(LookupSchema)
 @blp.response(200, PatientSchema)
-def find_patient(query: dict[str, Any]) -> dict[str, Any]:
-    """The patient with this NIK (exact), or 404. The lookup is audited."""
+def find_patient(data: dict[str, Any]) -> dict[str, Any]:
+    """The patient with this NIK (exact), or 404. The lookup is audited, found or not.
+
+    A POST, so that the NIK stays out of the address, which servers and proxies log.
+    """
     vault, actor = runtime.vault(), runtime.actor("api")
     try:
-        patient = patients.find_by_nik(db.session, vault, actor, query["nik"], utcnow())
+        patient = patients.find_by_nik(db.session, vault, actor, data["nik"], utcnow())
     except PuskesmasError as exc:
         db.session.rollback()
-        _refuse(exc, location="query")
+        _refuse(exc)
     db.session.commit()  # the audit entry stays, found or not
     if patient is None:
         abort(404, message=_("No patient with this NIK."))

@@ -16,7 +16,6 @@ region's existing DINKES officers get a viewer duty at every puskesmas.
 from __future__ import annotations
 
 import random
-import string
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -42,6 +41,7 @@ from balai_puskesmas.models import (
     Visit,
 )
 from balai_puskesmas.nik import birth_date_of
+from balai_puskesmas.queue import CODE_ALPHABET, CODE_LENGTH
 from balai_puskesmas.runtime import vault_for
 from balai_puskesmas.services import Actor, audit
 from balai_puskesmas.vault import Vault
@@ -53,7 +53,6 @@ __all__ = ["PATIENTS", "REGIONS", "VISITS", "populate"]
 PATIENTS = 3000
 VISITS = 400
 PAST_DAYS = 60
-TICKET_ALPHABET = string.ascii_letters + string.digits + "-_"  # as secrets.token_urlsafe
 BATCH = 100
 
 
@@ -764,7 +763,7 @@ class _Builder:
                 patient = rng.choice(pools[_pool_of(clinic.code, case)])
             channel = rng.choices(("kiosk", "web", "sms"), weights=(55, 30, 15))[0]
             ticket = Ticket(
-                code="".join(rng.choice(TICKET_ALPHABET) for _ in range(16)),
+                code="".join(rng.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)),
                 facility_id=facility.id,
                 clinic_id=clinic.id,
                 day=self.today,

@@ -17,13 +17,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.forms import validate_form
-from balai.permissions import require
+from balai.permissions import has_permission, require
 from balai.plugins import hooks
 from balai_puskesmas import queue, runtime
 from balai_puskesmas.models import Clinic, Facility, Ticket
-from balai_puskesmas.runtime import SERVE
+from balai_puskesmas.runtime import READ, RECORD, REGISTER, SERVE
 from balai_puskesmas.services import PuskesmasError, facilities_with
 from balai_puskesmas.views import DeskTakeForm, rule_errors, today, zone
 
@@ -94,6 +95,7 @@ def _clinic_page(
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     day = today()
     found = queue.clinic_queue(db.session, clinic, day, page=page, per_page=PER_PAGE)
+    duty = runtime.actor().duties.get(clinic.facility_id)
     html = render_template(
         "puskesmas/desk/clinic.html",
         clinic=clinic,
@@ -105,6 +107,11 @@ def _clinic_page(
         values=values,
         channels=queue.CHANNEL_LABELS,
         display_number=queue.display_number,
+        # what the officer's duty here leads to for a called number: recording the
+        # visit is the clinician's; registering a patient the registration desk's.
+        can_record=duty == "clinician" and has_permission(current_user, RECORD),
+        can_register=duty == "registration" and has_permission(current_user, REGISTER),
+        can_find=has_permission(current_user, READ),
     )
     return html, status
 

@@ -63,18 +63,22 @@ AUDIT_PAGE_SIZE = 50
 Errors = dict[str, list[str]]
 
 #: The actions written to the audit trail, with how the search page names them.
+#: Each is written by the module named: patients (patient.*, ticket.attach), visits
+#: (visit.create, visit.read, visit.read_own), exports (visit.export: an officer
+#: downloads a visit's bundle; sending to SATUSEHAT is not audited, it is on the
+#: sending page) and facilities (staff.*).
 ACTIONS = {
     "patient.create": _l("Patient registered"),
     "patient.update": _l("Patient data changed"),
     "patient.read": _l("Patient data read"),
-    "patient.lookup": _l("Patient looked up by number"),
-    "patient.search": _l("Patients searched"),
+    "patient.lookup": _l("Patient looked up by NIK"),
+    "patient.search": _l("Patients searched by name"),
     "visit.create": _l("Visit recorded"),
-    "visit.read": _l("Visit read"),
+    "visit.read": _l("Visits read (a visit or a patient's list)"),
     "visit.read_own": _l("Own visits read by the patient"),
-    "visit.export": _l("Visit sent to SATUSEHAT"),
+    "visit.export": _l("Visit's FHIR bundle downloaded"),
     "ticket.attach": _l("Queue number linked to a patient"),
-    "staff.assign": _l("Duty given"),
+    "staff.assign": _l("Duty given or changed"),
     "staff.remove": _l("Duty removed"),
 }
 DUTY_LABELS = {
@@ -261,7 +265,7 @@ def _facility_form(facility: Facility | None) -> Any:
                 errors = _rule_errors(exc)
             else:
                 db.session.commit()
-                flash(_("The puskesmas %(name)s is saved.", name=facility.name), "ok")
+                flash(_("%(name)s was saved.", name=facility.name), "ok")
                 return redirect(url_for(".edit_facility", facility_id=facility.id))
     clinics = list(facility.clinics) if facility is not None else []
     html = render_template(
@@ -343,7 +347,7 @@ def _clinic_form(facility: Facility, clinic: Clinic | None) -> Any:
                 errors = _rule_errors(exc)
             else:
                 db.session.commit()
-                flash(_("The clinic %(name)s is saved.", name=saved.name), "ok")
+                flash(_("%(name)s was saved.", name=saved.name), "ok")
                 return redirect(url_for(".edit_facility", facility_id=facility.id))
     html = render_template(
         "puskesmas/manage/clinic.html",

@@ -10,37 +10,42 @@ from sqlalchemy import select
 
 from balai.db import db
 from balai.items import MenuItem, SearchResult
-from balai_puskesmas import runtime
+from balai_puskesmas import queue, runtime
 from balai_puskesmas.models import Facility
 
 __all__ = ["menu_items", "search_results"]
 
 
 def menu_items(user: Any) -> list[MenuItem]:
-    """Queue numbers for everyone; own visits for citizens; the desk and the records for
-    officers with a duty at a puskesmas; the admin pages by permission."""
+    """Queue numbers for everyone; own visits for citizens; the desk for officers with a
+    registration or clinician duty at a puskesmas, the patients for any duty (a viewer
+    reads records but works no queue); the admin pages by permission."""
     items = [MenuItem(_("Puskesmas queue"), url_for("puskesmas.index"), order=30)]
     if user is not None and user.role == "warga":
         items.append(
             MenuItem(_("My health visits"), url_for("puskesmas_rekam.my_visits"), section="user")
         )
-    if user is not None and user.role != "warga" and runtime.actor().duties:
-        items += [
+    duties = runtime.actor().duties if user is not None and user.role != "warga" else {}
+    if any(duty in queue.DESK_DUTIES for duty in duties.values()):
+        items.append(
             MenuItem(
                 _("Queue desk"),
                 url_for("puskesmas_loket.index"),
                 section="user",
                 permission=runtime.SERVE,
                 order=40,
-            ),
+            )
+        )
+    if duties:
+        items.append(
             MenuItem(
                 _("Patients"),
                 url_for("puskesmas_rekam.patients"),
                 section="user",
                 permission=runtime.READ,
                 order=41,
-            ),
-        ]
+            )
+        )
     items += [
         MenuItem(
             _("Puskesmas and clinics"),

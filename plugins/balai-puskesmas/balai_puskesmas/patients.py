@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from balai.auth import User
 from balai.permissions import OPERATOR
 from balai_puskesmas.models import SEXES, Patient, Ticket
-from balai_puskesmas.nik import NikError, check_nik
+from balai_puskesmas.nik import NikError, birth_date_of, check_nik, sex_of
 from balai_puskesmas.services import (
     Actor,
     PuskesmasError,
@@ -187,6 +187,14 @@ def _validate(
 
     if draft.sex not in SEXES:
         fail("sex", N_("Choose the sex: male or female."))
+
+    if "nik" not in errors and not isinstance(born, str) and "birth_date" not in errors:
+        # The NIK encodes the date of birth (and, by day + 40, the sex): a difference
+        # is nearly always a typing mistake in one of them.
+        if birth_date_of(nik, today=today) != born:
+            fail("birth_date", N_("The date of birth does not match the NIK (digits 7-12)."))
+        elif draft.sex in SEXES and sex_of(nik) != draft.sex:
+            fail("sex", N_("The sex does not match the NIK (women's day of birth + 40)."))
 
     address = _SPACES.sub(" ", draft.address or "").strip()
     if len(address) > ADDRESS_MAX:

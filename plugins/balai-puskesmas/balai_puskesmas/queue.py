@@ -29,6 +29,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from balai.calendar import calendar_for
 from balai_puskesmas.models import Clinic, Facility, Patient, QueueCounter, Ticket, Visit
 from balai_puskesmas.nik import NikError, check_nik
 from balai_puskesmas.services import Actor, PuskesmasError, mobile_number, require_duty
@@ -160,6 +161,7 @@ def take_number(
     nik: str | None = None,
     phone: str | None = None,
     user_id: int | None = None,
+    closed_on_holidays: bool = True,
 ) -> Ticket:
     """Give the next number of ``clinic_id`` on ``day`` (flushed, not committed).
 
@@ -168,6 +170,7 @@ def take_number(
     :param days_ahead: how many days after the region's today a number may be taken for.
     :param nik: optional; when it belongs to a known patient the ticket is linked to them.
     :param phone: optional Indonesian mobile number, told when the number is called.
+    :param closed_on_holidays: refuse the region's holidays (the setting of that name).
     :raises PuskesmasError: with the problems by field (``clinic``, ``day``, ``nik``,
         ``phone``); status 422. Roll back after it.
     """
@@ -189,8 +192,14 @@ def take_number(
             else N_("Choose a day from today to %(last)s.")
         )
         params["last"] = last_day.isoformat()
-    elif clinic is not None and "clinic" not in errors and not _open_on(clinic.facility, day):
-        errors["day"] = N_("The puskesmas is closed on that day.")
+    elif clinic is not None and "clinic" not in errors:
+        closed = _closed_reason(
+            session, clinic.facility, day, today, now, timezone, closed_on_holidays
+        )
+        if closed is not None:
+            errors["day"], closing = closed
+            if closing:
+                params["time"] = closing
     if nik is not None:
         try:
             check_nik(nik, today=today)
@@ -221,7 +230,7 @@ def take_number(
     if clinic.daily_quota is not None and number > clinic.daily_quota:
         raise PuskesmasError({"clinic": _QUOTA_REACHED})
     ticket = Ticket(
-        code=secrets.token_urlsafe(12),
+        code=new_code(),
         facility_id=clinic.facility_id,
         clinic_id=clinic.id,
         day=day,
@@ -245,8 +254,30 @@ def take_number(
 _QUOTA_REACHED = N_("This clinic has given all its numbers for that day.")
 
 
-def _open_on(facility: Facility, day: date) -> bool:
-    return bool((facility.hours or {}).get(str(day.isoweekday())))
+def _closed_reason(
+    session: Session,
+    facility: Facility,
+    day: date,
+    today: date,
+    now: datetime,
+    timezone: str | tzinfo,
+    closed_on_holidays: bool,
+) -> tuple[str, str] | None:
+    """Why no number can be taken for ``day``: ``(message id, closing time)``, or None.
+
+    Closed on weekdays without opening hours, on the region's holidays (national
+    holidays, joint leave and its own days off: ``balai.calendar``), and today once
+    the puskesmas has closed.
+    """
+    hours = (facility.hours or {}).get(str(day.isoweekday()))
+    if not hours:
+        return N_("The puskesmas is closed on that day."), ""
+    if closed_on_holidays and day in calendar_for(session, [day.year]).holidays:
+        return N_("The puskesmas is closed on that day: it is a holiday."), ""
+    closing = hours[1]
+    if day == today and now.astimezone(_zone(timezone)).strftime("%H:%M") > closing:
+        return N_("The puskesmas has closed for today (at %(time)s): choose another day."), closing
+    return None
 
 
 def _next_number(session: Session, clinic_id: int, day: date) -> int:
@@ -272,6 +303,16 @@ def _next_number(session: Session, clinic_id: int, day: date) -> int:
     return 1
 
 
+#: Letters and digits nobody confuses when copying a code from a printed ticket.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 12  # 31^12: about 59 bits, unguessable
+
+
+def new_code() -> str:
+    """The token of a ticket's follow page: 12 characters, no 0/O, 1/I/L."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
 # -- reading tickets -----------------------------------------------------------------
 
 
@@ -282,7 +323,7 @@ def display_number(ticket: Ticket) -> str:
 
 def ticket_by_code(session: Session, code: str) -> Ticket | None:
     """The ticket whose holder's link carries ``code``."""
-    code = (code or "").strip()
+    code = (code or "").strip().upper()  # typed from a printed ticket: any case
     if not code or len(code) > 24:
         return None
     return session.scalar(select(Ticket).where(Ticket.code == code))

@@ -242,13 +242,30 @@ def _nik_facts(nik: str, today: date) -> dict[str, str]:
 def patients_page() -> Any:
     """Find a patient by exact NIK or by name; with ``tiket``, to link a queue number.
 
-    The form posts (so a NIK never appears in an address); the same fields are read
-    from the query string for links.
+    The form posts, so a NIK never appears in an address (which servers and proxies
+    write to their logs); a NIK in the query string is refused. Name searches and
+    ``tiket`` are read from the query string too, for links and pages.
     """
     actor = runtime.actor()
     if not actor.duties:
         return _no_duty()
     source = request.form if request.method == "POST" else request.args
+    values = {k: v for k, v in source.items() if k not in ("csrf_token", "nik")}
+    if request.method == "GET" and request.args.get("nik"):
+        source = MultiDict([(k, v) for k, v in request.args.items(multi=True) if k != "nik"])
+        data, errors = validate_form(SearchForm(), source)
+        errors = {**(errors or {}), "nik": [_NIK_IN_ADDRESS]}
+        return _render(
+            "patients.html",
+            errors,
+            values=values,
+            found=None,
+            mode=None,
+            ticket=_desk_ticket(actor, data["tiket"]) if data else None,
+            today=_today(utcnow()),
+            age_on=age_on,
+            can_register=_can_register(actor),
+        )
     values = {k: v for k, v in source.items() if k != "csrf_token"}
     data, errors = validate_form(SearchForm(), source)
     ticket = _desk_ticket(actor, data["tiket"]) if data else None
@@ -292,15 +309,26 @@ def patients_page() -> Any:
         ticket=ticket,
         today=_today(utcnow()),
         age_on=age_on,
-        can_register=bool(facilities_with(actor, "registration"))
-        and has_permission(current_user, REGISTER),
+        can_register=_can_register(actor),
     )
+
+
+_NIK_IN_ADDRESS = _l(
+    "Type the NIK in the search form: a NIK in the page address is not accepted, "
+    "because addresses are written to server logs."
+)
+
+
+def _can_register(actor: Any) -> bool:
+    return bool(facilities_with(actor, "registration")) and has_permission(current_user, REGISTER)
 
 
 @bp.route("/pasien/baru", methods=["GET", "POST"])
 @require(REGISTER)
 def new_patient() -> Any:
-    """Register a patient; shown first with ``?nik=`` or ``?tiket=`` it is prefilled."""
+    """Register a patient; shown first with ``?tiket=`` (or a posted ``nik`` with
+    ``prefill``) it is prefilled. A NIK in the query string is ignored: addresses are
+    logged."""
     actor = runtime.actor()
     if not facilities_with(actor, "registration"):
         return _refuse(PuskesmasError(patients.NOT_REGISTRAR, status=403), actor)
@@ -309,6 +337,8 @@ def new_patient() -> Any:
     first_view = request.method == "GET" or request.form.get("prefill")
     source = request.args if request.method == "GET" else request.form
     if first_view:
+        if request.method == "GET":
+            source = MultiDict([(k, v) for k, v in source.items(multi=True) if k != "nik"])
         data, _errors = validate_form(SearchForm(), source)
         ticket = _desk_ticket(actor, data["tiket"]) if data else None
         nik = (data or {}).get("nik") or ""
@@ -516,6 +546,10 @@ def new_visit() -> Any:
         visit = visits.record(db.session, actor, draft, now)
         hooks().visit_recorded(tenant=g.tenant, visit=visit, session=db.session)
     except PuskesmasError as exc:
+        if exc.status == 409:  # the same form sent twice: the first one counts
+            db.session.rollback()
+            flash(" ".join(m for ms in runtime.error_messages(exc).values() for m in ms), "info")
+            return redirect(url_for(".patient", patient_id=draft.patient_id))
         if exc.status != 422:
             return _refuse(exc, actor)
         db.session.rollback()

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from urllib.parse import urlsplit
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from balai.i18n import N_
 
 __all__ = ["PuskesmasSettings"]
+
+
+def _encrypted(url: str) -> None:
+    """Health data and the client secret travel only over HTTPS (plain HTTP only to
+    this machine, for a local test server)."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+        raise ValidationError(N_("Use an https:// address: health data must travel encrypted."))
 
 
 class PuskesmasSettings(Schema):
@@ -29,6 +39,15 @@ class PuskesmasSettings(Schema):
             "description": N_("0 means numbers are for today only."),
         },
     )
+    closed_on_holidays = fields.Boolean(
+        load_default=True,
+        metadata={
+            "label": N_("No queue numbers on holidays"),
+            "description": N_(
+                "National holidays, joint leave and the region's own days off (Administrasi → Hari libur). Off: clinics take numbers on those days as on any open day."  # noqa: E501
+            ),
+        },
+    )
     board_refresh_seconds = fields.Integer(
         load_default=15,
         validate=validate.Range(min=5, max=300),
@@ -44,6 +63,7 @@ class PuskesmasSettings(Schema):
         },
     )
     satusehat_token_url = fields.Url(
+        validate=_encrypted,
         load_default=(
             "https://api-satusehat-stg.dto.kemkes.go.id/oauth2/v1/accesstoken"
             "?grant_type=client_credentials"
@@ -54,6 +74,7 @@ class PuskesmasSettings(Schema):
         },
     )
     satusehat_base_url = fields.Url(
+        validate=_encrypted,
         load_default="https://api-satusehat-stg.dto.kemkes.go.id/fhir-r4/v1",
         metadata={"label": N_("SATUSEHAT FHIR address")},
     )

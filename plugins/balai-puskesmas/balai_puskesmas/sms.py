@@ -65,6 +65,7 @@ def handle(sms: InboundSms) -> str:
             now,
             channel="sms",
             days_ahead=0,
+            closed_on_holidays=runtime.settings()["closed_on_holidays"],
             timezone=zone(),
             nik=parts[2] if len(parts) == 3 else None,
             phone=_mobile(sms.sender),

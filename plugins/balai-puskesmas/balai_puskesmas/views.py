@@ -5,6 +5,7 @@ The rules are in :mod:`balai_puskesmas.queue`."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from math import ceil
 from pathlib import Path
@@ -16,10 +17,12 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
     send_from_directory,
+    session,
     url_for,
 )
 from flask_babel import format_date, get_locale, get_timezone
@@ -45,6 +48,7 @@ __all__ = [
     "bp",
     "opening_hours",
     "rule_errors",
+    "tel_uri",
     "today",
     "zone",
 ]
@@ -55,6 +59,7 @@ PAGE_SIZE = 20
 TAKE_FIELDS = ("clinic", "day", "nik", "phone")
 DASH = "\u2013"  # an en dash between the first and last day, the opening and closing time
 KIOSK_RETURN_SECONDS = 45  # the kiosk's ticket page goes back to the buttons by itself
+KIOSK_SHOWN = "puskesmas_kiosk_ticket"  # session key: the kiosk's ticket not shown yet
 Errors = dict[str, list[str]]
 
 
@@ -178,6 +183,22 @@ def opening_hours(facility: Facility) -> list[tuple[str, str]]:
     ]
 
 
+def tel_uri(phone: str) -> str:
+    """A ``tel:`` address for a phone number as typed: ``(021) 552-3456`` → ``tel:0215523456``;
+    a leading ``+`` is kept."""
+    digits = re.sub(r"[^0-9]", "", phone)
+    return "tel:" + ("+" if phone.strip().startswith("+") else "") + digits
+
+
+def private(body: Any, status: int | None = None) -> Response:
+    """A page that must not be kept by the browser or a proxy: it carries a ticket's code,
+    which lets its holder (and anyone with it) cancel the number; on a shared kiosk the
+    next person must not get it back with the Back button."""
+    response = make_response(body) if status is None else make_response(body, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _user_id() -> int | None:
     return current_user.id if current_user.is_authenticated else None
 
@@ -221,6 +242,7 @@ def index() -> str:
         page=page,
         pages=pages,
         opening_hours=opening_hours,
+        tel=tel_uri,
     )
 
 
@@ -287,12 +309,12 @@ def _ticket_or_404(code: str) -> Ticket:
 
 @bp.get("/antrean/<code>")
 @public
-def ticket(code: str) -> tuple[str, int]:
+def ticket(code: str) -> Response:
     """The holder's page: the number, how many are ahead, the estimated wait."""
     return _ticket_page(_ticket_or_404(code), {})
 
 
-def _ticket_page(ticket: Ticket, errors: Errors, status: int = 200) -> tuple[str, int]:
+def _ticket_page(ticket: Ticket, errors: Errors, status: int = 200) -> Response:
     ahead, minutes = queue.estimate(db.session, ticket)
     day = today()
     html = render_template(
@@ -309,7 +331,21 @@ def _ticket_page(ticket: Ticket, errors: Errors, status: int = 200) -> tuple[str
         is_today=ticket.day == day,
         display_number=queue.display_number,
     )
-    return html, status
+    return private(html, status)
+
+
+@bp.get("/antrean/<code>/batal")
+@public
+def confirm_cancel(code: str) -> Response:
+    """Ask before cancelling (no script needed): the page's button posts to :func:`cancel`.
+    A number that no longer waits goes back to its page, which says why."""
+    ticket = _ticket_or_404(code)
+    if ticket.status != "waiting":
+        return redirect(url_for(".ticket", code=ticket.code))
+    html = render_template(
+        "puskesmas/cancel.html", ticket=ticket, number=queue.display_number(ticket)
+    )
+    return private(html)
 
 
 @bp.post("/antrean/<code>/batal")
@@ -362,12 +398,11 @@ def kiosk(facility_id: int) -> Any:
         db.session.rollback()
         return _kiosk_page(facility, clinics, rule_errors(exc), nik)
     db.session.commit()
+    session[KIOSK_SHOWN] = ticket.code
     return redirect(url_for(".kiosk_ticket", facility_id=facility.id, code=ticket.code))
 
 
-def _kiosk_page(
-    facility: Facility, clinics: list[Clinic], errors: Errors, nik: str
-) -> tuple[str, int]:
+def _kiosk_page(facility: Facility, clinics: list[Clinic], errors: Errors, nik: str) -> Response:
     html = render_template(
         "puskesmas/kiosk.html",
         facility=facility,
@@ -378,19 +413,25 @@ def _kiosk_page(
         nik=nik,
         minimal=True,
     )
-    return html, 400 if errors else 200
+    return private(html, 400 if errors else 200)
 
 
 @bp.get("/<int:facility_id>/kios/<code>")
 @public
-def kiosk_ticket(facility_id: int, code: str) -> str:
-    """The number just taken, big enough to read from afar and to print."""
+def kiosk_ticket(facility_id: int, code: str) -> Response:
+    """The number just taken, big enough to read from afar and to print.
+
+    Shown once, to the kiosk that took it: shown again (the next person pressing Back, or
+    an address typed in), it goes back to the kiosk's buttons. The holder follows the
+    number on the ticket's own page."""
     facility = active_facility_or_404(facility_id)
     ticket = _ticket_or_404(code)
     if ticket.facility_id != facility.id:
         abort(404)
+    if session.pop(KIOSK_SHOWN, None) != ticket.code:
+        return private(redirect(url_for(".kiosk", facility_id=facility.id)))
     ahead, minutes = queue.estimate(db.session, ticket)
-    return render_template(
+    html = render_template(
         "puskesmas/kiosk_ticket.html",
         facility=facility,
         ticket=ticket,
@@ -402,6 +443,7 @@ def kiosk_ticket(facility_id: int, code: str) -> str:
         refresh_url=url_for(".kiosk", facility_id=facility.id),
         minimal=True,
     )
+    return private(html)
 
 
 # -- the display board ---------------------------------------------------------------

@@ -12,7 +12,7 @@ caller's transaction; the caller commits, or rolls back on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import not_, select
@@ -179,6 +179,8 @@ def record(session: Session, actor: Actor, draft: VisitDraft, now: datetime) -> 
     errors, params = check(draft)
     if errors:
         raise PuskesmasError(errors, params=params)
+    if ticket is None and _just_recorded(session, draft, actor, now):
+        raise PuskesmasError({"": JUST_RECORDED}, status=409)
 
     visit = Visit(
         patient_id=patient.id,
@@ -219,6 +221,31 @@ def record(session: Session, actor: Actor, draft: VisitDraft, now: datetime) -> 
         ),
     )
     return visit
+
+
+JUST_RECORDED = N_(
+    "This visit was recorded a moment ago (the form was probably sent twice): "
+    "it is not recorded again."
+)
+
+
+def _just_recorded(session: Session, draft: VisitDraft, actor: Actor, now: datetime) -> bool:
+    """The same clinician recorded the same complaint for this patient at this clinic in
+    the last 10 minutes: a form sent twice, not a second visit."""
+    return (
+        session.scalar(
+            select(Visit.id)
+            .where(
+                Visit.patient_id == draft.patient_id,
+                Visit.clinic_id == draft.clinic_id,
+                Visit.clinician_id == actor.user_id,
+                Visit.complaint == draft.complaint.strip(),
+                Visit.created_at >= now - timedelta(minutes=10),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _check_ticket(session: Session, ticket: Ticket, clinic: Clinic, patient: Patient) -> None:

@@ -13,10 +13,13 @@ from sqlalchemy.orm import Session
 
 from balai.auth import User
 from balai.db import db
-from balai.tenancy import TenantInfo
+from balai.tenancy import TenantInfo, registry, save_plugin_settings
 from balai_puskesmas.models import Clinic, Facility, Patient, Staff
 from balai_puskesmas.runtime import vault_for
 from balai_puskesmas.vault import Vault
+
+#: Opening hours for tests that take today's number: open whenever they run.
+ALL_DAY = {str(d): ["00:00", "23:59"] for d in range(1, 8)}
 
 #: Plausible NIKs (Kota Tangerang, 3671), serial numbers 99xx: obviously test data.
 NIK_MAN = "3671011503859901"  # born 15 March 1985
@@ -24,9 +27,14 @@ NIK_WOMAN = "3671015507929902"  # born 15 July 1992 (day + 40)
 
 
 @pytest.fixture
-def enabled(enable_plugin: Callable[..., TenantInfo]) -> TenantInfo:
-    """``tenant`` with the puskesmas plugin switched on."""
-    return enable_plugin("puskesmas")
+def enabled(app: Flask, enable_plugin: Callable[..., TenantInfo]) -> TenantInfo:
+    """``tenant`` with the puskesmas plugin switched on, taking numbers on holidays too
+    (so that tests taking today's number pass on any day of the year)."""
+    tenant = enable_plugin("puskesmas")
+    save_plugin_settings(app, tenant, "puskesmas", {"closed_on_holidays": False})
+    refreshed = registry(app).by_id(tenant.id)
+    assert refreshed is not None
+    return refreshed
 
 
 @pytest.fixture

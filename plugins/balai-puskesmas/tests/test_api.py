@@ -3,14 +3,21 @@ lookups by duty, every patient read audited, the OpenAPI document."""
 
 from __future__ import annotations
 
+import pytest
 from openapi_spec_validator import validate as validate_openapi
 from sqlalchemy import func, select
 
 from balai_puskesmas.models import AuditEntry, Patient, Ticket
 
-from .conftest import NIK_MAN, NIK_WOMAN
+from .conftest import ALL_DAY, NIK_MAN, NIK_WOMAN
 
 API = "/api/v1/puskesmas"
+
+
+@pytest.fixture
+def facility(enabled, make_facility):
+    """A puskesmas open whenever the tests run (the conftest one closes at 14:00)."""
+    return make_facility(hours=ALL_DAY)
 
 
 def audit_actions(db_session) -> list[tuple[str, int | None, str]]:
@@ -89,7 +96,7 @@ def test_the_desk_needs_a_duty_at_the_clinics_puskesmas(
 def test_citizen_cannot_use_the_desk_or_look_up_patients(client, clinic, login):
     login(client)
     assert client.post(f"{API}/clinics/{clinic.id}/call").status_code == 403
-    assert client.get(f"{API}/patients", query_string={"nik": NIK_MAN}).status_code == 403
+    assert client.post(f"{API}/patients/lookup", json={"nik": NIK_MAN}).status_code == 403
 
 
 def test_patient_lookup_by_nik_is_audited_found_or_not(
@@ -98,8 +105,8 @@ def test_patient_lookup_by_nik_is_audited_found_or_not(
     patient = add_patient()
     officer(client, facility)
 
-    found = client.get(f"{API}/patients", query_string={"nik": NIK_MAN})
-    missing = client.get(f"{API}/patients", query_string={"nik": NIK_WOMAN})
+    found = client.post(f"{API}/patients/lookup", json={"nik": NIK_MAN})
+    missing = client.post(f"{API}/patients/lookup", json={"nik": NIK_WOMAN})
 
     assert found.status_code == 200
     assert (found.json["id"], found.json["nik"]) == (patient.id, NIK_MAN)
@@ -113,7 +120,7 @@ def test_patient_lookup_by_nik_is_audited_found_or_not(
 def test_invalid_nik_lookup_is_refused_and_not_audited(client, facility, officer, db_session):
     officer(client, facility)
     for nik in (NIK_MAN[:15], NIK_MAN + "\n", "٣" * 16):
-        response = client.get(f"{API}/patients", query_string={"nik": nik})
+        response = client.post(f"{API}/patients/lookup", json={"nik": nik})
         assert response.status_code == 422
         assert "nik" in response.json["error"]["fields"]
     assert audit_actions(db_session) == []
@@ -155,6 +162,6 @@ def test_document_lists_the_endpoints_and_is_valid(client, enabled):
         f"{API}/facilities/{{facility_id}}/board",
         f"{API}/clinics/{{clinic_id}}/queue",
         f"{API}/clinics/{{clinic_id}}/call",
-        f"{API}/patients",
+        f"{API}/patients/lookup",
         f"{API}/patients/{{patient_id}}",
     } <= paths

@@ -13,7 +13,7 @@ from balai_puskesmas.models import Clinic, Facility, Ticket
 from balai_puskesmas.services import Actor
 
 TZ = "Asia/Jakarta"
-EVERY_DAY = {str(d): ["07:00", "21:00"] for d in range(1, 8)}
+EVERY_DAY = {str(d): ["00:00", "23:59"] for d in range(1, 8)}
 
 
 @pytest.fixture(autouse=True)

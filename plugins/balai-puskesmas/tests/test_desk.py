@@ -18,7 +18,7 @@ from .conftest import NIK_MAN
 
 TZ = "Asia/Jakarta"
 DESK = "/puskesmas/loket"
-EVERY_DAY = {str(d): ["07:00", "21:00"] for d in range(1, 8)}
+EVERY_DAY = {str(d): ["00:00", "23:59"] for d in range(1, 8)}
 
 
 @pytest.fixture(autouse=True)
@@ -126,9 +126,29 @@ def test_viewer_duty_cannot_call(client, open_facility, umum, officer, take):
 
 def test_clinician_may_call(client, open_facility, umum, officer, take, statuses):
     officer(client, open_facility, duty="clinician")
-    take()
+    ticket = take()
     assert client.post(f"{DESK}/{umum.id}/panggil").status_code == 302
     assert statuses() == {1: "called"}
+    page = client.get(f"{DESK}/{umum.id}")
+    # a clinician records the visit; they find patients but do not register them
+    assert f"/puskesmas/kunjungan/baru?tiket={ticket.id}" in page.text
+    assert "Record the visit" in page.text
+    assert f"/puskesmas/pasien/?tiket={ticket.id}" in page.text
+    assert "Find the patient" in page.text and "Find or register" not in page.text
+    assert client.get(f"/puskesmas/kunjungan/baru?tiket={ticket.id}").status_code == 200
+
+
+def test_a_called_number_with_a_patient_links_the_record(
+    client, open_facility, umum, officer, take, add_patient, db_session
+):
+    officer(client, open_facility, duty="clinician")
+    patient = add_patient()
+    ticket = take()
+    db_session.get(Ticket, ticket.id).patient_id = patient.id
+    db_session.commit()
+    client.post(f"{DESK}/{umum.id}/panggil")
+    page = client.get(f"{DESK}/{umum.id}")
+    assert f'href="/puskesmas/pasien/{patient.id}">Patient record</a>' in page.text
 
 
 def test_unknown_ids_are_404(client, open_facility, officer):
@@ -184,8 +204,12 @@ def test_call_recall_skip_and_serve(
     assert statuses() == {1: "called", 2: "waiting", 3: "waiting"}
     page = client.get(f"{DESK}/{umum.id}")
     assert "UMUM-001 called." in page.text
-    assert f"/puskesmas/kunjungan/baru?tiket={first.id}" in page.text
+    # the registration desk finds or registers the patient; recording the visit is the
+    # clinician's (it would answer 403 here)
+    assert f"/puskesmas/kunjungan/baru?tiket={first.id}" not in page.text
+    assert "Record the visit" not in page.text
     assert f"/puskesmas/pasien/?tiket={first.id}" in page.text
+    assert "Find or register the patient" in page.text
 
     client.post(f"{DESK}/{umum.id}/panggil")
     client.post(f"{DESK}/tiket/{second.id}/lewati")

@@ -16,7 +16,7 @@ from .conftest import NIK_MAN
 
 FEED = "/puskesmas/puskesmas.geojson"
 TZ = "Asia/Jakarta"
-EVERY_DAY = {str(d): ["07:00", "21:00"] for d in range(1, 8)}
+EVERY_DAY = {str(d): ["00:00", "23:59"] for d in range(1, 8)}
 
 
 @pytest.fixture(autouse=True)
@@ -44,8 +44,8 @@ def test_feed_lists_active_puskesmas_with_a_location(client, open_facility, make
     properties = feature["properties"]
     assert properties["name"] == "Puskesmas Cip" and properties["code"] == "CIP"
     assert properties["address"] == "Jl. Contoh No. 1, Tangerang"
-    assert properties["hours"]["1"] == ["07:00", "21:00"]
-    assert properties["hours_text"] == "Monday\u2013Sunday 07:00\u201321:00"
+    assert properties["hours"]["1"] == ["00:00", "23:59"]
+    assert properties["hours_text"] == "Monday\u2013Sunday 00:00\u201323:59"
     assert properties["clinics"] == ["Poli Umum", "Poli Gigi", "Poli Kia"]
     assert properties["board_url"] == f"/puskesmas/{open_facility.id}/layar"
 
@@ -174,7 +174,7 @@ def test_dashboard_shows_the_widgets(client, login, busy_day):
     text = response.text
     assert "Puskesmas visits today" in text and "<strong>2</strong> visits recorded today" in text
     assert "Waiting at puskesmas clinics" in text and "<strong>2</strong> waiting now" in text
-    assert "<td>Puskesmas Cip</td><td>Poli Umum</td><td>1</td>" in text
+    assert '<td>Poli Umum<br><span class="muted">Puskesmas Cip</span></td><td>1</td>' in text
     assert "Poli Kia" not in text  # nobody waits there
     assert "Average wait at puskesmas" in text and "<strong>15 minutes</strong>" in text
 

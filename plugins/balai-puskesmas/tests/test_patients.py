@@ -241,12 +241,10 @@ def test_phone_numbers_are_normalised(typed, stored):
 
 
 def test_the_form_is_prefilled_from_the_nik(client, desk):
-    page = client.get(f"{NEW}?nik={NIK_WOMAN}").text
-    assert 'value="1992-07-15"' in page
-    assert 'id="f-sex-female" type="radio" name="sex" value="female" checked' in page
-    # from the search page's button, by POST (the NIK stays out of the address)
+    # from the search page's button, by POST: the NIK stays out of the address
     posted = client.post(NEW, data={"prefill": "1", "nik": NIK_WOMAN})
     assert posted.status_code == 200 and 'value="1992-07-15"' in posted.text
+    assert 'id="f-sex-female" type="radio" name="sex" value="female" checked' in posted.text
     assert 'class="error"' not in posted.text and "Nothing was saved" not in posted.text
 
 
@@ -455,3 +453,30 @@ def test_personal_data_never_reaches_the_logs(client, desk, db_session, caplog):
         "visit.read",
         "patient.read",
     ]
+
+
+def test_a_nik_in_the_address_is_refused_and_not_looked_up(client, desk, db_session):
+    """Addresses end up in server and proxy logs: a NIK is only taken from a form."""
+    search = client.get(f"{SEARCH}?nik={NIK_MAN}")
+    assert search.status_code == 400
+    assert "page address" in search.text
+    form = client.get(f"{NEW}?nik={NIK_WOMAN}")
+    assert form.status_code == 200
+    assert f'value="{NIK_WOMAN}"' not in form.text
+    assert db_session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"birth_date": "1985-05-15"}, "birth_date", "does not match the NIK"),
+        ({"sex": "female"}, "sex", "does not match the NIK"),
+    ],
+)
+def test_birth_date_and_sex_must_match_the_nik(client, desk, db_session, fields, field, message):
+    before = counts(db_session)
+    response = client.post(NEW, data=form(**fields))
+    assert response.status_code == 400
+    assert f'id="{field}-error"' in response.text or f"{field}-error" in response.text
+    assert message in response.text
+    assert counts(db_session) == before

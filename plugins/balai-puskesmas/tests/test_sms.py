@@ -19,7 +19,7 @@ from balai_puskesmas.sms import keyword
 from .conftest import NIK_MAN
 
 SENDER = "+6281234567890"
-EVERY_DAY = {str(d): ["07:00", "21:00"] for d in range(1, 8)}
+EVERY_DAY = {str(d): ["00:00", "23:59"] for d in range(1, 8)}
 
 
 @pytest.fixture(autouse=True)

@@ -406,3 +406,18 @@ def test_unknown_ticket_clinic_or_patient(client, clinician, clinic, budi):
     assert client.get(f"{NEW}?pasien=99999&poli={clinic.id}").status_code == 404
     assert client.get(NEW).status_code == 404
     assert client.get(f"{NEW}?tiket=abc").status_code == 404
+
+
+def test_a_form_sent_twice_records_one_visit(client, clinician, budi, clinic, db_session):
+    data = visit_form(pasien=str(budi.id), poli=str(clinic.id))
+    first = client.post(NEW, data=data)
+    again = client.post(NEW, data=data)
+    assert first.status_code == 302
+    assert again.status_code == 302
+    assert again.headers["Location"].endswith(f"/puskesmas/pasien/{budi.id}")
+    assert "recorded a moment ago" in client.get(again.headers["Location"]).text
+    assert written(db_session)[0] == 1
+    # another complaint is another visit
+    other = client.post(NEW, data={**data, "complaint": "Sakit gigi."})
+    assert other.status_code == 302
+    assert written(db_session)[0] == 2
