@@ -17,11 +17,10 @@ from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from balai.api import ApiBlueprint, PageArgs, page_of, paginate
 from balai.auth import current_user
-from balai.calendar import local_date
 from balai.db import db, utcnow
 from balai.permissions import public, require
 from balai.plugins import hooks
@@ -182,7 +181,8 @@ def list_facilities(query: dict[str, Any]) -> Mapping[str, Any]:
     """The region's active puskesmas with their clinics and today's waiting numbers."""
     stmt = select(Facility).where(Facility.active.is_(True)).order_by(Facility.name, Facility.id)
     page = paginate(stmt, query["page"], query["per_page"])
-    waiting = _waiting_today([f.id for f in page["items"]])
+    clinic_ids = [c.id for f in page["items"] for c in f.clinics]
+    waiting = queue.waiting_counts(db.session, _today(), clinic_ids)
     return {**page, "items": [_facility(f, waiting) for f in page["items"]]}
 
 
@@ -330,7 +330,7 @@ def get_patient(patient_id: int) -> dict[str, Any]:
 
 
 def _today() -> date:
-    return local_date(utcnow(), str(get_timezone()))
+    return queue.region_today(utcnow(), str(get_timezone()))
 
 
 def _refuse(
@@ -346,27 +346,11 @@ def _refuse(
 
 
 def _clinic_on_duty(clinic_id: int) -> Clinic:
-    clinic = db.session.get(Clinic, clinic_id)
-    if clinic is None:
-        abort(404)
-    if clinic.facility_id not in runtime.actor("api").duties:
-        abort(403, message=_("You have no duty at this puskesmas that allows this."))
-    return clinic
-
-
-def _waiting_today(facility_ids: list[int]) -> dict[int, int]:
-    if not facility_ids:
-        return {}
-    rows = db.session.execute(
-        select(Ticket.clinic_id, func.count())
-        .where(
-            Ticket.facility_id.in_(facility_ids),
-            Ticket.day == _today(),
-            Ticket.status == "waiting",
-        )
-        .group_by(Ticket.clinic_id)
-    ).all()
-    return dict(rows)  # type: ignore[arg-type]
+    """The clinic, if this officer has a desk duty at its puskesmas (else 404/403)."""
+    try:
+        return queue.desk_clinic(db.session, runtime.actor("api"), clinic_id)
+    except PuskesmasError as exc:
+        _refuse(exc)
 
 
 def _facility(facility: Facility, waiting: Mapping[int, int]) -> dict[str, Any]:
