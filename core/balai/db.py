@@ -359,6 +359,9 @@ class _State:
         self.factory = factory
 
 
+CONNECT_TIMEOUT = 3  # seconds to wait for PostgreSQL to answer a new connection
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine with Balai's settings for SQLite (WAL, foreign keys) or PostgreSQL."""
     if url.startswith("sqlite"):
@@ -368,7 +371,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # No pre-ping: a lost connection invalidates the pool, and the next request reconnects.
-    return create_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_recycle=3600)
+    # A server that accepts but never answers must not hold a request: 503 after a few seconds.
+    return create_engine(
+        url,
+        echo=echo,
+        pool_size=10,
+        max_overflow=10,
+        pool_recycle=3600,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT},
+    )
 
 
 db = Database()

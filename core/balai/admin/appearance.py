@@ -38,12 +38,16 @@ def _app() -> ThemedFlask:
 def appearance() -> Any:
     """Show and save the appearance form; bad input is refused and nothing is written."""
     errors: Errors = {}
+    status = 400  # when errors are shown
     if request.method == "POST":
         data, errors = validate_form(AppearanceForm(_app().themes), request.form)
         logo, logo_errors = _uploaded_logo(request.files.get("logo"))
         errors = {**errors, **logo_errors}
         if data is not None and not errors:
-            return _save(data, logo)
+            try:
+                return _save(data, logo)
+            except LogoError as exc:  # the disk is full: nothing was saved
+                errors, status = {"logo": [str(exc)]}, 507
     values = request.form if request.method == "POST" else _current_values()
     page = render_template(
         "balai/admin/appearance.html",
@@ -54,7 +58,7 @@ def appearance() -> Any:
         colour_names=COLOUR_NAMES,
         max_kb=current_app.config["LOGO_MAX_BYTES"] // 1024,
     )
-    return page, 400 if errors else 200
+    return page, status if errors else 200
 
 
 def _label(option: tuple[str, str]) -> str:

@@ -7,6 +7,7 @@ name, so the old file can be removed and caches see a new ETag.
 
 from __future__ import annotations
 
+import errno
 import io
 import secrets
 from pathlib import Path
@@ -19,6 +20,7 @@ __all__ = ["LogoError", "check_logo", "logo_folder", "remove_logo", "store_logo"
 
 FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 MAX_PIXELS = 4096 * 4096  # a logo needs far less; this bounds decoding memory
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})  # the disk, or the user's quota, is full
 
 
 class LogoError(Exception):
@@ -53,12 +55,23 @@ def logo_folder(instance_path: str, tenant_id: int) -> Path:
 
 
 def store_logo(folder: Path, data: bytes, extension: str) -> str:
-    """Write the logo under a fresh random name (atomically) and return that name."""
+    """Write the logo under a fresh random name (atomically) and return that name.
+
+    A write that fails leaves no partial file; a full disk raises :class:`LogoError`.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     name = f"logo-{secrets.token_hex(8)}.{extension}"
     partial = folder / f".{name}.part"
-    partial.write_bytes(data)
-    partial.replace(folder / name)
+    try:
+        partial.write_bytes(data)
+        partial.replace(folder / name)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        if exc.errno in NO_ROOM:
+            raise LogoError(
+                _("The server has no room left to store the logo. Nothing was saved.")
+            ) from exc
+        raise
     return name
 
 

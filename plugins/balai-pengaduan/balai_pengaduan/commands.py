@@ -1,21 +1,25 @@
-"""``balai pengaduan ...`` commands: the deadline check (run it from cron) and Open311 keys."""
+"""``balai pengaduan ...`` commands: the deadline check and the photo sweep (run them
+from cron) and Open311 keys."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import click
 from flask import current_app, g
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from balai.calendar import local_date
 from balai.db import db, utcnow
 from balai.plugins import plugins
 from balai.tenancy import TIMEZONES, TenantInfo, registry
-from balai_pengaduan import clients, services
+from balai_pengaduan import clients, photos, services
+from balai_pengaduan.models import Photo
 
-__all__ = ["check_deadlines", "group"]
+__all__ = ["check_deadlines", "group", "sweep_photos"]
 
 PLUGIN = "pengaduan"
 
@@ -69,6 +73,32 @@ def check_deadlines_command() -> None:
             failed.append(tenant.slug)
     if failed:
         raise click.ClickException(f"the check failed for {', '.join(failed)}")
+
+
+def sweep_photos(tenant: TenantInfo, older_than: timedelta) -> list[str]:
+    """Delete the region's photo files that no complaint names; returns their names."""
+    directory = photos.folder(current_app.instance_path, tenant.id)
+    if not directory.is_dir():
+        return []  # never a photo: the plugin's tables may not even exist
+    with db.tenant_session(tenant.id) as session:
+        named = session.scalars(select(Photo.filename)).all()
+    return photos.sweep(directory, named, older_than=older_than)
+
+
+@group.command("sweep-photos")
+@click.option(
+    "--older-than",
+    "minutes",
+    type=click.IntRange(min=1),
+    default=60,
+    show_default=True,
+    help="Minutes a file must have been there: younger ones may belong to a write under way.",
+)
+def sweep_photos_command(minutes: int) -> None:
+    """Delete photo files no complaint names, left by a worker killed before its commit."""
+    for tenant in registry().all():
+        deleted = sweep_photos(tenant, timedelta(minutes=minutes))
+        click.echo(f"{tenant.slug}: {len(deleted)} stray photo files deleted")
 
 
 def _tenant(slug: str) -> TenantInfo:

@@ -9,10 +9,13 @@ at random under ``instance/tenants/<tenant id>/pengaduan/``.
 
 from __future__ import annotations
 
+import errno
 import secrets
+import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -21,12 +24,13 @@ from werkzeug.datastructures import FileStorage
 
 from balai.i18n import N_
 
-__all__ = ["PhotoError", "PreparedPhoto", "folder", "prepare", "remove", "write"]
+__all__ = ["PhotoError", "PreparedPhoto", "folder", "prepare", "remove", "sweep", "write"]
 
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo; more is a decompression bomb
 MAX_SIDE = 2048  # stored photos are shrunk to this: evidence, not print
 JPEG_QUALITY = 85
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})  # the disk, or the user's quota, is full
 
 
 class PhotoError(ValueError):
@@ -111,11 +115,24 @@ def folder(instance_path: str, tenant_id: int) -> Path:
 
 
 def write(directory: Path, photo: PreparedPhoto) -> str:
-    """Store ``photo`` under a fresh random name; returns that name."""
+    """Store ``photo`` under a fresh random name; returns that name.
+
+    A write that fails leaves no partial file; a full disk raises :class:`PhotoError`.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_hex(16)}.{photo.extension}"
-    with open(directory / name, "xb") as target:
-        target.write(photo.data)
+    path = directory / name
+    target = open(path, "xb")  # noqa: SIM115 - closed below, inside the try
+    try:
+        with target:
+            target.write(photo.data)
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        if exc.errno in NO_ROOM:
+            raise PhotoError(
+                N_("The server has no room left to store photos. Nothing was saved.")
+            ) from exc
+        raise
     return name
 
 
@@ -123,3 +140,21 @@ def remove(directory: Path, names: Iterable[str]) -> None:
     """Delete files written for a transaction that did not commit."""
     for name in names:
         (directory / name).unlink(missing_ok=True)
+
+
+def sweep(directory: Path, named: Iterable[str], *, older_than: timedelta) -> list[str]:
+    """Delete the files no photo row names: a worker killed between writing a photo
+    and committing its complaint leaves them. Files younger than ``older_than`` are
+    kept, as their transaction may still commit. Returns the names deleted."""
+    if not directory.is_dir():
+        return []
+    keep = set(named)
+    cutoff = time.time() - older_than.total_seconds()
+    stray = [
+        path
+        for path in directory.iterdir()
+        if path.is_file() and path.name not in keep and path.stat().st_mtime < cutoff
+    ]
+    for path in stray:
+        path.unlink(missing_ok=True)
+    return sorted(path.name for path in stray)

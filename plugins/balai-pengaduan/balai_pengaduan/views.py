@@ -101,6 +101,9 @@ def submit() -> Any:
         complaint = _store(data, prepared)
     except services.ComplaintError as exc:
         return _submit_page(values, rule_errors(exc))
+    except photos.PhotoError as exc:  # the disk is full: nothing was saved
+        page, _status = _submit_page(values, {"photos": [_(str(exc), **exc.values)]})
+        return page, 507
     return redirect(url_for(".submitted", kode=complaint.tracking_code))
 
 

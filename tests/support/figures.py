@@ -1,0 +1,76 @@
+"""Figures the proof harness reports: requests tried, leaks, server errors, findings.
+
+A test records what it measured with the ``figures`` fixture::
+
+    def test_sweep(figures):
+        ...
+        figures.record("cross-tenant sweep", "requests tried", tried)
+        figures.record("cross-tenant sweep", "leaks", len(leaks))
+
+Each figure is one JSON line in the file named by ``BALAI_FIGURES`` (``scripts/prove``
+sets it and prints the table at the end); without it they go to a file of the pytest
+session, printed in pytest's terminal summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENV = "BALAI_FIGURES"
+
+
+@dataclass
+class Figures:
+    path: Path
+    database: str
+
+    def record(self, part: str, figure: str, value: int | float | str) -> None:
+        line = {"part": part, "figure": figure, "value": value, "database": self.database}
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(line) + "\n")
+
+
+def figures_path(tmp_path_factory: Any) -> Path:
+    named = os.environ.get(ENV)
+    if named:
+        return Path(named)
+    return tmp_path_factory.getbasetemp() / "figures.jsonl"
+
+
+def database_kind() -> str:
+    return "postgresql" if os.environ.get("BALAI_TEST_DATABASE_URL") else "sqlite"
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def table(rows: list[dict[str, Any]]) -> list[str]:
+    """Figures summed per (part, figure, database), as aligned lines."""
+    totals: dict[tuple[str, str, str], Any] = {}
+    for row in rows:
+        key = (row["part"], row["figure"], row["database"])
+        value = row["value"]
+        if isinstance(value, int | float) and isinstance(totals.get(key, 0), int | float):
+            totals[key] = totals.get(key, 0) + value
+        else:
+            totals[key] = value
+    if not totals:
+        return []
+    width = max(len(f"{part}: {figure}") for part, figure, _ in totals) + 2
+    lines = []
+    for (part, figure, database), value in sorted(totals.items()):
+        lines.append(f"{f'{part}: {figure}':<{width}}{value!s:>10}  ({database})")
+    return lines
+
+
+if __name__ == "__main__":  # python tests/support/figures.py FILE: print the table
+    import sys
+
+    print("\n".join(table(read(Path(sys.argv[1])))) or "no figures recorded")
