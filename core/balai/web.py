@@ -93,7 +93,7 @@ def _render_widgets(widgets: list[Widget]) -> list[tuple[Widget, Markup]]:
     for widget in widgets:
         try:
             html = render_template(widget.template, **widget.context)  # autoescaped
-            rendered.append((widget, Markup(html)))  # noqa: S704
+            rendered.append((widget, Markup(html)))  # noqa: S704  # nosec B704
         except Exception:
             current_app.logger.exception("dashboard widget %r failed", widget.title)
     return rendered
@@ -135,7 +135,7 @@ def set_language() -> Response:
             max_age=365 * 24 * 3600,
             httponly=True,
             samesite="Lax",
-            secure=request.is_secure,
+            secure=request.is_secure or bool(current_app.config["SESSION_COOKIE_SECURE"]),
         )
         if request.method == "POST" and current_user.is_authenticated:
             _save_locale(lang)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, abort, current_app, g, request
+from flask.globals import request_ctx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -161,6 +162,19 @@ def _resolve_tenant() -> None:
     g.tenant = registry().for_host(request.host)
     if g.tenant is None:
         abort(404, description="unknown-host")
+    _links_on_own_domain(g.tenant)
+
+
+def _links_on_own_domain(tenant: TenantInfo) -> None:
+    """Absolute links (``url_for(..., _external=True)``) name one of the region's domains.
+
+    A single-tenant install answers on any host, but a link it puts in an e-mail or
+    an SMS must not carry whatever ``Host`` a request claimed.
+    """
+    adapter = request_ctx.url_adapter
+    claimed = normalise_host(request.host)
+    if adapter is not None and tenant.domains and claimed not in tenant.domains:
+        adapter.server_name = tenant.domains[0]
 
 
 def init_app(app: Flask) -> None:

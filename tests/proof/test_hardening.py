@@ -1,0 +1,326 @@
+"""Web hardening: security headers, cookie flags, trusted hosts and upload limits.
+
+- Every kind of response (HTML pages, JSON API, errors, static files, style sheets,
+  feeds, GeoJSON, CSV exports, Open311 XML) carries the security headers: a
+  Content-Security-Policy that forbids framing, plugins, foreign ``<base>`` and
+  form targets, ``nosniff``, ``X-Frame-Options`` and a ``Referrer-Policy``. The
+  pages are found by walking the links of a region with every plugin on and its
+  demo data, as a visitor and as the region admin.
+- Every cookie the app sets is HttpOnly and SameSite, and Secure over HTTPS or when
+  ``SESSION_COOKIE_SECURE`` says so.
+- A request for a host no region owns is refused, never answered with a region's
+  page; absolute links in notifications use the region's own domain, not the
+  ``Host`` a request claimed.
+- A body over ``MAX_CONTENT_LENGTH`` gets a 413 page in Indonesian and writes
+  nothing; a complaint photo over the plugin's own limit is refused by field.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import re
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from filling import enable_all, fill
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from walking import seeds, walk
+
+from balai import web
+from balai.auth.accounts import create_user
+from balai.auth.models import Department
+from balai.channels import OutboxMessage
+from balai.db import db
+from balai.demo import DEPARTMENTS
+from balai.testing import PASSWORD
+
+CSP_DIRECTIVES = ("frame-ancestors", "object-src 'none'", "base-uri", "form-action")
+REQUIRED_HEADERS = ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy")
+PER_ENDPOINT = 2  # pages walked per endpoint: enough to see each kind of page
+
+
+# -- security headers -------------------------------------------------------------------
+
+
+def missing_headers(response) -> list[str]:
+    """The security headers (and CSP directives) ``response`` lacks."""
+    missing = [name for name in REQUIRED_HEADERS if name not in response.headers]
+    if response.headers.get("X-Content-Type-Options", "nosniff") != "nosniff":
+        missing.append("X-Content-Type-Options: nosniff")
+    csp = response.headers.get("Content-Security-Policy")
+    if csp is None:
+        return [*missing, "Content-Security-Policy"]
+    return missing + [f"CSP {d}" for d in CSP_DIRECTIVES if d not in csp]
+
+
+def cookie_problems(response, secure: bool) -> list[str]:
+    """Cookies set without HttpOnly or SameSite, or without Secure when it is due."""
+    problems = []
+    for header in response.headers.getlist("Set-Cookie"):
+        name = header.split("=", 1)[0]
+        flags = {part.strip().split("=")[0].lower(): part for part in header.split(";")[1:]}
+        expired = "expires" in flags and "1970" in flags["expires"]
+        if expired:
+            continue
+        if "httponly" not in flags:
+            problems.append(f"{name}: not HttpOnly")
+        if not re.search(r"samesite=(lax|strict)", header, re.IGNORECASE):
+            problems.append(f"{name}: no SameSite=Lax/Strict")
+        if secure and "secure" not in flags:
+            problems.append(f"{name}: not Secure")
+    return problems
+
+
+@pytest.fixture
+def full_tenant(app, tenant):
+    """``tenant`` with its departments, every installed plugin on and the demo data."""
+    with db.tenant_session(tenant.id) as session:
+        session.add_all(Department(code=c, name=n) for c, n in DEPARTMENTS.items())
+    current = enable_all(app, tenant)
+    fill(app, current)
+    return current
+
+
+def _special_responses(client: FlaskClient, other: FlaskClient) -> Iterator[tuple[str, object]]:
+    """Responses a link walk does not meet: errors of each kind, an unknown host."""
+    yield "404 page", client.get("/tidak-ada")
+    yield "404 API", client.get("/api/v1/tidak-ada")
+    yield "405", client.get("/keluar")
+    yield "unknown host", client.get("/", base_url="http://asing.example")
+    too_big = b"x" * (client.application.config["MAX_CONTENT_LENGTH"] + 1)
+    yield "413", client.post("/pengaduan/lapor", data=too_big, content_type="text/plain")
+    yield "403 page", other.get("/admin/")
+    yield (
+        "403 API",
+        other.get("/api/v1/pengaduan/complaints", headers={"Accept": "application/json"}),
+    )
+
+
+def test_every_kind_of_response_carries_the_security_headers(
+    app, client, full_tenant, login, figures
+):
+    other = app.test_client()
+    other.host = client.host
+    login(other, role="warga")
+    responses = list(walk(client, seeds(app)))
+    login(client, role="admin")
+    responses += walk(client, seeds(app))
+    responses += _special_responses(client, other)
+
+    missing = [
+        f"{what} ({r.status_code} {r.mimetype}): {', '.join(missing_headers(r))}"
+        for what, r in responses
+        if missing_headers(r)
+    ]
+    kinds = Counter(f"{r.status_code // 100}xx {r.mimetype}" for _what, r in responses)
+    endpoints = {what for what, r in responses if r.status_code == 200}
+    get_rules = {r.endpoint for r in app.url_map.iter_rules() if "GET" in r.methods}
+    figures.record("web hardening", "responses checked for headers", len(responses))
+    figures.record("web hardening", "routes checked", len(endpoints & get_rules))
+    figures.record("web hardening", "GET routes", len(get_rules))
+    figures.record("web hardening", "responses missing a header", len(missing))
+    print(f"kinds of response: {dict(kinds)}")
+    print(f"GET routes not reached: {sorted(get_rules - endpoints)}")
+    assert missing == []
+    for kind in (
+        "2xx text/html",
+        "2xx application/json",
+        "2xx application/geo+json",
+        "2xx text/csv",
+        "2xx text/xml",
+        "2xx text/css",
+        "4xx text/html",
+        "4xx application/json",
+    ):
+        assert kinds[kind] > 0, f"no {kind} response was checked"
+    assert {404, 403, 405, 413} <= {r.status_code for _what, r in responses}
+    assert len(endpoints & get_rules) > 0.7 * len(get_rules)
+
+
+@pytest.mark.balai_config(PROPAGATE_EXCEPTIONS=False)
+def test_a_server_error_carries_them_too(app, client, tenant):
+    def broken():
+        raise RuntimeError("boom")
+
+    app.view_functions["balai_web.search"] = broken
+    response = client.get("/cari")
+    assert response.status_code == 500
+    assert missing_headers(response) == []
+
+
+def test_the_header_check_goes_red_without_the_header_function(app, client, tenant):
+    assert missing_headers(client.get("/")) == []
+    app.after_request_funcs[None].remove(web.security_headers)
+    missing = missing_headers(client.get("/"))
+    assert "Content-Security-Policy" in missing
+    assert "X-Frame-Options" in missing
+
+
+# -- cookies ----------------------------------------------------------------------------
+
+
+def _sign_in(client: FlaskClient, tenant, base_url: str, email: str):
+    with db.all_tenants() as session:
+        create_user(
+            session, tenant_id=tenant.id, email=email, name="Uji", role="warga", password=PASSWORD
+        )
+    return client.post("/masuk", data={"email": email, "password": PASSWORD}, base_url=base_url)
+
+
+def _cookie(response, name: str) -> str:
+    headers = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"{name}=")]
+    assert headers, f"no {name} cookie set"
+    return headers[0]
+
+
+@pytest.mark.parametrize(
+    ("base_url", "settings", "secure"),
+    [
+        ("http://kota-a.test", {}, False),
+        ("https://kota-a.test", {}, True),
+        ("http://kota-a.test", {"SESSION_COOKIE_SECURE": True}, True),
+    ],
+    ids=["http", "https", "SESSION_COOKIE_SECURE"],
+)
+def test_cookies_are_httponly_samesite_and_secure_when_due(
+    make_app, tenant, base_url, settings, secure
+):
+    client = make_app(**settings).test_client()
+    signed_in = _sign_in(client, tenant, base_url, f"cookie-{secure}-{len(settings)}@example.test")
+    language = client.get("/bahasa?lang=en", base_url=base_url)
+
+    session_cookie = _cookie(signed_in, "balai_session")
+    assert cookie_problems(signed_in, secure=secure) == []
+    assert cookie_problems(language, secure=secure) == []
+    if base_url.startswith("http:") and not settings:
+        assert "Secure" not in session_cookie  # over plain HTTP it would never come back
+    assert not any("remember" in h for h in signed_in.headers.getlist("Set-Cookie"))
+
+
+def test_the_cookie_check_goes_red_without_the_flags(make_app, tenant):
+    client = make_app(SESSION_COOKIE_HTTPONLY=False, SESSION_COOKIE_SAMESITE=None).test_client()
+    signed_in = _sign_in(client, tenant, "https://kota-a.test", "loose@example.test")
+    problems = cookie_problems(signed_in, secure=True)
+    assert "balai_session: not HttpOnly" in problems
+    assert "balai_session: no SameSite=Lax/Strict" in problems
+
+
+# -- trusted hosts ----------------------------------------------------------------------
+
+
+def test_an_unknown_host_is_refused_and_never_served_another_regions_page(
+    app, client, tenant, other_tenant
+):
+    for host in ("asing.example", "kota-a.test.asing.example", "kota-a", "127.0.0.1"):
+        response = client.get("/", base_url=f"http://{host}")
+        assert response.status_code == 404, host
+        assert "Alamat ini tidak terdaftar" in response.text
+        assert "Kota A" not in response.text and "Kota B" not in response.text
+    forwarded = client.get(
+        "/", base_url="http://asing.example", headers={"X-Forwarded-Host": "kota-a.test"}
+    )
+    assert forwarded.status_code == 404  # no proxy header is trusted by default
+    assert "Kota A" in client.get("/", base_url="http://KOTA-A.test:8080").text
+    on_b = client.get("/", base_url="http://kota-b.test").text
+    assert "Kota B" in on_b and "Kota A" not in on_b
+
+
+@pytest.fixture
+def complaints_on(app, tenant, enable_plugin):
+    """``tenant`` with only the complaint service on, and its demo categories."""
+    fill(app, enable_plugin("pengaduan"))
+
+
+def _complaint_form(**extra):
+    return {
+        "category": "JALAN",
+        "description": "Jalan berlubang di depan pasar.",
+        "address": "Jl. Merdeka 1",
+        "privacy": "public",
+        "reporter_name": "Warga",
+        "reporter_email": "warga@example.test",
+        **extra,
+    }
+
+
+def _outbox_bodies(tenant) -> list[str]:
+    with db.tenant_session(tenant.id) as session:
+        return list(session.scalars(select(OutboxMessage.body)))
+
+
+@pytest.mark.parametrize("tenancy", ["single", "multi"])
+def test_links_in_notifications_use_the_regions_domain_not_the_requests_host(
+    make_app, tenant, complaints_on, tenancy
+):
+    client = make_app(TENANCY=tenancy).test_client()
+    host = "asing.example" if tenancy == "single" else "kota-a.test:8443"
+    response = client.post("/pengaduan/lapor", data=_complaint_form(), base_url=f"http://{host}")
+    assert response.status_code == 302
+    bodies = _outbox_bodies(tenant)
+    assert bodies, "the reporter was not notified"
+    assert all("asing.example" not in body for body in bodies)
+    assert all("://kota-a.test" in body for body in bodies)
+
+
+# -- upload limits ----------------------------------------------------------------------
+
+
+def _complaints(tenant) -> int:
+    from balai_pengaduan.models import Complaint
+
+    with db.tenant_session(tenant.id) as session:
+        return session.scalar(select(func.count()).select_from(Complaint)) or 0
+
+
+def test_a_body_over_the_limit_gets_a_413_page_in_indonesian_and_writes_nothing(
+    app, client, tenant, complaints_on
+):
+    before = _complaints(tenant)
+    too_big = b"-" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    multipart = "multipart/form-data; boundary=x"
+    response = client.post("/pengaduan/lapor", data=too_big, content_type=multipart)
+    assert response.status_code == 413
+    assert response.mimetype == "text/html"
+    assert "Berkas unggahan terlalu besar" in response.text
+    as_json = client.post(
+        "/pengaduan/lapor",
+        data=too_big,
+        content_type=multipart,
+        headers={"Accept": "application/json"},
+    )
+    assert as_json.status_code == 413
+    assert as_json.json["error"]["code"] == "request_entity_too_large"
+    assert _complaints(tenant) == before
+
+
+@pytest.mark.balai_config(PLUGIN_SETTINGS={"pengaduan": {"max_photo_kb": 100}})
+def test_a_photo_over_the_plugins_limit_is_refused_naming_the_field(
+    app, client, tenant, complaints_on
+):
+    before = _complaints(tenant)
+    photo = (io.BytesIO(b"\xff" * 150 * 1024), "foto-besar.jpg")
+    response = client.post(
+        "/pengaduan/lapor",
+        data={**_complaint_form(), "photos": photo},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert 'id="photos-error"' in response.text
+    assert "foto-besar.jpg lebih besar dari 100 KB." in response.text
+    assert _complaints(tenant) == before
+    folder = Path(app.instance_path, "tenants", str(tenant.id), "pengaduan")
+    assert not folder.exists() or not any(folder.iterdir())
+
+
+def test_the_link_check_goes_red_when_links_follow_the_claimed_host(
+    make_app, tenant, complaints_on, monkeypatch
+):
+    resolving = importlib.import_module("balai.tenancy.registry")
+    monkeypatch.setattr(resolving, "_links_on_own_domain", lambda tenant: None)
+    client = make_app(TENANCY="single").test_client()
+    client.post("/pengaduan/lapor", data=_complaint_form(), base_url="http://asing.example")
+    assert any("://asing.example/" in body for body in _outbox_bodies(tenant))
