@@ -1,0 +1,316 @@
+"""Who may do what: every guarded route, as every role, against ``access_matrix.csv``.
+
+Actions are the routes guarded by :func:`balai.permissions.require` (a permission,
+or only a login) in the core and every installed plugin, with each method they
+accept. Roles are a visitor, a citizen, a department officer, a region admin and
+the three duties an officer can hold at a puskesmas (registration desk, clinician,
+viewer). In a region with every plugin on and its demo data loaded, each role calls
+each action over HTTP with a real id of the same region and the answer is sorted
+into an outcome:
+
+``allow``   2xx, a redirect that is not to the login page, or a refusal of the
+            input (400, 409, 422): the request got past the guard;
+``deny``    401, 403 or a redirect to the login page;
+``hidden``  404: the object is not shown to this user at all.
+
+The observed matrix must equal the file, cell by cell, and no request may end in
+a server error. The file is written by ``write_access_matrix.py``; a change of it
+is reviewed in its diff like any other change of who may do what.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pytest
+from filling import enable_all, fill
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import or_, select
+
+from balai.auth.models import ApiToken, Department, User
+from balai.calendar import Holiday
+from balai.db import Base, db
+from balai.demo import DEPARTMENTS
+from balai.permissions import access_of
+from balai.tenancy import RoleGrant, TenantInfo, bump_state, enable_plugin, registry
+from balai_pengaduan.clients import create_client
+from balai_pengaduan.models import Area, AreaRoute, Category, Complaint
+from balai_puskesmas.models import Export, Facility, Staff, Visit
+
+MATRIX = Path(__file__).with_name("access_matrix.csv")
+WRITE = "BALAI_WRITE_ACCESS_MATRIX"
+COLUMNS = ("path", "method", "guard", "role", "outcome")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+#: Logged-in roles in the order they act: the most powerful last, so that what an
+#: allowed action changes cannot hide a refusal from the roles before it.
+DUTIES = ("registration", "clinician", "viewer")
+ROLES = ("anonymous", "warga", "opd", *(f"puskesmas-{d}" for d in DUTIES), "admin")
+#: Values for the routes' text arguments (a plugin that is on, with settings).
+TEXT_ARGUMENTS = {"name": "pengumuman"}
+#: The department whose officer plays ``opd``, and the one of health officers.
+OFFICER_DEPARTMENT = "DPUPR"
+HEALTH_DEPARTMENT = "DINKES"
+
+
+@dataclass(frozen=True)
+class Action:
+    path: str
+    method: str
+    guard: str
+
+    @property
+    def login_only(self) -> bool:
+        return self.guard == "login"
+
+
+@dataclass
+class Region:
+    """The filled region the matrix is taken in, and who acts in it."""
+
+    app: Flask
+    tenant: TenantInfo
+    department_id: int
+    facility_id: int
+    clients: dict[str, FlaskClient] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+
+    @property
+    def role_user_ids(self) -> set[int]:
+        return {u.id for u in self.users.values()}
+
+
+# -- actions ---------------------------------------------------------------------
+
+
+def guarded_actions(app: Flask) -> Iterator[Action]:
+    """Every (path, method) whose view is ``require``-d, sorted."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        access = access_of(app.view_functions[rule.endpoint])
+        if access is None or access[0] != "require":
+            continue
+        guard = " ".join(access[1]) or "login"
+        found += [Action(rule.rule, m, guard) for m in sorted(rule.methods & set(METHODS))]
+    yield from sorted(found, key=lambda a: (a.path, a.method))
+
+
+def _model_of(argument: str) -> type:
+    """The table an ``<int:noun_id>`` argument names: the one ending in ``_noun``."""
+    noun = "_" + argument.removesuffix("_id")
+    models = [m.class_ for m in Base.registry.mappers if m.class_.__tablename__.endswith(noun)]
+    assert len(models) == 1, f"no single table for <{argument}>: {models}"
+    return models[0]
+
+
+def object_id(region: Region, action: Action, role: str, argument: str) -> int:
+    """A real row of the region for ``argument``, chosen as the test's scene needs.
+
+    Rows at the scene's puskesmas and of the scene's department first; rows that
+    belong to a person are the acting user's own for a login-only action, and never
+    one of the acting users' otherwise (so an admin cannot lock the others out).
+    """
+    model = _model_of(argument)
+    columns = model.__table__.columns
+    query = select(model.id).order_by(model.id)
+    if model is Facility:
+        query = query.where(model.id == region.facility_id)
+    if "facility_id" in columns:
+        query = query.where(model.facility_id == region.facility_id)
+    if model is Complaint:
+        query = query.where(model.department_id == region.department_id)
+    owner = model.id if model is User else getattr(model, "user_id", None)
+    if owner is not None and role in region.users:
+        if action.login_only:
+            query = query.where(owner == region.users[role].id)
+        else:
+            query = query.where(or_(owner.is_(None), owner.not_in(region.role_user_ids)))
+    with db.tenant_session(region.tenant.id) as session:
+        found = session.scalar(query.limit(1))
+    assert found is not None, f"no {model.__tablename__} row for {action.path} as {role}"
+    return found
+
+
+def url_for_action(region: Region, action: Action, role: str) -> str:
+    """The action's path with real ids of the region and the text arguments' values."""
+
+    def value(found: re.Match) -> str:
+        converter, name = found.groups()
+        if converter == "int:":
+            return str(object_id(region, action, role, name))
+        assert name in TEXT_ARGUMENTS, f"no value for <{name}> of {action.path}"
+        return TEXT_ARGUMENTS[name]
+
+    return re.sub(r"<(\w+:)?(\w+)>", value, action.path)
+
+
+# -- outcomes --------------------------------------------------------------------
+
+
+def outcome(response) -> str:
+    status = response.status_code
+    location = response.headers.get("Location", "")
+    if status in (401, 403) or (status in (301, 302, 303) and "/masuk" in location):
+        return "deny"
+    if status == 404:
+        return "hidden"
+    if status < 400 or status in (400, 409, 422):
+        return "allow"
+    return f"status {status}"
+
+
+def observe(region: Region, actions: list[Action], roles=ROLES) -> tuple[dict, list[str]]:
+    """The outcome of every (action, role); and the requests that ended in a 5xx."""
+    observed, errors = {}, []
+    for action in actions:
+        for role in roles:
+            url = url_for_action(region, action, role)
+            response = region.clients[role].open(url, method=action.method, data={})
+            if response.status_code >= 500:
+                errors.append(f"{role}: {action.method} {url} -> {response.status_code}")
+            observed[(action.path, action.method, role)] = outcome(response)
+            if action.method != "GET":
+                restore(region)
+    return observed, errors
+
+
+def restore(region: Region) -> None:
+    """Undo what an allowed write could do to the scene: plugins, grants, accounts."""
+    app, tenant = region.app, region.tenant
+    current = registry(app).by_id(tenant.id)
+    for name in sorted(set(region.tenant.plugins) - set(current.plugins)):
+        enable_plugin(app, registry(app).by_id(tenant.id), name)
+    with db.all_tenants() as session:
+        grants = session.scalars(select(RoleGrant).where(RoleGrant.tenant_id == tenant.id)).all()
+        locked = session.scalars(
+            select(User).where(User.id.in_(region.role_user_ids), User.active.is_(False))
+        ).all()
+        for grant in grants:
+            session.delete(grant)
+        for user in locked:
+            user.active = True
+        if grants:
+            bump_state(session)
+
+
+# -- the matrix file ---------------------------------------------------------------
+
+
+def read_matrix(path: Path = MATRIX) -> dict[tuple[str, str, str], str]:
+    with path.open(encoding="utf-8", newline="") as rows:
+        return {(r["path"], r["method"], r["role"]): r["outcome"] for r in csv.DictReader(rows)}
+
+
+def write_matrix(observed: dict, actions: list[Action], path: Path = MATRIX) -> None:
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for action in actions:
+            for role in ROLES:
+                cell = observed[(action.path, action.method, role)]
+                writer.writerow((action.path, action.method, action.guard, role, cell))
+
+
+def differences(expected: dict, observed: dict) -> list[str]:
+    lines = []
+    for path, method, role in sorted(set(expected) | set(observed)):
+        want = expected.get((path, method, role), "-")
+        got = observed.get((path, method, role), "-")
+        if want != got:
+            lines.append(f"{method} {path} as {role}: expected {want}, got {got}")
+    return lines
+
+
+# -- the scene -----------------------------------------------------------------------
+
+
+def _client(app: Flask, tenant: TenantInfo) -> FlaskClient:
+    client = app.test_client()
+    client.host = tenant.domains[0]
+    return client
+
+
+@pytest.fixture
+def region(app, tenant, login) -> Region:
+    with db.tenant_session(tenant.id) as session:
+        session.add_all(Department(code=c, name=n) for c, n in DEPARTMENTS.items())
+        session.add_all(Holiday(day=date(2030, 1, d), name="Cuti bersama") for d in (2, 3, 4))
+    tenant = enable_all(app, tenant)
+    fill(app, tenant)
+    with db.tenant_session(tenant.id) as session:
+        create_client(session, "Aplikasi mitra")
+        area = session.scalars(select(Area).order_by(Area.id)).first()
+        categories = session.scalars(select(Category).order_by(Category.id).limit(2))
+        session.add_all(
+            AreaRoute(area_id=area.id, category_id=c.id, department_id=c.department_id)
+            for c in categories
+        )
+    with db.tenant_session(tenant.id) as session:
+        department_id = session.scalar(
+            select(Department.id).where(Department.code == OFFICER_DEPARTMENT)
+        )
+        facility_id = session.scalar(select(Facility.id).order_by(Facility.id).limit(1))
+        visit_id = session.scalar(
+            select(Visit.id).where(Visit.facility_id == facility_id).order_by(Visit.id).limit(1)
+        )
+        session.add(Export(visit_id=visit_id, bundle={}, status="failed"))
+    scene = Region(app, tenant, department_id, facility_id)
+    scene.clients["anonymous"] = _client(app, tenant)
+    for role in ROLES[1:]:
+        client = scene.clients[role] = _client(app, tenant)
+        if role.startswith("puskesmas-"):
+            scene.users[role] = login(client, "opd", tenant=tenant, department=HEALTH_DEPARTMENT)
+        elif role == "opd":
+            scene.users[role] = login(client, "opd", tenant=tenant, department=OFFICER_DEPARTMENT)
+        else:
+            scene.users[role] = login(client, role, tenant=tenant)
+    with db.tenant_session(tenant.id) as session:
+        for role, user in scene.users.items():
+            if role.startswith("puskesmas-"):
+                duty = role.removeprefix("puskesmas-")
+                session.add(Staff(user_id=user.id, facility_id=facility_id, duty=duty))
+            session.add(
+                ApiToken(
+                    user_id=user.id,
+                    tenant_id=tenant.id,
+                    name=f"token of {role}",
+                    token_hash=f"{user.id:064d}",
+                    prefix="balai_test",
+                )
+            )
+    return scene
+
+
+# -- the test --------------------------------------------------------------------------
+
+
+def test_every_role_gets_what_the_matrix_says(region, figures, monkeypatch):
+    actions = list(guarded_actions(region.app))
+    observed, errors = observe(region, actions)
+    figures.record("access matrix", "cells checked", len(observed))
+    figures.record("access matrix", "server errors", len(errors))
+    assert errors == [], "\n".join(errors)
+    if os.environ.get(WRITE):
+        write_matrix(observed, actions)
+        pytest.skip(f"wrote {len(observed)} cells to {MATRIX.name}: review the diff")
+    mismatches = differences(read_matrix(), observed)
+    figures.record("access matrix", "mismatches", len(mismatches))
+    assert mismatches == [], f"{len(mismatches)} cells differ:\n" + "\n".join(mismatches)
+
+    # The comparison notices a guard that lets everyone in.
+    import balai.permissions
+
+    monkeypatch.setattr(balai.permissions, "permissions_of", lambda user: frozenset(
+        balai.permissions.registry().permissions
+    ))
+    admin_pages = [a for a in actions if a.path.startswith("/admin/") and a.method == "GET"]
+    unguarded, _ = observe(region, admin_pages, roles=("warga",))
+    assert differences(
+        {k: v for k, v in read_matrix().items() if k in unguarded}, unguarded
+    ), "a citizen let into the admin pages went unnoticed"
