@@ -50,10 +50,14 @@ def identity_shown(complaint: Complaint, user: Any) -> bool:
     return complaint.privacy == "confidential" and user.role in ("admin", "operator")
 
 
-def _visible_or_404(complaint_id: int) -> Complaint:
-    complaint = db.session.scalar(
+def _visible(complaint_id: int) -> Complaint | None:
+    return db.session.scalar(
         select(Complaint).where(Complaint.id == complaint_id, runtime.visible_to(current_user))
     )
+
+
+def _visible_or_404(complaint_id: int) -> Complaint:
+    complaint = _visible(complaint_id)
     if complaint is None:
         abort(404)
     return complaint
@@ -164,6 +168,8 @@ def change_status(complaint_id: int) -> Any:
         return _detail_page(_visible_or_404(complaint_id), rule_errors(exc), values)
     db.session.commit()
     flash(_("The complaint is now: %(status)s.", status=_(STATUS_LABELS[data["target"]])), "ok")
+    if _visible(complaint.id) is None:  # forwarded to another department: no longer theirs
+        return redirect(url_for(".inbox"))
     return redirect(url_for(".detail", complaint_id=complaint.id))
 
 
