@@ -189,7 +189,7 @@ def _refuse_bare_tables(state: ORMExecuteState) -> None:
     if problem:
         raise TenantContextError(
             f"{problem} is queried without its model, so no tenant filter can be "
-            "added: select from the model (e.g. select(func.count()).select_from(Model))"
+            "added: build the statement on the model, e.g. select(func.count()).select_from(Model)"
         )
 
 
