@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from figures import ENV, Figures, database_kind, figures_path, read, table
+from figures import Figures, figures_fixture, print_summary  # noqa: F401  (the fixture)
 from flask import Flask
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -209,17 +209,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 # -- figures -----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def figures(tmp_path_factory: pytest.TempPathFactory) -> Figures:
-    return Figures(figures_path(tmp_path_factory), database_kind())
-
-
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     terminalreporter.write_line(f"browser screenshots: {SCREENSHOTS}")
-    if os.environ.get(ENV):
-        return  # scripts/prove prints the whole table once, at the end
-    lines = table(read(config._tmp_path_factory.getbasetemp() / "figures.jsonl"))
-    if lines:
-        terminalreporter.section("proof figures")
-        for line in lines:
-            terminalreporter.write_line(line)
+    print_summary(terminalreporter, config)

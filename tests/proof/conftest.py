@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import os
+from typing import Any
 
 import pytest
-from figures import ENV, Figures, database_kind, figures_path, read, table
+from figures import figures_fixture, print_summary
+
+__all__ = ["figures_fixture"]
 
 
-@pytest.fixture(scope="session")
-def figures(tmp_path_factory: pytest.TempPathFactory) -> Figures:
-    return Figures(figures_path(tmp_path_factory), database_kind())
-
-
-def pytest_terminal_summary(terminalreporter, config) -> None:
-    if os.environ.get(ENV):
-        return  # scripts/prove prints the whole table once, at the end
-    path = config._tmp_path_factory.getbasetemp() / "figures.jsonl"
-    lines = table(read(path))
-    if lines:
-        terminalreporter.section("proof figures")
-        for line in lines:
-            terminalreporter.write_line(line)
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    print_summary(terminalreporter, config)

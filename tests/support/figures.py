@@ -1,6 +1,7 @@
 """Figures the proof harness reports: requests tried, leaks, server errors, findings.
 
-A test records what it measured with the ``figures`` fixture::
+A conftest imports ``figures_fixture`` and ``print_summary``; a test then records what
+it measured with the ``figures`` fixture::
 
     def test_sweep(figures):
         ...
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ENV = "BALAI_FIGURES"
 
 
@@ -34,15 +37,30 @@ class Figures:
             out.write(json.dumps(line) + "\n")
 
 
-def figures_path(tmp_path_factory: Any) -> Path:
+def _path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     named = os.environ.get(ENV)
     if named:
         return Path(named)
     return tmp_path_factory.getbasetemp() / "figures.jsonl"
 
 
-def database_kind() -> str:
-    return "postgresql" if os.environ.get("BALAI_TEST_DATABASE_URL") else "sqlite"
+@pytest.fixture(scope="session", name="figures")
+def figures_fixture(tmp_path_factory: pytest.TempPathFactory) -> Figures:
+    """Where this session's tests record their figures."""
+    database = "postgresql" if os.environ.get("BALAI_TEST_DATABASE_URL") else "sqlite"
+    return Figures(_path(tmp_path_factory), database)
+
+
+def print_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The figures as a section of pytest's summary (``scripts/prove`` prints its own)."""
+    if os.environ.get(ENV) or getattr(config, "_balai_figures_shown", False):
+        return
+    config._balai_figures_shown = True  # type: ignore[attr-defined]
+    lines = table(read(_path(config._tmp_path_factory)))  # type: ignore[attr-defined]
+    if lines:
+        terminalreporter.section("proof figures")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def read(path: Path) -> list[dict[str, Any]]:
