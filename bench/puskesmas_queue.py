@@ -121,7 +121,12 @@ def worker(
 
 
 def run(
-    url: str, instance: str, tenant_id: int, clinic_ids: list[int], mode: str, workers: int,
+    url: str,
+    instance: str,
+    tenant_id: int,
+    clinic_ids: list[int],
+    mode: str,
+    workers: int,
     numbers: int,
 ) -> dict[str, Any]:
     """Take ``numbers`` numbers with ``workers`` processes; check every clinic's numbers."""
@@ -205,9 +210,10 @@ def main() -> None:
     options = parser.parse_args()
     server = os.environ.get("BALAI_BENCH_DATABASE_URL", DEFAULT_SERVER)
     print(f"server {server}; {options.workers} processes; {os.cpu_count()} CPUs; {date.today()}")
-    with throwaway_database(server, options.keep) as (url, _loader), tempfile.TemporaryDirectory(
-        prefix="balai-bench-"
-    ) as instance:
+    with (
+        throwaway_database(server, options.keep) as (url, _loader),
+        tempfile.TemporaryDirectory(prefix="balai-bench-") as instance,
+    ):
         tenant_id, clinic_ids = prepare(url, instance, clinics=4)
         scenarios = [
             ("service", clinic_ids[:1]),

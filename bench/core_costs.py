@@ -1,0 +1,607 @@
+"""What the core costs: Balai against a bare Flask app, plugins, tenants, start-up, load.
+
+    bench/run [--runs 3] [--only overhead,hooks,startup,tenants,load]
+
+Five measurements, each the median of ``--runs`` runs, printed as one table:
+
+overhead
+    The same tenant-scoped JSON read, one announcement by id and a page of 20,
+    through Balai's API (``/api/v1/pengumuman/``, a citizen's API token, tenant by
+    ``Host``) and through a hand-written Flask + flask-login + SQLAlchemy app doing
+    the same queries on the same PostgreSQL database (``bare_app.py``), called
+    in-process as WSGI applications, and through Datasette serving the same rows
+    from an SQLite copy (ASGI, in-process). Target: Balai at most 1.3x the bare app.
+hooks
+    The dispatch of a request-time hook (the navigation a page asks for) with 1,
+    10 and 50 stand-in plugins installed, 5 of them enabled for the tenant.
+    Target: under 20 microseconds.
+startup
+    ``create_app`` with 50 stand-in plugins installed, in a fresh process.
+    Target: under 1.5 s.
+tenants
+    The overhead requests on a database holding 500 regions (each with its
+    announcements) against one holding only the measured region. Target: at most 1.1x.
+load
+    gunicorn (2 gthread workers) serving citizen pages to ``wrk`` on loopback:
+    requests per second, p99 and the count of non-2xx answers. Target: 0 errors.
+
+PostgreSQL comes from ``BALAI_BENCH_DATABASE_URL`` (default: the local server);
+the throw-away databases (``balai_bench_*``) are dropped at the end, also on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bare_app import create_bare_app
+from dummy_plugins import dummy_plugins
+from flask import Flask, g
+from load_run import load_run
+from pengaduan_list import throwaway_database
+from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy.engine import make_url
+from werkzeug.test import EnvironBuilder
+
+from balai import schema
+from balai.auth.accounts import create_user
+from balai.auth.models import ApiToken, Department, hash_token
+from balai.db import Base, db, utcnow
+from balai.plugins import collect, plugins
+from balai.tenancy import (
+    Domain,
+    PluginState,
+    Tenant,
+    TenantInfo,
+    bump_state,
+    create_tenant,
+    enable_plugin,
+    registry,
+)
+from balai_pengumuman.models import Announcement
+
+BENCH = Path(__file__).resolve().parent
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+PASSWORD = "bench-password-123"  # noqa: S105 - a throw-away database's user
+HOST = "kota-a.test"
+ANNOUNCEMENTS = 200  # per region
+REGIONS = 500
+SECTIONS = ("overhead", "hooks", "startup", "tenants", "load")
+
+
+@dataclass
+class Region:
+    """The measured region: its id, the citizen's API token and an announcement's id."""
+
+    tenant_id: int
+    token: str
+    newest: int
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    measure: str
+    figure: str
+    target: str
+    met: bool | None
+    reproduce: str
+
+
+# -- data --------------------------------------------------------------------------------
+
+
+def balai_app(url: str, instance: str, extra: list[object] | None = None) -> Flask:
+    """A Balai app as a multi-region deployment runs it (fast hashing for the set-up)."""
+    from balai.app import create_app
+
+    return create_app(
+        {
+            "DATABASE_URL": url,
+            "INSTANCE_PATH": instance,
+            "SECRET_KEY": "bench-secret",
+            "TENANCY": "multi",
+            "PASSWORD_HASHING": "fast",
+            "EXTRA_PLUGINS": extra or [],
+        }
+    )
+
+
+def populate(app: Flask, regions: int, token: str) -> Region:
+    """Migrate, then make the measured region and ``regions - 1`` others like it."""
+    with app.app_context():
+        schema.upgrade(app)
+        tenant = create_tenant(app, "kota-a", "Kota A", [HOST])
+        enable_plugin(app, tenant, "pengumuman", by="bench")
+        with db.tenant_session(tenant.id) as session:
+            departments = [Department(code=f"D{n}", name=f"Dinas {n}") for n in range(3)]
+            session.add_all(departments)
+            session.flush()
+            user = create_user(
+                session,
+                tenant_id=tenant.id,
+                email=f"warga@{HOST}",
+                name="Warga",
+                role="warga",
+                password=PASSWORD,
+            )
+            session.add(
+                ApiToken(
+                    user_id=user.id,
+                    tenant_id=tenant.id,
+                    name="bench",
+                    token_hash=hash_token(token),
+                    prefix=token[:12],
+                )
+            )
+            dept_ids = [d.id for d in departments] + [None]
+            session.execute(insert(Announcement), announcements(tenant.id, dept_ids))
+        with db.all_tenants() as session:
+            newest = session.scalar(
+                select(Announcement.id)
+                .where(Announcement.tenant_id == tenant.id, Announcement.published_at <= utcnow())
+                .order_by(Announcement.published_at.desc())
+            )
+            if regions > 1:
+                add_regions(session, regions - 1)
+        registry(app).refresh(force=True)
+        with db.engine_for(app).connect() as connection:
+            connection.execute(text("ANALYZE"))
+            connection.commit()
+    return Region(tenant.id, token, newest)
+
+
+def announcements(tenant_id: int, departments: list[int | None]) -> list[dict[str, Any]]:
+    """``ANNOUNCEMENTS`` rows: one a day into the past, a few expired, two scheduled."""
+    now = utcnow()
+    rows = []
+    for n in range(ANNOUNCEMENTS):
+        published = now - timedelta(days=n, hours=3) if n >= 2 else now + timedelta(days=n + 1)
+        rows.append(
+            {
+                "tenant_id": tenant_id,
+                "title": f"Pengumuman nomor {n}",
+                "body": "Pelayanan kantor kecamatan tutup sementara.\n\nTerima kasih. " * 4,
+                "category": "layanan",
+                "department_id": departments[n % len(departments)],
+                "published_at": published,
+                "expires_at": now - timedelta(days=1) if n % 17 == 5 else None,
+            }
+        )
+    return rows
+
+
+def add_regions(session: Any, count: int) -> None:
+    """``count`` more regions, each with the announcement plugin on and its announcements."""
+    tenants = [
+        Tenant(slug=f"daerah-{n:03d}", name=f"Daerah {n:03d}", domains=[Domain(host=f"d{n}.test")])
+        for n in range(count)
+    ]
+    session.add_all(tenants)
+    session.flush()
+    session.add_all(PluginState(tenant_id=t.id, plugin="pengumuman", enabled=True) for t in tenants)
+    for tenant in tenants:
+        session.execute(insert(Announcement), announcements(tenant.id, [None]))
+    bump_state(session)
+
+
+# -- timing ------------------------------------------------------------------------------
+
+
+def wsgi_environ(path: str, host: str, token: str | None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return EnvironBuilder(path, base_url=f"http://{host}", headers=headers).get_environ()
+
+
+def wsgi_caller(app: Flask, environ: dict[str, Any]) -> Callable[[], None]:
+    """One request to the WSGI ``app``, its body read; anything but 200 fails."""
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
+        assert status.startswith("200"), (app.name, environ["PATH_INFO"], status)
+
+    def call() -> None:
+        body = app(dict(environ), start_response)
+        for _chunk in body:
+            pass
+        if hasattr(body, "close"):
+            body.close()
+
+    return call
+
+
+def datasette_caller(sqlite_path: str, path: str, query: str) -> Callable[[], None]:
+    """One request to Datasette serving ``sqlite_path`` (ASGI, on its own event loop)."""
+    from datasette.app import Datasette
+
+    loop = asyncio.new_event_loop()
+    datasette = Datasette([sqlite_path], settings={"num_sql_threads": 1, "suggest_facets": False})
+    loop.run_until_complete(datasette.invoke_startup())
+    app = datasette.app()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"localhost")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("localhost", 80),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            assert message["status"] == 200, (path, message["status"])
+
+    def call() -> None:
+        loop.run_until_complete(app(dict(scope), receive, send))
+
+    return call
+
+
+def time_interleaved(
+    callers: dict[str, Callable[[], None]], count: int, warmup: int = 20
+) -> dict[str, tuple[float, float]]:
+    """Median wall-clock and CPU seconds per request of each caller.
+
+    The callers take turns request by request, so that a machine shared with other
+    work slows them alike. CPU time is this process's (all its threads): the
+    server's own work, without waiting for the database or for a CPU.
+    """
+    walls: dict[str, list[float]] = {name: [] for name in callers}
+    cpus: dict[str, list[float]] = {name: [] for name in callers}
+    for n in range(warmup + count):
+        for name, call in callers.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            call()
+            if n >= warmup:
+                walls[name].append(time.perf_counter() - wall)
+                cpus[name].append(time.process_time() - cpu)
+    return {
+        name: (statistics.median(walls[name]), statistics.median(cpus[name])) for name in callers
+    }
+
+
+def sqlite_copy(app: Flask, tenant_id: int, path: str) -> None:
+    """The region's departments and announcements, copied to a new SQLite file."""
+    tables = [Department.__table__, Announcement.__table__]
+    target = create_engine(f"sqlite:///{path}")
+    Base.metadata.create_all(target, tables=tables)
+    with db.engine_for(app).connect() as source, target.begin() as into:
+        source.execute(text("SELECT set_config('balai.all_tenants', 'on', false)"))
+        for table in tables:
+            rows = source.execute(select(table).where(table.c.tenant_id == tenant_id))
+            into.execute(insert(table), [dict(row) for row in rows.mappings()])
+    target.dispose()
+    with sqlite3.connect(path) as connection:
+        connection.execute("ANALYZE")
+
+
+# -- the measurements --------------------------------------------------------------------
+
+
+def same_answers(balai: Flask, bare: Flask, region: Region) -> None:
+    """Both apps give the same announcements, or the comparison means nothing."""
+    for path in (f"/api/v1/pengumuman/{region.newest}", "/api/v1/pengumuman/"):
+        answers = []
+        for app in (balai, bare):
+            client = app.test_client()
+            response = client.get(
+                path, base_url=f"http://{HOST}", headers={"Authorization": f"Bearer {region.token}"}
+            )
+            assert response.status_code == 200, (app.name, path, response.status_code)
+            answers.append(response.get_json())
+        if "items" in answers[0]:
+            assert [i["id"] for i in answers[0]["items"]] == [i["id"] for i in answers[1]["items"]]
+            assert answers[0]["total"] == answers[1]["total"]
+        else:
+            assert answers[0] == answers[1], answers
+
+
+def overhead(
+    apps: dict[str, Flask], region: Region, sqlite_path: str | None, runs: int, count: int
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """Median over runs of each app's median (wall, CPU) seconds, for the row and the page."""
+    paths = {"row": f"/api/v1/pengumuman/{region.newest}", "page": "/api/v1/pengumuman/"}
+    datasette_paths = {
+        "row": (f"/bench/pengumuman_announcement/{region.newest}.json", ""),
+        "page": (
+            "/bench/pengumuman_announcement.json",
+            f"tenant_id={region.tenant_id}&_sort_desc=published_at&_size=20",
+        ),
+    }
+    samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for kind, path in paths.items():
+        environ = wsgi_environ(path, HOST, region.token)
+        callers = {name: wsgi_caller(app, environ) for name, app in apps.items()}
+        if sqlite_path is not None:
+            callers["datasette"] = datasette_caller(sqlite_path, *datasette_paths[kind])
+        for _run in range(runs):
+            for name, found in time_interleaved(callers, count).items():
+                samples.setdefault((name, kind), []).append(found)
+            print(".", end="", flush=True)
+    print()
+    return {
+        key: (statistics.median(w for w, _c in found), statistics.median(c for _w, c in found))
+        for key, found in samples.items()
+    }
+
+
+def hook_dispatch(url: str, instance: str, runs: int) -> dict[int, float]:
+    """Seconds per dispatch of ``menu_items`` with N installed stand-ins, 5 enabled.
+
+    The hook is called as a page calls it (:func:`balai.plugins.collect`); the core's
+    own navigation is left out, so that only the dispatch and the stand-ins (which
+    return a ready list) are timed.
+    """
+    results = {}
+    for installed in (0, 1, 10, 50):
+        app = balai_app(url, instance, dummy_plugins(installed))
+        plugins(app).pm.unregister(name="balai")
+        enabled = frozenset(f"dummy{n:02d}" for n in range(min(5, installed)))
+        tenant = TenantInfo(1, "kota-a", "Kota A", "default", {}, None, {}, (HOST,), enabled)
+        with app.test_request_context("/", base_url=f"http://{HOST}"):
+            g.tenant = tenant
+
+            def dispatch(tenant: TenantInfo = tenant) -> list[Any]:
+                return collect("menu_items", tenant=tenant, user=None)
+
+            assert len(dispatch()) == len(enabled)
+            results[installed] = statistics.median(_per_call(dispatch) for _run in range(runs))
+    return results
+
+
+def _per_call(call: Callable[[], Any], calls: int = 5000) -> float:
+    """CPU seconds per call: unlike the wall clock, not stretched by other work on the machine."""
+    started = time.process_time()
+    for _n in range(calls):
+        call()
+    return (time.process_time() - started) / calls
+
+
+def startup(url: str, runs: int) -> dict[int, dict[str, float]]:
+    """Median seconds to import and to ``create_app`` with 0 and 50 stand-ins installed."""
+    import json
+
+    results = {}
+    for installed in (0, 50):
+        samples = []
+        for _run in range(runs):
+            output = subprocess.run(  # noqa: S603 - this interpreter, our script
+                [sys.executable, str(BENCH / "startup_time.py"), url, str(installed)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            samples.append(json.loads(output.strip().splitlines()[-1]))
+        results[installed] = {
+            key: statistics.median(s[key] for s in samples)
+            for key in ("imports", "create_app", "cpu")
+        }
+    return results
+
+
+def database_rows(
+    stack: ExitStack, server: str, instance: str, wanted: set[str], args: argparse.Namespace
+) -> list[Row]:
+    """The measurements that need PostgreSQL, on throw-away databases."""
+    token = "balai_bench-" + os.urandom(16).hex()
+    one_url, one_owner = stack.enter_context(throwaway_database(server, keep=False))
+    balai = balai_app(one_url, instance)
+    region = populate(balai, 1, token)
+    apps = {"balai": balai, "bare": create_bare_app(psycopg_url(one_owner))}
+    same_answers(balai, apps["bare"], region)
+    served_url = one_url
+    if "tenants" in wanted or "load" in wanted:
+        served_url, _owner = stack.enter_context(throwaway_database(server, keep=False))
+        many = balai_app(served_url, instance)
+        assert populate(many, REGIONS, token) == region, "the measured region must be the same"
+        apps["balai-500"] = many
+    copy = None
+    if "overhead" in wanted:
+        copy = os.path.join(instance, "bench.db")
+        sqlite_copy(balai, region.tenant_id, copy)
+    rows = []
+    if wanted & {"overhead", "tenants"}:
+        found = overhead(apps, region, copy, args.runs, args.requests)
+        if "overhead" in wanted:
+            rows += overhead_rows(found, args.runs)
+        if "tenants" in wanted:
+            rows += tenant_rows(found, args.runs)
+    for app in apps.values():
+        if isinstance(app, Flask) and "balai.db" in app.extensions:
+            db.engine_for(app).dispose()
+    if "load" in wanted:
+        results = load_run(served_url, instance, HOST, args.load_seconds, args.runs)
+        rows += load_rows(results, args.runs, args.load_seconds)
+    return rows
+
+
+def psycopg_url(url: str) -> str:
+    return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+# -- the report --------------------------------------------------------------------------
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def command(section: str, runs: int) -> str:
+    return f"`bench/run --only {section} --runs {runs}`"
+
+
+def overhead_rows(found: dict[tuple[str, str], tuple[float, float]], runs: int) -> list[Row]:
+    rows = []
+    for kind, label in (("row", "one announcement by id"), ("page", "a page of 20")):
+        figure, ratio = _versus(found["balai", kind], found["bare", kind], "Balai", "bare Flask")
+        if ("datasette", kind) in found:
+            wall, cpu = found["datasette", kind]
+            figure += f"; Datasette on SQLite {ms(wall)} (CPU {ms(cpu)})"
+        met = ratio <= 1.3
+        rows.append(Row(f"overhead, {label}", figure, "≤ 1.3x", met, command("overhead", runs)))
+    return rows
+
+
+def tenant_rows(found: dict[tuple[str, str], tuple[float, float]], runs: int) -> list[Row]:
+    rows = []
+    for kind, label in (("row", "one announcement"), ("page", "a page of 20")):
+        figure, ratio = _versus(
+            found["balai-500", kind], found["balai", kind], f"{REGIONS} regions", "1 region"
+        )
+        rows.append(
+            Row(
+                f"1 vs {REGIONS} regions, {label}",
+                figure,
+                "≤ 1.1x",
+                ratio <= 1.1,
+                command("tenants", runs),
+            )
+        )
+    return rows
+
+
+def _versus(
+    measured: tuple[float, float], base: tuple[float, float], name: str, base_name: str
+) -> tuple[str, float]:
+    """The figure comparing two (wall, CPU) medians, and the wall-clock ratio."""
+    ratio = measured[0] / base[0]
+    figure = (
+        f"{name} {ms(measured[0])}, {base_name} {ms(base[0])}: **{ratio:.2f}x** "
+        f"(CPU {ms(measured[1])} vs {ms(base[1])}: {measured[1] / base[1]:.2f}x)"
+    )
+    return figure, ratio
+
+
+def hook_rows(found: dict[int, float], runs: int) -> list[Row]:
+    return [
+        Row(
+            f"hook dispatch, {installed} stand-in plugins installed, {min(5, installed)} enabled",
+            f"{seconds * 1e6:.1f} µs CPU per request",
+            "< 20 µs",
+            seconds < 20e-6 if installed else None,
+            command("hooks", runs),
+        )
+        for installed, seconds in found.items()
+    ]
+
+
+def startup_rows(found: dict[int, dict[str, float]], runs: int) -> list[Row]:
+    rows = []
+    for installed, seconds in found.items():
+        total = seconds["imports"] + seconds["create_app"]
+        rows.append(
+            Row(
+                f"start-up, {installed} stand-in plugins (+ the 3 real ones)",
+                f"imports {seconds['imports']:.2f} s + create_app {seconds['create_app']:.2f} s"
+                f" = **{total:.2f} s** (CPU {seconds['cpu']:.2f} s)",
+                "< 1.5 s",
+                total < 1.5 if installed == 50 else None,
+                command("startup", runs),
+            )
+        )
+    return rows
+
+
+def load_rows(results: dict[str, dict[str, float]] | None, runs: int, seconds: int) -> list[Row]:
+    if results is None:
+        return [Row("load under gunicorn", "not run: wrk is not installed", "0 errors", None, "")]
+    return [
+        Row(
+            f"load, {path} ({REGIONS} regions)",
+            f"{found['rps']:.0f} req/s, p50 {found['p50']:.1f} ms, p99 {found['p99']:.1f} ms, "
+            f"{found['requests']:.0f} requests: {found['non_2xx']:.0f} non-2xx, "
+            f"{found['socket_errors']:.0f} socket errors",
+            "0 errors",
+            found["non_2xx"] + found["socket_errors"] == 0,
+            f"`bench/run --only load --runs {runs} --load-seconds {seconds}`",
+        )
+        for path, found in results.items()
+    ]
+
+
+def print_table(rows: Iterable[Row]) -> None:
+    print("\n| measure | result | target | met | reproduce |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        met = "n/a" if row.met is None else ("yes" if row.met else "**no**")
+        print(f"| {row.measure} | {row.figure} | {row.target} | {met} | {row.reproduce} |")
+
+
+def describe_machine(server: str) -> None:
+    import platform
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    engine = create_engine(make_url(server).set(drivername="postgresql+psycopg"))
+    with engine.connect() as connection:
+        version = connection.scalar(text("SHOW server_version"))
+    engine.dispose()
+    print(
+        f"{time.strftime('%Y-%m-%d')}: {os.cpu_count()} x {cpu}, {memory:.0f} GiB RAM, "
+        f"{platform.freedesktop_os_release().get('PRETTY_NAME', platform.system())}, "
+        f"Python {platform.python_version()}, PostgreSQL {version}, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+
+
+# -- main --------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--requests", type=int, default=200, help="requests per timed run")
+    parser.add_argument("--load-seconds", type=int, default=10, help="length of a wrk run")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    args = parser.parse_args(argv)
+    wanted = set(args.only.split(","))
+    if wanted - set(SECTIONS):
+        parser.error(f"unknown section(s): {', '.join(sorted(wanted - set(SECTIONS)))}")
+    server = os.environ.get("BALAI_BENCH_DATABASE_URL", DEFAULT_SERVER)
+    describe_machine(server)
+    rows: list[Row] = []
+    with ExitStack() as stack:
+        instance = stack.enter_context(tempfile.TemporaryDirectory())
+        if wanted & {"hooks", "startup"}:
+            sqlite_url = f"sqlite:///{instance}/hooks.sqlite"
+            if "hooks" in wanted:
+                rows += hook_rows(hook_dispatch(sqlite_url, instance, args.runs), args.runs)
+            if "startup" in wanted:
+                rows += startup_rows(startup(sqlite_url, args.runs), args.runs)
+        if wanted & {"overhead", "tenants", "load"}:
+            rows += database_rows(stack, server, instance, wanted, args)
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
