@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from balai import (
     api,
@@ -34,6 +35,13 @@ csrf = CSRFProtect()
 babel = Babel()
 
 
+class IdConverter(IntegerConverter):
+    """``<int:...>`` up to the largest id a database column holds (INTEGER); beyond it, 404."""
+
+    def __init__(self, map: Any, *args: Any, max: int = 2**31 - 1, **kwargs: Any) -> None:
+        super().__init__(map, *args, max=max, **kwargs)
+
+
 def instance_path(given: str | None = None) -> str:
     """The instance folder: as given, else ``BALAI_INSTANCE_PATH``, else ``./instance``."""
     return os.path.abspath(given or os.environ.get("BALAI_INSTANCE_PATH") or "instance")
@@ -53,6 +61,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
         instance_relative_config=True,
     )
     config.load(app, overrides)
+    app.url_map.converters["int"] = IdConverter
     os.makedirs(app.instance_path, exist_ok=True)
 
     manager = Plugins()

@@ -25,7 +25,8 @@ Lists
     ``API_PAGE_SIZE``, at most ``API_MAX_PAGE_SIZE``) and answers
     ``{"items": [...], "page", "per_page", "total", "pages"}``. Sorting is
     ``?sort=name`` or ``?sort=-name`` from an allow-list; filters are ordinary
-    validated query fields. In a plugin::
+    validated query fields, and a query parameter the schema does not declare is
+    refused (422). In a plugin::
 
         class ComplaintQuery(PageArgs):
             sort = sort_field(COMPLAINT_SORTS, default="-created_at")
@@ -45,9 +46,7 @@ OpenAPI
     Component schemas of a plugin are named ``<plugin>.<Name>``.
 """
 
-from flask_smorest import Blueprint as ApiBlueprint
-
-from balai.api.core import PREFIX
+from balai.api.core import PREFIX, ApiBlueprint
 from balai.api.errors import ErrorSchema, field_errors
 from balai.api.lists import Page, PageArgs, PageDict, page_of, paginate, sort_field, sorted_by
 from balai.api.setup import init_app

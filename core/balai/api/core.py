@@ -6,15 +6,33 @@ from typing import Any
 
 from flask import g, request
 from flask_login import current_user
-from flask_smorest import Blueprint as ApiBlueprint
+from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
-from marshmallow import Schema, fields
+from marshmallow import RAISE, Schema, fields
+from webargs.flaskparser import FlaskParser
 
 from balai.permissions import permissions_of, public, require
 from balai.plugins import plugins
 
 # Every API URL starts here: the core's at PREFIX, a plugin's at PREFIX/<plugin>/.
 PREFIX = "/api/v1"
+
+
+class StrictParser(FlaskParser):
+    """Refuses unknown query parameters (422 naming them), as JSON bodies already do."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": RAISE,
+        "querystring": RAISE,
+    }
+
+
+class ApiBlueprint(Blueprint):
+    """flask-smorest's Blueprint whose ``@arguments`` refuse what they do not declare."""
+
+    ARGUMENTS_PARSER = StrictParser()
+
 
 core = ApiBlueprint("balai_api", __name__, url_prefix=PREFIX, description="Balai core")
 

@@ -16,11 +16,14 @@ from sqlalchemy.sql import ColumnElement
 
 from balai.db import db
 
+# The last page one may ask for: its offset (page times per_page) stays a 64-bit integer.
+MAX_PAGE = 2**31 - 1
+
 
 class PageArgs(Schema):
     """Query arguments of a list endpoint: ``page`` and ``per_page``."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(
         load_default=lambda: current_app.config["API_PAGE_SIZE"],
         validate=validate.Range(min=1),

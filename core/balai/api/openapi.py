@@ -104,6 +104,7 @@ class _SchemaNames:
 def _base_document(app: Flask, state: _ApiState) -> dict[str, Any]:
     """The full document, with ``security: []`` on public operations."""
     doc = state.api.spec.to_dict()
+    _document_page_size_limit(doc, app.config["API_MAX_PAGE_SIZE"])
     for rule in app.url_map.iter_rules():
         if rule.endpoint.split(".")[0] not in state.blueprints:
             continue
@@ -113,6 +114,15 @@ def _base_document(app: Flask, state: _ApiState) -> dict[str, Any]:
             if access and access[0] == "public" and method.lower() in path:
                 path[method.lower()]["security"] = []
     return doc
+
+
+def _document_page_size_limit(doc: dict[str, Any], limit: int) -> None:
+    """Every ``per_page`` query parameter is at most the server's ``API_MAX_PAGE_SIZE``."""
+    operations = (op for path in doc["paths"].values() for op in path.values())
+    for operation in operations:
+        for parameter in operation.get("parameters", []) if isinstance(operation, dict) else ():
+            if parameter["in"] == "query" and parameter["name"] == "per_page":
+                parameter["schema"]["maximum"] = limit
 
 
 # The document is not part of itself: a plain blueprint, outside the spec.

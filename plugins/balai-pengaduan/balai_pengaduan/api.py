@@ -37,6 +37,9 @@ blp = ApiBlueprint(
     description="Complaints (pengaduan) for officers: lists, details and status changes",
 )
 
+# An id: from 1 to the largest an INTEGER column holds; others are refused (422).
+ID = validate.Range(min=1, max=2**31 - 1)
+
 # Each has an index with the tenant first, except supporters (sort a filtered list by it).
 SORTS = {
     "submitted_at": Complaint.submitted_at,
@@ -80,8 +83,8 @@ class ComplaintQuery(PageArgs):
         fields.String(validate=validate.OneOf(STATUSES)),
         metadata={"description": "Statuses (repeat the parameter for several)"},
     )
-    area_id = fields.Integer(metadata={"description": "Area (kecamatan) id"})
-    department_id = fields.Integer(metadata={"description": "Department (OPD) id"})
+    area_id = fields.Integer(validate=ID, metadata={"description": "Area (kecamatan) id"})
+    department_id = fields.Integer(validate=ID, metadata={"description": "Department (OPD) id"})
     submitted_from = fields.AwareDateTime(
         default_timezone=None, metadata={"description": "Submitted at or after (ISO 8601)"}
     )
@@ -155,7 +158,9 @@ class TransitionSchema(Schema):
         load_default=None, metadata={"description": "Tracking code (for status duplicate)"}
     )
     department_id = fields.Integer(
-        load_default=None, metadata={"description": "Department to forward to (status forwarded)"}
+        load_default=None,
+        validate=ID,
+        metadata={"description": "Department to forward to (status forwarded)"},
     )
 
 

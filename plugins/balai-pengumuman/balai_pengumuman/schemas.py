@@ -100,11 +100,15 @@ def _category() -> fields.String:
     )
 
 
+NO_DEPARTMENT = _l("Choose a department from the list.")
+
+
 def _department() -> fields.Integer:
     return fields.Integer(
         load_default=None,
         allow_none=True,
-        error_messages={"invalid": _l("Choose a department from the list.")},
+        validate=validate.Range(min=1, max=2**31 - 1, error=NO_DEPARTMENT),
+        error_messages={"invalid": NO_DEPARTMENT},
         metadata={"description": "Department (OPD) id; empty for the whole region"},
     )
 

@@ -93,7 +93,7 @@ class TicketSchema(Schema):
 class TakeSchema(Schema):
     """Take a number at a clinic; the day defaults to today in the region."""
 
-    clinic_id = fields.Integer(required=True)
+    clinic_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
     day = fields.Date(load_default=None)
     nik = fields.String(load_default=None, metadata={"description": "16 digits, optional"})
     phone = fields.String(
