@@ -16,8 +16,6 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
-from holidays.constants import GOVERNMENT, PUBLIC
 from sqlalchemy import Date, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -34,7 +32,7 @@ __all__ = [
 WEEKEND = frozenset({5, 6})  # Saturday and Sunday (date.weekday())
 # Public holidays and the government's joint leave days (cuti bersama): on both,
 # government offices are closed, so neither counts towards a service deadline.
-CATEGORIES = (PUBLIC, GOVERNMENT)
+CATEGORIES = ("public", "government")  # holidays.constants.PUBLIC, GOVERNMENT
 
 
 class Holiday(TenantScoped, Base):
@@ -63,6 +61,8 @@ def national_holidays(years: Iterable[int], *, language: str = "id") -> dict[dat
 @lru_cache(maxsize=64)
 def _national(years: tuple[int, ...], language: str) -> tuple[tuple[date, str], ...]:
     """Computed once per years and language: the Islamic calendar is not free."""
+    import holidays  # on first use: importing it costs a worker's start-up a tenth of a second
+
     found = holidays.country_holidays("ID", years=years, categories=CATEGORIES, language=language)
     return tuple(sorted(found.items()))
 

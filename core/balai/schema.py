@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import Connection, text
 
 from balai.db import Base, TenantOptional, TenantScoped, db
 from balai.plugins import plugins
+
+if TYPE_CHECKING:  # Alembic is imported when migrating: web workers never need it
+    from alembic.config import Config
 
 __all__ = ["alembic_config", "apply_row_security", "is_current", "upgrade", "upgrade_plugin"]
 
@@ -29,6 +29,8 @@ VERSION_TABLE = "balai_alembic_version"
 
 def alembic_config(app: Flask) -> Config:
     """An Alembic config whose version locations are the core's and every plugin's."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(CORE_MIGRATIONS))
     locations = [CORE_MIGRATIONS / "versions"]
@@ -43,12 +45,17 @@ def alembic_config(app: Flask) -> Config:
 
 def upgrade(app: Flask, target: str = "heads") -> None:
     """Upgrade the database to ``target`` (default: every branch's head)."""
+    from alembic import command
+
     command.upgrade(alembic_config(app), target)
     apply_row_security(app)
 
 
 def is_current(app: Flask, branch: str) -> bool:
     """Whether ``branch`` (``balai`` or a plugin name) is at its head revision."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config(app))
     heads = {script.get_revision(f"{branch}@head").revision}
     with db.engine_for(app).connect() as connection:

@@ -31,9 +31,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -41,6 +40,9 @@ from balai_puskesmas import fhir
 from balai_puskesmas.models import Clinic, Diagnosis, Export, Facility, Patient, Staff, Visit
 from balai_puskesmas.services import N_, PuskesmasError
 from balai_puskesmas.vault import Vault, VaultError
+
+if TYPE_CHECKING:  # httpx is imported when something is sent: web workers never need it
+    import httpx
 
 __all__ = [
     "FIRST_WAIT",
@@ -63,7 +65,8 @@ LEASE = timedelta(minutes=15)
 #: Answers that say the content itself is wrong: sending it again cannot help.
 REJECTED = frozenset({400, 412, 413, 422})
 FHIR_JSON = "application/fhir+json"
-TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+TIMEOUT = 30.0  # seconds to wait for SATUSEHAT's answer...
+CONNECT_TIMEOUT = 10.0  # ...and for a connection
 ERROR_LENGTH = 500
 
 
@@ -250,7 +253,7 @@ def send_due(
     elif not (settings.get("satusehat_client_id") and settings.get("satusehat_client_secret")):
         summary.message = "the SATUSEHAT client ID and secret are not set"
     else:
-        client = http or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+        client = http or _client()
         try:
             _Sender(session, settings, now, client, clock, summary).run(limit)
         finally:
@@ -331,6 +334,8 @@ class _Sender:
 
     def send(self, export_id: int, bundle: dict[str, Any]) -> bool:
         """Send one claimed bundle and record the outcome; ``False`` stops the run."""
+        import httpx
+
         try:
             response = self.post(bundle)
         except _TokenError as exc:
@@ -384,11 +389,13 @@ class _Sender:
                 "Content-Type": FHIR_JSON,
                 "Accept": FHIR_JSON,
             },
-            timeout=TIMEOUT,
+            timeout=_timeout(),
         )
 
     def access_token(self) -> str:
         """The run's OAuth2 access token (client credentials), fetched when needed."""
+        import httpx
+
         if self.token and self.clock() < self.token_expires:
             return self.token
         try:
@@ -400,7 +407,7 @@ class _Sender:
                     "client_secret": str(self.settings["satusehat_client_secret"]),
                 },
                 headers={"Accept": "application/json"},
-                timeout=TIMEOUT,
+                timeout=_timeout(),
             )
         except httpx.HTTPError as exc:
             raise _TokenError(f"network: {type(exc).__name__}") from exc
@@ -453,6 +460,18 @@ class _Sender:
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= ERROR_LENGTH else text[: ERROR_LENGTH - 1] + "…"
+
+
+def _timeout() -> httpx.Timeout:
+    import httpx
+
+    return httpx.Timeout(TIMEOUT, connect=CONNECT_TIMEOUT)
+
+
+def _client() -> httpx.Client:
+    import httpx
+
+    return httpx.Client(timeout=_timeout(), follow_redirects=False)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
