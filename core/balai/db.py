@@ -26,7 +26,6 @@ from sqlalchemy import (
     event,
     false,
     or_,
-    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
@@ -263,11 +262,9 @@ def _set_row_security(session: Session, transaction: Any, connection: Any) -> No
     if connection.dialect.name != "postgresql":
         return
     tenant_id = session.info.get("tenant_id")
-    connection.execute(
-        text(
-            "SELECT set_config('balai.tenant_id', :tenant, true),"
-            " set_config('balai.all_tenants', :all, true)"
-        ),
+    connection.exec_driver_sql(  # straight to psycopg: this runs in every transaction
+        "SELECT set_config('balai.tenant_id', %(tenant)s, true),"
+        " set_config('balai.all_tenants', %(all)s, true)",
         {
             "tenant": "" if tenant_id is None else str(tenant_id),
             "all": "on" if session.info.get("all_tenants") else "off",

@@ -1,0 +1,64 @@
+# Shared by scripts/test and scripts/prove (sourced, not run): timed steps, a summary,
+# and finding the PostgreSQL server the suites also run on.
+
+DEFAULT_PG=postgresql://postgres@127.0.0.1:5432/postgres
+PY=.venv/bin/python
+failed=()
+summary=()
+begin=$SECONDS
+
+step() {  # step NAME COMMAND...: run, time and record one check
+  local name=$1 start rc
+  shift
+  echo
+  echo "== $name"
+  start=$SECONDS
+  set +e
+  "$@"
+  rc=$?
+  set -e
+  if [[ $rc -eq 5 ]]; then
+    echo "pytest collected no tests: that counts as a failure"
+  fi
+  if [[ $rc -eq 0 ]]; then
+    summary+=("ok      $name ($((SECONDS - start))s)")
+  else
+    summary+=("FAILED  $name ($((SECONDS - start))s, exit $rc)")
+    failed+=("$name")
+  fi
+}
+
+skip() {  # skip NAME REASON: record a step that could not run
+  echo
+  echo "== SKIPPED $1: $2"
+  summary+=("SKIPPED $1: $2")
+}
+
+postgres_url() {  # print the PostgreSQL URL to test on, or fail with the reason
+  if [[ -n ${BALAI_TEST_DATABASE_URL:-} ]]; then
+    echo "$BALAI_TEST_DATABASE_URL"
+    return 0
+  fi
+  "$PY" - "$DEFAULT_PG" <<'PYTHON'
+import sys
+
+import psycopg
+
+try:
+    psycopg.connect(sys.argv[1], connect_timeout=3).close()
+except Exception as exc:  # any failure means: no usable server
+    print(f"no server answers at 127.0.0.1:5432 ({type(exc).__name__})")
+    sys.exit(1)
+print(sys.argv[1])
+PYTHON
+}
+
+finish() {  # print the summary; exit 1 if any step failed
+  echo
+  echo "== summary ($((SECONDS - begin))s in all)"
+  printf '%s\n' "${summary[@]}"
+  if [[ ${#failed[@]} -gt 0 ]]; then
+    echo "${#failed[@]} step(s) failed"
+    exit 1
+  fi
+}
