@@ -89,7 +89,7 @@ def sweep_photos(tenant: TenantInfo, older_than: timedelta) -> list[str]:
 @click.option(
     "--older-than",
     "minutes",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=0),
     default=60,
     show_default=True,
     help="Minutes a file must have been there: younger ones may belong to a write under way.",
