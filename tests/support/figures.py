@@ -70,22 +70,33 @@ def read(path: Path) -> list[dict[str, Any]]:
 
 
 def table(rows: list[dict[str, Any]]) -> list[str]:
-    """Figures summed per (part, figure, database), as aligned lines."""
-    totals: dict[tuple[str, str, str], Any] = {}
+    """One line per part and figure, one column per database: counts summed, times the worst."""
+    totals: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
-        key = (row["part"], row["figure"], row["database"])
-        value = row["value"]
-        if isinstance(value, int | float) and isinstance(totals.get(key, 0), int | float):
-            totals[key] = totals.get(key, 0) + value
-        else:
-            totals[key] = value
+        cell = totals.setdefault((row["part"], row["figure"]), {})
+        value, before = row["value"], cell.get(row["database"])
+        if isinstance(value, float) and isinstance(before, float):
+            value = max(before, value)  # a measurement: the worst one counts
+        elif isinstance(value, int) and isinstance(before, int):
+            value = before + value  # a count: they add up
+        cell[row["database"]] = value
     if not totals:
         return []
-    width = max(len(f"{part}: {figure}") for part, figure, _ in totals) + 2
-    lines = []
-    for (part, figure, database), value in sorted(totals.items()):
-        lines.append(f"{f'{part}: {figure}':<{width}}{value!s:>10}  ({database})")
+    databases = sorted({db for cell in totals.values() for db in cell}, key=_column_order)
+    width = max(len(f"{part}: {figure}") for part, figure in totals) + 2
+    lines = [f"{'':<{width}}" + "".join(f"{db:>12}" for db in databases)]
+    for (part, figure), cell in sorted(totals.items()):
+        values = "".join(f"{_shown(cell.get(db, '')):>12}" for db in databases)
+        lines.append(f"{f'{part}: {figure}':<{width}}{values}")
     return lines
+
+
+def _column_order(database: str) -> tuple[int, str]:
+    return ({"sqlite": 0, "postgresql": 1}.get(database, 2), database)
+
+
+def _shown(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
 if __name__ == "__main__":  # python tests/support/figures.py FILE: print the table
