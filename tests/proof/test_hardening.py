@@ -25,17 +25,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from filling import enable_all, fill
+from filling import fill
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from walking import seeds, walk
 
 from balai import web
 from balai.auth.accounts import create_user
-from balai.auth.models import Department
 from balai.channels import OutboxMessage
 from balai.db import db
-from balai.demo import DEPARTMENTS
 from balai.testing import PASSWORD
 
 CSP_DIRECTIVES = ("frame-ancestors", "object-src 'none'", "base-uri", "form-action")
@@ -73,16 +71,6 @@ def cookie_problems(response, secure: bool) -> list[str]:
         if secure and "secure" not in flags:
             problems.append(f"{name}: not Secure")
     return problems
-
-
-@pytest.fixture
-def full_tenant(app, tenant):
-    """``tenant`` with its departments, every installed plugin on and the demo data."""
-    with db.tenant_session(tenant.id) as session:
-        session.add_all(Department(code=c, name=n) for c, n in DEPARTMENTS.items())
-    current = enable_all(app, tenant)
-    fill(app, current)
-    return current
 
 
 def _special_responses(client: FlaskClient, other: FlaskClient) -> Iterator[tuple[str, object]]:

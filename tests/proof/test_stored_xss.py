@@ -23,12 +23,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from filling import enable_all, fill
 from walking import seeds, walk
-
-from balai.auth.models import Department
-from balai.db import db
-from balai.demo import DEPARTMENTS
 
 PAYLOADS = [
     line
@@ -291,16 +286,6 @@ def unescaped(response) -> list[str]:
 
 
 # -- the sweep ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def full_tenant(app, tenant):
-    """``tenant`` with its departments, every installed plugin on and the demo data."""
-    with db.tenant_session(tenant.id) as session:
-        session.add_all(Department(code=c, name=n) for c, n in DEPARTMENTS.items())
-    current = enable_all(app, tenant)
-    fill(app, current)
-    return current
 
 
 def _clients(app, tenant, login) -> dict[str, object]:
