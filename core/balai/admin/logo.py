@@ -7,7 +7,6 @@ name, so the old file can be removed and caches see a new ETag.
 
 from __future__ import annotations
 
-import errno
 import io
 import secrets
 from pathlib import Path
@@ -16,11 +15,12 @@ from typing import IO
 from flask_babel import gettext as _
 from PIL import Image
 
+from balai.files import NoRoom, write_whole
+
 __all__ = ["LogoError", "check_logo", "logo_folder", "remove_logo", "store_logo"]
 
 FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 MAX_PIXELS = 4096 * 4096  # a logo needs far less; this bounds decoding memory
-NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})  # the disk, or the user's quota, is full
 
 
 class LogoError(Exception):
@@ -59,19 +59,13 @@ def store_logo(folder: Path, data: bytes, extension: str) -> str:
 
     A write that fails leaves no partial file; a full disk raises :class:`LogoError`.
     """
-    folder.mkdir(parents=True, exist_ok=True)
     name = f"logo-{secrets.token_hex(8)}.{extension}"
-    partial = folder / f".{name}.part"
     try:
-        partial.write_bytes(data)
-        partial.replace(folder / name)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        if exc.errno in NO_ROOM:
-            raise LogoError(
-                _("The server has no room left to store the logo. Nothing was saved.")
-            ) from exc
-        raise
+        write_whole(folder / name, data)
+    except NoRoom as exc:
+        raise LogoError(
+            _("The server has no room left to store the logo. Nothing was saved.")
+        ) from exc
     return name
 
 

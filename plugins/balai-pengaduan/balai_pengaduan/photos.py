@@ -9,7 +9,6 @@ at random under ``instance/tenants/<tenant id>/pengaduan/``.
 
 from __future__ import annotations
 
-import errno
 import secrets
 import time
 import warnings
@@ -22,6 +21,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 from werkzeug.datastructures import FileStorage
 
+from balai.files import NoRoom, write_whole
 from balai.i18n import N_
 
 __all__ = ["PhotoError", "PreparedPhoto", "folder", "prepare", "remove", "sweep", "write"]
@@ -30,7 +30,6 @@ ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo; more is a decompression bomb
 MAX_SIDE = 2048  # stored photos are shrunk to this: evidence, not print
 JPEG_QUALITY = 85
-NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})  # the disk, or the user's quota, is full
 
 
 class PhotoError(ValueError):
@@ -119,20 +118,13 @@ def write(directory: Path, photo: PreparedPhoto) -> str:
 
     A write that fails leaves no partial file; a full disk raises :class:`PhotoError`.
     """
-    directory.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_hex(16)}.{photo.extension}"
-    path = directory / name
-    target = open(path, "xb")  # noqa: SIM115 - closed below, inside the try
     try:
-        with target:
-            target.write(photo.data)
-    except OSError as exc:
-        path.unlink(missing_ok=True)
-        if exc.errno in NO_ROOM:
-            raise PhotoError(
-                N_("The server has no room left to store photos. Nothing was saved.")
-            ) from exc
-        raise
+        write_whole(directory / name, photo.data)
+    except NoRoom as exc:
+        raise PhotoError(
+            N_("The server has no room left to store photos. Nothing was saved.")
+        ) from exc
     return name
 
 
