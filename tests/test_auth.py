@@ -631,6 +631,89 @@ def test_token_of_a_disabled_user_is_refused(app, client, tenant):
     )
 
 
+def _token_works(app, token: str, host: str = "kota-a.test") -> bool:
+    api = app.test_client(use_cookies=False)
+    status = api.get("/api/v1/me", base_url=f"http://{host}", headers=_bearer(token)).status_code
+    assert status in (200, 401)
+    return status == 200
+
+
+def test_password_change_revokes_every_token_and_says_so(app, client, tenant):
+    """A token minted from a stolen session dies when the owner changes the password."""
+    make_user(tenant)
+    log_in(client)
+    tokens = [_create_token(client, "skrip"), _create_token(client, "aplikasi")]
+    warning = client.get("/akun/kata-sandi").text
+    change = {"current": PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    response = client.post("/akun/kata-sandi", data=change, follow_redirects=True)
+    assert not any(_token_works(app, token) for token in tokens)
+    assert "API tokens are revoked" in warning
+    assert "your API tokens revoked" in response.text
+    assert "revokes all your tokens" in client.get("/akun/token").text
+    with db.all_tenants() as session:
+        assert None not in session.scalars(select(ApiToken.revoked_at)).all()
+    page = client.get("/akun/token").text
+    assert page.count('<span class="status">revoked</span>') == 2
+    assert _token_works(app, _create_token(client))  # a new one made afterwards works
+
+
+def test_disabling_ends_tokens_and_sessions_for_good(app, client, tenant, login):
+    """Through the admin pages: enabling the account again brings nothing back."""
+    user = make_user(tenant)
+    log_in(client)
+    token = _create_token(client)
+    copied = session_cookie(client)
+    admin = app.test_client()
+    admin.host = client.host
+    login(admin, role="admin")
+    response = admin.post(f"/admin/pengguna/{user.id}/nonaktifkan", follow_redirects=True)
+    assert not _token_works(app, token)
+    assert admin.post(f"/admin/pengguna/{user.id}/aktifkan").status_code == 302
+    assert not _token_works(app, token)
+    assert "API tokens revoked" in response.text
+    assert replay(app, copied, "kota-a.test") == 401
+    assert log_in(client).status_code == 302
+    assert '<span class="status">revoked</span>' in client.get("/akun/token").text
+
+
+def test_an_operators_credentials_on_other_tenants_end_too(
+    app, client, other_client, tenant, other_tenant
+):
+    """Rows on another tenant cannot be revoked from a tenant-bound session; the
+    credential version ends them anyway, and re-enabling brings none back."""
+    operator = make_user(None, email="op@example.test", role="operator")
+    log_in(client, email="op@example.test")
+    log_in(other_client, email="op@example.test")
+    token_b = _create_token(other_client)
+    change = {"current": PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    assert client.post("/akun/kata-sandi", data=change).status_code == 302
+    assert not is_logged_in(other_client)
+    assert not _token_works(app, token_b, "kota-b.test")
+    log_in(other_client, email="op@example.test", password=NEW_PASSWORD)
+    assert '<span class="status">revoked</span>' in other_client.get("/akun/token").text
+
+    token_b = _create_token(other_client)
+    copied_b = session_cookie(other_client)
+    with db.tenant_session(tenant.id) as session:  # sees kota-a's rows only
+        set_active(session, session.get(User, operator.id), False)
+    with db.tenant_session(tenant.id) as session:
+        set_active(session, session.get(User, operator.id), True)
+    assert not _token_works(app, token_b, "kota-b.test")
+    assert replay(app, copied_b, "kota-b.test") == 401
+
+
+def test_any_change_of_the_password_hash_ends_sessions_and_tokens(app, client, tenant):
+    """Not only through set_password: whatever code writes a new hash (a plugin, a
+    command) ends every credential issued before."""
+    user = make_user(tenant)
+    log_in(client)
+    token = _create_token(client)
+    with db.all_tenants() as session:
+        session.get(User, user.id).password_hash = passwords.hash_password(NEW_PASSWORD)
+    assert not is_logged_in(client)
+    assert not _token_works(app, token)
+
+
 def test_nobody_revokes_another_users_token(app, client, tenant):
     make_user(tenant)
     make_user(tenant, email="siti@example.test")

@@ -118,3 +118,53 @@ def test_a_broken_plugin_does_not_block_migrations(make_app, monkeypatch):
     assert info.broken and info.migrations is not None
     with app.app_context():
         schema.upgrade(app)  # no "Can't locate revision"
+
+
+def test_credential_version_migration_ends_what_the_new_rule_would_have_ended(app, tenant):
+    """Upgrading must not bring back a session or token made before a password change,
+    nor one of a disabled account: the version alone would honour them."""
+    from datetime import UTC, datetime, timedelta
+
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import select
+
+    from balai.auth.accounts import create_user
+    from balai.auth.models import ApiToken, LoginSession, User
+
+    changed = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+    before, after = changed - timedelta(hours=1), changed + timedelta(minutes=1)
+    with db.all_tenants() as session:
+        owner, disabled = (
+            create_user(
+                session,
+                tenant_id=tenant.id,
+                email=email,
+                name="x",
+                role="warga",
+                password="kata-sandi-uji-123",
+            )
+            for email in ("a@example.test", "b@example.test")
+        )
+        owner.password_changed_at = disabled.password_changed_at = changed
+        disabled.active = False
+        rows = [(owner, before, "old"), (owner, after, "new"), (disabled, after, "off")]
+        for user, at, key in rows:
+            common = {"user_id": user.id, "tenant_id": tenant.id, "created_at": at}
+            session.add(LoginSession(token_hash=f"s-{key}", **common))
+            session.add(ApiToken(token_hash=f"t-{key}", name=key, prefix=key, **common))
+
+    config = schema.alembic_config(app)
+    previous = ScriptDirectory.from_config(config).get_revision("0003_credential_version")
+    command.downgrade(config, str(previous.down_revision))
+    schema.upgrade(app)
+
+    with db.all_tenants() as session:
+        live = {
+            row.token_hash
+            for model in (LoginSession, ApiToken)
+            for row in session.scalars(select(model).where(model.revoked_at.is_(None)))
+        }
+        users = session.scalars(select(User).order_by(User.id)).all()
+    assert live == {"s-new", "t-new"}
+    assert [u.email for u in users] == ["a@example.test", "b@example.test"]  # nothing lost

@@ -247,7 +247,10 @@ def _set_active(user_id: int, *, active: bool) -> Response:
     message = (
         _("%(name)s can log in again.", name=user.name)
         if active
-        else _("%(name)s is disabled and has been logged out.", name=user.name)
+        else _(
+            "%(name)s is disabled: logged out everywhere, API tokens revoked.",
+            name=user.name,
+        )
     )
     flash(message, "ok")
     return redirect(_back())

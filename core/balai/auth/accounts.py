@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from balai.auth.models import Department, User
 from balai.auth.passwords import hash_password, password_problem
-from balai.auth.sessions import end_all_sessions
+from balai.auth.sessions import end_all_sessions, revoke_all_tokens
 from balai.db import utcnow
 from balai.permissions import OPERATOR, ROLES
 
@@ -93,14 +93,18 @@ def create_user(
 
 
 def set_active(session: Session, user: User, active: bool) -> None:
-    """Enable or disable an account; disabling ends every session it has."""
+    """Enable or disable an account; disabling ends every session and token for good.
+
+    Disabling raises the user's credential version (see :class:`User`), so
+    enabling the account again brings back none of them. The caller commits.
+    """
     user.active = active
     if not active:
-        end_all_sessions(session, user)
+        _end_credentials(session, user)
 
 
 def set_password(session: Session, user: User, password: str) -> None:
-    """Give ``user`` a new password and end every login session they have.
+    """Give ``user`` a new password and end every login session and API token they have.
 
     The caller commits, then starts a new session if this browser should stay in.
     """
@@ -109,7 +113,19 @@ def set_password(session: Session, user: User, password: str) -> None:
         raise AccountError(problem, "password")
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
+    _end_credentials(session, user)
+
+
+def _end_credentials(session: Session, user: User) -> None:
+    """Raise the credential version now and mark every visible session and token revoked.
+
+    The flush writes the new version (:func:`balai.auth.models._new_credentials`)
+    in the caller's transaction; the rows marked here are the ones this session
+    can see, the rest (an operator's on other tenants) end by their version.
+    """
+    session.flush()
     end_all_sessions(session, user)
+    revoke_all_tokens(session, user)
 
 
 def find_login_user(session: Session, tenant_id: int, email: str) -> User | None:

@@ -6,8 +6,9 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, event, inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from balai.db import Base, TenantOptional, TenantScoped, utcnow
 from balai.permissions import OPERATOR
@@ -40,6 +41,12 @@ class User(TenantOptional, Base):
     """A person who logs in: a citizen (*warga*), an officer, a region admin, or an operator.
 
     ``tenant_id`` is NULL only for platform operators, who work across tenants.
+
+    ``credential_version`` goes up, in the same UPDATE, whenever the password hash
+    is changed or the account is disabled through the ORM (see
+    :func:`_new_credentials`). Every login session and API token carries the version
+    it was issued under and is honoured only while the two are equal, so a change
+    ends them all, on every tenant, and re-enabling an account brings none back.
     """
 
     __tablename__ = "balai_user"
@@ -57,6 +64,7 @@ class User(TenantOptional, Base):
     locale: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    credential_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     department: Mapped[Department | None] = relationship(lazy="joined")
 
@@ -104,6 +112,8 @@ class LoginSession(TenantOptional, Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
     address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    # The user's credential version read with the password hash that was verified.
+    credential_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     user: Mapped[User] = relationship()
 
@@ -124,8 +134,30 @@ class ApiToken(TenantOptional, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+    # The credential version of the login session it was created from.
+    credential_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     user: Mapped[User] = relationship()
+
+    def is_live(self, user: User) -> bool:
+        """Not revoked, and issued under ``user``'s current credentials."""
+        return self.revoked_at is None and self.credential_version == user.credential_version
+
+
+@event.listens_for(User, "before_update")
+def _new_credentials(mapper: Mapper[User], connection: Connection, user: User) -> None:
+    """A new password hash or a disabled account: every credential issued so far ends.
+
+    The version is raised by the UPDATE itself (``credential_version + 1``), so two
+    changes at the same moment both count, and a login that verified the old hash
+    (and copies the old version into its session) can never produce a live session.
+    A rehash of the same password on login is a conditional bulk UPDATE that does
+    not pass through here.
+    """
+    state = inspect(user)
+    disabled = state.attrs.active.history.has_changes() and not user.active
+    if state.attrs.password_hash.history.has_changes() or disabled:
+        user.credential_version = User.credential_version + 1  # type: ignore[assignment]
 
 
 class LoginFailure(Base):

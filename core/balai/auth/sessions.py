@@ -5,6 +5,13 @@ Each request looks the token up together with its user in one query, so a
 session that was revoked (logout, password change, account disabled) ends at
 once on every worker. A login session belongs to the tenant whose host it was
 made on and is worthless on any other host, even for an operator.
+
+Login sessions and API tokens carry the credential version of their user at the
+moment they were issued (:attr:`User.credential_version`), and that same query
+honours them only while it is unchanged. A password change or a disabled account
+raises the version in its own transaction, which ends every session and token,
+on every tenant, including the one a login still in flight writes after the
+change: it copies the version it read with the hash it verified.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ __all__ = [
     "end_all_sessions",
     "end_session",
     "init_app",
+    "revoke_all_tokens",
     "start_session",
 ]
 
@@ -56,15 +64,10 @@ def _usable(user: User) -> bool:
     return user.active and (user.is_operator or user.tenant_id == _tenant_id())
 
 
-def _session_valid(login_session: LoginSession, user: User) -> bool:
-    """Not too old, and made after the last password change.
-
-    The password check also ends an operator's sessions on other tenants, whose
-    rows a tenant-bound database session may not be able to revoke.
-    """
+def _session_valid(login_session: LoginSession) -> bool:
+    """Not older than the session lifetime."""
     lifetime: timedelta = current_app.permanent_session_lifetime
-    created = login_session.created_at
-    return created >= user.password_changed_at and utcnow() - created < lifetime
+    return utcnow() - login_session.created_at < lifetime
 
 
 def load_user(token: str) -> User | None:
@@ -82,12 +85,15 @@ def load_user(token: str) -> User | None:
                 LoginSession.token_hash == hash_token(token),
                 LoginSession.tenant_id == tenant_id,
                 LoginSession.revoked_at.is_(None),
+                # Also ends an operator's sessions on other tenants, whose rows a
+                # tenant-bound database session cannot revoke.
+                LoginSession.credential_version == User.credential_version,
             )
         ).first()
     if row is None:
         return None
     login_session, user = row
-    if not (_usable(user) and _session_valid(login_session, user)):
+    if not (_usable(user) and _session_valid(login_session)):
         return None
     user.session_token = token  # type: ignore[attr-defined]
     g.login_session = login_session
@@ -113,6 +119,7 @@ def load_user_from_token(req: Request) -> User | None:
                 ApiToken.token_hash == hash_token(secret.strip()),
                 ApiToken.tenant_id == tenant_id,
                 ApiToken.revoked_at.is_(None),
+                ApiToken.credential_version == User.credential_version,
             )
         ).first()
     if row is None or not _usable(row.User):
@@ -145,13 +152,20 @@ def _touch(model: type[LoginSession] | type[ApiToken], row_id: int, column: str)
         own.execute(update(model).where(model.id == row_id).values({column: utcnow()}))
 
 
-def start_session(db_session: Session, user: User) -> None:
-    """Log ``user`` in on this tenant with a new server-side login session; commits."""
+def start_session(db_session: Session, user: User, credential_version: int) -> None:
+    """Log ``user`` in on this tenant with a new server-side login session; commits.
+
+    ``credential_version`` is the one read in the same row as the password hash
+    that was verified. If the password changed (or the account was disabled) since,
+    the session is written already dead: a login that raced a password change can
+    never outlive it.
+    """
     token = new_token()
     db_session.add(
         LoginSession(
             user_id=user.id,
             tenant_id=_tenant_id(),
+            credential_version=credential_version,
             token_hash=hash_token(token),
             address=request.remote_addr,
             user_agent=(request.user_agent.string or "")[:300],
@@ -177,11 +191,26 @@ def end_all_sessions(db_session: Session, user: User) -> None:
     """Revoke every login session of ``user`` that ``db_session`` can see.
 
     The caller commits. Sessions on other tenants (an operator's) are refused by
-    :func:`load_user` anyway once the password changed or the account is disabled.
+    :func:`load_user` anyway once the password changed or the account is disabled:
+    their credential version is no longer the user's.
     """
+    _revoke_all(db_session, LoginSession, user)
+
+
+def revoke_all_tokens(db_session: Session, user: User) -> None:
+    """Revoke every API token of ``user`` that ``db_session`` can see; the caller commits.
+
+    Tokens on other tenants end by their credential version, as sessions do.
+    """
+    _revoke_all(db_session, ApiToken, user)
+
+
+def _revoke_all(
+    db_session: Session, model: type[LoginSession] | type[ApiToken], user: User
+) -> None:
     db_session.execute(
-        update(LoginSession)
-        .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
+        update(model)
+        .where(model.user_id == user.id, model.revoked_at.is_(None))
         .values(revoked_at=utcnow())
         .execution_options(synchronize_session=False)
     )

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from marshmallow import fields, validate
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.wrappers import Response
 
 from balai.auth import throttle
@@ -117,16 +117,33 @@ def _attempt_login(email: str, password: str) -> Refusal | None:
     if refusal is not None:
         return refusal
     user = find_login_user(session, g.tenant.id, email)
-    if not check_password(user.password_hash if user else None, password):
+    # The hash and the credential version come from one row read: the session gets
+    # this version, so if the password changes while we verify, it is born dead.
+    verified, version = (user.password_hash, user.credential_version) if user else (None, 0)
+    if not check_password(verified, password):
         throttle.record_failure(session, account, address)
         session.commit()
         return Refusal(_("Wrong e-mail address or password."))
-    assert user is not None
+    assert user is not None and verified is not None
     throttle.clear(session, account)
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)  # same password: sessions stay valid
-    start_session(session, user)
+    if needs_rehash(verified):
+        _rehash(user, verified, password)
+    start_session(session, user, version)
     return None
+
+
+def _rehash(user: User, verified: str, password: str) -> None:
+    """Store ``password`` hashed with today's settings, if the hash is still ``verified``.
+
+    Same password, so sessions and tokens stay valid (a bulk UPDATE does not raise
+    the credential version); and a password changed meanwhile is never overwritten.
+    """
+    db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.password_hash == verified)
+        .values(password_hash=hash_password(password))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _throttled(account: str, address: str) -> Refusal | None:
@@ -167,7 +184,13 @@ def change_password() -> Any:
         refusal = _throttled(*_password_guess_keys()) or refusal
         errors = {"_form": [refusal.message]} if refusal.message else _change_from_form()
         if not errors:
-            flash(_("Your password has been changed. Other devices have been logged out."), "ok")
+            flash(
+                _(
+                    "Your password has been changed. Other devices have been logged out"
+                    " and your API tokens revoked."
+                ),
+                "ok",
+            )
             return redirect(url_for("balai_auth.account"))
     page = render_template("balai/auth/password.html", errors=errors)
     return page, refusal.status, refusal.headers()
@@ -213,7 +236,8 @@ def _replace_password(password: str) -> None:
     user = db.session.get(User, current_user.id)
     assert user is not None
     set_password(db.session, user, password)
-    start_session(db.session, user)  # commits the change with the new session
+    db.session.refresh(user, ["credential_version"])  # the new version, in this transaction
+    start_session(db.session, user, user.credential_version)  # commits with the change
 
 
 @bp.route("/akun/token", methods=["GET", "POST"])
@@ -229,6 +253,9 @@ def tokens() -> Any:
                 ApiToken(
                     user_id=current_user.id,
                     tenant_id=g.tenant.id,
+                    # The version the session of this request was honoured under: a
+                    # password changed meanwhile leaves the token born dead.
+                    credential_version=g.login_session.credential_version,
                     name=data["name"],
                     token_hash=hash_token(created),
                     prefix=created[:12],
@@ -240,7 +267,10 @@ def tokens() -> Any:
         .where(ApiToken.user_id == current_user.id)
         .order_by(ApiToken.created_at.desc())
     ).all()
-    page = render_template("balai/auth/tokens.html", tokens=rows, created=created, errors=errors)
+    live = {t.id for t in rows if t.is_live(current_user)}
+    page = render_template(
+        "balai/auth/tokens.html", tokens=rows, live=live, created=created, errors=errors
+    )
     # The new token is in this page only: never kept by a cache, never stored anywhere.
     return page, 400 if errors else 200, {"Cache-Control": "no-store"}
 
