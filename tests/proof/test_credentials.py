@@ -52,6 +52,7 @@ class Race:
     tokens: list[str] = field(default_factory=list)
     owner: FlaskClient | None = None
     errors: list[BaseException] = field(default_factory=list)
+    connections: set[int] = field(default_factory=set)
 
 
 def _browser(app: Flask, tenant: TenantInfo) -> FlaskClient:
@@ -108,6 +109,8 @@ def race(app: Flask, tenant: TenantInfo, monkeypatch: pytest.MonkeyPatch) -> Rac
     real_check, real_new_token = views.check_password, views.new_token
 
     def hold() -> None:
+        with lock:  # the request's own connection, in its own transaction
+            out.connections.add(id(db.session.connection().connection.dbapi_connection))
         reached.release()
         if not changed.wait(WAIT):
             raise TimeoutError("the password change never came")
@@ -187,6 +190,7 @@ def test_no_session_or_token_of_the_old_password_survives_its_change(
 
     assert out.errors == []
     assert len(out.logins) >= HELD_LOGINS and len(out.tokens) == HELD_TOKENS
+    assert len(out.connections) == HELD_LOGINS + HELD_TOKENS  # one database connection each
     surviving = [browser for browser in out.logins if _alive(browser)]
     surviving_tokens = [token for token in out.tokens if _token_alive(app, tenant, token)]
     figures.record(PART, "logins raced against a password change", len(out.logins))
