@@ -19,6 +19,7 @@ from balai import (
     i18n,
     meta,
     permissions,
+    ratelimit,
     settings,
     sms,
     tenancy,
@@ -71,6 +72,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
     app.setup_themes(themes_found, app.config["DEFAULT_THEME"])
 
     db.init_app(app)
+    ratelimit.init_app(app)
     tenancy.init_app(app)
     auth.init_app(app)
     csrf.init_app(app)

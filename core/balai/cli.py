@@ -20,11 +20,14 @@ import click
 from alembic.util import CommandError
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, NoAppException
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from balai import __version__, schema
 from balai.app import instance_path as app_instance_path
 from balai.auth.accounts import AccountError, create_user, normalise_email
+from balai.auth.models import User
 from balai.channels import deliver_pending
 from balai.db import db
 from balai.demo import demo_command
@@ -40,6 +43,7 @@ from balai.tenancy import (
     normalise_host,
     registry,
 )
+from balai.tenancy.models import Tenant
 
 __all__ = [
     "InstanceError",
@@ -388,7 +392,25 @@ def users_create(
             password=password,
             department=department,
         )
+        clashes = _region_accounts_with(session, email) if tenant is None else []
     click.echo(f"created {role} {email}" + (f" in {slug}" if tenant else ""))
+    if clashes:
+        click.echo(
+            f"note: {email} also has an account in {', '.join(clashes)}; the operator's "
+            "account takes precedence there and that account can no longer log in"
+        )
+
+
+def _region_accounts_with(session: Session, email: str) -> list[str]:
+    """Slugs of the regions that have an account with ``email`` (before it was reserved)."""
+    return list(
+        session.scalars(
+            select(Tenant.slug)
+            .join(User, User.tenant_id == Tenant.id)
+            .where(func.lower(User.email) == email)
+            .order_by(Tenant.slug)
+        )
+    )
 
 
 # -- outbox ------------------------------------------------------------------------

@@ -44,6 +44,10 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES_ACCOUNT": 5,
     "LOGIN_MAX_FAILURES_ADDRESS": 20,
     "LOGIN_WINDOW_SECONDS": 15 * 60,
+    # Rate-limit counters: None keeps them in the database; a Redis URL
+    # ("redis://127.0.0.1:6379/0") keeps them there (needs the balai[redis] extra).
+    "RATELIMIT_STORAGE_URL": None,
+    "RATELIMIT_KEY_PREFIX": "balai",
     # Uploads.
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "LOGO_MAX_BYTES": 512 * 1024,

@@ -359,7 +359,7 @@ class _State:
 CONNECT_TIMEOUT = 3  # seconds to wait for PostgreSQL to answer a new connection
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     """An engine with Balai's settings for SQLite (WAL, foreign keys) or PostgreSQL."""
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"timeout": 10})
@@ -372,8 +372,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(
         url,
         echo=echo,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=pool_size,
+        max_overflow=pool_size,
         pool_recycle=3600,
         connect_args={"connect_timeout": CONNECT_TIMEOUT},
     )

@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from balai import ratelimit
 from balai.auth.accounts import create_user
 from balai.auth.models import User
 from balai.db import Base, db
@@ -164,6 +165,7 @@ def make_app(
         _empty_all_tables(built[0])
     for app in built:
         db.engine_for(app).dispose()
+        ratelimit.dispose(app)
 
 
 def _create_missing_tables(app: Flask) -> None:

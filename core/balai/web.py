@@ -231,6 +231,7 @@ def error_response(
         title=title,
         unknown_host=unknown_host,
         minimal=minimal,
+        message=message,
     )
     return html, status
 

@@ -16,8 +16,10 @@ from balai.permissions import OPERATOR, ROLES
 
 __all__ = [
     "AccountError",
+    "check_not_reserved",
     "create_user",
     "find_login_user",
+    "is_operator_address",
     "normalise_email",
     "set_active",
     "set_password",
@@ -70,6 +72,7 @@ def create_user(
     same_tenant = User.tenant_id == tenant_id if tenant_id else User.tenant_id.is_(None)
     if session.scalar(select(User.id).where(User.email == email, same_tenant)) is not None:
         raise AccountError(_("A user with this e-mail address already exists."), "email")
+    check_not_reserved(session, tenant_id, email)
     department_id = None
     if department:
         department_id = session.scalar(
@@ -90,6 +93,38 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def is_operator_address(session: Session, email: str) -> bool:
+    """Whether ``email`` is the address of a platform operator (active or not)."""
+    wanted = email.strip().lower()
+    found = session.scalar(
+        select(User.id)
+        .where(
+            User.tenant_id.is_(None), User.role == OPERATOR, func.lower(User.email) == wanted
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def check_not_reserved(session: Session, tenant_id: int | None, email: str) -> None:
+    """Refuse a region's account (new, or given a new address) with an operator's address.
+
+    An operator logs in on every region with their address: a region account with the
+    same address would compete with it. Every way of creating an account or changing
+    its address goes through this check.
+
+    :raises AccountError: on the field ``email``.
+    """
+    if tenant_id is not None and is_operator_address(session, email):
+        raise AccountError(
+            _(
+                "%(email)s is reserved for a platform operator: choose another address.",
+                email=email.strip().lower(),
+            ),
+            "email",
+        )
 
 
 def set_active(session: Session, user: User, active: bool) -> None:
@@ -131,7 +166,9 @@ def _end_credentials(session: Session, user: User) -> None:
 def find_login_user(session: Session, tenant_id: int, email: str) -> User | None:
     """The active account that may log in on ``tenant_id`` with ``email``.
 
-    The tenant's own account wins over a platform operator with the same address.
+    A platform operator wins over a region's account with the same address: operator
+    addresses are reserved (:func:`check_not_reserved`), and an account that has such
+    an address from before cannot take the operator's place on its region.
     Stored addresses are compared lower-cased too, so an account written before
     addresses were normalised can still log in.
     """
@@ -146,6 +183,6 @@ def find_login_user(session: Session, tenant_id: int, email: str) -> User | None
                 User.tenant_id.is_(None) & (User.role == OPERATOR),
             ),
         )
-        .order_by(User.tenant_id.is_(None), User.id)
+        .order_by(User.tenant_id.is_not(None), User.id)
     ).all()
     return users[0] if users else None

@@ -1,4 +1,4 @@
-"""Users, departments, login sessions, API tokens and login failures."""
+"""Users, departments, login sessions and API tokens."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, event, inspect
+from sqlalchemy import ForeignKey, String, UniqueConstraint, event, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from balai.db import Base, TenantOptional, TenantScoped, utcnow
 from balai.permissions import OPERATOR
 
-__all__ = ["ApiToken", "Department", "LoginFailure", "LoginSession", "User", "hash_token"]
+__all__ = ["ApiToken", "Department", "LoginSession", "User", "hash_token"]
 
 
 def hash_token(token: str) -> str:
@@ -159,16 +159,3 @@ def _new_credentials(mapper: Mapper[User], connection: Connection, user: User) -
     if state.attrs.password_hash.history.has_changes() or disabled:
         user.credential_version = User.credential_version + 1  # type: ignore[assignment]
 
-
-class LoginFailure(Base):
-    """A failed login, counted per account and per address to throttle guessing.
-
-    Keys are hashed so the table holds no e-mail addresses; rows expire with the window.
-    """
-
-    __tablename__ = "balai_login_failure"
-    __table_args__ = (Index("ix_balai_login_failure_key_at", "key", "at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,70 +1,72 @@
-"""Login throttling per account and per address, shared by every worker.
+"""Login throttling per account and per client address, on :mod:`balai.ratelimit`.
 
-Failures are counted in the database over a sliding window. Past the limit a
-login waits until the oldest counted failure leaves the window: never a
+Every attempt is **reserved** (counted atomically) before the password is checked, so
+parallel attempts can never make more password checks than the limit. A successful
+attempt gives its reservation back: the account's count is cleared and the address
+gets its attempt back. Past the limit an attempt waits until the window ends: never a
 permanent lock-out that an attacker could use against a real user.
+
+An account is counted per region; a platform operator's address is counted once for
+the whole deployment, since the operator logs in on every region.
 """
 
 from __future__ import annotations
 
-import hashlib
-from datetime import timedelta
+from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from balai.auth.models import LoginFailure
-from balai.db import utcnow
+from balai import ratelimit
+from balai.auth.accounts import is_operator_address
 
-__all__ = ["account_key", "address_key", "clear", "record_failure", "retry_after"]
-
-
-def _key(kind: str, value: str) -> str:
-    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+__all__ = ["Attempt", "account_limit", "address_limit", "reserve"]
 
 
-def account_key(tenant_id: int | None, email: str) -> str:
-    """The throttle key of an e-mail address on a tenant, whether an account exists or not."""
-    return _key("account", f"{tenant_id}:{email.strip().lower()}")
+def _window() -> int:
+    return int(current_app.config["LOGIN_WINDOW_SECONDS"])
 
 
-def address_key(address: str | None) -> str:
-    """The throttle key of a client address."""
-    return _key("address", address or "-")
+def account_limit(cross_region: bool = False) -> ratelimit.Limit:
+    """Attempts per account (``LOGIN_MAX_FAILURES_ACCOUNT`` per ``LOGIN_WINDOW_SECONDS``)."""
+    spec = f"{current_app.config['LOGIN_MAX_FAILURES_ACCOUNT']} per {_window()} seconds"
+    return ratelimit.Limit("balai.login-account", spec, cross_region=cross_region)
 
 
-def _window() -> timedelta:
-    return timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
+def address_limit() -> ratelimit.Limit:
+    """Attempts per client address (``LOGIN_MAX_FAILURES_ADDRESS`` per window)."""
+    spec = f"{current_app.config['LOGIN_MAX_FAILURES_ADDRESS']} per {_window()} seconds"
+    return ratelimit.Limit("balai.login-address", spec)
 
 
-def retry_after(session: Session, account: str, address: str) -> int:
-    """Seconds to wait before another attempt is allowed (0: go ahead)."""
-    now = utcnow()
-    since = now - _window()
-    waits = [0]
-    limits = (
-        (account, current_app.config["LOGIN_MAX_FAILURES_ACCOUNT"]),
-        (address, current_app.config["LOGIN_MAX_FAILURES_ADDRESS"]),
-    )
-    for key, limit in limits:
-        count, oldest = session.execute(
-            select(func.count(), func.min(LoginFailure.at)).where(
-                LoginFailure.key == key, LoginFailure.at > since
-            )
-        ).one()
-        if count >= limit and oldest is not None:
-            waits.append(int((oldest + _window() - now).total_seconds()) + 1)
-    return max(waits)
+@dataclass
+class Attempt:
+    """A reserved password check; ``outcome`` says whether it may go ahead."""
+
+    account: tuple[ratelimit.Limit, tuple[object, ...]]
+    address: tuple[ratelimit.Limit, tuple[object, ...]]
+    outcome: ratelimit.Outcome
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome.allowed
+
+    def succeeded(self) -> None:
+        """The password was right: forget the account's attempts, give the address its one."""
+        limit, identity = self.account
+        ratelimit.clear(limit, *identity)
+        limit, identity = self.address
+        ratelimit.refund(limit, *identity)
 
 
-def record_failure(session: Session, account: str, address: str) -> None:
-    """Count one failure against both keys and drop rows that left the window; caller commits."""
-    now = utcnow()
-    session.add_all([LoginFailure(key=account, at=now), LoginFailure(key=address, at=now)])
-    session.execute(delete(LoginFailure).where(LoginFailure.at < now - _window()))
+def reserve(session: Session, email: str, address: str | None) -> Attempt:
+    """Count one password check for ``email`` and ``address`` before it is made.
 
-
-def clear(session: Session, account: str) -> None:
-    """Forget an account's failures after a successful login."""
-    session.execute(delete(LoginFailure).where(LoginFailure.key == account))
+    Whether an account exists or not makes no difference, except that an operator's
+    address is counted across regions.
+    """
+    email = email.strip().lower()
+    account = (account_limit(is_operator_address(session, email)), (email,))
+    by_address = (address_limit(), (address or "-",))
+    outcome = ratelimit.hit_all(account, by_address)
+    return Attempt(account, by_address, outcome)

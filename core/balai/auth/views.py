@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from marshmallow import fields, validate
 from sqlalchemy import select, update
@@ -107,25 +105,22 @@ def _landing() -> str:
 def _attempt_login(email: str, password: str) -> Refusal | None:
     """Log in, or say why not: the same answer for an unknown account and a wrong password.
 
-    A password is verified against a hash either way (a dummy one when there is
-    no account), so the two also take the same time.
+    The attempt is counted before the password is checked (parallel guesses cannot
+    check more than the limit), and a password is verified against a hash either way
+    (a dummy one when there is no account), so the two also take the same time.
     """
     session = db.session
-    account = throttle.account_key(g.tenant.id, email)
-    address = throttle.address_key(request.remote_addr)
-    refusal = _throttled(account, address)
-    if refusal is not None:
-        return refusal
+    attempt = throttle.reserve(session, email, request.remote_addr)
+    if not attempt.allowed:
+        return _throttled(attempt)
     user = find_login_user(session, g.tenant.id, email)
     # The hash and the credential version come from one row read: the session gets
     # this version, so if the password changes while we verify, it is born dead.
     verified, version = (user.password_hash, user.credential_version) if user else (None, 0)
     if not check_password(verified, password):
-        throttle.record_failure(session, account, address)
-        session.commit()
         return Refusal(_("Wrong e-mail address or password."))
     assert user is not None and verified is not None
-    throttle.clear(session, account)
+    attempt.succeeded()
     if needs_rehash(verified):
         _rehash(user, verified, password)
     start_session(session, user, version)
@@ -146,18 +141,9 @@ def _rehash(user: User, verified: str, password: str) -> None:
     )
 
 
-def _throttled(account: str, address: str) -> Refusal | None:
-    """A 429 refusal while the account or the address has too many recent failures."""
-    wait = throttle.retry_after(db.session, account, address)
-    if not wait:
-        return None
-    minutes = max(1, math.ceil(wait / 60))
-    message = ngettext(
-        "Too many attempts. Try again in %(num)d minute.",
-        "Too many attempts. Try again in %(num)d minutes.",
-        minutes,
-    )
-    return Refusal(message, 429, wait)
+def _throttled(attempt: throttle.Attempt) -> Refusal:
+    """The 429 refusal of an attempt past the account's or the address's limit."""
+    return Refusal(attempt.outcome.message(), 429, attempt.outcome.retry_after)
 
 
 @bp.route("/keluar", methods=["POST"])
@@ -181,8 +167,7 @@ def change_password() -> Any:
     errors: dict[str, list[str]] = {}
     refusal = Refusal("")
     if request.method == "POST":
-        refusal = _throttled(*_password_guess_keys()) or refusal
-        errors = {"_form": [refusal.message]} if refusal.message else _change_from_form()
+        refusal, errors = _change_from_form()
         if not errors:
             flash(
                 _(
@@ -196,33 +181,29 @@ def change_password() -> Any:
     return page, refusal.status, refusal.headers()
 
 
-def _change_from_form() -> dict[str, list[str]]:
-    """Change the password as the posted form asks; the errors, or none when done."""
-    data, errors = validate_form(PasswordForm(), request.form)
-    if data is not None:
-        errors = _password_errors(data)
-    if not errors:
-        assert data is not None
-        _replace_password(data["new"])
-    return errors
+def _change_from_form() -> tuple[Refusal, dict[str, list[str]]]:
+    """Change the password as the posted form asks: the refusal and errors, none when done.
 
-
-def _password_guess_keys() -> tuple[str, str]:
-    """Throttle keys for guesses of the current password: the same as for logging in.
-
-    A stolen session must not become a way to guess the password.
+    Guesses of the current password are counted like logins, before the check, with
+    the same keys: a stolen session must not become a way to guess the password.
     """
-    return (
-        throttle.account_key(g.tenant.id, current_user.email),
-        throttle.address_key(request.remote_addr),
-    )
-
-
-def _password_errors(data: dict[str, Any]) -> dict[str, list[str]]:
+    data, errors = validate_form(PasswordForm(), request.form)
+    if data is None:
+        return Refusal(""), errors
+    attempt = throttle.reserve(db.session, current_user.email, request.remote_addr)
+    if not attempt.allowed:
+        refusal = _throttled(attempt)
+        return refusal, {"_form": [refusal.message]}
     if not check_password(current_user.password_hash, data["current"]):
-        throttle.record_failure(db.session, *_password_guess_keys())
-        db.session.commit()
-        return {"current": [_("The current password is wrong.")]}
+        return Refusal(""), {"current": [_("The current password is wrong.")]}
+    attempt.succeeded()
+    errors = _new_password_errors(data)
+    if not errors:
+        _replace_password(data["new"])
+    return Refusal(""), errors
+
+
+def _new_password_errors(data: dict[str, Any]) -> dict[str, list[str]]:
     problem = password_problem(data["new"], email=current_user.email)
     if problem:
         return {"new": [problem]}

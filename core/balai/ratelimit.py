@@ -1,0 +1,379 @@
+"""Rate limits shared by every worker and host, on the ``limits`` library.
+
+A plugin declares a :class:`Limit` (a name and a limit string such as
+``"5 per 15 minutes"``), calls :func:`hit` with what identifies the caller (a client
+address, an e-mail address, a phone number) and refuses with :class:`TooManyRequests`
+when the outcome says so::
+
+    from balai import ratelimit
+
+    REPORTS = ratelimit.Limit("pengaduan.report-address", "10 per hour")
+
+    outcome = ratelimit.hit(REPORTS, request.remote_addr)
+    if not outcome:
+        raise ratelimit.TooManyRequests(outcome)   # 429 page, JSON error or Open311 error
+
+A hit is counted atomically *before* the work it guards (fixed windows: the window
+starts with the first hit and the counter starts again when it ends), so parallel
+requests can never get more than the limit through. Counters live in the database
+(table ``balai_rate_limit``, one ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` per
+hit, committed at once on its own connection) or, when ``RATELIMIT_STORAGE_URL`` names
+one, in Redis through the library's own storage. Keys hold no personal data (the
+identity is a keyed hash) and belong to the current region unless a limit is declared
+``cross_region``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from flask import Flask, current_app, g
+from flask_babel import ngettext
+from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
+from limits.storage import Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from sqlalchemy import Engine, Float, Integer, String, case, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.exceptions import TooManyRequests as _TooManyRequests
+
+from balai.db import Base, make_engine
+
+__all__ = [
+    "DatabaseStorage",
+    "Limit",
+    "Outcome",
+    "RateCounter",
+    "StorageError",
+    "TooManyRequests",
+    "clear",
+    "dispose",
+    "hit",
+    "hit_all",
+    "refund",
+    "retry_message",
+    "storage",
+]
+
+
+class RateCounter(Base):
+    """One rate-limit counter of the database storage: hits in a window that ends at
+    ``expires_at`` (seconds since the epoch). ``key`` is hashed: no personal data."""
+
+    __tablename__ = "balai_rate_limit"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class DatabaseStorage(Storage):
+    """A ``limits`` storage on Balai's database: the default, shared by every worker.
+
+    Registered as the scheme ``balai+db`` (``limits`` registers every ``Storage``
+    subclass by its ``STORAGE_SCHEME``); built with the app's engine::
+
+        storage_from_string("balai+db://", engine=engine)
+
+    :meth:`incr` is one upsert that starts a new window when the old one has expired
+    and returns the new count, committed on its own connection: call it before the
+    request's first write (SQLite lets one writer in at a time). Expired rows are
+    deleted at most once every :attr:`SWEEP_SECONDS` per worker.
+    """
+
+    STORAGE_SCHEME = ["balai+db"]
+    SWEEP_SECONDS = 60.0
+
+    def __init__(
+        self,
+        uri: str | None = None,
+        wrap_exceptions: bool = False,
+        *,
+        engine: Engine,
+        **options: Any,
+    ) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions)
+        self.engine = engine
+        self._swept = -math.inf
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return SQLAlchemyError
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        table = RateCounter.__table__
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(table).values(key=key, count=amount, expires_at=now + expiry)
+        expired = table.c.expires_at <= now
+        upsert = insert.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "count": case((expired, insert.excluded.count), else_=table.c.count + amount),
+                "expires_at": case(
+                    (expired, insert.excluded.expires_at), else_=table.c.expires_at
+                ),
+            },
+        ).returning(table.c.count)
+        with self.engine.begin() as connection:
+            count = int(connection.execute(upsert).scalar_one())
+        if time.monotonic() - self._swept >= self.SWEEP_SECONDS:
+            self.sweep()
+        return count
+
+    def get(self, key: str) -> int:
+        table = RateCounter.__table__
+        with self.engine.connect() as connection:
+            count = connection.execute(
+                select(table.c.count).where(table.c.key == key, table.c.expires_at > time.time())
+            ).scalar()
+        return int(count or 0)
+
+    def get_expiry(self, key: str) -> float:
+        table = RateCounter.__table__
+        now = time.time()
+        with self.engine.connect() as connection:
+            expires = connection.execute(
+                select(table.c.expires_at).where(table.c.key == key, table.c.expires_at > now)
+            ).scalar()
+        return float(expires) if expires is not None else now
+
+    def check(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(select(1))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def reset(self) -> int | None:
+        with self.engine.begin() as connection:
+            return int(connection.execute(delete(RateCounter.__table__)).rowcount)
+
+    def clear(self, key: str) -> None:
+        table = RateCounter.__table__
+        with self.engine.begin() as connection:
+            connection.execute(delete(table).where(table.c.key == key))
+
+    def sweep(self) -> int:
+        """Delete the counters whose window has ended; how many were deleted."""
+        self._swept = time.monotonic()
+        table = RateCounter.__table__
+        with self.engine.begin() as connection:
+            result = connection.execute(delete(table).where(table.c.expires_at <= time.time()))
+        return int(result.rowcount)
+
+
+# -- limits and hits ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A named limit: ``spec`` in the ``limits`` notation (``"5 per 15 minutes"``,
+    ``"10/hour; 50/day"``: every part must allow a hit).
+
+    Counters are per region; ``cross_region=True`` counts one counter for the whole
+    deployment (the platform operator's account, which logs in on every region).
+    """
+
+    name: str
+    spec: str
+    cross_region: bool = False
+
+    def items(self) -> list[RateLimitItem]:
+        return _parse(self.spec)
+
+
+@lru_cache(maxsize=256)
+def _parse(spec: str) -> list[RateLimitItem]:
+    return parse_many(spec)
+
+
+def valid_spec(spec: str) -> bool:
+    """Whether ``spec`` is a limit string ``limits`` understands (for settings schemas)."""
+    try:
+        return bool(_parse(spec))
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a hit found: ``allowed`` (also the truth value) and, when refused, the
+    seconds until the window that refused it ends."""
+
+    allowed: bool
+    retry_after: int
+    limit: Limit
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def message(self) -> str:
+        """The translated refusal: "Too many attempts. Try again in N minutes."."""
+        return retry_message(self.retry_after)
+
+
+class _State:
+    def __init__(self, app: Flask) -> None:
+        self.engine: Engine | None = None
+        url = app.config.get("RATELIMIT_STORAGE_URL")
+        if url:
+            options: dict[str, Any] = {"wrap_exceptions": True}
+            if url.split(":", 1)[0].startswith(("redis", "valkey")):
+                options["key_prefix"] = app.config["RATELIMIT_KEY_PREFIX"]
+            self.storage: Storage = storage_from_string(url, **options)  # type: ignore[assignment]
+        else:
+            # Its own small pool: a request holding a connection of the main pool must
+            # never wait for another one from the same pool to count a hit.
+            self.engine = make_engine(app.config["DATABASE_URL"], pool_size=5)
+            self.storage = storage_from_string(
+                "balai+db://", engine=self.engine, wrap_exceptions=True  # type: ignore[arg-type]
+            )
+        self.limiter = FixedWindowRateLimiter(self.storage)
+
+
+def storage(app: Flask | None = None) -> Storage:
+    """The counters' storage of ``app`` (default: the current app)."""
+    return _state(app).storage
+
+
+def _state(app: Flask | None = None) -> _State:
+    return (app or current_app).extensions["balai.ratelimit"]  # type: ignore[no-any-return]
+
+
+_UNSET: Any = object()
+
+
+def _identifiers(
+    limit: Limit, identity: tuple[object, ...], tenant_id: int | None
+) -> tuple[str, ...]:
+    if limit.cross_region:
+        scope = "all"
+    else:
+        if tenant_id is _UNSET:
+            tenant = g.get("tenant")
+            tenant_id = tenant.id if tenant is not None else None
+        if tenant_id is None:
+            raise RuntimeError(f"rate limit {limit.name!r} hit outside a region")
+        scope = f"t{tenant_id}"
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    text = "\x1f".join(str(part).strip().lower() for part in identity)
+    digest = hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()[:40]
+    return ("balai", scope, limit.name, digest)
+
+
+def hit(limit: Limit, *identity: object, tenant_id: int | None = _UNSET) -> Outcome:
+    """Count one hit of ``limit`` for ``identity`` (in the current region unless the
+    limit is cross-region, or ``tenant_id`` names one) and say whether it is allowed.
+
+    A refused hit is counted too (it never lengthens the window). When ``limit`` has
+    several parts and one refuses, the parts that allowed it are given back.
+    """
+    state = _state()
+    ids = _identifiers(limit, identity, tenant_id)
+    allowed: list[RateLimitItem] = []
+    refused: list[RateLimitItem] = []
+    for item in limit.items():
+        (allowed if state.limiter.hit(item, *ids) else refused).append(item)
+    if not refused:
+        return Outcome(True, 0, limit)
+    for item in allowed:
+        _give_back(state, item, ids)
+    now = time.time()
+    wait = max(
+        min(state.limiter.get_window_stats(item, *ids).reset_time - now, item.get_expiry())
+        for item in refused
+    )
+    return Outcome(False, max(1, math.ceil(wait - 1e-6)), limit)
+
+
+def hit_all(*hits: tuple[Limit, tuple[object, ...]]) -> Outcome:
+    """Hit several limits as one: all allow it, or the ones that allowed it are given
+    back and the first refusal (the longest wait) is returned.
+
+    ``hits`` are ``(limit, identity)`` pairs, e.g. ``(PER_ACCOUNT, (email,))``.
+    """
+    outcomes = [(limit, identity, hit(limit, *identity)) for limit, identity in hits]
+    refusals = [o for _l, _i, o in outcomes if not o]
+    if not refusals:
+        return outcomes[0][2] if outcomes else Outcome(True, 0, Limit("none", "1/second"))
+    for limit, identity, outcome in outcomes:
+        if outcome:
+            refund(limit, *identity)
+    return max(refusals, key=lambda o: o.retry_after)
+
+
+def refund(limit: Limit, *identity: object, tenant_id: int | None = _UNSET) -> None:
+    """Give one hit back (work that must not count, e.g. a login that succeeded)."""
+    state = _state()
+    ids = _identifiers(limit, identity, tenant_id)
+    for item in limit.items():
+        _give_back(state, item, ids)
+
+
+def _give_back(state: _State, item: RateLimitItem, ids: tuple[str, ...]) -> None:
+    key = item.key_for(*ids)
+    if state.storage.get(key) > 0:  # never below zero, never a new window
+        state.storage.incr(key, item.get_expiry(), -1)
+
+
+def clear(limit: Limit, *identity: object, tenant_id: int | None = _UNSET) -> None:
+    """Forget every hit of ``limit`` for ``identity``."""
+    state = _state()
+    ids = _identifiers(limit, identity, tenant_id)
+    for item in limit.items():
+        state.limiter.clear(item, *ids)
+
+
+def retry_message(seconds: int) -> str:
+    """"Too many attempts. Try again in N minutes." (at least one minute)."""
+    minutes = max(1, math.ceil(seconds / 60))
+    return ngettext(
+        "Too many attempts. Try again in %(num)d minute.",
+        "Too many attempts. Try again in %(num)d minutes.",
+        minutes,
+    )
+
+
+class TooManyRequests(_TooManyRequests):
+    """The 429 of a refused hit, with ``Retry-After`` and the translated message.
+
+    Raise it from any view: pages get the error page with the message, the JSON API
+    its error shape (``code: too_many_requests``), and a blueprint with its own error
+    handler (Open311) its own format, all with ``Retry-After``.
+    """
+
+    def __init__(self, outcome: Outcome, message: str | None = None) -> None:
+        text = message or outcome.message()
+        super().__init__(description=text, retry_after=outcome.retry_after)
+        self.outcome = outcome
+        self.data = {"message": text}
+
+
+def _storage_error(exc: StorageError) -> Any:
+    """The counters' store (Redis) cannot be reached: like a database that is down."""
+    from balai.web import error_response
+
+    current_app.logger.error("rate-limit storage unreachable: %s", exc)
+    return error_response(503)[0], 503, {"Retry-After": "30"}
+
+
+def dispose(app: Flask) -> None:
+    """Close the pooled connections of the database storage (tests, forked workers)."""
+    engine = _state(app).engine
+    if engine is not None:
+        engine.dispose()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["balai.ratelimit"] = _State(app)
+    app.register_error_handler(StorageError, _storage_error)
