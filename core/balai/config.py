@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "PREFERRED_URL_SCHEME": "http",
+    # Port of links in messages and pages when not the scheme's default (None).
+    "PREFERRED_URL_PORT": None,
     # Password hashing: "strong" for deployments, "fast" only for test suites.
     "PASSWORD_HASHING": "strong",
     # Login throttling: failures allowed per window before a wait is imposed.

@@ -39,7 +39,7 @@ class Tenant(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     domains: Mapped[list[Domain]] = relationship(
-        back_populates="tenant", cascade="all, delete-orphan", order_by="Domain.host"
+        back_populates="tenant", cascade="all, delete-orphan", order_by="Domain.id"
     )
 
 

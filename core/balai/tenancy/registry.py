@@ -165,16 +165,38 @@ def _resolve_tenant() -> None:
     _links_on_own_domain(g.tenant)
 
 
-def _links_on_own_domain(tenant: TenantInfo) -> None:
-    """Absolute links (``url_for(..., _external=True)``) name one of the region's domains.
+def link_base(tenant: TenantInfo) -> tuple[str, str]:
+    """``(scheme, host[:port])`` of the region's links in pages, e-mails and SMS.
 
-    A single-tenant install answers on any host, but a link it puts in an e-mail or
-    an SMS must not carry whatever ``Host`` a request claimed.
+    Always the region's primary domain (the first one it was given) with
+    ``PREFERRED_URL_SCHEME`` and, when set, ``PREFERRED_URL_PORT``: never the ``Host``
+    (or its port) a request claimed. A region without a domain uses ``SERVER_NAME``,
+    else ``localhost``.
+    """
+    config = current_app.config
+    host = tenant.domains[0] if tenant.domains else config.get("SERVER_NAME") or "localhost"
+    port = config.get("PREFERRED_URL_PORT")
+    return str(config["PREFERRED_URL_SCHEME"]), f"{host}:{int(port)}" if port else host
+
+
+def external_url(tenant: TenantInfo, endpoint: str, **values: Any) -> str:
+    """The absolute address of ``endpoint`` on ``tenant``'s primary domain, in a request
+    or outside one (commands, jobs)."""
+    scheme, netloc = link_base(tenant)
+    adapter = current_app.url_map.bind(netloc, url_scheme=scheme)
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def _links_on_own_domain(tenant: TenantInfo) -> None:
+    """Absolute links (``url_for(..., _external=True)``) name the region's primary domain.
+
+    Whatever ``Host`` a request claimed (any host on a single-tenant install, another
+    domain of the region, or one of its domains with a port of the sender's choice),
+    a link put in an e-mail or an SMS must not carry it.
     """
     adapter = request_ctx.url_adapter
-    claimed = normalise_host(request.host)
-    if adapter is not None and tenant.domains and claimed not in tenant.domains:
-        adapter.server_name = tenant.domains[0]
+    if adapter is not None:
+        adapter.url_scheme, adapter.server_name = link_base(tenant)
 
 
 def init_app(app: Flask) -> None:

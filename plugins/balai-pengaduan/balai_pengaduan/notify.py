@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from balai.auth import User
 from balai.channels import ChannelError, Message, queue
-from balai.tenancy import TenantInfo
+from balai.tenancy import TenantInfo, external_url
 from balai_pengaduan.models import Complaint, ComplaintEvent
 from balai_pengaduan.workflow import STATUS_LABELS
 
@@ -125,13 +125,10 @@ def _queue(session: Session, message: Message) -> None:
 
 
 def tracking_url(tenant: TenantInfo, code: str) -> str:
-    """The tracking page of a complaint, on the request's host or the region's first domain."""
-    if has_request_context():
-        return url_for("pengaduan.track", kode=code, _external=True)
-    return f"https://{tenant.domains[0]}/pengaduan/lacak?kode={code}"
+    """The tracking page of a complaint on the region's primary domain, never the
+    request's host (:func:`balai.tenancy.external_url`)."""
+    return external_url(tenant, "pengaduan.track", kode=code)
 
 
 def _officer_url(tenant: TenantInfo, complaint_id: int) -> str:
-    if has_request_context():
-        return url_for("pengaduan_petugas.detail", complaint_id=complaint_id, _external=True)
-    return f"https://{tenant.domains[0]}/pengaduan/petugas/{complaint_id}"
+    return external_url(tenant, "pengaduan_petugas.detail", complaint_id=complaint_id)

@@ -41,10 +41,11 @@ from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
+from balai import ratelimit
 from balai.db import db, utcnow
 from balai.permissions import public
 from balai.tenancy import TenantInfo
-from balai_pengaduan import runtime, services
+from balai_pengaduan import limiting, runtime, services
 from balai_pengaduan.clients import find_client
 from balai_pengaduan.models import Category, Complaint, Photo
 from balai_pengaduan.views import HIDDEN_STATUSES
@@ -90,9 +91,14 @@ def _open311_error(exc: Open311Error) -> Response:
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Response:
-    """404 of a region without the plugin, 405, 413 ...: also in the Open311 format."""
+    """404 of a region without the plugin, 405, 413, 429 ...: also in the Open311 format
+    (a 429 keeps its ``Retry-After``)."""
     status = exc.code or 500
-    return _errors(status, str(exc.description or exc.name))
+    response = _errors(status, str(exc.description or exc.name))
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _errors(status: int, description: str) -> Response:
@@ -237,9 +243,19 @@ def create_request(fmt: str) -> Response:
         raise Open311Error(403, _("Missing or invalid api_key."))
     category = _category(request.form.get("service_code", ""))
     submission = _submission(request.form, category, client.id)
+    reservation = limiting.reserve(
+        email=submission.reporter_email,
+        phone=submission.reporter_phone,
+        anonymous=submission.privacy == "anonymous",
+    )
+    if not reservation.allowed:
+        outcome = reservation.outcome
+        raise ratelimit.TooManyRequests(outcome, limiting.refusal_message(outcome))
     try:
         complaint = services.submit(db.session, submission, runtime.context())
     except services.ComplaintError as exc:
+        db.session.rollback()
+        reservation.give_back()
         raise Open311Error(400, _(str(exc), **exc.values)) from exc
     runtime.announce_submitted(complaint)
     db.session.commit()

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from balai.i18n import N_
+from balai.ratelimit import valid_spec
 
 __all__ = ["ComplaintSettings"]
+
+
+def _limit(spec: str) -> None:
+    """A limit in the ``limits`` notation, or empty for none."""
+    if spec.strip() and not valid_spec(spec):
+        raise ValidationError(N_("Write a limit like \"10 per hour\" or \"3 per day\"."))
 
 
 class ComplaintSettings(Schema):
@@ -58,4 +65,24 @@ class ComplaintSettings(Schema):
         load_default=5120,
         validate=validate.Range(min=100, max=20480),
         metadata={"label": N_("Largest photo (KB)")},
+    )
+    submit_limit_address = fields.String(
+        load_default="10 per hour",
+        validate=[validate.Length(max=100), _limit],
+        metadata={
+            "label": N_("New complaints per connection (web form and Open311)"),
+            "description": N_(
+                "For example \"10 per hour\"; empty: no limit. Many phones can share one address on mobile networks: do not set it too low."  # noqa: E501
+            ),
+        },
+    )
+    submit_limit_recipient = fields.String(
+        load_default="5 per day",
+        validate=[validate.Length(max=100), _limit],
+        metadata={
+            "label": N_("New complaints per reporter e-mail address or phone number"),
+            "description": N_(
+                "Each one sends a confirmation there; for example \"5 per day\"; empty: no limit."
+            ),
+        },
     )

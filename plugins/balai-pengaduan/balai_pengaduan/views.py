@@ -32,7 +32,7 @@ from balai.db import db, utcnow
 from balai.forms import validate_form
 from balai.items import MenuItem, SearchResult
 from balai.permissions import public
-from balai_pengaduan import photos, runtime, services
+from balai_pengaduan import limiting, photos, runtime, services
 from balai_pengaduan.forms import ComplaintFilters, ReopenForm, SubmitForm, rule_errors
 from balai_pengaduan.models import Area, Category, Complaint, Photo
 from balai_pengaduan.workflow import OPEN_STATUSES, STATUS_LABELS, STATUSES
@@ -97,11 +97,23 @@ def submit() -> Any:
             return render_template(
                 "pengaduan/duplicates.html", nearby=nearby, values=values, labels=STATUS_LABELS
             )
+    submission = _submission(data)
+    reservation = limiting.reserve(
+        email=submission.reporter_email,
+        phone=submission.reporter_phone,
+        anonymous=submission.privacy == "anonymous",
+    )
+    if not reservation.allowed:
+        outcome = reservation.outcome
+        page, _status = _submit_page(values, {"_form": [limiting.refusal_message(outcome)]})
+        return page, 429, {"Retry-After": str(outcome.retry_after)}
     try:
         complaint = _store(data, prepared)
     except services.ComplaintError as exc:
+        reservation.give_back()
         return _submit_page(values, rule_errors(exc))
     except photos.PhotoError as exc:  # the disk is full: nothing was saved
+        reservation.give_back()
         page, _status = _submit_page(values, {"photos": [_(str(exc), **exc.values)]})
         return page, 507
     return redirect(url_for(".submitted", kode=complaint.tracking_code))

@@ -19,12 +19,13 @@ from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from balai import ratelimit
 from balai.api import ApiBlueprint, PageArgs, page_of, paginate
 from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.permissions import public, require
 from balai.plugins import hooks
-from balai_puskesmas import patients, queue, runtime, visits
+from balai_puskesmas import limiting, patients, queue, runtime, visits
 from balai_puskesmas.models import SEXES, TICKET_STATUSES, Clinic, Facility, Ticket
 from balai_puskesmas.services import PuskesmasError
 
@@ -215,9 +216,14 @@ def get_board(facility_id: int) -> dict[str, Any]:
 @public
 @blp.arguments(TakeSchema)
 @blp.response(201, TicketSchema)
+@blp.alt_response(429, schema=None, description="Too many numbers for this address or phone")
 def take_ticket(data: dict[str, Any]) -> dict[str, Any]:
-    """Take the next number at a clinic (the same rules as the web form)."""
+    """Take the next number at a clinic (the same rules and limits as the web form)."""
     settings = runtime.settings()
+    reservation = limiting.reserve(phone=data["phone"])
+    if not reservation.allowed:
+        outcome = reservation.outcome
+        raise ratelimit.TooManyRequests(outcome, limiting.refusal_message(outcome))
     try:
         ticket = queue.take_number(
             db.session,
@@ -232,9 +238,11 @@ def take_ticket(data: dict[str, Any]) -> dict[str, Any]:
             nik=data["nik"],
             phone=data["phone"],
             user_id=current_user.id if current_user.is_authenticated else None,
+            one_per_person=bool(settings["one_number_per_person"]),
         )
     except PuskesmasError as exc:
         db.session.rollback()
+        reservation.give_back()
         _refuse(exc, rename={"clinic": "clinic_id"})
     db.session.commit()
     return _ticket(ticket)

@@ -12,12 +12,13 @@ from __future__ import annotations
 from math import ceil
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from balai.auth import current_user
+from balai.auth.sessions import end_session
 from balai.db import db, utcnow
 from balai.forms import validate_form
 from balai.permissions import has_permission, require
@@ -25,8 +26,8 @@ from balai.plugins import hooks
 from balai_puskesmas import queue, runtime
 from balai_puskesmas.models import Clinic, Facility, Ticket
 from balai_puskesmas.runtime import READ, RECORD, REGISTER, SERVE
-from balai_puskesmas.services import PuskesmasError, facilities_with
-from balai_puskesmas.views import DeskTakeForm, rule_errors, today, zone
+from balai_puskesmas.services import PuskesmasError, facilities_with, require_duty
+from balai_puskesmas.views import KIOSK_DEVICE, DeskTakeForm, rule_errors, today, zone
 
 __all__ = ["PER_PAGE", "bp"]
 
@@ -190,6 +191,29 @@ def finish(ticket_id: int) -> Any:
     db.session.commit()
     flash(_("%(number)s served.", number=queue.display_number(ticket)), "ok")
     return _back(ticket.clinic_id)
+
+
+@bp.post("/kios/<int:facility_id>")
+@require(SERVE)
+def open_kiosk(facility_id: int) -> Response:
+    """Make this browser the lobby kiosk of the puskesmas, and log the officer out of it.
+
+    The kiosk gives numbers without the limits of the web form, so only staff with a
+    desk duty there may open one; the device then holds no officer's login. It stays
+    a kiosk until its browser is closed or someone logs in on it.
+    """
+    facility = db.session.scalar(
+        select(Facility).where(Facility.id == facility_id, Facility.active.is_(True))
+    )
+    if facility is None:
+        abort(404)
+    try:
+        require_duty(runtime.actor(), facility.id, *queue.DESK_DUTIES)
+    except PuskesmasError as exc:
+        runtime.abort_for(exc)
+    end_session(db.session)
+    session[KIOSK_DEVICE] = [g.tenant.id, facility.id]
+    return redirect(url_for("puskesmas.kiosk", facility_id=facility.id))
 
 
 @bp.post("/<int:clinic_id>/ambil")

@@ -162,6 +162,7 @@ def take_number(
     phone: str | None = None,
     user_id: int | None = None,
     closed_on_holidays: bool = True,
+    one_per_person: bool = False,
 ) -> Ticket:
     """Give the next number of ``clinic_id`` on ``day`` (flushed, not committed).
 
@@ -171,6 +172,9 @@ def take_number(
     :param nik: optional; when it belongs to a known patient the ticket is linked to them.
     :param phone: optional Indonesian mobile number, told when the number is called.
     :param closed_on_holidays: refuse the region's holidays (the setting of that name).
+    :param one_per_person: refuse a NIK that already holds a waiting or called number
+        at the clinic that day; checked behind the counter's lock, so two parallel takes
+        with one NIK cannot both pass.
     :raises PuskesmasError: with the problems by field (``clinic``, ``day``, ``nik``,
         ``phone``); status 422. Roll back after it.
     """
@@ -229,6 +233,8 @@ def take_number(
     number = _next_number(session, clinic.id, day)
     if clinic.daily_quota is not None and number > clinic.daily_quota:
         raise PuskesmasError({"clinic": _QUOTA_REACHED})
+    if one_per_person and _holds_active_number(session, clinic.id, day, nik_hash):
+        raise PuskesmasError({"nik": _ONE_PER_PERSON})
     ticket = Ticket(
         code=new_code(),
         facility_id=clinic.facility_id,
@@ -252,6 +258,26 @@ def take_number(
 
 
 _QUOTA_REACHED = N_("This clinic has given all its numbers for that day.")
+_ONE_PER_PERSON = N_(
+    "This NIK already has a number at this clinic for that day: use it, or cancel it first."
+)
+
+
+def _holds_active_number(session: Session, clinic_id: int, day: date, nik_hash: str | None) -> bool:
+    """Whether the person with ``nik_hash`` already waits (or is called) at the clinic."""
+    if nik_hash is None:
+        return False
+    found = session.scalar(
+        select(Ticket.id)
+        .where(
+            Ticket.clinic_id == clinic_id,
+            Ticket.day == day,
+            Ticket.nik_hash == nik_hash,
+            Ticket.status.in_(("waiting", "called")),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def _closed_reason(

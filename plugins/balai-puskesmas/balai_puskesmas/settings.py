@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from marshmallow import Schema, ValidationError, fields, validate
 
 from balai.i18n import N_
+from balai.ratelimit import valid_spec
 
 __all__ = ["PuskesmasSettings"]
 
@@ -17,6 +18,12 @@ def _encrypted(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme != "https" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
         raise ValidationError(N_("Use an https:// address: health data must travel encrypted."))
+
+
+def _limit(spec: str) -> None:
+    """A limit in the ``limits`` notation, or empty for none."""
+    if spec.strip() and not valid_spec(spec):
+        raise ValidationError(N_("Write a limit like \"10 per hour\" or \"3 per day\"."))
 
 
 class PuskesmasSettings(Schema):
@@ -46,6 +53,31 @@ class PuskesmasSettings(Schema):
             "description": N_(
                 "National holidays, joint leave and the region's own days off (Administrasi → Hari libur). Off: clinics take numbers on those days as on any open day."  # noqa: E501
             ),
+        },
+    )
+    ticket_limit_address = fields.String(
+        load_default="10 per hour",
+        validate=[validate.Length(max=100), _limit],
+        metadata={
+            "label": N_("Queue numbers per connection (web and app)"),
+            "description": N_(
+                "For example \"10 per hour\"; empty: no limit. Many phones can share one address on mobile networks: do not set it too low."  # noqa: E501
+            ),
+        },
+    )
+    ticket_limit_phone = fields.String(
+        load_default="3 per day",
+        validate=[validate.Length(max=100), _limit],
+        metadata={
+            "label": N_("Queue numbers per phone number (web, app and SMS)"),
+            "description": N_("For example \"3 per day\"; empty: no limit."),
+        },
+    )
+    one_number_per_person = fields.Boolean(
+        load_default=True,
+        metadata={
+            "label": N_("One waiting number per person (NIK) per clinic and day"),
+            "description": N_("The desk and the kiosk may still give a second number."),
         },
     )
     board_refresh_seconds = fields.Integer(

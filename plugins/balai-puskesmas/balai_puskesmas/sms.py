@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from balai.channels import InboundSms, SmsKeyword
 from balai.db import db, utcnow
-from balai_puskesmas import queue, runtime
+from balai_puskesmas import limiting, queue, runtime
 from balai_puskesmas.models import Clinic, Facility
 from balai_puskesmas.services import PuskesmasError
 from balai_puskesmas.views import zone
@@ -56,6 +56,10 @@ def handle(sms: InboundSms) -> str:
     if clinic is None:
         return _format_reply(facility)
     now = utcnow()
+    phone = _mobile(sms.sender)
+    reservation = limiting.reserve(phone=phone or sms.sender, by_address=False)
+    if not reservation.allowed:
+        return limiting.refusal_message(reservation.outcome)
     try:
         ticket = queue.take_number(
             db.session,
@@ -68,10 +72,12 @@ def handle(sms: InboundSms) -> str:
             closed_on_holidays=runtime.settings()["closed_on_holidays"],
             timezone=zone(),
             nik=parts[2] if len(parts) == 3 else None,
-            phone=_mobile(sms.sender),
+            phone=phone,
+            one_per_person=bool(runtime.settings()["one_number_per_person"]),
         )
     except PuskesmasError as exc:
         db.session.rollback()
+        reservation.give_back()
         reasons = " ".join(m for ms in runtime.error_messages(exc).values() for m in ms)
         return _("No number was taken: %(reasons)s", reasons=reasons)
     ahead, minutes = queue.estimate(db.session, ticket)

@@ -17,6 +17,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -36,7 +37,7 @@ from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.forms import FormSchema, validate_form
 from balai.permissions import public
-from balai_puskesmas import queue, runtime
+from balai_puskesmas import limiting, queue, runtime
 from balai_puskesmas.models import Clinic, Facility, Ticket
 from balai_puskesmas.services import PuskesmasError
 
@@ -60,6 +61,7 @@ TAKE_FIELDS = ("clinic", "day", "nik", "phone")
 DASH = "\u2013"  # an en dash between the first and last day, the opening and closing time
 KIOSK_RETURN_SECONDS = 45  # the kiosk's ticket page goes back to the buttons by itself
 KIOSK_SHOWN = "puskesmas_kiosk_ticket"  # session key: the kiosk's ticket not shown yet
+KIOSK_DEVICE = "puskesmas_kiosk"  # session key: [tenant id, facility id] of an opened kiosk
 Errors = dict[str, list[str]]
 
 
@@ -260,6 +262,11 @@ def take() -> Any:
     data, errors = validate_form(TakeForm(), request.form)
     if data is None:
         return _take_page(values, errors)
+    reservation = limiting.reserve(phone=data["phone"])
+    if not reservation.allowed:
+        outcome = reservation.outcome
+        html, _status = _take_page(values, {"_form": [limiting.refusal_message(outcome)]})
+        return html, 429, {"Retry-After": str(outcome.retry_after)}
     try:
         ticket = queue.take_number(
             db.session,
@@ -273,9 +280,11 @@ def take() -> Any:
             nik=data["nik"],
             phone=data["phone"],
             user_id=_user_id(),
+            one_per_person=bool(runtime.settings()["one_number_per_person"]),
         )
     except PuskesmasError as exc:
         db.session.rollback()
+        reservation.give_back()
         return _take_page(values, rule_errors(exc))
     db.session.commit()
     return redirect(url_for(".ticket", code=ticket.code))
@@ -370,8 +379,15 @@ def cancel(code: str) -> Any:
 @bp.route("/<int:facility_id>/kios", methods=["GET", "POST"])
 @public
 def kiosk(facility_id: int) -> Any:
-    """A big button per clinic: a number for today, printed or read off the screen."""
+    """A big button per clinic: a number for today, printed or read off the screen.
+
+    Only on a device the puskesmas' staff opened as its kiosk (``desk.open_kiosk``):
+    the kiosk is exempt from the limits on taking numbers, so it must not be a way
+    around them for anyone on the internet."""
     facility = active_facility_or_404(facility_id)
+    if session.get(KIOSK_DEVICE) != [g.tenant.id, facility.id]:
+        html = render_template("puskesmas/kiosk_closed.html", facility=facility, minimal=True)
+        return private(html, 403)
     clinics = _active_clinics(facility.id)
     if request.method == "GET":
         return _kiosk_page(facility, clinics, {}, "")

@@ -124,6 +124,19 @@ def officer(
 
 
 @pytest.fixture
+def open_kiosk(officer: Callable[..., User]) -> Callable[..., None]:
+    """``open_kiosk(client, facility)``: a registration officer opens the lobby kiosk of
+    ``facility`` on ``client``'s browser (and is logged out of it)."""
+
+    def do_open(client: FlaskClient, facility: Facility) -> None:
+        officer(client, facility, "registration")
+        response = client.post(f"/puskesmas/loket/kios/{facility.id}")
+        assert response.status_code == 302, response.status_code
+
+    return do_open
+
+
+@pytest.fixture
 def add_patient(db_session: Session, vault: Vault) -> Callable[..., Patient]:
     """``add_patient(nik=NIK_MAN, name="Budi Santoso", **fields)``, straight to the table."""
 

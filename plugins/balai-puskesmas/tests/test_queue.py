@@ -331,7 +331,8 @@ def test_index_is_paginated(client, enabled, make_facility):
 # -- the kiosk -----------------------------------------------------------------------
 
 
-def test_kiosk_gives_a_number_for_today(client, umum, open_facility, stored):
+def test_kiosk_gives_a_number_for_today(client, umum, open_facility, stored, open_kiosk):
+    open_kiosk(client, open_facility)
     kiosk = f"/puskesmas/{open_facility.id}/kios"
     page = client.get(kiosk)
     assert page.status_code == 200
@@ -349,7 +350,8 @@ def test_kiosk_gives_a_number_for_today(client, umum, open_facility, stored):
     assert f'content="45; url=/puskesmas/{open_facility.id}/kios"' in shown.text
 
 
-def test_kiosk_refusals(client, umum, open_facility, make_facility, stored):
+def test_kiosk_refusals(client, umum, open_facility, make_facility, stored, open_kiosk):
+    open_kiosk(client, open_facility)
     kiosk = f"/puskesmas/{open_facility.id}/kios"
     assert client.post(kiosk, data={"clinic": ""}).status_code == 400
     assert client.post(kiosk, data={"clinic": str(umum.id), "nik": "123"}).status_code == 400
@@ -360,10 +362,11 @@ def test_kiosk_refusals(client, umum, open_facility, make_facility, stored):
     assert client.get("/puskesmas/99999/kios").status_code == 404
 
 
-def test_kiosk_of_a_closed_day(client, enabled, make_facility):
+def test_kiosk_of_a_closed_day(client, enabled, make_facility, open_kiosk):
     today = region_today()
     hours = {str(d): ["07:30", "14:00"] for d in range(1, 8) if d != today.isoweekday()}
     facility = make_facility(hours=hours)
+    open_kiosk(client, facility)
     page = client.get(f"/puskesmas/{facility.id}/kios")
     assert "The puskesmas is closed today." in page.text
     assert 'name="clinic"' not in page.text

@@ -156,7 +156,8 @@ def test_cancelling_an_unknown_number_is_404(client, enabled):
 # -- the kiosk -----------------------------------------------------------------------------
 
 
-def test_the_kiosk_keeps_nothing_for_the_next_person(client, open_facility, umum):
+def test_the_kiosk_keeps_nothing_for_the_next_person(client, open_facility, umum, open_kiosk):
+    open_kiosk(client, open_facility)
     kiosk = f"/puskesmas/{open_facility.id}/kios"
     page = client.get(kiosk)
     assert page.headers["Cache-Control"] == "no-store"

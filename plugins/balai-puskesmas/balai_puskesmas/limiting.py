@@ -1,0 +1,67 @@
+"""Limits on taking queue numbers from outside the puskesmas (web, app, SMS).
+
+Anonymous channels are limited per client address (web and app; an SMS arrives from
+the gateway's address, so not there) and per phone number (all three), counted by
+:mod:`balai.ratelimit` before the number is taken, so parallel requests cannot get past
+the limit. One person (NIK) holds at most one active number per clinic and day: that
+rule is checked inside :func:`~balai_puskesmas.queue.take_number`, behind the clinic's
+counter lock. The desk and the kiosk opened by the puskesmas' staff are exempt.
+The limits are the plugin's settings ``ticket_limit_address`` and
+``ticket_limit_phone`` (an empty value switches one off).
+"""
+
+from __future__ import annotations
+
+from flask import request
+from flask_babel import ngettext
+
+from balai import ratelimit
+from balai_puskesmas import runtime
+from balai_puskesmas.services import mobile_number
+
+__all__ = ["Reservation", "refusal_message", "reserve"]
+
+
+class Reservation:
+    """Hits counted for one take; given back when the take is refused by a rule."""
+
+    def __init__(self, hits: list[tuple[ratelimit.Limit, tuple[object, ...]]]) -> None:
+        self.hits = hits
+        self.outcome = ratelimit.hit_all(*hits)
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome.allowed
+
+    def give_back(self) -> None:
+        """The take was refused by a rule (closed, wrong NIK…): it does not count."""
+        if self.allowed:
+            for limit, identity in self.hits:
+                ratelimit.refund(limit, *identity)
+
+
+def reserve(*, phone: str | None, by_address: bool = True) -> Reservation:
+    """Count one take for this client's address (web, app) and for ``phone``."""
+    settings = runtime.settings()
+    hits: list[tuple[ratelimit.Limit, tuple[object, ...]]] = []
+    spec = str(settings["ticket_limit_address"] or "").strip()
+    if by_address and spec:
+        limit = ratelimit.Limit("puskesmas.ticket-address", spec)
+        hits.append((limit, (request.remote_addr or "-",)))
+    spec = str(settings["ticket_limit_phone"] or "").strip()
+    number = mobile_number(phone) or (phone or "").strip()
+    if number and spec:
+        hits.append((ratelimit.Limit("puskesmas.ticket-phone", spec), (number,)))
+    return Reservation(hits)
+
+
+def refusal_message(outcome: ratelimit.Outcome) -> str:
+    """Why no number was given, and when to try again."""
+    minutes = max(1, -(-outcome.retry_after // 60))
+    return ngettext(
+        "Too many queue numbers were asked for from this connection or phone number. "
+        "Try again in %(num)d minute, or take a number at the puskesmas.",
+        "Too many queue numbers were asked for from this connection or phone number. "
+        "Try again in %(num)d minutes, or take a number at the puskesmas.",
+        minutes,
+    )

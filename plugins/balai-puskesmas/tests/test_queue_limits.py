@@ -1,0 +1,227 @@
+"""Anonymous queue abuse: one address, one phone or one NIK cannot take a clinic's
+numbers away from the people who need them.
+
+The attack: parallel anonymous requests to ``POST /api/v1/puskesmas/tickets`` used up a
+clinic's daily quota in a fraction of a second, and the next citizen was told the
+quota was reached. Here real threads race against the real database (SQLite and
+PostgreSQL); every channel that takes a number is covered (web form, API, SMS), and
+the kiosk is exempt only when the puskesmas' staff opened it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from balai.sms import TOKEN_HEADER, rotate_token
+from balai_puskesmas.models import Facility, Ticket
+
+from .conftest import NIK_MAN
+
+EVERY_DAY = {str(d): ["00:00", "23:59"] for d in range(1, 8)}
+# A Tuesday that is no holiday, 10:00 in Jakarta: the clinic is open.
+TUESDAY = datetime(2026, 2, 10, 3, 0, tzinfo=UTC)
+DAY = "2026-02-10"
+API = "/api/v1/puskesmas/tickets"
+PARALLEL = 30
+QUOTA = 25
+LIMITS = {"ticket_limit_address": "10 per hour", "ticket_limit_phone": "3 per day"}
+
+pytestmark = pytest.mark.balai_config(
+    BABEL_DEFAULT_LOCALE="en", PLUGIN_SETTINGS={"puskesmas": LIMITS}
+)
+
+
+@pytest.fixture(autouse=True)
+def tuesday(time_machine) -> None:
+    time_machine.move_to(TUESDAY, tick=False)
+
+
+@pytest.fixture
+def open_facility(enabled, make_facility: Callable[..., Facility]) -> Facility:
+    return make_facility(hours=EVERY_DAY)
+
+
+@pytest.fixture
+def clinic(open_facility: Facility, db_session: Session):
+    clinic = open_facility.clinics[0]
+    clinic.daily_quota = QUOTA
+    db_session.commit()
+    return clinic
+
+
+@pytest.fixture
+def tickets(db_session: Session) -> Callable[[], list[Ticket]]:
+    def read() -> list[Ticket]:
+        db_session.rollback()
+        db_session.expire_all()
+        return list(db_session.scalars(select(Ticket).order_by(Ticket.id)))
+
+    return read
+
+
+def in_parallel(app, tenant, send: Callable[[Any, int], Any], count: int = PARALLEL) -> list[int]:
+    """Status codes of ``send(client, n)`` from ``count`` threads released at once."""
+    barrier = threading.Barrier(count)
+    statuses: list[int] = []
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+
+    def run(n: int) -> None:
+        client = app.test_client()
+        client.host = tenant.domains[0]
+        try:
+            barrier.wait(timeout=60)
+            response = send(client, n)
+            with lock:
+                statuses.append(response.status_code)
+        except BaseException as exc:  # reported below
+            with lock:
+                failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    return statuses
+
+
+def test_parallel_api_requests_from_one_address_cannot_empty_the_quota(
+    app, client, tenant, clinic, tickets
+):
+    def take(browser, n):
+        return browser.post(API, json={"clinic_id": clinic.id, "day": DAY})
+
+    statuses = in_parallel(app, tenant, take)
+    given = tickets()
+    assert len(given) <= 10, f"{len(given)} numbers to one address for a limit of 10"
+    assert statuses.count(201) == len(given) and statuses.count(429) == PARALLEL - len(given)
+    citizen = client.post(
+        API, json={"clinic_id": clinic.id, "day": DAY}, environ_base={"REMOTE_ADDR": "10.1.2.3"}
+    )
+    assert citizen.status_code == 201, citizen.json
+
+
+def test_a_refusal_on_the_api_says_when_to_come_back(client, clinic, tickets):
+    for _ in range(10):
+        assert client.post(API, json={"clinic_id": clinic.id, "day": DAY}).status_code == 201
+    refused = client.post(API, json={"clinic_id": clinic.id, "day": DAY})
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert refused.json["error"]["code"] == "too_many_requests"
+    assert "Too many queue numbers were asked for" in refused.json["error"]["message"]
+    assert len(tickets()) == 10
+
+
+def test_parallel_takes_with_one_nik_give_one_number(app, tenant, clinic, tickets):
+    def take(browser, n):
+        address = {"REMOTE_ADDR": f"10.0.{n}.1"}
+        data = {"clinic_id": clinic.id, "day": DAY, "nik": NIK_MAN}
+        return browser.post(API, json=data, environ_base=address)
+
+    statuses = in_parallel(app, tenant, take, count=10)
+    assert len(tickets()) == 1
+    assert sorted(statuses) == [201] + [422] * 9
+
+
+def test_a_nik_may_take_again_once_its_number_is_cancelled(client, clinic, tickets):
+    data = {"clinic_id": clinic.id, "day": DAY, "nik": NIK_MAN}
+    first = client.post(API, json=data)
+    again = client.post(API, json=data)
+    assert again.status_code == 422
+    assert "already has a number" in again.json["error"]["fields"]["nik"][0]
+    assert client.post(f"/puskesmas/antrean/{first.json['code']}/batal").status_code == 302
+    assert client.post(API, json=data).status_code == 201
+
+
+def test_the_web_form_limits_one_phone_whatever_the_address(client, clinic, tickets):
+    form = {"clinic": str(clinic.id), "day": DAY, "phone": "0812-3456-7890"}
+    for n in range(3):
+        address = {"REMOTE_ADDR": f"10.0.{n}.1"}
+        assert (
+            client.post("/puskesmas/antrean/ambil", data=form, environ_base=address).status_code
+            == 302
+        )
+    same_phone = {**form, "phone": "+62 812 3456 7890"}
+    page = client.post(
+        "/puskesmas/antrean/ambil", data=same_phone, environ_base={"REMOTE_ADDR": "10.9.9.9"}
+    )
+    assert page.status_code == 429
+    assert 0 < int(page.headers["Retry-After"]) <= 24 * 3600
+    assert "Too many queue numbers were asked for" in page.text
+    assert len(tickets()) == 3
+
+
+def test_a_refused_take_is_not_counted(client, clinic, tickets, db_session):
+    form = {"clinic": str(clinic.id), "day": "2026-01-01"}  # a day in the past
+    for _ in range(12):
+        assert client.post("/puskesmas/antrean/ambil", data=form).status_code == 400
+    form["day"] = DAY
+    assert client.post("/puskesmas/antrean/ambil", data=form).status_code == 302
+
+
+def test_sms_antre_is_limited_per_phone(app, client, enabled, clinic, open_facility, tickets):
+    token = rotate_token(app, enabled)
+
+    def sms(sender: str) -> str:
+        text = f"ANTRE {open_facility.code} {clinic.code}"
+        response = client.post(
+            "/-/sms/masuk", data={"from": sender, "text": text}, headers={TOKEN_HEADER: token}
+        )
+        assert response.status_code == 200
+        return response.text
+
+    replies = [sms("+6281234567890") for _ in range(4)]
+    assert all("Queue number" in reply for reply in replies[:3])
+    assert "Too many queue numbers were asked for" in replies[3]
+    assert len(tickets()) == 3
+    assert "Queue number" in sms("+6281298765432")  # another phone, same gateway
+
+
+def test_the_kiosk_is_closed_to_anyone_the_staff_did_not_open_it_for(
+    client, clinic, open_facility, tickets
+):
+    kiosk = f"/puskesmas/{open_facility.id}/kios"
+    assert client.get(kiosk).status_code == 403
+    taken = client.post(kiosk, data={"clinic": str(clinic.id)})
+    assert taken.status_code == 403
+    assert "not the kiosk of the puskesmas" in taken.text
+    assert tickets() == []
+
+
+def test_an_opened_kiosk_and_the_desk_are_exempt(
+    app, client, clinic, open_facility, tickets, open_kiosk, officer, tenant
+):
+    open_kiosk(client, open_facility)
+    assert client.get("/api/v1/me").status_code == 401  # the officer is logged out there
+    kiosk = f"/puskesmas/{open_facility.id}/kios"
+    for _ in range(12):
+        assert (
+            client.post(kiosk, data={"clinic": str(clinic.id), "nik": NIK_MAN}).status_code == 302
+        )
+    desk = app.test_client()
+    desk.host = tenant.domains[0]
+    officer(desk, open_facility)
+    for _ in range(3):
+        response = desk.post(f"/puskesmas/loket/{clinic.id}/ambil", data={"nik": NIK_MAN})
+        assert response.status_code == 302
+    assert len(tickets()) == 15
+
+
+def test_only_staff_with_a_desk_duty_there_open_a_kiosk(
+    client, login, open_facility, make_facility, officer
+):
+    login(client, role="warga")
+    assert client.post(f"/puskesmas/loket/kios/{open_facility.id}").status_code == 403
+    elsewhere = make_facility("LAIN", hours=EVERY_DAY)
+    officer(client, elsewhere)
+    assert client.post(f"/puskesmas/loket/kios/{open_facility.id}").status_code == 403
+    assert client.get(f"/puskesmas/{open_facility.id}/kios").status_code == 403
