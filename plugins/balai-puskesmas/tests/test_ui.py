@@ -187,12 +187,20 @@ def nik_inputs(html: str) -> list[str]:
     return re.findall(r'<input id="f-nik"[^>]*>', html)
 
 
-def test_nik_inputs_do_not_cut_a_pasted_number(client, open_facility, umum, officer, db_session):
-    pages = [TAKE, f"/puskesmas/{open_facility.id}/kios"]
+def test_nik_inputs_do_not_cut_a_pasted_number(
+    app, client, open_facility, umum, officer, db_session, open_kiosk
+):
+    kiosk = app.test_client()
+    kiosk.host = client.host
+    open_kiosk(kiosk, open_facility)
+    pages = [(client, TAKE), (kiosk, f"/puskesmas/{open_facility.id}/kios")]
     officer(client, open_facility, "registration")
-    pages += [f"/puskesmas/loket/{umum.id}", "/puskesmas/pasien/", "/puskesmas/pasien/baru"]
-    for url in pages:
-        [tag] = nik_inputs(client.get(url).text)
+    pages += [
+        (client, url)
+        for url in (f"/puskesmas/loket/{umum.id}", "/puskesmas/pasien/", "/puskesmas/pasien/baru")
+    ]
+    for browser, url in pages:
+        [tag] = nik_inputs(browser.get(url).text)
         assert 'maxlength="16"' not in tag, url
         assert 'inputmode="numeric"' in tag and 'autocomplete="off"' in tag, url
     today = queue.region_today(utcnow(), TZ)
