@@ -32,9 +32,9 @@ import pytest
 from filling import enable_all, fill
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
-from balai.auth.models import ApiToken, Department, User
+from balai.auth.models import ApiToken, Department, LoginSession, User
 from balai.calendar import Holiday
 from balai.db import Base, db
 from balai.demo import DEPARTMENTS
@@ -171,17 +171,22 @@ def observe(region: Region, actions: list[Action], roles=ROLES) -> tuple[dict, l
     for action in actions:
         for role in roles:
             url = url_for_action(region, action, role)
-            response = region.clients[role].open(url, method=action.method, data={})
+            client = region.clients[role]
+            cookie = client.get_cookie("balai_session", domain=client.host)
+            response = client.open(url, method=action.method, data={})
             if response.status_code >= 500:
                 errors.append(f"{role}: {action.method} {url} -> {response.status_code}")
             observed[(action.path, action.method, role)] = outcome(response)
             if action.method != "GET":
                 restore(region)
+                if cookie is not None:  # e.g. opening a kiosk logs the officer out
+                    client.set_cookie(cookie.key, cookie.value, domain=cookie.domain)
     return observed, errors
 
 
 def restore(region: Region) -> None:
-    """Undo what an allowed write could do to the scene: plugins, grants, accounts."""
+    """Undo what an allowed write could do to the scene: plugins, grants, accounts, and
+    the roles' login sessions."""
     app, tenant = region.app, region.tenant
     current = registry(app).by_id(tenant.id)
     for name in sorted(set(region.tenant.plugins) - set(current.plugins)):
@@ -195,6 +200,11 @@ def restore(region: Region) -> None:
             session.delete(grant)
         for user in locked:
             user.active = True
+        session.execute(
+            update(LoginSession)
+            .where(LoginSession.user_id.in_(region.role_user_ids))
+            .values(revoked_at=None)
+        )
         if grants:
             bump_state(session)
 
