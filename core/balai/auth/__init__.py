@@ -1,7 +1,8 @@
 """Users and authentication: login sessions, API tokens, password hashing.
 
 Plugins use :data:`current_user`, :class:`User`, :class:`Department` and
-:func:`create_user` (sample accounts for ``populate_demo``); the rest may move.
+:func:`create_user` (sample accounts for ``populate_demo``) and :func:`end_session`
+(log this browser out); the rest may move.
 """
 
 from flask_login import current_user
@@ -9,7 +10,7 @@ from flask_login import current_user
 from balai.auth.accounts import AccountError, create_user
 from balai.auth.models import ApiToken, Department, LoginSession, User
 from balai.auth.passwords import check_password, hash_password
-from balai.auth.sessions import init_app
+from balai.auth.sessions import end_session, init_app
 
 __all__ = [
     "AccountError",
@@ -20,6 +21,7 @@ __all__ = [
     "check_password",
     "create_user",
     "current_user",
+    "end_session",
     "hash_password",
     "init_app",
 ]

@@ -17,8 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from balai.auth import current_user
-from balai.auth.sessions import end_session
+from balai.auth import current_user, end_session
 from balai.db import db, utcnow
 from balai.forms import validate_form
 from balai.permissions import has_permission, require
