@@ -1,7 +1,7 @@
 """rate limits: one counter table for every limit; login failures are counted there
 
-Revision ID: 0003_rate_limits
-Revises: 0002
+Revision ID: 0004_rate_limits
+Revises: 0003_credential_version
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_rate_limits"
-down_revision: str | Sequence[str] | None = "0002"
+revision: str = "0004_rate_limits"
+down_revision: str | Sequence[str] | None = "0003_credential_version"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
