@@ -293,7 +293,7 @@ def test_admin_cannot_demote_or_disable_themselves(
     client: FlaskClient, admin: User, tenant: TenantInfo
 ) -> None:
     response = client.post(f"/admin/pengguna/{admin.id}", data={"name": "Me", "role": "warga"})
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert "cannot change your own role" in response.get_data(as_text=True)
     response = client.post(f"/admin/pengguna/{admin.id}/nonaktifkan", follow_redirects=True)
     assert "cannot disable your own account" in response.get_data(as_text=True)
@@ -333,7 +333,7 @@ def test_user_manager_who_is_not_admin_cannot_touch_admins(
     assert client.post(f"/admin/pengguna/{admin_id}/nonaktifkan").status_code == 403
     form = {"email": "x@example.test", "name": "X", "role": "admin", "password": PASSWORD}
     response = client.post("/admin/pengguna/baru", data=form)
-    assert response.status_code == 400 and "Only a region admin" in response.get_data(as_text=True)
+    assert response.status_code == 403 and "Only a region admin" in response.get_data(as_text=True)
     assert get_user(admin_id).active
 
 

@@ -19,9 +19,19 @@ def register_permissions() -> list[Permission]:
         Permission(
             "balai.view_dashboard", _l("View the command-centre dashboard"), roles=("opd", "admin")
         ),
-        Permission("balai.manage_plugins", _l("Switch plugins on and off, and set them up")),
-        Permission("balai.manage_users", _l("Manage users, roles and departments")),
-        Permission("balai.manage_appearance", _l("Change the region's name, logo and theme")),
+        Permission(
+            "balai.manage_plugins",
+            _l("Switch plugins on and off, and set them up"),
+            admin_only=True,
+        ),
+        Permission(
+            "balai.manage_users", _l("Manage users, roles and departments"), admin_only=True
+        ),
+        Permission(
+            "balai.manage_appearance",
+            _l("Change the region's name, logo and theme"),
+            admin_only=True,
+        ),
         Permission("balai.manage_calendar", _l("Keep the region's own holidays")),
     ]
 

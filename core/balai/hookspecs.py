@@ -67,6 +67,8 @@ def register_permissions() -> list[Permission] | None:
     """Declare the permissions the plugin's routes require.
 
     Name them ``<plugin>.<verb>_<noun>``; each names the roles that hold it by default.
+    Mark ``admin_only=True`` those only a region admin may grant: managing users,
+    roles, plugins, settings or appearance, audit trails, API keys, personal data.
 
     :returns: a list of :class:`balai.permissions.Permission`.
 

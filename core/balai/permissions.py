@@ -5,6 +5,12 @@ Roles are per tenant: ``warga`` (citizen), ``opd`` (officer of a department),
 Plugins declare permissions (``<plugin>.<verb>_<noun>``) with the roles that hold
 them by default; a region admin may grant or withdraw them per role. Every view is
 either guarded by :func:`require` or marked :func:`public`.
+
+Who may give what is one rule, :func:`grant_refusal`: nobody grants a permission
+they do not hold, nobody changes their own role's permissions, and permissions
+declared ``admin_only`` are granted only by a region admin. Giving an account a
+role (:func:`role_refusal`) or anything else that carries a permission
+(:func:`give_refusal`) follows the same rule.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -24,11 +31,16 @@ __all__ = [
     "ROLES",
     "Permission",
     "access_of",
+    "give_refusal",
+    "grant_refusal",
     "has_permission",
+    "is_admin",
     "permissions_of",
     "public",
     "require",
     "role_label",
+    "role_permissions",
+    "role_refusal",
 ]
 
 ROLES = ("warga", "opd", "admin")
@@ -51,11 +63,16 @@ class Permission:
     :param name: ``<plugin>.<verb>_<noun>``, e.g. ``pengaduan.forward_complaint``.
     :param label: what it allows, for the admin's roles page (translatable).
     :param roles: the roles that hold it unless a region changes that.
+    :param admin_only: only a region admin may grant or withdraw it, and only an
+        admin may give a role or anything else that carries it. Declare it for
+        permissions that manage users, roles, plugins, settings or appearance, that
+        read audit trails or manage API keys, or that open personal data.
     """
 
     name: str
     label: Any
     roles: tuple[str, ...] = ("admin",)
+    admin_only: bool = False
 
 
 class PermissionRegistry:
@@ -104,19 +121,84 @@ def init_app(
     app.extensions["balai.permissions"] = reg
 
 
+def is_admin(user: Any) -> bool:
+    """Whether ``user`` is a region admin or a platform operator: holds everything."""
+    return bool(getattr(user, "is_authenticated", False)) and user.role in (OPERATOR, "admin")
+
+
+def role_permissions(role: str) -> frozenset[str]:
+    """Every permission ``role`` holds in the current tenant: its grants, else the defaults."""
+    reg = registry()
+    if role in (OPERATOR, "admin"):
+        return frozenset(reg.permissions)
+    tenant = g.get("tenant")
+    held = set(reg.defaults(role))
+    if tenant is not None:
+        for name, granted in tenant.grants.get(role, {}).items():
+            (held.add if granted else held.discard)(name)
+    return frozenset(held)
+
+
 def permissions_of(user: Any) -> frozenset[str]:
     """All permissions ``user`` holds in the current tenant."""
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
-    reg = registry()
-    if user.role in (OPERATOR, "admin"):
-        return frozenset(reg.permissions)
-    tenant = g.get("tenant")
-    held = set(reg.defaults(user.role))
-    if tenant is not None:
-        for name, granted in tenant.grants.get(user.role, {}).items():
-            (held.add if granted else held.discard)(name)
-    return frozenset(held)
+    return role_permissions(user.role)
+
+
+def give_refusal(actor: Any, permission: str) -> str | None:
+    """Why ``actor`` may not give ``permission`` to anyone, or ``None`` if they may.
+
+    Giving covers every way a permission reaches someone: a role's grant, an account's
+    role, or anything a plugin hands out that carries it (a duty, for example).
+    """
+    if is_admin(actor):
+        return None
+    declared = registry().permissions.get(permission)
+    if declared is None or declared.admin_only:
+        return _("Only a region admin can give this permission.")
+    if permission not in permissions_of(actor):
+        return _("You can only give permissions that you hold yourself.")
+    return None
+
+
+def grant_refusal(actor: Any, role: str, permission: str) -> str | None:
+    """Why ``actor`` may not grant or withdraw ``permission`` for ``role``, or ``None``.
+
+    The one rule of the roles page: region admins may change every grant; anyone
+    else only the grants of another role, of permissions they hold themselves that
+    are not ``admin_only``.
+    """
+    if is_admin(actor):
+        return None
+    if not getattr(actor, "is_authenticated", False):
+        return _("Only a region admin can give this permission.")
+    if role in (OPERATOR, "admin"):
+        return _("Region admins always hold every permission.")
+    if role == actor.role:
+        return _("You cannot change the permissions of your own role.")
+    return give_refusal(actor, permission)
+
+
+def role_refusal(actor: Any, role: str) -> str | None:
+    """Why ``actor`` may not give ``role`` to an account (or manage accounts of it), or ``None``.
+
+    An account's role gives it every permission the role holds here, so someone who
+    is not an admin may give only a role whose every permission they could give.
+    """
+    if is_admin(actor):
+        return None
+    if role in (OPERATOR, "admin"):
+        return _("Only a region admin can make someone an admin.")
+    for name in sorted(role_permissions(role)):
+        if give_refusal(actor, name) is not None:
+            return _(
+                "Only a region admin can give the role %(role)s: it carries permissions "
+                "you cannot give (%(permission)s).",
+                role=role_label(role),
+                permission=name,
+            )
+    return None
 
 
 def role_label(role: str) -> str:

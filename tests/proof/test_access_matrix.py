@@ -2,16 +2,24 @@
 
 Actions are the routes guarded by :func:`balai.permissions.require` (a permission,
 or only a login) in the core and every installed plugin, with each method they
-accept. Roles are a visitor, a citizen, a department officer, a region admin and
-the three duties an officer can hold at a puskesmas (registration desk, clinician,
-viewer). In a region with every plugin on and its demo data loaded, each role calls
-each action over HTTP with a real id of the same region and the answer is sorted
-into an outcome:
+accept. Roles are a visitor, a citizen, a department officer, the three duties an
+officer can hold at a puskesmas (registration desk, clinician, viewer), a delegated
+user manager (an officer whose role the region granted ``balai.manage_users``) and a
+region admin. In a region with every plugin on and its demo data loaded, each role
+calls each action over HTTP with a real id of the same region and the answer is
+sorted into an outcome:
 
 ``allow``   2xx, a redirect that is not to the login page, or a refusal of the
             input (400, 409, 422): the request got past the guard;
 ``deny``    401, 403 or a redirect to the login page;
 ``hidden``  404: the object is not shown to this user at all.
+
+Some actions are also tried as **cases** with a real body, written ``path#case``:
+granting or withdrawing each permission for each role on ``/admin/peran``, giving
+each role to a new account, and giving oneself a puskesmas duty. A case is
+``allow`` only if the change was written, and ``deny``/``hidden`` only if nothing
+was; anything else is recorded as it is (``not written (400)``, ``deny but
+written``) and shows in the diff.
 
 The observed matrix must equal the file, cell by cell, and no request may end in
 a server error. The file is written by ``write_access_matrix.py``; a change of it
@@ -39,6 +47,7 @@ from balai.calendar import Holiday
 from balai.db import Base, db
 from balai.demo import DEPARTMENTS
 from balai.permissions import access_of
+from balai.permissions import registry as permission_registry
 from balai.tenancy import RoleGrant, TenantInfo, bump_state, enable_plugin, registry
 from balai_pengaduan.clients import create_client
 from balai_pengaduan.models import Area, AreaRoute, Category, Complaint
@@ -51,7 +60,12 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 #: Logged-in roles in the order they act: the most powerful last, so that what an
 #: allowed action changes cannot hide a refusal from the roles before it.
 DUTIES = ("registration", "clinician", "viewer")
-ROLES = ("anonymous", "warga", "opd", *(f"puskesmas-{d}" for d in DUTIES), "admin")
+#: The delegated user manager: an officer while the region grants officers DELEGATED.
+DELEGATE = "user-manager"
+DELEGATED = "balai.manage_users"
+ROLES = ("anonymous", "warga", "opd", *(f"puskesmas-{d}" for d in DUTIES), DELEGATE, "admin")
+#: The roles whose permissions the roles page edits.
+EDITABLE_ROLES = ("warga", "opd")
 #: Values for the routes' text arguments (a plugin that is on, with settings).
 TEXT_ARGUMENTS = {"name": "pengumuman"}
 #: The department whose officer plays ``opd``, and the one of health officers.
@@ -64,10 +78,16 @@ class Action:
     path: str
     method: str
     guard: str
+    case: str = ""  # a named body tried on the route (see the module's docstring)
 
     @property
     def login_only(self) -> bool:
         return self.guard == "login"
+
+    @property
+    def label(self) -> str:
+        """The path as the matrix file names it: ``path#case`` for a case."""
+        return f"{self.path}#{self.case}" if self.case else self.path
 
 
 @dataclass
@@ -80,6 +100,7 @@ class Region:
     facility_id: int
     clients: dict[str, FlaskClient] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
+    staff_ids: set[int] = field(default_factory=set)
 
     @property
     def role_user_ids(self) -> set[int]:
@@ -90,7 +111,7 @@ class Region:
 
 
 def guarded_actions(app: Flask) -> Iterator[Action]:
-    """Every (path, method) whose view is ``require``-d, sorted."""
+    """Every (path, method) whose view is ``require``-d, and the cases, sorted."""
     found = []
     for rule in app.url_map.iter_rules():
         access = access_of(app.view_functions[rule.endpoint])
@@ -98,7 +119,29 @@ def guarded_actions(app: Flask) -> Iterator[Action]:
             continue
         guard = " ".join(access[1]) or "login"
         found += [Action(rule.rule, m, guard) for m in sorted(rule.methods & set(METHODS))]
-    yield from sorted(found, key=lambda a: (a.path, a.method))
+    found += cases(app, found)
+    yield from sorted(found, key=lambda a: (a.label, a.method))
+
+
+ROLES_PAGE = ("/admin/peran", "POST")
+NEW_ACCOUNT = ("/admin/pengguna/baru", "POST")
+DUTY_PAGE = ("/puskesmas/kelola/<int:facility_id>/petugas", "POST")
+
+
+def cases(app: Flask, actions: list[Action]) -> list[Action]:
+    """The cases tried with a body: every cell of the roles page, every role given to
+    a new account, and a duty given to oneself."""
+    guards = {(a.path, a.method): a.guard for a in actions}
+    names = sorted(permission_registry(app).permissions)
+    found = [
+        Action(*ROLES_PAGE, guards[ROLES_PAGE], f"grant {role}:{name}")
+        for name in names
+        for role in EDITABLE_ROLES
+    ]
+    given = ("warga", "opd", "admin")
+    found += [Action(*NEW_ACCOUNT, guards[NEW_ACCOUNT], f"role {role}") for role in given]
+    found.append(Action(*DUTY_PAGE, guards[DUTY_PAGE], "duty for oneself"))
+    return found
 
 
 def _model_of(argument: str) -> type:
@@ -165,28 +208,49 @@ def outcome(response) -> str:
     return f"status {status}"
 
 
+def case_outcome(response, written: bool) -> str:
+    """A case's outcome: by its answer, and whether the change it asks for was written."""
+    seen = outcome(response)
+    if written:
+        return "allow" if seen == "allow" else f"{seen} but written"
+    if seen in ("deny", "hidden"):
+        return seen
+    return f"not written ({response.status_code})"
+
+
 def observe(region: Region, actions: list[Action], roles=ROLES) -> tuple[dict, list[str]]:
     """The outcome of every (action, role); and the requests that ended in a 5xx."""
     observed, errors = {}, []
     for action in actions:
         for role in roles:
+            if role == DELEGATE:
+                delegate(region)
             url = url_for_action(region, action, role)
             client = region.clients[role]
             cookie = client.get_cookie("balai_session", domain=client.host)
-            response = client.open(url, method=action.method, data={})
+            body, written = case_body(region, action, role) if action.case else ({}, None)
+            response = client.open(url, method=action.method, data=body)
             if response.status_code >= 500:
                 errors.append(f"{role}: {action.method} {url} -> {response.status_code}")
-            observed[(action.path, action.method, role)] = outcome(response)
-            if action.method != "GET":
+            seen = outcome(response) if written is None else case_outcome(response, written())
+            observed[(action.label, action.method, role)] = seen
+            if action.method != "GET" or role == DELEGATE:
                 restore(region)
                 if cookie is not None:  # e.g. opening a kiosk logs the officer out
                     client.set_cookie(cookie.key, cookie.value, domain=cookie.domain)
     return observed, errors
 
 
+def delegate(region: Region) -> None:
+    """Grant officers user management in the region, for the delegate's request."""
+    with db.tenant_session(region.tenant.id) as session:
+        session.add(RoleGrant(role="opd", permission=DELEGATED, granted=True))
+        bump_state(session)
+
+
 def restore(region: Region) -> None:
-    """Undo what an allowed write could do to the scene: plugins, grants, accounts, and
-    the roles' login sessions."""
+    """Undo what an allowed write could do to the scene: plugins, grants, accounts,
+    duties, and the roles' login sessions."""
     app, tenant = region.app, region.tenant
     current = registry(app).by_id(tenant.id)
     for name in sorted(set(region.tenant.plugins) - set(current.plugins)):
@@ -196,17 +260,88 @@ def restore(region: Region) -> None:
         locked = session.scalars(
             select(User).where(User.id.in_(region.role_user_ids), User.active.is_(False))
         ).all()
-        for grant in grants:
-            session.delete(grant)
+        duties = session.scalars(
+            select(Staff).where(
+                Staff.user_id.in_(region.role_user_ids), Staff.id.not_in(region.staff_ids)
+            )
+        ).all()
+        for row in [*grants, *duties]:
+            session.delete(row)
         for user in locked:
             user.active = True
+        session.flush()
+        current_version = (
+            select(User.credential_version)
+            .where(User.id == LoginSession.user_id)
+            .scalar_subquery()
+        )
         session.execute(
             update(LoginSession)
             .where(LoginSession.user_id.in_(region.role_user_ids))
-            .values(revoked_at=None)
+            .values(revoked_at=None, credential_version=current_version)
         )
         if grants:
             bump_state(session)
+
+
+# -- cases ---------------------------------------------------------------------------
+
+_accounts = iter(range(1, 1_000_000))
+
+
+def case_body(region: Region, action: Action, role: str):
+    """The form a case posts, and a function telling whether its change was written."""
+    kind, _, what = action.case.partition(" ")
+    if kind == "grant":
+        return _grant_body(region, *what.split(":"))
+    if kind == "role":
+        email = f"case{next(_accounts)}@example.test"
+        department = OFFICER_DEPARTMENT if what == "opd" else ""
+        body = {"email": email, "name": "Case", "role": what, "department": department}
+        body["password"] = "kata-sandi-kasus-123"
+
+        def created() -> bool:
+            with db.tenant_session(region.tenant.id) as session:
+                found = session.scalar(select(User.role).where(User.email == email))
+            return found == what
+
+        return body, created
+    if action.case == "duty for oneself" and role in region.users:
+        user_id = region.users[role].id
+
+        def duty() -> str | None:
+            with db.tenant_session(region.tenant.id) as session:
+                return session.scalar(
+                    select(Staff.duty).where(
+                        Staff.user_id == user_id, Staff.facility_id == region.facility_id
+                    )
+                )
+
+        wanted = "viewer" if duty() == "registration" else "registration"  # always a change
+        body = {"email": region.users[role].email, "duty": wanted}
+        return body, lambda: duty() == wanted
+
+    return {"email": "nobody@example.test", "duty": "registration"}, lambda: False
+
+
+def _held(region: Region) -> dict[tuple[str, str], bool]:
+    """Which editable role holds which permission in the region now."""
+    permissions = permission_registry(region.app).permissions
+    with db.tenant_session(region.tenant.id) as session:
+        grants = {(g.role, g.permission): g.granted for g in session.scalars(select(RoleGrant))}
+    return {
+        (role, name): grants.get((role, name), role in permission.roles)
+        for name, permission in permissions.items()
+        for role in EDITABLE_ROLES
+    }
+
+
+def _grant_body(region: Region, role: str, name: str):
+    """Every box of the roles page as it is (explicitly), with one cell turned over."""
+    held = _held(region)
+    wanted = {**held, (role, name): not held[(role, name)]}
+    body = {f"{r}:{n}": "1" if on else "0" for (r, n), on in wanted.items()}
+    return body, lambda: _held(region)[(role, name)] == wanted[(role, name)]
 
 
 # -- the matrix file ---------------------------------------------------------------
@@ -223,8 +358,8 @@ def write_matrix(observed: dict, actions: list[Action], path: Path = MATRIX) -> 
         writer.writerow(COLUMNS)
         for action in actions:
             for role in ROLES:
-                cell = observed[(action.path, action.method, role)]
-                writer.writerow((action.path, action.method, action.guard, role, cell))
+                cell = observed[(action.label, action.method, role)]
+                writer.writerow((action.label, action.method, action.guard, role, cell))
 
 
 def differences(expected: dict, observed: dict) -> list[str]:
@@ -276,7 +411,7 @@ def region(app, tenant, login) -> Region:
         client = scene.clients[role] = _client(app, tenant)
         if role.startswith("puskesmas-"):
             scene.users[role] = login(client, "opd", tenant=tenant, department=HEALTH_DEPARTMENT)
-        elif role == "opd":
+        elif role in ("opd", DELEGATE):
             scene.users[role] = login(client, "opd", tenant=tenant, department=OFFICER_DEPARTMENT)
         else:
             scene.users[role] = login(client, role, tenant=tenant)
@@ -284,7 +419,10 @@ def region(app, tenant, login) -> Region:
         for role, user in scene.users.items():
             if role.startswith("puskesmas-"):
                 duty = role.removeprefix("puskesmas-")
-                session.add(Staff(user_id=user.id, facility_id=facility_id, duty=duty))
+                staff = Staff(user_id=user.id, facility_id=facility_id, duty=duty)
+                session.add(staff)
+                session.flush()
+                scene.staff_ids.add(staff.id)
             session.add(
                 ApiToken(
                     user_id=user.id,
@@ -305,7 +443,12 @@ def test_every_role_gets_what_the_matrix_says(region, figures, monkeypatch):
     observed, errors = observe(region, actions)
     figures.record("access matrix", "cells checked", len(observed))
     figures.record("access matrix", "server errors", len(errors))
+    case_cells = {k: v for k, v in observed.items() if "#" in k[0]}
+    figures.record("access matrix", "privilege cases", len(case_cells))
+    written = sorted(f"{k}: {v}" for k, v in case_cells.items() if v.endswith("but written"))
+    figures.record("access matrix", "refused but written", len(written))
     assert errors == [], "\n".join(errors)
+    assert written == [], "\n".join(written)
     if os.environ.get(WRITE):
         write_matrix(observed, actions)
         pytest.skip(f"wrote {len(observed)} cells to {MATRIX.name}: review the diff")
@@ -313,9 +456,19 @@ def test_every_role_gets_what_the_matrix_says(region, figures, monkeypatch):
     figures.record("access matrix", "mismatches", len(mismatches))
     assert mismatches == [], f"{len(mismatches)} cells differ:\n" + "\n".join(mismatches)
 
-    # The comparison notices a guard that lets everyone in.
+    # The comparison notices a delegated user manager who may grant anything again.
+    import balai.admin.roles
     import balai.permissions
 
+    with monkeypatch.context() as undone:
+        undone.setattr(balai.admin.roles, "grant_refusal", lambda actor, role, name: None)
+        grants = [a for a in actions if a.case.startswith("grant ")]
+        self_granted, _ = observe(region, grants, roles=(DELEGATE,))
+    assert differences(
+        {k: v for k, v in read_matrix().items() if k in self_granted}, self_granted
+    ), "a user manager granting themselves every permission went unnoticed"
+
+    # The comparison notices a guard that lets everyone in.
     monkeypatch.setattr(balai.permissions, "permissions_of", lambda user: frozenset(
         balai.permissions.registry().permissions
     ))

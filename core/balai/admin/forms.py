@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_babel import gettext as _
@@ -131,17 +131,22 @@ def grant_key(role: str, permission: str) -> str:
     return f"{role}:{permission}"
 
 
-def grant_schema(permissions: Iterable[str]) -> Schema:
+def grant_schema(permissions: Iterable[str], locked: Mapping[str, bool] | None = None) -> Schema:
     """A schema with one checkbox per editable role and permission.
 
     Fields are keyed by position because marshmallow reads dots in field names
-    as nested paths; ``data_key`` keeps the readable checkbox name.
+    as nested paths; ``data_key`` keeps the readable checkbox name. An unticked
+    checkbox sends nothing, so an absent box means "not held", except for the
+    ``locked`` cells (checkbox name → held now) the page shows disabled: a browser
+    does not send those at all, so absent means unchanged.
     """
+    locked = locked or {}
     declared: dict[str, fields.Field] = {}
     for index, name in enumerate(permissions):
         for role in EDITABLE_ROLES:
+            key = grant_key(role, name)
             declared[f"{role}_{index}"] = fields.Boolean(
-                load_default=False, data_key=grant_key(role, name)
+                load_default=locked.get(key, False), data_key=key
             )
     return FormSchema.from_dict(declared, name="RoleMatrixForm")()
 

@@ -4,6 +4,10 @@ Each permission comes with default roles from the plugin that declares it. A
 region stores only its differences from those defaults (:class:`RoleGrant`
 rows), so a plugin that later changes a default is followed unless the region
 decided otherwise. Region admins always hold every permission.
+
+Someone who manages users without being an admin sees the cells they may not change
+disabled, each with its reason (:func:`balai.permissions.grant_refusal`); a post
+that changes one anyway is refused as a whole and nothing is written.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -20,7 +25,7 @@ from balai.admin import audit, bp
 from balai.admin.forms import EDITABLE_ROLES, grant_key, grant_schema
 from balai.db import db
 from balai.forms import validate_form
-from balai.permissions import Permission, require
+from balai.permissions import Permission, grant_refusal, require, role_label
 from balai.permissions import registry as permission_registry
 from balai.plugins import plugins as plugin_manager
 from balai.tenancy import RoleGrant, bump_state
@@ -29,12 +34,14 @@ from balai.tenancy import registry as tenant_registry
 
 @dataclass(frozen=True)
 class MatrixRow:
-    """One permission on the roles page and which editable roles hold it now."""
+    """One permission on the roles page, which editable roles hold it now, and why
+    the current user may not change a cell (``None`` where they may)."""
 
     name: str
     label: str
     plugin: str
     held: dict[str, bool]
+    locked: dict[str, str | None]
 
 
 def _permissions() -> list[Permission]:
@@ -67,9 +74,30 @@ def _matrix() -> list[MatrixRow]:
             label=_(str(p.label)),
             plugin=_plugin_title(owner[p.name]),
             held={role: _holds(role, p) for role in EDITABLE_ROLES},
+            locked={role: grant_refusal(current_user, role, p.name) for role in EDITABLE_ROLES},
         )
         for p in _permissions()
     ]
+
+
+def _locked(permissions: list[Permission]) -> dict[str, bool]:
+    """The cells the current user may not change, by checkbox name, with their state now."""
+    return {
+        grant_key(role, p.name): _holds(role, p)
+        for p in permissions
+        for role in EDITABLE_ROLES
+        if grant_refusal(current_user, role, p.name) is not None
+    }
+
+
+def _reasons(rows: list[MatrixRow]) -> list[str]:
+    """Each distinct reason a cell is locked, numbered on the page by its position."""
+    found: list[str] = []
+    for row in rows:
+        for reason in row.locked.values():
+            if reason is not None and reason not in found:
+                found.append(reason)
+    return found
 
 
 @bp.route("/peran", methods=["GET", "POST"])
@@ -77,15 +105,28 @@ def _matrix() -> list[MatrixRow]:
 def roles() -> Any:
     """The permission-by-role matrix; saving stores only differences from the defaults."""
     errors: dict[str, list[str]] = {}
+    status = 200
     if request.method == "POST":
         permissions = _permissions()
-        data, errors = validate_form(grant_schema(p.name for p in permissions), request.form)
+        schema = grant_schema((p.name for p in permissions), _locked(permissions))
+        data, errors = validate_form(schema, request.form)
+        status = 400
         if data is not None:
-            return _save(permissions, data)
+            wanted = _wanted(permissions, data)
+            refused = _refused(permissions, wanted)
+            if not refused:
+                return _save(permissions, wanted)
+            errors, status = {"_form": refused}, 403
+            audit("roles.refused", refused=sorted(refused))
+    rows = _matrix()
     page = render_template(
-        "balai/admin/roles.html", rows=_matrix(), roles=EDITABLE_ROLES, errors=errors
+        "balai/admin/roles.html",
+        rows=rows,
+        roles=EDITABLE_ROLES,
+        errors=errors,
+        reasons=_reasons(rows),
     )
-    return page, 400 if errors else 200
+    return page, status
 
 
 def _wanted(permissions: list[Permission], data: dict[str, Any]) -> dict[tuple[str, str], bool]:
@@ -97,14 +138,36 @@ def _wanted(permissions: list[Permission], data: dict[str, Any]) -> dict[tuple[s
     }
 
 
-def _save(permissions: list[Permission], data: dict[str, Any]) -> Response:
+def _refused(permissions: list[Permission], wanted: dict[tuple[str, str], bool]) -> list[str]:
+    """A message for every cell the post would change that the current user may not."""
+    by_name = {p.name: p for p in permissions}
+    messages = []
+    for (role, name), held in wanted.items():
+        if held == _holds(role, by_name[name]):
+            continue
+        reason = grant_refusal(current_user, role, name)
+        if reason is not None:
+            messages.append(
+                _(
+                    "%(role)s, %(permission)s: %(reason)s Nothing was saved.",
+                    role=role_label(role),
+                    permission=name,
+                    reason=reason,
+                )
+            )
+    return messages
+
+
+def _save(permissions: list[Permission], wanted: dict[tuple[str, str], bool]) -> Response:
     """Write the matrix, tell every worker, and reload this one's snapshot."""
-    wanted = _wanted(permissions, data)
     cells = [(role, p) for p in permissions for role in EDITABLE_ROLES]
     before = {(role, p.name): _holds(role, p) for role, p in cells}
     defaults = {(role, p.name): role in p.roles for role, p in cells}
-    changed = sorted(grant_key(*key) for key, held in wanted.items() if held != before[key])
-    _write_grants(wanted, defaults)
+    # Only the cells this post changes: a cell left alone keeps what is stored, even
+    # if another admin changed it a moment ago.
+    changes = {key: held for key, held in wanted.items() if held != before[key]}
+    changed = sorted(grant_key(*key) for key in changes)
+    _write_grants(changes, defaults)
     bump_state(db.session)
     db.session.commit()
     tenant_registry().refresh(force=True)

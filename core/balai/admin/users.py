@@ -2,6 +2,11 @@
 
 Only the region's own accounts appear here: platform operators (``tenant_id``
 NULL) are never listed or editable, and another region's ids answer 404.
+
+Someone who manages users without being an admin gives and manages only roles whose
+every permission they could give themselves (:func:`balai.permissions.role_refusal`)
+and places officers only in their own department; a refused change is a 403 naming
+the field, and nothing is written.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from balai.auth.accounts import AccountError, create_user, set_active
 from balai.auth.models import Department, User
 from balai.db import db
 from balai.forms import validate_form
-from balai.permissions import OPERATOR, ROLES, require, role_label
+from balai.permissions import ROLES, is_admin, require, role_label, role_refusal
 
 PAGE_SIZE = 20
 Errors = dict[str, list[str]]
+FORBIDDEN = 403  # the answer to a change the user may not make (not a typing error)
 
 
 # -- queries ---------------------------------------------------------------------
@@ -76,20 +82,41 @@ def _department_id(code: str | None) -> int | None:
 
 
 def _is_admin() -> bool:
-    return current_user.role in ("admin", OPERATOR)
+    return is_admin(current_user)
 
 
 def _may_manage(user: User) -> bool:
-    """Someone granted user management who is not an admin may not touch admins."""
-    return _is_admin() or user.role != "admin"
+    """Only an admin manages accounts of a role the current user could not give."""
+    return role_refusal(current_user, user.role) is None
+
+
+def _manageable_roles() -> list[str]:
+    return [role for role in ROLES if role_refusal(current_user, role) is None]
 
 
 def _role_problem(role: str, user: User | None = None) -> str | None:
     """Why the current user may not give ``role`` (to ``user``), or ``None``."""
-    if role == "admin" and not _is_admin():
-        return _("Only a region admin can make someone an admin.")
     if user is not None and user.id == current_user.id and role != user.role:
         return _("You cannot change your own role.")
+    if user is not None and role == user.role:
+        return None  # unchanged; whether the account may be managed at all is checked first
+    return role_refusal(current_user, role)
+
+
+def _department_problem(department_id: int | None, user: User | None = None) -> str | None:
+    """Why the current user may not place ``user`` in ``department_id``, or ``None``.
+
+    What a department opens (its complaints, its announcements) is given only by an
+    admin or by someone of that department.
+    """
+    if _is_admin() or department_id is None:
+        return None
+    if user is not None and department_id == user.department_id:
+        return None
+    if user is not None and user.id == current_user.id:
+        return _("You cannot change your own department.")
+    if department_id != current_user.department_id:
+        return _("You can only place officers in your own department.")
     return None
 
 
@@ -115,6 +142,7 @@ def users() -> str:
         .offset((page - 1) * PAGE_SIZE)
     ).all()
     filters = {k: v for k, v in (("q", query), ("role", role)) if v}
+    manageable = _manageable_roles()
     return render_template(
         "balai/admin/users.html",
         users=rows,
@@ -124,6 +152,8 @@ def users() -> str:
         q=query,
         role=role,
         roles=ROLES,
+        manageable=manageable,
+        manageable_labels=", ".join(role_label(r) for r in manageable) or _("(none)"),
         filters=filters,
     )
 
@@ -136,22 +166,31 @@ def users() -> str:
 def new_user() -> Any:
     """Create an account in this region with an initial password."""
     errors: Errors = {}
+    status = 200
     if request.method == "POST":
         data, errors = validate_form(NewUserForm(), request.form)
+        status = 400
         if data is not None:
-            errors = _create(data)
+            errors, status = _create(data)
             if not errors:
                 flash(_("The account of %(name)s has been created.", name=data["name"]), "ok")
                 return redirect(url_for("balai_admin.users"))
     values = {k: v for k, v in request.form.items() if k != "password"}
-    return _form_page("balai/admin/user_new.html", errors, values=values)
+    return _form_page("balai/admin/user_new.html", errors, status, values=values)
 
 
-def _create(data: dict[str, Any]) -> Errors:
+def _create(data: dict[str, Any]) -> tuple[Errors, int]:
     """Add the account; on any refusal nothing is written and the errors say why."""
     problem = _role_problem(data["role"])
     if problem:
-        return {"role": [problem]}
+        return {"role": [problem]}, FORBIDDEN
+    try:
+        department_id = _department_id(data["department"])
+    except AccountError as exc:
+        return {"department": [str(exc)]}, 400
+    problem = _department_problem(department_id)
+    if problem:
+        return {"department": [problem]}, FORBIDDEN
     try:
         user = create_user(
             db.session,
@@ -165,12 +204,12 @@ def _create(data: dict[str, Any]) -> Errors:
         db.session.commit()
     except AccountError as exc:
         db.session.rollback()
-        return {exc.field or "_form": [str(exc)]}
+        return {exc.field or "_form": [str(exc)]}, 400
     except IntegrityError:  # another admin added the same address a moment ago
         db.session.rollback()
-        return {"email": [_("A user with this e-mail address already exists.")]}
+        return {"email": [_("A user with this e-mail address already exists.")]}, 400
     audit("user.created", user=user.email, role=user.role, department=data["department"])
-    return {}
+    return {}, 200
 
 
 # -- edit --------------------------------------------------------------------------
@@ -184,15 +223,17 @@ def edit_user(user_id: int) -> Any:
     if not _may_manage(user):
         abort(403)
     errors: Errors = {}
+    status = 200
     if request.method == "POST":
         data, errors = validate_form(UserForm(), request.form)
+        status = 400
         if data is not None:
-            errors = _update(user, data)
+            errors, status = _update(user, data)
             if not errors:
                 flash(_("The account of %(name)s has been saved.", name=user.name), "ok")
                 return redirect(url_for("balai_admin.users"))
     values = request.form.to_dict() if request.method == "POST" else _values_of(user)
-    return _form_page("balai/admin/user_edit.html", errors, user=user, values=values)
+    return _form_page("balai/admin/user_edit.html", errors, status, user=user, values=values)
 
 
 def _values_of(user: User) -> dict[str, str]:
@@ -200,21 +241,24 @@ def _values_of(user: User) -> dict[str, str]:
     return {"name": user.name, "role": user.role, "department": code}
 
 
-def _update(user: User, data: dict[str, Any]) -> Errors:
+def _update(user: User, data: dict[str, Any]) -> tuple[Errors, int]:
     """Apply the edit, or return errors and change nothing."""
     problem = _role_problem(data["role"], user)
     if problem:
-        return {"role": [problem]}
+        return {"role": [problem]}, FORBIDDEN
     try:
         department_id = _department_id(data["department"])
     except AccountError as exc:
-        return {"department": [str(exc)]}
+        return {"department": [str(exc)]}, 400
+    problem = _department_problem(department_id, user)
+    if problem:
+        return {"department": [problem]}, FORBIDDEN
     before = (user.name, user.role, user.department_id)
     user.name, user.role, user.department_id = data["name"], data["role"], department_id
     db.session.commit()
     if before != (user.name, user.role, user.department_id):
         audit("user.changed", user=user.email, role=user.role, department=data["department"])
-    return {}
+    return {}, 200
 
 
 # -- disable and enable ------------------------------------------------------------
@@ -264,11 +308,18 @@ def _back() -> str:
     return url_for("balai_admin.users")
 
 
-def _form_page(template: str, errors: Errors, **context: Any) -> tuple[str, int]:
-    """Render a user form with the roles this admin may give and the departments."""
-    roles = [(r, role_label(r)) for r in ROLES if r != "admin" or _is_admin()]
-    departments = [("", _("(none)"))] + [(d.code, f"{d.code} · {d.name}") for d in _departments()]
+def _form_page(template: str, errors: Errors, status: int, **context: Any) -> tuple[str, int]:
+    """Render a user form with the roles and departments this user may give."""
+    roles = [(r, role_label(r)) for r in _manageable_roles()]
+    user = context.get("user")
+    if user is not None and user.role not in dict(roles):
+        roles.insert(0, (user.role, role_label(user.role)))  # their own, which stays
+    departments = [("", _("(none)"))] + [
+        (d.code, f"{d.code} · {d.name}")
+        for d in _departments()
+        if _department_problem(d.id, user) is None
+    ]
     page = render_template(
         template, errors=errors, role_options=roles, department_options=departments, **context
     )
-    return page, 400 if errors else 200
+    return page, status

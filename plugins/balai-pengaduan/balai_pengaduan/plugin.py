@@ -63,14 +63,28 @@ def register_api(app: Flask) -> Any:
 @hookimpl
 def register_permissions() -> list[Permission]:
     return [
-        Permission(VIEW, _l("See complaints routed to one's department"), roles=("opd", "admin")),
-        Permission(VIEW_ALL, _l("See the complaints of every department"), roles=("admin",)),
+        # Complaints carry the reporter's name, e-mail address and telephone number.
+        Permission(
+            VIEW,
+            _l("See complaints routed to one's department"),
+            roles=("opd", "admin"),
+            admin_only=True,
+        ),
+        Permission(
+            VIEW_ALL,
+            _l("See the complaints of every department"),
+            roles=("admin",),
+            admin_only=True,
+        ),
         Permission(
             VERIFY, _l("Verify, reject, merge and forward complaints"), roles=("opd", "admin")
         ),
         Permission(HANDLE, _l("Work on and resolve forwarded complaints"), roles=("opd", "admin")),
         Permission(
-            MANAGE, _l("Manage complaint categories, areas and Open311 keys"), roles=("admin",)
+            MANAGE,
+            _l("Manage complaint categories, areas and Open311 keys"),
+            roles=("admin",),
+            admin_only=True,
         ),
     ]
 

@@ -2,7 +2,10 @@
 and the audit trail of health records.
 
 Rules live in :mod:`balai_puskesmas.facilities`; these views parse the forms, call
-them, and commit only after a rule succeeded. Reading the audit trail is itself not
+them, and commit only after a rule succeeded. A duty opens patients' records, so it
+is given, changed or removed only by someone who may give the permission it works
+with (:func:`balai.permissions.give_refusal`: those are ``admin_only``, so a region
+admin), and never by an officer to themselves. Reading the audit trail is itself not
 audited: it holds no personal data, only who touched which record id.
 """
 
@@ -33,13 +36,14 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates_schema
 from sqlalchemy import Select, func, select
 
+from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.forms import FormSchema, validate_form
-from balai.permissions import require
+from balai.permissions import give_refusal, is_admin, require
 from balai.tenancy import current_tenant
 from balai_puskesmas import facilities, runtime
 from balai_puskesmas.models import DUTIES, PROFESSIONS, AuditEntry, Clinic, Facility, Staff
-from balai_puskesmas.runtime import MANAGE, VIEW_AUDIT
+from balai_puskesmas.runtime import MANAGE, READ, RECORD, REGISTER, VIEW_AUDIT
 from balai_puskesmas.services import PuskesmasError
 
 __all__ = [
@@ -81,6 +85,8 @@ ACTIONS = {
     "staff.assign": _l("Duty given or changed"),
     "staff.remove": _l("Duty removed"),
 }
+#: The permission each duty works with: giving the duty gives that permission's reach.
+DUTY_PERMISSIONS = {"registration": REGISTER, "clinician": RECORD, "viewer": READ}
 DUTY_LABELS = {
     "registration": _l("Registration desk"),
     "clinician": _l("Clinician"),
@@ -373,6 +379,30 @@ def _clinic_values(clinic: Clinic | None) -> dict[str, Any]:
 # -- staff ---------------------------------------------------------------------------
 
 
+def _duty_refusal(duty: str, email: str | None = None, user_id: int | None = None) -> str | None:
+    """Why the current user may not give (or change, or remove) ``duty`` for an account."""
+    if is_admin(current_user):
+        return None
+    own = user_id == current_user.id or (
+        email is not None and email.strip().lower() == current_user.email.lower()
+    )
+    if own:
+        return _("You cannot give yourself a duty, or change or remove your own.")
+    permission = DUTY_PERMISSIONS.get(duty)
+    return give_refusal(current_user, permission) if permission else None
+
+
+def _duties_locked() -> str | None:
+    """Why the current user can give no duty at all, or ``None``."""
+    reasons = [_duty_refusal(duty) for duty in DUTIES]
+    if all(reasons):
+        return _(
+            "Only a region admin can give, change or remove duties: a duty opens "
+            "patients' records."
+        )
+    return None
+
+
 @bp.route("/<int:facility_id>/petugas", methods=["GET", "POST"])
 @require(MANAGE)
 def staff(facility_id: int) -> Any:
@@ -380,10 +410,15 @@ def staff(facility_id: int) -> Any:
     facility = _get_or_404(Facility, facility_id)
     values: dict[str, Any] = {}
     errors: Errors = {}
+    status = 200
     if request.method == "POST":
         values = request.form.to_dict()
         data, errors = validate_form(StaffForm(), request.form)
-        if data is not None:
+        status = 400
+        refusal = _duty_refusal(data["duty"], email=data["email"]) if data else None
+        if refusal:
+            errors, status = {"_form": [refusal]}, 403
+        elif data is not None:
             try:
                 assigned = facilities.assign_staff(
                     db.session,
@@ -409,6 +444,10 @@ def staff(facility_id: int) -> Any:
                     "ok",
                 )
                 return redirect(url_for(".staff", facility_id=facility.id))
+    return _staff_page(facility, values, errors, status)
+
+
+def _staff_page(facility: Facility, values: dict[str, Any], errors: Errors, status: int) -> Any:
     members = db.session.scalars(
         select(Staff).where(Staff.facility_id == facility.id).order_by(Staff.duty, Staff.id)
     ).all()
@@ -418,19 +457,23 @@ def staff(facility_id: int) -> Any:
         members=sorted(members, key=lambda s: (DUTIES.index(s.duty), s.user.name.lower())),
         values=values,
         errors=errors,
+        locked=_duties_locked(),
         duties=[(d, DUTY_LABELS[d]) for d in DUTIES],
         professions=[(p, PROFESSION_LABELS[p]) for p in PROFESSIONS],
         duty_labels=DUTY_LABELS,
         profession_labels=PROFESSION_LABELS,
     )
-    return html, 400 if errors else 200
+    return html, status
 
 
 @bp.post("/petugas/<int:staff_id>/hapus")
 @require(MANAGE)
-def remove_staff(staff_id: int) -> Response:
+def remove_staff(staff_id: int) -> Any:
     """End an officer's duty at a puskesmas; from then on they no longer see its records."""
     member = _get_or_404(Staff, staff_id)
+    refusal = _duty_refusal(member.duty, user_id=member.user_id)
+    if refusal:
+        return _staff_page(member.facility, {}, {"_form": [refusal]}, 403)
     facility_id, name = member.facility_id, member.user.name
     facilities.remove_staff(db.session, runtime.actor(), member, utcnow())
     db.session.commit()

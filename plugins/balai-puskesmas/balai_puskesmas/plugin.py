@@ -71,21 +71,47 @@ def register_api(app: Flask) -> Any:
 @hookimpl
 def register_permissions() -> list[Permission]:
     return [
-        Permission(MANAGE, _l("Manage puskesmas, clinics and staff duties"), roles=("admin",)),
+        # Everything that opens patients' data, or hands it out through duties, is
+        # given only by a region admin.
+        Permission(
+            MANAGE,
+            _l("Manage puskesmas, clinics and staff duties"),
+            roles=("admin",),
+            admin_only=True,
+        ),
         Permission(
             SERVE, _l("Call queue numbers at one's puskesmas"), roles=("opd", "admin")
         ),
         Permission(
-            REGISTER, _l("Register and update patients at one's puskesmas"), roles=("opd", "admin")
+            REGISTER,
+            _l("Register and update patients at one's puskesmas"),
+            roles=("opd", "admin"),
+            admin_only=True,
         ),
         Permission(
-            READ, _l("Read patient records as one's duty allows"), roles=("opd", "admin")
+            READ,
+            _l("Read patient records as one's duty allows"),
+            roles=("opd", "admin"),
+            admin_only=True,
         ),
         Permission(
-            RECORD, _l("Record visits as a clinician at one's puskesmas"), roles=("opd", "admin")
+            RECORD,
+            _l("Record visits as a clinician at one's puskesmas"),
+            roles=("opd", "admin"),
+            admin_only=True,
         ),
-        Permission(VIEW_AUDIT, _l("Search the audit trail of health records"), roles=("admin",)),
-        Permission(EXPORT, _l("See and retry sending to SATUSEHAT"), roles=("admin",)),
+        Permission(
+            VIEW_AUDIT,
+            _l("Search the audit trail of health records"),
+            roles=("admin",),
+            admin_only=True,
+        ),
+        Permission(
+            EXPORT,
+            _l("See and retry sending to SATUSEHAT"),
+            roles=("admin",),
+            admin_only=True,
+        ),
     ]
 
 

@@ -279,6 +279,38 @@ def test_an_officer_of_another_region_cannot_be_assigned(
     assert rows(db_session, Staff) == []
 
 
+def test_only_an_admin_gives_duties_even_to_a_role_granted_management(
+    client, facility, login, assign, db_session, make_user
+):
+    """A duty opens patients' records (admin-only permissions): an officer whose role
+    was granted the management of puskesmas gives no duty, least of all to themselves."""
+    manager = login(client, role="opd", permissions=("puskesmas.manage_facility",))
+    colleague = make_user("rina@kota-a.test")
+    staff = assign(colleague, facility, "viewer")
+    page = english(client).get(f"{BASE}/{facility.id}/petugas")
+    assert page.status_code == 200 and "Only a region admin can give" in page.text
+    assert "Give the duty</button>" not in page.text and "Remove duty" not in page.text
+    for email in (manager.email, "rina@kota-a.test"):
+        for duty in ("registration", "viewer"):
+            form = {"email": email, "duty": duty}
+            response = client.post(f"{BASE}/{facility.id}/petugas", data=form)
+            assert response.status_code == 403, (email, duty)
+    own = {"email": manager.email, "duty": "registration"}
+    response = client.post(f"{BASE}/{facility.id}/petugas", data=own)
+    assert "You cannot give yourself a duty" in response.text
+    response = client.post(f"{BASE}/petugas/{staff.id}/hapus")
+    assert response.status_code == 403 and "Only a region admin can give" in response.text
+    assert [(s.user_id, s.duty) for s in rows(db_session, Staff)] == [(colleague.id, "viewer")]
+    assert rows(db_session, AuditEntry) == []
+
+
+def test_an_admin_may_give_themselves_a_duty(client, facility, login, db_session):
+    admin = login(client, role="admin")
+    form = {"email": admin.email, "duty": "viewer"}
+    assert client.post(f"{BASE}/{facility.id}/petugas", data=form).status_code == 302
+    assert [(s.user_id, s.duty) for s in rows(db_session, Staff)] == [(admin.id, "viewer")]
+
+
 @pytest.mark.balai_config(WTF_CSRF_ENABLED=True)
 def test_removing_needs_the_csrf_token(client, facility, login, assign, db_session, make_user):
     staff = assign(make_user("rina@kota-a.test"), facility, "viewer")
