@@ -29,7 +29,12 @@ from balai import (
 from balai.admin import views as admin_views
 from balai.auth import views as auth_views
 from balai.db import db
-from balai.plugins import Plugins, gate_disabled_plugins, register_blueprints
+from balai.plugins import (
+    Plugins,
+    enforce_route_access,
+    gate_disabled_plugins,
+    register_blueprints,
+)
 from balai.themes import ThemedFlask
 
 csrf = CSRFProtect()
@@ -88,7 +93,6 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
     settings.init_app(
         app, manager.call_each("register_settings_schema", startup=True), manager.mark_broken
     )
-    channels.init_app(app, manager)
 
     themes.init_app(app)
     web.init_app(app)
@@ -99,5 +103,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
     sms.init_app(app, csrf)
     register_blueprints(app, manager)
     app.before_request(gate_disabled_plugins)
+    enforce_route_access(app, manager)  # after every route: deny what declares no access
+    channels.init_app(app, manager)  # after the plugins that routes left broken are out
     manager.call_each("register_commands", startup=True, cli=app.cli)
     return app

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
@@ -28,8 +29,10 @@ from flask_login import current_user
 
 __all__ = [
     "OPERATOR",
+    "PUBLIC",
     "ROLES",
     "Permission",
+    "RouteProblem",
     "access_of",
     "give_refusal",
     "grant_refusal",
@@ -41,6 +44,8 @@ __all__ = [
     "role_label",
     "role_permissions",
     "role_refusal",
+    "route_access",
+    "route_problems",
 ]
 
 ROLES = ("warga", "opd", "admin")
@@ -216,7 +221,11 @@ def _wants_json() -> bool:
 
 
 def require(*needed: str) -> Callable[[F], F]:
-    """Guard a view: the user must be logged in and hold every permission named."""
+    """Guard a view: the user must be logged in and hold every permission named.
+
+    Write it right under the route decorator: above it, Flask would register the
+    unguarded function, and the app refuses that route (see :func:`route_problems`).
+    """
 
     def decorator(view: F) -> F:
         @wraps(view)
@@ -231,17 +240,133 @@ def require(*needed: str) -> Callable[[F], F]:
             return view(*args, **kwargs)
 
         guarded.balai_access = ("require", needed)  # type: ignore[attr-defined]
+        with suppress(AttributeError):  # a route that registered ``view`` itself says why
+            view.balai_guarded_copy = True  # type: ignore[attr-defined]
         return guarded  # type: ignore[return-value]
 
     return decorator
 
 
+PUBLIC: tuple[str, tuple[str, ...]] = ("public", ())
+
+
 def public(view: F) -> F:
     """Mark a view as open to everyone, logged in or not."""
-    view.balai_access = ("public", ())  # type: ignore[attr-defined]
+    view.balai_access = PUBLIC  # type: ignore[attr-defined]
     return view
 
 
-def access_of(view: Callable[..., Any]) -> tuple[str, tuple[str, ...]] | None:
-    """How a view is guarded: ``("public", ())``, ``("require", names)`` or ``None``."""
-    return getattr(view, "balai_access", None)
+def access_of(
+    view: Callable[..., Any], method: str | None = None
+) -> tuple[str, tuple[str, ...]] | None:
+    """How a view is guarded: ``("public", ())``, ``("require", names)`` or ``None``.
+
+    A class-based view (``MethodView``, as flask-smorest registers them) may declare
+    access per handler instead: pass the request ``method`` to look at its handler.
+    """
+    found = getattr(view, "balai_access", None)
+    view_class = getattr(view, "view_class", None)
+    if found is not None or method is None or view_class is None:
+        return found
+    method = method.upper()
+    handler = getattr(view_class, method.lower(), None)
+    if handler is None and method == "HEAD":
+        handler = getattr(view_class, "get", None)
+    if handler is None and method == "OPTIONS":
+        return PUBLIC  # Flask's automatic answer: only which methods exist
+    return getattr(handler, "balai_access", None)
+
+
+def _static_files(app: Flask, endpoint: str, view: Callable[..., Any]) -> bool:
+    """Flask's own static files of the app or of a blueprint's ``static_folder``."""
+    if endpoint == "static":
+        return app.has_static_folder
+    return endpoint.endswith(".static") and getattr(view, "__name__", "") == "send_static_file"
+
+
+def route_access(app: Flask, endpoint: str, method: str) -> tuple[str, tuple[str, ...]] | None:
+    """How the route ``endpoint`` is guarded for ``method``; ``None``: refused.
+
+    Static files of the app and of blueprints are public by themselves.
+    """
+    view = app.view_functions.get(endpoint)
+    if view is None:
+        return None
+    if _static_files(app, endpoint, view):
+        return PUBLIC
+    return access_of(view, method)
+
+
+@dataclass(frozen=True)
+class RouteProblem:
+    """A route the app refuses to serve, and why (for the log and the plugins page)."""
+
+    endpoint: str
+    rule: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.rule} ({self.endpoint}): {self.reason}"
+
+
+ROUTE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def route_problems(app: Flask) -> list[RouteProblem]:
+    """Every route of ``app`` that lacks an access declaration or requires an
+    undeclared permission: deny by default.
+
+    Catches views with neither :func:`require` nor :func:`public`, ``@require``
+    written above the route decorator (the route then calls the unguarded
+    function), class-based views with an undeclared handler, and permissions no
+    plugin declares.
+    """
+    declared = set(registry(app).permissions)
+    problems = []
+    for rule in app.url_map.iter_rules():
+        endpoint = rule.endpoint
+        view = app.view_functions.get(endpoint)
+        if view is None:
+            continue
+        methods = [m for m in ROUTE_METHODS if m in (rule.methods or ())]
+        for method in methods:
+            access = route_access(app, endpoint, method)
+            if access is None:
+                problems.append(RouteProblem(endpoint, rule.rule, _undeclared(view, method)))
+                break
+            unknown = [name for name in access[1] if name not in declared]
+            if unknown:
+                reason = "requires undeclared permissions: " + ", ".join(unknown)
+                problems.append(RouteProblem(endpoint, rule.rule, reason))
+                break
+    return problems
+
+
+def _undeclared(view: Callable[..., Any], method: str) -> str:
+    if getattr(view, "balai_guarded_copy", False):
+        return (
+            "@require(...) is written above the route decorator, so the route calls the "
+            "unguarded function: put @require right under the route decorator"
+        )
+    if getattr(view, "view_class", None) is not None:
+        return (
+            f"the {method} handler declares no access: decorate it with @require(...) or "
+            "@public"
+        )
+    return "the view declares no access: put @require(...) or @public right under the route"
+
+
+def refuse_undeclared() -> None:
+    """Second line of deny-by-default, per request: a view reached without an access
+    declaration (say, a route added after start-up) answers 403 and is logged."""
+    endpoint = request.endpoint
+    if endpoint is None:  # no route matched: 404 or 405 on its own
+        return
+    if route_access(current_app, endpoint, request.method) is None:
+        current_app.logger.error(
+            "refused %s %s: the view %s declares no access (require or public)",
+            request.method,
+            request.path,
+            endpoint,
+        )
+        abort(403)

@@ -28,6 +28,7 @@ __all__ = [
     "PluginInfo",
     "Plugins",
     "collect",
+    "enforce_route_access",
     "hooks",
     "plugins",
 ]
@@ -394,6 +395,37 @@ def register_blueprints(app: Flask, manager: Plugins) -> None:
 
 def _as_list(result: Blueprint | list[Blueprint]) -> list[Blueprint]:
     return list(result) if isinstance(result, list | tuple) else [result]
+
+
+def enforce_route_access(app: Flask, manager: Plugins) -> None:
+    """Deny by default: refuse every route without an access declaration.
+
+    Run once the core's and the plugins' blueprints are registered. A plugin with
+    such a route is marked broken with the reasons, so its routes answer 404 and
+    the rest of the platform runs; in the core, such a route stops the start-up.
+    Every request is checked again (:func:`balai.permissions.refuse_undeclared`),
+    which also covers routes added later.
+    """
+    from balai.permissions import refuse_undeclared, route_problems
+
+    by_plugin: dict[str, list[str]] = {}
+    in_core: list[str] = []
+    for problem in route_problems(app):
+        blueprint = problem.endpoint.rpartition(".")[0] or None
+        owner = manager.owner_of(blueprint)
+        if owner is not None:
+            by_plugin.setdefault(owner, []).append(str(problem))
+        elif blueprint is not None and blueprint.split(".")[0] in app.blueprints:
+            in_core.append(str(problem))
+        else:  # added outside any blueprint (app.add_url_rule): refused per request
+            log.error("route refused, it declares no access: %s", problem)
+    if in_core:
+        raise RuntimeError("core routes without an access declaration: " + "; ".join(in_core))
+    for name, problems in sorted(by_plugin.items()):
+        info = manager.get(name)
+        if info is not None and not info.broken:
+            manager.mark_broken(name, "routes refused: " + "; ".join(problems))
+    app.before_request(refuse_undeclared)
 
 
 def gate_disabled_plugins() -> None:

@@ -46,8 +46,8 @@ from balai.auth.models import ApiToken, Department, LoginSession, User
 from balai.calendar import Holiday
 from balai.db import Base, db
 from balai.demo import DEPARTMENTS
-from balai.permissions import access_of
 from balai.permissions import registry as permission_registry
+from balai.permissions import route_access
 from balai.tenancy import RoleGrant, TenantInfo, bump_state, enable_plugin, registry
 from balai_pengaduan.clients import create_client
 from balai_pengaduan.models import Area, AreaRoute, Category, Complaint
@@ -114,11 +114,11 @@ def guarded_actions(app: Flask) -> Iterator[Action]:
     """Every (path, method) whose view is ``require``-d, and the cases, sorted."""
     found = []
     for rule in app.url_map.iter_rules():
-        access = access_of(app.view_functions[rule.endpoint])
-        if access is None or access[0] != "require":
-            continue
-        guard = " ".join(access[1]) or "login"
-        found += [Action(rule.rule, m, guard) for m in sorted(rule.methods & set(METHODS))]
+        for method in sorted(rule.methods & set(METHODS)):
+            access = route_access(app, rule.endpoint, method)
+            if access is None or access[0] != "require":
+                continue
+            found.append(Action(rule.rule, method, " ".join(access[1]) or "login"))
     found += cases(app, found)
     yield from sorted(found, key=lambda a: (a.label, a.method))
 

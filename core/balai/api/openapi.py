@@ -14,7 +14,7 @@ from marshmallow import Schema
 
 from balai.api.core import PREFIX
 from balai.api.errors import ErrorSchema
-from balai.permissions import access_of, public
+from balai.permissions import public, route_access
 
 SCHEMA_REF = "#/components/schemas/"
 
@@ -108,9 +108,9 @@ def _base_document(app: Flask, state: _ApiState) -> dict[str, Any]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint.split(".")[0] not in state.blueprints:
             continue
-        access = access_of(app.view_functions[rule.endpoint])
         path = doc["paths"].get(FlaskPlugin.flaskpath2openapi(rule.rule), {})
         for method in rule.methods or ():
+            access = route_access(app, rule.endpoint, method)
             if access and access[0] == "public" and method.lower() in path:
                 path[method.lower()]["security"] = []
     return doc

@@ -25,15 +25,9 @@ PUBLISH = "pengumuman.publish_announcement"
 MANAGE = "pengumuman.manage_announcement"
 
 
-class _Blueprint(Blueprint):
-    """A blueprint whose static files (the plugin's stylesheet) are public like its pages."""
-
-    @public
-    def send_static_file(self, filename: str) -> Response:
-        return super().send_static_file(filename)
-
-
-bp = _Blueprint(
+# Its static files (the plugin's stylesheet) are public by themselves, like every
+# blueprint's static_folder.
+bp = Blueprint(
     PLUGIN, __name__, url_prefix="/pengumuman", template_folder="templates", static_folder="static"
 )
 
