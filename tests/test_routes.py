@@ -18,6 +18,7 @@ from careless import SECRET
 from flask import Blueprint
 
 from balai import meta
+from balai.channels import keywords
 from balai.cli import cli
 from balai.db import db
 from balai.plugins import plugins
@@ -73,6 +74,7 @@ def test_undeclared_routes_break_their_plugin_and_are_not_served(app, client, te
     assert "above the route decorator" in installed["wrong_order"].error
     assert "POST handler declares no access" in installed["undeclared_api"].error
     assert "unknown_permission.view_thing" in installed["unknown_permission"].error
+    assert "RAHASIA" not in keywords(app)  # a broken plugin answers no SMS either
     for name in ("undeclared", "wrong_order", "undeclared_api", "unknown_permission"):
         with pytest.raises(TenancyError, match="broken"):
             enable_plugin(app, tenant, name)

@@ -12,6 +12,7 @@ from flask.views import MethodView
 
 from balai import Manifest, hookimpl
 from balai.api import ApiBlueprint
+from balai.channels import SmsKeyword
 from balai.permissions import Permission, public, require
 
 SECRET = "data a visitor must never see"
@@ -38,6 +39,11 @@ class Undeclared:
             return SECRET
 
         return bp
+
+    @staticmethod
+    @hookimpl
+    def register_sms_keywords(app: Any) -> list[SmsKeyword]:
+        return [SmsKeyword("RAHASIA", lambda sms: SECRET, "RAHASIA")]
 
 
 class WrongOrder:
