@@ -14,15 +14,19 @@ from sqlalchemy import select
 from balai import hookimpl
 from balai.channels import (
     ChannelError,
+    Delivery,
     EmailChannel,
     Message,
     OutboxMessage,
     SmsOutboxChannel,
     channels,
     deliver_pending,
+    mask,
+    open_message,
     queue,
 )
 from balai.cli import cli
+from balai.crypto import SealError
 from balai.db import TenantContextError, db
 from balai.plugins import plugins
 from balai.tenancy import TenantInfo
@@ -92,13 +96,16 @@ def outbox(tenant: TenantInfo | None = None) -> list[OutboxMessage]:
 def test_queue_adds_a_pending_row_for_the_sessions_tenant(app: Flask, tenant: TenantInfo) -> None:
     add(tenant, Message("email", " warga@example.test ", "Isi", subject="Pengaduan"))
     [row] = outbox()
-    assert (row.tenant_id, row.channel, row.recipient, row.subject, row.body) == (
+    opened = open_message(row, app)
+    assert (row.tenant_id, row.channel, opened.recipient, row.subject, row.body) == (
         tenant.id,
         "email",
         "warga@example.test",
         "Pengaduan",
         "Isi",
     )
+    assert row.recipient_hint == "w****@example.test"
+    assert "warga" not in row.recipient_sealed
     assert (row.status, row.attempts, row.last_error, row.sent_at) == ("pending", 0, None, None)
     assert row.source == "test" and row.created_at.tzinfo is not None
 
@@ -238,16 +245,17 @@ class RecordingGateway:
     def __init__(self) -> None:
         self.delivered: list[tuple[int, str, str]] = []
 
-    def deliver(self, message: OutboxMessage) -> str:
+    def deliver(self, message: Delivery) -> str:
         self.delivered.append((message.tenant_id, message.recipient, message.body))
         return "sent"
 
 
 class WhatsApp:
     name = "whatsapp"
+    error = "no session with the WhatsApp server"
 
-    def deliver(self, message: OutboxMessage) -> str:
-        raise RuntimeError("no session with the WhatsApp server")
+    def deliver(self, message: Delivery) -> str:
+        raise RuntimeError(self.error)
 
 
 GATEWAY = RecordingGateway()
@@ -315,10 +323,104 @@ def test_plugins_providing_a_taken_name_or_no_channel_are_broken(app: Flask) -> 
 @pytest.mark.balai_config(OUTBOX_MAX_ATTEMPTS=1)
 def test_a_channel_without_adapter_fails(app: Flask, tenant: TenantInfo) -> None:
     with db.tenant_session(tenant.id) as session:  # queued while a plugin provided it
-        session.add(OutboxMessage(channel="pager", recipient="1", subject="", body="x"))
+        row = queue(session, Message("sms", "1", "x"))
+        row.channel = "pager"
     assert deliver_pending(app) == (0, 1)
     assert outbox()[0].last_error == "LookupError: no adapter for channel 'pager'"
     assert deliver_pending(app) == (0, 0)
+
+
+# -- recipients sealed at rest ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("recipient", "shown"),
+    [
+        ("+6281234567890", "+62812****7890"),
+        ("081234567890", "0812****7890"),
+        ("0812 3456 7890", "0812****7890"),
+        ("0899", "****"),
+        ("siti.aminah@kota-a.test", "s****@kota-a.test"),
+        ("gateway-id-17", "ga****"),
+    ],
+)
+def test_recipients_are_shown_masked(recipient: str, shown: str) -> None:
+    assert mask(recipient) == shown
+
+
+def test_recipients_are_sealed_and_opened_only_for_delivery(
+    app: Flask, tenant: TenantInfo, other_tenant: TenantInfo
+) -> None:
+    add(tenant, Message("sms", "+6281234567890", "Pengaduan diterima."))
+    add(tenant, Message("sms", "+6281234567890", "Nomor 001 dipanggil.", sensitive=True))
+    plain, sensitive = outbox()
+    for row in (plain, sensitive):
+        assert "81234567890" not in row.recipient_sealed
+        assert row.recipient_hint == "+62812****7890"
+    assert plain.body == "Pengaduan diterima." and not plain.sensitive
+    assert sensitive.sensitive and "dipanggil" not in sensitive.body
+    assert open_message(sensitive, app).body == "Nomor 001 dipanggil."
+    # Sealed for this region only: another region's key does not open it.
+    moved = OutboxMessage(**{c: getattr(sensitive, c) for c in ("channel", "recipient_sealed")})
+    moved.tenant_id, moved.id, moved.body, moved.subject = other_tenant.id, 0, "", ""
+    moved.source, moved.sensitive = "", False
+    with pytest.raises(SealError):
+        open_message(moved, app)
+
+
+@pytest.mark.balai_plugins.with_args(SmsGateway)
+def test_an_adapter_gets_the_recipient_in_clear_and_errors_keep_it_masked(
+    app: Flask, tenant: TenantInfo
+) -> None:
+    GATEWAY.delivered.clear()
+    add(tenant, Message("sms", "+6281234567890", "Halo", sensitive=True))
+    add(tenant, Message("whatsapp", "+6281234567890", "Halo"))
+    assert deliver_pending(app) == (1, 1)
+    assert GATEWAY.delivered == [(tenant.id, "+6281234567890", "Halo")]
+    WhatsApp.error = "number +6281234567890 is not on WhatsApp"
+    try:
+        with db.tenant_session(tenant.id) as session:
+            session.execute(OutboxMessage.__table__.update().values(attempts=0))
+        deliver_pending(app)
+    finally:
+        WhatsApp.error = "no session with the WhatsApp server"
+    assert outbox()[1].last_error == "RuntimeError: number +62812****7890 is not on WhatsApp"
+
+
+@pytest.mark.balai_config(SECRET_KEY="new-secret", SECRET_KEY_FALLBACKS=["test-secret-key"])
+def test_a_rotated_secret_key_still_opens_what_the_old_one_sealed(
+    app: Flask, tenant: TenantInfo, make_app: Callable[..., Flask]
+) -> None:
+    old = make_app(SECRET_KEY="test-secret-key", SECRET_KEY_FALLBACKS=[])
+    with old.app_context(), db.tenant_session(tenant.id) as session:
+        queue(session, Message("sms", "+6281234567890", "Halo"))
+    assert open_message(outbox()[0], app).recipient == "+6281234567890"
+    assert deliver_pending(app) == (1, 0)
+
+
+def test_the_migration_seals_recipients_kept_in_clear(app: Flask, tenant: TenantInfo) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from balai import schema
+
+    command.downgrade(schema.alembic_config(app), "0002")
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO balai_outbox (tenant_id, channel, recipient, subject, body,"
+                    " status, attempts, created_at, source) VALUES (:t, 'sms', '0812 3456 7890',"
+                    " '', 'Halo', 'stored', 1, CURRENT_TIMESTAMP, 'test')"
+                ),
+                {"t": tenant.id},
+            )
+    finally:
+        schema.upgrade(app)
+    [row] = outbox()
+    assert "3456" not in row.recipient_sealed and row.recipient_hint == "0812****7890"
+    assert open_message(row, app).recipient == "0812 3456 7890"
+    assert not row.sensitive
 
 
 # -- the command -------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from balai import hookimpl
 from balai.auth.models import hash_token
-from balai.channels import InboundSms, OutboxMessage, SmsKeyword
+from balai.channels import InboundSms, Message, OutboxMessage, SmsKeyword, open_message, queue
 from balai.db import db
 from balai.plugins import plugins
 from balai.sms import rotate_token
@@ -103,7 +103,8 @@ def post(client: FlaskClient, header: str | None, **form: str) -> Any:
 def outbox() -> list[tuple[int, str, str, str, str]]:
     with db.all_tenants() as session:
         rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
-        return [(r.tenant_id, r.channel, r.recipient, r.body, r.source) for r in rows]
+        opened = [open_message(r) for r in rows]
+        return [(m.tenant_id, m.channel, m.recipient, m.body, m.source) for m in opened]
 
 
 def notes() -> list[tuple[int, str]]:
@@ -377,11 +378,9 @@ def test_the_outbox_lists_this_regions_messages_with_filters(
     post(client, token, **{"from": "0811", "text": "NOMOR Poli Gigi"})
     post(client, token, **{"from": "0812", "text": "HALO"})
     with db.tenant_session(other_tenant.id) as session:
-        session.add(OutboxMessage(channel="sms", recipient="0899", subject="", body="Kota B"))
+        queue(session, Message("sms", "0899", "Kota B"))
     with db.tenant_session(tenant.id) as session:
-        session.add(
-            OutboxMessage(channel="email", recipient="w@example.test", subject="S", body="Surat")
-        )
+        queue(session, Message("email", "w@example.test", "Surat", subject="S"))
     login(client, role="admin")
     page = client.get("/admin/sms").get_data(as_text=True)
     assert "Poli Gigi" in page and "Unknown format" in page and "Surat" in page
@@ -404,9 +403,7 @@ def test_the_outbox_is_paginated(
 ) -> None:
     with db.tenant_session(tenant.id) as session:
         for n in range(30):
-            session.add(
-                OutboxMessage(channel="sms", recipient="0812", subject="", body=f"M{n:02d}")
-            )
+            queue(session, Message("sms", "0812", f"M{n:02d}"))
     login(client, role="admin")
     first = client.get("/admin/sms").get_data(as_text=True)
     assert "Page 1 of 2" in first and "M29" in first and "M00" not in first

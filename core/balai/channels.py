@@ -12,6 +12,14 @@ Built-in adapters: ``email`` (SMTP when ``MAIL_SERVER`` is set, otherwise
 stored) and ``sms`` (always stored: the outbox is the SMS sink until a gateway
 plugin replaces it through the ``register_channels`` hook). Inbound SMS are
 routed by keyword to plugins (:class:`SmsKeyword`, see :mod:`balai.sms`).
+
+**Recipients are sealed at rest.** A phone number or e-mail address is personal
+data: the outbox keeps it encrypted with the region's outbox key
+(:func:`balai.crypto.sealer`) next to a masked form for people to recognise it
+(``+62812****7890``, ``s***@example.test``, :func:`mask`). Only delivery opens it:
+an adapter gets a :class:`Delivery` with the recipient in clear, never the row. A
+message marked ``sensitive`` (health services do) also keeps its body sealed, and
+the admin pages do not show it.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import re
 import smtplib
 import ssl
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -31,7 +39,8 @@ from flask_babel import gettext as _
 from sqlalchemy import Index, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from balai.db import Base, TenantScoped, db, utcnow
+from balai.crypto import Sealer, sealer
+from balai.db import Base, TenantContextError, TenantScoped, db, utcnow
 from balai.plugins import Plugins
 
 if TYPE_CHECKING:
@@ -41,6 +50,7 @@ __all__ = [
     "STATUSES",
     "Channel",
     "ChannelError",
+    "Delivery",
     "EmailChannel",
     "InboundSms",
     "Message",
@@ -50,6 +60,8 @@ __all__ = [
     "channels",
     "deliver_pending",
     "keywords",
+    "mask",
+    "open_message",
     "queue",
 ]
 
@@ -62,6 +74,9 @@ CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 CHANNEL_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
 KEYWORD_RE = re.compile(r"^[A-Z][A-Z0-9]{0,19}$")
+#: The purpose the outbox's key is derived for (:func:`balai.crypto.sealer`).
+OUTBOX_KEY = "outbox"
+MASK = "****"
 
 
 # -- messages --------------------------------------------------------------------
@@ -69,16 +84,28 @@ KEYWORD_RE = re.compile(r"^[A-Z][A-Z0-9]{0,19}$")
 
 @dataclass(frozen=True)
 class Message:
-    """A message to send: ``Message("sms", "+6281234567890", "Pengaduan diterima.")``."""
+    """A message to send: ``Message("sms", "+6281234567890", "Pengaduan diterima.")``.
+
+    ``sensitive``: the message concerns someone's health or another special category
+    of personal data; its body is then kept sealed like the recipient and never shown
+    on the admin pages. Keep such bodies to what the recipient needs (a number and a
+    place), since an SMS shows on a locked phone's screen.
+    """
 
     channel: str
-    recipient: str
+    recipient: str = field(repr=False)
     body: str
     subject: str = ""
+    sensitive: bool = False
 
 
 class OutboxMessage(TenantScoped, Base):
-    """A message in the region's outbox (*kotak keluar*), waiting, sent or kept."""
+    """A message in the region's outbox (*kotak keluar*), waiting, sent or kept.
+
+    ``recipient_sealed`` is the recipient sealed with the region's outbox key,
+    ``recipient_hint`` its masked form for the admin pages. ``body`` is the text, or
+    for a ``sensitive`` message its sealed form. :func:`open_message` opens both.
+    """
 
     __tablename__ = "balai_outbox"
     __table_args__ = (
@@ -87,9 +114,11 @@ class OutboxMessage(TenantScoped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
-    recipient: Mapped[str] = mapped_column(String(254))
+    recipient_sealed: Mapped[str] = mapped_column("recipient", Text)
+    recipient_hint: Mapped[str] = mapped_column(String(64), default="")
     subject: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(Text)
+    sensitive: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -113,11 +142,18 @@ def queue(session: Session, message: Message, *, source: str = "") -> OutboxMess
     :raises ChannelError: unknown channel, or a missing or malformed part.
     """
     _check(message)
+    tenant_id = session.info.get("tenant_id")
+    if tenant_id is None:
+        raise TenantContextError("a message is queued in one region's outbox: use its session")
+    keys = outbox_sealer(tenant_id)
+    recipient = message.recipient.strip()
     row = OutboxMessage(
         channel=message.channel,
-        recipient=message.recipient.strip(),
+        recipient_sealed=keys.seal(recipient),
+        recipient_hint=mask(recipient),
         subject=message.subject.strip(),
-        body=message.body,
+        body=keys.seal(message.body) if message.sensitive else message.body,
+        sensitive=message.sensitive,
         status="pending",
         attempts=0,
         created_at=utcnow(),
@@ -147,6 +183,70 @@ def _check(message: Message) -> None:
         raise ChannelError(_("The message is empty."), "body")
 
 
+def outbox_sealer(tenant_id: int, app: Flask | None = None) -> Sealer:
+    """The key that seals the recipients (and sensitive bodies) of a region's outbox."""
+    return sealer(OUTBOX_KEY, tenant_id, app)
+
+
+_PHONE_RE = re.compile(r"^\+?[0-9][0-9 ().-]*$")
+
+
+def mask(recipient: str) -> str:
+    """How the admin pages show a recipient: enough to recognise it, not to use it.
+
+    A phone number keeps its start and its last four digits (``+62812****7890``), an
+    e-mail address the first letter of its local part and its domain
+    (``s****@example.test``); anything else its first two characters.
+    """
+    value = recipient.strip()
+    if "@" in value:
+        local, _at, domain = value.rpartition("@")
+        return f"{local[:1]}{MASK}@{domain}"[:64]
+    if _PHONE_RE.match(value):
+        digits = re.sub(r"[^0-9+]", "", value)
+        tail = 4 if len(digits) >= 10 else 2 if len(digits) >= 6 else 0
+        head = max(0, min(6, len(digits) - tail - 4))
+        return f"{digits[:head]}{MASK}{digits[len(digits) - tail :] if tail else ''}"
+    return f"{value[:2]}{MASK}"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A message opened for its adapter: the recipient (and body) in clear.
+
+    Made by :func:`open_message` when the message is delivered, and given to
+    :meth:`Channel.deliver`; it is never stored.
+    """
+
+    id: int
+    tenant_id: int
+    channel: str
+    recipient: str = field(repr=False)
+    subject: str
+    body: str = field(repr=False)
+    source: str
+    sensitive: bool
+
+
+def open_message(row: OutboxMessage, app: Flask | None = None) -> Delivery:
+    """The outbox row opened with its region's key, to deliver it.
+
+    :raises balai.crypto.SealError: the row was sealed under a key this deployment no
+        longer has (see ``SECRET_KEY_FALLBACKS``).
+    """
+    keys = outbox_sealer(row.tenant_id, app)
+    return Delivery(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        channel=row.channel,
+        recipient=keys.open(row.recipient_sealed),
+        subject=row.subject,
+        body=keys.open(row.body) if row.sensitive else row.body,
+        source=row.source,
+        sensitive=row.sensitive,
+    )
+
+
 # -- adapters --------------------------------------------------------------------
 
 
@@ -156,7 +256,7 @@ class Channel(Protocol):
 
     name: str
 
-    def deliver(self, message: OutboxMessage) -> str:
+    def deliver(self, message: Delivery) -> str:
         """Send ``message``; return ``"sent"`` or ``"stored"``, or raise to mark it failed."""
         ...
 
@@ -166,7 +266,7 @@ class EmailChannel:
 
     name = "email"
 
-    def deliver(self, message: OutboxMessage) -> str:
+    def deliver(self, message: Delivery) -> str:
         config = current_app.config
         if not config.get("MAIL_SERVER"):
             return "stored"
@@ -181,7 +281,7 @@ class EmailChannel:
         return "sent"
 
 
-def _email(message: OutboxMessage, sender: str) -> EmailMessage:
+def _email(message: Delivery, sender: str) -> EmailMessage:
     email = EmailMessage()
     email["From"] = sender
     email["To"] = message.recipient
@@ -195,7 +295,7 @@ class SmsOutboxChannel:
 
     name = "sms"
 
-    def deliver(self, message: OutboxMessage) -> str:
+    def deliver(self, message: Delivery) -> str:
         return "stored"
 
 
@@ -255,16 +355,21 @@ def _next_due(app: Flask, after: int, only: Iterable[int] | None) -> Any:
 def _deliver_one(row: OutboxMessage) -> bool:
     """Hand ``row`` to its adapter and record the outcome on it; True if delivered."""
     adapter = channels().get(row.channel)
+    delivery = None
     try:
         if adapter is None:
             raise LookupError(f"no adapter for channel {row.channel!r}")
-        status = adapter.deliver(row)
+        delivery = open_message(row)
+        status = adapter.deliver(delivery)
         if status not in DELIVERED:
             raise ValueError(f"adapter {row.channel!r} returned {status!r}")
     except Exception as exc:  # any adapter failure is recorded and retried later
-        log.warning("outbox message %s (%s) failed: %s", row.id, row.channel, exc)
+        error = f"{type(exc).__name__}: {exc}"
+        if delivery is not None:  # a gateway's error may quote the address: mask it
+            error = error.replace(delivery.recipient, row.recipient_hint)
+        log.warning("outbox message %s (%s) failed: %s", row.id, row.channel, error)
         row.status, row.attempts = "failed", row.attempts + 1
-        row.last_error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
+        row.last_error = error[:MAX_ERROR]
         return False
     row.status, row.sent_at, row.last_error = status, utcnow(), None
     row.attempts += 1
@@ -307,11 +412,14 @@ class SmsKeyword:
     :param keyword: one upper-case word, e.g. ``"ADUAN"``.
     :param handler: called with the :class:`InboundSms`; returns the reply text.
     :param help: one line shown in the format reply, e.g. ``"ADUAN <kategori> <isi>"``.
+    :param sensitive: the replies concern the sender's health (or another special
+        category of personal data): they are queued as sensitive :class:`Message`.
     """
 
     keyword: str
     handler: Callable[[InboundSms], str]
     help: str
+    sensitive: bool = False
 
 
 Claims = dict[str, tuple[str, SmsKeyword]]

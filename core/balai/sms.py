@@ -55,9 +55,10 @@ def inbound() -> Any:
     problems = _input_problems(sender, text)
     if problems:
         return error_response(422, fields=problems, code="unprocessable_entity")
-    source, reply = _answer(g.tenant, sender, text)
+    source, reply, sensitive = _answer(g.tenant, sender, text)
     if reply:
-        record = queue(db.session, Message("sms", sender, reply), source=source)
+        message = Message("sms", sender, reply, sensitive=sensitive)
+        record = queue(db.session, message, source=source)
         if current_app.config["SMS_REPLY_IN_RESPONSE"]:
             # The gateway sends this response's body back: keep it on record, send it once.
             record.status, record.sent_at = "sent", utcnow()
@@ -74,13 +75,14 @@ def _input_problems(sender: str, text: str) -> dict[str, list[str]]:
     return problems
 
 
-def _answer(tenant: TenantInfo, sender: str, text: str) -> tuple[str, str]:
-    """``(source, reply)``: the keyword's plugin and its reply, or the format help."""
+def _answer(tenant: TenantInfo, sender: str, text: str) -> tuple[str, str, bool]:
+    """``(source, reply, sensitive)``: the keyword's plugin, its reply and whether the
+    keyword's replies are sensitive; or the format help."""
     word, rest = [*text.split(maxsplit=1), "", ""][:2]
     claims = _enabled_keywords(tenant)
     claim = claims.get(word.upper())
     if claim is None:
-        return "balai", _format_help(claims)
+        return "balai", _format_help(claims), False
     plugin, keyword = claim
     sms = InboundSms(
         sender=sender, text=text, keyword=keyword.keyword, args=rest.strip(), tenant=tenant
@@ -91,7 +93,7 @@ def _answer(tenant: TenantInfo, sender: str, text: str) -> tuple[str, str]:
         log.exception("SMS keyword %s of plugin %s failed", keyword.keyword, plugin)
         db.session.rollback()
         raise
-    return plugin, str(reply or "").strip()
+    return plugin, str(reply or "").strip(), keyword.sensitive
 
 
 def _format_help(claims: Claims) -> str:

@@ -3,7 +3,9 @@
 The SMS token authenticates the region's gateway on ``POST /-/sms/masuk``. It
 is shown once when generated and stored only as a hash; generating a new one
 stops the old one at once. The outbox (*kotak keluar*) lists every message the
-region's services queued, e-mail and SMS, with its delivery status.
+region's services queued, e-mail and SMS, with its delivery status. Recipients are
+shown masked (``+62812****7890``) and the bodies of sensitive (health) messages not
+at all: the page never opens what the outbox keeps sealed.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from balai.auth import User
-from balai.channels import ChannelError, Message, queue
+from balai.channels import ChannelError, Message, mask, queue
 from balai.tenancy import TenantInfo, external_url
 from balai_pengaduan.models import Complaint, ComplaintEvent
 from balai_pengaduan.workflow import STATUS_LABELS
@@ -121,7 +121,7 @@ def _queue(session: Session, message: Message) -> None:
     try:
         queue(session, message, source=SOURCE)
     except ChannelError as exc:
-        log.warning("not notifying %s by %s: %s", message.recipient, message.channel, exc)
+        log.warning("not notifying %s by %s: %s", mask(message.recipient), message.channel, exc)
 
 
 def tracking_url(tenant: TenantInfo, code: str) -> str:

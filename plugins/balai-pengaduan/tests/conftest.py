@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from balai.auth import Department
 from balai.calendar import WorkingCalendar
-from balai.channels import OutboxMessage
+from balai.channels import Delivery, OutboxMessage, open_message
 from balai.db import utcnow
 from balai.tenancy import TenantInfo
 from balai_pengaduan import services
@@ -171,13 +171,14 @@ def stored(db_session: Session) -> Callable[[], list[Complaint]]:
 
 
 @pytest.fixture
-def outbox(db_session: Session) -> Callable[[], list[OutboxMessage]]:
-    """``outbox()``: the messages queued for ``tenant``."""
+def outbox(db_session: Session) -> Callable[[], list[Delivery]]:
+    """``outbox()``: the messages queued for ``tenant``, opened as for delivery."""
 
-    def read() -> list[OutboxMessage]:
+    def read() -> list[Delivery]:
         db_session.rollback()
         db_session.expire_all()
-        return list(db_session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        rows = db_session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        return [open_message(row) for row in rows]
 
     return read
 

@@ -3,6 +3,11 @@
 Queued in the outbox inside the calling transaction, so a call that rolls back sends
 nothing. Written in the region's default language (Bahasa Indonesia), whatever
 language the officer's browser uses. A ticket taken without a phone gets nothing.
+
+The text says no more than the number and the puskesmas: not the clinic (a KIA or
+dental clinic says something about the holder's health), and an SMS shows on a locked
+phone's screen. The message is marked sensitive, so the outbox keeps it sealed and
+the admin pages do not show it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from sqlalchemy.orm import Session
 from balai.channels import ChannelError, Message, queue
 from balai.tenancy import TenantInfo
 from balai_puskesmas.models import Ticket
-from balai_puskesmas.queue import display_number
 from balai_puskesmas.runtime import vault_for
 from balai_puskesmas.vault import VaultError
 
@@ -38,18 +42,13 @@ def ticket_called(session: Session, tenant: TenantInfo, ticket: Ticket) -> None:
         return
     if not phone:
         return
-    clinic = ticket.clinic
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        values = {
-            "number": display_number(ticket),
-            "clinic": clinic.name,
-            "facility": clinic.facility.name,
-        }
+        values = {"number": f"{ticket.number:03d}", "facility": ticket.clinic.facility.name}
         if ticket.recalls:
-            body = _("Number %(number)s is called again at %(clinic)s, %(facility)s.", **values)
+            body = _("Queue number %(number)s is called again at %(facility)s.", **values)
         else:
-            body = _("Number %(number)s is called at %(clinic)s, %(facility)s.", **values)
+            body = _("Queue number %(number)s is called at %(facility)s.", **values)
     try:
-        queue(session, Message("sms", phone, body), source=SOURCE)
+        queue(session, Message("sms", phone, body, sensitive=True), source=SOURCE)
     except ChannelError as exc:
         log.warning("not telling ticket %s by SMS: %s", ticket.id, exc)

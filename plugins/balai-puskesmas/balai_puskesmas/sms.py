@@ -4,7 +4,8 @@ The core routes an inbound SMS by its first word; the handler takes a number for
 with the sender as the phone told when it is called, and answers with the number, the
 people ahead, the estimated wait and the link to follow it. A message that cannot
 become a number is answered with the format and the valid codes, or with the reason
-(closed today, no numbers left). The core queues the reply and commits.
+(closed today, no numbers left). The core queues the reply, marked sensitive (it
+names the clinic), and commits.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ MAX_DETAIL = 300  # characters of "CODE (CLINIC, ...)"; longer lists name the pu
 
 def keyword() -> SmsKeyword:
     """The keyword this plugin claims from the core's SMS router."""
-    return SmsKeyword(KEYWORD, handle, help=FORMAT)
+    return SmsKeyword(KEYWORD, handle, help=FORMAT, sensitive=True)
 
 
 def handle(sms: InboundSms) -> str:

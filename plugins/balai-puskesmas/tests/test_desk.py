@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from balai.channels import OutboxMessage
+from balai.channels import OutboxMessage, open_message
 from balai.db import utcnow
 from balai_puskesmas import queue
 from balai_puskesmas.models import Clinic, Facility, Ticket
@@ -257,12 +257,39 @@ def test_calling_announces_and_texts_the_holder(
     client.post(f"{DESK}/{umum.id}/panggil")
     client.post(f"{DESK}/{umum.id}/panggil")
     client.post(f"{DESK}/tiket/{with_phone.id}/ulang")
-    texts = [m for m in outbox(db_session) if m.channel == "sms"]
+    rows = [m for m in outbox(db_session) if m.channel == "sms"]
+    texts = [open_message(m) for m in rows]
     assert [m.recipient for m in texts] == ["+6281234567890", "+6281234567890"]
-    assert all("UMUM-001" in m.body and "Poli Umum" in m.body for m in texts)
+    assert all(m.body.startswith("Nomor antrean 001 dipanggil") for m in texts)
     assert all("Puskesmas Cip" in m.body for m in texts)
     assert texts[0].body != texts[1].body  # the second says "again"
     assert {m.source for m in texts} == {"puskesmas"}
+
+
+def test_the_call_sms_says_only_the_number_and_the_place(
+    client, open_facility, umum, officer, take, db_session, login
+):
+    """A health message names neither the clinic nor the person, is kept sealed, and
+    the region admin's outbox shows its recipient masked and not its text."""
+    kia = next(c for c in open_facility.clinics if c.code == "KIA")
+    user = officer(client, open_facility)
+    take(clinic=kia, phone="0812 3456 7890")
+    assert client.post(f"{DESK}/{kia.id}/panggil").status_code == 302
+    (row,) = [m for m in outbox(db_session) if m.channel == "sms"]
+    message = open_message(row)
+    assert message.body == "Nomor antrean 001 dipanggil di Puskesmas Cip."
+    assert "KIA" not in message.body and "Poli" not in message.body
+    assert row.sensitive and "6281234567890" not in row.recipient_sealed + row.body
+    assert row.recipient_hint == "+62812****7890"
+    assert user.id
+    admin = client.application.test_client()
+    admin.host = client.host
+    login(admin, role="admin")
+    page = admin.get("/admin/sms")
+    assert page.status_code == 200
+    assert "+62812****7890" in page.text
+    assert "6281234567890" not in page.text and "3456" not in page.text
+    assert "Nomor antrean" not in page.text
 
 
 def test_walk_in_gets_a_number_at_the_desk(

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from balai.channels import OutboxMessage
+from balai.channels import OutboxMessage, open_message
 from balai.db import utcnow
 from balai.sms import TOKEN_HEADER, rotate_token
 from balai_puskesmas import queue
@@ -77,7 +77,9 @@ def test_sms_takes_a_number_and_the_reply_gives_it(send, stored, vault, db_sessi
     replies = db_session.scalars(
         select(OutboxMessage).where(OutboxMessage.channel == "sms").order_by(OutboxMessage.id)
     ).all()
-    assert [m.recipient for m in replies] == [SENDER, "0812 9999 8888"]  # one reply each
+    # one reply each, kept sealed and marked sensitive (it names the clinic)
+    assert [open_message(m).recipient for m in replies] == [SENDER, "0812 9999 8888"]
+    assert all(m.sensitive and "Poli Umum" not in m.body for m in replies)
     assert vault.decrypt(stored()[1].phone_cipher) == "+6281299998888"
 
 
