@@ -3,17 +3,98 @@
 A plugin declares a marshmallow schema (``register_settings_schema``). The region
 admin's form writes tenant values; the operator's ``PLUGIN_SETTINGS`` config gives
 deployment values; each field's ``load_default`` is the last resort.
+
+**Secrets.** A field of type :class:`Secret` (a password, a client secret, an API
+key) is stored sealed with the region's settings key (:mod:`balai.crypto`, derived
+from ``SECRET_KEY``) as ``{"sealed": "v1:…"}``: :func:`seal_secrets` seals it when
+the settings are saved, whoever saves them, and :func:`plugin_settings` opens it for
+the plugin. The admin form never shows it: the field is empty, a note says a value
+is set, and an empty field keeps the stored value. A deployment value (the
+operator's ``PLUGIN_SETTINGS``) stays in the operator's configuration, unsealed.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, current_app, g
-from marshmallow import Schema, ValidationError, missing
+from marshmallow import Schema, ValidationError, fields, missing
 
-__all__ = ["plugin_settings", "resolve_settings", "schema_for"]
+from balai.crypto import SealError, is_sealed, sealer
+
+__all__ = [
+    "Secret",
+    "open_secrets",
+    "plugin_settings",
+    "resolve_settings",
+    "schema_for",
+    "seal_secrets",
+    "secret_fields",
+]
+
+log = logging.getLogger(__name__)
+#: The purpose the settings key is derived for (:func:`balai.crypto.sealer`).
+SETTINGS_KEY = "settings"
+
+
+class Secret(fields.String):
+    """A setting that is a secret: sealed at rest, write-only in the admin form.
+
+    Use it like :class:`marshmallow.fields.String`, with ``load_default=""``.
+    """
+
+
+def secret_fields(schema: Schema) -> dict[str, str]:
+    """The schema's :class:`Secret` fields: attribute name → stored key."""
+    return {
+        name: field.data_key or name
+        for name, field in schema.fields.items()
+        if isinstance(field, Secret)
+    }
+
+
+def _is_sealed_value(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == {"sealed"} and is_sealed(value["sealed"])
+
+
+def seal_secrets(
+    schema: Schema, values: Mapping[str, Any], tenant_id: int, app: Flask | None = None
+) -> dict[str, Any]:
+    """``values`` (stored keys) with every secret in clear sealed for ``tenant_id``.
+
+    Values already sealed, and empty ones, are kept as they are.
+    """
+    sealed = dict(values)
+    keys = None
+    for key in secret_fields(schema).values():
+        value = sealed.get(key)
+        if isinstance(value, str) and value:
+            keys = keys or sealer(SETTINGS_KEY, tenant_id, app)
+            sealed[key] = {"sealed": keys.seal(value)}
+    return sealed
+
+
+def open_secrets(
+    schema: Schema, values: Mapping[str, Any], tenant_id: int, app: Flask | None = None
+) -> dict[str, Any]:
+    """``values`` with the sealed secrets opened, for :func:`resolve_settings`.
+
+    A secret no key of the deployment opens is left out (and logged, without its
+    value), so the deployment value or the default answers instead.
+    """
+    opened = dict(values)
+    for key in secret_fields(schema).values():
+        value = opened.get(key)
+        if not _is_sealed_value(value):
+            continue
+        try:
+            opened[key] = sealer(SETTINGS_KEY, tenant_id, app).open(value["sealed"])
+        except SealError:
+            log.warning("setting %s of tenant %s cannot be opened with this key", key, tenant_id)
+            del opened[key]
+    return opened
 
 
 def resolve_settings(
@@ -74,7 +155,10 @@ def plugin_settings(name: str) -> dict[str, Any]:
     schema_cls = schema_for(name)
     if schema_cls is None:
         return {}
+    schema = schema_cls()
     tenant = g.get("tenant")
-    tenant_values = tenant.plugin_settings.get(name, {}) if tenant is not None else {}
+    tenant_values = {}
+    if tenant is not None:
+        tenant_values = open_secrets(schema, tenant.plugin_settings.get(name, {}), tenant.id)
     deployment = current_app.config["PLUGIN_SETTINGS"].get(name, {})
-    return resolve_settings(schema_cls(), tenant_values, deployment)
+    return resolve_settings(schema, tenant_values, deployment)

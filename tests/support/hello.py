@@ -12,7 +12,7 @@ from balai import Manifest, hookimpl
 from balai.db import Base, TenantScoped, db
 from balai.items import MapLayer, MenuItem, SearchResult, Widget
 from balai.permissions import Permission, public, require
-from balai.settings import plugin_settings
+from balai.settings import Secret, plugin_settings
 
 name = "hello"
 manifest = Manifest(title="Hello", category="test")
@@ -35,6 +35,9 @@ class HelloSettings(Schema):
     )
     times = fields.Integer(
         load_default=1, validate=validate.Range(min=1, max=5), metadata={"label": "Times"}
+    )
+    api_key = Secret(
+        load_default="", validate=validate.Length(max=100), metadata={"label": "API key"}
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -15,7 +15,7 @@ from balai.admin import audit, bp
 from balai.forms import validate_form
 from balai.permissions import require
 from balai.plugins import plugins as plugin_manager
-from balai.settings import resolve_settings, schema_for
+from balai.settings import open_secrets, resolve_settings, schema_for, secret_fields
 from balai.tenancy import TenancyError, disable_plugin, enable_plugin, save_plugin_settings
 
 
@@ -74,7 +74,8 @@ def plugin_settings(name: str) -> Any:
     schema = schema_cls(unknown=EXCLUDE)  # the CSRF token and the buttons are not settings
     stored = g.tenant.plugin_settings.get(name, {})
     deployment = current_app.config["PLUGIN_SETTINGS"].get(name, {})
-    values = resolve_settings(schema, stored, deployment)
+    secrets = secret_fields(schema)
+    values = resolve_settings(schema, open_secrets(schema, stored, g.tenant.id), deployment)
     errors: dict[str, list[str]] = {}
     if request.method == "POST" and request.form.get("reset"):
         save_plugin_settings(current_app, g.tenant, name, {}, by=current_user.email)
@@ -84,7 +85,13 @@ def plugin_settings(name: str) -> Any:
     if request.method == "POST":
         data, errors = validate_form(schema, _form_with_checkboxes(schema))
         if data is not None:
+            typed = {secrets[n]: data.pop(n) for n in secrets if n in data}
             own = _differing(schema, data, resolve_settings(schema, {}, deployment))
+            for key, value in typed.items():  # write-only: empty keeps what is stored
+                if value:
+                    own[key] = value
+                elif key in stored:
+                    own[key] = stored[key]
             save_plugin_settings(current_app, g.tenant, name, own, by=current_user.email)
             audit("plugin.settings_saved", plugin=name, fields=sorted(own))
             flash(_("The settings of %(title)s are saved.", title=info.title), "ok")
@@ -94,10 +101,25 @@ def plugin_settings(name: str) -> Any:
         "balai/admin/plugin_settings.html",
         plugin=info,
         schema=schema,
-        values=values,
+        values={k: v for k, v in values.items() if k not in secrets},  # never echoed
+        secrets=secrets,
+        secret_set={n: bool(stored.get(k) or deployment.get(k)) for n, k in secrets.items()},
+        choices=_choices(schema),
         errors=errors,
     )
     return page, 400 if errors else 200
+
+
+def _choices(schema: Schema) -> dict[str, list[tuple[str, str]]]:
+    """The fields whose first validator is a ``OneOf``: ``(value, label)`` pairs for a
+    select. A ``OneOf`` subclass may compute its choices (e.g. from the operator's
+    configuration)."""
+    found = {}
+    for name, field in schema.fields.items():
+        first = field.validators[0] if field.validators else None
+        if isinstance(first, validate.OneOf):
+            found[name] = [(str(value), str(label or value)) for value, label in first.options()]
+    return found
 
 
 def _differing(schema: Schema, data: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:

@@ -191,7 +191,16 @@ def _announce(app: Flask, event: str, tenant: TenantInfo, name: str, session: Se
 def save_plugin_settings(
     app: Flask, tenant: TenantInfo, name: str, values: dict[str, Any], *, by: str | None = None
 ) -> None:
-    """Store a tenant's settings of a plugin (already validated by its schema)."""
+    """Store a tenant's settings of a plugin (already validated by its schema).
+
+    The plugin's :class:`balai.settings.Secret` values are sealed first: no secret
+    setting is ever stored in clear, whoever saves it.
+    """
+    from balai.settings import schema_for, seal_secrets
+
+    schema_cls = schema_for(name, app)
+    if schema_cls is not None:
+        values = seal_secrets(schema_cls(), values, tenant.id, app)
     with db.tenant_session(tenant.id) as session:
         state = session.scalar(select(PluginState).where(PluginState.plugin == name))
         if state is None:

@@ -14,6 +14,7 @@ from balai.db import db, utcnow
 from balai.settings import plugin_settings
 from balai.tenancy import TenantInfo, registry
 from balai_puskesmas import export
+from balai_puskesmas.settings import sending_settings
 
 __all__ = ["group", "send_for"]
 
@@ -34,7 +35,7 @@ def _in_tenant(tenant: TenantInfo) -> Iterator[None]:
 def send_for(tenant: TenantInfo, limit: int = 50) -> export.SendSummary | None:
     """Send the region's due bundles; ``None`` when its sending is switched off."""
     with _in_tenant(tenant):
-        settings = plugin_settings(PLUGIN)
+        settings = sending_settings(plugin_settings(PLUGIN), current_app.config)
         if not settings.get("export_enabled"):
             return None
         with db.new_session(tenant.id) as session:

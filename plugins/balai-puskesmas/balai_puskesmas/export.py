@@ -240,9 +240,10 @@ def send_due(
     Commits on ``session`` after claiming each export and after recording its
     outcome, so what was sent stays recorded whatever happens next.
 
-    :param settings: the tenant's plugin settings (``export_enabled``,
+    :param settings: the tenant's plugin settings with the chosen server's addresses
+        (:func:`balai_puskesmas.settings.sending_settings`): ``export_enabled``,
         ``satusehat_token_url``, ``satusehat_base_url``, ``satusehat_client_id``,
-        ``satusehat_client_secret``, ``max_attempts``).
+        ``satusehat_client_secret``, ``max_attempts``.
     :param http: the HTTP client to use (tests pass one); a new one otherwise.
     :param clock: seconds, for the lease while a long run goes on and the token's
         lifetime.
@@ -252,6 +253,11 @@ def send_due(
         summary.message = "sending to SATUSEHAT is switched off"
     elif not (settings.get("satusehat_client_id") and settings.get("satusehat_client_secret")):
         summary.message = "the SATUSEHAT client ID and secret are not set"
+    elif not (settings.get("satusehat_token_url") and settings.get("satusehat_base_url")):
+        summary.message = (
+            f"the SATUSEHAT server {settings.get('satusehat_server')!r} is not offered by "
+            "this installation (PUSKESMAS_SATUSEHAT_ENDPOINTS)"
+        )
     else:
         client = http or _client()
         try:

@@ -1,23 +1,119 @@
-"""The plugin's per-tenant settings (region admin → Plugins → e-Puskesmas → Settings)."""
+"""The plugin's per-tenant settings (region admin → Plugins → e-Puskesmas → Settings).
+
+The SATUSEHAT servers a region may send to are the operator's configuration
+(``PUSKESMAS_SATUSEHAT_ENDPOINTS``; by default the Ministry of Health's production and
+staging servers): the region chooses one by name, it cannot type an address, so the
+sender never posts health data (or the client secret) to a server the operator did
+not list. The client secret is a :class:`balai.settings.Secret`: sealed at rest and
+never shown in the form.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
+from flask import current_app, has_app_context
 from marshmallow import Schema, ValidationError, fields, validate
 
 from balai.i18n import N_
 from balai.ratelimit import valid_spec
+from balai.settings import Secret
 
-__all__ = ["PuskesmasSettings"]
+__all__ = [
+    "DEFAULT_ENDPOINTS",
+    "ENDPOINTS_SETTING",
+    "OfferedServer",
+    "PuskesmasSettings",
+    "satusehat_endpoints",
+    "sending_settings",
+]
+
+log = logging.getLogger(__name__)
+
+#: The deployment setting that lists the SATUSEHAT servers regions may choose from.
+ENDPOINTS_SETTING = "PUSKESMAS_SATUSEHAT_ENDPOINTS"
+#: The Ministry of Health's servers (SATUSEHAT platform documentation): the OAuth2
+#: client-credentials token address and the FHIR R4 base address of each.
+DEFAULT_ENDPOINTS: dict[str, dict[str, str]] = {
+    "production": {
+        "token_url": "https://api-satusehat.kemkes.go.id/oauth2/v1/accesstoken"
+        "?grant_type=client_credentials",
+        "base_url": "https://api-satusehat.kemkes.go.id/fhir-r4/v1",
+    },
+    "staging": {
+        "token_url": "https://api-satusehat-stg.dto.kemkes.go.id/oauth2/v1/accesstoken"
+        "?grant_type=client_credentials",
+        "base_url": "https://api-satusehat-stg.dto.kemkes.go.id/fhir-r4/v1",
+    },
+}
 
 
-def _encrypted(url: str) -> None:
-    """Health data and the client secret travel only over HTTPS (plain HTTP only to
-    this machine, for a local test server)."""
-    parts = urlsplit(url)
-    if parts.scheme != "https" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
-        raise ValidationError(N_("Use an https:// address: health data must travel encrypted."))
+def _address(value: Any) -> bool:
+    parts = urlsplit(value) if isinstance(value, str) else None
+    return parts is not None and parts.scheme in ("https", "http") and bool(parts.hostname)
+
+
+def satusehat_endpoints(config: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """The SATUSEHAT servers this deployment offers: name → ``token_url``, ``base_url``.
+
+    ``PUSKESMAS_SATUSEHAT_ENDPOINTS`` replaces the default list; an entry without both
+    addresses is left out (and logged).
+    """
+    configured = config.get(ENDPOINTS_SETTING) or DEFAULT_ENDPOINTS
+    offered = {}
+    for name, entry in dict(configured).items():
+        if isinstance(entry, Mapping) and all(
+            _address(entry.get(key)) for key in ("token_url", "base_url")
+        ):
+            offered[str(name)] = {"token_url": entry["token_url"], "base_url": entry["base_url"]}
+        else:
+            log.warning(
+                "%s: %r needs a token_url and a base_url; left out", ENDPOINTS_SETTING, name
+            )
+    return offered
+
+
+def sending_settings(settings: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """The region's resolved settings for the sender, with the addresses of the server it
+    chose (``satusehat_token_url``, ``satusehat_base_url``; ``None`` when the operator
+    no longer offers it)."""
+    server = satusehat_endpoints(config).get(str(settings.get("satusehat_server")))
+    return {
+        **settings,
+        "satusehat_token_url": server["token_url"] if server else None,
+        "satusehat_base_url": server["base_url"] if server else None,
+    }
+
+
+class OfferedServer(validate.OneOf):
+    """One of the SATUSEHAT servers the operator offers, read when the form is shown or
+    checked (the app's configuration is not known when the schema is defined)."""
+
+    def __init__(self) -> None:  # no fixed choices: see the properties
+        self.error = N_("Choose one of the SATUSEHAT servers this installation offers.")
+
+    @property
+    def _offered(self) -> dict[str, dict[str, str]]:
+        return satusehat_endpoints(current_app.config if has_app_context() else {})
+
+    @property  # type: ignore[override]
+    def choices(self) -> Iterable[str]:
+        return list(self._offered)
+
+    @property  # type: ignore[override]
+    def labels(self) -> Iterable[str]:
+        return [f"{name}: {entry['base_url']}" for name, entry in self._offered.items()]
+
+    @property  # type: ignore[override]
+    def choices_text(self) -> str:
+        return ", ".join(self.choices)
+
+    @property  # type: ignore[override]
+    def labels_text(self) -> str:
+        return ", ".join(self.labels)
 
 
 def _limit(spec: str) -> None:
@@ -94,31 +190,25 @@ class PuskesmasSettings(Schema):
             ),
         },
     )
-    satusehat_token_url = fields.Url(
-        validate=_encrypted,
-        load_default=(
-            "https://api-satusehat-stg.dto.kemkes.go.id/oauth2/v1/accesstoken"
-            "?grant_type=client_credentials"
-        ),
+    satusehat_server = fields.String(
+        load_default="staging",
+        validate=OfferedServer(),
         metadata={
-            "label": N_("SATUSEHAT token address (OAuth2 client credentials)"),
-            "description": N_("The staging address is the default; production is set by the region."),  # noqa: E501
+            "label": N_("SATUSEHAT server"),
+            "description": N_(
+                "The servers offered are set by this installation's operator: the Ministry of Health's production and staging servers unless they set others. Staging is the default; production is chosen by the region."  # noqa: E501
+            ),
         },
-    )
-    satusehat_base_url = fields.Url(
-        validate=_encrypted,
-        load_default="https://api-satusehat-stg.dto.kemkes.go.id/fhir-r4/v1",
-        metadata={"label": N_("SATUSEHAT FHIR address")},
     )
     satusehat_client_id = fields.String(
         load_default="",
         validate=validate.Length(max=200),
         metadata={"label": N_("SATUSEHAT client ID")},
     )
-    satusehat_client_secret = fields.String(
+    satusehat_client_secret = Secret(
         load_default="",
         validate=validate.Length(max=200),
-        metadata={"label": N_("SATUSEHAT client secret"), "secret": True},
+        metadata={"label": N_("SATUSEHAT client secret")},
     )
     max_attempts = fields.Integer(
         load_default=8,

@@ -117,8 +117,25 @@ class FakeSatusehat:
     def base_url(self) -> str:
         return f"{self.origin}{FHIR_PATH}"
 
+    def region_settings(self, app: Any, **overrides: Any) -> dict[str, Any]:
+        """A region's settings choosing this server, which ``app``'s operator offers
+        (as ``"fake"``), sending on: for ``save_plugin_settings``."""
+        app.config["PUSKESMAS_SATUSEHAT_ENDPOINTS"] = {
+            "fake": {"token_url": self.token_url, "base_url": self.base_url}
+        }
+        values: dict[str, Any] = {
+            "export_enabled": True,
+            "satusehat_server": "fake",
+            "satusehat_client_id": self.client_id,
+            "satusehat_client_secret": self.client_secret,
+            "max_attempts": 8,
+        }
+        values.update(overrides)
+        return values
+
     def settings(self, **overrides: Any) -> dict[str, Any]:
-        """The plugin's settings pointing at this server, sending on."""
+        """The sender's settings pointing at this server, sending on (what
+        ``sending_settings`` makes of a region's settings)."""
         values: dict[str, Any] = {
             "export_enabled": True,
             "satusehat_token_url": self.token_url,

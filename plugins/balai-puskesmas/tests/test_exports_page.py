@@ -237,7 +237,7 @@ def run(app):
 def test_the_command_sends_and_prints_a_line_per_region(
     app, run, enabled, other_tenant, enable_plugin, db_session, vault, visit, satusehat
 ):
-    save_plugin_settings(app, enabled, "puskesmas", satusehat.settings(), by="test")
+    save_plugin_settings(app, enabled, "puskesmas", satusehat.region_settings(app), by="test")
     enable_plugin("puskesmas", tenant=other_tenant)  # sending off there: skipped
     export.enqueue(db_session, vault, visit, utcnow())
     db_session.commit()
@@ -251,7 +251,7 @@ def test_the_command_sends_and_prints_a_line_per_region(
 
 
 def test_the_command_reports_what_waits(app, run, enabled, db_session, vault, visit, satusehat):
-    save_plugin_settings(app, enabled, "puskesmas", satusehat.settings(), by="test")
+    save_plugin_settings(app, enabled, "puskesmas", satusehat.region_settings(app), by="test")
     export.enqueue(db_session, vault, visit, utcnow())
     db_session.commit()
     satusehat.fail("503")
@@ -273,9 +273,10 @@ def test_the_command_refuses_an_unknown_region(run, enabled, other_tenant):
 
 
 def test_the_command_reads_each_regions_settings(app, run, enabled, satusehat):
-    save_plugin_settings(app, enabled, "puskesmas", satusehat.settings(), by="test")
-    resolved = registry(app).by_id(enabled.id).plugin_settings["puskesmas"]
-    assert resolved["satusehat_base_url"] == satusehat.base_url
+    save_plugin_settings(app, enabled, "puskesmas", satusehat.region_settings(app), by="test")
+    stored = registry(app).by_id(enabled.id).plugin_settings["puskesmas"]
+    assert stored["satusehat_server"] == "fake"
+    assert satusehat.client_secret not in str(stored)  # sealed
     result = run()
     assert result.output == "kota-a: 0 sent, 0 waiting, 0 failed\n"
     assert satusehat.token_requests == 0  # nothing due: no token asked for
