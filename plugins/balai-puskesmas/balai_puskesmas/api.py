@@ -325,8 +325,9 @@ def get_patient(patient_id: int) -> dict[str, Any]:
     """A patient with the latest visits the officer's duty allows. Audited."""
     vault, actor, now = runtime.vault(), runtime.actor("api"), utcnow()
     try:
-        patient = patients.get(db.session, vault, actor, patient_id, now)
-        page = visits.visits_of(db.session, actor, patient.id, now, page=1, per_page=20)
+        patient, page = visits.patient_record(
+            db.session, vault, actor, patient_id, now, page=1, per_page=20
+        )
     except PuskesmasError as exc:
         db.session.rollback()
         _refuse(exc)
@@ -405,7 +406,7 @@ def _ticket(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def _patient(patient: Any) -> dict[str, Any]:
+def _patient(patient: patients.ShownPatient) -> dict[str, Any]:
     identifiers = patients.identifiers(runtime.vault(), patient)
     return {
         "id": patient.id,

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from balai_puskesmas import fhir
 from balai_puskesmas.models import Clinic, Diagnosis, Export, Facility, Patient, Staff, Visit
-from balai_puskesmas.services import N_, PuskesmasError
+from balai_puskesmas.services import N_, Actor, AuditContext, PuskesmasError, audit
 from balai_puskesmas.vault import Vault, VaultError
 
 if TYPE_CHECKING:  # httpx is imported when something is sent: web workers never need it
@@ -98,8 +98,11 @@ class _TokenError(Exception):
 # -- queueing ------------------------------------------------------------------------
 
 
-def build_bundle(session: Session, vault: Vault, visit: Visit) -> dict[str, Any]:
-    """The FHIR bundle of ``visit`` as it stands now (the NIK opened with ``vault``).
+def build_bundle(
+    session: Session, vault: Vault, visit: Visit, audited: AuditContext
+) -> dict[str, Any]:
+    """The FHIR bundle of ``visit`` as it stands now (the NIK opened with ``vault``, for
+    the access ``audited`` recorded).
 
     :raises fhir.FhirError: the visit cannot be sent as valid FHIR R4, or the NIK
         cannot be opened with this region's key (messages carry no personal data).
@@ -112,7 +115,7 @@ def build_bundle(session: Session, vault: Vault, visit: Visit) -> dict[str, Any]
     if patient is None or clinic is None or facility is None:
         raise fhir.FhirError("the visit's patient, puskesmas or clinic no longer exists")
     try:
-        nik = vault.open(patient.nik_cipher)
+        nik = vault.open(patient.nik_cipher, audited)
     except VaultError as exc:
         raise fhir.FhirError("the patient's NIK cannot be opened with this region's key") from exc
     diagnoses = session.scalars(
@@ -139,16 +142,28 @@ def build_bundle(session: Session, vault: Vault, visit: Visit) -> dict[str, Any]
     )
 
 
-def enqueue(session: Session, vault: Vault, visit: Visit, now: datetime) -> Export:
+def enqueue(session: Session, vault: Vault, visit: Visit, now: datetime, actor: Actor) -> Export:
     """Queue ``visit``'s bundle, built now, to be sent at once; in the caller's transaction.
+
+    Building it opens the patient's NIK: written to the audit trail as
+    ``export.queue`` by ``actor`` (the clinician who recorded the visit).
 
     A visit that cannot be expressed as valid FHIR is still queued, as ``failed`` with
     the reason, so the admin sees it and can retry once the data is fixed: recording
     the visit itself is never refused because of the export.
     """
     export = Export(visit_id=visit.id, attempts=0, next_attempt_at=now, created_at=now)
+    audited = audit(
+        session,
+        actor,
+        "export.queue",
+        now,
+        patient_id=visit.patient_id,
+        facility_id=visit.facility_id,
+        detail=f"visit {visit.id}: FHIR bundle built for SATUSEHAT",
+    )
     try:
-        export.bundle = build_bundle(session, vault, visit)
+        export.bundle = build_bundle(session, vault, visit, audited)
         export.status = "pending"
         export.last_error = ""
     except fhir.FhirError as exc:
@@ -160,12 +175,20 @@ def enqueue(session: Session, vault: Vault, visit: Visit, now: datetime) -> Expo
     return export
 
 
-def retry(session: Session, export_id: int, now: datetime, *, vault: Vault | None = None) -> Export:
+def retry(
+    session: Session,
+    export_id: int,
+    now: datetime,
+    *,
+    vault: Vault | None = None,
+    actor: Actor | None = None,
+) -> Export:
     """Send a failed export again at once (attempts start over); the caller commits.
 
-    With ``vault``, the bundle is built again from the visit as it stands now, so
-    SATUSEHAT ids entered since (puskesmas, clinic, clinician) and corrected data are
-    sent; if that fails, the export stays failed with the reason.
+    With ``vault`` (and the ``actor`` asking), the bundle is built again from the visit
+    as it stands now, so SATUSEHAT ids entered since (puskesmas, clinic, clinician) and
+    corrected data are sent; the NIK opened for it is audited (``export.rebuild``). If
+    that fails, the export stays failed with the reason.
 
     :raises PuskesmasError: 404 unknown export; 409 it is not failed; 422 its bundle
         cannot be built (``params["reason"]``).
@@ -181,11 +204,22 @@ def retry(session: Session, export_id: int, now: datetime, *, vault: Vault | Non
     if export.status != "failed":
         raise PuskesmasError(N_("Only a failed export can be sent again."), status=409)
     if vault is not None:
+        if actor is None:
+            raise ValueError("rebuilding a bundle needs the actor, for the audit trail")
         visit = session.get(Visit, export.visit_id)
         try:
             if visit is None:
                 raise fhir.FhirError("the visit no longer exists")
-            export.bundle = build_bundle(session, vault, visit)
+            audited = audit(
+                session,
+                actor,
+                "export.rebuild",
+                now,
+                patient_id=visit.patient_id,
+                facility_id=visit.facility_id,
+                detail=f"visit {visit.id}: FHIR bundle built again to send",
+            )
+            export.bundle = build_bundle(session, vault, visit, audited)
         except fhir.FhirError as exc:
             export.last_error = _short(f"cannot build the bundle: {exc}")
             session.flush()

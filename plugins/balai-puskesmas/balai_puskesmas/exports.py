@@ -136,7 +136,7 @@ def detail(export_id: int) -> str:
 def send_again(export_id: int) -> Response:
     """Send a failed export again, its bundle built anew from the visit."""
     try:
-        export.retry(db.session, export_id, utcnow(), vault=runtime.vault())
+        export.retry(db.session, export_id, utcnow(), vault=runtime.vault(), actor=runtime.actor())
     except services.PuskesmasError as exc:
         if exc.status == 404:
             abort(404)
@@ -164,12 +164,7 @@ def visit_bundle(visit_id: int) -> Response:
     actor = runtime.actor()
     if not services.can_read_visits_at(actor, visit.facility_id):
         abort(403, description=_("You have no duty at this puskesmas that allows this."))
-    try:
-        bundle = export.build_bundle(db.session, runtime.vault(), visit)
-    except fhir.FhirError as exc:
-        html = render_template("puskesmas/exports/unbuildable.html", reason=str(exc))
-        return Response(html, status=422, mimetype="text/html")
-    services.audit(
+    audited = services.audit(
         db.session,
         actor,
         "visit.export",
@@ -178,6 +173,12 @@ def visit_bundle(visit_id: int) -> Response:
         facility_id=visit.facility_id,
         detail=f"visit {visit.id}: FHIR bundle downloaded",
     )
+    try:
+        bundle = export.build_bundle(db.session, runtime.vault(), visit, audited)
+    except fhir.FhirError as exc:
+        db.session.rollback()  # nothing was shown: no entry
+        html = render_template("puskesmas/exports/unbuildable.html", reason=str(exc))
+        return Response(html, status=422, mimetype="text/html")
     db.session.commit()
     body = json.dumps(bundle, ensure_ascii=False, indent=2)
     response = Response(body, mimetype="application/fhir+json")

@@ -68,9 +68,10 @@ Errors = dict[str, list[str]]
 
 #: The actions written to the audit trail, with how the search page names them.
 #: Each is written by the module named: patients (patient.*, ticket.attach), visits
-#: (visit.create, visit.read, visit.read_own), exports (visit.export: an officer
-#: downloads a visit's bundle; sending to SATUSEHAT is not audited, it is on the
-#: sending page) and facilities (staff.*).
+#: (visit.create, visit.read_own; a patient's record with its visits is one
+#: patient.read), records (ticket.read_nik), notify (ticket.notify), exports
+#: (visit.export: an officer downloads a visit's bundle), export (export.*: the NIK is
+#: opened to build or send a bundle) and facilities (staff.*).
 ACTIONS = {
     "patient.create": _l("Patient registered"),
     "patient.update": _l("Patient data changed"),
@@ -82,6 +83,10 @@ ACTIONS = {
     "visit.read_own": _l("Own visits read by the patient"),
     "visit.export": _l("Visit's FHIR bundle downloaded"),
     "ticket.attach": _l("Queue number linked to a patient"),
+    "ticket.read_nik": _l("NIK given with a queue number shown, to register its holder"),
+    "ticket.notify": _l("Phone of a queue number opened to send the call by SMS"),
+    "export.queue": _l("Visit's FHIR bundle built for SATUSEHAT"),
+    "export.rebuild": _l("Visit's FHIR bundle built again to send"),
     "staff.assign": _l("Duty given or changed"),
     "staff.remove": _l("Duty removed"),
 }

@@ -4,7 +4,8 @@ Queued in the outbox inside the calling transaction, so a call that rolls back s
 nothing. Written in the region's default language (Bahasa Indonesia), whatever
 language the officer's browser uses. A ticket taken without a phone gets nothing.
 
-The text says no more than the number and the puskesmas: not the clinic (a KIA or
+Opening the phone number is written to the audit trail (``ticket.notify``). The
+text says no more than the number and the puskesmas: not the clinic (a KIA or
 dental clinic says something about the holder's health), and an SMS shows on a locked
 phone's screen. The message is marked sensitive, so the outbox keeps it sealed and
 the admin pages do not show it.
@@ -20,9 +21,12 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from balai.channels import ChannelError, Message, queue
+from balai.db import utcnow
 from balai.tenancy import TenantInfo
+from balai_puskesmas import runtime
 from balai_puskesmas.models import Ticket
 from balai_puskesmas.runtime import vault_for
+from balai_puskesmas.services import audit
 from balai_puskesmas.vault import VaultError
 
 __all__ = ["SOURCE", "ticket_called"]
@@ -35,8 +39,17 @@ def ticket_called(session: Session, tenant: TenantInfo, ticket: Ticket) -> None:
     """Tell the holder by SMS that their number is called (or called again)."""
     if ticket.phone_cipher is None:
         return
+    audited = audit(
+        session,
+        runtime.current_actor(),
+        "ticket.notify",
+        utcnow(),
+        patient_id=ticket.patient_id,
+        facility_id=ticket.facility_id,
+        detail=f"ticket {ticket.id}: the phone given with the number, to send the call by SMS",
+    )
     try:
-        phone = vault_for(current_app.config, tenant.id).open(ticket.phone_cipher)
+        phone = vault_for(current_app.config, tenant.id).open(ticket.phone_cipher, audited)
     except VaultError:
         log.warning("ticket %s: the phone number cannot be opened with this key", ticket.id)
         return

@@ -10,6 +10,11 @@ The NIK, the BPJS number and the phone number are stored sealed by the vault wit
 keyed hash for exact lookup; they never reach an audit entry, a log or an error
 message. Registering and updating need the ``registration`` duty at some puskesmas;
 reading needs any duty (patients visit every puskesmas of the region).
+
+The reads (:func:`get`, :func:`find_by_nik`, :func:`search`) return
+:class:`ShownPatient`: the patient with the audit context of the entry just written.
+Pages show only those, and :func:`identifiers` opens the NIK, BPJS and phone only
+with the context of an entry that names this patient.
 """
 
 from __future__ import annotations
@@ -30,8 +35,11 @@ from balai_puskesmas.models import SEXES, Patient, Ticket
 from balai_puskesmas.nik import NikError, birth_date_of, check_nik, sex_of
 from balai_puskesmas.services import (
     Actor,
+    AuditContext,
+    AuditRequired,
     PuskesmasError,
     audit,
+    check_audited,
     facilities_with,
     mobile_number,
     require_duty,
@@ -41,6 +49,7 @@ from balai_puskesmas.vault import Vault
 __all__ = [
     "EARLIEST_BIRTH",
     "PatientDraft",
+    "ShownPatient",
     "attach_ticket",
     "check",
     "find_by_nik",
@@ -48,6 +57,7 @@ __all__ = [
     "identifiers",
     "normalise_phone",
     "paginate",
+    "readable",
     "register",
     "search",
     "update",
@@ -95,6 +105,27 @@ class PatientDraft:
     phone: str | None = field(default=None, repr=False)
     bpjs: str | None = field(default=None, repr=False)
     citizen_email: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ShownPatient:
+    """A patient as an officer may see them, with the audit context of the read.
+
+    Made by the reads of this module after they wrote their entry; attributes of the
+    patient (``id``, ``name``, ``birth_date``, ...) read through. Templates get these,
+    never a bare :class:`Patient`.
+    """
+
+    patient: Patient
+    audited: AuditContext = field(repr=False)
+
+    def __post_init__(self) -> None:
+        check_audited(self.audited, self.patient.tenant_id)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.patient, name)
 
 
 @dataclass(frozen=True)
@@ -454,7 +485,7 @@ def find_by_nik(
     now: datetime,
     *,
     today: date | None = None,
-) -> Patient | None:
+) -> ShownPatient | None:
     """The patient with this NIK, or ``None``; either way the lookup is audited.
 
     ``today`` is the region's calendar day, for the NIK's date of birth (default: the
@@ -469,7 +500,7 @@ def find_by_nik(
     except NikError as exc:
         raise PuskesmasError({"nik": exc.message}) from None
     patient = session.scalar(select(Patient).where(Patient.nik_hash == vault.hash(nik)))
-    audit(
+    audited = audit(
         session,
         actor,
         "patient.lookup",
@@ -477,7 +508,7 @@ def find_by_nik(
         patient_id=patient.id if patient is not None else None,
         detail="by nik: found" if patient is not None else "by nik: not found",
     )
-    return patient
+    return ShownPatient(patient, audited) if patient is not None else None
 
 
 def _like(text: str) -> str:
@@ -497,7 +528,8 @@ def search(
 ) -> dict[str, Any]:
     """One page of the patients whose name contains ``query`` (any case), by name.
 
-    :returns: ``{"items", "page", "per_page", "total", "pages"}``.
+    :returns: ``{"items", "page", "per_page", "total", "pages"}``; the items are
+        :class:`ShownPatient` (one entry covers the page).
     :raises PuskesmasError: 403 without any duty; 422 (field ``q``) for a query of
         fewer than two characters.
     """
@@ -511,18 +543,39 @@ def search(
         .order_by(Patient.name, Patient.id)
     )
     found = paginate(session, statement, page, per_page)
-    audit(
+    audited = audit(
         session,
         actor,
         "patient.search",
         now,
         detail=f"by name: {found['total']} results, {len(found['items'])} shown",
     )
+    found["items"] = [ShownPatient(patient, audited) for patient in found["items"]]
     return found
 
 
-def get(session: Session, vault: Vault, actor: Actor, patient_id: int, now: datetime) -> Patient:
-    """A patient's record, for reading; the read is audited.
+def get(
+    session: Session,
+    vault: Vault,
+    actor: Actor,
+    patient_id: int,
+    now: datetime,
+    *,
+    detail: str = "",
+) -> ShownPatient:
+    """A patient's record, for reading; the read is audited (``detail`` says what else
+    the page shows, e.g. how many visits).
+
+    :raises PuskesmasError: 403 without any duty, 404 for an unknown patient.
+    """
+    patient = readable(session, actor, patient_id)
+    audited = audit(session, actor, "patient.read", now, patient_id=patient.id, detail=detail)
+    return ShownPatient(patient, audited)
+
+
+def readable(session: Session, actor: Actor, patient_id: int) -> Patient:
+    """The patient, if ``actor`` may read the register; for checks, not for showing
+    (nothing is audited: show it only through :func:`get`).
 
     :raises PuskesmasError: 403 without any duty, 404 for an unknown patient.
     """
@@ -530,16 +583,23 @@ def get(session: Session, vault: Vault, actor: Actor, patient_id: int, now: date
     patient = session.get(Patient, patient_id)
     if patient is None:
         raise PuskesmasError(NO_PATIENT, status=404)
-    audit(session, actor, "patient.read", now, patient_id=patient.id)
     return patient
 
 
-def identifiers(vault: Vault, patient: Patient) -> dict[str, str | None]:
-    """The patient's NIK, BPJS and phone numbers in clear, to show them."""
+def identifiers(vault: Vault, shown: ShownPatient) -> dict[str, str | None]:
+    """The patient's NIK, BPJS and phone numbers in clear, to show them.
+
+    :raises AuditRequired: ``shown`` is not a patient read with an entry naming them
+        (a search result, or a bare :class:`Patient`).
+    """
+    if not isinstance(shown, ShownPatient):
+        raise AuditRequired("identifiers are opened for a patient read through get()")
+    check_audited(shown.audited, vault.tenant_id, shown.patient.id)
+    patient = shown.patient
     return {
-        "nik": vault.open(patient.nik_cipher),
-        "bpjs": vault.open(patient.bpjs_cipher),
-        "phone": vault.open(patient.phone_cipher),
+        "nik": vault.open(patient.nik_cipher, shown.audited),
+        "bpjs": vault.open(patient.bpjs_cipher, shown.audited),
+        "phone": vault.open(patient.phone_cipher, shown.audited),
     }
 
 

@@ -158,7 +158,7 @@ def ticket_called(tenant: TenantInfo, ticket: Any, session: Session) -> None:
 @hookimpl
 def visit_recorded(tenant: TenantInfo, visit: Any, session: Session) -> None:
     if runtime.settings()["export_enabled"]:
-        export.enqueue(session, runtime.vault(), visit, utcnow())
+        export.enqueue(session, runtime.vault(), visit, utcnow(), runtime.current_actor())
 
 
 @hookimpl

@@ -3,9 +3,12 @@ citizen's own visits.
 
 Officers reach records only through a duty at a puskesmas (see
 :mod:`balai_puskesmas.services`): an officer with the permission but no assignment
-gets a 403 page that says so. Every read is written to the audit trail and committed
-with the page; a refused form writes nothing. Identifiers (NIK, phone) travel in
-form bodies, not in addresses, so they stay out of access logs.
+gets a 403 page that says so. Every page that shows a patient's data writes exactly
+one entry to the audit trail, committed with the page; a refused form writes
+nothing. Pages get patients only as :class:`~balai_puskesmas.patients.ShownPatient`
+(read through an audited function): :func:`_render` refuses a bare patient row.
+Identifiers (NIK, phone) travel in form bodies, not in addresses, so they stay out
+of access logs.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from balai_puskesmas import icd10, patients, runtime, visits
 from balai_puskesmas.models import Clinic, Facility, Patient, Staff, Ticket
 from balai_puskesmas.nik import NikError, birth_date_of, check_nik, sex_of
 from balai_puskesmas.runtime import READ, RECORD, REGISTER
-from balai_puskesmas.services import Actor, PuskesmasError, facilities_with
+from balai_puskesmas.services import Actor, AuditRequired, PuskesmasError, audit, facilities_with
 
 __all__ = ["bp"]
 
@@ -192,8 +195,27 @@ def _rule_errors(exc: PuskesmasError) -> Errors:
     return messages
 
 
+def _unaudited(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` holds a bare patient row (not read through an audited function)."""
+    if isinstance(value, Patient):
+        return True
+    if depth >= 3:
+        return False
+    if isinstance(value, dict):
+        return any(_unaudited(v, depth + 1) for v in value.values())
+    if isinstance(value, list | tuple | set):
+        return any(_unaudited(v, depth + 1) for v in value)
+    return False
+
+
 def _render(template: str, errors: Errors | None = None, **context: Any) -> tuple[str, int]:
-    """A record page; with a form's ``errors`` it answers 400."""
+    """A record page; with a form's ``errors`` it answers 400.
+
+    :raises AuditRequired: the context holds a bare :class:`Patient`: show patients
+        only as read by :mod:`~balai_puskesmas.patients` (audited).
+    """
+    if _unaudited(context):
+        raise AuditRequired("a patient is shown only as read through an audited function")
     ticket = context.get("ticket")
     context.setdefault("number", _number(ticket) if ticket is not None else "")
     context.setdefault("ticket", None)
@@ -343,7 +365,17 @@ def new_patient() -> Any:
         ticket = _desk_ticket(actor, data["tiket"]) if data else None
         nik = (data or {}).get("nik") or ""
         if not nik and ticket is not None and ticket.nik_cipher is not None:
-            nik = runtime.vault().open(ticket.nik_cipher) or ""
+            # The NIK given with the number, shown to register its holder: audited.
+            audited = audit(
+                db.session,
+                actor,
+                "ticket.read_nik",
+                now,
+                facility_id=ticket.facility_id,
+                detail=f"ticket {ticket.id}: the NIK given with the number, to register",
+            )
+            nik = runtime.vault().open(ticket.nik_cipher, audited) or ""
+            db.session.commit()
         values: dict[str, Any] = {"nik": nik, "tiket": ticket.id if ticket else ""}
         values.update(_nik_facts(nik, today))
         return _render("patient_form.html", values=values, editing=False, ticket=ticket)
@@ -396,9 +428,14 @@ def patient(patient_id: int) -> Any:
         abort(404)
     now = utcnow()
     try:
-        found_patient = patients.get(db.session, runtime.vault(), actor, patient_id, now)
-        shown = visits.visits_of(
-            db.session, actor, patient_id, now, page=data["page"], per_page=PAGE_SIZE
+        found_patient, shown = visits.patient_record(
+            db.session,
+            runtime.vault(),
+            actor,
+            patient_id,
+            now,
+            page=data["page"],
+            per_page=PAGE_SIZE,
         )
         hidden = visits.hidden_visits(db.session, actor, patient_id)
     except PuskesmasError as exc:
@@ -532,7 +569,7 @@ def new_visit() -> Any:
     source = request.args if request.method == "GET" else request.form
     context = _visit_context(actor, source)
     if request.method == "GET":
-        return _visit_form_page(actor, context, {}, {}, audited=True)
+        return _visit_form_page(actor, context, {}, {})
 
     values = {k: v for k, v in request.form.items() if k != "csrf_token"}
     if context["patient_id"] is None:
@@ -622,23 +659,17 @@ def _visit_form_page(
     context: dict[str, Any],
     values: dict[str, Any],
     errors: Errors,
-    *,
-    audited: bool = False,
 ) -> Any:
-    """The form; on first display the patient's record is read (audited) and committed."""
+    """The form, with the patient's record read (audited) and committed."""
     ticket, clinic, patient_id = context["ticket"], context["clinic"], context["patient_id"]
     found = None
     if patient_id is not None:
-        if audited:
-            try:
-                found = patients.get(db.session, runtime.vault(), actor, patient_id, utcnow())
-            except PuskesmasError as exc:
-                return _refuse(exc, actor)
-            db.session.commit()
-        else:
-            found = db.session.get(Patient, patient_id)
-            if found is None:
-                abort(404)
+        # Shown again after a refused form too: every showing is a read, audited.
+        try:
+            found = patients.get(db.session, runtime.vault(), actor, patient_id, utcnow())
+        except PuskesmasError as exc:
+            return _refuse(exc, actor)
+        db.session.commit()
     return _render(
         "visit_form.html",
         errors,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, g, has_request_context, request
 from flask_babel import gettext as _
 
 from balai.auth import current_user
@@ -24,6 +24,7 @@ __all__ = [
     "SERVE",
     "VIEW_AUDIT",
     "actor",
+    "current_actor",
     "error_messages",
     "settings",
     "vault",
@@ -75,6 +76,18 @@ def actor(channel: str = "web") -> Actor:
             ),
         )
     return g.get(key)  # type: ignore[no-any-return]
+
+
+#: Who acts outside a request (a command, a job): no account.
+SYSTEM = Actor(user_id=None, label="balai", channel="cli")
+
+
+def current_actor() -> Actor:
+    """The acting user, on the channel of this request (``api`` under ``/api/``);
+    outside a request, :data:`SYSTEM`."""
+    if not has_request_context():
+        return SYSTEM
+    return actor("api" if request.path.startswith("/api/") else "web")
 
 
 def error_messages(exc: PuskesmasError) -> dict[str, list[str]]:

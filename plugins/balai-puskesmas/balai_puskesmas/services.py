@@ -14,6 +14,13 @@ puskesmas of the region); visits are read at the officer's own puskesmas only, u
 the region's policy ``share_records`` lets every assigned officer read visits at all
 of its puskesmas. A role alone (even region admin) grants no access to records.
 Every read or change of a patient's data is written to the audit trail.
+
+**No opening without an entry.** :func:`audit` returns an :class:`AuditContext`, and
+only it makes one; the vault opens an identifier only when given one
+(:meth:`~balai_puskesmas.vault.Vault.decrypt`), and a patient is shown only as a
+:class:`~balai_puskesmas.patients.ShownPatient` that carries one. A path that would
+show or open personal data without writing the entry first fails at once
+(:class:`AuditRequired`) instead of leaking quietly.
 """
 
 from __future__ import annotations
@@ -30,9 +37,12 @@ from balai_puskesmas.models import AuditEntry, Staff, Visit
 
 __all__ = [
     "Actor",
+    "AuditContext",
+    "AuditRequired",
     "PuskesmasError",
     "audit",
     "can_read_visits_at",
+    "check_audited",
     "duties_of",
     "facilities_with",
     "mobile_number",
@@ -142,6 +152,49 @@ def readable_visits(actor: Actor) -> ColumnElement[bool]:
     return Visit.facility_id.in_(sorted(actor.duties))
 
 
+class AuditRequired(RuntimeError):
+    """Personal data was about to be opened or shown without an audit entry: a bug in
+    the calling code, never a user's mistake."""
+
+
+_ISSUER = object()
+
+
+class AuditContext:
+    """Proof that an access to personal data is written to the audit trail, in the
+    transaction of ``tenant_id``'s session; made only by :func:`audit`.
+
+    :ivar entry: the :class:`AuditEntry` (added to the session, not yet committed).
+    :ivar patient_id: the patient the entry names, if one.
+    """
+
+    __slots__ = ("entry", "patient_id", "tenant_id")
+
+    def __init__(
+        self, entry: AuditEntry, tenant_id: int | None, *, issuer: object = None
+    ) -> None:
+        if issuer is not _ISSUER:
+            raise AuditRequired("an audit context is made by services.audit() only")
+        self.entry = entry
+        self.tenant_id = tenant_id
+        self.patient_id = entry.patient_id
+
+    def __repr__(self) -> str:
+        return f"AuditContext({self.entry.action!r}, patient_id={self.patient_id})"
+
+
+def check_audited(audited: object, tenant_id: int, patient_id: int | None = None) -> None:
+    """Refuse unless ``audited`` is an :class:`AuditContext` of region ``tenant_id``
+    (naming ``patient_id``, when given).
+
+    :raises AuditRequired: the data must not be opened or shown.
+    """
+    if not isinstance(audited, AuditContext) or audited.tenant_id != tenant_id:
+        raise AuditRequired("personal data is opened only with this region's audit context")
+    if patient_id is not None and audited.patient_id != patient_id:
+        raise AuditRequired("the audit entry names another patient")
+
+
 def audit(
     session: Session,
     actor: Actor,
@@ -151,8 +204,9 @@ def audit(
     patient_id: int | None = None,
     facility_id: int | None = None,
     detail: str = "",
-) -> AuditEntry:
-    """Add one entry to the audit trail, in the caller's transaction.
+) -> AuditContext:
+    """Add one entry to the audit trail, in the caller's transaction; the context that
+    lets the caller open and show the data the entry covers.
 
     ``action`` is ``<thing>.<verb>`` (``patient.read``, ``visit.create``, ...);
     ``detail`` names what was touched (field names, counts), never personal data.
@@ -169,4 +223,4 @@ def audit(
         channel=actor.channel,
     )
     session.add(entry)
-    return entry
+    return AuditContext(entry, session.info.get("tenant_id"), issuer=_ISSUER)

@@ -7,6 +7,10 @@ therefore hashes differently in two regions, and neither a database dump nor ano
 region's key reveals it. Losing or changing the key makes the stored identifiers
 unreadable: keep it with the database backups (see the plugin's README).
 
+Opening needs an :class:`~balai_puskesmas.services.AuditContext` of the same region,
+which only :func:`~balai_puskesmas.services.audit` makes: every decryption has its
+entry in the audit trail, and code that forgets it fails instead of leaking.
+
 No Flask here: :func:`balai_puskesmas.runtime.vault` builds the request's vault.
 """
 
@@ -20,6 +24,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from balai_puskesmas.services import AuditContext, check_audited
 
 __all__ = ["Vault", "VaultError"]
 
@@ -59,11 +65,13 @@ class Vault:
         sealed = AESGCM(self._enc).encrypt(nonce, value.encode(), self._aad)
         return _VERSION + nonce + sealed
 
-    def decrypt(self, blob: bytes) -> str:
-        """The text sealed by :meth:`encrypt`.
+    def decrypt(self, blob: bytes, audited: AuditContext) -> str:
+        """The text sealed by :meth:`encrypt`, for the access ``audited`` recorded.
 
+        :raises AuditRequired: ``audited`` is not an audit context of this region.
         :raises VaultError: the blob was made with another key or was altered.
         """
+        check_audited(audited, self.tenant_id)
         data = bytes(blob)
         if not data.startswith(_VERSION) or len(data) < 1 + _NONCE + 16:
             raise VaultError("not a sealed value")
@@ -83,9 +91,10 @@ class Vault:
             return None, None
         return self.encrypt(value), self.hash(value)
 
-    def open(self, blob: bytes | None) -> str | None:
-        """:meth:`decrypt` that passes ``None`` through."""
-        return None if blob is None else self.decrypt(blob)
+    def open(self, blob: bytes | None, audited: AuditContext) -> str | None:
+        """:meth:`decrypt` that passes ``None`` through (the context is checked anyway)."""
+        check_audited(audited, self.tenant_id)
+        return None if blob is None else self.decrypt(blob, audited)
 
     @property
     def _aad(self) -> bytes:

@@ -19,9 +19,9 @@ from sqlalchemy import not_, select
 from sqlalchemy.orm import Session
 
 from balai.auth import User
-from balai_puskesmas import icd10
+from balai_puskesmas import icd10, patients
 from balai_puskesmas.models import Clinic, Diagnosis, Patient, Ticket, Visit
-from balai_puskesmas.patients import NO_PATIENT, NOT_ASSIGNED, paginate
+from balai_puskesmas.patients import NO_PATIENT, NOT_ASSIGNED, ShownPatient, paginate
 from balai_puskesmas.services import (
     Actor,
     PuskesmasError,
@@ -30,6 +30,7 @@ from balai_puskesmas.services import (
     readable_visits,
     require_duty,
 )
+from balai_puskesmas.vault import Vault
 
 __all__ = [
     "MAX_DIAGNOSES",
@@ -39,6 +40,7 @@ __all__ = [
     "get_visit",
     "hidden_visits",
     "own_visits",
+    "patient_record",
     "record",
     "visits_of",
 ]
@@ -318,6 +320,42 @@ def visits_of(
     return found
 
 
+def patient_record(
+    session: Session,
+    vault: Vault,
+    actor: Actor,
+    patient_id: int,
+    now: datetime,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[ShownPatient, dict[str, Any]]:
+    """A patient's record with one page of the visits ``actor``'s duty lets them read,
+    newest first, written to the audit trail as one ``patient.read`` entry that counts
+    the visits shown.
+
+    :returns: the patient and ``{"items", "page", "per_page", "total", "pages"}``.
+    :raises PuskesmasError: 403 without any duty, 404 for an unknown patient.
+    """
+    patients.readable(session, actor, patient_id)
+    statement = _ordered(
+        select(Visit).where(Visit.patient_id == patient_id, readable_visits(actor))
+    )
+    found = paginate(session, statement, page, per_page)
+    facilities = _facilities(found["items"])
+    shown = patients.get(
+        session,
+        vault,
+        actor,
+        patient_id,
+        now,
+        detail=(
+            f"visits shown: {len(found['items'])} of {found['total']}; "
+            f"facilities: {', '.join(map(str, facilities)) or 'none'}"
+        ),
+    )
+    return shown, found
+
+
 def hidden_visits(session: Session, actor: Actor, patient_id: int) -> bool:
     """Whether the patient has visits ``actor`` may not read (at another puskesmas)."""
     statement = select(Visit.id).where(Visit.patient_id == patient_id, not_(readable_visits(actor)))
@@ -361,7 +399,9 @@ def own_visits(
 ) -> dict[str, Any]:
     """One page of the visits of the patients linked to the citizen's account.
 
-    Each patient whose visits are shown gets an audit entry ``visit.read_own``.
+    The page is one audit entry ``visit.read_own``: it names the patient whose visits
+    are shown, or, for an account linked to several (a parent and children), lists
+    their ids in its detail.
 
     :raises PuskesmasError: 403 when ``actor`` is not that citizen.
     """
@@ -373,18 +413,19 @@ def own_visits(
         .where(Patient.user_id == user_id)
     )
     found = paginate(session, statement, page, per_page)
-    shown: dict[int, list[Visit]] = {}
-    for visit in found["items"]:
-        shown.setdefault(visit.patient_id, []).append(visit)
-    for patient_id, visits in shown.items():
-        facilities = _facilities(visits)
+    shown = sorted({visit.patient_id for visit in found["items"]})
+    if shown:
+        facilities = _facilities(found["items"])
         audit(
             session,
             actor,
             "visit.read_own",
             now,
-            patient_id=patient_id,
+            patient_id=shown[0] if len(shown) == 1 else None,
             facility_id=facilities[0] if len(facilities) == 1 else None,
-            detail=(f"shown: {len(visits)}; facilities: {', '.join(map(str, facilities))}"),
+            detail=(
+                f"shown: {len(found['items'])}; facilities: {', '.join(map(str, facilities))}"
+                + (f"; patients: {', '.join(map(str, shown))}" if len(shown) > 1 else "")
+            ),
         )
     return found

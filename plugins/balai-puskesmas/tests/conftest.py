@@ -12,10 +12,12 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from balai.auth import User
-from balai.db import db
+from balai.db import db, utcnow
 from balai.tenancy import TenantInfo, registry, save_plugin_settings
+from balai_puskesmas import patients
 from balai_puskesmas.models import Clinic, Facility, Patient, Staff
 from balai_puskesmas.runtime import vault_for
+from balai_puskesmas.services import Actor, AuditContext, audit
 from balai_puskesmas.vault import Vault
 
 #: Opening hours for tests that take today's number: open whenever they run.
@@ -41,6 +43,36 @@ def enabled(app: Flask, enable_plugin: Callable[..., TenantInfo]) -> TenantInfo:
 def vault(app: Flask, tenant: TenantInfo) -> Vault:
     """The vault of ``tenant``."""
     return vault_for(app.config, tenant.id)
+
+
+#: Who acts in tests that call the rules directly (no account: a job).
+TEST_ACTOR = Actor(user_id=None, label="test", channel="cli")
+
+
+@pytest.fixture
+def audited(app: Flask, tenant: TenantInfo) -> AuditContext:
+    """An audit context of ``tenant`` for tests that open identifiers themselves; its
+    entry is rolled back, so it does not count in the tests' audit trail."""
+    with db.new_session(tenant.id) as session:
+        context = audit(session, TEST_ACTOR, "test.read", utcnow())
+        session.rollback()
+    return context
+
+
+@pytest.fixture
+def reveal(app: Flask, tenant: TenantInfo, vault: Vault) -> Callable[[int], dict[str, Any]]:
+    """``reveal(patient_id)``: the patient's NIK, BPJS and phone as the record page opens
+    them (read in a session that is rolled back: no entry is kept)."""
+
+    def do_reveal(patient_id: int) -> dict[str, Any]:
+        with db.new_session(tenant.id) as session:
+            actor = Actor(user_id=None, label="test", channel="cli", duties={0: "viewer"})
+            shown = patients.get(session, vault, actor, patient_id, utcnow())
+            found = patients.identifiers(vault, shown)
+            session.rollback()
+        return found
+
+    return do_reveal
 
 
 @pytest.fixture
@@ -109,9 +141,7 @@ def assign(db_session: Session) -> Callable[..., Staff]:
 
 
 @pytest.fixture
-def officer(
-    login: Callable[..., User], assign: Callable[..., Staff]
-) -> Callable[..., User]:
+def officer(login: Callable[..., User], assign: Callable[..., Staff]) -> Callable[..., User]:
     """``officer(client, facility, duty="registration")``: log in an OPD officer assigned
     to ``facility`` with ``duty``."""
 

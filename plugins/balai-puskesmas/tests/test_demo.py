@@ -52,7 +52,7 @@ def dinkes(db_session, enabled, login, client):
 
 
 def test_a_region_gets_puskesmas_officers_patients_visits_and_a_queue(
-    enabled, db_session, dinkes, vault, login, client
+    enabled, db_session, dinkes, vault, login, client, audited
 ):
     citizen = login(client, role="warga", email="siti@kota-a.test")
     elapsed = populated(enabled, db_session)
@@ -116,7 +116,7 @@ def test_a_region_gets_puskesmas_officers_patients_visits_and_a_queue(
                 assert ticket.created_at <= ticket.called_at
             if ticket.status == "served":
                 assert ticket.called_at < ticket.finished_at
-            assert ticket.patient_id is not None or vault.open(ticket.nik_cipher)
+            assert ticket.patient_id is not None or vault.open(ticket.nik_cipher, audited)
     served = [v for v in visits if v.ticket_id is not None]
     assert served, "served numbers with a known patient have today's visit"
 
@@ -130,10 +130,10 @@ def test_a_region_gets_puskesmas_officers_patients_visits_and_a_queue(
     assert elapsed > 0  # printed, not asserted: timings flake on a busy machine
 
 
-def test_niks_are_plausible_unique_fake_and_match_the_patient(enabled, db_session, vault):
+def test_niks_are_plausible_unique_fake_and_match_the_patient(enabled, db_session, vault, audited):
     populated(enabled, db_session)
     patients = db_session.scalars(select(Patient)).all()
-    niks = [vault.open(p.nik_cipher) for p in patients]
+    niks = [vault.open(p.nik_cipher, audited) for p in patients]
     assert len(set(niks)) == len(niks) == demo.PATIENTS
     for patient, nik in zip(patients, niks, strict=True):
         assert check_nik(nik) == nik
@@ -149,7 +149,7 @@ def test_niks_are_plausible_unique_fake_and_match_the_patient(enabled, db_sessio
 
 
 def test_regions_of_the_demo_have_their_own_puskesmas_and_regency_code(
-    app, enabled, db_session, vault
+    app, enabled, db_session, vault, audited
 ):
     tangerang = replace(enabled, slug=TANGERANG)  # the session stays bound to tenant's id
     populated(tangerang, db_session)
@@ -161,16 +161,18 @@ def test_regions_of_the_demo_have_their_own_puskesmas_and_regency_code(
         "Puskesmas Neglasari",
     }
     patient = db_session.scalars(select(Patient).limit(1)).one()
-    assert vault.open(patient.nik_cipher).startswith("3671")
+    assert vault.open(patient.nik_cipher, audited).startswith("3671")
     assert db_session.scalar(
         select(User).where(User.email == "bidan.cipondoh@kota-tangerang.example")
     )
 
 
-def test_lebak_niks_carry_its_regency_code(enabled, db_session, vault):
+def test_lebak_niks_carry_its_regency_code(enabled, db_session, vault, audited):
     populated(replace(enabled, slug="kabupaten-lebak"), db_session)
     assert "Puskesmas Malingping" in set(db_session.scalars(select(Facility.name)))
-    niks = {vault.open(c) for c in db_session.scalars(select(Patient.nik_cipher).limit(50))}
+    niks = {
+        vault.open(c, audited) for c in db_session.scalars(select(Patient.nik_cipher).limit(50))
+    }
     assert all(n.startswith("3602") for n in niks)
 
 
@@ -189,16 +191,16 @@ def test_a_region_with_its_own_puskesmas_is_left_alone(enabled, make_facility, d
     assert count(db_session, Patient) == 0
 
 
-def test_same_region_same_data(app, enabled, db_session, vault):
+def test_same_region_same_data(app, enabled, db_session, vault, audited):
     populated(enabled, db_session)
-    first = [(p.name, p.birth_date, vault.open(p.nik_cipher)) for p in _some(db_session)]
+    first = [(p.name, p.birth_date, vault.open(p.nik_cipher, audited)) for p in _some(db_session)]
     codes = sorted(db_session.scalars(select(Ticket.code)))
     with db.all_tenants() as everything:
         for model in (AuditEntry, Ticket, QueueCounter, Visit, Patient, Staff, Clinic, Facility):
             everything.execute(model.__table__.delete())
     db_session.expire_all()
     populated(enabled, db_session)
-    again = [(p.name, p.birth_date, vault.open(p.nik_cipher)) for p in _some(db_session)]
+    again = [(p.name, p.birth_date, vault.open(p.nik_cipher, audited)) for p in _some(db_session)]
     assert again == first
     assert sorted(db_session.scalars(select(Ticket.code))) == codes
 

@@ -17,7 +17,7 @@ from balai.tenancy import registry, save_plugin_settings
 from balai_puskesmas import export
 from balai_puskesmas.models import Export
 
-from .conftest import NIK_MAN
+from .conftest import NIK_MAN, TEST_ACTOR
 from .fake_satusehat import add_visit, fhir_errors, running
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -39,7 +39,7 @@ def queue(db_session, vault, facility, clinic, add_patient):
         made = []
         for _ in range(n):
             visit = add_visit(db_session, patient, clinic)
-            made.append(export.enqueue(db_session, vault, visit, NOW))
+            made.append(export.enqueue(db_session, vault, visit, NOW, TEST_ACTOR))
         db_session.commit()
         return made
 
@@ -249,7 +249,7 @@ def test_an_unbuildable_visit_is_queued_as_failed_not_lost(
         update(Facility).where(Facility.id == facility.id).values(satusehat_org_id="bad id")
     )
     visit = add_visit(db_session, add_patient(), clinic)
-    item = export.enqueue(db_session, vault, visit, NOW)
+    item = export.enqueue(db_session, vault, visit, NOW, TEST_ACTOR)
     db_session.commit()
     kept = fresh(db_session, item)
     assert (kept.status, kept.bundle, kept.visit_id) == ("failed", {}, visit.id)
@@ -257,12 +257,12 @@ def test_an_unbuildable_visit_is_queued_as_failed_not_lost(
     from balai_puskesmas.services import PuskesmasError
 
     with pytest.raises(PuskesmasError) as caught:
-        export.retry(db_session, item.id, NOW, vault=vault)
+        export.retry(db_session, item.id, NOW, vault=vault, actor=TEST_ACTOR)
     assert caught.value.status == 422
     db_session.execute(
         update(Facility).where(Facility.id == facility.id).values(satusehat_org_id="100011961")
     )
-    export.retry(db_session, item.id, NOW, vault=vault)  # rebuilt from the visit
+    export.retry(db_session, item.id, NOW, vault=vault, actor=TEST_ACTOR)  # rebuilt from the visit
     db_session.commit()
     rebuilt = fresh(db_session, item)
     assert rebuilt.status == "pending"

@@ -15,7 +15,7 @@ from balai_puskesmas import export
 from balai_puskesmas.exports import PAGE_SIZE
 from balai_puskesmas.models import AuditEntry, Export, Facility
 
-from .conftest import NIK_MAN
+from .conftest import NIK_MAN, TEST_ACTOR
 from .fake_satusehat import add_visit, fhir_errors, running
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -36,7 +36,7 @@ def visit(db_session, facility, clinic, add_patient):
 @pytest.fixture
 def failed(db_session, vault, visit, satusehat) -> Export:
     """The visit's export, refused by the server (400)."""
-    item = export.enqueue(db_session, vault, visit, NOW)
+    item = export.enqueue(db_session, vault, visit, NOW, TEST_ACTOR)
     db_session.commit()
     satusehat.fail("400")
     assert export.send_due(db_session, satusehat.settings(), NOW).failed == 1
@@ -106,7 +106,7 @@ def test_admin_retries_a_failed_export(client, login, failed, db_session):
 
 
 def test_the_sent_answer_is_shown(client, login, db_session, vault, visit, satusehat):
-    item = export.enqueue(db_session, vault, visit, NOW)
+    item = export.enqueue(db_session, vault, visit, NOW, TEST_ACTOR)
     db_session.commit()
     export.send_due(db_session, satusehat.settings(), NOW)
     login(client, role="admin")
@@ -239,7 +239,7 @@ def test_the_command_sends_and_prints_a_line_per_region(
 ):
     save_plugin_settings(app, enabled, "puskesmas", satusehat.region_settings(app), by="test")
     enable_plugin("puskesmas", tenant=other_tenant)  # sending off there: skipped
-    export.enqueue(db_session, vault, visit, utcnow())
+    export.enqueue(db_session, vault, visit, utcnow(), TEST_ACTOR)
     db_session.commit()
     result = run()
     assert result.exit_code == 0, result.output
@@ -252,7 +252,7 @@ def test_the_command_sends_and_prints_a_line_per_region(
 
 def test_the_command_reports_what_waits(app, run, enabled, db_session, vault, visit, satusehat):
     save_plugin_settings(app, enabled, "puskesmas", satusehat.region_settings(app), by="test")
-    export.enqueue(db_session, vault, visit, utcnow())
+    export.enqueue(db_session, vault, visit, utcnow(), TEST_ACTOR)
     db_session.commit()
     satusehat.fail("503")
     result = run("--tenant", "kota-a", "--limit", "5")

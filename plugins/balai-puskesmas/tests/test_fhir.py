@@ -46,8 +46,8 @@ def visit(client, login, assign, db_session, facility, clinic, add_patient, ids)
 
 
 @pytest.fixture
-def bundle(db_session, vault, visit):
-    return export.build_bundle(db_session, vault, visit)
+def bundle(db_session, vault, visit, audited):
+    return export.build_bundle(db_session, vault, visit, audited)
 
 
 def resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -329,12 +329,12 @@ def test_every_reference_resolves_to_an_entry_or_a_satusehat_resource(bundle):
 
 
 def test_diagnoses_added_after_the_visit_was_loaded_are_included(
-    db_session, vault, facility, clinic, add_patient
+    db_session, vault, facility, clinic, add_patient, audited
 ):
     visit = add_visit(db_session, add_patient(), clinic, diagnoses=())
     assert visit.diagnoses == []  # loaded, empty
     db_session.add(Diagnosis(visit_id=visit.id, code="K29.7", display="Gastritis", position=0))
-    bundle = export.build_bundle(db_session, vault, visit)  # not flushed yet: autoflush
+    bundle = export.build_bundle(db_session, vault, visit, audited)  # not flushed yet: autoflush
     assert [c["code"]["coding"][0]["code"] for c in resources(bundle, "Condition")] == ["K29.7"]
 
 
@@ -342,7 +342,7 @@ def test_diagnoses_added_after_the_visit_was_loaded_are_included(
 
 
 def test_without_satusehat_ids_references_are_names_and_identifiers_the_regions(
-    db_session, vault, facility, clinic, add_patient, tenant
+    db_session, vault, facility, clinic, add_patient, tenant, audited
 ):
     visit = add_visit(
         db_session,
@@ -358,7 +358,7 @@ def test_without_satusehat_ids_references_are_names_and_identifiers_the_regions(
         oxygen_saturation=None,
         ended_at=None,
     )
-    bundle = export.build_bundle(db_session, vault, visit)
+    bundle = export.build_bundle(db_session, vault, visit, audited)
     assert fhir_errors(bundle) == []
     assert fhir.resource_types(bundle) == [
         ("Patient", 1),
@@ -378,10 +378,10 @@ def test_without_satusehat_ids_references_are_names_and_identifiers_the_regions(
 
 
 def test_blood_pressure_with_one_value_marks_the_other_absent(
-    db_session, vault, facility, clinic, add_patient
+    db_session, vault, facility, clinic, add_patient, audited
 ):
     visit = add_visit(db_session, add_patient(), clinic, diagnoses=(), diastolic=None)
-    bundle = export.build_bundle(db_session, vault, visit)
+    bundle = export.build_bundle(db_session, vault, visit, audited)
     assert fhir_errors(bundle) == []
     systolic, diastolic = observation(bundle, "85354-9")["component"]
     assert systolic["valueQuantity"]["value"] == 142
@@ -392,7 +392,7 @@ def test_blood_pressure_with_one_value_marks_the_other_absent(
 
 
 def test_a_visit_without_vital_signs_has_no_observation(
-    db_session, vault, facility, clinic, add_patient
+    db_session, vault, facility, clinic, add_patient, audited
 ):
     visit = add_visit(
         db_session,
@@ -411,7 +411,7 @@ def test_a_visit_without_vital_signs_has_no_observation(
             )
         ),
     )
-    bundle = export.build_bundle(db_session, vault, visit)
+    bundle = export.build_bundle(db_session, vault, visit, audited)
     assert fhir_errors(bundle) == []
     assert resources(bundle, "Observation") == []
     assert resources(bundle, "Patient")[0]["gender"] == "female"
@@ -425,19 +425,21 @@ def test_a_visit_without_vital_signs_has_no_observation(
     ],
 )
 def test_a_bad_satusehat_id_is_named_not_sent(
-    db_session, vault, facility, clinic, add_patient, change, element
+    db_session, vault, facility, clinic, add_patient, change, element, audited
 ):
     db_session.execute(update(Facility).where(Facility.id == facility.id).values(**change))
     visit = add_visit(db_session, add_patient(), clinic)
     with pytest.raises(fhir.FhirError, match=element) as caught:
-        export.build_bundle(db_session, vault, visit)
+        export.build_bundle(db_session, vault, visit, audited)
     assert "100 011" not in str(caught.value)
 
 
-def test_errors_name_the_element_never_the_value(db_session, vault, facility, clinic, add_patient):
+def test_errors_name_the_element_never_the_value(
+    db_session, vault, facility, clinic, add_patient, audited
+):
     visit = add_visit(db_session, add_patient(), clinic, diagnoses=(("J06  9", "Bad code"),))
     with pytest.raises(fhir.FhirError, match=r"Condition\.code") as caught:
-        export.build_bundle(db_session, vault, visit)
+        export.build_bundle(db_session, vault, visit, audited)
     assert "J06" not in str(caught.value)
     with pytest.raises(fhir.FhirError, match="16 digits") as caught:
         fhir.bundle_for(

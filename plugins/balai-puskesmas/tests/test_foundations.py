@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from balai_puskesmas import services
 from balai_puskesmas.nik import NikError, birth_date_of, check_nik, sex_of
+from balai_puskesmas.services import Actor, AuditContext, AuditRequired, audit
 from balai_puskesmas.vault import Vault, VaultError
 
 from .conftest import NIK_MAN, NIK_WOMAN
@@ -63,18 +64,51 @@ def test_nik_birth_date_and_sex() -> None:
     assert (sex_of(NIK_MAN), sex_of(NIK_WOMAN)) == ("male", "female")
 
 
+class _Session:
+    """Just enough of a session for :func:`audit`: its tenant, and ``add``."""
+
+    def __init__(self, tenant_id: int) -> None:
+        self.info = {"tenant_id": tenant_id}
+        self.added: list[object] = []
+
+    def add(self, entry: object) -> None:
+        self.added.append(entry)
+
+
+def _audited(tenant_id: int) -> AuditContext:
+    return audit(_Session(tenant_id), Actor(None, "test"), "test.read", datetime.now(UTC))  # type: ignore[arg-type]
+
+
+def test_the_vault_opens_nothing_without_an_audit_entry() -> None:
+    """Decrypting an identifier needs the context only ``audit()`` makes, of the same
+    region: forgetting the entry fails loudly instead of leaking quietly."""
+    vault = Vault.derive("secret", 1)
+    sealed = vault.encrypt(NIK_MAN)
+    session = _Session(1)
+    audited = audit(session, Actor(None, "test"), "patient.read", datetime.now(UTC))  # type: ignore[arg-type]
+    assert len(session.added) == 1  # the entry is in the caller's transaction
+    assert vault.decrypt(sealed, audited) == NIK_MAN
+    for missing in (None, object(), "patient.read", _audited(2)):
+        with pytest.raises(AuditRequired):
+            vault.decrypt(sealed, missing)  # type: ignore[arg-type]
+        with pytest.raises(AuditRequired):
+            vault.open(None, missing)  # type: ignore[arg-type]
+    with pytest.raises(AuditRequired):
+        AuditContext(audited.entry, 1)  # only audit() makes one
+
+
 def test_vault_round_trip_and_keys_per_tenant() -> None:
     one, two = Vault.derive("secret", 1), Vault.derive("secret", 2)
     sealed = one.encrypt(NIK_MAN)
     assert NIK_MAN.encode() not in sealed
-    assert one.decrypt(sealed) == NIK_MAN
+    assert one.decrypt(sealed, _audited(1)) == NIK_MAN
     assert one.encrypt(NIK_MAN) != sealed  # a fresh nonce each time
     assert one.hash(NIK_MAN) == Vault.derive("secret", 1).hash(NIK_MAN)
     assert one.hash(NIK_MAN) != two.hash(NIK_MAN)
     with pytest.raises(VaultError):
-        two.decrypt(sealed)
+        two.decrypt(sealed, _audited(2))
     with pytest.raises(VaultError):
-        one.decrypt(sealed[:-1] + bytes([sealed[-1] ^ 1]))
+        one.decrypt(sealed[:-1] + bytes([sealed[-1] ^ 1]), _audited(1))
     assert "secret" not in repr(one)
 
 

@@ -128,14 +128,14 @@ def test_numbers_are_per_clinic_and_per_day(client, open_facility, stored):
     ]
 
 
-def test_nik_and_phone_are_kept_sealed(client, umum, stored, vault: Vault):
+def test_nik_and_phone_are_kept_sealed(client, umum, stored, vault: Vault, audited):
     code_of(client.post(TAKE, data=form(umum, nik=NIK_WOMAN, phone="0812-3456-7890")))
     [ticket] = stored()
     assert ticket.patient_id is None
     assert NIK_WOMAN.encode() not in ticket.nik_cipher
-    assert vault.decrypt(ticket.nik_cipher) == NIK_WOMAN
+    assert vault.decrypt(ticket.nik_cipher, audited) == NIK_WOMAN
     assert ticket.nik_hash == vault.hash(NIK_WOMAN)
-    assert vault.decrypt(ticket.phone_cipher) == "+6281234567890"
+    assert vault.decrypt(ticket.phone_cipher, audited) == "+6281234567890"
 
 
 def test_nik_of_a_known_patient_links_the_ticket(client, umum, stored, add_patient):

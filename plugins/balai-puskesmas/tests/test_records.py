@@ -117,12 +117,12 @@ def test_the_patient_page_pages_visits_newest_first(
     details = [
         e.detail
         for e in db_session.scalars(
-            select(AuditEntry).where(AuditEntry.action == "visit.read").order_by(AuditEntry.id)
+            select(AuditEntry).where(AuditEntry.action == "patient.read").order_by(AuditEntry.id)
         )
     ]
     assert details[:2] == [
-        f"shown: 20 of 23; facilities: {facility.id}",
-        f"shown: 3 of 23; facilities: {facility.id}",
+        f"visits shown: 20 of 23; facilities: {facility.id}",
+        f"visits shown: 3 of 23; facilities: {facility.id}",
     ]
 
 

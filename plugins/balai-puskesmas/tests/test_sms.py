@@ -63,12 +63,12 @@ def test_keyword_is_claimed_with_its_format():
     assert (claimed.keyword, claimed.help) == ("ANTRE", "ANTRE <kode puskesmas> <kode poli> [NIK]")
 
 
-def test_sms_takes_a_number_and_the_reply_gives_it(send, stored, vault, db_session):
+def test_sms_takes_a_number_and_the_reply_gives_it(send, stored, vault, db_session, audited):
     reply = send("ANTRE CIP UMUM")
     [ticket] = stored()
     assert (ticket.channel, ticket.number, ticket.status) == ("sms", 1, "waiting")
     assert ticket.day == queue.region_today(utcnow(), "Asia/Jakarta")
-    assert vault.decrypt(ticket.phone_cipher) == SENDER
+    assert vault.decrypt(ticket.phone_cipher, audited) == SENDER
     assert "UMUM-001" in reply and "Poli Umum" in reply and "Puskesmas Cip" in reply
     assert "today: 0 people ahead, about 0 minutes." in reply
     assert f"http://kota-a.test/puskesmas/antrean/{ticket.code}" in reply
@@ -80,7 +80,7 @@ def test_sms_takes_a_number_and_the_reply_gives_it(send, stored, vault, db_sessi
     # one reply each, kept sealed and marked sensitive (it names the clinic)
     assert [open_message(m).recipient for m in replies] == [SENDER, "0812 9999 8888"]
     assert all(m.sensitive and "Poli Umum" not in m.body for m in replies)
-    assert vault.decrypt(stored()[1].phone_cipher) == "+6281299998888"
+    assert vault.decrypt(stored()[1].phone_cipher, audited) == "+6281299998888"
 
 
 def test_sms_with_a_nik(send, stored, vault):

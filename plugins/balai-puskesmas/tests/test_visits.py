@@ -96,11 +96,31 @@ def visit_form(**fields):
 
 
 def written(db_session):
+    """Visits, diagnoses and audit entries other than reads: what a refused form must
+    not add (showing the form again reads the patient, and that read is audited)."""
     db_session.expire_all()
-    return tuple(
-        db_session.scalar(select(func.count()).select_from(model))
-        for model in (Visit, Diagnosis, AuditEntry)
+    return (
+        *(db_session.scalar(select(func.count()).select_from(m)) for m in (Visit, Diagnosis)),
+        db_session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action != "patient.read")
+        ),
     )
+
+
+def reads(db_session) -> list[tuple[str, int | None]]:
+    db_session.expire_all()
+    entries = db_session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+    return [(e.action, e.patient_id) for e in entries if e.action == "patient.read"]
+
+
+def test_a_refused_form_shown_again_is_an_audited_read(client, clinician, called, budi, db_session):
+    """The form shown again after an error shows the patient's name, sex and age: that
+    read is in the audit trail, once."""
+    assert client.get(f"{NEW}?tiket={called.id}").status_code == 200
+    assert reads(db_session) == [("patient.read", budi.id)]
+    response = client.post(NEW, data=visit_form(tiket=str(called.id), systolic="270"))
+    assert response.status_code == 400 and "Budi Santoso" in response.text
+    assert reads(db_session) == [("patient.read", budi.id)] * 2
 
 
 def test_clinician_records_the_visit_of_a_called_number(
