@@ -404,7 +404,7 @@ def region(app, tenant, login) -> Region:
         visit_id = session.scalar(
             select(Visit.id).where(Visit.facility_id == facility_id).order_by(Visit.id).limit(1)
         )
-        session.add(Export(visit_id=visit_id, bundle={}, status="failed"))
+        session.add(Export(visit_id=visit_id, status="failed"))
     scene = Region(app, tenant, department_id, facility_id)
     scene.clients["anonymous"] = _client(app, tenant)
     for role in ROLES[1:]:

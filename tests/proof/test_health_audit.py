@@ -136,7 +136,7 @@ def scene(app, tenant, enable_plugin, login) -> Scene:
         session.add(visit)
         session.flush()
         session.add(Diagnosis(visit_id=visit.id, code="J06.9", display="ISPA", position=0))
-        session.add(Export(visit_id=visit.id, bundle={}, status="failed", last_error="x"))
+        session.add(Export(visit_id=visit.id, status="failed", last_error="x"))
         waiting = _ticket(umum, today, 1, "waiting", now)
         waiting.nik_cipher, waiting.nik_hash = vault.seal(TICKET_NIK)
         waiting.phone_cipher = vault.encrypt(PHONE)

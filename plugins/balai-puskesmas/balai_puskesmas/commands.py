@@ -1,4 +1,5 @@
-"""``balai puskesmas ...`` commands: sending queued visits to SATUSEHAT (run from cron)."""
+"""``balai puskesmas ...`` commands: sending queued visits to SATUSEHAT and deleting
+the bundles kept past their retention (run from cron)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from flask.cli import AppGroup
 from balai.db import db, utcnow
 from balai.settings import plugin_settings
 from balai.tenancy import TenantInfo, registry
-from balai_puskesmas import export
+from balai_puskesmas import export, runtime
 from balai_puskesmas.settings import sending_settings
 
-__all__ = ["group", "send_for"]
+__all__ = ["group", "purge_for", "send_for"]
 
 PLUGIN = "puskesmas"
 
@@ -38,8 +39,17 @@ def send_for(tenant: TenantInfo, limit: int = 50) -> export.SendSummary | None:
         settings = sending_settings(plugin_settings(PLUGIN), current_app.config)
         if not settings.get("export_enabled"):
             return None
+        vault = runtime.vault_for(current_app.config, tenant.id)
         with db.new_session(tenant.id) as session:
-            return export.send_due(session, settings, utcnow(), limit=limit)
+            return export.send_due(session, settings, utcnow(), vault=vault, limit=limit)
+
+
+def purge_for(tenant: TenantInfo) -> int:
+    """Delete the region's sent bundles older than its ``bundle_retention_days``."""
+    with _in_tenant(tenant):
+        days = int(plugin_settings(PLUGIN)["bundle_retention_days"])
+        with db.new_session(tenant.id) as session:
+            return export.purge_sent(session, utcnow(), days)
 
 
 @group.command("send")
@@ -57,7 +67,10 @@ def send_command(slug: str | None, limit: int) -> None:
     Meant for cron every minute (``* * * * * balai puskesmas send``): each run sends
     what is due and leaves failures for a later run, waiting longer after each one
     (1 minute, doubling up to 6 hours). Two runs at once never send one bundle twice.
-    Prints one line per region: ``kota-tangerang: 3 sent, 1 waiting, 0 failed``.
+    It also deletes, in every region with e-Puskesmas (sending on or off), the bundles
+    SATUSEHAT accepted more than the region's ``bundle_retention_days`` ago; the
+    exports and their outcome stay. Prints one line per region:
+    ``kota-tangerang: 3 sent, 1 waiting, 0 failed`` (and ``, 2 bundles deleted``).
     A region whose run fails is reported and the others are still served; the exit
     status is then 1.
     """
@@ -74,6 +87,7 @@ def send_command(slug: str | None, limit: int) -> None:
     for tenant in tenants:
         try:
             summary = send_for(tenant, limit)
+            deleted = purge_for(tenant)
         except Exception as exc:  # one region's failure must not stop the others
             # Not the message: a database error quotes its parameters (personal data).
             where = traceback.extract_tb(exc.__traceback__)[-1]
@@ -87,10 +101,12 @@ def send_command(slug: str | None, limit: int) -> None:
             click.echo(f"{tenant.slug}: failed: {type(exc).__name__}", err=True)
             failed.append(tenant.slug)
             continue
-        if summary is None:
-            if slug is not None:
-                click.echo(f"{tenant.slug}: sending to SATUSEHAT is switched off")
-            continue
-        click.echo(f"{tenant.slug}: {summary.line()}")
+        purged = f"{deleted} bundles deleted" if deleted else ""
+        if summary is not None:
+            click.echo(f"{tenant.slug}: {summary.line()}" + (f", {purged}" if purged else ""))
+        elif purged:
+            click.echo(f"{tenant.slug}: sending to SATUSEHAT is switched off; {purged}")
+        elif slug is not None:
+            click.echo(f"{tenant.slug}: sending to SATUSEHAT is switched off")
     if failed:
         raise click.ClickException(f"sending failed for {', '.join(failed)}")

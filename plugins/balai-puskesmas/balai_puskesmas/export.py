@@ -16,16 +16,22 @@ run from cron every minute, sends what is due (:func:`send_due`):
    ``max_attempts`` is reached; or ``failed`` at once when the server rejects the
    content (400, 412, 413, 422), with its OperationOutcome's diagnostics.
 
-Nothing is ever deleted: a failed export keeps its bundle until an admin retries it
-(:func:`retry`). Error fields hold the status code and a short reason, never the
-bundle or personal data (values from the patient are blanked out of a server's
-diagnostics). A sender that dies after the server answered leaves its export to be
-sent again after the lease; every entry is a conditional create on its identifier, so
-the server files it once.
+A failed export keeps its bundle until an admin retries it (:func:`retry`). Error
+fields hold the status code and a short reason, never the bundle or personal data
+(values from the patient are blanked out of a server's diagnostics). A sender that
+dies after the server answered leaves its export to be sent again after the lease;
+every entry is a conditional create on its identifier, so the server files it once.
+
+**The bundle holds the NIK**: it is stored sealed with the region's vault
+(``Export.bundle_sealed``), opened only to send it (an ``export.send`` audit entry,
+written with the claim), and deleted ``bundle_retention_days`` after SATUSEHAT
+accepted it (:func:`purge_sent`, run by the same command); the export row, its
+outcome and the resource types it held stay.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -49,15 +55,21 @@ __all__ = [
     "LEASE",
     "LONGEST_WAIT",
     "REJECTED",
+    "SENDER",
     "SendSummary",
     "backoff",
     "build_bundle",
     "counts",
     "enqueue",
+    "open_bundle",
+    "purge_sent",
     "retry",
+    "seal_bundle",
     "send_due",
 ]
 
+#: Who opens bundles to send them (``balai puskesmas send``), in the audit trail.
+SENDER = Actor(user_id=None, label="balai puskesmas send", channel="cli")
 FIRST_WAIT = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=6)
 #: How long a claimed export is kept from other senders while it is being sent.
@@ -142,6 +154,26 @@ def build_bundle(
     )
 
 
+def seal_bundle(export: Export, vault: Vault, bundle: dict[str, Any]) -> None:
+    """Keep ``bundle`` on ``export`` sealed with the region's vault, with the resource
+    types it holds (no personal data) for the admin's pages."""
+    export.bundle_sealed = vault.encrypt(json.dumps(bundle, ensure_ascii=False))
+    export.resource_types = [[kind, number] for kind, number in fhir.resource_types(bundle)]
+    export.purged_at = None
+
+
+def open_bundle(export: Export, vault: Vault, audited: AuditContext) -> dict[str, Any]:
+    """The bundle kept on ``export`` (``{}`` when none is kept), for the access
+    ``audited`` recorded.
+
+    :raises VaultError: sealed under another key, or altered.
+    """
+    if export.bundle_sealed is None:
+        return {}
+    bundle = json.loads(vault.decrypt(export.bundle_sealed, audited))
+    return bundle if isinstance(bundle, dict) else {}
+
+
 def enqueue(session: Session, vault: Vault, visit: Visit, now: datetime, actor: Actor) -> Export:
     """Queue ``visit``'s bundle, built now, to be sent at once; in the caller's transaction.
 
@@ -163,11 +195,11 @@ def enqueue(session: Session, vault: Vault, visit: Visit, now: datetime, actor: 
         detail=f"visit {visit.id}: FHIR bundle built for SATUSEHAT",
     )
     try:
-        export.bundle = build_bundle(session, vault, visit, audited)
+        seal_bundle(export, vault, build_bundle(session, vault, visit, audited))
         export.status = "pending"
         export.last_error = ""
     except fhir.FhirError as exc:
-        export.bundle = {}
+        export.bundle_sealed, export.resource_types = None, []
         export.status = "failed"
         export.last_error = _short(f"cannot build the bundle: {exc}")
     session.add(export)
@@ -219,14 +251,14 @@ def retry(
                 facility_id=visit.facility_id,
                 detail=f"visit {visit.id}: FHIR bundle built again to send",
             )
-            export.bundle = build_bundle(session, vault, visit, audited)
+            seal_bundle(export, vault, build_bundle(session, vault, visit, audited))
         except fhir.FhirError as exc:
             export.last_error = _short(f"cannot build the bundle: {exc}")
             session.flush()
             raise PuskesmasError(
                 N_("The bundle cannot be built: %(reason)s"), params={"reason": str(exc)}
             ) from exc
-    if not export.bundle:  # never built, and no vault to build it now
+    if export.bundle_sealed is None:  # never built or deleted, and no vault to build it
         reason = export.last_error.removeprefix("cannot build the bundle: ")
         raise PuskesmasError(
             N_("The bundle cannot be built: %(reason)s"), params={"reason": reason}
@@ -237,6 +269,30 @@ def retry(
     export.last_error = ""
     session.flush()
     return export
+
+
+def purge_sent(session: Session, now: datetime, retention_days: int) -> int:
+    """Delete the bundles SATUSEHAT accepted more than ``retention_days`` ago; commits.
+
+    The export rows stay, with their outcome and the resource types they held;
+    ``purged_at`` says when the bundle went.
+
+    :returns: how many bundles were deleted.
+    """
+    cutoff = now - timedelta(days=max(retention_days, 0))
+    result = session.execute(
+        update(Export)
+        .where(
+            Export.purged_at.is_(None),
+            Export.status == "sent",
+            Export.sent_at <= cutoff,
+            Export.bundle_sealed.is_not(None),
+        )
+        .values(bundle_sealed=None, purged_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def counts(session: Session) -> dict[str, int]:
@@ -265,6 +321,7 @@ def send_due(
     settings: Mapping[str, Any],
     now: datetime,
     *,
+    vault: Vault,
     http: httpx.Client | None = None,
     limit: int = 50,
     clock: Callable[[], float] = time.monotonic,
@@ -278,6 +335,8 @@ def send_due(
         (:func:`balai_puskesmas.settings.sending_settings`): ``export_enabled``,
         ``satusehat_token_url``, ``satusehat_base_url``, ``satusehat_client_id``,
         ``satusehat_client_secret``, ``max_attempts``.
+    :param vault: the region's vault, to open each bundle as it is sent (each opening
+        is an ``export.send`` entry in the audit trail, by :data:`SENDER`).
     :param http: the HTTP client to use (tests pass one); a new one otherwise.
     :param clock: seconds, for the lease while a long run goes on and the token's
         lifetime.
@@ -295,7 +354,7 @@ def send_due(
     else:
         client = http or _client()
         try:
-            _Sender(session, settings, now, client, clock, summary).run(limit)
+            _Sender(session, settings, now, client, clock, summary, vault).run(limit)
         finally:
             if http is None:
                 client.close()
@@ -317,8 +376,10 @@ class _Sender:
         http: httpx.Client,
         clock: Callable[[], float],
         summary: SendSummary,
+        vault: Vault,
     ) -> None:
         self.session = session
+        self.vault = vault
         self.settings = settings
         self.now = now
         self.http = http
@@ -339,19 +400,23 @@ class _Sender:
             if claimed is None:
                 return
             export_id, bundle = claimed
+            if bundle is None:
+                continue  # cannot be opened: recorded as failed
             if not self.send(export_id, bundle):
                 return  # the token endpoint failed: the next run tries again
 
-    def claim(self) -> tuple[int, dict[str, Any]] | None:
-        """Take the oldest due export for this run, or ``None``; commits the claim."""
+    def claim(self) -> tuple[int, dict[str, Any] | None] | None:
+        """Take the oldest due export for this run and open its bundle, or ``None``;
+        commits the claim with the ``export.send`` audit entry of the opening."""
         session = self.session
         while True:
             row = session.execute(
-                select(Export.id, Export.bundle)
+                select(Export.id, Export.bundle_sealed, Visit.patient_id, Visit.facility_id)
+                .join(Visit, Visit.id == Export.visit_id)
                 .where(Export.status == "pending", Export.next_attempt_at <= self.now)
                 .order_by(Export.id)
                 .limit(1)
-                .with_for_update(skip_locked=True)
+                .with_for_update(skip_locked=True, of=Export)
             ).first()
             if row is None:
                 session.commit()
@@ -368,9 +433,28 @@ class _Sender:
                 .values(next_attempt_at=self.now + self.elapsed() + LEASE)
                 .execution_options(synchronize_session=False)
             )
+            if taken.rowcount != 1:
+                session.commit()
+                continue
+            audited = audit(
+                session,
+                SENDER,
+                "export.send",
+                self.now,
+                patient_id=row.patient_id,
+                facility_id=row.facility_id,
+                detail=f"export {row.id}: FHIR bundle opened to send to SATUSEHAT",
+            )
             session.commit()
-            if taken.rowcount == 1:
-                return row.id, dict(row.bundle or {})
+            try:
+                if row.bundle_sealed is None:
+                    raise VaultError("no bundle is kept")
+                bundle = json.loads(self.vault.decrypt(row.bundle_sealed, audited))
+            except (VaultError, ValueError) as exc:
+                self.record(row.id, status="failed", last_error=_short(f"cannot open: {exc}"))
+                self.summary.failed += 1
+                return row.id, None
+            return row.id, bundle
 
     def send(self, export_id: int, bundle: dict[str, Any]) -> bool:
         """Send one claimed bundle and record the outcome; ``False`` stops the run."""

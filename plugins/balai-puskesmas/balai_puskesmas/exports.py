@@ -124,7 +124,7 @@ def detail(export_id: int) -> str:
         visit_id=visit.id,
         facility=facility,
         clinic=clinic,
-        types=fhir.resource_types(found.bundle or {}),
+        types=[tuple(pair) for pair in found.resource_types or []],
         labels=STATUS_LABELS,
         may_download=services.can_read_visits_at(runtime.actor(), visit.facility_id),
         sending=_sending_state(),

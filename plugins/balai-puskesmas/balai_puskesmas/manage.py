@@ -87,6 +87,7 @@ ACTIONS = {
     "ticket.notify": _l("Phone of a queue number opened to send the call by SMS"),
     "export.queue": _l("Visit's FHIR bundle built for SATUSEHAT"),
     "export.rebuild": _l("Visit's FHIR bundle built again to send"),
+    "export.send": _l("Visit's FHIR bundle opened to send to SATUSEHAT"),
     "staff.assign": _l("Duty given or changed"),
     "staff.remove": _l("Duty removed"),
 }

@@ -327,17 +327,24 @@ class Export(TenantScoped, Base):
 
     ``status``: ``pending`` (to send at ``next_attempt_at``), ``sent``, or ``failed``
     (gave up after the last attempt; an admin can retry it). The bundle is kept as
-    built, so a failure never loses a record.
+    built, so a failure never loses a record, **sealed** with the region's key
+    (``bundle_sealed``: it holds the NIK), and deleted ``bundle_retention_days`` after
+    it was sent (``purged_at``); the row, its outcome and ``resource_types`` (what the
+    bundle held, without the data) stay.
     """
 
     __tablename__ = "puskesmas_export"
-    __table_args__ = (Index("ix_puskesmas_export_due", "tenant_id", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_puskesmas_export_due", "tenant_id", "status", "next_attempt_at"),
+        Index("ix_puskesmas_export_purge", "tenant_id", "purged_at", "status", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(
         ForeignKey("puskesmas_visit.id", ondelete="CASCADE"), index=True
     )
-    bundle: Mapped[dict[str, Any]] = mapped_column(JSON)
+    bundle_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    resource_types: Mapped[list[Any]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -345,3 +352,4 @@ class Export(TenantScoped, Base):
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+    purged_at: Mapped[datetime | None] = mapped_column()

@@ -210,6 +210,16 @@ class PuskesmasSettings(Schema):
         validate=validate.Length(max=200),
         metadata={"label": N_("SATUSEHAT client secret")},
     )
+    bundle_retention_days = fields.Integer(
+        load_default=30,
+        validate=validate.Range(min=0, max=365),
+        metadata={
+            "label": N_("Days a sent bundle is kept"),
+            "description": N_(
+                "A bundle holds the patient's NIK and clinical data: it is deleted this many days after SATUSEHAT accepted it (0: at the next run of 'balai puskesmas send'). The export and its outcome stay."  # noqa: E501
+            ),
+        },
+    )
     max_attempts = fields.Integer(
         load_default=8,
         validate=validate.Range(min=1, max=50),

@@ -60,6 +60,14 @@ def audited(app: Flask, tenant: TenantInfo) -> AuditContext:
 
 
 @pytest.fixture
+def bundle_of(vault: Vault, audited: AuditContext) -> Callable[[Any], dict[str, Any]]:
+    """``bundle_of(export)``: the FHIR bundle kept (sealed) on an export, opened."""
+    from balai_puskesmas.export import open_bundle
+
+    return lambda found: open_bundle(found, vault, audited)
+
+
+@pytest.fixture
 def reveal(app: Flask, tenant: TenantInfo, vault: Vault) -> Callable[[int], dict[str, Any]]:
     """``reveal(patient_id)``: the patient's NIK, BPJS and phone as the record page opens
     them (read in a session that is rolled back: no entry is kept)."""

@@ -1,8 +1,14 @@
-"""puskesmas: health data protection: the SATUSEHAT secret sealed, servers by name
+"""puskesmas: health data protection: bundles sealed and deleted after sending, the
+SATUSEHAT secret sealed, servers by name
 
 Revision ID: puskesmas_0002_health_data
 Revises: puskesmas_0001
 Create Date: 2026-12-07
+
+Exports: the FHIR bundle (it holds the NIK) moves from the plain JSON column
+``bundle`` to ``bundle_sealed``, encrypted with the region's vault key, with the
+resource types it holds in ``resource_types``; ``purged_at`` records when a sent
+bundle was deleted (by ``balai puskesmas send``, after the region's retention).
 
 Regions' settings: the SATUSEHAT client secret is sealed with the region's settings
 key; the token and FHIR addresses a region stored are replaced by the name of the
@@ -32,8 +38,53 @@ state = sa.table("balai_state", sa.column("id", sa.Integer), sa.column("version"
 OLD_ADDRESSES = ("satusehat_token_url", "satusehat_base_url")
 
 
+export = sa.table(
+    "puskesmas_export",
+    sa.column("id", sa.Integer),
+    sa.column("tenant_id", sa.Integer),
+    sa.column("bundle", sa.JSON),
+    sa.column("bundle_sealed", sa.LargeBinary),
+    sa.column("resource_types", sa.JSON),
+)
+
+
 def upgrade() -> None:
+    with op.batch_alter_table("puskesmas_export", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("bundle_sealed", sa.LargeBinary(), nullable=True))
+        batch_op.add_column(
+            sa.Column("resource_types", sa.JSON(), nullable=False, server_default="[]")
+        )
+        batch_op.add_column(sa.Column("purged_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index(
+            "ix_puskesmas_export_purge",
+            ["tenant_id", "purged_at", "status", "sent_at"],
+            unique=False,
+        )
+    _seal_bundles()
+    with op.batch_alter_table("puskesmas_export", schema=None) as batch_op:
+        batch_op.drop_column("bundle")
     _migrate_settings()
+
+
+def _seal_bundles() -> None:
+    import json
+
+    from balai_puskesmas import fhir
+    from balai_puskesmas.runtime import vault_for
+
+    app = context.config.attributes["app"]
+    connection = op.get_bind()
+    rows = connection.execute(sa.select(export.c.id, export.c.tenant_id, export.c.bundle))
+    for row_id, tenant_id, bundle in rows.all():
+        if not bundle:
+            continue
+        sealed = vault_for(app.config, tenant_id).encrypt(json.dumps(bundle, ensure_ascii=False))
+        types = [[kind, number] for kind, number in fhir.resource_types(bundle)]
+        connection.execute(
+            export.update()
+            .where(export.c.id == row_id)
+            .values(bundle_sealed=sealed, resource_types=types)
+        )
 
 
 def _migrate_settings() -> None:
@@ -67,6 +118,72 @@ def _migrate_settings() -> None:
 
 
 def downgrade() -> None:
+    _downgrade_settings()
+    with op.batch_alter_table("puskesmas_export", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("bundle", sa.JSON(), nullable=True))
+    _open_bundles()
+    with op.batch_alter_table("puskesmas_export", schema=None) as batch_op:
+        batch_op.alter_column("bundle", existing_type=sa.JSON(), nullable=False)
+        batch_op.drop_index("ix_puskesmas_export_purge")
+        batch_op.drop_column("purged_at")
+        batch_op.drop_column("resource_types")
+        batch_op.drop_column("bundle_sealed")
+
+
+class _Entries:
+    """Collects the audit entries of one region, written with core inserts below."""
+
+    def __init__(self, tenant_id: int) -> None:
+        self.info = {"tenant_id": tenant_id}
+        self.entries: list = []
+
+    def add(self, entry: object) -> None:
+        self.entries.append(entry)
+
+
+def _open_bundles() -> None:
+    """Downgrading puts the bundles back in clear (a deleted one comes back empty);
+    each opening is written to the audit trail."""
+    import json
+    from datetime import UTC, datetime
+
+    from balai_puskesmas.runtime import vault_for
+    from balai_puskesmas.services import Actor, audit
+
+    app = context.config.attributes["app"]
+    actor = Actor(user_id=None, label="balai db downgrade", channel="cli")
+    now = datetime.now(UTC)
+    trail = sa.table(
+        "puskesmas_audit",
+        *(sa.column(name) for name in ("tenant_id", "at", "actor", "action", "detail")),
+        sa.column("address"),
+        sa.column("channel"),
+    )
+    connection = op.get_bind()
+    rows = connection.execute(
+        sa.select(export.c.id, export.c.tenant_id, export.c.bundle_sealed)
+    ).all()
+    for row_id, tenant_id, sealed in rows:
+        bundle = {}
+        if sealed is not None:
+            entries = _Entries(tenant_id)
+            audited = audit(entries, actor, "export.downgrade", now, detail=f"export {row_id}")  # type: ignore[arg-type]
+            connection.execute(
+                trail.insert().values(
+                    tenant_id=tenant_id,
+                    at=now,
+                    actor=actor.label,
+                    action="export.downgrade",
+                    detail=audited.entry.detail,
+                    address="",
+                    channel=actor.channel,
+                )
+            )
+            bundle = json.loads(vault_for(app.config, tenant_id).decrypt(sealed, audited))
+        connection.execute(export.update().where(export.c.id == row_id).values(bundle=bundle))
+
+
+def _downgrade_settings() -> None:
     from balai.settings import open_secrets
     from balai_puskesmas.settings import DEFAULT_ENDPOINTS, PuskesmasSettings
 
