@@ -792,6 +792,10 @@ class _Builder:
                     ticket.called_at = min(max(called, at), end)
                     ticket.called_by_id = desk.id
                     serving = False
+            if ticket.status == "waiting" and patient is not None:
+                # The NIK given with the number suggests the patient; the desk confirms
+                # it against the holder's KTP or KK when the number is called.
+                ticket.patient_id, ticket.suggested_patient_id = None, patient.id
             made.append((ticket, patient, case))
         return made
 

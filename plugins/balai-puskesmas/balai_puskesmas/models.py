@@ -189,8 +189,11 @@ class Ticket(TenantScoped, Base):
     """A queue number (*nomor antrean*) at a clinic on a day.
 
     ``code`` is the unguessable token of the page where its holder follows it.
-    ``patient_id`` is set when the NIK given belongs to a known patient, or when the
-    desk registers the holder; the NIK itself is kept encrypted until then.
+    ``patient_id`` is the patient the desk has linked after checking the holder's KTP
+    or KK (or registered); only then can a visit be recorded with the ticket.
+    ``suggested_patient_id`` is the patient whose NIK was given with the number: a
+    suggestion for the desk, since anyone can type someone else's NIK. A NIK that no
+    patient has is kept encrypted for registering the holder.
     """
 
     __tablename__ = "puskesmas_ticket"
@@ -211,6 +214,9 @@ class Ticket(TenantScoped, Base):
     channel: Mapped[str] = mapped_column(String(20), default="web")
     patient_id: Mapped[int | None] = mapped_column(
         ForeignKey("puskesmas_patient.id", ondelete="SET NULL"), index=True
+    )
+    suggested_patient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("puskesmas_patient.id", ondelete="SET NULL")
     )
     nik_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
     nik_hash: Mapped[str | None] = mapped_column(String(64))

@@ -48,6 +48,7 @@ from balai_puskesmas.vault import Vault
 
 __all__ = [
     "EARLIEST_BIRTH",
+    "IDENTITY_DOCUMENTS",
     "PatientDraft",
     "ShownPatient",
     "attach_ticket",
@@ -317,7 +318,8 @@ def register(
     *,
     today: date | None = None,
 ) -> Patient:
-    """Add a patient; link their queue numbers of ``today`` and later taken with the NIK.
+    """Add a patient; suggest them for their queue numbers of ``today`` and later taken
+    with the NIK (the desk links a number after checking its holder's KTP or KK).
 
     ``today`` is the region's calendar day (default: the day of ``now``).
 
@@ -353,8 +355,9 @@ def register(
             Ticket.nik_hash == nik_hash, Ticket.patient_id.is_(None), Ticket.day >= today
         )
     ).all()
-    for ticket in tickets:
-        ticket.patient_id = patient.id
+    for ticket in tickets:  # anyone may have typed this NIK: a suggestion, not a link
+        ticket.suggested_patient_id = patient.id
+        ticket.nik_cipher = None
     given = [
         name
         for name, value in (
@@ -372,7 +375,7 @@ def register(
         now,
         patient_id=patient.id,
         facility_id=facility_id,
-        detail=f"given: {', '.join(given) or 'none'}; tickets linked: {len(tickets)}",
+        detail=f"given: {', '.join(given) or 'none'}; tickets suggested: {len(tickets)}",
     )
     return patient
 
@@ -433,16 +436,33 @@ def update(
     return changed
 
 
+#: The identity documents the desk checks before linking a number to a patient.
+IDENTITY_DOCUMENTS = ("ktp", "kk")
+CHECK_IDENTITY = N_(
+    "Check the holder's identity card (KTP) or family card (KK) and say which one you checked."
+)
+
+
 def attach_ticket(
-    session: Session, actor: Actor, ticket_id: int, patient_id: int, now: datetime
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    patient_id: int,
+    now: datetime,
+    *,
+    document: str | None,
 ) -> Ticket:
-    """Link a queue number to a registered patient, at the desk of its puskesmas.
+    """Link a queue number to a registered patient, at the desk of its puskesmas, once
+    the officer has checked the holder's identity on ``document`` (``"ktp"`` or
+    ``"kk"``). It confirms the patient suggested by the NIK given with the number, or
+    links another one; only a linked number can have a visit recorded with it.
 
     The officer needs the registration or clinician duty at the ticket's puskesmas.
     A number already finished (served, skipped, cancelled) keeps its patient.
 
     :raises PuskesmasError: 404 for an unknown ticket or patient, 403 without the
-        duty, 422 when the number is finished.
+        duty, 422 when the number is finished or no identity document is named (field
+        ``identitas``).
     """
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
@@ -455,12 +475,19 @@ def attach_ticket(
         raise PuskesmasError(
             N_("This queue number is finished; it can no longer be linked to a patient.")
         )
+    if document not in IDENTITY_DOCUMENTS:
+        raise PuskesmasError({"identitas": CHECK_IDENTITY})
     if ticket.nik_hash is None:
         nik = "none"
     else:
         nik = "matches" if ticket.nik_hash == patient.nik_hash else "differs"
     previous = "replaced" if ticket.patient_id not in (None, patient.id) else "new"
+    if ticket.suggested_patient_id is None:
+        suggestion = "none"
+    else:
+        suggestion = "confirmed" if ticket.suggested_patient_id == patient.id else "set aside"
     ticket.patient_id = patient.id
+    ticket.suggested_patient_id = None
     session.flush()
     audit(
         session,
@@ -469,7 +496,10 @@ def attach_ticket(
         now,
         patient_id=patient.id,
         facility_id=ticket.facility_id,
-        detail=f"ticket {ticket.id}; link: {previous}; nik on ticket: {nik}",
+        detail=(
+            f"ticket {ticket.id}; link: {previous}; identity checked: {document}; "
+            f"suggestion: {suggestion}; nik on ticket: {nik}"
+        ),
     )
     return ticket
 

@@ -169,7 +169,10 @@ def take_number(
     :param vault: the region's vault: the NIK and the phone are stored sealed.
     :param channel: ``web``, ``kiosk``, ``sms``, ``desk`` or ``api``.
     :param days_ahead: how many days after the region's today a number may be taken for.
-    :param nik: optional; when it belongs to a known patient the ticket is linked to them.
+    :param nik: optional; when it belongs to a known patient, that patient is only
+        *suggested* for the ticket (``suggested_patient_id``): anyone can type a NIK,
+        so the ticket is linked once the desk has checked the holder's KTP or KK
+        (:func:`balai_puskesmas.patients.attach_ticket`).
     :param phone: optional Indonesian mobile number, told when the number is called.
     :param closed_on_holidays: refuse the region's holidays (the setting of that name).
     :param one_per_person: refuse a NIK that already holds a waiting or called number
@@ -226,9 +229,9 @@ def take_number(
         raise PuskesmasError(errors, params=params)
     assert clinic is not None
     nik_cipher, nik_hash = vault.seal(nik)
-    patient_id = None
+    suggested = None
     if nik_hash is not None:
-        patient_id = session.scalar(select(Patient.id).where(Patient.nik_hash == nik_hash))
+        suggested = session.scalar(select(Patient.id).where(Patient.nik_hash == nik_hash))
     # The first write of the transaction: from here concurrent takers queue behind us.
     number = _next_number(session, clinic.id, day)
     if clinic.daily_quota is not None and number > clinic.daily_quota:
@@ -243,8 +246,9 @@ def take_number(
         number=number,
         status="waiting",
         channel=channel,
-        patient_id=patient_id,
-        nik_cipher=nik_cipher if patient_id is None else None,
+        patient_id=None,
+        suggested_patient_id=suggested,
+        nik_cipher=nik_cipher if suggested is None else None,
         nik_hash=nik_hash,
         phone_cipher=vault.encrypt(phone) if phone else None,
         user_id=user_id,

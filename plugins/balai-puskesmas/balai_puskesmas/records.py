@@ -49,6 +49,7 @@ OPEN = ("waiting", "called")
 Errors = dict[str, list[str]]
 
 SEX_LABELS = {"male": _l("Male"), "female": _l("Female")}
+IDENTITY_LABELS = {"ktp": _l("Identity card (KTP)"), "kk": _l("Family card (KK)")}
 PROFESSION_LABELS = {
     "doctor": _l("Doctor"),
     "nurse": _l("Nurse"),
@@ -92,6 +93,7 @@ class SearchForm(FormSchema):
     q = fields.String(load_default=None, validate=validate.Length(max=100))
     page = PageField()
     tiket = fields.Integer(load_default=None, error_messages={"invalid": _l("Unknown number.")})
+    identitas = fields.String(load_default=None)
 
 
 class PatientForm(FormSchema):
@@ -109,6 +111,7 @@ class PatientForm(FormSchema):
     bpjs = fields.String(load_default=None)
     citizen_email = fields.String(load_default=None)
     tiket = fields.Integer(load_default=None, error_messages={"invalid": _l("Unknown number.")})
+    identitas = fields.String(load_default=None)
 
 
 class DecimalCommaFloat(fields.Float):
@@ -223,6 +226,7 @@ def _render(template: str, errors: Errors | None = None, **context: Any) -> tupl
         f"puskesmas/records/{template}",
         errors=errors or {},
         sex_labels=SEX_LABELS,
+        documents=IDENTITY_LABELS,
         profession_labels=PROFESSION_LABELS,
         vital_labels=VITAL_LABELS,
         **context,
@@ -322,6 +326,9 @@ def patients_page() -> Any:
             found = None
         else:
             db.session.commit()
+    suggestion = None
+    if found is None and _to_confirm(ticket):
+        suggestion = _suggestion(actor, ticket)
     return _render(
         "patients.html",
         errors,
@@ -329,10 +336,41 @@ def patients_page() -> Any:
         found=found,
         mode=mode,
         ticket=ticket,
+        suggestion=suggestion,
         today=_today(utcnow()),
         age_on=age_on,
         can_register=_can_register(actor),
     )
+
+
+def _to_confirm(ticket: Ticket | None) -> bool:
+    """Whether ``ticket`` waits for the desk to confirm the patient its NIK suggests."""
+    return (
+        ticket is not None
+        and ticket.patient_id is None
+        and ticket.suggested_patient_id is not None
+        and ticket.status in OPEN
+    )
+
+
+def _suggestion(actor: Actor, ticket: Ticket) -> patients.ShownPatient | None:
+    """The patient whose NIK was given with ``ticket``, read (audited) for the desk to
+    compare with the holder's KTP or KK."""
+    assert ticket.suggested_patient_id is not None
+    try:
+        shown = patients.get(
+            db.session,
+            runtime.vault(),
+            actor,
+            ticket.suggested_patient_id,
+            utcnow(),
+            detail=f"suggested by the NIK given with ticket {ticket.id}: identity to check",
+        )
+    except PuskesmasError:
+        db.session.rollback()
+        return None
+    db.session.commit()
+    return shown
 
 
 _NIK_IN_ADDRESS = _l(
@@ -350,7 +388,9 @@ def _can_register(actor: Any) -> bool:
 def new_patient() -> Any:
     """Register a patient; shown first with ``?tiket=`` (or a posted ``nik`` with
     ``prefill``) it is prefilled. A NIK in the query string is ignored: addresses are
-    logged."""
+    logged. Registered from a queue number, the number is linked to the new patient
+    once the officer says which identity document (``identitas``: KTP or KK) they
+    checked."""
     actor = runtime.actor()
     if not facilities_with(actor, "registration"):
         return _refuse(PuskesmasError(patients.NOT_REGISTRAR, status=403), actor)
@@ -390,7 +430,9 @@ def new_patient() -> Any:
             db.session, runtime.vault(), actor, _draft(data), now, today=today
         )
         if ticket is not None and ticket.patient_id is None and ticket.status in OPEN:
-            patients.attach_ticket(db.session, actor, ticket.id, patient.id, now)
+            patients.attach_ticket(
+                db.session, actor, ticket.id, patient.id, now, document=data["identitas"]
+            )
     except PuskesmasError as exc:
         if exc.status != 422:
             return _refuse(exc, actor)
@@ -537,11 +579,13 @@ def attach_ticket(patient_id: int) -> Any:
     actor = runtime.actor()
     if not actor.duties:
         return _no_duty()
-    data, _errors = validate_form(SearchForm(only=("tiket",)), request.form)
+    data, _errors = validate_form(SearchForm(only=("tiket", "identitas")), request.form)
     if data is None or data["tiket"] is None:
         abort(404)
     try:
-        ticket = patients.attach_ticket(db.session, actor, data["tiket"], patient_id, utcnow())
+        ticket = patients.attach_ticket(
+            db.session, actor, data["tiket"], patient_id, utcnow(), document=data["identitas"]
+        )
     except PuskesmasError as exc:
         if exc.status != 422:
             return _refuse(exc, actor)
@@ -573,8 +617,12 @@ def new_visit() -> Any:
 
     values = {k: v for k, v in request.form.items() if k != "csrf_token"}
     if context["patient_id"] is None:
-        errors = {"_form": [_("Link this queue number to a patient first.")]}
-        return _visit_form_page(actor, context, values, errors)
+        message = (
+            _(visits.IDENTITY_NOT_CONFIRMED)
+            if context["unconfirmed"]
+            else _("Link this queue number to a patient first.")
+        )
+        return _visit_form_page(actor, context, values, {"_form": [message]})
     draft, errors = _visit_draft(request.form, context)
     if errors:
         return _visit_form_page(actor, context, values, errors)
@@ -608,7 +656,9 @@ def _visit_context(actor: Actor, source: MultiDict[str, str] | Any) -> dict[str,
         if ticket is None:
             abort(404)
         clinic = ticket.clinic
-        patient_id = ticket.patient_id or data["pasien"]
+        # Only the patient the desk linked after checking the KTP or KK: not the one
+        # the NIK given with the number suggests, nor one named in the form.
+        patient_id = ticket.patient_id
     else:
         clinic = db.session.get(Clinic, data["poli"]) if data["poli"] is not None else None
         patient_id = data["pasien"]
@@ -621,7 +671,12 @@ def _visit_context(actor: Actor, source: MultiDict[str, str] | Any) -> dict[str,
                 status=403,
             )
         )
-    return {"ticket": ticket, "clinic": clinic, "patient_id": patient_id}
+    return {
+        "ticket": ticket,
+        "clinic": clinic,
+        "patient_id": patient_id,
+        "unconfirmed": _to_confirm(ticket),
+    }
 
 
 def _visit_draft(
@@ -676,6 +731,7 @@ def _visit_form_page(
         values=values,
         ticket=ticket,
         clinic=clinic,
+        unconfirmed=context["unconfirmed"],
         patient=found,
         today=_today(utcnow()),
         age_on=age_on,

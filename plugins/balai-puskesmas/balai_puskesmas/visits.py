@@ -73,6 +73,10 @@ RANGES: dict[str, tuple[float, float, str]] = {
 VITALS = tuple(RANGES)
 
 NO_VISIT = N_("There is no such visit.")
+IDENTITY_NOT_CONFIRMED = N_(
+    "The identity of this number's holder is not confirmed: the registration desk must "
+    "check their KTP or KK and link the number to the patient before a visit is recorded."
+)
 
 
 @dataclass
@@ -158,8 +162,9 @@ def record(session: Session, actor: Actor, draft: VisitDraft, now: datetime) -> 
     """Record a visit by ``actor``, a clinician at the clinic's puskesmas.
 
     With a ticket, it must be this clinic's number, called (or served without a visit
-    yet), and this patient's (an unlinked ticket is linked to the patient); it is then
-    marked served. The visit is flushed (it has an id) and audited.
+    yet), and linked to this patient by the desk after checking the holder's KTP or KK
+    (a NIK given with the number only suggests a patient); it is then marked served.
+    The visit is flushed (it has an id) and audited.
 
     :raises PuskesmasError: 404 for an unknown clinic, patient or ticket; 403 without
         the clinician duty there; 422 with every field at fault.
@@ -203,11 +208,9 @@ def record(session: Session, actor: Actor, draft: VisitDraft, now: datetime) -> 
         display = icd10.lookup(code) or ""
         visit.diagnoses.append(Diagnosis(code=code, display=display[:300], position=position))
     session.add(visit)
-    if ticket is not None:
-        ticket.patient_id = patient.id
-        if ticket.status != "served":
-            ticket.status = "served"
-            ticket.finished_at = now
+    if ticket is not None and ticket.status != "served":
+        ticket.status = "served"
+        ticket.finished_at = now
     session.flush()
     given = [name for name in VITALS if getattr(draft, name) is not None]
     audit(
@@ -259,7 +262,9 @@ def _check_ticket(session: Session, ticket: Ticket, clinic: Clinic, patient: Pat
             raise PuskesmasError({"": N_("A visit is already recorded for this queue number.")})
     elif ticket.status != "called":
         raise PuskesmasError({"": N_("Call this queue number before recording the visit.")})
-    if ticket.patient_id is not None and ticket.patient_id != patient.id:
+    if ticket.patient_id is None:
+        raise PuskesmasError({"": IDENTITY_NOT_CONFIRMED})
+    if ticket.patient_id != patient.id:
         raise PuskesmasError({"": N_("This queue number belongs to another patient.")})
 
 

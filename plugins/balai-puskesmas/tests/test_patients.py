@@ -88,7 +88,7 @@ def test_desk_registers_a_patient_sealed_and_audited(
     entry = db_session.scalars(select(AuditEntry)).one()
     assert (entry.action, entry.patient_id, entry.user_id) == ("patient.create", saved.id, desk.id)
     assert entry.facility_id == facility.id and entry.address == "127.0.0.1"
-    assert entry.detail == "given: address, phone, bpjs; tickets linked: 0"
+    assert entry.detail == "given: address, phone, bpjs; tickets suggested: 0"
     page = client.get(f"/puskesmas/pasien/{saved.id}").text
     assert NIK_MAN in page and "+6281234567890" in page and "0001234567890" in page
 
@@ -259,7 +259,7 @@ def test_a_citizen_account_is_linked_by_email(client, desk, db_session, login, a
     saved = db_session.scalars(select(Patient)).one()
     assert saved.user_id == citizen.id
     entry = db_session.scalars(select(AuditEntry)).one()
-    assert entry.detail == "given: address, phone, bpjs, account; tickets linked: 0"
+    assert entry.detail == "given: address, phone, bpjs, account; tickets suggested: 0"
     assert "ani@example.test" not in entry.detail
 
 
@@ -290,7 +290,11 @@ def ticket(db_session, clinic, vault, *, day, nik=NIK_MAN, number=1, status="wai
     return made
 
 
-def test_registering_links_todays_and_later_tickets(client, desk, db_session, clinic, vault):
+def test_registering_suggests_the_patient_for_todays_and_later_tickets(
+    client, desk, db_session, clinic, vault
+):
+    """Registering does not link numbers taken with the NIK: anyone may have typed it.
+    It suggests the new patient, for the desk to confirm against the KTP or KK."""
     today = region_today()
     old = ticket(db_session, clinic, vault, day=today - timedelta(days=2), number=1)
     now = ticket(db_session, clinic, vault, day=today, number=2)
@@ -299,21 +303,30 @@ def test_registering_links_todays_and_later_tickets(client, desk, db_session, cl
     assert client.post(NEW, data=form()).status_code == 302
     db_session.expire_all()
     saved = db_session.scalars(select(Patient)).one()
-    linked = {t.id: t.patient_id for t in db_session.scalars(select(Ticket))}
-    assert linked == {old.id: None, now.id: saved.id, later.id: saved.id, other.id: None}
-    assert db_session.scalars(select(AuditEntry)).one().detail.endswith("tickets linked: 2")
+    found = {
+        t.id: (t.patient_id, t.suggested_patient_id) for t in db_session.scalars(select(Ticket))
+    }
+    assert found == {
+        old.id: (None, None),
+        now.id: (None, saved.id),
+        later.id: (None, saved.id),
+        other.id: (None, None),
+    }
+    assert db_session.scalars(select(AuditEntry)).one().detail.endswith("tickets suggested: 2")
 
 
 def test_registering_from_a_ticket_prefills_and_links_it(client, desk, db_session, clinic, vault):
     held = ticket(db_session, clinic, vault, day=region_today(), nik=NIK_WOMAN)
     page = client.get(f"{NEW}?tiket={held.id}").text
     assert f'value="{NIK_WOMAN}"' in page and 'value="1992-07-15"' in page
-    response = client.post(
-        NEW,
-        data=form(
-            nik=NIK_WOMAN, name="Siti", birth_date="1992-07-15", sex="female", tiket=str(held.id)
-        ),
-    )
+    assert 'name="identitas"' in page
+    siti = form(nik=NIK_WOMAN, name="Siti", birth_date="1992-07-15", sex="female")
+    # Linking the number needs the identity document the desk checked: nothing is saved.
+    refused = client.post(NEW, data={**siti, "tiket": str(held.id)})
+    assert refused.status_code == 400 and 'id="identitas-error"' in refused.text
+    db_session.expire_all()
+    assert db_session.scalars(select(Patient)).all() == []
+    response = client.post(NEW, data={**siti, "tiket": str(held.id), "identitas": "kk"})
     assert response.status_code == 302
     db_session.expire_all()
     assert db_session.get(Ticket, held.id).patient_id is not None
@@ -326,12 +339,21 @@ def test_the_desk_links_a_ticket_to_a_found_patient(
     held = ticket(db_session, clinic, vault, day=region_today(), nik=NIK_WOMAN, status="called")
     listing = client.post(SEARCH, data={"q": "budi", "tiket": str(held.id)})
     assert f"/puskesmas/pasien/{budi.id}/tiket" in listing.text
-    response = client.post(f"/puskesmas/pasien/{budi.id}/tiket", data={"tiket": str(held.id)})
+    unchecked = client.post(f"/puskesmas/pasien/{budi.id}/tiket", data={"tiket": str(held.id)})
+    assert unchecked.status_code == 302  # back to the list, saying why
+    db_session.expire_all()
+    assert db_session.get(Ticket, held.id).patient_id is None
+    response = client.post(
+        f"/puskesmas/pasien/{budi.id}/tiket", data={"tiket": str(held.id), "identitas": "ktp"}
+    )
     assert response.status_code == 302
     db_session.expire_all()
     assert db_session.get(Ticket, held.id).patient_id == budi.id
     entry = db_session.scalars(select(AuditEntry).where(AuditEntry.action == "ticket.attach")).one()
-    assert entry.detail == f"ticket {held.id}; link: new; nik on ticket: differs"
+    assert entry.detail == (
+        f"ticket {held.id}; link: new; identity checked: ktp; suggestion: none; "
+        "nik on ticket: differs"
+    )
     assert entry.facility_id == clinic.facility_id
 
 
@@ -398,9 +420,7 @@ def test_search_results_are_paginated(client, desk, db_session, vault, add_patie
     assert client.get(f"{SEARCH}?q=pasien&page=2").status_code == 200
 
 
-def test_update_audits_the_changed_field_names_only(
-    client, desk, db_session, add_patient, reveal
-):
+def test_update_audits_the_changed_field_names_only(client, desk, db_session, add_patient, reveal):
     budi = add_patient(phone="+6281200000000")
     page = client.get(f"/puskesmas/pasien/{budi.id}/ubah")
     assert page.status_code == 200 and f'value="{NIK_MAN}"' in page.text

@@ -138,11 +138,11 @@ def test_nik_and_phone_are_kept_sealed(client, umum, stored, vault: Vault, audit
     assert vault.decrypt(ticket.phone_cipher, audited) == "+6281234567890"
 
 
-def test_nik_of_a_known_patient_links_the_ticket(client, umum, stored, add_patient):
+def test_nik_of_a_known_patient_only_suggests_them(client, umum, stored, add_patient):
     patient = add_patient(NIK_MAN)
     code_of(client.post(TAKE, data=form(umum, nik=NIK_MAN)))
     [ticket] = stored()
-    assert ticket.patient_id == patient.id
+    assert (ticket.patient_id, ticket.suggested_patient_id) == (None, patient.id)
     assert ticket.nik_cipher is None  # the record has it already
 
 

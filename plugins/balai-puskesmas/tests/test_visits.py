@@ -337,7 +337,9 @@ def test_a_served_number_gets_one_visit_only(client, clinician, clinic, budi, db
     assert db_session.scalar(select(func.count()).select_from(Visit)) == 1
 
 
-def test_an_unlinked_number_is_linked_to_the_patient(client, clinician, clinic, budi, db_session):
+def test_an_unlinked_number_is_linked_at_the_desk_first(
+    client, clinician, clinic, budi, db_session
+):
     held = make_ticket(db_session, clinic)
     page = client.get(f"{NEW}?tiket={held.id}").text
     assert "not linked to a patient yet" in page and f"tiket={held.id}" in page
@@ -345,7 +347,14 @@ def test_an_unlinked_number_is_linked_to_the_patient(client, clinician, clinic, 
     assert (
         refused.status_code == 400 and "Link this queue number to a patient first." in refused.text
     )
+    # Naming a patient in the form does not link the number: the desk does, after
+    # checking the holder's KTP or KK (a clinician at the puskesmas may too).
     data = visit_form(tiket=str(held.id), pasien=str(budi.id))
+    assert client.post(NEW, data=data).status_code == 400
+    linked = client.post(
+        f"/puskesmas/pasien/{budi.id}/tiket", data={"tiket": str(held.id), "identitas": "ktp"}
+    )
+    assert linked.status_code == 302
     assert client.post(NEW, data=data).status_code == 302
     db_session.refresh(held)
     assert held.patient_id == budi.id and held.status == "served"

@@ -1,5 +1,6 @@
-"""puskesmas: health data protection: bundles sealed and deleted after sending, the
-SATUSEHAT secret sealed, servers by name
+"""puskesmas: health data protection: bundles sealed and deleted after sending, NIK
+links as suggestions until the desk checks identity, the SATUSEHAT secret sealed,
+servers by name
 
 Revision ID: puskesmas_0002_health_data
 Revises: puskesmas_0001
@@ -9,6 +10,12 @@ Exports: the FHIR bundle (it holds the NIK) moves from the plain JSON column
 ``bundle`` to ``bundle_sealed``, encrypted with the region's vault key, with the
 resource types it holds in ``resource_types``; ``purged_at`` records when a sent
 bundle was deleted (by ``balai puskesmas send``, after the region's retention).
+
+Queue numbers: ``suggested_patient_id`` holds the patient whose NIK was given with a
+number; ``patient_id`` only the patient the desk linked after checking the holder's
+KTP or KK. Open numbers (waiting or called) that were linked by the NIK alone when
+they were taken, and never by the desk (no ``ticket.attach`` entry), become
+suggestions.
 
 Regions' settings: the SATUSEHAT client secret is sealed with the region's settings
 key; the token and FHIR addresses a region stored are replaced by the name of the
@@ -48,7 +55,34 @@ export = sa.table(
 )
 
 
+ticket = sa.table(
+    "puskesmas_ticket",
+    sa.column("id", sa.Integer),
+    sa.column("status", sa.String),
+    sa.column("patient_id", sa.Integer),
+    sa.column("suggested_patient_id", sa.Integer),
+    sa.column("nik_hash", sa.String),
+    sa.column("nik_cipher", sa.LargeBinary),
+)
+trail = sa.table(
+    "puskesmas_audit",
+    sa.column("tenant_id", sa.Integer),
+    sa.column("action", sa.String),
+    sa.column("detail", sa.String),
+)
+
+
 def upgrade() -> None:
+    with op.batch_alter_table("puskesmas_ticket", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("suggested_patient_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_puskesmas_ticket_suggested_patient_id_puskesmas_patient"),
+            "puskesmas_patient",
+            ["suggested_patient_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
+    _suggest_unchecked_links()
     with op.batch_alter_table("puskesmas_export", schema=None) as batch_op:
         batch_op.add_column(sa.Column("bundle_sealed", sa.LargeBinary(), nullable=True))
         batch_op.add_column(
@@ -64,6 +98,32 @@ def upgrade() -> None:
     with op.batch_alter_table("puskesmas_export", schema=None) as batch_op:
         batch_op.drop_column("bundle")
     _migrate_settings()
+
+
+def _suggest_unchecked_links() -> None:
+    connection = op.get_bind()
+    attached = set()
+    for (detail,) in connection.execute(
+        sa.select(trail.c.detail).where(trail.c.action == "ticket.attach")
+    ):
+        head = str(detail).split(";", 1)[0]  # "ticket 12"
+        if head.startswith("ticket ") and head[7:].isdigit():
+            attached.add(int(head[7:]))
+    rows = connection.execute(
+        sa.select(ticket.c.id, ticket.c.patient_id).where(
+            ticket.c.status.in_(("waiting", "called")),
+            ticket.c.patient_id.is_not(None),
+            ticket.c.nik_hash.is_not(None),
+            ticket.c.nik_cipher.is_(None),
+        )
+    ).all()
+    for row_id, patient_id in rows:
+        if row_id not in attached:
+            connection.execute(
+                ticket.update()
+                .where(ticket.c.id == row_id)
+                .values(patient_id=None, suggested_patient_id=patient_id)
+            )
 
 
 def _seal_bundles() -> None:
@@ -128,6 +188,12 @@ def downgrade() -> None:
         batch_op.drop_column("purged_at")
         batch_op.drop_column("resource_types")
         batch_op.drop_column("bundle_sealed")
+    with op.batch_alter_table("puskesmas_ticket", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_puskesmas_ticket_suggested_patient_id_puskesmas_patient"),
+            type_="foreignkey",
+        )
+        batch_op.drop_column("suggested_patient_id")
 
 
 class _Entries:
