@@ -408,8 +408,8 @@ def test_recording_a_visit_queues_nothing_while_sending_is_off(
 
 def raw_exports(tenant) -> list[dict]:
     """The export rows as the database holds them (every column)."""
-    with db.engine.connect() as connection:
-        rows = connection.execute(
+    with db.all_tenants() as session:
+        rows = session.execute(
             Export.__table__.select().where(Export.__table__.c.tenant_id == tenant.id)
         )
         return [dict(row._mapping) for row in rows]
@@ -510,7 +510,7 @@ def test_the_migration_seals_bundles_kept_in_clear(
     db_session.commit()
     command.downgrade(schema.alembic_config(app), "puskesmas_0001")
     try:
-        with db.engine.begin() as connection:
+        with db.all_tenants() as connection:
             connection.execute(
                 text(
                     "INSERT INTO puskesmas_export (tenant_id, visit_id, bundle, status, attempts,"
