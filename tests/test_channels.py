@@ -404,7 +404,7 @@ def test_the_migration_seals_recipients_kept_in_clear(app: Flask, tenant: Tenant
 
     from balai import schema
 
-    command.downgrade(schema.alembic_config(app), "0002")
+    command.downgrade(schema.alembic_config(app), "0004_rate_limits")
     try:
         with db.all_tenants() as connection:  # row security lets it write any region's row
             connection.execute(

@@ -1,7 +1,7 @@
 """outbox recipients sealed: the recipient encrypted, a masked hint, sensitive messages
 
-Revision ID: 0003_outbox_recipients
-Revises: 0002
+Revision ID: 0005_outbox_recipients
+Revises: 0004_rate_limits
 Create Date: 2026-12-07
 
 The recipient column is widened to hold the sealed value; every existing message's
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-revision: str = "0003_outbox_recipients"
-down_revision: str | Sequence[str] | None = "0002"
+revision: str = "0005_outbox_recipients"
+down_revision: str | Sequence[str] | None = "0004_rate_limits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
