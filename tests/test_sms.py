@@ -242,7 +242,7 @@ def test_a_missing_sender_or_an_overlong_text_is_refused(
     response = post(client, token, text="NOMOR Poli")
     assert response.status_code == 422
     assert list(response.get_json()["error"]["fields"]) == ["from"]
-    response = post(client, token, **{"from": "0812\x00", "text": "NOMOR Poli"})
+    response = post(client, token, **{"from": "0812\n5", "text": "NOMOR Poli"})
     assert list(response.get_json()["error"]["fields"]) == ["from"]
     response = post(client, token, **{"from": "0812", "text": "NOMOR " + "x" * 1600})
     assert list(response.get_json()["error"]["fields"]) == ["text"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from balai import (
     api,
@@ -29,6 +29,8 @@ from balai import (
 from balai.admin import views as admin_views
 from balai.auth import views as auth_views
 from balai.db import db
+from balai.fields import INT_MAX
+from balai.forms import CleanRequest
 from balai.plugins import (
     Plugins,
     enforce_route_access,
@@ -44,8 +46,14 @@ babel = Babel()
 class IdConverter(IntegerConverter):
     """``<int:...>`` up to the largest id a database column holds (INTEGER); beyond it, 404."""
 
-    def __init__(self, map: Any, *args: Any, max: int = 2**31 - 1, **kwargs: Any) -> None:
+    def __init__(self, map: Any, *args: Any, max: int = INT_MAX, **kwargs: Any) -> None:
         super().__init__(map, *args, max=max, **kwargs)
+
+
+class TextConverter(BaseConverter):
+    """``<name>`` and ``<string:name>``: a path segment without control characters (else 404)."""
+
+    regex = "[^/\x00-\x1f\x7f]+"
 
 
 def instance_path(given: str | None = None) -> str:
@@ -67,7 +75,9 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
         instance_relative_config=True,
     )
     config.load(app, overrides)
+    app.request_class = CleanRequest
     app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
     os.makedirs(app.instance_path, exist_ok=True)
 
     manager = Plugins()

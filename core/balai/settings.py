@@ -20,9 +20,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, current_app, g
-from marshmallow import Schema, ValidationError, fields, missing
+from marshmallow import Schema, ValidationError, missing
 
 from balai.crypto import SealError, is_sealed, sealer
+from balai.fields import Text
 
 __all__ = [
     "Secret",
@@ -39,10 +40,10 @@ log = logging.getLogger(__name__)
 SETTINGS_KEY = "settings"
 
 
-class Secret(fields.String):
+class Secret(Text):
     """A setting that is a secret: sealed at rest, write-only in the admin form.
 
-    Use it like :class:`marshmallow.fields.String`, with ``load_default=""``.
+    Use it like :class:`balai.fields.Text`, with ``load_default=""``.
     """
 
 

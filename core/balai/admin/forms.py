@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 from marshmallow import validates_schema as schema_check
 
+from balai.fields import Text
 from balai.forms import FormSchema
 from balai.permissions import ROLES
 from balai.tenancy import DEFAULT_TIMEZONE, TIMEZONES
@@ -38,11 +39,11 @@ def at_most(length: int) -> Any:
     return _l("At most %(n)d characters.", n=length)
 
 
-def text(max_length: int, *, required: bool = True, **kwargs: Any) -> fields.String:
+def text(max_length: int, *, required: bool = True, **kwargs: Any) -> Text:
     """A text field with translated messages; blank input counts as missing."""
     if not required:
         kwargs["load_default"] = None
-    return fields.String(
+    return Text(
         required=required,
         validate=validate.Length(max=max_length, error=at_most(max_length)),
         error_messages=REQUIRED,
@@ -62,7 +63,7 @@ class UserForm(FormSchema):
     """Editing a user: name, role and (for officers) department."""
 
     name = text(200)
-    role = fields.String(
+    role = Text(
         required=True,
         validate=validate.OneOf(ROLES, error=_l("Choose one of the listed roles.")),
         error_messages=REQUIRED,
@@ -89,7 +90,7 @@ class NewUserForm(UserForm):
     """Creating a user: also the e-mail address and an initial password."""
 
     email = text(254)
-    password = fields.String(
+    password = Text(
         required=True,
         validate=validate.Length(max=1024, error=at_most(1024)),
         error_messages=REQUIRED,
@@ -110,7 +111,7 @@ class DepartmentNameForm(FormSchema):
 class DepartmentForm(DepartmentNameForm):
     """Creating a department: a short code (e.g. ``DINKES``) and its name."""
 
-    code = fields.String(
+    code = Text(
         required=True,
         validate=validate.Regexp(
             CODE_RE,
@@ -167,8 +168,8 @@ def contrast(first: str, second: str) -> float:
     return (light + 0.05) / (dark + 0.05)
 
 
-def colour() -> fields.String:
-    return fields.String(
+def colour() -> Text:
+    return Text(
         load_default=None,
         validate=validate.Regexp(COLOUR, error=_l("Use a colour like #0b5d7a.")),
     )
@@ -178,13 +179,11 @@ class AppearanceForm(FormSchema):
     """The region's name, theme and colours (the logo is checked separately)."""
 
     name = text(200)
-    theme = fields.String(required=True, error_messages=REQUIRED)
+    theme = Text(required=True, error_messages=REQUIRED)
     primary = colour()
     accent = colour()
     background = colour()
-    timezone = fields.String(
-        load_default=DEFAULT_TIMEZONE, validate=validate.OneOf(list(TIMEZONES))
-    )
+    timezone = Text(load_default=DEFAULT_TIMEZONE, validate=validate.OneOf(list(TIMEZONES)))
     reset_colours = checkbox()
     remove_logo = checkbox()
 

@@ -24,6 +24,7 @@ from balai.admin import audit, bp
 from balai.admin.forms import REQUIRED, text
 from balai.calendar import Holiday, local_date, national_holidays
 from balai.db import db, utcnow
+from balai.fields import Integer, int_arg
 from balai.forms import FormSchema, validate_form
 from balai.permissions import require
 from balai.tenancy import select_timezone
@@ -61,8 +62,8 @@ def _years(chosen: int) -> list[int]:
 
 def _chosen_year() -> int:
     """The year asked for (``?year=``) if it is a sensible one; otherwise this year."""
-    year = request.args.get("year", type=int)
-    return year if year is not None and FIRST_YEAR <= year <= LAST_YEAR else _this_year()
+    year = int_arg(request.args, "year", Integer(min=FIRST_YEAR, max=LAST_YEAR))
+    return year if year is not None else _this_year()
 
 
 def _national(year: int) -> list[tuple[Any, str]]:
@@ -102,7 +103,7 @@ def holidays() -> Any:
             if not errors:
                 flash(_("%(name)s has been added as a holiday.", name=data["name"]), "ok")
                 return redirect(url_for("balai_admin.holidays", year=data["day"].year))
-    page = request.args.get("page", 1, type=int) or 1
+    page = int_arg(request.args, "page") or 1
     own, total, pages = _own(year, page)
     body = render_template(
         "balai/admin/holidays.html",

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from balai.admin import audit, bp
 from balai.channels import STATUSES, OutboxMessage, channels
 from balai.db import db
+from balai.fields import int_arg
 from balai.permissions import require
 from balai.sms import TOKEN_HEADER, rotate_token, webhook_enabled
 
@@ -56,7 +57,7 @@ def _outbox(filters: dict[str, str]) -> dict[str, Any]:
     conditions = _conditions(filters)
     total = db.session.scalar(select(func.count(OutboxMessage.id)).where(*conditions)) or 0
     pages = max(1, ceil(total / PAGE_SIZE))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    page = min(max(int_arg(request.args, "page") or 1, 1), pages)
     rows = db.session.scalars(
         select(OutboxMessage)
         .where(*conditions)

@@ -26,6 +26,7 @@ from balai.admin.forms import NewUserForm, UserForm
 from balai.auth.accounts import AccountError, create_user, set_active
 from balai.auth.models import Department, User
 from balai.db import db
+from balai.fields import int_arg
 from balai.forms import validate_form
 from balai.permissions import ROLES, is_admin, require, role_label, role_refusal
 
@@ -133,7 +134,7 @@ def users() -> str:
     conditions = _filters(query, role)
     total = db.session.scalar(select(func.count(User.id)).where(*conditions)) or 0
     pages = max(1, ceil(total / PAGE_SIZE))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    page = min(max(int_arg(request.args, "page") or 1, 1), pages)
     rows = db.session.scalars(
         select(User)
         .where(*conditions)

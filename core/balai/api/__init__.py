@@ -26,11 +26,12 @@ Lists
     ``{"items": [...], "page", "per_page", "total", "pages"}``. Sorting is
     ``?sort=name`` or ``?sort=-name`` from an allow-list; filters are ordinary
     validated query fields, and a query parameter the schema does not declare is
-    refused (422). In a plugin::
+    refused (422). Fields come from :mod:`balai.fields` (``Text``, ``Id``,
+    ``Integer``), never marshmallow's bare ``String`` or ``Integer``. In a plugin::
 
         class ComplaintQuery(PageArgs):
             sort = sort_field(COMPLAINT_SORTS, default="-created_at")
-            status = fields.String(validate=validate.OneOf(STATUSES))
+            status = Text(validate=validate.OneOf(STATUSES))
 
         @blp.route("/complaints")
         @require("pengaduan.view_complaint")  # right under the route: 401/403 before 422

@@ -11,6 +11,7 @@ from flask_wtf.csrf import generate_csrf
 from marshmallow import RAISE, Schema, fields
 from webargs.flaskparser import FlaskParser
 
+from balai.fields import Id, Text
 from balai.permissions import permissions_of, public, require
 from balai.plugins import plugins
 
@@ -38,24 +39,24 @@ core = ApiBlueprint("balai_api", __name__, url_prefix=PREFIX, description="Balai
 
 
 class UserSchema(Schema):
-    id = fields.Integer()
-    email = fields.String()
-    name = fields.String()
-    role = fields.String()
-    tenant = fields.String(allow_none=True)
-    permissions = fields.List(fields.String())
-    csrf_token = fields.String(
+    id = Id()
+    email = Text()
+    name = Text()
+    role = Text()
+    tenant = Text(allow_none=True)
+    permissions = fields.List(Text())
+    csrf_token = Text(
         allow_none=True,
         metadata={"description": "Send as X-CSRFToken on writes made with the session cookie"},
     )
 
 
 class PluginSchema(Schema):
-    name = fields.String()
-    title = fields.String()
-    version = fields.String()
-    summary = fields.String()
-    category = fields.String(allow_none=True)
+    name = Text()
+    title = Text()
+    version = Text()
+    summary = Text()
+    category = Text(allow_none=True)
 
 
 @core.route("/me")

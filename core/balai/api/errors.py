@@ -6,15 +6,16 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
+from balai.fields import Text
 from balai.i18n import translate_error
 
 
 class ErrorDetailSchema(Schema):
-    code = fields.String(required=True, metadata={"description": "Machine-readable code"})
-    message = fields.String(required=True, metadata={"description": "Human-readable message"})
+    code = Text(required=True, metadata={"description": "Machine-readable code"})
+    message = Text(required=True, metadata={"description": "Human-readable message"})
     fields = fields.Dict(
-        keys=fields.String(),
-        values=fields.List(fields.String()),
+        keys=Text(),
+        values=fields.List(Text()),
         required=True,
         metadata={"description": "Messages per invalid input field"},
     )

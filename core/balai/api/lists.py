@@ -15,18 +15,16 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
 from balai.db import db
-
-# The last page one may ask for: its offset (page times per_page) stays a 64-bit integer.
-MAX_PAGE = 2**31 - 1
+from balai.fields import Integer, PageNumber, Text
 
 
 class PageArgs(Schema):
     """Query arguments of a list endpoint: ``page`` and ``per_page``."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
-    per_page = fields.Integer(
+    page = PageNumber()
+    per_page = Integer(
+        min=1,
         load_default=lambda: current_app.config["API_PAGE_SIZE"],
-        validate=validate.Range(min=1),
         metadata={"description": "Items per page (the server's maximum applies)"},
     )
 
@@ -40,10 +38,10 @@ class PageArgs(Schema):
 class Page(Schema):
     """One page of a list; :func:`page_of` adds the ``items`` field."""
 
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-    total = fields.Integer(required=True, metadata={"description": "Items on all pages"})
-    pages = fields.Integer(required=True, metadata={"description": "Number of pages"})
+    page = PageNumber(required=True)
+    per_page = Integer(min=1, required=True)
+    total = Integer(min=0, required=True, metadata={"description": "Items on all pages"})
+    pages = Integer(min=0, required=True, metadata={"description": "Number of pages"})
 
 
 @cache
@@ -77,11 +75,11 @@ def paginate(query: Select[Any], page: int, per_page: int) -> PageDict:
     }
 
 
-def sort_field(allowed: Iterable[str], default: str) -> fields.String:
+def sort_field(allowed: Iterable[str], default: str) -> Text:
     """A ``sort`` query field accepting ``name`` or ``-name`` for each allowed name."""
     names = list(allowed)
     choices = [*names, *(f"-{name}" for name in names)]
-    return fields.String(load_default=default, validate=validate.OneOf(choices))
+    return Text(load_default=default, validate=validate.OneOf(choices))
 
 
 def sorted_by(

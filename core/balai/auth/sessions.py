@@ -26,6 +26,7 @@ from werkzeug.wrappers import Request
 
 from balai.auth.models import ApiToken, LoginSession, User, hash_token, new_token
 from balai.db import db, utcnow
+from balai.text import clean_text
 
 __all__ = [
     "AnonymousUser",
@@ -168,7 +169,7 @@ def start_session(db_session: Session, user: User, credential_version: int) -> N
             credential_version=credential_version,
             token_hash=hash_token(token),
             address=request.remote_addr,
-            user_agent=(request.user_agent.string or "")[:300],
+            user_agent=clean_text(request.user_agent.string or "")[:300],
         )
     )
     db_session.commit()

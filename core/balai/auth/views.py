@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from marshmallow import fields, validate
+from marshmallow import validate
 from sqlalchemy import select, update
 from werkzeug.wrappers import Response
 
@@ -18,6 +18,7 @@ from balai.auth.models import ApiToken, User, hash_token, new_token
 from balai.auth.passwords import check_password, hash_password, needs_rehash, password_problem
 from balai.auth.sessions import end_session, start_session
 from balai.db import db, utcnow
+from balai.fields import Text
 from balai.forms import FormSchema, validate_form
 from balai.permissions import has_permission, public, require
 
@@ -25,19 +26,19 @@ bp = Blueprint("balai_auth", __name__)
 
 
 class LoginForm(FormSchema):
-    email = fields.String(required=True, validate=validate.Length(max=254))
-    password = fields.String(required=True, validate=validate.Length(max=1024))
-    next = fields.String(load_default="")
+    email = Text(required=True, validate=validate.Length(max=254))
+    password = Text(required=True, validate=validate.Length(max=1024))
+    next = Text(load_default="")
 
 
 class PasswordForm(FormSchema):
-    current = fields.String(required=True)
-    new = fields.String(required=True)
-    confirm = fields.String(required=True)
+    current = Text(required=True)
+    new = Text(required=True)
+    confirm = Text(required=True)
 
 
 class TokenForm(FormSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Text(required=True, validate=validate.Length(min=1, max=100))
 
 
 def safe_next(target: str | None) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from balai.api import ApiBlueprint, PageArgs, page_of, sort_field, sorted_by
 from balai.auth import current_user
 from balai.db import db
+from balai.fields import Id, Integer, Text
 from balai.i18n import N_
 from balai.permissions import has_permission, require
 from balai_pengaduan import runtime, services
@@ -36,9 +37,6 @@ blp = ApiBlueprint(
     __name__,
     description="Complaints (pengaduan) for officers: lists, details and status changes",
 )
-
-# An id: from 1 to the largest an INTEGER column holds; others are refused (422).
-ID = validate.Range(min=1, max=2**31 - 1)
 
 # Each has an index with the tenant first, except supporters (sort a filtered list by it).
 SORTS = {
@@ -78,13 +76,13 @@ class ComplaintQuery(PageArgs):
     """Filters and order of the list; every filter is optional."""
 
     sort = sort_field(SORTS, default="-submitted_at")
-    category = fields.String(metadata={"description": "Category code"})
+    category = Text(metadata={"description": "Category code"})
     status = fields.List(
-        fields.String(validate=validate.OneOf(STATUSES)),
+        Text(validate=validate.OneOf(STATUSES)),
         metadata={"description": "Statuses (repeat the parameter for several)"},
     )
-    area_id = fields.Integer(validate=ID, metadata={"description": "Area (kecamatan) id"})
-    department_id = fields.Integer(validate=ID, metadata={"description": "Department (OPD) id"})
+    area_id = Id(metadata={"description": "Area (kecamatan) id"})
+    department_id = Id(metadata={"description": "Department (OPD) id"})
     submitted_from = fields.AwareDateTime(
         default_timezone=None, metadata={"description": "Submitted at or after (ISO 8601)"}
     )
@@ -95,28 +93,28 @@ class ComplaintQuery(PageArgs):
 
 
 class NamedSchema(Schema):
-    id = fields.Integer()
-    code = fields.String()
-    name = fields.String()
+    id = Id()
+    code = Text()
+    name = Text()
 
 
 class ComplaintSchema(Schema):
     """A complaint in a list: what, where, where it stands; never who sent it."""
 
-    id = fields.Integer()
-    tracking_code = fields.String()
-    status = fields.String(metadata={"enum": list(STATUSES)})
+    id = Id()
+    tracking_code = Text()
+    status = Text(metadata={"enum": list(STATUSES)})
     category = fields.Nested(NamedSchema)
     department = fields.Nested(NamedSchema, allow_none=True)
     area = fields.Nested(NamedSchema, allow_none=True)
-    description = fields.String()
-    address = fields.String()
+    description = Text()
+    address = Text()
     latitude = fields.Float(allow_none=True)
     longitude = fields.Float(allow_none=True)
-    privacy = fields.String(metadata={"enum": ["public", "confidential", "anonymous"]})
-    channel = fields.String()
-    supporters = fields.Integer()
-    duplicate_of = fields.String(allow_none=True, metadata={"description": "Tracking code"})
+    privacy = Text(metadata={"enum": ["public", "confidential", "anonymous"]})
+    channel = Text()
+    supporters = Integer(min=0)
+    duplicate_of = Text(allow_none=True, metadata={"description": "Tracking code"})
     submitted_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
     forward_due = fields.Date()
@@ -125,41 +123,40 @@ class ComplaintSchema(Schema):
 
 
 class ReporterSchema(Schema):
-    name = fields.String(allow_none=True)
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
+    name = Text(allow_none=True)
+    email = Text(allow_none=True)
+    phone = Text(allow_none=True)
 
 
 class EventSchema(Schema):
     at = fields.AwareDateTime()
-    actor = fields.String(attribute="actor_label")
-    from_status = fields.String(allow_none=True)
-    to_status = fields.String()
-    note = fields.String()
+    actor = Text(attribute="actor_label")
+    from_status = Text(allow_none=True)
+    to_status = Text()
+    note = Text()
 
 
 class ComplaintDetailSchema(ComplaintSchema):
     """A complaint with its timeline and, where the officer may see it, the reporter."""
 
     reporter = fields.Nested(ReporterSchema, allow_none=True)
-    rejection_reason = fields.String(allow_none=True)
+    rejection_reason = Text(allow_none=True)
     timeline = fields.List(fields.Nested(EventSchema))
     allowed_moves = fields.List(
-        fields.String(), metadata={"description": "Statuses this user may move it to now"}
+        Text(), metadata={"description": "Statuses this user may move it to now"}
     )
 
 
 class TransitionSchema(Schema):
     """One move of a complaint, as on the officer's page."""
 
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    note = fields.String(load_default="", validate=validate.Length(max=5000))
-    duplicate_of = fields.String(
+    status = Text(required=True, validate=validate.OneOf(STATUSES))
+    note = Text(load_default="", validate=validate.Length(max=5000))
+    duplicate_of = Text(
         load_default=None, metadata={"description": "Tracking code (for status duplicate)"}
     )
-    department_id = fields.Integer(
+    department_id = Id(
         load_default=None,
-        validate=ID,
         metadata={"description": "Department to forward to (status forwarded)"},
     )
 

@@ -13,6 +13,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from balai.fields import Id, Integer, PageNumber, Text
 from balai.forms import FormSchema
 from balai_pengaduan.services import PRIVACY, ComplaintError
 from balai_pengaduan.workflow import STATUS_LABELS, STATUSES
@@ -55,34 +56,34 @@ def _coordinate(low: int, high: int, message: Any) -> fields.Float:
 class SubmitForm(FormSchema):
     """A citizen's complaint (*formulir pengaduan*); photos are checked by :mod:`photos`."""
 
-    category = fields.String(
+    category = Text(
         required=True,
         validate=validate.Length(max=30),
         error_messages={"required": _l("Choose a category.")},
     )
-    description = fields.String(
+    description = Text(
         required=True,
         validate=validate.Length(max=5000, error=_l("At most 5000 characters.")),
         error_messages={"required": _l("Describe the problem.")},
     )
-    address = fields.String(
+    address = Text(
         load_default="", validate=validate.Length(max=300, error=_l("At most 300 characters."))
     )
     latitude = _coordinate(-90, 90, _l("The latitude must be between -90 and 90."))
     longitude = _coordinate(-180, 180, _l("The longitude must be between -180 and 180."))
-    privacy = fields.String(
+    privacy = Text(
         load_default="public",
         validate=validate.OneOf(PRIVACY, error=_l("Choose how your identity is handled.")),
     )
-    reporter_name = fields.String(load_default=None, validate=validate.Length(max=200))
-    reporter_email = fields.String(
+    reporter_name = Text(load_default=None, validate=validate.Length(max=200))
+    reporter_email = Text(
         load_default=None,
         validate=[
             validate.Length(max=254, error=_l("Enter a valid e-mail address.")),
             validate.Email(error=_l("Enter a valid e-mail address.")),
         ],
     )
-    reporter_phone = fields.String(
+    reporter_phone = Text(
         load_default=None,
         validate=validate.Regexp(
             r"^\+?[0-9 ()-]{6,30}$", error=_l("Enter a phone number, e.g. 0812 3456 7890.")
@@ -105,8 +106,8 @@ class SubmitForm(FormSchema):
 class ReopenForm(FormSchema):
     """The reporter's reason to reopen a resolved complaint (*buka kembali*)."""
 
-    kode = fields.String(required=True, validate=validate.Length(max=20))
-    note = fields.String(
+    kode = Text(required=True, validate=validate.Length(max=20))
+    note = Text(
         required=True,
         validate=validate.Length(max=2000, error=_l("At most 2000 characters.")),
         error_messages={"required": _l("Say what is still wrong.")},
@@ -116,23 +117,23 @@ class ReopenForm(FormSchema):
 class TransitionForm(FormSchema):
     """An officer's move of a complaint (*tindak lanjut*)."""
 
-    target = fields.String(
+    target = Text(
         required=True,
         validate=validate.OneOf(STATUSES, error=_l("Unknown status.")),
         error_messages={"required": _l("Unknown status.")},
     )
-    note = fields.String(
+    note = Text(
         load_default="", validate=validate.Length(max=2000, error=_l("At most 2000 characters."))
     )
-    department_id = fields.Integer(
+    department_id = Id(
         load_default=None, error_messages={"invalid": _l("Choose a department from the list.")}
     )
-    duplicate_of = fields.String(load_default=None, validate=validate.Length(max=20))
+    duplicate_of = Text(load_default=None, validate=validate.Length(max=20))
 
 
-def _code() -> fields.String:
+def _code() -> Text:
     """A code people type (an SMS keyword's argument): capitals, digits, underscores."""
-    return fields.String(
+    return Text(
         required=True,
         validate=validate.Regexp(
             CODE_RE, error=_l("Use 1 to 30 capital letters, digits or underscores.")
@@ -141,8 +142,8 @@ def _code() -> fields.String:
     )
 
 
-def _name() -> fields.String:
-    return fields.String(
+def _name() -> Text:
+    return Text(
         required=True,
         validate=validate.Length(max=120, error=_l("At most 120 characters.")),
         error_messages={"required": _l("Enter a name.")},
@@ -154,19 +155,21 @@ class CategoryForm(FormSchema):
 
     code = _code()
     name = _name()
-    description = fields.String(
+    description = Text(
         load_default="", validate=validate.Length(max=2000, error=_l("At most 2000 characters."))
     )
-    group = fields.String(
+    group = Text(
         load_default="", validate=validate.Length(max=60, error=_l("At most 60 characters."))
     )
-    department_id = fields.Integer(
+    department_id = Id(
         load_default=None, error_messages={"invalid": _l("Choose a department from the list.")}
     )
     active = fields.Boolean(load_default=False)
-    position = fields.Integer(
+    position = Integer(
         load_default=100,
-        validate=validate.Range(min=0, max=10_000, error=_l("Enter a number from 0 to 10000.")),
+        min=0,
+        max=10_000,
+        error=_l("Enter a number from 0 to 10000."),
         error_messages={"invalid": INVALID_NUMBER},
     )
 
@@ -176,7 +179,7 @@ class AreaForm(FormSchema):
 
     code = _code()
     name = _name()
-    geojson = fields.String(
+    geojson = Text(
         load_default="", validate=validate.Length(max=2_000_000, error=_l("The area is too big."))
     )
 
@@ -184,7 +187,7 @@ class AreaForm(FormSchema):
 class ApiClientForm(FormSchema):
     """An Open311 client application; its key is made by :mod:`balai_pengaduan.clients`."""
 
-    name = fields.String(
+    name = Text(
         required=True,
         validate=validate.Length(min=1, max=100, error=_l("Use 1 to 100 characters.")),
         error_messages={"required": _l("Enter a name.")},
@@ -194,18 +197,18 @@ class ApiClientForm(FormSchema):
 class AreaRouteForm(FormSchema):
     """Within an area, complaints of a category go to another department."""
 
-    category_id = fields.Integer(
+    category_id = Id(
         required=True,
         error_messages={
             "required": _l("Choose a category."),
             "invalid": _l("Choose a category."),
         },
     )
-    area_id = fields.Integer(
+    area_id = Id(
         required=True,
         error_messages={"required": _l("Choose an area."), "invalid": _l("Choose an area.")},
     )
-    department_id = fields.Integer(
+    department_id = Id(
         required=True,
         error_messages={
             "required": _l("Choose a department from the list."),
@@ -217,32 +220,26 @@ class AreaRouteForm(FormSchema):
 class ComplaintFilters(FormSchema):
     """Filters of the public list and map (query string)."""
 
-    category = fields.String(load_default=None, validate=validate.Length(max=30))
-    status = fields.String(
-        load_default=None, validate=validate.OneOf(STATUSES, error=_l("Unknown status."))
-    )
-    area = fields.Integer(load_default=None, error_messages={"invalid": _l("Choose an area.")})
+    category = Text(load_default=None, validate=validate.Length(max=30))
+    status = Text(load_default=None, validate=validate.OneOf(STATUSES, error=_l("Unknown status.")))
+    area = Id(load_default=None, error_messages={"invalid": _l("Choose an area.")})
     since = fields.Date(
         load_default=None, error_messages={"invalid": _l("Enter a date, e.g. 2025-08-17.")}
     )
     until = fields.Date(
         load_default=None, error_messages={"invalid": _l("Enter a date, e.g. 2025-08-17.")}
     )
-    page = fields.Integer(
-        load_default=1,
-        validate=validate.Range(min=1, error=_l("Enter a number from 1.")),
-        error_messages={"invalid": INVALID_NUMBER},
-    )
+    page = PageNumber(error_messages={"invalid": INVALID_NUMBER})
 
 
 class OfficerFilters(ComplaintFilters):
     """The officers' inbox filters: also overdue, a department and search words."""
 
     overdue = fields.Boolean(load_default=False)
-    department = fields.Integer(
+    department = Id(
         load_default=None, error_messages={"invalid": _l("Choose a department from the list.")}
     )
-    q = fields.String(load_default="", validate=validate.Length(max=100))
+    q = Text(load_default="", validate=validate.Length(max=100))
 
 
 def rule_errors(exc: ComplaintError) -> dict[str, list[str]]:

@@ -43,8 +43,10 @@ from werkzeug.exceptions import HTTPException
 
 from balai import ratelimit
 from balai.db import db, utcnow
+from balai.fields import Id, load_int
 from balai.permissions import public
 from balai.tenancy import TenantInfo
+from balai.text import xml_document
 from balai_pengaduan import limiting, runtime, services
 from balai_pengaduan.clients import find_client
 from balai_pengaduan.models import Category, Complaint, Photo
@@ -60,7 +62,6 @@ DEFAULT_SPAN = timedelta(days=90)  # "may not span more than 90 days"
 MAX_DESCRIPTION = 4000  # "free form text limited to 4,000 characters"
 MAX_MEDIA_URL = 500
 CONTENT_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
-XML_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>\n'
 # Element names of list items in XML (the Spark convention maps them to JSON arrays).
 XML_ITEMS = {"attributes": "attribute", "values": "value"}
 STATUS_GROUPS = {"open": OPEN_STATUSES, "closed": CLOSED_STATUSES}
@@ -126,7 +127,7 @@ def _respond(fmt: str, root: str, item: str, items: Sequence[Mapping[str, Any]])
     element = ET.Element(root)
     for values in items:
         _fill(ET.SubElement(element, item), values)
-    return _body(fmt, XML_DECLARATION + ET.tostring(element, encoding="utf-8"))
+    return _body(fmt, xml_document(element))
 
 
 def _respond_object(fmt: str, root: str, values: Mapping[str, Any]) -> Response:
@@ -135,7 +136,7 @@ def _respond_object(fmt: str, root: str, values: Mapping[str, Any]) -> Response:
         return _body(fmt, json.dumps(dict(values), ensure_ascii=False).encode())
     element = ET.Element(root)
     _fill(element, values)
-    return _body(fmt, XML_DECLARATION + ET.tostring(element, encoding="utf-8"))
+    return _body(fmt, xml_document(element))
 
 
 def _body(fmt: str, data: bytes) -> Response:
@@ -345,7 +346,7 @@ def request_list(fmt: str) -> Response:
 def request_detail(service_request_id: str, fmt: str) -> Response:
     """GET Service Request: one complaint by its id."""
     _check_jurisdiction()
-    found = _requests(_by_ids([service_request_id])) if service_request_id.isdigit() else []
+    found = _requests(_by_ids([service_request_id])) if _is_id(service_request_id) else []
     if not found:
         raise Open311Error(
             404, _("service_request_id %(id)s was not found.", id=service_request_id)
@@ -366,8 +367,13 @@ def _public() -> Select[tuple[Complaint]]:
     return select(Complaint).where(Complaint.status.not_in(HIDDEN_STATUSES))
 
 
+def _is_id(text: str) -> bool:
+    """Digits of a number an id can be: a larger one names no complaint (and no row)."""
+    return text.isascii() and text.isdigit() and load_int(text, Id()) is not None
+
+
 def _by_ids(ids: Iterable[str]) -> Select[tuple[Complaint]]:
-    wanted = [int(i) for i in ids][:MAX_RESULTS]
+    wanted = [int(i) for i in ids if _is_id(i)][:MAX_RESULTS]
     return _public().where(Complaint.id.in_(wanted))
 
 
@@ -379,7 +385,7 @@ def _requests_query(args: MultiDict[str, str]) -> Select[tuple[Complaint]]:
     """The complaints a GET Service Requests asks for; ``service_request_id`` overrides all."""
     ids = _csv(args.get("service_request_id"))
     if ids:
-        if not all(i.isdigit() for i in ids):
+        if not all(i.isascii() and i.isdigit() for i in ids):
             raise Open311Error(400, _("service_request_id must be ids separated by commas."))
         return _by_ids(ids).order_by(Complaint.submitted_at.desc(), Complaint.id.desc())
     start, end = _date_range(args.get("start_date"), args.get("end_date"))

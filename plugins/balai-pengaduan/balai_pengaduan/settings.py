@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, validate
 
+from balai.fields import Integer, Text
 from balai.i18n import N_
 from balai.ratelimit import valid_spec
 
@@ -19,54 +20,61 @@ def _limit(spec: str) -> None:
 class ComplaintSettings(Schema):
     """Deadlines follow SP4N-LAPOR!: forwarded within 3 working days, followed up within 5."""
 
-    forward_days = fields.Integer(
+    forward_days = Integer(
         load_default=3,
-        validate=validate.Range(min=1, max=30),
+        min=1,
+        max=30,
         metadata={
             "label": N_("Working days to forward a complaint"),
             "description": N_("Counted from the day after it was received."),
         },
     )
-    followup_days = fields.Integer(
+    followup_days = Integer(
         load_default=5,
-        validate=validate.Range(min=1, max=60),
+        min=1,
+        max=60,
         metadata={
             "label": N_("Working days to follow up a forwarded complaint"),
             "description": N_("Counted from the day after it was forwarded to the department."),
         },
     )
-    reopen_days = fields.Integer(
+    reopen_days = Integer(
         load_default=14,
-        validate=validate.Range(min=0, max=90),
+        min=0,
+        max=90,
         metadata={
             "label": N_("Days a reporter may reopen a resolved complaint"),
             "description": N_("0 means a resolved complaint cannot be reopened."),
         },
     )
-    duplicate_radius_m = fields.Integer(
+    duplicate_radius_m = Integer(
         load_default=200,
-        validate=validate.Range(min=10, max=5000),
+        min=10,
+        max=5000,
         metadata={
             "label": N_("Distance for possible duplicates (metres)"),
             "description": N_("Open complaints of the same category this close are shown."),
         },
     )
-    duplicate_days = fields.Integer(
+    duplicate_days = Integer(
         load_default=30,
-        validate=validate.Range(min=1, max=365),
+        min=1,
+        max=365,
         metadata={"label": N_("Look back this many days for possible duplicates")},
     )
-    max_photos = fields.Integer(
+    max_photos = Integer(
         load_default=3,
-        validate=validate.Range(min=0, max=10),
+        min=0,
+        max=10,
         metadata={"label": N_("Photos per complaint")},
     )
-    max_photo_kb = fields.Integer(
+    max_photo_kb = Integer(
         load_default=5120,
-        validate=validate.Range(min=100, max=20480),
+        min=100,
+        max=20480,
         metadata={"label": N_("Largest photo (KB)")},
     )
-    submit_limit_address = fields.String(
+    submit_limit_address = Text(
         load_default="10 per hour",
         validate=[validate.Length(max=100), _limit],
         metadata={
@@ -76,7 +84,7 @@ class ComplaintSettings(Schema):
             ),
         },
     )
-    submit_limit_recipient = fields.String(
+    submit_limit_recipient = Text(
         load_default="5 per day",
         validate=[validate.Length(max=100), _limit],
         metadata={

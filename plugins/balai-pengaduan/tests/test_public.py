@@ -65,7 +65,8 @@ def test_list_filters_by_area(client, reported, area):
         ("category=GOSIP", "Kategori tidak dikenal."),
         ("status=hilang", "Status tidak dikenal."),
         ("since=kemarin", "Masukkan tanggal"),
-        ("page=0", "Masukkan angka mulai dari 1."),
+        ("page=0", "Masukkan nomor halaman dari 1 sampai 1000000."),
+        ("page=99999999999999999999", "Masukkan nomor halaman dari 1 sampai 1000000."),
     ],
 )
 def test_bad_filters_say_what_is_wrong(client, reported, query, message):

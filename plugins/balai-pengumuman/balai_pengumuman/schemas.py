@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
 from balai.api import PageArgs
+from balai.fields import Id, Integer, Text
 from balai.forms import FormSchema
 from balai.i18n import N_
 from balai_pengumuman.services import CATEGORIES, AnnouncementError
@@ -30,17 +31,21 @@ __all__ = [
 class AnnouncementSettings(Schema):
     """Per-region settings of the plugin (*pengaturan pengumuman*)."""
 
-    page_size = fields.Integer(
+    page_size = Integer(
         load_default=20,
-        validate=validate.Range(min=5, max=100, error=_l("Enter a number from {min} to {max}.")),
+        min=5,
+        max=100,
+        error=_l("Enter a number from {min} to {max}."),
         metadata={
             "label": N_("Announcements per page"),
             "description": N_("How many announcements a list page shows."),
         },
     )
-    new_days = fields.Integer(
+    new_days = Integer(
         load_default=3,
-        validate=validate.Range(min=0, max=30, error=_l("Enter a number from {min} to {max}.")),
+        min=0,
+        max=30,
+        error=_l("Enter a number from {min} to {max}."),
         metadata={
             "label": N_("Days an announcement counts as new"),
             "description": N_("Announcements published within this many days are marked new."),
@@ -67,8 +72,8 @@ NO_TITLE = _l("Give the announcement a title.")
 NO_BODY = _l("Enter the text of the announcement.")
 
 
-def _title() -> fields.String:
-    return fields.String(
+def _title() -> Text:
+    return Text(
         required=True,
         validate=[
             _NotBlank(NO_TITLE),
@@ -79,8 +84,8 @@ def _title() -> fields.String:
     )
 
 
-def _body() -> fields.String:
-    return fields.String(
+def _body() -> Text:
+    return Text(
         required=True,
         validate=[
             _NotBlank(NO_BODY),
@@ -91,8 +96,8 @@ def _body() -> fields.String:
     )
 
 
-def _category() -> fields.String:
-    return fields.String(
+def _category() -> Text:
+    return Text(
         required=True,
         validate=validate.OneOf(list(CATEGORIES), error=_l("Choose one of the listed categories.")),
         error_messages={"required": _l("Choose a category.")},
@@ -103,11 +108,10 @@ def _category() -> fields.String:
 NO_DEPARTMENT = _l("Choose a department from the list.")
 
 
-def _department() -> fields.Integer:
-    return fields.Integer(
+def _department() -> Id:
+    return Id(
         load_default=None,
         allow_none=True,
-        validate=validate.Range(min=1, max=2**31 - 1, error=NO_DEPARTMENT),
         error_messages={"invalid": NO_DEPARTMENT},
         metadata={"description": "Department (OPD) id; empty for the whole region"},
     )
@@ -149,22 +153,22 @@ class AnnouncementInSchema(Schema):
 
 
 class DepartmentSchema(Schema):
-    id = fields.Integer()
-    code = fields.String()
-    name = fields.String()
+    id = Id()
+    code = Text()
+    name = Text()
 
 
 class AnnouncementSchema(Schema):
     """An announcement as the API returns it."""
 
-    id = fields.Integer(dump_only=True)
-    title = fields.String()
-    body = fields.String()
-    category = fields.String(metadata={"enum": list(CATEGORIES)})
+    id = Id(dump_only=True)
+    title = Text()
+    body = Text()
+    category = Text(metadata={"enum": list(CATEGORIES)})
     department = fields.Nested(DepartmentSchema, allow_none=True)
     published_at = fields.AwareDateTime()
     expires_at = fields.AwareDateTime(allow_none=True)
-    status = fields.String(metadata={"enum": ["scheduled", "active", "archived"]})
+    status = Text(metadata={"enum": ["scheduled", "active", "archived"]})
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
 
@@ -172,10 +176,10 @@ class AnnouncementSchema(Schema):
 class AnnouncementQuery(PageArgs):
     """Query parameters of the API listing: ``page``, ``per_page`` and filters."""
 
-    category = fields.String(
+    category = Text(
         validate=validate.OneOf(list(CATEGORIES)), metadata={"description": "Only this category"}
     )
-    status = fields.String(
+    status = Text(
         load_default="active",
         validate=validate.OneOf(["active", "archived"]),
         metadata={"description": "Current announcements (default) or the archive"},

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from balai.auth import current_user
 from balai.db import db, utcnow
+from balai.fields import int_arg
 from balai.forms import validate_form
 from balai.items import SearchResult, Widget
 from balai.permissions import has_permission, public, require
@@ -78,7 +79,7 @@ def _listing(status: Status) -> str:
         now=now,
         status=status,
         category=category,
-        page=request.args.get("page", 1, type=int),
+        page=int_arg(request.args, "page") or 1,
         per_page=settings["page_size"],
     )
     if page.page > page.pages:

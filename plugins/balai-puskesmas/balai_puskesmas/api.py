@@ -23,6 +23,7 @@ from balai import ratelimit
 from balai.api import ApiBlueprint, PageArgs, page_of, paginate
 from balai.auth import current_user
 from balai.db import db, utcnow
+from balai.fields import Id, Integer, Text
 from balai.permissions import public, require
 from balai.plugins import hooks
 from balai_puskesmas import limiting, patients, queue, runtime, visits
@@ -45,25 +46,25 @@ blp = ApiBlueprint(
 
 
 class NamedSchema(Schema):
-    id = fields.Integer()
-    code = fields.String()
-    name = fields.String()
+    id = Id()
+    code = Text()
+    name = Text()
 
 
 class ClinicSchema(NamedSchema):
-    minutes_per_patient = fields.Integer()
-    daily_quota = fields.Integer(allow_none=True)
-    waiting = fields.Integer(metadata={"description": "Numbers waiting today"})
+    minutes_per_patient = Integer(min=0)
+    daily_quota = Integer(min=0, allow_none=True)
+    waiting = Integer(min=0, metadata={"description": "Numbers waiting today"})
 
 
 class FacilitySchema(NamedSchema):
-    address = fields.String()
-    phone = fields.String()
+    address = Text()
+    phone = Text()
     latitude = fields.Float(allow_none=True)
     longitude = fields.Float(allow_none=True)
     hours = fields.Dict(
-        keys=fields.String(),
-        values=fields.List(fields.String()),
+        keys=Text(),
+        values=fields.List(Text()),
         metadata={"description": 'ISO weekday ("1" = Monday) → ["07:30", "14:00"]; absent: closed'},
     )
     clinics = fields.List(fields.Nested(ClinicSchema))
@@ -76,37 +77,35 @@ class FacilityQuery(PageArgs):
 class TicketSchema(Schema):
     """A queue number as its holder sees it: no NIK, no phone."""
 
-    code = fields.String(metadata={"description": "Token of the ticket's follow page"})
-    number = fields.Integer()
-    display = fields.String(metadata={"description": 'As called, e.g. "UMUM-012"'})
-    status = fields.String(metadata={"enum": list(TICKET_STATUSES)})
+    code = Text(metadata={"description": "Token of the ticket's follow page"})
+    number = Integer(min=0)
+    display = Text(metadata={"description": 'As called, e.g. "UMUM-012"'})
+    status = Text(metadata={"enum": list(TICKET_STATUSES)})
     day = fields.Date()
     clinic = fields.Nested(NamedSchema)
     facility = fields.Nested(NamedSchema)
-    channel = fields.String()
-    ahead = fields.Integer(metadata={"description": "Numbers waiting before this one"})
-    estimated_minutes = fields.Integer(metadata={"description": "Estimated wait"})
+    channel = Text()
+    ahead = Integer(min=0, metadata={"description": "Numbers waiting before this one"})
+    estimated_minutes = Integer(min=0, metadata={"description": "Estimated wait"})
     created_at = fields.AwareDateTime()
     called_at = fields.AwareDateTime(allow_none=True)
-    url = fields.String(metadata={"description": "The follow page"})
+    url = Text(metadata={"description": "The follow page"})
 
 
 class TakeSchema(Schema):
     """Take a number at a clinic; the day defaults to today in the region."""
 
-    clinic_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    clinic_id = Id(required=True)
     day = fields.Date(load_default=None)
-    nik = fields.String(load_default=None, metadata={"description": "16 digits, optional"})
-    phone = fields.String(
-        load_default=None, metadata={"description": "For an SMS when called, optional"}
-    )
+    nik = Text(load_default=None, metadata={"description": "16 digits, optional"})
+    phone = Text(load_default=None, metadata={"description": "For an SMS when called, optional"})
 
 
 class BoardClinicSchema(Schema):
     clinic = fields.Nested(NamedSchema)
-    current = fields.String(allow_none=True, metadata={"description": "Number being served"})
-    waiting = fields.Integer()
-    recent = fields.List(fields.String(), metadata={"description": "Last numbers called"})
+    current = Text(allow_none=True, metadata={"description": "Number being served"})
+    waiting = Integer(min=0)
+    recent = fields.List(Text(), metadata={"description": "Last numbers called"})
 
 
 class BoardSchema(Schema):
@@ -117,45 +116,45 @@ class BoardSchema(Schema):
 
 class QueueQuery(Schema):
     day = fields.Date(load_default=None, metadata={"description": "Default: today"})
-    status = fields.String(load_default=None, validate=validate.OneOf(TICKET_STATUSES))
+    status = Text(load_default=None, validate=validate.OneOf(TICKET_STATUSES))
 
 
 class DeskTicketSchema(TicketSchema):
-    patient_id = fields.Integer(allow_none=True)
+    patient_id = Id(allow_none=True)
 
 
 class DiagnosisSchema(Schema):
-    code = fields.String(metadata={"description": "ICD-10 (WHO)"})
-    display = fields.String()
+    code = Text(metadata={"description": "ICD-10 (WHO)"})
+    display = Text()
 
 
 class VisitSchema(Schema):
-    id = fields.Integer()
+    id = Id()
     started_at = fields.AwareDateTime()
-    facility_id = fields.Integer()
+    facility_id = Id()
     clinic = fields.Nested(NamedSchema)
-    clinician_name = fields.String()
-    complaint = fields.String()
-    systolic = fields.Integer(allow_none=True)
-    diastolic = fields.Integer(allow_none=True)
-    heart_rate = fields.Integer(allow_none=True)
-    respiratory_rate = fields.Integer(allow_none=True)
+    clinician_name = Text()
+    complaint = Text()
+    systolic = Integer(allow_none=True)
+    diastolic = Integer(allow_none=True)
+    heart_rate = Integer(allow_none=True)
+    respiratory_rate = Integer(allow_none=True)
     temperature = fields.Float(allow_none=True)
     weight = fields.Float(allow_none=True)
     height = fields.Float(allow_none=True)
-    oxygen_saturation = fields.Integer(allow_none=True)
+    oxygen_saturation = Integer(allow_none=True)
     diagnoses = fields.List(fields.Nested(DiagnosisSchema))
 
 
 class PatientSchema(Schema):
-    id = fields.Integer()
-    nik = fields.String()
-    name = fields.String()
+    id = Id()
+    nik = Text()
+    name = Text()
     birth_date = fields.Date()
-    sex = fields.String(metadata={"enum": list(SEXES)})
-    address = fields.String()
-    phone = fields.String(allow_none=True)
-    bpjs = fields.String(allow_none=True)
+    sex = Text(metadata={"enum": list(SEXES)})
+    address = Text()
+    phone = Text(allow_none=True)
+    bpjs = Text(allow_none=True)
 
 
 class PatientDetailSchema(PatientSchema):
@@ -168,7 +167,7 @@ class PatientDetailSchema(PatientSchema):
 class LookupSchema(Schema):
     """A NIK travels in the body, never in the address (addresses are logged)."""
 
-    nik = fields.String(required=True, metadata={"description": "16 digits"})
+    nik = Text(required=True, metadata={"description": "16 digits"})
 
 
 # -- queue -------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 
 from balai.auth import current_user, end_session
 from balai.db import db, utcnow
+from balai.fields import int_arg
 from balai.forms import validate_form
 from balai.permissions import has_permission, require
 from balai.plugins import hooks
@@ -92,7 +93,7 @@ def clinic(clinic_id: int) -> tuple[str, int]:
 def _clinic_page(
     clinic: Clinic, errors: Errors, values: dict[str, str], status: int = 200
 ) -> tuple[str, int]:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = int_arg(request.args, "page") or 1
     day = today()
     found = queue.clinic_queue(db.session, clinic, day, page=page, per_page=PER_PAGE)
     duty = runtime.actor().duties.get(clinic.facility_id)

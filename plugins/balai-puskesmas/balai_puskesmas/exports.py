@@ -16,11 +16,12 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import fields, validate
+from marshmallow import validate
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from balai.db import db, utcnow
+from balai.fields import PageNumber, Text
 from balai.forms import FormSchema, validate_form
 from balai.permissions import require
 from balai_puskesmas import export, fhir, runtime, services
@@ -39,15 +40,11 @@ STATUS_LABELS = {"pending": _l("Waiting"), "sent": _l("Sent"), "failed": _l("Fai
 class ExportFilters(FormSchema):
     """The outbox's filters."""
 
-    status = fields.String(
+    status = Text(
         load_default=None,
         validate=validate.OneOf(STATUSES, error=_l("Choose a status from the list.")),
     )
-    page = fields.Integer(
-        load_default=1,
-        validate=validate.Range(min=1),
-        error_messages={"invalid": _l("Enter a number.")},
-    )
+    page = PageNumber(error_messages={"invalid": _l("Enter a number.")})
 
 
 def _sending_state() -> dict[str, bool]:

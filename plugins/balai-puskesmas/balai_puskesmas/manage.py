@@ -34,10 +34,11 @@ from flask_babel import get_locale, to_user_timezone, to_utc
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates_schema
-from sqlalchemy import Select, func, select
+from sqlalchemy import Result, Select, func, select
 
 from balai.auth import current_user
 from balai.db import db, utcnow
+from balai.fields import Id, PageNumber, Text, int_arg
 from balai.forms import FormSchema, validate_form
 from balai.permissions import give_refusal, is_admin, require
 from balai.tenancy import current_tenant
@@ -123,8 +124,8 @@ CSV_COLUMNS = (
 # the pages, the API and commands give the same messages.
 
 
-def _text_field() -> fields.String:
-    return fields.String(load_default="")
+def _text_field() -> Text:
+    return Text(load_default="")
 
 
 FacilityForm = FormSchema.from_dict(
@@ -170,25 +171,21 @@ class AuditFilters(FormSchema):
 
     date_from = fields.Date(load_default=None, error_messages={"invalid": INVALID_DATE})
     date_to = fields.Date(load_default=None, error_messages={"invalid": INVALID_DATE})
-    officer = fields.String(
+    officer = Text(
         load_default="", validate=validate.Length(max=200, error=_l("At most 200 characters."))
     )
-    patient = fields.Integer(
+    patient = Id(
         load_default=None,
-        strict=False,
-        validate=validate.Range(min=1, error=_l("A patient id is a positive whole number.")),
         error_messages={"invalid": _l("A patient id is a positive whole number.")},
     )
-    action = fields.String(
+    action = Text(
         load_default=None,
         validate=validate.OneOf(list(ACTIONS), error=_l("Choose an action from the list.")),
     )
-    facility = fields.Integer(
+    facility = Id(
         load_default=None, error_messages={"invalid": _l("Choose a puskesmas from the list.")}
     )
-    page = fields.Integer(
-        load_default=1, validate=validate.Range(min=1), error_messages={"invalid": _l("Page?")}
-    )
+    page = PageNumber(error_messages={"invalid": _l("Page?")})
 
     @validates_schema
     def _dates_in_order(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -212,8 +209,7 @@ def _rule_errors(exc: PuskesmasError) -> Errors:
 
 
 def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdecimal() and raw.isascii() and 0 < int(raw) < 100_000 else 1
+    return int_arg(request.args, "page") or 1
 
 
 def _day_names() -> list[tuple[str, str]]:
@@ -586,7 +582,11 @@ def audit() -> tuple[str, int]:
 @bp.get("/audit.csv")
 @require(VIEW_AUDIT)
 def audit_csv() -> Response:
-    """The entries the same filters find, all of them, as CSV (times with their offset)."""
+    """The entries the same filters find, all of them, as CSV (times with their offset).
+
+    The filters are checked and the query runs before the first byte is sent: a
+    problem is a 400 (or an error page), never a file cut off half-way.
+    """
     statement, _data, errors = _audit_search()
     if statement is None:
         message = "; ".join(f"{name}: {' '.join(m)}" for name, m in errors.items())
@@ -594,17 +594,26 @@ def audit_csv() -> Response:
     tenant = current_tenant()
     today = to_user_timezone(utcnow()).date().isoformat()
     name = f"audit-{tenant.slug if tenant else 'puskesmas'}-{today}.csv"
-    return Response(
-        stream_with_context(_csv_rows(statement)),
+    result = db.session.execute(statement.execution_options(yield_per=500))
+    response = Response(
+        stream_with_context(_csv_rows(result)),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "no-store",
         },
     )
+    response.call_on_close(result.close)  # also when the download ends early, or never starts
+    return response
 
 
-def _csv_rows(statement: Select[Any]) -> Iterator[str]:
+def _csv_rows(result: Result[Any]) -> Iterator[str]:
+    """The CSV, a row at a time; the result is closed as soon as the last row is sent."""
+    with result:
+        yield from _csv_lines(result)
+
+
+def _csv_lines(result: Result[Any]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -616,7 +625,6 @@ def _csv_rows(statement: Select[Any]) -> Iterator[str]:
 
     writer.writerow(CSV_COLUMNS)
     yield flush()
-    result = db.session.execute(statement.execution_options(yield_per=500))
     for entry, facility in result:
         writer.writerow(
             [

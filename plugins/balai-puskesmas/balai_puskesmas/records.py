@@ -27,6 +27,7 @@ from werkzeug.datastructures import MultiDict
 from balai.auth import User, current_user
 from balai.calendar import local_date
 from balai.db import db, utcnow
+from balai.fields import Id, Integer, PageNumber, Text
 from balai.forms import FormSchema, validate_form
 from balai.i18n import N_
 from balai.permissions import has_permission, require
@@ -75,25 +76,18 @@ INVALID_PAGE = _l("Enter a number from 1.")
 # -- forms ---------------------------------------------------------------------------
 
 
-class PageField(fields.Integer):
-    """A page number: from 1."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            load_default=1,
-            validate=validate.Range(min=1, error=INVALID_PAGE),
-            error_messages={"invalid": INVALID_PAGE},
-        )
+def _page() -> PageNumber:
+    return PageNumber(error=INVALID_PAGE, error_messages={"invalid": INVALID_PAGE})
 
 
 class SearchForm(FormSchema):
     """The patient search: an exact NIK, or words of the name."""
 
-    nik = fields.String(load_default=None)
-    q = fields.String(load_default=None, validate=validate.Length(max=100))
-    page = PageField()
-    tiket = fields.Integer(load_default=None, error_messages={"invalid": _l("Unknown number.")})
-    identitas = fields.String(load_default=None)
+    nik = Text(load_default=None)
+    q = Text(load_default=None, validate=validate.Length(max=100))
+    page = _page()
+    tiket = Id(load_default=None, error_messages={"invalid": _l("Unknown number.")})
+    identitas = Text(load_default=None)
 
 
 class PatientForm(FormSchema):
@@ -102,16 +96,16 @@ class PatientForm(FormSchema):
     Nothing is trimmed here: a NIK with a trailing newline must be refused, not fixed.
     """
 
-    nik = fields.String(load_default="")
-    name = fields.String(load_default="")
-    birth_date = fields.String(load_default=None)
-    sex = fields.String(load_default="")
-    address = fields.String(load_default="")
-    phone = fields.String(load_default=None)
-    bpjs = fields.String(load_default=None)
-    citizen_email = fields.String(load_default=None)
-    tiket = fields.Integer(load_default=None, error_messages={"invalid": _l("Unknown number.")})
-    identitas = fields.String(load_default=None)
+    nik = Text(load_default="")
+    name = Text(load_default="")
+    birth_date = Text(load_default=None)
+    sex = Text(load_default="")
+    address = Text(load_default="")
+    phone = Text(load_default=None)
+    bpjs = Text(load_default=None)
+    citizen_email = Text(load_default=None)
+    tiket = Id(load_default=None, error_messages={"invalid": _l("Unknown number.")})
+    identitas = Text(load_default=None)
 
 
 class DecimalCommaFloat(fields.Float):
@@ -123,8 +117,8 @@ class DecimalCommaFloat(fields.Float):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-def _whole() -> fields.Integer:
-    return fields.Integer(load_default=None, error_messages={"invalid": INVALID_WHOLE})
+def _whole() -> Integer:
+    return Integer(load_default=None, error_messages={"invalid": INVALID_WHOLE})
 
 
 def _decimal() -> DecimalCommaFloat:
@@ -138,7 +132,7 @@ def _decimal() -> DecimalCommaFloat:
 class VisitForm(FormSchema):
     """The clinician's visit form; ranges and codes are checked by :func:`visits.check`."""
 
-    complaint = fields.String(load_default="")
+    complaint = Text(load_default="")
     systolic = _whole()
     diastolic = _whole()
     heart_rate = _whole()
@@ -147,21 +141,21 @@ class VisitForm(FormSchema):
     weight = _decimal()
     height = _decimal()
     oxygen_saturation = _whole()
-    notes = fields.String(load_default="")
-    tiket = fields.Integer(load_default=None, error_messages={"invalid": _l("Unknown number.")})
-    pasien = fields.Integer(load_default=None, error_messages={"invalid": _l("Unknown patient.")})
-    poli = fields.Integer(load_default=None, error_messages={"invalid": _l("Unknown clinic.")})
-    diagnosis_1 = fields.String(load_default="")
-    diagnosis_2 = fields.String(load_default="")
-    diagnosis_3 = fields.String(load_default="")
-    diagnosis_4 = fields.String(load_default="")
-    diagnosis_5 = fields.String(load_default="")
+    notes = Text(load_default="")
+    tiket = Id(load_default=None, error_messages={"invalid": _l("Unknown number.")})
+    pasien = Id(load_default=None, error_messages={"invalid": _l("Unknown patient.")})
+    poli = Id(load_default=None, error_messages={"invalid": _l("Unknown clinic.")})
+    diagnosis_1 = Text(load_default="")
+    diagnosis_2 = Text(load_default="")
+    diagnosis_3 = Text(load_default="")
+    diagnosis_4 = Text(load_default="")
+    diagnosis_5 = Text(load_default="")
 
 
 class Icd10Form(FormSchema):
     """The ICD-10 lookup's query."""
 
-    q = fields.String(load_default="", validate=validate.Length(max=100))
+    q = Text(load_default="", validate=validate.Length(max=100))
 
 
 # -- helpers -------------------------------------------------------------------------

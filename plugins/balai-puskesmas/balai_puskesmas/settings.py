@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from flask import current_app, has_app_context
 from marshmallow import Schema, ValidationError, fields, validate
 
+from balai.fields import Integer, Text
 from balai.i18n import N_
 from balai.ratelimit import valid_spec
 from balai.settings import Secret
@@ -134,9 +135,10 @@ class PuskesmasSettings(Schema):
             ),
         },
     )
-    days_ahead = fields.Integer(
+    days_ahead = Integer(
         load_default=7,
-        validate=validate.Range(min=0, max=30),
+        min=0,
+        max=30,
         metadata={
             "label": N_("Days ahead a queue number can be taken"),
             "description": N_("0 means numbers are for today only."),
@@ -151,7 +153,7 @@ class PuskesmasSettings(Schema):
             ),
         },
     )
-    ticket_limit_address = fields.String(
+    ticket_limit_address = Text(
         load_default="10 per hour",
         validate=[validate.Length(max=100), _limit],
         metadata={
@@ -161,7 +163,7 @@ class PuskesmasSettings(Schema):
             ),
         },
     )
-    ticket_limit_phone = fields.String(
+    ticket_limit_phone = Text(
         load_default="3 per day",
         validate=[validate.Length(max=100), _limit],
         metadata={
@@ -176,9 +178,10 @@ class PuskesmasSettings(Schema):
             "description": N_("The desk and the kiosk may still give a second number."),
         },
     )
-    board_refresh_seconds = fields.Integer(
+    board_refresh_seconds = Integer(
         load_default=15,
-        validate=validate.Range(min=5, max=300),
+        min=5,
+        max=300,
         metadata={"label": N_("Seconds between refreshes of the display board")},
     )
     export_enabled = fields.Boolean(
@@ -190,7 +193,7 @@ class PuskesmasSettings(Schema):
             ),
         },
     )
-    satusehat_server = fields.String(
+    satusehat_server = Text(
         load_default="staging",
         validate=OfferedServer(),
         metadata={
@@ -200,7 +203,7 @@ class PuskesmasSettings(Schema):
             ),
         },
     )
-    satusehat_client_id = fields.String(
+    satusehat_client_id = Text(
         load_default="",
         validate=validate.Length(max=200),
         metadata={"label": N_("SATUSEHAT client ID")},
@@ -210,7 +213,7 @@ class PuskesmasSettings(Schema):
         validate=validate.Length(max=200),
         metadata={"label": N_("SATUSEHAT client secret")},
     )
-    bundle_retention_days = fields.Integer(
+    bundle_retention_days = Integer(
         load_default=30,
         validate=validate.Range(min=0, max=365),
         metadata={
@@ -220,9 +223,10 @@ class PuskesmasSettings(Schema):
             ),
         },
     )
-    max_attempts = fields.Integer(
+    max_attempts = Integer(
         load_default=8,
-        validate=validate.Range(min=1, max=50),
+        min=1,
+        max=50,
         metadata={
             "label": N_("Attempts before a bundle is marked failed"),
             "description": N_("Waits double after each failure, from 1 minute up to 6 hours."),

@@ -35,6 +35,7 @@ from werkzeug.wrappers import Response
 
 from balai.auth import current_user
 from balai.db import db, utcnow
+from balai.fields import Id, Text, int_arg
 from balai.forms import FormSchema, validate_form
 from balai.permissions import public
 from balai_puskesmas import limiting, queue, runtime
@@ -68,15 +69,15 @@ Errors = dict[str, list[str]]
 # -- forms -------------------------------------------------------------------------
 
 
-def _nik_field() -> fields.String:
-    return fields.String(
+def _nik_field() -> Text:
+    return Text(
         load_default=None,
         validate=validate.Length(max=32, error=_l("A NIK is exactly 16 digits.")),
     )
 
 
-def _phone_field() -> fields.String:
-    return fields.String(
+def _phone_field() -> Text:
+    return Text(
         load_default=None,
         validate=validate.Length(
             max=30, error=_l("Enter an Indonesian mobile number, e.g. 0812 3456 7890.")
@@ -84,8 +85,8 @@ def _phone_field() -> fields.String:
     )
 
 
-def _clinic_field() -> fields.Integer:
-    return fields.Integer(
+def _clinic_field() -> Id:
+    return Id(
         required=True,
         error_messages={
             "required": _l("Choose a clinic."),
@@ -221,7 +222,7 @@ def static(filename: str) -> Response:
 @public
 def index() -> str:
     """The region's active puskesmas, their clinics and how many wait today."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = int_arg(request.args, "page") or 1
     active = Facility.active.is_(True)
     total = db.session.scalar(select(func.count()).select_from(Facility).where(active)) or 0
     pages = ceil(total / PAGE_SIZE)
