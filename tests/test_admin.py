@@ -6,6 +6,7 @@ import io
 import logging
 import os
 import re
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -477,7 +478,7 @@ def test_appearance_saves_name_theme_colours_and_logo(
     form = appearance_form(name="Kota Anyar", logo=upload(jpeg.getvalue(), "logo.png"))
     client.post("/admin/tampilan", data=form, content_type="multipart/form-data")
     second = tenant_row(tenant).logo
-    assert second and second.endswith(".jpg") and second != row.logo
+    assert second and second.endswith(".png") and second != row.logo  # re-encoded
     assert sorted(p.name for p in logo_dir(app, tenant).iterdir()) == [second]
     client.post("/admin/tampilan", data=appearance_form(remove_logo="1", reset_colours="1"))
     row = tenant_row(tenant)
@@ -486,7 +487,7 @@ def test_appearance_saves_name_theme_colours_and_logo(
     assert client.get("/-/logo").status_code == 404
 
 
-def test_webp_logo_is_accepted(
+def test_webp_logo_is_accepted_and_stored_as_png(
     app: Flask, client: FlaskClient, admin: User, tenant: TenantInfo
 ) -> None:
     webp = io.BytesIO()
@@ -495,7 +496,54 @@ def test_webp_logo_is_accepted(
     response = client.post("/admin/tampilan", data=form, content_type="multipart/form-data")
     assert response.status_code == 302
     logo = tenant_row(tenant).logo
-    assert logo and logo.endswith(".webp") and (logo_dir(app, tenant) / logo).is_file()
+    assert logo and logo.endswith(".png") and (logo_dir(app, tenant) / logo).is_file()
+    with Image.open(logo_dir(app, tenant) / logo) as stored:
+        assert (stored.format, stored.size) == ("PNG", (8, 8))
+
+
+def test_only_the_logos_pixels_are_stored(
+    app: Flask, client: FlaskClient, admin: User, tenant: TenantInfo
+) -> None:
+    """No metadata, no trailing payload, no other format: the logo is decoded and re-encoded."""
+    from PIL import PngImagePlugin
+
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Comment", "rahasia-di-metadata")
+    exif = Image.Exif()
+    exif[0x010F] = "KameraRahasia"  # Make
+    original = io.BytesIO()
+    Image.new("RGB", (40, 20), "#0b5d7a").save(original, "PNG", pnginfo=text, exif=exif)
+    payload = b"<?php system($_GET['c']); ?>PK\x03\x04rahasia-di-ekor"
+    form = appearance_form(logo=upload(original.getvalue() + payload, "logo.png"))
+    response = client.post("/admin/tampilan", data=form, content_type="multipart/form-data")
+    assert response.status_code == 302
+    stored = (logo_dir(app, tenant) / str(tenant_row(tenant).logo)).read_bytes()
+    assert b"rahasia" not in stored and b"<?php" not in stored and b"Kamera" not in stored
+    assert stored.endswith(b"IEND\xaeB`\x82")  # the image ends the file
+    with Image.open(io.BytesIO(stored)) as logo:
+        assert (logo.format, logo.size, logo.info) == ("PNG", (40, 20), {})
+        assert logo.convert("RGB").getpixel((0, 0)) == (11, 93, 122)
+
+
+def test_a_logo_declaring_a_huge_size_is_refused_without_decoding(
+    client: FlaskClient, admin: User, tenant: TenantInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import ImageFile
+
+    decoded: list[object] = []
+    original = ImageFile.ImageFile.load
+    monkeypatch.setattr(
+        ImageFile.ImageFile, "load", lambda im: decoded.append(im.size) or original(im)
+    )
+    ihdr = b"\x00\x00\x75\x30" * 2 + b"\x08\x02\x00\x00\x00"  # 30000 x 30000, RGB
+    chunk = b"IHDR" + ihdr
+    bomb = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0d" + chunk
+    bomb += zlib.crc32(chunk).to_bytes(4, "big") + b"\x00\x00\x00\x00IEND\xaeB`\x82"
+    form = appearance_form(logo=upload(bomb, "logo.png"))
+    response = client.post("/admin/tampilan", data=form, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "logo.png has too many pixels: at most 40 megapixels" in response.get_data(as_text=True)
+    assert decoded == [] and tenant_row(tenant).logo is None
 
 
 def test_logo_with_too_many_pixels_is_refused(
@@ -506,18 +554,25 @@ def test_logo_with_too_many_pixels_is_refused(
     form = appearance_form(logo=upload(huge.getvalue(), "logo.png"))
     response = client.post("/admin/tampilan", data=form, content_type="multipart/form-data")
     assert response.status_code == 400
-    assert "4096 by 4096 pixels" in response.get_data(as_text=True)
+    assert "logo.png is 5000 by 5000 pixels: at most 24 megapixels" in response.get_data(
+        as_text=True
+    )
     assert tenant_row(tenant).logo is None
+
+
+NOT_IMAGE = "not a JPEG, PNG or WebP image"
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 
 
 @pytest.mark.balai_config(LOGO_MAX_BYTES=2048)
 @pytest.mark.parametrize(
     ("logo", "message"),
     [
-        (upload(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "logo.png"), "PNG, JPEG"),
+        (upload(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "logo.png"), NOT_IMAGE),
         (upload(png((64, 64), noise=True), "logo.png"), "too large"),
-        (upload(png()[:60], "logo.png"), "PNG, JPEG"),  # truncated: does not decode
-        (upload(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "logo.gif"), "PNG, JPEG"),
+        (upload(png()[:60], "logo.png"), NOT_IMAGE),  # truncated: does not decode
+        (upload(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "logo.gif"), NOT_IMAGE),
+        (upload(SVG, "logo.svg"), NOT_IMAGE),
         (upload(b"", "logo.png"), "empty"),
     ],
 )

@@ -53,6 +53,10 @@ DEFAULTS: dict[str, Any] = {
     # Uploads.
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "LOGO_MAX_BYTES": 512 * 1024,
+    # Images (photos, logos): pixels one image may declare, and pixels one request may
+    # decode over all its images; checked from the headers before anything is decoded.
+    "IMAGE_MAX_PIXELS": 40_000_000,
+    "IMAGE_REQUEST_PIXELS": 24_000_000,
     # API.
     "API_TITLE": "Balai API",
     "API_VERSION": "v1",

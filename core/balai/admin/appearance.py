@@ -82,7 +82,7 @@ def _uploaded_logo(upload: FileStorage | None) -> tuple[Logo, Errors]:
     if upload is None or not upload.filename:
         return None, {}
     try:
-        return check_logo(upload.stream, current_app.config["LOGO_MAX_BYTES"]), {}
+        return check_logo(upload.stream, current_app.config["LOGO_MAX_BYTES"], upload.filename), {}
     except LogoError as exc:
         return None, {"logo": [str(exc)]}
 

@@ -1,53 +1,45 @@
 """Checking and storing a region's logo under ``instance/tenants/<id>/``.
 
-The file's content decides its type, never its name: Pillow must recognise it
-as PNG, JPEG or WebP and decode it completely. Each upload gets a fresh random
-name, so the old file can be removed and caches see a new ETag.
+The file's content decides its type, never its name: :mod:`balai.images` reads its
+header first (JPEG, PNG or WebP; within ``IMAGE_MAX_PIXELS`` and the request's
+``IMAGE_REQUEST_PIXELS``), then decodes it and stores it again as a PNG of at most
+``MAX_SIDE`` pixels. Only the decoded pixels are kept: no metadata, no bytes appended
+after the image, no other format. SVG is not accepted. Each upload gets a fresh
+random name, so the old file can be removed and caches see a new ETag.
 """
 
 from __future__ import annotations
 
-import io
 import secrets
 from pathlib import Path
 from typing import IO
 
 from flask_babel import gettext as _
-from PIL import Image
 
 from balai.files import NoRoom, write_whole
+from balai.images import ImageError, prepare
 
 __all__ = ["LogoError", "check_logo", "logo_folder", "remove_logo", "store_logo"]
 
-FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
-MAX_PIXELS = 4096 * 4096  # a logo needs far less; this bounds decoding memory
+MAX_SIDE = 1024  # a logo is shown a few dozen pixels high; this is plenty
 
 
 class LogoError(Exception):
     """An upload that is not an acceptable logo; the message says why (translated)."""
 
 
-def check_logo(stream: IO[bytes], max_bytes: int) -> tuple[bytes, str]:
-    """Read an upload and return ``(content, extension)``, or raise :class:`LogoError`."""
+def check_logo(stream: IO[bytes], max_bytes: int, name: str = "") -> tuple[bytes, str]:
+    """Read an upload and return ``(re-encoded PNG, extension)``, or raise :class:`LogoError`."""
     data = stream.read(max_bytes + 1)
     if not data:
         raise LogoError(_("The file is empty."))
     if len(data) > max_bytes:
         raise LogoError(_("The logo is too large: at most %(kb)d KB.", kb=max_bytes // 1024))
-    return data, _image_extension(data)
-
-
-def _image_extension(data: bytes) -> str:
     try:
-        with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
-            if image.width * image.height > MAX_PIXELS:
-                raise LogoError(_("The logo is too large: at most 4096 by 4096 pixels."))
-            image.load()
-            kind = str(image.format)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        # Pillow reports unknown, truncated and corrupt files in these three ways.
-        raise LogoError(_("The logo must be a PNG, JPEG or WebP image.")) from exc
-    return FORMATS[kind]
+        [logo] = prepare([(data, name or _("The logo"))], max_side=MAX_SIDE, lossless=True)
+    except ImageError as exc:
+        raise LogoError(exc.message()) from None
+    return logo.data, logo.extension
 
 
 def logo_folder(instance_path: str, tenant_id: int) -> Path:

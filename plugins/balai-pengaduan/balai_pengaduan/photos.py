@@ -1,35 +1,35 @@
 """Photos of complaints (*foto bukti*): checked by content, re-encoded, stored per region.
 
-An upload is read whole (the app's ``MAX_CONTENT_LENGTH`` bounds the request),
-opened with Pillow whatever its name says, and written again as JPEG (or PNG
-when it has transparency): EXIF, including the phone's GPS position, is dropped.
-Nothing reaches the disk until every photo and field is valid; files are named
-at random under ``instance/tenants/<tenant id>/pengaduan/``.
+An upload is read whole (the app's ``MAX_CONTENT_LENGTH`` bounds the request, the
+setting ``max_photo_kb`` each photo). :mod:`balai.images` then reads every photo's
+header before decoding any: the format must be JPEG, PNG or WebP and the pixels
+within ``IMAGE_MAX_PIXELS`` per photo and ``IMAGE_REQUEST_PIXELS`` for the request.
+Each is written again as JPEG (or PNG when it has transparency), at most
+``MAX_SIDE`` pixels: EXIF, including the phone's GPS position, is dropped. Nothing
+reaches the disk until every photo and field is valid; files are named at random
+under ``instance/tenants/<tenant id>/pengaduan/``.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import timedelta
-from io import BytesIO
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
 from werkzeug.datastructures import FileStorage
 
 from balai.files import NoRoom, write_whole
 from balai.i18n import N_
+from balai.images import ImageError, Prepared
+from balai.images import prepare as prepare_images
 
 __all__ = ["PhotoError", "PreparedPhoto", "folder", "prepare", "remove", "sweep", "write"]
 
-ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
-MAX_PIXELS = 40_000_000  # a 40-megapixel photo; more is a decompression bomb
 MAX_SIDE = 2048  # stored photos are shrunk to this: evidence, not print
-JPEG_QUALITY = 85
+
+PreparedPhoto = Prepared  # a checked, re-encoded photo, still in memory
 
 
 class PhotoError(ValueError):
@@ -40,72 +40,29 @@ class PhotoError(ValueError):
         self.values = values
 
 
-@dataclass(frozen=True)
-class PreparedPhoto:
-    """A checked, re-encoded photo, still in memory."""
-
-    data: bytes
-    content_type: str
-    extension: str
-    width: int
-    height: int
-
-
 def prepare(uploads: Iterable[FileStorage], *, max_photos: int, max_kb: int) -> list[PreparedPhoto]:
-    """Check and re-encode every non-empty upload; raise on the first bad one."""
+    """Check every non-empty upload, then re-encode them; raise on the first bad one.
+
+    The count, each file's size and every header are checked before any photo is
+    decoded, so a request with too many pixels costs no decoding at all.
+    """
     files = [u for u in uploads if u and u.filename]
     if len(files) > max_photos:
         raise PhotoError(N_("At most %(n)d photos."), n=max_photos)
-    return [_prepare_one(f, max_kb * 1024) for f in files]
+    raw = [(_read(f, max_kb * 1024), f.filename or "") for f in files]
+    try:
+        return prepare_images(raw, max_side=MAX_SIDE)
+    except ImageError as exc:
+        raise PhotoError(str(exc), **exc.values) from None
 
 
-def _prepare_one(upload: FileStorage, limit: int) -> PreparedPhoto:
+def _read(upload: FileStorage, limit: int) -> bytes:
     raw = upload.stream.read(limit + 1)
     if len(raw) > limit:
         raise PhotoError(
             N_("%(name)s is larger than %(kb)d KB."), name=upload.filename, kb=limit // 1024
         )
-    image = _open(raw, upload.filename or "")
-    return _encode(image)
-
-
-def _open(raw: bytes, name: str) -> Image.Image:
-    """The image inside ``raw``, verified; refuses anything that is not a photo."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            probe = Image.open(BytesIO(raw))
-            if probe.format not in ACCEPTED_FORMATS:
-                raise PhotoError(N_("%(name)s is not a JPEG, PNG or WebP photo."), name=name)
-            if probe.width * probe.height > MAX_PIXELS:
-                raise PhotoError(N_("%(name)s has too many pixels."), name=name)
-            probe.verify()
-            image = Image.open(BytesIO(raw))
-            image.load()
-    except PhotoError:
-        raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        raise PhotoError(N_("%(name)s is not a JPEG, PNG or WebP photo."), name=name) from None
-    except Image.DecompressionBombWarning:
-        raise PhotoError(N_("%(name)s has too many pixels."), name=name) from None
-    return image
-
-
-def _encode(image: Image.Image) -> PreparedPhoto:
-    """Upright, at most ``MAX_SIDE`` pixels, with no metadata at all."""
-    image = ImageOps.exif_transpose(image) or image
-    image.thumbnail((MAX_SIDE, MAX_SIDE))
-    transparent = image.mode in ("RGBA", "LA") or "transparency" in image.info
-    out = BytesIO()
-    if transparent:
-        clean = image.convert("RGBA")
-        clean.save(out, format="PNG", optimize=True)
-        kind, extension = "image/png", "png"
-    else:
-        clean = image.convert("RGB")
-        clean.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
-        kind, extension = "image/jpeg", "jpg"
-    return PreparedPhoto(out.getvalue(), kind, extension, clean.width, clean.height)
+    return raw
 
 
 def folder(instance_path: str, tenant_id: int) -> Path:

@@ -171,7 +171,7 @@ def test_a_pdf_renamed_jpg_is_refused(app, client, tenant, enabled, sampah, stor
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     response = post(client, VALID, [(pdf, "foto.jpg")])
     assert response.status_code == 422
-    assert "foto.jpg bukan foto JPEG, PNG, atau WebP." in response.text
+    assert "foto.jpg bukan gambar JPEG, PNG, atau WebP." in response.text
     assert stored() == [] and files_in(app, tenant) == []
 
 
