@@ -13,6 +13,10 @@
   ``Host`` a request claimed.
 - A body over ``MAX_CONTENT_LENGTH`` gets a 413 page in Indonesian and writes
   nothing; a complaint photo over the plugin's own limit is refused by field.
+- Every upload field of every form (complaint photos, the region's logo) refuses a
+  few-hundred-byte PNG declaring 900 million pixels, and three PNGs of 6300 x 6300
+  pixels in one request, without decoding a single pixel (a spy on Pillow's decoder
+  counts what it decodes).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from __future__ import annotations
 import importlib
 import io
 import re
+import struct
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +33,8 @@ from pathlib import Path
 import pytest
 from filling import fill
 from flask.testing import FlaskClient
+from forms import forms_of, guess, role_clients
+from PIL import ImageFile
 from sqlalchemy import func, select
 from walking import seeds, walk
 
@@ -316,3 +324,122 @@ def test_the_link_check_goes_red_when_links_follow_the_claimed_host(
     client = make_app(TENANCY="single").test_client()
     client.post("/pengaduan/lapor", data=_complaint_form(), base_url="http://asing.example")
     assert any("://asing.example/" in body for body in _outbox_bodies(tenant))
+
+
+# -- image decoding ----------------------------------------------------------------------
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def crafted_png(width: int, height: int, rows: int | None = None) -> bytes:
+    """A PNG of ``width`` x ``height`` that compresses to almost nothing (``rows`` present)."""
+    compressor = zlib.compressobj(9)
+    row = b"\x00" + b"\x80" * (width * 3)
+    body = b"".join(compressor.compress(row) for _ in range(height if rows is None else rows))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", body + compressor.flush())
+        + _chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture
+def decoded(monkeypatch) -> list[tuple[int, int]]:
+    """The sizes of the images Pillow decodes during the test."""
+    sizes: list[tuple[int, int]] = []
+    original = ImageFile.ImageFile.load
+
+    def spy(self):
+        if self.tile:  # pixels still to decode
+            sizes.append(self.size)
+        return original(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    return sizes
+
+
+def upload_forms(app, clients) -> list[tuple[str, object, object]]:
+    """``(role, client, form)`` for every form with a file field, each once."""
+    found, seen = [], set()
+    for role, client in clients.items():
+        for _endpoint, page in walk(client, seeds(app)):
+            if page.mimetype != "text/html":
+                continue
+            for form in forms_of(page.text, page.request.url):
+                if form.key() not in seen and any(f["type"] == "file" for f in form.fields):
+                    seen.add(form.key())
+                    found.append((role, client, form))
+    return found
+
+
+def send_images(client, form, images: list[tuple[bytes, str]]):
+    data: dict[str, list] = {}
+    for index, item in enumerate(form.fields):
+        if item["type"] == "file":
+            data[item["name"]] = [(io.BytesIO(raw), name) for raw, name in images]
+            continue
+        value = guess(item, index)
+        if value is not None:
+            data.setdefault(item["name"], []).append(value)
+    return client.post(_path(form.action), data=data, content_type="multipart/form-data")
+
+
+def image_attacks() -> dict[str, list[tuple[bytes, str]]]:
+    big = crafted_png(6300, 6300)  # about 120 KB: the cost is all in decoding
+    return {
+        "900 megapixels declared": [(crafted_png(30_000, 30_000, rows=1), "bom.png")],
+        "three 6300 x 6300 PNGs": [(big, f"foto{n}.png") for n in range(3)],
+    }
+
+
+def _path(url: str) -> str:
+    return re.sub(r"^https?://[^/]+", "", url).split("?")[0]
+
+
+@pytest.mark.balai_config(PROPAGATE_EXCEPTIONS=False)
+def test_no_upload_field_decodes_an_image_with_too_many_pixels(
+    app, full_tenant, login, decoded, figures
+):
+    forms = upload_forms(app, role_clients(app, full_tenant, login, ("anonymous", "admin")))
+    attacks = image_attacks()
+    sent, accepted, errors = 0, [], []
+    for role, client, form in forms:
+        for attack, images in attacks.items():
+            response = send_images(client, form, images)
+            sent += 1
+            if response.status_code >= 500:
+                errors.append(f"{role} {form.action} {attack}: {response.status_code}")
+            elif response.status_code < 400:
+                accepted.append(f"{role} {form.action} {attack}")
+    sizes = {len(raw) for images in attacks.values() for raw, _name in images}
+    figures.record("image decoding", "upload forms", len(forms))
+    figures.record("image decoding", "oversized uploads sent", sent)
+    figures.record("image decoding", "largest file sent (KB)", max(sizes) // 1024)
+    figures.record("image decoding", "images decoded", len(decoded))
+    figures.record("image decoding", "accepted", len(accepted))
+    figures.record("image decoding", "server errors", len(errors))
+    assert {_path(f.action) for _r, _c, f in forms} >= {
+        "/pengaduan/lapor",
+        "/admin/tampilan",
+    }
+    assert (errors, accepted, decoded) == ([], [], [])
+
+
+@pytest.mark.balai_config(IMAGE_REQUEST_PIXELS=100_000)
+def test_the_image_check_goes_red_without_the_pixel_budget(
+    app, full_tenant, login, decoded, monkeypatch
+):
+    import balai.images
+
+    monkeypatch.setattr(balai.images.PixelBudget, "charge", lambda self, probes: None)
+    [(_role, client, form)] = [
+        found
+        for found in upload_forms(app, role_clients(app, full_tenant, login, ("anonymous",)))
+        if "/pengaduan/lapor" in found[2].action
+    ]
+    send_images(client, form, [(crafted_png(400, 300), f"f{n}.png") for n in range(3)])
+    assert decoded == [(400, 300)] * 3

@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
 
 import pytest
+from forms import Form, forms_of, guess, role_clients, submit
 from walking import seeds, walk
 
 PAYLOADS = [
@@ -31,109 +31,11 @@ PAYLOADS = [
     if line.strip() and not line.startswith("#")
 ]
 MARKER = re.compile(r"xss\d{4}")
-TEXT_TYPES = {"text", "search", "url", None}
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "xlink:href", "content"}
 ACTIVE_SCHEMES = ("javascript:", "vbscript:", "data:text/html")
-ROLES = ("anonymous", "warga", "opd", "admin")
 
 
 # -- forms -------------------------------------------------------------------------------
-
-
-@dataclass
-class Form:
-    action: str
-    method: str
-    fields: list[dict] = field(default_factory=list)
-
-    def key(self) -> tuple:
-        return (self.method, urlsplit(self.action).path, tuple(f["name"] for f in self.fields))
-
-    def text_fields(self) -> list[dict]:
-        return [f for f in self.fields if _is_text(f)]
-
-
-def _is_text(item: dict) -> bool:
-    return item["tag"] == "textarea" or (item["tag"] == "input" and item["type"] in TEXT_TYPES)
-
-
-class _Forms(HTMLParser):
-    """The forms of a page with their fields, current values and choices."""
-
-    def __init__(self, base: str) -> None:
-        super().__init__()
-        self.base = base
-        self.forms: list[Form] = []
-        self._field: dict | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "form":
-            method = (a.get("method") or "get").lower()
-            self.forms.append(Form(urljoin(self.base, a.get("action") or self.base), method))
-        elif not self.forms or (not a.get("name") and tag != "option"):
-            return
-        elif tag in ("input", "textarea", "select"):
-            kind = (a.get("type") or "").lower() or None
-            self._field = {"tag": tag, "type": kind, "name": a["name"], "value": a.get("value")}
-            self._field |= {"maxlength": a.get("maxlength"), "checked": "checked" in a}
-            self._field |= {"options": [], "pattern": a.get("pattern")}
-            self.forms[-1].fields.append(self._field)
-        elif tag == "option" and self._field is not None and self._field["tag"] == "select":
-            value = a.get("value") or ""
-            self._field["options"].append(value)
-            if "selected" in a:
-                self._field["value"] = value
-
-    def handle_data(self, data: str) -> None:
-        if self._field is not None and self._field["tag"] == "textarea":
-            self._field["value"] = (self._field["value"] or "") + data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("textarea", "select"):
-            self._field = None
-
-
-def forms_of(html: str, base: str) -> list[Form]:
-    parser = _Forms(base)
-    parser.feed(html)
-    return parser.forms
-
-
-GUESSES = [  # (part of a field's name, a valid value)
-    ("nik", "3671015501900001"),
-    ("email", "isian{n}@example.test"),
-    ("phone", "0812345{n:05d}"),
-    ("telepon", "0812345{n:05d}"),
-    ("latitude", "-6,1783"),
-    ("longitude", "106,6319"),
-    ("tanggal", "2026-11-20"),
-    ("date", "2026-11-20"),
-    ("birth", "1990-01-15"),
-    ("code", "KODE{n}"),
-    ("kode", "KODE{n}"),
-    ("colour", "#336699"),
-    ("color", "#336699"),
-]
-
-
-def guess(item: dict, n: int) -> str | None:
-    """A plausible valid value for a field, or None to leave it out."""
-    kind, name = item["type"], item["name"].lower()
-    if item["tag"] == "select":
-        return item["value"] or next((o for o in item["options"] if o), "")
-    if kind in ("checkbox", "radio"):
-        return item["value"] or "on" if item["checked"] else None
-    if kind in ("file", "password", "submit", "button", "image"):
-        return None
-    if item["value"]:
-        return item["value"]
-    for part, value in GUESSES:
-        if part in name:
-            return value.format(n=n)
-    return {"email": f"isian{n}@example.test", "number": "1", "date": "2026-11-20"}.get(
-        kind or "", "Isian uji"
-    )
 
 
 @dataclass
@@ -165,25 +67,17 @@ def _data(form: Form, sweep: Sweep, poisoned: list[dict]) -> dict[str, list[str]
     return data
 
 
-def _submit(client, form: Form, data: dict[str, list[str]]):
-    path = urlsplit(form.action)
-    target = path.path + (f"?{path.query}" if path.query else "")
-    if form.method == "get":
-        return client.get(target, query_string=data)
-    return client.post(target, data=data)
-
-
 def poison(client, form: Form, sweep: Sweep) -> Iterator[object]:
     """Submit ``form`` with every text field poisoned, else one field at a time."""
     fields = form.text_fields()
-    response = _submit(client, form, _data(form, sweep, fields))
+    response = submit(client, form, _data(form, sweep, fields))
     yield response
     if response.status_code in (302, 303):
         sweep.accepted += 1
         sweep.followups.append(response.headers["Location"])
         return
     for single in fields if len(fields) > 1 and form.method == "post" else []:
-        response = _submit(client, form, _data(form, sweep, [single]))
+        response = submit(client, form, _data(form, sweep, [single]))
         yield response
         if response.status_code in (302, 303):
             sweep.accepted += 1
@@ -288,19 +182,8 @@ def unescaped(response) -> list[str]:
 # -- the sweep ---------------------------------------------------------------------------
 
 
-def _clients(app, tenant, login) -> dict[str, object]:
-    clients = {}
-    for role in ROLES:
-        client = app.test_client()
-        client.host = tenant.domains[0]
-        if role != "anonymous":
-            login(client, role=role, department="DLH" if role == "opd" else None)
-        clients[role] = client
-    return clients
-
-
 def test_no_stored_payload_is_ever_rendered_as_markup(app, full_tenant, login, figures):
-    clients = _clients(app, full_tenant, login)
+    clients = role_clients(app, full_tenant, login)
     sweep, reflected, submitted, seen_forms = Sweep(), [], 0, set()
     for role, client in clients.items():
         for _endpoint, page in walk(client, seeds(app)):
