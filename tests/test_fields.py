@@ -183,3 +183,10 @@ def test_the_check_would_notice_a_bare_string():
         name = fields.String()
 
     assert not isinstance(Careless._declared_fields["name"], Text)
+
+
+@pytest.mark.parametrize("segment", ["SAMPAH%00", "SAM%1bPAH", "%7f"])
+def test_a_path_segment_with_a_control_character_matches_no_route(client, enable_plugin, segment):
+    enable_plugin("pengaduan")
+    assert client.get(f"/pengaduan/open311/v2/services/{segment}.json").status_code == 404
+    assert client.get("/pengaduan/open311/v2/services/SAMPAH.json").status_code == 404  # no such

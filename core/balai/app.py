@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.routing import BaseConverter, IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from balai import (
     api,
@@ -50,10 +50,12 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, max=max, **kwargs)
 
 
-class TextConverter(BaseConverter):
+class TextConverter(UnicodeConverter):
     """``<name>`` and ``<string:name>``: a path segment without control characters (else 404)."""
 
-    regex = "[^/\x00-\x1f\x7f]+"
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00-\\x1f\\x7f]", 1)
 
 
 def instance_path(given: str | None = None) -> str:
