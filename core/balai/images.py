@@ -31,6 +31,7 @@ from flask_babel import gettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from balai.i18n import N_
+from balai.text import clean_text
 
 __all__ = [
     "FORMATS",
@@ -102,6 +103,7 @@ def probe(raw: bytes, *, name: str, max_side: int, max_pixels: int | None = None
     :raises ImageError: not a JPEG, PNG or WebP image, or more than ``max_pixels``
         (default ``IMAGE_MAX_PIXELS``) pixels.
     """
+    name = clean_text(name)  # it is shown in messages
     limit = (
         max_pixels if max_pixels is not None else _setting("IMAGE_MAX_PIXELS", DEFAULT_MAX_PIXELS)
     )

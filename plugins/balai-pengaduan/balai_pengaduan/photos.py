@@ -24,6 +24,7 @@ from balai.files import NoRoom, write_whole
 from balai.i18n import N_
 from balai.images import ImageError, Prepared
 from balai.images import prepare as prepare_images
+from balai.text import clean_text
 
 __all__ = ["PhotoError", "PreparedPhoto", "folder", "prepare", "remove", "sweep", "write"]
 
@@ -60,7 +61,9 @@ def _read(upload: FileStorage, limit: int) -> bytes:
     raw = upload.stream.read(limit + 1)
     if len(raw) > limit:
         raise PhotoError(
-            N_("%(name)s is larger than %(kb)d KB."), name=upload.filename, kb=limit // 1024
+            N_("%(name)s is larger than %(kb)d KB."),
+            name=clean_text(upload.filename or ""),
+            kb=limit // 1024,
         )
     return raw
 

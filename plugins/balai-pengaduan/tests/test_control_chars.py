@@ -6,6 +6,7 @@ carried it and no XML reader would parse the region's feed any more.
 
 from __future__ import annotations
 
+from io import BytesIO
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -135,3 +136,16 @@ def test_xml_stays_readable_whatever_is_stored(
     assert "Lama tersimpan" in texts or "Sampah" in texts
     for text in texts:
         assert_clean(text)
+
+
+def test_a_photos_file_name_is_shown_without_control_characters(client, enabled, sampah):
+    form = {
+        "category": "SAMPAH",
+        "description": "Sampah menumpuk.",
+        "address": "Jl. Merdeka 1",
+        "photos": [(BytesIO(b"%PDF-1.4 bukan foto"), "foto\x1b[31m.jpg")],
+    }
+    response = client.post("/pengaduan/lapor", data=form, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "foto[31m.jpg bukan gambar JPEG, PNG, atau WebP." in response.text
+    assert "\x1b" not in response.text
