@@ -111,11 +111,10 @@ def probe(raw: bytes, *, name: str, max_side: int, max_pixels: int | None = None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check ourselves
             with Image.open(BytesIO(raw), formats=FORMATS) as image:
-                kind, (width, height) = str(image.format), image.size
+                kind, (width, height) = _kind(image), image.size
                 if width * height > limit:
-                    raise _too_many_pixels(
-                        Probe(raw, name, str(image.format), width, height, width, height), limit
-                    )
+                    found = Probe(raw, name, kind, width, height, width, height)
+                    raise _too_many_pixels(found, limit)
                 if kind == "JPEG":  # decode at 1/2, 1/4 or 1/8 when stored that small anyway
                     image.draft(None, _fitted(width, height, max_side))
                 decoded = image.size
@@ -132,6 +131,13 @@ def probe(raw: bytes, *, name: str, max_side: int, max_pixels: int | None = None
     if kind not in FORMATS or width < 1 or height < 1:
         raise ImageError(_NOT_AN_IMAGE, name=name)
     return Probe(raw, name, kind, width, height, decoded[0], decoded[1])
+
+
+def _kind(image: Image.Image) -> str:
+    """The format of ``image``; a multi-picture JPEG (MPO: what many phone cameras
+    write, the photo and a preview or depth image) is a JPEG whose first picture is used."""
+    kind = str(image.format)
+    return "JPEG" if kind == "MPO" else kind
 
 
 def _too_many_pixels(found: Probe, limit: int) -> ImageError:

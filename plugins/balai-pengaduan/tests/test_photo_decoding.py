@@ -121,3 +121,16 @@ def test_probe_reads_only_the_header(decoded):
     assert (found.format, found.width, found.height) == ("PNG", 12_000, 10_000)
     assert found.decoded_pixels == 120_000_000
     assert decoded == []
+
+
+def test_a_phone_photo_with_several_pictures_keeps_the_first(client, enabled, sampah, stored):
+    """Many phone cameras write MPO: a JPEG followed by a preview or depth picture."""
+    out = BytesIO()
+    first, preview = Image.new("RGB", (640, 480), (200, 30, 30)), Image.new("RGB", (160, 120))
+    first.save(out, "MPO", save_all=True, append_images=[preview])
+    assert Image.open(BytesIO(out.getvalue())).format == "MPO"
+    response = send(client, [(out.getvalue(), "kamera.jpg")])
+    assert response.status_code == 302, re.findall(r'class="error"[^<]*<', response.text)
+    [complaint] = stored()
+    [photo] = complaint.photos
+    assert (photo.width, photo.height) == (640, 480)
