@@ -7,8 +7,6 @@ plugin's test suite would, and imports only the public surface (docs/plugin-auth
 
 from __future__ import annotations
 
-import time
-
 pytest_plugins = ["pytester"]
 
 PLUGIN_AUTHOR_TESTS = '''
@@ -118,10 +116,7 @@ def test_make_app_builds_a_second_worker_on_the_same_database(make_app, tenant, 
 
 def test_a_plugin_authors_suite_passes_with_the_public_fixtures(pytester):
     pytester.makepyfile(test_salam=PLUGIN_AUTHOR_TESTS)
-    started = time.monotonic()
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-W", "error", "--strict-markers", "-q"
     )
-    elapsed = time.monotonic() - started
     result.assert_outcomes(passed=6)
-    assert elapsed < 20, f"the plugin author's suite took {elapsed:.1f} s"
