@@ -7,6 +7,8 @@ plugin's test suite would, and imports only the public surface (docs/plugin-auth
 
 from __future__ import annotations
 
+import pytest
+
 pytest_plugins = ["pytester"]
 
 PLUGIN_AUTHOR_TESTS = '''
@@ -120,3 +122,68 @@ def test_a_plugin_authors_suite_passes_with_the_public_fixtures(pytester):
         "-p", "no:cacheprovider", "-W", "error", "--strict-markers", "-q"
     )
     result.assert_outcomes(passed=6)
+
+
+CLOCK_TESTS = '''
+import time
+
+import pytest
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from balai.db import db, utcnow
+from balai.testing import DatabaseClockError, travel
+
+INSTANT = datetime(2026, 12, 31, 16, 59, 50, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("run", ["first", "second"])
+def test_every_test_starts_at_the_instant_and_the_clock_ticks(run):
+    started = utcnow()
+    assert INSTANT <= started < INSTANT + timedelta(seconds=1)
+    time.sleep(1.2)  # the next test starts at the instant again all the same
+    assert utcnow() - started >= timedelta(seconds=1.2)
+
+
+def test_a_test_freezes_time_inside_the_sessions_travel():
+    with travel("2026-03-04T10:00:00+07:00"):
+        assert utcnow() == datetime(2026, 3, 4, 3, 0, tzinfo=UTC)
+        time.sleep(0.01)
+        assert utcnow() == datetime(2026, 3, 4, 3, 0, tzinfo=UTC)
+    assert INSTANT <= utcnow() < INSTANT + timedelta(seconds=5)
+
+
+def test_the_database_servers_clock_is_refused(app, tenant):
+    session = db.new_session(tenant.id)
+    with pytest.raises(DatabaseClockError):
+        session.execute(text("SELECT CURRENT_TIMESTAMP"))
+    session.close()
+'''
+
+
+def test_a_session_runs_at_the_instant_balai_test_now_names(pytester, monkeypatch):
+    pytester.makepyfile(test_clock=CLOCK_TESTS)
+    monkeypatch.setenv("BALAI_TEST_NOW", "2027-01-01T00:59:50+08:00")  # the same instant
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["balai: every test starts at 2027-01-01T00:59:50+08:00*"])
+
+
+def test_the_option_names_the_instant_too(pytester, monkeypatch):
+    pytester.makepyfile(test_clock=CLOCK_TESTS)
+    monkeypatch.delenv("BALAI_TEST_NOW", raising=False)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--balai-now", "2026-12-31T16:59:50Z", "-k", "starts"
+    )
+    result.assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize("value", ["2026-12-31T23:59:50", "besok pagi"])
+def test_an_instant_without_a_zone_or_not_an_instant_is_refused(pytester, monkeypatch, value):
+    pytester.makepyfile(test_clock=CLOCK_TESTS)
+    monkeypatch.setenv("BALAI_TEST_NOW", value)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*BALAI_TEST_NOW*is not an ISO 8601 instant with a time zone*"])

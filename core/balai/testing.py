@@ -9,6 +9,12 @@ The database is SQLite in a temporary folder, or PostgreSQL when
 ``BALAI_TEST_DATABASE_URL`` names a server (a throw-away database owned by a
 non-superuser role is created there, so row-level security applies). It is
 migrated once per session and emptied after every test.
+
+The clock: ``BALAI_TEST_NOW=2026-12-31T16:59:50Z`` (or ``--balai-now``) starts every test
+of the session at that instant, the clock ticking on from there (time-machine). ``INSTANTS``
+are the instants the project's own date-touching tests (marker ``clock``) run at.
+Statements that read the database server's clock (``now()``, ``CURRENT_DATE``, …),
+which no travel can move, fail the test that runs them.
 """
 
 from __future__ import annotations
@@ -17,14 +23,15 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from balai import ratelimit
@@ -35,15 +42,148 @@ from balai.tenancy import RoleGrant, TenantInfo, bump_state, create_tenant
 from balai.tenancy import enable_plugin as switch_on
 from balai.tenancy import registry as tenant_registry
 
-__all__ = ["PASSWORD", "TenantClient", "csrf_token", "make_test_app"]
+__all__ = [
+    "INSTANTS",
+    "NOW_VARIABLE",
+    "PASSWORD",
+    "DatabaseClockError",
+    "TenantClient",
+    "csrf_token",
+    "make_test_app",
+    "session_instant",
+    "travel",
+]
 
 PASSWORD = "kata-sandi-uji-123"  # noqa: S105 - the test users' password
 TEST_ROLE = "balai_test"
+NOW_VARIABLE = "BALAI_TEST_NOW"
+_TRAVELLER = pytest.StashKey[Any]()
+
+#: Instants where dates turn over or are special: (instant in UTC, what happens there).
+#: Indonesia keeps three zones without daylight saving: WIB (UTC+7), WITA (UTC+8) and
+#: WIT (UTC+9); each midnight is taken ten seconds before and after.
+INSTANTS: tuple[tuple[str, str], ...] = (
+    ("2026-03-04T16:59:50Z", "10 s before midnight WIB (Wednesday into Thursday)"),
+    ("2026-03-04T17:00:10Z", "10 s after midnight WIB"),
+    ("2026-03-04T15:59:50Z", "10 s before midnight WITA"),
+    ("2026-03-04T16:00:10Z", "10 s after midnight WITA"),
+    ("2026-03-04T14:59:50Z", "10 s before midnight WIT"),
+    ("2026-03-04T15:00:10Z", "10 s after midnight WIT"),
+    ("2026-08-17T03:00:00Z", "Independence Day (a Monday), 10:00 WIB"),
+    ("2026-03-08T03:00:00Z", "a Sunday, 10:00 WIB"),
+    ("2026-12-31T16:59:50Z", "31 December, 10 s before the new year in WIB"),
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("balai").addoption(
+        "--balai-now",
+        metavar="INSTANT",
+        help=f"start every test at this instant (ISO 8601 with a zone, e.g. "
+        f"2026-12-31T16:59:50Z), the clock ticking on from there; default: ${NOW_VARIABLE}",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "balai_config(**settings): override Balai settings")
     config.addinivalue_line("markers", "balai_plugins(*plugins): register plugin objects")
+    config.addinivalue_line(
+        "markers", "clock: the outcome depends on the date or time; run at every instant"
+    )
+    instant = session_instant(config)
+    if instant is not None:
+        import time_machine
+
+        # A timestamp, not the datetime: time-machine would set TZ for a zoned one, and
+        # the machine's own zone must stay whatever it is.
+        travel = time_machine.travel(instant.timestamp(), tick=True)
+        config.stash[_TRAVELLER] = (travel.start(), instant.timestamp())
+        config.add_cleanup(travel.stop)
+    event.listen(Engine, "before_cursor_execute", _refuse_database_clock)
+    config.add_cleanup(
+        lambda: event.remove(Engine, "before_cursor_execute", _refuse_database_clock)
+    )
+
+
+def session_instant(config: pytest.Config) -> datetime | None:
+    """The instant the session runs at (``--balai-now`` or ``BALAI_TEST_NOW``), if any."""
+    value = config.getoption("balai_now", None) or os.environ.get(NOW_VARIABLE, "")
+    if not value.strip():
+        return None
+    try:
+        instant = datetime.fromisoformat(value.strip())
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise pytest.UsageError(
+            f"{NOW_VARIABLE} / --balai-now: {value!r} is not an ISO 8601 instant with a "
+            "time zone, e.g. 2026-12-31T16:59:50Z or 2026-12-31T23:59:50+07:00"
+        )
+    return instant
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Every test starts at the session's instant (before its fixtures are set up)."""
+    travelling = item.config.stash.get(_TRAVELLER, None)
+    if travelling is not None:
+        traveller, timestamp = travelling
+        traveller.move_to(timestamp)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    instant = session_instant(config)
+    if instant is None:
+        return None
+    return f"balai: every test starts at {instant.isoformat()}, the clock ticking on from there"
+
+
+def travel(moment: datetime | str, *, tick: bool = False) -> Any:
+    """``time_machine.travel`` to the aware ``moment`` (or ISO 8601 text with a zone),
+    frozen unless ``tick``: a context manager or a decorator.
+
+    Unlike a zoned datetime given to time-machine directly, it leaves the machine's
+    time zone (``TZ``) alone, so code that wrongly reads it still shows up. It nests
+    inside ``BALAI_TEST_NOW``'s travel.
+    """
+    import time_machine
+
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        raise ValueError("travel() needs an aware moment, e.g. 2026-03-04T10:00:00+07:00")
+    return time_machine.travel(moment.timestamp(), tick=tick)
+
+
+# -- the database server's clock ---------------------------------------------------------
+
+
+class DatabaseClockError(AssertionError):
+    """A statement read the database server's clock, which tests cannot move."""
+
+
+_DATABASE_CLOCK = re.compile(
+    r"\b(?:now|clock_timestamp|statement_timestamp|transaction_timestamp|timeofday)\s*\("
+    r"|\b(?:current_date|current_time|current_timestamp|localtime|localtimestamp)\b"
+    r"|'now'",
+    re.IGNORECASE,
+)
+
+
+def _refuse_database_clock(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    """Time comes from the application (``balai.db.utcnow``), never from the server.
+
+    Only the application's clock can be frozen or moved in tests, and the server's
+    may differ from it in production too.
+    """
+    found = _DATABASE_CLOCK.search(statement)
+    if found:
+        raise DatabaseClockError(
+            f"this statement reads the database server's clock ({found.group(0)!r}); "
+            f"pass balai.db.utcnow() as a parameter instead:\n{statement}"
+        )
 
 
 # -- database --------------------------------------------------------------------
