@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,7 +29,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from balai.auth.models import Department, User
-from balai.db import Base, TenantScoped, db
+from balai.calendar import local_date
+from balai.db import Base, TenantScoped, db, utcnow
 from balai.demo import DEPARTMENTS
 from balai.tenancy import RoleGrant, TenantInfo, enable_plugin, registry
 from balai_puskesmas.models import Facility, Staff
@@ -214,7 +214,7 @@ def schema_body(document: dict, schema: dict, scene: Scene) -> dict[str, Any]:
         elif spec.get("type") == "integer":
             body[name] = first_id(scene, name) if name.endswith("_id") else 1
         elif spec.get("format") == "date":
-            body[name] = date.today().isoformat()
+            body[name] = local_date(utcnow(), "Asia/Jakarta").isoformat()
         else:
             body[name] = NIK if name == "nik" else "Uji massal"
     return body

@@ -307,7 +307,9 @@ def find_patient(data: dict[str, Any]) -> dict[str, Any]:
     """
     vault, actor = runtime.vault(), runtime.actor("api")
     try:
-        patient = patients.find_by_nik(db.session, vault, actor, data["nik"], utcnow())
+        patient = patients.find_by_nik(
+            db.session, vault, actor, data["nik"], utcnow(), today=_today()
+        )
     except PuskesmasError as exc:
         db.session.rollback()
         _refuse(exc)

@@ -739,7 +739,8 @@ class _Builder:
         count: int,
         pools: dict[str, list[Patient]],
     ) -> list[tuple[Ticket, Patient | None, str]]:
-        """Numbers 1..count of today: the first served, one called, the rest waiting."""
+        """Numbers 1..count of today: the first served, one called, the rest waiting
+        (in the day's first minutes: one called, the rest waiting); none after now."""
         rng = self.rng
         end = self.now - timedelta(minutes=1)
         midnight = datetime.combine(self.today, time(0, 1), self.zone).astimezone(UTC)
@@ -747,7 +748,9 @@ class _Builder:
         opens = datetime.combine(self.today, time(7, 0), self.zone).astimezone(UTC)
         if start < opens < end - timedelta(minutes=30):
             start = opens
-        end = max(end, start + timedelta(minutes=10))  # just after midnight
+        if end <= start:  # the region's day has only just begun: nothing after now
+            start = datetime.combine(self.today, time(0, 0), self.zone).astimezone(UTC)
+            end = self.now
         span = (end - start).total_seconds()
         created = sorted(
             start + timedelta(seconds=rng.uniform(0, span * 0.8)) for _ in range(count)

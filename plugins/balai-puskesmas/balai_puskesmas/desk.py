@@ -234,6 +234,7 @@ def take(clinic_id: int) -> Any:
             utcnow(),
             channel="desk",
             days_ahead=0,
+            closed_on_holidays=runtime.settings()["closed_on_holidays"],
             timezone=zone(),
             nik=data["nik"],
             phone=data["phone"],

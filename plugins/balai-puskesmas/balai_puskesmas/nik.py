@@ -37,8 +37,10 @@ class NikError(ValueError):
         self.message = message
 
 
-def check_nik(value: object, *, today: date | None = None) -> str:
+def check_nik(value: object, *, today: date) -> str:
     """``value`` if it is a plausible NIK; nothing is trimmed or converted.
+
+    ``today`` is the region's calendar day (a birth date may not lie after it).
 
     :raises NikError: naming the first part that is wrong.
     """
@@ -56,15 +58,15 @@ def check_nik(value: object, *, today: date | None = None) -> str:
     return value
 
 
-def birth_date_of(nik: str, *, today: date | None = None) -> date | None:
+def birth_date_of(nik: str, *, today: date) -> date | None:
     """The date of birth a NIK encodes, or ``None`` if it encodes none.
 
-    The century is the latest one that does not put the birth in the future.
+    The century is the latest one that does not put the birth after ``today``, the
+    region's calendar day.
     """
     day, month, year = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
     if day > 40:
         day -= 40
-    today = today or date.today()
     for century in (2000, 1900):
         try:
             born = date(century + year, month, day)

@@ -157,11 +157,11 @@ def take_number(
     *,
     channel: str,
     days_ahead: int,
+    closed_on_holidays: bool,
     timezone: str | tzinfo,
     nik: str | None = None,
     phone: str | None = None,
     user_id: int | None = None,
-    closed_on_holidays: bool = True,
     one_per_person: bool = False,
 ) -> Ticket:
     """Give the next number of ``clinic_id`` on ``day`` (flushed, not committed).
@@ -169,12 +169,13 @@ def take_number(
     :param vault: the region's vault: the NIK and the phone are stored sealed.
     :param channel: ``web``, ``kiosk``, ``sms``, ``desk`` or ``api``.
     :param days_ahead: how many days after the region's today a number may be taken for.
+    :param closed_on_holidays: refuse the region's holidays: the region's setting of that
+        name, which every channel must pass on.
     :param nik: optional; when it belongs to a known patient, that patient is only
         *suggested* for the ticket (``suggested_patient_id``): anyone can type a NIK,
         so the ticket is linked once the desk has checked the holder's KTP or KK
         (:func:`balai_puskesmas.patients.attach_ticket`).
     :param phone: optional Indonesian mobile number, told when the number is called.
-    :param closed_on_holidays: refuse the region's holidays (the setting of that name).
     :param one_per_person: refuse a NIK that already holds a waiting or called number
         at the clinic that day; checked behind the counter's lock, so two parallel takes
         with one NIK cannot both pass.

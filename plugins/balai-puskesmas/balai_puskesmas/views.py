@@ -277,6 +277,7 @@ def take() -> Any:
             utcnow(),
             channel="web",
             days_ahead=int(runtime.settings()["days_ahead"]),
+            closed_on_holidays=runtime.settings()["closed_on_holidays"],
             timezone=zone(),
             nik=data["nik"],
             phone=data["phone"],
@@ -408,6 +409,7 @@ def kiosk(facility_id: int) -> Any:
             utcnow(),
             channel="kiosk",
             days_ahead=0,
+            closed_on_holidays=runtime.settings()["closed_on_holidays"],
             timezone=zone(),
             nik=data["nik"],
         )

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from balai.calendar import local_date
 from balai.db import db, utcnow
 from balai_puskesmas.models import AuditEntry, Diagnosis, Facility, Staff, Ticket, Visit
 
@@ -179,7 +180,7 @@ def test_an_officer_without_a_duty_gets_403(client, region, login, db_session, r
         code="NODUTY1",
         facility_id=clinic.facility_id,
         clinic_id=clinic.id,
-        day=date.today(),
+        day=local_date(utcnow(), "Asia/Jakarta"),
         number=1,
         status="called",
         patient_id=budi.id,

@@ -39,7 +39,15 @@ def take(db_session, vault, open_facility) -> Callable[..., Ticket]:
         day = queue.region_today(now, TZ)
         taken = [
             queue.take_number(
-                db_session, vault, clinic.id, day, now, channel="kiosk", days_ahead=0, timezone=TZ
+                db_session,
+                vault,
+                clinic.id,
+                day,
+                now,
+                channel="kiosk",
+                days_ahead=0,
+                closed_on_holidays=False,
+                timezone=TZ,
             )
             for _n in range(count)
         ]

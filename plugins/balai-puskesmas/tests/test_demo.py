@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
+import time as clock
 from collections import Counter
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from balai.auth import Department, User
 from balai.db import db, utcnow
+from balai.testing import travel
 from balai_puskesmas import demo, plugin
 from balai_puskesmas.models import (
     AuditEntry,
@@ -31,10 +32,10 @@ TANGERANG = "kota-tangerang"
 
 
 def populated(tenant, session):
-    started = time.perf_counter()
+    started = clock.perf_counter()
     plugin.populate_demo(tenant=tenant, session=session)
     session.commit()
-    elapsed = time.perf_counter() - started
+    elapsed = clock.perf_counter() - started
     print(f"\npopulate_demo({tenant.slug}) took {elapsed:.2f} s")
     return elapsed
 
@@ -51,6 +52,7 @@ def dinkes(db_session, enabled, login, client):
     return login(client, role="opd", department="DINKES", email="dinkes@kota-a.test")
 
 
+@travel("2026-03-04T10:30:00+07:00")  # a Wednesday morning: the desks are busy
 def test_a_region_gets_puskesmas_officers_patients_visits_and_a_queue(
     enabled, db_session, dinkes, vault, login, client, audited
 ):
@@ -135,21 +137,41 @@ def test_a_region_gets_puskesmas_officers_patients_visits_and_a_queue(
     assert elapsed > 0  # printed, not asserted: timings flake on a busy machine
 
 
+@pytest.mark.parametrize("moment", ["2026-03-04T00:00:30+07:00", "2026-03-04T00:05:00+07:00"])
+def test_just_after_midnight_the_queue_is_todays_and_nothing_lies_ahead(
+    enabled, db_session, moment
+):
+    with travel(moment):
+        populated(enabled, db_session)
+        now = utcnow()
+    today = now.astimezone(ZoneInfo("Asia/Jakarta")).date()
+    tickets = db_session.scalars(select(Ticket)).all()
+    assert tickets and {t.day for t in tickets} == {today}
+    midnight = datetime.combine(today, time(0, 0), ZoneInfo("Asia/Jakarta"))
+    for ticket in tickets:
+        assert midnight <= ticket.created_at <= now
+        assert ticket.called_at is None or ticket.created_at <= ticket.called_at <= now
+        assert ticket.finished_at is None or ticket.finished_at <= now
+    assert all(v.started_at <= v.ended_at <= now for v in db_session.scalars(select(Visit)))
+    assert db_session.scalar(select(func.max(AuditEntry.at))) <= now
+
+
 def test_niks_are_plausible_unique_fake_and_match_the_patient(enabled, db_session, vault, audited):
     populated(enabled, db_session)
     patients = db_session.scalars(select(Patient)).all()
     niks = [vault.open(p.nik_cipher, audited) for p in patients]
+    today = utcnow().astimezone(ZoneInfo("Asia/Jakarta")).date()
     assert len(set(niks)) == len(niks) == demo.PATIENTS
     for patient, nik in zip(patients, niks, strict=True):
-        assert check_nik(nik) == nik
+        assert check_nik(nik, today=today) == nik
         assert nik.startswith("3671") and 1 <= int(nik[4:6]) <= 13
         assert nik[12:14] == "99"
-        assert birth_date_of(nik) == patient.birth_date
+        assert birth_date_of(nik, today=today) == patient.birth_date
         assert sex_of(nik) == patient.sex
         assert vault.hash(nik) == patient.nik_hash
     phones = sum(p.phone_cipher is not None for p in patients)
     assert 0.4 < phones / len(patients) < 0.6
-    ages = [(date.today() - p.birth_date).days / 365.25 for p in patients]
+    ages = [(today - p.birth_date).days / 365.25 for p in patients]
     assert min(ages) < 5 and max(ages) > 60
 
 

@@ -51,6 +51,7 @@ def take(db_session: Session, vault, umum: Clinic) -> Callable[..., Ticket]:
             now,
             channel="web",
             days_ahead=0,
+            closed_on_holidays=False,
             timezone=TZ,
             phone=phone,
             **fields,

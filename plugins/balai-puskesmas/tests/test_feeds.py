@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from balai.db import utcnow
+from balai.testing import travel
 from balai_puskesmas import feeds, queue
 from balai_puskesmas.models import Facility, Visit
 from balai_puskesmas.services import Actor
@@ -16,6 +17,7 @@ from .conftest import NIK_MAN
 
 FEED = "/puskesmas/puskesmas.geojson"
 TZ = "Asia/Jakarta"
+MORNING = "2026-03-04T10:00:00+07:00"  # a Wednesday
 EVERY_DAY = {str(d): ["00:00", "23:59"] for d in range(1, 8)}
 
 
@@ -61,6 +63,7 @@ def test_feed_has_no_personal_data(client, open_facility, db_session, vault, add
         now,
         channel="web",
         days_ahead=0,
+        closed_on_holidays=False,
         timezone=TZ,
         nik=NIK_MAN,
         phone="081298765432",
@@ -90,46 +93,41 @@ def test_map_lists_the_layer(client, open_facility, app):
 
 
 @pytest.fixture
-def busy_day(open_facility, db_session, vault, add_patient) -> date:
-    """Today: 3 numbers at UMUM (two called after 10 and 20 minutes), 1 at GIGI, 2 visits."""
-    now = utcnow()
-    day = queue.region_today(now, TZ)
-    umum, gigi = open_facility.clinics[0], open_facility.clinics[1]
-    earlier = now - timedelta(hours=1)
-    for clinic in (umum, umum, umum, gigi):
-        queue.take_number(
-            db_session,
-            vault,
-            clinic.id,
-            day,
-            earlier,
-            channel="kiosk",
-            days_ahead=0,
-            timezone=TZ,
-        )
-    desk = Actor(user_id=None, label="desk", duties={open_facility.id: "registration"})
-    queue.call_next(db_session, desk, umum.id, day, earlier + timedelta(minutes=10))
-    queue.call_next(db_session, desk, umum.id, day, earlier + timedelta(minutes=20))
-    patient = add_patient(NIK_MAN)
-    for started in (now, now - timedelta(days=1)):
-        db_session.add(
-            Visit(
-                patient_id=patient.id,
-                facility_id=open_facility.id,
-                clinic_id=umum.id,
-                started_at=started,
+def busy_day(open_facility, db_session, vault, add_patient) -> Iterator[date]:
+    """A Wednesday at 10:00 in Jakarta, the clock standing still: 3 numbers at UMUM (two
+    called after 10 and 20 minutes), 1 at GIGI, 2 visits today and one yesterday."""
+    with travel(MORNING):
+        now = utcnow()
+        day = queue.region_today(now, TZ)
+        umum, gigi = open_facility.clinics[0], open_facility.clinics[1]
+        earlier = now - timedelta(hours=1)
+        for clinic in (umum, umum, umum, gigi):
+            queue.take_number(
+                db_session,
+                vault,
+                clinic.id,
+                day,
+                earlier,
+                channel="kiosk",
+                days_ahead=0,
+                closed_on_holidays=False,
+                timezone=TZ,
             )
-        )
-    db_session.add(
-        Visit(
-            patient_id=patient.id,
-            facility_id=open_facility.id,
-            clinic_id=gigi.id,
-            started_at=now,
-        )
-    )
-    db_session.commit()
-    return day
+        desk = Actor(user_id=None, label="desk", duties={open_facility.id: "registration"})
+        queue.call_next(db_session, desk, umum.id, day, earlier + timedelta(minutes=10))
+        queue.call_next(db_session, desk, umum.id, day, earlier + timedelta(minutes=20))
+        patient = add_patient(NIK_MAN)
+        for clinic, started in ((umum, now), (umum, now - timedelta(days=1)), (gigi, now)):
+            db_session.add(
+                Visit(
+                    patient_id=patient.id,
+                    facility_id=open_facility.id,
+                    clinic_id=clinic.id,
+                    started_at=started,
+                )
+            )
+        db_session.commit()
+        yield day
 
 
 def test_stats_of_a_day(db_session, open_facility, busy_day):

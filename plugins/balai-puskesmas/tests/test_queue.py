@@ -417,7 +417,7 @@ def test_the_regions_today_follows_its_time_zone():
 
 def test_a_rolled_back_take_gives_its_number_back(db_session, vault, umum):
     now = utcnow()
-    take = {"channel": "desk", "days_ahead": 0, "timezone": TZ}
+    take = {"channel": "desk", "days_ahead": 0, "closed_on_holidays": False, "timezone": TZ}
     ticket = queue.take_number(db_session, vault, umum.id, region_today(), now, **take)
     assert ticket.number == 1 and queue.display_number(ticket) == "UMUM-001"
     db_session.rollback()
@@ -439,13 +439,14 @@ def test_unknown_channel_is_a_programming_error(db_session, vault, umum):
             utcnow(),
             channel="fax",
             days_ahead=0,
+            closed_on_holidays=False,
             timezone=TZ,
         )
 
 
 def test_estimate_counts_only_waiting_numbers_before(db_session, vault, umum):
     now = utcnow()
-    take = {"channel": "web", "days_ahead": 0, "timezone": TZ}
+    take = {"channel": "web", "days_ahead": 0, "closed_on_holidays": False, "timezone": TZ}
     tickets = [
         queue.take_number(db_session, vault, umum.id, region_today(), now, **take)
         for _n in range(4)

@@ -73,7 +73,12 @@ def test_two_first_takers_of_a_day_wait_for_each_other(tenant, enabled, make_fac
     clinic = make_facility(hours=EVERY_DAY).clinics[0]
     now = utcnow()
     day = region_today(now, "Asia/Jakarta")
-    rules = {"channel": "web", "days_ahead": 0, "timezone": "Asia/Jakarta"}
+    rules = {
+        "channel": "web",
+        "days_ahead": 0,
+        "closed_on_holidays": False,
+        "timezone": "Asia/Jakarta",
+    }
     first_session, second_session = db.new_session(tenant.id), db.new_session(tenant.id)
     taken: dict[str, int] = {}
 
@@ -100,7 +105,12 @@ def test_a_rolled_back_first_take_leaves_no_gap(tenant, enabled, make_facility, 
     clinic = make_facility(hours=EVERY_DAY).clinics[0]
     now = utcnow()
     day = region_today(now, "Asia/Jakarta")
-    rules = {"channel": "web", "days_ahead": 0, "timezone": "Asia/Jakarta"}
+    rules = {
+        "channel": "web",
+        "days_ahead": 0,
+        "closed_on_holidays": False,
+        "timezone": "Asia/Jakarta",
+    }
     first_session, second_session = db.new_session(tenant.id), db.new_session(tenant.id)
     taken: dict[str, int] = {}
 

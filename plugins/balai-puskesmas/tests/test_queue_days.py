@@ -7,9 +7,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import func, select
 
 from balai.calendar import Holiday
+from balai.sms import TOKEN_HEADER, rotate_token
+from balai.tenancy import save_plugin_settings
+from balai.testing import travel
 from balai_puskesmas import queue
+from balai_puskesmas.models import Ticket
 from balai_puskesmas.services import PuskesmasError
 
 ZONE = "Asia/Jakarta"
@@ -24,10 +29,17 @@ def umum(enabled, make_facility, db_session):
     return db_session.merge(facility).clinics[0]
 
 
-def take(session, vault, clinic, day, now, **options):
+def take(session, vault, clinic, day, now, closed_on_holidays=True):
     return queue.take_number(
-        session, vault, clinic.id, day, now, channel="web", days_ahead=40, timezone=ZONE,
-        **options,
+        session,
+        vault,
+        clinic.id,
+        day,
+        now,
+        channel="web",
+        days_ahead=40,
+        closed_on_holidays=closed_on_holidays,
+        timezone=ZONE,
     )
 
 
@@ -69,3 +81,37 @@ def test_the_regions_own_days_off_are_closed(db_session, vault, umum):
     db_session.add(Holiday(day=local_day_off, name="Hari jadi kota"))
     db_session.commit()
     assert "holiday" in refusal(db_session, vault, umum, local_day_off, MONDAY_MORNING)
+
+
+# -- every channel follows the region's setting ----------------------------------------
+
+CHRISTMAS_MORNING = "2026-12-25T09:00:00+07:00"  # a Friday, a national holiday
+
+
+def take_today_by(channel, app, client, tenant, clinic, officer) -> None:
+    """Ask for a number for today by ``channel``, over HTTP, as a citizen or the desk."""
+    if channel == "web":
+        form = {"clinic": str(clinic.id), "day": "2026-12-25"}
+        client.post("/puskesmas/antrean/ambil", data=form)
+    elif channel == "kiosk":
+        client.post(f"/puskesmas/{clinic.facility_id}/kios", data={"clinic": str(clinic.id)})
+    elif channel == "desk":
+        officer(client, clinic.facility)
+        client.post(f"/puskesmas/loket/{clinic.id}/ambil", data={})
+    elif channel == "api":
+        client.post("/api/v1/puskesmas/tickets", json={"clinic_id": clinic.id})
+    else:
+        sms = {"from": "+6281234567890", "text": f"ANTRE HARI {clinic.code}"}
+        client.post("/-/sms/masuk", data=sms, headers={TOKEN_HEADER: rotate_token(app, tenant)})
+
+
+@pytest.mark.parametrize("channel", ["web", "kiosk", "desk", "api", "sms"])
+@pytest.mark.parametrize("open_on_holidays", [True, False], ids=["opens", "closes"])
+def test_every_channel_follows_the_regions_holiday_setting(
+    app, client, enabled, umum, officer, db_session, channel, open_on_holidays
+):
+    save_plugin_settings(app, enabled, "puskesmas", {"closed_on_holidays": not open_on_holidays})
+    with travel(CHRISTMAS_MORNING):
+        take_today_by(channel, app, client, enabled, umum, officer)
+    taken = db_session.scalar(select(func.count()).select_from(Ticket))
+    assert taken == (1 if open_on_holidays else 0)
