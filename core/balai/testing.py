@@ -99,10 +99,11 @@ def pytest_configure(config: pytest.Config) -> None:
         travel = time_machine.travel(instant.timestamp(), tick=True)
         config.stash[_TRAVELLER] = (travel.start(), instant.timestamp())
         config.add_cleanup(travel.stop)
-    event.listen(Engine, "before_cursor_execute", _refuse_database_clock)
-    config.add_cleanup(
-        lambda: event.remove(Engine, "before_cursor_execute", _refuse_database_clock)
-    )
+    if not event.contains(Engine, "before_cursor_execute", _refuse_database_clock):
+        event.listen(Engine, "before_cursor_execute", _refuse_database_clock)
+        config.add_cleanup(
+            lambda: event.remove(Engine, "before_cursor_execute", _refuse_database_clock)
+        )
 
 
 def session_instant(config: pytest.Config) -> datetime | None:
