@@ -13,6 +13,8 @@ from balai_pengaduan import feeds, services
 from balai_pengaduan.models import Category, Complaint
 from balai_pengaduan.settings import ComplaintSettings
 
+pytestmark = pytest.mark.clock  # see docs/testing.md, "Dates and times"
+
 FEED = "/pengaduan/peta.geojson"
 POINT = {"latitude": -6.178, "longitude": 106.63}
 PERSON = {

@@ -18,6 +18,8 @@ from balai_puskesmas.models import AuditEntry, Diagnosis, Facility, Staff, Ticke
 
 from .conftest import NIK_MAN, NIK_WOMAN
 
+pytestmark = pytest.mark.clock  # see docs/testing.md, "Dates and times"
+
 SETTINGS = "/admin/plugin/puskesmas/pengaturan"
 
 

@@ -12,6 +12,8 @@ from balai_puskesmas import queue
 from balai_puskesmas.models import Clinic, Facility, Ticket
 from balai_puskesmas.services import Actor
 
+pytestmark = pytest.mark.clock  # see docs/testing.md, "Dates and times"
+
 TZ = "Asia/Jakarta"
 EVERY_DAY = {str(d): ["00:00", "23:59"] for d in range(1, 8)}
 

@@ -52,6 +52,7 @@ def dinkes(db_session, enabled, login, client):
     return login(client, role="opd", department="DINKES", email="dinkes@kota-a.test")
 
 
+@pytest.mark.clock
 @travel("2026-03-04T10:30:00+07:00")  # a Wednesday morning: the desks are busy
 def test_a_region_gets_puskesmas_officers_patients_visits_and_a_queue(
     enabled, db_session, dinkes, vault, login, client, audited
@@ -137,6 +138,7 @@ def test_a_region_gets_puskesmas_officers_patients_visits_and_a_queue(
     assert elapsed > 0  # printed, not asserted: timings flake on a busy machine
 
 
+@pytest.mark.clock
 @pytest.mark.parametrize("moment", ["2026-03-04T00:00:30+07:00", "2026-03-04T00:05:00+07:00"])
 def test_just_after_midnight_the_queue_is_todays_and_nothing_lies_ahead(
     enabled, db_session, moment
@@ -156,6 +158,7 @@ def test_just_after_midnight_the_queue_is_todays_and_nothing_lies_ahead(
     assert db_session.scalar(select(func.max(AuditEntry.at))) <= now
 
 
+@pytest.mark.clock
 def test_niks_are_plausible_unique_fake_and_match_the_patient(enabled, db_session, vault, audited):
     populated(enabled, db_session)
     patients = db_session.scalars(select(Patient)).all()

@@ -16,6 +16,8 @@ from balai_puskesmas.services import Actor, PuskesmasError
 
 from .conftest import NIK_MAN
 
+pytestmark = pytest.mark.clock  # see docs/testing.md, "Dates and times"
+
 TZ = "Asia/Jakarta"
 DESK = "/puskesmas/loket"
 EVERY_DAY = {str(d): ["00:00", "23:59"] for d in range(1, 8)}

@@ -15,6 +15,8 @@ from balai_puskesmas.services import Actor
 
 from .conftest import NIK_MAN
 
+pytestmark = pytest.mark.clock  # see docs/testing.md, "Dates and times"
+
 FEED = "/puskesmas/puskesmas.geojson"
 TZ = "Asia/Jakarta"
 MORNING = "2026-03-04T10:00:00+07:00"  # a Wednesday

@@ -185,6 +185,7 @@ def test_a_race_on_the_nik_is_caught_by_the_constraint(
     assert db_session.scalar(select(func.count()).select_from(Patient)) == 1
 
 
+@pytest.mark.clock
 def test_every_field_at_fault_is_named(client, desk, db_session, login):
     tomorrow = (region_today() + timedelta(days=2)).isoformat()
     before = counts(db_session)
@@ -290,6 +291,7 @@ def ticket(db_session, clinic, vault, *, day, nik=NIK_MAN, number=1, status="wai
     return made
 
 
+@pytest.mark.clock
 def test_registering_suggests_the_patient_for_todays_and_later_tickets(
     client, desk, db_session, clinic, vault
 ):
@@ -315,6 +317,7 @@ def test_registering_suggests_the_patient_for_todays_and_later_tickets(
     assert db_session.scalars(select(AuditEntry)).one().detail.endswith("tickets suggested: 2")
 
 
+@pytest.mark.clock
 def test_registering_from_a_ticket_prefills_and_links_it(client, desk, db_session, clinic, vault):
     held = ticket(db_session, clinic, vault, day=region_today(), nik=NIK_WOMAN)
     page = client.get(f"{NEW}?tiket={held.id}").text
@@ -332,6 +335,7 @@ def test_registering_from_a_ticket_prefills_and_links_it(client, desk, db_sessio
     assert db_session.get(Ticket, held.id).patient_id is not None
 
 
+@pytest.mark.clock
 def test_the_desk_links_a_ticket_to_a_found_patient(
     client, desk, db_session, clinic, vault, add_patient
 ):
@@ -357,6 +361,7 @@ def test_the_desk_links_a_ticket_to_a_found_patient(
     assert entry.facility_id == clinic.facility_id
 
 
+@pytest.mark.clock
 def test_a_ticket_of_another_puskesmas_cannot_be_linked(
     client, desk, db_session, make_facility, vault, add_patient
 ):
@@ -370,6 +375,7 @@ def test_a_ticket_of_another_puskesmas_cannot_be_linked(
     assert counts(db_session)[1] == 0
 
 
+@pytest.mark.clock
 def test_a_finished_ticket_is_not_relinked(client, desk, db_session, clinic, vault, add_patient):
     budi = add_patient()
     held = ticket(db_session, clinic, vault, day=region_today(), status="cancelled")

@@ -18,6 +18,8 @@ from balai_puskesmas.vault import Vault
 
 from .conftest import NIK_MAN, NIK_WOMAN
 
+pytestmark = pytest.mark.clock  # see docs/testing.md, "Dates and times"
+
 TZ = "Asia/Jakarta"
 TAKE = "/puskesmas/antrean/ambil"
 EVERY_DAY = {str(d): ["00:00", "23:59"] for d in range(1, 8)}

@@ -13,6 +13,8 @@ from balai.db import db, utcnow
 from balai_puskesmas.models import QueueCounter, Ticket
 from balai_puskesmas.queue import region_today, take_number
 
+pytestmark = pytest.mark.clock  # see docs/testing.md, "Dates and times"
+
 TAKERS = 200
 EVERY_DAY = {str(d): ["00:00", "23:59"] for d in range(1, 8)}
 

@@ -18,6 +18,8 @@ from balai_puskesmas.sms import keyword
 
 from .conftest import NIK_MAN
 
+pytestmark = pytest.mark.clock  # see docs/testing.md, "Dates and times"
+
 SENDER = "+6281234567890"
 EVERY_DAY = {str(d): ["00:00", "23:59"] for d in range(1, 8)}
 

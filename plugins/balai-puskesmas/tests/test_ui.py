@@ -124,6 +124,7 @@ def test_tel_uri():
 # -- following and cancelling a number ---------------------------------------------------
 
 
+@pytest.mark.clock
 def test_the_ticket_page_is_private_and_cancelling_asks_first(client, umum, db_session):
     code = take_code(client, umum)
     page = client.get(f"/puskesmas/antrean/{code}")
@@ -156,6 +157,7 @@ def test_cancelling_an_unknown_number_is_404(client, enabled):
 # -- the kiosk -----------------------------------------------------------------------------
 
 
+@pytest.mark.clock
 def test_the_kiosk_keeps_nothing_for_the_next_person(client, open_facility, umum, open_kiosk):
     open_kiosk(client, open_facility)
     kiosk = f"/puskesmas/{open_facility.id}/kios"
@@ -173,6 +175,7 @@ def test_the_kiosk_keeps_nothing_for_the_next_person(client, open_facility, umum
     assert refused.status_code == 400 and refused.headers["Cache-Control"] == "no-store"
 
 
+@pytest.mark.clock
 def test_a_ticket_taken_elsewhere_is_not_shown_at_the_kiosk(client, open_facility, umum):
     code = take_code(client, umum)
     response = client.get(f"/puskesmas/{open_facility.id}/kios/{code}")
@@ -187,6 +190,7 @@ def nik_inputs(html: str) -> list[str]:
     return re.findall(r'<input id="f-nik"[^>]*>', html)
 
 
+@pytest.mark.clock
 def test_nik_inputs_do_not_cut_a_pasted_number(
     app, client, open_facility, umum, officer, db_session, open_kiosk
 ):
