@@ -27,7 +27,7 @@ from balai.channels import (
 )
 from balai.cli import cli
 from balai.crypto import SealError
-from balai.db import TenantContextError, db
+from balai.db import TenantContextError, db, utcnow
 from balai.plugins import plugins
 from balai.tenancy import TenantInfo
 
@@ -411,9 +411,9 @@ def test_the_migration_seals_recipients_kept_in_clear(app: Flask, tenant: Tenant
                 text(
                     "INSERT INTO balai_outbox (tenant_id, channel, recipient, subject, body,"
                     " status, attempts, created_at, source) VALUES (:t, 'sms', '0812 3456 7890',"
-                    " '', 'Halo', 'stored', 1, CURRENT_TIMESTAMP, 'test')"
+                    " '', 'Halo', 'stored', 1, :now, 'test')"
                 ),
-                {"t": tenant.id},
+                {"now": f"{utcnow():%Y-%m-%d %H:%M:%S}+00:00", "t": tenant.id},
             )
     finally:
         schema.upgrade(app)

@@ -11,7 +11,7 @@ import pytest
 from flask import g
 from sqlalchemy import func, select
 
-from balai.db import db
+from balai.db import db, utcnow
 from balai.plugins import plugins
 from balai.tenancy import registry, save_plugin_settings
 from balai_puskesmas import export
@@ -515,9 +515,14 @@ def test_the_migration_seals_bundles_kept_in_clear(
                 text(
                     "INSERT INTO puskesmas_export (tenant_id, visit_id, bundle, status, attempts,"
                     " next_attempt_at, last_error, created_at) VALUES (:t, :v, :b, 'pending', 0,"
-                    " CURRENT_TIMESTAMP, '', CURRENT_TIMESTAMP)"
+                    " :now, '', :now)"
                 ),
-                {"t": tenant.id, "v": visit_id, "b": json.dumps(bundle)},
+                {
+                    "now": f"{utcnow():%Y-%m-%d %H:%M:%S}+00:00",
+                    "t": tenant.id,
+                    "v": visit_id,
+                    "b": json.dumps(bundle),
+                },
             )
     finally:
         schema.upgrade(app)

@@ -169,9 +169,10 @@ def test_the_migration_turns_unchecked_links_into_suggestions(
                         "INSERT INTO puskesmas_ticket (tenant_id, code, facility_id, clinic_id,"
                         " day, number, status, channel, patient_id, nik_hash, created_at,"
                         " recalls) VALUES (:t, :code, :f, :c, :day, :n, 'waiting', 'web', :p,"
-                        " :h, CURRENT_TIMESTAMP, 0)"
+                        " :h, :now, 0)"
                     ),
                     {
+                        "now": f"{utcnow():%Y-%m-%d %H:%M:%S}+00:00",
                         "t": tenant.id,
                         "code": code,
                         "f": open_facility.id,
@@ -188,10 +189,14 @@ def test_the_migration_turns_unchecked_links_into_suggestions(
             connection.execute(
                 text(
                     "INSERT INTO puskesmas_audit (tenant_id, at, actor, action, detail, address,"
-                    " channel) VALUES (:t, CURRENT_TIMESTAMP, 'desk', 'ticket.attach', :d, '',"
+                    " channel) VALUES (:t, :now, 'desk', 'ticket.attach', :d, '',"
                     " 'web')"
                 ),
-                {"t": tenant.id, "d": f"ticket {second}; link: new; nik on ticket: matches"},
+                {
+                    "now": f"{utcnow():%Y-%m-%d %H:%M:%S}+00:00",
+                    "t": tenant.id,
+                    "d": f"ticket {second}; link: new; nik on ticket: matches",
+                },
             )
     finally:
         schema.upgrade(app)

@@ -88,12 +88,13 @@ def test_the_regions_own_days_off_are_closed(db_session, vault, umum):
 CHRISTMAS_MORNING = "2026-12-25T09:00:00+07:00"  # a Friday, a national holiday
 
 
-def take_today_by(channel, app, client, tenant, clinic, officer) -> None:
+def take_today_by(channel, app, client, tenant, clinic, officer, open_kiosk) -> None:
     """Ask for a number for today by ``channel``, over HTTP, as a citizen or the desk."""
     if channel == "web":
         form = {"clinic": str(clinic.id), "day": "2026-12-25"}
         client.post("/puskesmas/antrean/ambil", data=form)
     elif channel == "kiosk":
+        open_kiosk(client, clinic.facility)
         client.post(f"/puskesmas/{clinic.facility_id}/kios", data={"clinic": str(clinic.id)})
     elif channel == "desk":
         officer(client, clinic.facility)
@@ -108,10 +109,10 @@ def take_today_by(channel, app, client, tenant, clinic, officer) -> None:
 @pytest.mark.parametrize("channel", ["web", "kiosk", "desk", "api", "sms"])
 @pytest.mark.parametrize("open_on_holidays", [True, False], ids=["opens", "closes"])
 def test_every_channel_follows_the_regions_holiday_setting(
-    app, client, enabled, umum, officer, db_session, channel, open_on_holidays
+    app, client, enabled, umum, officer, open_kiosk, db_session, channel, open_on_holidays
 ):
     save_plugin_settings(app, enabled, "puskesmas", {"closed_on_holidays": not open_on_holidays})
     with travel(CHRISTMAS_MORNING):
-        take_today_by(channel, app, client, enabled, umum, officer)
+        take_today_by(channel, app, client, enabled, umum, officer, open_kiosk)
     taken = db_session.scalar(select(func.count()).select_from(Ticket))
     assert taken == (1 if open_on_holidays else 0)
