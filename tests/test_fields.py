@@ -10,10 +10,24 @@ import pytest
 from marshmallow import Schema, ValidationError, class_registry, fields
 
 import balai
-from balai.fields import INT_MAX, MAX_PAGE, Id, Integer, Text, int_arg, load_int
+from balai.fields import (
+    INT_MAX,
+    MAX_PAGE,
+    AwareDateTime,
+    Date,
+    DateTime,
+    Email,
+    Id,
+    Integer,
+    NaiveDateTime,
+    Text,
+    int_arg,
+    load_int,
+)
 from balai.forms import CleanParameters, FormSchema, validate_form
 from balai.text import clean_text, xml_document, xml_text
 
+DATED = (Date, DateTime, AwareDateTime, NaiveDateTime)
 FORBIDDEN_IN_XML = [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"]
 
 
@@ -128,6 +142,43 @@ def test_int_arg_gives_none_for_what_it_cannot_use():
     assert load_int("12", Id()) == 12
 
 
+# -- dates and e-mail addresses -------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", [Date(), DateTime(), AwareDateTime(), NaiveDateTime()])
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1899-12-31", "2200-01-01"])
+def test_dates_no_one_means_are_refused_before_they_overflow(field, day):
+    given = day if isinstance(field, Date) else f"{day}T00:00:00"
+    if isinstance(field, AwareDateTime):
+        given += "+07:00"
+    with pytest.raises(ValidationError, match="from 1900-01-01 to 2199-12-31"):
+        field.deserialize(given)
+
+
+def test_dates_within_the_bounds_are_taken():
+    assert Date().deserialize("1900-01-01").isoformat() == "1900-01-01"
+    assert AwareDateTime().deserialize("2199-12-31T23:59:59+07:00").year == 2199
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "siti\u200b@contoh.id",
+        "siti@cont\u043eh.id",
+        "si ti@contoh.id",
+        "siti@contoh",
+        "\u00e9@contoh.id",
+    ],
+)
+def test_email_refuses_invisible_and_look_alike_characters(address):
+    with pytest.raises(ValidationError):
+        Email().deserialize(address)
+
+
+def test_email_takes_an_ordinary_address():
+    assert Email().deserialize(" Siti.Aminah+rt05@Contoh.go.id ") == "Siti.Aminah+rt05@Contoh.go.id"
+
+
 # -- every schema of the core and the plugins uses them ------------------------------
 
 
@@ -174,8 +225,9 @@ def test_every_schema_declares_text_and_numbers_with_the_core_fields(app):
         for leaf in _leaves(declared)
         if (isinstance(leaf, fields.String) and not isinstance(leaf, Text))
         or (isinstance(leaf, fields.Integer) and not isinstance(leaf, Integer))
+        or (isinstance(leaf, fields.DateTime) and not isinstance(leaf, DATED))
     ]
-    assert bare == [], "use balai.fields.Text / Integer / Id / PageNumber instead"
+    assert bare == [], "use balai.fields.Text / Integer / Id / PageNumber / Date… instead"
 
 
 def test_the_check_would_notice_a_bare_string():

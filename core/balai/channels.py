@@ -39,6 +39,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Index, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from balai.contacts import email_address
 from balai.crypto import Sealer, sealer
 from balai.db import Base, TenantContextError, TenantScoped, db, utcnow
 from balai.plugins import Plugins
@@ -71,7 +72,6 @@ DELIVERED = frozenset({"sent", "stored"})
 SMTP_TIMEOUT = 30  # seconds; a hung mail server must not stall the whole run
 MAX_ERROR = 2000
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 CHANNEL_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
 KEYWORD_RE = re.compile(r"^[A-Z][A-Z0-9]{0,19}$")
 #: The purpose the outbox's key is derived for (:func:`balai.crypto.sealer`).
@@ -175,7 +175,7 @@ def _check(message: Message) -> None:
         raise ChannelError(_("The recipient is required."), "recipient")
     if len(recipient) > 254 or CONTROL_RE.search(recipient):
         raise ChannelError(_("The recipient is not valid."), "recipient")
-    if message.channel == "email" and not EMAIL_RE.match(recipient):
+    if message.channel == "email" and email_address(recipient) is None:
         raise ChannelError(_("The recipient is not a valid e-mail address."), "recipient")
     if len(message.subject) > 200 or CONTROL_RE.search(message.subject):
         raise ChannelError(_("The subject must be one line of at most 200 characters."), "subject")

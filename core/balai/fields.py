@@ -17,6 +17,9 @@ every plugin therefore declare input with these instead (a test checks every sch
     a row's id: from 1 to the largest ``INTEGER``.
 :class:`PageNumber`
     a page of a list: from 1 to :data:`MAX_PAGE`.
+:class:`Date`, :class:`DateTime`, :class:`AwareDateTime`, :class:`NaiveDateTime`
+    a day, or a date and time, from :data:`MIN_DATE` to :data:`MAX_DATE` (1900 to
+    2199): ``9999-12-31`` parses, but a day after it overflows.
 
 Their bounds are in the OpenAPI document (``minimum``/``maximum``), so API clients and
 the fuzzers see them. For a number read outside a schema, :func:`load_int` and
@@ -27,27 +30,38 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate
 
+from balai.contacts import email_address
 from balai.text import clean_text
 
 __all__ = [
     "INT_MAX",
     "INT_MIN",
+    "MAX_DATE",
     "MAX_PAGE",
+    "MIN_DATE",
+    "AwareDateTime",
+    "Date",
+    "DateTime",
     "Email",
     "Id",
     "Integer",
+    "NaiveDateTime",
     "PageNumber",
     "Text",
     "Url",
+    "in_date_range",
     "int_arg",
     "load_int",
 ]
 
+MIN_DATE = date(1900, 1, 1)  # the first and last day a date field takes
+MAX_DATE = date(2199, 12, 31)
 INT_MIN = -(2**31)  # the range of a database INTEGER column (SQLite, PostgreSQL)
 INT_MAX = 2**31 - 1
 MAX_PAGE = 1_000_000  # the last page of any list: far beyond what anyone pages through
@@ -66,7 +80,65 @@ class Url(Text, fields.Url):
 
 
 class Email(Text, fields.Email):
-    """An e-mail address, cleaned like :class:`Text` (a settings page shows an e-mail input)."""
+    """An e-mail address of printable ASCII (:func:`balai.contacts.email_address`), trimmed:
+    no spaces, no invisible or look-alike characters (a settings page shows an e-mail input)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if text and email_address(text) is None:
+            raise self.make_error("invalid")
+        return text
+
+
+class _Dated:
+    """Bounds for a date or a date and time: from :data:`MIN_DATE` to :data:`MAX_DATE`.
+
+    Beyond them a day cannot be shown, stored or have a day added without overflow
+    (``9999-12-31`` plus one day raises ``OverflowError``), and no one means them.
+    """
+
+    default_error_messages = {"range": _l("Enter a date from {min} to {max}.")}
+
+    def _bounded(self, value: Any) -> Any:
+        day = value.date() if isinstance(value, datetime) else value
+        if isinstance(day, date) and not MIN_DATE <= day <= MAX_DATE:
+            message = str(self.error_messages["range"])  # type: ignore[attr-defined]
+            raise ValidationError(message.format(min=MIN_DATE, max=MAX_DATE))
+        return value
+
+
+class Date(_Dated, fields.Date):
+    """A day (ISO 8601, ``2026-08-17``) from :data:`MIN_DATE` to :data:`MAX_DATE`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        return self._bounded(super()._deserialize(value, attr, data, **kwargs))
+
+
+class DateTime(_Dated, fields.DateTime):
+    """A date and time whose day is from :data:`MIN_DATE` to :data:`MAX_DATE`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        return self._bounded(super()._deserialize(value, attr, data, **kwargs))
+
+
+class AwareDateTime(_Dated, fields.AwareDateTime):
+    """:class:`DateTime` with a time zone (or the field's ``default_timezone``)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        return self._bounded(super()._deserialize(value, attr, data, **kwargs))
+
+
+class NaiveDateTime(_Dated, fields.NaiveDateTime):
+    """:class:`DateTime` without a time zone (a local time the caller places)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        return self._bounded(super()._deserialize(value, attr, data, **kwargs))
+
+
+def in_date_range(value: date | datetime) -> bool:
+    """Whether ``value`` (a day, or an instant's day) is within the fields' bounds."""
+    day = value.date() if isinstance(value, datetime) else value
+    return MIN_DATE <= day <= MAX_DATE
 
 
 class Integer(fields.Integer):

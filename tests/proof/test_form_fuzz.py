@@ -12,8 +12,9 @@ taken apart:
 
 ``VALUES`` holds the boundaries (integers beyond 32 and 64 bits, negative, zero,
 non-numeric, a 10,000-character string, control characters, right-to-left and
-astral Unicode, an SQL fragment, a path) and a few hypothesis-generated texts,
-drawn from a fixed seed so that every run sends the same requests. Server errors
+astral Unicode, an SQL fragment, a path, the first and last days Python knows) and
+a few hypothesis-generated texts, drawn from a fixed seed so that every run sends the
+same requests. Server errors
 must be 0.
 """
 
@@ -50,6 +51,8 @@ BOUNDARIES = [
     "\u202eꦧꦭꦻ 🏛️ Jalan",
     "1' OR '1'='1",
     "../../etc/passwd",
+    "9999-12-31",
+    "0001-01-01T00:00:00Z",
 ]
 GENERATED = 5  # texts drawn by hypothesis, from a fixed seed
 PER_ENDPOINT = 1  # pages taken apart per endpoint and role

@@ -15,7 +15,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import fields, post_load
+from marshmallow import post_load
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
@@ -24,7 +24,7 @@ from balai.admin import audit, bp
 from balai.admin.forms import REQUIRED, text
 from balai.calendar import Holiday, local_date, national_holidays
 from balai.db import db, utcnow
-from balai.fields import Integer, int_arg
+from balai.fields import Date, Integer, int_arg
 from balai.forms import FormSchema, validate_form
 from balai.permissions import require
 from balai.tenancy import select_timezone
@@ -38,7 +38,7 @@ Errors = dict[str, list[str]]
 class HolidayForm(FormSchema):
     """A region's own day off: the date and what it is."""
 
-    day = fields.Date(
+    day = Date(
         required=True,
         error_messages={**REQUIRED, "invalid": _l("Enter a date such as 2025-12-24.")},
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -11,6 +9,7 @@ from sqlalchemy.orm import Session
 from balai.auth.models import Department, User
 from balai.auth.passwords import hash_password, password_problem
 from balai.auth.sessions import end_all_sessions, revoke_all_tokens
+from balai.contacts import email_address
 from balai.db import utcnow
 from balai.permissions import OPERATOR, ROLES
 
@@ -25,8 +24,6 @@ __all__ = [
     "set_password",
 ]
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-
 
 class AccountError(ValueError):
     """An account change was refused; ``field`` names the input at fault."""
@@ -37,11 +34,13 @@ class AccountError(ValueError):
 
 
 def normalise_email(email: str) -> str:
-    """``email`` trimmed and lower-cased, the form every account is stored in."""
-    email = email.strip().lower()
-    if len(email) > 254 or not EMAIL_RE.match(email):
-        raise AccountError(_("%(email)s is not a valid e-mail address.", email=email), "email")
-    return email
+    """``email`` trimmed and lower-cased, the form every account is stored in
+    (:func:`balai.contacts.email_address`: printable ASCII, nothing invisible)."""
+    address = email_address(email)
+    if address is None:
+        shown = email.strip().encode("ascii", "backslashreplace").decode()
+        raise AccountError(_("%(email)s is not a valid e-mail address.", email=shown), "email")
+    return address
 
 
 def create_user(
@@ -100,9 +99,7 @@ def is_operator_address(session: Session, email: str) -> bool:
     wanted = email.strip().lower()
     found = session.scalar(
         select(User.id)
-        .where(
-            User.tenant_id.is_(None), User.role == OPERATOR, func.lower(User.email) == wanted
-        )
+        .where(User.tenant_id.is_(None), User.role == OPERATOR, func.lower(User.email) == wanted)
         .limit(1)
     )
     return found is not None

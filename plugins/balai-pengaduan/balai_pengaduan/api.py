@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from balai.api import ApiBlueprint, PageArgs, page_of, sort_field, sorted_by
 from balai.auth import current_user
 from balai.db import db
-from balai.fields import Id, Integer, Text
+from balai.fields import AwareDateTime, Date, Id, Integer, Text
 from balai.i18n import N_
 from balai.permissions import has_permission, require
 from balai_pengaduan import runtime, services
@@ -83,10 +83,10 @@ class ComplaintQuery(PageArgs):
     )
     area_id = Id(metadata={"description": "Area (kecamatan) id"})
     department_id = Id(metadata={"description": "Department (OPD) id"})
-    submitted_from = fields.AwareDateTime(
+    submitted_from = AwareDateTime(
         default_timezone=None, metadata={"description": "Submitted at or after (ISO 8601)"}
     )
-    submitted_until = fields.AwareDateTime(
+    submitted_until = AwareDateTime(
         default_timezone=None, metadata={"description": "Submitted before (ISO 8601)"}
     )
     overdue = fields.Boolean(metadata={"description": "Only complaints past a deadline"})
@@ -115,10 +115,10 @@ class ComplaintSchema(Schema):
     channel = Text()
     supporters = Integer(min=0)
     duplicate_of = Text(allow_none=True, metadata={"description": "Tracking code"})
-    submitted_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
-    forward_due = fields.Date()
-    followup_due = fields.Date(allow_none=True)
+    submitted_at = AwareDateTime()
+    updated_at = AwareDateTime()
+    forward_due = Date()
+    followup_due = Date(allow_none=True)
     overdue = fields.Boolean(metadata={"description": "Past its forwarding or follow-up deadline"})
 
 
@@ -129,7 +129,7 @@ class ReporterSchema(Schema):
 
 
 class EventSchema(Schema):
-    at = fields.AwareDateTime()
+    at = AwareDateTime()
     actor = Text(attribute="actor_label")
     from_status = Text(allow_none=True)
     to_status = Text()

@@ -13,7 +13,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from balai.fields import Id, Integer, PageNumber, Text
+from balai.fields import Date, Id, Integer, PageNumber, Text
 from balai.forms import FormSchema
 from balai_pengaduan.services import PRIVACY, ComplaintError
 from balai_pengaduan.workflow import STATUS_LABELS, STATUSES
@@ -223,10 +223,10 @@ class ComplaintFilters(FormSchema):
     category = Text(load_default=None, validate=validate.Length(max=30))
     status = Text(load_default=None, validate=validate.OneOf(STATUSES, error=_l("Unknown status.")))
     area = Id(load_default=None, error_messages={"invalid": _l("Choose an area.")})
-    since = fields.Date(
+    since = Date(
         load_default=None, error_messages={"invalid": _l("Enter a date, e.g. 2025-08-17.")}
     )
-    until = fields.Date(
+    until = Date(
         load_default=None, error_messages={"invalid": _l("Enter a date, e.g. 2025-08-17.")}
     )
     page = PageNumber(error_messages={"invalid": INVALID_NUMBER})

@@ -9,18 +9,14 @@ Open311's ``POST requests``. The limits are the plugin's settings
 
 from __future__ import annotations
 
-import re
-
 from flask import request
 from flask_babel import ngettext
 
 from balai import ratelimit
+from balai.contacts import recipient_key
 from balai_pengaduan import runtime
 
 __all__ = ["Reservation", "refusal_message", "reserve"]
-
-_PHONE_SEPARATORS = re.compile(r"[\s().+-]")
-
 
 class Reservation:
     """The hits of one submission; given back when a rule refuses the complaint."""
@@ -39,14 +35,6 @@ class Reservation:
                 ratelimit.refund(limit, *identity)
 
 
-def _recipient_key(kind: str, value: str) -> str:
-    value = value.strip().lower()
-    if kind == "phone":
-        digits = _PHONE_SEPARATORS.sub("", value)
-        value = "62" + digits[1:] if digits.startswith("0") else digits
-    return f"{kind}:{value}"
-
-
 def reserve(*, email: str | None, phone: str | None, anonymous: bool) -> Reservation:
     """Count one complaint for this client's address and for each recipient it names
     (an anonymous complaint sends no message)."""
@@ -61,7 +49,7 @@ def reserve(*, email: str | None, phone: str | None, anonymous: bool) -> Reserva
         limit = ratelimit.Limit("pengaduan.submit-recipient", spec)
         for kind, value in (("email", email), ("phone", phone)):
             if value and value.strip():
-                hits.append((limit, (_recipient_key(kind, value),)))
+                hits.append((limit, (recipient_key(kind, value),)))
     return Reservation(hits)
 
 

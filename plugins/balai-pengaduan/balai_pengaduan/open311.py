@@ -43,7 +43,7 @@ from werkzeug.exceptions import HTTPException
 
 from balai import ratelimit
 from balai.db import db, utcnow
-from balai.fields import Id, load_int
+from balai.fields import MAX_DATE, MIN_DATE, Id, in_date_range, load_int
 from balai.permissions import public
 from balai.tenancy import TenantInfo
 from balai.text import xml_document
@@ -437,6 +437,16 @@ def _moment(text: str | None, name: str) -> datetime | None:
         raise Open311Error(
             400, _("%(name)s must be a W3C date and time, e.g. 2010-01-01T00:00:00Z.", name=name)
         ) from exc
+    if not in_date_range(moment):
+        raise Open311Error(
+            400,
+            _(
+                "%(name)s must be from %(min)s to %(max)s.",
+                name=name,
+                min=MIN_DATE.isoformat(),
+                max=MAX_DATE.isoformat(),
+            ),
+        )
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
 from balai.api import PageArgs
-from balai.fields import Id, Integer, Text
+from balai.fields import AwareDateTime, Id, Integer, NaiveDateTime, Text
 from balai.forms import FormSchema
 from balai.i18n import N_
 from balai_pengumuman.services import CATEGORIES, AnnouncementError
@@ -127,8 +127,8 @@ class AnnouncementForm(FormSchema):
     body = _body()
     category = _category()
     department_id = _department()
-    published_at = fields.NaiveDateTime(load_default=None, error_messages={"invalid": INVALID_TIME})
-    expires_at = fields.NaiveDateTime(load_default=None, error_messages={"invalid": INVALID_TIME})
+    published_at = NaiveDateTime(load_default=None, error_messages={"invalid": INVALID_TIME})
+    expires_at = NaiveDateTime(load_default=None, error_messages={"invalid": INVALID_TIME})
 
 
 class AnnouncementInSchema(Schema):
@@ -138,13 +138,13 @@ class AnnouncementInSchema(Schema):
     body = _body()
     category = _category()
     department_id = _department()
-    published_at = fields.AwareDateTime(
+    published_at = AwareDateTime(
         load_default=None,
         allow_none=True,
         default_timezone=UTC,
         metadata={"description": "Publication time (ISO 8601); empty for now"},
     )
-    expires_at = fields.AwareDateTime(
+    expires_at = AwareDateTime(
         load_default=None,
         allow_none=True,
         default_timezone=UTC,
@@ -166,11 +166,11 @@ class AnnouncementSchema(Schema):
     body = Text()
     category = Text(metadata={"enum": list(CATEGORIES)})
     department = fields.Nested(DepartmentSchema, allow_none=True)
-    published_at = fields.AwareDateTime()
-    expires_at = fields.AwareDateTime(allow_none=True)
+    published_at = AwareDateTime()
+    expires_at = AwareDateTime(allow_none=True)
     status = Text(metadata={"enum": ["scheduled", "active", "archived"]})
-    created_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
+    created_at = AwareDateTime()
+    updated_at = AwareDateTime()
 
 
 class AnnouncementQuery(PageArgs):

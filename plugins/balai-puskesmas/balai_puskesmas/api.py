@@ -23,7 +23,7 @@ from balai import ratelimit
 from balai.api import ApiBlueprint, PageArgs, page_of, paginate
 from balai.auth import current_user
 from balai.db import db, utcnow
-from balai.fields import Id, Integer, Text
+from balai.fields import AwareDateTime, Date, Id, Integer, Text
 from balai.permissions import public, require
 from balai.plugins import hooks
 from balai_puskesmas import limiting, patients, queue, runtime, visits
@@ -81,14 +81,14 @@ class TicketSchema(Schema):
     number = Integer(min=0)
     display = Text(metadata={"description": 'As called, e.g. "UMUM-012"'})
     status = Text(metadata={"enum": list(TICKET_STATUSES)})
-    day = fields.Date()
+    day = Date()
     clinic = fields.Nested(NamedSchema)
     facility = fields.Nested(NamedSchema)
     channel = Text()
     ahead = Integer(min=0, metadata={"description": "Numbers waiting before this one"})
     estimated_minutes = Integer(min=0, metadata={"description": "Estimated wait"})
-    created_at = fields.AwareDateTime()
-    called_at = fields.AwareDateTime(allow_none=True)
+    created_at = AwareDateTime()
+    called_at = AwareDateTime(allow_none=True)
     url = Text(metadata={"description": "The follow page"})
 
 
@@ -96,7 +96,7 @@ class TakeSchema(Schema):
     """Take a number at a clinic; the day defaults to today in the region."""
 
     clinic_id = Id(required=True)
-    day = fields.Date(load_default=None)
+    day = Date(load_default=None)
     nik = Text(load_default=None, metadata={"description": "16 digits, optional"})
     phone = Text(load_default=None, metadata={"description": "For an SMS when called, optional"})
 
@@ -110,12 +110,12 @@ class BoardClinicSchema(Schema):
 
 class BoardSchema(Schema):
     facility = fields.Nested(NamedSchema)
-    day = fields.Date()
+    day = Date()
     clinics = fields.List(fields.Nested(BoardClinicSchema))
 
 
 class QueueQuery(Schema):
-    day = fields.Date(load_default=None, metadata={"description": "Default: today"})
+    day = Date(load_default=None, metadata={"description": "Default: today"})
     status = Text(load_default=None, validate=validate.OneOf(TICKET_STATUSES))
 
 
@@ -130,7 +130,7 @@ class DiagnosisSchema(Schema):
 
 class VisitSchema(Schema):
     id = Id()
-    started_at = fields.AwareDateTime()
+    started_at = AwareDateTime()
     facility_id = Id()
     clinic = fields.Nested(NamedSchema)
     clinician_name = Text()
@@ -150,7 +150,7 @@ class PatientSchema(Schema):
     id = Id()
     nik = Text()
     name = Text()
-    birth_date = fields.Date()
+    birth_date = Date()
     sex = Text(metadata={"enum": list(SEXES)})
     address = Text()
     phone = Text(allow_none=True)

@@ -38,7 +38,7 @@ from sqlalchemy import Result, Select, func, select
 
 from balai.auth import current_user
 from balai.db import db, utcnow
-from balai.fields import Id, PageNumber, Text, int_arg
+from balai.fields import Date, Id, PageNumber, Text, int_arg
 from balai.forms import FormSchema, validate_form
 from balai.permissions import give_refusal, is_admin, require
 from balai.tenancy import current_tenant
@@ -169,8 +169,8 @@ INVALID_DATE = _l("Enter a date, e.g. 2025-08-17.")
 class AuditFilters(FormSchema):
     """The audit trail search (query string); dates are days in the region's time zone."""
 
-    date_from = fields.Date(load_default=None, error_messages={"invalid": INVALID_DATE})
-    date_to = fields.Date(load_default=None, error_messages={"invalid": INVALID_DATE})
+    date_from = Date(load_default=None, error_messages={"invalid": INVALID_DATE})
+    date_to = Date(load_default=None, error_messages={"invalid": INVALID_DATE})
     officer = Text(
         load_default="", validate=validate.Length(max=200, error=_l("At most 200 characters."))
     )

@@ -25,7 +25,6 @@ show or open personal data without writing the entry first fails at once
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +32,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
 
+from balai.contacts import mobile_number
 from balai_puskesmas.models import AuditEntry, Staff, Visit
 
 __all__ = [
@@ -97,17 +97,6 @@ class Actor:
     channel: str = "web"
     duties: Mapping[int, str] = field(default_factory=dict)
     share_records: bool = False
-
-
-_PHONE_SEPARATORS = re.compile(r"[\s().-]")
-_MOBILE = re.compile(r"(?:\+62|62|0)?(8[0-9]{8,11})")
-
-
-def mobile_number(value: str | None) -> str | None:
-    """An Indonesian mobile number as ``+628…`` (from ``0812-3456-7890``, ``62812…``,
-    ``+62 812…``), or ``None`` when ``value`` is not one."""
-    found = _MOBILE.fullmatch(_PHONE_SEPARATORS.sub("", value or ""))
-    return "+62" + found.group(1) if found else None
 
 
 def duties_of(session: Session, user_id: int | None) -> dict[int, str]:

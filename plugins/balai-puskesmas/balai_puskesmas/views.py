@@ -29,13 +29,13 @@ from flask import (
 from flask_babel import format_date, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import fields, validate
+from marshmallow import validate
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from balai.auth import current_user
 from balai.db import db, utcnow
-from balai.fields import Id, Text, int_arg
+from balai.fields import Date, Id, Text, int_arg
 from balai.forms import FormSchema, validate_form
 from balai.permissions import public
 from balai_puskesmas import limiting, queue, runtime
@@ -99,7 +99,7 @@ class TakeForm(FormSchema):
     """Taking a number on the web (*ambil nomor antrean*)."""
 
     clinic = _clinic_field()
-    day = fields.Date(
+    day = Date(
         required=True,
         error_messages={
             "required": _l("Choose a day."),
