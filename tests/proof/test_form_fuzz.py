@@ -14,8 +14,7 @@ taken apart:
 non-numeric, a 10,000-character string, control characters, right-to-left and
 astral Unicode, an SQL fragment, a path, the first and last days Python knows) and
 a few hypothesis-generated texts, drawn from a fixed seed so that every run sends the
-same requests. Server errors
-must be 0.
+same requests. Server errors must be 0.
 """
 
 from __future__ import annotations
