@@ -360,6 +360,26 @@ def test_one_address_guessing_many_accounts_is_throttled(client, tenant):
     assert log_in(client, environ_base={"REMOTE_ADDR": "10.1.1.1"}).status_code == 302
 
 
+@pytest.mark.balai_config(LOGIN_MAX_FAILURES_ACCOUNT=100, LOGIN_MAX_FAILURES_ADDRESS=4)
+def test_an_ipv6_guesser_is_throttled_across_its_whole_64(client, tenant):
+    make_user(tenant)
+    for n in range(4):  # a new address of the same /64 for every guess
+        guesser = {"REMOTE_ADDR": f"2001:db8:77:1::{n + 1:x}"}
+        log_in(client, email=f"tebak{n}@example.test", password="x" * 12, environ_base=guesser)
+    assert log_in(client, environ_base={"REMOTE_ADDR": "2001:db8:77:1:9::9"}).status_code == 429
+    assert log_in(client, environ_base={"REMOTE_ADDR": "2001:db8:77:2::1"}).status_code == 302
+
+
+@pytest.mark.balai_config(LOGIN_MAX_FAILURES_ACCOUNT=100, LOGIN_MAX_FAILURES_ADDRESS=2)
+def test_an_ipv4_guesser_is_the_same_client_when_written_as_ipv6(client, tenant):
+    make_user(tenant)
+    for address in ("10.6.6.7", "::ffff:10.6.6.7"):
+        guesser = {"REMOTE_ADDR": address}
+        log_in(client, email="tebak@example.test", password="x" * 12, environ_base=guesser)
+    assert log_in(client, environ_base={"REMOTE_ADDR": "10.6.6.7"}).status_code == 429
+    assert log_in(client, environ_base={"REMOTE_ADDR": "10.6.6.8"}).status_code == 302
+
+
 def test_successful_login_forgets_the_account_failures_not_the_address(client, tenant):
     make_user(tenant)
     log_in(client, password="salah-sekali-123")

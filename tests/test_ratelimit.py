@@ -149,6 +149,36 @@ def test_stored_keys_hold_no_personal_data(app, tenant):
     assert "siti" not in key and f"t{tenant.id}" in key and "test.five" in key
 
 
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("192.0.2.7", "ip4:192.0.2.7"),
+        ("::ffff:192.0.2.7", "ip4:192.0.2.7"),
+        ("2001:DB8:1:2:aaaa::1", "ip6:2001:db8:1:2::/64"),
+        ("fe80::1%eth0", "ip6:fe80::/64"),
+        (None, "-"),
+        ("", "-"),
+        ("bukan-alamat", "other:bukan-alamat"),
+    ],
+)
+def test_client_addresses_are_keyed_by_network(address, key):
+    assert ratelimit.client_key(address) == key
+
+
+def test_an_ipv6_client_cannot_step_through_its_64_for_new_counters(storage_app, tenant):
+    two = Limit("test.two", "2 per hour")
+
+    def hit(address: str) -> bool:
+        return _hit(storage_app, two, ratelimit.client_key(address), tenant_id=tenant.id).allowed
+
+    assert hit("2001:db8:5:6::1") and hit("2001:db8:5:6:ffff:ffff:ffff:ffff")
+    assert not hit("2001:db8:5:6:1234::99")  # the same /64: the same counter
+    assert hit("2001:db8:5:7::1")  # the next /64 is another subscriber
+    assert hit("198.51.100.4") and hit("198.51.100.4")
+    assert not hit("::ffff:198.51.100.4")  # the same IPv4 client, written as IPv6
+    assert hit("198.51.100.5")  # IPv4 addresses count one by one
+
+
 def test_limit_strings_are_checked():
     assert ratelimit.valid_spec("5 per 15 minutes")
     assert ratelimit.valid_spec("10/hour; 50/day")
@@ -165,7 +195,7 @@ TWICE = Limit("test.twice", "2 per hour")
 def coba() -> str:
     from flask import request
 
-    outcome = ratelimit.hit(TWICE, request.remote_addr)
+    outcome = ratelimit.hit(TWICE, ratelimit.client_key(request.remote_addr))
     if not outcome:
         raise ratelimit.TooManyRequests(outcome)
     return "ok"

@@ -9,9 +9,14 @@ when the outcome says so::
 
     REPORTS = ratelimit.Limit("pengaduan.report-address", "10 per hour")
 
-    outcome = ratelimit.hit(REPORTS, request.remote_addr)
+    outcome = ratelimit.hit(REPORTS, ratelimit.client_key(request.remote_addr))
     if not outcome:
         raise ratelimit.TooManyRequests(outcome)   # 429 page, JSON error or Open311 error
+
+A client address is always counted through :func:`client_key`: an IPv4 address
+counts alone, an IPv6 address with its whole ``/64`` (the block one subscriber,
+phone or host gets, with more addresses than anyone could ever try), so changing
+the last 64 bits does not buy a fresh counter.
 
 A hit is counted atomically *before* the work it guards (fixed windows: the window
 starts with the first hit and the counter starts again when it ends), so parallel
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import time
 from dataclasses import dataclass
@@ -55,6 +61,7 @@ __all__ = [
     "StorageError",
     "TooManyRequests",
     "clear",
+    "client_key",
     "dispose",
     "hit",
     "hit_all",
@@ -170,6 +177,38 @@ class DatabaseStorage(Storage):
         with self.engine.begin() as connection:
             result = connection.execute(delete(table).where(table.c.expires_at <= time.time()))
         return int(result.rowcount)
+
+
+# -- client addresses -------------------------------------------------------------------
+
+#: The prefix an IPv6 client is counted by: one subscriber's network (RFC 6177).
+IPV6_PREFIX = 64
+
+
+def client_key(address: str | None) -> str:
+    """What a per-address limit counts a client address as: its network.
+
+    An IPv4 address counts as itself (``/32``), an IPv6 address as its ``/64``, and an
+    IPv4-mapped IPv6 address (``::ffff:192.0.2.7``) as the IPv4 address it holds::
+
+        ratelimit.hit(PER_ADDRESS, ratelimit.client_key(request.remote_addr))
+
+    A missing address is ``"-"``; text that is no address is kept as it is (lower
+    case), so it counts on its own and never with a real address.
+    """
+    text = (address or "").strip()
+    if not text:
+        return "-"
+    try:
+        ip = ipaddress.ip_address(text.split("%", 1)[0])  # a zone ("fe80::1%eth0") is no part
+    except ValueError:
+        return f"other:{text.lower()}"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv4Address):
+        return f"ip4:{ip}"
+    network = ipaddress.IPv6Network((ip, IPV6_PREFIX), strict=False)
+    return f"ip6:{network}"
 
 
 # -- limits and hits ---------------------------------------------------------------------

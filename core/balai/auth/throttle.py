@@ -62,11 +62,14 @@ class Attempt:
 def reserve(session: Session, email: str, address: str | None) -> Attempt:
     """Count one password check for ``email`` and ``address`` before it is made.
 
+    ``address`` is counted by its network (:func:`balai.ratelimit.client_key`): an
+    IPv6 client cannot step through its ``/64`` for fresh attempts.
+
     Whether an account exists or not makes no difference, except that an operator's
     address is counted across regions.
     """
     email = email.strip().lower()
     account = (account_limit(is_operator_address(session, email)), (email,))
-    by_address = (address_limit(), (address or "-",))
+    by_address = (address_limit(), (ratelimit.client_key(address),))
     outcome = ratelimit.hit_all(account, by_address)
     return Attempt(account, by_address, outcome)
