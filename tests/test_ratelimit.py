@@ -182,7 +182,12 @@ def test_an_ipv6_client_cannot_step_through_its_64_for_new_counters(storage_app,
 def test_limit_strings_are_checked():
     assert ratelimit.valid_spec("5 per 15 minutes")
     assert ratelimit.valid_spec("10/hour; 50/day")
+    assert ratelimit.valid_spec("10 per jam; 50/hari")
     assert not ratelimit.valid_spec("lima per jam")
+    assert (
+        ratelimit.Limit("test.jam", "2 per 15 menit").items()
+        == ratelimit.Limit("test.minutes", "2 per 15 minutes").items()
+    )
 
 
 limited = Blueprint("limited", __name__)

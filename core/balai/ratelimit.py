@@ -13,6 +13,12 @@ when the outcome says so::
     if not outcome:
         raise ratelimit.TooManyRequests(outcome)   # 429 page, JSON error or Open311 error
 
+A limit a region admin sets (a plugin setting) is written in English or in Bahasa
+Indonesia (``"10 per jam"``, ``"5 per 15 menit"``, ``"100/hari"``): :func:`parse_spec`
+turns it into the one stored form (``"5 per 15 minutes"``), :func:`describe_spec`
+shows a stored one in the reader's language, and
+:class:`balai.settings.LimitSetting` is the settings field that does both.
+
 A client address is always counted through :func:`client_key`: an IPv4 address
 counts alone, an IPv6 address with its whole ``/64`` (the block one subscriber,
 phone or host gets, with more addresses than anyone could ever try), so changing
@@ -34,13 +40,16 @@ import hashlib
 import hmac
 import ipaddress
 import math
+import re
 import time
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from flask import Flask, current_app, g
-from flask_babel import ngettext
+from flask_babel import gettext, ngettext
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
@@ -62,12 +71,15 @@ __all__ = [
     "TooManyRequests",
     "clear",
     "client_key",
+    "describe_spec",
     "dispose",
     "hit",
     "hit_all",
+    "parse_spec",
     "refund",
     "retry_message",
     "storage",
+    "valid_spec",
 ]
 
 
@@ -217,7 +229,8 @@ def client_key(address: str | None) -> str:
 @dataclass(frozen=True)
 class Limit:
     """A named limit: ``spec`` in the ``limits`` notation (``"5 per 15 minutes"``,
-    ``"10/hour; 50/day"``: every part must allow a hit).
+    ``"10/hour; 50/day"``: every part must allow a hit), or in Bahasa Indonesia
+    (``"5 per 15 menit"``, see :func:`parse_spec`).
 
     Counters are per region; ``cross_region=True`` counts one counter for the whole
     deployment (the platform operator's account, which logs in on every region).
@@ -231,13 +244,116 @@ class Limit:
         return _parse(self.spec)
 
 
+# -- limit strings ------------------------------------------------------------------------
+
+#: Every unit word a limit may be written with, English or Indonesian, and what it is
+#: in ``limits``' own units (a week is counted as seven days).
+UNITS: dict[str, tuple[str, int]] = {
+    **dict.fromkeys(("second", "seconds", "sec", "detik"), ("second", 1)),
+    **dict.fromkeys(("minute", "minutes", "min", "menit"), ("minute", 1)),
+    **dict.fromkeys(("hour", "hours", "jam"), ("hour", 1)),
+    **dict.fromkeys(("day", "days", "hari"), ("day", 1)),
+    **dict.fromkeys(("week", "weeks", "minggu", "pekan"), ("day", 7)),
+    **dict.fromkeys(("month", "months", "bulan"), ("month", 1)),
+    **dict.fromkeys(("year", "years", "tahun"), ("year", 1)),
+}
+#: What a region admin may write for "no limit" (an empty setting).
+NO_LIMIT = frozenset({"", "none", "no limit", "tanpa batas", "tidak ada"})
+_PART = re.compile(
+    r"(?P<amount>[0-9]{1,9})\s*(?:kali|times|x)?\s*(?:/|\bper\b|\bsetiap\b|\btiap\b)\s*"
+    r"(?P<multiple>[0-9]{1,9})?\s*(?P<unit>[a-z]+)"
+)
+_SEPARATORS = re.compile(r"\s*(?:;|,|\||\bdan\b|\band\b)\s*")
+
+
+def parse_spec(text: str) -> str:
+    """``text`` in the one form Balai stores limits in; ``ValueError`` if it is none.
+
+    English or Indonesian, with ``per`` or ``/``: ``"10 per jam"`` gives
+    ``"10 per hour"``, ``"5 per 15 menit"`` ``"5 per 15 minutes"``, ``"100/hari"``
+    ``"100 per day"``, ``"1 per minggu"`` ``"1 per 7 days"``. Several parts
+    (``"10 per jam; 50 per hari"``, also with ``,`` or ``dan``) must each allow a hit.
+    An empty text (or ``"tanpa batas"``) is ``""``: no limit. Amounts and windows
+    start at 1.
+    """
+    cleaned = " ".join(str(text).lower().split())
+    if cleaned in NO_LIMIT:
+        return ""
+    parts = []
+    for part in _SEPARATORS.split(cleaned):
+        found = _PART.fullmatch(part)
+        if found is None or found["unit"] not in UNITS:
+            raise ValueError(f"not a limit: {part!r}")
+        amount = int(found["amount"])
+        unit, days = UNITS[found["unit"]]
+        multiple = int(found["multiple"] or 1) * days
+        if amount < 1 or multiple < 1:
+            raise ValueError(f"a limit counts from 1: {part!r}")
+        window = unit if multiple == 1 else f"{multiple} {unit}s"
+        parts.append(f"{amount} per {window}")
+    return "; ".join(parts)
+
+
+def describe_spec(spec: str) -> str:
+    """A stored limit in the reader's language: ``"5 per 15 minutes"`` is
+    ``"5 per 15 menit"`` in Bahasa Indonesia. What :func:`parse_spec` reads back."""
+    try:
+        items = _parse(spec) if spec.strip() else []
+    except ValueError:
+        return spec
+    return "; ".join(_describe_item(item) for item in items)
+
+
+def _describe_item(item: RateLimitItem) -> str:
+    unit, num, amount = item.GRANULARITY.name, item.multiples, item.amount
+    if unit == "day" and num % 7 == 0:
+        unit, num = "week", num // 7
+    if num == 1:
+        single: dict[str, Callable[[], str]] = {
+            "second": lambda: gettext("%(amount)d per second", amount=amount),
+            "minute": lambda: gettext("%(amount)d per minute", amount=amount),
+            "hour": lambda: gettext("%(amount)d per hour", amount=amount),
+            "day": lambda: gettext("%(amount)d per day", amount=amount),
+            "week": lambda: gettext("%(amount)d per week", amount=amount),
+            "month": lambda: gettext("%(amount)d per month", amount=amount),
+            "year": lambda: gettext("%(amount)d per year", amount=amount),
+        }
+        return single[unit]()
+    several: dict[str, Callable[[], str]] = {
+        "second": lambda: ngettext(
+            "%(amount)d per %(num)d second", "%(amount)d per %(num)d seconds", num, amount=amount
+        ),
+        "minute": lambda: ngettext(
+            "%(amount)d per %(num)d minute", "%(amount)d per %(num)d minutes", num, amount=amount
+        ),
+        "hour": lambda: ngettext(
+            "%(amount)d per %(num)d hour", "%(amount)d per %(num)d hours", num, amount=amount
+        ),
+        "day": lambda: ngettext(
+            "%(amount)d per %(num)d day", "%(amount)d per %(num)d days", num, amount=amount
+        ),
+        "week": lambda: ngettext(
+            "%(amount)d per %(num)d week", "%(amount)d per %(num)d weeks", num, amount=amount
+        ),
+        "month": lambda: ngettext(
+            "%(amount)d per %(num)d month", "%(amount)d per %(num)d months", num, amount=amount
+        ),
+        "year": lambda: ngettext(
+            "%(amount)d per %(num)d year", "%(amount)d per %(num)d years", num, amount=amount
+        ),
+    }
+    return several[unit]()
+
+
 @lru_cache(maxsize=256)
 def _parse(spec: str) -> list[RateLimitItem]:
+    with suppress(ValueError):  # else whatever ``limits`` itself reads
+        spec = parse_spec(spec) or spec
     return parse_many(spec)
 
 
 def valid_spec(spec: str) -> bool:
-    """Whether ``spec`` is a limit string ``limits`` understands (for settings schemas)."""
+    """Whether ``spec`` is a limit (English or Indonesian, see :func:`parse_spec`)."""
     try:
         return bool(_parse(spec))
     except ValueError:

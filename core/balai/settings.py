@@ -11,6 +11,12 @@ the settings are saved, whoever saves them, and :func:`plugin_settings` opens it
 the plugin. The admin form never shows it: the field is empty, a note says a value
 is set, and an empty field keeps the stored value. A deployment value (the
 operator's ``PLUGIN_SETTINGS``) stays in the operator's configuration, unsealed.
+
+**Rate limits.** A field of type :class:`LimitSetting` is a limit the region admin
+sets (``"10 per jam"``, ``"5 per 15 minutes"``; empty: no limit). It is read in
+English or Bahasa Indonesia, stored in one form (:func:`balai.ratelimit.parse_spec`:
+``"5 per 15 minutes"``), shown on the settings form in the admin's language, and a
+value that is no limit is refused with a message naming the field and an example.
 """
 
 from __future__ import annotations
@@ -20,13 +26,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, current_app, g
+from flask_babel import gettext
 from marshmallow import Schema, ValidationError, missing
 
 from balai.crypto import SealError, is_sealed, sealer
 from balai.fields import Text
+from balai.ratelimit import describe_spec, parse_spec
 
 __all__ = [
+    "LimitSetting",
     "Secret",
+    "limit_fields",
     "open_secrets",
     "plugin_settings",
     "resolve_settings",
@@ -45,6 +55,46 @@ class Secret(Text):
 
     Use it like :class:`balai.fields.Text`, with ``load_default=""``.
     """
+
+
+class LimitSetting(Text):
+    """A rate limit the region admin sets, e.g. ``"10 per jam"``; empty: no limit.
+
+    Use it like :class:`balai.fields.Text`, with ``load_default`` a limit (or ``""``)::
+
+        submit_limit_address = LimitSetting(
+            load_default="10 per hour",
+            metadata={"label": N_("New complaints per connection")},
+        )
+
+    Loading gives the stored form (``"10 per hour"``, ``""`` for none), which
+    :class:`balai.ratelimit.Limit` takes as it is; :meth:`display` gives the form's
+    text in the reader's language.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return parse_spec(text)
+        except ValueError:
+            raise ValidationError(self._wrong_value()) from None
+
+    def display(self, value: Any) -> str:
+        """``value`` (a stored limit) as the settings form shows it."""
+        return describe_spec(str(value or ""))
+
+    def _wrong_value(self) -> str:
+        label = self.metadata.get("label")
+        return gettext(
+            '%(field)s: write a limit such as "10 per hour" or "5 per 15 minutes" (units: '
+            "second, minute, hour, day, week, month, year), or leave it empty for no limit.",
+            field=gettext(label) if label else self.name,
+        )
+
+
+def limit_fields(schema: Schema) -> dict[str, LimitSetting]:
+    """The schema's :class:`LimitSetting` fields by attribute name."""
+    return {n: f for n, f in schema.fields.items() if isinstance(f, LimitSetting)}
 
 
 def secret_fields(schema: Schema) -> dict[str, str]:

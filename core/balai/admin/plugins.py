@@ -15,7 +15,13 @@ from balai.admin import audit, bp
 from balai.forms import validate_form
 from balai.permissions import require
 from balai.plugins import plugins as plugin_manager
-from balai.settings import open_secrets, resolve_settings, schema_for, secret_fields
+from balai.settings import (
+    limit_fields,
+    open_secrets,
+    resolve_settings,
+    schema_for,
+    secret_fields,
+)
 from balai.tenancy import TenancyError, disable_plugin, enable_plugin, save_plugin_settings
 
 
@@ -97,6 +103,8 @@ def plugin_settings(name: str) -> Any:
             flash(_("The settings of %(title)s are saved.", title=info.title), "ok")
             return redirect(url_for("balai_admin.plugin_settings", name=name))
         values = {**values, **request.form.to_dict()}
+    else:
+        values = {**values, **{n: f.display(values[n]) for n, f in limit_fields(schema).items()}}
     page = render_template(
         "balai/admin/plugin_settings.html",
         plugin=info,
@@ -130,9 +138,13 @@ def _differing(schema: Schema, data: dict[str, Any], base: dict[str, Any]) -> di
 
 
 def _form_with_checkboxes(schema: Schema) -> MultiDict[str, str]:
-    """An unticked checkbox sends nothing: count it as ``false``."""
+    """An unticked checkbox sends nothing: count it as ``false``. A limit left empty
+    is no limit (not its default, as another empty field would be)."""
     form = MultiDict(request.form)
     for name, field in schema.fields.items():
         if isinstance(field, fields.Boolean) and name not in form:
             form[name] = "false"
+    for name in limit_fields(schema):
+        if name in form and not form[name].strip():
+            form[name] = "none"
     return form
