@@ -115,6 +115,45 @@ def test_the_roles_page_shows_what_a_user_manager_cannot_change(
         assert reason in page
 
 
+def row_heading(page: str, permission: str) -> str:
+    """The row heading of ``permission`` on the roles page."""
+    code = f'<code class="muted">{permission}</code>'
+    (heading,) = [h for h in page.split('<th scope="row">')[1:] if code in h.split("</th>")[0]]
+    return heading.split("</th>")[0]
+
+
+@pytest.mark.parametrize("role", ["admin", "manager"])
+def test_the_roles_page_marks_and_explains_admin_only_permissions(
+    client: FlaskClient, login: Login, tenant: TenantInfo, enable_plugin, role: str
+) -> None:
+    enable_plugin("puskesmas")
+    if role == "admin":
+        login(client, role="admin")
+    else:
+        add_department(tenant, "DPUPR")
+        login(client, role="opd", permissions=(MANAGE_USERS,), department="DPUPR")
+    page = client.get("/admin/peran").text
+    declared = registry(client.application).permissions
+    shown = [name for name in declared if f'<code class="muted">{name}</code>' in page]
+    assert {"balai.manage_users", "puskesmas.read_record", "balai.manage_calendar"} <= set(shown)
+    for name in shown:
+        badge = "region admin only" in row_heading(page, name)
+        assert badge == declared[name].admin_only, name
+    assert 'id="admin-only-explained"' in page
+    assert "Only a region admin can give them to a role or take them away" in page
+
+
+@pytest.mark.balai_config(BABEL_DEFAULT_LOCALE="id")
+def test_the_admin_only_badge_speaks_indonesian(
+    client: FlaskClient, login: Login, tenant: TenantInfo
+) -> None:
+    login(client, role="admin")
+    page = client.get("/admin/peran").text
+    assert "hanya admin daerah" in row_heading(page, "balai.manage_users")
+    assert "hanya admin daerah" not in row_heading(page, "balai.view_dashboard")
+    assert "Hanya admin daerah yang dapat memberikannya" in page
+
+
 def test_a_user_manager_cannot_grant_themselves_everything(
     app: Flask, client: FlaskClient, manager: User, tenant: TenantInfo, enable_plugin
 ) -> None:

@@ -5,6 +5,9 @@ region stores only its differences from those defaults (:class:`RoleGrant`
 rows), so a plugin that later changes a default is followed unless the region
 decided otherwise. Region admins always hold every permission.
 
+Permissions declared ``admin_only`` carry a "region admin only" badge, explained
+above the table: only a region admin grants or withdraws them.
+
 Someone who manages users without being an admin sees the cells they may not change
 disabled, each with its reason (:func:`balai.permissions.grant_refusal`); a post
 that changes one anyway is refused as a whole and nothing is written.
@@ -34,14 +37,16 @@ from balai.tenancy import registry as tenant_registry
 
 @dataclass(frozen=True)
 class MatrixRow:
-    """One permission on the roles page, which editable roles hold it now, and why
-    the current user may not change a cell (``None`` where they may)."""
+    """One permission on the roles page, which editable roles hold it now, whether
+    only a region admin may give it, and why the current user may not change a cell
+    (``None`` where they may)."""
 
     name: str
     label: str
     plugin: str
     held: dict[str, bool]
     locked: dict[str, str | None]
+    admin_only: bool = False
 
 
 def _permissions() -> list[Permission]:
@@ -75,6 +80,7 @@ def _matrix() -> list[MatrixRow]:
             plugin=_plugin_title(owner[p.name]),
             held={role: _holds(role, p) for role in EDITABLE_ROLES},
             locked={role: grant_refusal(current_user, role, p.name) for role in EDITABLE_ROLES},
+            admin_only=p.admin_only,
         )
         for p in _permissions()
     ]
@@ -125,6 +131,7 @@ def roles() -> Any:
         roles=EDITABLE_ROLES,
         errors=errors,
         reasons=_reasons(rows),
+        any_admin_only=any(row.admin_only for row in rows),
     )
     return page, status
 
