@@ -262,6 +262,58 @@ def test_a_user_manager_cannot_manage_officers_or_themselves(
     assert all(active for _, active in rows) and "X" not in {name for name, _ in rows}
 
 
+def test_a_refused_account_page_says_why(
+    client: FlaskClient, manager: User, tenant: TenantInfo
+) -> None:
+    with db.all_tenants() as session:
+        officer = create_user(
+            session,
+            tenant_id=tenant.id,
+            email="petugas@example.test",
+            name="Petugas",
+            role="opd",
+            password=PASSWORD,
+            department="DPUPR",
+        )
+    why = (
+        "Only a region admin can give the role Department officer: it carries permissions "
+        "you cannot give (balai.manage_users)."
+    )
+    for response in (
+        client.get(f"/admin/pengguna/{officer.id}"),
+        client.post(f"/admin/pengguna/{officer.id}", data={"name": "X", "role": "opd"}),
+        client.post(f"/admin/pengguna/{officer.id}/nonaktifkan"),
+        client.post(f"/admin/pengguna/{officer.id}/aktifkan"),
+    ):
+        assert response.status_code == 403
+        assert why in response.text
+        assert 'href="/admin/pengguna"' in response.text  # the way back
+        assert "Your account does not have the permission this page needs" not in response.text
+    own = client.get(f"/admin/pengguna/{manager.id}")
+    assert own.status_code == 403
+    assert "You cannot manage your own account here." in own.text
+
+
+@pytest.mark.balai_config(BABEL_DEFAULT_LOCALE="id")
+def test_a_refusal_speaks_indonesian(
+    client: FlaskClient, manager: User, tenant: TenantInfo
+) -> None:
+    with db.all_tenants() as session:
+        officer = create_user(
+            session,
+            tenant_id=tenant.id,
+            email="petugas@example.test",
+            name="Petugas",
+            role="opd",
+            password=PASSWORD,
+            department="DPUPR",
+        )
+    response = client.post(f"/admin/pengguna/{officer.id}/nonaktifkan")
+    assert response.status_code == 403
+    assert "Hanya admin daerah yang dapat memberikan peran" in response.text
+    assert "Kembali ke daftar pengguna" in response.text
+
+
 def test_officers_are_placed_only_in_the_managers_own_department(
     client: FlaskClient, login: Login, tenant: TenantInfo
 ) -> None:

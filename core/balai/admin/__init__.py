@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, g
+from flask import Blueprint, current_app, g, render_template
 from flask_login import current_user
 
-__all__ = ["audit", "bp"]
+__all__ = ["audit", "bp", "refused"]
 
 bp = Blueprint("balai_admin", __name__)
 
@@ -24,3 +24,14 @@ def audit(action: str, **details: Any) -> None:
     current_app.logger.info(
         "admin %s tenant=%s by=%s %s", action, tenant.slug if tenant else "-", who, described
     )
+
+
+def refused(reason: str, back: str, back_label: str, **details: Any) -> tuple[str, int]:
+    """The 403 page of something the current user may not do, naming ``reason`` (a
+    translated refusal such as :func:`balai.permissions.role_refusal` returns), with a
+    link ``back``; the refusal is logged like a change."""
+    audit("refused", reason=reason, **details)
+    page = render_template(
+        "balai/admin/refused.html", reason=reason, back=back, back_label=back_label
+    )
+    return page, 403

@@ -6,7 +6,8 @@ NULL) are never listed or editable, and another region's ids answer 404.
 Someone who manages users without being an admin gives and manages only roles whose
 every permission they could give themselves (:func:`balai.permissions.role_refusal`)
 and places officers only in their own department; a refused change is a 403 naming
-the field, and nothing is written.
+the field, and nothing is written. An account they may not manage at all answers a
+403 page that says why (:func:`balai.admin.refused`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from balai.admin import audit, bp
+from balai.admin import audit, bp, refused
 from balai.admin.forms import NewUserForm, UserForm
 from balai.auth.accounts import AccountError, create_user, set_active
 from balai.auth.models import Department, User
@@ -86,9 +87,15 @@ def _is_admin() -> bool:
     return is_admin(current_user)
 
 
-def _may_manage(user: User) -> bool:
-    """Only an admin manages accounts of a role the current user could not give."""
-    return role_refusal(current_user, user.role) is None
+def _not_yours(user: User) -> tuple[str, int] | None:
+    """The 403 page saying why the current user may not manage ``user``, or ``None``:
+    only an admin manages accounts of a role the current user could not give."""
+    reason = role_refusal(current_user, user.role)
+    if reason is None:
+        return None
+    if user.id == current_user.id:
+        reason = _("You cannot manage your own account here. %(reason)s", reason=reason)
+    return refused(reason, _back(), _("Back to users"), user=user.email)
 
 
 def _manageable_roles() -> list[str]:
@@ -221,8 +228,9 @@ def _create(data: dict[str, Any]) -> tuple[Errors, int]:
 def edit_user(user_id: int) -> Any:
     """Change a user's name, role and department."""
     user = _user_or_404(user_id)
-    if not _may_manage(user):
-        abort(403)
+    refusal = _not_yours(user)
+    if refusal is not None:
+        return refusal
     errors: Errors = {}
     status = 200
     if request.method == "POST":
@@ -267,22 +275,23 @@ def _update(user: User, data: dict[str, Any]) -> tuple[Errors, int]:
 
 @bp.route("/pengguna/<int:user_id>/nonaktifkan", methods=["POST"])
 @require("balai.manage_users")
-def disable_user(user_id: int) -> Response:
+def disable_user(user_id: int) -> Response | tuple[str, int]:
     """Disable an account and end all its login sessions at once."""
     return _set_active(user_id, active=False)
 
 
 @bp.route("/pengguna/<int:user_id>/aktifkan", methods=["POST"])
 @require("balai.manage_users")
-def enable_user(user_id: int) -> Response:
+def enable_user(user_id: int) -> Response | tuple[str, int]:
     """Let a disabled account log in again."""
     return _set_active(user_id, active=True)
 
 
-def _set_active(user_id: int, *, active: bool) -> Response:
+def _set_active(user_id: int, *, active: bool) -> Response | tuple[str, int]:
     user = _user_or_404(user_id)
-    if not _may_manage(user):
-        abort(403)
+    refusal = _not_yours(user)
+    if refusal is not None:
+        return refusal
     if user.id == current_user.id and not active:
         flash(_("You cannot disable your own account."), "error")
         return redirect(_back())
