@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -253,3 +254,61 @@ def test_a_taken_port_is_refused_before_anything_is_built(tmp_path: Path) -> Non
     assert result.exit_code == 1
     assert f"--port {port + 1}" in result.output and "./scripts/demo" in result.output
     assert not (tmp_path / "demo").exists()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _served(monkeypatch: pytest.MonkeyPatch, path: Path, port: int) -> tuple[Result, Flask]:
+    """Run ``balai demo --port PORT`` as a user does; the app it would serve."""
+    import werkzeug.serving
+
+    served: list[Flask] = []
+    monkeypatch.setattr(werkzeug.serving, "run_simple", lambda h, p, app, **kw: served.append(app))
+    result = CliRunner().invoke(cli, ["demo", "--path", str(path), "--port", str(port)])
+    assert result.exit_code == 0, result.output
+    assert len(served) == 1
+    return result, served[0]
+
+
+def test_links_name_the_port_the_demo_serves_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flask import url_for
+
+    from balai.tenancy import external_url
+
+    path, port = tmp_path / "balai-demo", _free_port()
+    result, app = _served(monkeypatch, path, port)
+    assert f"http://kota-tangerang.localhost:{port}/" in result.output
+    with app.app_context():
+        kota = registry(app).by_slug(KOTA)
+        assert external_url(kota, "balai_web.home") == f"http://kota-tangerang.localhost:{port}/"
+    # A request on another of the region's addresses: e-mails and SMS name the primary one.
+    with app.test_request_context("/", base_url=f"http://localhost:{port}"):
+        app.preprocess_request()
+        link = url_for("balai_web.home", _external=True)
+    assert link == f"http://kota-tangerang.localhost:{port}/"
+    assert json.loads((path / "demo.json").read_text())["port"] == port
+    db.engine_for(app).dispose()
+
+    # Reused on another port: new links follow it, and the demo says what it was built for.
+    other = _free_port()
+    result, app = _served(monkeypatch, path, other)
+    assert f"built for port {port}" in result.output
+    with app.app_context():
+        kota = registry(app).by_slug(KOTA)
+        assert external_url(kota, "balai_web.home") == f"http://kota-tangerang.localhost:{other}/"
+    db.engine_for(app).dispose()
+
+
+def test_the_default_http_port_is_left_out_of_links(tmp_path: Path) -> None:
+    from balai.demo import link_settings
+
+    assert link_settings(80) == {"PREFERRED_URL_PORT": None}
+    assert link_settings(8000) == {"PREFERRED_URL_PORT": 8000}

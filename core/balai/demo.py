@@ -6,6 +6,11 @@ SQLite database, ``TENANCY = "multi"``), so every other command works on it too:
 marks the folder as a demo; only such a folder is ever deleted (``--reset``), and
 without ``--reset`` a finished demo is reused as it is, with whatever was changed
 in it since.
+
+Links the demo writes (in e-mails and SMS in the outbox, the SMS webhook's address,
+anything built from a region's primary domain) name the port it serves on:
+``--port`` becomes ``PREFERRED_URL_PORT`` (:func:`link_settings`), for the build and
+for the server.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ __all__ = [
     "build",
     "demo_command",
     "demo_users",
+    "link_settings",
     "open_demo",
     "plugin_plan",
 ]
@@ -127,13 +133,32 @@ def _status(path: Path) -> str | None:
         return None
 
 
-def _mark(path: Path, status: str) -> None:
-    (path / MARKER).write_text(json.dumps({"status": status, "balai": __version__}) + "\n")
+def _mark(path: Path, status: str, port: int | None = None) -> None:
+    marker = {"status": status, "balai": __version__, "port": port}
+    (path / MARKER).write_text(json.dumps(marker) + "\n")
+
+
+def _built_port(path: Path) -> int | None:
+    """The port the demo at ``path`` was built for, if it says."""
+    try:
+        port = json.loads((path / MARKER).read_text()).get("port")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return port if isinstance(port, int) else None
 
 
 def _settings(path: Path) -> dict[str, Any]:
     """What the demo needs whatever the environment says: its own SQLite file, multi-tenancy."""
     return {"DATABASE_URL": f"sqlite:///{path / 'balai.sqlite'}", "TENANCY": "multi"}
+
+
+def link_settings(port: int) -> dict[str, Any]:
+    """The settings that make the demo's links name ``port`` (none for HTTP's own 80).
+
+    Links are built from a region's primary domain (``kota-tangerang.localhost``),
+    never from the request's ``Host``, so without its port they would lead nowhere.
+    """
+    return {"PREFERRED_URL_PORT": None if port == 80 else port}
 
 
 def open_demo(path: Path, overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -160,7 +185,11 @@ def _prepare(path: Path, reset: bool) -> bool:
 
 
 def build(path: Path, overrides: Mapping[str, Any] | None = None) -> Flask:
-    """Create the demo instance at ``path`` (which must not hold one) and return its app."""
+    """Create the demo instance at ``path`` (which must not hold one) and return its app.
+
+    ``overrides`` apply to this app only (the instance's ``balai.cfg`` keeps none of
+    them); pass :func:`link_settings` so that links written while building name the port.
+    """
     from balai.cli import new_instance_settings, write_instance_config
 
     path.mkdir(parents=True, exist_ok=True)
@@ -176,7 +205,7 @@ def build(path: Path, overrides: Mapping[str, Any] | None = None) -> Flask:
         plan = plugin_plan(plugins(app))
         for slug, names in plan.items():
             _enable_plugins(app, slug, names)
-    _mark(path, "ready")
+    _mark(path, "ready", app.config.get("PREFERRED_URL_PORT"))
     return app
 
 
@@ -337,13 +366,20 @@ def demo_command(path: Path, reset: bool, host: str, port: int, no_serve: bool) 
     path = path.resolve()
     if not no_serve:
         _check_port(host, port)
+    links = link_settings(port)
     if _prepare(path, reset):
         click.echo(f"building the demo in {path} ...")
-        app = build(path)
+        app = build(path, links)
         click.echo("demo ready")
     else:
         click.echo(f"reusing the demo in {path} as it is ('{_command()} --reset' builds it afresh)")
-        app = open_demo(path)
+        built = _built_port(path)
+        if built is not None and built != links["PREFERRED_URL_PORT"]:
+            click.echo(
+                f"note: it was built for port {built}; links written then (in the outbox) "
+                f"still name {built}, new ones name {port}"
+            )
+        app = open_demo(path, links)
     _addresses(port)
     _logins(app)
     if no_serve:
