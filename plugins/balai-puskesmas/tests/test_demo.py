@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time as clock
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, time, timedelta
@@ -32,12 +31,8 @@ TANGERANG = "kota-tangerang"
 
 
 def populated(tenant, session):
-    started = clock.perf_counter()
     plugin.populate_demo(tenant=tenant, session=session)
     session.commit()
-    elapsed = clock.perf_counter() - started
-    print(f"\npopulate_demo({tenant.slug}) took {elapsed:.2f} s")
-    return elapsed
 
 
 def count(session, model):
@@ -58,7 +53,7 @@ def test_a_region_gets_puskesmas_officers_patients_visits_and_a_queue(
     enabled, db_session, dinkes, vault, login, client, audited
 ):
     citizen = login(client, role="warga", email="siti@kota-a.test")
-    elapsed = populated(enabled, db_session)
+    populated(enabled, db_session)
     facilities = db_session.scalars(select(Facility).order_by(Facility.id)).all()
     assert len(facilities) == 4
     assert all(
@@ -135,7 +130,6 @@ def test_a_region_gets_puskesmas_officers_patients_visits_and_a_queue(
     trail = Counter(db_session.scalars(select(AuditEntry.action)))
     assert trail["staff.assign"] == len(staff)
     assert trail["visit.create"] == len(visits)
-    assert elapsed > 0  # printed, not asserted: timings flake on a busy machine
 
 
 @pytest.mark.clock
