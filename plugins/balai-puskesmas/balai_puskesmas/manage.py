@@ -52,6 +52,7 @@ __all__ = [
     "AUDIT_PAGE_SIZE",
     "FACILITY_PAGE_SIZE",
     "AuditFilters",
+    "Choice",
     "ClinicForm",
     "FacilityForm",
     "StaffForm",
@@ -128,6 +129,17 @@ def _text_field() -> Text:
     return Text(load_default="")
 
 
+class Choice(Text):
+    """One of a list of values, read without the spaces around it: the value checked
+    (and authorised) is the value used."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+CHOOSE_DUTY = _l("Choose a duty: registration desk, clinician or viewer.")
+
+
 FacilityForm = FormSchema.from_dict(
     {
         "code": _text_field(),
@@ -157,7 +169,12 @@ ClinicForm = FormSchema.from_dict(
 StaffForm = FormSchema.from_dict(
     {
         "email": _text_field(),
-        "duty": _text_field(),
+        # Checked here, before anyone decides who may give it: " viewer" is "viewer".
+        "duty": Choice(
+            required=True,
+            validate=validate.OneOf(DUTIES, error=CHOOSE_DUTY),
+            error_messages={"required": CHOOSE_DUTY},
+        ),
         "profession": _text_field(),
         "nakes_id": _text_field(),
     },
@@ -382,7 +399,14 @@ def _clinic_values(clinic: Clinic | None) -> dict[str, Any]:
 
 
 def _duty_refusal(duty: str, email: str | None = None, user_id: int | None = None) -> str | None:
-    """Why the current user may not give (or change, or remove) ``duty`` for an account."""
+    """Why the current user may not give (or change, or remove) ``duty`` for an account.
+
+    ``duty`` is the value that will be saved (the form's, as :data:`StaffForm` read
+    it); a value that is no duty is refused, never waved through.
+    """
+    permission = DUTY_PERMISSIONS.get(duty)
+    if permission is None:
+        return str(CHOOSE_DUTY)
     if is_admin(current_user):
         return None
     own = user_id == current_user.id or (
@@ -390,8 +414,7 @@ def _duty_refusal(duty: str, email: str | None = None, user_id: int | None = Non
     )
     if own:
         return _("You cannot give yourself a duty, or change or remove your own.")
-    permission = DUTY_PERMISSIONS.get(duty)
-    return give_refusal(current_user, permission) if permission else None
+    return give_refusal(current_user, permission)
 
 
 def _duties_locked() -> str | None:

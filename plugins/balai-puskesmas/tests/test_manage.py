@@ -304,6 +304,42 @@ def test_only_an_admin_gives_duties_even_to_a_role_granted_management(
     assert rows(db_session, AuditEntry) == []
 
 
+@pytest.mark.parametrize("duty", [" viewer", "viewer ", "\tregistration", " clinician\n"])
+def test_a_duty_with_spaces_around_it_is_checked_as_the_duty_it_becomes(
+    client, facility, login, db_session, make_user, duty
+):
+    """A duty typed as " viewer" is saved as viewer: who may give it is decided on viewer."""
+    login(client, role="opd", permissions=("puskesmas.manage_facility",))
+    make_user("rina@kota-a.test")
+    form = {"email": "rina@kota-a.test", "duty": duty, "profession": "nurse"}
+    response = english(client).post(f"{BASE}/{facility.id}/petugas", data=form)
+    assert response.status_code == 403
+    assert "Only a region admin can give" in response.text
+    assert rows(db_session, Staff) == [] and rows(db_session, AuditEntry) == []
+
+
+@pytest.mark.parametrize("role", ["admin", "opd"])
+@pytest.mark.parametrize("duty", ["nurse", "VIEWER", "viewer\u200b", "admin"])
+def test_an_unknown_duty_is_a_field_error_for_everyone(
+    client, facility, login, db_session, make_user, duty, role
+):
+    login(client, role=role, permissions=("puskesmas.manage_facility",))
+    make_user("rina@kota-a.test")
+    form = {"email": "rina@kota-a.test", "duty": duty}
+    response = english(client).post(f"{BASE}/{facility.id}/petugas", data=form)
+    assert response.status_code == 400
+    assert 'id="duty-error"' in response.text and "Choose a duty" in response.text
+    assert rows(db_session, Staff) == [] and rows(db_session, AuditEntry) == []
+
+
+def test_an_admin_gives_the_cleaned_duty(client, facility, login, db_session, make_user):
+    user = make_user("rina@kota-a.test")
+    login(client, role="admin")
+    form = {"email": "rina@kota-a.test", "duty": " viewer "}
+    assert client.post(f"{BASE}/{facility.id}/petugas", data=form).status_code == 302
+    assert [(s.user_id, s.duty) for s in rows(db_session, Staff)] == [(user.id, "viewer")]
+
+
 def test_an_admin_may_give_themselves_a_duty(client, facility, login, db_session):
     admin = login(client, role="admin")
     form = {"email": admin.email, "duty": "viewer"}
