@@ -238,6 +238,7 @@ def take_ticket(data: dict[str, Any]) -> dict[str, Any]:
             phone=data["phone"],
             user_id=current_user.id if current_user.is_authenticated else None,
             one_per_person=bool(settings["one_number_per_person"]),
+            desk_share_percent=int(settings["desk_share_percent"]),
         )
     except PuskesmasError as exc:
         db.session.rollback()

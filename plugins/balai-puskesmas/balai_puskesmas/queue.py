@@ -38,7 +38,9 @@ from balai_puskesmas.vault import Vault
 __all__ = [
     "CHANNELS",
     "CHANNEL_LABELS",
+    "DEFAULT_DESK_SHARE",
     "DESK_DUTIES",
+    "ONLINE_CHANNELS",
     "STATUS_LABELS",
     "BoardRow",
     "ClinicQueue",
@@ -55,6 +57,7 @@ __all__ = [
     "estimate",
     "finish",
     "normalise_phone",
+    "online_quota",
     "recall",
     "region_today",
     "skip",
@@ -72,6 +75,12 @@ def N_(message: str) -> str:
 
 #: Where a number was taken.
 CHANNELS = ("web", "kiosk", "sms", "desk", "api")
+#: Channels used from anywhere, without coming to the puskesmas: they stop short of a
+#: clinic's daily quota by the share kept for the desk and the kiosk.
+ONLINE_CHANNELS = ("web", "sms", "api")
+#: The share of a daily quota kept for the desk and the kiosk when none is given (the
+#: setting ``desk_share_percent``'s default).
+DEFAULT_DESK_SHARE = 20
 #: How a channel reads (message ids).
 CHANNEL_LABELS = {
     "web": N_("web"),
@@ -148,6 +157,17 @@ def normalise_phone(value: str) -> str:
 # -- taking a number -----------------------------------------------------------------
 
 
+def online_quota(daily_quota: int | None, desk_share_percent: int) -> int | None:
+    """How many of a clinic's numbers of a day the web, the app and SMS may give: the
+    daily quota less the desk's share, rounded up to a whole number kept for the desk
+    (quota 25, 20 %: 20; quota 3, 20 %: 2). ``None``: no quota, no limit."""
+    if daily_quota is None:
+        return None
+    share = min(max(int(desk_share_percent), 0), 100)
+    kept = -(-daily_quota * share // 100)  # ceiling: any share keeps at least one
+    return max(daily_quota - kept, 0)
+
+
 def take_number(
     session: Session,
     vault: Vault,
@@ -163,6 +183,7 @@ def take_number(
     phone: str | None = None,
     user_id: int | None = None,
     one_per_person: bool = False,
+    desk_share_percent: int = DEFAULT_DESK_SHARE,
 ) -> Ticket:
     """Give the next number of ``clinic_id`` on ``day`` (flushed, not committed).
 
@@ -179,6 +200,12 @@ def take_number(
     :param one_per_person: refuse a NIK that already holds a waiting or called number
         at the clinic that day; checked behind the counter's lock, so two parallel takes
         with one NIK cannot both pass.
+    :param desk_share_percent: the share of the clinic's daily quota kept for the desk
+        and the kiosk (the region's setting of that name): an online channel
+        (:data:`ONLINE_CHANNELS`) gets no number once the clinic has given
+        :func:`online_quota` numbers that day, by any channel; the desk and the kiosk
+        give up to the full quota. Checked on the number the counter gives, so
+        parallel takers cannot get past it either.
     :raises PuskesmasError: with the problems by field (``clinic``, ``day``, ``nik``,
         ``phone``); status 422. Roll back after it.
     """
@@ -224,8 +251,9 @@ def take_number(
                 QueueCounter.clinic_id == clinic.id, QueueCounter.day == day
             )
         )
-        if (given or 0) >= clinic.daily_quota:
-            errors["clinic"] = _QUOTA_REACHED
+        refusal = _quota_refusal(clinic, channel, desk_share_percent, (given or 0) + 1)
+        if refusal is not None:
+            errors["clinic"] = refusal
     if errors:
         raise PuskesmasError(errors, params=params)
     assert clinic is not None
@@ -235,8 +263,9 @@ def take_number(
         suggested = session.scalar(select(Patient.id).where(Patient.nik_hash == nik_hash))
     # The first write of the transaction: from here concurrent takers queue behind us.
     number = _next_number(session, clinic.id, day)
-    if clinic.daily_quota is not None and number > clinic.daily_quota:
-        raise PuskesmasError({"clinic": _QUOTA_REACHED})
+    refusal = _quota_refusal(clinic, channel, desk_share_percent, number)
+    if refusal is not None:
+        raise PuskesmasError({"clinic": refusal})
     if one_per_person and _holds_active_number(session, clinic.id, day, nik_hash):
         raise PuskesmasError({"nik": _ONE_PER_PERSON})
     ticket = Ticket(
@@ -263,9 +292,30 @@ def take_number(
 
 
 _QUOTA_REACHED = N_("This clinic has given all its numbers for that day.")
+_ONLINE_QUOTA_REACHED = N_(
+    "The numbers this clinic gives online for that day are used up. Come to the "
+    "registration desk of the puskesmas: it keeps some numbers for people who come in "
+    "person."
+)
 _ONE_PER_PERSON = N_(
     "This NIK already has a number at this clinic for that day: use it, or cancel it first."
 )
+
+
+def _quota_refusal(
+    clinic: Clinic, channel: str, desk_share_percent: int, number: int
+) -> str | None:
+    """Why ``number`` is past what ``channel`` may give at ``clinic`` that day, or None."""
+    quota = clinic.daily_quota
+    if quota is None:
+        return None
+    if number > quota:
+        return _QUOTA_REACHED
+    if channel in ONLINE_CHANNELS:
+        online = online_quota(quota, desk_share_percent)
+        if online is not None and number > online:
+            return _ONLINE_QUOTA_REACHED
+    return None
 
 
 def _holds_active_number(session: Session, clinic_id: int, day: date, nik_hash: str | None) -> bool:

@@ -178,6 +178,19 @@ class PuskesmasSettings(Schema):
             "description": N_("The desk and the kiosk may still give a second number."),
         },
     )
+    desk_share_percent = Integer(
+        load_default=20,
+        min=0,
+        max=100,
+        metadata={
+            "label": N_(
+                "Share of each clinic's daily quota kept for the desk and the kiosk, in percent"
+            ),
+            "description": N_(
+                "The web form, the app and SMS stop at the daily quota less this share; the registration desk and the kiosk give numbers up to the full quota, for people who come in person. 0: nothing kept; 100: numbers only at the puskesmas. Only for clinics with a daily quota."  # noqa: E501
+            ),
+        },
+    )
     board_refresh_seconds = Integer(
         load_default=15,
         min=5,

@@ -75,6 +75,7 @@ def handle(sms: InboundSms) -> str:
             nik=parts[2] if len(parts) == 3 else None,
             phone=phone,
             one_per_person=bool(runtime.settings()["one_number_per_person"]),
+            desk_share_percent=int(runtime.settings()["desk_share_percent"]),
         )
     except PuskesmasError as exc:
         db.session.rollback()

@@ -283,6 +283,7 @@ def take() -> Any:
             phone=data["phone"],
             user_id=_user_id(),
             one_per_person=bool(runtime.settings()["one_number_per_person"]),
+            desk_share_percent=int(runtime.settings()["desk_share_percent"]),
         )
     except PuskesmasError as exc:
         db.session.rollback()

@@ -226,6 +226,8 @@ def test_inactive_clinic_or_puskesmas_is_refused(client, open_facility, db_sessi
     assert stored() == []
 
 
+# The whole quota online: the desk's share is tested in test_queue_limits.py.
+@pytest.mark.balai_config(PLUGIN_SETTINGS={"puskesmas": {"desk_share_percent": 0}})
 def test_daily_quota_gives_no_number_past_it(client, umum, db_session, stored, counters):
     db_session.get(Clinic, umum.id).daily_quota = 2
     db_session.commit()

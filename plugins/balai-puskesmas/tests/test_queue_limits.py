@@ -20,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from balai.sms import TOKEN_HEADER, rotate_token
+from balai.tenancy import save_plugin_settings
+from balai_puskesmas import queue
 from balai_puskesmas.models import Facility, Ticket
 
 from .conftest import NIK_MAN
@@ -184,6 +186,83 @@ def test_sms_antre_is_limited_per_phone(app, client, enabled, clinic, open_facil
     assert "Too many queue numbers were asked for" in replies[3]
     assert len(tickets()) == 3
     assert "Queue number" in sms("+6281298765432")  # another phone, same gateway
+
+
+def test_online_channels_leave_the_desk_its_share_of_the_quota(
+    app, client, enabled, tenant, clinic, open_facility, open_kiosk, officer, tickets
+):
+    """Quota 25, 20 % kept for the desk (the default): 30 anonymous takers from 30
+    addresses at once get numbers 1 to 20; the web form and SMS are refused too; the
+    desk and the kiosk give 21 to 25, and nobody gets a 26th."""
+
+    def take(browser, n):
+        address = {"REMOTE_ADDR": f"10.1.{n}.1"}
+        return browser.post(API, json={"clinic_id": clinic.id, "day": DAY}, environ_base=address)
+
+    statuses = in_parallel(app, tenant, take)
+    assert sorted(statuses) == [201] * 20 + [422] * 10
+    assert [t.number for t in tickets()] == list(range(1, 21))
+    refused = client.post(
+        API, json={"clinic_id": clinic.id, "day": DAY}, environ_base={"REMOTE_ADDR": "10.9.0.1"}
+    )
+    assert refused.status_code == 422
+    message = refused.json["error"]["fields"]["clinic_id"][0]
+    assert "numbers this clinic gives online for that day are used up" in message
+    assert "registration desk" in message
+    form = {"clinic": str(clinic.id), "day": DAY}
+    address = {"REMOTE_ADDR": "10.9.0.2"}
+    page = client.post("/puskesmas/antrean/ambil", data=form, environ_base=address)
+    assert page.status_code == 400 and "gives online for that day are used up" in page.text
+    token = rotate_token(app, enabled)
+    reply = client.post(
+        "/-/sms/masuk",
+        data={"from": "+6281298765432", "text": f"ANTRE {open_facility.code} {clinic.code}"},
+        headers={TOKEN_HEADER: token},
+    )
+    assert "gives online for that day are used up" in reply.text
+    assert len(tickets()) == 20
+
+    kiosk = app.test_client()
+    kiosk.host = tenant.domains[0]
+    open_kiosk(kiosk, open_facility)
+    for _ in range(2):
+        taken = kiosk.post(f"/puskesmas/{open_facility.id}/kios", data={"clinic": str(clinic.id)})
+        assert taken.status_code == 302
+    desk = app.test_client()
+    desk.host = tenant.domains[0]
+    officer(desk, open_facility)
+    desk.get("/bahasa?lang=en&next=/")
+    for _ in range(3):
+        assert desk.post(f"/puskesmas/loket/{clinic.id}/ambil", data={}).status_code == 302
+    full = desk.post(f"/puskesmas/loket/{clinic.id}/ambil", data={})
+    assert full.status_code == 400 and "has given all its numbers for that day" in full.text
+    assert [t.number for t in tickets()] == list(range(1, 26))
+    assert [t.channel for t in tickets()][20:] == ["kiosk"] * 2 + ["desk"] * 3
+
+
+@pytest.mark.parametrize(("share", "online"), [(0, QUOTA), (10, 22), (100, 0)])
+def test_the_desk_share_is_the_regions_setting(
+    app, client, enabled, clinic, tickets, share, online
+):
+    save_plugin_settings(app, enabled, "puskesmas", {"desk_share_percent": share, **LIMITS})
+    statuses = [
+        client.post(
+            API,
+            json={"clinic_id": clinic.id, "day": DAY},
+            environ_base={"REMOTE_ADDR": f"10.2.{n}.1"},
+        ).status_code
+        for n in range(QUOTA + 1)
+    ]
+    assert statuses == [201] * online + [422] * (QUOTA + 1 - online)
+    assert len(tickets()) == online
+
+
+@pytest.mark.parametrize(
+    ("quota", "share", "online"),
+    [(None, 20, None), (25, 20, 20), (3, 20, 2), (1, 20, 0), (10, 0, 10), (10, 100, 0), (7, 50, 3)],
+)
+def test_online_quota_keeps_at_least_one_number_for_any_share(quota, share, online):
+    assert queue.online_quota(quota, share) == online
 
 
 def test_the_kiosk_is_closed_to_anyone_the_staff_did_not_open_it_for(

@@ -31,8 +31,16 @@ def test_the_page_shows_every_setting(client, enabled, login):
     login(client, role="admin")
     page = client.get(PAGE)
     assert page.status_code == 200
-    for name in ("share_records", "closed_on_holidays", "satusehat_server", "max_attempts"):
+    for name in (
+        "share_records",
+        "closed_on_holidays",
+        "desk_share_percent",
+        "satusehat_server",
+        "max_attempts",
+    ):
         assert f'name="{name}"' in page.text
+    label = "Bagian kuota harian tiap poli yang disisihkan untuk loket dan kios, dalam persen"
+    assert label in page.text
     assert 'name="satusehat_client_secret" type="password" value=""' in page.text
 
 

@@ -125,6 +125,7 @@ def test_bad_nik_is_explained(send, stored):
     assert stored() == []
 
 
+@pytest.mark.balai_config(PLUGIN_SETTINGS={"puskesmas": {"desk_share_percent": 0}})
 def test_closed_day_and_quota_are_explained(send, stored, make_facility, db_session):
     today = queue.region_today(utcnow(), "Asia/Jakarta")
     hours = {str(d): ["07:30", "14:00"] for d in range(1, 8) if d != today.isoweekday()}
