@@ -242,7 +242,7 @@ def take_ticket(data: dict[str, Any]) -> dict[str, Any]:
         )
     except PuskesmasError as exc:
         db.session.rollback()
-        reservation.give_back()
+        reservation.refused(exc)
         _refuse(exc, rename={"clinic": "clinic_id"})
     db.session.commit()
     return _ticket(ticket)

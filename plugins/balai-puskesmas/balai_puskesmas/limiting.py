@@ -5,7 +5,10 @@ the gateway's address, so not there) and per phone number (all three), counted b
 :mod:`balai.ratelimit` before the number is taken, so parallel requests cannot get past
 the limit. One person (NIK) holds at most one active number per clinic and day: that
 rule is checked inside :func:`~balai_puskesmas.queue.take_number`, behind the clinic's
-counter lock. The desk and the kiosk opened by the puskesmas' staff are exempt.
+counter lock; its refusal counts against the limits like a number taken (a refusal
+for any other reason is given back), so that asking which NIKs hold a number today
+costs as much as taking one. The desk and the kiosk opened by the puskesmas' staff
+are exempt.
 The limits are the plugin's settings ``ticket_limit_address`` and
 ``ticket_limit_phone`` (an empty value switches one off).
 """
@@ -17,7 +20,8 @@ from flask_babel import ngettext
 
 from balai import ratelimit
 from balai_puskesmas import runtime
-from balai_puskesmas.services import mobile_number
+from balai_puskesmas.queue import NumberHeld
+from balai_puskesmas.services import PuskesmasError, mobile_number
 
 __all__ = ["Reservation", "refusal_message", "reserve"]
 
@@ -38,6 +42,13 @@ class Reservation:
         if self.allowed:
             for limit, identity in self.hits:
                 ratelimit.refund(limit, *identity)
+
+    def refused(self, exc: PuskesmasError) -> None:
+        """The take was refused by ``exc``: given back, unless the refusal says that
+        the NIK holds a number (:class:`~balai_puskesmas.queue.NumberHeld`), which
+        counts like a number taken, so nobody learns for free who holds one."""
+        if not isinstance(exc, NumberHeld):
+            self.give_back()
 
 
 def reserve(*, phone: str | None, by_address: bool = True) -> Reservation:

@@ -44,6 +44,7 @@ __all__ = [
     "STATUS_LABELS",
     "BoardRow",
     "ClinicQueue",
+    "NumberHeld",
     "Stats",
     "board",
     "bookable_days",
@@ -267,7 +268,7 @@ def take_number(
     if refusal is not None:
         raise PuskesmasError({"clinic": refusal})
     if one_per_person and _holds_active_number(session, clinic.id, day, nik_hash):
-        raise PuskesmasError({"nik": _ONE_PER_PERSON})
+        raise NumberHeld({"nik": _ONE_PER_PERSON})
     ticket = Ticket(
         code=new_code(),
         facility_id=clinic.facility_id,
@@ -298,8 +299,18 @@ _ONLINE_QUOTA_REACHED = N_(
     "person."
 )
 _ONE_PER_PERSON = N_(
-    "This NIK already has a number at this clinic for that day: use it, or cancel it first."
+    "This person may already have a number at this clinic for that day. Look at the "
+    "SMS or the page you got with it, or ask at the registration desk."
 )
+
+
+class NumberHeld(PuskesmasError):
+    """The refusal of ``one_per_person``: the NIK holds an active number there that day.
+
+    Unlike the other refusals it says something about a person, so the limits on
+    taking numbers count it (:meth:`balai_puskesmas.limiting.Reservation.refused`):
+    asking which NIKs hold a number costs as much as taking one.
+    """
 
 
 def _quota_refusal(

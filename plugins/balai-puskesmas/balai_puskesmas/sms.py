@@ -79,7 +79,7 @@ def handle(sms: InboundSms) -> str:
         )
     except PuskesmasError as exc:
         db.session.rollback()
-        reservation.give_back()
+        reservation.refused(exc)
         reasons = " ".join(m for ms in runtime.error_messages(exc).values() for m in ms)
         return _("No number was taken: %(reasons)s", reasons=reasons)
     ahead, minutes = queue.estimate(db.session, ticket)

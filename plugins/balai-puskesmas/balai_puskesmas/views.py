@@ -287,7 +287,7 @@ def take() -> Any:
         )
     except PuskesmasError as exc:
         db.session.rollback()
-        reservation.give_back()
+        reservation.refused(exc)
         return _take_page(values, rule_errors(exc))
     db.session.commit()
     return redirect(url_for(".ticket", code=ticket.code))

@@ -24,7 +24,7 @@ from balai.tenancy import save_plugin_settings
 from balai_puskesmas import queue
 from balai_puskesmas.models import Facility, Ticket
 
-from .conftest import NIK_MAN
+from .conftest import NIK_MAN, NIK_WOMAN
 
 EVERY_DAY = {str(d): ["00:00", "23:59"] for d in range(1, 8)}
 # A Tuesday that is no holiday, 10:00 in Jakarta: the clinic is open.
@@ -139,9 +139,52 @@ def test_a_nik_may_take_again_once_its_number_is_cancelled(client, clinic, ticke
     first = client.post(API, json=data)
     again = client.post(API, json=data)
     assert again.status_code == 422
-    assert "already has a number" in again.json["error"]["fields"]["nik"][0]
+    assert "may already have a number" in again.json["error"]["fields"]["nik"][0]
     assert client.post(f"/puskesmas/antrean/{first.json['code']}/batal").status_code == 302
     assert client.post(API, json=data).status_code == 201
+
+
+def test_asking_whether_a_nik_holds_a_number_counts_against_the_limit(client, clinic, tickets):
+    """One address, limit 10 per hour: a number taken with a NIK, then the same NIK
+    asked again and again. Each refusal counts, so the 10th ask answers 429, and so
+    does the next ask with any other NIK: probing costs as much as taking numbers."""
+    data = {"clinic_id": clinic.id, "day": DAY, "nik": NIK_MAN}
+    assert client.post(API, json=data).status_code == 201
+    probes = [client.post(API, json=data) for _ in range(10)]
+    assert [p.status_code for p in probes] == [422] * 9 + [429]
+    message = probes[0].json["error"]["fields"]["nik"][0]
+    assert "may already have a number" in message and "registration desk" in message
+    assert "This NIK" not in message
+    other = client.post(API, json={**data, "nik": NIK_WOMAN})
+    assert other.status_code == 429
+    assert len(tickets()) == 1
+
+
+def test_the_web_form_counts_those_refusals_too(client, clinic, tickets):
+    form = {"clinic": str(clinic.id), "day": DAY, "nik": NIK_MAN}
+    assert client.post("/puskesmas/antrean/ambil", data=form).status_code == 302
+    statuses = [client.post("/puskesmas/antrean/ambil", data=form).status_code for _ in range(10)]
+    assert statuses == [400] * 9 + [429]
+    assert len(tickets()) == 1
+
+
+def test_by_sms_those_refusals_count_against_the_phone(app, client, enabled, clinic, tickets):
+    token = rotate_token(app, enabled)
+
+    def sms(nik: str) -> str:
+        text = f"ANTRE CIP {clinic.code} {nik}"
+        response = client.post(
+            "/-/sms/masuk",
+            data={"from": "+6281234567890", "text": text},
+            headers={TOKEN_HEADER: token},
+        )
+        return response.text
+
+    assert "Queue number" in sms(NIK_MAN)
+    assert "may already have a number" in sms(NIK_MAN)
+    assert "may already have a number" in sms(NIK_MAN)
+    assert "Too many queue numbers" in sms(NIK_WOMAN)  # 3 per day, refusals included
+    assert len(tickets()) == 1
 
 
 def test_the_web_form_limits_one_phone_whatever_the_address(client, clinic, tickets):
