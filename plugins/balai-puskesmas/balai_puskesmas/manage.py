@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -34,7 +34,8 @@ from flask_babel import get_locale, to_user_timezone, to_utc
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates_schema
-from sqlalchemy import Result, Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
 
 from balai.auth import current_user
 from balai.db import db, utcnow
@@ -607,36 +608,65 @@ def audit() -> tuple[str, int]:
 def audit_csv() -> Response:
     """The entries the same filters find, all of them, as CSV (times with their offset).
 
-    The filters are checked and the query runs before the first byte is sent: a
-    problem is a 400 (or an error page), never a file cut off half-way.
+    The filters are checked and the first batch of entries is read before the first
+    byte is sent: a bad filter is a 400 and a database that does not answer an error
+    page, never an empty file. The rest is read a batch at a time, each in a session
+    of its own (:func:`_audit_batches`): a WSGI server sends the body after the
+    request has ended and closed its session.
     """
     statement, _data, errors = _audit_search()
     if statement is None:
         message = "; ".join(f"{name}: {' '.join(m)}" for name, m in errors.items())
         return Response(message + "\n", status=400, mimetype="text/plain")
     tenant = current_tenant()
+    assert tenant is not None  # the blueprint is served on a region's host only
     today = to_user_timezone(utcnow()).date().isoformat()
-    name = f"audit-{tenant.slug if tenant else 'puskesmas'}-{today}.csv"
-    result = db.session.execute(statement.execution_options(yield_per=500))
-    response = Response(
-        stream_with_context(_csv_rows(result)),
+    name = f"audit-{tenant.slug}-{today}.csv"
+    first = _audit_batch(db.session, statement, None)
+    return Response(
+        stream_with_context(_csv_lines(_audit_batches(statement, tenant.id, first))),
         mimetype="text/csv",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "no-store",
         },
     )
-    response.call_on_close(result.close)  # also when the download ends early, or never starts
-    return response
 
 
-def _csv_rows(result: Result[Any]) -> Iterator[str]:
-    """The CSV, a row at a time; the result is closed as soon as the last row is sent."""
-    with result:
-        yield from _csv_lines(result)
+#: Entries read at once for the CSV download.
+CSV_BATCH = 500
+AuditRow = tuple[AuditEntry, Facility | None]
 
 
-def _csv_lines(result: Result[Any]) -> Iterator[str]:
+def _audit_batch(
+    session: Session, statement: Select[Any], after: tuple[datetime, int] | None
+) -> list[AuditRow]:
+    """The next :data:`CSV_BATCH` entries of ``statement`` (newest first) after the
+    entry at ``after`` (its time and id), read completely."""
+    if after is not None:
+        at, entry_id = after
+        statement = statement.where(
+            or_(AuditEntry.at < at, and_(AuditEntry.at == at, AuditEntry.id < entry_id))
+        )
+    return [(entry, facility) for entry, facility in session.execute(statement.limit(CSV_BATCH))]
+
+
+def _audit_batches(
+    statement: Select[Any], tenant_id: int, first: list[AuditRow]
+) -> Iterator[AuditRow]:
+    """Every entry of ``statement``: ``first``, then a batch at a time, each read in a
+    short session of the region's own, so no connection waits on a slow download."""
+    batch = first
+    while batch:
+        yield from batch
+        if len(batch) < CSV_BATCH:
+            return
+        last = batch[-1][0]
+        with db.new_session(tenant_id) as session:
+            batch = _audit_batch(session, statement, (last.at, last.id))
+
+
+def _csv_lines(rows: Iterable[AuditRow]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -648,7 +678,7 @@ def _csv_lines(result: Result[Any]) -> Iterator[str]:
 
     writer.writerow(CSV_COLUMNS)
     yield flush()
-    for entry, facility in result:
+    for entry, facility in rows:
         writer.writerow(
             [
                 to_user_timezone(entry.at).isoformat(timespec="seconds"),

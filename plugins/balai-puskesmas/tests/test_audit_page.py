@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from balai_puskesmas.models import AuditEntry
@@ -206,3 +208,65 @@ def test_other_regions_see_none_of_it(
     assert "Puskesmas Cip" not in page.text
     lines = other_client.get(AUDIT + ".csv").text.strip().splitlines()
     assert len(lines) == 1  # the header only
+
+
+def served(client, path):
+    """``(status, body)`` of ``path`` as a WSGI server serves it: the app returns its
+    response, the request's contexts end, and only then is the body read. (A thread
+    starts with no context; the test client would keep one open while reading.)"""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            response = FlaskClient.open(client, path, base_url=f"http://{client.host}")
+            outcome["status"] = response.status_code
+            outcome["body"] = response.get_data(as_text=True)
+        except BaseException as exc:  # a body cut off half-way: reported below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=120)
+    assert "error" not in outcome, outcome["error"]
+    return outcome["status"], outcome["body"]
+
+
+def test_the_csv_has_every_entry_of_a_long_trail(auditor, db_session, enabled, facility):
+    """More entries than one batch of the streamed export, read the way a server sends
+    it: every one arrives, once, in order, each a whole CSV row."""
+    count = 1234
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    db_session.add_all(
+        AuditEntry(
+            at=start + timedelta(minutes=n // 3),  # three at a time: ties across batches
+            actor=f"Rina, petugas {n} <rina@kota-a.test>",
+            action="patient.read",
+            facility_id=facility.id,
+            detail=f'line one\nline "two" {n}',
+            address="10.0.0.7",
+        )
+        for n in range(count)
+    )
+    db_session.commit()
+    status, text = served(auditor, AUDIT + ".csv")
+    assert status == 200
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0] == [
+        "at",
+        "user_id",
+        "actor",
+        "action",
+        "patient_id",
+        "facility_code",
+        "facility_name",
+        "detail",
+        "address",
+        "channel",
+    ]
+    body = rows[1:]
+    assert len(body) == count
+    assert all(len(row) == 10 for row in body)
+    assert [int(row[7].rsplit(" ", 1)[1]) for row in body] == list(range(count - 1, -1, -1))
+    assert body[0][2] == f"Rina, petugas {count - 1} <rina@kota-a.test>"
+    assert body[-1][7] == 'line one\nline "two" 0'
+    assert text.endswith("\r\n")
