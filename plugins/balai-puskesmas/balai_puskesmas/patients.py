@@ -457,8 +457,9 @@ def attach_ticket(
     ``"kk"``). It confirms the patient suggested by the NIK given with the number, or
     links another one; only a linked number can have a visit recorded with it.
 
-    The officer needs the registration or clinician duty at the ticket's puskesmas.
-    A number already finished (served, skipped, cancelled) keeps its patient.
+    Confirming who holds a number is the registration desk's: the officer needs the
+    registration duty at the ticket's puskesmas (a clinician there does not link
+    numbers). A number already finished (served, skipped, cancelled) keeps its patient.
 
     :raises PuskesmasError: 404 for an unknown ticket or patient, 403 without the
         duty, 422 when the number is finished or no identity document is named (field
@@ -467,7 +468,7 @@ def attach_ticket(
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
         raise PuskesmasError(N_("There is no such queue number."), status=404)
-    require_duty(actor, ticket.facility_id, "registration", "clinician")
+    require_duty(actor, ticket.facility_id, "registration")
     patient = session.get(Patient, patient_id)
     if patient is None:
         raise PuskesmasError(NO_PATIENT, status=404)

@@ -281,14 +281,14 @@ def patients_page() -> Any:
             values=values,
             found=None,
             mode=None,
-            ticket=_desk_ticket(actor, data["tiket"]) if data else None,
+            ticket=_ticket_to_link(actor, data["tiket"]) if data else None,
             today=_today(utcnow()),
             age_on=age_on,
             can_register=_can_register(actor),
         )
     values = {k: v for k, v in source.items() if k != "csrf_token"}
     data, errors = validate_form(SearchForm(), source)
-    ticket = _desk_ticket(actor, data["tiket"]) if data else None
+    ticket = _ticket_to_link(actor, data["tiket"]) if data else None
     found: dict[str, Any] | None = None
     mode = None
     if data is not None and (data["nik"] or data["q"]):
@@ -334,6 +334,27 @@ def patients_page() -> Any:
         today=_today(utcnow()),
         age_on=age_on,
         can_register=_can_register(actor),
+    )
+
+
+def _ticket_to_link(actor: Actor, ticket_id: int | None) -> Ticket | None:
+    """The queue number the search is for (``tiket``), if this officer may link it to
+    a patient: the registration duty at its puskesmas and the permission to register.
+
+    Anyone else on duty there (a clinician) searches as without a number: no
+    suggested patient is read, and no button links or confirms (the link itself is
+    refused, :func:`attach_ticket`). 404 and 403 as :func:`_desk_ticket`.
+    """
+    ticket = _desk_ticket(actor, ticket_id)
+    if ticket is None or not _can_link(actor, ticket):
+        return None
+    return ticket
+
+
+def _can_link(actor: Actor, ticket: Ticket) -> bool:
+    """Whether the officer may confirm who holds ``ticket`` and link it to a patient."""
+    return ticket.facility_id in facilities_with(actor, "registration") and has_permission(
+        current_user, REGISTER
     )
 
 
@@ -567,9 +588,11 @@ def edit_patient(patient_id: int) -> Any:
 
 
 @bp.post("/pasien/<int:patient_id>/tiket")
-@require(READ)
+@require(REGISTER)
 def attach_ticket(patient_id: int) -> Any:
-    """Link a queue number (form field ``tiket``) to this patient, at the desk."""
+    """Link a queue number (form field ``tiket``) to this patient, at the desk: the
+    registration desk's confirmation of who holds the number (registration duty at
+    its puskesmas; anyone else 403)."""
     actor = runtime.actor()
     if not actor.duties:
         return _no_duty()

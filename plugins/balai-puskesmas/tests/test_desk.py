@@ -133,11 +133,13 @@ def test_clinician_may_call(client, open_facility, umum, officer, take, statuses
     assert client.post(f"{DESK}/{umum.id}/panggil").status_code == 302
     assert statuses() == {1: "called"}
     page = client.get(f"{DESK}/{umum.id}")
-    # a clinician records the visit; they find patients but do not register them
+    # a clinician records the visit; they find patients but neither register them nor
+    # link a number to one (the registration desk confirms who holds it)
     assert f"/puskesmas/kunjungan/baru?tiket={ticket.id}" in page.text
     assert "Record the visit" in page.text
-    assert f"/puskesmas/pasien/?tiket={ticket.id}" in page.text
-    assert "Find the patient" in page.text and "Find or register" not in page.text
+    assert f"/puskesmas/pasien/?tiket={ticket.id}" not in page.text
+    assert 'href="/puskesmas/pasien/"' in page.text
+    assert "Find a patient" in page.text and "Find or register" not in page.text
     assert client.get(f"/puskesmas/kunjungan/baru?tiket={ticket.id}").status_code == 200
 
 

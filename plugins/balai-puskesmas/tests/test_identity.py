@@ -121,6 +121,32 @@ def test_the_desk_can_set_the_suggestion_aside_for_the_real_holder(
     assert "Siti" in page.text and "Budi Santoso" not in page.text
 
 
+def test_only_the_registration_desk_confirms_who_holds_a_number(client, scene, db_session):
+    """The clinician (``client``) works the same queue but does not check KTPs: they
+    are shown no suggested patient and cannot link the number, whatever they post."""
+    budi, ticket = scene["budi"], scene["ticket"]
+    page = client.get(f"/puskesmas/pasien/?tiket={ticket.id}")
+    assert page.status_code == 200
+    assert "Is this the holder" not in page.text and "Budi Santoso" not in page.text
+    assert 'name="identitas"' not in page.text and "/tiket" not in page.text
+    assert "Choose or register the patient of queue number" not in page.text
+    found = client.post("/puskesmas/pasien/", data={"nik": NIK_MAN, "tiket": str(ticket.id)})
+    assert "Budi Santoso" in found.text  # the clinician may find the patient …
+    assert "Link number" not in found.text and 'name="identitas"' not in found.text  # … only
+    desk = client.get(f"{DESK}/{scene['clinic'].id}")
+    assert f"pasien/?tiket={ticket.id}" not in desk.text
+    refused = client.post(
+        f"/puskesmas/pasien/{budi.id}/tiket", data={"tiket": str(ticket.id), "identitas": "ktp"}
+    )
+    assert refused.status_code == 403
+    db_session.expire_all()
+    unchanged = db_session.get(Ticket, ticket.id)
+    assert (unchanged.patient_id, unchanged.suggested_patient_id) == (None, budi.id)
+    actions = db_session.scalars(select(AuditEntry.action)).all()
+    assert "ticket.attach" not in actions
+    assert "patient.read" not in actions  # the suggestion was never read for them
+
+
 @pytest.mark.parametrize("channel", ["api", "sms"])
 def test_every_channel_only_suggests(app, client, open_facility, add_patient, db_session, channel):
     from balai.sms import rotate_token

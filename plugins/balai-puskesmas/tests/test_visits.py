@@ -338,23 +338,26 @@ def test_a_served_number_gets_one_visit_only(client, clinician, clinic, budi, db
 
 
 def test_an_unlinked_number_is_linked_at_the_desk_first(
-    client, clinician, clinic, budi, db_session
+    app, client, clinician, facility, officer, clinic, budi, db_session
 ):
     held = make_ticket(db_session, clinic)
     page = client.get(f"{NEW}?tiket={held.id}").text
-    assert "not linked to a patient yet" in page and f"tiket={held.id}" in page
+    assert "not linked to a patient yet" in page and "the registration desk links it" in page
+    assert f"pasien/?tiket={held.id}" not in page  # linking is the registration desk's
     refused = client.post(NEW, data=visit_form(tiket=str(held.id)))
     assert (
         refused.status_code == 400 and "Link this queue number to a patient first." in refused.text
     )
-    # Naming a patient in the form does not link the number: the desk does, after
-    # checking the holder's KTP or KK (a clinician at the puskesmas may too).
+    # Naming a patient in the form does not link the number: the registration desk
+    # does, after checking the holder's KTP or KK (not the clinician).
     data = visit_form(tiket=str(held.id), pasien=str(budi.id))
     assert client.post(NEW, data=data).status_code == 400
-    linked = client.post(
-        f"/puskesmas/pasien/{budi.id}/tiket", data={"tiket": str(held.id), "identitas": "ktp"}
-    )
-    assert linked.status_code == 302
+    link = {"tiket": str(held.id), "identitas": "ktp"}
+    assert client.post(f"/puskesmas/pasien/{budi.id}/tiket", data=link).status_code == 403
+    desk = app.test_client()
+    desk.host = client.host
+    officer(desk, facility, "registration")
+    assert desk.post(f"/puskesmas/pasien/{budi.id}/tiket", data=link).status_code == 302
     assert client.post(NEW, data=data).status_code == 302
     db_session.refresh(held)
     assert held.patient_id == budi.id and held.status == "served"
