@@ -629,6 +629,8 @@ def new_visit() -> Any:
         return _no_duty()
     source = request.args if request.method == "GET" else request.form
     context = _visit_context(actor, source)
+    if context is None:
+        return _visit_start(actor, source)
     if request.method == "GET":
         return _visit_form_page(actor, context, {}, {})
 
@@ -661,12 +663,15 @@ def new_visit() -> Any:
     return redirect(url_for(".visit", visit_id=visit.id))
 
 
-def _visit_context(actor: Actor, source: MultiDict[str, str] | Any) -> dict[str, Any]:
+def _visit_context(actor: Actor, source: MultiDict[str, str] | Any) -> dict[str, Any] | None:
     """The clinic, the ticket and the patient id a visit form is for; 404 when unknown,
-    403 (as a page) without the clinician duty at the clinic's puskesmas."""
+    403 (as a page) without the clinician duty at the clinic's puskesmas; ``None``
+    when the form is for nothing yet (no ``tiket``, nor ``pasien`` with ``poli``)."""
     data, _errors = validate_form(VisitForm(only=("tiket", "pasien", "poli")), source)
     if data is None:
         abort(404)
+    if data["tiket"] is None and (data["pasien"] is None or data["poli"] is None):
+        return None
     ticket = None
     if data["tiket"] is not None:
         ticket = db.session.get(Ticket, data["tiket"])
@@ -677,9 +682,9 @@ def _visit_context(actor: Actor, source: MultiDict[str, str] | Any) -> dict[str,
         # the NIK given with the number suggests, nor one named in the form.
         patient_id = ticket.patient_id
     else:
-        clinic = db.session.get(Clinic, data["poli"]) if data["poli"] is not None else None
+        clinic = db.session.get(Clinic, data["poli"])
         patient_id = data["pasien"]
-        if clinic is None or patient_id is None:
+        if clinic is None:
             abort(404)
     if clinic.facility_id not in facilities_with(actor, "clinician"):
         runtime.abort_for(
@@ -694,6 +699,26 @@ def _visit_context(actor: Actor, source: MultiDict[str, str] | Any) -> dict[str,
         "patient_id": patient_id,
         "unconfirmed": _to_confirm(ticket),
     }
+
+
+def _visit_start(actor: Actor, source: MultiDict[str, str] | Any) -> tuple[str, int]:
+    """Where a visit starts, for the form opened for nothing (a bookmark, the address
+    typed): from a called number on the clinic's queue, or from a patient's record.
+    A patient without the clinic, a clinic without the patient, or a form sent for
+    nothing is a 400 that names what is missing."""
+    errors: Errors = {}
+    if source.get("pasien") and not source.get("poli"):
+        errors["_form"] = [_("Choose the clinic (poli) of the patient's visit as well.")]
+    elif source.get("poli") and not source.get("pasien"):
+        errors["_form"] = [_("Choose the patient (pasien) of the visit as well.")]
+    elif request.method == "POST":
+        errors["_form"] = [
+            _(
+                "Nothing was saved: the form names no queue number (tiket), nor a "
+                "patient and clinic (pasien, poli)."
+            )
+        ]
+    return _render("visit_start.html", errors, clinics=_clinics_for(actor, "clinician"))
 
 
 def _visit_draft(

@@ -436,8 +436,25 @@ def test_unknown_ticket_clinic_or_patient(client, clinician, clinic, budi):
     assert client.get(f"{NEW}?tiket=99999").status_code == 404
     assert client.get(f"{NEW}?pasien={budi.id}&poli=99999").status_code == 404
     assert client.get(f"{NEW}?pasien=99999&poli={clinic.id}").status_code == 404
-    assert client.get(NEW).status_code == 404
     assert client.get(f"{NEW}?tiket=abc").status_code == 404
+
+
+def test_the_form_opened_for_no_number_says_where_a_visit_starts(
+    client, clinician, facility, clinic, budi, db_session
+):
+    page = client.get(NEW)
+    assert page.status_code == 200
+    assert "A visit is recorded for a queue number that has been called" in page.text
+    assert f'href="/puskesmas/loket/{clinic.id}"' in page.text  # each of their clinics
+    assert 'href="/puskesmas/pasien/"' in page.text
+    assert 'name="complaint"' not in page.text
+    no_clinic = client.get(f"{NEW}?pasien={budi.id}")
+    assert no_clinic.status_code == 400 and "Choose the clinic (poli)" in no_clinic.text
+    no_patient = client.get(f"{NEW}?poli={clinic.id}")
+    assert no_patient.status_code == 400 and "Choose the patient (pasien)" in no_patient.text
+    posted = client.post(NEW, data={"complaint": "Demam"})
+    assert posted.status_code == 400 and "names no queue number (tiket)" in posted.text
+    assert written(db_session) == (0, 0, 0)
 
 
 def test_a_form_sent_twice_records_one_visit(client, clinician, budi, clinic, db_session):
