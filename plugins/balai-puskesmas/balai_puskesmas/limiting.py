@@ -16,6 +16,7 @@ The limits are the plugin's settings ``ticket_limit_address`` and
 from __future__ import annotations
 
 from flask import request
+from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from balai import ratelimit
@@ -23,7 +24,18 @@ from balai_puskesmas import runtime
 from balai_puskesmas.queue import NumberHeld
 from balai_puskesmas.services import PuskesmasError, mobile_number
 
-__all__ = ["Reservation", "refusal_message", "reserve"]
+__all__ = [
+    "ADDRESS_LIMIT",
+    "PHONE_LIMIT",
+    "Reservation",
+    "refusal_message",
+    "refused_phone",
+    "reserve",
+]
+
+#: The limits' names (:class:`balai.ratelimit.Limit`).
+ADDRESS_LIMIT = "puskesmas.ticket-address"
+PHONE_LIMIT = "puskesmas.ticket-phone"
 
 
 class Reservation:
@@ -57,22 +69,36 @@ def reserve(*, phone: str | None, by_address: bool = True) -> Reservation:
     hits: list[tuple[ratelimit.Limit, tuple[object, ...]]] = []
     spec = str(settings["ticket_limit_address"] or "").strip()
     if by_address and spec:
-        limit = ratelimit.Limit("puskesmas.ticket-address", spec)
+        limit = ratelimit.Limit(ADDRESS_LIMIT, spec)
         hits.append((limit, (request.remote_addr or "-",)))
     spec = str(settings["ticket_limit_phone"] or "").strip()
     number = mobile_number(phone) or (phone or "").strip()
     if number and spec:
-        hits.append((ratelimit.Limit("puskesmas.ticket-phone", spec), (number,)))
+        hits.append((ratelimit.Limit(PHONE_LIMIT, spec), (number,)))
     return Reservation(hits)
 
 
+def refused_phone(outcome: ratelimit.Outcome) -> bool:
+    """Whether the refusal is the limit per phone number (not the client address's)."""
+    return outcome.limit.name == PHONE_LIMIT
+
+
 def refusal_message(outcome: ratelimit.Outcome) -> str:
-    """Why no number was given, and when to try again."""
+    """Why no number was given (too many from this connection, or with this phone
+    number), and when to try again: in minutes, or in hours past an hour."""
     minutes = max(1, -(-outcome.retry_after // 60))
-    return ngettext(
-        "Too many queue numbers were asked for from this connection or phone number. "
-        "Try again in %(num)d minute, or take a number at the puskesmas.",
-        "Too many queue numbers were asked for from this connection or phone number. "
-        "Try again in %(num)d minutes, or take a number at the puskesmas.",
-        minutes,
+    if minutes > 60:
+        wait = ngettext("in %(num)d hour", "in %(num)d hours", -(-minutes // 60))
+    else:
+        wait = ngettext("in %(num)d minute", "in %(num)d minutes", minutes)
+    if refused_phone(outcome):
+        return _(
+            "Too many queue numbers were taken with this mobile number. Try again "
+            "%(wait)s, or take a number at the puskesmas.",
+            wait=wait,
+        )
+    return _(
+        "Too many queue numbers were taken from this connection. Try again %(wait)s, "
+        "or take a number at the puskesmas.",
+        wait=wait,
     )

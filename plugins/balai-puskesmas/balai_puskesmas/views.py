@@ -265,8 +265,15 @@ def take() -> Any:
         return _take_page(values, errors)
     reservation = limiting.reserve(phone=data["phone"])
     if not reservation.allowed:
+        # Not a mistake in the form: say so, and when to try again. Only the limit
+        # per phone number points at a field (another number, or none, is allowed).
         outcome = reservation.outcome
-        html, _status = _take_page(values, {"_form": [limiting.refusal_message(outcome)]})
+        phone = [_("Too many queue numbers with this mobile number for now.")]
+        html, _status = _take_page(
+            values,
+            {"phone": phone} if limiting.refused_phone(outcome) else {},
+            limited=limiting.refusal_message(outcome),
+        )
         return html, 429, {"Retry-After": str(outcome.retry_after)}
     try:
         ticket = queue.take_number(
@@ -293,7 +300,10 @@ def take() -> Any:
     return redirect(url_for(".ticket", code=ticket.code))
 
 
-def _take_page(values: dict[str, Any], errors: Errors) -> tuple[str, int]:
+def _take_page(
+    values: dict[str, Any], errors: Errors, *, limited: str | None = None
+) -> tuple[str, int]:
+    """The form; ``limited``: why no number was given now (a limit, not a mistake)."""
     clinics = _active_clinics()
     groups: dict[int, tuple[Facility, list[Clinic]]] = {}
     for clinic in clinics:
@@ -305,6 +315,7 @@ def _take_page(values: dict[str, Any], errors: Errors) -> tuple[str, int]:
         days=days,
         values=values,
         errors=errors,
+        limited=limited,
     )
     return html, 400 if errors else 200
 

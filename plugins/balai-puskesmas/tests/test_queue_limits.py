@@ -119,7 +119,8 @@ def test_a_refusal_on_the_api_says_when_to_come_back(client, clinic, tickets):
     assert refused.status_code == 429
     assert 0 < int(refused.headers["Retry-After"]) <= 3600
     assert refused.json["error"]["code"] == "too_many_requests"
-    assert "Too many queue numbers were asked for" in refused.json["error"]["message"]
+    message = refused.json["error"]["message"]
+    assert "Too many queue numbers were taken from this connection. Try again in" in message
     assert len(tickets()) == 10
 
 
@@ -201,8 +202,31 @@ def test_the_web_form_limits_one_phone_whatever_the_address(client, clinic, tick
     )
     assert page.status_code == 429
     assert 0 < int(page.headers["Retry-After"]) <= 24 * 3600
-    assert "Too many queue numbers were asked for" in page.text
+    assert "Too many queue numbers were taken with this mobile number." in page.text
+    assert "Try again in 24 hours" in page.text
+    assert 'id="phone-error"' in page.text  # the phone's own limit: the field it concerns
+    assert "Please correct the fields" not in page.text
     assert len(tickets()) == 3
+
+
+def test_the_web_form_says_plainly_that_this_connection_took_too_many(client, clinic, tickets):
+    """The limit per address is no mistake in the form: no field is marked, and the
+    page says what happened and when to try again."""
+    form = {"clinic": str(clinic.id), "day": DAY, "phone": "0812-3456-7890"}
+    for n in range(10):
+        phone = {"phone": f"0812-3456-78{n:02d}"}
+        assert client.post("/puskesmas/antrean/ambil", data={**form, **phone}).status_code == 302
+    page = client.post("/puskesmas/antrean/ambil", data={**form, "phone": "0813-1111-2222"})
+    assert page.status_code == 429
+    assert 0 < int(page.headers["Retry-After"]) <= 3600
+    assert "No number was taken. Too many queue numbers were taken from this connection." in (
+        page.text
+    )
+    assert "Try again in 60 minutes, or take a number at the puskesmas." in page.text
+    assert "Please correct the fields" not in page.text
+    assert 'aria-invalid="true"' not in page.text and 'class="error"' not in page.text
+    assert 'value="0813-1111-2222"' in page.text  # what was typed stays
+    assert len(tickets()) == 10
 
 
 def test_a_refused_take_is_not_counted(client, clinic, tickets, db_session):
@@ -226,7 +250,7 @@ def test_sms_antre_is_limited_per_phone(app, client, enabled, clinic, open_facil
 
     replies = [sms("+6281234567890") for _ in range(4)]
     assert all("Queue number" in reply for reply in replies[:3])
-    assert "Too many queue numbers were asked for" in replies[3]
+    assert "Too many queue numbers were taken with this mobile number" in replies[3]
     assert len(tickets()) == 3
     assert "Queue number" in sms("+6281298765432")  # another phone, same gateway
 
