@@ -320,3 +320,31 @@ def test_record_manage_and_export_pages_use_the_plugins_style_sheet(
         page = client.get(url)
         assert page.status_code == 200, url
         assert page.text.count("/puskesmas/static/puskesmas.css") == 1, url
+
+
+def test_the_desk_forms_lay_out_choices_and_tell_information_from_errors(
+    client, open_facility, umum, officer, db_session
+):
+    """Radio buttons sit beside their labels; a line that informs is not styled as an
+    error; the birth date's help says only what the page does (no script fills it)."""
+    officer(client, open_facility, "registration")
+    ticket = Ticket(
+        code="UI1", facility_id=open_facility.id, clinic_id=umum.id, number=1,
+        day=queue.region_today(utcnow(), TZ), status="called",
+    )  # fmt: skip
+    db_session.add(ticket)
+    db_session.commit()
+    form = client.get(f"/puskesmas/pasien/baru?tiket={ticket.id}").text
+    search = client.get(f"/puskesmas/pasien/?tiket={ticket.id}").text
+    for page in (form, search):
+        assert 'class="alert" role="status"' not in page
+        assert '<p class="notice" role="status">' in page
+    assert form.count('<div class="choice">') == 4  # two sexes, two identity documents
+    assert "Filled in from the NIK when this form is opened with one" in form
+    assert "when it is given first" not in form and "<script" not in form
+    response = client.get("/puskesmas/static/puskesmas.css")
+    css = response.text
+    response.close()
+    assert ".choice{display:flex" in css
+    assert ".field .choice label,.choice label{display:inline" in css
+    assert ".notice{" in css
