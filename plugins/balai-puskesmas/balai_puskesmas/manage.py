@@ -44,6 +44,7 @@ from balai.forms import FormSchema, validate_form
 from balai.permissions import give_refusal, is_admin, require
 from balai.tenancy import current_tenant
 from balai_puskesmas import facilities, runtime
+from balai_puskesmas.audit_text import channel_text, detail_text
 from balai_puskesmas.models import DUTIES, PROFESSIONS, AuditEntry, Clinic, Facility, Staff
 from balai_puskesmas.runtime import MANAGE, READ, RECORD, REGISTER, VIEW_AUDIT
 from balai_puskesmas.services import PuskesmasError
@@ -599,6 +600,8 @@ def audit() -> tuple[str, int]:
         actions=ACTIONS,
         facilities=db.session.scalars(select(Facility).order_by(Facility.name, Facility.id)),
         local=_local,
+        detail_text=detail_text,
+        channel_text=channel_text,
     )
     return html, 400 if errors else 200
 

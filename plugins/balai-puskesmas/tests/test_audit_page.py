@@ -12,6 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from balai_puskesmas import audit_text
 from balai_puskesmas.models import AuditEntry
 
 AUDIT = "/puskesmas/kelola/audit"
@@ -270,3 +271,76 @@ def test_the_csv_has_every_entry_of_a_long_trail(auditor, db_session, enabled, f
     assert body[0][2] == f"Rina, petugas {count - 1} <rina@kota-a.test>"
     assert body[-1][7] == 'line one\nline "two" 0'
     assert text.endswith("\r\n")
+
+
+#: One detail of each shape the plugin writes (see the ``detail=`` of each module).
+DETAILS = [
+    "visit 7: FHIR bundle built for SATUSEHAT",
+    "visit 7: FHIR bundle built again to send",
+    "export 3: FHIR bundle opened to send to SATUSEHAT",
+    "visit 7: FHIR bundle downloaded",
+    "user 9: clinician (doctor) (was viewer)",
+    "user 9: registration",
+    "ticket 4: the phone given with the number, to send the call by SMS",
+    "given: address, phone, bpjs, account; tickets suggested: 2",
+    "given: none; tickets suggested: 0",
+    "changed: nik, name, birth_date, sex, address, phone, bpjs, account",
+    "ticket 4; link: new; identity checked: ktp; suggestion: confirmed; nik on ticket: matches",
+    "ticket 4; link: replaced; identity checked: kk; suggestion: set aside; nik on ticket: differs",
+    "ticket 4; link: new; identity checked: kk; suggestion: none; nik on ticket: none",
+    "by nik: found",
+    "by nik: not found",
+    "by name: 12 results, 10 shown",
+    "suggested by the NIK given with ticket 4: identity to check",
+    "ticket 4: the NIK given with the number, to register",
+    "visit 7; diagnoses: 2; vitals: systolic, diastolic, heart_rate, temperature; ticket 4",
+    "visit 7; diagnoses: 1; vitals: none",
+    "shown: 3 of 5; facilities: 1, 2",
+    "visits shown: 3 of 5; facilities: none",
+    "shown: 2; facilities: 1; patients: 4, 5",
+    "visit 7; shown: 1; facilities: 1",
+    "visit 7; diagnoses: A09, J06.9",
+]
+
+
+@pytest.mark.parametrize("detail", DETAILS)
+def test_every_detail_the_plugin_writes_is_translated(detail):
+    def marked(message, **params):
+        return "«" + (message % params if params else message) + "»"
+
+    shown = audit_text.detail_text(detail, marked)
+    for segment in shown.split("; "):
+        assert segment.startswith("«"), (detail, segment)
+
+
+def test_the_page_shows_details_and_channels_in_indonesian(client, enabled, login, db_session):
+    login(client, role="admin")
+    client.get("/bahasa?lang=id")
+    db_session.add_all(
+        [
+            AuditEntry(
+                at=LATE_22,
+                actor="Loket",
+                action="ticket.attach",
+                detail="ticket 4; link: new; identity checked: ktp; suggestion: confirmed; "
+                "nik on ticket: matches",
+                channel="web",
+            ),
+            AuditEntry(
+                at=EARLY_23, actor="Rina", action="patient.lookup", detail="by nik: not found",
+                channel="api",
+            ),
+        ]
+    )  # fmt: skip
+    db_session.commit()
+    page = client.get(AUDIT)
+    assert page.status_code == 200
+    assert (
+        "nomor antrean 4; tautan: baru; identitas diperiksa dengan: kartu tanda penduduk "
+        "(KTP); saran: dikonfirmasi; NIK yang diberikan bersama nomor: cocok"
+    ) in page.text
+    assert "menurut NIK: tidak ditemukan" in page.text
+    assert "identity checked" not in page.text and "by nik" not in page.text
+    assert "<td>aplikasi</td>" in page.text and "<td>web</td>" in page.text
+    rows = list(csv.DictReader(io.StringIO(client.get(AUDIT + ".csv").text)))
+    assert rows[1]["detail"].startswith("ticket 4; link: new")  # the file keeps the record
