@@ -43,7 +43,7 @@ def reserve(*, email: str | None, phone: str | None, anonymous: bool) -> Reserva
     spec = str(settings["submit_limit_address"] or "").strip()
     if spec:
         limit = ratelimit.Limit("pengaduan.submit-address", spec)
-        hits.append((limit, (request.remote_addr or "-",)))
+        hits.append((limit, (ratelimit.client_key(request.remote_addr),)))
     spec = str(settings["submit_limit_recipient"] or "").strip()
     if spec and not anonymous:
         limit = ratelimit.Limit("pengaduan.submit-recipient", spec)

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, validate
+from marshmallow import Schema, validate
 
-from balai.fields import Integer, Text
+from balai.fields import Integer
 from balai.i18n import N_
-from balai.ratelimit import valid_spec
+from balai.settings import LimitSetting
 
 __all__ = ["ComplaintSettings"]
-
-
-def _limit(spec: str) -> None:
-    """A limit in the ``limits`` notation, or empty for none."""
-    if spec.strip() and not valid_spec(spec):
-        raise ValidationError(N_("Write a limit like \"10 per hour\" or \"3 per day\"."))
 
 
 class ComplaintSettings(Schema):
@@ -74,9 +68,9 @@ class ComplaintSettings(Schema):
         max=20480,
         metadata={"label": N_("Largest photo (KB)")},
     )
-    submit_limit_address = Text(
+    submit_limit_address = LimitSetting(
         load_default="10 per hour",
-        validate=[validate.Length(max=100), _limit],
+        validate=validate.Length(max=100),
         metadata={
             "label": N_("New complaints per connection (web form and Open311)"),
             "description": N_(
@@ -84,9 +78,9 @@ class ComplaintSettings(Schema):
             ),
         },
     )
-    submit_limit_recipient = Text(
+    submit_limit_recipient = LimitSetting(
         load_default="5 per day",
-        validate=[validate.Length(max=100), _limit],
+        validate=validate.Length(max=100),
         metadata={
             "label": N_("New complaints per reporter e-mail address or phone number"),
             "description": N_(

@@ -27,6 +27,7 @@ from sqlalchemy import Select, func, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from balai import ratelimit
 from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.forms import validate_form
@@ -366,7 +367,7 @@ def _supporter() -> str:
     if current_user.is_authenticated:
         return f"user:{current_user.id}"
     key = str(current_app.config["SECRET_KEY"]).encode()
-    address = (request.remote_addr or "").encode()
+    address = ratelimit.client_key(request.remote_addr).encode()
     return "addr:" + hashlib.blake2b(address, key=key[:64], digest_size=24).hexdigest()
 
 

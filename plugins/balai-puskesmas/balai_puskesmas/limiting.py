@@ -70,7 +70,7 @@ def reserve(*, phone: str | None, by_address: bool = True) -> Reservation:
     spec = str(settings["ticket_limit_address"] or "").strip()
     if by_address and spec:
         limit = ratelimit.Limit(ADDRESS_LIMIT, spec)
-        hits.append((limit, (request.remote_addr or "-",)))
+        hits.append((limit, (ratelimit.client_key(request.remote_addr),)))
     spec = str(settings["ticket_limit_phone"] or "").strip()
     number = mobile_number(phone) or (phone or "").strip()
     if number and spec:

@@ -16,12 +16,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, has_app_context
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from balai.fields import Integer, Text
 from balai.i18n import N_
-from balai.ratelimit import valid_spec
-from balai.settings import Secret
+from balai.settings import LimitSetting, Secret
 
 __all__ = [
     "DEFAULT_ENDPOINTS",
@@ -117,12 +116,6 @@ class OfferedServer(validate.OneOf):
         return ", ".join(self.labels)
 
 
-def _limit(spec: str) -> None:
-    """A limit in the ``limits`` notation, or empty for none."""
-    if spec.strip() and not valid_spec(spec):
-        raise ValidationError(N_("Write a limit like \"10 per hour\" or \"3 per day\"."))
-
-
 class PuskesmasSettings(Schema):
     """Defaults keep records inside each puskesmas and send nothing to SATUSEHAT."""
 
@@ -153,9 +146,9 @@ class PuskesmasSettings(Schema):
             ),
         },
     )
-    ticket_limit_address = Text(
+    ticket_limit_address = LimitSetting(
         load_default="10 per hour",
-        validate=[validate.Length(max=100), _limit],
+        validate=validate.Length(max=100),
         metadata={
             "label": N_("Queue numbers per connection (web and app)"),
             "description": N_(
@@ -163,9 +156,9 @@ class PuskesmasSettings(Schema):
             ),
         },
     )
-    ticket_limit_phone = Text(
+    ticket_limit_phone = LimitSetting(
         load_default="3 per day",
-        validate=[validate.Length(max=100), _limit],
+        validate=validate.Length(max=100),
         metadata={
             "label": N_("Queue numbers per phone number (web, app and SMS)"),
             "description": N_("For example \"3 per day\"; empty: no limit."),
