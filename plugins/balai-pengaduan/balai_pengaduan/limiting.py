@@ -2,8 +2,9 @@
 the confirmation (the e-mail address or phone number given on the form), so the form
 cannot be used to send messages to anyone, without end.
 
-Counted by :mod:`balai.ratelimit` before the complaint is stored, on the web form and
-Open311's ``POST requests``. The limits are the plugin's settings
+Counted by :mod:`balai.ratelimit` first, before the fields are checked or a photo is
+read, on the web form and Open311's ``POST requests``; given back when the fields or a
+rule refuse the complaint. The limits are the plugin's settings
 ``submit_limit_address`` and ``submit_limit_recipient`` (empty: no limit).
 """
 
@@ -17,6 +18,7 @@ from balai.contacts import recipient_key
 from balai_pengaduan import runtime
 
 __all__ = ["Reservation", "refusal_message", "reserve"]
+
 
 class Reservation:
     """The hits of one submission; given back when a rule refuses the complaint."""

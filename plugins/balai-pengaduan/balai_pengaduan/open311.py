@@ -242,22 +242,26 @@ def create_request(fmt: str) -> Response:
     client = find_client(db.session, request.form.get("api_key"))
     if client is None:
         raise Open311Error(403, _("Missing or invalid api_key."))
-    category = _category(request.form.get("service_code", ""))
-    submission = _submission(request.form, category, client.id)
+    # The limits before the fields, as on the web form: a client over its limit is
+    # refused before anything it sent is looked at.
+    name, email, phone = _reporter(request.form)
     reservation = limiting.reserve(
-        email=submission.reporter_email,
-        phone=submission.reporter_phone,
-        anonymous=submission.privacy == "anonymous",
+        email=email, phone=phone, anonymous=_privacy(name, email, phone) == "anonymous"
     )
     if not reservation.allowed:
         outcome = reservation.outcome
         raise ratelimit.TooManyRequests(outcome, limiting.refusal_message(outcome))
     try:
+        category = _category(request.form.get("service_code", ""))
+        submission = _submission(request.form, category, client.id)
         complaint = services.submit(db.session, submission, runtime.context())
     except services.ComplaintError as exc:
         db.session.rollback()
         reservation.give_back()
         raise Open311Error(400, _(str(exc), **exc.values)) from exc
+    except Open311Error:
+        reservation.give_back()
+        raise
     runtime.announce_submitted(complaint)
     db.session.commit()
     notice = _(
@@ -285,21 +289,32 @@ def _submission(
                 400, _("address_id is not supported here; send lat and long, or address_string.")
             )
         raise Open311Error(400, _("A location is required: lat and long, or address_string."))
-    name = " ".join(n for n in (form.get("first_name", ""), form.get("last_name", "")) if n.strip())
-    email, phone = form.get("email", "").strip(), form.get("phone", "").strip()
+    name, email, phone = _reporter(form)
     return services.Submission(
         category_code=category.code,
         description=_description(form),
         address=address,
         latitude=latitude,
         longitude=longitude,
-        privacy="public" if name.strip() or email or phone else "anonymous",
+        privacy=_privacy(name, email, phone),
         channel="open311",
-        reporter_name=name.strip() or None,
-        reporter_email=email or None,
-        reporter_phone=phone or None,
+        reporter_name=name,
+        reporter_email=email,
+        reporter_phone=phone,
         api_client_id=client_id,
     )
+
+
+def _reporter(form: MultiDict[str, str]) -> tuple[str | None, str | None, str | None]:
+    """The reporter's name, e-mail address and phone number as sent (None when not)."""
+    name = " ".join(n for n in (form.get("first_name", ""), form.get("last_name", "")) if n.strip())
+    email, phone = form.get("email", "").strip(), form.get("phone", "").strip()
+    return name.strip() or None, email or None, phone or None
+
+
+def _privacy(name: str | None, email: str | None, phone: str | None) -> str:
+    """A request with no name or contact is anonymous."""
+    return "public" if name or email or phone else "anonymous"
 
 
 def _point(form: MultiDict[str, str]) -> tuple[float | None, float | None]:

@@ -33,6 +33,7 @@ from balai.db import db, utcnow
 from balai.forms import validate_form
 from balai.items import MenuItem, SearchResult
 from balai.permissions import public
+from balai.text import clean_text
 from balai_pengaduan import limiting, photos, runtime, services
 from balai_pengaduan.forms import ComplaintFilters, ReopenForm, SubmitForm, rule_errors
 from balai_pengaduan.models import Area, Category, Complaint, Photo
@@ -87,27 +88,27 @@ def submit() -> Any:
             start |= {"reporter_name": current_user.name, "reporter_email": current_user.email}
         return _submit_page(start, {})
     values = {k: request.form.get(k, "") for k in SUBMIT_FIELDS}
-    data, errors = validate_form(SubmitForm(), request.form)
-    prepared, photo_errors = _photos_from_request()
-    errors.update(photo_errors)
-    if data is None or prepared is None:
-        return _submit_page(values, errors)
-    if not request.form.get("anyway"):
-        nearby = _possible_duplicates(data)
-        if nearby:
-            return render_template(
-                "pengaduan/duplicates.html", nearby=nearby, values=values, labels=STATUS_LABELS
-            )
-    submission = _submission(data)
-    reservation = limiting.reserve(
-        email=submission.reporter_email,
-        phone=submission.reporter_phone,
-        anonymous=submission.privacy == "anonymous",
-    )
+    # Cheapest refusal first: the limits, then the fields, and only then the photos,
+    # whose decoding is the costly part of a request.
+    reservation = _reserve()
     if not reservation.allowed:
         outcome = reservation.outcome
         page, _status = _submit_page(values, {"_form": [limiting.refusal_message(outcome)]})
         return page, 429, {"Retry-After": str(outcome.retry_after)}
+    data, errors = validate_form(SubmitForm(), request.form)
+    if data is None:
+        reservation.give_back()
+        return _submit_page(values, errors)
+    if not request.form.get("anyway"):
+        nearby = _possible_duplicates(data)
+        if nearby:  # photos are chosen again on that page: none is read here
+            reservation.give_back()
+            return render_template(
+                "pengaduan/duplicates.html", nearby=nearby, values=values, labels=STATUS_LABELS
+            )
+    prepared, photo_errors = _photos_from_request()
+    if prepared is None:  # the photos were read, so the hit stays counted
+        return _submit_page(values, photo_errors)
     try:
         complaint = _store(data, prepared)
     except services.ComplaintError as exc:
@@ -118,6 +119,18 @@ def submit() -> Any:
         page, _status = _submit_page(values, {"photos": [_(str(exc), **exc.values)]})
         return page, 507
     return redirect(url_for(".submitted", kode=complaint.tracking_code))
+
+
+def _reserve() -> limiting.Reservation:
+    """Count this request against the limits before its fields are checked: the
+    recipients as the form will read them (cleaned like :class:`balai.fields.Text`)."""
+    form = {k: clean_text(request.form.get(k, "")) for k in SUBMIT_FIELDS}
+    user = current_user if current_user.is_authenticated else None
+    return limiting.reserve(
+        email=form["reporter_email"] or (user.email if user else None),
+        phone=form["reporter_phone"],
+        anonymous=(form["privacy"] or "public") == "anonymous",
+    )
 
 
 def _submit_page(values: dict[str, Any], errors: Errors) -> tuple[str, int]:

@@ -134,3 +134,64 @@ def test_a_phone_photo_with_several_pictures_keeps_the_first(client, enabled, sa
     [complaint] = stored()
     [photo] = complaint.photos
     assert (photo.width, photo.height) == (640, 480)
+
+
+# -- photos are read last ------------------------------------------------------------
+#
+# The attack: photos were decoded before the submission limits and the form's own
+# checks, so a client over its limit, or sending a form that could never be accepted,
+# still made the server decode its images with every request.
+
+ONE_PER_HOUR = pytest.mark.balai_config(
+    PLUGIN_SETTINGS={"pengaduan": {"submit_limit_address": "1 per hour"}}
+)
+
+
+@pytest.fixture
+def prepared(monkeypatch) -> list[int]:
+    """How many photos reached :func:`balai.images.prepare`, call by call."""
+    from balai_pengaduan import photos
+
+    calls: list[int] = []
+    original = photos.prepare_images
+
+    def spy(raw, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(len(raw))
+        return original(raw, **kwargs)
+
+    monkeypatch.setattr(photos, "prepare_images", spy)
+    return calls
+
+
+@ONE_PER_HOUR
+def test_over_the_limit_the_photos_are_never_read(
+    client, enabled, sampah, stored, decoded, prepared
+):
+    photo = png(1200, 900)
+    assert send(client, [(photo, "satu.png")]).status_code == 302
+    assert prepared == [1] and len(decoded) == 1
+    refused = send(client, [(photo, "dua.png"), (photo, "tiga.png")])
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert prepared == [1] and len(decoded) == 1  # nothing more was read
+    assert len(stored()) == 1
+
+
+@ONE_PER_HOUR
+def test_a_form_with_an_error_is_refused_before_its_photos_are_read(
+    client, enabled, sampah, stored, decoded, prepared
+):
+    form = {**FORM, "description": "", "photos": [(BytesIO(png(1200, 900)), "a.png")]}
+    response = client.post("/pengaduan/lapor", data=form, content_type="multipart/form-data")
+    assert response.status_code == 422 and "Jelaskan masalahnya" in response.text
+    assert prepared == [] and decoded == [] and stored() == []
+    # The refused form gave its hit back: the corrected one is accepted.
+    assert send(client, [(png(1200, 900), "a.png")]).status_code == 302
+    assert prepared == [1] and len(stored()) == 1
+
+
+@ONE_PER_HOUR
+def test_a_refused_photo_keeps_its_hit(client, enabled, sampah, stored, prepared):
+    assert send(client, [(b"bukan foto", "rusak.png")]).status_code == 422
+    assert prepared == [1]
+    assert send(client, [(png(120, 90), "baik.png")]).status_code == 429
+    assert prepared == [1] and stored() == []

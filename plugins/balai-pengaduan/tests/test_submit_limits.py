@@ -142,3 +142,25 @@ def test_links_take_scheme_and_port_from_the_configuration(
     assert response.status_code == 302
     (body,) = _links(outbox)
     assert "https://kota-a.test:8443/pengaduan/lacak?kode=ADU-" in body
+
+
+@pytest.mark.balai_config(PLUGIN_SETTINGS={"pengaduan": {"submit_limit_address": "1 per hour"}})
+def test_open311_counts_the_limit_before_it_reads_the_request(
+    client, enabled, sampah, db_session, stored
+):
+    _client, key = create_client(db_session, "Aplikasi Kota")
+    db_session.commit()
+    form = {
+        "api_key": key,
+        "service_code": "SAMPAH",
+        "address_string": "Jl. Merdeka 1",
+        "description": "Sampah menumpuk sejak seminggu.",
+    }
+    # Refused for its fields: the hit is given back, so the next request passes.
+    assert client.post(OPEN311, data={**form, "description": ""}).status_code == 400
+    assert client.post(OPEN311, data={**form, "service_code": "TIDAKADA"}).status_code == 404
+    assert client.post(OPEN311, data=form).status_code == 200
+    # Over the limit, a request is refused before anything in it is looked at.
+    refused = client.post(OPEN311, data={**form, "description": ""})
+    assert refused.status_code == 429 and "<code>429</code>" in refused.text
+    assert len(stored()) == 1
