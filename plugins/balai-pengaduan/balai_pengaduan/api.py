@@ -24,7 +24,7 @@ from balai.db import db
 from balai.fields import AwareDateTime, Date, Id, Integer, Text
 from balai.i18n import N_
 from balai.permissions import has_permission, require
-from balai_pengaduan import runtime, services
+from balai_pengaduan import reporters, runtime, services
 from balai_pengaduan.forms import rule_errors
 from balai_pengaduan.models import Category, Complaint, ComplaintEvent
 from balai_pengaduan.officer import identity_shown, move, permission_for, targets_for
@@ -253,16 +253,17 @@ def _tracking_code(complaint_id: int | None) -> str | None:
 
 
 def _detail(complaint: Complaint) -> dict[str, Any]:
-    shown = identity_shown(complaint, current_user)
+    reporter = None
+    if identity_shown(complaint, current_user):  # only then are the contacts opened
+        contacts = reporters.contacts(complaint)
+        reporter = {
+            "name": complaint.reporter_name,
+            "email": contacts.email,
+            "phone": contacts.phone,
+        }
     return {
         **_summary(complaint, runtime.context().today),
-        "reporter": {
-            "name": complaint.reporter_name,
-            "email": complaint.reporter_email,
-            "phone": complaint.reporter_phone,
-        }
-        if shown
-        else None,
+        "reporter": reporter,
         "rejection_reason": complaint.rejection_reason,
         "timeline": complaint.events,
         "allowed_moves": targets_for(complaint, current_user),

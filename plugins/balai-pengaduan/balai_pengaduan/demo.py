@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 
 from balai.auth import Department
 from balai.calendar import WorkingCalendar, calendar_for, local_date
+from balai.crypto import Sealer
 from balai.db import utcnow
 from balai.tenancy import DEFAULT_TIMEZONE
 from balai_pengaduan import geo
 from balai_pengaduan.models import Area, Category, Complaint, ComplaintEvent
+from balai_pengaduan.reporters import reporter_sealer
 from balai_pengaduan.services import CODE_ALPHABET, is_overdue
 from balai_pengaduan.settings import ComplaintSettings
 
@@ -232,7 +234,8 @@ def populate(session: Session, tenant: Any) -> None:
     now = utcnow()
     zone = str(tenant.settings.get("timezone") or DEFAULT_TIMEZONE)
     calendar = calendar_for(session, range(now.year - 1, now.year + 2))
-    builder = _Builder(rng, city, areas, calendar, zone, now, tenant.name)
+    keys = reporter_sealer(tenant.id)  # contacts are sealed like real ones
+    builder = _Builder(rng, city, areas, calendar, zone, now, tenant.name, keys)
     complaints = [builder.complaint(_pick(rng, categories)) for _n in range(COMPLAINTS)]
     session.add_all(complaints)
     session.flush()
@@ -306,8 +309,9 @@ class _Builder:
         zone: str,
         now: datetime,
         region: str,
+        keys: Sealer,
     ) -> None:
-        self.rng, self.city, self.areas = rng, city, areas
+        self.rng, self.city, self.areas, self.keys = rng, city, areas, keys
         self.calendar, self.zone, self.now = calendar, zone, now
         self.verifier = f"Admin {region}"
         settings = ComplaintSettings().load({})
@@ -386,8 +390,8 @@ class _Builder:
         return {
             "privacy": privacy,
             "reporter_name": name,
-            "reporter_phone": phone,
-            "reporter_email": email,
+            "reporter_phone_sealed": self.keys.seal(phone),
+            "reporter_email_sealed": self.keys.seal(email),
         }
 
     def _walk(self, complaint: Complaint, target: str, department_id: int | None) -> None:

@@ -98,6 +98,8 @@ class Complaint(TenantScoped, Base):
 
     ``privacy``: ``public`` (name shown to officers), ``confidential`` (identity
     stored, hidden from officers: *rahasia*) or ``anonymous`` (no identity stored).
+    The reporter's e-mail address and phone number are stored sealed
+    (:mod:`balai_pengaduan.reporters`).
     Deadlines are dates in the region's calendar, counted in working days.
     """
 
@@ -164,8 +166,9 @@ class Complaint(TenantScoped, Base):
         ForeignKey("balai_user.id", ondelete="SET NULL")
     )
     reporter_name: Mapped[str | None] = mapped_column(String(200))
-    reporter_email: Mapped[str | None] = mapped_column(String(254))
-    reporter_phone: Mapped[str | None] = mapped_column(String(30))
+    # Sealed with the region's reporter key: open them with ``reporters.contacts``.
+    reporter_email_sealed: Mapped[str | None] = mapped_column("reporter_email", Text)
+    reporter_phone_sealed: Mapped[str | None] = mapped_column("reporter_phone", Text)
     duplicate_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("pengaduan_complaint.id", ondelete="SET NULL")
     )

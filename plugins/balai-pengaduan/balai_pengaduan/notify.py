@@ -3,7 +3,8 @@
 Messages are queued in the outbox inside the changing transaction, so a change
 that rolls back sends nothing. They are written in the region's default language
 (Bahasa Indonesia), whatever language the officer's browser uses. Anonymous
-reporters left no address and get nothing.
+reporters left no address and get nothing. The reporter's address and number are
+opened from their sealed form here, and sealed again in the outbox.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from balai.auth import User
 from balai.channels import ChannelError, Message, mask, queue
 from balai.tenancy import TenantInfo, external_url
+from balai_pengaduan import reporters
 from balai_pengaduan.models import Complaint, ComplaintEvent
 from balai_pengaduan.workflow import STATUS_LABELS
 
@@ -70,10 +72,11 @@ def _to_reporter(
 ) -> None:
     if complaint.privacy == "anonymous":
         return
-    if complaint.reporter_email:
-        _queue(session, Message("email", complaint.reporter_email, body, subject))
-    if sms and complaint.reporter_phone:
-        _queue(session, Message("sms", complaint.reporter_phone, body))
+    contacts = reporters.contacts(complaint)
+    if contacts.email:
+        _queue(session, Message("email", contacts.email, body, subject))
+    if sms and contacts.phone:
+        _queue(session, Message("sms", contacts.phone, body))
 
 
 def _to_department(

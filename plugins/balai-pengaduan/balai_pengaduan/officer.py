@@ -2,7 +2,8 @@
 
 An officer sees only complaints routed to their department (``runtime.visible_to``);
 any other answers 404, as if it did not exist. The reporter's identity shows only
-for public complaints; region admins also see that of confidential ones.
+for public complaints; region admins also see that of confidential ones. The
+reporter's sealed contact details are opened only when they are shown.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from balai.db import db
 from balai.forms import validate_form
 from balai.i18n import N_
 from balai.permissions import has_permission, require
-from balai_pengaduan import runtime, services
+from balai_pengaduan import reporters, runtime, services
 from balai_pengaduan.forms import OfficerFilters, TransitionForm, rule_errors
 from balai_pengaduan.models import Area, Category, Complaint, ComplaintEvent
 from balai_pengaduan.views import PAGE_SIZE, normalise_code
@@ -128,13 +129,16 @@ def detail(complaint_id: int) -> tuple[str, int]:
 def _detail_page(
     complaint: Complaint, errors: Errors, values: dict[str, Any] | None = None
 ) -> tuple[str, int]:
+    show_identity = identity_shown(complaint, current_user)
     html = render_template(
         "pengaduan/officer/detail.html",
         complaint=complaint,
         errors=errors,
         values=values or {},
         targets=targets_for(complaint, current_user),
-        show_identity=identity_shown(complaint, current_user),
+        show_identity=show_identity,
+        # Opened only for an officer who may see them.
+        contacts=reporters.contacts(complaint) if show_identity else None,
         departments=_departments(),
         today=runtime.context().today,
         overdue=services.is_overdue(complaint, runtime.context().today),

@@ -15,6 +15,7 @@ from balai.permissions import has_permission
 from balai.plugins import hooks
 from balai.settings import plugin_settings
 from balai_pengaduan.models import Complaint, ComplaintEvent
+from balai_pengaduan.reporters import reporter_sealer
 from balai_pengaduan.services import Context
 
 __all__ = [
@@ -52,9 +53,16 @@ def calendar() -> WorkingCalendar:
 
 
 def context() -> Context:
-    """The rules context of this request: settings, calendar, now, the region's time zone."""
+    """The rules context of this request: settings, calendar, now, the region's time zone
+    and its key for reporters' contacts."""
     zone = str(get_timezone() or current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return Context(settings=settings(), calendar=calendar(), now=utcnow(), timezone=zone)
+    return Context(
+        settings=settings(),
+        calendar=calendar(),
+        now=utcnow(),
+        timezone=zone,
+        reporters=reporter_sealer(g.tenant.id),
+    )
 
 
 def announce_submitted(complaint: Complaint) -> None:

@@ -17,8 +17,10 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from balai.calendar import WorkingCalendar, local_date
+from balai.crypto import Sealer
+from balai.db import TenantContextError
 from balai.i18n import N_
-from balai_pengaduan import geo
+from balai_pengaduan import geo, reporters
 from balai_pengaduan.models import (
     Area,
     AreaRoute,
@@ -74,6 +76,9 @@ class Context:
     calendar: WorkingCalendar
     now: datetime
     timezone: str = "Asia/Jakarta"
+    #: The region's key for reporters' contacts (:func:`reporters.reporter_sealer`),
+    #: needed to submit a complaint that gives an e-mail address or a phone number.
+    reporters: Sealer | None = None
 
     @property
     def today(self) -> date:
@@ -177,13 +182,17 @@ def _check(submission: Submission, session: Session) -> Category:
 def submit(session: Session, submission: Submission, ctx: Context) -> Complaint:
     """Record a new complaint, routed and with its deadline; the caller commits.
 
-    An anonymous complaint keeps no identity at all, whatever was sent.
+    An anonymous complaint keeps no identity at all, whatever was sent. The reporter's
+    e-mail address and phone number are sealed with ``ctx.reporters``.
     """
     category = _check(submission, session)
+    anonymous = submission.privacy == "anonymous"
+    email = None if anonymous else _clean(submission.reporter_email, 254)
+    phone = None if anonymous else _clean(submission.reporter_phone, 30)
+    keys = _reporter_keys(session, ctx) if email or phone else None
     area = None
     if submission.latitude is not None and submission.longitude is not None:
         area = find_area(session, submission.latitude, submission.longitude)
-    anonymous = submission.privacy == "anonymous"
     complaint = Complaint(
         tracking_code=new_tracking_code(),
         category_id=category.id,
@@ -198,8 +207,8 @@ def submit(session: Session, submission: Submission, ctx: Context) -> Complaint:
         channel=submission.channel,
         reporter_id=None if anonymous else submission.reporter_id,
         reporter_name=None if anonymous else _clean(submission.reporter_name, 200),
-        reporter_email=None if anonymous else _clean(submission.reporter_email, 254),
-        reporter_phone=None if anonymous else _clean(submission.reporter_phone, 30),
+        reporter_email_sealed=reporters.seal(keys, email) if keys else None,
+        reporter_phone_sealed=reporters.seal(keys, phone) if keys else None,
         submitted_at=ctx.now,
         updated_at=ctx.now,
         forward_due=ctx.calendar.add_working_days(ctx.today, int(ctx.settings["forward_days"])),
@@ -211,6 +220,16 @@ def submit(session: Session, submission: Submission, ctx: Context) -> Complaint:
     session.add(complaint)
     session.flush()
     return complaint
+
+
+def _reporter_keys(session: Session, ctx: Context) -> Sealer:
+    """The key of the session's region that seals its reporters' contacts."""
+    keys = ctx.reporters
+    if keys is None or keys.tenant_id != session.info.get("tenant_id"):
+        raise TenantContextError(
+            "a reporter's contacts are sealed with their region's key: give it in ctx.reporters"
+        )
+    return keys
 
 
 def _clean(value: str | None, length: int) -> str | None:

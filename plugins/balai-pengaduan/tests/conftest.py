@@ -19,6 +19,7 @@ from balai.db import utcnow
 from balai.tenancy import TenantInfo
 from balai_pengaduan import services
 from balai_pengaduan.models import Area, Category, Complaint
+from balai_pengaduan.reporters import Contacts, contacts, reporter_sealer
 from balai_pengaduan.settings import ComplaintSettings
 
 SQUARE = {  # around Tangerang's city hall, roughly one kilometre wide
@@ -35,12 +36,16 @@ def defaults() -> dict[str, Any]:
     return ComplaintSettings().load({})
 
 
-def make_context(now: datetime | None = None, **settings: Any) -> services.Context:
-    """A rules context with no holidays but the weekend."""
+def make_context(
+    now: datetime | None = None, *, tenant_id: int | None = None, **settings: Any
+) -> services.Context:
+    """A rules context with no holidays but the weekend; with ``tenant_id``, that
+    region's key for reporters' contacts."""
     return services.Context(
         settings={**defaults(), **settings},
         calendar=WorkingCalendar({}),
         now=now or utcnow(),
+        reporters=reporter_sealer(tenant_id) if tenant_id is not None else None,
     )
 
 
@@ -151,7 +156,8 @@ def complaint(db_session: Session) -> Callable[..., Complaint]:
         }
         values.update(fields)
         submission = services.Submission(category_code=code, **values)
-        found = services.submit(db_session, submission, make_context(now))
+        context = make_context(now, tenant_id=db_session.info["tenant_id"])
+        found = services.submit(db_session, submission, context)
         db_session.commit()
         return found
 
@@ -168,6 +174,12 @@ def stored(db_session: Session) -> Callable[[], list[Complaint]]:
         return list(db_session.scalars(select(Complaint).order_by(Complaint.id)))
 
     return read
+
+
+@pytest.fixture
+def contacts_of() -> Callable[[Complaint], Contacts]:
+    """``contacts_of(complaint)``: the reporter's e-mail address and phone, opened."""
+    return contacts
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from balai.tenancy import TenantInfo
 from balai_pengaduan import open311
 from balai_pengaduan.clients import create_client, revoke_client
 from balai_pengaduan.models import ApiClient, Category, Complaint, ComplaintEvent
+from balai_pengaduan.reporters import contacts, reporter_sealer
 from balai_pengaduan.services import new_tracking_code
 
 BASE = "/pengaduan/open311/v2"
@@ -103,6 +104,7 @@ def api_key(region: TenantInfo, db_session: Session) -> str:
 
 
 def add_complaint(session: Session, code: str = "SAMPAH", **fields: Any) -> Complaint:
+    keys = reporter_sealer(session.info["tenant_id"])
     """Store a complaint of the session's tenant directly, with its first event."""
     category = session.scalar(select(Category).where(Category.code == code))
     assert category is not None
@@ -118,8 +120,8 @@ def add_complaint(session: Session, code: str = "SAMPAH", **fields: Any) -> Comp
         "status": "received",
         "privacy": "public",
         "reporter_name": PERSONAL[0],
-        "reporter_email": PERSONAL[1],
-        "reporter_phone": PERSONAL[2],
+        "reporter_email_sealed": keys.seal(PERSONAL[1]),
+        "reporter_phone_sealed": keys.seal(PERSONAL[2]),
         "submitted_at": now,
         "updated_at": now,
         "forward_due": date(2030, 1, 2),
@@ -301,7 +303,7 @@ def test_post_creates_a_complaint_and_returns_its_id(client, region, api_key, db
         "received",
     )
     assert complaint.reporter_name == "Siti Rahmawati"
-    assert complaint.reporter_email == "siti@example.test"
+    assert contacts(complaint).email == "siti@example.test"
     assert (complaint.latitude, complaint.longitude) == (-6.1702, 106.6319)
     assert complaint.api_client_id is not None
     assert complaint.department.code == "DLH"

@@ -123,7 +123,8 @@ def test_anonymous_keeps_no_identity(db_session, sampah):
         reporter_email="siti@example.test",
         reporter_phone="0812",
     )
-    assert (found.reporter_name, found.reporter_email, found.reporter_phone) == (None, None, None)
+    sealed = (found.reporter_email_sealed, found.reporter_phone_sealed)
+    assert (found.reporter_name, *sealed) == (None, None, None)
 
 
 def test_workflow_refuses_skipping_steps(db_session, sampah):

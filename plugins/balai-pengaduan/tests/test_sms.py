@@ -27,12 +27,12 @@ def test_keyword_is_claimed_with_its_format():
     assert (claimed.keyword, claimed.help) == ("ADUAN", "ADUAN <kode kategori> <isi pengaduan>")
 
 
-def test_sms_becomes_a_complaint_and_the_reply_gives_the_code(send, stored, outbox):
+def test_sms_becomes_a_complaint_and_the_reply_gives_the_code(send, stored, outbox, contacts_of):
     response = send("aduan sampah Sampah menumpuk di Jl. Merdeka depan SDN 3")
     assert response.status_code == 200
     [saved] = stored()
     assert (saved.channel, saved.privacy, saved.status) == ("sms", "public", "received")
-    assert saved.reporter_phone == "+6281234567890"
+    assert contacts_of(saved).phone == "+6281234567890"
     assert saved.description == "Sampah menumpuk di Jl. Merdeka depan SDN 3"
     assert saved.tracking_code in response.text and "Kode lacak" in response.text
     sms = [m for m in outbox() if m.channel == "sms"]

@@ -54,7 +54,7 @@ def test_form_lists_the_active_categories(client, enabled, sampah, category):
 
 
 def test_citizen_submits_with_photo_and_location_and_follows_it(
-    app, client, tenant, enabled, sampah, area, stored, inside, make_jpeg
+    app, client, tenant, enabled, sampah, area, stored, inside, make_jpeg, contacts_of
 ):
     data = {**VALID, "latitude": str(inside[0]), "longitude": str(inside[1])}
     response = post(client, data, [(make_jpeg(gps=True), "foto.jpg")])
@@ -62,7 +62,7 @@ def test_citizen_submits_with_photo_and_location_and_follows_it(
     [saved] = stored()
     assert saved.status == "received"
     assert (saved.area_id, saved.department_id) == (area.id, sampah.department_id)
-    assert saved.channel == "web" and saved.reporter_email == "siti@example.test"
+    assert saved.channel == "web" and contacts_of(saved).email == "siti@example.test"
     assert saved.tracking_code in response.headers["Location"]
 
     confirmation = client.get(response.headers["Location"]).text
@@ -97,12 +97,12 @@ def test_unknown_tracking_code_says_so(client, enabled):
     assert client.get("/pengaduan/lacak").status_code == 200
 
 
-def test_logged_in_citizen_is_the_reporter(client, enabled, sampah, login, stored):
+def test_logged_in_citizen_is_the_reporter(client, enabled, sampah, login, stored, contacts_of):
     user = login(client, role="warga", email="budi@example.test")
     data = {k: v for k, v in VALID.items() if not k.startswith("reporter_")}
     assert post(client, data).status_code == 302
     [saved] = stored()
-    assert (saved.reporter_id, saved.reporter_email) == (user.id, "budi@example.test")
+    assert (saved.reporter_id, contacts_of(saved).email) == (user.id, "budi@example.test")
 
 
 def test_anonymous_complaint_stores_no_identity(client, enabled, sampah, login, stored):
@@ -110,8 +110,8 @@ def test_anonymous_complaint_stores_no_identity(client, enabled, sampah, login, 
     assert post(client, {**VALID, "privacy": "anonymous"}).status_code == 302
     [saved] = stored()
     assert saved.privacy == "anonymous"
-    identity = (saved.reporter_id, saved.reporter_name, saved.reporter_email)
-    assert identity == (None, None, None) and saved.reporter_phone is None
+    identity = (saved.reporter_id, saved.reporter_name, saved.reporter_email_sealed)
+    assert identity == (None, None, None) and saved.reporter_phone_sealed is None
 
 
 def test_confidential_complaint_keeps_identity(client, enabled, sampah, stored):
