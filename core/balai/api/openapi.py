@@ -6,17 +6,22 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow import resolver as default_resolver
+from apispec.ext.marshmallow.field_converter import FieldConverterMixin
 from flask import Blueprint, Flask, current_app, g, jsonify
 from flask_smorest import Api
 from flask_smorest.spec.plugins import FlaskPlugin
-from marshmallow import Schema
+from marshmallow import Schema, fields
 
 from balai.api.core import PREFIX
 from balai.api.errors import ErrorSchema
 from balai.permissions import public, route_access
 
 SCHEMA_REF = "#/components/schemas/"
+# What apispec puts beside a nullable reference in OpenAPI 3.0 (see nullable_reference).
+_ANY_OBJECT_OR_NULL = {"type": "object", "nullable": True}
 
 
 class BalaiApi(Api):
@@ -26,6 +31,34 @@ class BalaiApi(Api):
 
     def _register_error_handlers(self) -> None:
         """Errors are rendered by ``balai.web`` for pages and API alike."""
+
+
+class BalaiMarshmallowPlugin(MarshmallowPlugin):
+    """apispec's marshmallow plugin, writing nullable nested schemas as generators expect."""
+
+    def init_spec(self, spec: APISpec) -> None:
+        super().init_spec(spec)
+        self.converter.add_attribute_function(nullable_reference)  # type: ignore[union-attr]
+
+
+def nullable_reference(
+    self: FieldConverterMixin, field: fields.Field, ret: dict[str, Any], **kwargs: Any
+) -> dict[str, Any]:
+    """``Nested(..., allow_none=True)`` as ``allOf: [{$ref}]`` with ``nullable: true``.
+
+    For OpenAPI 3.0 apispec writes ``anyOf: [{type: object, nullable: true}, {$ref}]``:
+    "any object, or this schema", which code generators turn into an untyped object.
+    ``nullable`` beside ``allOf`` keeps the schema and allows ``null``. It runs after
+    apispec's own attribute functions and rewrites what they left in ``ret``.
+    """
+    version = self.openapi_version
+    options = ret.get("anyOf")
+    if not field.allow_none or (version.major, version.minor) != (3, 0):
+        return {}
+    if not isinstance(options, list) or _ANY_OBJECT_OR_NULL not in options:
+        return {}
+    del ret["anyOf"]
+    return {"allOf": [o for o in options if o != _ANY_OBJECT_OR_NULL], "nullable": True}
 
 
 class _ApiState:

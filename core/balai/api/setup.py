@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, current_app, request
 from flask_login import current_user
 from flask_smorest import Blueprint as ApiBlueprint
@@ -13,7 +12,14 @@ from flask_smorest.spec.plugins import FlaskPlugin
 from flask_wtf.csrf import CSRFProtect
 
 from balai.api.core import PREFIX, _bearer, core
-from balai.api.openapi import BalaiApi, _ApiState, _base_document, _SchemaNames, document
+from balai.api.openapi import (
+    BalaiApi,
+    BalaiMarshmallowPlugin,
+    _ApiState,
+    _base_document,
+    _SchemaNames,
+    document,
+)
 from balai.plugins import Plugins
 
 log = logging.getLogger(__name__)
@@ -70,7 +76,7 @@ def init_app(app: Flask, manager: Plugins, csrf: CSRFProtect) -> None:
         app,
         spec_kwargs={
             "info": {"description": "The JSON API of a Balai region; see /api/v1/plugins."},
-            "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=names),
+            "marshmallow_plugin": BalaiMarshmallowPlugin(schema_name_resolver=names),
         },
     )
     api.spec.components.security_scheme(
