@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from filling import enable_all
 from flask import Flask
 from flask.testing import FlaskClient
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 from openapi_spec_validator import validate as validate_openapi
 
+import balai
+from balai.permissions import public
+from balai.plugins import plugins
 from balai.tenancy import TenantInfo
 
 SCHEMAS = "#/components/schemas/"
+METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 
 def walk(node: Any, where: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
@@ -66,3 +75,122 @@ def test_no_schema_is_any_object_or_null(
         if {"type": "object", "nullable": True} in node.get("anyOf", [])
     ]
     assert loose == []
+
+
+# -- operation ids --------------------------------------------------------------------
+
+OPERATION_ID = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def operation_ids(document: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """``(method, path) -> operationId`` of every operation; fails on one without."""
+    found = {}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                assert "operationId" in operation, f"{method} {path} has no operationId"
+                found[(method, path)] = operation["operationId"]
+    return found
+
+
+def test_every_operation_has_a_readable_unique_id(
+    app: Flask,
+    client: FlaskClient,
+    other_client: FlaskClient,
+    tenant: TenantInfo,
+    other_tenant: TenantInfo,
+    enable_plugin: Any,
+) -> None:
+    """Every region's document, each with its own plugins: ids are unique and stable."""
+    full = operation_ids(full_document(app, client, tenant))
+    core = operation_ids(other_client.get("/api/v1/openapi.json").json)
+    for name in sorted(full_document_plugins(app))[:-1]:  # a region with fewer plugins
+        enable_plugin(name, other_tenant)
+    fewer = operation_ids(other_client.get("/api/v1/openapi.json").json)
+    for document in (full, core, fewer):
+        ids = list(document.values())
+        assert len(ids) == len(set(ids)), sorted(ids)
+        assert all(OPERATION_ID.fullmatch(i) for i in ids), sorted(ids)
+    assert core.items() <= fewer.items() <= full.items()  # the same operation, the same id
+    assert len(core) < len(fewer) < len(full)
+    assert full[("get", "/api/v1/me")] == "core_get_me"
+    assert full[("get", "/api/v1/plugins")] == "core_list_plugins"
+    assert full[("get", "/api/v1/pengaduan/complaints")] == "pengaduan_list_complaints"
+    assert full[("get", "/api/v1/pengaduan/complaints/{complaint_id}")] == "pengaduan_get_complaint"
+    assert full[("post", "/api/v1/pengumuman/")] == "pengumuman_create_announcement"
+    assert full[("post", "/api/v1/puskesmas/tickets")] == "puskesmas_take_ticket"
+
+
+def full_document_plugins(app: Flask) -> list[str]:
+    return [p.name for p in plugins(app).working()]
+
+
+class ItemSchema(Schema):
+    name = fields.String()
+
+
+class Ganda:
+    """Names that meet: two blueprints with one view name, a MethodView, an id of its own."""
+
+    name = "ganda"
+
+    @balai.hookimpl
+    def register_api(app: Flask) -> list[Blueprint]:
+        first, second = Blueprint("ganda_one", __name__), Blueprint("ganda_two", __name__)
+
+        @first.route("/one")
+        @first.response(200, ItemSchema(many=True))
+        @public
+        def items() -> list[Any]:
+            return []
+
+        @second.route("/two")
+        @second.response(200, ItemSchema(many=True))
+        @public
+        def items() -> list[Any]:  # noqa: F811  (another blueprint, the same view name)
+            return []
+
+        @second.route("/named")
+        @second.doc(operationId="ganda_items")  # its own id comes first: items get others
+        @second.response(200, ItemSchema(many=True))
+        @public
+        def named() -> list[Any]:
+            return []
+
+        @second.route("/chosen")
+        @second.doc(operationId="ganda_chosen_by_hand")
+        @second.response(200, ItemSchema(many=True))
+        @public
+        def chosen() -> list[Any]:
+            return []
+
+        @second.route("/shelf")
+        class ShelfItems(MethodView):
+            @second.response(200, ItemSchema(many=True))
+            @public
+            def get(self) -> list[Any]:
+                return []
+
+            @second.arguments(ItemSchema)
+            @second.response(201, ItemSchema)
+            @public
+            def post(self, data: dict[str, Any]) -> dict[str, Any]:
+                return data
+
+        return [first, second]
+
+
+@pytest.mark.balai_plugins.with_args(Ganda)
+def test_names_that_meet_are_told_apart(client: FlaskClient, enable_plugin: Any) -> None:
+    enable_plugin("ganda")
+    document = client.get("/api/v1/openapi.json").json
+    validate_openapi(document)
+    ids = operation_ids(document)
+    assert {key: value for key, value in ids.items() if "/ganda/" in key[1]} == {
+        ("get", "/api/v1/ganda/one"): "ganda_items_2",
+        ("get", "/api/v1/ganda/two"): "ganda_items_3",
+        ("get", "/api/v1/ganda/named"): "ganda_items",
+        ("get", "/api/v1/ganda/chosen"): "ganda_chosen_by_hand",
+        ("get", "/api/v1/ganda/shelf"): "ganda_shelf_items_get",
+        ("post", "/api/v1/ganda/shelf"): "ganda_shelf_items_post",
+    }

@@ -238,7 +238,7 @@ def _wrong_body() -> Any:
 def test_the_checks_go_red_on_a_broken_endpoint(
     app: Flask, tenant: TenantInfo, monkeypatch: pytest.MonkeyPatch, broken: Any, kind: str
 ) -> None:
-    monkeypatch.setitem(app.view_functions, "balai_api.enabled_plugins", public(broken))
+    monkeypatch.setitem(app.view_functions, "balai_api.list_plugins", public(broken))
     operation = load_document(app, tenant)["/api/v1/plugins"]["GET"]
     findings = Findings()
     fuzz(operation, GenerationMode.POSITIVE, {}, {}, tenant, findings)

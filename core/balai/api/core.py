@@ -62,7 +62,7 @@ class PluginSchema(Schema):
 @core.route("/me")
 @core.response(200, UserSchema)
 @require()
-def me() -> dict[str, Any]:
+def get_me() -> dict[str, Any]:
     """The user the request authenticates as, with the permissions held here."""
     return {
         "id": current_user.id,
@@ -78,7 +78,7 @@ def me() -> dict[str, Any]:
 @core.route("/plugins")
 @core.response(200, PluginSchema(many=True))
 @public
-def enabled_plugins() -> list[dict[str, Any]]:
+def list_plugins() -> list[dict[str, Any]]:
     """The plugins this region has enabled."""
     infos = (plugins().get(name) for name in sorted(g.tenant.plugins))
     return [info.as_json() for info in infos if info is not None and not info.broken]

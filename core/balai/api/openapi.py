@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import logging
+import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +21,8 @@ from marshmallow import Schema, fields
 from balai.api.core import PREFIX
 from balai.api.errors import ErrorSchema
 from balai.permissions import public, route_access
+
+log = logging.getLogger(__name__)
 
 SCHEMA_REF = "#/components/schemas/"
 # What apispec puts beside a nullable reference in OpenAPI 3.0 (see nullable_reference).
@@ -135,18 +140,69 @@ class _SchemaNames:
 
 
 def _base_document(app: Flask, state: _ApiState) -> dict[str, Any]:
-    """The full document, with ``security: []`` on public operations."""
+    """The full document, with operation ids and ``security: []`` on public operations."""
     doc = state.api.spec.to_dict()
     _document_page_size_limit(doc, app.config["API_MAX_PAGE_SIZE"])
+    operations: list[tuple[str, str, dict[str, Any]]] = []  # (endpoint, method, operation)
     for rule in app.url_map.iter_rules():
         if rule.endpoint.split(".")[0] not in state.blueprints:
             continue
         path = doc["paths"].get(FlaskPlugin.flaskpath2openapi(rule.rule), {})
-        for method in rule.methods or ():
+        for method in sorted(rule.methods or ()):
+            if method.lower() not in path:
+                continue
+            operation = path[method.lower()]
+            operations.append((rule.endpoint, method.lower(), operation))
             access = route_access(app, rule.endpoint, method)
-            if access and access[0] == "public" and method.lower() in path:
-                path[method.lower()]["security"] = []
+            if access and access[0] == "public":
+                operation["security"] = []
+    _name_operations(operations, state)
     return doc
+
+
+def _name_operations(operations: list[tuple[str, str, dict[str, Any]]], state: _ApiState) -> None:
+    """Give every operation a readable ``operationId``, unique in the document.
+
+    ``<plugin>_<view function>`` (``pengaduan_list_complaints``), ``core_<view
+    function>`` for the core's; ``_<method>`` is added when one view serves several
+    methods (a ``MethodView``), a number when a name is still taken. An id the view
+    set itself (``@blp.doc(operationId=...)``) is kept when it is free. Generators
+    turn the id into a function name: underscores, never dots.
+    """
+    owner = {blp: plugin for plugin, names in state.tags.items() for blp in names}
+    methods = Counter(endpoint for endpoint, _method, _operation in operations)
+    taken: set[str] = set()
+    unnamed = []
+    for endpoint, method, operation in operations:
+        given = operation.get("operationId")
+        if given is None:
+            unnamed.append((endpoint, method, operation))
+        elif given in taken:
+            log.error("%s %s: operationId %r is taken; a new one is made", method, endpoint, given)
+            unnamed.append((endpoint, method, operation))
+        else:
+            taken.add(given)
+    for endpoint, method, operation in unnamed:
+        blueprint, _sep, view = endpoint.partition(".")
+        name = _identifier(f"{owner.get(blueprint, 'core')}_{_snake(view.rpartition('.')[2])}")
+        if methods[endpoint] > 1:
+            name = f"{name}_{method}"
+        candidate, number = name, 1
+        while candidate in taken:
+            number += 1
+            candidate = f"{name}_{number}"
+        operation["operationId"] = candidate
+        taken.add(candidate)
+
+
+def _snake(name: str) -> str:
+    """``ComplaintList`` -> ``complaint_list``; ``list_complaints`` stays as it is."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _identifier(name: str) -> str:
+    """Letters, digits and underscores only."""
+    return re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")
 
 
 def _document_page_size_limit(doc: dict[str, Any], limit: int) -> None:
