@@ -72,6 +72,16 @@ class Contoh:
             db.session.commit()
             return department
 
+        @blp.route("/suggestions", methods=["POST"])
+        @public
+        @blp.arguments(DepartmentSchema)
+        @blp.response(201, DepartmentSchema)
+        def suggest_department(data: dict[str, Any]) -> Department:
+            department = Department(**data)
+            db.session.add(department)
+            db.session.commit()
+            return department
+
         @blp.route("/busy")
         @public
         def busy() -> Any:
@@ -396,6 +406,81 @@ def test_revoked_or_unknown_token_is_401(client: FlaskClient, tenant: TenantInfo
     revoked = make_token(tenant, revoked=True)
     assert_error(client.get("/api/v1/me", headers=bearer(revoked)), 401, "unauthorized")
     assert_error(client.get("/api/v1/me", headers=bearer("nope")), 401, "unauthorized")
+
+
+UNVERIFIED = {
+    "unknown token": lambda tenant, other: "Bearer balai_unknown",
+    "revoked token": lambda tenant, other: f"Bearer {make_token(tenant, revoked=True)}",
+    "another region's token": lambda tenant, other: f"Bearer {make_token(other)}",
+    "no token": lambda tenant, other: "Bearer ",
+    "malformed": lambda tenant, other: "Bearer",
+    "another scheme": lambda tenant, other: "Basic b3BkOnNlY3JldA==",
+    "empty": lambda tenant, other: "",
+}
+
+
+@with_contoh
+@pytest.mark.parametrize("presented", list(UNVERIFIED))
+def test_credentials_that_do_not_verify_are_401_on_public_endpoints(
+    client: FlaskClient,
+    tenant: TenantInfo,
+    other_tenant: TenantInfo,
+    enable_plugin: Any,
+    presented: str,
+) -> None:
+    """Never served as anonymous: the client learns its token is no good, and nothing is written."""
+    enable_plugin("contoh")
+    headers = {"Authorization": UNVERIFIED[presented](tenant, other_tenant)}
+    payload = {"code": "DLH", "name": "Dinas Lingkungan Hidup"}
+    for response in (
+        client.get("/api/v1/plugins", headers=headers),
+        client.get("/api/v1/contoh/departments", headers=headers),
+        client.post("/api/v1/contoh/suggestions", json=payload, headers=headers),
+    ):
+        assert_error(response, 401, "unauthorized")
+        assert response.headers.getlist("WWW-Authenticate") == ['Bearer error="invalid_token"']
+    with db.tenant_session(tenant.id) as session:
+        assert session.scalars(select(Department)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        (None, "Header Authorization tidak berisi token API yang berlaku."),
+        ("en", "The Authorization header does not hold a valid API token."),
+    ],
+)
+def test_an_unverified_token_is_explained_in_the_request_language(
+    client: FlaskClient, tenant: TenantInfo, language: str | None, message: str
+) -> None:
+    if language:
+        client.set_cookie("balai_lang", language, domain=tenant.domains[0])
+    response = client.get("/api/v1/plugins", headers=bearer("balai_unknown"))
+    assert assert_error(response, 401, "unauthorized")["message"] == message
+
+
+@with_contoh
+def test_public_endpoints_answer_without_credentials_or_with_a_good_token(
+    client: FlaskClient, tenant: TenantInfo, enable_plugin: Any
+) -> None:
+    enable_plugin("contoh")
+    token = make_token(tenant)
+    for headers in ({}, bearer(token)):
+        assert client.get("/api/v1/contoh/departments", headers=headers).status_code == 200
+    payload = {"code": "DLH", "name": "Dinas Lingkungan Hidup"}
+    response = client.post("/api/v1/contoh/suggestions", json=payload, headers=bearer(token))
+    assert response.status_code == 201, response.json
+
+
+def test_a_token_counts_only_on_api_paths(client: FlaskClient) -> None:
+    """Pages ignore the header, good or bad: a token never acts there."""
+    assert client.get("/", headers=bearer("balai_unknown")).status_code == 200
+
+
+def test_401_without_credentials_challenges_plainly(client: FlaskClient) -> None:
+    response = client.get("/api/v1/me")
+    assert_error(response, 401, "unauthorized")
+    assert response.headers.getlist("WWW-Authenticate") == ["Bearer"]
 
 
 def test_token_is_refused_on_another_tenant(

@@ -260,7 +260,8 @@ def _http_error(exc: HTTPException) -> Any:
     retry_after = getattr(exc, "retry_after", None)
     if retry_after and not any(k.lower() == "retry-after" for k, _v in headers):
         headers.append(("Retry-After", str(retry_after)))
-    if status == 401 and _wants_json():
+    challenged = any(k.lower() == "www-authenticate" for k, _v in headers)
+    if status == 401 and _wants_json() and not challenged:
         headers.append(("WWW-Authenticate", "Bearer"))
     return body, status, headers
 

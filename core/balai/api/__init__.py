@@ -11,7 +11,10 @@ Authentication
     ``Authorization: Bearer <token>`` (a per-user API token, stored hashed and
     revocable) or the session cookie. Writes (POST, PUT, PATCH, DELETE) made with
     the session cookie also need the ``X-CSRFToken`` header; ``GET /api/v1/me``
-    returns the token to send.
+    returns the token to send. An ``Authorization`` header that does not verify
+    (unknown, revoked, malformed, another scheme) is a 401 with
+    ``WWW-Authenticate: Bearer error="invalid_token"`` on every API endpoint,
+    public ones included.
 
 Errors
     Every error is ``{"error": {"code": ..., "message": ..., "fields": {...}}}``;

@@ -17,11 +17,14 @@ change: it copies the version it read with the hash it verified.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask, current_app, g, request, session
+from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin, LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import Unauthorized
 from werkzeug.wrappers import Request
 
 from balai.auth.models import ApiToken, LoginSession, User, hash_token, new_token
@@ -130,6 +133,32 @@ def load_user_from_token(req: Request) -> User | None:
     return user
 
 
+class InvalidToken(Unauthorized):
+    """401 for an API request whose ``Authorization`` header does not verify (RFC 6750)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data = {"message": _("The Authorization header does not hold a valid API token.")}
+
+    def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
+        return [
+            *super().get_headers(*args, **kwargs),
+            ("WWW-Authenticate", 'Bearer error="invalid_token"'),
+        ]
+
+
+def _refuse_unverified_credentials() -> None:
+    """An API request that presents credentials which do not verify gets 401.
+
+    Public endpoints too: a wrong, unknown, revoked or malformed token, or another
+    scheme than ``Bearer``, is refused rather than served as an anonymous request,
+    so a client learns at once that its token is no good.
+    """
+    presented = request.path.startswith(API_PATH_PREFIX) and "Authorization" in request.headers
+    if presented and g.get("api_token") is None:
+        raise InvalidToken()
+
+
 def _record_use() -> None:
     """Note when the login session or API token of this request was last used.
 
@@ -221,6 +250,7 @@ def _load_user_first() -> None:
     """Load the user before the view runs, so a revoked session never reaches it."""
     if g.get("tenant") is not None:
         current_user._get_current_object()  # type: ignore[attr-defined]
+        _refuse_unverified_credentials()
         _record_use()
 
 
