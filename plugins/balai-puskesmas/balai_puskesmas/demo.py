@@ -799,6 +799,7 @@ class _Builder:
                 # The NIK given with the number suggests the patient; the desk confirms
                 # it against the holder's KTP or KK when the number is called.
                 ticket.patient_id, ticket.suggested_patient_id = None, patient.id
+                ticket.nik_cipher, ticket.nik_hash = patient.nik_cipher, patient.nik_hash
             made.append((ticket, patient, case))
         return made
 

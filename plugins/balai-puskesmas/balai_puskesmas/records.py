@@ -773,7 +773,6 @@ def _visit_form_page(
         values=values,
         ticket=ticket,
         clinic=clinic,
-        unconfirmed=context["unconfirmed"],
         patient=found,
         today=_today(utcnow()),
         age_on=age_on,

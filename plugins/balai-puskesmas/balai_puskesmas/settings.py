@@ -142,7 +142,7 @@ class PuskesmasSettings(Schema):
         metadata={
             "label": N_("No queue numbers on holidays"),
             "description": N_(
-                "National holidays, joint leave and the region's own days off (Administrasi → Hari libur). Off: clinics take numbers on those days as on any open day."  # noqa: E501
+                "National holidays, joint leave and the region's own days off (Administration → Holidays). Off: clinics take numbers on those days as on any open day."  # noqa: E501
             ),
         },
     )

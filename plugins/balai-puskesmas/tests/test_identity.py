@@ -63,10 +63,12 @@ def test_a_number_taken_with_someone_elses_nik_is_only_a_suggestion(client, scen
     budi, ticket = scene["budi"], scene["ticket"]
     assert (ticket.patient_id, ticket.suggested_patient_id) == (None, budi.id)
 
-    # The clinician is told the identity is not confirmed, and sees nothing of Budi.
+    # The clinician waits for the desk, and learns nothing of Budi, not even that the
+    # NIK given with the number belongs to a registered patient.
     page = client.get(f"{NEW_VISIT}?tiket={ticket.id}")
     assert page.status_code == 200
-    assert "identity of this number's holder is not confirmed" in page.text
+    assert "not linked to a patient yet" in page.text
+    assert "registered patient" not in page.text
     assert "Budi Santoso" not in page.text and 'name="complaint"' not in page.text
     # Recording against Budi with this number is refused, whatever the form says.
     refused = client.post(NEW_VISIT, data=visit_form(ticket.id, budi.id))

@@ -280,6 +280,8 @@ def test_online_channels_leave_the_desk_its_share_of_the_quota(
     address = {"REMOTE_ADDR": "10.9.0.2"}
     page = client.post("/puskesmas/antrean/ambil", data=form, environ_base=address)
     assert page.status_code == 400 and "gives online for that day are used up" in page.text
+    assert "No number was taken: see the messages below." in page.text
+    assert "Please correct" not in page.text  # nothing typed was wrong
     token = rotate_token(app, enabled)
     reply = client.post(
         "/-/sms/masuk",
