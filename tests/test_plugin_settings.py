@@ -47,6 +47,9 @@ def test_bad_values_are_refused_and_nothing_is_saved(app, admin_client, tenant):
     response = admin_client.post("/admin/plugin/hello/pengaturan", data=form)
     assert response.status_code == 400
     assert "times" in response.text
+    # Said at the top of a long form too, not only beside the field far below.
+    top = response.text.split("<form", 1)[0]
+    assert "Tidak ada yang disimpan" in top or "Nothing was saved" in top
     assert registry(app).by_id(tenant.id).plugin_settings.get("hello", {}) == {}
 
 
