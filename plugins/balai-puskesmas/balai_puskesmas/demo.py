@@ -275,13 +275,14 @@ WOMEN_SECOND = (
     "Hasanah", "Anggraini", "Permatasari", "Suryani", "Yulianti", "Marlina",
 )  # fmt: skip
 
-# ICD-10 (WHO) codes common at a puskesmas, with the complaint that brings them.
+# ICD-10 (WHO) codes common at a puskesmas, with the complaint that brings them: leaf
+# codes only, as a clinician must record them (A09.9, not the category A09).
 COMPLAINTS = {
     "J06.9": ("Batuk pilek dan sakit tenggorokan sejak 3 hari.", "Istirahat, banyak minum."),
     "I10": ("Pusing dan tengkuk terasa berat.", "Kurangi garam, kontrol tensi 2 minggu lagi."),
     "E11.9": ("Kontrol gula darah, sering haus dan buang air kecil.", "Diet DM, kontrol bulanan."),
     "K30": ("Nyeri ulu hati dan mual setelah makan.", "Makan teratur, hindari pedas."),
-    "A09": ("Mencret sejak kemarin, lebih dari 5 kali.", "Oralit dan zinc, kembali bila lemas."),
+    "A09.9": ("Mencret sejak kemarin, lebih dari 5 kali.", "Oralit dan zinc, kembali bila lemas."),
     "M79.1": ("Pegal-pegal dan nyeri otot setelah bekerja.", "Kompres hangat, istirahat."),
     "K02.9": ("Gigi berlubang, nyeri saat makan.", "Tambal sementara, kontrol 1 minggu."),
     "Z34.9": ("Periksa kehamilan rutin.", "Tablet tambah darah, kunjungan ANC berikutnya."),
@@ -292,13 +293,13 @@ COMPLAINTS = {
 CASES = {
     "UMUM": (
         ("J06.9", 30), ("I10", 15), ("E11.9", 8), ("K30", 10),
-        ("A09", 8), ("M79.1", 10), ("L30.9", 8), ("R50.9", 11),
+        ("A09.9", 8), ("M79.1", 10), ("L30.9", 8), ("R50.9", 11),
     ),
     "GIGI": (("K02.9", 1),),
-    "KIA": (("Z34.9", 6), ("J06.9", 2), ("R50.9", 1), ("A09", 1)),
+    "KIA": (("Z34.9", 6), ("J06.9", 2), ("R50.9", 1), ("A09.9", 1)),
     "LANSIA": (("I10", 5), ("E11.9", 3), ("M79.1", 2)),
 }  # fmt: skip
-FEVERISH = frozenset({"J06.9", "R50.9", "A09"})
+FEVERISH = frozenset({"J06.9", "R50.9", "A09.9"})
 
 
 def populate(session: Session, tenant: Any) -> None:

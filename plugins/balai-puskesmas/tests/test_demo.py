@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from balai.auth import Department, User
 from balai.db import db, utcnow
 from balai.testing import travel
-from balai_puskesmas import demo, plugin
+from balai_puskesmas import demo, icd10, plugin
 from balai_puskesmas.models import (
     AuditEntry,
     Clinic,
@@ -91,6 +91,10 @@ def test_a_region_gets_puskesmas_officers_patients_visits_and_a_queue(
         assert visit.diagnoses[0].display
         assert visit.temperature is not None and visit.weight is not None
     assert count(db_session, Diagnosis) >= len(visits)
+    # Every diagnosis is a leaf code, as a clinician must record it (A09.9, never A09).
+    codes = set(db_session.scalars(select(Diagnosis.code)))
+    assert codes and all(icd10.is_leaf(code) for code in codes), sorted(codes)
+    assert "A09.9" in codes and "A09" not in codes
 
     clinics = count(db_session, Clinic)
     assert count(db_session, QueueCounter) == clinics

@@ -348,7 +348,7 @@ def test_without_satusehat_ids_references_are_names_and_identifiers_the_regions(
         db_session,
         add_patient(),
         clinic,
-        diagnoses=(("A09", "Diarrhoea and gastroenteritis of presumed infectious origin"),),
+        diagnoses=(("A09.9", "Gastroenteritis and colitis of unspecified origin"),),
         systolic=None,
         diastolic=None,
         heart_rate=None,

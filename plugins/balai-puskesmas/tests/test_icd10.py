@@ -1,4 +1,5 @@
-"""The bundled ICD-10 list: normalising, looking up and searching codes."""
+"""The bundled ICD-10 list: normalising, looking up and searching codes; only leaf
+codes can be recorded."""
 
 from __future__ import annotations
 
@@ -53,9 +54,38 @@ def test_lookup_refuses_what_cannot_be_recorded(code: str) -> None:
     assert icd10.lookup(code) is None
 
 
+@pytest.mark.parametrize("code", ["I10", "J06.9", "j069", "K30", "A09.9", "B18.00"])
+def test_leaf_codes_can_be_recorded(code: str) -> None:
+    assert icd10.is_leaf(code)
+    assert icd10.subcodes(code) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "below"),
+    [
+        ("A09", ["A09.0", "A09.9"]),
+        ("a09", ["A09.0", "A09.9"]),
+        ("J06", ["J06.0", "J06.8", "J06.9"]),
+        ("B18.0", ["B18.00", "B18.09"]),  # a subcategory refined further
+        ("E11", [f"E11.{n}" for n in range(10)]),
+    ],
+)
+def test_categories_with_subcodes_are_not_leaves(code: str, below: list[str]) -> None:
+    assert icd10.lookup(code) is not None  # a real code, with a description...
+    assert not icd10.is_leaf(code)  # ...that its subcodes refine
+    assert icd10.subcodes(code) == below
+
+
+@pytest.mark.parametrize("code", ["A00-A09", "I", "J06.7", "", "zz9"])
+def test_what_is_no_code_is_no_leaf(code: str) -> None:
+    assert not icd10.is_leaf(code)
+    assert icd10.subcodes(code) == []
+
+
 def test_search_by_code_prefix() -> None:
     codes = [c.code for c in icd10.search("j06")]
-    assert codes == ["J06", "J06.0", "J06.8", "J06.9"]
+    assert codes == ["J06.0", "J06.8", "J06.9"]  # not J06: it cannot be recorded
+    assert [c.code for c in icd10.search("a09")] == ["A09.0", "A09.9"]
     assert [c.code for c in icd10.search("J06.9")] == ["J06.9"]
     assert [c.code for c in icd10.search("i10")] == ["I10"]
 
@@ -72,6 +102,7 @@ def test_search_leaves_out_chapters_and_blocks_and_respects_the_limit() -> None:
     found = icd10.search("infectious", limit=500)
     assert found
     assert all("-" not in c.code and c.code[0].isalpha() and c.code[1].isdigit() for c in found)
+    assert all(icd10.is_leaf(c.code) for c in found)
     assert len(icd10.search("fever", limit=3)) == 3
     assert icd10.search("") == [] and icd10.search("   ") == []
     assert icd10.search("zzzznotaword") == []

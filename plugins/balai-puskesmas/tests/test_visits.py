@@ -282,6 +282,14 @@ def test_bad_numbers_and_rules_are_reported_together(client, clinician, called, 
             {"diagnosis_1": "I10", "diagnosis_2": "zz9", "diagnosis_3": "A00-A09"},
             "Not an ICD-10 code that can be recorded: ZZ9, A00-A09.",
         ),
+        (
+            {"diagnosis_1": "A09"},
+            "These codes have subcodes; record the one that fits: A09: A09.0, A09.9.",
+        ),
+        (
+            {"diagnosis_1": "I10", "diagnosis_2": "j06", "diagnosis_3": "a09"},
+            "record the one that fits: J06: J06.0, J06.8, J06.9; A09: A09.0, A09.9.",
+        ),
         ({"diagnosis_1": "", "diagnosis_2": ""}, "Give at least one diagnosis as an ICD-10 code."),
         (
             {"diagnosis_1": "J06.9", "diagnosis_2": "j069"},
@@ -295,6 +303,35 @@ def test_diagnoses_are_checked_against_icd10(client, clinician, called, db_sessi
     assert response.status_code == 400
     assert message in response.text
     assert written(db_session) == before
+
+
+def test_a_category_with_subcodes_is_refused_by_the_rules(db_session, clinic, budi):
+    """Whatever records a visit goes through the same rule: the category A09 is not a
+    diagnosis, its subcodes are suggested, nothing is written."""
+    from balai_puskesmas import visits
+    from balai_puskesmas.services import Actor, PuskesmasError
+
+    doctor = Actor(
+        user_id=None, label="test", channel="api", duties={clinic.facility_id: "clinician"}
+    )
+    draft = visits.VisitDraft(
+        patient_id=budi.id, clinic_id=clinic.id, complaint="Mencret", diagnoses=["A09"]
+    )
+    with pytest.raises(PuskesmasError) as caught:
+        visits.record(db_session, doctor, draft, utcnow())
+    assert caught.value.errors == {
+        "diagnoses": [
+            "These codes have subcodes; record the one that fits: %(refined)s. "
+            "SATUSEHAT takes only the most specific code."
+        ]
+    }
+    assert caught.value.params["refined"] == "A09: A09.0, A09.9"
+    db_session.rollback()
+    assert db_session.scalar(select(func.count(Visit.id))) == 0
+    draft.diagnoses = ["a099"]
+    assert [d.code for d in visits.record(db_session, doctor, draft, utcnow()).diagnoses] == [
+        "A09.9"
+    ]
 
 
 def test_a_three_character_category_is_a_diagnosis(client, clinician, called, db_session):
