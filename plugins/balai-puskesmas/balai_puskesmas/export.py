@@ -1,7 +1,17 @@
 """The outbox of FHIR bundles for SATUSEHAT (no Flask here).
 
 Recording a visit queues its bundle (:func:`enqueue`); ``balai puskesmas send``,
-run from cron every minute, sends what is due (:func:`send_due`):
+run from cron every minute, sends what is due (:func:`send_due`).
+
+**Held, not sent to be refused.** SATUSEHAT files a visit only when its Encounter
+refers to the puskesmas's Organization, the clinic's Location and the clinician's
+Practitioner by their SATUSEHAT ids. A visit whose puskesmas, clinic or clinician has
+no id yet is queued as ``held`` with the reason (``hold_reason``), without a bundle;
+each run of the sender releases the held exports whose ids have been entered since
+(:func:`release_held`), and an admin can ask for it at once (:func:`retry`). A
+released export has no bundle yet: the sender builds it from the visit before sending.
+
+Sending:
 
 1. One export at a time is *claimed*: the due row is locked (``SELECT ... FOR UPDATE
    SKIP LOCKED`` on PostgreSQL), its ``next_attempt_at`` moved a lease ahead, and that
@@ -42,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from balai_puskesmas import fhir
+from balai_puskesmas import fhir, readiness
 from balai_puskesmas.models import Clinic, Diagnosis, Export, Facility, Patient, Staff, Visit
 from balai_puskesmas.services import N_, Actor, AuditContext, PuskesmasError, audit
 from balai_puskesmas.vault import Vault, VaultError
@@ -52,6 +62,7 @@ if TYPE_CHECKING:  # httpx is imported when something is sent: web workers never
 
 __all__ = [
     "FIRST_WAIT",
+    "HELD",
     "LEASE",
     "LONGEST_WAIT",
     "REJECTED",
@@ -63,6 +74,7 @@ __all__ = [
     "enqueue",
     "open_bundle",
     "purge_sent",
+    "release_held",
     "retry",
     "seal_bundle",
     "send_due",
@@ -80,6 +92,8 @@ FHIR_JSON = "application/fhir+json"
 TIMEOUT = 30.0  # seconds to wait for SATUSEHAT's answer...
 CONNECT_TIMEOUT = 10.0  # ...and for a connection
 ERROR_LENGTH = 500
+#: The status of an export that cannot be sent as it stands (``Export.hold_reason``).
+HELD = "held"
 
 
 @dataclass
@@ -88,18 +102,23 @@ class SendSummary:
 
     ``sent`` and ``failed`` (given up) count this run's exports, ``retrying`` those
     that failed this time and will be tried again; ``waiting`` is every pending
-    export left after the run. ``message`` says why nothing was sent, if so.
+    export left after the run, ``held`` every held one. ``message`` says why nothing
+    was sent, if so.
     """
 
     sent: int = 0
     retrying: int = 0
     failed: int = 0
     waiting: int = 0
+    held: int = 0
     message: str = ""
 
     def line(self) -> str:
-        """``3 sent, 1 waiting, 0 failed`` (and the reason when nothing could be sent)."""
+        """``3 sent, 1 waiting, 0 failed`` (``, 2 held`` when some are, and the reason
+        when nothing could be sent)."""
         text = f"{self.sent} sent, {self.waiting} waiting, {self.failed} failed"
+        if self.held:
+            text += f", {self.held} held"
         return f"{text} ({self.message})" if self.message else text
 
 
@@ -116,8 +135,9 @@ def build_bundle(
     """The FHIR bundle of ``visit`` as it stands now (the NIK opened with ``vault``, for
     the access ``audited`` recorded).
 
-    :raises fhir.FhirError: the visit cannot be sent as valid FHIR R4, or the NIK
-        cannot be opened with this region's key (messages carry no personal data).
+    :raises fhir.FhirError: the visit cannot be sent as valid FHIR R4 (a SATUSEHAT id
+        is missing, say), or the NIK cannot be opened with this region's key
+        (messages carry no personal data).
     """
     # Read from the session rather than the visit's relationships: the recording code
     # may have added diagnoses by id only (autoflush brings them in).
@@ -148,7 +168,6 @@ def build_bundle(
         facility=facility,
         clinic=clinic,
         clinician=clinician,
-        local_namespace=fhir.namespace_for(vault.tenant_id, facility.code),
         patient=patient,
         diagnoses=diagnoses,
     )
@@ -180,11 +199,19 @@ def enqueue(session: Session, vault: Vault, visit: Visit, now: datetime, actor: 
     Building it opens the patient's NIK: written to the audit trail as
     ``export.queue`` by ``actor`` (the clinician who recorded the visit).
 
-    A visit that cannot be expressed as valid FHIR is still queued, as ``failed`` with
-    the reason, so the admin sees it and can retry once the data is fixed: recording
-    the visit itself is never refused because of the export.
+    A visit whose puskesmas, clinic or clinician has no SATUSEHAT id is queued as
+    ``held`` with the reasons, and nothing is built or opened. A visit that cannot be
+    expressed as valid FHIR is still queued, as ``failed`` with the reason, so the
+    admin sees it and can retry once the data is fixed: recording the visit itself is
+    never refused because of the export.
     """
     export = Export(visit_id=visit.id, attempts=0, next_attempt_at=now, created_at=now)
+    reasons = readiness.hold_reasons(session, visit)
+    if reasons:
+        _hold(export, reasons)
+        session.add(export)
+        session.flush()
+        return export
     audited = audit(
         session,
         actor,
@@ -207,6 +234,40 @@ def enqueue(session: Session, vault: Vault, visit: Visit, now: datetime, actor: 
     return export
 
 
+def _hold(export: Export, reasons: list[str]) -> None:
+    """Mark ``export`` held for ``reasons``, without a bundle (none is built for it)."""
+    export.status = HELD
+    export.hold_reason = ",".join(reasons)
+    export.bundle_sealed, export.resource_types = None, []
+    export.last_error = ""
+
+
+def release_held(session: Session, now: datetime) -> int:
+    """Queue again, to be sent at once, the exports held for SATUSEHAT ids that have
+    all been entered since; a held export keeps the reasons that still apply. Commits.
+
+    :returns: how many were released.
+    """
+    released = 0
+    for export in session.scalars(
+        select(Export).where(Export.status == HELD).order_by(Export.id).with_for_update()
+    ).all():
+        if not set(export.hold_reason.split(",")) <= set(readiness.ID_HOLDS):
+            continue
+        visit = session.get(Visit, export.visit_id)
+        if visit is None:
+            continue
+        reasons = readiness.hold_reasons(session, visit)
+        if reasons:
+            export.hold_reason = ",".join(reasons)
+            continue
+        export.status, export.hold_reason = "pending", ""
+        export.attempts, export.next_attempt_at = 0, now
+        released += 1
+    session.commit()
+    return released
+
+
 def retry(
     session: Session,
     export_id: int,
@@ -215,15 +276,19 @@ def retry(
     vault: Vault | None = None,
     actor: Actor | None = None,
 ) -> Export:
-    """Send a failed export again at once (attempts start over); the caller commits.
+    """Send a failed or held export again at once (attempts start over); the caller
+    commits.
 
-    With ``vault`` (and the ``actor`` asking), the bundle is built again from the visit
-    as it stands now, so SATUSEHAT ids entered since (puskesmas, clinic, clinician) and
-    corrected data are sent; the NIK opened for it is audited (``export.rebuild``). If
-    that fails, the export stays failed with the reason.
+    A held export is released only when the SATUSEHAT ids it waited for are entered;
+    otherwise it stays held with the reasons that still apply (and a failed export
+    whose ids have gone missing is held). With ``vault`` (and the
+    ``actor`` asking), the bundle is built again from the visit as it stands now, so
+    SATUSEHAT ids entered since and corrected data are sent; the NIK opened for it is
+    audited (``export.rebuild``). If that fails, the export stays failed with the
+    reason. Without ``vault``, a released held export is built by the sender.
 
-    :raises PuskesmasError: 404 unknown export; 409 it is not failed; 422 its bundle
-        cannot be built (``params["reason"]``).
+    :raises PuskesmasError: 404 unknown export; 409 it is neither failed nor held, or
+        it is still held; 422 its bundle cannot be built (``params["reason"]``).
     """
     export = session.scalar(
         select(Export)
@@ -233,12 +298,28 @@ def retry(
     )
     if export is None:
         raise PuskesmasError(N_("There is no such export."), status=404)
-    if export.status != "failed":
-        raise PuskesmasError(N_("Only a failed export can be sent again."), status=409)
+    if export.status not in ("failed", HELD):
+        raise PuskesmasError(N_("Only a failed or held export can be sent again."), status=409)
+    held = export.status == HELD
+    visit = session.get(Visit, export.visit_id)
+    reasons = readiness.hold_reasons(session, visit) if visit is not None else []
+    if reasons:
+        _hold(export, reasons)
+        session.flush()
+        raise PuskesmasError(
+            N_("The export stays held until the SATUSEHAT ids it needs are entered."),
+            status=409,
+        )
+    export.hold_reason = ""
+    if not held and vault is None and export.bundle_sealed is None:
+        # never built or deleted, and no vault to build it
+        reason = export.last_error.removeprefix("cannot build the bundle: ")
+        raise PuskesmasError(
+            N_("The bundle cannot be built: %(reason)s"), params={"reason": reason}
+        )
     if vault is not None:
         if actor is None:
             raise ValueError("rebuilding a bundle needs the actor, for the audit trail")
-        visit = session.get(Visit, export.visit_id)
         try:
             if visit is None:
                 raise fhir.FhirError("the visit no longer exists")
@@ -253,16 +334,12 @@ def retry(
             )
             seal_bundle(export, vault, build_bundle(session, vault, visit, audited))
         except fhir.FhirError as exc:
+            export.status = "failed"
             export.last_error = _short(f"cannot build the bundle: {exc}")
             session.flush()
             raise PuskesmasError(
                 N_("The bundle cannot be built: %(reason)s"), params={"reason": str(exc)}
             ) from exc
-    if export.bundle_sealed is None:  # never built or deleted, and no vault to build it
-        reason = export.last_error.removeprefix("cannot build the bundle: ")
-        raise PuskesmasError(
-            N_("The bundle cannot be built: %(reason)s"), params={"reason": reason}
-        )
     export.status = "pending"
     export.attempts = 0
     export.next_attempt_at = now
@@ -296,8 +373,8 @@ def purge_sent(session: Session, now: datetime, retention_days: int) -> int:
 
 
 def counts(session: Session) -> dict[str, int]:
-    """The number of exports by status (``pending``, ``sent``, ``failed``)."""
-    found = {"pending": 0, "sent": 0, "failed": 0}
+    """The number of exports by status (``pending``, ``held``, ``sent``, ``failed``)."""
+    found = {"pending": 0, HELD: 0, "sent": 0, "failed": 0}
     rows = session.execute(select(Export.status, func.count(Export.id)).group_by(Export.status))
     for status, number in rows:
         found[status] = number
@@ -352,15 +429,15 @@ def send_due(
             "this installation (PUSKESMAS_SATUSEHAT_ENDPOINTS)"
         )
     else:
+        release_held(session, now)
         client = http or _client()
         try:
             _Sender(session, settings, now, client, clock, summary, vault).run(limit)
         finally:
             if http is None:
                 client.close()
-    summary.waiting = (
-        session.scalar(select(func.count(Export.id)).where(Export.status == "pending")) or 0
-    )
+    left = counts(session)
+    summary.waiting, summary.held = left["pending"], left[HELD]
     session.commit()
     return summary
 
@@ -406,8 +483,9 @@ class _Sender:
                 return  # the token endpoint failed: the next run tries again
 
     def claim(self) -> tuple[int, dict[str, Any] | None] | None:
-        """Take the oldest due export for this run and open its bundle, or ``None``;
-        commits the claim with the ``export.send`` audit entry of the opening."""
+        """Take the oldest due export for this run and open its bundle (or build it,
+        :meth:`prepare`), or ``None``; commits the claim with the ``export.send`` audit
+        entry of the opening."""
         session = self.session
         while True:
             row = session.execute(
@@ -436,6 +514,9 @@ class _Sender:
             if taken.rowcount != 1:
                 session.commit()
                 continue
+            if row.bundle_sealed is None:
+                session.commit()
+                return row.id, self.prepare(row.id)
             audited = audit(
                 session,
                 SENDER,
@@ -455,6 +536,47 @@ class _Sender:
                 self.summary.failed += 1
                 return row.id, None
             return row.id, bundle
+
+    def prepare(self, export_id: int) -> dict[str, Any] | None:
+        """Build the bundle of a claimed export that has none yet (released from a
+        hold), keep it sealed on the export and commit; ``None`` when the export is held
+        again or cannot be built (then recorded as failed).
+
+        Building opens the patient's NIK: an ``export.send`` audit entry by
+        :data:`SENDER`, committed with the bundle.
+        """
+        session = self.session
+        export = session.get(Export, export_id, with_for_update=True, populate_existing=True)
+        visit = session.get(Visit, export.visit_id) if export is not None else None
+        if export is None or visit is None:  # deleted with its visit meanwhile
+            session.commit()
+            return None
+        reasons = readiness.hold_reasons(session, visit)
+        if reasons:
+            _hold(export, reasons)
+            session.commit()
+            return None
+        audited = audit(
+            session,
+            SENDER,
+            "export.send",
+            self.now,
+            patient_id=visit.patient_id,
+            facility_id=visit.facility_id,
+            detail=f"export {export.id}: FHIR bundle built to send to SATUSEHAT",
+        )
+        try:
+            bundle = build_bundle(session, self.vault, visit, audited)
+        except fhir.FhirError as exc:
+            export.attempts += 1
+            export.status = "failed"
+            export.last_error = _short(f"cannot build the bundle: {exc}")
+            session.commit()
+            self.summary.failed += 1
+            return None
+        seal_bundle(export, self.vault, bundle)
+        session.commit()
+        return bundle
 
     def send(self, export_id: int, bundle: dict[str, Any]) -> bool:
         """Send one claimed bundle and record the outcome; ``False`` stops the run."""

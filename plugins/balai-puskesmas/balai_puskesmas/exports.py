@@ -1,8 +1,10 @@
-"""The admin's view of sending to SATUSEHAT (*kirim*): the outbox, one export's
-outcome, sending a failed one again, and a visit's FHIR bundle as a download.
+"""The admin's view of sending to SATUSEHAT (*kirim*): what SATUSEHAT still needs
+(the ids of puskesmas, clinics and clinicians), the outbox, one export's outcome or
+the reason it is held, sending a failed or held one again, and a visit's FHIR bundle
+as a download.
 
-The outbox pages show no personal data (dates, puskesmas, statuses, errors, the
-resource types of a bundle), so ``EXPORT`` is enough for them. The bundle download
+The outbox pages show no personal data (dates, puskesmas, statuses, errors, hold
+reasons, the resource types of a bundle), so ``EXPORT`` is enough for them. The bundle download
 reveals the patient's NIK and clinical data: it also needs a duty that lets the
 officer read visits at that puskesmas, and it is written to the audit trail.
 """
@@ -24,17 +26,35 @@ from balai.db import db, utcnow
 from balai.fields import PageNumber, Text
 from balai.forms import FormSchema, validate_form
 from balai.permissions import require
-from balai_puskesmas import export, fhir, runtime, services
+from balai_puskesmas import export, fhir, readiness, runtime, services
 from balai_puskesmas.models import Clinic, Export, Facility, Visit
 from balai_puskesmas.runtime import EXPORT
 
-__all__ = ["PAGE_SIZE", "STATUS_LABELS", "bp"]
+__all__ = ["HOLD_LABELS", "PAGE_SIZE", "STATUS_LABELS", "bp", "hold_labels"]
 
 bp = Blueprint("puskesmas_kirim", __name__, url_prefix="/puskesmas/kirim")
 
 PAGE_SIZE = 25
-STATUSES = ("pending", "sent", "failed")
-STATUS_LABELS = {"pending": _l("Waiting"), "sent": _l("Sent"), "failed": _l("Failed")}
+STATUSES = ("pending", export.HELD, "sent", "failed")
+STATUS_LABELS = {
+    "pending": _l("Waiting"),
+    export.HELD: _l("Held"),
+    "sent": _l("Sent"),
+    "failed": _l("Failed"),
+}
+#: Why an export is held (``Export.hold_reason``), as the admin reads it.
+HOLD_LABELS = {
+    readiness.HOLD_ORGANIZATION: _l("The puskesmas has no SATUSEHAT Organization id."),
+    readiness.HOLD_LOCATION: _l("The clinic has no SATUSEHAT Location id."),
+    readiness.HOLD_PRACTITIONER: _l(
+        "The clinician who recorded the visit has no SATUSEHAT Practitioner id."
+    ),
+}
+
+
+def hold_labels(reason: str) -> list[str]:
+    """The reasons of a held export, translated (an unknown code as it is)."""
+    return [str(HOLD_LABELS.get(code, code)) for code in reason.split(",") if code]
 
 
 class ExportFilters(FormSchema):
@@ -90,7 +110,9 @@ def index() -> tuple[str, int]:
         errors=errors,
         labels=STATUS_LABELS,
         statuses=STATUSES,
+        hold_labels=hold_labels,
         sending=_sending_state(),
+        missing=readiness.missing_ids(db.session),
     )
     return html, 400 if errors else 200
 
@@ -123,6 +145,7 @@ def detail(export_id: int) -> str:
         clinic=clinic,
         types=[tuple(pair) for pair in found.resource_types or []],
         labels=STATUS_LABELS,
+        held_because=hold_labels(found.hold_reason) if found.status == export.HELD else [],
         may_download=services.can_read_visits_at(runtime.actor(), visit.facility_id),
         sending=_sending_state(),
     )
@@ -131,7 +154,8 @@ def detail(export_id: int) -> str:
 @bp.post("/<int:export_id>/ulang")
 @require(EXPORT)
 def send_again(export_id: int) -> Response:
-    """Send a failed export again, its bundle built anew from the visit."""
+    """Send a failed or held export again, its bundle built anew from the visit; a held
+    one stays held while the SATUSEHAT ids it needs are missing."""
     try:
         export.retry(db.session, export_id, utcnow(), vault=runtime.vault(), actor=runtime.actor())
     except services.PuskesmasError as exc:

@@ -5,8 +5,9 @@ existing record is used when it has one), the ``Encounter``, one ``Observation``
 vital sign measured, and one ``Condition`` per ICD-10 diagnosis. Entries refer to
 each other by their ``urn:uuid:`` ``fullUrl``, as a transaction allows; resources
 known to SATUSEHAT already (the puskesmas's ``Organization``, the clinic's
-``Location``, the clinician's ``Practitioner``) are referred to by their SATUSEHAT id
-when the region has entered it.
+``Location``, the clinician's ``Practitioner``) are referred to by their SATUSEHAT id,
+which the region must have entered: SATUSEHAT refuses a reference by name alone, so a
+visit without them is not built (:mod:`balai_puskesmas.readiness` holds it first).
 
 **Shapes.**
 
@@ -17,8 +18,7 @@ when the region has entered it.
   the status history, the attending clinician (``ATND``), the clinic as location, the
   puskesmas as service provider, and its diagnoses (role ``DD``, ranked). Its
   identifier is the visit id under ``http://sys-ids.kemkes.go.id/encounter/<org id>``
-  (SATUSEHAT's convention), or under the region's own namespace while the puskesmas
-  has no SATUSEHAT id.
+  (SATUSEHAT's convention).
 - ``Observation``: profile-conformant with the FHIR R4 vital signs profiles (``bp``,
   ``heartrate``, ``resprate``, ``bodytemp``, ``bodyweight``, ``bodyheight``,
   ``oxygensat``): LOINC codes, UCUM quantities, category ``vital-signs``.
@@ -47,7 +47,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 if TYPE_CHECKING:
     from balai_puskesmas.models import Clinic, Diagnosis, Facility, Patient, Staff, Visit
@@ -64,7 +63,6 @@ __all__ = [
     "FhirError",
     "Vital",
     "bundle_for",
-    "namespace_for",
     "resource_types",
     "validate",
 ]
@@ -153,7 +151,6 @@ def bundle_for(
     facility: Facility,
     clinic: Clinic,
     clinician: Staff | None = None,
-    local_namespace: str,
     patient: Patient | None = None,
     diagnoses: Sequence[Diagnosis] | None = None,
 ) -> dict[str, Any]:
@@ -163,15 +160,12 @@ def bundle_for(
     :param nik: the patient's NIK, opened by the caller with the region's vault.
     :param facility: the puskesmas of the visit (its SATUSEHAT Organization id).
     :param clinic: the clinic of the visit (its SATUSEHAT Location id).
-    :param clinician: the clinician's assignment at the puskesmas, if any (their
-        SATUSEHAT Practitioner id); otherwise only their name is given.
-    :param local_namespace: an absolute URI naming the region's puskesmas, used for
-        identifiers while the puskesmas has no SATUSEHAT Organization id, e.g.
-        ``urn:balai:tenant-3:puskesmas-CIP``.
+    :param clinician: the clinician's assignment at the puskesmas (their SATUSEHAT
+        Practitioner id).
     :param patient: the visit's patient (default: ``visit.patient``).
     :param diagnoses: its diagnoses, primary first (default: ``visit.diagnoses``).
-    :raises FhirError: a value cannot be sent as valid FHIR R4 (the message names
-        the element, not the value).
+    :raises FhirError: a value cannot be sent as valid FHIR R4, or a SATUSEHAT id is
+        not set (the message names the element, not the value).
     """
     builder = _Builder(
         visit,
@@ -179,7 +173,6 @@ def bundle_for(
         facility,
         clinic,
         clinician,
-        local_namespace,
         patient if patient is not None else visit.patient,
         list(diagnoses if diagnoses is not None else visit.diagnoses),
     )
@@ -284,26 +277,27 @@ def _concept(*codings: dict[str, str], text: str | None = None) -> dict[str, Any
     return concept
 
 
-def _satusehat_id(value: str | None, what: str) -> str | None:
-    """A SATUSEHAT id entered by the region, checked as a FHIR id; ``None`` when empty."""
+def _satusehat_id(value: str | None, what: str) -> str:
+    """A SATUSEHAT id entered by the region, checked as a FHIR id.
+
+    :raises FhirError: it is not set (SATUSEHAT refuses a reference by name alone), or
+        it is not a FHIR id.
+    """
     cleaned = (value or "").strip()
     if not cleaned:
-        return None
+        raise FhirError(f"the {what} is not set: SATUSEHAT refuses a reference by name alone")
     if not _FHIR_ID.fullmatch(cleaned):
         raise FhirError(f"the {what} is not a FHIR id (letters, digits, '-' and '.', at most 64)")
     return cleaned
 
 
-def _reference(kind: str, satusehat_id: str | None, name: str | None) -> dict[str, str] | None:
-    """A reference to a resource SATUSEHAT holds (by id), with its name; a name alone
-    while the id is unknown (valid in R4); ``None`` when neither is known."""
-    reference: dict[str, str] = {}
-    if satusehat_id:
-        reference["reference"] = f"{kind}/{satusehat_id}"
+def _reference(kind: str, satusehat_id: str, name: str | None) -> dict[str, str]:
+    """A reference to a resource SATUSEHAT holds, by its id, with its name."""
+    reference = {"reference": f"{kind}/{satusehat_id}"}
     display = _text(name)
     if display:
         reference["display"] = display
-    return reference or None
+    return reference
 
 
 def _quantity(value: float | int, code: str, unit: str, what: str) -> dict[str, Any]:
@@ -322,14 +316,11 @@ class _Builder:
         facility: Facility,
         clinic: Clinic,
         clinician: Staff | None,
-        local_namespace: str,
         patient: Patient,
         diagnoses: list[Diagnosis],
     ) -> None:
         if not _NIK.fullmatch(nik or ""):
             raise FhirError("the patient's NIK is not 16 digits")
-        if not re.fullmatch(r"[a-z][a-z0-9+.\-]*:\S+", local_namespace or ""):
-            raise FhirError("the local identifier namespace is not an absolute URI")
         self.visit = visit
         self.person = patient
         self.diagnoses = diagnoses
@@ -342,7 +333,6 @@ class _Builder:
             clinician.nakes_id if clinician is not None else None,
             "clinician's Practitioner (nakes) id",
         )
-        self.local_namespace = local_namespace
         self.entries: list[dict[str, Any]] = []
         self.started = _date_time(visit.started_at, "Encounter.period.start")
         ended = visit.ended_at
@@ -354,10 +344,8 @@ class _Builder:
     # identifiers --------------------------------------------------------------------
 
     def system(self, kind: str) -> str:
-        """SATUSEHAT's identifier system of ``kind`` for this puskesmas, or the region's."""
-        if self.org_id:
-            return f"{SYS_IDS}/{kind}/{self.org_id}"
-        return f"{self.local_namespace}:{kind}"
+        """SATUSEHAT's identifier system of ``kind`` for this puskesmas."""
+        return f"{SYS_IDS}/{kind}/{self.org_id}"
 
     def add(self, resource: dict[str, Any], *, if_none_exist: str | None = None) -> str:
         full_url = f"urn:uuid:{uuid.uuid4()}"
@@ -374,7 +362,7 @@ class _Builder:
 
     # references ---------------------------------------------------------------------
 
-    def clinician(self) -> dict[str, str] | None:
+    def clinician(self) -> dict[str, str]:
         return _reference("Practitioner", self.practitioner_id, self.visit.clinician_name)
 
     # resources ----------------------------------------------------------------------
@@ -419,20 +407,16 @@ class _Builder:
             "subject": {"reference": patient, "display": _text(self.person.name)},
             "period": {"start": self.started, "end": self.ended},
         }
-        clinician = self.clinician()
-        if clinician:
-            resource["participant"] = [
-                {
-                    "type": [_concept(_coding(PARTICIPATION_TYPE, "ATND", "attender"))],
-                    "individual": clinician,
-                }
-            ]
-        location = _reference("Location", self.location_id, self.clinic.name)
-        if location:
-            resource["location"] = [{"location": location}]
-        provider = _reference("Organization", self.org_id, self.facility.name)
-        if provider:
-            resource["serviceProvider"] = provider
+        resource["participant"] = [
+            {
+                "type": [_concept(_coding(PARTICIPATION_TYPE, "ATND", "attender"))],
+                "individual": self.clinician(),
+            }
+        ]
+        resource["location"] = [
+            {"location": _reference("Location", self.location_id, self.clinic.name)}
+        ]
+        resource["serviceProvider"] = _reference("Organization", self.org_id, self.facility.name)
         url = self.add_identified(resource, "encounter", str(self.visit.id))
         return url, resource
 
@@ -499,10 +483,8 @@ class _Builder:
             "subject": {"reference": patient},
             "encounter": {"reference": encounter},
             "effectiveDateTime": self.started,
+            "performer": [self.clinician()],
         }
-        clinician = self.clinician()
-        if clinician:
-            resource["performer"] = [clinician]
         return resource
 
     def conditions(self, patient: str, encounter: str) -> list[dict[str, Any]]:
@@ -529,10 +511,8 @@ class _Builder:
                 "subject": {"reference": patient},
                 "encounter": {"reference": encounter},
                 "recordedDate": recorded,
+                "recorder": self.clinician(),
             }
-            clinician = self.clinician()
-            if clinician:
-                resource["recorder"] = clinician
             key = diagnosis.id if diagnosis.id is not None else f"rank-{rank}"
             url = self.add_identified(resource, "condition", f"{self.visit.id}-{key}")
             diagnoses.append(
@@ -543,8 +523,3 @@ class _Builder:
                 }
             )
         return diagnoses
-
-
-def namespace_for(tenant_id: int, facility_code: str) -> str:
-    """The region's own identifier namespace for a puskesmas without a SATUSEHAT id."""
-    return f"urn:balai:tenant-{tenant_id}:puskesmas-{quote(facility_code, safe='')}"

@@ -331,12 +331,13 @@ class AuditEntry(TenantScoped, Base):
 class Export(TenantScoped, Base):
     """A FHIR Bundle waiting for, or sent to, the SATUSEHAT-compatible server.
 
-    ``status``: ``pending`` (to send at ``next_attempt_at``), ``sent``, or ``failed``
-    (gave up after the last attempt; an admin can retry it). The bundle is kept as
-    built, so a failure never loses a record, **sealed** with the region's key
-    (``bundle_sealed``: it holds the NIK), and deleted ``bundle_retention_days`` after
-    it was sent (``purged_at``); the row, its outcome and ``resource_types`` (what the
-    bundle held, without the data) stay.
+    ``status``: ``pending`` (to send at ``next_attempt_at``), ``held`` (cannot be sent
+    as it stands: ``hold_reason`` lists why, comma-separated, e.g. ``practitioner``),
+    ``sent``, or ``failed`` (gave up after the last attempt; an admin can retry it).
+    The bundle is kept as built, so a failure never loses a record, **sealed** with the
+    region's key (``bundle_sealed``: it holds the NIK), and deleted
+    ``bundle_retention_days`` after it was sent (``purged_at``); the row, its outcome
+    and ``resource_types`` (what the bundle held, without the data) stay.
     """
 
     __tablename__ = "puskesmas_export"
@@ -355,6 +356,7 @@ class Export(TenantScoped, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    hold_reason: Mapped[str] = mapped_column(String(100), default="")
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()

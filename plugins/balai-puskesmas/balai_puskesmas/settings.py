@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, has_app_context
-from marshmallow import Schema, fields, validate
+from flask import current_app, g, has_app_context, has_request_context
+from flask_babel import gettext, ngettext
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from balai.fields import Integer, Text
 from balai.i18n import N_
@@ -152,7 +153,7 @@ class PuskesmasSettings(Schema):
         metadata={
             "label": N_("Queue numbers per connection (web and app)"),
             "description": N_(
-                "For example \"10 per hour\"; empty: no limit. Many phones can share one address on mobile networks: do not set it too low."  # noqa: E501
+                'For example "10 per hour"; empty: no limit. Many phones can share one address on mobile networks: do not set it too low.'  # noqa: E501
             ),
         },
     )
@@ -161,7 +162,7 @@ class PuskesmasSettings(Schema):
         validate=validate.Length(max=100),
         metadata={
             "label": N_("Queue numbers per phone number (web, app and SMS)"),
-            "description": N_("For example \"3 per day\"; empty: no limit."),
+            "description": N_('For example "3 per day"; empty: no limit.'),
         },
     )
     one_number_per_person = fields.Boolean(
@@ -195,7 +196,7 @@ class PuskesmasSettings(Schema):
         metadata={
             "label": N_("Send visits to SATUSEHAT"),
             "description": N_(
-                "Each recorded visit is queued as a FHIR R4 bundle and sent by 'balai puskesmas send'."  # noqa: E501
+                "Each recorded visit is queued as a FHIR R4 bundle and sent by 'balai puskesmas send'. It can be switched on once every puskesmas, clinic and clinician has its SATUSEHAT id (Organization, Location, Practitioner): the page Sending to SATUSEHAT lists what is missing."  # noqa: E501
             ),
         },
     )
@@ -237,4 +238,63 @@ class PuskesmasSettings(Schema):
             "label": N_("Attempts before a bundle is marked failed"),
             "description": N_("Waits double after each failure, from 1 minute up to 6 hours."),
         },
+    )
+
+    @validates_schema
+    def _ids_before_sending(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        """Sending is switched on only once SATUSEHAT's ids are all entered: without
+        them every visit would be held (or, sent, refused)."""
+        if data.get("export_enabled") and has_request_context() and g.get("tenant"):
+            _refuse_without_ids()
+
+
+def _refuse_without_ids() -> None:
+    """Refuse to switch sending on while a puskesmas, clinic or clinician of the region
+    has no SATUSEHAT id (read in the admin's request; left alone when sending is on
+    already, so other settings can still be changed: those visits are held)."""
+    from balai.db import db
+    from balai.settings import plugin_settings
+    from balai_puskesmas.readiness import missing_ids
+
+    if plugin_settings("puskesmas").get("export_enabled"):
+        return
+    missing = missing_ids(db.session)
+    if not missing:
+        return
+    parts = []
+    if missing.facilities:
+        number = len(missing.facilities)
+        parts.append(
+            ngettext(
+                "%(num)d puskesmas without an Organization id",
+                "%(num)d puskesmas without an Organization id",
+                number,
+            )
+        )
+    if missing.clinics:
+        number = len(missing.clinics)
+        parts.append(
+            ngettext(
+                "%(num)d clinic without a Location id",
+                "%(num)d clinics without a Location id",
+                number,
+            )
+        )
+    if missing.clinicians:
+        number = len(missing.clinicians)
+        parts.append(
+            ngettext(
+                "%(num)d clinician without a Practitioner id",
+                "%(num)d clinicians without a Practitioner id",
+                number,
+            )
+        )
+    raise ValidationError(
+        gettext(
+            "Sending cannot be switched on yet: SATUSEHAT refuses visits without the ids "
+            "it gave the puskesmas, its clinics and clinicians. Missing: %(missing)s. "
+            "The page Sending to SATUSEHAT lists them.",
+            missing="; ".join(parts),
+        ),
+        field_name="export_enabled",
     )

@@ -203,6 +203,46 @@ def add_patient(db_session: Session, vault: Vault) -> Callable[..., Patient]:
     return add
 
 
+#: SATUSEHAT ids shaped as the Ministry's documentation shows them.
+ORG_ID = "100011961"
+LOCATION_ID = "b017aa54-f1df-4ec2-9d84-8823815d7228"
+NAKES_ID = "10009880728"
+
+
+@pytest.fixture
+def ready(db_session: Session, tenant: TenantInfo, facility: Facility) -> User:
+    """``facility`` ready for SATUSEHAT: its Organization id, a Location id for each of
+    its clinics (``LOCATION_ID`` for the first), and a clinician with a Practitioner id
+    (``NAKES_ID``), who is returned."""
+    from balai.auth import create_user
+
+    found = db_session.get(Facility, facility.id)
+    assert found is not None
+    found.satusehat_org_id = ORG_ID
+    for n, clinic in enumerate(found.clinics):
+        clinic.satusehat_location_id = LOCATION_ID if n == 0 else f"{LOCATION_ID[:-2]}{n:02d}"
+    doctor = create_user(
+        db_session,
+        tenant_id=tenant.id,
+        email="dokter.siti@example.test",
+        name="dr. Siti Rahma",
+        role="opd",
+        password="sangat-rahasia-sekali",
+    )
+    db_session.flush()
+    db_session.add(
+        Staff(
+            user_id=doctor.id,
+            facility_id=found.id,
+            duty="clinician",
+            profession="doctor",
+            nakes_id=NAKES_ID,
+        )
+    )
+    db_session.commit()
+    return doctor
+
+
 @pytest.fixture
 def tenant_session(app: Flask) -> Callable[[int], Session]:
     """``tenant_session(tenant_id)``: a context-managed session bound to that tenant."""

@@ -8,8 +8,11 @@ thread) with the two endpoints the outbox uses:
   ``access_token`` with ``expires_in`` (a string, as SATUSEHAT sends it).
 - ``POST /fhir-r4/v1``: a transaction ``Bundle`` (bearer token and
   ``application/fhir+json`` required), checked against the official FHIR R4 JSON
-  Schema → a ``transaction-response`` Bundle; conditional creates of a Patient whose
-  NIK it has seen answer ``200 OK`` with the existing Patient.
+  Schema, and refused (400) when a reference to a resource SATUSEHAT holds (the
+  clinician, the clinic's Location, the puskesmas's Organization) has a name but no
+  id, as SATUSEHAT refuses it → a ``transaction-response`` Bundle; conditional
+  creates of a Patient whose NIK it has seen answer ``200 OK`` with the existing
+  Patient.
 
 ``fail("500", "500")`` scripts the next answers of the FHIR endpoint: ``"500"``,
 ``"503"``, ``"429"`` (with ``Retry-After``), ``"401"`` (and forget every token issued),
@@ -204,6 +207,11 @@ class FakeSatusehat:
             problems = fhir_errors(bundle)
             if problems:
                 return 400, _outcome("structure", "; ".join(problems[:3]))
+        unresolved = _by_name_only(bundle)
+        if unresolved:
+            return 400, _outcome(
+                "invalid", "Reference must have an id", ", ".join(sorted(set(unresolved)))
+            )
         entries = []
         with self.lock:
             for entry in bundle["entry"]:
@@ -219,6 +227,37 @@ class FakeSatusehat:
                 entries.append(_response("201 Created", f"{kind}/{new_id}/_history/1"))
             self.received.append(bundle)
         return 200, {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
+
+
+#: Where a resource refers to others: SATUSEHAT needs an id in each.
+_REFERENCES = ("subject", "encounter", "individual", "location", "serviceProvider", "recorder")
+
+
+def _by_name_only(bundle: dict[str, Any]) -> list[str]:
+    """The places in ``bundle`` that refer to a resource by name (``display``) only."""
+    found = []
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                here = f"{where}.{key}"
+                if key in _REFERENCES or key == "performer":
+                    for reference in item if isinstance(item, list) else [item]:
+                        if (
+                            isinstance(reference, dict)
+                            and "display" in reference
+                            and not (reference.get("reference"))
+                        ):
+                            found.append(here)
+                walk(item, here)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, where)
+
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") or {}
+        walk(resource, str(resource.get("resourceType")))
+    return found
 
 
 def _outcome(code: str, diagnostics: str, where: str | None = None) -> dict[str, Any]:

@@ -31,14 +31,15 @@ def satusehat():
 
 
 @pytest.fixture
-def queue(db_session, vault, facility, clinic, add_patient):
-    """``queue(n=1)``: record ``n`` visits and queue their bundles at ``NOW``."""
+def queue(db_session, vault, facility, clinic, add_patient, ready):
+    """``queue(n=1)``: record ``n`` visits (the puskesmas, its clinic and the clinician
+    with their SATUSEHAT ids) and queue their bundles at ``NOW``."""
     patient = add_patient()
 
     def make(n: int = 1) -> list[Export]:
         made = []
         for _ in range(n):
-            visit = add_visit(db_session, patient, clinic)
+            visit = add_visit(db_session, patient, clinic, clinician_id=ready.id)
             made.append(export.enqueue(db_session, vault, visit, NOW, TEST_ACTOR))
         db_session.commit()
         return made
@@ -250,7 +251,7 @@ def test_rejected_content_fails_at_once_with_the_diagnostics(db_session, queue, 
 
 
 def test_an_unbuildable_visit_is_queued_as_failed_not_lost(
-    db_session, vault, facility, clinic, add_patient, bundle_of
+    db_session, vault, facility, clinic, add_patient, bundle_of, ready
 ):
     from sqlalchemy import update
 
@@ -259,7 +260,7 @@ def test_an_unbuildable_visit_is_queued_as_failed_not_lost(
     db_session.execute(
         update(Facility).where(Facility.id == facility.id).values(satusehat_org_id="bad id")
     )
-    visit = add_visit(db_session, add_patient(), clinic)
+    visit = add_visit(db_session, add_patient(), clinic, clinician_id=ready.id)
     item = export.enqueue(db_session, vault, visit, NOW, TEST_ACTOR)
     db_session.commit()
     kept = fresh(db_session, item)
@@ -383,10 +384,10 @@ def exports(db_session) -> list[Export]:
 
 
 def test_recording_a_visit_queues_its_bundle_when_sending_is_on(
-    app, enabled, db_session, clinic, add_patient, bundle_of
+    app, enabled, db_session, clinic, add_patient, bundle_of, ready
 ):
     save_plugin_settings(app, enabled, "puskesmas", {"export_enabled": True}, by="test")
-    visit = add_visit(db_session, add_patient(), clinic)
+    visit = add_visit(db_session, add_patient(), clinic, clinician_id=ready.id)
     record_through_the_hook(app, enabled, db_session, visit)
     (queued,) = exports(db_session)
     assert (queued.visit_id, queued.status, queued.attempts) == (visit.id, "pending", 0)
@@ -514,7 +515,7 @@ def test_the_migration_seals_bundles_kept_in_clear(
             connection.execute(
                 text(
                     "INSERT INTO puskesmas_export (tenant_id, visit_id, bundle, status, attempts,"
-                    " next_attempt_at, last_error, created_at) VALUES (:t, :v, :b, 'pending', 0,"
+                    " next_attempt_at, last_error, created_at) VALUES (:t, :v, :b, 'failed', 0,"
                     " :now, '', :now)"
                 ),
                 {

@@ -29,8 +29,9 @@ def satusehat():
 
 
 @pytest.fixture
-def visit(db_session, facility, clinic, add_patient):
-    return add_visit(db_session, add_patient(), clinic)
+def visit(db_session, facility, clinic, add_patient, ready):
+    """A visit at a puskesmas ready for SATUSEHAT, by its clinician."""
+    return add_visit(db_session, add_patient(), clinic, clinician_id=ready.id)
 
 
 @pytest.fixture
@@ -102,7 +103,7 @@ def test_admin_retries_a_failed_export(client, login, failed, db_session, bundle
     page = client.get(response.headers["Location"])
     assert "akan diulang dalam satu menit" in page.text
     again = client.post(f"{BASE}/{failed.id}/ulang", follow_redirects=True)
-    assert "Hanya pengiriman yang gagal yang dapat dikirim ulang." in again.text
+    assert "Hanya pengiriman yang gagal atau ditahan yang dapat dikirim ulang." in again.text
 
 
 def test_the_sent_answer_is_shown(client, login, db_session, vault, visit, satusehat):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 from typing import Any
@@ -329,9 +330,9 @@ def test_every_reference_resolves_to_an_entry_or_a_satusehat_resource(bundle):
 
 
 def test_diagnoses_added_after_the_visit_was_loaded_are_included(
-    db_session, vault, facility, clinic, add_patient, audited
+    db_session, vault, facility, clinic, add_patient, audited, ready
 ):
-    visit = add_visit(db_session, add_patient(), clinic, diagnoses=())
+    visit = add_visit(db_session, add_patient(), clinic, clinician_id=ready.id, diagnoses=())
     assert visit.diagnoses == []  # loaded, empty
     db_session.add(Diagnosis(visit_id=visit.id, code="K29.7", display="Gastritis", position=0))
     bundle = export.build_bundle(db_session, vault, visit, audited)  # not flushed yet: autoflush
@@ -341,46 +342,49 @@ def test_diagnoses_added_after_the_visit_was_loaded_are_included(
 # -- what is not known ---------------------------------------------------------------
 
 
-def test_without_satusehat_ids_references_are_names_and_identifiers_the_regions(
-    db_session, vault, facility, clinic, add_patient, tenant, audited
+@pytest.mark.parametrize(
+    ("table", "column", "element"),
+    [
+        (Facility, "satusehat_org_id", "puskesmas's Organization id is not set"),
+        (Clinic, "satusehat_location_id", "clinic's Location id is not set"),
+        (Staff, "nakes_id", "Practitioner (nakes) id is not set"),
+    ],
+)
+def test_without_a_satusehat_id_no_bundle_is_built(
+    db_session, vault, facility, clinic, add_patient, audited, ready, table, column, element
 ):
-    visit = add_visit(
-        db_session,
-        add_patient(),
-        clinic,
-        diagnoses=(("A09.9", "Gastroenteritis and colitis of unspecified origin"),),
-        systolic=None,
-        diastolic=None,
-        heart_rate=None,
-        respiratory_rate=None,
-        weight=None,
-        height=None,
-        oxygen_saturation=None,
-        ended_at=None,
-    )
+    """SATUSEHAT refuses a reference by name alone: no bundle names the puskesmas, the
+    clinic or the clinician without its id."""
+    visit = add_visit(db_session, add_patient(), clinic, clinician_id=ready.id)
+    assert fhir_errors(export.build_bundle(db_session, vault, visit, audited)) == []
+    db_session.execute(update(table).values(**{column: ""}))
+    db_session.commit()
+    with pytest.raises(fhir.FhirError, match=re.escape(element)):
+        export.build_bundle(db_session, vault, visit, audited)
+
+
+def test_a_visit_whose_clinician_has_no_duty_there_is_not_built(
+    db_session, vault, facility, clinic, add_patient, audited, ready
+):
+    visit = add_visit(db_session, add_patient(), clinic)  # no clinician known
+    with pytest.raises(fhir.FhirError, match="Practitioner"):
+        export.build_bundle(db_session, vault, visit, audited)
+
+
+def test_the_period_ends_when_the_visit_was_recorded_if_no_end_was_given(
+    db_session, vault, facility, clinic, add_patient, audited, ready
+):
+    visit = add_visit(db_session, add_patient(), clinic, clinician_id=ready.id, ended_at=None)
     bundle = export.build_bundle(db_session, vault, visit, audited)
-    assert fhir_errors(bundle) == []
-    assert fhir.resource_types(bundle) == [
-        ("Patient", 1),
-        ("Encounter", 1),
-        ("Observation", 1),
-        ("Condition", 1),
-    ]
-    encounter = resources(bundle, "Encounter")[0]
-    assert encounter["identifier"] == [
-        {"system": f"urn:balai:tenant-{tenant.id}:puskesmas-CIP:encounter", "value": str(visit.id)}
-    ]
-    assert encounter["participant"][0]["individual"] == {"display": "dr. Siti Rahma"}
-    assert encounter["serviceProvider"] == {"display": "Puskesmas Cip"}
-    assert encounter["location"] == [{"location": {"display": "Poli Umum"}}]
-    assert encounter["period"]["end"] == "2026-11-23T02:28:00+00:00"  # recorded then
-    assert observation(bundle, "8310-5")["valueQuantity"]["value"] == 37.8
+    assert resources(bundle, "Encounter")[0]["period"]["end"] == "2026-11-23T02:28:00+00:00"
 
 
 def test_blood_pressure_with_one_value_marks_the_other_absent(
-    db_session, vault, facility, clinic, add_patient, audited
+    db_session, vault, facility, clinic, add_patient, audited, ready
 ):
-    visit = add_visit(db_session, add_patient(), clinic, diagnoses=(), diastolic=None)
+    visit = add_visit(
+        db_session, add_patient(), clinic, clinician_id=ready.id, diagnoses=(), diastolic=None
+    )
     bundle = export.build_bundle(db_session, vault, visit, audited)
     assert fhir_errors(bundle) == []
     systolic, diastolic = observation(bundle, "85354-9")["component"]
@@ -392,12 +396,13 @@ def test_blood_pressure_with_one_value_marks_the_other_absent(
 
 
 def test_a_visit_without_vital_signs_has_no_observation(
-    db_session, vault, facility, clinic, add_patient, audited
+    db_session, vault, facility, clinic, add_patient, audited, ready
 ):
     visit = add_visit(
         db_session,
         add_patient(sex="female", name="Siti Aminah"),
         clinic,
+        clinician_id=ready.id,
         **dict.fromkeys(
             (
                 "systolic",
@@ -425,19 +430,25 @@ def test_a_visit_without_vital_signs_has_no_observation(
     ],
 )
 def test_a_bad_satusehat_id_is_named_not_sent(
-    db_session, vault, facility, clinic, add_patient, change, element, audited
+    db_session, vault, facility, clinic, add_patient, change, element, audited, ready
 ):
     db_session.execute(update(Facility).where(Facility.id == facility.id).values(**change))
-    visit = add_visit(db_session, add_patient(), clinic)
+    visit = add_visit(db_session, add_patient(), clinic, clinician_id=ready.id)
     with pytest.raises(fhir.FhirError, match=element) as caught:
         export.build_bundle(db_session, vault, visit, audited)
     assert "100 011" not in str(caught.value)
 
 
 def test_errors_name_the_element_never_the_value(
-    db_session, vault, facility, clinic, add_patient, audited
+    db_session, vault, facility, clinic, add_patient, audited, ready
 ):
-    visit = add_visit(db_session, add_patient(), clinic, diagnoses=(("J06  9", "Bad code"),))
+    visit = add_visit(
+        db_session,
+        add_patient(),
+        clinic,
+        clinician_id=ready.id,
+        diagnoses=(("J06  9", "Bad code"),),
+    )
     with pytest.raises(fhir.FhirError, match=r"Condition\.code") as caught:
         export.build_bundle(db_session, vault, visit, audited)
     assert "J06" not in str(caught.value)
@@ -447,7 +458,6 @@ def test_errors_name_the_element_never_the_value(
             nik="3671-0115",
             facility=db_session.get(Facility, facility.id),
             clinic=clinic,
-            local_namespace="urn:balai:test",
         )
     assert "3671" not in str(caught.value)
 
