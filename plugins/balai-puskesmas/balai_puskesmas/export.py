@@ -3,13 +3,27 @@
 Recording a visit queues its bundle (:func:`enqueue`); ``balai puskesmas send``,
 run from cron every minute, sends what is due (:func:`send_due`).
 
+**The patient by IHS number.** SATUSEHAT holds every resident already (from the civil
+registry): a bundle creates no Patient but refers to ``Patient/<IHS number>``. The
+sender looks the patient up once, ``GET Patient?identifier=
+https://fhir.kemkes.go.id/id/nik|<NIK>`` (an ``export.lookup`` audit entry: the NIK is
+opened and sent), and keeps the IHS number sealed on the patient
+(``Patient.ihs_cipher``, with the hash of the NIK it was found for): that is the cache,
+so later visits of the patient are sent without asking again, until the desk changes
+the NIK. A patient SATUSEHAT does not know is *held* (``patient``: the desk should
+check the NIK against the KTP or KK), and so is a NIK SATUSEHAT has more than one
+patient for (``patient_ambiguous``); the sender asks again once the NIK has been
+changed, or a day later. A lookup that fails (network, 429, 5xx) is retried like a
+sending.
+
 **Held, not sent to be refused.** SATUSEHAT files a visit only when its Encounter
 refers to the puskesmas's Organization, the clinic's Location and the clinician's
 Practitioner by their SATUSEHAT ids. A visit whose puskesmas, clinic or clinician has
 no id yet is queued as ``held`` with the reason (``hold_reason``), without a bundle;
 each run of the sender releases the held exports whose ids have been entered since
 (:func:`release_held`), and an admin can ask for it at once (:func:`retry`). A
-released export has no bundle yet: the sender builds it from the visit before sending.
+released export has no bundle yet, nor has one queued before its patient's IHS number
+was known: the sender builds it from the visit (after the lookup) before sending.
 
 Sending:
 
@@ -32,9 +46,9 @@ fields hold the status code and a short reason, never the bundle or personal dat
 dies after the server answered leaves its export to be sent again after the lease;
 every entry is a conditional create on its identifier, so the server files it once.
 
-**The bundle holds the NIK**: it is stored sealed with the region's vault
-(``Export.bundle_sealed``), opened only to send it (an ``export.send`` audit entry,
-written with the claim), and deleted ``bundle_retention_days`` after SATUSEHAT
+**The bundle holds health data** (and the IHS number): it is stored sealed with the
+region's vault (``Export.bundle_sealed``), opened only to send it (an ``export.send``
+audit entry, written with the claim), and deleted ``bundle_retention_days`` after SATUSEHAT
 accepted it (:func:`purge_sent`, run by the same command); the export row, its
 outcome and the resource types it held stay.
 """
@@ -63,16 +77,22 @@ if TYPE_CHECKING:  # httpx is imported when something is sent: web workers never
 __all__ = [
     "FIRST_WAIT",
     "HELD",
+    "HOLD_PATIENT",
+    "HOLD_PATIENT_AMBIGUOUS",
     "LEASE",
     "LONGEST_WAIT",
+    "LOOKUP_AGAIN",
     "REJECTED",
     "SENDER",
+    "NeedsLookup",
     "SendSummary",
     "backoff",
     "build_bundle",
     "counts",
     "enqueue",
+    "known_ihs",
     "open_bundle",
+    "patient_hold",
     "purge_sent",
     "release_held",
     "retry",
@@ -94,6 +114,13 @@ CONNECT_TIMEOUT = 10.0  # ...and for a connection
 ERROR_LENGTH = 500
 #: The status of an export that cannot be sent as it stands (``Export.hold_reason``).
 HELD = "held"
+#: Held: SATUSEHAT has no patient with the NIK (the desk should check it)...
+HOLD_PATIENT = "patient"
+#: ...or more than one.
+HOLD_PATIENT_AMBIGUOUS = "patient_ambiguous"
+#: How long SATUSEHAT's "no such patient" stands before the sender asks again (the NIK
+#: unchanged; a changed NIK is looked up at the next run).
+LOOKUP_AGAIN = timedelta(days=1)
 
 
 @dataclass
@@ -126,17 +153,43 @@ class _TokenError(Exception):
     """The token endpoint did not give an access token; the message is safe to store."""
 
 
+class _StopRun(Exception):
+    """The run stops (the token endpoint failed); what was done is recorded."""
+
+
+class NeedsLookup(fhir.FhirError):
+    """The patient's IHS number is not known yet: the sender looks it up in SATUSEHAT
+    by the NIK before the bundle can be built."""
+
+
+def known_ihs(patient: Patient) -> bool:
+    """Whether the patient's IHS number is stored, for the NIK the patient has now."""
+    return patient.ihs_cipher is not None and patient.ihs_nik_hash == patient.nik_hash
+
+
+def _not_found_lately(patient: Patient, now: datetime) -> bool:
+    """SATUSEHAT said it has no patient (or several) with this very NIK, less than
+    :data:`LOOKUP_AGAIN` ago."""
+    return (
+        patient.ihs_cipher is None
+        and patient.ihs_nik_hash == patient.nik_hash
+        and patient.ihs_checked_at is not None
+        and patient.ihs_checked_at > now - LOOKUP_AGAIN
+    )
+
+
 # -- queueing ------------------------------------------------------------------------
 
 
 def build_bundle(
     session: Session, vault: Vault, visit: Visit, audited: AuditContext
 ) -> dict[str, Any]:
-    """The FHIR bundle of ``visit`` as it stands now (the NIK opened with ``vault``, for
-    the access ``audited`` recorded).
+    """The FHIR bundle of ``visit`` as it stands now (the patient's stored IHS number
+    opened with ``vault``, for the access ``audited`` recorded).
 
+    :raises NeedsLookup: the patient's IHS number is not known (for their NIK).
     :raises fhir.FhirError: the visit cannot be sent as valid FHIR R4 (a SATUSEHAT id
-        is missing, say), or the NIK cannot be opened with this region's key
+        is missing, say), or the IHS number cannot be opened with this region's key
         (messages carry no personal data).
     """
     # Read from the session rather than the visit's relationships: the recording code
@@ -146,10 +199,14 @@ def build_bundle(
     facility = session.get(Facility, visit.facility_id)
     if patient is None or clinic is None or facility is None:
         raise fhir.FhirError("the visit's patient, puskesmas or clinic no longer exists")
+    if not known_ihs(patient):
+        raise NeedsLookup("the patient's IHS number is not known yet: it is looked up when sent")
     try:
-        nik = vault.open(patient.nik_cipher, audited)
+        ihs = vault.open(patient.ihs_cipher, audited)
     except VaultError as exc:
-        raise fhir.FhirError("the patient's NIK cannot be opened with this region's key") from exc
+        raise fhir.FhirError(
+            "the patient's IHS number cannot be opened with this region's key"
+        ) from exc
     diagnoses = session.scalars(
         select(Diagnosis)
         .where(Diagnosis.visit_id == visit.id)
@@ -164,7 +221,7 @@ def build_bundle(
         )
     return fhir.bundle_for(
         visit,
-        nik=nik or "",
+        ihs=ihs or "",
         facility=facility,
         clinic=clinic,
         clinician=clinician,
@@ -196,8 +253,10 @@ def open_bundle(export: Export, vault: Vault, audited: AuditContext) -> dict[str
 def enqueue(session: Session, vault: Vault, visit: Visit, now: datetime, actor: Actor) -> Export:
     """Queue ``visit``'s bundle, built now, to be sent at once; in the caller's transaction.
 
-    Building it opens the patient's NIK: written to the audit trail as
-    ``export.queue`` by ``actor`` (the clinician who recorded the visit).
+    Building it opens the patient's stored IHS number: written to the audit trail as
+    ``export.queue`` by ``actor`` (the clinician who recorded the visit). While the IHS
+    number is not known, the export is queued without a bundle, and nothing is opened:
+    the sender looks the patient up and builds it.
 
     A visit whose puskesmas, clinic or clinician has no SATUSEHAT id is queued as
     ``held`` with the reasons, and nothing is built or opened. A visit that cannot be
@@ -207,8 +266,12 @@ def enqueue(session: Session, vault: Vault, visit: Visit, now: datetime, actor: 
     """
     export = Export(visit_id=visit.id, attempts=0, next_attempt_at=now, created_at=now)
     reasons = readiness.hold_reasons(session, visit)
-    if reasons:
-        _hold(export, reasons)
+    patient = session.get(Patient, visit.patient_id)
+    if reasons or patient is None or not known_ihs(patient):
+        if reasons:
+            _hold(export, reasons)
+        else:
+            export.status, export.last_error, export.resource_types = "pending", "", []
         session.add(export)
         session.flush()
         return export
@@ -244,7 +307,9 @@ def _hold(export: Export, reasons: list[str]) -> None:
 
 def release_held(session: Session, now: datetime) -> int:
     """Queue again, to be sent at once, the exports held for SATUSEHAT ids that have
-    all been entered since; a held export keeps the reasons that still apply. Commits.
+    all been entered since, and those held for their patient once the NIK has been
+    changed or :data:`LOOKUP_AGAIN` has passed; a held export keeps the reasons that
+    still apply. Commits.
 
     :returns: how many were released.
     """
@@ -252,10 +317,15 @@ def release_held(session: Session, now: datetime) -> int:
     for export in session.scalars(
         select(Export).where(Export.status == HELD).order_by(Export.id).with_for_update()
     ).all():
-        if not set(export.hold_reason.split(",")) <= set(readiness.ID_HOLDS):
-            continue
         visit = session.get(Visit, export.visit_id)
         if visit is None:
+            continue
+        held_for = set(export.hold_reason.split(","))
+        if held_for & {HOLD_PATIENT, HOLD_PATIENT_AMBIGUOUS}:
+            patient = session.get(Patient, visit.patient_id)
+            if patient is None or _not_found_lately(patient, now):
+                continue
+        elif not held_for <= set(readiness.ID_HOLDS):
             continue
         reasons = readiness.hold_reasons(session, visit)
         if reasons:
@@ -317,7 +387,13 @@ def retry(
         raise PuskesmasError(
             N_("The bundle cannot be built: %(reason)s"), params={"reason": reason}
         )
-    if vault is not None:
+    patient = session.get(Patient, visit.patient_id) if visit is not None else None
+    if held and patient is not None and not known_ihs(patient):
+        patient.ihs_checked_at = None  # checking again: SATUSEHAT is asked again
+    if vault is not None and patient is not None and not known_ihs(patient):
+        # Nothing to open: the sender looks the patient up and builds the bundle.
+        export.bundle_sealed, export.resource_types = None, []
+    elif vault is not None:
         if actor is None:
             raise ValueError("rebuilding a bundle needs the actor, for the audit trail")
         try:
@@ -370,6 +446,24 @@ def purge_sent(session: Session, now: datetime, retention_days: int) -> int:
     )
     session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def patient_hold(session: Session, patient_id: int) -> str | None:
+    """Why the patient's visits are held for the patient themselves
+    (:data:`HOLD_PATIENT` or :data:`HOLD_PATIENT_AMBIGUOUS`), if they are: for the
+    registration desk, who can check the NIK."""
+    reasons = session.scalars(
+        select(Export.hold_reason)
+        .join(Visit, Visit.id == Export.visit_id)
+        .where(
+            Visit.patient_id == patient_id,
+            Export.status == HELD,
+            Export.hold_reason.in_((HOLD_PATIENT, HOLD_PATIENT_AMBIGUOUS)),
+        )
+        .order_by(Export.id.desc())
+        .limit(1)
+    ).all()
+    return reasons[0] if reasons else None
 
 
 def counts(session: Session) -> dict[str, int]:
@@ -473,12 +567,15 @@ class _Sender:
 
     def run(self, limit: int) -> None:
         for _ in range(max(limit, 0)):
-            claimed = self.claim()
+            try:
+                claimed = self.claim()
+            except _StopRun:
+                return  # the token endpoint failed: the next run tries again
             if claimed is None:
                 return
             export_id, bundle = claimed
             if bundle is None:
-                continue  # cannot be opened: recorded as failed
+                continue  # held, waiting for another attempt or failed: recorded
             if not self.send(export_id, bundle):
                 return  # the token endpoint failed: the next run tries again
 
@@ -528,8 +625,6 @@ class _Sender:
             )
             session.commit()
             try:
-                if row.bundle_sealed is None:
-                    raise VaultError("no bundle is kept")
                 bundle = json.loads(self.vault.decrypt(row.bundle_sealed, audited))
             except (VaultError, ValueError) as exc:
                 self.record(row.id, status="failed", last_error=_short(f"cannot open: {exc}"))
@@ -538,17 +633,22 @@ class _Sender:
             return row.id, bundle
 
     def prepare(self, export_id: int) -> dict[str, Any] | None:
-        """Build the bundle of a claimed export that has none yet (released from a
-        hold), keep it sealed on the export and commit; ``None`` when the export is held
-        again or cannot be built (then recorded as failed).
+        """Build the bundle of a claimed export that has none yet (queued before its
+        patient's IHS number was known, or released from a hold), looking the patient
+        up first when needed; keep it sealed on the export and commit. ``None`` when
+        the export is held, waits for another attempt, or cannot be built (each
+        recorded).
 
-        Building opens the patient's NIK: an ``export.send`` audit entry by
+        Building opens the patient's IHS number: an ``export.send`` audit entry by
         :data:`SENDER`, committed with the bundle.
+
+        :raises _StopRun: the token endpoint failed (recorded as an attempt).
         """
         session = self.session
         export = session.get(Export, export_id, with_for_update=True, populate_existing=True)
         visit = session.get(Visit, export.visit_id) if export is not None else None
-        if export is None or visit is None:  # deleted with its visit meanwhile
+        patient = session.get(Patient, visit.patient_id) if visit is not None else None
+        if export is None or visit is None or patient is None:  # deleted meanwhile
             session.commit()
             return None
         reasons = readiness.hold_reasons(session, visit)
@@ -556,6 +656,13 @@ class _Sender:
             _hold(export, reasons)
             session.commit()
             return None
+        if not known_ihs(patient):
+            if _not_found_lately(patient, self.now):
+                _hold(export, [self.unknown_reason(patient)])
+                session.commit()
+                return None
+            if not self.look_up(export, visit, patient):
+                return None
         audited = audit(
             session,
             SENDER,
@@ -577,6 +684,92 @@ class _Sender:
         seal_bundle(export, self.vault, bundle)
         session.commit()
         return bundle
+
+    @staticmethod
+    def unknown_reason(patient: Patient) -> str:
+        """Why a patient without an IHS number is held: none found, or several."""
+        return HOLD_PATIENT_AMBIGUOUS if patient.ihs_ambiguous else HOLD_PATIENT
+
+    def look_up(self, export: Export, visit: Visit, patient: Patient) -> bool:
+        """Find the patient in SATUSEHAT by the NIK and keep the IHS number sealed on
+        the patient; ``True`` when found. Otherwise the export is held (no such patient,
+        or several), waits for another attempt, or has failed: recorded and committed.
+
+        The NIK is opened and sent: an ``export.lookup`` audit entry by :data:`SENDER`,
+        committed before the request leaves.
+
+        :raises _StopRun: the token endpoint failed.
+        """
+        import httpx
+
+        session = self.session
+        audited = audit(
+            session,
+            SENDER,
+            "export.lookup",
+            self.now,
+            patient_id=patient.id,
+            facility_id=visit.facility_id,
+            detail=f"export {export.id}: patient looked up in SATUSEHAT by NIK",
+        )
+        session.commit()
+        try:
+            nik = self.vault.decrypt(patient.nik_cipher, audited)
+        except VaultError as exc:
+            self.record(export.id, status="failed", last_error=_short(f"cannot open: {exc}"))
+            self.summary.failed += 1
+            return False
+        try:
+            response = self.authorised(
+                lambda token: self.http.get(
+                    f"{self.base_url}/Patient",
+                    params={"identifier": f"{fhir.NIK_SYSTEM}|{nik}"},
+                    headers={"Authorization": f"Bearer {token}", "Accept": FHIR_JSON},
+                    timeout=_timeout(),
+                )
+            )
+        except _TokenError as exc:
+            self.later(export.id, f"token: {exc}")
+            self.summary.message = f"no access token: {exc}"
+            raise _StopRun from exc
+        except httpx.HTTPError as exc:
+            self.later(export.id, f"patient lookup: network: {type(exc).__name__}")
+            return False
+        status = response.status_code
+        if status != 200:
+            reason = f"patient lookup: {status} {response.reason_phrase}"
+            if status == 429 or status >= 500 or status == 401:
+                if status == 401:
+                    reason += " (a fresh token was refused too)"
+                self.later(export.id, reason, at_least=_retry_after(response))
+            else:
+                self.record(export.id, status="failed", last_error=_short(reason))
+                self.summary.failed += 1
+            return False
+        found = _patient_ids(_json(response))
+        patient = session.get(Patient, patient.id, with_for_update=True, populate_existing=True)
+        export = session.get(Export, export.id, with_for_update=True, populate_existing=True)
+        if patient is None or export is None:
+            session.commit()
+            return False
+        patient.ihs_nik_hash, patient.ihs_checked_at = patient.nik_hash, self.now
+        patient.ihs_ambiguous = len(found) > 1
+        if len(found) == 1:
+            patient.ihs_cipher = self.vault.encrypt(found[0])
+            session.commit()
+            return True
+        patient.ihs_cipher = None
+        _hold(export, [self.unknown_reason(patient)])
+        session.commit()
+        return False
+
+    def authorised(self, request: Callable[[str], httpx.Response]) -> httpx.Response:
+        """``request`` with the run's access token; on a 401, once more with a fresh one."""
+        response = request(self.access_token())
+        if response.status_code == 401:
+            self.token = None
+            response = request(self.access_token())
+        return response
 
     def send(self, export_id: int, bundle: dict[str, Any]) -> bool:
         """Send one claimed bundle and record the outcome; ``False`` stops the run."""
@@ -620,11 +813,7 @@ class _Sender:
 
     def post(self, bundle: dict[str, Any]) -> httpx.Response:
         """POST the transaction; on a 401, once more with a fresh token."""
-        response = self._post(bundle, self.access_token())
-        if response.status_code == 401:
-            self.token = None
-            response = self._post(bundle, self.access_token())
-        return response
+        return self.authorised(lambda token: self._post(bundle, token))
 
     def _post(self, bundle: dict[str, Any], token: str) -> httpx.Response:
         return self.http.post(
@@ -731,7 +920,8 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 def _outcome(response: httpx.Response, bundle: dict[str, Any]) -> dict[str, Any]:
     """What the server filed: each entry's type, status and location.
 
-    The Patient's location (SATUSEHAT's own number for the person) is left out.
+    A Patient's location (SATUSEHAT's own number for the person) would be left out;
+    bundles create none.
     """
     body = _json(response)
     sent = bundle.get("entry") or []
@@ -755,16 +945,33 @@ def _outcome(response: httpx.Response, bundle: dict[str, Any]) -> dict[str, Any]
     }
 
 
+def _patient_ids(body: dict[str, Any]) -> list[str]:
+    """The distinct ids of the Patients in a search's ``searchset`` Bundle (only ids
+    that are valid FHIR ids), in order."""
+    found: list[str] = []
+    if body.get("resourceType") != "Bundle":
+        return found
+    for entry in body.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or resource.get("resourceType") != "Patient":
+            continue
+        ident = resource.get("id")
+        if isinstance(ident, str) and fhir.is_id(ident) and ident not in found:
+            found.append(ident)
+    return found
+
+
 def _personal_values(bundle: dict[str, Any]) -> list[str]:
-    """The patient's values in ``bundle``, to blank out of anything a server echoes."""
+    """The patient's values in ``bundle`` (the IHS number and the name the Encounter
+    refers to them by), to blank out of anything a server echoes."""
     values: list[str] = []
     for entry in bundle.get("entry") or []:
         resource = entry.get("resource") or {}
-        if resource.get("resourceType") != "Patient":
+        subject = resource.get("subject") or {}
+        if resource.get("resourceType") != "Encounter" or not isinstance(subject, dict):
             continue
-        values += [str(i.get("value", "")) for i in resource.get("identifier") or []]
-        values += [str(n.get("text", "")) for n in resource.get("name") or []]
-        values.append(str(resource.get("birthDate", "")))
+        values.append(str(subject.get("reference", "")).removeprefix("Patient/"))
+        values.append(str(subject.get("display", "")))
     return sorted((v for v in values if len(v) >= 3), key=len, reverse=True)
 
 

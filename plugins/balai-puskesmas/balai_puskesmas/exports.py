@@ -4,9 +4,10 @@ the reason it is held, sending a failed or held one again, and a visit's FHIR bu
 as a download.
 
 The outbox pages show no personal data (dates, puskesmas, statuses, errors, hold
-reasons, the resource types of a bundle), so ``EXPORT`` is enough for them. The bundle download
-reveals the patient's NIK and clinical data: it also needs a duty that lets the
-officer read visits at that puskesmas, and it is written to the audit trail.
+reasons, the resource types of a bundle), so ``EXPORT`` is enough for them. The bundle
+download reveals the patient's IHS number, name and clinical data: it also needs a
+duty that lets the officer read visits at that puskesmas, and it is written to the
+audit trail.
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ HOLD_LABELS = {
     readiness.HOLD_LOCATION: _l("The clinic has no SATUSEHAT Location id."),
     readiness.HOLD_PRACTITIONER: _l(
         "The clinician who recorded the visit has no SATUSEHAT Practitioner id."
+    ),
+    export.HOLD_PATIENT: _l(
+        "SATUSEHAT has no patient with this NIK: the registration desk should check the "
+        "NIK against the KTP or KK and correct it. SATUSEHAT is asked again once it is "
+        "changed, and every day."
+    ),
+    export.HOLD_PATIENT_AMBIGUOUS: _l(
+        "SATUSEHAT has more than one patient with this NIK: ask SATUSEHAT's help desk to "
+        "merge them. SATUSEHAT is asked again every day."
     ),
 }
 
@@ -176,8 +186,9 @@ def send_again(export_id: int) -> Response:
 def visit_bundle(visit_id: int) -> Response:
     """The visit's FHIR R4 bundle as it would be sent now, as a download.
 
-    It holds the patient's NIK and clinical data: only for an officer whose duty lets
-    them read the visit, and written to the audit trail.
+    It holds the patient's IHS number, name and clinical data: only for an officer whose
+    duty lets them read the visit, and written to the audit trail. A visit whose
+    patient has not been looked up in SATUSEHAT yet has no bundle to show (422).
     """
     visit = db.session.get(Visit, visit_id)
     if visit is None:

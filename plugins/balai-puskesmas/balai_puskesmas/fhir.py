@@ -1,19 +1,18 @@
 """A visit as a FHIR R4 transaction Bundle shaped for SATUSEHAT (no Flask here).
 
-The Bundle holds one ``Patient`` (a conditional create on the NIK, so SATUSEHAT's
-existing record is used when it has one), the ``Encounter``, one ``Observation`` per
-vital sign measured, and one ``Condition`` per ICD-10 diagnosis. Entries refer to
-each other by their ``urn:uuid:`` ``fullUrl``, as a transaction allows; resources
-known to SATUSEHAT already (the puskesmas's ``Organization``, the clinic's
-``Location``, the clinician's ``Practitioner``) are referred to by their SATUSEHAT id,
-which the region must have entered: SATUSEHAT refuses a reference by name alone, so a
-visit without them is not built (:mod:`balai_puskesmas.readiness` holds it first).
+The Bundle holds the ``Encounter``, one ``Observation`` per vital sign measured, and
+one ``Condition`` per ICD-10 diagnosis. Entries refer to each other by their
+``urn:uuid:`` ``fullUrl``, as a transaction allows; resources known to SATUSEHAT
+already are referred to by their SATUSEHAT id: the patient as ``Patient/<IHS
+number>`` (SATUSEHAT's own number for the person, which the sender looked up by the
+NIK: :mod:`balai_puskesmas.export`), the puskesmas's ``Organization``, the clinic's
+``Location`` and the clinician's ``Practitioner`` by the ids the region entered.
+SATUSEHAT refuses a reference by name alone, so a visit without them is not built
+(:mod:`balai_puskesmas.readiness` holds it first). No ``Patient`` is created: SATUSEHAT
+holds every resident already (from the civil registry).
 
 **Shapes.**
 
-- ``Patient``: the NIK as the official identifier (``https://fhir.kemkes.go.id/id/nik``),
-  ``active``, the name as ``text`` (Indonesian names are often a single word, so no
-  family/given split is made up), ``gender`` and ``birthDate``.
 - ``Encounter``: ``finished``, class ``AMB`` (ambulatory, v3-ActCode), the period and
   the status history, the attending clinician (``ATND``), the clinic as location, the
   puskesmas as service provider, and its diagnoses (role ``DD``, ranked). Its
@@ -28,10 +27,11 @@ Every clinical entry has an identifier and is a conditional create on it, so a
 bundle sent twice (an answer lost on the network) does not record the visit twice.
 
 **Data minimisation.** Only what SATUSEHAT needs to file the visit under the right
-person is sent: the NIK, name, sex and date of birth. The phone number, the BPJS
-number and the address stay in the region (SATUSEHAT knows the person's address from
-the civil registry), and so do the complaint and the clinician's free-text notes,
-which are not coded and may name other people.
+person is sent: the IHS number and, as the reference's ``display``, the name. The NIK
+leaves the region only in the sender's Patient search, never in a bundle; the phone
+number, the BPJS number, the address, the sex and the date of birth stay in the region
+(SATUSEHAT knows them from the civil registry), and so do the complaint and the
+clinician's free-text notes, which are not coded and may name other people.
 
 Every resource and the Bundle are checked with the ``fhir.resources`` R4B models
 (content-identical to R4 for these resources) before they are returned; the tests
@@ -45,7 +45,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ __all__ = [
     "FhirError",
     "Vital",
     "bundle_for",
+    "is_id",
     "resource_types",
     "validate",
 ]
@@ -85,7 +86,6 @@ PROFILE = "http://hl7.org/fhir/StructureDefinition/"
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 #: A FHIR ``code``: no leading, trailing or double whitespace.
 _FHIR_CODE = re.compile(r"[^\s]+( [^\s]+)*")
-_NIK = re.compile(r"[0-9]{16}")
 
 
 class FhirError(ValueError):
@@ -147,7 +147,7 @@ MM_HG = ("mm[Hg]", "mmHg")
 def bundle_for(
     visit: Visit,
     *,
-    nik: str,
+    ihs: str,
     facility: Facility,
     clinic: Clinic,
     clinician: Staff | None = None,
@@ -157,7 +157,8 @@ def bundle_for(
     """The FHIR R4 transaction Bundle of ``visit``, as JSON-ready data.
 
     :param visit: the visit.
-    :param nik: the patient's NIK, opened by the caller with the region's vault.
+    :param ihs: the patient's IHS number (SATUSEHAT's Patient id), opened by the
+        caller with the region's vault.
     :param facility: the puskesmas of the visit (its SATUSEHAT Organization id).
     :param clinic: the clinic of the visit (its SATUSEHAT Location id).
     :param clinician: the clinician's assignment at the puskesmas (their SATUSEHAT
@@ -169,7 +170,7 @@ def bundle_for(
     """
     builder = _Builder(
         visit,
-        nik,
+        ihs,
         facility,
         clinic,
         clinician,
@@ -179,6 +180,11 @@ def bundle_for(
     bundle = builder.build()
     validate(bundle)
     return bundle
+
+
+def is_id(value: str) -> bool:
+    """Whether ``value`` is a FHIR ``id`` (a resource id such as an IHS number)."""
+    return bool(_FHIR_ID.fullmatch(value))
 
 
 def resource_types(bundle: dict[str, Any]) -> list[tuple[str, int]]:
@@ -312,19 +318,17 @@ class _Builder:
     def __init__(
         self,
         visit: Visit,
-        nik: str,
+        ihs: str,
         facility: Facility,
         clinic: Clinic,
         clinician: Staff | None,
         patient: Patient,
         diagnoses: list[Diagnosis],
     ) -> None:
-        if not _NIK.fullmatch(nik or ""):
-            raise FhirError("the patient's NIK is not 16 digits")
+        self.ihs = _satusehat_id(ihs, "patient's IHS number")
         self.visit = visit
         self.person = patient
         self.diagnoses = diagnoses
-        self.nik = nik
         self.facility = facility
         self.clinic = clinic
         self.org_id = _satusehat_id(facility.satusehat_org_id, "puskesmas's Organization id")
@@ -368,32 +372,13 @@ class _Builder:
     # resources ----------------------------------------------------------------------
 
     def build(self) -> dict[str, Any]:
-        patient = self.patient()
+        patient = f"Patient/{self.ihs}"
         encounter, encounter_resource = self.encounter(patient)
         self.vital_signs(patient, encounter)
         diagnoses = self.conditions(patient, encounter)
         if diagnoses:
             encounter_resource["diagnosis"] = diagnoses
         return {"resourceType": "Bundle", "type": "transaction", "entry": self.entries}
-
-    def patient(self) -> str:
-        person = self.person
-        name = _text(person.name)
-        if name is None:
-            raise FhirError("Patient.name: empty")
-        if person.sex not in ("male", "female"):
-            raise FhirError("Patient.gender: neither male nor female")
-        if not isinstance(person.birth_date, date):
-            raise FhirError("Patient.birthDate: missing")
-        resource = {
-            "resourceType": "Patient",
-            "identifier": [{"use": "official", "system": NIK_SYSTEM, "value": self.nik}],
-            "active": True,
-            "name": [{"use": "official", "text": name}],
-            "gender": person.sex,
-            "birthDate": person.birth_date.isoformat(),
-        }
-        return self.add(resource, if_none_exist=f"identifier={NIK_SYSTEM}|{self.nik}")
 
     def encounter(self, patient: str) -> tuple[str, dict[str, Any]]:
         resource: dict[str, Any] = {
@@ -404,7 +389,7 @@ class _Builder:
                 {"status": "finished", "period": {"start": self.ended, "end": self.ended}},
             ],
             "class": _coding(ACT_CODE, "AMB", "ambulatory"),
-            "subject": {"reference": patient, "display": _text(self.person.name)},
+            "subject": _reference("Patient", self.ihs, self.person.name),
             "period": {"start": self.started, "end": self.ended},
         }
         resource["participant"] = [

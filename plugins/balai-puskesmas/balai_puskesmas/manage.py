@@ -89,6 +89,7 @@ ACTIONS = {
     "ticket.attach": _l("Queue number linked to a patient"),
     "ticket.read_nik": _l("NIK given with a queue number shown, to register its holder"),
     "ticket.notify": _l("Phone of a queue number opened to send the call by SMS"),
+    "export.lookup": _l("Patient looked up in SATUSEHAT by NIK, to send a visit"),
     "export.queue": _l("Visit's FHIR bundle built for SATUSEHAT"),
     "export.rebuild": _l("Visit's FHIR bundle built again to send"),
     "export.send": _l("Visit's FHIR bundle opened to send to SATUSEHAT"),

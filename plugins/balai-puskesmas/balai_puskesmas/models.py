@@ -141,6 +141,12 @@ class Patient(TenantScoped, Base):
 
     ``user_id`` links a citizen account (set at the registration desk), so the citizen
     sees their own visits. ``sex`` is ``male`` or ``female``.
+
+    ``ihs_cipher`` is the patient's IHS number (SATUSEHAT's Patient id), sealed like
+    the NIK, as SATUSEHAT's Patient search by NIK answered on ``ihs_checked_at`` for
+    the NIK whose hash is ``ihs_nik_hash``: the answer stands only while the NIK is
+    that one. A search that found nobody leaves ``ihs_cipher`` empty
+    (``ihs_ambiguous`` when it found several).
     """
 
     __tablename__ = "puskesmas_patient"
@@ -166,6 +172,10 @@ class Patient(TenantScoped, Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("balai_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    ihs_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+    ihs_nik_hash: Mapped[str | None] = mapped_column(String(64))
+    ihs_checked_at: Mapped[datetime | None] = mapped_column()
+    ihs_ambiguous: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class QueueCounter(TenantScoped, Base):

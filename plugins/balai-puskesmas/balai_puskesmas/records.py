@@ -32,7 +32,7 @@ from balai.forms import FormSchema, validate_form
 from balai.i18n import N_
 from balai.permissions import has_permission, require
 from balai.plugins import hooks
-from balai_puskesmas import icd10, patients, runtime, visits
+from balai_puskesmas import export, icd10, patients, runtime, visits
 from balai_puskesmas.models import Clinic, Facility, Patient, Staff, Ticket
 from balai_puskesmas.nik import NikError, birth_date_of, check_nik, sex_of
 from balai_puskesmas.runtime import READ, RECORD, REGISTER
@@ -503,9 +503,11 @@ def patient(patient_id: int) -> Any:
     ids = patients.identifiers(runtime.vault(), found_patient)
     account = db.session.get(User, found_patient.user_id) if found_patient.user_id else None
     record_at = _clinics_for(actor, "clinician") if has_permission(current_user, RECORD) else []
+    satusehat_hold = export.patient_hold(db.session, patient_id)
     db.session.commit()
     return _render(
         "patient.html",
+        satusehat_hold=satusehat_hold,
         patient=found_patient,
         ids=ids,
         account=account,

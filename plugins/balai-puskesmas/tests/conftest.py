@@ -207,6 +207,22 @@ def add_patient(db_session: Session, vault: Vault) -> Callable[..., Patient]:
 ORG_ID = "100011961"
 LOCATION_ID = "b017aa54-f1df-4ec2-9d84-8823815d7228"
 NAKES_ID = "10009880728"
+IHS = "P02478375538"  # a patient's IHS number (SATUSEHAT's Patient id)
+
+
+@pytest.fixture
+def looked_up(db_session: Session, vault: Vault) -> Callable[..., Patient]:
+    """``looked_up(patient, ihs=IHS)``: the patient's IHS number stored as the sender
+    stores what SATUSEHAT's Patient search found for their NIK."""
+
+    def store(patient: Patient, ihs: str = IHS) -> Patient:
+        found = db_session.get(Patient, patient.id)
+        assert found is not None
+        found.ihs_cipher, found.ihs_nik_hash = vault.encrypt(ihs), found.nik_hash
+        db_session.commit()
+        return found
+
+    return store
 
 
 @pytest.fixture

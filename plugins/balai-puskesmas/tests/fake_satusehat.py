@@ -6,19 +6,23 @@ thread) with the two endpoints the outbox uses:
 - ``POST /oauth2/v1/accesstoken``: OAuth2 client credentials (form fields
   ``grant_type=client_credentials``, ``client_id``, ``client_secret``) → an
   ``access_token`` with ``expires_in`` (a string, as SATUSEHAT sends it).
+- ``GET /fhir-r4/v1/Patient?identifier=https://fhir.kemkes.go.id/id/nik|<NIK>``:
+  SATUSEHAT's Patient search (bearer token required) → a ``searchset`` Bundle with the
+  patients registered for that NIK (:meth:`FakeSatusehat.add_patient`; none, one, or
+  several).
 - ``POST /fhir-r4/v1``: a transaction ``Bundle`` (bearer token and
   ``application/fhir+json`` required), checked against the official FHIR R4 JSON
   Schema, and refused (400) when a reference to a resource SATUSEHAT holds (the
-  clinician, the clinic's Location, the puskesmas's Organization) has a name but no
-  id, as SATUSEHAT refuses it → a ``transaction-response`` Bundle; conditional
-  creates of a Patient whose NIK it has seen answer ``200 OK`` with the existing
-  Patient.
+  patient, the clinician, the clinic's Location, the puskesmas's Organization) has a
+  name but no id, as SATUSEHAT refuses it, or when it names a ``Patient/<id>`` the
+  server does not hold, or creates a Patient → a ``transaction-response`` Bundle.
 
 ``fail("500", "500")`` scripts the next answers of the FHIR endpoint: ``"500"``,
 ``"503"``, ``"429"`` (with ``Retry-After``), ``"401"`` (and forget every token issued),
-``"400"`` (an OperationOutcome that quotes the NIK, as careless servers do), or
-``"close"`` (drop the connection without an answer). ``fail_token(...)`` does the same
-for the token endpoint.
+``"400"`` (an OperationOutcome that quotes the patient's IHS number and name, as
+careless servers do), or ``"close"`` (drop the connection without an answer).
+``fail_search(...)`` does the same for the Patient search, ``fail_token(...)`` for the
+token endpoint.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from balai_puskesmas.models import Clinic, Diagnosis, Patient, Visit
 __all__ = ["SCHEMA_PATH", "FakeSatusehat", "add_visit", "fhir_validator", "running"]
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "fhir-r4.schema.json.gz"
+NIK_SYSTEM = "https://fhir.kemkes.go.id/id/nik"
 TOKEN_PATH = "/oauth2/v1/accesstoken"
 FHIR_PATH = "/fhir-r4/v1"
 STARTED = datetime(2026, 11, 23, 2, 15, tzinfo=UTC)  # 09.15 WIB
@@ -85,8 +90,10 @@ class FakeSatusehat:
         self.token_requests = 0
         self.fhir_requests = 0
         self.received: list[dict[str, Any]] = []  # bundles accepted, in order
-        self.patients: dict[str, str] = {}  # NIK -> Patient id
+        self.patients: dict[str, list[str]] = {}  # NIK -> Patient ids (IHS numbers)
+        self.searches: list[str] = []  # the identifiers searched for, in order
         self.script: list[str] = []
+        self.search_script: list[str] = []
         self.token_script: list[str] = []
         self.delay = 0.0  # seconds before answering the FHIR endpoint
         self.lock = threading.Lock()
@@ -103,6 +110,25 @@ class FakeSatusehat:
         """The next answers of the token endpoint, in order."""
         with self.lock:
             self.token_script.extend(answers)
+
+    def fail_search(self, *answers: str) -> None:
+        """The next answers of the Patient search, in order."""
+        with self.lock:
+            self.search_script.extend(answers)
+
+    def add_patient(self, nik: str, ihs: str | None = None) -> str:
+        """Register a patient (as the civil registry feeds SATUSEHAT) for ``nik``; a
+        second one for the same NIK makes the search find several. Returns the IHS
+        number."""
+        with self.lock:
+            found = self.patients.setdefault(nik, [])
+            ihs = ihs or f"P{secrets.randbelow(10**11):011d}"
+            found.append(ihs)
+        return ihs
+
+    @property
+    def search_requests(self) -> int:
+        return len(self.searches)
 
     # -- addresses -----------------------------------------------------------------
 
@@ -177,6 +203,43 @@ class FakeSatusehat:
             "client_id": self.client_id,
         }
 
+    def search(self, headers: Any, query: dict[str, list[str]]) -> tuple[int, Any]:
+        identifier = (query.get("identifier") or [""])[0]
+        with self.lock:
+            self.searches.append(identifier)
+            scripted = self.search_script.pop(0) if self.search_script else None
+        if scripted == "close":
+            return 0, None
+        bearer = headers.get("Authorization", "")
+        if scripted == "401" or bearer.removeprefix("Bearer ") not in self.tokens:
+            with self.lock:
+                self.tokens.clear()
+            return 401, _outcome("login", "Access token invalid or expired")
+        if scripted is not None:
+            return int(scripted), _outcome("exception", "Internal error")
+        system, _, nik = identifier.partition("|")
+        if system != NIK_SYSTEM or not nik:
+            return 400, _outcome("invalid", "Search by identifier=<system>|<value>")
+        with self.lock:
+            found = list(self.patients.get(nik, []))
+        return 200, {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": len(found),
+            "entry": [
+                {
+                    "fullUrl": f"{self.base_url}/Patient/{ihs}",
+                    "resource": {
+                        "resourceType": "Patient",
+                        "id": ihs,
+                        "identifier": [{"system": NIK_SYSTEM, "value": nik}],
+                        "name": [{"text": "Nama dari Dukcapil"}],
+                    },
+                }
+                for ihs in found
+            ],
+        }
+
     def transaction(self, headers: Any, body: bytes) -> tuple[int, Any]:
         with self.lock:
             self.fhir_requests += 1
@@ -190,8 +253,12 @@ class FakeSatusehat:
             return 401, _outcome("login", "Access token invalid or expired")
         if scripted == "400":
             bundle = json.loads(body)
-            nik = bundle["entry"][0]["resource"]["identifier"][0]["value"]
-            return 400, _outcome("invalid", f"Patient with NIK {nik} not found", "Bundle.entry[0]")
+            subject = bundle["entry"][0]["resource"]["subject"]
+            return 400, _outcome(
+                "invalid",
+                f"{subject['reference']} ({subject.get('display')}) is not active",
+                "Bundle.entry[0]",
+            )
         if scripted == "429":
             return 429, _outcome("throttled", "Too many requests")
         if scripted is not None:
@@ -212,18 +279,22 @@ class FakeSatusehat:
             return 400, _outcome(
                 "invalid", "Reference must have an id", ", ".join(sorted(set(unresolved)))
             )
+        with self.lock:
+            held = {ihs for found in self.patients.values() for ihs in found}
+        for index, entry in enumerate(bundle["entry"]):
+            resource = entry["resource"]
+            if resource["resourceType"] == "Patient":
+                return 400, _outcome("not-supported", "Patients come from Dukcapil")
+            reference = (resource.get("subject") or {}).get("reference", "")
+            if reference.startswith("Patient/") and reference[8:] not in held:
+                return 400, _outcome(
+                    "not-found", "Patient not found", f"Bundle.entry[{index}].subject"
+                )
         entries = []
         with self.lock:
             for entry in bundle["entry"]:
                 kind = entry["resource"]["resourceType"]
-                condition = entry["request"].get("ifNoneExist", "")
-                nik = condition.rpartition("|")[2] if kind == "Patient" else ""
-                if nik and nik in self.patients:
-                    entries.append(_response("200 OK", f"Patient/{self.patients[nik]}"))
-                    continue
                 new_id = str(uuid.uuid4())
-                if nik:
-                    self.patients[nik] = new_id
                 entries.append(_response("201 Created", f"{kind}/{new_id}/_history/1"))
             self.received.append(bundle)
         return 200, {"resourceType": "Bundle", "type": "transaction-response", "entry": entries}
@@ -275,6 +346,14 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.path == f"{FHIR_PATH}/Patient":
+            status, answer = self.server.fake.search(self.headers, parse_qs(url.query))
+            self.answer(status, answer, "application/fhir+json")
+        else:
+            self.answer(404, {"error": "not found"}, "application/json")
+
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
@@ -291,6 +370,9 @@ class _Handler(BaseHTTPRequestHandler):
             kind = "application/fhir+json"
         else:
             status, answer, kind = 404, {"error": "not found"}, "application/json"
+        self.answer(status, answer, kind)
+
+    def answer(self, status: int, answer: Any, kind: str) -> None:
         if status == 0:  # drop the connection without an answer
             self.close_connection = True
             return

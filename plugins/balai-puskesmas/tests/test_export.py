@@ -3,6 +3,7 @@ token refresh, failures kept, no double sending, and queueing when a visit is re
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ from balai.tenancy import registry, save_plugin_settings
 from balai_puskesmas import export
 from balai_puskesmas.models import Export
 
-from .conftest import NIK_MAN, TEST_ACTOR
+from .conftest import IHS, NIK_MAN, TEST_ACTOR
 from .fake_satusehat import add_visit, fhir_errors, running
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -31,10 +32,12 @@ def satusehat():
 
 
 @pytest.fixture
-def queue(db_session, vault, facility, clinic, add_patient, ready):
+def queue(db_session, vault, facility, clinic, add_patient, ready, satusehat, looked_up):
     """``queue(n=1)``: record ``n`` visits (the puskesmas, its clinic and the clinician
-    with their SATUSEHAT ids) and queue their bundles at ``NOW``."""
-    patient = add_patient()
+    with their SATUSEHAT ids; the patient's IHS number looked up before) and queue
+    their bundles at ``NOW``."""
+    patient = looked_up(add_patient())
+    satusehat.add_patient(NIK_MAN, IHS)
 
     def make(n: int = 1) -> list[Export]:
         made = []
@@ -78,12 +81,14 @@ def test_due_bundles_are_sent_and_the_answer_kept(db_session, queue, satusehat, 
     assert bundle_of(done) == bundle_of(first)  # kept as sent
     entries = done.response["entries"]
     assert done.response["status"] == 200
-    assert [e["resourceType"] for e in entries][:2] == ["Patient", "Encounter"]
+    assert [e["resourceType"] for e in entries][:2] == ["Encounter", "Observation"]
     assert {e["status"] for e in entries} == {"201 Created"}
-    assert "location" not in entries[0]  # SATUSEHAT's number for the person stays out
-    assert entries[1]["location"].startswith("Encounter/")
-    # The second bundle's Patient matched the first one's (conditional create).
-    assert fresh(db_session, second).response["entries"][0]["status"] == "200 OK"
+    assert entries[0]["location"].startswith("Encounter/")
+    # The stored IHS number is the cache: SATUSEHAT was not asked again.
+    assert satusehat.searches == []
+    assert {b["entry"][0]["resource"]["subject"]["reference"] for b in satusehat.received} == {
+        f"Patient/{IHS}"
+    }
     again = export.send_due(db_session, satusehat.settings(), NOW + MINUTE, vault=vault)
     assert (again.sent, again.waiting) == (0, 0)
     assert len(satusehat.received) == 2
@@ -244,14 +249,17 @@ def test_rejected_content_fails_at_once_with_the_diagnostics(db_session, queue, 
     assert summary.line() == "0 sent, 0 waiting, 1 failed"
     failed = fresh(db_session, item)
     assert (failed.status, failed.attempts) == ("failed", 1)
-    assert failed.last_error.startswith("400 Bad Request: error invalid: Patient with NIK")
+    assert failed.last_error.startswith(
+        "400 Bad Request: error invalid: Patient/… (…) is not active"
+    )
     assert "[Bundle.entry[0]]" in failed.last_error
-    assert NIK_MAN not in failed.last_error  # the server quoted it; we do not keep it
+    # The server quoted the IHS number and the name; they are not kept.
+    assert IHS not in failed.last_error and "Budi" not in failed.last_error
     assert failed.response is None
 
 
 def test_an_unbuildable_visit_is_queued_as_failed_not_lost(
-    db_session, vault, facility, clinic, add_patient, bundle_of, ready
+    db_session, vault, facility, clinic, add_patient, bundle_of, ready, looked_up
 ):
     from sqlalchemy import update
 
@@ -260,7 +268,7 @@ def test_an_unbuildable_visit_is_queued_as_failed_not_lost(
     db_session.execute(
         update(Facility).where(Facility.id == facility.id).values(satusehat_org_id="bad id")
     )
-    visit = add_visit(db_session, add_patient(), clinic, clinician_id=ready.id)
+    visit = add_visit(db_session, looked_up(add_patient()), clinic, clinician_id=ready.id)
     item = export.enqueue(db_session, vault, visit, NOW, TEST_ACTOR)
     db_session.commit()
     kept = fresh(db_session, item)
@@ -279,7 +287,7 @@ def test_an_unbuildable_visit_is_queued_as_failed_not_lost(
     rebuilt = fresh(db_session, item)
     assert rebuilt.status == "pending"
     assert fhir_errors(bundle_of(rebuilt)) == []
-    encounter = bundle_of(rebuilt)["entry"][1]["resource"]
+    encounter = bundle_of(rebuilt)["entry"][0]["resource"]
     assert encounter["serviceProvider"]["reference"] == "Organization/100011961"
 
 
@@ -325,7 +333,7 @@ def test_concurrent_senders_send_each_bundle_once(app, tenant, db_session, queue
         session.close()
     assert problems == []
     assert sum(r.sent for r in results) == 4
-    encounters = [b["entry"][1]["resource"]["identifier"][0]["value"] for b in satusehat.received]
+    encounters = [b["entry"][0]["resource"]["identifier"][0]["value"] for b in satusehat.received]
     assert sorted(encounters) == sorted(str(i.visit_id) for i in items)  # each once
     assert {fresh(db_session, i).status for i in items} == {"sent"}
     assert {fresh(db_session, i).attempts for i in items} == {1}
@@ -384,15 +392,29 @@ def exports(db_session) -> list[Export]:
 
 
 def test_recording_a_visit_queues_its_bundle_when_sending_is_on(
-    app, enabled, db_session, clinic, add_patient, bundle_of, ready
+    app, enabled, db_session, clinic, add_patient, bundle_of, ready, looked_up
 ):
+    from balai_puskesmas.models import AuditEntry
+
     save_plugin_settings(app, enabled, "puskesmas", {"export_enabled": True}, by="test")
-    visit = add_visit(db_session, add_patient(), clinic, clinician_id=ready.id)
+    patient = add_patient()
+    visit = add_visit(db_session, patient, clinic, clinician_id=ready.id)
     record_through_the_hook(app, enabled, db_session, visit)
-    (queued,) = exports(db_session)
+    # The patient's IHS number is not known yet: queued without a bundle, for the
+    # sender to look the patient up; nothing was opened, nothing written to the trail.
+    (first,) = exports(db_session)
+    assert (first.visit_id, first.status, first.bundle_sealed) == (visit.id, "pending", None)
+    assert db_session.scalar(select(func.count(AuditEntry.id))) == 0
+    # Once it is known, the next visit's bundle is built when it is recorded.
+    looked_up(patient)
+    visit = add_visit(db_session, patient, clinic, clinician_id=ready.id)
+    record_through_the_hook(app, enabled, db_session, visit)
+    queued = exports(db_session)[1]
     assert (queued.visit_id, queued.status, queued.attempts) == (visit.id, "pending", 0)
     assert fhir_errors(bundle_of(queued)) == []
-    assert bundle_of(queued)["entry"][0]["resource"]["identifier"][0]["value"] == NIK_MAN
+    assert bundle_of(queued)["entry"][0]["resource"]["subject"]["reference"] == f"Patient/{IHS}"
+    (entry,) = db_session.scalars(select(AuditEntry)).all()
+    assert (entry.action, entry.patient_id) == ("export.queue", patient.id)
 
 
 def test_recording_a_visit_queues_nothing_while_sending_is_off(
@@ -417,14 +439,17 @@ def raw_exports(tenant) -> list[dict]:
 
 
 def test_a_queued_bundle_is_sealed_at_rest(tenant, db_session, queue, bundle_of):
-    """The bundle holds the NIK: no column of the export keeps it (or the name) in clear."""
+    """The bundle holds health data and the IHS number, never the NIK: no column of the
+    export keeps any of it (or the name) in clear."""
     (item,) = queue()
-    assert bundle_of(item)["entry"][0]["resource"]["identifier"][0]["value"] == NIK_MAN
+    encounter = bundle_of(item)["entry"][0]["resource"]
+    assert encounter["subject"] == {"reference": f"Patient/{IHS}", "display": "Budi Santoso"}
+    assert NIK_MAN not in json.dumps(bundle_of(item))
     (row,) = raw_exports(tenant)
     stored = repr(row)
-    assert NIK_MAN not in stored and NIK_MAN.encode() not in row["bundle_sealed"]
+    assert IHS not in stored and IHS.encode() not in row["bundle_sealed"]
     assert "Budi" not in stored
-    assert row["resource_types"][:2] == [["Patient", 1], ["Encounter", 1]]
+    assert row["resource_types"][:2] == [["Encounter", 1], ["Observation", 7]]
 
 
 def test_sending_opens_each_bundle_under_an_audit_entry(db_session, queue, satusehat, vault):
@@ -495,7 +520,6 @@ def test_the_send_command_deletes_what_is_past_the_regions_retention(
 def test_the_migration_seals_bundles_kept_in_clear(
     app, tenant, db_session, vault, clinic, add_patient
 ):
-    import json
 
     from alembic import command
     from sqlalchemy import text

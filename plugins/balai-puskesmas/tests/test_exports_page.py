@@ -15,7 +15,7 @@ from balai_puskesmas import export
 from balai_puskesmas.exports import PAGE_SIZE
 from balai_puskesmas.models import AuditEntry, Export, Facility
 
-from .conftest import NIK_MAN, TEST_ACTOR
+from .conftest import IHS, NIK_MAN, TEST_ACTOR
 from .fake_satusehat import add_visit, fhir_errors, running
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -24,14 +24,17 @@ BASE = "/puskesmas/kirim"
 
 @pytest.fixture
 def satusehat():
+    """The fake SATUSEHAT, which holds the patient of ``visit``."""
     with running() as fake:
+        fake.add_patient(NIK_MAN, IHS)
         yield fake
 
 
 @pytest.fixture
-def visit(db_session, facility, clinic, add_patient, ready):
-    """A visit at a puskesmas ready for SATUSEHAT, by its clinician."""
-    return add_visit(db_session, add_patient(), clinic, clinician_id=ready.id)
+def visit(db_session, facility, clinic, add_patient, ready, looked_up):
+    """A visit at a puskesmas ready for SATUSEHAT, by its clinician, of a patient whose
+    IHS number is known."""
+    return add_visit(db_session, looked_up(add_patient()), clinic, clinician_id=ready.id)
 
 
 @pytest.fixture
@@ -196,7 +199,8 @@ def test_the_bundle_download_needs_a_duty_and_is_audited(
     assert response.headers["Cache-Control"] == "no-store"
     bundle = json.loads(response.data)
     assert fhir_errors(bundle) == []
-    assert bundle["entry"][0]["resource"]["identifier"][0]["value"] == NIK_MAN
+    assert bundle["entry"][0]["resource"]["subject"]["reference"] == f"Patient/{IHS}"
+    assert NIK_MAN not in response.text
     (entry,) = db_session.scalars(select(AuditEntry)).all()
     assert (entry.action, entry.user_id, entry.patient_id, entry.facility_id) == (
         "visit.export",
@@ -220,6 +224,17 @@ def test_an_unbuildable_bundle_is_explained_not_downloaded(
     assert response.status_code == 422
     assert "Organization id" in response.text
     assert db_session.scalars(select(AuditEntry)).all() == []
+
+
+def test_a_bundle_waiting_for_the_patient_lookup_is_explained_not_downloaded(
+    client, login, assign, facility, clinic, ready, add_patient, db_session
+):
+    visit = add_visit(db_session, add_patient(), clinic, clinician_id=ready.id)
+    assign(login(client, role="admin"), facility, "viewer")
+    response = client.get(f"{BASE}/kunjungan/{visit.id}.json")
+    assert response.status_code == 422
+    assert "IHS number is not known yet" in response.text
+    assert db_session.scalars(select(AuditEntry)).all() == []  # nothing was opened
 
 
 # -- balai puskesmas send ------------------------------------------------------------

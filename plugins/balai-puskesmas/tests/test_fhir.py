@@ -16,12 +16,18 @@ from sqlalchemy import update
 from balai_puskesmas import export, fhir
 from balai_puskesmas.models import Clinic, Diagnosis, Facility, Staff
 
-from .conftest import NIK_MAN
+from .conftest import IHS, NIK_MAN
 from .fake_satusehat import STARTED, add_visit, fhir_errors
 
 ORG_ID = "100011961"
 LOCATION_ID = "b017aa54-f1df-4ec2-9d84-8823815d7228"
 NAKES_ID = "10009880728"
+
+
+@pytest.fixture
+def add_patient(add_patient, looked_up):
+    """Patients whose IHS number SATUSEHAT's Patient search has found, as a bundle needs."""
+    return lambda *args, **fields: looked_up(add_patient(*args, **fields))
 
 
 @pytest.fixture
@@ -75,13 +81,11 @@ def test_the_bundle_and_every_resource_are_valid_fhir_r4(bundle):
     for entry in bundle["entry"]:
         assert fhir_errors(entry["resource"]) == [], entry["resource"]["resourceType"]
     assert [kind for kind, _ in fhir.resource_types(bundle)] == [
-        "Patient",
         "Encounter",
         "Observation",
         "Condition",
     ]
     assert fhir.resource_types(bundle) == [
-        ("Patient", 1),
         ("Encounter", 1),
         ("Observation", 7),
         ("Condition", 2),
@@ -108,21 +112,24 @@ def test_the_bundle_is_plain_json(bundle):
 @pytest.mark.parametrize(
     ("where", "change"),
     [
-        ("Patient.gender", lambda b: b["entry"][0]["resource"].update(gender="x")),
         ("unknown element", lambda b: b["entry"][0]["resource"].update(nik="1")),
-        ("Encounter.status", lambda b: b["entry"][1]["resource"].update(status="done")),
+        ("Encounter.status", lambda b: b["entry"][0]["resource"].update(status="done")),
         (
             "Encounter.class is a Coding in R4",
-            lambda b: b["entry"][1]["resource"].update(**{"class": {"text": "AMB"}}),
+            lambda b: b["entry"][0]["resource"].update(**{"class": {"text": "AMB"}}),
         ),
-        ("Observation.status", lambda b: b["entry"][2]["resource"].update(status="ok")),
+        (
+            "Encounter.statusHistory.status",
+            lambda b: b["entry"][0]["resource"]["statusHistory"][0].update(status="waiting"),
+        ),
+        ("Observation.status", lambda b: b["entry"][1]["resource"].update(status="ok")),
         (
             "dateTime with an hour but no offset",
-            lambda b: b["entry"][3]["resource"].update(effectiveDateTime="2026-11-23T09:15:00"),
+            lambda b: b["entry"][2]["resource"].update(effectiveDateTime="2026-11-23T09:15:00"),
         ),
         ("Bundle.type", lambda b: b.update(type="parcel")),
         ("unknown resource type", lambda b: b["entry"][0]["resource"].update(resourceType="Pet")),
-        ("empty string", lambda b: b["entry"][0]["resource"]["name"][0].update(text="")),
+        ("empty string", lambda b: b["entry"][0]["resource"]["subject"].update(display="")),
     ],
 )
 def test_the_schema_check_is_not_vacuous(bundle, where, change):
@@ -134,29 +141,25 @@ def test_the_schema_check_is_not_vacuous(bundle, where, change):
 # -- SATUSEHAT's shapes --------------------------------------------------------------
 
 
-def test_patient_is_a_conditional_create_on_the_nik(bundle):
-    first = bundle["entry"][0]
-    patient = first["resource"]
-    assert patient["identifier"] == [
-        {"use": "official", "system": "https://fhir.kemkes.go.id/id/nik", "value": NIK_MAN}
-    ]
-    assert first["request"] == {
-        "method": "POST",
-        "url": "Patient",
-        "ifNoneExist": f"identifier=https://fhir.kemkes.go.id/id/nik|{NIK_MAN}",
-    }
-    assert patient["name"] == [{"use": "official", "text": "Budi Santoso"}]
-    assert patient["gender"] == "male"
-    assert patient["birthDate"] == "1985-03-15"
-    assert patient["active"] is True
+def test_the_patient_is_referred_to_by_the_ihs_number_not_created(bundle):
+    """SATUSEHAT's flow: the patient it holds (found by the NIK) is referred to as
+    ``Patient/<IHS number>``; no Patient is posted."""
+    assert resources(bundle, "Patient") == []
+    encounter = resources(bundle, "Encounter")[0]
+    assert encounter["subject"] == {"reference": f"Patient/{IHS}", "display": "Budi Santoso"}
+    for kind in ("Observation", "Condition"):
+        assert {json.dumps(r["subject"]) for r in resources(bundle, kind)} == {
+            json.dumps({"reference": f"Patient/{IHS}"})
+        }
 
 
 def test_only_what_satusehat_needs_leaves_the_region(bundle):
     text = json.dumps(bundle)
-    patient = resources(bundle, "Patient")[0]
-    assert set(patient) == {"resourceType", "identifier", "active", "name", "gender", "birthDate"}
-    for kept_home in ("081234567890", "Rahasia", "Batuk", "Catatan"):
+    # Not the NIK (only the sender's Patient search carries it), the birth date or sex
+    # (SATUSEHAT has them from the civil registry), the phone, address or free text.
+    for kept_home in (NIK_MAN, "1985-03-15", '"male"', "081234567890", "Rahasia", "Batuk"):
         assert kept_home not in text
+    assert "Catatan" not in text
 
 
 def test_every_entry_is_posted_with_a_fresh_urn_uuid(bundle):
@@ -171,7 +174,7 @@ def test_every_entry_is_posted_with_a_fresh_urn_uuid(bundle):
 
 
 def test_clinical_entries_are_conditional_creates_on_their_identifier(bundle, visit):
-    for entry in bundle["entry"][1:]:
+    for entry in bundle["entry"]:
         (identifier,) = entry["resource"]["identifier"]
         kind = entry["resource"]["resourceType"].lower()
         assert identifier["system"] == f"http://sys-ids.kemkes.go.id/{kind}/{ORG_ID}"
@@ -185,7 +188,6 @@ def test_clinical_entries_are_conditional_creates_on_their_identifier(bundle, vi
 
 
 def test_encounter(bundle):
-    patient_url = bundle["entry"][0]["fullUrl"]
     encounter = resources(bundle, "Encounter")[0]
     assert encounter["status"] == "finished"
     assert encounter["class"] == {
@@ -193,7 +195,7 @@ def test_encounter(bundle):
         "code": "AMB",
         "display": "ambulatory",
     }
-    assert encounter["subject"]["reference"] == patient_url
+    assert encounter["subject"]["reference"] == f"Patient/{IHS}"
     assert encounter["period"] == {
         "start": "2026-11-23T02:15:00+00:00",
         "end": "2026-11-23T02:27:00+00:00",
@@ -259,8 +261,7 @@ def test_blood_pressure_is_a_panel_of_systolic_and_diastolic(bundle):
 
 
 def test_observations_follow_the_vital_signs_profile(bundle):
-    encounter_url = bundle["entry"][1]["fullUrl"]
-    patient_url = bundle["entry"][0]["fullUrl"]
+    encounter_url = bundle["entry"][0]["fullUrl"]
     observations = resources(bundle, "Observation")
     assert len(observations) == 7
     for found in observations:
@@ -272,7 +273,7 @@ def test_observations_follow_the_vital_signs_profile(bundle):
                 "display": "Vital Signs",
             }
         ]
-        assert found["subject"] == {"reference": patient_url}
+        assert found["subject"] == {"reference": f"Patient/{IHS}"}
         assert found["encounter"] == {"reference": encounter_url}
         assert found["effectiveDateTime"] == STARTED.isoformat()
         assert found["performer"] == [
@@ -311,7 +312,7 @@ def test_conditions_carry_icd10_and_are_ranked_in_the_encounter(bundle):
         assert condition["category"][0]["coding"][0]["system"] == (
             "http://terminology.hl7.org/CodeSystem/condition-category"
         )
-        assert condition["encounter"] == {"reference": bundle["entry"][1]["fullUrl"]}
+        assert condition["encounter"] == {"reference": bundle["entry"][0]["fullUrl"]}
 
 
 def test_every_reference_resolves_to_an_entry_or_a_satusehat_resource(bundle):
@@ -323,10 +324,8 @@ def test_every_reference_resolves_to_an_entry_or_a_satusehat_resource(bundle):
             assert reference in full_urls
         else:
             kind, _, ident = reference.partition("/")
-            assert kind in {"Practitioner", "Location", "Organization"}, reference
-            assert ident in {NAKES_ID, LOCATION_ID, ORG_ID}
-    encounter = resources(bundle, "Encounter")[0]
-    assert entry_of(bundle, encounter["subject"]["reference"])["resourceType"] == "Patient"
+            assert kind in {"Patient", "Practitioner", "Location", "Organization"}, reference
+            assert ident in {IHS, NAKES_ID, LOCATION_ID, ORG_ID}
 
 
 def test_diagnoses_added_after_the_visit_was_loaded_are_included(
@@ -419,7 +418,7 @@ def test_a_visit_without_vital_signs_has_no_observation(
     bundle = export.build_bundle(db_session, vault, visit, audited)
     assert fhir_errors(bundle) == []
     assert resources(bundle, "Observation") == []
-    assert resources(bundle, "Patient")[0]["gender"] == "female"
+    assert resources(bundle, "Encounter")[0]["subject"]["display"] == "Siti Aminah"
 
 
 @pytest.mark.parametrize(
@@ -452,14 +451,14 @@ def test_errors_name_the_element_never_the_value(
     with pytest.raises(fhir.FhirError, match=r"Condition\.code") as caught:
         export.build_bundle(db_session, vault, visit, audited)
     assert "J06" not in str(caught.value)
-    with pytest.raises(fhir.FhirError, match="16 digits") as caught:
+    with pytest.raises(fhir.FhirError, match="IHS number is not a FHIR id") as caught:
         fhir.bundle_for(
             visit,
-            nik="3671-0115",
+            ihs="P 0247/8",
             facility=db_session.get(Facility, facility.id),
             clinic=clinic,
         )
-    assert "3671" not in str(caught.value)
+    assert "P 0247" not in str(caught.value)
 
 
 def test_the_models_check_refuses_an_invalid_resource_without_quoting_it():

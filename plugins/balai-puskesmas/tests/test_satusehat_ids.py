@@ -19,7 +19,7 @@ from balai.tenancy.models import PluginState
 from balai_puskesmas import export, readiness
 from balai_puskesmas.models import AuditEntry, Clinic, Export, Facility, Staff
 
-from .conftest import NAKES_ID, TEST_ACTOR
+from .conftest import IHS, NAKES_ID, NIK_MAN, TEST_ACTOR
 from .fake_satusehat import add_visit, running
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -140,6 +140,7 @@ def test_nothing_is_missing_without_puskesmas_or_for_inactive_ones(db_session, e
 def test_a_visit_by_a_clinician_without_an_id_is_held_then_sent_once_it_is_entered(
     client, login, db_session, vault, clinic, add_patient, nurse, satusehat, bundle_of
 ):
+    ihs = satusehat.add_patient(NIK_MAN)
     visit = add_visit(db_session, add_patient(), clinic, clinician_id=nurse.id)
     held = export.enqueue(db_session, vault, visit, NOW, TEST_ACTOR)
     db_session.commit()
@@ -174,10 +175,14 @@ def test_a_visit_by_a_clinician_without_an_id_is_held_then_sent_once_it_is_enter
         e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Encounter"
     )
     assert encounter["participant"][0]["individual"]["reference"] == "Practitioner/N-77"
-    built = db_session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "export.send")
-    ).one()  # building opened the NIK: one entry, by the sender
-    assert built.detail == f"export {held.id}: FHIR bundle built to send to SATUSEHAT"
+    assert encounter["subject"]["reference"] == f"Patient/{ihs}"
+    # The sender looked the patient up (the NIK opened), then built the bundle (the
+    # IHS number opened): one entry each.
+    trail = db_session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(e.action, e.detail) for e in trail] == [
+        ("export.lookup", f"export {held.id}: patient looked up in SATUSEHAT by NIK"),
+        ("export.send", f"export {held.id}: FHIR bundle built to send to SATUSEHAT"),
+    ]
 
 
 def test_every_missing_id_is_a_reason_and_the_reasons_follow_the_ids(
@@ -197,11 +202,11 @@ def test_every_missing_id_is_a_reason_and_the_reasons_follow_the_ids(
 
 
 def test_a_failed_export_whose_id_went_missing_is_held_on_retry(
-    db_session, vault, clinic, add_patient, ready, satusehat
+    db_session, vault, clinic, add_patient, ready, satusehat, looked_up
 ):
     from balai_puskesmas.services import PuskesmasError
 
-    visit = add_visit(db_session, add_patient(), clinic, clinician_id=ready.id)
+    visit = add_visit(db_session, looked_up(add_patient()), clinic, clinician_id=ready.id)
     item = export.enqueue(db_session, vault, visit, NOW, TEST_ACTOR)
     db_session.commit()
     satusehat.fail("400")
@@ -218,11 +223,12 @@ def test_a_failed_export_whose_id_went_missing_is_held_on_retry(
 
 
 def test_satusehat_refuses_a_reference_by_name_alone(
-    db_session, vault, clinic, add_patient, ready, satusehat, bundle_of
+    db_session, vault, clinic, add_patient, ready, satusehat, bundle_of, looked_up
 ):
     """Why visits are held: the fake server, like SATUSEHAT, refuses an Encounter that
     names its clinic without the Location id."""
-    visit = add_visit(db_session, add_patient(), clinic, clinician_id=ready.id)
+    satusehat.add_patient(NIK_MAN, IHS)
+    visit = add_visit(db_session, looked_up(add_patient()), clinic, clinician_id=ready.id)
     item = export.enqueue(db_session, vault, visit, NOW, TEST_ACTOR)
     db_session.commit()
     bundle = bundle_of(item)
@@ -276,7 +282,7 @@ def test_region_switched_on_by_the_operator_still_holds(
 
 
 def test_the_migration_drops_waiting_bundles_and_downgrades_holds(
-    app, tenant, db_session, vault, clinic, add_patient, ready, nurse
+    app, tenant, db_session, vault, clinic, add_patient, ready, nurse, looked_up
 ):
     """Bundles waiting to be sent were built the old way: upgrading drops them, so the
     sender builds them again (or holds them); downgrading turns holds into failures."""
@@ -284,7 +290,7 @@ def test_the_migration_drops_waiting_bundles_and_downgrades_holds(
 
     from balai import schema
 
-    patient = add_patient()
+    patient = looked_up(add_patient())
     waiting = export.enqueue(
         db_session,
         vault,
