@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 
 from balai.db import db, utcnow
 from balai.settings import plugin_settings
-from balai.tenancy import TenantInfo, registry
+from balai.tenancy import TenantInfo, registry, select_timezone
 from balai_puskesmas import export, runtime
 from balai_puskesmas.settings import sending_settings
 
@@ -41,7 +41,9 @@ def send_for(tenant: TenantInfo, limit: int = 50) -> export.SendSummary | None:
             return None
         vault = runtime.vault_for(current_app.config, tenant.id)
         with db.new_session(tenant.id) as session:
-            return export.send_due(session, settings, utcnow(), vault=vault, limit=limit)
+            return export.send_due(
+                session, settings, utcnow(), vault=vault, limit=limit, zone=select_timezone()
+            )
 
 
 def purge_for(tenant: TenantInfo) -> int:

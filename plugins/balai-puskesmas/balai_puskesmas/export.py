@@ -60,14 +60,25 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from balai.tenancy.models import DEFAULT_TIMEZONE
 from balai_puskesmas import fhir, readiness
-from balai_puskesmas.models import Clinic, Diagnosis, Export, Facility, Patient, Staff, Visit
+from balai_puskesmas.models import (
+    Clinic,
+    Diagnosis,
+    Export,
+    Facility,
+    Patient,
+    Staff,
+    Ticket,
+    Visit,
+)
 from balai_puskesmas.services import N_, Actor, AuditContext, PuskesmasError, audit
 from balai_puskesmas.vault import Vault, VaultError
 
@@ -181,11 +192,35 @@ def _not_found_lately(patient: Patient, now: datetime) -> bool:
 # -- queueing ------------------------------------------------------------------------
 
 
+def arrival(ticket: Ticket | None, zone: str | tzinfo) -> datetime | None:
+    """When the patient arrived, from their queue number: when it was taken, if that was
+    on the day the number is for (in the region's time ``zone``); a number taken on an
+    earlier day (on the web, days ahead) says nothing of the arrival: ``None``."""
+    if ticket is None or ticket.created_at is None:
+        return None
+    zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+    return ticket.created_at if ticket.created_at.astimezone(zone).date() == ticket.day else None
+
+
+def served(ticket: Ticket | None) -> datetime | None:
+    """When the queue number was marked served, if it was."""
+    if ticket is None or ticket.status != "served":
+        return None
+    return ticket.finished_at
+
+
 def build_bundle(
-    session: Session, vault: Vault, visit: Visit, audited: AuditContext
+    session: Session,
+    vault: Vault,
+    visit: Visit,
+    audited: AuditContext,
+    *,
+    zone: str | tzinfo = DEFAULT_TIMEZONE,
 ) -> dict[str, Any]:
     """The FHIR bundle of ``visit`` as it stands now (the patient's stored IHS number
-    opened with ``vault``, for the access ``audited`` recorded).
+    opened with ``vault``, for the access ``audited`` recorded). The encounter's
+    arrival and end come from its queue number, if it has one (the arrival only when the
+    number was taken that day, in the region's time ``zone``).
 
     :raises NeedsLookup: the patient's IHS number is not known (for their NIK).
     :raises fhir.FhirError: the visit cannot be sent as valid FHIR R4 (a SATUSEHAT id
@@ -219,6 +254,7 @@ def build_bundle(
                 Staff.user_id == visit.clinician_id, Staff.facility_id == visit.facility_id
             )
         )
+    ticket = session.get(Ticket, visit.ticket_id) if visit.ticket_id is not None else None
     return fhir.bundle_for(
         visit,
         ihs=ihs or "",
@@ -227,6 +263,8 @@ def build_bundle(
         clinician=clinician,
         patient=patient,
         diagnoses=diagnoses,
+        arrived_at=arrival(ticket, zone),
+        served_at=served(ticket),
     )
 
 
@@ -250,8 +288,17 @@ def open_bundle(export: Export, vault: Vault, audited: AuditContext) -> dict[str
     return bundle if isinstance(bundle, dict) else {}
 
 
-def enqueue(session: Session, vault: Vault, visit: Visit, now: datetime, actor: Actor) -> Export:
+def enqueue(
+    session: Session,
+    vault: Vault,
+    visit: Visit,
+    now: datetime,
+    actor: Actor,
+    *,
+    zone: str | tzinfo = DEFAULT_TIMEZONE,
+) -> Export:
     """Queue ``visit``'s bundle, built now, to be sent at once; in the caller's transaction.
+    ``zone`` is the region's time zone (:func:`build_bundle`).
 
     Building it opens the patient's stored IHS number: written to the audit trail as
     ``export.queue`` by ``actor`` (the clinician who recorded the visit). While the IHS
@@ -285,7 +332,7 @@ def enqueue(session: Session, vault: Vault, visit: Visit, now: datetime, actor: 
         detail=f"visit {visit.id}: FHIR bundle built for SATUSEHAT",
     )
     try:
-        seal_bundle(export, vault, build_bundle(session, vault, visit, audited))
+        seal_bundle(export, vault, build_bundle(session, vault, visit, audited, zone=zone))
         export.status = "pending"
         export.last_error = ""
     except fhir.FhirError as exc:
@@ -345,6 +392,7 @@ def retry(
     *,
     vault: Vault | None = None,
     actor: Actor | None = None,
+    zone: str | tzinfo = DEFAULT_TIMEZONE,
 ) -> Export:
     """Send a failed or held export again at once (attempts start over); the caller
     commits.
@@ -408,7 +456,7 @@ def retry(
                 facility_id=visit.facility_id,
                 detail=f"visit {visit.id}: FHIR bundle built again to send",
             )
-            seal_bundle(export, vault, build_bundle(session, vault, visit, audited))
+            seal_bundle(export, vault, build_bundle(session, vault, visit, audited, zone=zone))
         except fhir.FhirError as exc:
             export.status = "failed"
             export.last_error = _short(f"cannot build the bundle: {exc}")
@@ -496,6 +544,7 @@ def send_due(
     http: httpx.Client | None = None,
     limit: int = 50,
     clock: Callable[[], float] = time.monotonic,
+    zone: str | tzinfo = DEFAULT_TIMEZONE,
 ) -> SendSummary:
     """Send up to ``limit`` due exports of the session's tenant, oldest first.
 
@@ -511,6 +560,8 @@ def send_due(
     :param http: the HTTP client to use (tests pass one); a new one otherwise.
     :param clock: seconds, for the lease while a long run goes on and the token's
         lifetime.
+    :param zone: the region's time zone, for the bundles built by the run
+        (:func:`build_bundle`).
     """
     summary = SendSummary()
     if not settings.get("export_enabled"):
@@ -526,7 +577,7 @@ def send_due(
         release_held(session, now)
         client = http or _client()
         try:
-            _Sender(session, settings, now, client, clock, summary, vault).run(limit)
+            _Sender(session, settings, now, client, clock, summary, vault, zone).run(limit)
         finally:
             if http is None:
                 client.close()
@@ -548,9 +599,11 @@ class _Sender:
         clock: Callable[[], float],
         summary: SendSummary,
         vault: Vault,
+        zone: str | tzinfo = DEFAULT_TIMEZONE,
     ) -> None:
         self.session = session
         self.vault = vault
+        self.zone = zone
         self.settings = settings
         self.now = now
         self.http = http
@@ -673,7 +726,7 @@ class _Sender:
             detail=f"export {export.id}: FHIR bundle built to send to SATUSEHAT",
         )
         try:
-            bundle = build_bundle(session, self.vault, visit, audited)
+            bundle = build_bundle(session, self.vault, visit, audited, zone=self.zone)
         except fhir.FhirError as exc:
             export.attempts += 1
             export.status = "failed"

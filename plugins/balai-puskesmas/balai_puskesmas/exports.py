@@ -27,6 +27,7 @@ from balai.db import db, utcnow
 from balai.fields import PageNumber, Text
 from balai.forms import FormSchema, validate_form
 from balai.permissions import require
+from balai.tenancy import select_timezone
 from balai_puskesmas import export, fhir, readiness, runtime, services
 from balai_puskesmas.models import Clinic, Export, Facility, Visit
 from balai_puskesmas.runtime import EXPORT
@@ -167,7 +168,14 @@ def send_again(export_id: int) -> Response:
     """Send a failed or held export again, its bundle built anew from the visit; a held
     one stays held while the SATUSEHAT ids it needs are missing."""
     try:
-        export.retry(db.session, export_id, utcnow(), vault=runtime.vault(), actor=runtime.actor())
+        export.retry(
+            db.session,
+            export_id,
+            utcnow(),
+            vault=runtime.vault(),
+            actor=runtime.actor(),
+            zone=select_timezone(),
+        )
     except services.PuskesmasError as exc:
         if exc.status == 404:
             abort(404)
@@ -206,7 +214,9 @@ def visit_bundle(visit_id: int) -> Response:
         detail=f"visit {visit.id}: FHIR bundle downloaded",
     )
     try:
-        bundle = export.build_bundle(db.session, runtime.vault(), visit, audited)
+        bundle = export.build_bundle(
+            db.session, runtime.vault(), visit, audited, zone=select_timezone()
+        )
     except fhir.FhirError as exc:
         db.session.rollback()  # nothing was shown: no entry
         html = render_template("puskesmas/exports/unbuildable.html", reason=str(exc))

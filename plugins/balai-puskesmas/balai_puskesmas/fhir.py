@@ -13,8 +13,12 @@ holds every resident already (from the civil registry).
 
 **Shapes.**
 
-- ``Encounter``: ``finished``, class ``AMB`` (ambulatory, v3-ActCode), the period and
-  the status history, the attending clinician (``ATND``), the clinic as location, the
+- ``Encounter``: ``finished``, class ``AMB`` (ambulatory, v3-ActCode), the period from
+  arrival to the end, and the status history SATUSEHAT's outpatient examples carry:
+  ``arrived`` (from the arrival to the call), ``in-progress`` (from the call to the
+  end) and ``finished`` (at the end); the caller takes the times from the queue
+  ticket where there is one (an unknown arrival is the call: ``arrived`` then lasts
+  no time). The attending clinician (``ATND``), the clinic as location, the
   puskesmas as service provider, and its diagnoses (role ``DD``, ranked). Its
   identifier is the visit id under ``http://sys-ids.kemkes.go.id/encounter/<org id>``
   (SATUSEHAT's convention).
@@ -153,6 +157,8 @@ def bundle_for(
     clinician: Staff | None = None,
     patient: Patient | None = None,
     diagnoses: Sequence[Diagnosis] | None = None,
+    arrived_at: datetime | None = None,
+    served_at: datetime | None = None,
 ) -> dict[str, Any]:
     """The FHIR R4 transaction Bundle of ``visit``, as JSON-ready data.
 
@@ -165,6 +171,10 @@ def bundle_for(
         Practitioner id).
     :param patient: the visit's patient (default: ``visit.patient``).
     :param diagnoses: its diagnoses, primary first (default: ``visit.diagnoses``).
+    :param arrived_at: when the patient arrived (their queue number taken at the
+        puskesmas), if known; it must not be after ``visit.started_at`` (the call).
+    :param served_at: when the encounter ended (the number marked served), if known;
+        otherwise ``visit.ended_at``, or when the visit was recorded.
     :raises FhirError: a value cannot be sent as valid FHIR R4, or a SATUSEHAT id is
         not set (the message names the element, not the value).
     """
@@ -176,6 +186,8 @@ def bundle_for(
         clinician,
         patient if patient is not None else visit.patient,
         list(diagnoses if diagnoses is not None else visit.diagnoses),
+        arrived_at,
+        served_at,
     )
     bundle = builder.build()
     validate(bundle)
@@ -324,6 +336,8 @@ class _Builder:
         clinician: Staff | None,
         patient: Patient,
         diagnoses: list[Diagnosis],
+        arrived_at: datetime | None = None,
+        served_at: datetime | None = None,
     ) -> None:
         self.ihs = _satusehat_id(ihs, "patient's IHS number")
         self.visit = visit
@@ -338,11 +352,16 @@ class _Builder:
             "clinician's Practitioner (nakes) id",
         )
         self.entries: list[dict[str, Any]] = []
-        self.started = _date_time(visit.started_at, "Encounter.period.start")
-        ended = visit.ended_at
-        if ended is None or ended < visit.started_at:
+        started = visit.started_at
+        self.started = _date_time(started, "Encounter.statusHistory (in-progress)")
+        arrived = arrived_at if arrived_at is not None else started
+        self.arrived = _date_time(arrived, "Encounter.period.start")
+        if arrived > started:
+            raise FhirError("Encounter.statusHistory (arrived): the arrival is after the call")
+        ended = served_at if served_at is not None and served_at >= started else visit.ended_at
+        if ended is None or ended < started:
             # Recorded as one record: the encounter was over when it was written.
-            ended = max(visit.created_at or visit.started_at, visit.started_at)
+            ended = max(visit.created_at or started, started)
         self.ended = _date_time(ended, "Encounter.period.end")
 
     # identifiers --------------------------------------------------------------------
@@ -385,12 +404,13 @@ class _Builder:
             "resourceType": "Encounter",
             "status": "finished",
             "statusHistory": [
+                {"status": "arrived", "period": {"start": self.arrived, "end": self.started}},
                 {"status": "in-progress", "period": {"start": self.started, "end": self.ended}},
                 {"status": "finished", "period": {"start": self.ended, "end": self.ended}},
             ],
             "class": _coding(ACT_CODE, "AMB", "ambulatory"),
             "subject": _reference("Patient", self.ihs, self.person.name),
-            "period": {"start": self.started, "end": self.ended},
+            "period": {"start": self.arrived, "end": self.ended},
         }
         resource["participant"] = [
             {

@@ -26,7 +26,7 @@ from balai.db import utcnow
 from balai.i18n import N_
 from balai.items import MapLayer, MenuItem, SearchResult, Widget
 from balai.permissions import Permission
-from balai.tenancy import TenantInfo
+from balai.tenancy import TenantInfo, select_timezone
 from balai_puskesmas import (
     api,
     commands,
@@ -158,7 +158,14 @@ def ticket_called(tenant: TenantInfo, ticket: Any, session: Session) -> None:
 @hookimpl
 def visit_recorded(tenant: TenantInfo, visit: Any, session: Session) -> None:
     if runtime.settings()["export_enabled"]:
-        export.enqueue(session, runtime.vault(), visit, utcnow(), runtime.current_actor())
+        export.enqueue(
+            session,
+            runtime.vault(),
+            visit,
+            utcnow(),
+            runtime.current_actor(),
+            zone=select_timezone(),
+        )
 
 
 @hookimpl

@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -200,7 +201,21 @@ def test_encounter(bundle):
         "start": "2026-11-23T02:15:00+00:00",
         "end": "2026-11-23T02:27:00+00:00",
     }
-    assert [h["status"] for h in encounter["statusHistory"]] == ["in-progress", "finished"]
+    # No queue number: the arrival is not known, so "arrived" is the call and lasts no time.
+    assert encounter["statusHistory"] == [
+        {
+            "status": "arrived",
+            "period": {"start": "2026-11-23T02:15:00+00:00", "end": "2026-11-23T02:15:00+00:00"},
+        },
+        {
+            "status": "in-progress",
+            "period": {"start": "2026-11-23T02:15:00+00:00", "end": "2026-11-23T02:27:00+00:00"},
+        },
+        {
+            "status": "finished",
+            "period": {"start": "2026-11-23T02:27:00+00:00", "end": "2026-11-23T02:27:00+00:00"},
+        },
+    ]
     (participant,) = encounter["participant"]
     assert participant["individual"] == {
         "reference": f"Practitioner/{NAKES_ID}",
@@ -488,3 +503,154 @@ def test_importing_the_module_does_not_load_fhir_resources():
         "assert not [m for m in sys.modules if m.startswith('fhir.resources')]"
     )
     subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603 - our own interpreter
+
+
+# -- the status history from the queue number ----------------------------------------
+
+
+def ticket_for(db_session, clinic, patient, *, day, taken, called, served=None, channel="kiosk"):
+    """A queue number of ``patient`` at ``clinic``: taken, called and (maybe) served."""
+    from balai_puskesmas import queue
+    from balai_puskesmas.models import Ticket
+
+    ticket = Ticket(
+        code=queue.new_code(),
+        facility_id=clinic.facility_id,
+        clinic_id=clinic.id,
+        day=day,
+        number=7,
+        status="served" if served else "called",
+        channel=channel,
+        patient_id=patient.id,
+        created_at=taken,
+        called_at=called,
+        finished_at=served,
+    )
+    db_session.add(ticket)
+    db_session.commit()
+    return ticket
+
+
+def history(bundle) -> list[tuple[str, str, str]]:
+    encounter = resources(bundle, "Encounter")[0]
+    return [
+        (h["status"], h["period"]["start"], h["period"]["end"]) for h in encounter["statusHistory"]
+    ]
+
+
+def test_the_status_history_takes_the_queue_numbers_times(
+    db_session, vault, facility, clinic, add_patient, audited, ready
+):
+    """SATUSEHAT's outpatient examples: arrived (number taken) -> in-progress (called)
+    -> finished (served), with their periods; the encounter lasts from the arrival."""
+    patient = add_patient()
+    taken = STARTED - timedelta(minutes=45)  # 08.30 WIB at the kiosk
+    ticket = ticket_for(
+        db_session,
+        clinic,
+        patient,
+        day=date(2026, 11, 23),
+        taken=taken,
+        called=STARTED,
+        served=STARTED + timedelta(minutes=10),
+    )
+    visit = add_visit(
+        db_session,
+        patient,
+        clinic,
+        clinician_id=ready.id,
+        ticket_id=ticket.id,
+        ended_at=STARTED + timedelta(minutes=12),  # written up two minutes later
+    )
+    bundle = export.build_bundle(db_session, vault, visit, audited)
+    assert fhir_errors(bundle) == []
+    assert history(bundle) == [
+        ("arrived", "2026-11-23T01:30:00+00:00", "2026-11-23T02:15:00+00:00"),
+        ("in-progress", "2026-11-23T02:15:00+00:00", "2026-11-23T02:25:00+00:00"),
+        ("finished", "2026-11-23T02:25:00+00:00", "2026-11-23T02:25:00+00:00"),
+    ]
+    encounter = resources(bundle, "Encounter")[0]
+    assert encounter["period"] == {
+        "start": "2026-11-23T01:30:00+00:00",
+        "end": "2026-11-23T02:25:00+00:00",
+    }
+    # The vital signs were measured in the consultation, not at the arrival.
+    assert {o["effectiveDateTime"] for o in resources(bundle, "Observation")} == {
+        "2026-11-23T02:15:00+00:00"
+    }
+
+
+@pytest.mark.parametrize(
+    ("zone", "arrived"),
+    [
+        # Taken at 16.30 UTC the evening before: 23.30 WIB (a day ahead, on the web:
+        # not an arrival), but 01.30 WIT on the day itself in Papua.
+        ("Asia/Jakarta", "2026-11-23T02:15:00+00:00"),
+        ("Asia/Jayapura", "2026-11-22T16:30:00+00:00"),
+    ],
+)
+def test_a_number_taken_on_an_earlier_day_says_nothing_of_the_arrival(
+    db_session, vault, facility, clinic, add_patient, audited, ready, zone, arrived
+):
+    patient = add_patient()
+    ticket = ticket_for(
+        db_session,
+        clinic,
+        patient,
+        day=date(2026, 11, 23),
+        taken=datetime(2026, 11, 22, 16, 30, tzinfo=UTC),
+        called=STARTED,
+        channel="web",
+    )
+    visit = add_visit(db_session, patient, clinic, clinician_id=ready.id, ticket_id=ticket.id)
+    bundle = export.build_bundle(db_session, vault, visit, audited, zone=zone)
+    assert fhir_errors(bundle) == []
+    assert history(bundle)[0] == ("arrived", arrived, "2026-11-23T02:15:00+00:00")
+    assert resources(bundle, "Encounter")[0]["period"]["start"] == arrived
+
+
+def test_a_number_not_marked_served_ends_when_the_visit_ended(
+    db_session, vault, facility, clinic, add_patient, audited, ready
+):
+    patient = add_patient()
+    ticket = ticket_for(
+        db_session,
+        clinic,
+        patient,
+        day=date(2026, 11, 23),
+        taken=STARTED - timedelta(minutes=5),
+        called=STARTED,
+    )
+    visit = add_visit(db_session, patient, clinic, clinician_id=ready.id, ticket_id=ticket.id)
+    assert history(export.build_bundle(db_session, vault, visit, audited)) == [
+        ("arrived", "2026-11-23T02:10:00+00:00", "2026-11-23T02:15:00+00:00"),
+        ("in-progress", "2026-11-23T02:15:00+00:00", "2026-11-23T02:27:00+00:00"),
+        ("finished", "2026-11-23T02:27:00+00:00", "2026-11-23T02:27:00+00:00"),
+    ]
+
+
+def test_an_arrival_after_the_call_is_refused_by_name():
+    from types import SimpleNamespace
+
+    visit = SimpleNamespace(
+        id=1,
+        started_at=STARTED,
+        ended_at=STARTED + timedelta(minutes=5),
+        created_at=STARTED + timedelta(minutes=6),
+        clinician_name="dr. X",
+        systolic=None,
+        diastolic=None,
+        **dict.fromkeys(v.attribute for v in fhir.VITALS),
+    )
+    place = SimpleNamespace(satusehat_org_id=ORG_ID, satusehat_location_id=LOCATION_ID, name="X")
+    with pytest.raises(fhir.FhirError, match=r"statusHistory \(arrived\)"):
+        fhir.bundle_for(
+            visit,
+            ihs=IHS,
+            facility=place,
+            clinic=place,
+            clinician=SimpleNamespace(nakes_id=NAKES_ID),
+            patient=SimpleNamespace(name="Budi"),
+            diagnoses=[],
+            arrived_at=STARTED + timedelta(minutes=1),
+        )
