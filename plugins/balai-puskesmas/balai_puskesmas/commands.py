@@ -10,10 +10,11 @@ from contextlib import contextmanager
 import click
 from flask import current_app, g
 from flask.cli import AppGroup
+from flask_babel import get_timezone
 
 from balai.db import db, utcnow
 from balai.settings import plugin_settings
-from balai.tenancy import TenantInfo, registry, select_timezone
+from balai.tenancy import TenantInfo, registry
 from balai_puskesmas import export, runtime
 from balai_puskesmas.settings import sending_settings
 
@@ -42,7 +43,7 @@ def send_for(tenant: TenantInfo, limit: int = 50) -> export.SendSummary | None:
         vault = runtime.vault_for(current_app.config, tenant.id)
         with db.new_session(tenant.id) as session:
             return export.send_due(
-                session, settings, utcnow(), vault=vault, limit=limit, zone=select_timezone()
+                session, settings, utcnow(), vault=vault, limit=limit, zone=str(get_timezone())
             )
 
 

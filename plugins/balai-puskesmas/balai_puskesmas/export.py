@@ -67,7 +67,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from balai.tenancy.models import DEFAULT_TIMEZONE
+from balai.tenancy import DEFAULT_TIMEZONE
 from balai_puskesmas import fhir, readiness
 from balai_puskesmas.models import (
     Clinic,

@@ -17,6 +17,7 @@ import math
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import validate
@@ -27,7 +28,6 @@ from balai.db import db, utcnow
 from balai.fields import PageNumber, Text
 from balai.forms import FormSchema, validate_form
 from balai.permissions import require
-from balai.tenancy import select_timezone
 from balai_puskesmas import export, fhir, readiness, runtime, services
 from balai_puskesmas.models import Clinic, Export, Facility, Visit
 from balai_puskesmas.runtime import EXPORT
@@ -174,7 +174,7 @@ def send_again(export_id: int) -> Response:
             utcnow(),
             vault=runtime.vault(),
             actor=runtime.actor(),
-            zone=select_timezone(),
+            zone=str(get_timezone()),
         )
     except services.PuskesmasError as exc:
         if exc.status == 404:
@@ -215,7 +215,7 @@ def visit_bundle(visit_id: int) -> Response:
     )
     try:
         bundle = export.build_bundle(
-            db.session, runtime.vault(), visit, audited, zone=select_timezone()
+            db.session, runtime.vault(), visit, audited, zone=str(get_timezone())
         )
     except fhir.FhirError as exc:
         db.session.rollback()  # nothing was shown: no entry

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 from flask import Blueprint, Flask
+from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ from balai.db import utcnow
 from balai.i18n import N_
 from balai.items import MapLayer, MenuItem, SearchResult, Widget
 from balai.permissions import Permission
-from balai.tenancy import TenantInfo, select_timezone
+from balai.tenancy import TenantInfo
 from balai_puskesmas import (
     api,
     commands,
@@ -164,7 +165,7 @@ def visit_recorded(tenant: TenantInfo, visit: Any, session: Session) -> None:
             visit,
             utcnow(),
             runtime.current_actor(),
-            zone=select_timezone(),
+            zone=str(get_timezone()),
         )
 
 
