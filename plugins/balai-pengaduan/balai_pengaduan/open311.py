@@ -18,7 +18,9 @@ Decisions where the specification leaves room:
 - ``service_request_id`` is the complaint's public number (as in the citizens'
   page ``/pengaduan/<id>``), never its tracking code: that code lets the reporter
   reopen the complaint, so only the submitting client learns it, in the POST
-  answer's ``service_notice``.
+  answer's ``service_notice``. JSON carries it as a string (``"42"``), as XML
+  carries text: the specification does not make it a number, and clients build
+  URLs from it. On input it is the same digits either way.
 - Lists never carry personal data, nor complaints rejected as spam or abuse
   (hidden on the citizens' pages too); a POST with no name or contact is anonymous.
 """
@@ -271,7 +273,7 @@ def create_request(fmt: str) -> Response:
         day=format_date(complaint.forward_due, format="long"),
     )
     created = {
-        "service_request_id": complaint.id,
+        "service_request_id": str(complaint.id),
         "service_notice": notice,
         "account_id": None,  # accounts of other systems are not linked
     }
@@ -475,7 +477,7 @@ def _request(complaint: Complaint, zone: ZoneInfo) -> dict[str, Any]:
     """A complaint as a service request: no reporter's name, e-mail or phone, ever."""
     last = complaint.events[-1] if complaint.events else None
     return {
-        "service_request_id": complaint.id,
+        "service_request_id": str(complaint.id),
         "status": open311_status(complaint.status),
         "status_notes": (last.note or None) if last else None,
         "service_name": complaint.category.name,

@@ -293,7 +293,7 @@ def test_post_creates_a_complaint_and_returns_its_id(client, region, api_key, db
     else:
         [created] = json_of(response)
         assert list(created) == ["service_request_id", "service_notice", "account_id"]
-        assert created["service_request_id"] == complaint.id
+        assert created["service_request_id"] == str(complaint.id)  # a string, as in XML
         assert created["account_id"] is None
         notice = created["service_notice"]
     assert complaint.tracking_code in notice  # only the submitting client learns it
@@ -307,6 +307,19 @@ def test_post_creates_a_complaint_and_returns_its_id(client, region, api_key, db
     assert (complaint.latitude, complaint.longitude) == (-6.1702, 106.6319)
     assert complaint.api_client_id is not None
     assert complaint.department.code == "DLH"
+
+
+def test_the_posted_id_is_a_string_that_finds_its_request(client, region, api_key):
+    """Clients build URLs from the id they were given: the string works as the number did."""
+    [created] = json_of(post(client, api_key=api_key, **VALID))
+    request_id = created["service_request_id"]
+    assert isinstance(request_id, str) and request_id.isdigit()
+    [found] = json_of(client.get(f"{BASE}/requests/{request_id}.json"))
+    assert found["service_request_id"] == request_id
+    [listed] = json_of(client.get(f"{BASE}/requests.json?service_request_id={request_id}"))
+    assert listed["service_request_id"] == request_id
+    root = xml_of(client.get(f"{BASE}/requests/{int(request_id)}.xml"))
+    assert root.findtext("request/service_request_id") == request_id
 
 
 def test_post_without_name_or_contact_is_anonymous(client, region, api_key, db_session):
@@ -394,7 +407,7 @@ def test_request_fields_follow_the_specification(client, region, db_session, fmt
     else:
         [found] = json_of(client.get(f"{BASE}/requests.json"))
         assert list(found) == REQUEST_FIELDS
-    assert str(found["service_request_id"]) == str(complaint.id)
+    assert found["service_request_id"] == str(complaint.id)  # a string in JSON too
     assert found["status"] == "open"
     assert found["service_code"] == "SAMPAH"
     assert found["service_name"] == "Sampah menumpuk"
@@ -448,8 +461,8 @@ def test_default_is_the_last_90_days_newest_first(client, region, db_session):
     older = add_complaint(db_session, submitted_at=now - timedelta(days=10))
     newest = add_complaint(db_session, submitted_at=now - timedelta(days=1))
     found = [r["service_request_id"] for r in json_of(client.get(f"{BASE}/requests.json"))]
-    assert found == [newest.id, older.id]
-    assert old.id not in found
+    assert found == [str(newest.id), str(older.id)]
+    assert str(old.id) not in found
 
 
 def test_date_range_status_and_service_code_filters(client, region, db_session):
@@ -463,7 +476,7 @@ def test_date_range_status_and_service_code_filters(client, region, db_session):
 
     def codes(query: str) -> list[int]:
         response = client.get(f"{BASE}/requests.json?start_date={start}&end_date={end}{query}")
-        return [r["service_request_id"] for r in json_of(response)]
+        return [int(r["service_request_id"]) for r in json_of(response)]
 
     assert codes("") == [closed.id, jalan.id, sampah.id]
     assert codes("&status=open") == [jalan.id, sampah.id]
@@ -478,7 +491,7 @@ def test_service_request_id_overrides_the_other_arguments(client, region, db_ses
     other = add_complaint(db_session, "JALAN")
     query = f"service_request_id={old.id},{other.id}&status=closed"
     found = json_of(client.get(f"{BASE}/requests.json?{query}"))
-    assert {r["service_request_id"] for r in found} == {old.id, other.id}
+    assert {r["service_request_id"] for r in found} == {str(old.id), str(other.id)}
 
 
 def test_at_most_1000_requests(client, region, db_session, monkeypatch):
@@ -514,7 +527,7 @@ def test_one_request_by_id(client, region, db_session, fmt):
         assert request.findtext("service_request_id") == str(complaint.id)
     else:
         [found] = json_of(response)
-        assert found["service_request_id"] == complaint.id
+        assert found["service_request_id"] == str(complaint.id)
     assert_error(client.get(f"{BASE}/requests/{complaint.id + 1}.{fmt}"), 404, fmt)
     assert_error(client.get(f"{BASE}/requests/{complaint.tracking_code}.{fmt}"), 404, fmt)
 
