@@ -21,6 +21,9 @@ Decisions where the specification leaves room:
   answer's ``service_notice``. JSON carries it as a string (``"42"``), as XML
   carries text: the specification does not make it a number, and clients build
   URLs from it. On input it is the same digits either way.
+- ``start_date`` and ``end_date`` must carry their zone (``Z`` or ``+07:00``), as the
+  specification requires: one without is refused rather than read in a zone the
+  client may not have meant.
 - Lists never carry personal data, nor complaints rejected as spam or abuse
   (hidden on the citizens' pages too); a POST with no name or contact is anonymous.
 """
@@ -454,6 +457,15 @@ def _moment(text: str | None, name: str) -> datetime | None:
         raise Open311Error(
             400, _("%(name)s must be a W3C date and time, e.g. 2010-01-01T00:00:00Z.", name=name)
         ) from exc
+    if moment.tzinfo is None:  # the specification requires a zone: no guessing which one
+        raise Open311Error(
+            400,
+            _(
+                "%(name)s needs a time zone, e.g. %(example)s.",
+                name=name,
+                example="2026-08-17T00:00:00+07:00",
+            ),
+        )
     if not in_date_range(moment):
         raise Open311Error(
             400,
@@ -464,7 +476,7 @@ def _moment(text: str | None, name: str) -> datetime | None:
                 max=MAX_DATE.isoformat(),
             ),
         )
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    return moment.astimezone(UTC)
 
 
 def _requests(stmt: Select[tuple[Complaint]]) -> list[dict[str, Any]]:

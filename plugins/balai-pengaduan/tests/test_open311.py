@@ -508,6 +508,8 @@ def test_at_most_1000_requests(client, region, db_session, monkeypatch):
         ("end_date=2010-13-01T00:00:00Z", "end_date"),
         ("start_date=2010-01-01T00:00:00Z&end_date=2010-06-01T00:00:00Z", "90"),
         ("start_date=2010-02-01T00:00:00Z&end_date=2010-01-01T00:00:00Z", "end_date"),
+        ("start_date=2010-01-01T00:00:00", "start_date needs a time zone"),
+        ("end_date=2010-01-01", "end_date needs a time zone"),
         ("status=pending", "status"),
         ("service_request_id=12,ADU-22222-22222", "service_request_id"),
     ],
@@ -515,6 +517,16 @@ def test_at_most_1000_requests(client, region, db_session, monkeypatch):
 @pytest.mark.parametrize("fmt", ["xml", "json"])
 def test_invalid_list_arguments_are_400(client, region, query, word, fmt):
     assert word in assert_error(client.get(f"{BASE}/requests.{fmt}?{query}"), 400, fmt)
+
+
+def test_a_date_without_a_zone_is_refused_saying_what_is_expected(client, region, db_session):
+    add_complaint(db_session)
+    response = client.get(f"{BASE}/requests.json?start_date=2026-08-17T00:00:00")
+    description = assert_error(response, 400, "json")
+    assert description == "start_date needs a time zone, e.g. 2026-08-17T00:00:00+07:00."
+    # Neither end is guessed: with one bad end, nothing is listed at all.
+    query = "start_date=2026-08-01T00:00:00Z&end_date=2026-08-17T00:00:00"
+    assert "end_date" in assert_error(client.get(f"{BASE}/requests.xml?{query}"), 400, "xml")
 
 
 @pytest.mark.parametrize("fmt", ["xml", "json"])
