@@ -3,6 +3,7 @@ navigation, error pages and security headers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
@@ -201,6 +202,11 @@ ERROR_TITLES = {
 }
 
 
+def error_title(status: int) -> str:
+    """The title of an error page for ``status``, in the reader's language."""
+    return _(ERROR_TITLES.get(status, ERROR_TITLES[500]))
+
+
 def _wants_json() -> bool:
     return request.path.startswith(("/api/", "/-/")) or request.accept_mimetypes.best in (
         "application/json",
@@ -217,7 +223,7 @@ def error_response(
 ) -> tuple[Any, int]:
     """The error page, or for API requests ``{"error": {"code", "message", "fields"}}``."""
     unknown_host = status == 404 and description == "unknown-host"
-    title = _(ERROR_TITLES.get(status, ERROR_TITLES[500]))
+    title = error_title(status)
     if unknown_host:
         title = _("This address does not belong to any region on this server")
     if _wants_json():
@@ -243,7 +249,32 @@ def _error_code(status: int, exc: HTTPException | None = None) -> str:
     return HTTP_STATUS_CODES.get(status, "error").lower().replace(" ", "_").replace("-", "_")
 
 
+ERROR_FORMATS = "balai.error_formats"
+
+
+def register_error_format(
+    app: Flask, prefix: str, render: Callable[[HTTPException], Response]
+) -> None:
+    """Render every HTTP error under the path ``prefix`` with ``render``.
+
+    For an interface whose clients expect errors in a format of its own (Open311):
+    a blueprint's error handler sees only the errors of its matched routes, while
+    this also covers an unknown path or method and an unknown host under ``prefix``.
+    """
+    app.extensions.setdefault(ERROR_FORMATS, {})[prefix.rstrip("/")] = render
+
+
+def _error_format() -> Callable[[HTTPException], Response] | None:
+    for prefix, render in current_app.extensions.get(ERROR_FORMATS, {}).items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return render  # type: ignore[no-any-return]
+    return None
+
+
 def _http_error(exc: HTTPException) -> Any:
+    render = _error_format()
+    if render is not None:
+        return render(exc)
     status = exc.code or 500
     data = getattr(exc, "data", None)
     message = data.get("message") if isinstance(data, dict) else None

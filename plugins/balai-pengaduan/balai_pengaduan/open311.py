@@ -44,7 +44,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from balai import ratelimit
 from balai.db import db, utcnow
@@ -52,6 +52,7 @@ from balai.fields import MAX_DATE, MIN_DATE, Id, in_date_range, load_int
 from balai.permissions import public
 from balai.tenancy import TenantInfo
 from balai.text import xml_document
+from balai.web import error_title, register_error_format
 from balai_pengaduan import limiting, runtime, services
 from balai_pengaduan.clients import find_client
 from balai_pengaduan.models import Category, Complaint, Photo
@@ -60,7 +61,8 @@ from balai_pengaduan.workflow import CLOSED_STATUSES, OPEN_STATUSES, open311_sta
 
 __all__ = ["bp"]
 
-bp = Blueprint("pengaduan_open311", __name__, url_prefix="/pengaduan/open311/v2")
+PREFIX = "/pengaduan/open311"  # discovery here, GeoReport v2 under /v2
+bp = Blueprint("pengaduan_open311", __name__, url_prefix=PREFIX)
 
 MAX_RESULTS = 1000  # "first 1000 requests returned"
 DEFAULT_SPAN = timedelta(days=90)  # "may not span more than 90 days"
@@ -73,9 +75,11 @@ STATUS_GROUPS = {"open": OPEN_STATUSES, "closed": CLOSED_STATUSES}
 
 
 @bp.record_once
-def _exempt_from_csrf(state: BlueprintSetupState) -> None:
-    """Open311 clients post forms without a CSRF token; the ``api_key`` authenticates them."""
+def _set_up(state: BlueprintSetupState) -> None:
+    """Open311 clients post forms without a CSRF token (the ``api_key`` authenticates
+    them), and read every error under the prefix in the specification's format."""
     state.app.extensions["csrf"].exempt(bp)
+    register_error_format(state.app, PREFIX, _http_error)
 
 
 # -- errors -------------------------------------------------------------------------
@@ -97,14 +101,41 @@ def _open311_error(exc: Open311Error) -> Response:
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Response:
-    """404 of a region without the plugin, 405, 413, 429 ...: also in the Open311 format
-    (a 429 keeps its ``Retry-After``)."""
+    """Every other error under the Open311 prefix, in its format: 404 of a region
+    without the plugin, of an unknown host or path, 405, 413, 429, 500 ... (registered
+    with the core for the whole prefix too, so routes that do not match are covered).
+    The headers the error carries stay: ``Allow`` of a 405, ``Retry-After`` of a 429."""
     status = exc.code or 500
-    response = _errors(status, str(exc.description or exc.name))
+    response = _errors(status, _describe(exc, status))
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
     retry_after = getattr(exc, "retry_after", None)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+def _describe(exc: HTTPException, status: int) -> str:
+    """What went wrong, in words a client's developer can act on."""
+    if status == 404 and exc.description == "unknown-host":
+        return _("This address does not belong to any region on this server.")
+    if isinstance(exc, MethodNotAllowed):
+        allowed = ", ".join(sorted(set(exc.valid_methods or ()) - {"HEAD", "OPTIONS"}))
+        return _(
+            "%(method)s is not allowed here; use %(allowed)s.",
+            method=request.method,
+            allowed=allowed,
+        )
+    data = getattr(exc, "data", None)
+    message = data.get("message") if isinstance(data, dict) else None
+    if isinstance(message, str):
+        return message
+    if exc.description and exc.description != type(exc).description:
+        return str(exc.description)  # said by whoever raised it: a limit's reason, ...
+    if status == 404:
+        return _("There is no Open311 method at this address.")
+    return error_title(status)
 
 
 def _errors(status: int, description: str) -> Response:
@@ -115,11 +146,11 @@ def _errors(status: int, description: str) -> Response:
 
 
 def _format() -> str:
-    """The format the URL asks for; XML (the required one) when it says none."""
+    """The format the URL asks for by its extension; JSON when it names neither."""
     wanted = (request.view_args or {}).get("fmt")
     if wanted in CONTENT_TYPES:
         return str(wanted)
-    return "json" if request.path.endswith(".json") else "xml"
+    return "xml" if request.path.endswith(".xml") else "json"
 
 
 # -- rendering ------------------------------------------------------------------------
@@ -216,7 +247,7 @@ def _service(category: Category) -> dict[str, Any]:
     }
 
 
-@bp.route("/services.<any(json, xml):fmt>")
+@bp.route("/v2/services.<any(json, xml):fmt>")
 @public
 def service_list(fmt: str) -> Response:
     """GET Service List: the region's active complaint categories."""
@@ -225,7 +256,7 @@ def service_list(fmt: str) -> Response:
     return _respond(fmt, "services", "service", [_service(c) for c in db.session.scalars(stmt)])
 
 
-@bp.route("/services/<service_code>.<any(json, xml):fmt>")
+@bp.route("/v2/services/<service_code>.<any(json, xml):fmt>")
 @public
 def service_definition(service_code: str, fmt: str) -> Response:
     """GET Service Definition: the category exists and asks for no extra attributes."""
@@ -239,7 +270,7 @@ def service_definition(service_code: str, fmt: str) -> Response:
 # -- service requests: creating ---------------------------------------------------------
 
 
-@bp.route("/requests.<any(json, xml):fmt>", methods=["POST"])
+@bp.route("/v2/requests.<any(json, xml):fmt>", methods=["POST"])
 @public
 def create_request(fmt: str) -> Response:
     """POST Service Request: a complaint through the ``open311`` channel."""
@@ -352,7 +383,7 @@ def _description(form: MultiDict[str, str]) -> str:
 # -- service requests: reading ----------------------------------------------------------
 
 
-@bp.route("/requests.<any(json, xml):fmt>", methods=["GET"])
+@bp.route("/v2/requests.<any(json, xml):fmt>", methods=["GET"])
 @public
 def request_list(fmt: str) -> Response:
     """GET Service Requests: newest first, at most 1000, 90 days unless asked otherwise."""
@@ -361,7 +392,7 @@ def request_list(fmt: str) -> Response:
     return _respond(fmt, "service_requests", "request", _requests(stmt))
 
 
-@bp.route("/requests/<service_request_id>.<any(json, xml):fmt>")
+@bp.route("/v2/requests/<service_request_id>.<any(json, xml):fmt>")
 @public
 def request_detail(service_request_id: str, fmt: str) -> Response:
     """GET Service Request: one complaint by its id."""
@@ -374,7 +405,7 @@ def request_detail(service_request_id: str, fmt: str) -> Response:
     return _respond(fmt, "service_requests", "request", found)
 
 
-@bp.route("/tokens/<token>.<any(json, xml):fmt>")
+@bp.route("/v2/tokens/<token>.<any(json, xml):fmt>")
 @public
 def token(token: str, fmt: str) -> Response:
     """GET service_request_id from a token: ids are given at once, so no token exists."""

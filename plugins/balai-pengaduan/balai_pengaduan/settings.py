@@ -74,7 +74,7 @@ class ComplaintSettings(Schema):
         metadata={
             "label": N_("New complaints per connection (web form and Open311)"),
             "description": N_(
-                "For example \"10 per hour\"; empty: no limit. Many phones can share one address on mobile networks: do not set it too low."  # noqa: E501
+                'For example "10 per hour"; empty: no limit. Many phones can share one address on mobile networks: do not set it too low.'  # noqa: E501
             ),
         },
     )
@@ -84,7 +84,7 @@ class ComplaintSettings(Schema):
         metadata={
             "label": N_("New complaints per reporter e-mail address or phone number"),
             "description": N_(
-                "Each one sends a confirmation there; for example \"5 per day\"; empty: no limit."
+                'Each one sends a confirmation there; for example "5 per day"; empty: no limit.'
             ),
         },
     )

@@ -243,6 +243,67 @@ def test_region_without_the_plugin_answers_404_in_open311_format(client, tenant,
     assert_error(client.get(f"{BASE}/services.{fmt}"), 404, fmt)
 
 
+# -- errors anywhere under the prefix ------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["xml", "json"])
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_a_method_the_path_does_not_take_is_405_in_open311_format(client, region, method, fmt):
+    response = client.open(f"{BASE}/requests.{fmt}", method=method)
+    description = assert_error(response, 405, fmt)
+    assert method in description and "GET, POST" in description
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
+    assert_error(client.open(f"{BASE}/services.{fmt}", method=method), 405, fmt)
+
+
+@pytest.mark.parametrize(
+    ("path", "fmt"),
+    [
+        ("/v2/nothing.xml", "xml"),
+        ("/v2/nothing.json", "json"),
+        ("/v2/services", "json"),  # no extension: JSON
+        ("/v2/", "json"),
+        ("/v3/services.xml", "xml"),
+        ("", "json"),
+    ],
+)
+def test_an_unknown_path_under_the_prefix_is_404_in_open311_format(client, region, path, fmt):
+    assert_error(client.get(f"/pengaduan/open311{path}"), 404, fmt)
+
+
+@pytest.mark.parametrize("fmt", ["xml", "json"])
+def test_an_unknown_host_is_404_in_open311_format(app, region, fmt):
+    stranger = app.test_client()
+    for path in (f"{BASE}/services.{fmt}", f"{BASE}/nothing.{fmt}"):
+        response = stranger.get(path, base_url="http://tidak-dikenal.test")
+        assert "does not belong to any region" in assert_error(response, 404, fmt)
+
+
+def test_errors_elsewhere_keep_the_core_format(client, region):
+    """The prefix is the plugin's alone: the pages and the REST API answer as before."""
+    assert client.get("/pengaduan/open311-lain.json").content_type.startswith("text/html")
+    assert client.get("/api/v1/nothing").get_json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.balai_config(MAX_CONTENT_LENGTH=2048)
+@pytest.mark.parametrize("fmt", ["xml", "json"])
+def test_a_request_too_large_is_413_in_open311_format(client, region, api_key, db_session, fmt):
+    response = post(client, fmt, api_key=api_key, **{**VALID, "description": "x" * 4000})
+    assert_error(response, 413, fmt)
+    assert stored(db_session) == []
+
+
+@pytest.mark.balai_config(PROPAGATE_EXCEPTIONS=False)
+@pytest.mark.parametrize("fmt", ["xml", "json"])
+def test_a_failure_is_500_in_open311_format(client, region, monkeypatch, fmt):
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("the database fell over")
+
+    monkeypatch.setattr(open311, "_requests", broken)
+    description = assert_error(client.get(f"{BASE}/requests.{fmt}"), 500, fmt)
+    assert "fell over" not in description  # what failed inside stays inside
+
+
 # -- POST Service Request -------------------------------------------------------------
 
 
