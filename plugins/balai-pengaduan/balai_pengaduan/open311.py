@@ -1,4 +1,5 @@
-"""Open311 GeoReport v2 for the tenant, in XML and JSON, at ``/pengaduan/open311/v2/``.
+"""Open311 GeoReport v2 for the tenant, in XML and JSON, at ``/pengaduan/open311/v2/``,
+with its discovery file at ``/pengaduan/open311/discovery.json`` (and ``.xml``).
 
 Follows the frozen specification (wiki.open311.org/GeoReport_v2) so that
 existing clients work unchanged: the six methods, its element names and order,
@@ -70,7 +71,14 @@ MAX_DESCRIPTION = 4000  # "free form text limited to 4,000 characters"
 MAX_MEDIA_URL = 500
 CONTENT_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
 # Element names of list items in XML (the Spark convention maps them to JSON arrays).
-XML_ITEMS = {"attributes": "attribute", "values": "value"}
+XML_ITEMS = {
+    "attributes": "attribute",
+    "values": "value",
+    "endpoints": "endpoint",
+    "formats": "format",
+}
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"  # its token in discovery files
+FORMATS = ["text/xml", "application/json"]
 STATUS_GROUPS = {"open": OPEN_STATUSES, "closed": CLOSED_STATUSES}
 
 
@@ -185,7 +193,11 @@ def _fill(element: ET.Element, values: Mapping[str, Any]) -> None:
         child = ET.SubElement(element, name)
         if isinstance(value, list):
             for item in value:
-                _fill(ET.SubElement(child, XML_ITEMS[name]), item)
+                entry = ET.SubElement(child, XML_ITEMS[name])
+                if isinstance(item, Mapping):
+                    _fill(entry, item)
+                else:
+                    entry.text = _text(item)
         elif value is not None:
             child.text = _text(value)
 
@@ -216,6 +228,52 @@ def _check_jurisdiction() -> None:
     given = (request.values.get("jurisdiction_id") or "").strip().lower()
     if given and given not in jurisdiction_ids(g.tenant):
         raise Open311Error(404, _("jurisdiction_id %(id)s was not found.", id=given))
+
+
+# -- discovery ------------------------------------------------------------------------
+
+
+@bp.route("/discovery.<any(json, xml):fmt>")
+@public
+def discovery(fmt: str) -> Response:
+    """Service Discovery (wiki.open311.org/Service_Discovery): this region's GeoReport v2
+    endpoint, on its primary domain, and what it speaks.
+
+    The file is made for each request from the region's categories and settings, so
+    its ``changeset`` is the time of the answer: a client comparing it re-reads the
+    service list whenever it looks, and never keeps a stale one.
+    """
+    settings = runtime.settings()
+    changeset = _w3c(utcnow())
+    contact = str(settings["open311_contact"]).strip() or _(
+        "%(region)s: %(url)s", region=g.tenant.name, url=url_for("pengaduan.index", _external=True)
+    )
+    endpoint = {
+        "specification": SPECIFICATION,
+        "url": _endpoint_url(),
+        "changeset": changeset,
+        "type": "test" if settings["open311_test"] else "production",
+        "formats": FORMATS,
+    }
+    key_service = _(
+        "Reading needs no key. Posting a service request needs an API key: ask the "
+        "administrators of %(region)s for one for your application (%(contact)s).",
+        region=g.tenant.name,
+        contact=contact,
+    )
+    document = {
+        "changeset": changeset,
+        "contact": contact,
+        "key_service": key_service,
+        "endpoints": [endpoint],
+    }
+    return _respond_object(fmt, "discovery", document)
+
+
+def _endpoint_url() -> str:
+    """``https://<primary domain>/pengaduan/open311/v2``: built as every link is, on the
+    region's own domain whatever ``Host`` the request claimed, less the method's name."""
+    return url_for(".service_list", fmt="xml", _external=True).rsplit("/", 1)[0]
 
 
 # -- services -------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, validate
+from marshmallow import Schema, fields, validate
 
-from balai.fields import Integer
+from balai.fields import Integer, Text
 from balai.i18n import N_
 from balai.settings import LimitSetting
 
@@ -85,6 +85,25 @@ class ComplaintSettings(Schema):
             "label": N_("New complaints per reporter e-mail address or phone number"),
             "description": N_(
                 'Each one sends a confirmation there; for example "5 per day"; empty: no limit.'
+            ),
+        },
+    )
+    open311_contact = Text(
+        load_default="",
+        validate=validate.Length(max=300),
+        metadata={
+            "label": N_("Open311 contact"),
+            "description": N_(
+                "How developers reach the people who run this region's Open311 service (an e-mail address, a phone number), shown in its discovery file; empty: the region's name and the address of its complaints page."  # noqa: E501
+            ),
+        },
+    )
+    open311_test = fields.Boolean(
+        load_default=False,
+        metadata={
+            "label": N_("Open311 is for testing only"),
+            "description": N_(
+                "On: the discovery file calls the endpoint a test one, whose requests are not acted upon."  # noqa: E501
             ),
         },
     )
