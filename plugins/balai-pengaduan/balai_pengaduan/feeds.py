@@ -19,6 +19,7 @@ from balai.db import db
 from balai.items import MapLayer, Widget
 from balai.permissions import public
 from balai_pengaduan import runtime, services
+from balai_pengaduan.cors import allow_reading
 from balai_pengaduan.models import Category, Complaint
 from balai_pengaduan.views import HIDDEN_STATUSES, filters_from
 from balai_pengaduan.workflow import OPEN_STATUSES, STATUS_LABELS, STATUSES
@@ -27,6 +28,7 @@ __all__ = ["MAX_FEATURES", "bp", "map_layers", "widgets"]
 
 bp = Blueprint("pengaduan_feeds", __name__, url_prefix="/pengaduan", template_folder="templates")
 MAX_FEATURES = 2000  # the newest; a map of more is unreadable and slow on a phone
+bp.after_request(allow_reading)  # a map on another site may read the feed
 
 
 @bp.get("/peta.geojson")

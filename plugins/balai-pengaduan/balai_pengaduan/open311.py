@@ -56,6 +56,7 @@ from balai.text import xml_document
 from balai.web import error_title, register_error_format
 from balai_pengaduan import limiting, runtime, services
 from balai_pengaduan.clients import find_client
+from balai_pengaduan.cors import allow_reading
 from balai_pengaduan.models import Category, Complaint, Photo
 from balai_pengaduan.views import HIDDEN_STATUSES
 from balai_pengaduan.workflow import CLOSED_STATUSES, OPEN_STATUSES, open311_status
@@ -80,6 +81,9 @@ XML_ITEMS = {
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"  # its token in discovery files
 FORMATS = ["text/xml", "application/json"]
 STATUS_GROUPS = {"open": OPEN_STATUSES, "closed": CLOSED_STATUSES}
+
+
+bp.after_request(allow_reading)  # public GETs are readable from any origin; POST is not
 
 
 @bp.record_once
@@ -121,7 +125,7 @@ def _http_error(exc: HTTPException) -> Response:
     retry_after = getattr(exc, "retry_after", None)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
-    return response
+    return allow_reading(response)  # a page reading the API elsewhere sees the error too
 
 
 def _describe(exc: HTTPException, status: int) -> str:
