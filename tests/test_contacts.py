@@ -28,6 +28,10 @@ def test_a_recipient_is_the_same_however_it_is_written():
     assert recipient_key("email", "Siti+1@Contoh.ID") == recipient_key("email", "siti+2@contoh.id")
     assert recipient_key("email", "siti@contoh.id") == "email:siti@contoh.id"
     assert recipient_key("email", "siti@contoh.id") != recipient_key("email", "sita@contoh.id")
+    gmail = recipient_key("email", "korban.test@gmail.com")
+    assert gmail == recipient_key("email", "k.o.r.b.a.n.test@gmail.com")
+    assert gmail == recipient_key("email", "Korban.Test+x@GoogleMail.com")
+    assert recipient_key("email", "a.b@contoh.id") != recipient_key("email", "ab@contoh.id")
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ import re
 __all__ = ["EMAIL_MAX", "email_address", "mobile_number", "recipient_key"]
 
 EMAIL_MAX = 254  # RFC 5321's longest forward path, less its angle brackets
+_DOTS_IGNORED = frozenset({"gmail.com", "googlemail.com"})  # one mailbox, any dots
 _PHONE_SEPARATORS = re.compile(r"[\s().-]")
 _MOBILE = re.compile(r"(?:\+62|62|0)?(8[0-9]{8,11})")
 # Printable ASCII only: no spaces, controls, zero-width or look-alike letters.
@@ -46,9 +47,13 @@ def email_address(value: str | None) -> str | None:
 
 def recipient_key(kind: str, value: str) -> str:
     """What identifies the recipient of a message: ``phone:+628…`` or ``email:…`` with
-    the mailbox's ``+tag`` dropped. A value that is neither is keyed as written."""
+    the mailbox's ``+tag`` dropped (and, at Gmail, which ignores them, the dots of its
+    local part). A value that is neither is keyed as written."""
     if kind == "phone":
         return f"phone:{mobile_number(value) or value.strip()}"
     email = email_address(value) or value.strip().lower()
     local, at, domain = email.rpartition("@")
-    return f"email:{local.split('+', 1)[0] or local}{at}{domain}"
+    local = local.split("+", 1)[0] or local
+    if domain in _DOTS_IGNORED:  # Gmail delivers k.o.r.b.a.n@ to korban@
+        local, domain = local.replace(".", "") or local, "gmail.com"
+    return f"email:{local}{at}{domain}"

@@ -13,6 +13,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from balai.contacts import email_address
 from balai.fields import Date, Id, Integer, PageNumber, Text
 from balai.forms import FormSchema
 from balai_pengaduan.services import PRIVACY, ComplaintError
@@ -53,6 +54,12 @@ def _coordinate(low: int, high: int, message: Any) -> fields.Float:
     )
 
 
+def _email_address(value: str) -> None:
+    """An address mail is delivered to: printable ASCII (no look-alike letters)."""
+    if email_address(value) is None:
+        raise ValidationError(str(_l("Enter a valid e-mail address.")))
+
+
 class SubmitForm(FormSchema):
     """A citizen's complaint (*formulir pengaduan*); photos are checked by :mod:`photos`."""
 
@@ -76,13 +83,7 @@ class SubmitForm(FormSchema):
         validate=validate.OneOf(PRIVACY, error=_l("Choose how your identity is handled.")),
     )
     reporter_name = Text(load_default=None, validate=validate.Length(max=200))
-    reporter_email = Text(
-        load_default=None,
-        validate=[
-            validate.Length(max=254, error=_l("Enter a valid e-mail address.")),
-            validate.Email(error=_l("Enter a valid e-mail address.")),
-        ],
-    )
+    reporter_email = Text(load_default=None, validate=_email_address)
     reporter_phone = Text(
         load_default=None,
         validate=validate.Regexp(

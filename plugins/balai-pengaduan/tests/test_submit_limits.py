@@ -67,6 +67,39 @@ def test_one_phone_number_is_limited_however_it_is_written(client, enabled, samp
     assert len([m for m in outbox() if m.channel == "sms"]) == 5
 
 
+def test_one_mailbox_is_limited_however_its_address_is_spelt(client, enabled, sampah, stored):
+    spellings = [
+        "korban.test@gmail.com",
+        "korbantest@gmail.com",
+        "k.o.r.b.a.n.test@gmail.com",
+        "Korban.Test+rt05@GMAIL.com",
+        "korban.test@googlemail.com",
+        "korbantest+x@gmail.com",
+    ]
+    statuses = [
+        client.post(
+            "/pengaduan/lapor",
+            data={**FORM, "reporter_email": email},
+            environ_base={"REMOTE_ADDR": f"10.3.{n}.1"},
+        ).status_code
+        for n, email in enumerate(spellings)
+    ]
+    assert statuses == [302] * 5 + [429]
+    assert len(stored()) == 5
+
+
+@pytest.mark.parametrize(
+    "email", ["s\u0456ti@contoh.id", "siti@cont\u043eh.id", "s\u00edti@contoh.id"]
+)
+def test_an_address_with_look_alike_letters_is_refused(client, enabled, sampah, stored, email):
+    response = client.post(
+        "/pengaduan/lapor", data={**FORM, "reporter_email": email.encode().decode("unicode_escape")}
+    )
+    assert response.status_code in (400, 422)
+    assert "Enter a valid e-mail address.</p>" in response.text
+    assert stored() == []
+
+
 def test_one_address_is_limited_whatever_the_recipients(client, enabled, sampah, stored):
     statuses = [
         client.post(
