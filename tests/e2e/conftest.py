@@ -9,6 +9,9 @@ browser context, each step a numbered screenshot, and any JavaScript console
 error, any 5xx answer or a page wider than its screen fails the test. The figures
 go to the ``figures`` table of ``scripts/prove``.
 
+``journal.check(page, name)`` also runs axe-core (the copy shipped by
+``axe-playwright-python``) on the page: a serious or critical violation fails the test.
+
 Screenshots go to ``$BALAI_SCREENSHOTS`` (default ``tests/e2e/screenshots``), one
 folder per test.
 """
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from figures import Figures, figures_fixture, print_summary  # noqa: F401  (the fixture)
 from flask import Flask
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
@@ -47,6 +51,8 @@ CHROMIUM_FLAGS = [
 ]
 SCREENSHOTS = Path(os.environ.get("BALAI_SCREENSHOTS") or Path(__file__).parent / "screenshots")
 PART = "browser end-to-end"
+AXE = Axe()
+SERIOUS = ("serious", "critical")
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2}
 DESK = {"viewport": {"width": 1280, "height": 900}}
 
@@ -122,6 +128,8 @@ class Journal:
     server_errors: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     too_wide: list[str] = field(default_factory=list)
+    inaccessible: list[str] = field(default_factory=list)
+    pages_checked: int = 0
 
     def flow(self, name: str) -> None:
         self.flows.append(name)
@@ -135,6 +143,20 @@ class Journal:
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         if overflow > 0:
             self.too_wide.append(f"{path.name}: {overflow}px wider than the screen")
+        return path
+
+    def check(self, page: Page, name: str) -> Path:
+        """:meth:`shot`, then axe-core on the page: keep every serious or critical violation."""
+        path = self.shot(page, name)
+        self.pages_checked += 1
+        results = AXE.run(page)
+        for violation in results.response["violations"]:
+            if violation["impact"] in SERIOUS:
+                targets = [" ".join(node["target"]) for node in violation["nodes"][:3]]
+                self.inaccessible.append(
+                    f"{path.name}: {violation['id']} ({violation['impact']}): "
+                    f"{violation['help']} at {targets}"
+                )
         return path
 
     def watch(self, page: Page) -> None:
@@ -165,23 +187,26 @@ def journal(request: pytest.FixtureRequest, figures: Figures) -> Iterator[Journa
     figures.record(PART, "server errors", len(kept.server_errors))
     figures.record(PART, "console errors", len(kept.console_errors))
     figures.record(PART, "pages wider than the screen", len(kept.too_wide))
+    figures.record(PART, "pages checked by axe", kept.pages_checked)
+    figures.record(PART, "serious accessibility violations", len(kept.inaccessible))
     assert kept.server_errors == [], f"server errors: {kept.server_errors}"
     assert kept.console_errors == [], f"JavaScript console errors: {kept.console_errors}"
     assert kept.too_wide == [], f"pages wider than the screen: {kept.too_wide}"
+    assert kept.inaccessible == [], f"accessibility violations: {kept.inaccessible}"
 
 
 @pytest.fixture
 def person(
     browser: Browser, journal: Journal, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., Page]]:
-    """``person(phone=False)``: someone new with their own browser (cookies, language,
-    session), on a phone-sized touch screen or a desk's monitor."""
+    """``person(phone=False, locale="id-ID")``: someone new with their own browser
+    (cookies, language, session), on a phone-sized touch screen or a desk's monitor."""
     contexts = []
 
-    def new(phone: bool = False) -> Page:
+    def new(phone: bool = False, locale: str = "id-ID") -> Page:
         screen = PHONE if phone else DESK
         context = browser.new_context(
-            locale="id-ID", timezone_id="Asia/Jakarta", is_mobile=phone, has_touch=phone, **screen
+            locale=locale, timezone_id="Asia/Jakarta", is_mobile=phone, has_touch=phone, **screen
         )
         context.set_default_timeout(15_000)
         contexts.append(context)

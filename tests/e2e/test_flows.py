@@ -123,7 +123,7 @@ class Run:
         return page.get_by_role("navigation", name=self.t("Main navigation"))
 
     def shot(self, page: Page, step: str) -> None:
-        self.journal.shot(page, step)
+        self.journal.check(page, step)
 
 
 @pytest.fixture(params=["id", "en"])
