@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +27,12 @@ import httpx
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from balai import demo
 from balai.auth.models import ApiToken, User, hash_token, new_token
 from balai.db import db
 from balai.tenancy import registry
+from balai.testing import serve
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("BALAI_TEST_DATABASE_URL")),
@@ -42,11 +41,6 @@ pytestmark = pytest.mark.skipif(
 
 KOTA, LEBAK = demo.TENANTS
 BIN = Path(sys.executable).parent  # openapi-python-client and the ruff it runs
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
 
 
 class ToLoopback(httpx.HTTPTransport):
@@ -70,14 +64,8 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The demo on its own SQLite file, served on a free port of 127.0.0.1."""
     app = demo.build(tmp_path_factory.mktemp("demo") / "balai-demo", {"PASSWORD_HASHING": "fast"})
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Served(app, server.server_port)
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
-    db.engine_for(app).dispose()
+    with serve(app) as port:
+        yield Served(app, port)
 
 
 def token_for(app: Flask, email: str) -> str:

@@ -1,7 +1,8 @@
 """pytest plugin for Balai and its plugins (loaded through the ``pytest11`` entry point).
 
 Fixtures: ``app``, ``client``, ``tenant``, ``other_tenant``, ``other_client``,
-``db_session``, ``login``, ``enable_plugin`` and ``make_app``. Markers:
+``db_session``, ``login``, ``enable_plugin`` and ``make_app``. :func:`serve` runs an
+app on a free port of 127.0.0.1 for tests that need a real HTTP client. Markers:
 ``@pytest.mark.balai_config(KEY=value)`` overrides settings and
 ``@pytest.mark.balai_plugins(obj, ...)`` registers plugin objects for one test.
 
@@ -22,7 +23,9 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from balai import ratelimit
 from balai.auth.accounts import create_user
@@ -50,6 +54,7 @@ __all__ = [
     "TenantClient",
     "csrf_token",
     "make_test_app",
+    "serve",
     "session_instant",
     "travel",
 ]
@@ -206,6 +211,31 @@ def balai_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         yield url
     finally:
         drop()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No line per request: the test reports what went wrong."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+@contextmanager
+def serve(app: Flask) -> Iterator[int]:
+    """Serve ``app`` with Werkzeug's threaded server on a free port of 127.0.0.1, and
+    yield the port. On leaving, the server stops and the app's database engine is
+    disposed of. Clients reach a region by its domain with the port, mapping every host
+    name to 127.0.0.1 (each client library has its own way; see the tests using this)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        db.engine_for(app).dispose()
 
 
 def _postgres_database(server: str) -> tuple[str, Callable[[], None]]:

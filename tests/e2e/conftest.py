@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +31,9 @@ from axe_playwright_python.sync_playwright import Axe
 from figures import Figures, figures_fixture, print_summary  # noqa: F401  (the fixture)
 from flask import Flask
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from balai import demo
-from balai.db import db
+from balai.testing import serve
 
 CHROMIUM = os.environ.get("BALAI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -79,25 +77,8 @@ def site(balai_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     path = tmp_path_factory.mktemp("demo") / "balai-demo"
     # Fast password hashing, as in every test suite: the demo has some forty accounts.
     app = demo.build(path, {"DATABASE_URL": balai_database_url, "PASSWORD_HASHING": "fast"})
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Site(app, server.server_port)
-    _stop(server, thread)
-    db.engine_for(app).dispose()
-
-
-class QuietHandler(WSGIRequestHandler):
-    """No line per request: the browser's listeners report what went wrong."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-def _stop(server: BaseWSGIServer, thread: threading.Thread) -> None:
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with serve(app) as port:
+        yield Site(app, port)
 
 
 # -- the browser -----------------------------------------------------------------------

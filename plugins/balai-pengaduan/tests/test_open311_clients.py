@@ -21,7 +21,6 @@ PostgreSQL leaves it out, since the demo always runs on an SQLite file of its ow
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,11 +33,11 @@ import xmltodict
 from flask import Flask
 from georeport import GeoReport
 from sqlalchemy import text
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from balai import demo
 from balai.db import db
 from balai.tenancy import registry
+from balai.testing import serve
 from balai_pengaduan.clients import create_client
 
 pytestmark = pytest.mark.skipif(
@@ -51,11 +50,6 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # Characters XML 1.0 forbids (ESC, VT) in a complaint's text.
 HOSTILE = "Lampu jalan\x1b[31m mati\x0b sejak kemarin."
 READABLE = "Lampu jalan[31m mati sejak kemarin."
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
 
 
 class ToLoopback(requests.adapters.HTTPAdapter):
@@ -81,15 +75,9 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The demo on its own SQLite file, served on a free port of 127.0.0.1."""
     app = demo.build(tmp_path_factory.mktemp("demo") / "balai-demo", {"PASSWORD_HASHING": "fast"})
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    app.config.update(demo.link_settings(server.server_port))  # links name the port
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Served(app, server.server_port)
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
-    db.engine_for(app).dispose()
+    with serve(app) as port:
+        app.config.update(demo.link_settings(port))  # links name the port
+        yield Served(app, port)
 
 
 @pytest.fixture
