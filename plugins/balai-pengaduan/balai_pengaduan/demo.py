@@ -5,6 +5,11 @@ alike; every timeline follows the workflow and every deadline the region's
 working-day calendar, so the officers' pages, the map and the dashboard have
 something true to show. Categories go to the region's departments by code when
 it has them (the core demo's DLH, DPUPR, DISKOMINFO, ...), else stay unrouted.
+
+Places and people come from :mod:`balai.demodata`: the region's real kecamatan
+(an area each, a square around its centre), their kelurahan or desa and streets,
+and reporters with plausible names. Citizens report at any hour; officers act in
+office hours (:data:`OFFICE_HOURS`) on working days.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +28,7 @@ from balai.auth import Department
 from balai.calendar import WorkingCalendar, calendar_for, local_date
 from balai.crypto import Sealer
 from balai.db import utcnow
+from balai.demodata import NameMaker, Region, region_for
 from balai.tenancy import DEFAULT_TIMEZONE
 from balai_pengaduan import geo
 from balai_pengaduan.models import Area, Category, Complaint, ComplaintEvent
@@ -152,51 +159,8 @@ CATEGORIES = (
 )
 
 
-@dataclass(frozen=True)
-class DemoCity:
-    centre: tuple[float, float]  # latitude, longitude
-    kecamatan: tuple[str, ...]
-    streets: tuple[str, ...]
-
-
-TANGERANG = DemoCity(
-    (-6.17, 106.63),
-    ("Tangerang", "Karawaci", "Cipondoh"),
-    (
-        "Jl. Daan Mogot",
-        "Jl. Jenderal Sudirman",
-        "Jl. MH Thamrin",
-        "Jl. Imam Bonjol",
-        "Jl. Perintis Kemerdekaan",
-        "Jl. KH Hasyim Ashari",
-        "Jl. Gatot Subroto",
-        "Jl. Veteran",
-    ),
-)
-LEBAK = DemoCity(
-    (-6.56, 106.25),
-    ("Rangkasbitung", "Cibadak", "Kalanganyar"),
-    (
-        "Jl. Multatuli",
-        "Jl. Sunan Kalijaga",
-        "Jl. RA Kartini",
-        "Jl. Siliwangi",
-        "Jl. Hardiwinangun",
-        "Jl. Abdi Negara",
-    ),
-)
-NAMES = (
-    "Siti Rahmawati",
-    "Budi Santoso",
-    "Dewi Lestari",
-    "Agus Setiawan",
-    "Rina Wulandari",
-    "Ahmad Fauzi",
-    "Nur Aini",
-    "Hendra Gunawan",
-    "Yuliani",
-    "Rudi Hartono",
-)
+# When officers act on a complaint: working days, local time.
+OFFICE_HOURS = (time(8, 0), time(16, 0))
 # Final status and its weight; rejected and duplicate are picked before these.
 OUTCOMES = (
     ("closed", 45),
@@ -228,7 +192,7 @@ def populate(session: Session, tenant: Any) -> None:
     if session.scalar(select(Category.id).limit(1)) is not None:
         return  # the region already has its own categories: leave them be
     rng = random.Random(tenant.id)
-    city = LEBAK if "lebak" in tenant.slug else TANGERANG
+    city = region_for(tenant.slug)
     categories = _categories(session)
     areas = _areas(session, city)
     now = utcnow()
@@ -262,25 +226,18 @@ def _categories(session: Session) -> list[tuple[Category, DemoCategory]]:
     return made
 
 
-def _areas(session: Session, city: DemoCity) -> list[Area]:
-    """Three kecamatan side by side around the centre, each about 4 km wide."""
-    lat, lon = city.centre
+def _areas(session: Session, city: Region) -> list[Area]:
+    """One area per kecamatan of the region: the square around its centre."""
     areas = []
-    for n, name in enumerate(city.kecamatan):
-        west = lon - 0.06 + n * 0.04
-        ring = [
-            [west, lat - 0.03],
-            [west + 0.04, lat - 0.03],
-            [west + 0.04, lat + 0.03],
-            [west, lat + 0.03],
-            [west, lat - 0.03],
-        ]
+    for kecamatan in city.kecamatan:
+        west, south, east, north = kecamatan.square(city.half)
+        ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
         geometry = {"type": "Polygon", "coordinates": [ring]}
         min_lon, min_lat, max_lon, max_lat = geo.bounding_box(geometry)
         areas.append(
             Area(
-                code=f"KEC{n + 1}",
-                name=f"Kecamatan {name}",
+                code=f"KEC{kecamatan.code:02d}",
+                name=f"Kecamatan {kecamatan.name}",
                 geometry=geometry,
                 min_lon=min_lon,
                 min_lat=min_lat,
@@ -303,7 +260,7 @@ class _Builder:
     def __init__(
         self,
         rng: random.Random,
-        city: DemoCity,
+        city: Region,
         areas: list[Area],
         calendar: WorkingCalendar,
         zone: str,
@@ -314,13 +271,15 @@ class _Builder:
         self.rng, self.city, self.areas, self.keys = rng, city, areas, keys
         self.calendar, self.zone, self.now = calendar, zone, now
         self.verifier = f"Admin {region}"
+        self.names = NameMaker(region)
         settings = ComplaintSettings().load({})
         self.forward_days, self.followup_days = settings["forward_days"], settings["followup_days"]
 
     def complaint(self, chosen: tuple[Category, DemoCategory]) -> Complaint:
         category, spec = chosen
         rng = self.rng
-        street = rng.choice(self.city.streets)
+        place = self.city.place(rng)
+        street = place.street
         target = self._outcome()
         recent = target in ("received", "verified", "forwarded")
         age = timedelta(days=rng.uniform(0, 12 if recent else 120), hours=rng.uniform(0, 23))
@@ -330,13 +289,16 @@ class _Builder:
             category_id=category.id,
             department_id=category.department_id,
             description=rng.choice(spec.descriptions).format(street=street),
-            address=f"{street} No. {rng.randint(1, 250)}, {rng.choice(self.city.kecamatan)}",
+            address=(
+                f"{street} No. {place.number}, {self.city.village_kind} {place.village}, "
+                f"Kec. {place.kecamatan}"
+            ),
             channel=rng.choices(("web", "sms", "open311"), weights=(70, 20, 10))[0],
             submitted_at=submitted,
             forward_due=self.calendar.add_working_days(self._day(submitted), self.forward_days),
             supporters=rng.choice((0, 0, 0, 1, 2, 3, 5)),
             status="received",
-            **self._where(),
+            **self._where(place.latitude, place.longitude),
             **self._who(),
         )
         complaint.area_id = self._area_of(complaint)
@@ -363,14 +325,10 @@ class _Builder:
     def _day(self, moment: datetime) -> Any:
         return local_date(moment, self.zone)
 
-    def _where(self) -> dict[str, Any]:
+    def _where(self, latitude: float, longitude: float) -> dict[str, Any]:
         if self.rng.random() < 0.1:  # address only, as an SMS often is
             return {"latitude": None, "longitude": None}
-        lat, lon = self.city.centre
-        return {
-            "latitude": round(lat + self.rng.uniform(-0.032, 0.032), 6),
-            "longitude": round(lon + self.rng.uniform(-0.065, 0.065), 6),
-        }
+        return {"latitude": latitude, "longitude": longitude}
 
     def _area_of(self, complaint: Complaint) -> int | None:
         if complaint.latitude is None or complaint.longitude is None:
@@ -384,9 +342,12 @@ class _Builder:
         privacy = self.rng.choices(("public", "confidential", "anonymous"), weights=(60, 15, 25))[0]
         if privacy == "anonymous":
             return {"privacy": privacy}
-        name = self.rng.choice(NAMES)
-        phone = f"0812{self.rng.randint(10_000_000, 99_999_999)}"
-        email = name.lower().replace(" ", ".") + "@contoh.id"
+        rng = self.rng
+        born = date(self.now.year - rng.randint(19, 65), rng.randint(1, 12), 1)
+        name = self.names.name(female=rng.random() < 0.5, born=born)
+        phone = f"08{rng.choice('1235789')}{rng.randint(10_000_000, 999_999_999)}"
+        local = ".".join(name.lower().split()[:2]) + str(rng.choice(("", "", born.year % 100)))
+        email = f"{local}@{rng.choice(('contoh.id', 'surel.example', 'contoh.co.id'))}"
         return {
             "privacy": privacy,
             "reporter_name": name,
@@ -398,14 +359,29 @@ class _Builder:
         """Step through the workflow up to ``target``, stopping where the clock does."""
         at = complaint.submitted_at
         if target in ("rejected", "duplicate"):
-            self._step(complaint, target, at + timedelta(hours=self.rng.uniform(1, 20)))
+            at = self._office(at + timedelta(hours=self.rng.uniform(1, 20)))
+            if at < self.now:
+                self._step(complaint, target, at)
             return
         for status in PATH[1 : PATH.index(target) + 1]:
             low, high = STEP_HOURS[status]
-            at = at + timedelta(hours=self.rng.uniform(low, high))
+            at = self._office(at + timedelta(hours=self.rng.uniform(low, high)))
             if at >= self.now:
                 return
             self._step(complaint, status, at, department_id)
+
+    def _office(self, moment: datetime) -> datetime:
+        """``moment``, or a moment early in the next office hours of a working day."""
+        zone = ZoneInfo(self.zone)
+        local = moment.astimezone(zone)
+        opens, closes = OFFICE_HOURS
+        day = local.date()
+        if self.calendar.is_working_day(day) and opens <= local.time() < closes:
+            return moment
+        if local.time() >= opens or not self.calendar.is_working_day(day):
+            day = self.calendar.add_working_days(day, 1)
+        start = datetime.combine(day, opens, zone) + timedelta(minutes=self.rng.randint(0, 90))
+        return start.astimezone(moment.tzinfo)
 
     def _step(
         self, complaint: Complaint, status: str, at: datetime, department_id: int | None = None

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
+from balai import demodata
 from balai.auth import Department
+from balai.calendar import national_holidays
 from balai.db import db, utcnow
+from balai.testing import travel
 from balai_pengaduan import demo, geo, plugin
 from balai_pengaduan.models import Area, Category, Complaint
 from balai_pengaduan.services import is_overdue
@@ -67,11 +72,42 @@ def test_complaints_are_consistent_with_the_workflow(tenant, db_session):
 
 def test_points_fall_in_the_kecamatan_of_the_city(tenant, db_session):
     populated(tenant, db_session)
-    areas = list(db_session.scalars(select(Area)))
-    assert len(areas) == 3
-    for complaint in db_session.scalars(select(Complaint).where(Complaint.area_id.is_not(None))):
+    areas = {a.name: a for a in db_session.scalars(select(Area))}
+    kota = demodata.PLACES["kota-tangerang"]
+    assert set(areas) == {f"Kecamatan {k.name}" for k in kota.kecamatan}
+    assert {"Kecamatan Cibodas", "Kecamatan Ciledug", "Kecamatan Periuk"} <= set(areas)
+    villages = {k.name: set(k.villages) for k in kota.kecamatan}
+    placed = 0
+    for complaint in db_session.scalars(select(Complaint)):
+        # "Jl. ... No. 12, Kel. Cikokol, Kec. Tangerang": a kelurahan of that kecamatan
+        village, kecamatan = complaint.address.split(", ")[-2:]
+        assert village.removeprefix("Kel. ") in villages[kecamatan.removeprefix("Kec. ")]
+        if complaint.latitude is None:
+            continue
+        placed += 1
+        # Inside Kota Tangerang, in the area of the kecamatan its address names.
+        assert -6.26 < complaint.latitude < -6.11 and 106.55 < complaint.longitude < 106.76
+        assert complaint.area is areas[f"Kecamatan {kecamatan.removeprefix('Kec. ')}"]
         assert geo.contains(complaint.area.geometry, complaint.latitude, complaint.longitude)
-        assert abs(complaint.latitude - -6.17) < 0.05 and abs(complaint.longitude - 106.63) < 0.1
+    assert placed > demo.COMPLAINTS * 0.8
+
+
+@pytest.mark.clock
+@pytest.mark.parametrize("moment", ["2026-03-04T00:03:00+07:00", "2026-03-08T12:00:00+07:00"])
+def test_officers_act_in_office_hours_and_reporters_have_varied_names(tenant, db_session, moment):
+    with travel(moment):
+        populated(tenant, db_session)
+        now = utcnow()
+    complaints = list(db_session.scalars(select(Complaint)))
+    holidays = national_holidays([2025, 2026])
+    for complaint in complaints:
+        for event in complaint.events[1:]:  # the first is the citizen's, at any hour
+            local = event.at.astimezone(ZoneInfo("Asia/Jakarta"))
+            assert local.weekday() < 5 and local.date() not in holidays, event.at
+            assert demo.OFFICE_HOURS[0] <= local.time() <= demo.OFFICE_HOURS[1], event.at
+            assert event.at <= now
+    names = Counter(c.reporter_name for c in complaints if c.reporter_name)
+    assert len(names) > 150 and max(names.values()) <= 2
 
 
 def test_lebak_gets_its_own_map_and_the_data_is_deterministic(app, db_session, tenant):
@@ -91,7 +127,7 @@ def test_lebak_gets_its_own_map_and_the_data_is_deterministic(app, db_session, t
         populated(lebak, session)
         assert codes(session) == first  # random.Random(tenant.id): the same every build
         lat = session.scalar(select(Complaint.latitude).where(Complaint.latitude.is_not(None)))
-    assert abs(lat - -6.56) < 0.05
+    assert -7.0 < lat < -6.2  # in Kabupaten Lebak, from Maja to Bayah
     populated(tenant, db_session)
     ours = codes(db_session)
     assert ours != first

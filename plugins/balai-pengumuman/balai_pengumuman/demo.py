@@ -1,18 +1,29 @@
-"""Sample announcements for a demo region (``balai demo``), written as an OPD would."""
+"""Sample announcements for a demo region (``balai demo``), written as an OPD would.
+
+Each is published in office hours (:data:`OFFICE_HOURS`, the region's time) of the
+day its sample says, so a demo built at night has no announcement published at
+three in the morning; a sample meant to be published already never lies ahead.
+"""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from balai.auth import Department
 from balai.db import utcnow
+from balai.tenancy import DEFAULT_TIMEZONE
 from balai_pengumuman.models import Announcement
 
-__all__ = ["SAMPLES", "add_sample_announcements"]
+__all__ = ["OFFICE_HOURS", "SAMPLES", "add_sample_announcements"]
+
+#: When an OPD publishes: between these local times.
+OFFICE_HOURS = (time(7, 30), time(15, 30))
 
 
 @dataclass(frozen=True)
@@ -151,13 +162,18 @@ SAMPLES: tuple[Sample, ...] = (
 )
 
 
-def add_sample_announcements(session: Session, tenant_id: int) -> list[Announcement]:
-    """Add every sample to ``tenant_id``, credited to a matching department if present."""
+def add_sample_announcements(
+    session: Session, tenant_id: int, timezone: str = DEFAULT_TIMEZONE
+) -> list[Announcement]:
+    """Add every sample to ``tenant_id``, credited to a matching department if present.
+
+    :param timezone: the region's zone, for its office hours.
+    """
     departments = list(session.scalars(select(Department)))
     now = utcnow()
     added = []
     for sample in SAMPLES:
-        published = now + timedelta(days=sample.days)
+        published = _in_office_hours(sample, now, ZoneInfo(timezone))
         announcement = Announcement(
             tenant_id=tenant_id,
             title=sample.title,
@@ -179,3 +195,15 @@ def _department_for(sample: Sample, departments: list[Department]) -> int | None
         if any(word in haystack for word in sample.department):
             return department.id
     return None
+
+
+def _in_office_hours(sample: Sample, now: datetime, zone: ZoneInfo) -> datetime:
+    """The sample's day (``now`` plus its ``days``) at a time in office hours; a day
+    earlier when that would put a sample meant for the past after ``now``."""
+    day = (now + timedelta(days=sample.days)).astimezone(zone).date()
+    opens, closes = (datetime.combine(day, t, zone) for t in OFFICE_HOURS)
+    minutes = int((closes - opens).total_seconds() // 60)
+    moment = opens + timedelta(minutes=zlib.crc32(sample.title.encode()) % minutes)
+    if sample.days <= 0 and moment > now:
+        moment -= timedelta(days=1)
+    return moment.astimezone(now.tzinfo)

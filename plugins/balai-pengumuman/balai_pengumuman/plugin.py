@@ -18,7 +18,7 @@ from balai.auth import User
 from balai.i18n import N_
 from balai.items import MenuItem, SearchResult, Widget
 from balai.permissions import Permission
-from balai.tenancy import TenantInfo
+from balai.tenancy import DEFAULT_TIMEZONE, TenantInfo
 from balai_pengumuman import api, demo, views
 from balai_pengumuman.schemas import AnnouncementSettings
 
@@ -72,4 +72,5 @@ def search(tenant: TenantInfo, user: User | None, query: str) -> list[SearchResu
 
 @hookimpl
 def populate_demo(tenant: TenantInfo, session: Session) -> None:
-    demo.add_sample_announcements(session, tenant.id)
+    zone = (getattr(tenant, "settings", None) or {}).get("timezone") or DEFAULT_TIMEZONE
+    demo.add_sample_announcements(session, tenant.id, zone)

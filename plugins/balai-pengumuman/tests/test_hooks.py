@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -17,7 +18,8 @@ from balai import i18n
 from balai.db import Base, db, utcnow
 from balai.permissions import registry
 from balai.settings import resolve_settings
-from balai_pengumuman import plugin, services
+from balai.testing import travel
+from balai_pengumuman import demo, plugin, services
 from balai_pengumuman.schemas import AnnouncementSettings
 
 PACKAGE = Path(balai_pengumuman.__file__).parent
@@ -152,3 +154,21 @@ def test_compiled_catalogue_matches_the_source():
         shipped = read_mo(mo)
     expected = {m.id: m.string for m in read_mo(compiled) if m.id}
     assert {m.id: m.string for m in shipped if m.id} == expected, "run pybabel compile"
+
+
+@pytest.mark.clock
+@pytest.mark.parametrize("moment", ["2026-03-04T00:03:00+07:00", "2026-03-04T20:00:00+07:00"])
+def test_demo_announcements_are_published_in_office_hours(tenant, db_session, stored, moment):
+    with travel(moment):
+        plugin.populate_demo(tenant=tenant, session=db_session)
+        db_session.commit()
+        now = utcnow()
+    announcements = stored()
+    assert len(announcements) == len(demo.SAMPLES)
+    opens, closes = demo.OFFICE_HOURS
+    for announcement, sample in zip(
+        sorted(announcements, key=lambda a: a.id), demo.SAMPLES, strict=True
+    ):
+        local = announcement.published_at.astimezone(ZoneInfo("Asia/Jakarta"))
+        assert opens <= local.time() <= closes, (sample.title, local)
+        assert (announcement.published_at <= now) is (sample.days <= 0), sample.title

@@ -27,8 +27,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from balai.auth import Department, User, create_user
+from balai.calendar import calendar_for
 from balai.db import utcnow
 from balai.demo import DEMO_PASSWORD
+from balai.demodata import NameMaker, Region, region_for, sex_of_name
 from balai.tenancy import DEFAULT_TIMEZONE, TIMEZONES
 from balai_puskesmas.models import (
     Clinic,
@@ -70,8 +72,6 @@ class DemoFacility:
 class DemoRegion:
     regency: str  # the first four digits of its NIKs: province and regency (Kemendagri)
     facilities: tuple[DemoFacility, ...]
-    kecamatan: tuple[str, ...]
-    streets: tuple[str, ...]
 
 
 TANGERANG = DemoRegion(
@@ -110,32 +110,6 @@ TANGERANG = DemoRegion(
             "021 5523 0104",
         ),
     ),
-    (
-        "Tangerang",
-        "Jatiuwung",
-        "Batuceper",
-        "Benda",
-        "Cipondoh",
-        "Ciledug",
-        "Karawaci",
-        "Periuk",
-        "Cibodas",
-        "Neglasari",
-        "Pinang",
-        "Karang Tengah",
-        "Larangan",
-    ),
-    (
-        "Jl. Daan Mogot",
-        "Jl. Imam Bonjol",
-        "Jl. Perintis Kemerdekaan",
-        "Jl. Gatot Subroto",
-        "Jl. Veteran",
-        "Jl. Benteng Betawi",
-        "Jl. Maulana Hasanudin",
-        "Gg. Mawar",
-        "Gg. Melati",
-    ),
 )
 LEBAK = DemoRegion(
     "3602",
@@ -172,31 +146,6 @@ LEBAK = DemoRegion(
             106.1838,
             "0252 201 104",
         ),
-    ),
-    (
-        "Malingping",
-        "Panggarangan",
-        "Bayah",
-        "Cipanas",
-        "Muncang",
-        "Leuwidamar",
-        "Bojongmanik",
-        "Gunungkencana",
-        "Banjarsari",
-        "Cileles",
-        "Cimarga",
-        "Sajira",
-        "Maja",
-    ),
-    (
-        "Kp. Pasir Tariti",
-        "Kp. Cijoro",
-        "Kp. Cilangkap",
-        "Jl. Multatuli",
-        "Jl. RA Kartini",
-        "Jl. Hardiwinangun",
-        "Kp. Babakan",
-        "Kp. Sukamanah",
     ),
 )
 GENERIC = DemoRegion(
@@ -235,17 +184,19 @@ GENERIC = DemoRegion(
             "021 555 0104",
         ),
     ),
-    tuple(f"Kecamatan {n}" for n in ("Satu", "Dua", "Tiga", "Empat", "Lima", "Enam")),
-    ("Jl. Merdeka", "Jl. Pahlawan", "Jl. Sudirman", "Jl. Diponegoro", "Gg. Kenanga"),
 )
 REGIONS = {"kota-tangerang": TANGERANG, "kabupaten-lebak": LEBAK}
 
-# Mon-Thu 07:30-14:30, Friday to 11:30, Saturday to 13:00; closed on Sunday.
+# Mon-Thu 07:30-14:30, Friday to 11:30, Saturday to 13:00; closed on Sunday and on
+# the region's holidays.
 HOURS = {
     **{str(d): ["07:30", "14:30"] for d in range(1, 5)},
     "5": ["07:30", "11:30"],
     "6": ["07:30", "13:00"],
 }
+HOURS_SPAN_MINUTES = 7 * 60  # a long day's opening hours
+# Minutes after opening before the demo shows that day's queue (rather than the last).
+OPENING_RUSH = 5
 # code, name, minutes per patient, daily quota
 CLINICS = (
     ("UMUM", "Poli Umum", 8, 80),
@@ -253,27 +204,6 @@ CLINICS = (
     ("KIA", "Poli KIA dan KB", 12, 40),
 )
 LANSIA = ("LANSIA", "Poli Lansia", 10, 30)
-
-MEN = (
-    "Ahmad", "Agus", "Andi", "Asep", "Bambang", "Budi", "Dedi", "Dimas", "Eko", "Fajar",
-    "Hendra", "Iwan", "Joko", "Maman", "Muhamad", "Nur", "Rahmat", "Rizki", "Ujang", "Wahyu",
-    "Yusuf", "Hasan", "Irfan", "Aditya", "Slamet", "Dadang", "Cecep", "Arif", "Teguh", "Yayan",
-)  # fmt: skip
-WOMEN = (
-    "Siti", "Sri", "Dewi", "Euis", "Neng", "Nur", "Rina", "Yuni", "Ani", "Lilis",
-    "Wulan", "Fitri", "Ratna", "Ika", "Nining", "Imas", "Tuti", "Dian", "Maya", "Putri",
-    "Aisyah", "Nurul", "Endang", "Eti", "Ayu", "Indah", "Yanti", "Rohaeti", "Kartika", "Lina",
-)  # fmt: skip
-MEN_SECOND = (
-    "Santoso", "Setiawan", "Hidayat", "Saputra", "Gunawan", "Kurniawan", "Pratama",
-    "Firmansyah", "Nugraha", "Ramdani", "Sunarya", "Suryadi", "Hermawan", "Wijaya",
-    "Maulana", "Hakim", "Syahputra", "Permana", "Sutisna", "Rohman",
-)  # fmt: skip
-WOMEN_SECOND = (
-    "Rahmawati", "Lestari", "Wulandari", "Handayani", "Susanti", "Komariah", "Nurhayati",
-    "Kurniasih", "Fitriani", "Purnamasari", "Aminah", "Sari", "Maryani", "Rohaeni",
-    "Hasanah", "Anggraini", "Permatasari", "Suryani", "Yulianti", "Marlina",
-)  # fmt: skip
 
 # ICD-10 (WHO) codes common at a puskesmas, with the complaint that brings them: leaf
 # codes only, as a clinician must record them (A09.9, not the category A09).
@@ -303,7 +233,7 @@ FEVERISH = frozenset({"J06.9", "R50.9", "A09.9"})
 
 
 def populate(session: Session, tenant: Any) -> None:
-    """Puskesmas, officers, patients, visits and today's queue, once per region.
+    """Puskesmas, officers, patients, visits and the queue, once per region.
 
     Leaves a region that already has a puskesmas as it is.
     """
@@ -312,21 +242,63 @@ def populate(session: Session, tenant: Any) -> None:
     _Builder(session, tenant).build()
 
 
+@dataclass(frozen=True)
+class _Body:
+    """What stays true of a patient from visit to visit: how tall and heavy they run."""
+
+    height: float  # times the growth curve's height for the age (an adult's is fixed)
+    weight: float  # times the curve's weight, for a child
+    adult_weight: float  # kilograms, at the reference day (today)
+    drift: float  # kilograms per day an adult gains (or, negative, loses)
+
+
+# Median height (cm) and weight (kg) by age, boys and girls (rounded from the WHO
+# growth standards and references); interpolated between the ages.
+GROWTH_AGES = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18)
+GROWTH = {
+    "male": (
+        (50, 76, 87, 96, 103, 110, 116, 128, 138, 149, 163, 171, 173),
+        (3.3, 9.6, 12.2, 14.3, 16.3, 18.3, 20.5, 25.6, 31.2, 37, 47, 56, 62),
+    ),
+    "female": (
+        (49, 74, 86, 95, 102, 109, 115, 127, 138, 151, 159, 160, 160),
+        (3.2, 8.9, 11.5, 13.9, 16.1, 18.2, 20.2, 25, 31.9, 41, 47.5, 51.5, 53),
+    ),
+}  # fmt: skip
+
+
+def _curve(values: tuple[float, ...], age: float) -> float:
+    """``values`` (one per :data:`GROWTH_AGES`) at ``age`` years, linearly interpolated."""
+    if age >= GROWTH_AGES[-1]:
+        return values[-1]
+    for n in range(1, len(GROWTH_AGES)):
+        if age < GROWTH_AGES[n]:
+            low, high = GROWTH_AGES[n - 1], GROWTH_AGES[n]
+            share = (max(age, 0) - low) / (high - low)
+            return values[n - 1] + share * (values[n] - values[n - 1])
+    return values[-1]  # pragma: no cover
+
+
 class _Builder:
     def __init__(self, session: Session, tenant: Any) -> None:
         self.session = session
         self.tenant = tenant
         self.rng = random.Random(tenant.slug)
         self.region = REGIONS.get(tenant.slug, GENERIC)
+        self.places: Region = region_for(tenant.slug)
+        self.names = NameMaker(tenant.slug)
         self.vault: Vault = vault_for(current_app.config, tenant.id)
         zone = (getattr(tenant, "settings", None) or {}).get("timezone")
         self.zone = ZoneInfo(zone if zone in TIMEZONES else DEFAULT_TIMEZONE)
         self.now = utcnow()
         self.today = self.now.astimezone(self.zone).date()
+        years = range(self.today.year - 3, self.today.year + 1)
+        self.holidays = calendar_for(session, years).holidays
         self.domain = f"{tenant.slug}.example"
         self.niks: set[str] = set()
         self.icd: dict[str, str] = {}
         self.emails: dict[int, str] = {}
+        self.bodies: dict[int, _Body] = {}
 
     def build(self) -> None:
         facilities = self._facilities()
@@ -346,6 +318,54 @@ class _Builder:
         for start in range(0, len(rows), BATCH):
             self.session.add_all(rows[start : start + BATCH])
             self.session.flush()
+
+    # -- opening hours ----------------------------------------------------------------
+
+    def opening(self, day: date) -> tuple[datetime, datetime] | None:
+        """When the puskesmas open and close on ``day`` (UTC); None on a day they are
+        closed: no hours that weekday (Sunday), or a holiday of the region."""
+        hours = HOURS.get(str(day.isoweekday()))
+        if hours is None or day in self.holidays:
+            return None
+        opens, closes = (
+            datetime.combine(day, time.fromisoformat(t), self.zone).astimezone(UTC) for t in hours
+        )
+        return opens, closes
+
+    def _open_day_before(self, day: date) -> date:
+        """The last day before ``day`` the puskesmas were open."""
+        earlier = day - timedelta(days=1)
+        while self.opening(earlier) is None:
+            earlier -= timedelta(days=1)
+        return earlier
+
+    def queue_day(self) -> tuple[date, datetime, datetime, bool]:
+        """The day whose queue the demo shows: ``(day, opens, until, finished)``.
+
+        Today's while the puskesmas are open (numbers up to now), or once they have
+        closed today (finished); before opening time, on a Sunday or on a holiday, the
+        last day they were open, finished. Nobody waits at a closed puskesmas.
+        """
+        today = self.opening(self.today)
+        if today is not None and self.now >= today[0] + timedelta(minutes=OPENING_RUSH):
+            opens, closes = today
+            return self.today, opens, min(self.now, closes), self.now >= closes
+        day = self._open_day_before(self.today)
+        opens, closes = self.opening(day) or (self.now, self.now)
+        return day, opens, closes, True
+
+    def _open_moment(self, day: date, rng: random.Random | None = None) -> datetime:
+        """A moment in the opening hours of the open day ``day`` (not the edges)."""
+        opens, closes = self.opening(day) or (self.now, self.now)
+        span = int((closes - opens).total_seconds() // 60)
+        return opens + timedelta(minutes=(rng or self.rng).randint(10, max(10, span - 20)))
+
+    def _open_day_within(self, low: int, high: int) -> date:
+        """An open day between ``high`` and ``low`` days ago."""
+        while True:
+            day = self.today - timedelta(days=self.rng.randint(low, high))
+            if self.opening(day) is not None:
+                return day
 
     # -- puskesmas and clinics ----------------------------------------------------
 
@@ -400,7 +420,7 @@ class _Builder:
                 email = f"{prefix}.{facility.code.lower()}@{self.domain}"
                 # The name is drawn even for an existing account: the same draws,
                 # the same data.
-                name = title + self._name(prefix == "bidan" or rng.random() < 0.5)
+                name = title + self._adult_name(prefix == "bidan" or rng.random() < 0.5)
                 user = existing.get(email)
                 if user is None:
                     user = create_user(
@@ -452,25 +472,33 @@ class _Builder:
     # -- patients -------------------------------------------------------------------
 
     def _patients(self) -> list[Patient]:
-        """Synthetic patients; the region's demo citizens are among them, linked."""
+        """Synthetic patients; the region's demo citizens are among them, linked.
+
+        Each lives in a kecamatan of the region, and their NIK carries its district
+        code, their birth date and sex; each gets a :class:`_Body` for their visits.
+        """
         rng, vault = self.rng, self.vault
         citizens = self.session.scalars(
             select(User).where(User.role == "warga", User.active.is_(True)).order_by(User.id)
         ).all()
         patients = []
+        bodies = []
         for n in range(PATIENTS):
             citizen = citizens[n] if n < len(citizens) else None
             female = rng.random() < 0.55
             if citizen is not None:
-                female = citizen.name.split()[0] not in MEN
+                female = (sex_of_name(citizen.name) or ("female" if female else "male")) == "female"
             born = self._birth_date()
-            nik = self._nik(born, female)
+            place = self.places.place(rng)
+            district = next(k.code for k in self.places.kecamatan if k.name == place.kecamatan)
+            nik = self._nik(born, female, district)
             nik_cipher, nik_hash = vault.seal(nik)
             bpjs = f"000{rng.randint(1, 9)}{rng.randint(0, 999_999_999):09d}"
             bpjs_cipher, bpjs_hash = vault.seal(bpjs if rng.random() < 0.65 else None)
             phone = f"08{rng.choice('1235789')}{rng.randint(0, 999_999_999):09d}"
             phone_cipher, phone_hash = vault.seal(phone if rng.random() < 0.5 else None)
-            registered = self.now - timedelta(days=rng.uniform(PAST_DAYS, 900))
+            # Registered at a desk, in opening hours, before any of their visits.
+            registered = self._open_moment(self._open_day_within(PAST_DAYS + 1, 900))
             patients.append(
                 Patient(
                     nik_cipher=nik_cipher,
@@ -479,17 +507,35 @@ class _Builder:
                     bpjs_hash=bpjs_hash,
                     phone_cipher=phone_cipher,
                     phone_hash=phone_hash,
-                    name=citizen.name if citizen is not None else self._name(female),
+                    name=citizen.name
+                    if citizen is not None
+                    else self.names.name(female=female, born=born),
                     birth_date=born,
                     sex="female" if female else "male",
-                    address=self._address(),
+                    address=self.places.address(place, rng),
                     user_id=citizen.id if citizen is not None else None,
                     created_at=registered,
                     updated_at=registered,
                 )
             )
+            bodies.append(self._body(female, born))
         self._add(patients)
+        self.bodies = {p.id: body for p, body in zip(patients, bodies, strict=True)}
         return patients
+
+    def _body(self, female: bool, born: date) -> _Body:
+        rng = self.rng
+        low, high = (45.0, 75.0) if female else (52.0, 85.0)
+        weight = min(max(rng.gauss(1, 0.1), 0.8), 1.3)
+        adult = rng.uniform(low, high)
+        if (self.today - born).days < 21 * 365:  # a young adult weighs what the child did
+            adult = _curve(GROWTH["female" if female else "male"][1], 18) * weight
+        return _Body(
+            height=min(max(rng.gauss(1, 0.035), 0.92), 1.08),
+            weight=weight,
+            adult_weight=round(adult, 1),
+            drift=rng.uniform(-0.004, 0.004),  # at most about 1.5 kg a year
+        )
 
     def _birth_date(self) -> date:
         rng = self.rng
@@ -503,12 +549,18 @@ class _Builder:
             if born.year >= 2000 or born.year % 100 > self.today.year % 100:
                 return born
 
-    def _nik(self, born: date, female: bool) -> str:
-        """A plausible NIK of the region, serial 99xx: obviously not a real person's."""
+    def _nik(self, born: date, female: bool, district: int | None = None) -> str:
+        """A plausible NIK of the region, serial 99xx: obviously not a real person's.
+
+        ``district``: the kecamatan's code (default: one drawn), digits 5-6.
+        """
         rng = self.rng
         day = born.day + (40 if female else 0)
-        for _attempt in range(1000):
-            district = rng.randint(1, 13)
+        if district is None:
+            district = rng.choice(self.places.kecamatan).code
+        for attempt in range(1000):
+            if attempt >= 200:  # that day's serials are used up there: another kecamatan
+                district = rng.choice(self.places.kecamatan).code
             serial = rng.randint(1, 99)
             nik = f"{self.region.regency}{district:02d}{day:02d}{born:%m%y}99{serial:02d}"
             if nik not in self.niks and birth_date_of(nik, today=self.today) == born:
@@ -516,19 +568,10 @@ class _Builder:
                 return nik
         raise RuntimeError("no free demo NIK left for this birth date")  # pragma: no cover
 
-    def _name(self, female: bool) -> str:
-        rng = self.rng
-        first = rng.choice(WOMEN if female else MEN)
-        second = rng.choice(WOMEN_SECOND if female else MEN_SECOND)
-        return first if rng.random() < 0.08 else f"{first} {second}"
-
-    def _address(self) -> str:
-        rng = self.rng
-        return (
-            f"{rng.choice(self.region.streets)} No. {rng.randint(1, 120)}, "
-            f"RT {rng.randint(1, 12):03d}/RW {rng.randint(1, 9):03d}, "
-            f"Kec. {rng.choice(self.region.kecamatan)}"
-        )
+    def _adult_name(self, female: bool) -> str:
+        """An officer's name: someone born 25 to 55 years ago."""
+        born = self.today - timedelta(days=self.rng.randint(25 * 365, 55 * 365))
+        return self.names.name(female=female, born=born)
 
     # -- visits ---------------------------------------------------------------------
 
@@ -576,17 +619,13 @@ class _Builder:
         return self.rng.choices([c for c, _w in cases], weights=[w for _c, w in cases])[0]
 
     def _past_moment(self) -> datetime:
-        """A moment in opening hours on one of the last ``PAST_DAYS`` days (not today)."""
-        rng = self.rng
+        """A moment in opening hours on one of the last ``PAST_DAYS`` open days (not
+        today, nor the day of the queue the demo shows)."""
+        shown = self.queue_day()[0]
         while True:
-            day = self.today - timedelta(days=rng.randint(1, PAST_DAYS))
-            hours = HOURS.get(str(day.isoweekday()))
-            if hours is not None:
-                break
-        opens, closes = (_minutes(t) for t in hours)
-        minute = rng.randint(opens + 10, closes - 20)
-        local = datetime.combine(day, time(minute // 60, minute % 60), self.zone)
-        return local.astimezone(UTC)
+            day = self._open_day_within(1, PAST_DAYS)
+            if day != shown:
+                return self._open_moment(day)
 
     def _visit(
         self,
@@ -622,16 +661,19 @@ class _Builder:
             complaint=complaint,
             notes=advice,
             created_at=started,
-            **self._vitals(patient, code),
+            **self._vitals(patient, code, started),
         )
         visit.diagnoses = [
             Diagnosis(code=c, display=self._display(c), position=n) for n, c in enumerate(codes)
         ]
         return visit
 
-    def _vitals(self, patient: Patient, code: str) -> dict[str, Any]:
+    def _vitals(self, patient: Patient, code: str, when: datetime) -> dict[str, Any]:
+        """Vital signs at ``when``: height and weight follow the patient's :class:`_Body`
+        (a child grows along its curve, an adult keeps its height and drifts slowly)."""
         rng = self.rng
-        age = (self.today - patient.birth_date).days / 365.25
+        day = when.astimezone(self.zone).date()
+        age = (day - patient.birth_date).days / 365.25
         fever = code in FEVERISH and rng.random() < 0.7
         vitals: dict[str, Any] = {
             "temperature": round(rng.uniform(37.8, 39.2) if fever else rng.uniform(36.2, 37.3), 1),
@@ -639,14 +681,15 @@ class _Builder:
             "respiratory_rate": rng.randint(24, 36) if age < 5 else rng.randint(14, 22),
             "oxygen_saturation": rng.randint(95, 99),
         }
-        if age < 2:
-            weight, height = 3.3 + age * 6.5, 50 + age * 25
-        elif age < 18:
-            weight, height = 8 + age * 2.8, 75 + age * 5.6
+        body = self.bodies.get(patient.id) or _Body(1.0, 1.0, 60.0, 0.0)
+        heights, weights = GROWTH[patient.sex if patient.sex in GROWTH else "female"]
+        vitals["height"] = round(_curve(heights, age) * body.height, 1)
+        if age < 18:
+            weight = _curve(weights, age) * body.weight * rng.uniform(0.99, 1.01)
         else:
-            weight, height = (rng.uniform(45, 80), rng.uniform(145, 175))
-        vitals["weight"] = round(weight * rng.uniform(0.9, 1.1), 1)
-        vitals["height"] = round(min(height * rng.uniform(0.97, 1.03), 185), 1)
+            weight = body.adult_weight + body.drift * (day - self.today).days
+            weight += rng.uniform(-0.3, 0.3)  # the day's meals, the scale, the clothes
+        vitals["weight"] = round(weight, 1)
         if age >= 12:
             high = code == "I10"
             vitals["systolic"] = rng.randint(142, 178) if high else rng.randint(100, 135)
@@ -700,7 +743,7 @@ class _Builder:
     def _email_of(self, visit: Visit) -> str:
         return self.emails.get(visit.clinician_id or 0, "")
 
-    # -- today's queue --------------------------------------------------------------
+    # -- the queue ------------------------------------------------------------------
 
     def _queues(
         self,
@@ -708,24 +751,27 @@ class _Builder:
         team: dict[int, dict[str, User]],
         patients: list[Patient],
     ) -> None:
-        rng, session = self.rng, self.session
+        """The queue of :meth:`queue_day` at every clinic, and the visits of its served
+        numbers."""
+        session = self.session
         pools = self._pools(patients)
+        day, opens, until, finished = self.queue_day()
         served: list[tuple[Facility, Clinic, Ticket, Patient, str]] = []
         for facility in facilities:
             desk = team[facility.id]["loket"]
             for clinic in facility.clinics:
-                count = rng.randint(5, 25)
-                session.add(QueueCounter(clinic_id=clinic.id, day=self.today, last_number=count))
-                for ticket, patient, case in self._tickets(facility, clinic, desk, count, pools):
+                made = self._tickets(facility, clinic, desk, pools, day, opens, until, finished)
+                session.add(QueueCounter(clinic_id=clinic.id, day=day, last_number=len(made)))
+                for ticket, patient, case in made:
                     session.add(ticket)
                     if ticket.status == "served" and patient is not None:
                         served.append((facility, clinic, ticket, patient, case))
         session.flush()
         visits = []
         for facility, clinic, ticket, patient, code in served:
-            called = ticket.called_at or self.now
-            finished = ticket.finished_at or self.now
-            started = called + min(timedelta(minutes=1), (finished - called) / 2)
+            called = ticket.called_at or until
+            ended = ticket.finished_at or until
+            started = called + min(timedelta(minutes=1), (ended - called) / 2)
             visits.append(
                 self._visit(facility, clinic, team[facility.id], patient, code, started, ticket)
             )
@@ -737,77 +783,147 @@ class _Builder:
         facility: Facility,
         clinic: Clinic,
         desk: User,
-        count: int,
         pools: dict[str, list[Patient]],
+        day: date,
+        opens: datetime,
+        until: datetime,
+        finished: bool,
     ) -> list[tuple[Ticket, Patient | None, str]]:
-        """Numbers 1..count of today: the first served, one called, the rest waiting
-        (in the day's first minutes: one called, the rest waiting); none after now."""
+        """The numbers of ``day``, all taken and handled between ``opens`` and ``until``.
+
+        A finished day: every number served, skipped (its holder did not come) or
+        cancelled, the last one done before closing. A day in progress (``until`` is
+        now): the first numbers served, one called, the rest waiting.
+        """
         rng = self.rng
-        end = self.now - timedelta(minutes=1)
-        midnight = datetime.combine(self.today, time(0, 1), self.zone).astimezone(UTC)
-        start = max(end - timedelta(hours=3), midnight)
-        opens = datetime.combine(self.today, time(7, 0), self.zone).astimezone(UTC)
-        if start < opens < end - timedelta(minutes=30):
-            start = opens
-        if end <= start:  # the region's day has only just begun: nothing after now
-            start = datetime.combine(self.today, time(0, 0), self.zone).astimezone(UTC)
-            end = self.now
-        span = (end - start).total_seconds()
-        created = sorted(
-            start + timedelta(seconds=rng.uniform(0, span * 0.8)) for _ in range(count)
-        )
-        target_served = max(1, round(count * rng.uniform(0.3, 0.6)))
-        clock = start + timedelta(minutes=10)
-        made: list[tuple[Ticket, Patient | None, str]] = []
-        serving = True
-        for number, at in enumerate(created, start=1):
+        span = (until - opens).total_seconds()
+        wanted = rng.randint(5, 25)
+        if finished:
+            # Numbers are taken in the first two thirds of the day; the rest is for serving.
+            latest = span * 0.6
+        else:
+            # As many as the part of the day gone by brings, taken up to a minute ago.
+            share = span / ((HOURS_SPAN_MINUTES * 60) * 0.6)
+            wanted = max(1, min(wanted, round(wanted * share)))
+            latest = max(span - 60, 0)
+        made = self._timeline(clinic, day, opens, until, finished, wanted, latest)
+        out: list[tuple[Ticket, Patient | None, str]] = []
+        for number, (taken, status, called, done) in enumerate(made, start=1):
             case = self._case(clinic.code)
             patient: Patient | None = None
             if rng.random() < 0.85:
                 patient = rng.choice(pools[_pool_of(clinic.code, case)])
             channel = rng.choices(("kiosk", "web", "sms"), weights=(55, 30, 15))[0]
+            if status == "cancelled":
+                channel = "web"  # a holder cancels on the number's page
             ticket = Ticket(
                 code="".join(rng.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)),
                 facility_id=facility.id,
                 clinic_id=clinic.id,
-                day=self.today,
+                day=day,
                 number=number,
-                status="waiting",
+                status=status,
                 channel=channel,
-                patient_id=patient.id if patient is not None else None,
-                created_at=at,
+                patient_id=patient.id if patient is not None and status == "served" else None,
+                created_at=taken,
+                called_at=called,
+                finished_at=done,
+                called_by_id=desk.id if called is not None else None,
             )
             if patient is None:
                 nik = self._nik(self._birth_date(), rng.random() < 0.5)
                 ticket.nik_cipher, ticket.nik_hash = self.vault.seal(nik)
+            elif status != "served":
+                # The NIK given with the number suggests the patient; the desk confirms
+                # it against the holder's KTP or KK when the number is called.
+                ticket.suggested_patient_id = patient.id
+                ticket.nik_cipher, ticket.nik_hash = patient.nik_cipher, patient.nik_hash
             if channel in ("web", "sms"):
                 phone = f"08{rng.choice('1235789')}{rng.randint(0, 999_999_999):09d}"
                 ticket.phone_cipher, _hash = self.vault.seal(phone)
-            if serving:
-                called = max(clock, at + timedelta(minutes=rng.randint(2, 15)))
-                duration = timedelta(minutes=clinic.minutes_per_patient * rng.uniform(0.6, 1.4))
-                if number <= target_served and called + duration < end:
-                    ticket.status = "served"
-                    ticket.called_at, ticket.finished_at = called, called + duration
-                    ticket.called_by_id = desk.id
-                    clock = called + duration
-                else:
-                    ticket.status = "called"
-                    ticket.called_at = min(max(called, at), end)
-                    ticket.called_by_id = desk.id
-                    serving = False
-            if ticket.status == "waiting" and patient is not None:
-                # The NIK given with the number suggests the patient; the desk confirms
-                # it against the holder's KTP or KK when the number is called.
-                ticket.patient_id, ticket.suggested_patient_id = None, patient.id
-                ticket.nik_cipher, ticket.nik_hash = patient.nik_cipher, patient.nik_hash
-            made.append((ticket, patient, case))
+            out.append((ticket, patient, case))
+        return out
+
+    def _timeline(
+        self,
+        clinic: Clinic,
+        day: date,
+        opens: datetime,
+        until: datetime,
+        finished: bool,
+        wanted: int,
+        latest: float,
+    ) -> list[tuple[datetime, str, datetime | None, datetime | None]]:
+        """``(taken, status, called, done)`` of ``wanted`` numbers (fewer when a finished
+        day could not serve them all before ``until``)."""
+        rng = self.rng
+        taken = sorted(opens + timedelta(seconds=rng.uniform(0, latest)) for _ in range(wanted))
+        fates = [rng.choices(("served", "skipped", "cancelled"), (90, 6, 4))[0] for _ in taken]
+        minutes = [clinic.minutes_per_patient * rng.uniform(0.6, 1.4) for _ in taken]
+        waits = [rng.randint(2, 15) for _ in taken]
+        # A day in progress: the desk is still working through the morning's numbers.
+        handled = len(taken) if finished else round(len(taken) * rng.uniform(0.3, 0.7))
+        while True:
+            made = self._schedule(opens, until, finished, taken, fates, minutes, waits, handled)
+            if made is not None:
+                return made
+            taken, fates, minutes, waits = taken[:-1], fates[:-1], minutes[:-1], waits[:-1]
+
+    @staticmethod
+    def _schedule(
+        opens: datetime,
+        until: datetime,
+        finished: bool,
+        taken: list[datetime],
+        fates: list[str],
+        minutes: list[float],
+        waits: list[int],
+        handled: int,
+    ) -> list[tuple[datetime, str, datetime | None, datetime | None]] | None:
+        """Serve the first ``handled`` numbers in order from ``opens``, call the next;
+        None when a finished day runs past ``until`` (the caller drops the last number
+        and tries again)."""
+        clock = opens + timedelta(minutes=5)
+        made: list[tuple[datetime, str, datetime | None, datetime | None]] = []
+        calling = True
+        for n, (at, fate, length, wait) in enumerate(
+            zip(taken, fates, minutes, waits, strict=True)
+        ):
+            if not calling:
+                made.append((at, "waiting", None, None))
+                continue
+            called = max(clock, at + timedelta(minutes=wait))
+            if n >= handled and called < until:
+                made.append((at, "called", called, None))
+                calling = False
+                continue
+            if fate == "cancelled":
+                gave_up = at + timedelta(minutes=wait)
+                if gave_up < until:
+                    made.append((at, "cancelled", None, gave_up))
+                    continue
+                fate = "served"
+            done = called + (
+                timedelta(minutes=2) if fate == "skipped" else timedelta(minutes=length)
+            )
+            if done < until:
+                made.append((at, fate, called, done if fate == "served" else None))
+                clock = done
+            elif finished:
+                return None
+            elif called < until:
+                made.append((at, "called", called, None))
+                calling = False
+            else:
+                made.append((at, "waiting", None, None))
+                calling = False
+        if not finished and calling:
+            # A day in progress has someone at the desk: the last one served is still in.
+            last = max((n for n, m in enumerate(made) if m[2] is not None), default=None)
+            if last is not None:
+                at, _status, called, _done = made[last]
+                made[last] = (at, "called", called, None)
         return made
-
-
-def _minutes(hhmm: str) -> int:
-    hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
 
 
 def _clinic_weight(code: str) -> int:

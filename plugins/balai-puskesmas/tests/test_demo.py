@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, time, timedelta
@@ -10,7 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from balai import demodata
 from balai.auth import Department, User
+from balai.calendar import national_holidays
 from balai.db import db, utcnow
 from balai.testing import travel
 from balai_puskesmas import demo, icd10, plugin
@@ -107,14 +110,15 @@ def test_a_region_gets_puskesmas_officers_patients_visits_and_a_queue(
     assert len(by_clinic) == clinics
     for clinic_id, queue in by_clinic.items():
         counter = db_session.scalar(select(QueueCounter).where(QueueCounter.clinic_id == clinic_id))
-        assert counter.last_number == len(queue) and 5 <= len(queue) <= 25
+        assert counter.last_number == len(queue) and 1 <= len(queue) <= 25
         assert [t.number for t in queue] == list(range(1, len(queue) + 1))
         statuses = [t.status for t in queue]
         assert statuses.count("called") == 1
         called = statuses.index("called")
-        assert set(statuses[:called]) <= {"served"} and set(statuses[called + 1 :]) <= {"waiting"}
+        assert set(statuses[:called]) <= {"served", "skipped", "cancelled"}
+        assert set(statuses[called + 1 :]) <= {"waiting", "cancelled"}
         for ticket in queue:
-            if ticket.status != "waiting":
+            if ticket.status not in ("waiting", "cancelled"):
                 assert ticket.created_at <= ticket.called_at
             if ticket.status == "served":
                 assert ticket.called_at < ticket.finished_at
@@ -136,24 +140,67 @@ def test_a_region_gets_puskesmas_officers_patients_visits_and_a_queue(
     assert trail["visit.create"] == len(visits)
 
 
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+def _open_hours(day):
+    """The demo's opening hours of ``day`` as aware datetimes, or None when closed."""
+    hours = demo.HOURS.get(str(day.isoweekday()))
+    if hours is None or day in national_holidays([day.year]):
+        return None
+    return tuple(datetime.combine(day, time.fromisoformat(t), JAKARTA) for t in hours)
+
+
+def _within_hours(moment):
+    hours = _open_hours(moment.astimezone(JAKARTA).date())
+    return hours is not None and hours[0] <= moment <= hours[1]
+
+
 @pytest.mark.clock
-@pytest.mark.parametrize("moment", ["2026-03-04T00:00:30+07:00", "2026-03-04T00:05:00+07:00"])
-def test_just_after_midnight_the_queue_is_todays_and_nothing_lies_ahead(
-    enabled, db_session, moment
+@pytest.mark.parametrize(
+    ("moment", "shown", "open_now"),
+    [
+        ("2026-03-04T00:03:00+07:00", "2026-03-03", False),  # Wednesday, just after midnight
+        ("2026-03-04T07:31:00+07:00", "2026-03-03", False),  # the doors have just opened
+        ("2026-03-04T09:30:00+07:00", "2026-03-04", True),  # a weekday morning
+        ("2026-03-06T13:00:00+07:00", "2026-03-06", False),  # Friday, closed at 11:30
+        ("2026-03-08T12:00:00+07:00", "2026-03-07", False),  # Sunday noon
+        ("2026-03-23T10:00:00+07:00", "2026-03-17", False),  # Lebaran's joint leave
+    ],
+    ids=["00:03", "07:31", "weekday-09:30", "friday-afternoon", "sunday-noon", "lebaran"],
+)
+def test_the_queue_follows_the_opening_hours_whenever_the_demo_is_built(
+    enabled, db_session, moment, shown, open_now
 ):
     with travel(moment):
         populated(enabled, db_session)
         now = utcnow()
-    today = now.astimezone(ZoneInfo("Asia/Jakarta")).date()
     tickets = db_session.scalars(select(Ticket)).all()
-    assert tickets and {t.day for t in tickets} == {today}
-    midnight = datetime.combine(today, time(0, 0), ZoneInfo("Asia/Jakarta"))
+    assert tickets and {t.day.isoformat() for t in tickets} == {shown}
+    counters = db_session.scalars(select(QueueCounter)).all()
+    assert {c.day.isoformat() for c in counters} == {shown}
+    statuses = Counter(t.status for t in tickets)
+    if open_now:
+        assert statuses["waiting"] + statuses["called"] > 0
+    else:  # nobody waits at a closed puskesmas: that day's numbers are all done
+        assert statuses.keys() <= {"served", "skipped", "cancelled"}
+        assert statuses["served"] > len(tickets) / 2
+    opens, closes = _open_hours(datetime.fromisoformat(shown).date())
     for ticket in tickets:
-        assert midnight <= ticket.created_at <= now
-        assert ticket.called_at is None or ticket.created_at <= ticket.called_at <= now
-        assert ticket.finished_at is None or ticket.finished_at <= now
-    assert all(v.started_at <= v.ended_at <= now for v in db_session.scalars(select(Visit)))
-    assert db_session.scalar(select(func.max(AuditEntry.at))) <= now
+        moments = [ticket.created_at, ticket.called_at, ticket.finished_at]
+        for at in filter(None, moments):
+            assert opens <= at <= min(closes, now), (ticket.number, ticket.status, at)
+        assert ticket.called_at is None or ticket.created_at <= ticket.called_at
+        if ticket.status == "served":
+            assert ticket.called_at < ticket.finished_at
+    # Visits, registrations and the audit trail: in opening hours, never ahead of now.
+    for visit in db_session.scalars(select(Visit)):
+        assert _within_hours(visit.started_at) and _within_hours(visit.ended_at)
+        assert visit.ended_at <= now
+    for patient in db_session.scalars(select(Patient)):
+        assert _within_hours(patient.created_at) and patient.created_at <= now
+    trail = db_session.scalars(select(AuditEntry).where(AuditEntry.action != "staff.assign"))
+    assert all(_within_hours(entry.at) and entry.at <= now for entry in trail)
 
 
 @pytest.mark.clock
@@ -251,3 +298,49 @@ def test_everything_is_stamped_with_the_region(
             select(User.tenant_id).where(User.email.like("%@kota-a.example"))
         ).all()
         assert demo_users and set(demo_users) == {enabled.id}
+
+
+@pytest.mark.clock
+@travel("2026-03-04T10:30:00+07:00")
+def test_patients_are_consistent_people_of_real_kecamatan(enabled, db_session, vault, audited):
+    populated(replace(enabled, slug=TANGERANG), db_session)
+    patients = db_session.scalars(select(Patient)).all()
+    names = Counter(p.name for p in patients)
+    # Varied names: no crowd of a single "Siti", no first name everywhere.
+    assert max(names.values()) <= 2
+    assert all(names[n] == 1 for n in names if " " not in n)
+    firsts = Counter(p.name.split()[0] for p in patients)
+    assert len(firsts) > 100 and firsts.most_common(1)[0][1] < len(patients) * 0.04
+    kota = {k.name: k for k in demodata.PLACES[TANGERANG].kecamatan}
+    for patient in patients:
+        assert demodata.sex_of_name(patient.name) in (None, patient.sex), patient.name
+        # "…, Kel. Cikokol, Kec. Tangerang": a real kelurahan of the kecamatan whose
+        # district code the NIK carries.
+        village, kecamatan = patient.address.split(", ")[-2:]
+        where = kota[kecamatan.removeprefix("Kec. ")]
+        assert village.removeprefix("Kel. ") in where.villages
+        assert int(vault.open(patient.nik_cipher, audited)[4:6]) == where.code
+    # Over their visits, a patient's height holds (adult) or grows (child), and their
+    # weight drifts no faster than a person's does.
+    by_patient: dict[int, list[Visit]] = {}
+    for visit in db_session.scalars(select(Visit).order_by(Visit.started_at)):
+        by_patient.setdefault(visit.patient_id, []).append(visit)
+    people = {p.id: p for p in patients}
+    repeated = 0
+    for patient_id, visits in by_patient.items():
+        patient = people[patient_id]
+        for visit in visits:
+            age = (visit.started_at.date() - patient.birth_date).days / 365.25
+            if age >= 18:
+                assert 14 < visit.weight / (visit.height / 100) ** 2 < 40, (patient.name, visit)
+        for before, after in itertools.pairwise(visits):
+            repeated += 1
+            days = (after.started_at - before.started_at).days
+            grown = (before.started_at.date() - patient.birth_date).days / 365.25 >= 18
+            if grown:
+                assert after.height == before.height
+                assert abs(after.weight - before.weight) <= 0.7 + 0.005 * days
+            else:
+                assert before.height <= after.height <= before.height + 0.1 + 0.1 * days
+                assert abs(after.weight - before.weight) <= 0.05 * before.weight + 0.02 * days
+    assert repeated >= 5
