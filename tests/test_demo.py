@@ -85,6 +85,9 @@ def test_demo_builds_prints_addresses_and_logins(tmp_path: Path) -> None:
     assert "http://kota-tangerang.localhost:8123/" in result.output
     assert "http://kabupaten-lebak.localhost:8123/" in result.output
     assert "http://localhost:8123/ is Kota Tangerang" in result.output
+    assert "http://kota-tangerang.localhost:8123/-/kotak-surat" in result.output
+    assert "http://kabupaten-lebak.localhost:8123/-/kotak-surat" in result.output
+    assert "browsers refuse" not in result.output
     for user in demo_users():
         assert f"{user.role} {user.email} {DEMO_PASSWORD} {user.tenant or '(all)'}" in " ".join(
             result.output.split()
@@ -295,6 +298,10 @@ def test_links_name_the_port_the_demo_serves_on(
         link = url_for("balai_web.home", _external=True)
     assert link == f"http://kota-tangerang.localhost:{port}/"
     assert json.loads((path / "demo.json").read_text())["port"] == port
+    # The app it serves has the mailbox, where the outbox's messages show at once.
+    assert app.config["OUTBOX_DELIVER_INLINE"] is True
+    mailbox = app.test_client().get("/-/kotak-surat", base_url=f"http://localhost:{port}")
+    assert mailbox.status_code == 200
     db.engine_for(app).dispose()
 
     # Reused on another port: new links follow it, and the demo says what it was built for.
@@ -312,3 +319,29 @@ def test_the_default_http_port_is_left_out_of_links(tmp_path: Path) -> None:
 
     assert link_settings(80) == {"PREFERRED_URL_PORT": None}
     assert link_settings(8000) == {"PREFERRED_URL_PORT": 8000}
+
+
+@pytest.mark.parametrize(
+    ("port", "instead"), [(5060, 5062), (5061, 5062), (6000, 6001), (6665, 6670), (10080, 10081)]
+)
+def test_a_port_browsers_refuse_is_warned_about_with_another(
+    built_demo: Path, port: int, instead: int
+) -> None:
+    result = CliRunner().invoke(
+        cli, ["demo", "--path", str(built_demo), "--no-serve", "--port", str(port)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"warning: browsers refuse port {port}" in result.stderr
+    assert f"--port {instead}'" in result.stderr
+    assert f"http://kota-tangerang.localhost:{port}/" in result.stdout  # still the user's choice
+
+
+def test_the_refused_ports_are_the_browsers_list() -> None:
+    from balai.demo import BROWSER_UNSAFE_PORTS, safe_port
+
+    assert {1, 22, 25, 5060, 5061, 6000, 6566, 6665, 6669, 6679, 6697, 10080} <= (
+        BROWSER_UNSAFE_PORTS
+    )
+    assert len(BROWSER_UNSAFE_PORTS) == 82
+    assert not {80, 443, 5000, 5001, 8000, 8080, 8443} & BROWSER_UNSAFE_PORTS
+    assert safe_port(5000) == 5000 and safe_port(6666) == 6670

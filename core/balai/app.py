@@ -16,6 +16,7 @@ from balai import (
     builtins,
     channels,
     config,
+    devmail,
     i18n,
     meta,
     permissions,
@@ -113,6 +114,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
     app.register_blueprint(admin_views.bp, url_prefix="/admin")
     api.init_app(app, manager, csrf)
     sms.init_app(app, csrf)
+    devmail.init_app(app)  # the demo's mailbox page, only in balai demo
     register_blueprints(app, manager)
     app.before_request(gate_disabled_plugins)
     enforce_route_access(app, manager)  # after every route: deny what declares no access

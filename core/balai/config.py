@@ -77,6 +77,9 @@ DEFAULTS: dict[str, Any] = {
     # SMS webhook replies travel in the HTTP response (True), or wait in the outbox
     # for a gateway plugin to send them (False).
     "SMS_REPLY_IN_RESPONSE": True,
+    # The demo's mailbox page /-/kotak-surat (balai.devmail): set by 'balai demo' for
+    # the app it serves; refused in an instance folder that is not a demo.
+    "DEMO_MAILBOX": False,
     # CSRF tokens live as long as the session.
     "WTF_CSRF_TIME_LIMIT": None,
 }

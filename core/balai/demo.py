@@ -11,6 +11,15 @@ Links the demo writes (in e-mails and SMS in the outbox, the SMS webhook's addre
 anything built from a region's primary domain) name the port it serves on:
 ``--port`` becomes ``PREFERRED_URL_PORT`` (:func:`link_settings`), for the build and
 for the server.
+
+The demo has no mail server nor SMS gateway: what its regions send stays in their
+outbox, and its mailbox page ``/-/kotak-surat`` (:mod:`balai.devmail`) shows it, so
+a tester sees notifications and verification codes arrive. ``balai demo`` turns it
+on (:data:`MAILBOX_SETTINGS`) for the app it builds and serves, never in
+``balai.cfg``.
+
+Browsers refuse some ports whatever answers there (:data:`BROWSER_UNSAFE_PORTS`):
+``--port`` on one of them is warned about, with a port to use instead.
 """
 
 from __future__ import annotations
@@ -39,8 +48,11 @@ from balai.plugins import Plugins, plugins
 from balai.tenancy import TenancyError, TenantInfo, create_tenant, enable_plugin, registry
 
 __all__ = [
+    "BROWSER_UNSAFE_PORTS",
     "DEMO_PASSWORD",
     "DEPARTMENTS",
+    "MAILBOX_PATH",
+    "MAILBOX_SETTINGS",
     "TENANTS",
     "DemoTenant",
     "DemoUser",
@@ -50,12 +62,27 @@ __all__ = [
     "link_settings",
     "open_demo",
     "plugin_plan",
+    "safe_port",
 ]
 
 # Published on purpose: every demo account has this password, and the command prints it.
 DEMO_PASSWORD = "demo-balai-2025"  # noqa: S105
 MARKER = "demo.json"
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+#: What ``balai demo`` adds to the app it builds and serves: the mailbox page, and
+#: messages delivered (to the outbox) right after the request that queued them.
+MAILBOX_SETTINGS: dict[str, Any] = {"DEMO_MAILBOX": True, "OUTBOX_DELIVER_INLINE": True}
+MAILBOX_PATH = "/-/kotak-surat"
+#: Ports Chromium and Firefox refuse to open (``ERR_UNSAFE_PORT``, "This address is
+#: restricted"): the Fetch standard's "bad ports", as Chromium's net/base/port_util.cc
+#: lists them.
+BROWSER_UNSAFE_PORTS = frozenset(
+    {1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95}
+    | {101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143}
+    | {161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554}
+    | {556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045}
+    | {4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080}
+)
 
 # Departments (*Organisasi Perangkat Daerah*, OPD) every demo region has.
 DEPARTMENTS = {
@@ -301,6 +328,27 @@ def _addresses(port: int) -> None:
     for spec in TENANTS:
         click.echo(f"  {spec.name:<16} http://{spec.domains[0]}:{port}/")
     click.echo(f"  http://localhost:{port}/ is {TENANTS[0].name} too.")
+    click.echo("")
+    click.echo("E-mails and SMS the demo sends arrive in each region's mailbox:")
+    for spec in TENANTS:
+        click.echo(f"  {spec.name:<16} http://{spec.domains[0]}:{port}{MAILBOX_PATH}")
+
+
+def safe_port(port: int) -> int:
+    """``port``, or the next one up that browsers open (not in :data:`BROWSER_UNSAFE_PORTS`)."""
+    while port in BROWSER_UNSAFE_PORTS:
+        port += 1
+    return port
+
+
+def _warn_browser_port(port: int) -> None:
+    """Say so when browsers will refuse ``port``, and which port to use instead."""
+    if port in BROWSER_UNSAFE_PORTS:
+        click.echo(
+            f"warning: browsers refuse port {port} (Chromium: ERR_UNSAFE_PORT, Firefox: "
+            f"'This address is restricted'); try '{_command()} --port {safe_port(port)}'",
+            err=True,
+        )
 
 
 def _logins(app: Flask) -> None:
@@ -344,7 +392,10 @@ def serve(app: Flask, host: str, port: int) -> None:
 
     click.echo("")
     if host not in LOOPBACK:
-        click.echo(f"warning: anyone who reaches {host}:{port} can log in with the password above")
+        click.echo(
+            f"warning: anyone who reaches {host}:{port} can log in with the password above "
+            f"and read the mailbox {MAILBOX_PATH}"
+        )
     click.echo(f"Press Ctrl+C to stop. Run '{_command()} --reset' to start afresh.")
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
@@ -364,12 +415,14 @@ def serve(app: Flask, host: str, port: int) -> None:
 def demo_command(path: Path, reset: bool, host: str, port: int, no_serve: bool) -> None:
     """Build (or reuse) a demo with two regions, sample users and data, and serve it."""
     path = path.resolve()
+    _warn_browser_port(port)
     if not no_serve:
         _check_port(host, port)
     links = link_settings(port)
+    settings = {**links, **MAILBOX_SETTINGS}
     if _prepare(path, reset):
         click.echo(f"building the demo in {path} ...")
-        app = build(path, links)
+        app = build(path, settings)
         click.echo("demo ready")
     else:
         click.echo(f"reusing the demo in {path} as it is ('{_command()} --reset' builds it afresh)")
@@ -379,7 +432,7 @@ def demo_command(path: Path, reset: bool, host: str, port: int, no_serve: bool) 
                 f"note: it was built for port {built}; links written then (in the outbox) "
                 f"still name {built}, new ones name {port}"
             )
-        app = open_demo(path, links)
+        app = open_demo(path, settings)
     _addresses(port)
     _logins(app)
     if no_serve:
