@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
 from flask import (
@@ -33,6 +34,7 @@ from balai.api import field_errors
 from balai.auth.sessions import AnonymousUser
 from balai.auth.views import safe_next
 from balai.db import db
+from balai.expired import page_for_refused_form
 from balai.i18n import N_
 from balai.items import MapLayer, MenuItem, SearchResult, Widget
 from balai.permissions import has_permission, public, require, role_label
@@ -70,6 +72,34 @@ def menu(section: str = "main") -> list[MenuItem]:
             key=lambda i: (i.order, i.label),
         )
     return [i for i in g.balai_menu if i.section == section]
+
+
+def current_url() -> str | None:
+    """The menu link of the section the reader is in: the longest link whose path is
+    the page's own or a folder above it (``/pengaduan/`` for ``/pengaduan/lapor``),
+    so the navigation can mark it with ``aria-current``. The home page matches only
+    itself."""
+    if not has_request_context() or not g.get("tenant"):
+        return None
+    if "balai_current" not in g:
+        g.balai_current = _longest_link(request.path)
+    return g.balai_current  # type: ignore[no-any-return]
+
+
+def _longest_link(path: str) -> str | None:
+    found = None
+    for item in menu("main") + menu("admin") + menu("user"):
+        link = urlsplit(item.url).path
+        inside = link != "/" and path.startswith(link.rstrip("/") + "/")
+        if (path == link or inside) and (found is None or len(link) > len(found)):
+            found = link
+    return found
+
+
+def is_current(*urls: str) -> bool:
+    """Whether one of ``urls`` is the reader's current section (see :func:`current_url`)."""
+    here = current_url()
+    return here is not None and any(urlsplit(url).path == here for url in urls)
 
 
 @bp.route("/")
@@ -177,6 +207,7 @@ def template_context() -> dict[str, Any]:
     return {
         "tenant": g.get("tenant"),
         "menu": menu,
+        "is_current": is_current,
         "locale": str(get_locale()),
         "languages": current_app.config["LANGUAGES"],
         "has_permission": lambda name: has_permission(_user(), name),
@@ -279,6 +310,9 @@ def _http_error(exc: HTTPException) -> Any:
     data = getattr(exc, "data", None)
     message = data.get("message") if isinstance(data, dict) else None
     if isinstance(exc, CSRFError):
+        page = page_for_refused_form()  # a page's form: shown again, filled in
+        if page is not None:
+            return page
         message = _("The CSRF token is missing or invalid. Reload the page and try again.")
     body, status = error_response(
         status,
