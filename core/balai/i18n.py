@@ -9,9 +9,13 @@ last so that a plugin cannot change the core's wording.
 from __future__ import annotations
 
 import re
+from datetime import datetime, time
 from pathlib import Path
 from types import ModuleType
 
+import flask_babel
+from babel.dates import get_date_format, get_datetime_format, get_time_format
+from flask import Flask
 from flask_babel import gettext
 
 from balai.plugins import Plugins
@@ -100,3 +104,78 @@ def translate_error(message: str) -> str:
         if found:
             return gettext(msgid, **found.groupdict())
     return gettext(message) if message in VALIDATION_MESSAGES else message
+
+
+# -- times and their zones ------------------------------------------------------
+
+#: Indonesia's zones by the names people use, in every language (CLDR gives English
+#: "GMT+7" for what everyone in Indonesia calls WIB).
+ZONE_NAMES = {
+    "Asia/Jakarta": "WIB",
+    "Asia/Pontianak": "WIB",
+    "Asia/Makassar": "WITA",
+    "Asia/Jayapura": "WIT",
+}
+_TIME_FIELDS = frozenset("HhKkmsaBb")
+_ZONE_FIELDS = frozenset("zZvVOxX")
+
+
+def format_datetime(value: datetime | None, format: str = "medium") -> str:
+    """A moment in the region's zone, always saying which zone (Jinja ``datetimeformat``).
+
+    ``format`` is a CLDR pattern (``"d MMMM y, HH.mm z"``) or ``short``/``medium``/
+    ``long``/``full``. Indonesia's zones read WIB, WITA and WIT in every language; a
+    pattern that shows a time but no zone gets the zone added at its end.
+    """
+    if value is None:
+        return ""
+    return flask_babel.format_datetime(value, zoned_pattern(_pattern(format, "datetime")))
+
+
+def format_time(value: datetime | time | None, format: str = "short") -> str:
+    """A time of day with its zone, as :func:`format_datetime` (Jinja ``timeformat``)."""
+    if value is None:
+        return ""
+    return flask_babel.format_time(value, zoned_pattern(_pattern(format, "time")))
+
+
+def _pattern(format: str, kind: str) -> str:
+    if format not in ("short", "medium", "long", "full"):
+        return format
+    locale = flask_babel.get_locale()
+    time_pattern = get_time_format(format, locale=locale).pattern
+    if kind == "time":
+        return str(time_pattern)
+    date_pattern = get_date_format(format, locale=locale).pattern
+    joined = str(get_datetime_format(format, locale=locale))
+    return joined.replace("{1}", date_pattern).replace("{0}", time_pattern)
+
+
+def zoned_pattern(pattern: str, zone: str | None = None) -> str:
+    """``pattern`` with the region's zone written out where it names a zone, and added
+    when it shows a time without one. Quoted text (``'pukul'``) is left alone."""
+    name = ZONE_NAMES.get(zone or str(flask_babel.get_timezone()))
+    out, fields, quoted, i = [], set(), False, 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char in _ZONE_FIELDS:
+            run = len(pattern) - len(pattern[i:].lstrip(char))
+            fields.add(char)
+            out.append(f"'{name}'" if name else pattern[i : i + run])
+            i += run
+            continue
+        elif not quoted and char.isalpha():
+            fields.add(char)
+        out.append(char)
+        i += 1
+    if fields & _TIME_FIELDS and not fields & _ZONE_FIELDS:
+        out.append(f" '{name}'" if name else " z")
+    return "".join(out)
+
+
+def init_app(app: Flask) -> None:
+    """Replace Flask-Babel's ``datetimeformat`` and ``timeformat`` filters with the
+    zone-aware ones above."""
+    app.jinja_env.filters.update(datetimeformat=format_datetime, timeformat=format_time)
