@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import Flask, current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from balai.api.core import PREFIX as API_PREFIX
 from balai.auth.models import User
 from balai.hookspecs import hookimpl
 from balai.items import MenuItem
-from balai.permissions import Permission
+from balai.permissions import Permission, permissions_of, route_access
 from balai.tenancy import TenantInfo
 
 
@@ -100,8 +101,33 @@ def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
         items.append(
             MenuItem(_("My account"), url_for("balai_auth.account"), section="user", order=10)
         )
-    if user is not None and user.role != "warga":  # programs use the API for officers' work
+    if user is not None and _api_use(tenant, user):
         items.append(
             MenuItem(_("API tokens"), url_for("balai_auth.tokens"), section="user", order=20)
         )
     return items
+
+
+def _api_use(tenant: TenantInfo, user: User) -> bool:
+    """Whether ``user`` holds a permission that an API route of the core or of a
+    plugin the region has on needs."""
+    switched_on = {"balai", *tenant.plugins}
+    useful = {p for p in api_permissions(current_app) if p.split(".")[0] in switched_on}
+    return bool(permissions_of(user) & useful)
+
+
+def api_permissions(app: Flask) -> frozenset[str]:
+    """The permissions that guard some route of the JSON API: whoever holds one has a
+    use for an API token, so only they see the link in the menu (everyone finds the
+    tokens page from their account page)."""
+    found = app.extensions.get("balai.api_permissions")
+    if found is None:
+        names: set[str] = set()
+        for rule in app.url_map.iter_rules():
+            if rule.rule.startswith(API_PREFIX + "/"):
+                for method in rule.methods or ():
+                    access = route_access(app, rule.endpoint, method)
+                    if access and access[0] == "require":
+                        names.update(access[1])
+        found = app.extensions["balai.api_permissions"] = frozenset(names)
+    return found  # type: ignore[no-any-return]
