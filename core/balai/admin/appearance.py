@@ -15,7 +15,8 @@ from werkzeug.wrappers import Response
 
 from balai.admin import audit, bp
 from balai.admin.forms import COLOUR_NAMES, AppearanceForm
-from balai.admin.logo import LogoError, check_logo, logo_folder, remove_logo, store_logo
+from balai.admin.logo import LogoError, check_logo, logo_folder, store_logo
+from balai.admin.logo import remove_logo as delete_logo_file
 from balai.db import db
 from balai.forms import validate_form
 from balai.permissions import require
@@ -59,6 +60,24 @@ def appearance() -> Any:
         max_kb=current_app.config["LOGO_MAX_BYTES"] // 1024,
     )
     return page, status if errors else 200
+
+
+@bp.route("/tampilan/logo/hapus", methods=["POST"])
+@require("balai.manage_appearance")
+def remove_logo() -> Response:
+    """Remove the region's logo (its file too); the rest of the appearance is kept."""
+    tenant = db.session.get(Tenant, g.tenant.id)
+    assert tenant is not None
+    old_file = tenant.logo
+    if old_file:
+        tenant.logo = None
+        bump_state(db.session)
+        db.session.commit()
+        delete_logo_file(logo_folder(current_app.instance_path, tenant.id), old_file)
+        tenant_registry().refresh(force=True)
+        audit("appearance.logo_removed", logo=old_file)
+        flash(_("The logo has been removed."), "ok")
+    return redirect(url_for("balai_admin.appearance"))
 
 
 def _label(option: tuple[str, str]) -> str:
@@ -118,10 +137,10 @@ def _save(data: dict[str, Any], logo: Logo) -> Response:
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        remove_logo(folder, new_file)
+        delete_logo_file(folder, new_file)
         raise
     if tenant.logo != old_file:
-        remove_logo(folder, old_file)
+        delete_logo_file(folder, old_file)
     tenant_registry().refresh(force=True)
     audit(
         "appearance.changed",

@@ -46,10 +46,25 @@ def enable(name: str) -> Response:
     return _switch(name, on=True)
 
 
-@bp.route("/plugin/<name>/nonaktifkan", methods=["POST"])
+@bp.route("/plugin/<name>/nonaktifkan", methods=["GET", "POST"])
 @require("balai.manage_plugins")
-def disable(name: str) -> Response:
-    return _switch(name, on=False)
+def disable(name: str) -> Any:
+    """GET asks for confirmation and says what happens to the service's data; POST
+    switches it off."""
+    if request.method == "POST":
+        return _switch(name, on=False)
+    info = plugin_manager().get(name)
+    if info is None or info.builtin:
+        abort(404)
+    if name not in g.tenant.plugins:
+        flash(_("%(title)s is already switched off.", title=info.title), "ok")
+        return redirect(url_for("balai_admin.plugins"))
+    needed_by = [
+        other.title
+        for other in plugin_manager().installed.values()
+        if other.name in g.tenant.plugins and other.manifest and name in other.manifest.requires
+    ]
+    return render_template("balai/admin/plugin_disable.html", plugin=info, needed_by=needed_by)
 
 
 def _switch(name: str, *, on: bool) -> Response:
