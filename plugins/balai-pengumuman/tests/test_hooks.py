@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
@@ -44,9 +45,8 @@ def test_dashboard_widget_counts(client, enabled, add, login):
     add("Selesai", published_at=utcnow() - timedelta(days=3), expires_at=utcnow())
     login(client, role="opd")
     page = client.get("/dasbor").get_data(as_text=True)
-    assert "<dt>Berlaku</dt><dd>2</dd>" in page
-    assert "<dt>Baru</dt><dd>1</dd>" in page
-    assert "<dt>Terjadwal</dt><dd>1</dd>" in page
+    bars = re.findall(r'"bar-label">(\w+)</span>.*?"bar-value">(\d+)<', page, re.S)
+    assert bars == [("Berlaku", "2"), ("Baru", "1"), ("Terjadwal", "1")]
 
 
 def test_search_finds_title_and_body_but_not_scheduled(client, enabled, add):
