@@ -166,7 +166,7 @@ def test_staff_get_an_account_menu_and_phones_a_compact_menu(client, login) -> N
     header = page.split("</header>")[0]
     assert '<details class="menu compact">' in header  # phones: works without JavaScript
     account = header.split('<details class="menu account-menu">')[1]
-    assert '<summary><span class="who">admin</span></summary>' in account
+    assert '<summary><span class="who">admin</span>' in account
     assert "My account" in account and "Dashboard" in account and "Log out" in account
     admin_links = re.findall(r'<a href="[^"]+" aria-current="page">Administration</a>', header)
     assert len(admin_links) == 2  # the wide and the compact menus both mark it
