@@ -6,14 +6,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime, to_user_timezone, to_utc
 from flask_babel import gettext as _
+from flask_babel import to_user_timezone, to_utc
 from werkzeug.wrappers import Response
 
 from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.fields import int_arg
 from balai.forms import validate_form
+from balai.i18n import format_datetime
 from balai.items import SearchResult, Widget
 from balai.permissions import has_permission, public, require
 from balai.settings import plugin_settings

@@ -198,6 +198,16 @@ def test_scheduled_announcement_is_announced_as_scheduled(client, enabled, login
     assert "Pengumuman sudah diterbitkan." not in page
 
 
+def test_scheduled_time_says_wib_in_english_too(client, enabled, login):
+    client.post("/bahasa", data={"lang": "en", "next": "/"})
+    login(client, role="opd")
+    data = {**VALID, "published_at": "2030-01-02T08:00"}
+    response = client.post("/pengumuman/baru", data=data)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "will be published on 2 January 2030, 08.00 WIB" in page
+    assert "GMT" not in page
+
+
 def test_archive_lists_newest_first(client, enabled, add):
     now = utcnow()
     add(
