@@ -53,6 +53,16 @@ PHRASES: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"by name: (?P<results>\d+) results, (?P<shown>\d+) shown"),
         N_("by name: %(results)s results, %(shown)s shown"),
     ),
+    (
+        re.compile(r"flagged for review: (?P<results>\d+) results, (?P<shown>\d+) shown"),
+        N_("waiting for a review: %(results)s results, %(shown)s shown"),
+    ),
+    (
+        re.compile(r"reviewed: (?P<results>\d+) results, (?P<shown>\d+) shown"),
+        N_("reviewed: %(results)s results, %(shown)s shown"),
+    ),
+    (re.compile(r"flagged for review"), N_("flagged for review")),
+    (re.compile(r"reviewed"), N_("reviewed")),
     (re.compile(r"visit (?P<id>\d+)"), N_("visit %(id)s")),
     (re.compile(r"ticket (?P<id>\d+)"), N_("queue number %(id)s")),
 ]
@@ -77,6 +87,7 @@ KEYS = {
     "visits shown": N_("visits shown"),
     "facilities": N_("puskesmas"),
     "patients": N_("patients"),
+    "differs from nik": N_("differs from the NIK"),
 }
 #: Words among the values (field names, outcomes, documents, duties).
 VALUES = {

@@ -23,7 +23,7 @@ from balai.fields import int_arg
 from balai.forms import validate_form
 from balai.permissions import has_permission, require
 from balai.plugins import hooks
-from balai_puskesmas import queue, runtime
+from balai_puskesmas import patients, queue, runtime
 from balai_puskesmas.models import Clinic, Facility, Ticket
 from balai_puskesmas.runtime import READ, RECORD, REGISTER, SERVE
 from balai_puskesmas.services import PuskesmasError, facilities_with, require_duty
@@ -35,6 +35,7 @@ bp = Blueprint(
     "puskesmas_loket", __name__, url_prefix="/puskesmas/loket", template_folder="templates"
 )
 PER_PAGE = 50  # waiting numbers shown at once
+REVIEW_PAGE = 20  # flagged patients shown at once
 Errors = dict[str, list[str]]
 
 
@@ -245,3 +246,52 @@ def take(clinic_id: int) -> Any:
     db.session.commit()
     flash(_("Number %(number)s given.", number=queue.display_number(ticket)), "ok")
     return _back(clinic.id)
+
+
+# -- patients registered with data that differ from their NIK ---------------------------
+
+
+@bp.get("/tinjau")
+@require(REGISTER)
+def flagged() -> Any:
+    """The patients registered with a date of birth or sex that differs from the NIK
+    (with the desk's reason), waiting for a review; ``?status=reviewed``: those reviewed.
+    The registration desk's (a registration duty somewhere); the read is audited."""
+    reviewed = request.args.get("status") == "reviewed"
+    page = int_arg(request.args, "page") or 1
+    try:
+        found = patients.flagged(
+            db.session,
+            runtime.actor(),
+            utcnow(),
+            reviewed=reviewed,
+            page=page,
+            per_page=REVIEW_PAGE,
+        )
+    except PuskesmasError as exc:
+        db.session.rollback()
+        runtime.abort_for(exc)
+    if page > max(found["pages"], 1):
+        db.session.rollback()
+        abort(404)
+    db.session.commit()
+    return render_template("puskesmas/desk/flagged.html", found=found, reviewed=reviewed)
+
+
+@bp.post("/tinjau/<int:patient_id>")
+@require(REGISTER)
+def review(patient_id: int) -> Response:
+    """Mark a flagged patient reviewed (audited)."""
+    try:
+        patient = patients.review(db.session, runtime.actor(), patient_id, utcnow())
+    except PuskesmasError as exc:
+        db.session.rollback()
+        if exc.status in (403, 404):
+            runtime.abort_for(exc)
+        for messages in runtime.error_messages(exc).values():
+            for message in messages:
+                flash(message, "error")
+        return redirect(url_for(".flagged"))
+    db.session.commit()
+    flash(_("%(name)s is marked as reviewed.", name=patient.name), "ok")
+    return redirect(url_for(".flagged"))

@@ -82,6 +82,8 @@ ACTIONS = {
     "patient.read": _l("Patient data read"),
     "patient.lookup": _l("Patient looked up by NIK"),
     "patient.search": _l("Patients searched by name"),
+    "patient.flagged": _l("Patients with data that differ from the NIK listed"),
+    "patient.review": _l("Patient with data that differ from the NIK reviewed"),
     "visit.create": _l("Visit recorded"),
     "visit.read": _l("Visits read (a visit or a patient's list)"),
     "visit.read_own": _l("Own visits read by the patient"),

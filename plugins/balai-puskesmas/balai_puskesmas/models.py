@@ -147,6 +147,11 @@ class Patient(TenantScoped, Base):
     the NIK whose hash is ``ihs_nik_hash``: the answer stands only while the NIK is
     that one. A search that found nobody leaves ``ihs_cipher`` empty
     (``ihs_ambiguous`` when it found several).
+
+    ``nik_mismatch`` names what the desk registered although it differs from the NIK
+    (a date of birth corrected by the civil registry keeps the old NIK), with the
+    reason it gave; such a patient is flagged (``flagged_at``) until someone at a
+    registration desk reviewed it (``reviewed_at``).
     """
 
     __tablename__ = "puskesmas_patient"
@@ -156,6 +161,7 @@ class Patient(TenantScoped, Base):
         Index("ix_puskesmas_patient_bpjs", "tenant_id", "bpjs_hash"),
         Index("ix_puskesmas_patient_phone", "tenant_id", "phone_hash"),
         Index("ix_puskesmas_patient_user", "tenant_id", "user_id"),
+        Index("ix_puskesmas_patient_flagged", "tenant_id", "flagged_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,6 +182,13 @@ class Patient(TenantScoped, Base):
     ihs_nik_hash: Mapped[str | None] = mapped_column(String(64))
     ihs_checked_at: Mapped[datetime | None] = mapped_column()
     ihs_ambiguous: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: What differs from the NIK and was registered anyway, with the desk's reason
+    #: (``"birth_date"``, ``"sex"`` or ``"birth_date,sex"``; empty: nothing differs).
+    nik_mismatch: Mapped[str] = mapped_column(String(30), default="")
+    mismatch_reason: Mapped[str] = mapped_column(String(300), default="")
+    #: When the difference was recorded (flagged for review) and when it was reviewed.
+    flagged_at: Mapped[datetime | None] = mapped_column()
+    reviewed_at: Mapped[datetime | None] = mapped_column()
 
 
 class QueueCounter(TenantScoped, Base):

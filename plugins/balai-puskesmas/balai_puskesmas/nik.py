@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 from datetime import date
 
-__all__ = ["PROVINCES", "NikError", "birth_date_of", "check_nik", "sex_of"]
+__all__ = [
+    "PROVINCES",
+    "NikError",
+    "birth_date_of",
+    "check_nik",
+    "mismatches",
+    "normalise_nik",
+    "sex_of",
+]
 
 
 def N_(message: str) -> str:
@@ -27,6 +35,9 @@ PROVINCES = frozenset(
 )
 
 _SHAPE = re.compile(r"[0-9]{16}")
+#: Digits in groups separated by single spaces, as a NIK is often typed or printed
+#: (``3671 0115 0385 9901``): nothing before, after or between but one space.
+_GROUPED = re.compile(r"[0-9]+(?: [0-9]+)+")
 
 
 class NikError(ValueError):
@@ -35,6 +46,16 @@ class NikError(ValueError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+def normalise_nik(value: object) -> object:
+    """``value`` with the single spaces between groups of digits removed
+    (``3671 0115 0385 9901`` → ``3671011503859901``); anything else as it is, so that
+    :func:`check_nik` refuses it (a space before or after, two spaces, a tab, a
+    newline, a dash, non-Latin digits)."""
+    if isinstance(value, str) and _GROUPED.fullmatch(value):
+        return value.replace(" ", "")
+    return value
 
 
 def check_nik(value: object, *, today: date) -> str:
@@ -46,7 +67,12 @@ def check_nik(value: object, *, today: date) -> str:
     """
     if not isinstance(value, str) or not _SHAPE.fullmatch(value):
         # fullmatch: "…\n" and Arabic-Indic or full-width digits are refused too.
-        raise NikError(N_("A NIK is exactly 16 digits 0-9, with no spaces or other characters."))
+        raise NikError(
+            N_(
+                "A NIK is exactly 16 digits 0-9, with no other characters (groups of digits "
+                "may be separated by single spaces)."
+            )
+        )
     if int(value[0:2]) not in PROVINCES:
         raise NikError(N_("The first two digits of the NIK are not a province code."))
     if value[2:4] == "00" or value[4:6] == "00":
@@ -80,3 +106,15 @@ def birth_date_of(nik: str, *, today: date) -> date | None:
 def sex_of(nik: str) -> str:
     """``female`` when the day of birth carries the +40, else ``male``."""
     return "female" if int(nik[6:8]) > 40 else "male"
+
+
+def mismatches(nik: str, birth_date: date, sex: str, *, today: date) -> list[str]:
+    """The fields that differ from what the (plausible) NIK encodes: ``birth_date``,
+    ``sex``, both or none. A difference is usually a typing mistake, but not always:
+    a date of birth corrected by the civil registry (Dukcapil) keeps the old NIK."""
+    found = []
+    if birth_date_of(nik, today=today) != birth_date:
+        found.append("birth_date")
+    if sex_of(nik) != sex:
+        found.append("sex")
+    return found

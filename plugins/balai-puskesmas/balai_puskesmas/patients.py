@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from balai.auth import User
 from balai.permissions import OPERATOR
 from balai_puskesmas.models import SEXES, Patient, Ticket
-from balai_puskesmas.nik import NikError, birth_date_of, check_nik, sex_of
+from balai_puskesmas.nik import NikError, check_nik, mismatches, normalise_nik
 from balai_puskesmas.services import (
     Actor,
     AuditContext,
@@ -54,12 +54,14 @@ __all__ = [
     "attach_ticket",
     "check",
     "find_by_nik",
+    "flagged",
     "get",
     "identifiers",
     "normalise_phone",
     "paginate",
     "readable",
     "register",
+    "review",
     "search",
     "update",
 ]
@@ -74,6 +76,7 @@ def N_(message: str) -> str:
 EARLIEST_BIRTH = date(1900, 1, 1)
 NAME_MAX = 200
 ADDRESS_MAX = 300
+REASON_MAX = 300
 SEARCH_MIN = 2
 
 _BPJS = re.compile(r"[0-9]{13}")
@@ -83,6 +86,12 @@ NOT_ASSIGNED = N_("You are not assigned to any puskesmas, so you cannot open hea
 NOT_REGISTRAR = N_("Only officers on registration duty at a puskesmas can register patients.")
 NO_PATIENT = N_("There is no such patient.")
 NIK_TAKEN = N_("A patient with this NIK is already registered.")
+MISMATCH_HELP = N_(
+    "If the KTP or KK shows these data (a correction by Dukcapil keeps the old NIK), "
+    "tick the confirmation and give the reason: the patient is registered and flagged "
+    "for review."
+)
+NOT_FLAGGED = N_("This patient is not waiting for a review.")
 
 #: The fields a draft can change, in the order they are reported.
 FIELDS = ("nik", "name", "birth_date", "sex", "address", "phone", "bpjs", "citizen_email")
@@ -96,6 +105,11 @@ class PatientDraft:
     ``phone`` is an Indonesian mobile number in any usual writing (``0812-3456-7890``,
     ``+62 812 3456 7890``); ``citizen_email`` names the account of the region that may
     see this patient's visits. Identifiers are left out of the ``repr``.
+
+    A date of birth or sex that differs from what the NIK encodes is refused unless
+    ``mismatch_confirmed`` (the desk saw these data on the KTP or KK: a correction by
+    the civil registry keeps the old NIK) with a ``mismatch_reason``; the patient is
+    then flagged for review.
     """
 
     nik: str = field(default="", repr=False)
@@ -106,6 +120,8 @@ class PatientDraft:
     phone: str | None = field(default=None, repr=False)
     bpjs: str | None = field(default=None, repr=False)
     citizen_email: str | None = field(default=None, repr=False)
+    mismatch_confirmed: bool = False
+    mismatch_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,6 +155,9 @@ class _Clean:
     phone: str | None
     bpjs: str | None
     user_id: int | None
+    #: What differs from the NIK (accepted with ``reason``), comma-separated, or "".
+    mismatch: str = ""
+    reason: str = ""
 
 
 # -- validation ----------------------------------------------------------------------
@@ -175,7 +194,8 @@ def check(
 
     ``patient_id`` is the patient being updated, whose own NIK is not a duplicate.
     """
-    errors, _clean = _validate(session, vault, draft, today, patient_id)
+    patient = session.get(Patient, patient_id) if patient_id is not None else None
+    errors, _clean = _validate(session, vault, draft, today, patient)
     return errors
 
 
@@ -184,14 +204,18 @@ def _validate(
     vault: Vault,
     draft: PatientDraft,
     today: date,
-    patient_id: int | None,
+    patient: Patient | None,
 ) -> tuple[dict[str, list[str]], _Clean | None]:
+    """``patient``: the patient being updated (its own NIK is no duplicate, and a
+    difference from the NIK it was accepted with needs no new confirmation)."""
     errors: dict[str, list[str]] = {}
+    patient_id = patient.id if patient is not None else None
 
     def fail(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
-    nik = draft.nik if isinstance(draft.nik, str) else ""
+    nik = normalise_nik(draft.nik) if isinstance(draft.nik, str) else ""
+    assert isinstance(nik, str)
     if not nik.strip():
         fail("nik", N_("Enter the NIK."))
     else:
@@ -220,13 +244,38 @@ def _validate(
     if draft.sex not in SEXES:
         fail("sex", N_("Choose the sex: male or female."))
 
-    if "nik" not in errors and not isinstance(born, str) and "birth_date" not in errors:
+    mismatch: list[str] = []
+    reason = _SPACES.sub(" ", draft.mismatch_reason or "").strip()
+    if (
+        "nik" not in errors
+        and not isinstance(born, str)
+        and "birth_date" not in errors
+        and draft.sex in SEXES
+    ):
         # The NIK encodes the date of birth (and, by day + 40, the sex): a difference
-        # is nearly always a typing mistake in one of them.
-        if birth_date_of(nik, today=today) != born:
-            fail("birth_date", N_("The date of birth does not match the NIK (digits 7-12)."))
-        elif draft.sex in SEXES and sex_of(nik) != draft.sex:
-            fail("sex", N_("The sex does not match the NIK (women's day of birth + 40)."))
+        # is nearly always a typing mistake in one of them, but not always (the civil
+        # registry corrects a date of birth and keeps the NIK): the desk may confirm
+        # what the KTP or KK shows, with the reason, and the patient is flagged.
+        mismatch = mismatches(nik, born, draft.sex, today=today)
+        accepted = (
+            patient is not None
+            and patient.nik_mismatch == ",".join(mismatch)
+            and patient.nik_hash == vault.hash(nik)
+            and patient.birth_date == born
+            and patient.sex == draft.sex
+        )
+        if mismatch and accepted:
+            reason = patient.mismatch_reason if patient is not None else reason
+        elif mismatch and not draft.mismatch_confirmed:
+            if "birth_date" in mismatch:
+                fail("birth_date", N_("The date of birth does not match the NIK (digits 7-12)."))
+            if "sex" in mismatch:
+                fail("sex", N_("The sex does not match the NIK (women's day of birth + 40)."))
+            fail("nik_mismatch", MISMATCH_HELP)
+        elif mismatch and not reason:
+            fail("mismatch_reason", N_("Give the reason the data differ from the NIK."))
+    if len(reason) > REASON_MAX:
+        fail("mismatch_reason", N_("The reason can have at most 300 characters."))
 
     address = _SPACES.sub(" ", draft.address or "").strip()
     if len(address) > ADDRESS_MAX:
@@ -256,7 +305,18 @@ def _validate(
     if errors:
         return errors, None
     assert isinstance(born, date)
-    return {}, _Clean(nik, name, born, draft.sex, address, phone, bpjs, user_id)
+    return {}, _Clean(
+        nik,
+        name,
+        born,
+        draft.sex,
+        address,
+        phone,
+        bpjs,
+        user_id,
+        mismatch=",".join(mismatch),
+        reason=reason if mismatch else "",
+    )
 
 
 def _nik_taken(session: Session, nik_hash: str, patient_id: int | None) -> bool:
@@ -331,6 +391,11 @@ def register(
     _refuse(errors)
     assert clean is not None
     nik_cipher, nik_hash = vault.seal(clean.nik)
+    mismatch = {
+        "nik_mismatch": clean.mismatch,
+        "mismatch_reason": clean.reason,
+        "flagged_at": now if clean.mismatch else None,
+    }
     phone_cipher, phone_hash = vault.seal(clean.phone)
     bpjs_cipher, bpjs_hash = vault.seal(clean.bpjs)
     patient = Patient(
@@ -347,6 +412,7 @@ def register(
         user_id=clean.user_id,
         created_at=now,
         updated_at=now,
+        **mismatch,
     )
     session.add(patient)
     _flush(session)
@@ -375,9 +441,17 @@ def register(
         now,
         patient_id=patient.id,
         facility_id=facility_id,
-        detail=f"given: {', '.join(given) or 'none'}; tickets suggested: {len(tickets)}",
+        detail=f"given: {', '.join(given) or 'none'}; tickets suggested: {len(tickets)}"
+        + _mismatch_detail(clean.mismatch),
     )
     return patient
+
+
+def _mismatch_detail(mismatch: str) -> str:
+    """The audit detail's segment for data accepted although they differ from the NIK."""
+    if not mismatch:
+        return ""
+    return f"; differs from nik: {mismatch.replace(',', ', ')}; flagged for review"
 
 
 def update(
@@ -400,10 +474,21 @@ def update(
     if patient is None:
         raise PuskesmasError(NO_PATIENT, status=404)
     today = today or now.date()
-    errors, clean = _validate(session, vault, draft, today, patient.id)
+    errors, clean = _validate(session, vault, draft, today, patient)
     _refuse(errors)
     assert clean is not None
     changed: list[str] = []
+    flagged = ""
+    if clean.mismatch != patient.nik_mismatch or (
+        clean.mismatch and clean.reason != patient.mismatch_reason
+    ):
+        # Newly accepted (or accepted again after a change): flagged for a new review;
+        # the data match the NIK now: the flag goes.
+        patient.nik_mismatch = clean.mismatch
+        patient.mismatch_reason = clean.reason
+        patient.flagged_at = now if clean.mismatch else None
+        patient.reviewed_at = None
+        flagged = _mismatch_detail(clean.mismatch) or "; differs from nik: none"
     if vault.hash(clean.nik) != patient.nik_hash:
         patient.nik_cipher, patient.nik_hash = vault.seal(clean.nik)  # type: ignore[assignment]
         changed.append("nik")
@@ -431,9 +516,80 @@ def update(
         now,
         patient_id=patient.id,
         facility_id=facility_id,
-        detail=f"changed: {', '.join(changed) or 'none'}",
+        detail=f"changed: {', '.join(changed) or 'none'}{flagged}",
     )
     return changed
+
+
+def review(
+    session: Session, actor: Actor, patient_id: int, now: datetime
+) -> Patient:
+    """Mark a flagged patient reviewed: someone at a registration desk checked that the
+    data accepted although they differ from the NIK are right (on the KTP or KK, or
+    with Dukcapil). The flag's reason stays on the record.
+
+    :raises PuskesmasError: 403 without a registration duty, 404 for an unknown
+        patient, 409 when the patient waits for no review.
+    """
+    facility_id = _registrar(actor)
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise PuskesmasError(NO_PATIENT, status=404)
+    if not patient.nik_mismatch or patient.flagged_at is None or patient.reviewed_at:
+        raise PuskesmasError(NOT_FLAGGED, status=409)
+    patient.reviewed_at = now
+    session.flush()
+    audit(
+        session,
+        actor,
+        "patient.review",
+        now,
+        patient_id=patient.id,
+        facility_id=facility_id,
+        detail=f"differs from nik: {patient.nik_mismatch.replace(',', ', ')}; reviewed",
+    )
+    return patient
+
+
+def flagged(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    reviewed: bool = False,
+    page: int = 1,
+    per_page: int = 20,
+) -> dict[str, Any]:
+    """One page of the patients registered with data that differ from their NIK: those
+    waiting for a review (oldest first), or with ``reviewed`` those reviewed (latest
+    first). The read is audited (one entry for the page).
+
+    :returns: as :func:`search`, the items :class:`ShownPatient`.
+    :raises PuskesmasError: 403 without a registration duty.
+    """
+    _registrar(actor)
+    statement = select(Patient).where(Patient.nik_mismatch != "", Patient.flagged_at.is_not(None))
+    if reviewed:
+        statement = statement.where(Patient.reviewed_at.is_not(None)).order_by(
+            Patient.reviewed_at.desc(), Patient.id.desc()
+        )
+    else:
+        statement = statement.where(Patient.reviewed_at.is_(None)).order_by(
+            Patient.flagged_at, Patient.id
+        )
+    found = paginate(session, statement, page, per_page)
+    audited = audit(
+        session,
+        actor,
+        "patient.flagged",
+        now,
+        detail=(
+            f"{'reviewed' if reviewed else 'flagged for review'}: "
+            f"{found['total']} results, {len(found['items'])} shown"
+        ),
+    )
+    found["items"] = [ShownPatient(patient, audited) for patient in found["items"]]
+    return found
 
 
 #: The identity documents the desk checks before linking a number to a patient.
@@ -526,6 +682,7 @@ def find_by_nik(
         cannot be right (nothing is then looked up or written).
     """
     _any_duty(actor)
+    nik = normalise_nik(nik)  # type: ignore[assignment]
     try:
         check_nik(nik, today=today or now.date())
     except NikError as exc:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, url_for
 from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema
@@ -133,7 +133,12 @@ def register_sms_keywords(app: Flask) -> list[SmsKeyword]:
 
 @hookimpl
 def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
-    return navigation.menu_items(user)
+    items = navigation.menu_items(user)
+    if user is not None and user.role == "warga":
+        items.append(
+            MenuItem(str(_l("My queue numbers")), url_for("puskesmas.my_tickets"), section="user")
+        )
+    return items
 
 
 @hookimpl

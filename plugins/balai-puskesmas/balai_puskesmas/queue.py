@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from balai.calendar import calendar_for
 from balai_puskesmas.models import Clinic, Facility, Patient, QueueCounter, Ticket, Visit
-from balai_puskesmas.nik import NikError, check_nik
+from balai_puskesmas.nik import NikError, check_nik, normalise_nik
 from balai_puskesmas.services import Actor, PuskesmasError, mobile_number, require_duty
 from balai_puskesmas.vault import Vault
 
@@ -56,9 +56,12 @@ __all__ = [
     "desk_ticket",
     "display_number",
     "estimate",
+    "estimated_call",
     "finish",
+    "my_tickets",
     "normalise_phone",
     "online_quota",
+    "open_days",
     "recall",
     "region_today",
     "skip",
@@ -102,6 +105,8 @@ STATUS_LABELS = {
 }
 #: How many recently called numbers the board shows per clinic.
 RECENT = 4
+#: How many of the next waiting numbers the board shows per clinic.
+UPCOMING = 3
 
 
 
@@ -132,6 +137,42 @@ def bookable_days(now: datetime, timezone: str | tzinfo, days_ahead: int) -> lis
     """The days a number can be taken for: the region's today up to ``days_ahead`` later."""
     today = region_today(now, timezone)
     return [today + timedelta(days=n) for n in range(max(days_ahead, 0) + 1)]
+
+
+def open_days(
+    session: Session,
+    facilities: Iterable[Facility],
+    days: Iterable[date],
+    now: datetime,
+    timezone: str | tzinfo,
+    *,
+    closed_on_holidays: bool,
+) -> list[date]:
+    """The ``days`` on which at least one of ``facilities`` gives numbers: a weekday with
+    opening hours, not a holiday of the region (when ``closed_on_holidays``), and today
+    only until closing time. The same rules :func:`take_number` applies, so a day
+    offered on the form is a day a number can be taken for."""
+    wanted = sorted(set(days))
+    facilities = list(facilities)
+    if not wanted or not facilities:
+        return []
+    today = region_today(now, timezone)
+    holidays = (
+        calendar_for(session, sorted({d.year for d in wanted})).holidays
+        if closed_on_holidays
+        else {}
+    )
+    local_now = now.astimezone(_zone(timezone)).strftime("%H:%M")
+    found = []
+    for day in wanted:
+        if day in holidays:
+            continue
+        for facility in facilities:
+            hours = (facility.hours or {}).get(str(day.isoweekday()))
+            if hours and not (day == today and local_now > hours[1]):
+                found.append(day)
+                break
+    return found
 
 
 def _day_bounds(day: date, timezone: str | tzinfo) -> tuple[datetime, datetime]:
@@ -212,7 +253,9 @@ def take_number(
     """
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
-    nik = nik or None  # never trimmed: "…\n" or " …" is not a NIK (nik.check_nik)
+    # Never trimmed: "…\n" or " …" is not a NIK; digits in groups with single spaces
+    # between are (nik.normalise_nik).
+    nik = normalise_nik(nik) if nik else None  # type: ignore[assignment]
     phone = (phone or "").strip() or None
     errors: dict[str, str] = {}
     params: dict[str, object] = {}
@@ -439,6 +482,48 @@ def estimate(session: Session, ticket: Ticket) -> tuple[int, int]:
     return ahead, ahead * max(ticket.clinic.minutes_per_patient or 0, 0)
 
 
+def estimated_call(
+    session: Session, ticket: Ticket, now: datetime, timezone: str | tzinfo
+) -> datetime | None:
+    """When a waiting number is likely to be called (aware, in the region's zone), or
+    ``None`` (not waiting, or the puskesmas has no hours that day).
+
+    The clinic starts calling at the puskesmas' opening time; each number ahead takes
+    the clinic's minutes per patient (its average service time). Before opening time
+    (or for a later day) the count starts at opening time, after it from ``now``.
+    """
+    if ticket.status != "waiting":
+        return None
+    hours = (ticket.clinic.facility.hours or {}).get(str(ticket.day.isoweekday()))
+    if not hours:
+        return None
+    zone = _zone(timezone)
+    try:
+        opening = datetime.combine(ticket.day, time.fromisoformat(str(hours[0])), tzinfo=zone)
+    except ValueError:
+        return None
+    start = max(opening, now.astimezone(zone))
+    _ahead, minutes = estimate(session, ticket)
+    return start + timedelta(minutes=minutes)
+
+
+def my_tickets(
+    session: Session, user_id: int, *, page: int = 1, per_page: int = 20
+) -> tuple[list[Ticket], int]:
+    """One page of the numbers a citizen took while logged in (latest day first) and
+    how many there are in all."""
+    where = Ticket.user_id == user_id
+    total = int(session.scalar(select(func.count()).select_from(Ticket).where(where)) or 0)
+    rows = session.scalars(
+        select(Ticket)
+        .where(where)
+        .order_by(Ticket.day.desc(), Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    ).all()
+    return list(rows), total
+
+
 def waiting_counts(
     session: Session, day: date, clinic_ids: Iterable[int] | None = None
 ) -> dict[int, int]:
@@ -649,11 +734,13 @@ class BoardRow:
     current: Ticket | None
     waiting: int
     recent: list[Ticket] = field(default_factory=list)
+    #: The first waiting numbers, in the order they will be called.
+    upcoming: list[Ticket] = field(default_factory=list)
 
 
 def board(session: Session, facility_id: int, day: date) -> list[BoardRow]:
-    """Each active clinic of the puskesmas: the number last called, how many wait, and
-    the few called before it."""
+    """Each active clinic of the puskesmas: the number last called, how many wait, the
+    next few to be called and the few called before it."""
     clinics = session.scalars(
         select(Clinic)
         .where(Clinic.facility_id == facility_id, Clinic.active.is_(True))
@@ -673,12 +760,19 @@ def board(session: Session, facility_id: int, day: date) -> list[BoardRow]:
             .order_by(Ticket.called_at.desc(), Ticket.id.desc())
             .limit(RECENT + 1)
         ).all()
+        upcoming = session.scalars(
+            select(Ticket)
+            .where(Ticket.clinic_id == clinic.id, Ticket.day == day, Ticket.status == "waiting")
+            .order_by(Ticket.number)
+            .limit(UPCOMING)
+        ).all()
         rows.append(
             BoardRow(
                 clinic=clinic,
                 current=called[0] if called else None,
                 waiting=waiting.get(clinic.id, 0),
                 recent=list(called[1:]),
+                upcoming=list(upcoming),
             )
         )
     return rows

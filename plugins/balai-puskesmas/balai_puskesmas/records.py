@@ -106,6 +106,8 @@ class PatientForm(FormSchema):
     citizen_email = Text(load_default=None)
     tiket = Id(load_default=None, error_messages={"invalid": _l("Unknown number.")})
     identitas = Text(load_default=None)
+    nik_mismatch = Text(load_default=None)
+    mismatch_reason = Text(load_default="")
 
 
 class DecimalCommaFloat(fields.Float):
@@ -472,6 +474,8 @@ def _draft(data: dict[str, Any]) -> patients.PatientDraft:
         phone=data["phone"],
         bpjs=data["bpjs"],
         citizen_email=data["citizen_email"],
+        mismatch_confirmed=bool(data["nik_mismatch"]),
+        mismatch_reason=data["mismatch_reason"],
     )
 
 

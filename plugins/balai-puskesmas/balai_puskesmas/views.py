@@ -11,6 +11,7 @@ from math import ceil
 from pathlib import Path
 from typing import Any
 
+import segno
 from babel.dates import get_day_names
 from flask import (
     Blueprint,
@@ -29,6 +30,7 @@ from flask import (
 from flask_babel import format_date, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from marshmallow import validate
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -37,7 +39,7 @@ from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.fields import Date, Id, Text, int_arg
 from balai.forms import FormSchema, validate_form
-from balai.permissions import public
+from balai.permissions import public, require
 from balai_puskesmas import limiting, queue, runtime
 from balai_puskesmas.models import Clinic, Facility, Ticket
 from balai_puskesmas.services import PuskesmasError
@@ -61,6 +63,9 @@ PAGE_SIZE = 20
 TAKE_FIELDS = ("clinic", "day", "nik", "phone")
 DASH = "\u2013"  # an en dash between the first and last day, the opening and closing time
 KIOSK_RETURN_SECONDS = 45  # the kiosk's ticket page goes back to the buttons by itself
+#: The kiosk's buttons (and a refusal shown on them) go back to a clean start by
+#: themselves: a NIK typed and left on the screen is gone, the counts are fresh.
+KIOSK_IDLE_SECONDS = 90
 KIOSK_SHOWN = "puskesmas_kiosk_ticket"  # session key: the kiosk's ticket not shown yet
 KIOSK_DEVICE = "puskesmas_kiosk"  # session key: [tenant id, facility id] of an opened kiosk
 Errors = dict[str, list[str]]
@@ -137,6 +142,11 @@ def today() -> date:
     return queue.region_today(utcnow(), zone())
 
 
+def region_today_of(now: Any) -> date:
+    """The region's calendar day at ``now``."""
+    return queue.region_today(now, zone())
+
+
 def rule_errors(exc: PuskesmasError) -> Errors:
     """A rule's refusal, translated, by form field (``_form`` for the form as a whole)."""
     if "last" in exc.params:
@@ -184,6 +194,31 @@ def opening_hours(facility: Facility) -> list[tuple[str, str]]:
         (names[a - 1] if a == b else f"{names[a - 1]}{DASH}{names[b - 1]}", text)
         for a, b, text in groups
     ]
+
+
+def number_size(number: str) -> str:
+    """The style class that sizes a ticket's number to its card by its length (the
+    number is never broken over two lines): ``UMUM-012`` needs none."""
+    for chars in (8, 11, 15):
+        if len(number) <= chars:
+            return "" if chars == 8 else f"chars-{chars}"
+    return "chars-24"
+
+
+@bp.app_template_filter("number_size")
+def _number_size_filter(number: str) -> str:
+    return number_size(number)
+
+
+def qr_svg(text: str, title: str) -> Markup:
+    """``text`` as a QR code, an inline SVG drawn on the server (no script, no request
+    to another site), sized by the style sheet (class ``kiosk-qr``)."""
+    code = segno.make(text, error="m", micro=False)
+    svg = code.svg_inline(
+        scale=1, border=2, dark="#000", light="#fff", svgclass="kiosk-qr", title=title,
+        omitsize=True,
+    )
+    return Markup(svg)  # noqa: S704 - segno's own SVG; the title is escaped by segno
 
 
 def tel_uri(phone: str) -> str:
@@ -257,7 +292,7 @@ def index() -> str:
 def take() -> Any:
     """The form to take a number: puskesmas and clinic, the day, optional NIK and phone."""
     if request.method == "GET":
-        start = {"clinic": request.args.get("poli", ""), "day": today().isoformat()}
+        start = {"clinic": request.args.get("poli", ""), "day": ""}  # the first open day
         return _take_page(start, {})
     values = {name: request.form.get(name, "") for name in TAKE_FIELDS}
     data, errors = validate_form(TakeForm(), request.form)
@@ -308,14 +343,29 @@ def _take_page(
     groups: dict[int, tuple[Facility, list[Clinic]]] = {}
     for clinic in clinics:
         groups.setdefault(clinic.facility_id, (clinic.facility, []))[1].append(clinic)
-    days = queue.bookable_days(utcnow(), zone(), int(runtime.settings()["days_ahead"]))
+    # Only the days a number can be had: of the chosen clinic's puskesmas once one is
+    # chosen (``?poli=`` or the form sent back), else of any puskesmas.
+    chosen = next((c for c in clinics if str(c.id) == str(values.get("clinic", ""))), None)
+    now = utcnow()
+    settings = runtime.settings()
+    days = queue.open_days(
+        db.session,
+        [chosen.facility] if chosen is not None else [f for f, _c in groups.values()],
+        queue.bookable_days(now, zone(), int(settings["days_ahead"])),
+        now,
+        zone(),
+        closed_on_holidays=bool(settings["closed_on_holidays"]),
+    )
     html = render_template(
         "puskesmas/take.html",
         groups=list(groups.values()),
         days=days,
+        chosen=chosen,
+        today=region_today_of(now),
         values=values,
         errors=errors,
         limited=limited,
+        logged_in=current_user.is_authenticated,
     )
     return html, 400 if errors else 200
 
@@ -330,6 +380,31 @@ def _ticket_or_404(code: str) -> Ticket:
     return ticket
 
 
+@bp.get("/antrean/saya")
+@require()
+def my_tickets() -> Response:
+    """The numbers the citizen took on the web or in the app while logged in, latest day
+    first, each with its status and a link to its page."""
+    page = int_arg(request.args, "page") or 1
+    tickets, total = queue.my_tickets(
+        db.session, current_user.id, page=page, per_page=PAGE_SIZE
+    )
+    pages = ceil(total / PAGE_SIZE)
+    if page > max(pages, 1):
+        abort(404)
+    html = render_template(
+        "puskesmas/my_tickets.html",
+        tickets=tickets,
+        total=total,
+        page=page,
+        pages=pages,
+        today=today(),
+        labels=queue.STATUS_LABELS,
+        display_number=queue.display_number,
+    )
+    return private(html)
+
+
 @bp.get("/antrean/<code>")
 @public
 def ticket(code: str) -> Response:
@@ -339,14 +414,17 @@ def ticket(code: str) -> Response:
 
 def _ticket_page(ticket: Ticket, errors: Errors, status: int = 200) -> Response:
     ahead, minutes = queue.estimate(db.session, ticket)
-    day = today()
+    now = utcnow()
+    day = region_today_of(now)
     html = render_template(
         "puskesmas/ticket.html",
         ticket=ticket,
         number=queue.display_number(ticket),
         ahead=ahead,
         minutes=minutes,
-        position=ahead + 1,
+        called_at=queue.estimated_call(db.session, ticket, now, zone()),
+        own=current_user.is_authenticated and ticket.user_id == current_user.id,
+        logged_in=current_user.is_authenticated,
         serving=queue.current_called(db.session, ticket.clinic_id, ticket.day),
         labels=queue.STATUS_LABELS,
         errors=errors,
@@ -436,6 +514,8 @@ def kiosk(facility_id: int) -> Any:
 def _kiosk_page(facility: Facility, clinics: list[Clinic], errors: Errors, nik: str) -> Response:
     html = render_template(
         "puskesmas/kiosk.html",
+        refresh=KIOSK_IDLE_SECONDS,
+        refresh_url=url_for(".kiosk", facility_id=facility.id),
         facility=facility,
         clinics=clinics,
         waiting=queue.waiting_counts(db.session, today(), [c.id for c in clinics]),
@@ -462,14 +542,18 @@ def kiosk_ticket(facility_id: int, code: str) -> Response:
     if session.pop(KIOSK_SHOWN, None) != ticket.code:
         return private(redirect(url_for(".kiosk", facility_id=facility.id)))
     ahead, minutes = queue.estimate(db.session, ticket)
+    link = url_for(".ticket", code=ticket.code, _external=True)
+    now = utcnow()
     html = render_template(
         "puskesmas/kiosk_ticket.html",
+        called_at=queue.estimated_call(db.session, ticket, now, zone()),
         facility=facility,
         ticket=ticket,
         number=queue.display_number(ticket),
         ahead=ahead,
         minutes=minutes,
-        link=url_for(".ticket", code=ticket.code, _external=True),
+        link=link,
+        qr=qr_svg(link, _("QR code of the address to follow the number")),
         refresh=KIOSK_RETURN_SECONDS,
         refresh_url=url_for(".kiosk", facility_id=facility.id),
         minimal=True,
