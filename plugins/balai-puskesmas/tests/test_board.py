@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -87,8 +88,11 @@ def test_board_shows_each_clinics_current_number(client, open_facility, take, de
 def test_board_reloads_itself_and_needs_no_login_nor_script(client, open_facility):
     response = client.get(board_url(open_facility))
     assert response.status_code == 200
-    assert '<meta http-equiv="refresh" content="15">' in response.text  # the default
-    assert "<script" not in response.text and "style=" not in response.text
+    # the default; in <noscript>: with scripts, board.js fetches the page in place
+    assert '<noscript><meta http-equiv="refresh" content="15"></noscript>' in response.text
+    scripts = re.findall(r"<script[^>]*>", response.text)
+    assert scripts == ['<script src="/puskesmas/static/board.js" defer>']  # no inline code
+    assert "style=" not in response.text
     assert 'nav class="main"' not in response.text  # a screen, not a site to browse
     assert "puskesmas.css" in response.text
 

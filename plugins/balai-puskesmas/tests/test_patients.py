@@ -134,8 +134,8 @@ def test_an_invalid_nik_is_refused_and_nothing_written(client, desk, db_session,
     response = client.post(NEW, data=form(nik=nik))
     assert response.status_code == 400
     assert (
-        '<p class="error" id="nik-error">A NIK is exactly 16 digits 0-9, with no spaces or other '
-        "characters.</p>" in response.text
+        '<p class="error" id="nik-error">A NIK is exactly 16 digits 0-9, with no other '
+        "characters (groups of digits may be separated by single spaces).</p>" in response.text
     )
     assert "Nothing was saved" in response.text
     assert counts(db_session) == before
