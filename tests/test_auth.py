@@ -26,7 +26,8 @@ NEW_PASSWORD = "sandi-baru-yang-panjang-456"
 # The messages checked below are the English ones; test_i18n covers the translation.
 pytestmark = pytest.mark.balai_config(BABEL_DEFAULT_LOCALE="en")
 
-WRONG = "Wrong e-mail address or password."
+WRONG = "Wrong e-mail address, mobile number or password."
+DISABLED = "Your account has been disabled. To use it again, contact the administrators of Kota A."
 
 
 # -- helpers ---------------------------------------------------------------------
@@ -263,13 +264,17 @@ def test_disabled_user_is_logged_out_at_once_and_stays_out(app, client, tenant):
     assert log_in(client).status_code == 302
 
 
-def test_disabled_user_cannot_log_in_and_hears_the_usual_message(client, tenant):
+def test_disabled_user_hears_it_only_after_the_right_password(client, tenant):
     user = make_user(tenant)
     with db.all_tenants() as session:
         set_active(session, session.get(User, user.id), False)
-    response = log_in(client)
-    assert response.status_code == 200
-    assert WRONG in response.get_data(as_text=True)
+    wrong = log_in(client, password="salah-sekali-123")
+    assert wrong.status_code == 200
+    assert WRONG in wrong.text and "disabled" not in wrong.text
+    right = log_in(client)
+    assert right.status_code == 403
+    assert DISABLED in right.text and WRONG not in right.text
+    assert not is_logged_in(client)
 
 
 # -- cookies -----------------------------------------------------------------------

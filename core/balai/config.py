@@ -46,6 +46,18 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES_ACCOUNT": 5,
     "LOGIN_MAX_FAILURES_ADDRESS": 20,
     "LOGIN_WINDOW_SECONDS": 15 * 60,
+    # Device cookies: a browser that logged in to an account before is counted on its
+    # own (this many failures per window), not in the account's shared counter.
+    "LOGIN_MAX_FAILURES_DEVICE": 5,
+    "LOGIN_DEVICE_DAYS": 365,
+    # One-time codes (registration, password reset): lifetime, wrong tries per code,
+    # and how many may be sent per recipient and per client address.
+    "ACCOUNT_CODE_MINUTES": 15,
+    "ACCOUNT_CODE_ATTEMPTS": 5,
+    "ACCOUNT_CODE_LIMIT_RECIPIENT": "3 per hour; 10 per day",
+    "ACCOUNT_CODE_LIMIT_ADDRESS": "10 per hour",
+    # Invitations to join a region: days the link stays valid.
+    "INVITATION_DAYS": 7,
     # Rate-limit counters: None keeps them in the database; a Redis URL
     # ("redis://127.0.0.1:6379/0") keeps them there (needs the balai[redis] extra).
     "RATELIMIT_STORAGE_URL": None,

@@ -363,7 +363,7 @@ def _logins(app: Flask) -> None:
         slugs = {t.id: t.slug for t in registry(app).all()}
         with db.all_tenants() as session:
             found = session.scalars(select(User)).all()
-            users = [(u.role, u.email, slugs.get(u.tenant_id)) for u in found]
+            users = [(u.role, u.login, slugs.get(u.tenant_id)) for u in found]
     users.sort(key=lambda u: (order.get(u[2] or "", 99), ranks.get(u[0], 3), u[1]))
     rows = [[role, email, DEMO_PASSWORD, slug or "(all)"] for role, email, slug in users]
     print_table(["ROLE", "E-MAIL", "PASSWORD", "TENANT"], rows)

@@ -18,7 +18,7 @@ bp = Blueprint("balai_admin", __name__)
 
 def audit(action: str, **details: Any) -> None:
     """Log an admin change with who made it and where; never pass secrets here."""
-    who = current_user.email if current_user.is_authenticated else "-"
+    who = current_user.login if current_user.is_authenticated else "-"
     tenant = g.get("tenant")
     described = " ".join(f"{key}={value!r}" for key, value in sorted(details.items()))
     current_app.logger.info(

@@ -1,4 +1,5 @@
-"""Appearance page (*tampilan*): the region's name, theme, colours and logo.
+"""Appearance page (*tampilan*): the region's name, theme, colours and logo, and
+whether citizens may create their own account (``self_registration``).
 
 Colours are stored only where they differ from the chosen theme's defaults, so
 switching theme brings its colours unless the region picked its own.
@@ -17,6 +18,7 @@ from balai.admin import audit, bp
 from balai.admin.forms import COLOUR_NAMES, AppearanceForm
 from balai.admin.logo import LogoError, check_logo, logo_folder, store_logo
 from balai.admin.logo import remove_logo as delete_logo_file
+from balai.auth.codes import registration_open
 from balai.db import db
 from balai.forms import validate_form
 from balai.permissions import require
@@ -91,6 +93,7 @@ def _current_values() -> dict[str, Any]:
         "name": g.tenant.name,
         "theme": g.tenant.theme,
         "timezone": g.tenant.settings.get("timezone", DEFAULT_TIMEZONE),
+        "self_registration": registration_open(g.tenant),
     }
     values.update({name: shown.get(name, "") for name in COLOUR_NAMES})
     return values
@@ -130,7 +133,11 @@ def _save(data: dict[str, Any], logo: Logo) -> Response:
         old_file = tenant.logo
         tenant.name, tenant.theme = data["name"], data["theme"]
         tenant.colours = _colours_for(data)
-        tenant.settings = {**(tenant.settings or {}), "timezone": data["timezone"]}
+        tenant.settings = {
+            **(tenant.settings or {}),
+            "timezone": data["timezone"],
+            "self_registration": data["self_registration"],
+        }
         if new_file or data["remove_logo"]:
             tenant.logo = new_file
         bump_state(db.session)
@@ -148,6 +155,7 @@ def _save(data: dict[str, Any], logo: Logo) -> Response:
         theme=tenant.theme,
         colours=tenant.colours,
         logo=tenant.logo != old_file,
+        self_registration=data["self_registration"],
     )
     flash(_("The appearance has been saved."), "ok")
     return redirect(url_for("balai_admin.appearance"))

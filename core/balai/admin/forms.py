@@ -87,14 +87,10 @@ class UserForm(FormSchema):
 
 
 class NewUserForm(UserForm):
-    """Creating a user: also the e-mail address and an initial password."""
+    """Inviting a user: also the e-mail address or mobile number the invitation goes
+    to (no password: the invitee chooses their own)."""
 
     email = text(254)
-    password = Text(
-        required=True,
-        validate=validate.Length(max=1024, error=at_most(1024)),
-        error_messages=REQUIRED,
-    )
 
 
 class DepartmentNameForm(FormSchema):
@@ -186,6 +182,7 @@ class AppearanceForm(FormSchema):
     timezone = Text(load_default=DEFAULT_TIMEZONE, validate=validate.OneOf(list(TIMEZONES)))
     reset_colours = checkbox()
     remove_logo = checkbox()
+    self_registration = checkbox()
 
     def __init__(self, themes: Iterable[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)

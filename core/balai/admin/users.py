@@ -1,4 +1,10 @@
-"""Users page (*pengguna*): list, search, create, edit, disable and enable accounts.
+"""Users page (*pengguna*): list, search, invite, edit, disable and enable accounts.
+
+New accounts are made by **invitation** (:mod:`balai.auth.invitations`): the admin
+gives a name, an e-mail address or mobile number, a role and a department; the
+invitee gets a link to choose their own password, so no password ever passes
+through the admin. Unanswered invitations are listed under the users, where they
+can be sent again (a new link) or withdrawn.
 
 Only the region's own accounts appear here: platform operators (``tenant_id``
 NULL) are never listed or editable, and another region's ids answer 404.
@@ -19,19 +25,20 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from balai.admin import audit, bp, refused
 from balai.admin.forms import NewUserForm, UserForm
-from balai.auth.accounts import AccountError, create_user, set_active
-from balai.auth.models import Department, User
-from balai.db import db
+from balai.auth import invitations
+from balai.auth.accounts import AccountError, parse_login, set_active
+from balai.auth.models import Department, Invitation, User
+from balai.db import db, utcnow
 from balai.fields import int_arg
 from balai.forms import validate_form
 from balai.permissions import ROLES, is_admin, require, role_label, role_refusal
 
 PAGE_SIZE = 20
+INVITATION_PAGE_SIZE = 20
 Errors = dict[str, list[str]]
 FORBIDDEN = 403  # the answer to a change the user may not make (not a typing error)
 
@@ -50,7 +57,11 @@ def _filters(query: str, role: str) -> list[ColumnElement[bool]]:
     if query:
         pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conditions.append(
-            or_(User.name.ilike(pattern, escape="\\"), User.email.ilike(pattern, escape="\\"))
+            or_(
+                User.name.ilike(pattern, escape="\\"),
+                User.email.ilike(pattern, escape="\\"),
+                User.phone.ilike(pattern, escape="\\"),
+            )
         )
     if role:
         conditions.append(User.role == role)
@@ -95,7 +106,7 @@ def _not_yours(user: User) -> tuple[str, int] | None:
         return None
     if user.id == current_user.id:
         reason = _("You cannot manage your own account here. %(reason)s", reason=reason)
-    return refused(reason, _back(), _("Back to users"), user=user.email)
+    return refused(reason, _back(), _("Back to users"), user=user.login)
 
 
 def _manageable_roles() -> list[str]:
@@ -151,8 +162,14 @@ def users() -> str:
     ).all()
     filters = {k: v for k, v in (("q", query), ("role", role)) if v}
     manageable = _manageable_roles()
+    invited, invited_total, invited_page, invited_pages = _unanswered_invitations()
     return render_template(
         "balai/admin/users.html",
+        invitations=invited,
+        invitations_total=invited_total,
+        invitations_page=invited_page,
+        invitations_pages=invited_pages,
+        now=utcnow(),
         users=rows,
         total=total,
         page=page,
@@ -166,29 +183,73 @@ def users() -> str:
     )
 
 
-# -- create ------------------------------------------------------------------------
+def _unanswered_invitations() -> tuple[list[Invitation], int, int, int]:
+    """The region's invitations neither accepted nor withdrawn (expired ones too, to
+    send again), newest first, a page at a time (``ipage``)."""
+    unanswered = (
+        Invitation.tenant_id == g.tenant.id,
+        Invitation.accepted_at.is_(None),
+        Invitation.withdrawn_at.is_(None),
+    )
+    total = db.session.scalar(select(func.count(Invitation.id)).where(*unanswered)) or 0
+    pages = max(1, ceil(total / INVITATION_PAGE_SIZE))
+    page = min(max(int_arg(request.args, "ipage") or 1, 1), pages)
+    rows = db.session.scalars(
+        select(Invitation)
+        .where(*unanswered)
+        .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+        .limit(INVITATION_PAGE_SIZE)
+        .offset((page - 1) * INVITATION_PAGE_SIZE)
+    ).all()
+    return list(rows), total, page, pages
+
+
+# -- invite ------------------------------------------------------------------------
 
 
 @bp.route("/pengguna/baru", methods=["GET", "POST"])
 @require("balai.manage_users")
 def new_user() -> Any:
-    """Create an account in this region with an initial password."""
+    """Invite someone to an account in this region: they choose their own password."""
     errors: Errors = {}
     status = 200
     if request.method == "POST":
         data, errors = validate_form(NewUserForm(), request.form)
         status = 400
         if data is not None:
-            errors, status = _create(data)
+            errors, status = _invite(data)
             if not errors:
-                flash(_("The account of %(name)s has been created.", name=data["name"]), "ok")
+                flash(
+                    _(
+                        "%(name)s has been invited: the link to set a password is on its way to"
+                        " %(address)s.",
+                        name=data["name"],
+                        address=data["email"],
+                    ),
+                    "ok",
+                )
                 return redirect(url_for("balai_admin.users"))
     values = {k: v for k, v in request.form.items() if k != "password"}
     return _form_page("balai/admin/user_new.html", errors, status, values=values)
 
 
-def _create(data: dict[str, Any]) -> tuple[Errors, int]:
-    """Add the account; on any refusal nothing is written and the errors say why."""
+def _address(text: str) -> tuple[str | None, str | None]:
+    """``(email, phone)`` from what the admin typed; raises on the field ``email``."""
+    parsed = parse_login(text)
+    if parsed is None:
+        raise AccountError(
+            _(
+                "%(value)s is not a valid e-mail address or Indonesian mobile number.",
+                value=text.strip(),
+            ),
+            "email",
+        )
+    kind, value = parsed
+    return (value, None) if kind == "email" else (None, value)
+
+
+def _invite(data: dict[str, Any]) -> tuple[Errors, int]:
+    """Record the invitation and queue its link; on any refusal nothing is written."""
     problem = _role_problem(data["role"])
     if problem:
         return {"role": [problem]}, FORBIDDEN
@@ -200,24 +261,82 @@ def _create(data: dict[str, Any]) -> tuple[Errors, int]:
     if problem:
         return {"department": [problem]}, FORBIDDEN
     try:
-        user = create_user(
+        email, phone = _address(data["email"])
+        invitation = invitations.invite(
             db.session,
-            tenant_id=g.tenant.id,
-            email=data["email"],
+            email=email,
+            phone=phone,
             name=data["name"],
             role=data["role"],
-            password=data["password"],
-            department=data["department"],
+            department_id=department_id,
+            invited_by=current_user.login,
         )
         db.session.commit()
     except AccountError as exc:
         db.session.rollback()
-        return {exc.field or "_form": [str(exc)]}, 400
-    except IntegrityError:  # another admin added the same address a moment ago
-        db.session.rollback()
-        return {"email": [_("A user with this e-mail address already exists.")]}, 400
-    audit("user.created", user=user.email, role=user.role, department=data["department"])
+        field = "email" if exc.field in ("address", "email", "phone") else exc.field or "_form"
+        return {field: [str(exc)]}, 400
+    audit(
+        "invitation.sent",
+        invitation=invitation.id,
+        to=invitation.address,
+        role=invitation.role,
+        department=data["department"],
+    )
     return {}, 200
+
+
+def _invitation_or_404(invitation_id: int) -> Invitation:
+    found = db.session.scalar(
+        select(Invitation).where(
+            Invitation.id == invitation_id,
+            Invitation.tenant_id == g.tenant.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.withdrawn_at.is_(None),
+        )
+    )
+    if found is None:
+        abort(404)
+    return found
+
+
+def _not_your_invitation(invitation: Invitation) -> tuple[str, int] | None:
+    reason = role_refusal(current_user, invitation.role)
+    if reason is None:
+        return None
+    return refused(reason, _back(), _("Back to users"), invitation=invitation.id)
+
+
+@bp.route("/pengguna/undangan/<int:invitation_id>/kirim-ulang", methods=["POST"])
+@require("balai.manage_users")
+def resend_invitation(invitation_id: int) -> Response | tuple[str, int]:
+    """Send a new link (the old one stops working) valid for ``INVITATION_DAYS``."""
+    invitation = _invitation_or_404(invitation_id)
+    refusal = _not_your_invitation(invitation)
+    if refusal is not None:
+        return refusal
+    invitations.resend(db.session, invitation)
+    db.session.commit()
+    audit("invitation.resent", invitation=invitation.id, to=invitation.address)
+    flash(
+        _("A new invitation link has been sent to %(address)s.", address=invitation.address), "ok"
+    )
+    return redirect(_back())
+
+
+@bp.route("/pengguna/undangan/<int:invitation_id>/tarik", methods=["POST"])
+@require("balai.manage_users")
+def withdraw_invitation(invitation_id: int) -> Response | tuple[str, int]:
+    """Withdraw an invitation: its link stops working."""
+    invitation = _invitation_or_404(invitation_id)
+    refusal = _not_your_invitation(invitation)
+    if refusal is not None:
+        return refusal
+    invitations.withdraw(invitation)
+    db.session.commit()
+    audit("invitation.withdrawn", invitation=invitation.id, to=invitation.address)
+    flash(_("The invitation to %(address)s has been withdrawn.", address=invitation.address), "ok")
+    return redirect(_back())
 
 
 # -- edit --------------------------------------------------------------------------
@@ -266,7 +385,7 @@ def _update(user: User, data: dict[str, Any]) -> tuple[Errors, int]:
     user.name, user.role, user.department_id = data["name"], data["role"], department_id
     db.session.commit()
     if before != (user.name, user.role, user.department_id):
-        audit("user.changed", user=user.email, role=user.role, department=data["department"])
+        audit("user.changed", user=user.login, role=user.role, department=data["department"])
     return {}, 200
 
 
@@ -297,7 +416,7 @@ def _set_active(user_id: int, *, active: bool) -> Response | tuple[str, int]:
         return redirect(_back())
     set_active(db.session, user, active)
     db.session.commit()
-    audit("user.enabled" if active else "user.disabled", user=user.email)
+    audit("user.enabled" if active else "user.disabled", user=user.login)
     message = (
         _("%(name)s can log in again.", name=user.name)
         if active

@@ -40,7 +40,8 @@ core = ApiBlueprint("balai_api", __name__, url_prefix=PREFIX, description="Balai
 
 class UserSchema(Schema):
     id = Id()
-    email = Text()
+    email = Text(allow_none=True)
+    phone = Text(allow_none=True)
     name = Text()
     role = Text()
     tenant = Text(allow_none=True)
@@ -67,6 +68,7 @@ def get_me() -> dict[str, Any]:
     return {
         "id": current_user.id,
         "email": current_user.email,
+        "phone": current_user.phone,
         "name": current_user.name,
         "role": current_user.role,
         "tenant": g.tenant.slug,

@@ -6,14 +6,22 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, event, inspect
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, event, false, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from balai.db import Base, TenantOptional, TenantScoped, utcnow
 from balai.permissions import OPERATOR
 
-__all__ = ["ApiToken", "Department", "LoginSession", "User", "hash_token"]
+__all__ = [
+    "AccountCode",
+    "ApiToken",
+    "Department",
+    "Invitation",
+    "LoginSession",
+    "User",
+    "hash_token",
+]
 
 
 def hash_token(token: str) -> str:
@@ -42,6 +50,13 @@ class User(TenantOptional, Base):
 
     ``tenant_id`` is NULL only for platform operators, who work across tenants.
 
+    An account logs in with its e-mail address or its Indonesian mobile number
+    (``phone``, always ``+628…``, :func:`balai.contacts.mobile_number`); it has at
+    least one of them, and each is unique in its region. ``email_verified_at`` and
+    ``phone_verified_at`` say when the person proved they receive messages there (a
+    code or an invitation link). ``pending`` is an account a citizen registered
+    (``/daftar``) that waits for the code sent to its address: it cannot log in.
+
     ``credential_version`` goes up, in the same UPDATE, whenever the password hash
     is changed or the account is disabled through the ORM (see
     :func:`_new_credentials`). Every login session and API token carries the version
@@ -50,10 +65,18 @@ class User(TenantOptional, Base):
     """
 
     __tablename__ = "balai_user"
-    __table_args__ = (UniqueConstraint("tenant_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email"),
+        UniqueConstraint("tenant_id", "phone"),
+        CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="login"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email_verified_at: Mapped[datetime | None] = mapped_column()
+    phone_verified_at: Mapped[datetime | None] = mapped_column()
+    pending: Mapped[bool] = mapped_column(default=False, server_default=false())
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20), default="warga")
@@ -78,6 +101,12 @@ class User(TenantOptional, Base):
     @property
     def is_active(self) -> bool:
         return self.active
+
+    @property
+    def login(self) -> str:
+        """What the account logs in with and is shown as: its e-mail address, else
+        its mobile number."""
+        return self.email or self.phone or ""
 
     @property
     def is_operator(self) -> bool:
@@ -144,6 +173,66 @@ class ApiToken(TenantOptional, Base):
         return self.revoked_at is None and self.credential_version == user.credential_version
 
 
+class AccountCode(TenantScoped, Base):
+    """A one-time numeric code sent to prove an address: registration or password reset.
+
+    Only an HMAC of the code is stored (:func:`balai.auth.codes.code_hash`). A code
+    ends when it is used, when it expires, after ``ACCOUNT_CODE_ATTEMPTS`` wrong
+    tries, and when a newer code for the same account and purpose is sent.
+    ``address`` is the e-mail address or mobile number it went to (the account may
+    have both).
+    """
+
+    __tablename__ = "balai_account_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("balai_user.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class Invitation(TenantScoped, Base):
+    """An admin's invitation to join the region with a role: the invitee sets their
+    own password through a link with a single-use token (only its hash is stored).
+
+    Open while neither ``accepted_at`` nor ``withdrawn_at`` is set and ``expires_at``
+    has not passed; sending it again gives a new token and a new expiry.
+    """
+
+    __tablename__ = "balai_invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("balai_department.id", ondelete="SET NULL")
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    accepted_at: Mapped[datetime | None] = mapped_column()
+    withdrawn_at: Mapped[datetime | None] = mapped_column()
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("balai_user.id", ondelete="SET NULL"))
+
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+    @property
+    def address(self) -> str:
+        """The e-mail address or mobile number the invitation goes to."""
+        return self.email or self.phone or ""
+
+
 @event.listens_for(User, "before_update")
 def _new_credentials(mapper: Mapper[User], connection: Connection, user: User) -> None:
     """A new password hash or a disabled account: every credential issued so far ends.
@@ -158,4 +247,3 @@ def _new_credentials(mapper: Mapper[User], connection: Connection, user: User) -
     disabled = state.attrs.active.history.has_changes() and not user.active
     if state.attrs.password_hash.history.has_changes() or disabled:
         user.credential_version = User.credential_version + 1  # type: ignore[assignment]
-

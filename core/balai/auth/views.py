@@ -1,4 +1,8 @@
-"""Login, logout, account, password change and API token pages."""
+"""Login, logout, account, password change and API token pages.
+
+Registration, password reset and invitations are in :mod:`balai.auth.register`,
+on the same blueprint.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from marshmallow import validate
 from sqlalchemy import select, update
 from werkzeug.wrappers import Response
 
-from balai.auth import throttle
-from balai.auth.accounts import find_login_user, set_password
+from balai.auth import device, throttle
+from balai.auth.accounts import find_account, set_password
+from balai.auth.codes import registration_open
 from balai.auth.models import ApiToken, User, hash_token, new_token
 from balai.auth.passwords import check_password, hash_password, needs_rehash, password_problem
 from balai.auth.sessions import end_session, start_session
@@ -86,12 +91,15 @@ def login() -> Any:
             outcome = _attempt_login(data["email"], data["password"])
             if outcome is None:
                 return redirect(safe_next(data["next"]) if data["next"] else _landing())
+            if outcome.message == PENDING:
+                return _confirm_registration(data["email"])
             refusal, errors = outcome, {"_form": [outcome.message]}
     page = render_template(
         "balai/auth/login.html",
         errors=errors,
         email=request.form.get("email", ""),
         next=request.values.get("next", ""),
+        registration_open=registration_open(),
     )
     return page, refusal.status, refusal.headers()
 
@@ -103,29 +111,60 @@ def _landing() -> str:
     return url_for("balai_web.home")
 
 
-def _attempt_login(email: str, password: str) -> Refusal | None:
+def _attempt_login(login: str, password: str) -> Refusal | None:
     """Log in, or say why not: the same answer for an unknown account and a wrong password.
 
-    The attempt is counted before the password is checked (parallel guesses cannot
-    check more than the limit), and a password is verified against a hash either way
-    (a dummy one when there is no account), so the two also take the same time.
+    ``login`` is an e-mail address or a mobile number. The attempt is counted before
+    the password is checked (parallel guesses cannot check more than the limit): per
+    device when this browser presents a device cookie for the account, else in the
+    account's counter (:mod:`balai.auth.throttle`). A password is verified against a
+    hash either way (a dummy one when there is no account), so the two also take the
+    same time. Only after the right password does a disabled account hear that it is
+    disabled, and a registration waiting for its code go on to the code page.
     """
     session = db.session
-    attempt = throttle.reserve(session, email, request.remote_addr)
+    user = find_account(session, g.tenant.id, login)
+    attempt = throttle.reserve(
+        session, login, request.remote_addr, user=user, device=device.trusted_nonce(user)
+    )
     if not attempt.allowed:
         return _throttled(attempt)
-    user = find_login_user(session, g.tenant.id, email)
     # The hash and the credential version come from one row read: the session gets
     # this version, so if the password changes while we verify, it is born dead.
     verified, version = (user.password_hash, user.credential_version) if user else (None, 0)
     if not check_password(verified, password):
-        return Refusal(_("Wrong e-mail address or password."))
+        return Refusal(_("Wrong e-mail address, mobile number or password."))
     assert user is not None and verified is not None
+    if not user.active:
+        return Refusal(
+            _(
+                "Your account has been disabled. To use it again, contact the"
+                " administrators of %(region)s.",
+                region=g.tenant.name,
+            ),
+            403,
+        )
+    if user.pending:
+        return Refusal(PENDING)
     attempt.succeeded()
     if needs_rehash(verified):
         _rehash(user, verified, password)
     start_session(session, user, version)
+    device.remember(user, version)
     return None
+
+
+#: The answer to the right password of a registration still waiting for its code.
+PENDING = "pending"
+
+
+def _confirm_registration(login: str) -> Response:
+    """The right password of a registration still waiting for its code: on to the
+    code page, where a new code can be asked for."""
+    from balai.auth.register import code_page
+
+    flash(_("Your account is not confirmed yet: enter the code we sent you."), "info")
+    return code_page("register", login)
 
 
 def _rehash(user: User, verified: str, password: str) -> None:
@@ -159,7 +198,11 @@ def logout() -> Response:
 @bp.route("/akun")
 @require()
 def account() -> str:
-    return render_template("balai/auth/account.html")
+    from balai.web import menu
+
+    shown_here = {url_for("balai_auth.account"), url_for("balai_auth.tokens")}
+    lists = [item for item in menu("user") if item.url not in shown_here]
+    return render_template("balai/auth/account.html", lists=lists)
 
 
 @bp.route("/akun/kata-sandi", methods=["GET", "POST"])
@@ -191,7 +234,10 @@ def _change_from_form() -> tuple[Refusal, dict[str, list[str]]]:
     data, errors = validate_form(PasswordForm(), request.form)
     if data is None:
         return Refusal(""), errors
-    attempt = throttle.reserve(db.session, current_user.email, request.remote_addr)
+    # Always the account's shared counter: whoever holds the session holds the
+    # browser, and its device cookie must not buy a stolen session more guesses.
+    user = db.session.get(User, current_user.id)
+    attempt = throttle.reserve(db.session, current_user.login, request.remote_addr, user=user)
     if not attempt.allowed:
         refusal = _throttled(attempt)
         return refusal, {"_form": [refusal.message]}
@@ -205,7 +251,7 @@ def _change_from_form() -> tuple[Refusal, dict[str, list[str]]]:
 
 
 def _new_password_errors(data: dict[str, Any]) -> dict[str, list[str]]:
-    problem = password_problem(data["new"], email=current_user.email)
+    problem = password_problem(data["new"], email=current_user.login)
     if problem:
         return {"new": [problem]}
     if data["new"] != data["confirm"]:
@@ -220,6 +266,7 @@ def _replace_password(password: str) -> None:
     set_password(db.session, user, password)
     db.session.refresh(user, ["credential_version"])  # the new version, in this transaction
     start_session(db.session, user, user.credential_version)  # commits with the change
+    device.remember(user, user.credential_version)
 
 
 @bp.route("/akun/token", methods=["GET", "POST"])
@@ -268,3 +315,6 @@ def revoke_token(token_id: int) -> Response:
         db.session.commit()
         flash(_("Token %(name)s has been revoked.", name=token.name), "ok")
     return redirect(url_for("balai_auth.tokens"))
+
+
+from balai.auth import register  # noqa: E402,F401  # its pages, on this blueprint
