@@ -134,7 +134,7 @@ class Daftar:
     manifest = balai.Manifest(title="Daftar")
 
     @balai.hookimpl
-    def menu_items(tenant, user):  # noqa: N805  # the class is the plugin object
+    def menu_items(tenant, user):  # the class itself is the plugin object
         if user is None:
             return []
         return [
