@@ -33,7 +33,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import or_, select, update
 
-from balai.auth.models import ApiToken, Department, LoginSession, User
+from balai.auth.models import ApiToken, Department, Invitation, LoginSession, User
 from balai.calendar import Holiday
 from balai.db import Base, db
 from balai.demo import DEPARTMENTS
@@ -71,6 +71,8 @@ TEXT_ARGUMENTS = {"name": "pengumuman"}
 #: The department whose officer plays ``opd``, and the one of health officers.
 OFFICER_DEPARTMENT = "DPUPR"
 HEALTH_DEPARTMENT = "DINKES"
+#: When the scene's invitation expires: far enough for any instant the tests run at.
+INVITATION_EXPIRES = datetime(2099, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -269,6 +271,11 @@ def restore(region: Region) -> None:
             session.delete(row)
         for user in locked:
             user.active = True
+        session.execute(
+            update(Invitation)
+            .where(Invitation.tenant_id == tenant.id)
+            .values(withdrawn_at=None, expires_at=INVITATION_EXPIRES)
+        )
         session.flush()
         current_version = (
             select(User.credential_version)
@@ -300,9 +307,9 @@ def case_body(region: Region, action: Action, role: str):
         body = {"email": email, "name": "Case", "role": what, "department": department}
         body["password"] = "kata-sandi-kasus-123"
 
-        def created() -> bool:
+        def created() -> bool:  # new accounts are invitations until accepted
             with db.tenant_session(region.tenant.id) as session:
-                found = session.scalar(select(User.role).where(User.email == email))
+                found = session.scalar(select(Invitation.role).where(Invitation.email == email))
             return found == what
 
         return body, created
@@ -405,6 +412,16 @@ def region(app, tenant, login) -> Region:
             select(Visit.id).where(Visit.facility_id == facility_id).order_by(Visit.id).limit(1)
         )
         session.add(Export(visit_id=visit_id, status="failed"))
+        session.add(  # an invitation waiting for an answer, to send again or withdraw
+            Invitation(
+                email="diundang@example.test",
+                name="Diundang",
+                role="warga",
+                token_hash="0" * 64,
+                invited_by="admin@example.test",
+                expires_at=INVITATION_EXPIRES,
+            )
+        )
     scene = Region(app, tenant, department_id, facility_id)
     scene.clients["anonymous"] = _client(app, tenant)
     for role in ROLES[1:]:
