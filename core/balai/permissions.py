@@ -1,10 +1,15 @@
 """Roles, permissions, the :func:`require` decorator and the permission registry.
 
-Roles are per tenant: ``warga`` (citizen), ``opd`` (officer of a department),
-``admin`` (region admin); ``operator`` is the platform operator, across tenants.
-Plugins declare permissions (``<plugin>.<verb>_<noun>``) with the roles that hold
-them by default; a region admin may grant or withdraw them per role. Every view is
-either guarded by :func:`require` or marked :func:`public`.
+Roles are per tenant. Every account has one built-in role: ``warga`` (citizen),
+``opd`` (officer of a department), ``admin`` (region admin); ``operator`` is the
+platform operator, across tenants. Plugins declare permissions
+(``<plugin>.<verb>_<noun>``) with the built-in roles that hold them by default; a
+region admin may grant or withdraw them per role. A region may also define its own
+roles (*custom roles*: ``Loket``, ``Dokter``...), each a set of declared permissions,
+and give an account any number of them: :func:`permissions_of` is the union of the
+built-in role's permissions and those of its custom roles, read from the tenant
+snapshot (no query per check). Every view is either guarded by :func:`require` or
+marked :func:`public`.
 
 Who may give what is one rule, :func:`grant_refusal`: nobody grants a permission
 they do not hold, nobody changes their own role's permissions, and permissions
@@ -30,10 +35,13 @@ from flask_login import current_user
 __all__ = [
     "OPERATOR",
     "PUBLIC",
+    "RESERVED_ROLES",
     "ROLES",
     "Permission",
     "RouteProblem",
     "access_of",
+    "custom_role",
+    "custom_roles_of",
     "give_refusal",
     "grant_refusal",
     "has_permission",
@@ -50,6 +58,8 @@ __all__ = [
 
 ROLES = ("warga", "opd", "admin")
 OPERATOR = "operator"
+#: Slugs a custom role may not take: the built-in roles.
+RESERVED_ROLES = frozenset({*ROLES, OPERATOR})
 ROLE_LABELS = {
     "warga": _l("Citizen"),
     "opd": _l("Department officer"),
@@ -72,12 +82,17 @@ class Permission:
         admin may give a role or anything else that carries it. Declare it for
         permissions that manage users, roles, plugins, settings or appearance, that
         read audit trails or manage API keys, or that open personal data.
+    :param needs: what else someone holding it needs before it opens anything, when a
+        plugin asks for more than the permission (translatable): say what and where it
+        is given, e.g. "a duty at a puskesmas (Puskesmas and clinics → Staff)". The
+        roles page shows it under the permission; region admins need it too.
     """
 
     name: str
     label: Any
     roles: tuple[str, ...] = ("admin",)
     admin_only: bool = False
+    needs: Any = None
 
 
 class PermissionRegistry:
@@ -131,11 +146,44 @@ def is_admin(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and user.role in (OPERATOR, "admin")
 
 
+def custom_role(slug: str) -> Any:
+    """The current tenant's custom role ``slug`` (a :class:`balai.tenancy.RoleInfo`), or
+    ``None`` (a built-in role, an unknown one, or no tenant)."""
+    if slug in RESERVED_ROLES:
+        return None
+    tenant = g.get("tenant")
+    return tenant.roles.get(slug) if tenant is not None else None
+
+
+def custom_roles_of(user: Any) -> list[Any]:
+    """The custom roles of the current tenant that ``user`` holds (snapshot entries).
+
+    Which roles an account holds is read with the account, once per request; what
+    each role carries comes from the tenant snapshot. A role the snapshot does not
+    know yet (created a moment ago in another worker) carries nothing until it does.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    tenant = g.get("tenant")
+    if tenant is None or not tenant.roles or getattr(user, "tenant_id", None) != tenant.id:
+        return []
+    found = []
+    for role in getattr(user, "custom_roles", ()):
+        info = tenant.roles.get(role.slug)
+        if info is not None and info.id == role.id:
+            found.append(info)
+    return found
+
+
 def role_permissions(role: str) -> frozenset[str]:
-    """Every permission ``role`` holds in the current tenant: its grants, else the defaults."""
+    """Every permission ``role`` holds in the current tenant: for a built-in role its
+    grants, else the defaults; for a custom role the declared permissions it carries."""
     reg = registry()
     if role in (OPERATOR, "admin"):
         return frozenset(reg.permissions)
+    custom = custom_role(role)
+    if custom is not None:
+        return frozenset(name for name in custom.permissions if name in reg.permissions)
     tenant = g.get("tenant")
     held = set(reg.defaults(role))
     if tenant is not None:
@@ -145,10 +193,18 @@ def role_permissions(role: str) -> frozenset[str]:
 
 
 def permissions_of(user: Any) -> frozenset[str]:
-    """All permissions ``user`` holds in the current tenant."""
+    """All permissions ``user`` holds in the current tenant: those of their built-in
+    role and of every custom role they hold there."""
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
-    return role_permissions(user.role)
+    held = role_permissions(user.role)
+    if is_admin(user):
+        return held
+    extra = custom_roles_of(user)
+    if not extra:
+        return held
+    declared = registry().permissions
+    return held.union(*((name for name in role.permissions if name in declared) for role in extra))
 
 
 def give_refusal(actor: Any, permission: str) -> str | None:
@@ -180,7 +236,7 @@ def grant_refusal(actor: Any, role: str, permission: str) -> str | None:
         return _("Only a region admin can give this permission.")
     if role in (OPERATOR, "admin"):
         return _("Region admins always hold every permission.")
-    if role == actor.role:
+    if role == actor.role or role in {r.slug for r in custom_roles_of(actor)}:
         return _("You cannot change the permissions of your own role.")
     return give_refusal(actor, permission)
 
@@ -207,8 +263,11 @@ def role_refusal(actor: Any, role: str) -> str | None:
 
 
 def role_label(role: str) -> str:
-    """The translated name of a role."""
-    return str(ROLE_LABELS.get(role, role))
+    """The translated name of a built-in role, or the name a region gave its custom role."""
+    if role in ROLE_LABELS:
+        return str(ROLE_LABELS[role])
+    custom = custom_role(role)
+    return custom.name if custom is not None else role
 
 
 def has_permission(user: Any, permission: str) -> bool:
@@ -349,10 +408,7 @@ def _undeclared(view: Callable[..., Any], method: str) -> str:
             "unguarded function: put @require right under the route decorator"
         )
     if getattr(view, "view_class", None) is not None:
-        return (
-            f"the {method} handler declares no access: decorate it with @require(...) or "
-            "@public"
-        )
+        return f"the {method} handler declares no access: decorate it with @require(...) or @public"
     return "the view declares no access: put @require(...) or @public right under the route"
 
 

@@ -26,12 +26,19 @@ def audit(action: str, **details: Any) -> None:
     )
 
 
-def refused(reason: str, back: str, back_label: str, **details: Any) -> tuple[str, int]:
+def refused(
+    reason: str, back: str, back_label: str, *, advice: str | None = None, **details: Any
+) -> tuple[str, int]:
     """The 403 page of something the current user may not do, naming ``reason`` (a
     translated refusal such as :func:`balai.permissions.role_refusal` returns), with a
-    link ``back``; the refusal is logged like a change."""
+    link ``back``; the refusal is logged like a change.
+
+    ``advice`` (translated) replaces the page's "ask a region admin": say what would
+    open the page and where it is given, when the reader can do that themselves (a
+    region admin refused a health record for want of a duty, for example).
+    """
     audit("refused", reason=reason, **details)
     page = render_template(
-        "balai/admin/refused.html", reason=reason, back=back, back_label=back_label
+        "balai/admin/refused.html", reason=reason, back=back, back_label=back_label, advice=advice
     )
     return page, 403

@@ -8,12 +8,20 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates,
+)
 from marshmallow import validates_schema as schema_check
 
 from balai.fields import Text
 from balai.forms import FormSchema
-from balai.permissions import ROLES
+from balai.permissions import RESERVED_ROLES, ROLES
 from balai.tenancy import DEFAULT_TIMEZONE, TIMEZONES
 from balai.themes import COLOUR
 
@@ -21,8 +29,10 @@ __all__ = [
     "COLOUR_NAMES",
     "EDITABLE_ROLES",
     "AppearanceForm",
+    "CustomRoleForm",
     "DepartmentForm",
     "DepartmentNameForm",
+    "NewCustomRoleForm",
     "NewUserForm",
     "UserForm",
     "grant_key",
@@ -32,6 +42,7 @@ __all__ = [
 COLOUR_NAMES = ("primary", "accent", "background")
 EDITABLE_ROLES = ("warga", "opd")  # region admins always hold every permission
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,29}$")
+ROLE_SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
 REQUIRED = {"required": _l("This field is required.")}
 
 
@@ -146,6 +157,46 @@ def grant_schema(permissions: Iterable[str], locked: Mapping[str, bool] | None =
                 load_default=locked.get(key, False), data_key=key
             )
     return FormSchema.from_dict(declared, name="RoleMatrixForm")()
+
+
+class CustomRoleForm(FormSchema):
+    """A custom role's name and description (its permissions are checked by the view,
+    against the permissions declared here)."""
+
+    name = text(100)
+    description = text(500, required=False)
+
+    @post_load
+    def _strip(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        data["name"] = data["name"].strip()
+        data["description"] = (data.get("description") or "").strip()
+        return data
+
+
+class NewCustomRoleForm(CustomRoleForm):
+    """Creating a custom role: also its slug, which never changes afterwards."""
+
+    slug = Text(
+        required=True,
+        validate=validate.Regexp(
+            ROLE_SLUG_RE,
+            error=_l("Use 2 to 20 lowercase letters, digits or hyphens, starting with a letter."),
+        ),
+        error_messages=REQUIRED,
+    )
+
+    @pre_load
+    def _lower(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if isinstance(data.get("slug"), str):
+            data = {**data, "slug": data["slug"].strip().lower()}
+        return data
+
+    @validates("slug")
+    def _not_built_in(self, value: str, **kwargs: Any) -> None:
+        if value in RESERVED_ROLES:
+            raise ValidationError(
+                _("%(slug)s is the slug of a built-in role; choose another.", slug=value)
+            )
 
 
 # -- appearance ------------------------------------------------------------------

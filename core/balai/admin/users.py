@@ -14,6 +14,10 @@ every permission they could give themselves (:func:`balai.permissions.role_refus
 and places officers only in their own department; a refused change is a 403 naming
 the field, and nothing is written. An account they may not manage at all answers a
 403 page that says why (:func:`balai.admin.refused`).
+
+An account's page also gives and takes the region's custom roles (checkboxes); the
+same rule applies to each of them, nobody changes their own, a role of another
+region is unknown here, and every change is audited (``user.roles_changed``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from balai.admin import audit, bp, refused
@@ -36,6 +42,7 @@ from balai.db import db, utcnow
 from balai.fields import int_arg
 from balai.forms import validate_form
 from balai.permissions import ROLES, is_admin, require, role_label, role_refusal
+from balai.tenancy import CustomRole, RoleMember
 
 PAGE_SIZE = 20
 INVITATION_PAGE_SIZE = 20
@@ -63,9 +70,23 @@ def _filters(query: str, role: str) -> list[ColumnElement[bool]]:
                 User.phone.ilike(pattern, escape="\\"),
             )
         )
-    if role:
+    if role in ROLES:
         conditions.append(User.role == role)
+    elif role:
+        holders = select(RoleMember.user_id).join(CustomRole).where(CustomRole.slug == role)
+        conditions.append(User.id.in_(holders))
     return conditions
+
+
+def _region_roles() -> list[CustomRole]:
+    """The region's custom roles, by name (read fresh, not from the snapshot)."""
+    return list(
+        db.session.scalars(
+            select(CustomRole)
+            .where(CustomRole.tenant_id == g.tenant.id)
+            .order_by(func.lower(CustomRole.name), CustomRole.id)
+        )
+    )
 
 
 def _user_or_404(user_id: int) -> User:
@@ -102,6 +123,8 @@ def _not_yours(user: User) -> tuple[str, int] | None:
     """The 403 page saying why the current user may not manage ``user``, or ``None``:
     only an admin manages accounts of a role the current user could not give."""
     reason = role_refusal(current_user, user.role)
+    for custom in user.custom_roles:
+        reason = reason or role_refusal(current_user, custom.slug)
     if reason is None:
         return None
     if user.id == current_user.id:
@@ -147,14 +170,16 @@ def _department_problem(department_id: int | None, user: User | None = None) -> 
 def users() -> str:
     """The region's users, 20 a page, searchable by name or e-mail and by role."""
     query = request.args.get("q", "").strip()[:200]
+    custom = _region_roles()
     role = request.args.get("role", "")
-    role = role if role in ROLES else ""
+    role = role if role in ROLES or role in {c.slug for c in custom} else ""
     conditions = _filters(query, role)
     total = db.session.scalar(select(func.count(User.id)).where(*conditions)) or 0
     pages = max(1, ceil(total / PAGE_SIZE))
     page = min(max(int_arg(request.args, "page") or 1, 1), pages)
     rows = db.session.scalars(
         select(User)
+        .options(selectinload(User.custom_roles))
         .where(*conditions)
         .order_by(func.lower(User.name), User.id)
         .limit(PAGE_SIZE)
@@ -177,6 +202,7 @@ def users() -> str:
         q=query,
         role=role,
         roles=ROLES,
+        custom_roles=custom,
         manageable=manageable,
         manageable_labels=", ".join(role_label(r) for r in manageable) or _("(none)"),
         filters=filters,
@@ -345,7 +371,7 @@ def withdraw_invitation(invitation_id: int) -> Response | tuple[str, int]:
 @bp.route("/pengguna/<int:user_id>", methods=["GET", "POST"])
 @require("balai.manage_users")
 def edit_user(user_id: int) -> Any:
-    """Change a user's name, role and department."""
+    """Change a user's name, role, department and custom roles."""
     user = _user_or_404(user_id)
     refusal = _not_yours(user)
     if refusal is not None:
@@ -361,7 +387,67 @@ def edit_user(user_id: int) -> Any:
                 flash(_("The account of %(name)s has been saved.", name=user.name), "ok")
                 return redirect(url_for("balai_admin.users"))
     values = request.form.to_dict() if request.method == "POST" else _values_of(user)
-    return _form_page("balai/admin/user_edit.html", errors, status, user=user, values=values)
+    held = (
+        set(request.form.getlist("custom_role"))
+        if request.method == "POST"
+        else {r.slug for r in user.custom_roles}
+    )
+    return _form_page(
+        "balai/admin/user_edit.html",
+        errors,
+        status,
+        user=user,
+        values=values,
+        custom_choices=_custom_choices(user, held),
+    )
+
+
+def _custom_choices(user: User, held: set[str]) -> list[tuple[CustomRole, bool, str | None]]:
+    """Each custom role of the region: ticked or not, and why the box is locked."""
+    current = {r.slug for r in user.custom_roles}
+    return [
+        (
+            role,
+            role.slug in held or (role.slug in current and _custom_problem(role, user) is not None),
+            _custom_problem(role, user),
+        )
+        for role in _region_roles()
+    ]
+
+
+def _custom_problem(role: CustomRole, user: User) -> str | None:
+    """Why the current user may not give ``role`` to ``user`` or take it away, or ``None``."""
+    if user.id == current_user.id:
+        return _("You cannot change your own roles.")
+    return role_refusal(current_user, role.slug)
+
+
+def _custom_change(user: User) -> tuple[tuple[list[CustomRole], list[CustomRole]], Errors, int]:
+    """The custom roles the form gives and takes: ``((added, removed), {}, 200)``, or the
+    errors. A role not of this region is unknown (400); a box the current user may not
+    change is disabled on the page and not sent, so it keeps its state, and ticking it
+    anyway is refused (403)."""
+    regional = {role.slug: role for role in _region_roles()}
+    posted = set(request.form.getlist("custom_role"))
+    unknown = sorted(posted - set(regional))
+    if unknown:
+        message = _("Unknown role: %(roles)s.", roles=", ".join(unknown))
+        return ([], []), {"custom_role": [message]}, 400
+    current = {r.slug for r in user.custom_roles}
+    added, removed, problems = [], [], []
+    for slug, role in regional.items():
+        problem = _custom_problem(role, user)
+        if problem is not None:
+            if slug in posted and slug not in current:
+                problems.append(f"{role.name}: {problem}")
+            continue
+        if slug in posted and slug not in current:
+            added.append(role)
+        elif slug not in posted and slug in current:
+            removed.append(role)
+    if problems:
+        return ([], []), {"custom_role": problems}, FORBIDDEN
+    return (added, removed), {}, 200
 
 
 def _values_of(user: User) -> dict[str, str]:
@@ -374,6 +460,9 @@ def _update(user: User, data: dict[str, Any]) -> tuple[Errors, int]:
     problem = _role_problem(data["role"], user)
     if problem:
         return {"role": [problem]}, FORBIDDEN
+    (added, removed), errors, status = _custom_change(user)
+    if errors:
+        return errors, status
     try:
         department_id = _department_id(data["department"])
     except AccountError as exc:
@@ -383,10 +472,39 @@ def _update(user: User, data: dict[str, Any]) -> tuple[Errors, int]:
         return {"department": [problem]}, FORBIDDEN
     before = (user.name, user.role, user.department_id)
     user.name, user.role, user.department_id = data["name"], data["role"], department_id
-    db.session.commit()
+    try:
+        _give_and_take(user, added, removed)
+        db.session.commit()
+    except IntegrityError:  # another admin gave or deleted one of these roles a moment ago
+        db.session.rollback()
+        return {"custom_role": [_("The roles changed meanwhile; nothing was saved.")]}, 409
     if before != (user.name, user.role, user.department_id):
         audit("user.changed", user=user.login, role=user.role, department=data["department"])
+    if added or removed:
+        audit(
+            "user.roles_changed",
+            user=user.login,
+            added=[r.slug for r in added],
+            removed=[r.slug for r in removed],
+        )
     return {}, 200
+
+
+def _give_and_take(user: User, added: list[CustomRole], removed: list[CustomRole]) -> None:
+    """Write the custom roles' changes, in the caller's transaction."""
+    for role in added:
+        db.session.add(RoleMember(user_id=user.id, role_id=role.id, created_by=current_user.email))
+    if removed:
+        gone = db.session.scalars(
+            select(RoleMember).where(
+                RoleMember.user_id == user.id, RoleMember.role_id.in_([r.id for r in removed])
+            )
+        )
+        for member in gone:
+            db.session.delete(member)
+    if added or removed:
+        db.session.flush()
+        db.session.expire(user, ["custom_roles"])
 
 
 # -- disable and enable ------------------------------------------------------------

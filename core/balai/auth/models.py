@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, event, false, inspect
 from sqlalchemy.engine import Connection
@@ -12,6 +13,9 @@ from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from balai.db import Base, TenantOptional, TenantScoped, utcnow
 from balai.permissions import OPERATOR
+
+if TYPE_CHECKING:
+    from balai.tenancy.models import CustomRole
 
 __all__ = [
     "AccountCode",
@@ -90,6 +94,11 @@ class User(TenantOptional, Base):
     credential_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     department: Mapped[Department | None] = relationship(lazy="joined")
+    # The region's custom roles this user holds besides ``role`` (given on the users
+    # page through RoleMember rows); read once per request, when first needed.
+    custom_roles: Mapped[list[CustomRole]] = relationship(
+        secondary="balai_role_member", viewonly=True, order_by="CustomRole.name"
+    )
 
     # flask-login's user protocol
     is_anonymous = False

@@ -2,7 +2,8 @@
 
 :mod:`~balai.tenancy.models`
     The tables (:class:`Tenant`, :class:`Domain`, :class:`PluginState`,
-    :class:`RoleGrant`, :class:`StateVersion`), :func:`bump_state` and the
+    :class:`RoleGrant`, :class:`CustomRole`, :class:`RoleMember`,
+    :class:`StateVersion`), :func:`bump_state` and the
     region time zones.
 :mod:`~balai.tenancy.registry`
     Each worker's in-memory snapshot of all tenants (:class:`TenantInfo`,
@@ -24,14 +25,17 @@ from balai.tenancy.changes import (
 from balai.tenancy.models import (
     DEFAULT_TIMEZONE,
     TIMEZONES,
+    CustomRole,
     Domain,
     PluginState,
     RoleGrant,
+    RoleMember,
     StateVersion,
     Tenant,
     bump_state,
 )
 from balai.tenancy.registry import (
+    RoleInfo,
     TenantInfo,
     current_tenant,
     external_url,
@@ -45,9 +49,12 @@ from balai.tenancy.registry import (
 __all__ = [
     "DEFAULT_TIMEZONE",
     "TIMEZONES",
+    "CustomRole",
     "Domain",
     "PluginState",
     "RoleGrant",
+    "RoleInfo",
+    "RoleMember",
     "StateVersion",
     "TenancyError",
     "Tenant",

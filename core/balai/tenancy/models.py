@@ -1,4 +1,5 @@
-"""The tenancy tables: regions, their domains, plugin states and role grants.
+"""The tenancy tables: regions, their domains, plugin states, role grants and the
+roles a region defines itself (:class:`CustomRole`, held through :class:`RoleMember`).
 
 Any change to them bumps :class:`StateVersion` in the same transaction
 (:func:`bump_state`), so every worker's registry snapshot notices it.
@@ -80,6 +81,44 @@ class RoleGrant(TenantScoped, Base):
     granted: Mapped[bool] = mapped_column()
 
 
+class CustomRole(TenantScoped, Base):
+    """A role a region defines (*peran khusus*): a name and a set of declared permissions.
+
+    A user holds one built-in role (``User.role``) and any number of custom roles
+    (:class:`RoleMember` rows); what they may do is the union. The slug never
+    changes once the role exists: the snapshot and the audit trail name roles by it.
+    """
+
+    __tablename__ = "balai_custom_role"
+    __table_args__ = (UniqueConstraint("tenant_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RoleMember(TenantScoped, Base):
+    """A user holding a custom role of their region."""
+
+    __tablename__ = "balai_role_member"
+    __table_args__ = (UniqueConstraint("user_id", "role_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("balai_user.id", ondelete="CASCADE"), index=True
+    )
+    # A role still held cannot be deleted: the roles page refuses, and so does the table.
+    role_id: Mapped[int] = mapped_column(
+        ForeignKey("balai_custom_role.id", ondelete="RESTRICT"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(254))
+
+
 class StateVersion(Base):
     """One row whose number grows with every change workers must notice."""
 
@@ -90,7 +129,7 @@ class StateVersion(Base):
 
 
 def bump_state(session: Session) -> None:
-    """Tell every worker that tenants, domains, plugins or grants changed."""
+    """Tell every worker that tenants, domains, plugins, grants or custom roles changed."""
     result = session.execute(
         update(StateVersion).where(StateVersion.id == 1).values(version=StateVersion.version + 1)
     )

@@ -2,8 +2,12 @@
 
 Every worker keeps a snapshot of all tenants in memory (:class:`Registry`) and
 checks one version number at most every ``STATE_TTL`` seconds; any change to
-tenants, domains, plugin states or role grants bumps that number in the same
-transaction, so every worker sees it within ``STATE_TTL``.
+tenants, domains, plugin states, role grants or custom roles bumps that number in
+the same transaction, so every worker sees it within ``STATE_TTL``.
+
+Custom roles are in the snapshot (:class:`RoleInfo`, by slug) so that
+:func:`balai.permissions.permissions_of` needs no query for them; which user holds
+which custom role is read with the user, once per request.
 """
 
 from __future__ import annotations
@@ -21,7 +25,25 @@ from sqlalchemy.orm import Session, selectinload
 
 from balai.db import db
 from balai.plugins import plugins
-from balai.tenancy.models import TIMEZONES, PluginState, RoleGrant, StateVersion, Tenant
+from balai.tenancy.models import (
+    TIMEZONES,
+    CustomRole,
+    PluginState,
+    RoleGrant,
+    StateVersion,
+    Tenant,
+)
+
+
+@dataclass(frozen=True)
+class RoleInfo:
+    """A custom role of a region, as the snapshot keeps it."""
+
+    id: int
+    slug: str
+    name: str
+    description: str
+    permissions: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -39,6 +61,7 @@ class TenantInfo:
     plugins: frozenset[str]
     plugin_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     grants: Mapping[str, Mapping[str, bool]] = field(default_factory=dict)
+    roles: Mapping[str, RoleInfo] = field(default_factory=dict)
 
 
 def normalise_host(host: str) -> str:
@@ -86,6 +109,15 @@ class Registry:
         for grant in session.scalars(select(RoleGrant)):
             role_grants = grants.setdefault(grant.tenant_id, {}).setdefault(grant.role, {})
             role_grants[grant.permission] = grant.granted
+        roles: dict[int, dict[str, RoleInfo]] = {}
+        for role in session.scalars(select(CustomRole).order_by(CustomRole.name, CustomRole.id)):
+            roles.setdefault(role.tenant_id, {})[role.slug] = RoleInfo(
+                id=role.id,
+                slug=role.slug,
+                name=role.name,
+                description=role.description or "",
+                permissions=frozenset(role.permissions or ()),
+            )
         usable = self._usable_plugins()
         by_id: dict[int, TenantInfo] = {}
         for tenant in session.scalars(select(Tenant).options(selectinload(Tenant.domains))):
@@ -102,6 +134,7 @@ class Registry:
                 plugins=frozenset(n for n, s in tenant_states.items() if s.enabled and n in usable),
                 plugin_settings={n: dict(s.settings or {}) for n, s in tenant_states.items()},
                 grants=grants.get(tenant.id, {}),
+                roles=roles.get(tenant.id, {}),
             )
         self._by_id = by_id
         self._by_slug = {t.slug: t for t in by_id.values()}
