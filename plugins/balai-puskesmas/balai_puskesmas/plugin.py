@@ -11,6 +11,7 @@ Rules live in :mod:`~balai_puskesmas.services` and the modules beside it (``queu
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -69,6 +70,13 @@ def register_api(app: Flask) -> Any:
     return api.blp
 
 
+#: What the permissions that open a puskesmas's work need besides being held.
+NEEDS_DUTY = _l(
+    "a duty at a puskesmas, region admins included (Puskesmas and clinics → the "
+    "puskesmas → Officers and duties)"
+)
+
+
 @hookimpl
 def register_permissions() -> list[Permission]:
     return [
@@ -81,25 +89,31 @@ def register_permissions() -> list[Permission]:
             admin_only=True,
         ),
         Permission(
-            SERVE, _l("Call queue numbers at one's puskesmas"), roles=("opd", "admin")
+            SERVE,
+            _l("Call queue numbers at one's puskesmas"),
+            roles=("opd", "admin"),
+            needs=NEEDS_DUTY,
         ),
         Permission(
             REGISTER,
             _l("Register and update patients at one's puskesmas"),
             roles=("opd", "admin"),
             admin_only=True,
+            needs=NEEDS_DUTY,
         ),
         Permission(
             READ,
             _l("Read patient records as one's duty allows"),
             roles=("opd", "admin"),
             admin_only=True,
+            needs=NEEDS_DUTY,
         ),
         Permission(
             RECORD,
             _l("Record visits as a clinician at one's puskesmas"),
             roles=("opd", "admin"),
             admin_only=True,
+            needs=NEEDS_DUTY,
         ),
         Permission(
             VIEW_AUDIT,
@@ -143,7 +157,12 @@ def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
 
 @hookimpl
 def dashboard_widgets(tenant: TenantInfo, user: User | None) -> list[Widget]:
-    return feeds.widgets(user)
+    # The queues' figures are for those who work the queues (and the admin): an
+    # officer of another service, say DLH, does not see them on the dashboard.
+    return [
+        widget if widget.permission else replace(widget, permission=SERVE)
+        for widget in feeds.widgets(user)
+    ]
 
 
 @hookimpl

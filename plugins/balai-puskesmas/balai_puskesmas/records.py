@@ -24,13 +24,14 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from balai.admin import refused
 from balai.auth import User, current_user
 from balai.calendar import local_date
 from balai.db import db, utcnow
 from balai.fields import Id, Integer, PageNumber, Text
 from balai.forms import FormSchema, validate_form
 from balai.i18n import N_
-from balai.permissions import has_permission, require
+from balai.permissions import has_permission, is_admin, require
 from balai.plugins import hooks
 from balai_puskesmas import export, icd10, patients, runtime, visits
 from balai_puskesmas.models import Clinic, Facility, Patient, Staff, Ticket
@@ -173,7 +174,27 @@ def age_on(born: date, today: date) -> int:
 
 
 def _no_duty() -> tuple[str, int]:
-    """The 403 page of an officer with the permission but no assignment."""
+    """The 403 page of an officer with the permission but no assignment.
+
+    A region admin holds every permission but, like anyone, reads health records only
+    through a duty: their page says so and links to where duties are given.
+    """
+    if is_admin(current_user):
+        return refused(
+            _(
+                "Health records are specific personal data: they open only to someone with "
+                "a duty at a puskesmas (registration desk, clinician or viewer), region "
+                "admins included. Your account holds every permission, but no duty."
+            ),
+            url_for("puskesmas_kelola.index"),
+            _("Puskesmas and clinics"),
+            advice=_(
+                "To give yourself or someone else a duty, open the puskesmas under "
+                "Puskesmas and clinics, then Officers and duties. The Roles page says the "
+                "same under each permission that needs a duty."
+            ),
+            page=request.path,
+        )
     return render_template("puskesmas/records/no_duty.html"), 403
 
 
