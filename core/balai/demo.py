@@ -45,17 +45,29 @@ from balai.auth.models import Department, User
 from balai.db import db
 from balai.permissions import OPERATOR
 from balai.plugins import Plugins, plugins
-from balai.tenancy import TenancyError, TenantInfo, create_tenant, enable_plugin, registry
+from balai.tenancy import (
+    CustomRole,
+    RoleGrant,
+    RoleMember,
+    TenancyError,
+    TenantInfo,
+    bump_state,
+    create_tenant,
+    enable_plugin,
+    registry,
+)
 
 __all__ = [
     "BROWSER_UNSAFE_PORTS",
     "DEMO_PASSWORD",
+    "DEMO_ROLES",
     "DEPARTMENTS",
     "MAILBOX_PATH",
     "MAILBOX_SETTINGS",
     "TENANTS",
     "DemoTenant",
     "DemoUser",
+    "add_demo_roles",
     "build",
     "demo_command",
     "demo_users",
@@ -232,6 +244,7 @@ def build(path: Path, overrides: Mapping[str, Any] | None = None) -> Flask:
         plan = plugin_plan(plugins(app))
         for slug, names in plan.items():
             _enable_plugins(app, slug, names)
+        add_demo_roles(app, TENANTS[0].slug)
     _mark(path, "ready", app.config.get("PREFERRED_URL_PORT"))
     return app
 
@@ -317,6 +330,97 @@ def _populate(app: Flask, slug: str, name: str) -> None:
             plugins(app).relay(frozenset({name})).populate_demo(tenant=tenant, session=session)
     except Exception as exc:  # a plugin's sample data must not stop the demo
         click.echo(f"  {slug}: sample data of {name} not loaded: {exc}", err=True)
+
+
+# -- the region's own roles -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoRole:
+    """A custom role of the demo: who gets it is matched on the e-mail's local part."""
+
+    slug: str
+    name: str
+    description: str
+    permissions: tuple[str, ...]
+    holders: tuple[str, ...]  # local parts (``dlh``) or their prefixes (``loket.``)
+
+
+#: Kota Tangerang's own roles. What they carry is withdrawn from the built-in officer
+#: role there (:data:`NARROWED`), so a desk clerk or a doctor no longer gets the
+#: complaint inbox and a DLH officer no longer holds patients' permissions.
+DEMO_ROLES = (
+    DemoRole(
+        "loket",
+        "Loket",
+        "Petugas pendaftaran puskesmas: memanggil nomor antrean dan mendaftarkan pasien.",
+        ("puskesmas.serve_queue", "puskesmas.register_patient", "puskesmas.read_record"),
+        ("loket.",),
+    ),
+    DemoRole(
+        "dokter",
+        "Dokter",
+        "Dokter, dokter gigi dan bidan puskesmas: memanggil nomor di poli dan mencatat kunjungan.",
+        ("puskesmas.serve_queue", "puskesmas.read_record", "puskesmas.record_visit"),
+        ("dokter.", "drg.", "bidan."),
+    ),
+    DemoRole(
+        "pengawas",
+        "Pengawas kesehatan",
+        "Petugas Dinas Kesehatan yang membaca rekam medis sebagai pengawas (tugas viewer).",
+        ("puskesmas.read_record",),
+        ("dinkes",),
+    ),
+    DemoRole(
+        "verifikator",
+        "Verifikator pengaduan",
+        "Petugas pengaduan dinas: memverifikasi, meneruskan, mengerjakan dan menyelesaikan "
+        "pengaduan yang diarahkan ke dinasnya.",
+        ("pengaduan.view_complaint", "pengaduan.verify_complaint", "pengaduan.handle_complaint"),
+        ("dlh", "dpupr", "dishub", "dinkes"),
+    ),
+)
+#: What every officer of Kota Tangerang no longer holds by their built-in role alone.
+NARROWED = tuple(sorted({name for role in DEMO_ROLES for name in role.permissions}))
+
+
+def _holds(role: DemoRole, email: str) -> bool:
+    local = email.split("@", 1)[0]
+    return any(local.startswith(h) if h.endswith(".") else local == h for h in role.holders)
+
+
+def add_demo_roles(app: Flask, slug: str) -> None:
+    """Create the demo's custom roles in region ``slug``, narrow its officer role, and
+    give the roles to the sample officers (the puskesmas's included: run it after the
+    plugins' sample data). Only the permissions declared here are used."""
+    tenant = registry(app).by_slug(slug)
+    assert tenant is not None
+    from balai.permissions import registry as permission_registry
+
+    declared = set(permission_registry(app).permissions)
+    with db.tenant_session(tenant.id) as session:
+        session.add_all(
+            RoleGrant(role="opd", permission=name, granted=False)
+            for name in NARROWED
+            if name in declared
+        )
+        officers = session.scalars(select(User).where(User.role == "opd").order_by(User.id)).all()
+        for spec in DEMO_ROLES:
+            role = CustomRole(
+                slug=spec.slug,
+                name=spec.name,
+                description=spec.description,
+                permissions=[name for name in spec.permissions if name in declared],
+            )
+            session.add(role)
+            session.flush()
+            session.add_all(
+                RoleMember(user_id=user.id, role_id=role.id, created_by="demo")
+                for user in officers
+                if _holds(spec, user.email)
+            )
+        bump_state(session)
+    registry(app).refresh(force=True)
 
 
 # -- telling and serving ------------------------------------------------------------
