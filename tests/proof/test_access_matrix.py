@@ -4,8 +4,10 @@ Actions are the routes guarded by :func:`balai.permissions.require` (a permissio
 or only a login) in the core and every installed plugin, with each method they
 accept. Roles are a visitor, a citizen, a department officer, the three duties an
 officer can hold at a puskesmas (registration desk, clinician, viewer), a delegated
-user manager (an officer whose role the region granted ``balai.manage_users``) and a
-region admin. In a region with every plugin on and its demo data loaded, each role
+user manager (an officer whose role the region granted ``balai.manage_users``), a
+citizen who also holds one of the region's custom roles (``custom-role``: the
+calendar, the dashboard and publishing announcements) and a region admin. In a
+region with every plugin on and its demo data loaded, each role
 calls each action over HTTP with a real id of the same region and the answer is
 sorted into an outcome:
 
@@ -15,8 +17,9 @@ sorted into an outcome:
 ``hidden``  404: the object is not shown to this user at all.
 
 Some actions are also tried as **cases** with a real body, written ``path#case``:
-granting or withdrawing each permission for each role on ``/admin/peran``, giving
-each role to a new account, and giving oneself a puskesmas duty. A case is
+granting or withdrawing each permission for each role on ``/admin/peran``, creating
+a custom role with each permission, giving each role to a new account, giving the
+custom role to an account, and giving oneself a puskesmas duty. A case is
 ``allow`` only if the change was written, and ``deny``/``hidden`` only if nothing
 was; anything else is recorded as it is (``not written (400)``, ``deny but
 written``) and shows in the diff.
@@ -48,7 +51,15 @@ from balai.db import Base, db
 from balai.demo import DEPARTMENTS
 from balai.permissions import registry as permission_registry
 from balai.permissions import route_access
-from balai.tenancy import RoleGrant, TenantInfo, bump_state, enable_plugin, registry
+from balai.tenancy import (
+    CustomRole,
+    RoleGrant,
+    RoleMember,
+    TenantInfo,
+    bump_state,
+    enable_plugin,
+    registry,
+)
 from balai_pengaduan.clients import create_client
 from balai_pengaduan.models import Area, AreaRoute, Category, Complaint
 from balai_puskesmas.models import Export, Facility, Staff, Visit
@@ -63,7 +74,23 @@ DUTIES = ("registration", "clinician", "viewer")
 #: The delegated user manager: an officer while the region grants officers DELEGATED.
 DELEGATE = "user-manager"
 DELEGATED = "balai.manage_users"
-ROLES = ("anonymous", "warga", "opd", *(f"puskesmas-{d}" for d in DUTIES), DELEGATE, "admin")
+#: A citizen who also holds the region's custom role :data:`CUSTOM_SLUG`.
+CUSTOM = "custom-role"
+CUSTOM_SLUG = "penerbit"
+CUSTOM_PERMISSIONS = (
+    "balai.manage_calendar",
+    "balai.view_dashboard",
+    "pengumuman.publish_announcement",
+)
+ROLES = (
+    "anonymous",
+    "warga",
+    "opd",
+    *(f"puskesmas-{d}" for d in DUTIES),
+    DELEGATE,
+    CUSTOM,
+    "admin",
+)
 #: The roles whose permissions the roles page edits.
 EDITABLE_ROLES = ("warga", "opd")
 #: Values for the routes' text arguments (a plugin that is on, with settings).
@@ -103,6 +130,8 @@ class Region:
     clients: dict[str, FlaskClient] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
     staff_ids: set[int] = field(default_factory=set)
+    custom_role_id: int = 0
+    member_ids: set[int] = field(default_factory=set)
 
     @property
     def role_user_ids(self) -> set[int]:
@@ -126,13 +155,16 @@ def guarded_actions(app: Flask) -> Iterator[Action]:
 
 
 ROLES_PAGE = ("/admin/peran", "POST")
+NEW_ROLE = ("/admin/peran/baru", "POST")
+EDIT_ACCOUNT = ("/admin/pengguna/<int:user_id>", "POST")
 NEW_ACCOUNT = ("/admin/pengguna/baru", "POST")
 DUTY_PAGE = ("/puskesmas/kelola/<int:facility_id>/petugas", "POST")
 
 
 def cases(app: Flask, actions: list[Action]) -> list[Action]:
-    """The cases tried with a body: every cell of the roles page, every role given to
-    a new account, and a duty given to oneself."""
+    """The cases tried with a body: every cell of the roles page, a custom role with
+    each permission, every role given to a new account, the custom role given to an
+    account, and a duty given to oneself."""
     guards = {(a.path, a.method): a.guard for a in actions}
     names = sorted(permission_registry(app).permissions)
     found = [
@@ -140,8 +172,10 @@ def cases(app: Flask, actions: list[Action]) -> list[Action]:
         for name in names
         for role in EDITABLE_ROLES
     ]
+    found += [Action(*NEW_ROLE, guards[NEW_ROLE], f"custom {name}") for name in names]
     given = ("warga", "opd", "admin")
     found += [Action(*NEW_ACCOUNT, guards[NEW_ACCOUNT], f"role {role}") for role in given]
+    found.append(Action(*EDIT_ACCOUNT, guards[EDIT_ACCOUNT], "custom role"))
     found.append(Action(*DUTY_PAGE, guards[DUTY_PAGE], "duty for oneself"))
     return found
 
@@ -259,6 +293,23 @@ def restore(region: Region) -> None:
         enable_plugin(app, registry(app).by_id(tenant.id), name)
     with db.all_tenants() as session:
         grants = session.scalars(select(RoleGrant).where(RoleGrant.tenant_id == tenant.id)).all()
+        added_members = session.scalars(
+            select(RoleMember).where(
+                RoleMember.tenant_id == tenant.id, RoleMember.id.not_in(region.member_ids)
+            )
+        ).all()
+        for member in added_members:
+            session.delete(member)
+        session.flush()
+        custom_roles = session.scalars(
+            select(CustomRole).where(CustomRole.tenant_id == tenant.id)
+        ).all()
+        for role in custom_roles:
+            if role.id != region.custom_role_id:
+                session.delete(role)
+            elif sorted(role.permissions) != sorted(CUSTOM_PERMISSIONS):
+                role.permissions = list(CUSTOM_PERMISSIONS)
+        session.flush()
         locked = session.scalars(
             select(User).where(User.id.in_(region.role_user_ids), User.active.is_(False))
         ).all()
@@ -278,16 +329,14 @@ def restore(region: Region) -> None:
         )
         session.flush()
         current_version = (
-            select(User.credential_version)
-            .where(User.id == LoginSession.user_id)
-            .scalar_subquery()
+            select(User.credential_version).where(User.id == LoginSession.user_id).scalar_subquery()
         )
         session.execute(
             update(LoginSession)
             .where(LoginSession.user_id.in_(region.role_user_ids))
             .values(revoked_at=None, credential_version=current_version)
         )
-        if grants:
+        if grants or added_members or len(custom_roles) != 1:
             bump_state(session)
 
 
@@ -301,6 +350,18 @@ def case_body(region: Region, action: Action, role: str):
     kind, _, what = action.case.partition(" ")
     if kind == "grant":
         return _grant_body(region, *what.split(":"))
+    if kind == "custom" and what != "role":
+        slug = f"case{next(_accounts)}"
+        body = {"slug": slug, "name": "Case", "permission": what}
+
+        def created() -> bool:
+            with db.tenant_session(region.tenant.id) as session:
+                found = session.scalar(select(CustomRole).where(CustomRole.slug == slug))
+                return found is not None and what in found.permissions
+
+        return body, created
+    if action.case == "custom role":
+        return _custom_role_body(region, role)
     if kind == "role":
         email = f"case{next(_accounts)}@example.test"
         department = OFFICER_DEPARTMENT if what == "opd" else ""
@@ -329,6 +390,28 @@ def case_body(region: Region, action: Action, role: str):
         return body, lambda: duty() == wanted
 
     return {"email": "nobody@example.test", "duty": "registration"}, lambda: False
+
+
+def _custom_role_body(region: Region, role: str):
+    """The account's form as it is, with the scene's custom role ticked in addition."""
+    target = object_id(region, Action(*EDIT_ACCOUNT, "balai.manage_users"), role, "user_id")
+    with db.tenant_session(region.tenant.id) as session:
+        user = session.get(User, target)
+        department = user.department.code if user.department else ""
+        body = {"name": user.name, "role": user.role, "department": department}
+        held = [r.slug for r in user.custom_roles]
+    body["custom_role"] = sorted({*held, CUSTOM_SLUG})
+
+    def given() -> bool:
+        with db.tenant_session(region.tenant.id) as session:
+            found = session.scalar(
+                select(RoleMember.id).where(
+                    RoleMember.user_id == target, RoleMember.role_id == region.custom_role_id
+                )
+            )
+        return found is not None
+
+    return body, given
 
 
 def _held(region: Region) -> dict[tuple[str, str], bool]:
@@ -430,8 +513,19 @@ def region(app, tenant, login) -> Region:
             scene.users[role] = login(client, "opd", tenant=tenant, department=HEALTH_DEPARTMENT)
         elif role in ("opd", DELEGATE):
             scene.users[role] = login(client, "opd", tenant=tenant, department=OFFICER_DEPARTMENT)
+        elif role == CUSTOM:
+            scene.users[role] = login(client, "warga", tenant=tenant)
         else:
             scene.users[role] = login(client, role, tenant=tenant)
+    with db.tenant_session(tenant.id) as session:
+        custom = CustomRole(slug=CUSTOM_SLUG, name="Penerbit", permissions=list(CUSTOM_PERMISSIONS))
+        session.add(custom)
+        session.flush()
+        member = RoleMember(user_id=scene.users[CUSTOM].id, role_id=custom.id)
+        session.add(member)
+        session.flush()
+        scene.custom_role_id, scene.member_ids = custom.id, {member.id}
+        bump_state(session)
     with db.tenant_session(tenant.id) as session:
         for role, user in scene.users.items():
             if role.startswith("puskesmas-"):
@@ -486,11 +580,13 @@ def test_every_role_gets_what_the_matrix_says(region, figures, monkeypatch):
     ), "a user manager granting themselves every permission went unnoticed"
 
     # The comparison notices a guard that lets everyone in.
-    monkeypatch.setattr(balai.permissions, "permissions_of", lambda user: frozenset(
-        balai.permissions.registry().permissions
-    ))
+    monkeypatch.setattr(
+        balai.permissions,
+        "permissions_of",
+        lambda user: frozenset(balai.permissions.registry().permissions),
+    )
     admin_pages = [a for a in actions if a.path.startswith("/admin/") and a.method == "GET"]
     unguarded, _ = observe(region, admin_pages, roles=("warga",))
-    assert differences(
-        {k: v for k, v in read_matrix().items() if k in unguarded}, unguarded
-    ), "a citizen let into the admin pages went unnoticed"
+    assert differences({k: v for k, v in read_matrix().items() if k in unguarded}, unguarded), (
+        "a citizen let into the admin pages went unnoticed"
+    )
