@@ -383,7 +383,7 @@ def test_the_roles_page_and_an_admins_refused_health_page_say_a_duty_is_needed(
     response = client.get("/puskesmas/pasien/")
     assert response.status_code == 403
     assert 'id="refusal"' in response.text
-    assert "Health records are specific personal data" in response.text
+    assert "You have no duty at a puskesmas. Health records are specific" in response.text
     assert "Officers and duties" in response.text
     assert "/puskesmas/kelola/" in response.text
     assert "Ask a region admin" not in response.text

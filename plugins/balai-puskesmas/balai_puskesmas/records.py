@@ -182,9 +182,10 @@ def _no_duty() -> tuple[str, int]:
     if is_admin(current_user):
         return refused(
             _(
-                "Health records are specific personal data: they open only to someone with "
-                "a duty at a puskesmas (registration desk, clinician or viewer), region "
-                "admins included. Your account holds every permission, but no duty."
+                "You have no duty at a puskesmas. Health records are specific personal "
+                "data: they open only to someone with a duty at a puskesmas (registration "
+                "desk, clinician or viewer), region admins included. Your account holds "
+                "every permission, but no duty."
             ),
             url_for("puskesmas_kelola.index"),
             _("Puskesmas and clinics"),
