@@ -137,6 +137,34 @@ def test_users_log_in_on_their_own_region_only(demo_app: Flask, user: DemoUser) 
         assert _logs_in(demo_app, host, user.email) is expected, (user.email, host)
 
 
+def test_the_readme_tour_holds_with_kota_tangerangs_own_roles(demo_app: Flask) -> None:
+    """Desk clerk and doctor work the puskesmas without the complaint inbox; the DLH
+    officer works complaints without puskesmas figures; the admin has everything."""
+    base = "http://kota-tangerang.localhost:5000"
+    figures = ("Kunjungan puskesmas hari ini", "Antrean di poli puskesmas")
+    seen = {}
+    for name in ("loket.cibodasari", "dokter.cibodasari", "dlh", "dpupr", "admin"):
+        client = demo_app.test_client()
+        email = f"{name}@{KOTA}.example"
+        form = {"email": email, "password": DEMO_PASSWORD}
+        assert client.post("/masuk", data=form, base_url=base).status_code == 302, email
+        seen[name] = (client, client.get("/dasbor", base_url=base).get_data(as_text=True))
+    for name in ("loket.cibodasari", "dokter.cibodasari"):
+        client, dashboard = seen[name]
+        assert "Kotak masuk pengaduan" not in dashboard
+        assert all(title in dashboard for title in figures), name
+        assert client.get("/pengaduan/petugas/", base_url=base).status_code == 403
+        assert client.get("/puskesmas/loket/", base_url=base).status_code == 200, name
+    for name in ("dlh", "dpupr"):
+        client, dashboard = seen[name]
+        assert "Kotak masuk pengaduan" in dashboard
+        assert not any(title in dashboard for title in figures), name
+        assert client.get("/pengaduan/petugas/", base_url=base).status_code == 200
+    admin, dashboard = seen["admin"]
+    assert all(title in dashboard for title in figures)
+    assert admin.get("/admin/peran", base_url=base).status_code == 200
+
+
 def test_localhost_and_loopback_address_are_kota_tangerang(demo_app: Flask) -> None:
     for host in ("localhost:5000", "127.0.0.1:5000"):
         assert _logs_in(demo_app, host, f"admin@{KOTA}.example")
