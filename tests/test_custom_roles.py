@@ -314,8 +314,20 @@ def test_nobody_changes_their_own_roles(
     add_role(tenant, "kalender", (CALENDAR,))
     form = {"name": "Me", "role": "opd", "custom_role": ["pemantau", "kalender"]}
     response = client.post(f"/admin/pengguna/{manager.id}", data=form)
-    assert response.status_code in (403, 400)
-    assert "kalender" not in {s for _, s in members(tenant)}
+    assert response.status_code == 403
+    assert members(tenant) == {(manager.email, "pemantau")}
+
+
+def test_not_even_an_admin_gives_themselves_a_role(
+    client: FlaskClient, admin: User, tenant: TenantInfo
+) -> None:
+    add_role(tenant, "kalender", (CALENDAR,))
+    page = client.get(f"/admin/pengguna/{admin.id}").text
+    assert re.search(r'value="kalender"\s+disabled', page)
+    form = {"name": "Admin", "role": "admin", "custom_role": ["kalender"]}
+    response = client.post(f"/admin/pengguna/{admin.id}", data=form)
+    assert response.status_code == 403 and "You cannot change your own roles." in response.text
+    assert members(tenant) == set()
 
 
 # -- menus and widgets follow the roles ------------------------------------------------
