@@ -1,7 +1,7 @@
 """custom roles: roles a region defines, and the users who hold them
 
 Revision ID: 0007_custom_roles
-Revises: 0005_outbox_recipients
+Revises: 0006_accounts
 Create Date: 2026-12-14
 
 A region's own roles (``balai_custom_role``: a slug, a name, a description and the
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_custom_roles"
-down_revision: str | Sequence[str] | None = "0005_outbox_recipients"
+down_revision: str | Sequence[str] | None = "0006_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
