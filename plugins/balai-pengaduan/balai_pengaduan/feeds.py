@@ -21,10 +21,10 @@ from balai.permissions import public
 from balai_pengaduan import runtime, services
 from balai_pengaduan.cors import allow_reading
 from balai_pengaduan.models import Category, Complaint
-from balai_pengaduan.views import HIDDEN_STATUSES, filters_from
+from balai_pengaduan.views import filters_from, public_condition
 from balai_pengaduan.workflow import OPEN_STATUSES, STATUS_LABELS, STATUSES
 
-__all__ = ["MAX_FEATURES", "bp", "map_layers", "widgets"]
+__all__ = ["MAX_FEATURES", "bp", "map_layers", "satisfaction_summary", "widgets"]
 
 bp = Blueprint("pengaduan_feeds", __name__, url_prefix="/pengaduan", template_folder="templates")
 MAX_FEATURES = 2000  # the newest; a map of more is unreadable and slow on a phone
@@ -55,7 +55,7 @@ def geojson() -> Any:
     stmt = services.filtered(filters, columns).where(
         Complaint.latitude.is_not(None),
         Complaint.longitude.is_not(None),
-        Complaint.status.not_in(HIDDEN_STATUSES),
+        public_condition(),
     )
     features = [_feature(row) for row in db.session.execute(stmt.limit(MAX_FEATURES))]
     response: Response = jsonify({"type": "FeatureCollection", "features": features})
@@ -107,6 +107,13 @@ def widgets() -> list[Widget]:
         permission=runtime.VIEW,
         order=40,
     )
+    satisfaction = Widget(
+        title=_("Citizen satisfaction"),
+        template="pengaduan/widgets/satisfaction.html",
+        context=satisfaction_summary(),
+        permission=runtime.VIEW,
+        order=42,
+    )
     departments = Widget(
         title=_("Open complaints by department"),
         template="pengaduan/widgets/departments.html",
@@ -114,7 +121,26 @@ def widgets() -> list[Widget]:
         permission=runtime.VIEW_ALL,
         order=41,
     )
-    return [status, departments]
+    return [status, departments, satisfaction]
+
+
+def satisfaction_summary() -> dict[str, Any]:
+    """The reporters' ratings of resolved complaints: how many, their average (1 to 5)
+    and how many gave each number of stars."""
+    rows = dict(
+        db.session.execute(
+            select(Complaint.rating, func.count())
+            .where(Complaint.rating.is_not(None))
+            .group_by(Complaint.rating)
+        ).all()
+    )
+    count = sum(rows.values())
+    total = sum(stars * n for stars, n in rows.items())
+    return {
+        "count": count,
+        "average": round(total / count, 1) if count else None,
+        "stars": [(stars, rows.get(stars, 0)) for stars in range(5, 0, -1)],
+    }
 
 
 def status_counts() -> Mapping[str, int]:

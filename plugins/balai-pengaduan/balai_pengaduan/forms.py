@@ -26,6 +26,8 @@ __all__ = [
     "CategoryForm",
     "ComplaintFilters",
     "OfficerFilters",
+    "PageForm",
+    "RatingForm",
     "ReopenForm",
     "SubmitForm",
     "TransitionForm",
@@ -113,6 +115,31 @@ class ReopenForm(FormSchema):
         validate=validate.Length(max=2000, error=_l("At most 2000 characters.")),
         error_messages={"required": _l("Say what is still wrong.")},
     )
+
+
+class RatingForm(FormSchema):
+    """The reporter's satisfaction with the result (*penilaian*): 1 to 5, a comment."""
+
+    kode = Text(required=True, validate=validate.Length(max=20))
+    rating = Integer(
+        required=True,
+        min=1,
+        max=5,
+        error=_l("Choose from 1 to 5 stars."),
+        error_messages={
+            "required": _l("Choose from 1 to 5 stars."),
+            "invalid": _l("Choose from 1 to 5 stars."),
+        },
+    )
+    comment = Text(
+        load_default="", validate=validate.Length(max=2000, error=_l("At most 2000 characters."))
+    )
+
+
+class PageForm(FormSchema):
+    """Only a page number (a list without filters)."""
+
+    page = PageNumber(error_messages={"invalid": INVALID_NUMBER})
 
 
 class TransitionForm(FormSchema):

@@ -6,16 +6,26 @@ Coordinates are WGS 84 degrees; GeoJSON order is ``[longitude, latitude]``.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
+from marshmallow import ValidationError
+
+from balai.fields import Text
+
 __all__ = [
+    "Boundary",
+    "BoundarySetting",
     "GeometryError",
     "bounding_box",
     "box_around",
     "contains",
     "distance_m",
+    "parse_boundary",
     "validate_geometry",
     "validate_point",
 ]
@@ -120,3 +130,66 @@ def box_around(latitude: float, longitude: float, radius_m: float) -> tuple[floa
     cos_lat = max(math.cos(math.radians(latitude)), 1e-6)
     d_lon = min(180.0, math.degrees(radius_m / (EARTH_RADIUS_M * cos_lat)))
     return latitude - d_lat, latitude + d_lat, longitude - d_lon, longitude + d_lon
+
+
+# -- the region's boundary ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """Where the region is: one or more (Multi)Polygons, a point must be in one of them."""
+
+    geometries: tuple[dict[str, Any], ...]
+
+    def contains(self, latitude: float, longitude: float) -> bool:
+        return any(contains(g, latitude, longitude) for g in self.geometries)
+
+
+def parse_boundary(text: str) -> Boundary | None:
+    """The boundary a region admin pasted: a GeoJSON (Multi)Polygon, or a Feature or
+    FeatureCollection of them (their union). Empty text: no boundary.
+
+    :raises GeometryError: not JSON, or not such a GeoJSON object.
+    """
+    if not text.strip():
+        return None
+    try:
+        found = json.loads(text)
+    except ValueError as exc:
+        raise GeometryError("the boundary is not JSON") from exc
+    geometries = tuple(validate_geometry(g) for g in _geometries(found))
+    if not geometries:
+        raise GeometryError("the boundary has no polygon")
+    return Boundary(geometries)
+
+
+def _geometries(found: Any) -> list[Any]:
+    if not isinstance(found, dict):
+        raise GeometryError("the boundary must be a GeoJSON object")
+    if found.get("type") == "FeatureCollection":
+        features = found.get("features")
+        if not isinstance(features, list):
+            raise GeometryError("a FeatureCollection has a list of features")
+        return [g for f in features for g in _geometries(f)]
+    if found.get("type") == "Feature":
+        return [found.get("geometry")]
+    return [found]
+
+
+class BoundarySetting(Text):
+    """A setting holding a region's boundary as GeoJSON text (checked, stored compact)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            return ""
+        try:
+            parse_boundary(text)
+        except GeometryError as exc:
+            raise ValidationError(
+                gettext(
+                    "The boundary must be a GeoJSON Polygon or MultiPolygon (or a Feature or FeatureCollection of them): %(problem)s.",  # noqa: E501
+                    problem=str(exc),
+                )
+            ) from None
+        return json.dumps(json.loads(text), separators=(",", ":"))

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -144,6 +145,10 @@ class Complaint(TenantScoped, Base):
             postgresql_include=["status"],
         ),
         Index("ix_pengaduan_complaint_updated", "tenant_id", "updated_at", "id"),
+        # "My complaints" (``/pengaduan/saya``): one reporter's, newest first.
+        Index("ix_pengaduan_complaint_reporter", "tenant_id", "reporter_id", "submitted_at", "id"),
+        # A form's one-time token makes one complaint at most (a second post finds it).
+        Index("ix_pengaduan_complaint_submit_token", "tenant_id", "submit_token", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -185,6 +190,13 @@ class Complaint(TenantScoped, Base):
     api_client_id: Mapped[int | None] = mapped_column(
         ForeignKey("pengaduan_api_client.id", ondelete="SET NULL")
     )
+    #: SHA-256 of the web form's one-time token (``views.submit``): posting the same
+    #: form again shows this complaint instead of making another.
+    submit_token: Mapped[str | None] = mapped_column(String(64))
+    #: The reporter's satisfaction with the result (1 to 5), given once when resolved.
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column()
 
     category: Mapped[Category] = relationship(lazy="joined")
     department: Mapped[Department | None] = relationship(lazy="joined")

@@ -58,7 +58,7 @@ from balai_pengaduan import limiting, runtime, services
 from balai_pengaduan.clients import find_client
 from balai_pengaduan.cors import allow_reading
 from balai_pengaduan.models import Category, Complaint, Photo
-from balai_pengaduan.views import HIDDEN_STATUSES
+from balai_pengaduan.views import public_condition
 from balai_pengaduan.workflow import CLOSED_STATUSES, OPEN_STATUSES, open311_status
 
 __all__ = ["bp"]
@@ -476,8 +476,9 @@ def token(token: str, fmt: str) -> Response:
 
 
 def _public() -> Select[tuple[Complaint]]:
-    """Complaints the public may see: as on the citizens' pages, rejected ones stay off."""
-    return select(Complaint).where(Complaint.status.not_in(HIDDEN_STATUSES))
+    """Complaints the public may see, as on the citizens' pages: rejected ones stay off
+    (and unverified ones, with ``verify_before_public``)."""
+    return select(Complaint).where(public_condition())
 
 
 def _is_id(text: str) -> bool:

@@ -1,23 +1,34 @@
 """Photos of complaints (*foto bukti*): checked by content, re-encoded, stored per region.
 
-An upload is read whole (the app's ``MAX_CONTENT_LENGTH`` bounds the request, the
-setting ``max_photo_kb`` each photo). :mod:`balai.images` then reads every photo's
-header before decoding any: the format must be JPEG, PNG or WebP and the pixels
-within ``IMAGE_MAX_PIXELS`` per photo and ``IMAGE_REQUEST_PIXELS`` for the request.
+An upload is read whole, up to ``max_photo_mb`` megabytes (at most ``MAX_UPLOAD_MB``;
+the whole request is bounded by the app's ``MAX_CONTENT_LENGTH``). :mod:`balai.images`
+then reads every photo's header before decoding any: the format must be JPEG, PNG or
+WebP and the pixels within ``IMAGE_MAX_PIXELS`` per photo and ``IMAGE_REQUEST_PIXELS`` for the request (a big
+phone JPEG is decoded at half, a quarter or an eighth of its size, so it fits).
 Each is written again as JPEG (or PNG when it has transparency), at most
-``MAX_SIDE`` pixels: EXIF, including the phone's GPS position, is dropped. Nothing
-reaches the disk until every photo and field is valid; files are named at random
-under ``instance/tenants/<tenant id>/pengaduan/``.
+``MAX_SIDE`` pixels: a 12-megabyte phone photo is stored as a few hundred kilobytes,
+never refused for its size, and EXIF, including the phone's GPS position, is dropped.
+Files are named at random under ``instance/tenants/<tenant id>/pengaduan/``.
+
+Photos of a form that came back with an error are kept, already re-encoded, in
+:class:`Pending` (``pending/<key of the form's token>/``) until the form is sent,
+so the citizen does not choose them again; :func:`sweep` removes abandoned ones.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
+import shutil
 import time
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import timedelta
+from io import BytesIO
 from pathlib import Path
 
+from PIL import Image
 from werkzeug.datastructures import FileStorage
 
 from balai.files import NoRoom, write_whole
@@ -26,9 +37,27 @@ from balai.images import ImageError, Prepared
 from balai.images import prepare as prepare_images
 from balai.text import clean_text
 
-__all__ = ["PhotoError", "PreparedPhoto", "folder", "prepare", "remove", "sweep", "write"]
+__all__ = [
+    "MAX_UPLOAD_MB",
+    "Pending",
+    "PhotoError",
+    "PreparedPhoto",
+    "chosen",
+    "folder",
+    "prepare",
+    "remove",
+    "sweep",
+    "write",
+]
 
 MAX_SIDE = 2048  # stored photos are shrunk to this: evidence, not print
+MAX_UPLOAD_MB = 25  # the largest photo file a region may accept (setting ``max_photo_mb``)
+MB = 1024 * 1024
+PENDING = "pending"
+PENDING_KEEP = timedelta(days=1)  # a form left with photos chosen is swept after this
+CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
+_NAME_RE = re.compile(r"^[0-9]{2}-[0-9a-f]{16}\.(?:jpg|png)$")
+_KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 
 PreparedPhoto = Prepared  # a checked, re-encoded photo, still in memory
 
@@ -41,16 +70,23 @@ class PhotoError(ValueError):
         self.values = values
 
 
-def prepare(uploads: Iterable[FileStorage], *, max_photos: int, max_kb: int) -> list[PreparedPhoto]:
+def chosen(uploads: Iterable[FileStorage]) -> list[FileStorage]:
+    """The file inputs that carry a file (a browser sends an empty one when none is chosen)."""
+    return [u for u in uploads if u and u.filename]
+
+
+def prepare(uploads: Iterable[FileStorage], *, max_photos: int, max_mb: int) -> list[PreparedPhoto]:
     """Check every non-empty upload, then re-encode them; raise on the first bad one.
 
-    The count, each file's size and every header are checked before any photo is
-    decoded, so a request with too many pixels costs no decoding at all.
+    ``max_photos`` is the room left for new photos. The count, each file's size and
+    every header are checked before any photo is decoded, so a request with too many
+    pixels costs no decoding at all.
     """
-    files = [u for u in uploads if u and u.filename]
+    files = chosen(uploads)
     if len(files) > max_photos:
         raise PhotoError(N_("At most %(n)d photos."), n=max_photos)
-    raw = [(_read(f, max_kb * 1024), f.filename or "") for f in files]
+    limit = min(max_mb, MAX_UPLOAD_MB) * MB
+    raw = [(_read(f, limit), f.filename or "") for f in files]
     try:
         return prepare_images(raw, max_side=MAX_SIDE)
     except ImageError as exc:
@@ -61,9 +97,9 @@ def _read(upload: FileStorage, limit: int) -> bytes:
     raw = upload.stream.read(limit + 1)
     if len(raw) > limit:
         raise PhotoError(
-            N_("%(name)s is larger than %(kb)d KB."),
+            N_("%(name)s is larger than %(mb)d MB."),
             name=clean_text(upload.filename or ""),
-            kb=limit // 1024,
+            mb=limit // MB,
         )
     return raw
 
@@ -97,16 +133,107 @@ def remove(directory: Path, names: Iterable[str]) -> None:
 def sweep(directory: Path, named: Iterable[str], *, older_than: timedelta) -> list[str]:
     """Delete the files no photo row names: a worker killed between writing a photo
     and committing its complaint leaves them. Files younger than ``older_than`` are
-    kept, as their transaction may still commit. Returns the names deleted."""
+    kept, as their transaction may still commit. Photos kept for a form not sent
+    (:class:`Pending`) go once older than ``PENDING_KEEP`` (or ``older_than``, if
+    longer). Returns the names deleted (kept photos as ``pending/<key>/<name>``)."""
     if not directory.is_dir():
         return []
     keep = set(named)
-    cutoff = time.time() - older_than.total_seconds()
+    now = time.time()
+    cutoff = now - older_than.total_seconds()
     stray = [
         path
         for path in directory.iterdir()
         if path.is_file() and path.name not in keep and path.stat().st_mtime < cutoff
     ]
+    pending_cutoff = now - max(older_than, PENDING_KEEP).total_seconds()
+    pending = directory / PENDING
+    if pending.is_dir():
+        for form in pending.iterdir():
+            if form.is_dir():
+                stray += [p for p in form.iterdir() if p.stat().st_mtime < pending_cutoff]
     for path in stray:
         path.unlink(missing_ok=True)
-    return sorted(path.name for path in stray)
+        if path.parent.parent == pending:
+            _remove_if_empty(path.parent)
+    return sorted(str(path.relative_to(directory)) for path in stray)
+
+
+def _remove_if_empty(path: Path) -> None:
+    with suppress(OSError):  # not empty (or gone): fine
+        path.rmdir()
+
+
+class Pending:
+    """The photos chosen in one complaint form that has not been sent yet.
+
+    They are kept re-encoded, under a key derived from the form's one-time token
+    (never the token itself: the key appears in the thumbnails' addresses), so a
+    form that comes back with an error, or through the review step, keeps them.
+    """
+
+    def __init__(self, directory: Path, token: str) -> None:
+        self.key = pending_key(token)
+        self.path = directory / PENDING / self.key
+
+    @classmethod
+    def at(cls, directory: Path, key: str) -> Pending | None:
+        """The kept photos under ``key`` (from a thumbnail's address), if it is one."""
+        if not _KEY_RE.match(key):
+            return None
+        found = cls.__new__(cls)
+        found.key = key
+        found.path = directory / PENDING / key
+        return found
+
+    def names(self) -> list[str]:
+        """The kept photos, in the order they were chosen."""
+        if not self.path.is_dir():
+            return []
+        return sorted(p.name for p in self.path.iterdir() if _NAME_RE.match(p.name))
+
+    def file(self, name: str) -> Path | None:
+        """The file of a kept photo, if ``name`` is one."""
+        return self.path / name if name in self.names() else None
+
+    def add(self, photos: Iterable[PreparedPhoto]) -> list[str]:
+        """Keep ``photos`` after those kept already; a full disk raises :class:`PhotoError`."""
+        names = self.names()
+        start = int(names[-1][:2]) + 1 if names else 0
+        added = []
+        for n, photo in enumerate(photos, start):
+            name = f"{n % 100:02d}-{secrets.token_hex(8)}.{photo.extension}"
+            try:
+                write_whole(self.path / name, photo.data)
+            except NoRoom as exc:
+                remove(self.path, added)
+                raise PhotoError(
+                    N_("The server has no room left to store photos. Nothing was saved.")
+                ) from exc
+            added.append(name)
+        return added
+
+    def discard(self, names: Iterable[str]) -> None:
+        """Forget the kept photos the citizen removed."""
+        kept = set(self.names())
+        remove(self.path, [n for n in names if n in kept])
+
+    def load(self) -> list[PreparedPhoto]:
+        """The kept photos, ready to be stored with the complaint."""
+        loaded = []
+        for name in self.names():
+            data = (self.path / name).read_bytes()
+            with Image.open(BytesIO(data)) as image:
+                width, height = image.size
+            extension = name.rsplit(".", 1)[1]
+            loaded.append(Prepared(data, CONTENT_TYPES[extension], extension, width, height))
+        return loaded
+
+    def clear(self) -> None:
+        """Forget every kept photo (the complaint was sent, or supported instead)."""
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def pending_key(token: str) -> str:
+    """The folder of a form's kept photos: derived from its token, not revealing it."""
+    return hashlib.sha256(b"pengaduan-pending:" + token.encode()).hexdigest()[:32]

@@ -106,7 +106,8 @@ def register_sms_keywords(app: Flask) -> list[SmsKeyword]:
 
 @hookimpl
 def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
-    return views.menu_items(user)
+    # "My complaints" (/pengaduan/saya) in the account menu of anyone logged in.
+    return [*views.menu_items(user), *views.own_menu_items(user)]
 
 
 @hookimpl

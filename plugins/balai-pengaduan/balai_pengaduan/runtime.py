@@ -62,6 +62,7 @@ def context() -> Context:
         now=utcnow(),
         timezone=zone,
         reporters=reporter_sealer(g.tenant.id),
+        region=g.tenant.name,
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from balai.calendar import WorkingCalendar, local_date
@@ -42,8 +42,11 @@ __all__ = [
     "is_overdue",
     "nearby_open",
     "new_tracking_code",
+    "outside_region",
     "overdue_condition",
     "paginate",
+    "rate",
+    "region_boundary",
     "reopen",
     "route",
     "submit",
@@ -56,6 +59,11 @@ PRIVACY = ("public", "confidential", "anonymous")
 CHANNELS = ("web", "sms", "open311", "api")
 # No 0/O, 1/I/L: a code read over the phone survives.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+#: Not yet verified by an officer: kept off the public pages with ``verify_before_public``
+#: (a duplicate too: it may have been merged before anyone verified it).
+UNVERIFIED_STATUSES = frozenset({"received", "duplicate"})
+RATED_STATUSES = frozenset({"resolved", "closed"})  # the reporter may rate the result
+MAX_RATING_COMMENT = 2000
 MAX_DESCRIPTION = 5000
 
 
@@ -79,6 +87,8 @@ class Context:
     #: The region's key for reporters' contacts (:func:`reporters.reporter_sealer`),
     #: needed to submit a complaint that gives an e-mail address or a phone number.
     reporters: Sealer | None = None
+    #: The region's name, for messages such as "outside Kota Tangerang".
+    region: str = ""
 
     @property
     def today(self) -> date:
@@ -101,6 +111,8 @@ class Submission:
     reporter_email: str | None = None
     reporter_phone: str | None = None
     api_client_id: int | None = None
+    #: SHA-256 of the web form's one-time token: one complaint per form.
+    submit_token: str | None = None
 
 
 def new_tracking_code() -> str:
@@ -143,7 +155,38 @@ def route(session: Session, category: Category, area: Area | None) -> int | None
 # -- submitting -----------------------------------------------------------------------
 
 
-def _check(submission: Submission, session: Session) -> Category:
+def region_boundary(session: Session, settings: Mapping[str, Any]) -> geo.Boundary | None:
+    """The region's boundary, if it is known: the setting ``boundary``, else (with
+    ``boundary_from_areas``) the union of the complaint areas; ``None``: unknown."""
+    text = str(settings.get("boundary") or "")
+    if text.strip():
+        try:
+            return geo.parse_boundary(text)
+        except geo.GeometryError:  # the settings page refuses it; a deployment value may not
+            return None
+    if settings.get("boundary_from_areas"):
+        areas = tuple(session.scalars(select(Area.geometry).order_by(Area.id)))
+        return geo.Boundary(areas) if areas else None
+    return None
+
+
+def outside_region(
+    session: Session, ctx: Context, latitude: float, longitude: float
+) -> ComplaintError | None:
+    """The refusal of a point outside the region's known boundary, or ``None``."""
+    boundary = region_boundary(session, ctx.settings)
+    if boundary is None or boundary.contains(latitude, longitude):
+        return None
+    if ctx.region:
+        return ComplaintError(
+            N_("This point is outside %(region)s. Choose a place in the region."),
+            "latitude",
+            region=ctx.region,
+        )
+    return ComplaintError(N_("This point is outside the region. Choose a place in it."), "latitude")
+
+
+def _check(submission: Submission, session: Session, ctx: Context) -> Category:
     text = submission.description.strip()
     if not text:
         raise ComplaintError(N_("Describe the problem."), "description")
@@ -165,6 +208,9 @@ def _check(submission: Submission, session: Session) -> Category:
             geo.validate_point(submission.latitude, submission.longitude)  # type: ignore[arg-type]
         except geo.GeometryError as exc:
             raise ComplaintError(N_("The location is not on the globe."), "latitude") from exc
+        outside = outside_region(session, ctx, submission.latitude, submission.longitude)  # type: ignore[arg-type]
+        if outside is not None:
+            raise outside
     # An SMS has one text: where the problem is is written in it.
     if not has_lat and not submission.address.strip() and submission.channel != "sms":
         raise ComplaintError(N_("Give the location: a point on the map or an address."), "address")
@@ -185,7 +231,7 @@ def submit(session: Session, submission: Submission, ctx: Context) -> Complaint:
     An anonymous complaint keeps no identity at all, whatever was sent. The reporter's
     e-mail address and phone number are sealed with ``ctx.reporters``.
     """
-    category = _check(submission, session)
+    category = _check(submission, session, ctx)
     anonymous = submission.privacy == "anonymous"
     email = None if anonymous else _clean(submission.reporter_email, 254)
     phone = None if anonymous else _clean(submission.reporter_phone, 30)
@@ -213,6 +259,7 @@ def submit(session: Session, submission: Submission, ctx: Context) -> Complaint:
         updated_at=ctx.now,
         forward_due=ctx.calendar.add_working_days(ctx.today, int(ctx.settings["forward_days"])),
         api_client_id=submission.api_client_id,
+        submit_token=submission.submit_token,
     )
     complaint.events.append(
         ComplaintEvent(at=ctx.now, to_status="received", actor_label=submission.channel)
@@ -332,6 +379,38 @@ def reopen(session: Session, complaint: Complaint, ctx: Context, *, note: str) -
     return _apply(session, complaint, "in_progress", ctx, None, "reporter", note.strip(), None)
 
 
+def rate(
+    session: Session, complaint: Complaint, ctx: Context, *, rating: int, comment: str = ""
+) -> None:
+    """The reporter's satisfaction with the result, 1 to 5, once; the caller commits.
+
+    The check and the write are one conditional ``UPDATE``: of two ratings sent at
+    the same moment, one is kept and the other refused.
+    """
+    if complaint.status not in RATED_STATUSES:
+        raise ComplaintError(N_("Only a resolved complaint can be rated."), "status")
+    if not 1 <= rating <= 5:
+        raise ComplaintError(N_("Choose from 1 to 5 stars."), "rating")
+    comment = comment.strip()
+    if len(comment) > MAX_RATING_COMMENT:
+        raise ComplaintError(
+            N_("At most %(n)d characters."), "rating_comment", n=MAX_RATING_COMMENT
+        )
+    done = session.execute(
+        update(Complaint)
+        .where(
+            Complaint.id == complaint.id,
+            Complaint.rated_at.is_(None),
+            Complaint.status.in_(sorted(RATED_STATUSES)),
+        )
+        .values(rating=rating, rating_comment=comment or None, rated_at=ctx.now)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise ComplaintError(N_("This complaint has already been rated."), "status")
+    session.refresh(complaint)
+
+
 # -- deadlines ---------------------------------------------------------------------------
 
 
@@ -378,14 +457,20 @@ def nearby_open(
     ctx: Context,
     limit: int = 5,
 ) -> list[tuple[Complaint, float]]:
-    """Open complaints of the category within the duplicate radius, nearest first."""
+    """Open complaints of the category within the duplicate radius, nearest first.
+
+    With ``verify_before_public`` only verified ones: the others are not public yet.
+    """
+    statuses = set(OPEN_STATUSES)
+    if ctx.settings.get("verify_before_public"):
+        statuses -= UNVERIFIED_STATUSES
     radius = float(ctx.settings["duplicate_radius_m"])
     since = ctx.now - timedelta(days=int(ctx.settings["duplicate_days"]))
     min_lat, max_lat, min_lon, max_lon = geo.box_around(latitude, longitude, radius)
     candidates = session.scalars(
         select(Complaint).where(
             Complaint.category_id == category_id,
-            Complaint.status.in_(OPEN_STATUSES),
+            Complaint.status.in_(sorted(statuses)),
             Complaint.duplicate_of_id.is_(None),
             Complaint.submitted_at >= since,
             Complaint.latitude.between(min_lat, max_lat),

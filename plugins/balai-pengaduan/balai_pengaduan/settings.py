@@ -7,6 +7,8 @@ from marshmallow import Schema, fields, validate
 from balai.fields import Integer, Text
 from balai.i18n import N_
 from balai.settings import LimitSetting
+from balai_pengaduan.geo import BoundarySetting
+from balai_pengaduan.photos import MAX_UPLOAD_MB
 
 __all__ = ["ComplaintSettings"]
 
@@ -62,11 +64,54 @@ class ComplaintSettings(Schema):
         max=10,
         metadata={"label": N_("Photos per complaint")},
     )
-    max_photo_kb = Integer(
-        load_default=5120,
-        min=100,
-        max=20480,
-        metadata={"label": N_("Largest photo (KB)")},
+    max_photo_mb = Integer(
+        load_default=MAX_UPLOAD_MB,
+        min=1,
+        max=MAX_UPLOAD_MB,
+        metadata={
+            "label": N_("Largest photo file accepted (MB)"),
+            "description": N_(
+                "Photos are shrunk on the server to 2048 pixels, so big phone photos are accepted; a larger file is refused. At most 25 MB."  # noqa: E501
+            ),
+        },
+    )
+    verify_before_public = fields.Boolean(
+        load_default=False,
+        metadata={
+            "label": N_("Publish complaints only after verification"),
+            "description": N_(
+                "On: a new complaint stays off the public list, map, feeds and Open311 lists until an officer verifies it (as SP4N-LAPOR! does); its reporter still follows it with the tracking code."  # noqa: E501
+            ),
+        },
+    )
+    boundary = BoundarySetting(
+        load_default="",
+        validate=validate.Length(max=1_000_000),
+        metadata={
+            "label": N_("Boundary of the region (GeoJSON)"),
+            "description": N_(
+                "A GeoJSON Polygon or MultiPolygon (or a Feature or FeatureCollection of them), longitude first. When set, a point outside it is refused. Empty: any point is accepted."  # noqa: E501
+            ),
+        },
+    )
+    boundary_from_areas = fields.Boolean(
+        load_default=False,
+        metadata={
+            "label": N_("The areas together are the region's boundary"),
+            "description": N_(
+                "On, with no boundary above: a point that lies in none of the complaint areas (Complaint categories, Areas) is refused. Leave it off while the areas do not cover the whole region."  # noqa: E501
+            ),
+        },
+    )
+    sms_number = Text(
+        load_default="",
+        validate=validate.Length(max=30),
+        metadata={
+            "label": N_("Number citizens send complaint SMS to"),
+            "description": N_(
+                "Shown with the SMS format and the category codes once the region's SMS webhook is set up (Administration, SMS). Empty: the SMS instructions are not shown."  # noqa: E501
+            ),
+        },
     )
     submit_limit_address = LimitSetting(
         load_default="10 per hour",

@@ -7,16 +7,19 @@ cannot become a complaint. The core queues the reply and commits.
 
 from __future__ import annotations
 
-from flask import url_for
+from dataclasses import dataclass
+
+from flask import g, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from balai.channels import InboundSms, SmsKeyword
 from balai.db import db
+from balai.sms import webhook_enabled
 from balai_pengaduan import runtime, services
 from balai_pengaduan.models import Category
 
-__all__ = ["FORMAT", "KEYWORD", "handle", "keyword"]
+__all__ = ["FORMAT", "KEYWORD", "Instructions", "handle", "instructions", "keyword"]
 
 KEYWORD = "ADUAN"
 FORMAT = "ADUAN <kode kategori> <isi pengaduan>"
@@ -52,13 +55,37 @@ def handle(sms: InboundSms) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Instructions:
+    """How a citizen reports by SMS: where to send it, the format, the category codes."""
+
+    number: str
+    format: str
+    categories: list[tuple[str, str]]  # (code, name)
+
+
+def instructions() -> Instructions | None:
+    """The SMS instructions of the region, once it can receive them: its SMS webhook is
+    set up and the setting ``sms_number`` says where to send; else ``None``."""
+    number = str(runtime.settings().get("sms_number") or "").strip()
+    if not number or not webhook_enabled(g.tenant):
+        return None
+    return Instructions(number, FORMAT, [(c.code, c.name) for c in _active_categories()])
+
+
+def _active_categories() -> list[Category]:
+    return list(
+        db.session.scalars(
+            select(Category)
+            .where(Category.active.is_(True))
+            .order_by(Category.position, Category.code)
+        )
+    )
+
+
 def _format_reply() -> str:
     """How to write the message, with the codes the region accepts."""
-    codes = db.session.scalars(
-        select(Category.code)
-        .where(Category.active.is_(True))
-        .order_by(Category.position, Category.code)
-    ).all()
+    codes = [c.code for c in _active_categories()]
     return _(
         "Format: %(format)s. Category codes: %(codes)s.",
         format=FORMAT,

@@ -4,6 +4,8 @@ support, the public list and map. Nothing here shows who reported a complaint.""
 from __future__ import annotations
 
 import hashlib
+import re
+import secrets
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,8 @@ from flask import (
 )
 from flask_babel import get_timezone
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -32,14 +35,31 @@ from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.forms import validate_form
 from balai.items import MenuItem, SearchResult
-from balai.permissions import public
+from balai.permissions import public, require
 from balai.text import clean_text
-from balai_pengaduan import limiting, photos, runtime, services
-from balai_pengaduan.forms import ComplaintFilters, ReopenForm, SubmitForm, rule_errors
+from balai_pengaduan import limiting, photos, runtime, services, sms
+from balai_pengaduan.forms import (
+    ComplaintFilters,
+    PageForm,
+    RatingForm,
+    ReopenForm,
+    SubmitForm,
+    rule_errors,
+)
 from balai_pengaduan.models import Area, Category, Complaint, Photo
 from balai_pengaduan.workflow import OPEN_STATUSES, STATUS_LABELS, STATUSES
 
-__all__ = ["bp", "filters_from", "menu_items", "normalise_code", "search_results"]
+__all__ = [
+    "bp",
+    "filters_from",
+    "menu_items",
+    "normalise_code",
+    "own_menu_items",
+    "progress",
+    "public_condition",
+    "search_results",
+    "token_digest",
+]
 
 bp = Blueprint("pengaduan", __name__, url_prefix="/pengaduan", template_folder="templates")
 STATIC = Path(__file__).parent / "static"
@@ -72,7 +92,9 @@ def index() -> str:
     """The home of the complaint service: how to report, follow, and recent reports."""
     newest = _public_select().order_by(Complaint.submitted_at.desc(), Complaint.id.desc())
     recent = db.session.scalars(newest.limit(5)).all()
-    return render_template("pengaduan/index.html", recent=recent, labels=STATUS_LABELS)
+    return render_template(
+        "pengaduan/index.html", recent=recent, labels=STATUS_LABELS, sms=sms.instructions()
+    )
 
 
 # -- submitting --------------------------------------------------------------------
@@ -81,44 +103,135 @@ def index() -> str:
 @bp.route("/lapor", methods=["GET", "POST"])
 @public
 def submit() -> Any:
-    """The complaint form; a nearby open complaint is offered before a new one is made."""
+    """The complaint form. Similar open complaints nearby are offered on a review step
+    before a new one is made; one form (its one-time ``token``) makes one complaint."""
     if request.method == "GET":
         start: dict[str, Any] = {"privacy": "public"}
         if current_user.is_authenticated:  # shown, so the reporter sees who they report as
             start |= {"reporter_name": current_user.name, "reporter_email": current_user.email}
-        return _submit_page(start, {})
+        return _submit_page(start, {}, _new_token())
+    token = _form_token()
+    done = _by_token(token)
+    if done is not None:  # sent twice (back, then send again): the first one, nothing new
+        return redirect(url_for(".submitted", kode=done.tracking_code), 303)
+    kept = photos.Pending(_photo_folder(), token)
+    kept.discard(request.form.getlist("remove_photo"))
     values = {k: request.form.get(k, "") for k in SUBMIT_FIELDS}
-    # Cheapest refusal first: the limits, then the fields, and only then the photos,
-    # whose decoding is the costly part of a request.
+    # Cheapest refusal first: the limits, then the fields and the photos, whose
+    # decoding is the costly part of a request.
     reservation = _reserve()
     if not reservation.allowed:
         outcome = reservation.outcome
-        page, _status = _submit_page(values, {"_form": [limiting.refusal_message(outcome)]})
+        errors = {"_form": [limiting.refusal_message(outcome)]}
+        page, _status = _submit_page(values, errors, token)
         return page, 429, {"Retry-After": str(outcome.retry_after)}
     data, errors = validate_form(SubmitForm(), request.form)
-    if data is None:
-        reservation.give_back()
-        return _submit_page(values, errors)
+    if data is not None:
+        errors = _location_errors(data)
+    read, photo_errors = _keep_photos(kept)
+
+    def not_sent() -> None:
+        """Nothing is made: the hit goes back, unless photos were read (the costly part)."""
+        if not read:
+            reservation.give_back()
+
+    if errors or photo_errors or data is None:
+        not_sent()
+        return _submit_page(values, {**errors, **photo_errors}, token)
+    if request.form.get("edit"):  # "change my report" on the review step
+        not_sent()
+        return _submit_page(values, {}, token)
     if not request.form.get("anyway"):
         nearby = _possible_duplicates(data)
-        if nearby:  # photos are chosen again on that page: none is read here
-            reservation.give_back()
-            return render_template(
-                "pengaduan/duplicates.html", nearby=nearby, values=values, labels=STATUS_LABELS
-            )
-    prepared, photo_errors = _photos_from_request()
-    if prepared is None:  # the photos were read, so the hit stays counted
-        return _submit_page(values, photo_errors)
+        if nearby:
+            not_sent()
+            return _review_page(values, token, nearby)
     try:
-        complaint = _store(data, prepared)
-    except services.ComplaintError as exc:
+        complaint = _store(data, kept.load(), token)
+    except _AlreadySent as sent:
         reservation.give_back()
-        return _submit_page(values, rule_errors(exc))
+        return redirect(url_for(".submitted", kode=sent.complaint.tracking_code), 303)
+    except services.ComplaintError as exc:
+        not_sent()
+        return _submit_page(values, rule_errors(exc), token)
     except photos.PhotoError as exc:  # the disk is full: nothing was saved
         reservation.give_back()
-        page, _status = _submit_page(values, {"photos": [_(str(exc), **exc.values)]})
+        page, _status = _submit_page(values, {"photos": [_(str(exc), **exc.values)]}, token)
         return page, 507
+    kept.clear()
     return redirect(url_for(".submitted", kode=complaint.tracking_code))
+
+
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
+
+
+def _new_token() -> str:
+    """A form's one-time token: sent with it, it makes one complaint at most."""
+    return secrets.token_urlsafe(24)
+
+
+def _form_token() -> str:
+    """The posted form's token; a form without one (an old page) gets a fresh one."""
+    token = request.form.get("token", "")
+    return token if TOKEN_RE.match(token) else _new_token()
+
+
+def token_digest(token: str) -> str:
+    """What is stored of a form's token (``Complaint.submit_token``)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _by_token(token: str) -> Complaint | None:
+    return db.session.scalar(select(Complaint).where(Complaint.submit_token == token_digest(token)))
+
+
+class _AlreadySent(Exception):
+    """The same form was stored by a request running at the same moment."""
+
+    def __init__(self, complaint: Complaint) -> None:
+        super().__init__(complaint.tracking_code)
+        self.complaint = complaint
+
+
+def _photo_folder() -> Path:
+    return photos.folder(current_app.instance_path, g.tenant.id)
+
+
+def _location_errors(data: dict[str, Any]) -> Errors:
+    """A point outside the region's known boundary, named as the rules name it."""
+    if data["latitude"] is None:
+        return {}
+    refusal = services.outside_region(
+        db.session, runtime.context(), data["latitude"], data["longitude"]
+    )
+    return rule_errors(refusal) if refusal is not None else {}
+
+
+def _keep_photos(kept: photos.Pending) -> tuple[bool, Errors]:
+    """Check the photos chosen in this request and keep them with the form's others;
+    ``(whether any was read, errors)``. A form with a field in error keeps them too."""
+    files = photos.chosen(request.files.getlist("photos"))
+    if not files:
+        return False, {}
+    settings = runtime.settings()
+    room = int(settings["max_photos"]) - len(kept.names())
+    try:
+        prepared = photos.prepare(files, max_photos=max(room, 0), max_mb=_photo_mb(settings))
+        kept.add(prepared)
+    except photos.PhotoError as exc:
+        return True, {"photos": [_(str(exc), **exc.values)]}
+    return True, {}
+
+
+def _photo_mb(settings: dict[str, Any]) -> int:
+    """The largest photo file, in MB: the setting, within what one request may carry."""
+    return max(1, min(int(settings["max_photo_mb"]), _request_mb()))
+
+
+def _request_mb() -> int:
+    """What one request may carry in all (the app's ``MAX_CONTENT_LENGTH``), in MB."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or photos.MAX_UPLOAD_MB * photos.MB
+    return max(1, int(limit) // photos.MB)
 
 
 def _reserve() -> limiting.Reservation:
@@ -133,17 +246,41 @@ def _reserve() -> limiting.Reservation:
     )
 
 
-def _submit_page(values: dict[str, Any], errors: Errors) -> tuple[str, int]:
+def _submit_page(values: dict[str, Any], errors: Errors, token: str) -> tuple[str, int]:
     settings = runtime.settings()
+    kept = photos.Pending(_photo_folder(), token)
     html = render_template(
         "pengaduan/submit.html",
         values=values,
         errors=errors,
+        token=token,
+        kept=kept,
         groups=_category_groups(),
         max_photos=settings["max_photos"],
-        max_photo_kb=settings["max_photo_kb"],
+        max_photo_mb=_photo_mb(settings),
+        request_mb=_request_mb(),
+        sms=sms.instructions(),
     )
     return html, 422 if errors else 200
+
+
+def _review_page(values: dict[str, Any], token: str, nearby: list[tuple[Complaint, float]]) -> str:
+    """The step before sending: similar open complaints nearby, each with "support
+    this one"; the form's photos are kept, so sending one's own needs nothing again."""
+    settings = runtime.settings()
+    return render_template(
+        "pengaduan/review.html",
+        nearby=nearby,
+        values=values,
+        token=token,
+        kept=photos.Pending(_photo_folder(), token),
+        category=_category_by_code(values["category"]),
+        labels=STATUS_LABELS,
+        max_photos=settings["max_photos"],
+        max_photo_mb=_photo_mb(settings),
+        radius=settings["duplicate_radius_m"],
+        days=settings["duplicate_days"],
+    )
 
 
 def _category_groups() -> list[tuple[str, list[Category]]]:
@@ -157,19 +294,6 @@ def _category_groups() -> list[tuple[str, list[Category]]]:
     for category in rows:
         groups.setdefault(category.group, []).append(category)
     return list(groups.items())
-
-
-def _photos_from_request() -> tuple[list[photos.PreparedPhoto] | None, Errors]:
-    settings = runtime.settings()
-    try:
-        prepared = photos.prepare(
-            request.files.getlist("photos"),
-            max_photos=settings["max_photos"],
-            max_kb=settings["max_photo_kb"],
-        )
-    except photos.PhotoError as exc:
-        return None, {"photos": [_(str(exc), **exc.values)]}
-    return prepared, {}
 
 
 def _possible_duplicates(data: dict[str, Any]) -> list[tuple[Complaint, float]]:
@@ -191,7 +315,7 @@ def _category_by_code(code: str) -> Category | None:
     )
 
 
-def _submission(data: dict[str, Any]) -> services.Submission:
+def _submission(data: dict[str, Any], token: str) -> services.Submission:
     user = current_user if current_user.is_authenticated else None
     return services.Submission(
         category_code=data["category"],
@@ -205,16 +329,20 @@ def _submission(data: dict[str, Any]) -> services.Submission:
         reporter_name=data["reporter_name"] or (user.name if user else None),
         reporter_email=data["reporter_email"] or (user.email if user else None),
         reporter_phone=data["reporter_phone"],
+        submit_token=token_digest(token),
     )
 
 
-def _store(data: dict[str, Any], prepared: list[photos.PreparedPhoto]) -> Complaint:
-    """Record the complaint and its photos in one transaction; no stray file if it fails."""
+def _store(data: dict[str, Any], prepared: list[photos.PreparedPhoto], token: str) -> Complaint:
+    """Record the complaint and its photos in one transaction; no stray file if it fails.
+
+    :raises _AlreadySent: a request running at the same moment stored this form.
+    """
     session = db.session
-    directory = photos.folder(current_app.instance_path, g.tenant.id)
+    directory = _photo_folder()
     written: list[str] = []
     try:
-        complaint = services.submit(session, _submission(data), runtime.context())
+        complaint = services.submit(session, _submission(data, token), runtime.context())
         for photo in prepared:
             name = photos.write(directory, photo)
             written.append(name)
@@ -222,6 +350,13 @@ def _store(data: dict[str, Any], prepared: list[photos.PreparedPhoto]) -> Compla
         session.flush()
         runtime.announce_submitted(complaint)
         session.commit()
+    except IntegrityError:
+        session.rollback()
+        photos.remove(directory, written)
+        first = _by_token(token)
+        if first is None:
+            raise
+        raise _AlreadySent(first) from None
     except BaseException:
         session.rollback()
         photos.remove(directory, written)
@@ -240,12 +375,58 @@ def _photo_row(name: str, photo: photos.PreparedPhoto) -> Photo:
     )
 
 
+@bp.get("/lapor/foto/<key>/<name>")
+@public
+def kept_photo(key: str, name: str) -> Response:
+    """A photo chosen in a form not sent yet (its thumbnail), by the form's key."""
+    kept = photos.Pending.at(_photo_folder(), key)
+    found = kept.file(name) if kept is not None else None
+    if kept is None or found is None:
+        abort(404)
+    response = send_from_directory(kept.path, name, mimetype=photos.CONTENT_TYPES[found.suffix[1:]])
+    response.headers["Cache-Control"] = "private, max-age=600"
+    return response
+
+
 @bp.get("/terkirim")
 @public
 def submitted() -> str:
-    """Confirmation with the tracking code, the one thing the reporter must keep."""
+    """Confirmation with the tracking code, the one thing the reporter must keep; a
+    logged-in reporter also finds the complaint under "My complaints"."""
     complaint = _by_code_or_404(request.args.get("kode", ""))
-    return render_template("pengaduan/submitted.html", complaint=complaint)
+    return render_template("pengaduan/submitted.html", complaint=complaint, own=_is_own(complaint))
+
+
+def _is_own(complaint: Complaint) -> bool:
+    """Whether the complaint is linked to the logged-in user's account."""
+    return bool(
+        current_user.is_authenticated
+        and complaint.reporter_id is not None
+        and complaint.reporter_id == current_user.id
+    )
+
+
+# -- a citizen's own complaints ----------------------------------------------------
+
+
+@bp.get("/saya")
+@require()
+def mine() -> tuple[str, int]:
+    """The complaints the logged-in user filed while logged in (*pengaduan saya*),
+    newest first, whatever their status: each links to its tracking page."""
+    data, _errors = validate_form(PageForm(), request.args)
+    if data is None:
+        abort(404)
+    statement = select(Complaint).where(Complaint.reporter_id == current_user.id)
+    found = services.paginate(
+        db.session,
+        statement.order_by(Complaint.submitted_at.desc(), Complaint.id.desc()),
+        data["page"],
+        PAGE_SIZE,
+    )
+    if data["page"] > max(found["pages"], 1):
+        abort(404)
+    return render_template("pengaduan/mine.html", found=found, labels=STATUS_LABELS), 200
 
 
 # -- following by tracking code ----------------------------------------------------
@@ -286,7 +467,12 @@ def track() -> Any:
 
 
 def _track_page(
-    complaint: Complaint | None, code: str, errors: Errors, status: int = 200, note: str = ""
+    complaint: Complaint | None,
+    code: str,
+    errors: Errors,
+    status: int = 200,
+    note: str = "",
+    rating_values: dict[str, str] | None = None,
 ) -> tuple[str, int]:
     html = render_template(
         "pengaduan/track.html",
@@ -296,8 +482,65 @@ def _track_page(
         note=note,
         labels=STATUS_LABELS,
         reopen_until=_reopen_until(complaint) if complaint else None,
+        may_rate=complaint is not None
+        and complaint.status in services.RATED_STATUSES
+        and complaint.rated_at is None,
+        steps=progress(complaint) if complaint else None,
+        rating_values=rating_values or {},
+        own=_is_own(complaint) if complaint else False,
+        # What no field of the page shows (a rule's refusal) goes on top.
+        alerts=[m for k, ms in errors.items() if k not in TRACK_FIELDS for m in ms]
+        if complaint
+        else [],
     )
     return html, status
+
+
+TRACK_FIELDS = ("kode", "note", "rating", "comment")
+
+
+STEPS = ("received", "verified", "forwarded", "in_progress", "resolved")
+
+
+def progress(complaint: Complaint) -> list[tuple[str, str]] | None:
+    """The stepper of the tracking page: ``(status, "done" | "current" | "todo")`` per
+    step of the usual path; ``None`` for a complaint that left it (rejected, duplicate)."""
+    status = "resolved" if complaint.status == "closed" else complaint.status
+    if status not in STEPS:
+        return None
+    at = STEPS.index(status)
+    done_all = complaint.status == "closed"
+    return [
+        (step, "done" if n < at or done_all else ("current" if n == at else "todo"))
+        for n, step in enumerate(STEPS)
+    ]
+
+
+@bp.post("/lacak/nilai")
+@public
+def rate() -> Any:
+    """The reporter rates the result of a resolved complaint (1 to 5, once); the
+    tracking code proves it is theirs."""
+    complaint = _by_code_or_404(request.form.get("kode", ""))
+    values = {"rating": request.form.get("rating", ""), "comment": request.form.get("comment", "")}
+    data, errors = validate_form(RatingForm(), request.form)
+    if data is None:
+        return _track_page(complaint, complaint.tracking_code, errors, 422, rating_values=values)
+    try:
+        services.rate(
+            db.session,
+            complaint,
+            runtime.context(),
+            rating=data["rating"],
+            comment=data["comment"],
+        )
+    except services.ComplaintError as exc:
+        db.session.rollback()
+        errors = rule_errors(exc)
+        return _track_page(complaint, complaint.tracking_code, errors, 422, rating_values=values)
+    db.session.commit()
+    flash(_("Thank you for rating the result."), "ok")
+    return redirect(url_for(".track", kode=complaint.tracking_code))
 
 
 def _reopen_until(complaint: Complaint) -> datetime | None:
@@ -332,8 +575,18 @@ def reopen() -> Any:
 # -- public pages ------------------------------------------------------------------
 
 
+def public_condition() -> ColumnElement[bool]:
+    """SQL: the complaints anyone may see. Never rejected ones (spam, abuse); with the
+    setting ``verify_before_public``, only those an officer has verified. Used by the
+    pages, the feeds and Open311 alike."""
+    hidden = set(HIDDEN_STATUSES)
+    if runtime.settings().get("verify_before_public"):
+        hidden |= services.UNVERIFIED_STATUSES
+    return Complaint.status.not_in(sorted(hidden))
+
+
 def _public_select() -> Select[Any]:
-    return select(Complaint).where(Complaint.status.not_in(HIDDEN_STATUSES))
+    return select(Complaint).where(public_condition())
 
 
 def _public_or_404(complaint_id: int) -> Complaint:
@@ -359,8 +612,12 @@ def detail(complaint_id: int) -> str:
 @bp.post("/<int:complaint_id>/dukung")
 @public
 def support(complaint_id: int) -> Response:
-    """Add one's support (*dukung*) to an open complaint instead of repeating it."""
+    """Add one's support (*dukung*) to an open complaint instead of repeating it; from
+    the review step, the photos kept for the form not sent are forgotten."""
     complaint = _public_or_404(complaint_id)
+    token = request.form.get("token", "")
+    if TOKEN_RE.match(token):
+        photos.Pending(_photo_folder(), token).clear()
     try:
         added = services.support(db.session, complaint, _supporter())
     except services.ComplaintError as exc:
@@ -463,7 +720,8 @@ def _start_of(day: date | None) -> datetime | None:
 @bp.get("/foto/<int:photo_id>")
 @public
 def photo(photo_id: int) -> Response:
-    """A photo of a complaint that is public, or that the officer may see."""
+    """A photo of a complaint that is public, that the officer may see, or whose
+    tracking code is given (``?kode=``: the reporter, before verification)."""
     found = db.session.scalar(select(Photo).where(Photo.id == photo_id))
     if found is None or not _photo_visible(found.complaint):
         abort(404)
@@ -474,7 +732,13 @@ def photo(photo_id: int) -> Response:
 
 
 def _photo_visible(complaint: Complaint) -> bool:
-    if complaint.status not in HIDDEN_STATUSES:
+    public_ = db.session.scalar(
+        select(Complaint.id).where(Complaint.id == complaint.id, public_condition())
+    )
+    if public_ is not None or _is_own(complaint):
+        return True
+    code = request.args.get("kode", "")
+    if code and normalise_code(code) == complaint.tracking_code:
         return True
     if not current_user.is_authenticated:
         return False
@@ -505,6 +769,13 @@ def menu_items(user: Any) -> list[MenuItem]:
             order=60,
         ),
     ]
+
+
+def own_menu_items(user: Any) -> list[MenuItem]:
+    """ "My complaints" in the account menu, for anyone logged in."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    return [MenuItem(_("My complaints"), url_for("pengaduan.mine"), section="user", order=30)]
 
 
 def search_results(query: str) -> list[SearchResult]:

@@ -211,3 +211,24 @@ def make_jpeg() -> Callable[..., bytes]:
 def inside() -> tuple[float, float]:
     """A point (latitude, longitude) inside the ``area`` fixture."""
     return INSIDE
+
+
+def post_big(client, data, photos_):
+    """``post`` with the body made here: the test client spools a big upload to a
+    temporary file it never closes."""
+    boundary = "batas-uji"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in data.items()
+    ]
+    for raw, name in photos_:
+        parts.append(
+            f"--{boundary}\r\nContent-Disposition: form-data; "
+            f'name="photos"; filename="{name}"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
+            + raw
+            + b"\r\n"
+        )
+    body = b"".join([*parts, f"--{boundary}--\r\n".encode()])
+    return client.post(
+        "/pengaduan/lapor", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
