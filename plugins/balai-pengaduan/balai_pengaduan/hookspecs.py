@@ -47,9 +47,12 @@ def complaint_status_changed(
 
 @hookspec
 def complaints_overdue(tenant: TenantInfo, complaints: list[Complaint], session: Session) -> None:
-    """Complaints passed a deadline (forwarding or follow-up) since the last check.
+    """Complaints passed a deadline (forwarding, follow-up or finishing the work) since
+    the last check.
 
-    Called by ``balai pengaduan check-deadlines`` once per complaint and deadline.
+    Called by ``balai pengaduan check-deadlines`` once per complaint and deadline: a
+    complaint forwarded, or whose work starts, has a new deadline and is announced
+    again if it misses that one too.
 
     :param tenant: the tenant.
     :param complaints: the complaints newly overdue.

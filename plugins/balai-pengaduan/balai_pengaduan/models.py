@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -186,6 +187,8 @@ class Complaint(TenantScoped, Base):
     closed_at: Mapped[datetime | None] = mapped_column()
     forward_due: Mapped[date] = mapped_column(Date)
     followup_due: Mapped[date | None] = mapped_column(Date)
+    # Set when work starts (``in_progress``): ``work_days`` working days from that day.
+    work_due: Mapped[date | None] = mapped_column(Date)
     overdue_announced: Mapped[bool] = mapped_column(Boolean, default=False)
     api_client_id: Mapped[int | None] = mapped_column(
         ForeignKey("pengaduan_api_client.id", ondelete="SET NULL")
@@ -210,10 +213,26 @@ class Complaint(TenantScoped, Base):
     photos: Mapped[list[Photo]] = relationship(
         back_populates="complaint", order_by="Photo.id", cascade="all, delete-orphan"
     )
+    #: The reporter's photos (``kind`` ``before``), and the officers' of the work done.
+    before_photos: Mapped[list[Photo]] = relationship(
+        primaryjoin=lambda: and_(Photo.complaint_id == Complaint.id, Photo.kind == "before"),
+        order_by=lambda: Photo.id,
+        viewonly=True,
+    )
+    after_photos: Mapped[list[Photo]] = relationship(
+        primaryjoin=lambda: and_(Photo.complaint_id == Complaint.id, Photo.kind == "after"),
+        order_by=lambda: Photo.id,
+        viewonly=True,
+    )
 
 
 class ComplaintEvent(TenantScoped, Base):
-    """One step of a complaint's timeline: who moved it, when, from what to what, why."""
+    """One step of a complaint's timeline: who moved it, when, from what to what, why.
+
+    ``action`` names the officer's verb (``workflow.ACTIONS``), ``submit`` or the
+    reporter's ``reopen``; ``department_id`` is where a forwarded complaint went.
+    Events recorded before they existed have neither.
+    """
 
     __tablename__ = "pengaduan_event"
     __table_args__ = (Index("ix_pengaduan_event_complaint", "complaint_id", "at"),)
@@ -228,12 +247,21 @@ class ComplaintEvent(TenantScoped, Base):
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(Text, default="")
+    action: Mapped[str | None] = mapped_column(String(20))
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("balai_department.id", ondelete="SET NULL")
+    )
 
     complaint: Mapped[Complaint] = relationship(back_populates="events")
+    department: Mapped[Department | None] = relationship(lazy="joined")
 
 
 class Photo(TenantScoped, Base):
-    """A photo attached to a complaint, re-encoded on upload (no EXIF location kept)."""
+    """A photo attached to a complaint, re-encoded on upload (no EXIF location kept).
+
+    ``kind``: ``before`` (the reporter's, of the problem) or ``after`` (an officer's,
+    of the work done; ``added_by_id`` is that officer).
+    """
 
     __tablename__ = "pengaduan_photo"
 
@@ -247,6 +275,10 @@ class Photo(TenantScoped, Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(10), default="before", server_default="before")
+    added_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("balai_user.id", ondelete="SET NULL")
+    )
 
     complaint: Mapped[Complaint] = relationship(back_populates="photos")
 

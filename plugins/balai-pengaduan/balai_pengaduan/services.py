@@ -29,7 +29,7 @@ from balai_pengaduan.models import (
     ComplaintEvent,
     Support,
 )
-from balai_pengaduan.workflow import OPEN_STATUSES, STATUSES, can_transition
+from balai_pengaduan.workflow import OPEN_STATUSES, STATUSES, action_for, can_transition
 
 __all__ = [
     "ComplaintError",
@@ -37,6 +37,7 @@ __all__ = [
     "Filters",
     "Page",
     "Submission",
+    "due_date",
     "filtered",
     "find_area",
     "is_overdue",
@@ -262,7 +263,9 @@ def submit(session: Session, submission: Submission, ctx: Context) -> Complaint:
         submit_token=submission.submit_token,
     )
     complaint.events.append(
-        ComplaintEvent(at=ctx.now, to_status="received", actor_label=submission.channel)
+        ComplaintEvent(
+            at=ctx.now, to_status="received", actor_label=submission.channel, action="submit"
+        )
     )
     session.add(complaint)
     session.flush()
@@ -297,8 +300,17 @@ def transition(
     actor_label: str,
     note: str = "",
     duplicate_of: Complaint | None = None,
+    department_id: int | None = None,
+    actor_department_id: int | None = None,
 ) -> ComplaintEvent:
-    """Move a complaint one step, record who, when and why; the caller commits."""
+    """Move a complaint one step, record who, when and why; the caller commits.
+
+    ``department_id`` is where a forwarded complaint goes (default: where it is
+    routed); ``actor_department_id`` the acting officer's department. A verified
+    complaint goes straight to work only in the department it is routed to, and that
+    department does not forward it to itself. Resolving needs a note of what was
+    done, rejecting the reason (both public).
+    """
     if target not in STATUSES:
         raise ComplaintError(N_("Unknown status."), "status")
     if not can_transition(complaint.status, target):
@@ -309,11 +321,44 @@ def transition(
             target=target,
         )
     note = note.strip()
+    routed_to_actor = (
+        actor_department_id is not None and complaint.department_id == actor_department_id
+    )
+    if complaint.status == "verified" and target == "in_progress" and not routed_to_actor:
+        raise ComplaintError(
+            N_(
+                "Forward the complaint first: only the department it is routed to starts work"
+                " on it without forwarding."
+            ),
+            "status",
+        )
+    if target == "forwarded":
+        department_id = department_id if department_id is not None else complaint.department_id
+        if department_id is None:
+            raise ComplaintError(N_("Choose a department from the list."), "department_id")
+        if routed_to_actor and department_id == actor_department_id:
+            raise ComplaintError(
+                N_("The complaint is already your department's: start work on it instead."),
+                "department_id",
+            )
     if target == "rejected" and not note:
         raise ComplaintError(N_("Say why the complaint is rejected."), "note")
+    if target == "resolved" and not note:
+        raise ComplaintError(N_("Say what was done to resolve the complaint."), "note")
     if target == "duplicate":
         _check_duplicate(complaint, duplicate_of)
-    return _apply(session, complaint, target, ctx, actor_id, actor_label, note, duplicate_of)
+    return _apply(
+        session,
+        complaint,
+        target,
+        ctx,
+        actor_id,
+        actor_label,
+        note,
+        duplicate_of,
+        action=action_for(target),
+        department_id=department_id if target == "forwarded" else None,
+    )
 
 
 def _check_duplicate(complaint: Complaint, original: Complaint | None) -> None:
@@ -334,6 +379,9 @@ def _apply(
     actor_label: str,
     note: str,
     duplicate_of: Complaint | None,
+    *,
+    action: str,
+    department_id: int | None = None,
 ) -> ComplaintEvent:
     event = ComplaintEvent(
         at=ctx.now,
@@ -342,13 +390,21 @@ def _apply(
         from_status=complaint.status,
         to_status=target,
         note=note,
+        action=action,
+        department_id=department_id,
     )
     complaint.status = target
     complaint.updated_at = ctx.now
     if target == "forwarded":
+        complaint.department_id = department_id
         complaint.forwarded_at = ctx.now
         days = int(ctx.settings["followup_days"])
         complaint.followup_due = ctx.calendar.add_working_days(ctx.today, days)
+        complaint.overdue_announced = False  # a new deadline, announced once more if missed
+    elif target == "in_progress":  # work starts, or starts again after reopening
+        days = int(ctx.settings["work_days"])
+        complaint.work_due = ctx.calendar.add_working_days(ctx.today, days)
+        complaint.overdue_announced = False
     elif target == "resolved":
         complaint.resolved_at = ctx.now
     elif target == "closed":
@@ -376,7 +432,17 @@ def reopen(session: Session, complaint: Complaint, ctx: Context, *, note: str) -
         )
     if not note.strip():
         raise ComplaintError(N_("Say what is still wrong."), "note")
-    return _apply(session, complaint, "in_progress", ctx, None, "reporter", note.strip(), None)
+    return _apply(
+        session,
+        complaint,
+        "in_progress",
+        ctx,
+        None,
+        "reporter",
+        note.strip(),
+        None,
+        action="reopen",
+    )
 
 
 def rate(
@@ -415,20 +481,31 @@ def rate(
 
 
 def overdue_condition(today: date) -> ColumnElement[bool]:
-    """SQL: not forwarded in time, or not followed up in time."""
+    """SQL: not forwarded in time, not followed up in time, or the work not done in time."""
     return or_(
         and_(Complaint.status.in_(("received", "verified")), Complaint.forward_due < today),
         and_(Complaint.status == "forwarded", Complaint.followup_due < today),
+        and_(Complaint.status == "in_progress", Complaint.work_due < today),
     )
+
+
+def due_date(complaint: Complaint) -> date | None:
+    """The deadline the complaint's status is counted against now, if any: forwarding
+    (received, verified), following up (forwarded) or finishing the work (in progress;
+    none for work started before the deadline existed)."""
+    if complaint.status in ("received", "verified"):
+        return complaint.forward_due
+    if complaint.status == "forwarded":
+        return complaint.followup_due
+    if complaint.status == "in_progress":
+        return complaint.work_due
+    return None
 
 
 def is_overdue(complaint: Complaint, today: date) -> bool:
     """The same rule as :func:`overdue_condition`, for one complaint in memory."""
-    if complaint.status in ("received", "verified"):
-        return complaint.forward_due < today
-    if complaint.status == "forwarded" and complaint.followup_due is not None:
-        return complaint.followup_due < today
-    return False
+    due = due_date(complaint)
+    return due is not None and due < today
 
 
 def take_newly_overdue(session: Session, today: date, limit: int = 500) -> list[Complaint]:

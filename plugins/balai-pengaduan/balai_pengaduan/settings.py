@@ -34,6 +34,17 @@ class ComplaintSettings(Schema):
             "description": N_("Counted from the day after it was forwarded to the department."),
         },
     )
+    work_days = Integer(
+        load_default=14,
+        min=1,
+        max=120,
+        metadata={
+            "label": N_("Working days to finish the work on a complaint"),
+            "description": N_(
+                "Counted from the day after work started; an unfinished complaint is overdue after it."  # noqa: E501
+            ),
+        },
+    )
     reopen_days = Integer(
         load_default=14,
         min=0,
@@ -111,6 +122,15 @@ class ComplaintSettings(Schema):
             "description": N_(
                 "Shown with the SMS format and the category codes once the region's SMS webhook is set up (Administration, SMS). Empty: the SMS instructions are not shown."  # noqa: E501
             ),
+        },
+    )
+    max_after_photos = Integer(
+        load_default=5,
+        min=0,
+        max=10,
+        metadata={
+            "label": N_("Photos of the work done per complaint"),
+            "description": N_("Officers attach them while working on or resolving a complaint."),
         },
     )
     submit_limit_address = LimitSetting(

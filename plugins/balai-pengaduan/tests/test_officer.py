@@ -20,29 +20,31 @@ def move(client, found, target, **form):
     return client.post(f"/pengaduan/petugas/{found.id}/status", data={"target": target, **form})
 
 
-def test_officer_forwards_works_and_resolves(client, two, login, stored, dlh, pupr):
+def test_officer_verifies_works_and_resolves(client, two, login, stored, pupr):
     garbage, _roads = two
     login(client, role="opd", department="DLH", permissions=(VERIFY,))
     inbox = client.get("/pengaduan/petugas/").text
     assert garbage.tracking_code in inbox
     page = client.get(f"/pengaduan/petugas/{garbage.id}").text
-    assert 'value="verified"' in page and "Siti" not in page
+    assert f"/pengaduan/petugas/{garbage.id}/verifikasi" in page and "Siti" not in page
 
-    assert move(client, garbage, "verified", note="Lokasi sudah dicek.").status_code == 302
-    forwarded = move(client, garbage, "forwarded", department_id=str(dlh.id))
-    assert forwarded.status_code == 302
-    assert move(client, garbage, "in_progress").status_code == 302
-    assert move(client, garbage, "resolved", note="Sampah sudah diangkut.").status_code == 302
+    base = f"/pengaduan/petugas/{garbage.id}"
+    assert (
+        client.post(f"{base}/verifikasi", data={"note": "Lokasi sudah dicek."}).status_code == 302
+    )
+    assert client.post(f"{base}/kerjakan").status_code == 302
+    done = client.post(f"{base}/selesaikan", data={"note": "Sampah sudah diangkut."})
+    assert done.status_code == 302
 
     saved = stored()[0]
-    assert saved.status == "resolved" and saved.followup_due is not None
+    assert saved.status == "resolved" and saved.work_due is not None
     steps = [(e.from_status, e.to_status) for e in saved.events]
     assert steps[-1] == ("in_progress", "resolved")
-    assert len(steps) == 5 and all(e.at is not None for e in saved.events)
+    assert len(steps) == 4 and all(e.at is not None for e in saved.events)
     detail = client.get(f"/pengaduan/petugas/{garbage.id}").text
     assert "Sampah sudah diangkut." in detail and "Selesai" in detail
     public = client.get(f"/pengaduan/lacak?kode={garbage.tracking_code}").text
-    assert "Lokasi sudah dicek." in public and "Diteruskan" in public
+    assert "Lokasi sudah dicek." in public and "Sedang ditangani" in public
 
 
 def test_forwarding_can_change_the_department(
@@ -86,8 +88,9 @@ def test_officer_without_verify_cannot_forward(client, two, login, stored, tenan
         bump_state(session)
     login(client, role="opd", department="DLH")
     page = client.get(f"/pengaduan/petugas/{garbage.id}").text
-    assert 'value="verified"' not in page
+    assert "/verifikasi" not in page and "/tolak" not in page
     assert move(client, garbage, "verified").status_code == 403
+    assert client.post(f"/pengaduan/petugas/{garbage.id}/verifikasi").status_code == 403
     assert stored()[0].status == "received"
 
 
@@ -99,8 +102,9 @@ def test_citizen_cannot_open_the_inbox(client, enabled, login):
 def test_officer_of_the_routed_department_triages_and_resolves(client, two, login, stored):
     garbage, _roads = two
     login(client, role="opd", department="DLH")
-    for target in ("verified", "forwarded", "in_progress", "resolved"):
+    for target in ("verified", "in_progress"):
         assert move(client, garbage, target).status_code == 302, target
+    assert move(client, garbage, "resolved", note="Sudah diangkut.").status_code == 302
     assert next(c for c in stored() if c.id == garbage.id).status == "resolved"
 
 

@@ -141,7 +141,9 @@ def test_reopen_window(db_session, sampah):
     ctx = ctx_for(db_session, FRIDAY_MORNING)
     found = submit(db_session, ctx)
     for target in ("verified", "forwarded", "in_progress", "resolved"):
-        services.transition(db_session, found, target, ctx, actor_id=None, actor_label="x")
+        services.transition(
+            db_session, found, target, ctx, actor_id=None, actor_label="x", note="Beres."
+        )
     late = ctx_for(db_session, datetime(2025, 2, 22, 3, tzinfo=UTC))
     with pytest.raises(services.ComplaintError):
         services.reopen(db_session, found, late, note="Belum beres.")
@@ -251,3 +253,96 @@ def test_events_of_one_instant_keep_the_order_they_were_made(db_session, sampah)
     assert [e.id for e in reloaded.events] == sorted(
         db_session.scalars(select(ComplaintEvent.id).where(ComplaintEvent.complaint_id == found.id))
     )
+
+
+def move(session, found, target, ctx, **values):
+    values = {"actor_id": None, "actor_label": "x", **values}
+    return services.transition(session, found, target, ctx, **values)
+
+
+def test_work_deadline_counts_working_days_from_the_start(db_session, sampah):
+    found = submit(db_session, ctx_for(db_session, FRIDAY_MORNING))
+    started_on = ctx_for(db_session, datetime(2025, 2, 12, 3, tzinfo=UTC), work_days=4)
+    move(db_session, found, "verified", started_on)
+    event = move(
+        db_session, found, "in_progress", started_on, actor_department_id=found.department_id
+    )
+    assert (event.action, found.work_due) == ("start", date(2025, 2, 18))  # skips the weekend
+    assert services.due_date(found) == date(2025, 2, 18)
+    assert not services.is_overdue(found, date(2025, 2, 18))
+    assert services.is_overdue(found, date(2025, 2, 19))
+    late = services.Filters(overdue_on=date(2025, 2, 19))
+    assert list(db_session.scalars(services.filtered(late))) == [found]
+
+
+def test_only_the_routed_department_starts_work_unforwarded(db_session, sampah, pupr):
+    ctx = ctx_for(db_session, FRIDAY_MORNING)
+    found = submit(db_session, ctx)
+    move(db_session, found, "verified", ctx)
+    for actor in (None, pupr.id):
+        with pytest.raises(services.ComplaintError) as refused:
+            move(db_session, found, "in_progress", ctx, actor_department_id=actor)
+        assert refused.value.field == "status"
+    assert found.status == "verified"
+
+
+def test_a_department_does_not_forward_to_itself(db_session, sampah, pupr):
+    ctx = ctx_for(db_session, FRIDAY_MORNING)
+    found = submit(db_session, ctx)
+    move(db_session, found, "verified", ctx)
+    own = found.department_id
+    with pytest.raises(services.ComplaintError) as refused:
+        move(db_session, found, "forwarded", ctx, actor_department_id=own)
+    assert refused.value.field == "department_id" and found.status == "verified"
+    event = move(
+        db_session, found, "forwarded", ctx, department_id=pupr.id, actor_department_id=own
+    )
+    assert (found.department_id, event.department_id, event.action) == (pupr.id, pupr.id, "forward")
+
+
+def test_the_central_desk_forwards_to_the_routed_department(db_session, sampah):
+    ctx = ctx_for(db_session, FRIDAY_MORNING)
+    found = submit(db_session, ctx)
+    routed = found.department_id
+    move(db_session, found, "verified", ctx)
+    event = move(db_session, found, "forwarded", ctx)  # no department of its own
+    assert (found.status, found.department_id, event.department_id) == ("forwarded", routed, routed)
+
+
+def test_resolving_needs_a_note(db_session, sampah):
+    ctx = ctx_for(db_session, FRIDAY_MORNING)
+    found = submit(db_session, ctx)
+    for target in ("verified", "forwarded", "in_progress"):
+        move(db_session, found, target, ctx)
+    with pytest.raises(services.ComplaintError) as refused:
+        move(db_session, found, "resolved", ctx, note="  ")
+    assert refused.value.field == "note" and found.status == "in_progress"
+    event = move(db_session, found, "resolved", ctx, note="Sudah diangkut.")
+    assert (event.action, event.note) == ("resolve", "Sudah diangkut.")
+
+
+def test_reopening_starts_a_new_work_deadline(db_session, sampah):
+    ctx = ctx_for(db_session, FRIDAY_MORNING, work_days=2)
+    found = submit(db_session, ctx)
+    for target in ("verified", "forwarded", "in_progress"):
+        move(db_session, found, target, ctx)
+    move(db_session, found, "resolved", ctx, note="Beres.")
+    soon = ctx_for(db_session, datetime(2025, 2, 11, 3, tzinfo=UTC), work_days=2)
+    event = services.reopen(db_session, found, soon, note="Belum beres.")
+    assert (event.action, found.work_due) == ("reopen", date(2025, 2, 13))
+
+
+def test_each_deadline_is_announced_once(db_session, sampah):
+    ctx = ctx_for(db_session, FRIDAY_MORNING)
+    found = submit(db_session, ctx)  # to be forwarded by Wednesday 12 February
+    assert services.take_newly_overdue(db_session, date(2025, 2, 13)) == [found]
+    late = ctx_for(db_session, datetime(2025, 2, 13, 3, tzinfo=UTC), followup_days=1)
+    move(db_session, found, "verified", late)
+    move(db_session, found, "forwarded", late)  # follow up by Friday 14
+    assert services.take_newly_overdue(db_session, date(2025, 2, 14)) == []
+    assert services.take_newly_overdue(db_session, date(2025, 2, 17)) == [found]
+    work = ctx_for(db_session, datetime(2025, 2, 17, 3, tzinfo=UTC), work_days=1)
+    move(db_session, found, "in_progress", work)  # finish by Tuesday 18
+    assert services.take_newly_overdue(db_session, date(2025, 2, 18)) == []
+    assert services.take_newly_overdue(db_session, date(2025, 2, 19)) == [found]
+    assert services.take_newly_overdue(db_session, date(2025, 2, 19)) == []

@@ -250,7 +250,9 @@ def test_a_closed_complaint_cannot_be_supported(
 
 def resolve(db_session, found, ctx):
     for target in ("verified", "forwarded", "in_progress", "resolved"):
-        services.transition(db_session, found, target, ctx, actor_id=None, actor_label="uji")
+        services.transition(
+            db_session, found, target, ctx, actor_id=None, actor_label="uji", note="Beres."
+        )
     db_session.commit()
 
 
