@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from balai_pengaduan import services
-from balai_pengaduan.runtime import VERIFY
 
 
 def test_reporter_gets_email_and_sms_on_submit(client, enabled, sampah, outbox):
@@ -50,10 +49,11 @@ def test_forwarding_tells_the_reporter_and_the_department(
     colleague = app.test_client()
     colleague.host = client.host
     officer = login(colleague, role="opd", department="DLH")
-    login(client, role="opd", department="DLH", permissions=(VERIFY,))
+    login(client, role="admin")  # the region's complaint desk forwards to the department
     client.set_cookie("balai_lang", "en", domain=client.host)
     response = client.post(
-        f"/pengaduan/petugas/{found.id}/status", data={"target": "forwarded", "note": "Segera."}
+        f"/pengaduan/petugas/{found.id}/teruskan",
+        data={"department_id": str(dlh.id), "note": "Segera."},
     )
     assert response.status_code == 302
     messages = outbox()
