@@ -367,3 +367,44 @@ def test_unfinished_work_is_overdue_in_the_inbox_and_announced(
         assert (
             "kota-a: 0 newly overdue" in runner.invoke(args=["pengaduan", "check-deadlines"]).output
         )
+
+
+# -- the migration ---------------------------------------------------------------------------
+
+
+def test_the_migration_keeps_existing_photos_as_the_reporters(
+    app, tenant, enabled, sampah, complaint, db_session
+):
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+
+    from balai import schema
+    from balai.db import db
+
+    found_id = complaint().id
+    db_session.rollback()  # no open transaction may hold the tables
+    config = schema.alembic_config(app)
+    before = ScriptDirectory.from_config(config).get_revision("pengaduan_0006").down_revision
+    command.downgrade(config, str(before))
+    try:
+        with db.all_tenants() as session:
+            session.execute(
+                text(
+                    "INSERT INTO pengaduan_photo (tenant_id, complaint_id, filename,"
+                    " content_type, size, width, height, created_at) VALUES"
+                    " (:t, :c, 'lama.jpg', 'image/jpeg', 10, 4, 3, :now)"
+                ),
+                {"t": tenant.id, "c": found_id, "now": f"{MONDAY:%Y-%m-%d %H:%M:%S}+00:00"},
+            )
+    finally:
+        schema.upgrade(app)
+    found = db_session.get(Complaint, found_id)
+    assert [(p.filename, p.kind, p.added_by_id) for p in found.photos] == [
+        ("lama.jpg", "before", None)
+    ]
+    assert [p.filename for p in found.before_photos] == ["lama.jpg"] and found.after_photos == []
+    # The complaint's events survived the tables being rebuilt; the action went with
+    # the column on the way down.
+    assert [(e.to_status, e.action) for e in found.events] == [("received", None)]
+    assert found.work_due is None

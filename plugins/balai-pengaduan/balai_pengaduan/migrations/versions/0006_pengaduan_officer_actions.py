@@ -10,7 +10,9 @@
   ``after``: an officer's, of the work done) and ``pengaduan_photo.added_by_id``.
 
 Only columns are added: downgrading drops them (and with them which photos were
-taken after the work: they then read as the reporter's).
+taken after the work: they then read as the reporter's). On SQLite the event and
+photo tables are copied to add their foreign keys; nothing refers to them, so no row
+elsewhere is touched.
 
 Revision ID: pengaduan_0006
 Revises: pengaduan_0004
@@ -29,8 +31,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("pengaduan_complaint", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("work_due", sa.Date(), nullable=True))
+    # A plain ALTER TABLE everywhere (see downgrade).
+    op.add_column("pengaduan_complaint", sa.Column("work_due", sa.Date(), nullable=True))
 
     with op.batch_alter_table("pengaduan_event", schema=None) as batch_op:
         batch_op.add_column(sa.Column("action", sa.String(length=20), nullable=True))
@@ -72,5 +74,7 @@ def downgrade() -> None:
         batch_op.drop_column("department_id")
         batch_op.drop_column("action")
 
-    with op.batch_alter_table("pengaduan_complaint", schema=None) as batch_op:
-        batch_op.drop_column("work_due")
+    # Not in a batch: on SQLite that copies the table and drops the old one, and the
+    # drop would delete every complaint's events, photos and supports (ON DELETE
+    # CASCADE). SQLite drops a plain column itself (3.35 and later).
+    op.drop_column("pengaduan_complaint", "work_due")
