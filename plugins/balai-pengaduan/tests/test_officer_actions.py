@@ -143,6 +143,7 @@ def test_the_work_deadline_follows_the_setting(client, garbage, login, stored, m
     assert stored()[0].work_due == date(2025, 2, 13)
     page = client.get(f"{PETUGAS}/{garbage.id}").text
     assert "Selesaikan pekerjaan paling lambat" in page and "13 Februari 2025" in page
+    assert "<strong>Mulai dikerjakan</strong>" in page.split("Linimasa")[-1]
 
 
 def test_the_central_desk_forwards_and_cannot_start_unforwarded(
@@ -408,3 +409,30 @@ def test_the_migration_keeps_existing_photos_as_the_reporters(
     # the column on the way down.
     assert [(e.to_status, e.action) for e in found.events] == [("received", None)]
     assert found.work_due is None
+
+
+def test_the_public_include_shows_the_work_done(
+    app, client, tenant, garbage, login, db_session, make_jpeg, monday
+):
+    """``pengaduan/_after_photos.html``, for the public pages (see the README)."""
+    from flask import render_template_string
+
+    login(client, role="opd", department="DLH")
+    act(client, garbage, "verifikasi")
+    act(client, garbage, "kerjakan")
+    include = '{% include "pengaduan/_after_photos.html" %}'
+    db_session.rollback()
+    with app.test_request_context("/"):
+        assert (
+            render_template_string(include, complaint=db_session.get(Complaint, garbage.id)).strip()
+            == ""
+        )
+    with_photos(client, garbage, "selesaikan", [(make_jpeg(), "a.jpg")], note="Sudah bersih.")
+    db_session.rollback()
+    db_session.expire_all()
+    found = db_session.get(Complaint, garbage.id)
+    with app.test_request_context("/"):
+        html = render_template_string(include, complaint=found, after_heading="h2")
+    [photo] = found.after_photos
+    assert "<h2>" in html and "Sudah bersih." in html
+    assert f'src="/pengaduan/foto/{photo.id}"' in html and found.before_photos == []
