@@ -46,7 +46,7 @@ def prepare(
             n=limit,
             have=have,
         )
-    return photos.prepare(files, max_photos=len(files), max_kb=int(settings["max_photo_kb"]))
+    return photos.prepare(files, max_photos=len(files), max_mb=int(settings["max_photo_mb"]))
 
 
 def store(

@@ -61,13 +61,19 @@ def kept_files(app, tenant) -> list[Path]:
 
 def resolve(db_session, found, ctx):
     for target in ("verified", "forwarded", "in_progress", "resolved"):
-        services.transition(db_session, found, target, ctx, actor_id=None, actor_label="uji")
+        note = "Sudah dibersihkan." if target == "resolved" else ""
+        services.transition(
+            db_session, found, target, ctx, actor_id=None, actor_label="uji", note=note
+        )
     db_session.commit()
 
 
 def move(db_session, found, make_ctx, *targets):
     for target in targets:
-        services.transition(db_session, found, target, make_ctx(), actor_id=None, actor_label="uji")
+        note = "Sudah dibersihkan." if target == "resolved" else ""
+        services.transition(
+            db_session, found, target, make_ctx(), actor_id=None, actor_label="uji", note=note
+        )
     db_session.commit()
 
 

@@ -411,28 +411,26 @@ def test_the_migration_keeps_existing_photos_as_the_reporters(
     assert found.work_due is None
 
 
-def test_the_public_include_shows_the_work_done(
+def test_the_public_pages_show_the_work_done_apart_from_the_reporters_photos(
     app, client, tenant, garbage, login, db_session, make_jpeg, monday
 ):
-    """``pengaduan/_after_photos.html``, for the public pages (see the README)."""
-    from flask import render_template_string
-
+    """The tracking page and the public page show the after photos in their own section."""
     login(client, role="opd", department="DLH")
     act(client, garbage, "verifikasi")
     act(client, garbage, "kerjakan")
-    include = '{% include "pengaduan/_after_photos.html" %}'
-    db_session.rollback()
-    with app.test_request_context("/"):
-        assert (
-            render_template_string(include, complaint=db_session.get(Complaint, garbage.id)).strip()
-            == ""
-        )
+    track = f"/pengaduan/lacak?kode={garbage.tracking_code}"
+    assert 'id="sesudah"' not in client.get(track).get_data(as_text=True)
     with_photos(client, garbage, "selesaikan", [(make_jpeg(), "a.jpg")], note="Sudah bersih.")
     db_session.rollback()
     db_session.expire_all()
     found = db_session.get(Complaint, garbage.id)
-    with app.test_request_context("/"):
-        html = render_template_string(include, complaint=found, after_heading="h2")
     [photo] = found.after_photos
-    assert "<h2>" in html and "Sudah bersih." in html
-    assert f'src="/pengaduan/foto/{photo.id}"' in html and found.before_photos == []
+    assert found.before_photos == []
+    page = client.get(track).get_data(as_text=True)
+    after = page[page.index('id="sesudah"') :]
+    assert "Sudah bersih." in after
+    assert f'src="/pengaduan/foto/{photo.id}?kode={garbage.tracking_code}"' in after
+    assert page.count(f"/pengaduan/foto/{photo.id}") == 2  # the link and the image, once
+    detail = client.get(f"/pengaduan/{garbage.id}").get_data(as_text=True)
+    after = detail[detail.index('id="sesudah"') :]
+    assert "<h2>" in after and f'src="/pengaduan/foto/{photo.id}"' in after

@@ -15,7 +15,7 @@ photo tables are copied to add their foreign keys; nothing refers to them, so no
 elsewhere is touched.
 
 Revision ID: pengaduan_0006
-Revises: pengaduan_0004
+Revises: pengaduan_0005
 Create Date: 2027-01-11
 """
 
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "pengaduan_0006"
-down_revision: str | Sequence[str] | None = "pengaduan_0004"
+down_revision: str | Sequence[str] | None = "pengaduan_0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
