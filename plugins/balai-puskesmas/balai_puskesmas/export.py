@@ -75,6 +75,8 @@ from balai_puskesmas.models import (
     Export,
     Facility,
     Patient,
+    Prescription,
+    Referral,
     Staff,
     Ticket,
     Visit,
@@ -247,6 +249,12 @@ def build_bundle(
         .where(Diagnosis.visit_id == visit.id)
         .order_by(Diagnosis.position, Diagnosis.id)
     ).all()
+    prescriptions = session.scalars(
+        select(Prescription)
+        .where(Prescription.visit_id == visit.id)
+        .order_by(Prescription.position, Prescription.id)
+    ).all()
+    referral = session.scalar(select(Referral).where(Referral.visit_id == visit.id))
     clinician = None
     if visit.clinician_id is not None:
         clinician = session.scalar(
@@ -265,6 +273,8 @@ def build_bundle(
         diagnoses=diagnoses,
         arrived_at=arrival(ticket, zone),
         served_at=served(ticket),
+        prescriptions=prescriptions,
+        referral=referral,
     )
 
 

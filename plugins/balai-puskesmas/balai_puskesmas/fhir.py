@@ -1,7 +1,8 @@
 """A visit as a FHIR R4 transaction Bundle shaped for SATUSEHAT (no Flask here).
 
-The Bundle holds the ``Encounter``, one ``Observation`` per vital sign measured, and
-one ``Condition`` per ICD-10 diagnosis. Entries refer to each other by their
+The Bundle holds the ``Encounter``, one ``Observation`` per vital sign measured, one
+``Condition`` per ICD-10 diagnosis, a ``Medication`` and its ``MedicationRequest`` per
+drug prescribed, and a ``ServiceRequest`` for a referral. Entries refer to each other by their
 ``urn:uuid:`` ``fullUrl``, as a transaction allows; resources known to SATUSEHAT
 already are referred to by their SATUSEHAT id: the patient as ``Patient/<IHS
 number>`` (SATUSEHAT's own number for the person, which the sender looked up by the
@@ -26,6 +27,17 @@ holds every resident already (from the civil registry).
   ``heartrate``, ``resprate``, ``bodytemp``, ``bodyweight``, ``bodyheight``,
   ``oxygensat``): LOINC codes, UCUM quantities, category ``vital-signs``.
 - ``Condition``: ``active``, category ``encounter-diagnosis``, the ICD-10 code.
+- ``Medication`` (SATUSEHAT's Medication profile, type ``NC``: non-compound): the drug
+  by name, with its KFA code when the clinician gave one; referred to by its
+  ``MedicationRequest``: ``active``, intent ``order``, category ``outpatient``, the
+  structured dose (``doseQuantity``), ``timing`` (times a day, for so many days), the
+  route (WHO ATC administration routes where one fits, else text), the expected supply
+  duration, and the primary diagnosis as reason. Identifiers follow SATUSEHAT's
+  ``medication``, ``prescription`` and ``prescription-item`` systems.
+- ``ServiceRequest``: a referral: ``active``, intent ``order``, category *Patient
+  referral* (SNOMED CT 3457005), priority from the urgency, the destination as the
+  requested location (text: other facilities have no id here), the reason as text and
+  the primary diagnosis as reason reference.
 
 Every clinical entry has an identifier and is a conditional create on it, so a
 bundle sent twice (an answer lost on the network) does not record the visit twice.
@@ -35,7 +47,9 @@ person is sent: the IHS number and, as the reference's ``display``, the name. Th
 leaves the region only in the sender's Patient search, never in a bundle; the phone
 number, the BPJS number, the address, the sex and the date of birth stay in the region
 (SATUSEHAT knows them from the civil registry), and so do the complaint and the
-clinician's free-text notes, which are not coded and may name other people.
+clinician's free-text notes, which are not coded and may name other people. A
+prescription's instructions ("after meals") and a referral's reason are sent: the
+pharmacy and the receiving facility need them.
 
 Every resource and the Bundle are checked with the ``fhir.resources`` R4B models
 (content-identical to R4 for these resources) before they are returned; the tests
@@ -53,7 +67,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from balai_puskesmas.models import Clinic, Diagnosis, Facility, Patient, Staff, Visit
+    from balai_puskesmas.models import (
+        Clinic,
+        Diagnosis,
+        Facility,
+        Patient,
+        Prescription,
+        Referral,
+        Staff,
+        Visit,
+    )
 
 __all__ = [
     "CONDITION_CATEGORY",
@@ -85,6 +108,45 @@ CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 DATA_ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 PROFILE = "http://hl7.org/fhir/StructureDefinition/"
+KEMKES_PROFILE = "https://fhir.kemkes.go.id/r4/StructureDefinition/"
+MEDICATION_TYPE = "http://terminology.kemkes.go.id/CodeSystem/medication-type"
+KFA = "http://sys-ids.kemkes.go.id/kfa"
+ORDERABLE_DRUG_FORM = "http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm"
+DOSE_RATE_TYPE = "http://terminology.hl7.org/CodeSystem/dose-rate-type"
+MEDICATION_REQUEST_CATEGORY = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
+ATC = "http://www.whocc.no/atc"
+SNOMED = "http://snomed.info/sct"
+#: A dose unit of the visit form → (system, code, unit shown) of its ``doseQuantity``.
+DOSE_UNITS: dict[str, tuple[str | None, str | None, str]] = {
+    "tablet": (ORDERABLE_DRUG_FORM, "TAB", "tablet"),
+    "capsule": (ORDERABLE_DRUG_FORM, "CAP", "capsule"),
+    "ml": (UCUM, "mL", "mL"),
+    "mg": (UCUM, "mg", "mg"),
+    "drop": (UCUM, "[drp]", "drop"),
+    "sachet": (None, None, "sachet"),
+    "puff": (None, None, "puff"),
+    "application": (None, None, "application"),
+}
+#: A route of the visit form → its WHO ATC administration route (code, display), or
+#: ``None`` (sent as text: ATC has no route for it), and the text.
+ROUTES: dict[str, tuple[tuple[str, str] | None, str]] = {
+    "oral": (("O", "Oral"), "Oral"),
+    "sublingual": (("SL", "Sublingual/buccal/oromucosal"), "Sublingual"),
+    "topical": (None, "Topical"),
+    "eye": (("Instill", "Instillation"), "Eye"),
+    "ear": (("Instill", "Instillation"), "Ear"),
+    "nasal": (("N", "Nasal"), "Nasal"),
+    "inhalation": (("Inhal", "Inhalation"), "Inhalation"),
+    "rectal": (("R", "Rectal"), "Rectal"),
+    "vaginal": (("V", "Vaginal"), "Vaginal"),
+    "intramuscular": (("P", "Parenteral"), "Intramuscular"),
+    "intravenous": (("P", "Parenteral"), "Intravenous"),
+    "subcutaneous": (("P", "Parenteral"), "Subcutaneous"),
+}
+#: How urgent a referral is → the FHIR request priority it is sent as.
+PRIORITIES = {"routine": "routine", "urgent": "urgent", "asap": "asap", "stat": "stat"}
+PATIENT_REFERRAL = ("3457005", "Patient referral")
+REFERRAL_TO_SERVICE = ("306206005", "Referral to service")
 
 #: A FHIR ``id`` (also the id part of a literal reference such as ``Practitioner/N1``).
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -159,6 +221,8 @@ def bundle_for(
     diagnoses: Sequence[Diagnosis] | None = None,
     arrived_at: datetime | None = None,
     served_at: datetime | None = None,
+    prescriptions: Sequence[Prescription] | None = None,
+    referral: Any = Ellipsis,
 ) -> dict[str, Any]:
     """The FHIR R4 transaction Bundle of ``visit``, as JSON-ready data.
 
@@ -175,6 +239,8 @@ def bundle_for(
         puskesmas), if known; it must not be after ``visit.started_at`` (the call).
     :param served_at: when the encounter ended (the number marked served), if known;
         otherwise ``visit.ended_at``, or when the visit was recorded.
+    :param prescriptions: its drugs, in order (default: ``visit.prescriptions``).
+    :param referral: its :class:`Referral`, or ``None`` (default: ``visit.referral``).
     :raises FhirError: a value cannot be sent as valid FHIR R4, or a SATUSEHAT id is
         not set (the message names the element, not the value).
     """
@@ -188,6 +254,8 @@ def bundle_for(
         list(diagnoses if diagnoses is not None else visit.diagnoses),
         arrived_at,
         served_at,
+        list(prescriptions if prescriptions is not None else visit.prescriptions),
+        visit.referral if referral is Ellipsis else referral,
     )
     bundle = builder.build()
     validate(bundle)
@@ -240,8 +308,71 @@ def validate(bundle: dict[str, Any]) -> None:
             raise FhirError(f"entry {index}: fullUrl used twice")
         seen.add(full_url)
         check(entry.get("resource") or {}, f"entry {index}")
+        _check_codes(entry.get("resource") or {}, f"entry {index}")
     check(bundle, "the bundle")
     _check_references(bundle)
+
+
+#: Codes of required bindings that neither the models nor the R4 JSON Schema check, for
+#: the resources built here: resource type → element → the value set's codes.
+_REQUIRED_CODES: dict[str, dict[str, frozenset[str]]] = {
+    "Medication": {"status": frozenset({"active", "inactive", "entered-in-error"})},
+    "MedicationRequest": {
+        "status": frozenset(
+            {
+                "active",
+                "on-hold",
+                "cancelled",
+                "completed",
+                "entered-in-error",
+                "stopped",
+                "draft",
+                "unknown",
+            }
+        ),
+        "intent": frozenset(
+            {
+                "proposal",
+                "plan",
+                "order",
+                "original-order",
+                "reflex-order",
+                "filler-order",
+                "instance-order",
+                "option",
+            }
+        ),
+        "priority": frozenset({"routine", "urgent", "asap", "stat"}),
+    },
+    "ServiceRequest": {
+        "status": frozenset(
+            {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}
+        ),
+        "intent": frozenset(
+            {
+                "proposal",
+                "plan",
+                "directive",
+                "order",
+                "original-order",
+                "reflex-order",
+                "filler-order",
+                "instance-order",
+                "option",
+            }
+        ),
+        "priority": frozenset({"routine", "urgent", "asap", "stat"}),
+    },
+}
+
+
+def _check_codes(resource: dict[str, Any], where: str) -> None:
+    kind = str(resource.get("resourceType"))
+    for element, codes in _REQUIRED_CODES.get(kind, {}).items():
+        if element in resource and resource[element] not in codes:
+            raise FhirError(
+                f"{where} ({kind}) is not valid FHIR R4: {element}: not a code of its value set"
+            )
 
 
 def _check_references(bundle: dict[str, Any]) -> None:
@@ -289,7 +420,7 @@ def _coding(system: str, code: str, display: str | None = None) -> dict[str, str
 
 
 def _concept(*codings: dict[str, str], text: str | None = None) -> dict[str, Any]:
-    concept: dict[str, Any] = {"coding": list(codings)}
+    concept: dict[str, Any] = {"coding": list(codings)} if codings else {}
     if text:
         concept["text"] = text
     return concept
@@ -318,6 +449,11 @@ def _reference(kind: str, satusehat_id: str, name: str | None) -> dict[str, str]
     return reference
 
 
+def _number(value: float | int) -> str:
+    """A dose as written: ``1``, ``0.5``."""
+    return f"{value:g}"
+
+
 def _quantity(value: float | int, code: str, unit: str, what: str) -> dict[str, Any]:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise FhirError(f"{what}: not a finite number")
@@ -338,7 +474,11 @@ class _Builder:
         diagnoses: list[Diagnosis],
         arrived_at: datetime | None = None,
         served_at: datetime | None = None,
+        prescriptions: list[Prescription] | None = None,
+        referral: Referral | None = None,
     ) -> None:
+        self.prescriptions = prescriptions or []
+        self.referral = referral
         self.ihs = _satusehat_id(ihs, "patient's IHS number")
         self.visit = visit
         self.person = patient
@@ -378,9 +518,21 @@ class _Builder:
         self.entries.append({"fullUrl": full_url, "resource": resource, "request": request})
         return full_url
 
-    def add_identified(self, resource: dict[str, Any], kind: str, value: str) -> str:
+    def add_identified(
+        self,
+        resource: dict[str, Any],
+        kind: str,
+        value: str,
+        *,
+        also: tuple[str, str] | None = None,
+    ) -> str:
+        """Add ``resource`` with its identifier of ``kind``, created only if none has it;
+        ``also`` is a further identifier (kind, value), such as the prescription a
+        prescription item belongs to."""
         system = self.system(kind)
         resource["identifier"] = [{"system": system, "value": value}]
+        if also is not None:
+            resource["identifier"].insert(0, {"system": self.system(also[0]), "value": also[1]})
         return self.add(resource, if_none_exist=f"identifier={system}|{value}")
 
     # references ---------------------------------------------------------------------
@@ -397,7 +549,149 @@ class _Builder:
         diagnoses = self.conditions(patient, encounter)
         if diagnoses:
             encounter_resource["diagnosis"] = diagnoses
+        primary = diagnoses[0]["condition"]["reference"] if diagnoses else None
+        self.medication_requests(patient, encounter, primary)
+        if self.referral is not None:
+            self.service_request(patient, encounter, primary)
         return {"resourceType": "Bundle", "type": "transaction", "entry": self.entries}
+
+    def recorded(self, what: str) -> str:
+        return _date_time(self.visit.created_at or self.visit.started_at, what)
+
+    def subject(self) -> dict[str, str]:
+        return _reference("Patient", self.ihs, self.person.name)
+
+    def medication_requests(self, patient: str, encounter: str, primary: str | None) -> None:
+        authored = self.recorded("MedicationRequest.authoredOn")
+        visit_id = str(self.visit.id)
+        for number, line in enumerate(
+            sorted(self.prescriptions, key=lambda p: (p.position, p.id or 0)), start=1
+        ):
+            where = f"drug {number}"
+            drug = _text(line.drug)
+            if drug is None:
+                raise FhirError(f"Medication.code of {where}: no name")
+            if line.unit not in DOSE_UNITS or line.route not in ROUTES:
+                raise FhirError(
+                    f"MedicationRequest.dosageInstruction of {where}: unknown unit or route"
+                )
+            for value, what in ((line.frequency, "frequency"), (line.days, "days")):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise FhirError(
+                        f"MedicationRequest.dosageInstruction ({what}) of {where}: "
+                        "not a positive whole number"
+                    )
+            code = _concept(text=drug)
+            kfa = (line.kfa_code or "").strip()
+            if kfa:
+                code = _concept(_coding(KFA, kfa, drug), text=drug)
+            medication: dict[str, Any] = {
+                "resourceType": "Medication",
+                "meta": {"profile": [f"{KEMKES_PROFILE}Medication"]},
+                "code": code,
+                "status": "active",
+                "extension": [
+                    {
+                        "url": f"{KEMKES_PROFILE}MedicationType",
+                        "valueCodeableConcept": _concept(
+                            _coding(MEDICATION_TYPE, "NC", "Non-compound")
+                        ),
+                    }
+                ],
+            }
+            item = f"{visit_id}-{number}"
+            medication_url = self.add_identified(medication, "medication", item)
+            system, unit_code, unit = DOSE_UNITS[line.unit]
+            dose = _quantity(line.dose, unit_code or "", unit, f"doseQuantity of {where}")
+            if system is None:
+                dose = {"value": dose["value"], "unit": unit}
+            else:
+                dose["system"] = system
+            atc, route_text = ROUTES[line.route]
+            route = (
+                _concept(_coding(ATC, atc[0], atc[1]), text=route_text)
+                if atc is not None
+                else {"text": route_text}
+            )
+            days = {"value": line.days, "unit": "days", "system": UCUM, "code": "d"}
+            text = (
+                f"{line.frequency} x {_number(line.dose)} {unit} a day "
+                f"for {line.days} days, {route_text.lower()}"
+            )
+            dosage: dict[str, Any] = {
+                "sequence": 1,
+                "text": text,
+                "timing": {
+                    "repeat": {
+                        "boundsDuration": days,
+                        "frequency": line.frequency,
+                        "period": 1,
+                        "periodUnit": "d",
+                    }
+                },
+                "route": route,
+                "doseAndRate": [
+                    {
+                        "type": _concept(_coding(DOSE_RATE_TYPE, "ordered", "Ordered")),
+                        "doseQuantity": dose,
+                    }
+                ],
+            }
+            instructions = _text(line.notes)
+            if instructions:
+                dosage["patientInstruction"] = instructions
+            resource: dict[str, Any] = {
+                "resourceType": "MedicationRequest",
+                "status": "active",
+                "intent": "order",
+                "category": [
+                    _concept(_coding(MEDICATION_REQUEST_CATEGORY, "outpatient", "Outpatient"))
+                ],
+                "priority": "routine",
+                "medicationReference": {"reference": medication_url, "display": drug},
+                "subject": self.subject(),
+                "encounter": {"reference": encounter},
+                "authoredOn": authored,
+                "requester": self.clinician(),
+                "dosageInstruction": [dosage],
+                "dispenseRequest": {
+                    "expectedSupplyDuration": days,
+                    "performer": _reference("Organization", self.org_id, self.facility.name),
+                },
+            }
+            if primary is not None:
+                resource["reasonReference"] = [{"reference": primary}]
+            self.add_identified(
+                resource, "prescription-item", item, also=("prescription", visit_id)
+            )
+
+    def service_request(self, patient: str, encounter: str, primary: str | None) -> None:
+        referral = self.referral
+        assert referral is not None
+        destination = _text(referral.destination)
+        reason = _text(referral.reason)
+        priority = PRIORITIES.get(referral.urgency)
+        if destination is None or reason is None or priority is None:
+            raise FhirError("ServiceRequest of the referral: no destination, reason or urgency")
+        resource: dict[str, Any] = {
+            "resourceType": "ServiceRequest",
+            "status": "active",
+            "intent": "order",
+            "category": [_concept(_coding(SNOMED, *PATIENT_REFERRAL))],
+            "priority": priority,
+            "code": _concept(
+                _coding(SNOMED, *REFERRAL_TO_SERVICE), text=f"Referral to {destination}"
+            ),
+            "subject": self.subject(),
+            "encounter": {"reference": encounter},
+            "authoredOn": self.recorded("ServiceRequest.authoredOn"),
+            "requester": self.clinician(),
+            "locationCode": [{"text": destination}],
+            "reasonCode": [{"text": reason}],
+        }
+        if primary is not None:
+            resource["reasonReference"] = [{"reference": primary}]
+        self.add_identified(resource, "servicerequest", f"{self.visit.id}-referral")
 
     def encounter(self, patient: str) -> tuple[str, dict[str, Any]]:
         resource: dict[str, Any] = {

@@ -75,7 +75,8 @@ Errors = dict[str, list[str]]
 #: (visit.create, visit.read_own; a patient's record with its visits is one
 #: patient.read), records (ticket.read_nik), notify (ticket.notify), exports
 #: (visit.export: an officer downloads a visit's bundle), export (export.*: the NIK is
-#: opened to build or send a bundle) and facilities (staff.*).
+#: opened to build or send a bundle), facilities (staff.*) and synonyms (icd10.*: the
+#: region's ICD-10 synonyms).
 ACTIONS = {
     "patient.create": _l("Patient registered"),
     "patient.update": _l("Patient data changed"),
@@ -97,6 +98,8 @@ ACTIONS = {
     "export.send": _l("Visit's FHIR bundle opened to send to SATUSEHAT"),
     "staff.assign": _l("Duty given or changed"),
     "staff.remove": _l("Duty removed"),
+    "icd10.synonym_save": _l("ICD-10 synonym saved"),
+    "icd10.synonym_remove": _l("ICD-10 synonym removed"),
 }
 #: The permission each duty works with: giving the duty gives that permission's reach.
 DUTY_PERMISSIONS = {"registration": REGISTER, "clinician": RECORD, "viewer": READ}

@@ -39,8 +39,11 @@ __all__ = [
     "Diagnosis",
     "Export",
     "Facility",
+    "Icd10Synonym",
     "Patient",
+    "Prescription",
     "QueueCounter",
+    "Referral",
     "Staff",
     "Ticket",
     "Visit",
@@ -302,6 +305,15 @@ class Visit(TenantScoped, Base):
         cascade="all, delete-orphan",
         lazy="selectin",
     )
+    prescriptions: Mapped[list[Prescription]] = relationship(
+        back_populates="visit",
+        order_by="Prescription.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    referral: Mapped[Referral | None] = relationship(
+        back_populates="visit", cascade="all, delete-orphan", lazy="selectin", uselist=False
+    )
 
 
 class Diagnosis(TenantScoped, Base):
@@ -384,3 +396,66 @@ class Export(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
     purged_at: Mapped[datetime | None] = mapped_column()
+
+
+class Prescription(TenantScoped, Base):
+    """One drug prescribed at a visit (*resep*), ``position`` 0 first.
+
+    ``dose`` of ``unit`` (``tablet``, ``capsule``, ``ml``, ``mg``, ``drop``, ...),
+    ``frequency`` times a day for ``days`` days, by ``route`` (``oral``, ...);
+    ``kfa_code`` is the drug's code in the Ministry's KFA dictionary, when known.
+    """
+
+    __tablename__ = "puskesmas_prescription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(
+        ForeignKey("puskesmas_visit.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    drug: Mapped[str] = mapped_column(String(200))
+    kfa_code: Mapped[str] = mapped_column(String(20), default="")
+    dose: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(20))
+    frequency: Mapped[int] = mapped_column(Integer)
+    days: Mapped[int] = mapped_column(Integer)
+    route: Mapped[str] = mapped_column(String(20))
+    notes: Mapped[str] = mapped_column(String(300), default="")
+
+    visit: Mapped[Visit] = relationship(back_populates="prescriptions")
+
+
+class Referral(TenantScoped, Base):
+    """A referral (*rujukan*) written at a visit: at most one per visit.
+
+    ``urgency`` is a FHIR request priority: ``routine``, ``urgent``, ``asap`` or
+    ``stat`` (an emergency).
+    """
+
+    __tablename__ = "puskesmas_referral"
+    __table_args__ = (UniqueConstraint("tenant_id", "visit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(
+        ForeignKey("puskesmas_visit.id", ondelete="CASCADE"), index=True
+    )
+    destination: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    urgency: Mapped[str] = mapped_column(String(10), default="routine")
+
+    visit: Mapped[Visit] = relationship(back_populates="referral")
+
+
+class Icd10Synonym(TenantScoped, Base):
+    """A term of the region (in Indonesian or a local language) that finds ICD-10 codes
+    in the search, besides the list shipped with the plugin (which it overrides for
+    the same term). ``codes`` are leaf codes, comma-separated."""
+
+    __tablename__ = "puskesmas_icd10_synonym"
+    __table_args__ = (UniqueConstraint("tenant_id", "term"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(String(60))
+    codes: Mapped[str] = mapped_column(String(120))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(260), default="")

@@ -1,4 +1,5 @@
-"""Pages of health records (*rekam medis*): patients, visits, the ICD-10 lookup, and a
+"""Pages of health records (*rekam medis*): patients, visits, the ICD-10 lookup (a page,
+a JSON endpoint for the visit form's autocomplete, the region's synonyms), and a
 citizen's own visits.
 
 Officers reach records only through a duty at a puskesmas (see
@@ -16,7 +17,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -33,10 +44,10 @@ from balai.forms import FormSchema, validate_form
 from balai.i18n import N_
 from balai.permissions import has_permission, is_admin, require
 from balai.plugins import hooks
-from balai_puskesmas import export, icd10, patients, runtime, visits
+from balai_puskesmas import export, icd10, patients, runtime, synonyms, visits
 from balai_puskesmas.models import Clinic, Facility, Patient, Staff, Ticket
 from balai_puskesmas.nik import NikError, birth_date_of, check_nik, sex_of
-from balai_puskesmas.runtime import READ, RECORD, REGISTER
+from balai_puskesmas.runtime import MANAGE, READ, RECORD, REGISTER
 from balai_puskesmas.services import Actor, AuditRequired, PuskesmasError, audit, facilities_with
 
 __all__ = ["bp"]
@@ -45,7 +56,11 @@ bp = Blueprint("puskesmas_rekam", __name__, url_prefix="/puskesmas", template_fo
 
 PAGE_SIZE = 20
 DIAGNOSIS_INPUTS = 5
+PRESCRIPTION_LINES = 5
 ICD10_RESULTS = 50
+#: Codes the visit form's inline search and autocomplete show.
+ICD10_SUGGESTIONS = 10
+SYNONYM_PAGE_SIZE = 50
 #: Queue numbers still in the queue, which the desk may link to a patient.
 OPEN = ("waiting", "called")
 Errors = dict[str, list[str]]
@@ -67,6 +82,37 @@ VITAL_LABELS = {
     "weight": (_l("Weight"), "kg"),
     "height": (_l("Height"), "cm"),
     "oxygen_saturation": (_l("Oxygen saturation (SpO2)"), "%"),
+}
+
+DOSE_UNIT_LABELS = {
+    "tablet": _l("tablet"),
+    "capsule": _l("capsule"),
+    "ml": _l("mL"),
+    "mg": _l("mg"),
+    "drop": _l("drop"),
+    "sachet": _l("sachet"),
+    "puff": _l("puff"),
+    "application": _l("application (cream, ointment)"),
+}
+ROUTE_LABELS = {
+    "oral": _l("By mouth (oral)"),
+    "sublingual": _l("Under the tongue (sublingual)"),
+    "topical": _l("On the skin (topical)"),
+    "eye": _l("In the eye"),
+    "ear": _l("In the ear"),
+    "nasal": _l("In the nose (nasal)"),
+    "inhalation": _l("Inhaled"),
+    "rectal": _l("Rectal"),
+    "vaginal": _l("Vaginal"),
+    "intramuscular": _l("Injection into a muscle (IM)"),
+    "intravenous": _l("Injection into a vein (IV)"),
+    "subcutaneous": _l("Injection under the skin (SC)"),
+}
+URGENCY_LABELS = {
+    "routine": _l("Routine"),
+    "urgent": _l("Urgent"),
+    "asap": _l("As soon as possible"),
+    "stat": _l("Emergency"),
 }
 
 INVALID_NUMBER = _l("Enter a number.")
@@ -132,8 +178,12 @@ def _decimal() -> DecimalCommaFloat:
     )
 
 
-class VisitForm(FormSchema):
-    """The clinician's visit form; ranges and codes are checked by :func:`visits.check`."""
+class _VisitFields(FormSchema):
+    """The clinician's visit form; ranges and codes are checked by :func:`visits.check`.
+
+    ``rx_<n>_<field>`` are the prescription's lines (:data:`PRESCRIPTION_LINES`),
+    ``referral_*`` the referral; ``icd_q`` is the inline ICD-10 search's query.
+    """
 
     complaint = Text(load_default="")
     systolic = _whole()
@@ -153,12 +203,47 @@ class VisitForm(FormSchema):
     diagnosis_3 = Text(load_default="")
     diagnosis_4 = Text(load_default="")
     diagnosis_5 = Text(load_default="")
+    referral_destination = Text(load_default="")
+    referral_reason = Text(load_default="")
+    referral_urgency = Text(load_default="routine")
+    icd_q = Text(load_default="", validate=validate.Length(max=100))
+
+
+def _prescription_fields() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for n in range(1, PRESCRIPTION_LINES + 1):
+        found |= {
+            f"rx_{n}_drug": Text(load_default=""),
+            f"rx_{n}_kfa_code": Text(load_default=""),
+            f"rx_{n}_dose": _decimal(),
+            f"rx_{n}_unit": Text(load_default=""),
+            f"rx_{n}_frequency": _whole(),
+            f"rx_{n}_days": _whole(),
+            f"rx_{n}_route": Text(load_default=""),
+            f"rx_{n}_notes": Text(load_default=""),
+        }
+    return found
+
+
+VisitForm = type("VisitForm", (_VisitFields,), _prescription_fields())
+#: A prescription line's inputs that mean it is used (the unit and the route are
+#: preselected, so they do not).
+RX_TYPED = ("drug", "kfa_code", "dose", "frequency", "days", "notes")
 
 
 class Icd10Form(FormSchema):
     """The ICD-10 lookup's query."""
 
     q = Text(load_default="", validate=validate.Length(max=100))
+
+
+class SynonymForm(FormSchema):
+    """A term of the region's ICD-10 synonyms and its codes (checked by
+    :func:`synonyms.save`)."""
+
+    term = Text(load_default="")
+    codes = Text(load_default="")
+    page = _page()
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -247,6 +332,9 @@ def _render(template: str, errors: Errors | None = None, **context: Any) -> tupl
         documents=IDENTITY_LABELS,
         profession_labels=PROFESSION_LABELS,
         vital_labels=VITAL_LABELS,
+        dose_units=DOSE_UNIT_LABELS,
+        routes=ROUTE_LABELS,
+        urgencies=URGENCY_LABELS,
         **context,
     )
     return html, 400 if errors else 200
@@ -651,7 +739,11 @@ def attach_ticket(patient_id: int) -> Any:
 @require(RECORD)
 def new_visit() -> Any:
     """The clinician's form for a called number (``tiket``) or a patient at a clinic
-    (``pasien`` and ``poli``)."""
+    (``pasien`` and ``poli``). A number whose visit is recorded already does not open
+    it again: the page links to that visit. Posted with the ``icd10_search`` button it
+    searches ICD-10 codes (``icd_q``), or with ``add_code`` it puts a code found in
+    the first free diagnosis, and shows the form again as typed: the search works
+    without JavaScript, and nothing is saved."""
     actor = runtime.actor()
     if not actor.duties:
         return _no_duty()
@@ -659,10 +751,16 @@ def new_visit() -> Any:
     context = _visit_context(actor, source)
     if context is None:
         return _visit_start(actor, source)
+    if context["ticket"] is not None:
+        done = visits.recorded_visit(db.session, context["ticket"].id)
+        if done is not None:
+            return _visit_recorded(context, done)
     if request.method == "GET":
         return _visit_form_page(actor, context, {}, {})
 
-    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    values = {k: v for k, v in request.form.items() if k not in ("csrf_token", "add_code")}
+    if "icd10_search" in request.form or "add_code" in request.form:
+        return _visit_form_search(actor, context, values)
     if context["patient_id"] is None:
         message = (
             _(visits.IDENTITY_NOT_CONFIRMED)
@@ -670,12 +768,13 @@ def new_visit() -> Any:
             else _("Link this queue number to a patient first.")
         )
         return _visit_form_page(actor, context, values, {"_form": [message]})
-    draft, errors = _visit_draft(request.form, context)
+    region_terms = _synonyms()
+    draft, errors = _visit_draft(request.form, context, region_terms)
     if errors:
         return _visit_form_page(actor, context, values, errors)
     now = utcnow()
     try:
-        visit = visits.record(db.session, actor, draft, now)
+        visit = visits.record(db.session, actor, draft, now, region_terms)
         hooks().visit_recorded(tenant=g.tenant, visit=visit, session=db.session)
     except PuskesmasError as exc:
         if exc.status == 409:  # the same form sent twice: the first one counts
@@ -689,6 +788,56 @@ def new_visit() -> Any:
     db.session.commit()
     flash(_("The visit is recorded."), "ok")
     return redirect(url_for(".visit", visit_id=visit.id))
+
+
+def _synonyms() -> dict[str, tuple[str, ...]]:
+    """The shipped ICD-10 synonyms with the region's own."""
+    return icd10.merged(synonyms.region(db.session))
+
+
+def _visit_recorded(context: dict[str, Any], done: Any) -> tuple[str, int]:
+    """The form refused for a number whose visit is recorded: 409, with a link to it.
+    Nothing of the patient is shown (the visit's page reads it, audited)."""
+    db.session.rollback()
+    html = render_template(
+        "puskesmas/records/visit_recorded.html",
+        ticket=context["ticket"],
+        number=_number(context["ticket"]),
+        clinic=context["clinic"],
+        visit_id=done.id,
+    )
+    return html, 409
+
+
+def _visit_form_search(actor: Actor, context: dict[str, Any], values: dict[str, Any]) -> Any:
+    """The inline ICD-10 search of the visit form, without JavaScript: the results of
+    ``icd_q``, or the code of ``add_code`` put in the first free diagnosis."""
+    errors: Errors = {}
+    code = icd10.normalise(request.form.get("add_code", ""))
+    if "add_code" in request.form:
+        slots = [f"diagnosis_{n}" for n in range(1, DIAGNOSIS_INPUTS + 1)]
+        taken = [icd10.normalise(values.get(slot, "")) for slot in slots]
+        free = [slot for slot in slots if not values.get(slot, "").strip()]
+        if not icd10.is_leaf(code):
+            errors["icd_q"] = [_("Choose one of the codes found.")]
+        elif code in taken:
+            flash(_("%(code)s is among the diagnoses already.", code=code), "info")
+        elif not free:
+            errors["icd_q"] = [
+                _("Every diagnosis is filled in: empty one before adding %(code)s.", code=code)
+            ]
+        else:
+            values[free[0]] = code
+            flash(_("%(code)s is added to the diagnoses.", code=code), "ok")
+    query = " ".join((values.get("icd_q") or "").split())
+    results: list[icd10.Code] = []
+    if len(query) > 100:
+        errors["icd_q"] = [_("The search can have at most 100 characters.")]
+    elif query:
+        results = icd10.search(query, limit=ICD10_SUGGESTIONS, synonyms=_synonyms())
+    return _visit_form_page(
+        actor, context, values, errors, search={"query": query, "results": results}
+    )
 
 
 def _visit_context(actor: Actor, source: MultiDict[str, str] | Any) -> dict[str, Any] | None:
@@ -750,7 +899,9 @@ def _visit_start(actor: Actor, source: MultiDict[str, str] | Any) -> tuple[str, 
 
 
 def _visit_draft(
-    form: MultiDict[str, str], context: dict[str, Any]
+    form: MultiDict[str, str],
+    context: dict[str, Any],
+    region_terms: dict[str, tuple[str, ...]] | None = None,
 ) -> tuple[visits.VisitDraft, Errors]:
     """The draft from the form, with the problems of every field (type and rules)."""
     data, errors = validate_form(VisitForm(), form)
@@ -770,9 +921,33 @@ def _visit_draft(
             for n in range(1, DIAGNOSIS_INPUTS + 1)
             if data[f"diagnosis_{n}"].strip()
         ],
+        prescriptions=[
+            visits.PrescriptionLine(
+                drug=data[f"rx_{n}_drug"],
+                kfa_code=data[f"rx_{n}_kfa_code"],
+                dose=data[f"rx_{n}_dose"],
+                unit=data[f"rx_{n}_unit"],
+                frequency=data[f"rx_{n}_frequency"],
+                days=data[f"rx_{n}_days"],
+                route=data[f"rx_{n}_route"],
+                notes=data[f"rx_{n}_notes"],
+                line=n,
+            )
+            for n in range(1, PRESCRIPTION_LINES + 1)
+            if any((form.get(f"rx_{n}_{name}") or "").strip() for name in RX_TYPED)
+        ],
+        referral=(
+            visits.ReferralDraft(
+                destination=data["referral_destination"],
+                reason=data["referral_reason"],
+                urgency=data["referral_urgency"],
+            )
+            if data["referral_destination"].strip() or data["referral_reason"].strip()
+            else None
+        ),
         **{name: data[name] for name in visits.VITALS},
     )
-    rule_errors, params = visits.check(draft)
+    rule_errors, params = visits.check(draft, region_terms)
     for name, messages in rule_errors.items():
         if name not in errors:
             errors[name] = [_(m, **params) for m in messages]
@@ -784,8 +959,10 @@ def _visit_form_page(
     context: dict[str, Any],
     values: dict[str, Any],
     errors: Errors,
+    search: dict[str, Any] | None = None,
 ) -> Any:
-    """The form, with the patient's record read (audited) and committed."""
+    """The form, with the patient's record read (audited) and committed; ``search``
+    holds the inline ICD-10 search's query and results."""
     ticket, clinic, patient_id = context["ticket"], context["clinic"], context["patient_id"]
     found = None
     if patient_id is not None:
@@ -805,6 +982,14 @@ def _visit_form_page(
         today=_today(utcnow()),
         age_on=age_on,
         inputs=DIAGNOSIS_INPUTS,
+        rx_lines=PRESCRIPTION_LINES,
+        rx_used=[
+            n
+            for n in range(1, PRESCRIPTION_LINES + 1)
+            if any(str(values.get(f"rx_{n}_{name}") or "").strip() for name in RX_TYPED)
+        ],
+        search=search,
+        scripts=["visit_form.js"],
         vitals=visits.VITALS,
     )
 
@@ -839,11 +1024,97 @@ def visit(visit_id: int) -> Any:
 @bp.get("/icd10", endpoint="icd10")
 @require(RECORD)
 def icd10_lookup() -> Any:
-    """Find an ICD-10 code by its start or by words of its description."""
+    """Find an ICD-10 code by its start, by an Indonesian term (the shipped synonyms
+    and the region's), or by words of its English description."""
     data, errors = validate_form(Icd10Form(), request.args)
     query = (data or {}).get("q", "").strip()
-    results = icd10.search(query, limit=ICD10_RESULTS) if query else []
-    return _render("icd10.html", errors, query=query, results=results, limit=ICD10_RESULTS)
+    results = icd10.search(query, limit=ICD10_RESULTS, synonyms=_synonyms()) if query else []
+    return _render(
+        "icd10.html",
+        errors,
+        query=query,
+        results=results,
+        limit=ICD10_RESULTS,
+        can_manage=has_permission(current_user, MANAGE),
+    )
+
+
+@bp.get("/icd10.json", endpoint="icd10_json")
+@require(RECORD)
+def icd10_json() -> Any:
+    """The visit form's autocomplete: ``{"query", "results": [{"code", "description",
+    "term"}]}`` for ``q``, at most :data:`ICD10_SUGGESTIONS`. Guarded as the form: a
+    clinician on duty at a puskesmas (403 otherwise), queries of at most 100
+    characters (400)."""
+    actor = runtime.actor()
+    if not facilities_with(actor, "clinician"):
+        message = _("Only a clinician on duty at a puskesmas records visits.")
+        return jsonify(error={"code": "forbidden", "message": message, "fields": {}}), 403
+    data, errors = validate_form(Icd10Form(), request.args)
+    if data is None:
+        message = " ".join(m for ms in errors.values() for m in ms)
+        return jsonify(error={"code": "invalid", "message": message, "fields": errors}), 400
+    query = " ".join(data["q"].split())
+    found = icd10.search(query, limit=ICD10_SUGGESTIONS, synonyms=_synonyms()) if query else []
+    response = jsonify(
+        query=query,
+        results=[{"code": c.code, "description": c.description, "term": c.term} for c in found],
+    )
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.route("/icd10/sinonim", methods=["GET", "POST"], endpoint="synonyms")
+@require(MANAGE)
+def synonyms_page() -> Any:
+    """The region's ICD-10 synonyms: its own terms (paged), a form to add a term or
+    give one other codes, and the list shipped with the plugin."""
+    values: dict[str, Any] = {}
+    errors: Errors = {}
+    if request.method == "POST":
+        values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        data, errors = validate_form(SynonymForm(), request.form)
+        if data is not None:
+            try:
+                saved = synonyms.save(
+                    db.session, runtime.actor(), data["term"], data["codes"], utcnow()
+                )
+            except PuskesmasError as exc:
+                db.session.rollback()
+                errors = _rule_errors(exc)
+            else:
+                db.session.commit()
+                flash(_("The term %(term)s is saved.", term=saved.term), "ok")
+                return redirect(url_for(".synonyms"))
+    page_data, _errors = validate_form(SynonymForm(only=("page",)), request.args)
+    if page_data is None:
+        abort(404)
+    found = synonyms.listing(db.session, page_data["page"], SYNONYM_PAGE_SIZE)
+    if page_data["page"] > found["pages"]:
+        abort(404)
+    html = render_template(
+        "puskesmas/records/synonyms.html",
+        errors=errors,
+        values=values,
+        found=found,
+        shipped=sorted(icd10.SYNONYMS.items()),
+        describe=icd10.lookup,
+    )
+    return html, 400 if errors else 200
+
+
+@bp.post("/icd10/sinonim/<int:synonym_id>/hapus", endpoint="remove_synonym")
+@require(MANAGE)
+def remove_synonym(synonym_id: int) -> Any:
+    """Remove one of the region's terms (a shipped term of that name comes back)."""
+    try:
+        removed = synonyms.remove(db.session, runtime.actor(), synonym_id, utcnow())
+    except PuskesmasError as exc:
+        db.session.rollback()
+        runtime.abort_for(exc)
+    db.session.commit()
+    flash(_("The term %(term)s is removed.", term=removed.term), "ok")
+    return redirect(url_for(".synonyms"))
 
 
 @bp.get("/kunjungan-saya")

@@ -11,6 +11,8 @@ caller's transaction; the caller commits, or rolls back on
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +22,15 @@ from sqlalchemy.orm import Session
 
 from balai.auth import User
 from balai_puskesmas import icd10, patients
-from balai_puskesmas.models import Clinic, Diagnosis, Patient, Ticket, Visit
+from balai_puskesmas.models import (
+    Clinic,
+    Diagnosis,
+    Patient,
+    Prescription,
+    Referral,
+    Ticket,
+    Visit,
+)
 from balai_puskesmas.patients import NO_PATIENT, NOT_ASSIGNED, ShownPatient, paginate
 from balai_puskesmas.services import (
     Actor,
@@ -33,8 +43,14 @@ from balai_puskesmas.services import (
 from balai_puskesmas.vault import Vault
 
 __all__ = [
+    "DOSE_UNITS",
     "MAX_DIAGNOSES",
+    "MAX_PRESCRIPTIONS",
     "RANGES",
+    "ROUTES",
+    "URGENCIES",
+    "PrescriptionLine",
+    "ReferralDraft",
     "VisitDraft",
     "check",
     "get_visit",
@@ -42,6 +58,7 @@ __all__ = [
     "own_visits",
     "patient_record",
     "record",
+    "recorded_visit",
     "visits_of",
 ]
 
@@ -72,11 +89,66 @@ RANGES: dict[str, tuple[float, float, str]] = {
 }
 VITALS = tuple(RANGES)
 
+#: What a dose is counted in.
+DOSE_UNITS = ("tablet", "capsule", "ml", "mg", "drop", "sachet", "puff", "application")
+#: How a drug is given.
+ROUTES = (
+    "oral",
+    "sublingual",
+    "topical",
+    "eye",
+    "ear",
+    "nasal",
+    "inhalation",
+    "rectal",
+    "vaginal",
+    "intramuscular",
+    "intravenous",
+    "subcutaneous",
+)
+#: How soon a referred patient must be seen (FHIR request priorities).
+URGENCIES = ("routine", "urgent", "asap", "stat")
+MAX_PRESCRIPTIONS = 10
+DRUG_MAX = 200
+PRESCRIPTION_NOTES_MAX = 300
+DESTINATION_MAX = 200
+REASON_MAX = 1000
+#: A KFA code (the Ministry's dictionary of drugs and medical devices): digits and
+#: letters.
+_KFA = re.compile(r"[0-9A-Za-z]{1,20}")
+
 NO_VISIT = N_("There is no such visit.")
 IDENTITY_NOT_CONFIRMED = N_(
     "The identity of this number's holder is not confirmed: the registration desk must "
     "check their KTP or KK and link the number to the patient before a visit is recorded."
 )
+
+
+@dataclass
+class PrescriptionLine:
+    """One drug as typed: ``dose`` ``unit`` taken ``frequency`` times a day for ``days``
+    days, by ``route``. ``line`` is its number on the form (errors are reported under
+    ``rx_<line>_<field>``); an unused line (nothing but the preselected unit and route)
+    is left out by the form."""
+
+    drug: str = ""
+    dose: float | None = None
+    unit: str = ""
+    frequency: int | None = None
+    days: int | None = None
+    route: str = ""
+    notes: str = ""
+    kfa_code: str = ""
+    line: int = 0
+
+
+@dataclass
+class ReferralDraft:
+    """A referral as typed: where to, why, and how urgently (:data:`URGENCIES`)."""
+
+    destination: str = ""
+    reason: str = ""
+    urgency: str = "routine"
 
 
 @dataclass
@@ -101,15 +173,20 @@ class VisitDraft:
     oxygen_saturation: int | None = None
     diagnoses: list[str] = field(default_factory=list)
     notes: str = ""
+    prescriptions: list[PrescriptionLine] = field(default_factory=list)
+    referral: ReferralDraft | None = None
 
 
 # -- recording -----------------------------------------------------------------------
 
 
-def check(draft: VisitDraft) -> tuple[dict[str, list[str]], dict[str, Any]]:
+def check(
+    draft: VisitDraft, synonyms: Mapping[str, Sequence[str]] | None = None
+) -> tuple[dict[str, list[str]], dict[str, Any]]:
     """The problems of the draft's clinical content by field, and the placeholder values
     of their messages. Who records it, the clinic and the ticket are checked by
-    :func:`record`.
+    :func:`record`. ``synonyms`` (default: the shipped list) turn a term typed as a
+    code (``ispa``) into a hint naming its code.
     """
     errors: dict[str, list[str]] = {}
     params: dict[str, Any] = {}
@@ -142,7 +219,13 @@ def check(draft: VisitDraft) -> tuple[dict[str, list[str]], dict[str, Any]]:
         fail("diagnoses", N_("Give at most 10 diagnoses."))
     else:
         normalised = [icd10.normalise(c) for c in codes]
-        unknown = [n[:12] for n in normalised if icd10.lookup(n) is None]
+        # Echo what was typed ("ispa"), not its normalised form ("ISP.A"), which the
+        # clinician never wrote.
+        unknown = [
+            " ".join(typed.split())[:30]
+            for typed, n in zip(codes, normalised, strict=True)
+            if icd10.lookup(n) is None
+        ]
         if unknown:
             params["codes"] = ", ".join(unknown)
             fail(
@@ -152,6 +235,21 @@ def check(draft: VisitDraft) -> tuple[dict[str, list[str]], dict[str, Any]]:
                     "such as I10 or a subcategory such as J06.9, not a chapter or a block."
                 ),
             )
+            hints = [
+                f"{' '.join(typed.split())[:30]} → {', '.join(found)}"
+                for typed in codes
+                if icd10.lookup(icd10.normalise(typed)) is None
+                and (found := icd10.synonym_codes(typed, synonyms))
+            ]
+            if hints:
+                params["hints"] = "; ".join(hints)
+                fail(
+                    "diagnoses",
+                    N_(
+                        "A term is not a code: search it, or use the code it usually "
+                        "means: %(hints)s."
+                    ),
+                )
         refined = [n for n in normalised if icd10.lookup(n) and not icd10.is_leaf(n)]
         if refined:
             params["refined"] = "; ".join(
@@ -168,10 +266,70 @@ def check(draft: VisitDraft) -> tuple[dict[str, list[str]], dict[str, Any]]:
         if repeated:
             params["repeated"] = ", ".join(repeated)
             fail("diagnoses", N_("Each diagnosis may be given once: %(repeated)s is repeated."))
+    _check_prescriptions(draft.prescriptions, fail)
+    if draft.referral is not None:
+        _check_referral(draft.referral, fail)
     return errors, params
 
 
-def record(session: Session, actor: Actor, draft: VisitDraft, now: datetime) -> Visit:
+def _check_prescriptions(lines: list[PrescriptionLine], fail: Any) -> None:
+    if len(lines) > MAX_PRESCRIPTIONS:
+        fail("prescriptions", N_("Give at most 10 drugs."))
+        return
+    for number, line in enumerate(lines, start=1):
+        key = f"rx_{line.line or number}_"
+        drug = " ".join((line.drug or "").split())
+        if not drug:
+            fail(key + "drug", N_("Write the drug's name and strength, e.g. Paracetamol 500 mg."))
+        elif len(drug) > DRUG_MAX:
+            fail(key + "drug", N_("The drug's name can have at most 200 characters."))
+        if line.kfa_code and not _KFA.fullmatch(line.kfa_code.strip()):
+            fail(key + "kfa_code", N_("A KFA code has up to 20 digits and letters."))
+        if line.dose is None:
+            fail(key + "dose", N_("Give the dose, e.g. 1 or 0.5."))
+        elif not 0 < line.dose <= 10000:
+            fail(key + "dose", N_("The dose must be more than 0 and at most 10000."))
+        if line.unit not in DOSE_UNITS:
+            fail(key + "unit", N_("Choose the unit of the dose."))
+        if line.frequency is None:
+            fail(key + "frequency", N_("Give how many times a day, from 1 to 24."))
+        elif not 1 <= line.frequency <= 24:
+            fail(key + "frequency", N_("How many times a day must be from 1 to 24."))
+        if line.days is None:
+            fail(key + "days", N_("Give for how many days, from 1 to 365."))
+        elif not 1 <= line.days <= 365:
+            fail(key + "days", N_("The number of days must be from 1 to 365."))
+        if line.route not in ROUTES:
+            fail(key + "route", N_("Choose how the drug is given."))
+        if len((line.notes or "").strip()) > PRESCRIPTION_NOTES_MAX:
+            fail(key + "notes", N_("The instructions can have at most 300 characters."))
+
+
+def _check_referral(referral: ReferralDraft, fail: Any) -> None:
+    destination = " ".join((referral.destination or "").split())
+    if not destination:
+        fail(
+            "referral_destination",
+            N_("Write where the patient is referred to, e.g. RSUD Kabupaten Tangerang."),
+        )
+    elif len(destination) > DESTINATION_MAX:
+        fail("referral_destination", N_("The destination can have at most 200 characters."))
+    reason = (referral.reason or "").strip()
+    if not reason:
+        fail("referral_reason", N_("Write the reason for the referral."))
+    elif len(reason) > REASON_MAX:
+        fail("referral_reason", N_("The reason can have at most 1000 characters."))
+    if referral.urgency not in URGENCIES:
+        fail("referral_urgency", N_("Choose how urgent the referral is."))
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    draft: VisitDraft,
+    now: datetime,
+    synonyms: Mapping[str, Sequence[str]] | None = None,
+) -> Visit:
     """Record a visit by ``actor``, a clinician at the clinic's puskesmas.
 
     With a ticket, it must be this clinic's number, called (or served without a visit
@@ -196,7 +354,7 @@ def record(session: Session, actor: Actor, draft: VisitDraft, now: datetime) -> 
             raise PuskesmasError(N_("There is no such queue number."), status=404)
         _check_ticket(session, ticket, clinic, patient)
 
-    errors, params = check(draft)
+    errors, params = check(draft, synonyms)
     if errors:
         raise PuskesmasError(errors, params=params)
     if ticket is None and _just_recorded(session, draft, actor, now):
@@ -220,6 +378,27 @@ def record(session: Session, actor: Actor, draft: VisitDraft, now: datetime) -> 
     for position, code in enumerate(codes):
         display = icd10.lookup(code) or ""
         visit.diagnoses.append(Diagnosis(code=code, display=display[:300], position=position))
+    for position, line in enumerate(draft.prescriptions):
+        assert line.dose is not None and line.frequency is not None and line.days is not None
+        visit.prescriptions.append(
+            Prescription(
+                position=position,
+                drug=" ".join(line.drug.split()),
+                kfa_code=(line.kfa_code or "").strip(),
+                dose=line.dose,
+                unit=line.unit,
+                frequency=line.frequency,
+                days=line.days,
+                route=line.route,
+                notes=" ".join((line.notes or "").split()),
+            )
+        )
+    if draft.referral is not None:
+        visit.referral = Referral(
+            destination=" ".join(draft.referral.destination.split()),
+            reason=draft.referral.reason.strip(),
+            urgency=draft.referral.urgency,
+        )
     session.add(visit)
     if ticket is not None and ticket.status != "served":
         ticket.status = "served"
@@ -235,10 +414,19 @@ def record(session: Session, actor: Actor, draft: VisitDraft, now: datetime) -> 
         facility_id=clinic.facility_id,
         detail=(
             f"visit {visit.id}; diagnoses: {len(codes)}; vitals: {', '.join(given) or 'none'}"
+            + f"; drugs: {len(draft.prescriptions)}"
+            + (f"; referral: {draft.referral.urgency}" if draft.referral is not None else "")
             + (f"; ticket {ticket.id}" if ticket is not None else "")
         ),
     )
     return visit
+
+
+def recorded_visit(session: Session, ticket_id: int) -> Visit | None:
+    """The visit already recorded for a queue number, if any."""
+    return session.scalar(
+        select(Visit).where(Visit.ticket_id == ticket_id).order_by(Visit.id).limit(1)
+    )
 
 
 JUST_RECORDED = N_(

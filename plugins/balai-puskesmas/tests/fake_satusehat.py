@@ -301,7 +301,17 @@ class FakeSatusehat:
 
 
 #: Where a resource refers to others: SATUSEHAT needs an id in each.
-_REFERENCES = ("subject", "encounter", "individual", "location", "serviceProvider", "recorder")
+_REFERENCES = (
+    "subject",
+    "encounter",
+    "individual",
+    "location",
+    "serviceProvider",
+    "recorder",
+    "requester",
+    "medicationReference",
+    "reasonReference",
+)
 
 
 def _by_name_only(bundle: dict[str, Any]) -> list[str]:

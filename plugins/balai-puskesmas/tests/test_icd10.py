@@ -114,3 +114,64 @@ def test_the_index_is_built_once() -> None:
     icd10.search("cholera")
     assert icd10._loaded() is first
     assert len(first.by_code) > 12_000
+
+
+# -- synonyms: Indonesian terms ------------------------------------------------------
+
+
+def test_the_shipped_synonyms_name_leaf_codes_and_cover_common_terms() -> None:
+    assert len(icd10.SYNONYMS) >= 40
+    for term, codes in icd10.SYNONYMS.items():
+        assert term == icd10.term_key(term), term
+        assert codes, term
+        for code in codes:
+            assert icd10.is_leaf(code), (term, code)
+    expected = {
+        "demam": "R50.9",
+        "batuk": "R05",
+        "ispa": "J06.9",
+        "hipertensi": "I10",
+        "diabetes": "E11.9",
+    }
+    for term, code in expected.items():
+        assert icd10.SYNONYMS[term][0] == code
+    assert {"A09.9", "K59.1"} <= set(icd10.SYNONYMS["diare"])
+
+
+def test_an_indonesian_term_finds_its_codes_first() -> None:
+    found = icd10.search("demam")
+    assert (found[0].code, found[0].term) == ("R50.9", "demam")
+    # Other terms starting with the word follow (demam berdarah, demam tifoid).
+    assert {"A97.9", "A01.0"} <= {c.code for c in found}
+    assert icd10.search("DEMAM")[0].code == "R50.9"
+    assert icd10.search("ispa")[0].code == "J06.9"
+    assert icd10.search("sakit kep")[0].code == "R51"
+    # English words still work, and find nothing by a synonym.
+    assert icd10.search("fever")[0].term == ""
+    assert icd10.search("zzzz") == []
+
+
+def test_a_code_found_by_a_term_is_listed_once() -> None:
+    codes = [c.code for c in icd10.search("kencing manis", limit=50)]
+    assert len(codes) == len(set(codes))
+
+
+def test_a_category_with_subcodes_in_a_synonym_stands_for_its_leaves() -> None:
+    found = icd10.search("sakitperut", synonyms={"sakitperut": ("A09",)})
+    assert [c.code for c in found[:2]] == ["A09.0", "A09.9"]
+
+
+def test_the_region_list_adds_terms_and_replaces_shipped_ones() -> None:
+    terms = icd10.merged({"Anyang-Anyangan": ("N39.0",), "demam": ("R50.8",)})
+    assert terms["anyang-anyangan"] == ("N39.0",)
+    assert terms["demam"] == ("R50.8",)
+    assert terms["batuk"] == ("R05",)
+    assert icd10.search("anyang", synonyms=terms)[0].code == "N39.0"
+    assert icd10.search("demam", synonyms=terms)[0].code == "R50.8"
+    assert icd10.SYNONYMS["demam"] == ("R50.9",)  # the shipped list is left alone
+
+
+def test_synonym_codes_is_for_a_whole_term() -> None:
+    assert icd10.synonym_codes(" ISPA ") == ("J06.9",)
+    assert icd10.synonym_codes("isp") == ()
+    assert icd10.synonym_codes("panas", {"panas": ("R50.9",)}) == ("R50.9",)
