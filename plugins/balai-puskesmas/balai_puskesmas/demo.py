@@ -36,6 +36,7 @@ from balai_puskesmas.models import (
     Clinic,
     Diagnosis,
     Facility,
+    Icd10Synonym,
     Patient,
     QueueCounter,
     Staff,
@@ -306,6 +307,21 @@ class _Builder:
         patients = self._patients()
         self._visits(facilities, team, patients)
         self._queues(facilities, team, patients)
+        self._synonyms()
+
+    def _synonyms(self) -> None:
+        """A term of the region's own for the ICD-10 search (a local word for a
+        urinary tract infection), besides the shipped list."""
+        self._add(
+            [
+                Icd10Synonym(
+                    term="anyang-anyangan",
+                    codes="N39.0,R30.0",
+                    updated_at=self.now,
+                    updated_by="demo",
+                )
+            ]
+        )
 
     def _add(self, rows: list[Any]) -> None:
         """Add and flush ``rows`` a few hundred at a time.

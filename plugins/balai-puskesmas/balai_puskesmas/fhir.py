@@ -254,8 +254,8 @@ def bundle_for(
         list(diagnoses if diagnoses is not None else visit.diagnoses),
         arrived_at,
         served_at,
-        list(prescriptions if prescriptions is not None else visit.prescriptions),
-        visit.referral if referral is Ellipsis else referral,
+        list(prescriptions if prescriptions is not None else getattr(visit, "prescriptions", [])),
+        getattr(visit, "referral", None) if referral is Ellipsis else referral,
     )
     bundle = builder.build()
     validate(bundle)
