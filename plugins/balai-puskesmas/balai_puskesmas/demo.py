@@ -311,7 +311,9 @@ class _Builder:
 
     def _synonyms(self) -> None:
         """A term of the region's own for the ICD-10 search (a local word for a
-        urinary tract infection), besides the shipped list."""
+        urinary tract infection), besides the shipped list; kept if the region has it."""
+        if self.session.scalar(select(Icd10Synonym.id).limit(1)) is not None:
+            return
         self._add(
             [
                 Icd10Synonym(
