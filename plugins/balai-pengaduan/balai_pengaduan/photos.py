@@ -3,8 +3,9 @@
 An upload is read whole, up to ``max_photo_mb`` megabytes (at most ``MAX_UPLOAD_MB``;
 the whole request is bounded by the app's ``MAX_CONTENT_LENGTH``). :mod:`balai.images`
 then reads every photo's header before decoding any: the format must be JPEG, PNG or
-WebP and the pixels within ``IMAGE_MAX_PIXELS`` per photo and ``IMAGE_REQUEST_PIXELS`` for the request (a big
-phone JPEG is decoded at half, a quarter or an eighth of its size, so it fits).
+WebP and the pixels within ``IMAGE_MAX_PIXELS`` per photo and ``IMAGE_REQUEST_PIXELS``
+for the request (a big phone JPEG is decoded at half, a quarter or an eighth of its
+size, so it fits).
 Each is written again as JPEG (or PNG when it has transparency), at most
 ``MAX_SIDE`` pixels: a 12-megabyte phone photo is stored as a few hundred kilobytes,
 never refused for its size, and EXIF, including the phone's GPS position, is dropped.

@@ -58,7 +58,6 @@ def tickets(db_session) -> list[Ticket]:
 def test_no_template_has_inline_script_or_style():
     """The CSP allows scripts and styles from files of this site only: a template may
     name a script file (``<script src=... defer></script>``), never hold one."""
-    external = re.compile(r'<script src="[^"<>]+" defer></script>')
     for path in TEMPLATES.rglob("*.html"):
         text = path.read_text()
         assert "style=" not in text and "<style" not in text, path

@@ -1,7 +1,7 @@
 """puskesmas: the doctor's visit form: prescriptions, referrals, the region's ICD-10 synonyms
 
 Revision ID: puskesmas_0005_doctor_visit
-Revises: puskesmas_0003_satusehat
+Revises: puskesmas_0004_nik_mismatch
 Create Date: 2026-12-09
 
 Prescriptions (``puskesmas_prescription``): the drugs of a visit, one row a line, with a
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "puskesmas_0005_doctor_visit"
-down_revision: str | Sequence[str] | None = "puskesmas_0003_satusehat"
+down_revision: str | Sequence[str] | None = "puskesmas_0004_nik_mismatch"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
