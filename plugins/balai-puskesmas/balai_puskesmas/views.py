@@ -62,6 +62,8 @@ STATIC = Path(__file__).parent / "static"
 PAGE_SIZE = 20
 TAKE_FIELDS = ("clinic", "day", "nik", "phone")
 DASH = "\u2013"  # an en dash between the first and last day, the opening and closing time
+#: A waiting ticket's page reloads itself this often, unless opened with ``?segar=0``.
+TICKET_RELOAD_SECONDS = 30
 KIOSK_RETURN_SECONDS = 45  # the kiosk's ticket page goes back to the buttons by itself
 #: The kiosk's buttons (and a refusal shown on them) go back to a clean start by
 #: themselves: a NIK typed and left on the screen is gone, the counts are fresh.
@@ -416,6 +418,8 @@ def _ticket_page(ticket: Ticket, errors: Errors, status: int = 200) -> Response:
     ahead, minutes = queue.estimate(db.session, ticket)
     now = utcnow()
     day = region_today_of(now)
+    live = ticket.status == "waiting" and ticket.day == day
+    reload_off = request.args.get("segar") == "0"
     html = render_template(
         "puskesmas/ticket.html",
         ticket=ticket,
@@ -428,7 +432,9 @@ def _ticket_page(ticket: Ticket, errors: Errors, status: int = 200) -> Response:
         serving=queue.current_called(db.session, ticket.clinic_id, ticket.day),
         labels=queue.STATUS_LABELS,
         errors=errors,
-        refresh=30 if ticket.status == "waiting" and ticket.day == day else None,
+        refresh=None if reload_off or not live else TICKET_RELOAD_SECONDS,
+        reload_off=reload_off and live,
+        reload_seconds=TICKET_RELOAD_SECONDS,
         is_today=ticket.day == day,
         display_number=queue.display_number,
     )

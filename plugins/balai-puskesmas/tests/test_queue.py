@@ -112,9 +112,23 @@ def test_taking_numbers_gives_consecutive_numbers_and_the_wait(client, umum, sto
     page = client.get(f"/puskesmas/antrean/{second}")
     assert page.status_code == 200
     assert "UMUM-002" in page.text
-    assert '<meta http-equiv="refresh" content="30">' in page.text
+    assert '<meta http-equiv="refresh" content="30"></noscript>' in page.text
     assert "about 10 minutes" in page.text  # one ahead, 10 minutes per patient
     assert "Poli Umum" in page.text and "Puskesmas Cip" in page.text
+
+
+def test_a_waiting_ticket_reloads_itself_until_its_holder_stops_it(client, umum):
+    code = code_of(client.post(TAKE, data=form(umum)))
+    page = client.get(f"/puskesmas/antrean/{code}").text
+    # Without scripts a meta refresh (inside <noscript>, so with scripts only
+    # refresh.js's timer runs, which has a Pause button), and a link that stops it.
+    assert '<noscript data-refresh="30"' in page and "refresh.js" in page
+    assert 'data-pause="Pause reloading"' in page
+    assert f'href="/puskesmas/antrean/{code}?segar=0">Stop reloading</a>' in page
+    stopped = client.get(f"/puskesmas/antrean/{code}?segar=0").text
+    assert "http-equiv" not in stopped and "refresh.js" not in stopped
+    assert "This page does not reload itself." in stopped
+    assert f'href="/puskesmas/antrean/{code}">Reload every 30 seconds</a>' in stopped
 
 
 def test_numbers_are_per_clinic_and_per_day(client, open_facility, stored):

@@ -226,7 +226,7 @@ def test_nik_inputs_do_not_cut_a_pasted_number(
 
 def account_menu(client) -> str:
     page = client.get("/puskesmas/").text
-    return page[page.index('<nav class="account"') :]
+    return page[page.index('<div class="account"') :]
 
 
 @pytest.mark.parametrize(
