@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 
 from balai.auth import User
 from balai.channels import ChannelError, Message, mask, queue
+from balai.permissions import has_permission
 from balai.tenancy import TenantInfo, external_url
 from balai_pengaduan import reporters
 from balai_pengaduan.models import Complaint, ComplaintEvent
+from balai_pengaduan.runtime import VIEW
 from balai_pengaduan.workflow import STATUS_LABELS
 
 __all__ = ["department_officers", "status_changed", "submitted", "tracking_url"]
@@ -104,19 +106,24 @@ def _to_department(
 
 
 def department_officers(session: Session, tenant: TenantInfo, department_id: int) -> list[User]:
-    """Active officers (role ``opd``) of one department of the region."""
-    return list(
-        session.scalars(
-            select(User)
-            .where(
-                User.tenant_id == tenant.id,
-                User.role == "opd",
-                User.department_id == department_id,
-                User.active.is_(True),
-            )
-            .order_by(User.id)
+    """Active officers of one department of the region who may open its complaints.
+
+    Holding the department is not enough: a doctor of Dinas Kesehatan whose roles do
+    not carry ``pengaduan.view_complaint`` is not told about the complaints routed
+    there. Only accounts with an e-mail address are returned (they are e-mailed).
+    """
+    officers = session.scalars(
+        select(User)
+        .where(
+            User.tenant_id == tenant.id,
+            User.role == "opd",
+            User.department_id == department_id,
+            User.active.is_(True),
+            User.email.is_not(None),
         )
+        .order_by(User.id)
     )
+    return [officer for officer in officers if has_permission(officer, VIEW)]
 
 
 def _queue(session: Session, message: Message) -> None:

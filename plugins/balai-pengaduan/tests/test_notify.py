@@ -71,3 +71,45 @@ def test_a_failed_change_queues_nothing(client, enabled, sampah, complaint, logi
     response = client.post(f"/pengaduan/petugas/{found.id}/status", data={"target": "rejected"})
     assert response.status_code == 422
     assert outbox() == []
+
+
+def test_only_department_officers_who_may_open_complaints_are_told(
+    app, client, enabled, sampah, complaint, login, outbox, dlh, db_session, make_ctx
+):
+    """The region took the inbox from the ``opd`` role and gave it through its own
+    role: a DLH officer without that role (a clerk, say) is not e-mailed."""
+    from balai.auth.accounts import create_user
+    from balai.tenancy import CustomRole, RoleGrant, RoleMember, bump_state
+    from balai.tenancy import registry as tenant_registry
+
+    found = complaint(reporter_email="siti@example.test")
+    services.transition(db_session, found, "verified", make_ctx(), actor_id=None, actor_label="x")
+    db_session.add(RoleGrant(role="opd", permission="pengaduan.view_complaint", granted=False))
+    role = CustomRole(
+        slug="verifikator", name="Verifikator", permissions=["pengaduan.view_complaint"]
+    )
+    db_session.add(role)
+    people = {}
+    for name in ("juru", "verifikator"):
+        people[name] = create_user(
+            db_session,
+            tenant_id=found.tenant_id,
+            email=f"{name}@dlh.example",
+            name=name,
+            role="opd",
+            password="kata-sandi-yang-panjang",
+            department="DLH",
+        )
+    db_session.flush()
+    db_session.add(RoleMember(user_id=people["verifikator"].id, role_id=role.id))
+    bump_state(db_session)
+    db_session.commit()
+    tenant_registry().refresh(force=True)
+    login(client, role="admin")
+    response = client.post(
+        f"/pengaduan/petugas/{found.id}/teruskan",
+        data={"department_id": str(dlh.id), "note": "Segera."},
+    )
+    assert response.status_code == 302
+    told = {m.recipient for m in outbox() if m.recipient.endswith("@dlh.example")}
+    assert told == {"verifikator@dlh.example"}
