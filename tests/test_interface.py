@@ -133,6 +133,26 @@ def test_zoned_pattern(app: Flask, pattern: str, zone: str, expected: str) -> No
         assert zoned_pattern(pattern, zone) == expected
 
 
+@pytest.mark.parametrize(
+    ("locale", "expected"), [("id", "4 Maret 2026, 23.59 WIB"), ("en", "4 March 2026, 23.59 WIB")]
+)
+def test_a_moment_without_a_pattern_reads_the_same_way_in_both_languages(
+    app: Flask, locale: str, expected: str
+) -> None:
+    moment = datetime(2026, 3, 4, 16, 59, 30, tzinfo=UTC)
+    with app.test_request_context(), force_locale(locale):
+        assert render_template_string("{{ t|datetimeformat }}", t=moment) == expected
+
+
+def test_outbox_senders_are_named_for_people(app: Flask) -> None:
+    with app.test_request_context(), force_locale("id"):
+        names = render_template_string(
+            "{{ source_title('balai.accounts') }}|{{ source_title('balai.outbox') }}"
+            "|{{ source_title('unknown-plugin') }}|{{ source_title(none) }}"
+        )
+    assert names.split("|") == ["Akun", "Inti Balai", "unknown-plugin", ""]
+
+
 @pytest.mark.parametrize("locale", ["id", "en"])
 def test_times_show_wib_in_both_languages(app: Flask, locale: str) -> None:
     moment = datetime(2026, 3, 4, 16, 59, tzinfo=UTC)  # 23.59 in Jakarta

@@ -120,11 +120,16 @@ _TIME_FIELDS = frozenset("HhKkmsaBb")
 _ZONE_FIELDS = frozenset("zZvVOxX")
 
 
-def format_datetime(value: datetime | None, format: str = "medium") -> str:
+#: How a moment is written unless a page asks otherwise: "7 Desember 2026, 09.50 WIB",
+#: "7 December 2026, 09.50 WIB", the same in every language.
+DATETIME_PATTERN = "d MMMM y, HH.mm z"
+
+
+def format_datetime(value: datetime | None, format: str = DATETIME_PATTERN) -> str:
     """A moment in the region's zone, always saying which zone (Jinja ``datetimeformat``).
 
-    ``format`` is a CLDR pattern (``"d MMMM y, HH.mm z"``) or ``short``/``medium``/
-    ``long``/``full``. Indonesia's zones read WIB, WITA and WIT in every language; a
+    ``format`` is a CLDR pattern (by default :data:`DATETIME_PATTERN`) or
+    ``short``/``medium``/``long``/``full``. Indonesia's zones read WIB, WITA and WIT in every language; a
     pattern that shows a time but no zone gets the zone added at its end.
     """
     if value is None:

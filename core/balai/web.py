@@ -38,7 +38,7 @@ from balai.expired import page_for_refused_form
 from balai.i18n import N_
 from balai.items import MapLayer, MenuItem, SearchResult, Widget
 from balai.permissions import has_permission, public, require, role_label
-from balai.plugins import collect
+from balai.plugins import collect, plugins
 
 bp = Blueprint("balai_web", __name__)
 
@@ -203,6 +203,18 @@ def language_name(code: str) -> str:
         return code
 
 
+def source_title(source: str | None) -> str:
+    """Who sent a message, for people: a plugin's title, or the core's part."""
+    if not source:
+        return ""
+    if source == "balai.accounts":
+        return _("Accounts")
+    if source == "balai" or source.startswith("balai."):
+        return _("Balai core")
+    info = plugins().get(source)
+    return info.title if info is not None else source
+
+
 def template_context() -> dict[str, Any]:
     return {
         "tenant": g.get("tenant"),
@@ -213,6 +225,7 @@ def template_context() -> dict[str, Any]:
         "has_permission": lambda name: has_permission(_user(), name),
         "role_label": role_label,
         "language_name": language_name,
+        "source_title": source_title,
     }
 
 
