@@ -18,13 +18,19 @@ NOON = datetime(2026, 3, 2, 5, 0, tzinfo=UTC)
 WRONG_CODE = "The code is wrong or has expired"
 
 
-def register(client, login="siti@example.test", name="Siti", password=PASSWORD, **extra):
-    form = {"name": name, "login": login, "password": password, "confirm": password, **extra}
-    return client.post("/daftar", data=form)
+def register(client, login="siti@example.test", name="Siti", **extra):
+    return client.post("/daftar", data={"name": name, "login": login, **extra})
 
 
-def confirm(client, login, code):
-    return client.post("/daftar/kode", data={"login": login, "code": code})
+def confirm(client, login, code, password=PASSWORD, again=None):
+    form = {"login": login, "code": code, "password": password, "confirm": again or password}
+    return client.post("/daftar/kode", data=form)
+
+
+def browser(app, tenant):
+    client = app.test_client()
+    client.host = tenant.domains[0]
+    return client
 
 
 def users_count() -> int:
@@ -45,9 +51,10 @@ def test_a_citizen_registers_by_e_mail_and_the_code_logs_them_in(app, client, te
     assert "Kota A" in sent.subject
     page = client.get("/daftar/kode").text
     assert 'value="siti@example.test"' in page  # the address is remembered
-    # Before the code, the password alone does not log in: it leads to the code page.
-    early = log_in(client, "siti@example.test")
-    assert early.status_code == 302 and early.headers["Location"] == "/daftar/kode"
+    # Before the code the account has no password anybody knows: nothing logs in.
+    assert 'name="password"' not in client.get("/daftar").text
+    assert 'name="password"' in page
+    assert log_in(client, "siti@example.test").status_code == 200
     assert not is_logged_in(client)
     done = confirm(client, "siti@example.test", last_code(app, "siti@example.test"))
     assert done.status_code == 302 and done.headers["Location"] == "/akun"
@@ -129,7 +136,7 @@ def test_an_address_with_an_account_gets_the_same_answer_and_its_owner_a_notice(
 ):
     owner = make_user(tenant, "budi@example.test")
     before = users_count()
-    taken = register(client, login="budi@example.test", password="tebakan-orang-lain-1")
+    taken = register(client, login="budi@example.test")
     fresh = register(client, login="baru@example.test")
     assert taken.status_code == fresh.status_code == 302
     assert taken.headers["Location"] == fresh.headers["Location"]
@@ -146,16 +153,52 @@ def test_an_address_with_an_account_gets_the_same_answer_and_its_owner_a_notice(
 
 
 def test_a_pending_address_can_be_registered_again_by_whoever_gets_the_code(app, client, tenant):
-    register(client, name="Penyerobot", password="sandi-penyerobot-1")
-    register(client, name="Siti Asli", password="sandi-siti-asli-22")
+    register(client, name="Penyerobot")
+    register(client, name="Siti Asli")
     assert users_count() == 1
-    assert (
-        confirm(client, "siti@example.test", last_code(app, "siti@example.test")).status_code == 302
-    )
+    code = last_code(app, "siti@example.test")
+    assert confirm(client, "siti@example.test", code, "sandi-siti-asli-22").status_code == 302
     client.post("/keluar")
-    assert log_in(client, "siti@example.test", "sandi-penyerobot-1").status_code == 200
     assert log_in(client, "siti@example.test", "sandi-siti-asli-22").status_code == 302
     assert user_with("siti@example.test").name == "Siti Asli"
+
+
+def test_registering_a_pending_address_again_cannot_choose_its_owners_password(app, tenant):
+    """The owner registers; someone else registers the same address before the code is
+    entered. The owner's code (the newest one sent to them) activates the password the
+    owner types with it, never one from the other registration."""
+    owner, other, third = browser(app, tenant), browser(app, tenant), browser(app, tenant)
+    assert register(owner, name="Siti").status_code == 302
+    extra = {"password": "sandi-penyerobot-1", "confirm": "sandi-penyerobot-1"}
+    assert register(other, name="Siti", **extra).status_code == 302
+    code = last_code(app, "siti@example.test")
+    assert confirm(owner, "siti@example.test", code, "sandi-siti-asli-22").status_code == 302
+    assert log_in(third, "siti@example.test", "sandi-penyerobot-1").status_code == 200
+    assert log_in(third, "siti@example.test", "sandi-siti-asli-22").status_code == 302
+    # The other party never had a code: the code page refuses any guess.
+    assert WRONG_CODE in confirm(other, "siti@example.test", "123456", "sandi-penyerobot-1").text
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"password": "pendek", "confirm": "pendek"}, "password", "at least 10"),
+        ({"confirm": "lain-sekali-12345"}, "confirm", "differ"),
+        ({"code": ""}, "code", ""),
+    ],
+)
+def test_a_bad_password_with_the_code_is_refused_and_the_code_still_works(
+    app, client, tenant, changes, field, message
+):
+    register(client)
+    code = last_code(app, "siti@example.test")
+    form = {"login": "siti@example.test", "code": code, "password": PASSWORD, "confirm": PASSWORD}
+    form.update(changes)
+    response = client.post("/daftar/kode", data=form)
+    assert response.status_code == 400
+    assert f'id="{field}-error"' in response.text and message in response.text
+    assert not is_logged_in(client) and user_with("siti@example.test").pending
+    assert confirm(client, "siti@example.test", code).status_code == 302
 
 
 @pytest.mark.parametrize(
@@ -163,16 +206,13 @@ def test_a_pending_address_can_be_registered_again_by_whoever_gets_the_code(app,
     [
         ({"login": "bukan alamat"}, "login", "Indonesian mobile number"),
         ({"login": "0212345678"}, "login", "Indonesian mobile number"),
-        ({"password": "pendek", "confirm": "pendek"}, "password", "at least 10"),
-        ({"confirm": "lain-sekali-12345"}, "confirm", "differ"),
         ({"name": "  "}, "name", ""),
     ],
 )
 def test_bad_registrations_are_refused_and_nothing_is_written(
     app, client, tenant, changes, field, message
 ):
-    form = {"name": "Siti", "login": "siti@example.test", "password": PASSWORD}
-    form["confirm"] = PASSWORD
+    form = {"name": "Siti", "login": "siti@example.test"}
     form.update(changes)
     response = client.post("/daftar", data=form)
     assert response.status_code == 400
@@ -206,12 +246,7 @@ def test_codes_from_one_client_address_are_rate_limited(app, client, tenant):
     assert user_with("warga9@example.test") is None
     elsewhere = client.post(
         "/daftar",
-        data={
-            "name": "W",
-            "login": "warga9@example.test",
-            "password": PASSWORD,
-            "confirm": PASSWORD,
-        },
+        data={"name": "W", "login": "warga9@example.test"},
         environ_base={"REMOTE_ADDR": "10.2.3.4"},
     )
     assert elsewhere.status_code == 302

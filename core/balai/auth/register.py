@@ -1,15 +1,20 @@
 """Self-registration (``/daftar``), password reset (``/lupa-sandi``) and accepting an
 invitation (``/undangan/<token>``): the public account pages.
 
-**Registration.** A citizen gives a name, an e-mail address or Indonesian mobile
-number, and a password. A ``warga`` account is created *pending* and a six-digit
-code is sent to the address (:mod:`balai.auth.codes`); entering it on
-``/daftar/kode`` confirms the address, activates the account and logs the person in.
-An address that already has an account gets the very same answer on the page; the
-owner is sent a notice instead of a code, so nobody learns from the page which
-addresses have accounts. An address whose account is still pending can be registered
-again (the newest registration gets the code): nobody can squat an address they
-cannot receive messages at. A region switches registration off on its appearance
+**Registration.** A citizen gives a name and an e-mail address or Indonesian
+mobile number. A ``warga`` account is created *pending* (with a random password
+nobody knows) and a six-digit code is sent to the address
+(:mod:`balai.auth.codes`); on ``/daftar/kode`` the person enters the code together
+with the password they choose, which confirms the address, sets the password,
+activates the account and logs them in. The password is asked for only with the
+code: whoever activates the account has proved they receive messages at its
+address, so a second registration of a pending address can never activate a
+password its owner did not choose. An address that already has an account gets the
+very same answer on the page; the owner is sent a notice instead of a code, so
+nobody learns from the page which addresses have accounts. An address whose account
+is still pending can be registered again (a new code is sent to the address, the
+older one stops working): nobody can squat an address they cannot receive messages
+at. A region switches registration off on its appearance
 page (:func:`balai.auth.codes.registration_open`).
 
 **Password reset.** Someone gives their e-mail address or number; if an active
@@ -22,6 +27,7 @@ and creates the account with the role the admin chose; the link works once.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
@@ -56,8 +62,6 @@ PAGES = {"register": "balai_auth.register_code", "reset": "balai_auth.reset_code
 class RegisterForm(FormSchema):
     name = Text(required=True, validate=validate.Length(max=200))
     login = Text(required=True, validate=validate.Length(max=254))
-    password = Text(required=True, validate=validate.Length(max=1024))
-    confirm = Text(required=True, validate=validate.Length(max=1024))
 
 
 class LoginOnlyForm(FormSchema):
@@ -66,6 +70,11 @@ class LoginOnlyForm(FormSchema):
 
 class CodeForm(LoginOnlyForm):
     code = Text(required=True, validate=validate.Length(max=20))
+
+
+class ConfirmForm(CodeForm):
+    password = Text(required=True, validate=validate.Length(max=1024))
+    confirm = Text(required=True, validate=validate.Length(max=1024))
 
 
 class ResetForm(CodeForm):
@@ -151,16 +160,11 @@ def _register(data: dict[str, Any]) -> tuple[Errors, int, dict[str, str]]:
         return _not_a_login(), 400, {}
     kind, address = parsed
     name = data["name"].strip()
-    problem = password_problem(data["password"], email=address)
-    if problem:
-        return {"password": [problem]}, 400, {}
-    if data["password"] != data["confirm"]:
-        return _differ(), 400, {}
     outcome = send_allowed(kind, address, request.remote_addr)
     if not outcome:
         return _throttled(outcome)
     try:
-        _register_or_notify(kind, address, name, data["password"])
+        _register_or_notify(kind, address, name)
         db.session.commit()
     except IntegrityError:  # the same address registered a moment ago: same answer
         db.session.rollback()
@@ -171,7 +175,7 @@ def _register(data: dict[str, Any]) -> tuple[Errors, int, dict[str, str]]:
     return {}, 200, {}
 
 
-def _register_or_notify(kind: str, address: str, name: str, password: str) -> None:
+def _register_or_notify(kind: str, address: str, name: str) -> None:
     user = find_account(db.session, g.tenant.id, address)
     if user is None:
         user = create_user(
@@ -181,16 +185,18 @@ def _register_or_notify(kind: str, address: str, name: str, password: str) -> No
             phone=address if kind == "phone" else None,
             name=name,
             role="warga",
-            password=password,
+            # Nobody knows it: the password is chosen with the code (``_confirm``).
+            password=secrets.token_urlsafe(32),
             pending=True,
         )
         send_code(db.session, user, "register", kind, address)
     elif user.pending and _region_account(user):
-        # Not proved yet: whoever receives the code at this address gets the account.
-        user.name, user.password_hash = name, hash_password(password)
+        # Not proved yet: whoever receives the code at this address chooses the
+        # password. The name is the newest registration's; its owner can change it.
+        user.name = name
         send_code(db.session, user, "register", kind, address)
     else:
-        hash_password(password)  # the same work as a new account: no timing difference
+        hash_password(secrets.token_urlsafe(32))  # the same work as a new account
         _notify_owner(kind, address)
 
 
@@ -212,13 +218,14 @@ def _notify_owner(kind: str, address: str) -> None:
 @bp.route("/daftar/kode", methods=["GET", "POST"])
 @public
 def register_code() -> Any:
-    """Enter the code sent at registration: confirms the address and logs in."""
+    """Enter the code sent at registration and choose the password: confirms the
+    address, activates the account and logs in."""
     if not registration_open():
         return render_template("balai/auth/register.html", closed=True, errors={}), 403
     errors: Errors = {}
     status = 200
     if request.method == "POST":
-        data, errors = validate_form(CodeForm(), request.form)
+        data, errors = validate_form(ConfirmForm(), request.form)
         status = 400
         if data is not None:
             errors = _confirm(data)
@@ -235,14 +242,25 @@ def _confirm(data: dict[str, Any]) -> Errors:
     if parsed is None:
         return _not_a_login()
     kind, address = parsed
+    problem = password_problem(data["password"], email=address)
+    if problem:
+        return {"password": [problem]}
+    if data["password"] != data["confirm"]:
+        return _differ()
     user = find_account(db.session, g.tenant.id, address)
     if not (user is not None and user.pending and _region_account(user)):
         return _wrong_code()
     if not check_code(db.session, user, "register", data["code"]):
         db.session.commit()  # the wrong try stays counted
         return _wrong_code()
+    try:
+        set_password(db.session, user, data["password"])
+    except AccountError as exc:
+        db.session.rollback()
+        return {"password": [str(exc)]}
     user.pending = False
     _mark_verified(user, kind)
+    db.session.flush()  # the new password's credential version
     start_session(db.session, user, user.credential_version)  # commits
     device.remember(user, user.credential_version)
     return {}
