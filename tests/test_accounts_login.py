@@ -119,6 +119,27 @@ def test_a_mobile_number_and_the_e_mail_address_share_one_counter(app, tenant):
     assert go(attacker, PASSWORD, login="budi@example.test", env=ATTACKER).status_code == 429
 
 
+@pytest.mark.parametrize("known", [False, True])
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        ("0812 3456 7890", "081234567890", "+62 812-3456-7890", "6281234567890"),
+        ("Budi@Example.test", " budi@example.test", "BUDI@EXAMPLE.TEST", "budi@example.TEST"),
+    ],
+)
+def test_spellings_of_a_login_share_one_counter_whether_it_has_an_account(
+    app, tenant, spellings, known
+):
+    """The throttle must not tell an unknown number from a known one: every spelling of
+    a number or address is counted together, with an account or without one."""
+    if known:
+        make_user(tenant, "budi@example.test", phone="081234567890")
+    attacker = browser(app)
+    for login in spellings[:3]:
+        assert go(attacker, WRONG, login=login, env=ATTACKER).status_code == 200
+    assert go(attacker, WRONG, login=spellings[3], env=ATTACKER).status_code == 429
+
+
 def test_both_addresses_of_an_account_log_in(client, tenant):
     make_user(tenant, "budi@example.test", phone="0812-3456-7890")
     assert log_in(client, "081234567890").status_code == 302

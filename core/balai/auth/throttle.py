@@ -26,7 +26,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from balai import ratelimit
-from balai.auth.accounts import is_operator_address
+from balai.auth.accounts import is_operator_address, parse_login
 from balai.auth.models import User
 
 __all__ = ["Attempt", "account_limit", "address_limit", "device_limit", "reserve"]
@@ -91,15 +91,20 @@ def reserve(
 
     The account is ``user`` when ``login`` (what was typed: an e-mail address or a
     mobile number) names one, so its e-mail address and its number share one
-    counter; otherwise ``login`` itself, so an unknown account is counted like a
-    known one. ``device`` is the nonce of a device cookie the browser presented for
+    counter; otherwise ``login`` normalised (:func:`balai.auth.accounts.parse_login`),
+    so an unknown account is counted like a known one, every spelling of it in one
+    counter. ``device`` is the nonce of a device cookie the browser presented for
     ``user`` (:func:`balai.auth.device.trusted_nonce`): the attempt is then counted
     for that device only.
 
     ``address`` is counted by its network (:func:`balai.ratelimit.client_key`): an
     IPv6 client cannot step through its ``/64`` for fresh attempts.
     """
-    login = login.strip().lower()
+    parsed = parse_login(login)
+    # An unknown account is counted in the one spelling a known one is found by
+    # (``+628…``, a lower-cased address): other spellings of the same number or
+    # address share its counter, as they share a real account's.
+    login = parsed[1] if parsed else login.strip().lower()
     if user is not None:
         cross_region = user.is_operator
         identity: tuple[object, ...] = ("user", user.id)
