@@ -305,6 +305,45 @@ def test_a_user_manager_cannot_touch_a_role_carrying_admin_only_permissions(
     assert members(tenant) == set() and "kuasa" in roles(tenant)
 
 
+def write_unseen(tenant: TenantInfo, slug: str, permissions: tuple[str, ...]) -> int:
+    """Create or change a role without bumping the state version: as when another
+    worker has just written it and this one's snapshot does not know it yet."""
+    with db.tenant_session(tenant.id) as session:
+        role = session.scalar(select(CustomRole).where(CustomRole.slug == slug))
+        if role is None:
+            role = CustomRole(slug=slug, name=slug.title(), permissions=[])
+            session.add(role)
+        role.permissions = list(permissions)
+        session.flush()
+        return role.id
+
+
+def test_a_role_the_snapshot_does_not_know_yet_is_judged_by_what_is_stored(
+    client: FlaskClient, manager: User, tenant: TenantInfo, app: Flask, login: Login
+) -> None:
+    citizen = login(browser(app, tenant), role="warga")
+    # A powerful role just created elsewhere: this worker's snapshot lacks it.
+    number = write_unseen(tenant, "kuasa", ("balai.manage_plugins", DASHBOARD))
+    form = {"name": "X", "role": "warga", "custom_role": ["kuasa"]}
+    response = client.post(f"/admin/pengguna/{citizen.id}", data=form)
+    assert response.status_code == 403 and "Only a region admin can give the role" in response.text
+    assert client.get(f"/admin/peran/{number}").status_code == 403
+    edit = {"name": "Kuasa", "description": "", "permission": [DASHBOARD]}
+    assert client.post(f"/admin/peran/{number}", data=edit).status_code == 403
+    assert client.post(f"/admin/peran/{number}/hapus").status_code == 403
+    # A role the snapshot knows with less than an admin has just put in it.
+    add_role(tenant, "pemantau", (DASHBOARD,))
+    assert client.get("/admin/pengguna").status_code == 200  # the snapshot reloads
+    changed = write_unseen(tenant, "pemantau", (DASHBOARD, "balai.manage_plugins"))
+    assert client.get(f"/admin/peran/{changed}").status_code == 403
+    assert client.post(f"/admin/peran/{changed}/hapus").status_code == 403
+    form = {"name": "X", "role": "warga", "custom_role": ["pemantau"]}
+    response = client.post(f"/admin/pengguna/{citizen.id}", data=form)
+    assert response.status_code == 403 and "Only a region admin can give the role" in response.text
+    assert members(tenant) == set()
+    assert roles(tenant)["kuasa"][2] == sorted(["balai.manage_plugins", DASHBOARD])
+
+
 def test_nobody_changes_their_own_roles(
     client: FlaskClient, manager: User, tenant: TenantInfo
 ) -> None:

@@ -241,17 +241,32 @@ def grant_refusal(actor: Any, role: str, permission: str) -> str | None:
     return give_refusal(actor, permission)
 
 
-def role_refusal(actor: Any, role: str) -> str | None:
+def role_refusal(actor: Any, role: str, permissions: Iterable[str] | None = None) -> str | None:
     """Why ``actor`` may not give ``role`` to an account (or manage accounts of it), or ``None``.
 
     An account's role gives it every permission the role holds here, so someone who
     is not an admin may give only a role whose every permission they could give.
+
+    For a custom role, pass ``permissions`` as stored in the database: the tenant
+    snapshot may lag behind a role created or changed a moment ago in another worker.
+    Without them, a custom role the snapshot does not know is refused (fail closed),
+    never taken to carry nothing.
     """
     if is_admin(actor):
         return None
     if role in (OPERATOR, "admin"):
         return _("Only a region admin can make someone an admin.")
-    for name in sorted(role_permissions(role)):
+    if permissions is not None and role not in RESERVED_ROLES:
+        declared = registry().permissions
+        carried = frozenset(name for name in permissions if name in declared)
+    elif role not in RESERVED_ROLES and custom_role(role) is None:
+        return _(
+            "Only a region admin can give the role %(role)s: it is not known here yet.",
+            role=role,
+        )
+    else:
+        carried = role_permissions(role)
+    for name in sorted(carried):
         if give_refusal(actor, name) is not None:
             return _(
                 "Only a region admin can give the role %(role)s: it carries permissions "

@@ -51,7 +51,6 @@ from balai.forms import validate_form
 from balai.permissions import (
     ROLES,
     Permission,
-    custom_roles_of,
     grant_refusal,
     is_admin,
     require,
@@ -323,9 +322,11 @@ def _manage_refusal(role: CustomRole) -> str | None:
     """Why the current user may not change or delete ``role`` at all, or ``None``."""
     if is_admin(current_user):
         return None
-    if role.slug in {r.slug for r in custom_roles_of(current_user)}:
+    # Both read from the database, not from this worker's snapshot, which may not
+    # know yet a role created or changed a moment ago elsewhere.
+    if role.id in {r.id for r in current_user.custom_roles}:
         return _("You cannot change a role you hold yourself.")
-    return role_refusal(current_user, role.slug)
+    return role_refusal(current_user, role.slug, role.permissions or ())
 
 
 def _wanted_permissions(slug: str, held: set[str]) -> tuple[set[str] | None, Errors, int]:

@@ -124,7 +124,7 @@ def _not_yours(user: User) -> tuple[str, int] | None:
     only an admin manages accounts of a role the current user could not give."""
     reason = role_refusal(current_user, user.role)
     for custom in user.custom_roles:
-        reason = reason or role_refusal(current_user, custom.slug)
+        reason = reason or role_refusal(current_user, custom.slug, custom.permissions or ())
     if reason is None:
         return None
     if user.id == current_user.id:
@@ -419,7 +419,8 @@ def _custom_problem(role: CustomRole, user: User) -> str | None:
     """Why the current user may not give ``role`` to ``user`` or take it away, or ``None``."""
     if user.id == current_user.id:
         return _("You cannot change your own roles.")
-    return role_refusal(current_user, role.slug)
+    # What the role carries as stored now, not as this worker's snapshot has it.
+    return role_refusal(current_user, role.slug, role.permissions or ())
 
 
 def _custom_change(user: User) -> tuple[tuple[list[CustomRole], list[CustomRole]], Errors, int]:
