@@ -191,3 +191,34 @@ def test_every_step_is_logged_without_the_token(app, client, tenant, admin, capl
     assert "invitation.withdrawn" in logged
     assert not re.search(r"/undangan/[A-Za-z0-9_-]{20,}", logged)
     assert PASSWORD not in logged and CHOSEN not in logged
+
+
+def register_pending(app, address: str):
+    """A self-registration of ``address`` that is never confirmed."""
+    response = app.test_client().post(
+        "/daftar", data={"name": "Penyerobot", "login": address}, base_url="http://kota-a.test"
+    )
+    assert response.status_code == 302
+    assert user_with(address).pending
+
+
+@pytest.mark.parametrize("first", ["registration", "invitation"])
+def test_a_pending_self_registration_does_not_block_an_invitation(
+    app, client, tenant, admin, first
+):
+    """Whether someone registered the address before the invitation or after it, the
+    invitation is sent and accepting it replaces the unconfirmed account."""
+    if first == "registration":
+        register_pending(app, "ani@example.test")
+    response = invite(client, "ani@example.test")
+    assert response.status_code == 302, response.text
+    url = link_to(app, "ani@example.test")
+    if first == "invitation":
+        register_pending(app, "ani@example.test")
+    browser, response = accept(app, url)
+    assert response.status_code == 302 and response.headers["Location"] == "/akun"
+    user = user_with("ani@example.test")
+    assert not user.pending and user.role == "warga"
+    assert user.name == "Ani" and user.email_verified_at is not None
+    me = browser.get("/api/v1/me", base_url="http://kota-a.test").json
+    assert (me["email"], me["role"]) == ("ani@example.test", "warga")

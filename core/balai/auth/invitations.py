@@ -15,12 +15,12 @@ from datetime import timedelta
 
 from flask import current_app, g
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 
 from balai.auth.accounts import AccountError, check_not_reserved, create_user
 from balai.auth.codes import send_message
-from balai.auth.models import Invitation, User, hash_token, new_token
+from balai.auth.models import AccountCode, Invitation, User, hash_token, new_token
 from balai.db import utcnow
 from balai.tenancy import external_url
 
@@ -56,7 +56,8 @@ def invite(
 ) -> Invitation:
     """Record an invitation to the current region and queue its link; the caller commits.
 
-    :raises AccountError: the address is taken by an account or by another
+    :raises AccountError: the address is taken by an account (a self-registration
+        still waiting for its code does not count) or by another
         invitation still unanswered, is an operator's, or a mobile number for staff.
     """
     tenant_id = g.tenant.id
@@ -65,7 +66,10 @@ def invite(
             _("Staff are invited by e-mail: their notices are sent there."), "address"
         )
     column, value = (User.email, email) if email else (User.phone, phone)
-    if session.scalar(select(User.id).where(column == value, User.tenant_id == tenant_id)):
+    # A self-registration still waiting for its code is no account yet: accepting the
+    # invitation replaces it (:func:`accept`).
+    taken = select(User.id).where(column == value, User.tenant_id == tenant_id, ~User.pending)
+    if session.scalar(taken):
         raise AccountError(_("An account with this address already exists."), "address")
     icolumn = Invitation.email if email else Invitation.phone
     if session.scalar(select(Invitation.id).where(icolumn == value, _unanswered())):
@@ -135,7 +139,9 @@ def accept(session: Session, invitation: Invitation, password: str) -> User:
     """Create the invited account with ``password`` and close the invitation, once.
 
     The invitation is claimed with a conditional UPDATE first, so two submissions of
-    the same link create one account. The caller commits.
+    the same link create one account. A self-registration of the address still
+    waiting for its code is deleted first: the link proves the address. The caller
+    commits.
 
     :raises AccountError: the password is refused, the address was taken meanwhile,
         or the invitation was used or withdrawn meanwhile.
@@ -148,6 +154,7 @@ def accept(session: Session, invitation: Invitation, password: str) -> User:
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise AccountError(_("This invitation has already been used or withdrawn."), "_form")
+    _replace_pending(session, invitation)
     department = invitation.department.code if invitation.department else None
     user = create_user(
         session,
@@ -167,3 +174,23 @@ def accept(session: Session, invitation: Invitation, password: str) -> User:
         .execution_options(synchronize_session=False)
     )
     return user
+
+
+def _replace_pending(session: Session, invitation: Invitation) -> None:
+    """Delete a self-registration of the invited address still waiting for its code
+    (with its codes), in the caller's transaction: the invitation proves the address
+    and the invitee's account takes its place."""
+    column, value = (
+        (User.email, invitation.email) if invitation.email else (User.phone, invitation.phone)
+    )
+    pending = session.scalar(
+        select(User).where(column == value, User.tenant_id == g.tenant.id, User.pending)
+    )
+    if pending is not None:
+        session.execute(
+            delete(AccountCode)
+            .where(AccountCode.user_id == pending.id)
+            .execution_options(synchronize_session=False)
+        )
+        session.delete(pending)
+        session.flush()
