@@ -5,9 +5,10 @@ nothing. Written in the region's default language (Bahasa Indonesia), whatever
 language the officer's browser uses. A ticket taken without a phone gets nothing.
 
 Opening the phone number is written to the audit trail (``ticket.notify``). The
-text says no more than the number and the puskesmas: not the clinic (a KIA or
-dental clinic says something about the holder's health), and an SMS shows on a locked
-phone's screen. The message is marked sensitive, so the outbox keeps it sealed and
+text names the number as shown on the ticket and the board (``UMUM-004``), the clinic
+and the puskesmas, so the holder knows unambiguously where to go; it names no person.
+The clinic says something about the holder's health and an SMS shows on a locked
+phone's screen, so the message is marked sensitive: the outbox keeps it sealed and
 the admin pages do not show it.
 """
 
@@ -25,6 +26,7 @@ from balai.db import utcnow
 from balai.tenancy import TenantInfo
 from balai_puskesmas import runtime
 from balai_puskesmas.models import Ticket
+from balai_puskesmas.queue import display_number
 from balai_puskesmas.runtime import vault_for
 from balai_puskesmas.services import audit
 from balai_puskesmas.vault import VaultError
@@ -56,11 +58,17 @@ def ticket_called(session: Session, tenant: TenantInfo, ticket: Ticket) -> None:
     if not phone:
         return
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        values = {"number": f"{ticket.number:03d}", "facility": ticket.clinic.facility.name}
+        values = {
+            "number": display_number(ticket),
+            "clinic": ticket.clinic.name,
+            "facility": ticket.clinic.facility.name,
+        }
         if ticket.recalls:
-            body = _("Queue number %(number)s is called again at %(facility)s.", **values)
+            body = _(
+                "Queue number %(number)s is called again at %(clinic)s, %(facility)s.", **values
+            )
         else:
-            body = _("Queue number %(number)s is called at %(facility)s.", **values)
+            body = _("Queue number %(number)s is called at %(clinic)s, %(facility)s.", **values)
     try:
         queue(session, Message("sms", phone, body, sensitive=True), source=SOURCE)
     except ChannelError as exc:

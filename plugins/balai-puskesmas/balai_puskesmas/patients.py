@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from balai.auth import User
+from balai.auth.accounts import parse_login
 from balai.permissions import OPERATOR
 from balai_puskesmas.models import SEXES, Patient, Ticket
 from balai_puskesmas.nik import NikError, check_nik, mismatches, normalise_nik
@@ -104,7 +105,8 @@ class PatientDraft:
     ``birth_date`` is a date, or text in ISO form (``1985-03-15``) as a form sends it.
     ``phone`` is an Indonesian mobile number in any usual writing (``0812-3456-7890``,
     ``+62 812 3456 7890``); ``citizen_email`` names the account of the region that may
-    see this patient's visits. Identifiers are left out of the ``repr``.
+    see this patient's visits, by its e-mail address or its mobile number (a citizen
+    may have registered with a phone number only). Identifiers are left out of the ``repr``.
 
     A date of birth or sex that differs from what the NIK encodes is refused unless
     ``mismatch_confirmed`` (the desk saw these data on the KTP or KK: a correction by
@@ -299,7 +301,7 @@ def _validate(
         if user_id is None:
             fail(
                 "citizen_email",
-                N_("No active account of this region has this e-mail address."),
+                N_("No active account of this region has this e-mail address or mobile number."),
             )
 
     if errors:
@@ -326,11 +328,19 @@ def _nik_taken(session: Session, nik_hash: str, patient_id: int | None) -> bool:
     return session.scalar(query.limit(1)) is not None
 
 
-def _citizen(session: Session, email: str) -> int | None:
-    """The id of the region's active account with this e-mail address."""
-    wanted = email.strip().lower()
+def _citizen(session: Session, login: str) -> int | None:
+    """The id of the region's active account with this e-mail address or mobile number
+    (any usual writing: ``0812…``, ``+62812…``, ``62812…``)."""
+    parsed = parse_login(login)
+    if parsed is None:
+        return None
+    kind, value = parsed
+    column = User.phone if kind == "phone" else User.email
     return session.scalar(
-        select(User.id).where(User.email == wanted, User.active.is_(True), User.role != OPERATOR)
+        select(User.id)
+        .where(column == value, User.active.is_(True), User.role != OPERATOR)
+        .order_by(User.id)
+        .limit(1)
     )
 
 

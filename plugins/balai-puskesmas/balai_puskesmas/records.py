@@ -672,7 +672,7 @@ def edit_patient(patient_id: int) -> Any:
             "address": found.address,
             "phone": ids["phone"] or "",
             "bpjs": ids["bpjs"] or "",
-            "citizen_email": account.email if account else "",
+            "citizen_email": (account.email or account.phone or "") if account else "",
         }
         db.session.commit()
         return _render("patient_form.html", values=values, editing=True, patient_id=patient_id)

@@ -185,6 +185,16 @@ class PuskesmasSettings(Schema):
             ),
         },
     )
+    sms_number = Text(
+        load_default="",
+        validate=validate.Length(max=30),
+        metadata={
+            "label": N_("Number citizens send queue SMS to"),
+            "description": N_(
+                "Shown on the puskesmas page with the SMS format (ANTRE <puskesmas code> <clinic code> [NIK]) once the region's SMS webhook is set up (Administration, SMS). Empty: the SMS instructions are not shown."  # noqa: E501
+            ),
+        },
+    )
     board_refresh_seconds = Integer(
         load_default=15,
         min=5,

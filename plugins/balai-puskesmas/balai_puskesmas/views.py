@@ -40,6 +40,7 @@ from balai.db import db, utcnow
 from balai.fields import Date, Id, Text, int_arg
 from balai.forms import FormSchema, validate_form
 from balai.permissions import public, require
+from balai.sms import webhook_enabled
 from balai_puskesmas import limiting, queue, runtime
 from balai_puskesmas.models import Clinic, Facility, Ticket
 from balai_puskesmas.services import PuskesmasError
@@ -283,7 +284,16 @@ def index() -> str:
         pages=pages,
         opening_hours=opening_hours,
         tel=tel_uri,
+        sms_number=sms_number(),
     )
+
+
+def sms_number() -> str | None:
+    """Where citizens send ``ANTRE`` messages, once the region can receive them: its SMS
+    webhook is set up and the setting ``sms_number`` says where to send; else ``None``
+    (the page then says nothing of SMS)."""
+    number = str(runtime.settings().get("sms_number") or "").strip()
+    return number if number and webhook_enabled(g.tenant) else None
 
 
 # -- taking a number on the web ----------------------------------------------------------

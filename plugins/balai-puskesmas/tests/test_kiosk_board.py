@@ -129,6 +129,26 @@ def test_the_board_shows_where_to_go_and_the_next_numbers(client, facility, db_s
     assert f'data-called="{called.id}:1"' in again  # called again: the chime plays again
 
 
+def test_every_clinic_with_a_called_number_says_where_to_go(
+    client, facility, db_session, vault
+):
+    """The number last called stays on the board once served: its card says where to
+    go like every other card with a called number, and plays no chime."""
+    umum, gigi = facility.clinics[0], facility.clinics[1]
+    take(db_session, vault, umum, 2)
+    take(db_session, vault, gigi, 2)
+    desk = Actor(user_id=None, label="desk", duties={facility.id: "registration"})
+    served = queue.call_next(db_session, desk, umum.id, TODAY, MONDAY_NINE)
+    queue.call_next(db_session, desk, gigi.id, TODAY, MONDAY_NINE)
+    db_session.commit()
+    queue.finish(db_session, desk, served.id, MONDAY_NINE)
+    db_session.commit()
+    page = client.get(f"/puskesmas/{facility.id}/layar").text
+    assert "UMUM-001" in page and "GIGI-001" in page
+    assert "Please go to Poli Umum" in page and "Please go to Poli Gigi" in page
+    assert f'data-called="{served.id}:' not in page
+
+
 def test_the_board_reloads_without_scripts_and_chimes_with_them(client, facility):
     page = client.get(f"/puskesmas/{facility.id}/layar").text
     assert '<noscript><meta http-equiv="refresh" content="15"></noscript>' in page

@@ -210,7 +210,10 @@ def test_every_field_at_fault_is_named(client, desk, db_session, login):
         ("address", "The address can have at most 300 characters."),
         ("phone", "Enter an Indonesian mobile number, e.g. 0812 3456 7890."),
         ("bpjs", "A BPJS card number is exactly 13 digits 0-9."),
-        ("citizen_email", "No active account of this region has this e-mail address."),
+        (
+            "citizen_email",
+            "No active account of this region has this e-mail address or mobile number.",
+        ),
     ]:
         assert f'<p class="error" id="{name}-error">{message}</p>' in text, name
     assert counts(db_session) == before
@@ -262,6 +265,55 @@ def test_a_citizen_account_is_linked_by_email(client, desk, db_session, login, a
     entry = db_session.scalars(select(AuditEntry)).one()
     assert entry.detail == "given: address, phone, bpjs, account; tickets suggested: 0"
     assert "ani@example.test" not in entry.detail
+
+
+def phone_only_citizen(tenant_id, phone="+6281299998888"):
+    """A citizen who registered with a mobile number and no e-mail address."""
+    from balai.db import db
+    from balai.auth.accounts import create_user
+
+    with db.all_tenants() as session:
+        user = create_user(
+            session, tenant_id=tenant_id, phone=phone, name="Siti", role="warga",
+            password="correct horse battery staple", verified=True,
+        )
+        session.commit()
+        return user.id
+
+
+@pytest.mark.parametrize("typed", ["0812-9999-8888", "+62 812 9999 8888", "6281299998888"])
+def test_a_phone_only_citizen_account_is_linked_by_mobile_number(
+    client, desk, db_session, tenant, typed
+):
+    citizen_id = phone_only_citizen(tenant.id)
+    response = client.post(NEW, data=form(citizen_email=typed))
+    assert response.status_code == 302
+    saved = db_session.scalars(select(Patient)).one()
+    assert saved.user_id == citizen_id
+    entry = db_session.scalars(select(AuditEntry)).one()
+    assert "account" in entry.detail and "9999" not in entry.detail
+    # the correction form shows the account by the number it logs in with
+    page = client.get(f"/puskesmas/pasien/{saved.id}/ubah")
+    assert 'value="+6281299998888"' in page.text
+
+
+def test_a_mobile_number_of_another_region_links_nothing(
+    client, desk, db_session, other_tenant
+):
+    phone_only_citizen(other_tenant.id)
+    before = counts(db_session)
+    response = client.post(NEW, data=form(citizen_email="0812 9999 8888"))
+    assert response.status_code == 400
+    assert "No active account of this region has this e-mail address or mobile number." in (
+        response.text
+    )
+    assert counts(db_session) == before
+
+
+def test_the_form_asks_for_an_email_or_a_mobile_number(client, desk):
+    page = client.get(NEW)
+    assert "Citizen account (e-mail or mobile number)" in page.text
+    assert 'type="email" name="citizen_email"' not in page.text
 
 
 def test_only_the_registration_duty_registers(client, facility, officer, db_session):

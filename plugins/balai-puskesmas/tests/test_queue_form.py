@@ -4,7 +4,9 @@ same on any day and at any hour."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -130,6 +132,22 @@ def test_the_number_is_sized_by_its_length_never_wrapped(number, size):
     assert number_size(number) == size
 
 
+def test_a_ticket_number_fits_its_card_in_the_widest_bold_font():
+    """At 390 px the card's content box is 330 px: ``UMUM-004`` in DejaVu Sans Bold
+    (widths in em: U .812, M .863, - .415, digits .696; no letter spacing) must fit."""
+    css = (
+        Path(__file__).parents[1] / "balai_puskesmas" / "static" / "puskesmas.css"
+    ).read_text()
+    rules = re.findall(r"\.(?:kiosk-)?ticket \.number\{[^}]*\}", css)
+    factors = {
+        float(f) for rule in rules for f in re.findall(r"var\(--chars\) \* ([.0-9]+)\)", rule)
+    }
+    assert factors and all(f >= 0.863 for f in factors)  # no capital wider than this
+    font = 330 / (8 * min(factors))
+    width = (2 * 0.812 + 2 * 0.863 + 0.415 + 3 * 0.696) * font
+    assert width <= 330
+
+
 def test_the_ticket_page_sizes_its_number(client, setup, db_session):
     with travel(MONDAY_NINE):
         page = client.get(take(client, setup.clinics[0], "2026-11-23")).text
@@ -138,5 +156,6 @@ def test_the_ticket_page_sizes_its_number(client, setup, db_session):
     css = response.text
     response.close()
     assert ".ticket .number,.kiosk-ticket .number{--chars:8;white-space:nowrap" in css
+    assert "letter-spacing:0;font-size:min(5rem,calc(100cqi / (var(--chars) * .87)))" in css
     db_session.expire_all()
     assert db_session.scalars(select(Ticket)).one().number == 1

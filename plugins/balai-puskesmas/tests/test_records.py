@@ -229,3 +229,10 @@ def test_registered_patient_shows_up_with_its_facility_in_the_trail(
     assert "The patient is registered." in follow.text
     entry = db_session.scalars(select(AuditEntry).order_by(AuditEntry.id)).first()
     assert entry.facility_id == db_session.get(Facility, facility.id).id
+
+
+def test_my_visits_empty_state_asks_for_the_email_or_the_mobile_number(client, facility, login):
+    login(client, role="warga")
+    page = client.get("/puskesmas/kunjungan-saya").text
+    assert "No visit is shown for your account yet." in page
+    assert "give the e-mail address or mobile number you log in with at the desk" in page

@@ -119,8 +119,26 @@ def test_an_empty_region_shows_only_the_empty_state(client, enabled):
 def test_the_list_shows_the_phone_as_a_link(client, open_facility, umum):
     page = client.get("/puskesmas/").text
     assert '<a href="tel:0215523456">(021) 552-3456</a>' in page
-    assert f'href="{TAKE}"' in page and "By SMS" in page
+    assert f'href="{TAKE}"' in page
     assert f'href="{TAKE}?poli={umum.id}"' in page
+
+
+def test_the_sms_instructions_name_the_number_or_are_not_shown(
+    app, client, enabled, open_facility, umum
+):
+    from balai.sms import rotate_token
+    from balai.tenancy import save_plugin_settings
+
+    page = client.get("/puskesmas/").text
+    assert "By SMS" not in page and "SMS code" not in page  # no number, no webhook
+    settings = dict(enabled.plugin_settings.get("puskesmas", {}), sms_number="0812 1234 5678")
+    save_plugin_settings(app, enabled, "puskesmas", settings, by="uji")
+    page = client.get("/puskesmas/").text
+    assert "By SMS" not in page and "SMS code" not in page  # the webhook is not set up
+    rotate_token(app, enabled)
+    page = client.get("/puskesmas/").text
+    assert "By SMS to 0812 1234 5678: ANTRE &lt;kode puskesmas&gt; &lt;kode poli&gt; [NIK]" in page
+    assert "<code>CIP UMUM</code>" in page
 
 
 def test_tel_uri():
