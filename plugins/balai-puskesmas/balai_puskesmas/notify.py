@@ -5,11 +5,11 @@ nothing. Written in the region's default language (Bahasa Indonesia), whatever
 language the officer's browser uses. A ticket taken without a phone gets nothing.
 
 Opening the phone number is written to the audit trail (``ticket.notify``). The
-text names the number as shown on the ticket and the board (``UMUM-004``), the clinic
-and the puskesmas, so the holder knows unambiguously where to go; it names no person.
-The clinic says something about the holder's health and an SMS shows on a locked
-phone's screen, so the message is marked sensitive: the outbox keeps it sealed and
-the admin pages do not show it.
+text says the number, the puskesmas and the address of the ticket's own page, which
+names the clinic and where to go; the SMS itself names no clinic (a KIA or dental
+clinic says something about the holder's health, and an SMS shows on a locked phone's
+screen) and no person. The message is marked sensitive, so the outbox keeps it sealed
+and the admin pages do not show it.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from sqlalchemy.orm import Session
 
 from balai.channels import ChannelError, Message, queue
 from balai.db import utcnow
-from balai.tenancy import TenantInfo
+from balai.tenancy import TenantInfo, external_url
 from balai_puskesmas import runtime
 from balai_puskesmas.models import Ticket
-from balai_puskesmas.queue import display_number
 from balai_puskesmas.runtime import vault_for
 from balai_puskesmas.services import audit
 from balai_puskesmas.vault import VaultError
@@ -59,16 +58,19 @@ def ticket_called(session: Session, tenant: TenantInfo, ticket: Ticket) -> None:
         return
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         values = {
-            "number": display_number(ticket),
-            "clinic": ticket.clinic.name,
+            "number": f"{ticket.number:03d}",
             "facility": ticket.clinic.facility.name,
+            "url": external_url(tenant, "puskesmas.ticket", code=ticket.code),
         }
         if ticket.recalls:
             body = _(
-                "Queue number %(number)s is called again at %(clinic)s, %(facility)s.", **values
+                "Queue number %(number)s is called again at %(facility)s. Where to go: %(url)s",
+                **values,
             )
         else:
-            body = _("Queue number %(number)s is called at %(clinic)s, %(facility)s.", **values)
+            body = _(
+                "Queue number %(number)s is called at %(facility)s. Where to go: %(url)s", **values
+            )
     try:
         queue(session, Message("sms", phone, body, sensitive=True), source=SOURCE)
     except ChannelError as exc:

@@ -265,25 +265,31 @@ def test_calling_announces_and_texts_the_holder(
     rows = [m for m in outbox(db_session) if m.channel == "sms"]
     texts = [open_message(m) for m in rows]
     assert [m.recipient for m in texts] == ["+6281234567890", "+6281234567890"]
-    assert all(m.body.startswith("Nomor antrean UMUM-001 dipanggil") for m in texts)
-    assert all("Poli Umum, Puskesmas Cip" in m.body for m in texts)
+    assert all(m.body.startswith("Nomor antrean 001 dipanggil") for m in texts)
+    assert all("di Puskesmas Cip. Tujuan: http://" in m.body for m in texts)
     assert texts[0].body != texts[1].body  # the second says "again"
     assert {m.source for m in texts} == {"puskesmas"}
 
 
-def test_the_call_sms_says_the_full_number_the_clinic_and_the_place(
+def test_the_call_sms_says_the_number_the_place_and_the_tickets_page_not_the_clinic(
     client, open_facility, umum, officer, take, db_session, login
 ):
-    """The holder learns unambiguously where to go (the number as on the ticket, the
-    clinic and the puskesmas); the message names no person, is kept sealed, and the
-    region admin's outbox shows its recipient masked and not its text."""
+    """The holder learns where to go from the ticket's own page, linked in the SMS; the
+    SMS names no clinic (a KIA says something about the holder's health and shows on a
+    locked screen) and no person, is kept sealed, and the region admin's outbox shows
+    its recipient masked and not its text."""
     kia = next(c for c in open_facility.clinics if c.code == "KIA")
     user = officer(client, open_facility)
     take(clinic=kia, phone="0812 3456 7890")
     assert client.post(f"{DESK}/{kia.id}/panggil").status_code == 302
     (row,) = [m for m in outbox(db_session) if m.channel == "sms"]
     message = open_message(row)
-    assert message.body == "Nomor antrean KIA-001 dipanggil di Poli Kia, Puskesmas Cip."
+    (ticket,) = db_session.scalars(select(Ticket).where(Ticket.clinic_id == kia.id))
+    assert message.body == (
+        "Nomor antrean 001 dipanggil di Puskesmas Cip. Tujuan: "
+        f"http://{client.host}/puskesmas/antrean/{ticket.code}"
+    )
+    assert "KIA" not in message.body and "Kia" not in message.body
     assert row.sensitive and "6281234567890" not in row.recipient_sealed + row.body
     assert row.recipient_hint == "+62812****7890"
     assert user.id
