@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
@@ -126,7 +127,8 @@ def widgets() -> list[Widget]:
 
 def satisfaction_summary() -> dict[str, Any]:
     """The reporters' ratings of resolved complaints: how many, their average (1 to 5)
-    and how many gave each number of stars."""
+    and how many gave each number of stars (``stars``), also as labelled rows for
+    the bar chart (``rows``)."""
     rows = dict(
         db.session.execute(
             select(Complaint.rating, func.count())
@@ -140,6 +142,10 @@ def satisfaction_summary() -> dict[str, Any]:
         "count": count,
         "average": round(total / count, 1) if count else None,
         "stars": [(stars, rows.get(stars, 0)) for stars in range(5, 0, -1)],
+        "rows": [
+            (ngettext("%(num)d star", "%(num)d stars", stars), rows.get(stars, 0))
+            for stars in range(5, 0, -1)
+        ],
     }
 
 

@@ -226,6 +226,8 @@ def _detail_page(
         actions=actions_for(complaint, current_user),
         may_add_photos=_may_add_photos(complaint),
         max_after_photos=int(runtime.settings()["max_after_photos"]),
+        work_days=int(runtime.settings()["work_days"]),
+        followup_days=int(runtime.settings()["followup_days"]),
         show_identity=show_identity,
         # Opened only for an officer who may see them.
         contacts=reporters.contacts(complaint) if show_identity else None,
@@ -302,6 +304,8 @@ def _act(complaint_id: int, action: Action) -> Any:
         abort(403)
     values = request.form.to_dict()
     data, errors = validate_form(ActionForm(), request.form)
+    if data is not None and action.name == "forward" and data["department_id"] is None:
+        data, errors = None, {"department_id": [_("Choose the department to forward to.")]}
     if data is None:
         return _detail_page(complaint, errors, values, action.name)
     if action not in actions_for(complaint, current_user):

@@ -503,17 +503,23 @@ STEPS = ("received", "verified", "forwarded", "in_progress", "resolved")
 
 
 def progress(complaint: Complaint) -> list[tuple[str, str]] | None:
-    """The stepper of the tracking page: ``(status, "done" | "current" | "todo")`` per
-    step of the usual path; ``None`` for a complaint that left it (rejected, duplicate)."""
+    """The stepper of the tracking page: ``(status, "done" | "current" | "todo" |
+    "skipped")`` per step of the usual path; ``None`` for a complaint that left it
+    (rejected, duplicate). A complaint its routed department worked on without
+    forwarding it skipped the "forwarded" step: it is not shown as done."""
     status = "resolved" if complaint.status == "closed" else complaint.status
     if status not in STEPS:
         return None
     at = STEPS.index(status)
     done_all = complaint.status == "closed"
-    return [
-        (step, "done" if n < at or done_all else ("current" if n == at else "todo"))
-        for n, step in enumerate(STEPS)
-    ]
+    skipped = {"forwarded"} if complaint.forwarded_at is None else set()
+
+    def state(n: int, step: str) -> str:
+        if n < at or done_all:
+            return "skipped" if step in skipped else "done"
+        return "current" if n == at else "todo"
+
+    return [(step, state(n, step)) for n, step in enumerate(STEPS)]
 
 
 @bp.post("/lacak/nilai")

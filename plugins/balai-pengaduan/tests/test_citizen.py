@@ -343,8 +343,24 @@ def test_the_dashboard_reports_satisfaction(
         )
     page = client.get("/dasbor").text
     assert "Citizen satisfaction" in page
-    assert "<strong>4.3</strong> / 5 · 3 ratings" in page
-    assert "<dt>4 stars</dt><dd>2</dd>" in page
+    widget = page[page.index("Citizen satisfaction") :]
+    widget = widget[: widget.index("</figure>")]
+    assert '<p class="figure"><strong>4.3 / 5</strong> 3 ratings</p>' in widget
+    assert '<figure class="chart">' in widget and "Ratings by number of stars" in widget
+    bars = re.findall(
+        r'<span class="bar-label">([^<]+)</span>\s*<svg[^>]*>.*?</svg>\s*'
+        r'<span class="bar-value">(\d+)</span>',
+        widget,
+        re.S,
+    )
+    assert bars == [
+        ("5 stars", "1"),
+        ("4 stars", "2"),
+        ("3 stars", "0"),
+        ("2 stars", "0"),
+        ("1 star", "0"),
+    ]
+    assert "<dl>" not in widget
 
 
 def test_the_tracking_page_shows_an_accessible_progress_stepper(
