@@ -42,11 +42,12 @@ INDONESIAN = {
     "Complaint inbox": "Kotak masuk pengaduan",
     "Complaint received": "Pengaduan diterima",
     "Complaints": "Pengaduan",
-    "E-mail address": "Alamat email",
+    "E-mail address or mobile number": "Alamat email atau nomor ponsel",
     "Filter": "Saring",
     "Follow a complaint": "Lacak pengaduan",
     "Follow this complaint": "Lacak pengaduan ini",
     "Forward to": "Teruskan ke",
+    "Forward": "Teruskan",
     "Forwarded": "Diteruskan",
     "In progress": "Sedang ditangani",
     "Latitude": "Lintang",
@@ -64,14 +65,20 @@ INDONESIAN = {
     "Puskesmas queue": "Antrean puskesmas",
     "Queue desk": "Loket antrean",
     "Received": "Diterima",
+    "Reason for rejection": "Alasan penolakan",
+    "Reject": "Tolak",
+    "Resolve": "Selesaikan",
     "Report a problem": "Laporkan masalah",
     "Resolved": "Selesai",
     "Send complaint": "Kirim pengaduan",
     "Services (plugins)": "Layanan (plugin)",
+    "Start work": "Kerjakan",
     "Switch on": "Aktifkan",
     "Take a number": "Ambil nomor",
     "Tracking code": "Kode lacak",
     "Verified": "Terverifikasi",
+    "Verify": "Verifikasi",
+    "What was done": "Yang sudah dikerjakan",
     "What is the problem?": "Apa masalahnya?",
     "Words or tracking code": "Kata atau kode lacak",
     "Your queue number": "Nomor antrean Anda",
@@ -110,16 +117,38 @@ class Run:
         expect(page.locator("html")).to_have_attribute("lang", self.lang)
         return page
 
-    def log_in(self, page: Page, address: str) -> None:
+    def log_in(self, page: Page, address: str, password: str = demo.DEMO_PASSWORD) -> None:
         """Log in from the header's link; the login page sends the user back where they were."""
-        account = page.get_by_role("navigation", name=self.t("Account"))
-        account.get_by_role("link", name=self.t("Log in")).click()
-        page.get_by_label(self.t("E-mail address")).fill(address)
-        page.get_by_label(self.t("Password")).fill(demo.DEMO_PASSWORD)
+        page.locator("header.site .account").get_by_role("link", name=self.t("Log in")).click()
+        self.fill_login(page, address, password)
+        expect(page.locator("header.site details.account-menu > summary")).to_be_visible()
+
+    def fill_login(self, page: Page, address: str, password: str) -> None:
+        page.get_by_label(self.t("E-mail address or mobile number")).fill(address)
+        self.field(page, "Password").fill(password)
         page.get_by_role("main").get_by_role("button", name=self.t("Log in")).click()
-        expect(account.get_by_role("button", name=self.t("Log out"))).to_be_visible()
+
+    def field(self, where: Page | Locator, label: str) -> Locator:
+        """The field labelled exactly ``label`` (in the run's language), a required one's
+        star aside: "Password" is not "Password again"."""
+        return where.get_by_label(re.compile(rf"^\s*{re.escape(self.t(label))}\s*\*?\s*$"))
+
+    def account(self, page: Page) -> Locator:
+        """The account menu of the header (a ``<details>``), opened."""
+        menu = page.locator("header.site details.account-menu")
+        if menu.get_attribute("open") is None:
+            menu.locator("summary").click()
+        return menu.get_by_role("navigation", name=self.t("Account"))
+
+    def log_out(self, page: Page) -> None:
+        self.account(page).get_by_role("button", name=self.t("Log out")).click()
+        expect(page.locator("header.site .account").get_by_role("link", name=self.t("Log in"))).to_be_visible()
 
     def menu(self, page: Page) -> Locator:
+        """The main navigation: on a phone, the compact menu is opened first."""
+        compact = page.locator("header.site details.menu.compact")
+        if compact.is_visible() and compact.get_attribute("open") is None:
+            compact.locator("summary").click()
         return page.get_by_role("navigation", name=self.t("Main navigation"))
 
     def shot(self, page: Page, step: str) -> None:
@@ -196,7 +225,7 @@ def report_complaint(run: Run) -> str:
 
 
 def open_from_inbox(run: Run, officer: Page, code: str) -> None:
-    officer.get_by_role("link", name=run.t("Complaint inbox")).click()
+    run.account(officer).get_by_role("link", name=run.t("Complaint inbox")).click()
     officer.get_by_label(run.t("Words or tracking code")).fill(code)
     officer.get_by_role("button", name=run.t("Filter")).click()
     run.shot(officer, "the inbox finds the complaint by its code")
@@ -204,11 +233,19 @@ def open_from_inbox(run: Run, officer: Page, code: str) -> None:
     expect(officer.get_by_role("heading", level=1)).to_have_text(code)
 
 
-def move(run: Run, officer: Page, target: str, note: str = "") -> None:
-    """Press the button of the next status, with a note for the public timeline."""
+# Each action of the officer's page is a form of its own, with its own note.
+ACTIONS = {"Verify": "aksi-verify", "Start work": "aksi-start", "Forward": "aksi-forward"}
+ACTIONS |= {"Resolve": "aksi-resolve", "Reject": "aksi-reject"}
+NOTE_LABELS = {"Resolve": "What was done", "Reject": "Reason for rejection"}
+
+
+def act(run: Run, officer: Page, verb: str, note: str = "") -> None:
+    """Press an action's button (Verify, Start work, Forward, Resolve, Reject), with a
+    note for the public timeline."""
+    form = officer.locator(f"form#{ACTIONS[verb]}")
     if note:
-        officer.get_by_label(run.t("Note")).fill(note)
-    officer.get_by_role("button", name=run.t(target), exact=True).click()
+        form.get_by_label(run.t(NOTE_LABELS.get(verb, "Note"))).fill(note)
+    form.get_by_role("button", name=run.t(verb), exact=True).click()
 
 
 def verify_and_forward(run: Run, code: str) -> None:
@@ -217,11 +254,12 @@ def verify_and_forward(run: Run, code: str) -> None:
     run.log_in(officer, email("dlh"))
     open_from_inbox(run, officer, code)
     run.shot(officer, "environment officer opens the complaint")
-    move(run, officer, "Verified")
+    act(run, officer, "Verify")
     expect(status_of(officer)).to_have_text(run.t("Verified"))
     run.shot(officer, "complaint verified")
-    officer.get_by_label(run.t("Forward to")).select_option(label=PUBLIC_WORKS)
-    move(run, officer, "Forwarded", "Saluran tertutup sampah: diteruskan ke Dinas PUPR.")
+    forward = officer.locator("form#aksi-forward")
+    forward.get_by_label(run.t("Forward to")).select_option(label=PUBLIC_WORKS)
+    act(run, officer, "Forward", "Saluran tertutup sampah: diteruskan ke Dinas PUPR.")
     # No longer the department's: back to its inbox, where it is not listed any more.
     expect(officer.get_by_role("heading", level=1)).to_have_text(run.t("Complaint inbox"))
     expect(officer.locator(".flash")).to_contain_text(run.t("Forwarded"))
@@ -229,15 +267,18 @@ def verify_and_forward(run: Run, code: str) -> None:
     run.shot(officer, "complaint forwarded to public works")
 
 
-def work_and_resolve(run: Run, code: str) -> None:
+def work_and_resolve(run: Run, code: str, address: str = email("dpupr"), status: str = "Forwarded") -> None:
     officer = run.arrive(CITY)
-    run.log_in(officer, email("dpupr"))
+    run.log_in(officer, address)
     open_from_inbox(run, officer, code)
-    expect(status_of(officer)).to_have_text(run.t("Forwarded"))
-    run.shot(officer, "public works officer opens the forwarded complaint")
-    move(run, officer, "In progress")
+    expect(status_of(officer)).to_have_text(run.t(status))
+    run.shot(officer, "the officer opens the complaint")
+    act(run, officer, "Start work")
     expect(status_of(officer)).to_have_text(run.t("In progress"))
-    move(run, officer, "Resolved", "Sampah diangkut dan saluran dibersihkan.")
+    # The result is required: without it the complaint stays in progress.
+    act(run, officer, "Resolve")
+    expect(status_of(officer)).to_have_text(run.t("In progress"))
+    act(run, officer, "Resolve", "Sampah diangkut dan saluran dibersihkan.")
     expect(status_of(officer)).to_have_text(run.t("Resolved"))
     run.shot(officer, "complaint resolved")
 
