@@ -12,6 +12,9 @@ go to the ``figures`` table of ``scripts/prove``.
 ``journal.check(page, name)`` also runs axe-core (the copy shipped by
 ``axe-playwright-python``) on the page: a serious or critical violation fails the test.
 
+As ``balai demo`` does, the demo's mailbox (``/-/kotak-surat``) is on: the flows
+read the codes and invitation links people receive there.
+
 Screenshots go to ``$BALAI_SCREENSHOTS`` (default ``tests/e2e/screenshots``), one
 folder per test.
 """
@@ -76,8 +79,11 @@ def site(balai_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     """The demo, built on the test database and served on 127.0.0.1 for the session."""
     path = tmp_path_factory.mktemp("demo") / "balai-demo"
     # Fast password hashing, as in every test suite: the demo has some forty accounts.
-    app = demo.build(path, {"DATABASE_URL": balai_database_url, "PASSWORD_HASHING": "fast"})
+    # As ``balai demo``: the mailbox page shows the codes and links the outbox sent.
+    settings = {"DATABASE_URL": balai_database_url, "PASSWORD_HASHING": "fast"}
+    app = demo.build(path, {**settings, **demo.MAILBOX_SETTINGS})
     with serve(app) as port:
+        app.config.update(demo.link_settings(port))  # links in messages name the port
         yield Site(app, port)
 
 

@@ -34,54 +34,95 @@ from balai.tenancy import disable_plugin, registry, save_plugin_settings
 CITY, REGENCY = (t.slug for t in demo.TENANTS)
 # Indonesian for the English text the flows look for (the pages' catalogues say the same).
 INDONESIAN = {
-    "Administration": "Administrasi",
     "Account": "Akun",
+    "Add a role": "Tambah peran",
+    "Address or landmark": "Alamat atau patokan",
+    "Administration": "Administrasi",
     "Call the next number": "Panggil nomor berikutnya",
     "Called": "Dipanggil",
     "Category": "Kategori",
+    "Code": "Kode",
+    "Comment (optional)": "Komentar (opsional)",
+    "Complaint categories": "Kategori pengaduan",
     "Complaint inbox": "Kotak masuk pengaduan",
     "Complaint received": "Pengaduan diterima",
     "Complaints": "Pengaduan",
+    "Confirm": "Konfirmasi",
+    "Create an account": "Buat akun",
+    "Create my account": "Buat akun saya",
+    "Create the role": "Buat peran",
+    "Demo mailbox": "Kotak surat demo",
+    "Department": "OPD",
+    "Department officer": "Petugas OPD",
     "E-mail address or mobile number": "Alamat email atau nomor ponsel",
+    "Edit": "Ubah",
+    "Enter your code": "Masukkan kode Anda",
+    "Estimated call": "Perkiraan dipanggil",
+    "Estimated wait": "Perkiraan waktu tunggu",
     "Filter": "Saring",
     "Follow a complaint": "Lacak pengaduan",
     "Follow this complaint": "Lacak pengaduan ini",
-    "Forward to": "Teruskan ke",
+    "Forgot your password?": "Lupa kata sandi?",
     "Forward": "Teruskan",
+    "Forward to": "Teruskan ke",
     "Forwarded": "Diteruskan",
+    "Full name": "Nama lengkap",
     "In progress": "Sedang ditangani",
+    "Invitation": "Undangan",
+    "Invite a user": "Undang pengguna",
     "Latitude": "Lintang",
     "Log in": "Masuk",
     "Log out": "Keluar",
     "Longitude": "Bujur",
     "Main navigation": "Navigasi utama",
-    "Address or landmark": "Alamat atau patokan",
+    "Menu": "Menu",
+    "My complaints": "Pengaduan saya",
+    "Name": "Nama",
+    "New password": "Kata sandi baru",
+    "New password again": "Ulangi kata sandi baru",
     "Note": "Catatan",
     "Now called": "Sedang dipanggil",
+    "Open the kiosk on this device": "Buka kios di perangkat ini",
     "Password": "Kata sandi",
+    "Password again": "Ulangi kata sandi",
     "Photos": "Foto",
     "Plugins": "Plugin",
     "Puskesmas and clinic": "Puskesmas dan poli",
     "Puskesmas queue": "Antrean puskesmas",
     "Queue desk": "Loket antrean",
-    "Received": "Diterima",
+    "Rate the result": "Nilai hasilnya",
     "Reason for rejection": "Alasan penolakan",
+    "Received": "Diterima",
     "Reject": "Tolak",
-    "Resolve": "Selesaikan",
     "Report a problem": "Laporkan masalah",
+    "Resolve": "Selesaikan",
     "Resolved": "Selesai",
+    "Role": "Peran",
+    "Roles": "Peran",
+    "Save": "Simpan",
+    "Send a code": "Kirim kode",
     "Send complaint": "Kirim pengaduan",
+    "Send rating": "Kirim penilaian",
+    "Send the invitation": "Kirim undangan",
     "Services (plugins)": "Layanan (plugin)",
+    "Set a new password": "Buat kata sandi baru",
+    "Set the new password": "Simpan kata sandi baru",
+    "Slug": "Slug",
     "Start work": "Kerjakan",
     "Switch on": "Aktifkan",
     "Take a number": "Ambil nomor",
+    "Thank you for rating the result.": "Terima kasih telah menilai hasilnya.",
     "Tracking code": "Kode lacak",
+    "Users": "Pengguna",
     "Verified": "Terverifikasi",
     "Verify": "Verifikasi",
-    "What was done": "Yang sudah dikerjakan",
+    "Welcome! Your account is ready": "Selamat datang! Akun Anda sudah siap",
     "What is the problem?": "Apa masalahnya?",
+    "What was done": "Yang sudah dikerjakan",
     "Words or tracking code": "Kata atau kode lacak",
+    "Your name": "Nama Anda",
     "Your queue number": "Nomor antrean Anda",
+    "Your rating": "Penilaian Anda",
 }
 # A point far from the demo's complaints of the same category, one per language, so
 # neither run is offered the other's complaint as a possible duplicate.
@@ -142,7 +183,9 @@ class Run:
 
     def log_out(self, page: Page) -> None:
         self.account(page).get_by_role("button", name=self.t("Log out")).click()
-        expect(page.locator("header.site .account").get_by_role("link", name=self.t("Log in"))).to_be_visible()
+        expect(
+            page.locator("header.site .account").get_by_role("link", name=self.t("Log in"))
+        ).to_be_visible()
 
     def menu(self, page: Page) -> Locator:
         """The main navigation: on a phone, the compact menu is opened first."""
@@ -267,7 +310,9 @@ def verify_and_forward(run: Run, code: str) -> None:
     run.shot(officer, "complaint forwarded to public works")
 
 
-def work_and_resolve(run: Run, code: str, address: str = email("dpupr"), status: str = "Forwarded") -> None:
+def work_and_resolve(
+    run: Run, code: str, address: str = email("dpupr"), status: str = "Forwarded"
+) -> None:
     officer = run.arrive(CITY)
     run.log_in(officer, address)
     open_from_inbox(run, officer, code)
@@ -330,6 +375,8 @@ def test_queue_number_taken_called_and_shown_on_the_board(run: Run) -> None:
     patient.get_by_role("button", name=t("Take a number")).click()
     expect(patient.get_by_role("heading", level=1)).to_have_text(t("Your queue number"))
     number = patient.locator(".ticket .number").inner_text()
+    estimate = f"{t('Estimated call')}|{t('Estimated wait')}"
+    expect(patient.locator(".ticket dl.facts")).to_contain_text(re.compile(estimate))
     run.shot(patient, "patient holds a number")
     board = patient.get_by_role("link", name=FACILITY[1]).get_attribute("href")
     assert board
@@ -342,7 +389,7 @@ def test_queue_number_taken_called_and_shown_on_the_board(run: Run) -> None:
 
     desk = run.arrive(CITY)
     run.log_in(desk, email(f"loket.{FACILITY[0].lower()}"))
-    desk.get_by_role("link", name=t("Queue desk")).click()
+    run.account(desk).get_by_role("link", name=t("Queue desk")).click()
     desk.get_by_role("link", name=clinic).click()
     desk.get_by_role("button", name=t("Call the next number")).click()
     expect(desk.locator(".flash")).to_contain_text(number)
@@ -394,3 +441,256 @@ def test_plugin_switched_on_shows_its_menu_without_restart(run: Run) -> None:
     visitor = run.arrive(REGENCY)
     expect(run.menu(visitor).get_by_role("link", name=t("Puskesmas queue"))).to_be_visible()
     run.shot(visitor, "visitors see the new menu too")
+
+
+# -- the demo's mailbox ----------------------------------------------------------------------
+
+
+def mailbox_letter(run: Run, page: Page, slug: str, address: str) -> Locator:
+    """Open the region's demo mailbox and return the newest message to ``address``."""
+    page.goto(run.site.url(slug, demo.MAILBOX_PATH))
+    expect(page.get_by_role("heading", level=1)).to_have_text(run.t("Demo mailbox"))
+    letter = page.locator("article.mailbox-letter").filter(has_text=address).first
+    expect(letter).to_be_visible()
+    return letter
+
+
+def code_in(letter: Locator) -> str:
+    found = re.search(r"\b(\d{6})\b", letter.locator(".mailbox-body").inner_text())
+    assert found, letter.inner_text()
+    return found.group(1)
+
+
+# -- accounts: registration and a new password --------------------------------------------
+
+
+def test_citizen_registers_logs_out_resets_password_and_logs_in(run: Run) -> None:
+    run.journal.flow("e: a citizen registers with a code, then sets a new password")
+    t = run.t
+    address = f"warga.baru.{run.lang}@contoh.example"
+    first, second = "sandi-pertama-2026", "sandi-kedua-2026!"
+    citizen = run.arrive(CITY, phone=True)
+    citizen.locator("header.site .account").get_by_role("link", name=t("Log in")).click()
+    citizen.get_by_role("link", name=t("Create an account")).click()
+    run.field(citizen, "Your name").fill("Dewi Lestari")
+    run.field(citizen, "E-mail address or mobile number").fill(address)
+    run.field(citizen, "Password").fill(first)
+    run.field(citizen, "Password again").fill(first)
+    run.shot(citizen, "registration form filled in")
+    citizen.get_by_role("main").get_by_role("button", name=t("Create an account")).click()
+    expect(citizen.get_by_role("heading", level=1)).to_have_text(t("Enter your code"))
+    run.shot(citizen, "the code page")
+
+    code = code_in(mailbox_letter(run, citizen, CITY, address))
+    run.shot(citizen, "the code arrives in the mailbox")
+    citizen.go_back()
+    expect(run.field(citizen, "E-mail address or mobile number")).to_have_value(address)
+    run.field(citizen, "Code").fill(code)
+    citizen.get_by_role("button", name=t("Confirm")).click()
+    expect(citizen.locator(".flash")).to_contain_text(t("Welcome! Your account is ready"))
+    run.shot(citizen, "account confirmed and logged in")
+    run.log_out(citizen)
+    run.shot(citizen, "logged out")
+
+    citizen.locator("header.site .account").get_by_role("link", name=t("Log in")).click()
+    citizen.get_by_role("link", name=t("Forgot your password?")).click()
+    run.field(citizen, "E-mail address or mobile number").fill(address)
+    run.shot(citizen, "asking for a code to set a new password")
+    citizen.get_by_role("button", name=t("Send a code")).click()
+    expect(citizen.get_by_role("heading", level=1)).to_have_text(t("Set a new password"))
+    reset_page = citizen.url
+    code = code_in(mailbox_letter(run, citizen, CITY, address))
+    citizen.goto(reset_page)
+    run.field(citizen, "Code").fill(code)
+    run.field(citizen, "New password").fill(second)
+    run.field(citizen, "New password again").fill(second)
+    run.shot(citizen, "new password with the code")
+    citizen.get_by_role("button", name=t("Set the new password")).click()
+    expect(citizen.get_by_role("heading", level=1)).to_have_text(t("Log in"))
+    run.shot(citizen, "password changed: log in again")
+    run.fill_login(citizen, address, first)  # the old password no longer works
+    expect(citizen.locator("header.site details.account-menu")).to_have_count(0)
+    run.fill_login(citizen, address, second)
+    expect(citizen.locator("header.site details.account-menu > summary")).to_be_visible()
+    run.shot(citizen, "logged in with the new password")
+
+
+# -- complaints: my complaints and a rating --------------------------------------------------
+
+
+OWN_POINTS = {"id": ("-6.15300", "106.59800"), "en": ("-6.19800", "106.66200")}
+
+
+def test_citizen_follows_own_complaint_and_rates_it(run: Run) -> None:
+    run.journal.flow("f: a citizen's own complaint, resolved and rated")
+    t = run.t
+    citizen = run.arrive(CITY, phone=True)
+    run.log_in(citizen, email("budi"))
+    run.menu(citizen).get_by_role("link", name=t("Complaints"), exact=True).click()
+    citizen.get_by_role("link", name=t("Report a problem")).click()
+    citizen.get_by_label(t("Category")).select_option(label=GARBAGE)
+    citizen.get_by_label(t("What is the problem?")).fill(
+        "Tempat sampah umum di taman sudah penuh dan tidak dikosongkan seminggu."
+    )
+    latitude, longitude = OWN_POINTS[run.lang]
+    citizen.get_by_label(t("Latitude")).fill(latitude)
+    citizen.get_by_label(t("Longitude")).fill(longitude)
+    run.shot(citizen, "complaint form of a logged-in citizen")
+    citizen.get_by_role("button", name=t("Send complaint")).click()
+    expect(citizen.get_by_role("heading", level=1)).to_have_text(t("Complaint received"))
+    code = citizen.locator(".code strong").inner_text()
+    run.shot(citizen, "complaint received")
+
+    run.account(citizen).get_by_role("link", name=t("My complaints")).click()
+    expect(citizen.get_by_role("heading", level=1)).to_have_text(t("My complaints"))
+    mine = citizen.locator("ul.complaints li").filter(has_text=code)
+    expect(mine.locator(".status")).to_have_text(t("Received"))
+    run.shot(citizen, "the complaint under my complaints")
+
+    officer = run.arrive(CITY)
+    run.log_in(officer, email("dlh"))
+    open_from_inbox(run, officer, code)
+    act(run, officer, "Verify")
+    expect(status_of(officer)).to_have_text(t("Verified"))
+    act(run, officer, "Start work")  # routed to the department: no forwarding
+    expect(status_of(officer)).to_have_text(t("In progress"))
+    act(run, officer, "Resolve", "Tempat sampah dikosongkan dan jadwal pengangkutan diperbaiki.")
+    expect(status_of(officer)).to_have_text(t("Resolved"))
+    run.shot(officer, "the officer resolves it")
+
+    citizen.reload()
+    expect(mine.locator(".status")).to_have_text(t("Resolved"))
+    run.shot(citizen, "my complaints shows it resolved")
+    mine.get_by_role("link", name=t("Rate the result")).click()
+    expect(citizen.get_by_role("heading", name=code)).to_be_visible()
+    expect(citizen.locator(".stepper")).to_be_visible()
+    run.shot(citizen, "tracking page with the progress and the rating form")
+    rating = citizen.locator("section#nilai")
+    rating.get_by_role("radio", name="4").check()
+    rating.get_by_label(t("Comment (optional)")).fill("Cepat ditangani, terima kasih.")
+    rating.get_by_role("button", name=t("Send rating")).click()
+    expect(citizen.locator(".flash")).to_contain_text(t("Thank you for rating the result."))
+    expect(rating.get_by_role("heading")).to_have_text(t("Your rating"))
+    expect(rating).to_contain_text("Cepat ditangani")
+    run.shot(citizen, "the rating is shown")
+
+
+# -- administration: a custom role, an invitation -------------------------------------------
+
+
+MANAGE_CATEGORIES = "pengaduan.manage_categories"
+# The regency's officers have no administration page of their own: one per run.
+ROLE_HOLDER = {"id": "dlh", "en": "dishub"}
+
+
+def admin_tab(run: Run, admin: Page, tab: str) -> None:
+    run.menu(admin).get_by_role("link", name=run.t("Administration")).click()
+    tabs = admin.get_by_role("navigation", name=run.t("Administration"))
+    tabs.get_by_role("link", name=run.t(tab), exact=True).click()
+
+
+def test_custom_role_given_to_an_officer_shows_its_menu(run: Run) -> None:
+    run.journal.flow("g: a region admin makes a role of the region's own and gives it")
+    t = run.t
+    holder = email(ROLE_HOLDER[run.lang], REGENCY)
+    officer = run.arrive(REGENCY)
+    run.log_in(officer, holder)
+    expect(run.menu(officer)).not_to_contain_text(t("Administration"))
+    run.shot(officer, "the officer has no administration")
+
+    admin = run.arrive(REGENCY)
+    run.log_in(admin, email("admin", REGENCY))
+    admin_tab(run, admin, "Roles")
+    admin.get_by_role("link", name=t("Add a role")).click()
+    name = f"Pengelola kategori {run.lang}"
+    run.field(admin, "Slug").fill(f"kategori-{run.lang}")
+    run.field(admin, "Name").fill(name)
+    admin.get_by_label(MANAGE_CATEGORIES).check()
+    run.shot(admin, "a new role with one permission")
+    admin.get_by_role("button", name=t("Create the role")).click()
+    expect(admin.locator(".flash")).to_contain_text(name)
+    run.shot(admin, "the role is created")
+
+    admin_tab(run, admin, "Users")
+    admin.get_by_role("row").filter(has_text=holder).get_by_role("link", name=t("Edit")).click()
+    admin.locator("#custom-roles").get_by_label(name).check()
+    run.shot(admin, "the role ticked for the officer")
+    admin.get_by_role("main").get_by_role("button", name=t("Save"), exact=True).click()
+    expect(admin.locator(".flash")).to_be_visible()
+    run.shot(admin, "the officer's account saved")
+
+    officer.reload()
+    run.menu(officer).get_by_role("link", name=t("Administration")).click()
+    tabs = officer.get_by_role("navigation", name=t("Administration"))
+    expect(tabs.get_by_role("link")).to_have_text([t("Complaint categories")])
+    tabs.get_by_role("link", name=t("Complaint categories")).click()
+    expect(officer.get_by_role("heading", level=1)).to_be_visible()
+    run.shot(officer, "the officer manages complaint categories")
+
+
+def test_admin_invites_an_officer_who_sets_a_password(run: Run) -> None:
+    run.journal.flow("h: a region admin invites an officer, who joins")
+    t = run.t
+    address = f"petugas.baru.{run.lang}@{CITY}.example"
+    admin = run.arrive(CITY)
+    run.log_in(admin, email("admin"))
+    admin_tab(run, admin, "Users")
+    admin.get_by_role("link", name=t("Invite a user")).click()
+    run.field(admin, "E-mail address or mobile number").fill(address)
+    run.field(admin, "Full name").fill("Rina Marlina")
+    run.field(admin, "Role").select_option(label=t("Department officer"))
+    run.field(admin, "Department").select_option(label=demo.DEPARTMENTS["DLH"])
+    run.shot(admin, "the invitation form")
+    admin.get_by_role("button", name=t("Send the invitation")).click()
+    expect(admin.locator(".flash")).to_contain_text(address)
+    expect(admin.locator("#undangan")).to_contain_text(address)
+    run.shot(admin, "the invitation waits on the users page")
+
+    officer = run.arrive(CITY)
+    letter = mailbox_letter(run, officer, CITY, address)
+    run.shot(officer, "the invitation in the mailbox")
+    link = letter.locator(".mailbox-body a").filter(has_text="/undangan/")
+    link.click()
+    expect(officer.get_by_role("heading", level=1)).to_have_text(t("Invitation"))
+    expect(officer.get_by_role("main")).to_contain_text(address)
+    run.field(officer, "Password").fill("petugas-baru-2026")
+    run.field(officer, "Password again").fill("petugas-baru-2026")
+    run.shot(officer, "choosing a password")
+    officer.get_by_role("button", name=t("Create my account")).click()
+    expect(officer.locator(".flash")).to_contain_text(t("Welcome! Your account is ready"))
+    expect(run.account(officer).get_by_role("link", name=t("Complaint inbox"))).to_be_visible()
+    run.shot(officer, "the new officer is in, with the complaint inbox")
+
+    admin.reload()
+    expect(admin.locator("#undangan")).not_to_contain_text(address)
+    run.shot(admin, "the invitation is used")
+
+
+# -- the puskesmas kiosk -----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("open_clinic")
+def test_kiosk_gives_a_number_and_goes_back_to_its_start(run: Run) -> None:
+    run.journal.flow("i: the lobby kiosk gives a number and returns to its start by itself")
+    t, clinic = run.t, CLINIC[1]
+    kiosk = run.arrive(CITY)
+    run.log_in(kiosk, email(f"loket.{FACILITY[0].lower()}"))
+    run.account(kiosk).get_by_role("link", name=t("Queue desk")).click()
+    kiosk.get_by_role("button", name=t("Open the kiosk on this device")).click()
+    expect(kiosk.get_by_role("heading", level=1)).to_have_text(FACILITY[1])
+    start = kiosk.url
+    assert start.endswith("/kios"), start
+    run.shot(kiosk, "the kiosk's start page")
+    kiosk.get_by_role("button", name=re.compile(rf"^{clinic}")).click()
+    expect(kiosk.get_by_role("heading", level=1)).to_have_text(clinic)
+    expect(kiosk.locator(".kiosk-ticket .number")).to_be_visible()
+    run.shot(kiosk, "the kiosk's ticket")
+    # The ticket goes back to the start by itself: a refresh to the kiosk's address.
+    refresh = kiosk.locator('meta[http-equiv="refresh"]').get_attribute("content") or ""
+    found = re.fullmatch(r"\s*(\d+)\s*;\s*url=(\S+)\s*", refresh)
+    assert found, refresh
+    assert 0 < int(found.group(1)) <= 120
+    assert run.site.url(CITY, found.group(2)) == start
+    kiosk.goto(run.site.url(CITY, found.group(2)))
+    expect(kiosk.get_by_role("heading", level=1)).to_have_text(FACILITY[1])
+    run.shot(kiosk, "back at the start")
