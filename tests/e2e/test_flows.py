@@ -12,6 +12,19 @@ untranslated button or a form that cannot be filled in fails the flow.
   and the waiting room's display board shows it once it reloads.
 - A region admin switches a plugin on, and its menu appears at once, for the admin
   and for visitors, without a restart.
+- A citizen creates an account with an e-mail address and the code the demo's mailbox
+  shows, logs out, sets a new password with a second code and logs in with it.
+- A logged-in citizen reports a problem, finds it under "My complaints", and once an
+  officer has resolved it rates the result on the tracking page.
+- A region admin makes a role of the region's own and gives it to an officer, whose
+  menu then leads to the page the role allows.
+- A region admin invites an officer, who opens the link from the mailbox, chooses a
+  password and finds the complaint inbox in the account menu.
+- The puskesmas's lobby kiosk gives a number, and its ticket page goes back to the
+  start by itself (the page's refresh names the kiosk's start).
+
+Citizens walk on a phone, officers and admins at a desk; on a phone the main menu is
+the compact one, opened first.
 """
 
 from __future__ import annotations
