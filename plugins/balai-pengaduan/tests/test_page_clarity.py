@@ -1,4 +1,4 @@
-"""What a walk through the complaints pages showed: the merge field styled like the
+"""The complaints pages say clearly what happens: the merge field styled like the
 others, a hint under each officer's action, no department chosen for the officer
 when forwarding, a skipped step in the stepper and the photo limits said once."""
 
