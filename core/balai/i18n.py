@@ -129,8 +129,9 @@ def format_datetime(value: datetime | None, format: str = DATETIME_PATTERN) -> s
     """A moment in the region's zone, always saying which zone (Jinja ``datetimeformat``).
 
     ``format`` is a CLDR pattern (by default :data:`DATETIME_PATTERN`) or
-    ``short``/``medium``/``long``/``full``. Indonesia's zones read WIB, WITA and WIT in every language; a
-    pattern that shows a time but no zone gets the zone added at its end.
+    ``short``/``medium``/``long``/``full``. Indonesia's zones read WIB, WITA and WIT in
+    every language; a pattern that shows a time but no zone gets the zone added at its
+    end.
     """
     if value is None:
         return ""

@@ -1,13 +1,14 @@
 """Users and authentication: login sessions, API tokens, password hashing.
 
-Plugins use :data:`current_user`, :class:`User`, :class:`Department` and
-:func:`create_user` (sample accounts for ``populate_demo``) and :func:`end_session`
-(log this browser out); the rest may move.
+Plugins use :data:`current_user`, :class:`User`, :class:`Department`,
+:func:`create_user` (sample accounts for ``populate_demo``), :func:`end_session`
+(log this browser out) and :func:`parse_login` (an e-mail address or a mobile number
+as typed, to find an account); the rest may move.
 """
 
 from flask_login import current_user
 
-from balai.auth.accounts import AccountError, create_user
+from balai.auth.accounts import AccountError, create_user, parse_login
 from balai.auth.models import ApiToken, Department, LoginSession, User
 from balai.auth.passwords import check_password, hash_password
 from balai.auth.sessions import end_session, init_app
@@ -24,4 +25,5 @@ __all__ = [
     "end_session",
     "hash_password",
     "init_app",
+    "parse_login",
 ]

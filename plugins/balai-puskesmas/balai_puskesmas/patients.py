@@ -29,8 +29,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from balai.auth import User
-from balai.auth.accounts import parse_login
+from balai.auth import User, parse_login
 from balai.permissions import OPERATOR
 from balai_puskesmas.models import SEXES, Patient, Ticket
 from balai_puskesmas.nik import NikError, check_nik, mismatches, normalise_nik

@@ -269,8 +269,8 @@ def test_a_citizen_account_is_linked_by_email(client, desk, db_session, login, a
 
 def phone_only_citizen(tenant_id, phone="+6281299998888"):
     """A citizen who registered with a mobile number and no e-mail address."""
-    from balai.db import db
     from balai.auth.accounts import create_user
+    from balai.db import db
 
     with db.all_tenants() as session:
         user = create_user(

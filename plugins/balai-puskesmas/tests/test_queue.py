@@ -318,7 +318,7 @@ def test_index_lists_puskesmas_with_waiting_counts(client, umum, open_facility, 
     assert response.status_code == 200
     assert open_facility.name in response.text and "Puskesmas Off" not in response.text
     assert "<strong>Poli Umum</strong> · 1 waiting" in response.text
-    assert "<code>CIP UMUM</code>" in response.text
+    assert "<code>CIP UMUM</code>" not in response.text  # SMS codes only with sms_number
     assert f"/puskesmas/{open_facility.id}/layar" in response.text
     assert f"{TAKE}?poli={umum.id}" in response.text
     assert "00:00" in response.text
