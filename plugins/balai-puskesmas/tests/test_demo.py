@@ -22,8 +22,11 @@ from balai_puskesmas.models import (
     Clinic,
     Diagnosis,
     Facility,
+    Icd10Synonym,
     Patient,
+    Prescription,
     QueueCounter,
+    Referral,
     Staff,
     Ticket,
     Visit,
@@ -271,7 +274,20 @@ def test_same_region_same_data(app, enabled, db_session, vault, audited):
     first = [(p.name, p.birth_date, vault.open(p.nik_cipher, audited)) for p in _some(db_session)]
     codes = sorted(db_session.scalars(select(Ticket.code)))
     with db.all_tenants() as everything:
-        for model in (AuditEntry, Ticket, QueueCounter, Visit, Patient, Staff, Clinic, Facility):
+        for model in (
+            AuditEntry,
+            Prescription,
+            Referral,
+            Diagnosis,
+            Icd10Synonym,
+            Ticket,
+            QueueCounter,
+            Visit,
+            Patient,
+            Staff,
+            Clinic,
+            Facility,
+        ):
             everything.execute(model.__table__.delete())
     db_session.expire_all()
     populated(enabled, db_session)
