@@ -37,6 +37,7 @@ from balai_puskesmas.models import (
     Diagnosis,
     Export,
     Facility,
+    Icd10Synonym,
     Patient,
     QueueCounter,
     Staff,
@@ -150,8 +151,11 @@ def scene(app, tenant, enable_plugin, login) -> Scene:
                 QueueCounter(clinic_id=kia.id, day=today, last_number=1),
             ]
         )
+        synonym = Icd10Synonym(term="anyang-anyangan", codes="N39.0")
+        session.add(synonym)
         session.flush()
         found.ids = {
+            "synonym": synonym.id,
             "facility": facility.id,
             "clinic": umum.id,
             "patient": patient.id,

@@ -96,7 +96,7 @@ def remember(user: User, credential_version: int) -> None:
             value,
             max_age=_lifetime(),
             path="/",
-            secure=request.is_secure,
+            secure=request.is_secure or bool(current_app.config["SESSION_COOKIE_SECURE"]),
             httponly=True,
             samesite="Lax",
         )
