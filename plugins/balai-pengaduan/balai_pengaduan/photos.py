@@ -119,7 +119,7 @@ def write(directory: Path, photo: PreparedPhoto) -> str:
     try:
         write_whole(directory / name, photo.data)
     except NoRoom as exc:
-        raise PhotoError(
+        raise StorageFull(
             N_("The server has no room left to store photos. Nothing was saved.")
         ) from exc
     return name
@@ -165,6 +165,10 @@ def _remove_if_empty(path: Path) -> None:
         path.rmdir()
 
 
+class StorageFull(PhotoError):
+    """The disk has no room for a photo: nothing was saved (answered with 507)."""
+
+
 class Pending:
     """The photos chosen in one complaint form that has not been sent yet.
 
@@ -208,7 +212,7 @@ class Pending:
                 write_whole(self.path / name, photo.data)
             except NoRoom as exc:
                 remove(self.path, added)
-                raise PhotoError(
+                raise StorageFull(
                     N_("The server has no room left to store photos. Nothing was saved.")
                 ) from exc
             added.append(name)

@@ -128,7 +128,12 @@ def submit() -> Any:
     data, errors = validate_form(SubmitForm(), request.form)
     if data is not None:
         errors = _location_errors(data)
-    read, photo_errors = _keep_photos(kept)
+    try:
+        read, photo_errors = _keep_photos(kept)
+    except photos.StorageFull as exc:  # the disk is full: nothing was kept or saved
+        reservation.give_back()
+        page, _status = _submit_page(values, {"photos": [_(str(exc), **exc.values)]}, token)
+        return page, 507
 
     def not_sent() -> None:
         """Nothing is made: the hit goes back, unless photos were read (the costly part)."""
@@ -218,6 +223,8 @@ def _keep_photos(kept: photos.Pending) -> tuple[bool, Errors]:
     try:
         prepared = photos.prepare(files, max_photos=max(room, 0), max_mb=_photo_mb(settings))
         kept.add(prepared)
+    except photos.StorageFull:
+        raise
     except photos.PhotoError as exc:
         return True, {"photos": [_(str(exc), **exc.values)]}
     return True, {}
