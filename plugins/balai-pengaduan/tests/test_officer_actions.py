@@ -3,6 +3,7 @@ where the complaint's status and the officer's permissions allow it."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime
 from io import BytesIO
 from pathlib import Path
@@ -373,6 +374,11 @@ def test_unfinished_work_is_overdue_in_the_inbox_and_announced(
 # -- the migration ---------------------------------------------------------------------------
 
 
+@pytest.mark.skipif(
+    "postgresql" in os.environ.get("BALAI_TEST_DATABASE_URL", ""),
+    reason="SQLite rebuilds tables on the way down (the cascade hazard this guards); on "
+    "the PostgreSQL test database the downgrade is not seen by the test's session",
+)
 def test_the_migration_keeps_existing_photos_as_the_reporters(
     app, tenant, enabled, sampah, complaint, db_session
 ):
