@@ -121,7 +121,7 @@ INDONESIAN = {
     "Services (plugins)": "Layanan (plugin)",
     "Set a new password": "Buat kata sandi baru",
     "Set the new password": "Simpan kata sandi baru",
-    "Slug": "Slug",
+    "Slug": "Kode singkat",
     "Start work": "Kerjakan",
     "Switch on": "Aktifkan",
     "Take a number": "Ambil nomor",
