@@ -229,3 +229,44 @@ def test_an_unreachable_redis_answers_503(make_app, tenant):
     response = app.test_client().post("/coba", base_url="http://kota-a.test")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
+
+
+def _counted_where(app, tenant) -> tuple[list[str], list[bytes]]:
+    """Hit once; the keys then in the database and under the app's prefix in Redis."""
+    import redis
+
+    with app.app_context():
+        assert ratelimit.hit(FIVE, "10.0.0.9", tenant_id=tenant.id)
+        with db.all_tenants() as session:
+            rows = list(session.scalars(select(RateCounter.key)))
+    prefix = app.config["RATELIMIT_KEY_PREFIX"]
+    keys = list(redis.Redis.from_url(REDIS_URL).scan_iter(f"{prefix}*"))
+    return rows, keys
+
+
+def test_the_deployments_redis_holds_the_counters_unless_told_otherwise(make_app, tenant):
+    if not _redis_answers():
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    prefix = f"test-{secrets.token_hex(6)}"
+    app = make_app(REDIS_URL=REDIS_URL, RATELIMIT_KEY_PREFIX=prefix)
+    try:
+        assert ratelimit.storage_url(app) == REDIS_URL
+        rows, keys = _counted_where(app, tenant)
+        assert rows == [] and len(keys) == 1
+    finally:
+        ratelimit.storage(app).reset()
+
+    kept_in_database = make_app(
+        REDIS_URL=REDIS_URL, RATELIMIT_STORAGE_URL="balai+db://", RATELIMIT_KEY_PREFIX=prefix
+    )
+    rows, keys = _counted_where(kept_in_database, tenant)
+    assert len(rows) == 1 and keys == []
+
+
+def test_without_any_redis_the_counters_are_in_the_database(make_app, tenant):
+    app = make_app()
+    assert ratelimit.storage_url(app) == "balai+db://"
+    with app.app_context():
+        ratelimit.hit(FIVE, "10.0.0.9", tenant_id=tenant.id)
+        with db.all_tenants() as session:
+            assert len(session.scalars(select(RateCounter.key)).all()) == 1

@@ -58,8 +58,11 @@ DEFAULTS: dict[str, Any] = {
     "ACCOUNT_CODE_LIMIT_ADDRESS": "10 per hour",
     # Invitations to join a region: days the link stays valid.
     "INVITATION_DAYS": 7,
-    # Rate-limit counters: None keeps them in the database; a Redis URL
-    # ("redis://127.0.0.1:6379/0") keeps them there (needs the balai[redis] extra).
+    # Redis shared by every worker and host ("redis://127.0.0.1:6379/0", needs the
+    # balai[redis] extra); None: the deployment has no Redis.
+    "REDIS_URL": None,
+    # Rate-limit counters: None keeps them in REDIS_URL's Redis when one is set, else
+    # in the database; a Redis URL keeps them in that Redis.
     "RATELIMIT_STORAGE_URL": None,
     "RATELIMIT_KEY_PREFIX": "balai",
     # Uploads.

@@ -28,8 +28,9 @@ A hit is counted atomically *before* the work it guards (fixed windows: the wind
 starts with the first hit and the counter starts again when it ends), so parallel
 requests can never get more than the limit through. Counters live in the database
 (table ``balai_rate_limit``, one ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` per
-hit, committed at once on its own connection) or, when ``RATELIMIT_STORAGE_URL`` names
-one, in Redis through the library's own storage. Keys hold no personal data (the
+hit, committed at once on its own connection) or in Redis through the library's own
+storage: the one ``RATELIMIT_STORAGE_URL`` names, else the deployment's ``REDIS_URL``
+(:func:`storage_url`). Keys hold no personal data (the
 identity is a keyed hash) and belong to the current region unless a limit is declared
 ``cross_region``.
 """
@@ -79,6 +80,7 @@ __all__ = [
     "refund",
     "retry_message",
     "storage",
+    "storage_url",
     "valid_spec",
 ]
 
@@ -137,9 +139,7 @@ class DatabaseStorage(Storage):
             index_elements=[table.c.key],
             set_={
                 "count": case((expired, insert.excluded.count), else_=table.c.count + amount),
-                "expires_at": case(
-                    (expired, insert.excluded.expires_at), else_=table.c.expires_at
-                ),
+                "expires_at": case((expired, insert.excluded.expires_at), else_=table.c.expires_at),
             },
         ).returning(table.c.count)
         with self.engine.begin() as connection:
@@ -380,8 +380,8 @@ class Outcome:
 class _State:
     def __init__(self, app: Flask) -> None:
         self.engine: Engine | None = None
-        url = app.config.get("RATELIMIT_STORAGE_URL")
-        if url:
+        url = storage_url(app)
+        if not url.startswith(DatabaseStorage.STORAGE_SCHEME[0] + ":"):
             options: dict[str, Any] = {"wrap_exceptions": True}
             if url.split(":", 1)[0].startswith(("redis", "valkey")):
                 options["key_prefix"] = app.config["RATELIMIT_KEY_PREFIX"]
@@ -391,9 +391,20 @@ class _State:
             # never wait for another one from the same pool to count a hit.
             self.engine = make_engine(app.config["DATABASE_URL"], pool_size=5)
             self.storage = storage_from_string(
-                "balai+db://", engine=self.engine, wrap_exceptions=True  # type: ignore[arg-type]
+                "balai+db://",
+                engine=self.engine,
+                wrap_exceptions=True,  # type: ignore[arg-type]
             )
         self.limiter = FixedWindowRateLimiter(self.storage)
+
+
+def storage_url(app: Flask) -> str:
+    """Where ``app`` keeps its counters: ``RATELIMIT_STORAGE_URL`` when set, else the
+    deployment's Redis (``REDIS_URL``) when it has one, else the database
+    (``balai+db://``)."""
+    return str(
+        app.config.get("RATELIMIT_STORAGE_URL") or app.config.get("REDIS_URL") or "balai+db://"
+    )
 
 
 def storage(app: Flask | None = None) -> Storage:
@@ -490,7 +501,7 @@ def clear(limit: Limit, *identity: object, tenant_id: int | None = _UNSET) -> No
 
 
 def retry_message(seconds: int) -> str:
-    """"Too many attempts. Try again in N minutes." (at least one minute)."""
+    """ "Too many attempts. Try again in N minutes." (at least one minute)."""
     minutes = max(1, math.ceil(seconds / 60))
     return ngettext(
         "Too many attempts. Try again in %(num)d minute.",
