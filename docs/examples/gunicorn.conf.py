@@ -20,9 +20,9 @@ wsgi_app = "balai:create_app()"
 bind = "127.0.0.1:8000"
 
 # The usual starting point for sync workers is 2 x cores + 1. Balai's pages are CPU
-# bound (rendering, the ORM): on the 2-core machine of docs/operators.md's sizing
-# table a third worker per core adds little throughput and ~90 MB of memory each, so
-# measure with your own pages before going above it.
+# bound (rendering, the ORM): in docs/operators.md's sizing table a worker answers
+# about as many requests per second as one core's CPU time allows, and holds about
+# 105 MiB, so workers beyond that guidance only cost memory.
 workers = multiprocessing.cpu_count() * 2 + 1
 worker_class = "sync"  # nginx buffers slow clients, so sync workers never wait on them
 
