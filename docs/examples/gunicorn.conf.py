@@ -43,11 +43,12 @@ max_requests_jitter = 200
 # another host, put its address here.
 forwarded_allow_ips = "127.0.0.1,::1"
 
-# Logs to stdout/stderr (journald under systemd), the request id nginx sets first.
+# Logs to stdout/stderr (journald under systemd): first the request id nginx sets,
+# then the worker that answered (<pid>).
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"
-access_log_format = '%({x-request-id}i)s %(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+access_log_format = '%({x-request-id}i)s %(p)s %(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 # Identify the processes in ps and top.
 proc_name = "balai"
