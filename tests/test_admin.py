@@ -8,7 +8,6 @@ import os
 import re
 import zlib
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -16,6 +15,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import func, select
 
+from balai import storage
 from balai.auth.accounts import create_user
 from balai.auth.models import Department, Invitation, LoginSession, User
 from balai.db import db
@@ -476,8 +476,9 @@ def test_role_grants_stay_in_their_region(
 # -- appearance --------------------------------------------------------------------
 
 
-def logo_dir(app: Flask, tenant: TenantInfo) -> Path:
-    return Path(app.instance_path) / "tenants" / str(tenant.id)
+def stored_files(app: Flask, tenant: TenantInfo) -> list[str]:
+    """The names of the region's files, in whichever store the app keeps them."""
+    return [entry.key for entry in storage.for_tenant(tenant.id, app=app).list()]
 
 
 def test_appearance_saves_name_theme_colours_and_logo(
@@ -490,7 +491,7 @@ def test_appearance_saves_name_theme_colours_and_logo(
     assert row.name == "Kota Anyar"
     assert row.colours == {"primary": "#112233"}  # the others equal the theme's
     assert row.logo and row.logo.endswith(".png")
-    assert (logo_dir(app, tenant) / row.logo).is_file()
+    assert stored_files(app, tenant) == [row.logo]
     with client.get("/-/logo") as served:
         assert served.status_code == 200 and served.mimetype == "image/png"
     assert "Kota Anyar" in client.get("/").get_data(as_text=True)
@@ -502,11 +503,11 @@ def test_appearance_saves_name_theme_colours_and_logo(
     client.post("/admin/tampilan", data=form, content_type="multipart/form-data")
     second = tenant_row(tenant).logo
     assert second and second.endswith(".png") and second != row.logo  # re-encoded
-    assert sorted(p.name for p in logo_dir(app, tenant).iterdir()) == [second]
+    assert stored_files(app, tenant) == [second]
     client.post("/admin/tampilan", data=appearance_form(remove_logo="1", reset_colours="1"))
     row = tenant_row(tenant)
     assert (row.logo, row.colours) == (None, {})
-    assert list(logo_dir(app, tenant).iterdir()) == []
+    assert stored_files(app, tenant) == []
     assert client.get("/-/logo").status_code == 404
 
 
@@ -519,8 +520,8 @@ def test_webp_logo_is_accepted_and_stored_as_png(
     response = client.post("/admin/tampilan", data=form, content_type="multipart/form-data")
     assert response.status_code == 302
     logo = tenant_row(tenant).logo
-    assert logo and logo.endswith(".png") and (logo_dir(app, tenant) / logo).is_file()
-    with Image.open(logo_dir(app, tenant) / logo) as stored:
+    assert logo and logo.endswith(".png") and stored_files(app, tenant) == [logo]
+    with Image.open(io.BytesIO(storage.for_tenant(tenant.id, app=app).read(logo))) as stored:
         assert (stored.format, stored.size) == ("PNG", (8, 8))
 
 
@@ -540,7 +541,7 @@ def test_only_the_logos_pixels_are_stored(
     form = appearance_form(logo=upload(original.getvalue() + payload, "logo.png"))
     response = client.post("/admin/tampilan", data=form, content_type="multipart/form-data")
     assert response.status_code == 302
-    stored = (logo_dir(app, tenant) / str(tenant_row(tenant).logo)).read_bytes()
+    stored = storage.for_tenant(tenant.id, app=app).read(str(tenant_row(tenant).logo))
     assert b"rahasia" not in stored and b"<?php" not in stored and b"Kamera" not in stored
     assert stored.endswith(b"IEND\xaeB`\x82")  # the image ends the file
     with Image.open(io.BytesIO(stored)) as logo:
@@ -614,7 +615,7 @@ def test_bad_logo_is_refused_and_nothing_written(
     assert 'id="logo-error"' in page and message in page
     row = tenant_row(tenant)
     assert (row.name, row.logo) == ("Kota A", None)
-    assert not logo_dir(app, tenant).exists()
+    assert stored_files(app, tenant) == []
 
 
 @pytest.mark.parametrize(

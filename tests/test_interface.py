@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import hello
 import needs_hello
@@ -16,6 +15,7 @@ from flask_babel import force_locale
 from PIL import Image
 from werkzeug.datastructures import MultiDict
 
+from balai import storage
 from balai.db import db
 from balai.expired import fill_form
 from balai.i18n import zoned_pattern
@@ -259,13 +259,13 @@ def test_the_logo_has_its_own_remove_button(app, client, login, tenant) -> None:
     form = {"name": "Kota A", "theme": "default", "timezone": "Asia/Jakarta",
             "logo": (io.BytesIO(png.getvalue()), "logo.png")}  # fmt: skip
     client.post("/admin/tampilan", data=form, content_type="multipart/form-data")
-    folder = Path(app.instance_path) / "tenants" / str(tenant.id)
-    assert len(list(folder.iterdir())) == 1
+    files = storage.for_tenant(tenant.id, app=app)
+    assert len(list(files.list())) == 1
     page = client.get("/admin/tampilan").text
     assert 'form="remove-logo"' in page and 'id="remove-logo"' in page
     response = client.post("/admin/tampilan/logo/hapus")
     assert response.status_code == 302
-    assert list(folder.iterdir()) == []
+    assert list(files.list()) == []
     assert client.get("/-/logo").status_code == 404
     page = client.get("/admin/tampilan", follow_redirects=True).text
     assert "remove-logo" not in page

@@ -23,6 +23,7 @@ from balai import (
     ratelimit,
     settings,
     sms,
+    storage,
     tenancy,
     themes,
     web,
@@ -90,6 +91,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
     app.setup_themes(themes_found, app.config["DEFAULT_THEME"])
 
     db.init_app(app)
+    storage.init_app(app)
     ratelimit.init_app(app)
     tenancy.init_app(app)
     auth.init_app(app)

@@ -34,6 +34,7 @@ from balai.demo import demo_command
 from balai.permissions import OPERATOR, ROLES
 from balai.plugins import PluginInfo
 from balai.plugins import plugins as plugin_manager
+from balai.storage.migrate import files_group
 from balai.tenancy import (
     TenancyError,
     TenantInfo,
@@ -437,3 +438,4 @@ def outbox_deliver(limit: int) -> None:
 
 
 cli.add_command(demo_command)
+cli.add_command(files_group)

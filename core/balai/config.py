@@ -68,6 +68,12 @@ DEFAULTS: dict[str, Any] = {
     # Uploads.
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "LOGO_MAX_BYTES": 512 * 1024,
+    # Where uploads are kept (balai.storage): None is the instance folder,
+    # "file:///folder" another folder, "s3://bucket/prefix" an S3-compatible store
+    # (needs the balai[s3] extra) at S3_ENDPOINT_URL (None: AWS, or boto3's own
+    # AWS_ENDPOINT_URL_S3); credentials from the usual AWS_* environment variables.
+    "STORAGE_URL": None,
+    "S3_ENDPOINT_URL": None,
     # Images (photos, logos): pixels one image may declare, and pixels one request may
     # decode over all its images; checked from the headers before anything is decoded.
     "IMAGE_MAX_PIXELS": 40_000_000,

@@ -11,6 +11,11 @@ The database is SQLite in a temporary folder, or PostgreSQL when
 non-superuser role is created there, so row-level security applies). It is
 migrated once per session and emptied after every test.
 
+Files: every app keeps them in its instance folder, or, with ``BALAI_TEST_STORAGE=s3``,
+in its own prefix of a bucket on an S3-compatible server (moto) that the session starts
+on a free port (fixtures ``balai_s3_server`` and ``s3_storage``). A test that takes the
+``storage_backend`` fixture runs once with each.
+
 The clock: ``BALAI_TEST_NOW=2026-12-31T16:59:50Z`` (or ``--balai-now``) starts every test
 of the session at that instant, the clock ticking on from there (time-machine). ``INSTANTS``
 are the instants the project's own date-touching tests (marker ``clock``) run at.
@@ -62,6 +67,8 @@ __all__ = [
 PASSWORD = "kata-sandi-uji-123"  # noqa: S105 - the test users' password
 TEST_ROLE = "balai_test"
 NOW_VARIABLE = "BALAI_TEST_NOW"
+STORAGE_VARIABLE = "BALAI_TEST_STORAGE"
+S3_BUCKET = "balai-test"
 _TRAVELLER = pytest.StashKey[Any]()
 
 #: Instants where dates turn over or are special: (instant in UTC, what happens there).
@@ -95,6 +102,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "clock: the outcome depends on the date or time; run at every instant"
     )
+    if os.environ.get(STORAGE_VARIABLE, "local") not in {"local", "s3"}:
+        raise pytest.UsageError(f"{STORAGE_VARIABLE} must be 'local' or 's3'")
     instant = session_instant(config)
     if instant is not None:
         import time_machine
@@ -280,6 +289,65 @@ def _empty_all_tables(app: Flask) -> None:
                 connection.execute(table.delete())
 
 
+# -- files -----------------------------------------------------------------------
+
+
+def _storage_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Where the test's apps keep files: the ``storage_backend`` the test asks for, else
+    ``BALAI_TEST_STORAGE`` (the instance folder by default)."""
+    if "storage_backend" in request.fixturenames:
+        backend = request.getfixturevalue("storage_backend")
+    else:
+        backend = os.environ.get(STORAGE_VARIABLE) or "local"
+    if backend == "s3":
+        settings: dict[str, Any] = request.getfixturevalue("s3_storage")
+        return settings
+    return {"STORAGE_URL": None}
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage_backend(request: pytest.FixtureRequest) -> str:
+    """Run the test once with each store: ``local`` (the instance folder) and ``s3``
+    (a prefix of the session's moto bucket); the apps it builds keep their files there."""
+    backend: str = request.param
+    return backend
+
+
+@pytest.fixture(scope="session")
+def balai_s3_server() -> Iterator[str]:
+    """An S3-compatible server (moto) on a free port of 127.0.0.1 for the session (each
+    xdist worker has its own), with the bucket ``S3_BUCKET``; yields its endpoint URL.
+    Credentials are set to moto's throw-away ones for the session."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    patch = pytest.MonkeyPatch()
+    patch.setenv("AWS_ACCESS_KEY_ID", "balai-test")
+    patch.setenv("AWS_SECRET_ACCESS_KEY", "balai-test")
+    patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        patch.delenv(name, raising=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    try:
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=S3_BUCKET)
+        yield endpoint
+    finally:
+        server.stop()
+        patch.undo()
+
+
+@pytest.fixture
+def s3_storage(balai_s3_server: str) -> dict[str, str]:
+    """Settings that keep an app's files in a fresh prefix of the session's S3 bucket."""
+    return {
+        "STORAGE_URL": f"s3://{S3_BUCKET}/app-{secrets.token_hex(6)}",
+        "S3_ENDPOINT_URL": balai_s3_server,
+    }
+
+
 # -- apps and clients ----------------------------------------------------------------
 
 
@@ -321,8 +389,11 @@ def make_app(
     """Build further apps on the test database: ``make_app(KEY=value, ...)``."""
     built: list[Flask] = []
 
+    files = _storage_settings(request)
+
     def factory(**overrides: Any) -> Flask:
         settings = {"DATABASE_URL": balai_database_url, "INSTANCE_PATH": str(tmp_path / "instance")}
+        settings.update(files)
         settings.update(_marker_settings(request))
         settings.update(overrides)
         app = make_test_app(settings)

@@ -31,6 +31,7 @@ from flask.templating import DispatchingJinjaLoader
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PrefixLoader
 from werkzeug.wrappers import Response
 
+from balai import storage
 from balai.permissions import public
 
 __all__ = ["Theme", "ThemedFlask", "theme_static"]
@@ -194,13 +195,13 @@ def tenant_css() -> Response:
 @bp.route("/-/logo")
 @public
 def logo() -> Response:
-    """The tenant's logo, stored under the instance folder."""
+    """The tenant's logo, streamed from the region's files (public: every page shows it)."""
     tenant = g.tenant
     if not tenant.logo:
         abort(404)
-    folder = Path(current_app.instance_path) / "tenants" / str(tenant.id)
-    response = send_from_directory(folder, tenant.logo, max_age=300)
-    return response
+    return storage.send(
+        storage.for_tenant(tenant), tenant.logo, cache_control="public, max-age=300"
+    )
 
 
 def init_app(app: ThemedFlask) -> None:

@@ -527,10 +527,11 @@ def _noise(size: int, fmt: str) -> bytes:
 
 
 def _complaints_on(make_app, tenant, login, instance: Path):
-    """An app keeping its files in ``instance``, complaints on, and an admin's client."""
+    """An app keeping its files in ``instance`` (whatever ``BALAI_TEST_STORAGE`` says),
+    complaints on, and an admin's client."""
     from balai.tenancy import enable_plugin
 
-    app = make_app(INSTANCE_PATH=str(instance))
+    app = make_app(INSTANCE_PATH=str(instance), STORAGE_URL=None)
     with app.app_context():
         enable_plugin(app, tenant, "pengaduan")
     _open_complaints(tenant.id)
@@ -591,13 +592,13 @@ def _photo_rows_match(tenant_id: int, stored: dict[str, int]) -> bool:
 def test_without_its_clean_up_a_full_disk_leaves_a_partial_photo(
     make_app, tenant, login, small_disk, monkeypatch
 ):
-    from balai_pengaduan import photos
+    from balai.storage import local
 
     class KeptPath(type(Path())):
         def unlink(self, missing_ok: bool = False) -> None:
             """Forget to clean up."""
 
-    monkeypatch.setattr(photos, "Path", KeptPath)
+    monkeypatch.setattr(local, "Path", KeptPath)
     _app, admin = _complaints_on(make_app, tenant, login, small_disk.path)
     photo = _noise(400, "JPEG")
     form = {**COMPLAINT, "photos": [(io.BytesIO(photo), "jalan.jpg")]}

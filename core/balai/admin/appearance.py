@@ -14,9 +14,10 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
+from balai import storage
 from balai.admin import audit, bp
 from balai.admin.forms import COLOUR_NAMES, AppearanceForm
-from balai.admin.logo import LogoError, check_logo, logo_folder, store_logo
+from balai.admin.logo import LogoError, check_logo, store_logo
 from balai.admin.logo import remove_logo as delete_logo_file
 from balai.auth.codes import registration_open
 from balai.db import db
@@ -75,7 +76,7 @@ def remove_logo() -> Response:
         tenant.logo = None
         bump_state(db.session)
         db.session.commit()
-        delete_logo_file(logo_folder(current_app.instance_path, tenant.id), old_file)
+        delete_logo_file(storage.for_tenant(tenant.id), old_file)
         tenant_registry().refresh(force=True)
         audit("appearance.logo_removed", logo=old_file)
         flash(_("The logo has been removed."), "ok")
@@ -125,8 +126,8 @@ def _colours_for(data: dict[str, Any]) -> dict[str, str]:
 
 def _save(data: dict[str, Any], logo: Logo) -> Response:
     """Write the tenant row (and logo file), tell every worker, then drop the old file."""
-    folder = logo_folder(current_app.instance_path, g.tenant.id)
-    new_file = store_logo(folder, *logo) if logo else None
+    files = storage.for_tenant()
+    new_file = store_logo(files, *logo) if logo else None
     try:
         tenant = db.session.get(Tenant, g.tenant.id)
         assert tenant is not None
@@ -144,10 +145,10 @@ def _save(data: dict[str, Any], logo: Logo) -> Response:
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        delete_logo_file(folder, new_file)
+        delete_logo_file(files, new_file)
         raise
     if tenant.logo != old_file:
-        delete_logo_file(folder, old_file)
+        delete_logo_file(files, old_file)
     tenant_registry().refresh(force=True)
     audit(
         "appearance.changed",

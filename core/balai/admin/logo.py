@@ -1,4 +1,4 @@
-"""Checking and storing a region's logo under ``instance/tenants/<id>/``.
+"""Checking and storing a region's logo in the region's files (:mod:`balai.storage`).
 
 The file's content decides its type, never its name: :mod:`balai.images` reads its
 header first (JPEG, PNG or WebP; within ``IMAGE_MAX_PIXELS`` and the request's
@@ -11,15 +11,15 @@ random name, so the old file can be removed and caches see a new ETag.
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
+from contextlib import suppress
 from typing import IO
 
 from flask_babel import gettext as _
 
-from balai.files import NoRoom, write_whole
 from balai.images import ImageError, prepare
+from balai.storage import BadKey, NoRoom, TenantFiles
 
-__all__ = ["LogoError", "check_logo", "logo_folder", "remove_logo", "store_logo"]
+__all__ = ["LogoError", "check_logo", "remove_logo", "store_logo"]
 
 MAX_SIDE = 1024  # a logo is shown a few dozen pixels high; this is plenty
 
@@ -42,18 +42,14 @@ def check_logo(stream: IO[bytes], max_bytes: int, name: str = "") -> tuple[bytes
     return logo.data, logo.extension
 
 
-def logo_folder(instance_path: str, tenant_id: int) -> Path:
-    return Path(instance_path) / "tenants" / str(tenant_id)
-
-
-def store_logo(folder: Path, data: bytes, extension: str) -> str:
-    """Write the logo under a fresh random name (atomically) and return that name.
+def store_logo(files: TenantFiles, data: bytes, extension: str) -> str:
+    """Store the logo under a fresh random name (atomically) and return that name.
 
     A write that fails leaves no partial file; a full disk raises :class:`LogoError`.
     """
     name = f"logo-{secrets.token_hex(8)}.{extension}"
     try:
-        write_whole(folder / name, data)
+        files.put(name, data, content_type=f"image/{extension}")
     except NoRoom as exc:
         raise LogoError(
             _("The server has no room left to store the logo. Nothing was saved.")
@@ -61,7 +57,8 @@ def store_logo(folder: Path, data: bytes, extension: str) -> str:
     return name
 
 
-def remove_logo(folder: Path, name: str | None) -> None:
+def remove_logo(files: TenantFiles, name: str | None) -> None:
     """Delete a stored logo; a name that is not a plain file name is ignored."""
-    if name and Path(name).name == name and not name.startswith("."):
-        (folder / name).unlink(missing_ok=True)
+    if name and "/" not in name and not name.startswith("."):
+        with suppress(BadKey):
+            files.delete(name)

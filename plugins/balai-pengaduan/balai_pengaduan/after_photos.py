@@ -4,7 +4,7 @@ a complaint or when resolving it, beside the reporter's photos of the problem.
 They go through the same checks as the reporter's (:func:`balai_pengaduan.photos.prepare`:
 format by content, size, pixels; re-encoded without EXIF) and are stored the same way,
 as :class:`~balai_pengaduan.models.Photo` rows of ``kind`` ``after``, at most
-``max_after_photos`` per complaint. Nothing reaches the disk until the photos are valid;
+``max_after_photos`` per complaint. Nothing reaches the store until the photos are valid;
 files written for a transaction that fails are removed.
 """
 
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from balai.i18n import N_
+from balai.storage import TenantFiles
 from balai_pengaduan import photos
 from balai_pengaduan.models import Complaint, Photo
 
@@ -53,7 +53,7 @@ def store(
     session: Session,
     complaint: Complaint,
     prepared: list[photos.PreparedPhoto],
-    directory: Path,
+    directory: TenantFiles,
     *,
     added_by_id: int | None,
     now: datetime,

@@ -77,8 +77,8 @@ def check_deadlines_command() -> None:
 
 def sweep_photos(tenant: TenantInfo, older_than: timedelta) -> list[str]:
     """Delete the region's photo files that no complaint names; returns their names."""
-    directory = photos.folder(current_app.instance_path, tenant.id)
-    if not directory.is_dir():
+    directory = photos.files(tenant.id)
+    if next(directory.list(), None) is None:
         return []  # never a photo: the plugin's tables may not even exist
     with db.tenant_session(tenant.id) as session:
         named = session.scalars(select(Photo.filename)).all()

@@ -15,15 +15,12 @@ the officer's permissions allow are shown, and only they are accepted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -40,6 +37,7 @@ from balai.fields import Id, Text
 from balai.forms import FormSchema, validate_form
 from balai.i18n import N_
 from balai.permissions import has_permission, require
+from balai.storage import TenantFiles
 from balai_pengaduan import after_photos, photos, reporters, runtime, services
 from balai_pengaduan.forms import OfficerFilters, TransitionForm, rule_errors
 from balai_pengaduan.models import Area, Category, Complaint, ComplaintEvent
@@ -313,7 +311,7 @@ def _act(complaint_id: int, action: Action) -> Any:
         return _detail_page(complaint, errors, values, action.name)
     uploads = request.files.getlist("photos") if action.name == "resolve" else []
 
-    def change(directory: Path, written: list[str]) -> None:
+    def change(directory: TenantFiles, written: list[str]) -> None:
         event = move(
             complaint,
             action.target,
@@ -352,7 +350,7 @@ def add_photos(complaint_id: int) -> Any:
     return _next_page(complaint, _("The photos were added."))
 
 
-def _attach(complaint: Complaint, uploads: list[Any], directory: Path) -> list[str]:
+def _attach(complaint: Complaint, uploads: list[Any], directory: TenantFiles) -> list[str]:
     """Check and store the officer's photos of the work (none chosen: nothing); returns
     the names of the files written."""
     prepared = after_photos.prepare(uploads, complaint, runtime.settings())
@@ -368,11 +366,11 @@ def _attach(complaint: Complaint, uploads: list[Any], directory: Path) -> list[s
     )
 
 
-def _commit(change: Callable[[Path, list[str]], Any]) -> Errors | None:
+def _commit(change: Callable[[TenantFiles, list[str]], Any]) -> Errors | None:
     """Make ``change`` (which lists the photo files it writes in its second argument)
     and commit it; on a refusal roll back and return the errors. The files of a change
     that does not commit are removed."""
-    directory = photos.folder(current_app.instance_path, g.tenant.id)
+    directory = photos.files()
     written: list[str] = []
     try:
         change(directory, written)

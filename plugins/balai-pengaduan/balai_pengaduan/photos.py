@@ -9,7 +9,8 @@ size, so it fits).
 Each is written again as JPEG (or PNG when it has transparency), at most
 ``MAX_SIDE`` pixels: a 12-megabyte phone photo is stored as a few hundred kilobytes,
 never refused for its size, and EXIF, including the phone's GPS position, is dropped.
-Files are named at random under ``instance/tenants/<tenant id>/pengaduan/``.
+Files are named at random in the region's files (:mod:`balai.storage`), folder
+``pengaduan/`` (:func:`files`).
 
 Photos of a form that came back with an error are kept, already re-encoded, in
 :class:`Pending` (``pending/<key of the form's token>/``) until the form is sent,
@@ -21,18 +22,15 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import shutil
 import time
 from collections.abc import Iterable
-from contextlib import suppress
 from datetime import timedelta
 from io import BytesIO
-from pathlib import Path
 
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 
-from balai.files import NoRoom, write_whole
+from balai import storage
 from balai.i18n import N_
 from balai.images import ImageError, Prepared
 from balai.images import prepare as prepare_images
@@ -44,7 +42,7 @@ __all__ = [
     "PhotoError",
     "PreparedPhoto",
     "chosen",
-    "folder",
+    "files",
     "prepare",
     "remove",
     "sweep",
@@ -105,64 +103,55 @@ def _read(upload: FileStorage, limit: int) -> bytes:
     return raw
 
 
-def folder(instance_path: str, tenant_id: int) -> Path:
-    """Where a region's complaint photos live."""
-    return Path(instance_path) / "tenants" / str(int(tenant_id)) / "pengaduan"
+def files(tenant_id: int | None = None) -> storage.TenantFiles:
+    """Where a region's complaint photos live (by default the current region's)."""
+    return storage.for_tenant(tenant_id).within("pengaduan")
 
 
-def write(directory: Path, photo: PreparedPhoto) -> str:
+def write(directory: storage.TenantFiles, photo: PreparedPhoto) -> str:
     """Store ``photo`` under a fresh random name; returns that name.
 
     A write that fails leaves no partial file; a full disk raises :class:`PhotoError`.
     """
     name = f"{secrets.token_hex(16)}.{photo.extension}"
     try:
-        write_whole(directory / name, photo.data)
-    except NoRoom as exc:
+        directory.put(name, photo.data, content_type=photo.content_type)
+    except storage.NoRoom as exc:
         raise StorageFull(
             N_("The server has no room left to store photos. Nothing was saved.")
         ) from exc
     return name
 
 
-def remove(directory: Path, names: Iterable[str]) -> None:
+def remove(directory: storage.TenantFiles, names: Iterable[str]) -> None:
     """Delete files written for a transaction that did not commit."""
     for name in names:
-        (directory / name).unlink(missing_ok=True)
+        directory.delete(name)
 
 
-def sweep(directory: Path, named: Iterable[str], *, older_than: timedelta) -> list[str]:
+def sweep(
+    directory: storage.TenantFiles, named: Iterable[str], *, older_than: timedelta
+) -> list[str]:
     """Delete the files no photo row names: a worker killed between writing a photo
     and committing its complaint leaves them. Files younger than ``older_than`` are
     kept, as their transaction may still commit. Photos kept for a form not sent
     (:class:`Pending`) go once older than ``PENDING_KEEP`` (or ``older_than``, if
     longer). Returns the names deleted (kept photos as ``pending/<key>/<name>``)."""
-    if not directory.is_dir():
-        return []
     keep = set(named)
     now = time.time()
     cutoff = now - older_than.total_seconds()
-    stray = [
-        path
-        for path in directory.iterdir()
-        if path.is_file() and path.name not in keep and path.stat().st_mtime < cutoff
-    ]
     pending_cutoff = now - max(older_than, PENDING_KEEP).total_seconds()
-    pending = directory / PENDING
-    if pending.is_dir():
-        for form in pending.iterdir():
-            if form.is_dir():
-                stray += [p for p in form.iterdir() if p.stat().st_mtime < pending_cutoff]
-    for path in stray:
-        path.unlink(missing_ok=True)
-        if path.parent.parent == pending:
-            _remove_if_empty(path.parent)
-    return sorted(str(path.relative_to(directory)) for path in stray)
-
-
-def _remove_if_empty(path: Path) -> None:
-    with suppress(OSError):  # not empty (or gone): fine
-        path.rmdir()
+    stray = []
+    for entry in directory.list():
+        folder, _sep, name = entry.key.rpartition("/")
+        if not folder:
+            if name not in keep and entry.modified < cutoff:
+                stray.append(entry.key)
+        elif folder.startswith(f"{PENDING}/") and entry.modified < pending_cutoff:
+            stray.append(entry.key)
+    for key in stray:
+        directory.delete(key)
+    return sorted(stray)
 
 
 class StorageFull(PhotoError):
@@ -177,29 +166,27 @@ class Pending:
     form that comes back with an error, or through the review step, keeps them.
     """
 
-    def __init__(self, directory: Path, token: str) -> None:
+    def __init__(self, directory: storage.TenantFiles, token: str) -> None:
         self.key = pending_key(token)
-        self.path = directory / PENDING / self.key
+        self.path = directory.within(f"{PENDING}/{self.key}")
 
     @classmethod
-    def at(cls, directory: Path, key: str) -> Pending | None:
+    def at(cls, directory: storage.TenantFiles, key: str) -> Pending | None:
         """The kept photos under ``key`` (from a thumbnail's address), if it is one."""
         if not _KEY_RE.match(key):
             return None
         found = cls.__new__(cls)
         found.key = key
-        found.path = directory / PENDING / key
+        found.path = directory.within(f"{PENDING}/{key}")
         return found
 
     def names(self) -> list[str]:
         """The kept photos, in the order they were chosen."""
-        if not self.path.is_dir():
-            return []
-        return sorted(p.name for p in self.path.iterdir() if _NAME_RE.match(p.name))
+        return sorted(e.key for e in self.path.list() if _NAME_RE.match(e.key))
 
-    def file(self, name: str) -> Path | None:
-        """The file of a kept photo, if ``name`` is one."""
-        return self.path / name if name in self.names() else None
+    def file(self, name: str) -> str | None:
+        """``name``, if it is one of the kept photos."""
+        return name if name in self.names() else None
 
     def add(self, photos: Iterable[PreparedPhoto]) -> list[str]:
         """Keep ``photos`` after those kept already; a full disk raises :class:`PhotoError`."""
@@ -209,8 +196,8 @@ class Pending:
         for n, photo in enumerate(photos, start):
             name = f"{n % 100:02d}-{secrets.token_hex(8)}.{photo.extension}"
             try:
-                write_whole(self.path / name, photo.data)
-            except NoRoom as exc:
+                self.path.put(name, photo.data, content_type=photo.content_type)
+            except storage.NoRoom as exc:
                 remove(self.path, added)
                 raise StorageFull(
                     N_("The server has no room left to store photos. Nothing was saved.")
@@ -227,7 +214,7 @@ class Pending:
         """The kept photos, ready to be stored with the complaint."""
         loaded = []
         for name in self.names():
-            data = (self.path / name).read_bytes()
+            data = self.path.read(name)
             with Image.open(BytesIO(data)) as image:
                 width, height = image.size
             extension = name.rsplit(".", 1)[1]
@@ -236,7 +223,7 @@ class Pending:
 
     def clear(self) -> None:
         """Forget every kept photo (the complaint was sent, or supported instead)."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        remove(self.path, [entry.key for entry in self.path.list()])
 
 
 def pending_key(token: str) -> str:

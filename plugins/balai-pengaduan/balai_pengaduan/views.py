@@ -16,7 +16,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -30,12 +29,13 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from balai import ratelimit
+from balai import ratelimit, storage
 from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.forms import validate_form
 from balai.items import MenuItem, SearchResult
 from balai.permissions import public, require
+from balai.storage import TenantFiles
 from balai.text import clean_text
 from balai_pengaduan import limiting, photos, runtime, services, sms
 from balai_pengaduan.forms import (
@@ -198,8 +198,8 @@ class _AlreadySent(Exception):
         self.complaint = complaint
 
 
-def _photo_folder() -> Path:
-    return photos.folder(current_app.instance_path, g.tenant.id)
+def _photo_folder() -> TenantFiles:
+    return photos.files()
 
 
 def _location_errors(data: dict[str, Any]) -> Errors:
@@ -390,9 +390,8 @@ def kept_photo(key: str, name: str) -> Response:
     found = kept.file(name) if kept is not None else None
     if kept is None or found is None:
         abort(404)
-    response = send_from_directory(kept.path, name, mimetype=photos.CONTENT_TYPES[found.suffix[1:]])
-    response.headers["Cache-Control"] = "private, max-age=600"
-    return response
+    mimetype = photos.CONTENT_TYPES[found.rsplit(".", 1)[1]]
+    return storage.send(kept.path, found, mimetype=mimetype, cache_control="private, max-age=600")
 
 
 @bp.get("/terkirim")
@@ -738,10 +737,12 @@ def photo(photo_id: int) -> Response:
     found = db.session.scalar(select(Photo).where(Photo.id == photo_id))
     if found is None or not _photo_visible(found.complaint):
         abort(404)
-    directory = photos.folder(current_app.instance_path, found.tenant_id)
-    response = send_from_directory(directory, found.filename, mimetype=found.content_type)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return storage.send(
+        photos.files(found.tenant_id),
+        found.filename,
+        mimetype=found.content_type,
+        cache_control="private, max-age=3600",
+    )
 
 
 def _photo_visible(complaint: Complaint) -> bool:

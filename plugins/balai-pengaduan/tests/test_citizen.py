@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
-from pathlib import Path
 
 import pytest
 from marshmallow import ValidationError
@@ -19,6 +18,7 @@ from sqlalchemy import select
 from balai.db import utcnow
 from balai.images import prepare as prepare_images
 from balai.sms import rotate_token
+from balai.testing import travel
 from balai_pengaduan import photos, services, views
 from balai_pengaduan.clients import create_client
 from balai_pengaduan.models import Complaint
@@ -49,14 +49,12 @@ def form_token(client) -> str:
     return found.group(1)
 
 
-def stored_photos(app, tenant) -> list[Path]:
-    folder = photos.folder(app.instance_path, tenant.id)
-    return sorted(p for p in folder.iterdir() if p.is_file()) if folder.exists() else []
+def stored_photos(app, tenant) -> list[str]:
+    return [e.key for e in photos.files(tenant.id).list() if "/" not in e.key]
 
 
-def kept_files(app, tenant) -> list[Path]:
-    pending = photos.folder(app.instance_path, tenant.id) / photos.PENDING
-    return sorted(pending.rglob("*.*")) if pending.exists() else []
+def kept_files(app, tenant) -> list[str]:
+    return [e.key for e in photos.files(tenant.id).list(f"{photos.PENDING}/")]
 
 
 def resolve(db_session, found, ctx):
@@ -572,14 +570,13 @@ def test_the_form_states_the_limits_in_mb(client, enabled, sampah):
 
 
 def test_the_sweep_removes_kept_photos_of_forms_abandoned(app, tenant, make_jpeg):
-    folder = photos.folder(app.instance_path, tenant.id)
+    folder = photos.files(tenant.id)
     kept = photos.Pending(folder, "t" * 32)
     with app.test_request_context():
         [name] = kept.add(prepare_images([(make_jpeg(), "a.jpg")], max_side=photos.MAX_SIDE))
     assert photos.sweep(folder, [], older_than=timedelta(minutes=60)) == []
-    old = (kept.path / name).stat().st_mtime - 2 * 86400
-    os.utime(kept.path / name, (old, old))
-    assert photos.sweep(folder, [], older_than=timedelta(minutes=60)) == [
-        f"pending/{kept.key}/{name}"
-    ]
-    assert not kept.path.exists()
+    with travel(datetime.now(UTC) + timedelta(days=2), tick=True):
+        assert photos.sweep(folder, [], older_than=timedelta(minutes=60)) == [
+            f"pending/{kept.key}/{name}"
+        ]
+    assert kept.names() == [] and kept_files(app, tenant) == []

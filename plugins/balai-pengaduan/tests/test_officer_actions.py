@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from datetime import UTC, date, datetime
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from balai import hookimpl
 from balai.testing import travel
 from balai_pengaduan import services
 from balai_pengaduan.models import Complaint, Photo
-from balai_pengaduan.photos import folder as photo_folder
+from balai_pengaduan.photos import files as photo_files
 from balai_pengaduan.runtime import HANDLE, VERIFY
 
 # Monday 10 February 2025, 10.00 WIB: no holiday for weeks either side.
@@ -61,9 +60,8 @@ def set_status(db_session, found, status, **values):
     db_session.commit()
 
 
-def files_in(app, tenant) -> list[Path]:
-    where = photo_folder(app.instance_path, tenant.id)
-    return sorted(where.iterdir()) if where.exists() else []
+def files_in(app, tenant) -> list[str]:
+    return [entry.key for entry in photo_files(tenant.id).list()]
 
 
 # -- what is offered -------------------------------------------------------------------
