@@ -147,7 +147,7 @@ def test_the_logo_is_streamed_with_an_etag_and_revalidated(
 def test_the_store_says_whether_it_can_be_used(
     app: Flask, storage_backend: str, tmp_path: Path
 ) -> None:
-    storage.store().check()  # the test's own store works
+    storage.check()  # the test's own store works
     if storage_backend == "local":
         (tmp_path / "a-file").write_text("")
         broken = storage.open_store("file://" + str(tmp_path / "a-file" / "x"), instance_path="")

@@ -1,9 +1,10 @@
 """Files a region's uploads become: written whole or not at all.
 
-Uploads (a region's logo, a plugin's photos) are kept under the instance folder. A
-write that fails half-way, most often because the disk is full, must leave no partial
-file for a page to serve or a backup to copy: :func:`write_whole` writes to a hidden
-``.part`` file beside the target and renames it into place, deleting it on failure.
+Uploads (a region's logo, a plugin's photos) kept in a local folder by
+:mod:`balai.storage` are written here. A write that fails half-way, most often because
+the disk is full, must leave no partial file for a page to serve or a backup to copy:
+:func:`write_whole` writes to a hidden ``.part`` file beside the target and renames it
+into place, deleting it on failure.
 """
 
 from __future__ import annotations

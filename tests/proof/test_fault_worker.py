@@ -10,16 +10,17 @@ folder, and the next complaint must go through.
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 from PIL import Image
 from sqlalchemy import func, select
 
+from balai import storage
 from balai.channels import OutboxMessage
 from balai.db import db
 from balai_pengaduan.commands import group
@@ -29,14 +30,14 @@ STALLED = "stalled inside the transaction"
 
 WORKER = textwrap.dedent(
     f"""
-    import io, sys, time
+    import io, json, sys, time
 
     from PIL import Image
 
     from balai.testing import make_test_app
     from balai_pengaduan import runtime
 
-    database, instance, host = sys.argv[1:4]
+    database, instance, host, files = sys.argv[1:5]
     announce = runtime.announce_submitted
 
     def announce_then_stall(complaint):
@@ -51,7 +52,9 @@ WORKER = textwrap.dedent(
         Image.new("RGB", (64, 48), (200, 120, 40)).save(out, format="JPEG")
         return io.BytesIO(out.getvalue())
 
-    app = make_test_app({{"DATABASE_URL": database, "INSTANCE_PATH": instance}})
+    app = make_test_app(
+        {{"DATABASE_URL": database, "INSTANCE_PATH": instance, **json.loads(files)}}
+    )
     form = {{
         "category": "SAMPAH",
         "description": "Sampah menumpuk di depan Pasar Anyar sejak tiga hari.",
@@ -68,7 +71,10 @@ WORKER = textwrap.dedent(
 
 
 def _start_worker(app, tenant, database_url: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-c", WORKER, database_url, app.instance_path, tenant.domains[0]]
+    files = json.dumps({k: app.config[k] for k in ("STORAGE_URL", "S3_ENDPOINT_URL")})
+    command = [
+        sys.executable, "-c", WORKER, database_url, app.instance_path, tenant.domains[0], files
+    ]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603
 
 
@@ -103,12 +109,12 @@ def _rows(tenant_id: int) -> dict[str, int]:
     return counts
 
 
-def _files(folder: Path) -> list[Path]:
-    """The files stored under ``folder``, leaving out the photos a complaint form keeps
-    between its tries (``pengaduan/pending``: whole files, swept after a day)."""
-    if not folder.exists():
-        return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and "pending" not in p.parts)
+def _files(app) -> list[str]:
+    """The names of the files stored (in whichever store the app uses), leaving out the
+    photos a complaint form keeps between its tries (``pengaduan/pending``: whole
+    files, swept after a day)."""
+    keys = [entry.key for entry in storage.store(app).list("tenants/")]
+    return sorted(key.rsplit("/", 1)[1] for key in keys if "/pending/" not in key)
 
 
 def test_a_worker_killed_mid_transaction_leaves_no_partial_rows_or_files(
@@ -134,11 +140,10 @@ def test_a_worker_killed_mid_transaction_leaves_no_partial_rows_or_files(
 
     # The killed worker's photos were written but never committed: stray files,
     # which the cron sweep deletes while keeping every file a complaint names.
-    folder = Path(app.instance_path) / "tenants"
-    stray = len(_files(folder)) - 1
+    stray = len(_files(app)) - 1
     swept = app.test_cli_runner().invoke(group, ["sweep-photos", "--older-than", "0"])
     assert swept.exit_code == 0, swept.output
-    kept = [path.name for path in _files(folder)]
+    kept = _files(app)
     figures.record(PART, "stray files after the kill", stray)
     figures.record(PART, "partial files found", len(kept) - 1)
     assert stray == 2 and kept == _photo_names(tenant.id)

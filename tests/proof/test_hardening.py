@@ -28,7 +28,6 @@ import struct
 import zlib
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from filling import fill
@@ -38,7 +37,7 @@ from PIL import ImageFile
 from sqlalchemy import func, select
 from walking import seeds, walk
 
-from balai import web
+from balai import storage, web
 from balai.auth.accounts import create_user
 from balai.channels import OutboxMessage
 from balai.db import db
@@ -317,8 +316,7 @@ def test_a_photo_over_the_plugins_limit_is_refused_naming_the_field(
     assert 'id="photos-error"' in response.text
     assert "foto-besar.jpg lebih besar dari 1 MB." in response.text
     assert _complaints(tenant) == before
-    folder = Path(app.instance_path, "tenants", str(tenant.id), "pengaduan")
-    assert not folder.exists() or not any(p.is_file() for p in folder.iterdir())
+    assert list(storage.for_tenant(tenant.id, app=app).list()) == []
 
 
 def test_the_link_check_goes_red_when_links_follow_the_claimed_host(

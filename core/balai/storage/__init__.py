@@ -41,6 +41,7 @@ __all__ = [
     "StorageError",
     "Store",
     "TenantFiles",
+    "check",
     "check_key",
     "for_tenant",
     "init_app",
@@ -84,6 +85,12 @@ def store(app: Flask | None = None) -> Store:
     """The app's store (whole keys: for the operator's commands, not for requests)."""
     found: Store = (app or current_app).extensions[EXTENSION]
     return found
+
+
+def check(app: Flask | None = None) -> None:
+    """Cheap readiness probe of the app's store (a HEAD of the bucket, or the folder
+    being writable). :raises StorageError: the store cannot be used."""
+    store(app).check()
 
 
 def for_tenant(tenant: Any = None, *, app: Flask | None = None) -> TenantFiles:

@@ -169,6 +169,7 @@ class Pending:
     def __init__(self, directory: storage.TenantFiles, token: str) -> None:
         self.key = pending_key(token)
         self.path = directory.within(f"{PENDING}/{self.key}")
+        self._names: list[str] | None = None
 
     @classmethod
     def at(cls, directory: storage.TenantFiles, key: str) -> Pending | None:
@@ -178,11 +179,14 @@ class Pending:
         found = cls.__new__(cls)
         found.key = key
         found.path = directory.within(f"{PENDING}/{key}")
+        found._names = None
         return found
 
     def names(self) -> list[str]:
-        """The kept photos, in the order they were chosen."""
-        return sorted(e.key for e in self.path.list() if _NAME_RE.match(e.key))
+        """The kept photos, in the order they were chosen (listed once: a page asks often)."""
+        if self._names is None:
+            self._names = sorted(e.key for e in self.path.list() if _NAME_RE.match(e.key))
+        return list(self._names)
 
     def file(self, name: str) -> str | None:
         """``name``, if it is one of the kept photos."""
@@ -203,12 +207,14 @@ class Pending:
                     N_("The server has no room left to store photos. Nothing was saved.")
                 ) from exc
             added.append(name)
+        self._names = None
         return added
 
     def discard(self, names: Iterable[str]) -> None:
         """Forget the kept photos the citizen removed."""
         kept = set(self.names())
         remove(self.path, [n for n in names if n in kept])
+        self._names = None
 
     def load(self) -> list[PreparedPhoto]:
         """The kept photos, ready to be stored with the complaint."""
@@ -224,6 +230,7 @@ class Pending:
     def clear(self) -> None:
         """Forget every kept photo (the complaint was sent, or supported instead)."""
         remove(self.path, [entry.key for entry in self.path.list()])
+        self._names = None
 
 
 def pending_key(token: str) -> str:
