@@ -18,6 +18,7 @@ from balai import (
     config,
     devmail,
     i18n,
+    jobs,
     meta,
     permissions,
     ratelimit,
@@ -122,5 +123,6 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
     app.before_request(gate_disabled_plugins)
     enforce_route_access(app, manager)  # after every route: deny what declares no access
     channels.init_app(app, manager)  # after the plugins that routes left broken are out
+    jobs.init_app(app, manager)
     manager.call_each("register_commands", startup=True, cli=app.cli)
     return app

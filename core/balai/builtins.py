@@ -8,8 +8,10 @@ from flask_babel import lazy_gettext as _l
 
 from balai.api.core import PREFIX as API_PREFIX
 from balai.auth.models import User
+from balai.channels import deliver_pending
 from balai.hookspecs import hookimpl
 from balai.items import MenuItem
+from balai.jobs import Job
 from balai.permissions import Permission, permissions_of, route_access
 from balai.tenancy import TenantInfo
 
@@ -34,6 +36,21 @@ def register_permissions() -> list[Permission]:
             admin_only=True,
         ),
         Permission("balai.manage_calendar", _l("Keep the region's own holidays")),
+    ]
+
+
+def deliver_outbox(tenant: TenantInfo) -> str:
+    """The region's share of ``balai outbox deliver``: its pending and retriable messages."""
+    delivered, failed = deliver_pending(current_app, limit=100, tenant_id=tenant.id)
+    return f"delivered {delivered}, failed {failed}"
+
+
+@hookimpl(trylast=True)
+def register_jobs(app: Flask) -> list[Job]:
+    # Each message keeps its own attempts (OUTBOX_MAX_ATTEMPTS): the run is not retried.
+    # A slow mail server gets SMTP_TIMEOUT per message, hence the longer limit.
+    return [
+        Job("core.deliver-outbox", deliver_outbox, schedule="* * * * *", retries=0, time_limit=600)
     ]
 
 
@@ -95,6 +112,13 @@ def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
             section="admin",
             permission="balai.manage_plugins",
             order=60,
+        ),
+        MenuItem(
+            _("Background jobs"),
+            url_for("balai_admin.jobs"),
+            section="admin",
+            permission="balai.manage_plugins",
+            order=70,
         ),
     ]
     if user is not None:

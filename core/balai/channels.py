@@ -308,24 +308,27 @@ def channels(app: Flask | None = None) -> dict[str, Channel]:
 # -- delivery --------------------------------------------------------------------
 
 
-def deliver_pending(app: Flask, limit: int = 100) -> tuple[int, int]:
-    """Deliver up to ``limit`` pending or failed-but-retriable messages of every tenant.
+def deliver_pending(app: Flask, limit: int = 100, tenant_id: int | None = None) -> tuple[int, int]:
+    """Deliver up to ``limit`` pending or failed-but-retriable messages of every tenant
+    (or only of ``tenant_id``: the ``core.deliver-outbox`` job runs per region).
 
     Each message is claimed, delivered and recorded in its own transaction (on
     PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so concurrent runs share the work).
 
     :returns: ``(delivered, failed)``: delivered counts ``sent`` and ``stored``.
     """
-    return _deliver(app, limit)
+    return _deliver(app, limit, tenant_id=tenant_id)
 
 
-def _deliver(app: Flask, limit: int, only: Iterable[int] | None = None) -> tuple[int, int]:
+def _deliver(
+    app: Flask, limit: int, only: Iterable[int] | None = None, tenant_id: int | None = None
+) -> tuple[int, int]:
     delivered = failed = 0
     last_id = 0
     with app.app_context():
         for _n in range(max(limit, 0)):
             with db.all_tenants() as session:
-                row = session.scalar(_next_due(app, last_id, only))
+                row = session.scalar(_next_due(app, last_id, only, tenant_id))
                 if row is None:
                     break
                 last_id = row.id
@@ -336,7 +339,9 @@ def _deliver(app: Flask, limit: int, only: Iterable[int] | None = None) -> tuple
     return delivered, failed
 
 
-def _next_due(app: Flask, after: int, only: Iterable[int] | None) -> Any:
+def _next_due(
+    app: Flask, after: int, only: Iterable[int] | None, tenant_id: int | None = None
+) -> Any:
     """The oldest message after id ``after`` still to be delivered, locked for this run."""
     stmt = (
         select(OutboxMessage)
@@ -349,6 +354,8 @@ def _next_due(app: Flask, after: int, only: Iterable[int] | None) -> Any:
         .limit(1)
         .with_for_update(skip_locked=True)
     )
+    if tenant_id is not None:
+        stmt = stmt.where(OutboxMessage.tenant_id == tenant_id)
     return stmt if only is None else stmt.where(OutboxMessage.id.in_(list(only)))
 
 

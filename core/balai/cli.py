@@ -31,6 +31,7 @@ from balai.auth.models import User
 from balai.channels import deliver_pending
 from balai.db import db
 from balai.demo import demo_command
+from balai.jobs.cli import jobs_group, scheduler_command, worker_command
 from balai.permissions import OPERATOR, ROLES
 from balai.plugins import PluginInfo
 from balai.plugins import plugins as plugin_manager
@@ -439,3 +440,6 @@ def outbox_deliver(limit: int) -> None:
 
 cli.add_command(demo_command)
 cli.add_command(files_group)
+cli.add_command(jobs_group)
+cli.add_command(worker_command)
+cli.add_command(scheduler_command)

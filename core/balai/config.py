@@ -65,6 +65,12 @@ DEFAULTS: dict[str, Any] = {
     # in the database; a Redis URL keeps them in that Redis.
     "RATELIMIT_STORAGE_URL": None,
     "RATELIMIT_KEY_PREFIX": "balai",
+    # Background jobs: a Redis URL ("redis://127.0.0.1:6379/1") sends them to RQ
+    # queues served by 'balai worker' and 'balai scheduler'; None: 'balai jobs run-due'
+    # from cron runs them. The queue's name, and seconds between scheduler checks.
+    "REDIS_URL": None,
+    "JOBS_QUEUE": "balai",
+    "JOBS_SCHEDULER_INTERVAL": 10,
     # Uploads.
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "LOGO_MAX_BYTES": 512 * 1024,

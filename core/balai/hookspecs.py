@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from balai.auth import User
     from balai.channels import Channel, SmsKeyword
     from balai.items import MapLayer, MenuItem, SearchResult, Widget
+    from balai.jobs import Job
     from balai.permissions import Permission
     from balai.tenancy import TenantInfo
 
@@ -129,6 +130,25 @@ def register_sms_keywords(app: Flask) -> list[SmsKeyword] | None:
 
     :param app: the application being built.
     :returns: a list of :class:`balai.channels.SmsKeyword`, or ``None``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def register_jobs(app: Flask) -> list[Job] | None:
+    """Declare the plugin's background jobs.
+
+    Each :class:`balai.jobs.Job` is named ``<plugin>.<verb>`` and runs once per region
+    that has the plugin enabled: at the slots of its cron ``schedule`` (read in the
+    region's time zone), or when enqueued with :func:`balai.jobs.enqueue`. Its
+    function is called as ``func(tenant, **kwargs)`` with the region as the current
+    tenant; a failure is retried ``retries`` times after ``backoff`` seconds, and a run
+    longer than ``time_limit`` seconds is stopped. A bad declaration makes the plugin
+    broken.
+
+    :param app: the application being built.
+    :returns: a list of :class:`balai.jobs.Job`, or ``None``.
 
     .. versionadded:: 0.1
     """

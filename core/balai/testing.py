@@ -352,7 +352,8 @@ def s3_storage(balai_s3_server: str) -> dict[str, str]:
 
 
 def make_test_app(overrides: dict[str, Any] | None = None) -> Flask:
-    """A Balai app with test settings: fast hashing, no CSRF, state seen at once."""
+    """A Balai app with test settings: fast hashing, no CSRF, state seen at once, no
+    job queue."""
     from balai.app import create_app
 
     settings: dict[str, Any] = {
@@ -363,6 +364,8 @@ def make_test_app(overrides: dict[str, Any] | None = None) -> Flask:
         "PASSWORD_HASHING": "fast",
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": None,
+        # Jobs run inline (balai jobs run-due) unless a test asks for a Redis queue.
+        "REDIS_URL": None,
     }
     settings.update(overrides or {})
     app = create_app(settings)

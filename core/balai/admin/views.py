@@ -10,10 +10,21 @@ from flask import abort, redirect
 from werkzeug.wrappers import Response
 
 from balai.admin import appearance, bp, departments, holidays, plugins, roles, sms, users
+from balai.jobs import views as jobs
 from balai.permissions import require
 from balai.web import menu
 
-__all__ = ["appearance", "bp", "departments", "holidays", "plugins", "roles", "sms", "users"]
+__all__ = [
+    "appearance",
+    "bp",
+    "departments",
+    "holidays",
+    "jobs",
+    "plugins",
+    "roles",
+    "sms",
+    "users",
+]
 
 
 @bp.route("/")

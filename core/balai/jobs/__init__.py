@@ -1,0 +1,40 @@
+"""Background jobs: work that runs outside web requests, once per region.
+
+A plugin declares its jobs with the ``register_jobs`` hook::
+
+    from balai.jobs import Job
+
+    @hookimpl
+    def register_jobs(app):
+        return [Job("pengaduan.check-deadlines", check_deadlines, schedule="15 0 * * *")]
+
+Scheduled jobs run at their slots (:mod:`balai.jobs.slots`), each slot once per
+region (:class:`JobRun` records it); :func:`enqueue` runs a job soon. With
+``REDIS_URL`` set the runs go to RQ queues served by ``balai worker`` and
+``balai scheduler``; without it ``balai jobs run-due`` (from cron) runs them.
+"""
+
+from __future__ import annotations
+
+from balai.jobs.declaration import (
+    CORE,
+    Job,
+    JobDeclarationError,
+    declared,
+    init_app,
+    job_named,
+)
+from balai.jobs.models import STATUSES, JobRun
+from balai.jobs.runner import enqueue
+
+__all__ = [
+    "CORE",
+    "STATUSES",
+    "Job",
+    "JobDeclarationError",
+    "JobRun",
+    "declared",
+    "enqueue",
+    "init_app",
+    "job_named",
+]
