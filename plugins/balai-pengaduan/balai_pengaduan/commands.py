@@ -14,12 +14,13 @@ from sqlalchemy import select
 
 from balai.calendar import local_date
 from balai.db import db, utcnow
+from balai.jobs import Job
 from balai.plugins import plugins
 from balai.tenancy import TIMEZONES, TenantInfo, registry
 from balai_pengaduan import clients, photos, services
 from balai_pengaduan.models import Photo
 
-__all__ = ["check_deadlines", "group", "sweep_photos"]
+__all__ = ["JOBS", "check_deadlines", "group", "sweep_photos"]
 
 PLUGIN = "pengaduan"
 
@@ -99,6 +100,23 @@ def sweep_photos_command(minutes: int) -> None:
     for tenant in registry().all():
         deleted = sweep_photos(tenant, timedelta(minutes=minutes))
         click.echo(f"{tenant.slug}: {len(deleted)} stray photo files deleted")
+
+
+def check_deadlines_job(tenant: TenantInfo) -> str:
+    """The ``pengaduan.check-deadlines`` job: :func:`check_deadlines` for one region."""
+    return f"{check_deadlines(tenant)} newly overdue"
+
+
+def sweep_photos_job(tenant: TenantInfo) -> str:
+    """The ``pengaduan.sweep-photos`` job: :func:`sweep_photos` of files an hour old."""
+    return f"{len(sweep_photos(tenant, timedelta(minutes=60)))} stray photo files deleted"
+
+
+#: The plugin's jobs (``register_jobs``): each in the region's own time zone.
+JOBS = [
+    Job("pengaduan.check-deadlines", check_deadlines_job, schedule="15 0 * * *"),
+    Job("pengaduan.sweep-photos", sweep_photos_job, schedule="30 * * * *"),
+]
 
 
 def _tenant(slug: str) -> TenantInfo:

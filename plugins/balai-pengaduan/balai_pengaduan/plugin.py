@@ -21,6 +21,7 @@ from balai.auth import User
 from balai.channels import SmsKeyword
 from balai.i18n import N_
 from balai.items import MapLayer, MenuItem, SearchResult, Widget
+from balai.jobs import Job
 from balai.permissions import Permission
 from balai.tenancy import TenantInfo
 from balai_pengaduan import (
@@ -97,6 +98,11 @@ def register_settings_schema() -> type[Schema]:
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     cli.add_command(commands.group)
+
+
+@hookimpl
+def register_jobs(app: Flask) -> list[Job]:
+    return commands.JOBS
 
 
 @hookimpl

@@ -115,3 +115,24 @@ def test_a_key_works_only_in_its_own_region(run, both, other_tenant, db_session)
     assert find_client(db_session, key) is None
     with db.tenant_session(other_tenant.id) as session:
         assert find_client(session, key) is not None
+
+
+def test_the_deadline_check_is_a_job_run_once_per_region(
+    app, both, other_tenant, sampah, complaint, db_session, monkeypatch
+):
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")  # the balai group sets it
+    from balai.cli import cli
+    from balai.testing import travel
+
+    make_overdue(db_session, complaint())
+    runner = app.test_cli_runner()
+    with travel("2026-03-04T00:20:00+07:00"):  # the 00:15 slot, in the region's zone
+        result = runner.invoke(cli, ["jobs", "run-due"])
+        again = runner.invoke(cli, ["jobs", "run-due"])
+    assert result.exit_code == 0, result.output
+    slot = "2026-03-03T17:15:00Z"
+    assert f"pengaduan.check-deadlines kota-a {slot}: done (1 newly overdue)" in result.output
+    assert f"pengaduan.check-deadlines kota-b {slot}: done (0 newly overdue)" in result.output
+    assert "pengaduan.sweep-photos kota-a" in result.output
+    assert "pengaduan.check-deadlines" not in again.output
+    assert announced(db_session) == [True]

@@ -13,12 +13,13 @@ from flask.cli import AppGroup
 from flask_babel import get_timezone
 
 from balai.db import db, utcnow
+from balai.jobs import Job
 from balai.settings import plugin_settings
 from balai.tenancy import TenantInfo, registry
 from balai_puskesmas import export, runtime
 from balai_puskesmas.settings import sending_settings
 
-__all__ = ["group", "purge_for", "send_for"]
+__all__ = ["JOBS", "group", "purge_for", "send_and_purge", "send_for", "send_job"]
 
 PLUGIN = "puskesmas"
 
@@ -55,6 +56,24 @@ def purge_for(tenant: TenantInfo) -> int:
             return export.purge_sent(session, utcnow(), days)
 
 
+def send_and_purge(tenant: TenantInfo, limit: int = 50) -> tuple[export.SendSummary | None, int]:
+    """One region's share of ``balai puskesmas send``: send what is due (``None`` when
+    sending is off), then delete the bundles past retention (how many)."""
+    return send_for(tenant, limit), purge_for(tenant)
+
+
+def send_job(tenant: TenantInfo) -> str:
+    """The ``puskesmas.send`` job: :func:`send_and_purge`, summed up in one line."""
+    summary, deleted = send_and_purge(tenant)
+    line = summary.line() if summary is not None else "sending to SATUSEHAT is switched off"
+    return line + (f", {deleted} bundles deleted" if deleted else "")
+
+
+#: Failed bundles wait with their own back-off (export.py), so a failed run is not
+#: retried; its error keeps only the exception's type and place (never personal data).
+JOBS = [Job("puskesmas.send", send_job, schedule="* * * * *", retries=0, error_messages=False)]
+
+
 @group.command("send")
 @click.option("--tenant", "slug", help="Only this tenant (its slug); default: every tenant.")
 @click.option(
@@ -89,8 +108,7 @@ def send_command(slug: str | None, limit: int) -> None:
     failed = []
     for tenant in tenants:
         try:
-            summary = send_for(tenant, limit)
-            deleted = purge_for(tenant)
+            summary, deleted = send_and_purge(tenant, limit)
         except Exception as exc:  # one region's failure must not stop the others
             # Not the message: a database error quotes its parameters (personal data).
             where = traceback.extract_tb(exc.__traceback__)[-1]

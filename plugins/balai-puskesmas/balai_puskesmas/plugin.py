@@ -27,6 +27,7 @@ from balai.channels import SmsKeyword
 from balai.db import utcnow
 from balai.i18n import N_
 from balai.items import MapLayer, MenuItem, SearchResult, Widget
+from balai.jobs import Job
 from balai.permissions import Permission
 from balai.tenancy import TenantInfo
 from balai_puskesmas import (
@@ -138,6 +139,11 @@ def register_settings_schema() -> type[Schema]:
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     cli.add_command(commands.group)
+
+
+@hookimpl
+def register_jobs(app: Flask) -> list[Job]:
+    return commands.JOBS
 
 
 @hookimpl

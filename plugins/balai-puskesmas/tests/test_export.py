@@ -517,6 +517,31 @@ def test_the_send_command_deletes_what_is_past_the_regions_retention(
     assert fresh(db_session, recent).bundle_sealed is None
 
 
+def test_sending_is_a_job_whose_errors_never_quote_their_message(
+    app, enabled, db_session, queue, monkeypatch
+):
+    from balai.cli import cli
+    from balai.jobs import JobRun
+    from balai_puskesmas import commands
+
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")  # the balai group sets it
+    runner = app.test_cli_runner()
+    result = runner.invoke(cli, ["jobs", "run", "puskesmas.send", "--tenant", "kota-a"])
+    assert result.exit_code == 0, result.output
+    assert ": done (sending to SATUSEHAT is switched off)" in result.output
+
+    def fails(tenant, limit=50):
+        raise ValueError("NIK 3171234567890123 refused")
+
+    monkeypatch.setattr(commands, "send_for", fails)
+    result = runner.invoke(cli, ["jobs", "run", "puskesmas.send", "--tenant", "kota-a"])
+    assert result.exit_code == 1
+    with db.tenant_session(enabled.id) as session:
+        failed = session.scalars(select(JobRun).where(JobRun.status == "failed")).one()
+    assert failed.error.startswith("ValueError at test_export.py:")
+    assert "3171234567890123" not in result.output + failed.error
+
+
 def test_the_migration_seals_bundles_kept_in_clear(
     app, tenant, db_session, vault, clinic, add_patient
 ):
