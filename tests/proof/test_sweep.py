@@ -59,7 +59,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from filling import enable_all, fill
+from filling import enable_all, enqueue_jobs, fill
 from flask import Flask, request_finished
 from flask.signals import got_request_exception
 from flask_login import current_user
@@ -71,7 +71,7 @@ from balai.auth.models import Department
 from balai.db import Base, TenantOptional, TenantScoped, db
 from balai.permissions import access_of
 from balai.schema import tenant_tables
-from balai.tenancy import TenantInfo
+from balai.tenancy import TenantInfo, registry
 from balai.tenancy.registry import TENANTLESS_ENDPOINTS
 from balai.testing import PASSWORD
 
@@ -435,6 +435,8 @@ def _api_token(client: Any) -> str:
 def regions(app: Flask, tenant: TenantInfo, other_tenant: TenantInfo) -> Regions:
     enable_all(app, tenant)
     fill(app, enable_all(app, other_tenant))
+    for region in (tenant, other_tenant):  # job names are in both: only B's keys are B's
+        enqueue_jobs(app, registry(app).by_id(region.id))
     with db.tenant_session(tenant.id) as session:
         session.add(Department(code="SAPU", name="Dinas Uji Sapu"))
     with db.all_tenants() as session:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from balai.db import db
+from balai.jobs import declared, enqueue
+from balai.jobs.runner import runs_for
 from balai.plugins import plugins
 from balai.tenancy import TenancyError, TenantInfo, enable_plugin, registry
 
@@ -30,3 +32,12 @@ def fill(app: Flask, tenant: TenantInfo) -> None:
     with db.tenant_session(tenant.id) as session:
         for name in sorted(tenant.plugins):
             plugins(app).relay(frozenset({name})).populate_demo(tenant=tenant, session=session)
+
+
+def enqueue_jobs(app: Flask, tenant: TenantInfo) -> None:
+    """One waiting run of every job the tenant has, each under a key naming the region
+    (``kota-b:pengaduan.check-deadlines``): background job records to look for."""
+    with app.app_context():
+        for job in declared(app).values():
+            if runs_for(job, tenant):
+                enqueue(job.name, tenant=tenant, key=f"{tenant.slug}:{job.name}")
