@@ -457,3 +457,18 @@ def test_with_redis_the_forked_work_horse_stops_a_job_at_its_time_limit(rq_app):
     assert found["sample.slow"].error == "TimeLimitExceeded: stopped after 1 s"
     assert found["sample.later"].status == "done"  # the next horse has its own connections
     assert found["sample.later"].result == "pinged kota-b {'n': 1}"
+
+
+def test_the_commands_run_in_an_app_context_of_their_own(make_app, monkeypatch):
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")
+    app = make_app()  # no app context pushed, as from the shell
+    info = ScriptInfo(create_app=lambda: app)
+    listed = CliRunner().invoke(cli, ["jobs", "list"], obj=info)
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.splitlines()[1].split()[0] == "core.deliver-outbox"
+    assert CliRunner().invoke(cli, ["jobs", "run-due"], obj=info).exit_code == 0
+    worker = CliRunner().invoke(cli, ["worker"], obj=info)
+    assert "REDIS_URL is not set" in worker.stderr

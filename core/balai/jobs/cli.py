@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -30,7 +31,7 @@ def _needs_redis(app: Flask) -> None:
         )
 
 
-@click.group("jobs")
+@click.group("jobs", cls=AppGroup)
 def jobs_group() -> None:
     """Background jobs: what is declared, running due ones, running one now."""
 
@@ -119,6 +120,7 @@ def jobs_run(name: str, slug: str) -> None:
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
+@with_appcontext
 def worker_command(burst: bool) -> None:
     """Run an RQ worker for the deployment's jobs (needs REDIS_URL)."""
     from balai.jobs import queue
@@ -135,6 +137,7 @@ def worker_command(burst: bool) -> None:
     default=None,
     help="Seconds between checks (default: JOBS_SCHEDULER_INTERVAL).",
 )
+@with_appcontext
 def scheduler_command(interval: float | None) -> None:
     """Enqueue every job's due slots, every few seconds, until stopped (needs REDIS_URL)."""
     from balai.jobs.scheduler import run_forever

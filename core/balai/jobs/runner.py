@@ -298,7 +298,7 @@ def run_due(app: Flask, now: datetime) -> list[Outcome]:
         outcomes = []
         for job, run_id, tenant in claimed:
             dispatch(app, job, run_id, tenant)
-            outcomes.append(Outcome(job.name, tenant.slug, str(run_id), "queued"))
+            outcomes.append(Outcome(job.name, tenant.slug, f"run {run_id}", "queued"))
         return outcomes
     return [_run_here(app, run_id, tenant_id) for run_id, tenant_id in waiting_runs(now)]
 
