@@ -472,3 +472,29 @@ def test_the_commands_run_in_an_app_context_of_their_own(make_app, monkeypatch):
     assert CliRunner().invoke(cli, ["jobs", "run-due"], obj=info).exit_code == 0
     worker = CliRunner().invoke(cli, ["worker"], obj=info)
     assert "REDIS_URL is not set" in worker.stderr
+
+
+@pytest.mark.balai_plugins(Sample())
+def test_with_redis_balai_worker_runs_what_run_due_enqueued(rq_app, monkeypatch):
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")
+    runner = rq_app.test_cli_runner()
+    with rq_app.app_context(), at(START):
+        enqueued = runner.invoke(cli, ["jobs", "run-due"])
+        assert enqueued.exit_code == 0, enqueued.output
+        assert "sample.ping kota-a run " in enqueued.output
+        assert {r.status for r in runs()} == {"queued"}
+        worked = runner.invoke(cli, ["worker", "--burst"])
+    assert worked.exit_code == 0, worked.output
+    statuses = {(r.job, r.status) for r in runs()}
+    assert ("sample.ping", "done") in statuses and ("sample.boom", "retrying") in statuses
+
+
+@pytest.mark.balai_plugins(Sample())
+def test_with_redis_the_scheduler_loop_enqueues_each_slot_once(rq_app):
+    from balai.jobs import queue
+    from balai.jobs.scheduler import run_forever
+
+    stops = iter([False, False, True])  # two checks, then stopped
+    with at(START):
+        run_forever(rq_app, 0, stop=lambda: next(stops))
+        assert queue.counts(rq_app)["queued"] == 6  # 3 scheduled jobs x 2 regions, once
