@@ -498,3 +498,17 @@ def test_with_redis_the_scheduler_loop_enqueues_each_slot_once(rq_app):
     with at(START):
         run_forever(rq_app, 0, stop=lambda: next(stops))
         assert queue.counts(rq_app)["queued"] == 6  # 3 scheduled jobs x 2 regions, once
+
+
+@pytest.mark.balai_plugins(Sample())
+def test_a_run_waiting_in_a_region_that_switched_the_plugin_off_is_not_run(app, run, regions):
+    from balai.tenancy import disable_plugin
+
+    with at(START):
+        enqueue("sample.later", tenant="kota-a", key="k1")
+        disable_plugin(app, regions[0], "sample", by="test")
+        result = run("jobs", "run-due")
+    assert ("ping", "kota-a") not in CALLS
+    assert "has switched the sample plugin off" in result.output
+    [waiting] = [r for r in runs("sample.later")]
+    assert (waiting.status, waiting.attempts) == ("failed", 1)

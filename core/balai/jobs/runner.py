@@ -196,12 +196,15 @@ def execute(
         run = session.get(JobRun, run_id) if taken else None
         if run is None:
             return None
-        session.refresh(run)
         name, arguments, attempts = run.job, dict(run.arguments or {}), run.attempts
     job = declared(app).get(name)
+    if job is not None and tenant is not None and not runs_for(job, tenant):
+        retry = False  # switched off since it was queued: not run in that region
     try:
         if job is None or tenant is None:
             raise LookupError(f"unknown job {name!r} (no plugin declares it now)")
+        if not runs_for(job, tenant):
+            raise LookupError(f"{tenant.slug} has switched the {job.plugin} plugin off")
         with _limited(job) if time_limit else nullcontext():
             result = _call(app, job, tenant, arguments)
     except BaseException as exc:
