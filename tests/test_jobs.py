@@ -23,7 +23,7 @@ from balai.db import db
 from balai.jobs import Job, JobRun, declared, enqueue
 from balai.jobs.slots import latest_slot
 from balai.plugins import plugins
-from balai.tenancy import TenantInfo, current_tenant
+from balai.tenancy import TenantInfo, current_tenant, registry
 from balai.testing import travel
 
 # Messages are translatable; these tests read them in English.
@@ -512,3 +512,23 @@ def test_a_run_waiting_in_a_region_that_switched_the_plugin_off_is_not_run(app, 
     assert "has switched the sample plugin off" in result.output
     [waiting] = [r for r in runs("sample.later")]
     assert (waiting.status, waiting.attempts) == ("failed", 1)
+
+
+@pytest.mark.balai_plugins(Sample())
+def test_with_redis_a_run_claimed_but_never_enqueued_is_enqueued_later(rq_app):
+    from balai.jobs import queue, scheduler
+    from balai.jobs.runner import claim
+
+    with rq_app.app_context(), at(START):  # a scheduler killed between claim and enqueue
+        kota_a = registry(rq_app).by_slug("kota-a")
+        lost = claim(declared(rq_app)["sample.later"], kota_a, "key:lost", datetime.now(UTC))
+    with at(START, seconds=4 * 60):
+        scheduler.tick(rq_app)
+        assert queue.counts(rq_app)["queued"] == 6  # the slots due; not yet the lost run
+    with at(START, seconds=6 * 60):
+        scheduler.tick(rq_app)
+        scheduler.tick(rq_app)
+        assert queue.counts(rq_app)["queued"] == 6 + 2 + 1  # 10:13's outbox runs, and it, once
+    with rq_app.app_context(), at(START, seconds=6 * 60):
+        _work(rq_app)
+    assert [r.status for r in runs() if r.id == lost] == ["done"]

@@ -11,20 +11,29 @@ of (without closing the parent's connections) in every child.
 from __future__ import annotations
 
 import os
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
 from balai.db import db
 from balai.jobs.declaration import Job
-from balai.jobs.models import WAITING
+from balai.jobs.models import WAITING, JobRun
 
 if TYPE_CHECKING:
     from redis import Redis
     from rq import Queue, Worker
 
-__all__ = ["bind", "connection", "counts", "enqueue_run", "perform", "rq_queue", "worker"]
+__all__ = [
+    "bind",
+    "connection",
+    "counts",
+    "enqueue_run",
+    "enqueued",
+    "job_id",
+    "perform",
+    "rq_queue",
+    "worker",
+]
 
 FAILURE_TTL = 30 * 24 * 3600  # seconds RQ keeps a failed job in its FailedJobRegistry
 _bound: dict[str, Flask] = {}
@@ -47,28 +56,39 @@ def rq_queue(app: Flask) -> Queue:
     return Queue(app.config["JOBS_QUEUE"], connection=connection(app))
 
 
-def enqueue_run(app: Flask, job: Job, run_id: int, tenant_id: int) -> None:
-    """Put a claimed run on the queue with the job's time limit and retries.
+def job_id(app: Flask, run: JobRun) -> str:
+    """The RQ job id of ``run``: its queue, id and creation instant.
 
-    RQ's job ids are global to the Redis database and a job's stored fields outlive it
-    for a while, so the id is made unique (the queue's name, the run, a random part)
-    rather than reusing a run id that a restored database may hand out again.
+    RQ's ids are global to the Redis database and a job's stored fields outlive it for
+    a while, so the id is not the run's id alone, which a restored database could hand
+    out again; and it is fixed per run, so :func:`enqueued` can look for it.
     """
+    return f"{app.config['JOBS_QUEUE']}-run-{run.id}-{run.created_at:%Y%m%d%H%M%S%f}"
+
+
+def enqueue_run(app: Flask, job: Job, run: JobRun) -> None:
+    """Put a claimed run on the queue with the job's time limit and retries."""
     from rq import Retry
 
-    queue = rq_queue(app)
     retry = Retry(max=job.retries, interval=list(job.backoff) or 0) if job.retries else None
-    queue.enqueue(
+    rq_queue(app).enqueue(
         perform,
-        run_id,
-        tenant_id,
-        job_id=f"{queue.name}-run-{run_id}-{uuid.uuid4().hex[:12]}",
-        description=f"{job.name} (region {tenant_id}, run {run_id})",
+        run.id,
+        run.tenant_id,
+        job_id=job_id(app, run),
+        description=f"{job.name} (region {run.tenant_id}, run {run.id})",
         job_timeout=job.time_limit,
         retry=retry,
         failure_ttl=FAILURE_TTL,
         result_ttl=3600,
     )
+
+
+def enqueued(app: Flask, run: JobRun) -> bool:
+    """Whether RQ knows ``run`` (waiting, scheduled for a retry, running or kept)."""
+    from rq.job import Job as RqJob
+
+    return bool(RqJob.exists(job_id(app, run), connection=connection(app)))
 
 
 def bind(app: Flask) -> None:

@@ -119,7 +119,10 @@ def dispatch(app: Flask, job: Job, run_id: int, tenant: TenantInfo) -> None:
     from balai.jobs import queue
 
     try:
-        queue.enqueue_run(app, job, run_id, tenant.id)
+        with db.tenant_session(tenant.id) as session:
+            run = session.get(JobRun, run_id)
+        if run is not None:
+            queue.enqueue_run(app, job, run)
     except Exception:
         with db.tenant_session(tenant.id) as session:
             run = session.get(JobRun, run_id)
