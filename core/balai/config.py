@@ -58,17 +58,16 @@ DEFAULTS: dict[str, Any] = {
     "ACCOUNT_CODE_LIMIT_ADDRESS": "10 per hour",
     # Invitations to join a region: days the link stays valid.
     "INVITATION_DAYS": 7,
-    # Redis shared by every worker and host ("redis://127.0.0.1:6379/0", needs the
-    # balai[redis] extra); None: the deployment has no Redis.
+    # Redis shared by every worker and host ("redis://127.0.0.1:6379/0"): rate-limit
+    # counters, and the RQ queues of background jobs served by 'balai worker' and
+    # 'balai scheduler'. None: the deployment has no Redis; counters stay in the
+    # database and 'balai jobs run-due' from cron runs the jobs.
     "REDIS_URL": None,
     # Rate-limit counters: None keeps them in REDIS_URL's Redis when one is set, else
     # in the database; a Redis URL keeps them in that Redis.
     "RATELIMIT_STORAGE_URL": None,
     "RATELIMIT_KEY_PREFIX": "balai",
-    # Background jobs: a Redis URL ("redis://127.0.0.1:6379/1") sends them to RQ
-    # queues served by 'balai worker' and 'balai scheduler'; None: 'balai jobs run-due'
-    # from cron runs them. The queue's name, and seconds between scheduler checks.
-    "REDIS_URL": None,
+    # Background jobs: the queue's name, and seconds between scheduler checks.
     "JOBS_QUEUE": "balai",
     "JOBS_SCHEDULER_INTERVAL": 10,
     # Uploads.
