@@ -54,6 +54,9 @@ def _hit(app, limit: Limit, *identity, tenant_id: int) -> ratelimit.Outcome:
     with app.app_context():
         return ratelimit.hit(limit, *identity, tenant_id=tenant_id)
 
+# The database storage's own tests: whatever Redis the suite runs with.
+IN_DATABASE = pytest.mark.balai_config(RATELIMIT_STORAGE_URL="balai+db://")
+
 
 def test_a_limit_allows_its_amount_then_refuses_with_the_wait(storage_app, tenant):
     outcomes = [_hit(storage_app, FIVE, "10.0.0.1", tenant_id=tenant.id) for _ in range(7)]
@@ -125,6 +128,7 @@ def test_parallel_hits_never_pass_more_than_the_limit(storage_app, tenant):
     assert len(allowed) == threads_count
 
 
+@IN_DATABASE
 def test_a_window_ends_and_expired_counters_are_deleted(app, tenant, time_machine):
     time_machine.move_to(NOON, tick=False)
     for _ in range(5):
@@ -142,6 +146,7 @@ def test_a_window_ends_and_expired_counters_are_deleted(app, tenant, time_machin
         assert session.scalars(select(RateCounter)).all() == []
 
 
+@IN_DATABASE
 def test_stored_keys_hold_no_personal_data(app, tenant):
     ratelimit.hit(FIVE, "siti@example.test", tenant_id=tenant.id)
     with db.all_tenants() as session:
@@ -264,7 +269,7 @@ def test_the_deployments_redis_holds_the_counters_unless_told_otherwise(make_app
 
 
 def test_without_any_redis_the_counters_are_in_the_database(make_app, tenant):
-    app = make_app()
+    app = make_app(RATELIMIT_STORAGE_URL=None, REDIS_URL=None)
     assert ratelimit.storage_url(app) == "balai+db://"
     with app.app_context():
         ratelimit.hit(FIVE, "10.0.0.9", tenant_id=tenant.id)

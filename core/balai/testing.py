@@ -16,6 +16,10 @@ in its own prefix of a bucket on an S3-compatible server (moto) that the session
 on a free port (fixtures ``balai_s3_server`` and ``s3_storage``). A test that takes the
 ``storage_backend`` fixture runs once with each.
 
+Redis: with ``BALAI_TEST_REDIS_URL`` set, every app keeps its rate-limit counters in
+that Redis under a key prefix of its own (the database keeps them otherwise), and the
+tests of the job queue and of two hosts run on it.
+
 The clock: ``BALAI_TEST_NOW=2026-12-31T16:59:50Z`` (or ``--balai-now``) starts every test
 of the session at that instant, the clock ticking on from there (time-machine). ``INSTANTS``
 are the instants the project's own date-touching tests (marker ``clock``) run at.
@@ -68,6 +72,7 @@ PASSWORD = "kata-sandi-uji-123"  # noqa: S105 - the test users' password
 TEST_ROLE = "balai_test"
 NOW_VARIABLE = "BALAI_TEST_NOW"
 STORAGE_VARIABLE = "BALAI_TEST_STORAGE"
+REDIS_VARIABLE = "BALAI_TEST_REDIS_URL"
 S3_BUCKET = "balai-test"
 _TRAVELLER = pytest.StashKey[Any]()
 
@@ -351,9 +356,19 @@ def s3_storage(balai_s3_server: str) -> dict[str, str]:
 # -- apps and clients ----------------------------------------------------------------
 
 
+def _redis_settings() -> dict[str, Any]:
+    """With ``BALAI_TEST_REDIS_URL`` set, rate-limit counters go to that Redis, under a
+    key prefix of the app's own so that apps (and xdist workers) never share a counter;
+    without it, the database keeps them."""
+    url = os.environ.get(REDIS_VARIABLE)
+    if not url:
+        return {}
+    return {"RATELIMIT_STORAGE_URL": url, "RATELIMIT_KEY_PREFIX": f"test-{secrets.token_hex(6)}"}
+
+
 def make_test_app(overrides: dict[str, Any] | None = None) -> Flask:
     """A Balai app with test settings: fast hashing, no CSRF, state seen at once, no
-    job queue."""
+    job queue; rate-limit counters in ``BALAI_TEST_REDIS_URL``'s Redis when it is set."""
     from balai.app import create_app
 
     settings: dict[str, Any] = {
@@ -366,6 +381,7 @@ def make_test_app(overrides: dict[str, Any] | None = None) -> Flask:
         "SERVER_NAME": None,
         # Jobs run inline (balai jobs run-due) unless a test asks for a Redis queue.
         "REDIS_URL": None,
+        **_redis_settings(),
     }
     settings.update(overrides or {})
     app = create_app(settings)
