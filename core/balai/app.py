@@ -17,9 +17,12 @@ from balai import (
     channels,
     config,
     devmail,
+    health,
     i18n,
     jobs,
+    logs,
     meta,
+    metrics,
     permissions,
     ratelimit,
     settings,
@@ -93,6 +96,8 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
 
     db.init_app(app)
     storage.init_app(app)
+    metrics.init_app(app)  # its after_request runs last, timing the others too
+    logs.init_app(app)  # its before_request runs first: the request id for every log
     ratelimit.init_app(app)
     tenancy.init_app(app)
     auth.init_app(app)
@@ -114,6 +119,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
     themes.init_app(app)
     web.init_app(app)
     app.register_blueprint(meta.bp)
+    health.init_app(app)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(admin_views.bp, url_prefix="/admin")
     api.init_app(app, manager, csrf)

@@ -106,6 +106,14 @@ DEFAULTS: dict[str, Any] = {
     # The demo's mailbox page /-/kotak-surat (balai.devmail): set by 'balai demo' for
     # the app it serves; refused in an instance folder that is not a demo.
     "DEMO_MAILBOX": False,
+    # Redis, for the parts that use it (job queue, readiness check): "redis://host:6379/0".
+    "REDIS_URL": None,
+    # Metrics at /-/metrics: a scraper sends "Authorization: Bearer <METRICS_TOKEN>";
+    # without a token only a logged-in platform operator reads them.
+    "METRICS_TOKEN": None,
+    # Log lines of the handler Balai installs when logging is not configured: "text"
+    # for people, "json" (one object a line) for log collectors.
+    "LOG_FORMAT": "text",
     # CSRF tokens live as long as the session.
     "WTF_CSRF_TIME_LIMIT": None,
 }
@@ -123,6 +131,8 @@ def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         app.config["DATABASE_URL"] = f"sqlite:///{path}"
     if app.config["TENANCY"] not in {"single", "multi"}:
         raise ValueError(f"TENANCY must be 'single' or 'multi', not {app.config['TENANCY']!r}")
+    if app.config["LOG_FORMAT"] not in {"text", "json"}:
+        raise ValueError(f"LOG_FORMAT must be 'text' or 'json', not {app.config['LOG_FORMAT']!r}")
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError(
             "SECRET_KEY is not set: run 'balai init' to write the instance config, "

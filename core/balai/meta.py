@@ -1,15 +1,12 @@
-"""Introspection: ``/-/plugins.json`` and ``/-/health``."""
+"""Introspection: ``/-/plugins.json`` (health checks: :mod:`balai.health`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify
+from flask import Blueprint, g, jsonify
 from flask_login import current_user
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
-from balai.db import db
 from balai.permissions import has_permission, public
 from balai.plugins import plugins
 
@@ -35,16 +32,3 @@ def plugins_json() -> Any:
             row.pop("error")
         rows.append(row)
     return jsonify(rows)
-
-
-@bp.route("/-/health")
-@public
-def health() -> Any:
-    """200 when the database answers, 503 when it does not."""
-    try:
-        with db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        current_app.logger.error("health: database unreachable: %s", type(exc).__name__)
-        return jsonify({"status": "error", "database": "unreachable"}), 503
-    return jsonify({"status": "ok", "database": "ok"})

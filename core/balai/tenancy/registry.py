@@ -184,8 +184,18 @@ def current_tenant() -> TenantInfo | None:
     return g.get("tenant")
 
 
-# Routes that answer without a tenant: health checks and static files.
-TENANTLESS_ENDPOINTS = frozenset({"balai_meta.health", "static", "balai_theme.static"})
+# Routes that answer without a tenant: health checks, metrics (guarded by their own
+# token or an operator's login) and static files.
+TENANTLESS_ENDPOINTS = frozenset(
+    {
+        "balai_health.live",
+        "balai_health.ready",
+        "balai_health.health",
+        "balai_metrics.scrape",
+        "static",
+        "balai_theme.static",
+    }
+)
 
 
 def _resolve_tenant() -> None:
