@@ -23,9 +23,9 @@ handlers and can use ``%(request_id)s`` in its formats.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 HEADER = "X-Request-ID"
+ENVIRON_KEY = "HTTP_X_REQUEST_ID"
 SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
@@ -60,7 +61,7 @@ def request_id() -> str | None:
 
 def new_request_id() -> str:
     """A fresh random request id (32 hexadecimal characters)."""
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 @contextmanager
@@ -83,14 +84,13 @@ def bind_request_id(value: str | None = None) -> Iterator[str]:
 
 
 def _start() -> None:
-    given = request.headers.get(HEADER)
+    given = request.environ.get(ENVIRON_KEY)
     value = given if given is not None and SANE_ID.fullmatch(given) else new_request_id()
-    g.balai_request_id = value
     g._balai_request_id_token = _current.set(value)
 
 
 def _answer(response: Response) -> Response:
-    value = g.get("balai_request_id")
+    value = _current.get()
     if value is not None:
         response.headers[HEADER] = value
     return response

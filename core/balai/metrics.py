@@ -145,10 +145,11 @@ class Metrics:
         g._balai_started = perf_counter()
 
     def record(self, response: Response) -> Response:
-        rule = request.url_rule
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        rule = req.url_rule
         route = rule.rule if rule is not None else UNMATCHED
         status = response.status_code
-        key = (route, request.method, status)
+        key = (route, req.method, status)
         series = self._series.get(key)
         if series is None:
             series = self._new_series(key)
@@ -157,7 +158,7 @@ class Metrics:
         if started is not None:
             series[1].observe(perf_counter() - started)
         if status >= 500:
-            owner = plugins(self.app).owner_of(request.blueprint) if rule is not None else None
+            owner = plugins(self.app).owner_of(req.blueprint) if rule is not None else None
             self.plugin_errors.labels(owner or CORE).inc()
         return response
 
