@@ -77,6 +77,9 @@ from balai.testing import PASSWORD
 
 PART = "cross-tenant sweep"
 REFUSED = frozenset({400, 401, 403, 404, 405, 409, 422})
+#: Routes declared public that answer only to their own credentials (the metrics
+#: token, a platform operator's login) and refuse everyone else: judged as guarded.
+GUARDED_INSIDE = frozenset({"balai_metrics.scrape"})
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 ROLES = ("warga", "opd", "admin")
 KEY_WORDS = ("code", "slug", "token", "filename", "key", "name")
@@ -265,7 +268,7 @@ def targets(app: Flask, keys: Keys) -> Iterator[Target]:
     """Every route with B's keys: each method for object routes, reads for the rest."""
     for rule in app.url_map.iter_rules():
         access = access_of(app.view_functions[rule.endpoint])
-        guarded = access is None or access[0] == "require"
+        guarded = access is None or access[0] == "require" or rule.endpoint in GUARDED_INSIDE
         if not rule.arguments:
             if "GET" in rule.methods:  # type: ignore[operator]
                 yield Target("GET", rule.rule, rule, guarded, first=True)
