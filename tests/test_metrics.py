@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from types import SimpleNamespace
 
 import pytest
 from flask import Blueprint
@@ -16,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from balai import Manifest, hookimpl
 from balai.channels import Message, OutboxMessage, queue
 from balai.db import db
-from balai.metrics import add_collector
+from balai.metrics import add_collector, child_exit
 from balai.permissions import public
 
 TOKEN = "rahasia-metrik-0123456789"
@@ -252,6 +253,7 @@ WORKER = textwrap.dedent(
     client = app.test_client()
     for _ in range(int(sys.argv[3])):
         assert client.get("/-/health/live").status_code == 200
+    assert client.get("/-/health/ready").status_code == 200  # a database connection
     """
 )
 
@@ -262,28 +264,29 @@ def test_worker_processes_share_their_counts_in_multiprocess_mode(
     shared = tmp_path / "prometheus"
     shared.mkdir()
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(shared)}
+    pids = []
     for requests in (2, 3):  # two workers, one after the other, each its own process
-        subprocess.run(  # noqa: S603  (this Python, our own script)
+        worker = subprocess.Popen(  # noqa: S603  (this Python, our own script)
             [sys.executable, "-c", WORKER, balai_database_url, str(tmp_path / "i"), str(requests)],
             env=env,
-            check=True,
-            timeout=120,
         )
+        assert worker.wait(timeout=120) == 0
+        pids.append(worker.pid)
     assert len(list(shared.glob("counter_*.db"))) == 2
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(shared))
     app = make_app()  # a third worker answers the scrape
-    response = app.test_client().get("/-/metrics", headers=BEARER, base_url="http://x.test")
-    assert response.status_code == 200
-    live = value(
-        response.text,
-        "balai_http_requests_total",
-        route="/-/health/live",
-        method="GET",
-        status="200",
-    )
-    assert live == 5
-    assert (
-        value(response.text, "balai_http_request_duration_seconds_count", route="/-/health/live")
-        == 5
-    )
-    assert "balai_outbox_pending" in response.text  # the scrape-time collectors too
+    client = app.test_client()
+    text = scrape(client)
+    live = {"route": "/-/health/live", "method": "GET", "status": "200"}
+    assert value(text, "balai_http_requests_total", **live) == 5
+    count = "balai_http_request_duration_seconds_count"
+    assert value(text, count, route="/-/health/live") == 5
+    assert "balai_outbox_pending" in text  # the scrape-time collectors too
+    pool_size = db.engine_for(app).pool.size()
+    assert value(text, "balai_db_pool_size") == 2 * pool_size  # summed over the workers
+    assert value(text, "balai_db_pool_checked_out") == 0
+
+    child_exit(None, SimpleNamespace(pid=pids[0]))  # gunicorn: the first worker ended
+    text = scrape(client)
+    assert value(text, "balai_db_pool_size") == pool_size
+    assert value(text, "balai_http_requests_total", **live) == 5  # counts stay

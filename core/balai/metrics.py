@@ -219,40 +219,45 @@ class Metrics:
 
     def _watch_pool(self, engine: Engine) -> None:
         """Multiprocess mode: each worker keeps its pool's figures in live gauges (the
-        scraping worker cannot read the others' pools), summed over live workers."""
-        gauges = [
+        scraping worker cannot read the others' pools), summed over live workers.
+
+        Connections in use count up and down with each checkout and checkin; size and
+        overflow are read at each checkout (the overflow shrinks only when a surplus
+        connection is returned, and shows it at the next checkout).
+        """
+        pool = engine.pool
+        size, checked_out, overflow = (
             Gauge(name, text, multiprocess_mode="livesum", registry=None)
-            for name, text, _value in _pool_figures(engine.pool)
-        ]
+            for name, text, _value in _pool_figures(pool)
+        )
 
-        def update(*_args: Any) -> None:
-            for gauge, (_name, _text, value) in zip(
-                gauges, _pool_figures(engine.pool), strict=True
-            ):
-                gauge.set(value)
+        def taken(*_args: Any) -> None:
+            checked_out.inc()
+            size.set(_figure(pool, "size"))
+            overflow.set(_figure(pool, "overflow"))
 
-        event.listen(engine.pool, "checkout", update)
-        event.listen(engine.pool, "checkin", update)
+        def returned(*_args: Any) -> None:
+            checked_out.dec()
+
+        event.listen(pool, "checkout", taken)
+        event.listen(pool, "checkin", returned)
+
+
+def _figure(pool: Any, method: str) -> float:
+    """``pool.<method>()`` (never below 0), or 0 for a pool without it."""
+    read = getattr(pool, method, None)
+    return float(max(read(), 0)) if callable(read) else 0.0
 
 
 def _pool_figures(pool: Any) -> list[tuple[str, str, float]]:
     """Size, checked-out connections and overflow of a pool (0 where it has none)."""
-
-    def figure(method: str) -> float:
-        read = getattr(pool, method, None)
-        return float(max(read(), 0)) if callable(read) else 0.0
-
     return [
-        ("balai_db_pool_size", "Connections the database pool keeps.", figure("size")),
-        (
-            "balai_db_pool_checked_out",
-            "Database connections in use.",
-            figure("checkedout"),
-        ),
+        ("balai_db_pool_size", "Connections the database pool keeps.", _figure(pool, "size")),
+        ("balai_db_pool_checked_out", "Database connections in use.", _figure(pool, "checkedout")),
         (
             "balai_db_pool_overflow",
             "Database connections open beyond the pool's size.",
-            figure("overflow"),
+            _figure(pool, "overflow"),
         ),
     ]
 
