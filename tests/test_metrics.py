@@ -137,6 +137,9 @@ def test_the_connection_pool_is_read_at_scrape_time(app, client):
 def test_the_outbox_backlog_counts_what_is_still_to_deliver_in_every_region(
     app, client, tenant, other_tenant
 ):
+    empty = scrape(client)
+    assert value(empty, "balai_outbox_pending", channel="email") == 0
+    assert value(empty, "balai_outbox_pending", channel="sms") == 0
     with db.tenant_session(tenant.id) as session:
         queue(session, Message("email", "warga@example.test", "Satu"))
         queue(session, Message("email", "warga@example.test", "Dua"))
@@ -232,6 +235,11 @@ def test_without_a_token_set_no_bearer_opens_them(client, login):
     assert client.get("/-/metrics", headers={"Authorization": "Bearer None"}).status_code == 404
     login(client, role="operator")
     assert client.get("/-/metrics").status_code == 200
+
+
+def test_a_short_token_is_refused_at_start_up(make_app):
+    with pytest.raises(ValueError, match="METRICS_TOKEN must be at least 16"):
+        make_app(METRICS_TOKEN="pendek")
 
 
 def test_no_label_carries_a_region(client, tenant, other_tenant, login):

@@ -119,6 +119,10 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+#: The shortest ``METRICS_TOKEN`` accepted: a scraper's secret, not a password to type.
+METRICS_TOKEN_MIN = 16
+
+
 def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     """Fill ``app.config`` from defaults, instance file, environment and overrides."""
     app.config.from_mapping(copy.deepcopy(DEFAULTS))
@@ -133,6 +137,12 @@ def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         raise ValueError(f"TENANCY must be 'single' or 'multi', not {app.config['TENANCY']!r}")
     if app.config["LOG_FORMAT"] not in {"text", "json"}:
         raise ValueError(f"LOG_FORMAT must be 'text' or 'json', not {app.config['LOG_FORMAT']!r}")
+    token = app.config.get("METRICS_TOKEN")
+    if token is not None and len(str(token)) < METRICS_TOKEN_MIN:
+        raise ValueError(
+            f"METRICS_TOKEN must be at least {METRICS_TOKEN_MIN} characters long "
+            "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError(
             "SECRET_KEY is not set: run 'balai init' to write the instance config, "

@@ -14,7 +14,8 @@ Work outside a request (background jobs, commands) sets its own id with
         ...
 
 ``LOG_FORMAT`` chooses the lines of the handler Balai installs on the root logger
-when logging is not configured yet (no root handler): ``"text"`` (the default, for
+when logging is not configured yet (no root handler; it writes where Flask's own
+handler would, the server's error stream): ``"text"`` (the default, for
 people) or ``"json"`` (one JSON object a line, for log collectors). A deployment that
 configures logging itself (gunicorn ``--log-config``, ``logging.config``) keeps its
 handlers and can use ``%(request_id)s`` in its formats.
@@ -25,14 +26,13 @@ from __future__ import annotations
 import logging
 import os
 import re
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from flask import Flask, g, request
-from flask.logging import default_handler
+from flask.logging import default_handler, wsgi_errors_stream
 from werkzeug.wrappers import Response
 
 __all__ = [
@@ -141,13 +141,15 @@ def formatter(log_format: str) -> logging.Formatter:
 
 
 def _install_handler(app: Flask) -> None:
-    """A stderr handler on the root logger, unless logging is configured already."""
+    """A handler on the root logger, unless logging is configured already. Like
+    Flask's own, it writes to the server's error stream (``wsgi.errors``: gunicorn's
+    error log) in a request and to standard error outside one."""
     global _handler
     root = logging.getLogger()
     if _handler is None and root.handlers:
         return  # the deployment configured logging: keep its handlers
     if _handler is None:
-        _handler = logging.StreamHandler(sys.stderr)
+        _handler = logging.StreamHandler(wsgi_errors_stream)  # type: ignore[arg-type]
         root.addHandler(_handler)
     _handler.setFormatter(formatter(app.config["LOG_FORMAT"]))
     app.logger.removeHandler(default_handler)  # the root handler writes the app's records

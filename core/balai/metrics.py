@@ -213,7 +213,9 @@ class Metrics:
             "Outbox messages still to deliver (pending, or failed with tries left).",
             labels=["channel"],
         )
-        for channel, count in sorted(rows):
+        counts = dict.fromkeys(self.app.extensions.get("balai.channels", {}), 0)
+        counts.update(dict(rows))  # every channel has a series, 0 when nothing waits
+        for channel, count in sorted(counts.items()):
             family.add_metric([channel], count)
         yield family
 
