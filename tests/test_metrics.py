@@ -93,13 +93,14 @@ def test_status_and_unmatched_paths_have_fixed_labels(client):
     for path in ("/tidak-ada/1", "/tidak-ada/2", "/juga-tidak"):
         assert client.get(path).status_code == 404
     client.open("/", method="FROBNICATE")
+    client.open("/", method="BREW")
     text = scrape(client)
     assert (
         value(text, "balai_http_requests_total", route="(unmatched)", method="GET", status="404")
         == 3
     )
     frobnicate = {"route": "(unmatched)", "method": "OTHER", "status": "405"}
-    assert value(text, "balai_http_requests_total", **frobnicate) == 1
+    assert value(text, "balai_http_requests_total", **frobnicate) == 2
     assert not any("tidak" in str(labels) for labels in samples(text, "balai_http_requests_total"))
 
 

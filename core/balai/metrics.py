@@ -137,6 +137,7 @@ class Metrics:
             assert self.registry is not None
             self.registry.register(_Scrape(self))
         # (route, method, status) -> (counter, histogram): the labels() lookups once.
+        # Every part of the key is bounded: route templates, known methods, statuses.
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     # -- per request ------------------------------------------------------------------
@@ -149,7 +150,8 @@ class Metrics:
         rule = req.url_rule
         route = rule.rule if rule is not None else UNMATCHED
         status = response.status_code
-        key = (route, req.method, status)
+        method = req.method
+        key = (route, method if method in METHODS else "OTHER", status)
         series = self._series.get(key)
         if series is None:
             series = self._new_series(key)
@@ -164,9 +166,8 @@ class Metrics:
 
     def _new_series(self, key: tuple[str, str, int]) -> tuple[Any, Any]:
         route, method, status = key
-        shown = method if method in METHODS else "OTHER"
         series = (
-            self.requests.labels(route, shown, str(status)),
+            self.requests.labels(route, method, str(status)),
             self.duration.labels(route),
         )
         self._series[key] = series
