@@ -106,8 +106,6 @@ DEFAULTS: dict[str, Any] = {
     # The demo's mailbox page /-/kotak-surat (balai.devmail): set by 'balai demo' for
     # the app it serves; refused in an instance folder that is not a demo.
     "DEMO_MAILBOX": False,
-    # Redis, for the parts that use it (job queue, readiness check): "redis://host:6379/0".
-    "REDIS_URL": None,
     # Metrics at /-/metrics: a scraper sends "Authorization: Bearer <METRICS_TOKEN>";
     # without a token only a logged-in platform operator reads them.
     "METRICS_TOKEN": None,
