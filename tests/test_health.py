@@ -35,14 +35,14 @@ def broken_database(app, tmp_path, monkeypatch):
 def test_ready_when_the_database_answers(app, path):
     response = app.test_client().get(path, base_url="http://any.test")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {"status": "ok", "database": "ok", "storage": "ok"}
 
 
 @pytest.mark.parametrize("path", ["/-/health/ready", "/-/health"])
 def test_not_ready_names_the_failing_check(app, broken_database, path, caplog):
     response = app.test_client().get(path, base_url="http://any.test")
     assert response.status_code == 503
-    assert response.json == {"status": "error", "database": "unreachable"}
+    assert response.json == {"status": "error", "database": "unreachable", "storage": "ok"}
     assert "folder.sqlite" not in response.text
     assert any("database unreachable" in r.getMessage() for r in caplog.records)
 
@@ -54,7 +54,7 @@ def test_live_does_no_io(app, broken_database):
 
 
 def test_added_checks_count_for_readiness(app):
-    add_check(app, "storage", lambda: True)
+    add_check(app, "search", lambda: True)
     add_check(app, "broker", lambda: False)
     response = app.test_client().get("/-/health/ready", base_url="http://any.test")
     assert response.status_code == 503
@@ -62,6 +62,7 @@ def test_added_checks_count_for_readiness(app):
         "status": "error",
         "database": "ok",
         "storage": "ok",
+        "search": "ok",
         "broker": "unreachable",
     }
 
@@ -76,7 +77,12 @@ def test_an_unreachable_redis_makes_it_not_ready(make_app):
     app = make_app(REDIS_URL="redis://:geheim@127.0.0.1:1/0")
     response = app.test_client().get("/-/health/ready", base_url="http://any.test")
     assert response.status_code == 503
-    assert response.json == {"status": "error", "database": "ok", "redis": "unreachable"}
+    assert response.json == {
+        "status": "error",
+        "database": "ok",
+        "storage": "ok",
+        "redis": "unreachable",
+    }
     assert "geheim" not in response.text and "127.0.0.1" not in response.text
 
 
@@ -86,4 +92,17 @@ def test_a_redis_that_answers_is_ready(make_app):
     app = make_app(REDIS_URL=REDIS_URL)
     response = app.test_client().get("/-/health/ready", base_url="http://any.test")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert response.json == {"status": "ok", "database": "ok", "storage": "ok", "redis": "ok"}
+
+
+def test_a_store_that_cannot_be_used_makes_the_host_not_ready(app, monkeypatch):
+    from balai import storage
+
+    def unusable() -> None:
+        raise storage.StorageError("the bucket does not answer")
+
+    monkeypatch.setattr(storage.store(app), "check", unusable)
+    response = app.test_client().get("/-/health/ready", base_url="http://any.test")
+    assert response.status_code == 503
+    assert response.json == {"status": "error", "database": "ok", "storage": "unreachable"}
+    assert "bucket" not in response.text

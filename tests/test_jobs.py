@@ -3,6 +3,7 @@ retries with back-off, time limits, the RQ queue, and the admin pages."""
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import time
@@ -532,3 +533,65 @@ def test_with_redis_a_run_claimed_but_never_enqueued_is_enqueued_later(rq_app):
     with rq_app.app_context(), at(START, seconds=6 * 60):
         _work(rq_app)
     assert [r.status for r in runs() if r.id == lost] == ["done"]
+
+
+# -- figures and logs ----------------------------------------------------------------
+
+METRICS_TOKEN = "rahasia-metrik-jobs-0123456789"
+
+
+@pytest.mark.balai_plugins(Sample())
+@pytest.mark.balai_config(METRICS_TOKEN=METRICS_TOKEN)
+def test_metrics_count_runs_waiting_and_failed_in_every_region(run, regions, client):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def figures() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        response = client.get("/-/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        assert response.status_code == 200
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples
+            if sample.name.startswith("balai_job_runs")
+        }
+
+    with at(START):
+        run("jobs", "run-due")
+        first = figures()
+    assert first[("balai_job_runs", (("status", "retrying"),))] == 2  # boom, both regions
+    assert first[("balai_job_runs", (("status", "queued"),))] == 0
+    assert first[("balai_job_runs_failed_last_day", ())] == 0
+    for seconds in (11, 72):
+        with at(START, seconds=seconds):
+            run("jobs", "run-due")
+    with at(START, seconds=80):
+        later = figures()
+    assert later[("balai_job_runs", (("status", "retrying"),))] == 0
+    assert later[("balai_job_runs_failed_last_day", ())] == 2
+    with at(START, seconds=80 + 25 * 3600):
+        assert figures()[("balai_job_runs_failed_last_day", ())] == 0  # history now
+
+
+def chatty(tenant: TenantInfo) -> None:
+    logging.getLogger("sample.chatty").warning("working for %s", tenant.slug)
+
+
+class Chatty:
+    """A plugin whose job writes a log line."""
+
+    name = "chatty"
+
+    @hookimpl
+    def register_jobs(self, app: Flask) -> list[Job]:
+        return [Job("chatty.talk", chatty)]
+
+
+@pytest.mark.balai_plugins(Chatty())
+def test_a_jobs_log_lines_carry_its_run_as_request_id(run, tenant, enable_plugin, caplog):
+    enable_plugin("chatty")
+    result = run("jobs", "run", "chatty.talk", "--tenant", "kota-a")
+    assert result.exit_code == 0, result.output
+    [talk] = runs("chatty.talk")
+    [line] = [r for r in caplog.records if r.name == "sample.chatty"]
+    assert line.getMessage() == "working for kota-a"
+    assert line.request_id == f"job-{talk.id}"

@@ -156,7 +156,7 @@ def test_single_mode_with_two_tenants_resolves_by_host(app, tenant, other_tenant
 
 def test_health_needs_no_tenant(app):
     response = app.test_client().get("/-/health", base_url="http://anything.test")
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {"status": "ok", "database": "ok", "storage": "ok"}
 
 
 # -- creating tenants -------------------------------------------------------------

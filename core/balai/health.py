@@ -2,13 +2,15 @@
 
 - ``GET /-/health/live``: the process answers; no I/O. ``200 {"status": "ok"}``.
 - ``GET /-/health/ready``: every readiness check passes. ``200 {"status": "ok",
-  "database": "ok"}``, or ``503`` with ``"status": "error"`` and the failing check
+  "database": "ok", "storage": "ok"}``, or ``503`` with ``"status": "error"`` and the failing check
   named: ``{"status": "error", "database": "unreachable"}``.
 - ``GET /-/health``: the same as ``/-/health/ready`` (its address before the split).
 
-The checks: ``database`` (``SELECT 1``), ``redis`` (``PING``) when ``REDIS_URL`` is
-set, and whatever other parts add with :func:`add_check`. The answers name checks
-only: never an address, a host name, an error message or anything about a region.
+The checks: ``database`` (``SELECT 1``), ``storage`` (the store of uploads: the
+folder is writable, or the bucket answers a HEAD), ``redis`` (``PING``; the job
+queue's broker and the rate limits' store) when ``REDIS_URL`` is set, and whatever
+other parts add with :func:`add_check`. The answers name checks only: never an
+address, a host name, an error message or anything about a region.
 None of these routes needs a region, so they answer on any host.
 """
 
@@ -21,6 +23,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, jsonify
 from sqlalchemy import text
 
+from balai import storage
 from balai.db import db
 from balai.permissions import public
 
@@ -116,7 +119,7 @@ ENDPOINTS = frozenset({"balai_health.live", "balai_health.ready", "balai_health.
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[EXTENSION] = {"database": database}
+    app.extensions[EXTENSION] = {"database": database, "storage": storage.check}
     if app.config.get("REDIS_URL"):
         app.extensions[EXTENSION]["redis"] = redis
     app.register_blueprint(bp)

@@ -12,6 +12,10 @@ that every name in it is a setting gunicorn knows (tests/test_production_layout.
 
 import multiprocessing
 
+# With PROMETHEUS_MULTIPROC_DIR set, a worker that ends takes its live gauges (the
+# connection pool) with it (docs/operators.md, "Metrics and logs"); harmless without.
+from balai.metrics import child_exit  # noqa: F401
+
 # The application factory: every worker builds its own app (no preload_app), so no
 # database connection or pool is ever shared across a fork.
 wsgi_app = "balai:create_app()"

@@ -16,16 +16,13 @@ region (:class:`JobRun` records it); :func:`enqueue` runs a job soon. With
 
 from __future__ import annotations
 
-from balai.jobs.declaration import (
-    CORE,
-    Job,
-    JobDeclarationError,
-    declared,
-    init_app,
-    job_named,
-)
+from flask import Flask
+
+from balai.jobs import declaration, figures
+from balai.jobs.declaration import CORE, Job, JobDeclarationError, declared, job_named
 from balai.jobs.models import STATUSES, JobRun
 from balai.jobs.runner import enqueue
+from balai.plugins import Plugins
 
 __all__ = [
     "CORE",
@@ -38,3 +35,9 @@ __all__ = [
     "init_app",
     "job_named",
 ]
+
+
+def init_app(app: Flask, manager: Plugins) -> None:
+    """Collect the plugins' jobs and serve the queue's figures with the app's metrics."""
+    declaration.init_app(app, manager)
+    figures.init_app(app)

@@ -30,6 +30,7 @@ from balai.db import db, utcnow
 from balai.jobs.declaration import CORE, Job, declared, job_named
 from balai.jobs.models import MAX_ERROR, MAX_RESULT, WAITING, JobRun
 from balai.jobs.slots import latest_slot, region_zone, slot_key
+from balai.logs import bind_request_id
 from balai.tenancy import TenantInfo, registry
 
 __all__ = [
@@ -168,7 +169,14 @@ def enqueue(
 # -- running ---------------------------------------------------------------------
 
 
-def execute(
+def execute(app: Flask, run_id: int, tenant_id: int, **options: Any) -> str | None:
+    """Run the claimed run ``run_id`` and record how it went (see :func:`_execute`); its
+    log lines carry the request id ``job-<run id>``, as a web request's carry its own."""
+    with bind_request_id(f"job-{run_id}"):
+        return _execute(app, run_id, tenant_id, **options)
+
+
+def _execute(
     app: Flask,
     run_id: int,
     tenant_id: int,
