@@ -1,5 +1,8 @@
 # Shared by scripts/test and scripts/prove (sourced, not run): timed steps, a summary,
-# and finding the PostgreSQL server the suites also run on.
+# and finding the PostgreSQL server and the Redis the suites also run on. The SQLite
+# pass is the embedded default (local files, no Redis); the PostgreSQL pass is the
+# production layout: files on an S3-compatible server the tests start (moto), rate
+# limits and the job queue's tests on Redis when one answers.
 
 DEFAULT_PG=postgresql://postgres@127.0.0.1:5432/postgres
 PY=.venv/bin/python
@@ -51,6 +54,37 @@ except Exception as exc:  # any failure means: no usable server
     sys.exit(1)
 print(sys.argv[1])
 PYTHON
+}
+
+DEFAULT_REDIS=redis://127.0.0.1:6379/14
+
+redis_url() {  # print the Redis URL the production-like pass uses, or fail with the reason
+  if [[ -n ${BALAI_TEST_REDIS_URL:-} ]]; then
+    echo "$BALAI_TEST_REDIS_URL"
+    return 0
+  fi
+  "$PY" - "$DEFAULT_REDIS" <<'PYTHON'
+import sys
+
+from redis import Redis
+
+try:
+    Redis.from_url(sys.argv[1], socket_connect_timeout=3).ping()
+except Exception as exc:  # any failure means: no usable server
+    print(f"no Redis answers at 127.0.0.1:6379 ({type(exc).__name__})")
+    sys.exit(1)
+print(sys.argv[1])
+PYTHON
+}
+
+production_env() {  # print env assignments of the PostgreSQL pass: Redis when one answers, S3
+  local url
+  echo "BALAI_TEST_STORAGE=s3"
+  if url=$(redis_url); then
+    echo "BALAI_TEST_REDIS_URL=$url"
+  else
+    echo "$url" >&2
+  fi
 }
 
 finish() {  # print the summary; exit 1 if any step failed
