@@ -6,6 +6,13 @@
 
 DEFAULT_PG=postgresql://postgres@127.0.0.1:5432/postgres
 PY=.venv/bin/python
+
+# Every step starts several Python processes (pytest, its xdist workers, one session per
+# fixed instant), each importing Flask, SQLAlchemy, hypothesis, schemathesis and Balai,
+# and pytest rewriting the asserts of its plugins' modules. Their bytecode is kept under
+# .venv (never in the source tree) and reused, even where the environment asks for none.
+unset PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX=${PYTHONPYCACHEPREFIX:-$PWD/.venv/pycache}
 failed=()
 summary=()
 begin=$SECONDS
