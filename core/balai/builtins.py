@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from flask import Flask, current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -9,11 +12,13 @@ from flask_babel import lazy_gettext as _l
 from balai.api.core import PREFIX as API_PREFIX
 from balai.auth.models import User
 from balai.channels import deliver_pending
+from balai.crypto import is_sealed
 from balai.hookspecs import hookimpl
 from balai.items import MenuItem
 from balai.jobs import Job
 from balai.permissions import Permission, permissions_of, route_access
 from balai.tenancy import TenantInfo
+from balai.tenancy.portable import Context, Convert, TenantData
 
 
 @hookimpl(trylast=True)
@@ -155,3 +160,35 @@ def api_permissions(app: Flask) -> frozenset[str]:
                         names.update(access[1])
         found = app.extensions["balai.api_permissions"] = frozenset(names)
     return found  # type: ignore[no-any-return]
+
+
+def _logo_folder(app: Flask, tenant_id: int) -> Path:
+    from balai.admin.logo import logo_folder
+
+    return logo_folder(app.instance_path, tenant_id)
+
+
+def _plugin_state_dump(row: dict[str, Any], context: Context) -> dict[str, Any]:
+    """A plugin's settings without its sealed secrets: they open with this key only."""
+    settings = dict(row.get("settings") or {})
+    for key, value in list(settings.items()):
+        if isinstance(value, dict) and set(value) == {"sealed"} and is_sealed(value["sealed"]):
+            del settings[key]
+            context.drop(f"{row['plugin']} setting {key}")
+    return {**row, "settings": settings}
+
+
+@hookimpl
+def tenant_data() -> TenantData:
+    return TenantData(
+        # Credentials and one-time secrets stay behind; queued messages hold codes and links.
+        skip=(
+            "balai_login_session",
+            "balai_api_token",
+            "balai_account_code",
+            "balai_invitation",
+            "balai_outbox",
+        ),
+        convert={"balai_plugin_state": Convert(dump=_plugin_state_dump)},
+        files=_logo_folder,
+    )

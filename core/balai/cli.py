@@ -45,6 +45,7 @@ from balai.tenancy import (
     normalise_host,
     registry,
 )
+from balai.tenancy.commands import commands as archive_commands
 from balai.tenancy.models import Tenant
 
 __all__ = [
@@ -443,3 +444,5 @@ cli.add_command(files_group)
 cli.add_command(jobs_group)
 cli.add_command(worker_command)
 cli.add_command(scheduler_command)
+for archive_command in archive_commands:
+    tenants_group.add_command(archive_command)

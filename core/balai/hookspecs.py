@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from balai.jobs import Job
     from balai.permissions import Permission
     from balai.tenancy import TenantInfo
+    from balai.tenancy.portable import TenantData
 
 hookspec = pluggy.HookspecMarker("balai")
 hookimpl = pluggy.HookimplMarker("balai")
@@ -211,6 +212,30 @@ def search(tenant: TenantInfo, user: User | None, query: str) -> list[SearchResu
     :param user: the logged-in user, or ``None``.
     :param query: the search words, stripped, never empty.
     :returns: a list of :class:`balai.items.SearchResult`.
+
+    .. versionadded:: 0.1
+    """
+
+
+# -------------------------------------------------------------------------
+# Moving a region: called by balai tenants export, import and purge
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def tenant_data() -> TenantData | None:
+    """Declare what of the plugin's region data is not carried as it is when a
+    region moves (``balai tenants export`` / ``import`` / ``purge``).
+
+    Every row of every tenant table is carried without this hook; declare only the
+    exceptions: tables left out (tokens, one-time codes, transient state), secret
+    columns carried empty, a :class:`balai.tenancy.portable.Convert` for values
+    sealed with this deployment's key (opened on export, sealed again on import),
+    and the folder of the region's files (``files(app, tenant_id) -> Path``).
+    Called whenever a region is exported, imported or purged; an exception stops
+    that command.
+
+    :returns: a :class:`balai.tenancy.portable.TenantData`, or ``None``.
 
     .. versionadded:: 0.1
     """

@@ -31,6 +31,7 @@ from balai_pengaduan import (
     feeds,
     hookspecs,
     manage,
+    moving,
     notify,
     officer,
     open311,
@@ -146,3 +147,8 @@ def complaint_status_changed(
 @hookimpl
 def populate_demo(tenant: TenantInfo, session: Session) -> None:
     demo.populate(session, tenant)
+
+
+@hookimpl
+def tenant_data() -> moving.TenantData:
+    return moving.tenant_data()

@@ -40,6 +40,7 @@ from balai_puskesmas import (
     feeds,
     hookspecs,
     manage,
+    moving,
     navigation,
     notify,
     records,
@@ -202,3 +203,8 @@ def visit_recorded(tenant: TenantInfo, visit: Any, session: Session) -> None:
 @hookimpl
 def populate_demo(tenant: TenantInfo, session: Session) -> None:
     demo.populate(session, tenant)
+
+
+@hookimpl
+def tenant_data() -> moving.TenantData:
+    return moving.tenant_data()

@@ -1,0 +1,570 @@
+"""Moving a region: its archive (``balai tenants export``) and restoring it elsewhere
+(``balai tenants import``).
+
+An archive is a zip file:
+
+- ``manifest.json``: the format version, Balai's and the plugins' versions, the
+  region (slug, name, domains, theme, settings...), when it was made, the number of
+  rows of every table and the SHA-256 of every other member, and what was left out;
+- ``tables/<table>.jsonl``: the region's rows of every tenant table, one JSON object
+  per line, in the order of their ids;
+- ``files/<plugin>/<path>``: the region's files (its logo, complaint photos...).
+
+Every tenant table (:func:`balai.schema.tenant_tables`) is carried without any code
+of its own; the core and the plugins declare only the exceptions
+(:mod:`balai.tenancy.portable`). On import every row gets a new id, and every
+foreign key is mapped through the ids given so far, the tables taken in the order
+of their dependencies (references that point forward, or to the same table, are
+filled in once every row is in). All of it happens in one transaction, bound to
+the new region (so row-level security checks every row on PostgreSQL): a bad
+archive changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Date, DateTime, Table, insert, inspect, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from balai import __version__, schema
+from balai.db import Base, db, utcnow
+from balai.files import write_whole
+from balai.plugins import plugins
+from balai.tenancy.changes import TenancyError, validate_host, validate_slug
+from balai.tenancy.models import Domain, Tenant, bump_state
+from balai.tenancy.portable import Context, TenantData, declarations
+from balai.tenancy.registry import TenantInfo, registry
+
+__all__ = [
+    "FORMAT",
+    "Archive",
+    "ArchiveError",
+    "Imported",
+    "export_tenant",
+    "import_tenant",
+    "read_archive",
+    "region_tables",
+    "tenant_files",
+]
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+_BYTES = "$base64"
+
+
+class ArchiveError(ValueError):
+    """An archive that cannot be written, read or restored; says what is wrong."""
+
+
+# -- what a region is made of ------------------------------------------------------
+
+
+def region_tables(app: Flask, data: dict[str, TenantData]) -> list[Table]:
+    """The tenant tables carried in an archive, in dependency order (referenced first).
+
+    Tables a plugin skips are left out, and so are tables not (yet) in this database.
+    """
+    skipped = {name for d in data.values() for name in d.skip}
+    existing = set(inspect(db.engine_for(app)).get_table_names())
+    tenant = schema.tenant_tables()
+    return [
+        table
+        for table in Base.metadata.sorted_tables
+        if table.name in tenant and table.name not in skipped and table.name in existing
+    ]
+
+
+def tenant_files(app: Flask, data: dict[str, TenantData], tenant_id: int) -> dict[str, Path]:
+    """Each plugin's folder of the region's files (a folder inside another plugin's
+    folder belongs to that plugin only)."""
+    return {name: Path(d.files(app, tenant_id)) for name, d in sorted(data.items()) if d.files}
+
+
+def _walk_files(
+    folders: dict[str, Path], data: dict[str, TenantData]
+) -> Iterator[tuple[str, Path]]:
+    """``(member name, file)`` of every file to archive."""
+    for plugin, folder in folders.items():
+        if not folder.is_dir():
+            continue
+        inner = [other for other in folders.values() if other != folder and folder in other.parents]
+        skipped = [folder / sub for sub in data[plugin].skip_files]
+        for path in sorted(folder.rglob("*")):
+            if not path.is_file() or path.name.startswith("."):
+                continue  # partial uploads (.name.part) are never finished files
+            if any(base == path or base in path.parents for base in inner + skipped):
+                continue
+            yield f"files/{plugin}/{path.relative_to(folder).as_posix()}", path
+
+
+# -- values ------------------------------------------------------------------------
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {_BYTES: base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _decode(table: Table, name: str, value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {_BYTES}:
+        return base64.b64decode(value[_BYTES])
+    if value is None or not isinstance(value, str):
+        return value
+    column_type = table.c[name].type
+    if isinstance(column_type, DateTime) or isinstance(
+        getattr(column_type, "impl", None), DateTime
+    ):
+        return datetime.fromisoformat(value)
+    if isinstance(column_type, Date):
+        return date.fromisoformat(value)
+    return value
+
+
+def _id_column(table: Table) -> str:
+    keys = list(table.primary_key.columns)
+    if len(keys) != 1:
+        raise ArchiveError(f"table {table.name} has no single id column")
+    return keys[0].name
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# -- export ------------------------------------------------------------------------
+
+
+def export_tenant(app: Flask, slug: str, output: Path) -> dict[str, Any]:
+    """Write region ``slug``'s archive to ``output`` (whole or not at all); the manifest."""
+    with db.all_tenants() as session:
+        tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
+        if tenant is None:
+            raise ArchiveError(f"unknown tenant {slug!r}")
+        region = {
+            c.columns[0].name: _encode(getattr(tenant, c.key))
+            for c in inspect(Tenant).column_attrs
+            if c.key != "id"
+        }
+        region["domains"] = [d.host for d in tenant.domains]
+        tenant_id = tenant.id
+    data = declarations(app)
+    tables = region_tables(app, data)
+    partial = output.with_name(f".{output.name}.part")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with (
+            db.tenant_session(tenant_id) as session,
+            zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive,
+        ):
+            context = Context(app, tenant_id, session)
+            region["settings"] = _drop_sealed(region.get("settings") or {}, context, "region")
+            for declared in data.values():
+                if declared.before_export:
+                    declared.before_export(context)
+            session.flush()
+            counts, hashes = _write_tables(archive, session, tables, data, context)
+            for member, path in _walk_files(tenant_files(app, data, tenant_id), data):
+                content = path.read_bytes()
+                archive.writestr(member, content)
+                hashes[member] = _sha256(content)
+            manifest = _manifest(app, session, region, tenant_id, counts, hashes, context)
+            archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
+    return manifest
+
+
+def _write_tables(
+    archive: zipfile.ZipFile,
+    session: Session,
+    tables: list[Table],
+    data: dict[str, TenantData],
+    context: Context,
+) -> tuple[dict[str, int], dict[str, str]]:
+    connection = session.connection()  # bound to the region: row security applies
+    counts, hashes = {}, {}
+    carried = {
+        table.name: set(
+            connection.scalars(
+                select(table.c[_id_column(table)]).where(table.c.tenant_id == context.tenant_id)
+            )
+        )
+        for table in tables
+    }
+    for table in tables:
+        secret = {c for d in data.values() for c in d.secret.get(table.name, ())}
+        converts = [d.convert[table.name] for d in data.values() if table.name in d.convert]
+        id_column = _id_column(table)
+        rows = connection.execute(
+            select(table).where(table.c.tenant_id == context.tenant_id).order_by(table.c[id_column])
+        ).mappings()
+        lines, count = [], 0
+        for found in rows:
+            row = dict(found)
+            del row["tenant_id"]
+            for name in secret:
+                if row.get(name) is not None:
+                    row[name] = None
+                    context.drop(f"{table.name}.{name}")
+            _unlink_missing(table, row, carried, context)
+            for convert in converts:
+                row = convert.dump(row, context)
+            lines.append(json.dumps({k: _encode(v) for k, v in row.items()}, ensure_ascii=False))
+            count += 1
+        content = ("\n".join(lines) + "\n" if lines else "").encode()
+        member = f"tables/{table.name}.jsonl"
+        archive.writestr(member, content)
+        counts[table.name], hashes[member] = count, _sha256(content)
+    for skipped in sorted({t for d in data.values() for t in d.skip}):
+        context.drop(skipped)
+    return counts, hashes
+
+
+def _unlink_missing(
+    table: Table, row: dict[str, Any], carried: dict[str, set[Any]], context: Context
+) -> None:
+    """Empty the references to rows the archive does not carry: a platform operator's
+    account, a table left out (API clients). A required one cannot be emptied."""
+    for column in table.c:
+        fk = next(iter(column.foreign_keys), None)
+        value = row.get(column.name)
+        if fk is None or value is None or column.name == "tenant_id":
+            continue
+        target = fk.column.table.name
+        if value in carried.get(target, ()):
+            continue
+        if not column.nullable:
+            raise ArchiveError(
+                f"{table.name}.{column.name} refers to {target} id {value}, "
+                "which the archive cannot carry"
+            )
+        row[column.name] = None
+        context.drop(f"references from {table.name}.{column.name} to {target} outside the region")
+
+
+def _drop_sealed(values: dict[str, Any], context: Context, where: str) -> dict[str, Any]:
+    """``values`` without sealed secrets: they open only with this deployment's key."""
+    from balai.crypto import is_sealed
+
+    kept = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and set(value) == {"sealed"} and is_sealed(value["sealed"]):
+            context.drop(f"{where} setting {key}")
+        else:
+            kept[key] = value
+    return kept
+
+
+def _manifest(
+    app: Flask,
+    session: Session,
+    region: dict[str, Any],
+    tenant_id: int,
+    counts: dict[str, int],
+    hashes: dict[str, str],
+    context: Context,
+) -> dict[str, Any]:
+    from balai.tenancy.models import PluginState
+
+    enabled = set(session.scalars(select(PluginState.plugin).where(PluginState.enabled)))
+    owners = _table_owners(app)
+    with_rows = {owners[t] for t, n in counts.items() if n and t in owners}
+    versions = {
+        name: (info.version or "")
+        for name in sorted(enabled | with_rows)
+        if (info := plugins(app).get(name)) is not None and not info.builtin
+    }
+    return {
+        "format": FORMAT,
+        "balai": __version__,
+        "plugins": versions,
+        "enabled": sorted(enabled),
+        "source": {"id": tenant_id, **region},
+        "created_at": utcnow().isoformat(),
+        "tables": counts,
+        "members": hashes,
+        "dropped": context.dropped,
+    }
+
+
+def _table_owners(app: Flask) -> dict[str, str]:
+    """Table name → the plugin whose models define it (``balai`` for the core)."""
+    owners = {}
+    for info in plugins(app).installed.values():
+        if info.module is None or info.builtin:
+            continue
+        package = info.module.__name__.split(".")[0]
+        for mapper in Base.registry.mappers:
+            if mapper.class_.__module__.split(".")[0] == package:
+                owners[str(mapper.local_table.name)] = info.name
+    return owners
+
+
+# -- reading -----------------------------------------------------------------------
+
+
+@dataclass
+class Archive:
+    """An archive whose manifest and hashes were checked."""
+
+    path: Path
+    manifest: dict[str, Any]
+    zip: zipfile.ZipFile = field(repr=False)
+
+    def read(self, member: str) -> bytes:
+        return self.zip.read(member)
+
+    def rows(self, table: str) -> Iterator[dict[str, Any]]:
+        for line in self.read(f"tables/{table}.jsonl").decode().splitlines():
+            if line:
+                yield json.loads(line)
+
+    def files(self, plugin: str) -> Iterator[tuple[PurePosixPath, bytes]]:
+        prefix = f"files/{plugin}/"
+        for member in sorted(self.manifest["members"]):
+            if member.startswith(prefix):
+                yield PurePosixPath(member.removeprefix(prefix)), self.read(member)
+
+
+def read_archive(path: Path) -> Archive:
+    """Open ``path`` and check its format, members and hashes.
+
+    :raises ArchiveError: naming the first problem found.
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ArchiveError(f"{path}: not a readable zip archive ({exc})") from exc
+    try:
+        manifest = json.loads(archive.read(MANIFEST))
+    except KeyError as exc:
+        raise ArchiveError(f"{path}: no {MANIFEST} in the archive") from exc
+    except ValueError as exc:
+        raise ArchiveError(f"{path}: {MANIFEST} is not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise ArchiveError(f"{path}: archive format {found!r}; this Balai reads format {FORMAT}")
+    members = manifest.get("members")
+    if not isinstance(members, dict) or not isinstance(manifest.get("tables"), dict):
+        raise ArchiveError(f"{path}: {MANIFEST} lists no members or tables")
+    present = set(archive.namelist()) - {MANIFEST}
+    if present - set(members):
+        raise ArchiveError(
+            f"{path}: member {sorted(present - set(members))[0]} is not in the manifest"
+        )
+    for member, digest in members.items():
+        parts = PurePosixPath(member).parts
+        if member.startswith("/") or ".." in parts or parts[0] not in ("tables", "files"):
+            raise ArchiveError(f"{path}: member name {member!r} is not allowed")
+        if member not in present:
+            raise ArchiveError(f"{path}: member {member} is missing")
+        if _sha256(archive.read(member)) != digest:
+            raise ArchiveError(f"{path}: member {member} does not match its SHA-256")
+    for table in manifest["tables"]:
+        if f"tables/{table}.jsonl" not in members:
+            raise ArchiveError(f"{path}: table {table} has no member")
+    return Archive(path, manifest, archive)
+
+
+# -- import ------------------------------------------------------------------------
+
+
+@dataclass
+class Imported:
+    """The region an import made, and how the archive's ids map to its new ones."""
+
+    tenant: TenantInfo
+    idmap: dict[str, dict[int, int]]
+    rows: int
+
+
+def import_tenant(
+    app: Flask, path: Path, *, slug: str | None = None, domains: list[str] | None = None
+) -> Imported:
+    """Restore the archive at ``path`` as a new region (``slug`` and ``domains``
+    replace the archive's); all of it, in one transaction, or nothing.
+
+    :raises ArchiveError: the archive is bad or does not fit this deployment.
+    :raises TenancyError: the slug or a domain is invalid or taken.
+    """
+    archive = read_archive(path)
+    manifest = archive.manifest
+    source = manifest.get("source") or {}
+    slug = validate_slug(slug or str(source.get("slug", "")))
+    hosts = list(dict.fromkeys(validate_host(h) for h in (domains or source.get("domains", []))))
+    _check_plugins(app, manifest)
+    for name in manifest.get("plugins", {}):
+        schema.upgrade_plugin(app, name)  # as enabling does: the tables first
+    data = declarations(app)
+    tables = {t.name: t for t in region_tables(app, data)}
+    _check_tables(archive, tables)
+    created: list[Path] = []
+    try:
+        with db.new_session() as session, session.begin():
+            tenant_id = _new_tenant(session, source, slug, hosts)
+            _bind(session, tenant_id)
+            context = Context(app, tenant_id, session)
+            rows = _load_tables(archive, session, tables, data, context)
+            _load_files(app, archive, data, tenant_id, created)
+            bump_state(session)
+    except IntegrityError as exc:
+        _remove(created)
+        raise ArchiveError(f"the archive conflicts with data here: {exc.orig}") from exc
+    except BaseException:
+        _remove(created)
+        raise
+    registry(app).refresh(force=True)
+    info = registry(app).by_id(tenant_id)
+    assert info is not None
+    return Imported(info, context.idmap, rows)
+
+
+def _check_plugins(app: Flask, manifest: dict[str, Any]) -> None:
+    for name in manifest.get("plugins", {}):
+        info = plugins(app).get(name)
+        if info is None or info.builtin:
+            raise ArchiveError(f"the archive needs plugin {name}, which is not installed here")
+        if info.broken:
+            raise ArchiveError(f"the archive needs plugin {name}, which is broken: {info.error}")
+
+
+def _check_tables(archive: Archive, tables: dict[str, Table]) -> None:
+    for name in archive.manifest["tables"]:
+        table = tables.get(name)
+        if table is None:
+            raise ArchiveError(f"table {name} of the archive is no region table here")
+        for number, row in enumerate(archive.rows(name), 1):
+            unknown = set(row) - set(table.c.keys())
+            if unknown:
+                raise ArchiveError(
+                    f"table {name}, row {number}: unknown column {sorted(unknown)[0]}"
+                )
+            if "tenant_id" in row:
+                raise ArchiveError(f"table {name}, row {number}: a row may not name its region")
+
+
+def _new_tenant(session: Session, source: dict[str, Any], slug: str, hosts: list[str]) -> int:
+    if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        raise TenancyError(f"the slug {slug} is already taken", "slug")
+    taken = session.scalars(select(Domain.host).where(Domain.host.in_(hosts))).all()
+    if taken:
+        raise TenancyError(f"the domain {', '.join(taken)} is already in use", "domain")
+    table = Tenant.__table__
+    values = {
+        name: _decode(table, name, value)  # type: ignore[arg-type]
+        for name, value in source.items()
+        if name in table.c and name not in ("id", "slug")  # type: ignore[attr-defined]
+    }
+    tenant = Tenant(**values, slug=slug, domains=[Domain(host=h) for h in hosts])
+    session.add(tenant)
+    session.flush()
+    return tenant.id
+
+
+def _bind(session: Session, tenant_id: int) -> None:
+    """From here on the transaction works as region ``tenant_id`` (row security too)."""
+    session.info["tenant_id"] = tenant_id
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            "SELECT set_config('balai.tenant_id', %(tenant)s, true)", {"tenant": str(tenant_id)}
+        )
+
+
+def _load_tables(
+    archive: Archive,
+    session: Session,
+    tables: dict[str, Table],
+    data: dict[str, TenantData],
+    context: Context,
+) -> int:
+    connection = session.connection()
+    order = list(tables)
+    later: list[tuple[Table, str, int, str, str, int]] = []  # filled in at the end
+    total = 0
+    for name in order:
+        if name not in archive.manifest["tables"]:
+            continue
+        table = tables[name]
+        id_column = _id_column(table)
+        converts = [d.convert[name] for d in data.values() if name in d.convert]
+        ids = context.idmap.setdefault(name, {})
+        for number, stored in enumerate(archive.rows(name), 1):
+            row = {key: _decode(table, key, value) for key, value in stored.items()}
+            old_id = row.pop(id_column, None)
+            if not isinstance(old_id, int):
+                raise ArchiveError(f"table {name}, row {number}: no id")
+            pending = []
+            for column in table.c:
+                fk = next(iter(column.foreign_keys), None)
+                if fk is None or column.name == "tenant_id" or row.get(column.name) is None:
+                    continue
+                target = fk.column.table.name
+                if target in order and order.index(target) >= order.index(name):
+                    pending.append((column.name, target, row.pop(column.name)))  # not in yet
+                    continue
+                row[column.name] = _mapped(context, target, row[column.name], name, number)
+            row["tenant_id"] = context.tenant_id
+            for convert in converts:
+                row = convert.load(row, context)
+            new_id = connection.execute(insert(table).values(row)).inserted_primary_key[0]
+            ids[old_id] = new_id
+            later += [(table, id_column, new_id, c, t, v) for c, t, v in pending]
+            total += 1
+    for table, id_column, new_id, column, target, value in later:
+        mapped = _mapped(context, target, value, table.name, None)
+        connection.execute(
+            update(table).where(table.c[id_column] == new_id).values({column: mapped})
+        )
+    return total
+
+
+def _mapped(context: Context, target: str, value: Any, table: str, number: int | None) -> int:
+    try:
+        return context.idmap[target][value]
+    except KeyError:
+        where = f"table {table}" + (f", row {number}" if number else "")
+        raise ArchiveError(
+            f"{where}: refers to {target} id {value}, which the archive lacks"
+        ) from None
+
+
+def _load_files(
+    app: Flask, archive: Archive, data: dict[str, TenantData], tenant_id: int, created: list[Path]
+) -> None:
+    folders = tenant_files(app, data, tenant_id)
+    for plugin in {m.split("/")[1] for m in archive.manifest["members"] if m.startswith("files/")}:
+        if plugin not in folders:
+            raise ArchiveError(f"the archive has files of {plugin}, which keeps none here")
+    for plugin, folder in folders.items():
+        for relative, content in archive.files(plugin):
+            target = folder / relative
+            if target.exists():
+                raise ArchiveError(f"{target} exists already: not overwriting it")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_whole(target, content)
+            created.append(target)
+
+
+def _remove(created: list[Path]) -> None:
+    for path in reversed(created):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)

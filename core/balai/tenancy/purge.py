@@ -1,0 +1,98 @@
+"""Removing a region entirely (``balai tenants purge``): its rows of every table, its
+domains, its users, its files.
+
+Only a region whose archive is at hand is purged: the archive must be one of this
+region (its id and slug here) whose hashes hold and whose row counts are the
+region's counts now, so that nothing added or removed since the export is lost
+with it. Rows go in one transaction bound to the region (row security applies on
+PostgreSQL); the files go once it is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import delete, func, inspect, select
+
+from balai import schema
+from balai.db import Base, db
+from balai.tenancy.archive import ArchiveError, read_archive, region_tables, tenant_files
+from balai.tenancy.models import Domain, Tenant, bump_state
+from balai.tenancy.portable import declarations
+from balai.tenancy.registry import registry
+
+__all__ = ["Purged", "purge_tenant"]
+
+log = logging.getLogger("balai.audit")
+
+
+@dataclass(frozen=True)
+class Purged:
+    """What a purge removed."""
+
+    slug: str
+    rows: int
+    files: int
+
+
+def purge_tenant(app: Flask, slug: str, export_file: Path, *, by: str = "cli") -> Purged:
+    """Remove region ``slug`` for good, after checking ``export_file`` is its current archive.
+
+    :raises ArchiveError: no such region, or the archive is not a current one of it.
+    """
+    with db.all_tenants() as session:
+        tenant_id = session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+    if tenant_id is None:
+        raise ArchiveError(f"unknown tenant {slug!r}")
+    archive = read_archive(export_file)
+    source = archive.manifest.get("source") or {}
+    if source.get("id") != tenant_id or source.get("slug") != slug:
+        raise ArchiveError(f"{export_file} is not an export of {slug} from this deployment")
+    data = declarations(app)
+    tables = region_tables(app, data)
+    existing = set(inspect(db.engine_for(app)).get_table_names())
+    every = [
+        t
+        for t in Base.metadata.sorted_tables
+        if t.name in schema.tenant_tables() and t.name in existing
+    ]
+    folders = tenant_files(app, data, tenant_id)
+    rows = 0
+    with db.tenant_session(tenant_id) as session:
+        connection = session.connection()
+        for table in tables:
+            count = connection.scalar(
+                select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id)
+            )
+            if count != archive.manifest["tables"].get(table.name, 0):
+                raise ArchiveError(
+                    f"{table.name} has {count} rows of {slug} now, the archive "
+                    f"{archive.manifest['tables'].get(table.name, 0)}: export it again"
+                )
+        for table in reversed(every):
+            result = connection.execute(delete(table).where(table.c.tenant_id == tenant_id))
+            rows += result.rowcount or 0
+        connection.execute(delete(Domain.__table__).where(Domain.tenant_id == tenant_id))
+        connection.execute(delete(Tenant.__table__).where(Tenant.id == tenant_id))
+        bump_state(session)
+    files = 0
+    for folder in sorted(folders.values(), key=lambda p: len(p.parts), reverse=True):
+        if folder.is_dir():
+            files += sum(1 for p in folder.rglob("*") if p.is_file())
+            shutil.rmtree(folder, ignore_errors=True)
+    registry(app).refresh(force=True)
+    log.info(
+        "tenant.purged tenant=%s id=%s by=%s rows=%d files=%d archive=%s created_at=%s",
+        slug,
+        tenant_id,
+        by,
+        rows,
+        files,
+        export_file,
+        archive.manifest.get("created_at"),
+    )
+    return Purged(slug, rows, files)
