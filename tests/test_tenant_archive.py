@@ -7,8 +7,10 @@ walks the pages each of its people can see in both, comparing the answers.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,10 +23,12 @@ from walking import seeds, walk
 from balai import schema
 from balai.admin.logo import logo_folder
 from balai.auth.accounts import create_user
-from balai.auth.models import Department
+from balai.auth.models import Department, User
+from balai.cli import cli
 from balai.db import Base, db
 from balai.tenancy import create_tenant, registry
-from balai.tenancy.archive import export_tenant, import_tenant
+from balai.tenancy.archive import ArchiveError, export_tenant, import_tenant
+from balai.tenancy.purge import purge_tenant
 from balai.testing import PASSWORD, _migrate, _postgres_database, make_test_app, travel
 
 NOW = "2026-03-04T10:00:00+07:00"
@@ -149,7 +153,8 @@ def _normal(body: str) -> str:
 def _diff(one: str, other: str) -> str:
     """Where two answers part, for the failure message."""
     one, other = _normal(one), _normal(other)
-    at = next((i for i, (a, b) in enumerate(zip(one, other, strict=False)) if a != b), min(len(one), len(other)))
+    pairs = enumerate(zip(one, other, strict=False))
+    at = next((i for i, (a, b) in pairs if a != b), min(len(one), len(other)))
     return f"{one[max(0, at - 60) : at + 60]!r} != {other[max(0, at - 60) : at + 60]!r}"
 
 
@@ -169,11 +174,9 @@ def test_a_region_moved_to_a_fresh_instance_answers_every_page_alike(
         manifest = export_tenant(app, "alpha", archive)
         with fresh.app_context():
             imported = import_tenant(fresh, archive)
-    assert (
-        (imported.tenant.slug == "alpha"
-        and imported.tenant.domains == ("alpha.test",))
-        or list(imported.tenant.domains) == ["alpha.test"]
-    )
+    assert (imported.tenant.slug == "alpha" and imported.tenant.domains == ("alpha.test",)) or list(
+        imported.tenant.domains
+    ) == ["alpha.test"]
     assert sum(manifest["tables"].values()) == imported.rows > 100
     with fresh.app_context():
         assert {k: v for k, v in _counts(fresh, imported.tenant.id).items() if v} == {
@@ -204,3 +207,147 @@ def test_a_region_moved_to_a_fresh_instance_answers_every_page_alike(
                 compared += 1
     assert differ == []
     assert compared > 100
+
+
+# -- what an archive holds -------------------------------------------------------------
+
+
+def _markers(app: Flask, tenant_id: int) -> set[str]:
+    """Distinctive text of a region's rows: its users' e-mail addresses and names,
+    its complaints, its patients' names."""
+    from balai_pengaduan.models import Complaint
+    from balai_puskesmas.models import Patient
+
+    with db.tenant_session(tenant_id) as session:
+        found = set(session.scalars(select(User.email).where(User.tenant_id == tenant_id)))
+        found |= set(session.scalars(select(Complaint.description)))
+        found |= set(session.scalars(select(Patient.name)))
+    return {m for m in found if m and len(m) > 8}
+
+
+def test_an_archive_holds_its_region_only_and_no_secret(
+    app: Flask, regions: dict[str, int], tmp_path: Path
+) -> None:
+    archive = tmp_path / "alpha.zip"
+    export_tenant(app, "alpha", archive)
+    with zipfile.ZipFile(archive) as opened:
+        text = b"\n".join(opened.read(n) for n in opened.namelist()).decode(errors="replace")
+        names = opened.namelist()
+    beta = {m for m in _markers(app, regions["beta"]) if m.endswith("@beta.test")}
+    assert beta and not [m for m in beta if m in text]
+    assert "beta.test" not in text and "Kota Beta" not in text
+    assert "admin@alpha.test" in text and "files/balai/logo-0123456789abcdef.png" in names
+    assert "files/pengaduan/0123456789abcdef0123456789abcdef.png" in names
+    for secret in ("balai_login_session", "balai_api_token", "balai_account_code"):
+        assert f"tables/{secret}.jsonl" not in names
+    manifest = json.loads(zipfile.ZipFile(archive).read("manifest.json"))
+    assert manifest["source"]["slug"] == "alpha" and manifest["format"] == 1
+    assert "pengaduan" in manifest["plugins"] and "balai_outbox" in manifest["dropped"]
+
+
+def test_an_import_gives_new_ids_and_keeps_every_reference(
+    app: Flask, regions: dict[str, int], fresh: Flask, tmp_path: Path
+) -> None:
+    """Imported after another region, every id is new: each row of the copy is its
+    original with its ids and references mapped."""
+    from balai_pengaduan.models import Complaint
+    from balai_puskesmas.models import Visit
+
+    export_tenant(app, "beta", tmp_path / "beta.zip")
+    manifest = export_tenant(app, "alpha", tmp_path / "alpha.zip")
+    with fresh.app_context():
+        import_tenant(fresh, tmp_path / "beta.zip")
+        imported = import_tenant(fresh, tmp_path / "alpha.zip")
+        counts = _counts(fresh, imported.tenant.id)
+    assert {k: v for k, v in counts.items() if v} == {
+        k: v for k, v in manifest["tables"].items() if v
+    }
+    checked = 0
+    for model, refs in ((Complaint, ("category_id", "area_id")), (Visit, ("patient_id",))):
+        name = model.__table__.name
+        with db.tenant_session(regions["alpha"]) as session:
+            originals = session.scalars(select(model).order_by(model.id)).all()
+        for original in originals:
+            new_id = imported.idmap[name][original.id]
+            assert new_id != original.id
+            with fresh.app_context(), db.tenant_session(imported.tenant.id) as session:
+                copy = session.get(model, new_id)
+                for ref in refs:
+                    old = getattr(original, ref)
+                    target = next(iter(model.__table__.c[ref].foreign_keys)).column.table.name
+                    assert getattr(copy, ref) == (old and imported.idmap[target][old])
+                    checked += 1
+    assert checked > 10
+
+
+def test_an_archive_altered_or_for_a_taken_slug_is_refused_with_nothing_written(
+    app: Flask, regions: dict[str, int], tmp_path: Path
+) -> None:
+    archive = tmp_path / "alpha.zip"
+    export_tenant(app, "alpha", archive)
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(tampered, "w") as out:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "tables/balai_user.jsonl":
+                data = data.replace(b"Admin alpha", b"Admin evil!")
+            out.writestr(name, data)
+    before = _counts(app, regions["alpha"])
+    with pytest.raises(ArchiveError, match=r"balai_user\.jsonl does not match its SHA-256"):
+        import_tenant(app, tampered, slug="delta", domains=["delta.test"])
+    with pytest.raises(Exception, match="already taken"):
+        import_tenant(app, archive)
+    assert registry(app).by_slug("delta") is None and _counts(app, regions["alpha"]) == before
+    (tmp_path / "junk.zip").write_bytes(b"not a zip")
+    with pytest.raises(ArchiveError, match="not a readable zip"):
+        import_tenant(app, tmp_path / "junk.zip", slug="delta")
+
+
+def test_purge_needs_a_current_archive_and_removes_the_region_only(
+    app: Flask, regions: dict[str, int], tmp_path: Path
+) -> None:
+    archive = tmp_path / "alpha.zip"
+    export_tenant(app, "alpha", archive)
+    other = tmp_path / "beta.zip"
+    export_tenant(app, "beta", other)
+    beta_before = _counts(app, regions["beta"])
+    with pytest.raises(ArchiveError, match="not an export of alpha"):
+        purge_tenant(app, "alpha", other)
+    with db.tenant_session(regions["alpha"]) as session:
+        session.add(Department(code="NEW", name="Dinas Baru"))
+    with pytest.raises(ArchiveError, match="export it again"):
+        purge_tenant(app, "alpha", archive)
+    export_tenant(app, "alpha", archive)
+    folder = logo_folder(app.instance_path, regions["alpha"])
+    assert folder.is_dir()
+    purged = purge_tenant(app, "alpha", archive)
+    assert purged.rows > 100 and purged.files == 2
+    assert registry(app).by_slug("alpha") is None and not folder.exists()
+    assert not any(_counts(app, regions["alpha"]).values())
+    assert _counts(app, regions["beta"]) == beta_before
+    assert logo_folder(app.instance_path, regions["beta"]) != folder
+
+
+def test_the_commands_export_import_and_purge(app: Flask, tmp_path: Path) -> None:
+    create_tenant(app, "kecil", "Kota Kecil", ["kecil.test"])
+    _people(registry(app).by_slug("kecil").id, "kecil")
+    runner = app.test_cli_runner()
+    archive = tmp_path / "kecil.zip"
+    result = runner.invoke(cli, ["tenants", "export", "kecil", "--output", str(archive)])
+    assert result.exit_code == 0 and "exported kecil" in result.output, result.output
+    result = runner.invoke(cli, ["tenants", "purge", "kecil", "--export-file", str(archive)])
+    assert result.exit_code == 1 and "--yes" in result.output
+    args = ["tenants", "purge", "kecil", "--export-file", str(archive), "--yes"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0 and "purged kecil" in result.output, result.output
+    args = ["tenants", "import", str(archive), "--slug", "kecil2", "--domain", "kecil2.test"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0 and "imported kecil2" in result.output, result.output
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1 and "already taken" in result.output
+    response = app.test_client().post(
+        "/masuk",
+        data={"email": "admin@kecil.test", "password": PASSWORD},
+        base_url="http://kecil2.test",
+    )
+    assert response.status_code == 302  # the password hashes moved with the accounts
