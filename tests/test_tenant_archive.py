@@ -14,13 +14,14 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import hello
 import pytest
 from filling import enable_all, fill
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from walking import seeds, walk
 
-from balai import schema
+from balai import hookimpl, schema
 from balai.admin.logo import logo_folder
 from balai.auth.accounts import create_user
 from balai.auth.models import Department, User
@@ -28,6 +29,7 @@ from balai.cli import cli
 from balai.db import Base, db
 from balai.tenancy import create_tenant, registry
 from balai.tenancy.archive import ArchiveError, export_tenant, import_tenant
+from balai.tenancy.portable import TenantData
 from balai.tenancy.purge import purge_tenant
 from balai.testing import PASSWORD, _migrate, _postgres_database, make_test_app, travel
 
@@ -123,9 +125,10 @@ def regions(app: Flask) -> dict[str, int]:
 
 
 def _counts(app: Flask, tenant_id: int) -> dict[str, int]:
+    existing = set(inspect(db.engine_for(app)).get_table_names())
     with db.all_tenants() as session:
         counts = {}
-        for name in schema.tenant_tables():
+        for name in sorted(set(schema.tenant_tables()) & existing):
             table = Base.metadata.tables[name]
             counts[name] = session.connection().scalar(
                 select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id)
@@ -351,3 +354,40 @@ def test_the_commands_export_import_and_purge(app: Flask, tmp_path: Path) -> Non
         base_url="http://kecil2.test",
     )
     assert response.status_code == 302  # the password hashes moved with the accounts
+
+
+# -- a plugin's data moves without code of its own -------------------------------------
+
+
+class PrivateNotes:
+    """Declares that hello's notes do not move."""
+
+    name = "private-notes"
+
+    @hookimpl
+    def tenant_data(self) -> TenantData:
+        return TenantData(skip=("hello_note",))
+
+
+def _hello_archive(app: Flask, tmp_path: Path) -> tuple[dict, list[str]]:
+    tenant = create_tenant(app, "kecil", "Kota Kecil", ["kecil.test"])
+    enable_all(app, tenant)
+    with db.tenant_session(tenant.id) as session:
+        session.add(hello.HelloNote(text="Catatan kota kecil"))
+    manifest = export_tenant(app, "kecil", tmp_path / "kecil.zip")
+    with zipfile.ZipFile(tmp_path / "kecil.zip") as archive:
+        return manifest, archive.namelist()
+
+
+@pytest.mark.balai_plugins(hello)
+def test_a_plugins_tables_move_without_a_declaration(app: Flask, tmp_path: Path) -> None:
+    manifest, names = _hello_archive(app, tmp_path)
+    assert manifest["tables"]["hello_note"] == 1 and "tables/hello_note.jsonl" in names
+    assert manifest["plugins"]["hello"] == "0"
+
+
+@pytest.mark.balai_plugins(hello, PrivateNotes())
+def test_a_plugin_declares_a_table_that_stays(app: Flask, tmp_path: Path) -> None:
+    manifest, names = _hello_archive(app, tmp_path)
+    assert "hello_note" not in manifest["tables"] and "tables/hello_note.jsonl" not in names
+    assert "hello_note" in manifest["dropped"]
