@@ -35,6 +35,7 @@ from types import ModuleType
 from typing import Any
 
 from flask import Flask
+from flask_babel import gettext as _
 from sqlalchemy import Date, DateTime, Table, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -466,10 +467,12 @@ def _check_tables(archive: Archive, tables: dict[str, Table]) -> None:
 
 def _new_tenant(session: Session, source: dict[str, Any], slug: str, hosts: list[str]) -> int:
     if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
-        raise TenancyError(f"the slug {slug} is already taken", "slug")
+        raise TenancyError(_("The slug %(slug)s is already taken.", slug=slug), "slug")
     taken = session.scalars(select(Domain.host).where(Domain.host.in_(hosts))).all()
     if taken:
-        raise TenancyError(f"the domain {', '.join(taken)} is already in use", "domain")
+        raise TenancyError(
+            _("The domain %(host)s is already in use.", host=", ".join(taken)), "domain"
+        )
     table = Tenant.__table__
     values = {
         name: _decode(table, name, value)  # type: ignore[arg-type]

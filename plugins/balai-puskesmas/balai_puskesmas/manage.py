@@ -76,7 +76,7 @@ Errors = dict[str, list[str]]
 #: patient.read), records (ticket.read_nik), notify (ticket.notify), exports
 #: (visit.export: an officer downloads a visit's bundle), export (export.*: the NIK is
 #: opened to build or send a bundle), facilities (staff.*) and synonyms (icd10.*: the
-#: region's ICD-10 synonyms).
+#: region's ICD-10 synonyms) and moving (region.export: ``balai tenants export``).
 ACTIONS = {
     "patient.create": _l("Patient registered"),
     "patient.update": _l("Patient data changed"),
@@ -100,6 +100,7 @@ ACTIONS = {
     "staff.remove": _l("Duty removed"),
     "icd10.synonym_save": _l("ICD-10 synonym saved"),
     "icd10.synonym_remove": _l("ICD-10 synonym removed"),
+    "region.export": _l("Every record opened to move the region to another server"),
 }
 #: The permission each duty works with: giving the duty gives that permission's reach.
 DUTY_PERMISSIONS = {"registration": REGISTER, "clinician": RECORD, "viewer": READ}
@@ -430,8 +431,7 @@ def _duties_locked() -> str | None:
     reasons = [_duty_refusal(duty) for duty in DUTIES]
     if all(reasons):
         return _(
-            "Only a region admin can give, change or remove duties: a duty opens "
-            "patients' records."
+            "Only a region admin can give, change or remove duties: a duty opens patients' records."
         )
     return None
 

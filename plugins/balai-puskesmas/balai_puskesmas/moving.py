@@ -43,9 +43,7 @@ def _vault(context: Context) -> Vault:
 def _audit_export(context: Context) -> None:
     """One entry says the region's identifiers were opened to be carried away."""
     actor = Actor(user_id=None, label="balai tenants export", channel="cli")
-    context.state["puskesmas.audited"] = audit(
-        context.session, actor, "region.export", utcnow(), detail="region exported"
-    )
+    context.state["puskesmas.audited"] = audit(context.session, actor, "region.export", utcnow())
 
 
 def _dump(table: str) -> Any:
