@@ -26,7 +26,7 @@ from balai.admin.logo import logo_folder
 from balai.auth.accounts import create_user
 from balai.auth.models import Department, User
 from balai.cli import cli
-from balai.db import Base, db
+from balai.db import Base, db, utcnow
 from balai.tenancy import TenancyError, create_tenant, registry
 from balai.tenancy.archive import ArchiveError, export_tenant, import_tenant
 from balai.tenancy.portable import TenantData
@@ -282,6 +282,62 @@ def test_an_import_gives_new_ids_and_keeps_every_reference(
                     assert getattr(copy, ref) == (old and imported.idmap[target][old])
                     checked += 1
     assert checked > 10
+    assert _opened(app, regions["alpha"], None) == _opened(fresh, imported.tenant.id, imported)
+
+
+def _opened(app: Flask, tenant_id: int, imported) -> list[tuple]:
+    """The region's NIKs and reporters' contacts, opened with the instance's own keys
+    (so in the fresh instance they were sealed again with its key), in the source's
+    order, with whether each NIK's lookup hash is its hash under that key."""
+    from balai_pengaduan.models import Complaint
+    from balai_pengaduan.reporters import contacts
+    from balai_puskesmas.models import Patient
+    from balai_puskesmas.runtime import vault_for
+    from balai_puskesmas.services import Actor, audit
+
+    def ordered(model, ids):
+        return ids if imported is None else [imported.idmap[model.__table__.name][i] for i in ids]
+
+    with app.app_context(), db.tenant_session(tenant_id) as session:
+        vault = vault_for(app.config, tenant_id)
+        audited = audit(session, Actor(None, "test"), "patient.read", utcnow())
+        found = []
+        for patient_id in ordered(Patient, SOURCE_IDS["patients"]):
+            patient = session.get(Patient, patient_id)
+            nik = vault.open(patient.nik_cipher, audited)
+            found.append((nik, patient.nik_hash == vault.hash(nik)))
+        for complaint_id in ordered(Complaint, SOURCE_IDS["complaints"]):
+            sealed = contacts(session.get(Complaint, complaint_id), app)
+            found.append((sealed.email, sealed.phone))
+    assert len(found) == 20 and any(email for email, _phone in found[10:])
+    return found
+
+
+SOURCE_IDS: dict[str, list[int]] = {}
+
+
+@pytest.fixture(autouse=True)
+def _source_ids(request) -> None:
+    """The first ten patients and complaints with a reporter's contact, of region alpha."""
+    SOURCE_IDS.clear()
+    if "regions" not in request.fixturenames:
+        return
+    from balai_pengaduan.models import Complaint
+    from balai_puskesmas.models import Patient
+
+    regions = request.getfixturevalue("regions")
+    with db.tenant_session(regions["alpha"]) as session:
+        SOURCE_IDS["patients"] = list(
+            session.scalars(select(Patient.id).order_by(Patient.id).limit(10))
+        )
+        SOURCE_IDS["complaints"] = list(
+            session.scalars(
+                select(Complaint.id)
+                .where(Complaint.reporter_email_sealed.is_not(None))
+                .order_by(Complaint.id)
+                .limit(10)
+            )
+        )
 
 
 def test_an_archive_altered_or_for_a_taken_slug_is_refused_with_nothing_written(
@@ -303,6 +359,24 @@ def test_an_archive_altered_or_for_a_taken_slug_is_refused_with_nothing_written(
         import_tenant(app, archive)
     assert refused.value.field == "slug"
     assert registry(app).by_slug("delta") is None and _counts(app, regions["alpha"]) == before
+    for name, change in (
+        (
+            "future.zip",
+            lambda n, d: d.replace(b'"format": 1', b'"format": 2') if n == "manifest.json" else d,
+        ),
+        ("extra.zip", None),
+    ):
+        with zipfile.ZipFile(archive) as source, zipfile.ZipFile(tmp_path / name, "w") as out:
+            for member in source.namelist():
+                out.writestr(
+                    member, change(member, source.read(member)) if change else source.read(member)
+                )
+            if change is None:
+                out.writestr("files/balai/extra.png", PNG)
+    with pytest.raises(ArchiveError, match="archive format 2; this Balai reads format 1"):
+        import_tenant(app, tmp_path / "future.zip", slug="delta")
+    with pytest.raises(ArchiveError, match=r"extra\.png is not in the manifest"):
+        import_tenant(app, tmp_path / "extra.zip", slug="delta")
     (tmp_path / "junk.zip").write_bytes(b"not a zip")
     with pytest.raises(ArchiveError, match="not a readable zip"):
         import_tenant(app, tmp_path / "junk.zip", slug="delta")

@@ -331,6 +331,12 @@ class Archive:
     manifest: dict[str, Any]
     zip: zipfile.ZipFile = field(repr=False)
 
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.zip.close()
+
     def read(self, member: str) -> bytes:
         return self.zip.read(member)
 
@@ -347,7 +353,7 @@ class Archive:
 
 
 def read_archive(path: Path) -> Archive:
-    """Open ``path`` and check its format, members and hashes.
+    """Open ``path`` and check its format, members and hashes; use it in ``with``.
 
     :raises ArchiveError: naming the first problem found.
     """
@@ -355,6 +361,14 @@ def read_archive(path: Path) -> Archive:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
         raise ArchiveError(f"{path}: not a readable zip archive ({exc})") from exc
+    try:
+        return Archive(path, _checked_manifest(path, archive), archive)
+    except BaseException:
+        archive.close()
+        raise
+
+
+def _checked_manifest(path: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
     try:
         manifest = json.loads(archive.read(MANIFEST))
     except KeyError as exc:
@@ -374,7 +388,7 @@ def read_archive(path: Path) -> Archive:
         )
     for member, digest in members.items():
         parts = PurePosixPath(member).parts
-        if member.startswith("/") or ".." in parts or parts[0] not in ("tables", "files"):
+        if member.startswith("/") or ".." in parts or parts[:1] not in (("tables",), ("files",)):
             raise ArchiveError(f"{path}: member name {member!r} is not allowed")
         if member not in present:
             raise ArchiveError(f"{path}: member {member} is missing")
@@ -383,7 +397,7 @@ def read_archive(path: Path) -> Archive:
     for table in manifest["tables"]:
         if f"tables/{table}.jsonl" not in members:
             raise ArchiveError(f"{path}: table {table} has no member")
-    return Archive(path, manifest, archive)
+    return manifest
 
 
 # -- import ------------------------------------------------------------------------
@@ -407,7 +421,11 @@ def import_tenant(
     :raises ArchiveError: the archive is bad or does not fit this deployment.
     :raises TenancyError: the slug or a domain is invalid or taken.
     """
-    archive = read_archive(path)
+    with read_archive(path) as archive:
+        return _import(app, archive, slug, domains)
+
+
+def _import(app: Flask, archive: Archive, slug: str | None, domains: list[str] | None) -> Imported:
     manifest = archive.manifest
     source = manifest.get("source") or {}
     slug = validate_slug(slug or str(source.get("slug", "")))

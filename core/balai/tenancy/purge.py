@@ -48,8 +48,9 @@ def purge_tenant(app: Flask, slug: str, export_file: Path, *, by: str = "cli") -
         tenant_id = session.scalar(select(Tenant.id).where(Tenant.slug == slug))
     if tenant_id is None:
         raise ArchiveError(f"unknown tenant {slug!r}")
-    archive = read_archive(export_file)
-    source = archive.manifest.get("source") or {}
+    with read_archive(export_file) as archive:
+        manifest = archive.manifest
+    source = manifest.get("source") or {}
     if source.get("id") != tenant_id or source.get("slug") != slug:
         raise ArchiveError(f"{export_file} is not an export of {slug} from this deployment")
     data = declarations(app)
@@ -68,10 +69,10 @@ def purge_tenant(app: Flask, slug: str, export_file: Path, *, by: str = "cli") -
             count = connection.scalar(
                 select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id)
             )
-            if count != archive.manifest["tables"].get(table.name, 0):
+            if count != manifest["tables"].get(table.name, 0):
                 raise ArchiveError(
                     f"{table.name} has {count} rows of {slug} now, the archive "
-                    f"{archive.manifest['tables'].get(table.name, 0)}: export it again"
+                    f"{manifest['tables'].get(table.name, 0)}: export it again"
                 )
         for table in reversed(every):
             result = connection.execute(delete(table).where(table.c.tenant_id == tenant_id))
@@ -93,6 +94,6 @@ def purge_tenant(app: Flask, slug: str, export_file: Path, *, by: str = "cli") -
         rows,
         files,
         export_file,
-        archive.manifest.get("created_at"),
+        manifest.get("created_at"),
     )
     return Purged(slug, rows, files)
