@@ -27,7 +27,7 @@ from balai.auth.accounts import create_user
 from balai.auth.models import Department, User
 from balai.cli import cli
 from balai.db import Base, db, utcnow
-from balai.tenancy import TenancyError, create_tenant, registry
+from balai.tenancy import TenancyError, create_tenant, registry, save_plugin_settings
 from balai.tenancy.archive import ArchiveError, export_tenant, import_tenant
 from balai.tenancy.portable import TenantData
 from balai.tenancy.purge import purge_tenant
@@ -247,6 +247,14 @@ def test_an_archive_holds_its_region_only_and_no_secret(
     manifest = json.loads(zipfile.ZipFile(archive).read("manifest.json"))
     assert manifest["source"]["slug"] == "alpha" and manifest["format"] == 1
     assert "pengaduan" in manifest["plugins"] and "balai_outbox" in manifest["dropped"]
+    from balai_puskesmas.models import AuditEntry
+
+    with db.tenant_session(regions["alpha"]) as session:  # the export is in the audit trail
+        exports = session.scalars(select(AuditEntry).where(AuditEntry.action == "region.export"))
+        assert len(exports.all()) == 1
+        assert manifest["tables"]["puskesmas_audit"] == session.scalar(
+            select(func.count()).select_from(AuditEntry)
+        )
 
 
 def test_an_import_gives_new_ids_and_keeps_every_reference(
@@ -447,11 +455,16 @@ class PrivateNotes:
 
 def _hello_archive(app: Flask, tmp_path: Path) -> tuple[dict, list[str]]:
     tenant = create_tenant(app, "kecil", "Kota Kecil", ["kecil.test"])
-    enable_all(app, tenant)
+    tenant = enable_all(app, tenant)
+    save_plugin_settings(
+        app, tenant, "hello", {"greeting": "Sugeng", "api_key": "kunci-rahasia-42"}
+    )
     with db.tenant_session(tenant.id) as session:
         session.add(hello.HelloNote(text="Catatan kota kecil"))
     manifest = export_tenant(app, "kecil", tmp_path / "kecil.zip")
     with zipfile.ZipFile(tmp_path / "kecil.zip") as archive:
+        text = b"".join(archive.read(n) for n in archive.namelist())
+        assert b"Sugeng" in text and b"kunci-rahasia" not in text and b'"sealed"' not in text
         return manifest, archive.namelist()
 
 
@@ -460,6 +473,7 @@ def test_a_plugins_tables_move_without_a_declaration(app: Flask, tmp_path: Path)
     manifest, names = _hello_archive(app, tmp_path)
     assert manifest["tables"]["hello_note"] == 1 and "tables/hello_note.jsonl" in names
     assert manifest["plugins"]["hello"] == "0"
+    assert "hello setting api_key" in manifest["dropped"]
 
 
 @pytest.mark.balai_plugins(hello, PrivateNotes())
