@@ -173,6 +173,8 @@ def export_tenant(app: Flask, slug: str, output: Path) -> dict[str, Any]:
             db.tenant_session(tenant_id) as session,
             zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive,
         ):
+            if db.engine_for(app).dialect.name == "postgresql":  # one snapshot for every table
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             context = Context(app, tenant_id, session)
             region["settings"] = _drop_sealed(region.get("settings") or {}, context, "region")
             for declared in data.values():
