@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,20 +22,32 @@ from flask import Flask
 from sqlalchemy import func, inspect, select
 from walking import seeds, walk
 
-from balai import hookimpl, ratelimit, schema
-from balai.admin.logo import logo_folder
+from balai import hookimpl, ratelimit, schema, storage
 from balai.auth.accounts import create_user
 from balai.auth.models import Department, User
 from balai.cli import cli
 from balai.db import Base, db, utcnow
+from balai.files import NoRoom
+from balai.jobs.models import JobRun
 from balai.tenancy import TenancyError, create_tenant, registry, save_plugin_settings
 from balai.tenancy.archive import ArchiveError, export_tenant, import_tenant
 from balai.tenancy.portable import TenantData
 from balai.tenancy.purge import purge_tenant
-from balai.testing import PASSWORD, _migrate, _postgres_database, make_test_app, travel
+from balai.testing import (
+    PASSWORD,
+    S3_BUCKET,
+    STORAGE_VARIABLE,
+    _migrate,
+    _postgres_database,
+    make_test_app,
+    travel,
+)
 
 NOW = "2026-03-04T10:00:00+07:00"
 ROLES = ("warga", "opd", "admin")
+LOGO = "logo-0123456789abcdef.png"
+PHOTO = "0123456789abcdef0123456789abcdef.png"
+PENDING = "pengaduan/pending/fedcba9876543210fedcba9876543210/01-0123456789abcdef.png"
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a5e2bd6e0000000049454e44ae426082"
@@ -65,24 +78,22 @@ def _region(app: Flask, slug: str, host: str) -> int:
 
 
 def _add_files(app: Flask, tenant_id: int) -> None:
-    """A logo and a complaint photo: the region's files."""
+    """A logo, a complaint photo and a photo kept for a form not yet sent: the
+    region's files."""
     from balai.tenancy.models import Tenant
     from balai_pengaduan.models import Complaint, Photo
-    from balai_pengaduan.photos import folder
 
-    logo = logo_folder(app.instance_path, tenant_id)
-    logo.mkdir(parents=True, exist_ok=True)
-    (logo / "logo-0123456789abcdef.png").write_bytes(PNG)
-    photos = folder(app.instance_path, tenant_id)
-    photos.mkdir(parents=True, exist_ok=True)
-    (photos / "0123456789abcdef0123456789abcdef.png").write_bytes(PNG)
+    files = storage.for_tenant(tenant_id, app=app)
+    files.put(LOGO, PNG)
+    files.put(f"pengaduan/{PHOTO}", PNG)
+    files.put(PENDING, PNG)
     with db.tenant_session(tenant_id) as session:
-        session.get(Tenant, tenant_id).logo = "logo-0123456789abcdef.png"
+        session.get(Tenant, tenant_id).logo = LOGO
         complaint = session.scalars(select(Complaint).order_by(Complaint.id)).first()
         session.add(
             Photo(
                 complaint_id=complaint.id,
-                filename="0123456789abcdef0123456789abcdef.png",
+                filename=PHOTO,
                 content_type="image/png",
                 size=len(PNG),
                 width=1,
@@ -92,9 +103,19 @@ def _add_files(app: Flask, tenant_id: int) -> None:
     registry(app).refresh(force=True)
 
 
+def _files(app: Flask, tenant_id: int) -> dict[str, bytes]:
+    files = storage.for_tenant(tenant_id, app=app)
+    return {entry.key: files.read(entry.key) for entry in files.list()}
+
+
+def _add_job_run(tenant_id: int) -> None:
+    with db.tenant_session(tenant_id) as session:
+        session.add(JobRun(job="pengaduan.deadlines", slot="2026-03-04T17:00:00Z", status="done"))
+
+
 @pytest.fixture
-def fresh(tmp_path: Path) -> Iterator[Flask]:
-    """Another instance: its own database and folder, another secret key."""
+def fresh(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """Another instance: its own database, folder and files, another secret key."""
     server = os.environ.get("BALAI_TEST_DATABASE_URL")
     drop = None
     if server:
@@ -102,9 +123,15 @@ def fresh(tmp_path: Path) -> Iterator[Flask]:
     else:
         url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
     instance = tmp_path / "fresh-instance"
+    files: dict[str, str | None] = {"STORAGE_URL": None}
+    if os.environ.get(STORAGE_VARIABLE) == "s3":
+        files = {
+            "STORAGE_URL": f"s3://{S3_BUCKET}/fresh-{secrets.token_hex(6)}",
+            "S3_ENDPOINT_URL": request.getfixturevalue("balai_s3_server"),
+        }
     _migrate(url, instance)
     app = make_test_app(
-        {"DATABASE_URL": url, "INSTANCE_PATH": str(instance), "SECRET_KEY": "another-key"}
+        {"DATABASE_URL": url, "INSTANCE_PATH": str(instance), "SECRET_KEY": "another-key", **files}
     )
     try:
         yield app
@@ -182,6 +209,8 @@ def test_a_region_moved_to_a_fresh_instance_answers_every_page_alike(
         imported.tenant.domains
     ) == ["alpha.test"]
     assert sum(manifest["tables"].values()) == imported.rows > 100
+    with fresh.app_context():  # the files, but the photo kept for a form not yet sent
+        assert _files(fresh, imported.tenant.id) == {LOGO: PNG, f"pengaduan/{PHOTO}": PNG}
     with fresh.app_context():
         assert {k: v for k, v in _counts(fresh, imported.tenant.id).items() if v} == {
             k: v for k, v in manifest["tables"].items() if v
@@ -233,6 +262,7 @@ def test_an_archive_holds_its_region_only_and_no_secret(
     app: Flask, regions: dict[str, int], tmp_path: Path
 ) -> None:
     archive = tmp_path / "alpha.zip"
+    _add_job_run(regions["alpha"])
     export_tenant(app, "alpha", archive)
     with zipfile.ZipFile(archive) as opened:
         text = b"\n".join(opened.read(n) for n in opened.namelist()).decode(errors="replace")
@@ -240,13 +270,18 @@ def test_an_archive_holds_its_region_only_and_no_secret(
     beta = {m for m in _markers(app, regions["beta"]) if m.endswith("@beta.test")}
     assert beta and not [m for m in beta if m in text]
     assert "beta.test" not in text and "Kota Beta" not in text
-    assert "admin@alpha.test" in text and "files/balai/logo-0123456789abcdef.png" in names
-    assert "files/pengaduan/0123456789abcdef0123456789abcdef.png" in names
-    for secret in ("balai_login_session", "balai_api_token", "balai_account_code"):
-        assert f"tables/{secret}.jsonl" not in names
+    assert "admin@alpha.test" in text
+    assert sorted(n for n in names if n.startswith("files/")) == [
+        f"files/{LOGO}",
+        f"files/pengaduan/{PHOTO}",
+    ]
+    for left in ("balai_login_session", "balai_api_token", "balai_account_code", "balai_job_run"):
+        assert f"tables/{left}.jsonl" not in names
     manifest = json.loads(zipfile.ZipFile(archive).read("manifest.json"))
     assert manifest["source"]["slug"] == "alpha" and manifest["format"] == 1
     assert "pengaduan" in manifest["plugins"] and "balai_outbox" in manifest["dropped"]
+    assert "balai_job_run" in manifest["dropped"] and "balai_job_run" not in manifest["tables"]
+    assert "files pengaduan/pending/" in manifest["dropped"]
     from balai_puskesmas.models import AuditEntry
 
     with db.tenant_session(regions["alpha"]) as session:  # the export is in the audit trail
@@ -390,6 +425,32 @@ def test_an_archive_altered_or_for_a_taken_slug_is_refused_with_nothing_written(
         import_tenant(app, tmp_path / "junk.zip", slug="delta")
 
 
+def test_an_import_that_fails_removes_the_files_it_wrote(
+    app: Flask,
+    regions: dict[str, int],
+    fresh: Flask,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    archive = tmp_path / "alpha.zip"
+    export_tenant(app, "alpha", archive)
+    put = storage.TenantFiles.put
+    written = []
+
+    def full_at_the_photo(self, name, data, content_type=None):  # the logo comes first
+        if name.startswith("pengaduan/"):
+            raise NoRoom(28, "no room left", name)
+        put(self, name, data, content_type)
+        written.append(name)
+
+    monkeypatch.setattr(storage.TenantFiles, "put", full_at_the_photo)
+    with fresh.app_context():
+        with pytest.raises(NoRoom):
+            import_tenant(fresh, archive)
+        assert written == [LOGO] and registry(fresh).by_slug("alpha") is None
+        assert list(storage.store(fresh).list("tenants/")) == []
+
+
 def test_purge_needs_a_current_archive_and_removes_the_region_only(
     app: Flask, regions: dict[str, int], tmp_path: Path
 ) -> None:
@@ -405,14 +466,15 @@ def test_purge_needs_a_current_archive_and_removes_the_region_only(
     with pytest.raises(ArchiveError, match="export it again"):
         purge_tenant(app, "alpha", archive)
     export_tenant(app, "alpha", archive)
-    folder = logo_folder(app.instance_path, regions["alpha"])
-    assert folder.is_dir()
+    _add_job_run(regions["alpha"])  # not carried: it does not make the archive stale
+    storage.for_tenant(regions["beta"], app=app).put(LOGO, PNG)
+    assert len(_files(app, regions["alpha"])) == 3
     purged = purge_tenant(app, "alpha", archive)
-    assert purged.rows > 100 and purged.files == 2
-    assert registry(app).by_slug("alpha") is None and not folder.exists()
+    assert purged.rows > 100 and purged.files == 3  # the kept form photo too
+    assert registry(app).by_slug("alpha") is None and _files(app, regions["alpha"]) == {}
     assert not any(_counts(app, regions["alpha"]).values())
     assert _counts(app, regions["beta"]) == beta_before
-    assert logo_folder(app.instance_path, regions["beta"]) != folder
+    assert _files(app, regions["beta"]) == {LOGO: PNG}
 
 
 def test_the_commands_export_import_and_purge(app: Flask, tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, url_for
@@ -162,12 +161,6 @@ def api_permissions(app: Flask) -> frozenset[str]:
     return found  # type: ignore[no-any-return]
 
 
-def _logo_folder(app: Flask, tenant_id: int) -> Path:
-    from balai.admin.logo import logo_folder
-
-    return logo_folder(app.instance_path, tenant_id)
-
-
 def _plugin_state_dump(row: dict[str, Any], context: Context) -> dict[str, Any]:
     """A plugin's settings without its sealed secrets: they open with this key only."""
     settings = dict(row.get("settings") or {})
@@ -181,14 +174,16 @@ def _plugin_state_dump(row: dict[str, Any], context: Context) -> dict[str, Any]:
 @hookimpl
 def tenant_data() -> TenantData:
     return TenantData(
-        # Credentials and one-time secrets stay behind; queued messages hold codes and links.
+        # Credentials and one-time secrets stay behind; queued messages hold codes and
+        # links; the job runs are this deployment's history (their slots would mislead
+        # the new deployment's scheduler).
         skip=(
             "balai_login_session",
             "balai_api_token",
             "balai_account_code",
             "balai_invitation",
             "balai_outbox",
+            "balai_job_run",
         ),
         convert={"balai_plugin_state": Convert(dump=_plugin_state_dump)},
-        files=_logo_folder,
     )

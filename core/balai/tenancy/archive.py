@@ -8,7 +8,10 @@ An archive is a zip file:
   rows of every table and the SHA-256 of every other member, and what was left out;
 - ``tables/<table>.jsonl``: the region's rows of every tenant table, one JSON object
   per line, in the order of their ids;
-- ``files/<plugin>/<path>``: the region's files (its logo, complaint photos...).
+- ``files/<key>``: the region's files (its logo, complaint photos...), every object
+  of its namespace in :mod:`balai.storage`, named by its key relative to the region
+  (``files/logo-<random>.png``, ``files/pengaduan/<name>.jpg``), except the transient
+  ones the core and the plugins declare (``skip_files``).
 
 Every tenant table (:func:`balai.schema.tenant_tables`) is carried without any code
 of its own; the core and the plugins declare only the exceptions
@@ -16,8 +19,9 @@ of its own; the core and the plugins declare only the exceptions
 foreign key is mapped through the ids given so far, the tables taken in the order
 of their dependencies (references that point forward, or to the same table, are
 filled in once every row is in). All of it happens in one transaction, bound to
-the new region (so row-level security checks every row on PostgreSQL): a bad
-archive changes nothing.
+the new region (so row-level security checks every row on PostgreSQL), and the
+files are written to the new region's namespace of this deployment's store (and
+removed again if the import fails): a bad archive changes nothing.
 """
 
 from __future__ import annotations
@@ -25,14 +29,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import shutil
+import logging
+import mimetypes
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from types import ModuleType
-from typing import Any
+from typing import IO, Any
 
 from flask import Flask
 from flask_babel import gettext as _
@@ -40,9 +45,9 @@ from sqlalchemy import Date, DateTime, Table, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from balai import __version__, schema
+from balai import __version__, schema, storage
 from balai.db import Base, db, utcnow
-from balai.files import write_whole
+from balai.files import is_partial
 from balai.plugins import plugins
 from balai.tenancy.changes import TenancyError, validate_host, validate_slug
 from balai.tenancy.models import Domain, Tenant, bump_state
@@ -58,12 +63,16 @@ __all__ = [
     "import_tenant",
     "read_archive",
     "region_tables",
-    "tenant_files",
 ]
 
 FORMAT = 1
 MANIFEST = "manifest.json"
 _BYTES = "$base64"
+FILES = "files/"
+_CHUNK = 1 << 20
+
+
+log = logging.getLogger(__name__)
 
 
 class ArchiveError(ValueError):
@@ -88,27 +97,21 @@ def region_tables(app: Flask, data: dict[str, TenantData]) -> list[Table]:
     ]
 
 
-def tenant_files(app: Flask, data: dict[str, TenantData], tenant_id: int) -> dict[str, Path]:
-    """Each plugin's folder of the region's files (a folder inside another plugin's
-    folder belongs to that plugin only)."""
-    return {name: Path(d.files(app, tenant_id)) for name, d in sorted(data.items()) if d.files}
+def _transient_files(data: dict[str, TenantData]) -> tuple[str, ...]:
+    """The key prefixes (relative to a region) of files an archive does not carry."""
+    return tuple(prefix for d in data.values() for prefix in d.skip_files)
 
 
-def _walk_files(
-    folders: dict[str, Path], data: dict[str, TenantData]
-) -> Iterator[tuple[str, Path]]:
-    """``(member name, file)`` of every file to archive."""
-    for plugin, folder in folders.items():
-        if not folder.is_dir():
-            continue
-        inner = [other for other in folders.values() if other != folder and folder in other.parents]
-        skipped = [folder / sub for sub in data[plugin].skip_files]
-        for path in sorted(folder.rglob("*")):
-            if not path.is_file() or path.name.startswith("."):
-                continue  # partial uploads (.name.part) are never finished files
-            if any(base == path or base in path.parents for base in inner + skipped):
-                continue
-            yield f"files/{plugin}/{path.relative_to(folder).as_posix()}", path
+def _region_files(
+    files: storage.TenantFiles, data: dict[str, TenantData]
+) -> Iterator[storage.Entry]:
+    """The region's files an archive carries: every object of its namespace (keys
+    relative to the region) but the transient ones and partial ones (the local store
+    lists none of those; checked again all the same)."""
+    skipped = _transient_files(data)
+    for entry in files.list():
+        if not entry.key.startswith(skipped) and not is_partial(entry.key.rpartition("/")[2]):
+            yield entry
 
 
 # -- values ------------------------------------------------------------------------
@@ -148,6 +151,14 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _member_sha256(archive: zipfile.ZipFile, member: str) -> str:
+    digest = hashlib.sha256()
+    with archive.open(member) as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 # -- export ------------------------------------------------------------------------
 
 
@@ -182,10 +193,7 @@ def export_tenant(app: Flask, slug: str, output: Path) -> dict[str, Any]:
                     declared.before_export(context)
             session.flush()
             counts, hashes = _write_tables(archive, session, tables, data, context)
-            for member, path in _walk_files(tenant_files(app, data, tenant_id), data):
-                content = path.read_bytes()
-                archive.writestr(member, content)
-                hashes[member] = _sha256(content)
+            hashes.update(_write_files(archive, data, context))
             manifest = _manifest(app, session, region, tenant_id, counts, hashes, context)
             archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
         partial.replace(output)
@@ -238,6 +246,26 @@ def _write_tables(
     for skipped in sorted({t for d in data.values() for t in d.skip}):
         context.drop(skipped)
     return counts, hashes
+
+
+def _write_files(
+    archive: zipfile.ZipFile, data: dict[str, TenantData], context: Context
+) -> dict[str, str]:
+    """Stream the region's files from the store into the archive; their hashes."""
+    files = storage.for_tenant(context.tenant_id, app=context.app)
+    for prefix in _transient_files(data):
+        if any(True for _entry in files.list(prefix)):
+            context.drop(f"files {prefix}")
+    hashes = {}
+    for entry in _region_files(files, data):
+        member, digest = FILES + entry.key, hashlib.sha256()
+        large = entry.size >= zipfile.ZIP64_LIMIT
+        with files.open(entry.key) as source, archive.open(member, "w", force_zip64=large) as out:
+            while chunk := source.read(_CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+        hashes[member] = digest.hexdigest()
+    return hashes
 
 
 def _unlink_missing(
@@ -347,11 +375,14 @@ class Archive:
             if line:
                 yield json.loads(line)
 
-    def files(self, plugin: str) -> Iterator[tuple[PurePosixPath, bytes]]:
-        prefix = f"files/{plugin}/"
-        for member in sorted(self.manifest["members"]):
-            if member.startswith(prefix):
-                yield PurePosixPath(member.removeprefix(prefix)), self.read(member)
+    def files(self) -> list[str]:
+        """The keys of the region's files (relative to the region), in order."""
+        members = self.manifest["members"]
+        return sorted(m.removeprefix(FILES) for m in members if m.startswith(FILES))
+
+    def open_file(self, key: str) -> IO[bytes]:
+        """A stream of the file ``key`` (close it)."""
+        return self.zip.open(FILES + key)
 
 
 def read_archive(path: Path) -> Archive:
@@ -392,9 +423,14 @@ def _checked_manifest(path: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
         parts = PurePosixPath(member).parts
         if member.startswith("/") or ".." in parts or parts[:1] not in (("tables",), ("files",)):
             raise ArchiveError(f"{path}: member name {member!r} is not allowed")
+        if member.startswith(FILES):
+            try:
+                storage.check_key(member.removeprefix(FILES))
+            except storage.BadKey:
+                raise ArchiveError(f"{path}: member name {member!r} is not allowed") from None
         if member not in present:
             raise ArchiveError(f"{path}: member {member} is missing")
-        if _sha256(archive.read(member)) != digest:
+        if _member_sha256(archive, member) != digest:
             raise ArchiveError(f"{path}: member {member} does not match its SHA-256")
     for table in manifest["tables"]:
         if f"tables/{table}.jsonl" not in members:
@@ -438,20 +474,22 @@ def _import(app: Flask, archive: Archive, slug: str | None, domains: list[str] |
     data = declarations(app)
     tables = {t.name: t for t in region_tables(app, data)}
     _check_tables(archive, tables)
-    created: list[Path] = []
+    created: list[str] = []
+    files: storage.TenantFiles | None = None
     try:
         with db.new_session() as session, session.begin():
             tenant_id = _new_tenant(session, source, slug, hosts)
             _bind(session, tenant_id)
             context = Context(app, tenant_id, session)
             rows = _load_tables(archive, session, tables, data, context)
-            _load_files(app, archive, data, tenant_id, created)
+            files = storage.for_tenant(tenant_id, app=app)
+            _load_files(archive, files, data, created)
             bump_state(session)
     except IntegrityError as exc:
-        _remove(created)
+        _remove(files, created)
         raise ArchiveError(f"the archive conflicts with data here: {exc.orig}") from exc
     except BaseException:
-        _remove(created)
+        _remove(files, created)
         raise
     registry(app).refresh(force=True)
     info = registry(app).by_id(tenant_id)
@@ -574,25 +612,28 @@ def _mapped(context: Context, target: str, value: Any, table: str, number: int |
 
 
 def _load_files(
-    app: Flask, archive: Archive, data: dict[str, TenantData], tenant_id: int, created: list[Path]
+    archive: Archive, files: storage.TenantFiles, data: dict[str, TenantData], created: list[str]
 ) -> None:
-    folders = tenant_files(app, data, tenant_id)
-    for plugin in {m.split("/")[1] for m in archive.manifest["members"] if m.startswith("files/")}:
-        if plugin not in folders:
-            raise ArchiveError(f"the archive has files of {plugin}, which keeps none here")
-    for plugin, folder in folders.items():
-        for relative, content in archive.files(plugin):
-            target = folder / relative
-            if target.exists():
-                raise ArchiveError(f"{target} exists already: not overwriting it")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_whole(target, content)
-            created.append(target)
+    """Write the archive's files to the new region's namespace; ``created`` lists them."""
+    keys = archive.files()
+    transient = [key for key in keys if key.startswith(_transient_files(data))]
+    if transient:
+        raise ArchiveError(f"file {transient[0]} of the archive is transient: not carried")
+    if any(True for _entry in files.list()):
+        raise ArchiveError(f"the new region's files ({files.root}) are not empty: not overwriting")
+    for key in keys:
+        with archive.open_file(key) as stream:
+            files.put(key, stream, content_type=mimetypes.guess_type(key)[0])
+        created.append(key)
 
 
-def _remove(created: list[Path]) -> None:
-    for path in reversed(created):
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+def _remove(files: storage.TenantFiles | None, created: list[str]) -> None:
+    """Remove what a failed import wrote (a failure to remove one does not hide the
+    import's own error)."""
+    if files is None:
+        return
+    for key in reversed(created):
+        try:
+            files.delete(key)
+        except OSError:
+            log.exception("a failed import could not remove %s", files.key(key))

@@ -11,9 +11,10 @@ the core and each plugin only declare the exceptions with the
   archive holds and whose ``load`` turns it back (values sealed with a key derived
   from this deployment's ``SECRET_KEY`` are opened on export and sealed again, with
   the target's key and the new region id, on import);
-- ``files``: the folder of the region's files (one small function, so that the
-  place can change without touching the archive code), and ``skip_files``:
-  sub-folders of it that are transient.
+- ``skip_files``: prefixes of keys, relative to the region's namespace in
+  :mod:`balai.storage`, of files that are transient (``"pengaduan/pending/"``: the
+  photos kept for forms not yet sent). Every other object of the region's namespace
+  (``storage.for_tenant(id)``) is carried, whichever plugin wrote it.
 
 A plugin with no exceptions needs no declaration: its tables are carried as they are.
 """
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -83,7 +83,6 @@ class TenantData:
     skip: Collection[str] = ()
     secret: Mapping[str, Collection[str]] = field(default_factory=dict)
     convert: Mapping[str, Convert] = field(default_factory=dict)
-    files: Callable[[Flask, int], Path] | None = None
     skip_files: Collection[str] = ()
     before_export: Callable[[Context], None] | None = None
 

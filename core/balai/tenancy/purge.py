@@ -1,5 +1,6 @@
-"""Removing a region entirely (``balai tenants purge``): its rows of every table, its
-domains, its users, its files.
+"""Removing a region entirely (``balai tenants purge``): its rows of every table
+(those an archive leaves out too, such as its job runs), its domains, its users, and
+every object of its namespace in :mod:`balai.storage`.
 
 Only a region whose archive is at hand is purged: the archive must be one of this
 region (its id and slug here) whose hashes hold and whose row counts are the
@@ -11,16 +12,15 @@ PostgreSQL); the files go once it is committed.
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import delete, func, inspect, select
 
-from balai import schema
+from balai import schema, storage
 from balai.db import Base, db
-from balai.tenancy.archive import ArchiveError, read_archive, region_tables, tenant_files
+from balai.tenancy.archive import ArchiveError, read_archive, region_tables
 from balai.tenancy.models import Domain, Tenant, bump_state
 from balai.tenancy.portable import declarations
 from balai.tenancy.registry import registry
@@ -61,7 +61,6 @@ def purge_tenant(app: Flask, slug: str, export_file: Path, *, by: str = "cli") -
         for t in Base.metadata.sorted_tables
         if t.name in schema.tenant_tables() and t.name in existing
     ]
-    folders = tenant_files(app, data, tenant_id)
     rows = 0
     with db.tenant_session(tenant_id) as session:
         connection = session.connection()
@@ -80,11 +79,11 @@ def purge_tenant(app: Flask, slug: str, export_file: Path, *, by: str = "cli") -
         connection.execute(delete(Domain.__table__).where(Domain.tenant_id == tenant_id))
         connection.execute(delete(Tenant.__table__).where(Tenant.id == tenant_id))
         bump_state(session)
+    namespace = storage.for_tenant(tenant_id, app=app)
     files = 0
-    for folder in sorted(folders.values(), key=lambda p: len(p.parts), reverse=True):
-        if folder.is_dir():
-            files += sum(1 for p in folder.rglob("*") if p.is_file())
-            shutil.rmtree(folder, ignore_errors=True)
+    for entry in list(namespace.list()):
+        namespace.delete(entry.key)
+        files += 1
     registry(app).refresh(force=True)
     log.info(
         "tenant.purged tenant=%s id=%s by=%s rows=%d files=%d archive=%s created_at=%s",

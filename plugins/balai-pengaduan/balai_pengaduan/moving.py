@@ -4,16 +4,13 @@ Every table is carried as it is, except: Open311 clients (their API keys are
 issued again on the new server), the web form's one-time tokens, and the
 reporters' contact details, which are sealed with this server's key: opened on
 export, sealed again with the new server's key on import. Photos are carried
-from the region's photo folder (:func:`photo_folder`); photos kept for forms not
-yet sent are not.
+with the region's other files; photos kept for forms not yet sent
+(``pengaduan/pending/``) are not.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-
-from flask import Flask
 
 from balai.tenancy.portable import Context, Convert, TenantData
 from balai_pengaduan import photos
@@ -22,11 +19,6 @@ from balai_pengaduan.reporters import reporter_sealer, seal
 __all__ = ["tenant_data"]
 
 _CONTACTS = ("reporter_email", "reporter_phone")  # column names of the sealed contacts
-
-
-def photo_folder(app: Flask, tenant_id: int) -> Path:
-    """Where the region's complaint photos are: the one place the archive reads them."""
-    return photos.folder(app.instance_path, tenant_id)
 
 
 def _open_contacts(row: dict[str, Any], context: Context) -> dict[str, Any]:
@@ -58,6 +50,5 @@ def tenant_data() -> TenantData:
             "pengaduan_complaint": Convert(dump=_open_contacts, load=_seal_contacts),
             "pengaduan_support": Convert(load=_map_supporter),
         },
-        files=photo_folder,
-        skip_files=(photos.PENDING,),
+        skip_files=(f"{photos.FOLDER}/{photos.PENDING}/",),
     )

@@ -52,6 +52,7 @@ __all__ = [
 MAX_SIDE = 2048  # stored photos are shrunk to this: evidence, not print
 MAX_UPLOAD_MB = 25  # the largest photo file a region may accept (setting ``max_photo_mb``)
 MB = 1024 * 1024
+FOLDER = "pengaduan"  # the plugin's folder in each region's files
 PENDING = "pending"
 PENDING_KEEP = timedelta(days=1)  # a form left with photos chosen is swept after this
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png"}
@@ -105,7 +106,7 @@ def _read(upload: FileStorage, limit: int) -> bytes:
 
 def files(tenant_id: int | None = None) -> storage.TenantFiles:
     """Where a region's complaint photos live (by default the current region's)."""
-    return storage.for_tenant(tenant_id).within("pengaduan")
+    return storage.for_tenant(tenant_id).within(FOLDER)
 
 
 def write(directory: storage.TenantFiles, photo: PreparedPhoto) -> str:
