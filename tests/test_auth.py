@@ -328,7 +328,11 @@ def test_account_is_throttled_after_failures_even_with_the_right_password(client
 NOON = datetime(2026, 3, 2, 5, 0, tzinfo=UTC)
 
 
-@pytest.mark.balai_config(LOGIN_MAX_FAILURES_ACCOUNT=3)
+# Redis keeps a window on its own clock: tests that move the clock count in the database.
+IN_DATABASE = "balai+db://"
+
+
+@pytest.mark.balai_config(LOGIN_MAX_FAILURES_ACCOUNT=3, RATELIMIT_STORAGE_URL=IN_DATABASE)
 def test_throttle_ends_when_the_window_ends(app, client, tenant, time_machine):
     time_machine.move_to(NOON, tick=False)
     make_user(tenant)
@@ -341,7 +345,9 @@ def test_throttle_ends_when_the_window_ends(app, client, tenant, time_machine):
     assert log_in(client).status_code == 302
 
 
-@pytest.mark.balai_config(LOGIN_MAX_FAILURES_ACCOUNT=2, LOGIN_WINDOW_SECONDS=2)
+@pytest.mark.balai_config(
+    LOGIN_MAX_FAILURES_ACCOUNT=2, LOGIN_WINDOW_SECONDS=2, RATELIMIT_STORAGE_URL=IN_DATABASE
+)
 def test_throttle_with_a_tiny_window_lets_the_user_back_in(client, tenant, time_machine):
     time_machine.move_to(NOON, tick=False)
     make_user(tenant)
@@ -385,6 +391,7 @@ def test_an_ipv4_guesser_is_the_same_client_when_written_as_ipv6(client, tenant)
     assert log_in(client, environ_base={"REMOTE_ADDR": "10.6.6.8"}).status_code == 302
 
 
+@pytest.mark.balai_config(RATELIMIT_STORAGE_URL=IN_DATABASE)
 def test_successful_login_forgets_the_account_failures_not_the_address(client, tenant):
     make_user(tenant)
     log_in(client, password="salah-sekali-123")

@@ -183,6 +183,7 @@ def test_a_bad_storage_url_stops_the_start(make_app, url: str) -> None:
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.balai_config(STORAGE_URL=None)  # a local disk, whatever the suite's store
 def test_a_full_disk_is_no_room_and_the_logo_upload_answers_507(
     app: Flask, client, login, tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
