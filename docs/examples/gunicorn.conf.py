@@ -47,12 +47,20 @@ max_requests_jitter = 200
 # another host, put its address here.
 forwarded_allow_ips = "127.0.0.1,::1"
 
-# Logs to stdout/stderr (journald under systemd): first the request id nginx sets,
-# then the worker that answered (<pid>).
+# Logs to stdout/stderr (journald under systemd): first the request id Balai used
+# (the X-Request-ID response header: nginx's id when it is sane, else the one Balai
+# made, the same id as in Balai's log lines and on its error pages), then the worker
+# that answered (<pid>).
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"
-access_log_format = '%({x-request-id}i)s %(p)s %(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+access_log_format = '%({x-request-id}o)s %(p)s %(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+# gunicorn 27 opens a control socket for gunicornc at one default path per user
+# (~/.gunicorn/gunicorn.ctl), so two gunicorns of one user on one host would claim the
+# same socket. Balai needs none: signals (systemctl reload) do the same. Earlier
+# gunicorn versions do not know the setting and ignore it in this file.
+control_socket_disable = True
 
 # Identify the processes in ps and top.
 proc_name = "balai"
