@@ -8,7 +8,7 @@ import logging
 import re
 
 import pytest
-from flask import Blueprint
+from flask import Blueprint, Response, stream_with_context
 
 from balai import Manifest, hookimpl
 from balai.logs import bind_request_id, formatter, request_id
@@ -38,6 +38,16 @@ class Bicara:
         @public
         def broken():
             raise RuntimeError("boom")
+
+        @bp.route("/aliran")
+        @public
+        def streamed():
+            def lines():
+                logging.getLogger("balai_bicara").warning("mengalir")
+                yield "satu\n"
+                yield "dua\n"
+
+            return Response(stream_with_context(lines()))
 
         return bp
 
@@ -131,3 +141,18 @@ def test_json_lines_carry_the_request_id(client, enable_plugin, caplog):
 def test_an_unknown_log_format_is_refused_by_name(make_app):
     with pytest.raises(ValueError, match="LOG_FORMAT"):
         make_app(LOG_FORMAT="xml")
+
+
+def test_a_streamed_response_keeps_its_id_and_leaves_none_behind(client, enable_plugin, caplog):
+    enable_plugin("bicara")
+    response = client.get("/bicara/aliran", headers={"X-Request-ID": "aliran-1"})
+    assert response.headers["X-Request-ID"] == "aliran-1"
+    assert response.text == "satu\ndua\n"
+    record = next(r for r in caplog.records if r.getMessage() == "mengalir")
+    assert record.request_id == "aliran-1"
+    unread = client.get("/bicara/aliran", buffered=False)  # closed before it is read
+    assert GENERATED.fullmatch(unread.headers["X-Request-ID"])
+    unread.close()
+    assert request_id() is None
+    logging.getLogger("balai").warning("after the requests")
+    assert caplog.records[-1].request_id == "-"

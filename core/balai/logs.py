@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask.logging import default_handler, wsgi_errors_stream
 from werkzeug.wrappers import Response
 
@@ -52,11 +52,20 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"
 
 _current: ContextVar[str | None] = ContextVar("balai_request_id", default=None)
+G_KEY = "_balai_request_id"
 
 
 def request_id() -> str | None:
-    """The id of the current request or of the work bound by :func:`bind_request_id`."""
-    return _current.get()
+    """The id of the work bound by :func:`bind_request_id`, else the current request's.
+
+    A request keeps its id on ``g`` (its own app context), not in a context variable:
+    a response streamed after the view returned is torn down in another context, and
+    an id set there could outlive its request."""
+    bound = _current.get()
+    if bound is not None or not has_request_context():
+        return bound
+    value: str | None = g.get(G_KEY)
+    return value
 
 
 def new_request_id() -> str:
@@ -86,23 +95,14 @@ def bind_request_id(value: str | None = None) -> Iterator[str]:
 def _start() -> None:
     given = request.environ.get(ENVIRON_KEY)
     value = given if given is not None and SANE_ID.fullmatch(given) else new_request_id()
-    g._balai_request_id_token = _current.set(value)
+    setattr(g, G_KEY, value)
 
 
 def _answer(response: Response) -> Response:
-    value = _current.get()
+    value = request_id()
     if value is not None:
         response.headers[HEADER] = value
     return response
-
-
-def _end(exc: BaseException | None) -> None:
-    token = g.pop("_balai_request_id_token", None)
-    if token is not None:
-        try:
-            _current.reset(token)
-        except ValueError:  # torn down in another context than it started in
-            _current.set(None)
 
 
 # -- log records and lines -----------------------------------------------------------
@@ -120,7 +120,7 @@ def _install_record_factory() -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        record.request_id = _current.get() or "-"
+        record.request_id = request_id() or "-"
         return record
 
     logging.setLogRecordFactory(factory)
@@ -161,5 +161,4 @@ def init_app(app: Flask) -> None:
     _install_handler(app)
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
     app.after_request(_answer)
-    app.teardown_request(_end)
     app.jinja_env.globals["request_id"] = request_id
