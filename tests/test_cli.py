@@ -124,6 +124,21 @@ def test_init_creates_config_and_migrated_database_and_is_idempotent(
     assert settings["SECRET_KEY"] in cfg.read_text()
 
 
+def test_init_hides_the_database_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    url = "postgresql+psycopg://balai:rahasia-sekali@db.example:5432/balai"
+    (instance / "balai.cfg").write_text(f"SECRET_KEY = {'k' * 40!r}\nDATABASE_URL = {url!r}\n")
+    monkeypatch.setenv("BALAI_INSTANCE_PATH", str(instance))
+    monkeypatch.setattr("balai.cli.migrate", lambda app: None)  # no server to reach
+
+    result = CliRunner().invoke(cli, ["init"])
+
+    assert result.exit_code == 0, result.output
+    assert "database ready: postgresql+psycopg://balai:***@db.example:5432/balai" in result.output
+    assert "rahasia-sekali" not in result.output
+
+
 def test_init_with_unreachable_database_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

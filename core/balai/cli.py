@@ -20,7 +20,7 @@ import click
 from alembic.util import CommandError
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, NoAppException
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -226,7 +226,8 @@ def init_command(database_url: str | None) -> None:
             migrate(app)
         write_instance_config(path, settings)
         click.echo(f"wrote {cfg}")
-    click.echo(f"database ready: {app.config['DATABASE_URL']}")
+    shown = make_url(app.config["DATABASE_URL"]).render_as_string(hide_password=True)
+    click.echo(f"database ready: {shown}")
 
 
 @cli.group("db")
