@@ -3,6 +3,7 @@ of the request and on error pages; JSON log lines."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -10,7 +11,7 @@ import re
 import pytest
 from flask import Blueprint, Response, stream_with_context
 
-from balai import Manifest, hookimpl
+from balai import Manifest, hookimpl, logs
 from balai.logs import bind_request_id, formatter, request_id
 from balai.permissions import public
 
@@ -156,3 +157,25 @@ def test_a_streamed_response_keeps_its_id_and_leaves_none_behind(client, enable_
     assert request_id() is None
     logging.getLogger("balai").warning("after the requests")
     assert caplog.records[-1].request_id == "-"
+
+
+@pytest.fixture
+def own_handler(monkeypatch):
+    """Logging as under gunicorn: nothing configured, so the app installs its handler."""
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    monkeypatch.setattr(logs, "_handler", None)
+    yield
+    logging.getLogger("balai").setLevel(logging.NOTSET)
+
+
+def test_admin_changes_reach_balais_own_handler(own_handler, app, client, login):
+    assert logs._handler is not None  # the app installed it
+    login(client, role="admin")
+    errors = io.StringIO()
+    client.post(
+        "/admin/opd",
+        data={"code": "DINKES", "name": "Dinas Kesehatan"},
+        errors_stream=errors,
+    )
+    assert "admin department.created tenant=" in errors.getvalue()
+    assert logging.getLogger("urllib3").getEffectiveLevel() == logging.WARNING

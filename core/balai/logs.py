@@ -153,6 +153,9 @@ def _install_handler(app: Flask) -> None:
         root.addHandler(_handler)
     _handler.setFormatter(formatter(app.config["LOG_FORMAT"]))
     app.logger.removeHandler(default_handler)  # the root handler writes the app's records
+    balai = logging.getLogger("balai")  # the app's own records (admin changes) at INFO;
+    if balai.level == logging.NOTSET:  # other libraries stay at the root's WARNING
+        balai.setLevel(logging.INFO)
 
 
 def init_app(app: Flask) -> None:
