@@ -173,6 +173,18 @@ def test_other_parts_add_collectors_and_a_failing_one_is_left_out(app, client, c
     assert any("metrics collector" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.balai_config(REDIS_URL="redis://127.0.0.1:1/0")
+def test_a_queue_whose_redis_is_down_says_so_and_gives_no_depth(client):
+    text = scrape(client)
+    assert value(text, "balai_job_queue_up") == 0
+    assert "balai_job_queue_depth" not in text and "balai_job_queue_failed" not in text
+    assert "balai_job_runs" in text  # the runs table answers still
+
+
+def test_without_redis_there_is_no_queue_gauge(client):
+    assert "balai_job_queue_up" not in scrape(client)
+
+
 # -- who may read them ---------------------------------------------------------------
 
 

@@ -53,9 +53,22 @@ def _runs(app: Flask) -> Iterable[Metric]:
 
 
 def _queue(app: Flask) -> Iterable[Metric]:
+    from redis.exceptions import RedisError
+
     from balai.jobs.queue import counts
 
-    figures = counts(app)
+    try:
+        figures = counts(app)
+    except (RedisError, OSError) as exc:
+        app.logger.warning("job queue unreachable: %s", exc.__class__.__name__)
+        figures = None
+    yield GaugeMetricFamily(
+        "balai_job_queue_up",
+        "1 when the job queue's Redis answered this scrape, 0 when it did not.",
+        value=0 if figures is None else 1,
+    )
+    if figures is None:
+        return  # no figures rather than made-up zeros
     yield GaugeMetricFamily(
         "balai_job_queue_depth", "Jobs waiting in the RQ queue.", value=figures["queued"]
     )

@@ -38,6 +38,10 @@ __all__ = [
 FAILURE_TTL = 30 * 24 * 3600  # seconds RQ keeps a failed job in its FailedJobRegistry
 _bound: dict[str, Flask] = {}
 
+#: Seconds to wait for Redis to accept a connection (a scrape or a probe must not
+#: hang on a host that does not answer); a ``socket_connect_timeout`` in the URL wins.
+CONNECT_TIMEOUT = 5
+
 
 def connection(app: Flask) -> Redis:
     """The Redis connection of ``app`` (made once from ``REDIS_URL``)."""
@@ -45,7 +49,9 @@ def connection(app: Flask) -> Redis:
     if found is None:
         from redis import Redis
 
-        found = app.extensions["balai.jobs.redis"] = Redis.from_url(app.config["REDIS_URL"])
+        found = app.extensions["balai.jobs.redis"] = Redis.from_url(
+            app.config["REDIS_URL"], socket_connect_timeout=CONNECT_TIMEOUT
+        )
     return found  # type: ignore[no-any-return]
 
 
