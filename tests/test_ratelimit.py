@@ -54,6 +54,7 @@ def _hit(app, limit: Limit, *identity, tenant_id: int) -> ratelimit.Outcome:
     with app.app_context():
         return ratelimit.hit(limit, *identity, tenant_id=tenant_id)
 
+
 # The database storage's own tests: whatever Redis the suite runs with.
 IN_DATABASE = pytest.mark.balai_config(RATELIMIT_STORAGE_URL="balai+db://")
 
@@ -231,9 +232,12 @@ def test_a_refusal_is_a_429_page_or_json_with_retry_after(make_app, tenant):
 def test_an_unreachable_redis_answers_503(make_app, tenant):
     app = make_app(RATELIMIT_STORAGE_URL="redis://127.0.0.1:1/0")
     app.register_blueprint(limited)
-    response = app.test_client().post("/coba", base_url="http://kota-a.test")
+    client = app.test_client()
+    response = client.post("/coba", base_url="http://kota-a.test")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
+    assert "Sebagian layanan sedang tidak dapat dihubungi" in response.text
+    assert "Basis data" not in response.text  # the database is up
 
 
 def _counted_where(app, tenant) -> tuple[list[str], list[bytes]]:

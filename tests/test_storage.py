@@ -15,6 +15,7 @@ from PIL import Image
 from balai import files, storage
 from balai.cli import cli
 from balai.storage import BadKey, NotFound, StorageError
+from balai.tenancy.models import Tenant
 from balai.testing import S3_BUCKET
 
 BAD_KEYS = ["", "../x", "a/../b", "/etc/passwd", "a\\b", "a\x00b", "a//b", "./a", "a/", "a\nb"]
@@ -198,6 +199,48 @@ def test_a_full_disk_is_no_room_and_the_logo_upload_answers_507(
     assert refused.status_code == 507
     assert "tidak punya ruang tersisa untuk menyimpan logo" in refused.text
     assert list(region.list()) == []
+
+
+# -- an unreachable store -----------------------------------------------------------
+
+
+class _Unreachable:
+    """A store whose every call fails as S3 does when its bucket is missing."""
+
+    def __getattr__(self, name: str):
+        def fail(*args: object, **kwargs: object) -> None:
+            raise StorageError("NoSuchBucket")
+
+        return fail
+
+
+def _upload_logo(client, **headers: str):
+    form = {"name": "Kota A", "theme": "default", "timezone": "Asia/Jakarta"}
+    form["logo"] = (io.BytesIO(png()), "logo.png")
+    return client.post("/admin/tampilan", data=form, headers=headers)
+
+
+def test_an_unreachable_store_answers_503_to_a_logo_upload(
+    app: Flask, client, login, tenant, db_session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    login(client, role="admin")
+    monkeypatch.setitem(app.extensions, storage.EXTENSION, _Unreachable())
+
+    page = _upload_logo(client)
+    assert page.status_code == 503 and page.mimetype == "text/html"
+    assert page.headers["Retry-After"] == "30"
+    assert "Penyimpanan berkas tidak dapat dihubungi" in page.text
+    assert "Basis data" not in page.text
+
+    api = _upload_logo(client, Accept="application/json")
+    assert api.status_code == 503 and api.headers["Retry-After"] == "30"
+    assert api.json["error"]["code"] == "service_unavailable"
+    assert api.json["error"]["message"].startswith("Penyimpanan berkas tidak dapat dihubungi")
+
+    client.post("/bahasa", data={"lang": "en", "next": "/"})
+    english = _upload_logo(client)
+    assert "The file store cannot be reached" in english.text
+    assert db_session.get(Tenant, tenant.id).logo is None  # nothing was saved
 
 
 # -- balai files migrate -----------------------------------------------------------------

@@ -526,11 +526,14 @@ class TooManyRequests(_TooManyRequests):
 
 
 def _storage_error(exc: StorageError) -> Any:
-    """The counters' store (Redis) cannot be reached: like a database that is down."""
-    from balai.web import error_response
+    """The counters' store (Redis) cannot be reached: a 503 that does not blame the
+    database, which may well be up."""
+    from balai.web import unavailable
 
     current_app.logger.error("rate-limit storage unreachable: %s", exc)
-    return error_response(503)[0], 503, {"Retry-After": "30"}
+    return unavailable(
+        gettext("A part of the service cannot be reached right now. Please try again in a minute.")
+    )
 
 
 def dispose(app: Flask) -> None:

@@ -26,7 +26,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
@@ -39,6 +39,7 @@ from balai.i18n import N_
 from balai.items import MapLayer, MenuItem, SearchResult, Widget
 from balai.permissions import has_permission, public, require, role_label
 from balai.plugins import collect, plugins
+from balai.storage.base import StorageError
 
 bp = Blueprint("balai_web", __name__)
 
@@ -360,6 +361,26 @@ def _is_unreachable(exc: DBAPIError) -> bool:
     return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
 
 
+class Unavailable(ServiceUnavailable):
+    """A 503 naming the part that cannot be reached, with ``Retry-After: 30``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(description=message, retry_after=30)
+        self.data = {"message": message}
+
+
+def unavailable(message: str) -> Any:
+    """The 503 of a part that cannot be reached, in the format of the request's path:
+    the error page, the API's error shape, or a format registered for the prefix."""
+    return _http_error(Unavailable(message))
+
+
+def _storage_error(exc: StorageError) -> Any:
+    """503 when the file store (the instance folder, S3) cannot be reached."""
+    current_app.logger.error("file store unreachable: %s", exc)
+    return unavailable(_("The file store cannot be reached. Please try again in a minute."))
+
+
 # -- security headers --------------------------------------------------------
 
 CSP = (
@@ -394,5 +415,6 @@ def init_app(app: Flask) -> None:
     app.context_processor(template_context)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(StorageError, _storage_error)
     app.after_request(security_headers)
     app.session_interface = SessionInterface()

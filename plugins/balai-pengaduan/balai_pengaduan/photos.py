@@ -20,6 +20,7 @@ so the citizen does not choose them again; :func:`sweep` removes abandoned ones.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 import time
@@ -60,6 +61,8 @@ _NAME_RE = re.compile(r"^[0-9]{2}-[0-9a-f]{16}\.(?:jpg|png)$")
 _KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 
 PreparedPhoto = Prepared  # a checked, re-encoded photo, still in memory
+
+logger = logging.getLogger(__name__)
 
 
 class PhotoError(ValueError):
@@ -181,6 +184,18 @@ class Pending:
         found.key = key
         found.path = directory.within(f"{PENDING}/{key}")
         found._names = None
+        return found
+
+    @classmethod
+    def for_page(cls, directory: storage.TenantFiles, token: str) -> Pending:
+        """The kept photos to show on the form: none while the store cannot be reached,
+        so the form still shows (the photos stay where they are and come back with it)."""
+        found = cls(directory, token)
+        try:
+            found.names()
+        except storage.StorageError as exc:
+            logger.warning("kept photos not listed, file store unreachable: %s", exc)
+            found._names = []
         return found
 
     def names(self) -> list[str]:

@@ -255,7 +255,7 @@ def _reserve() -> limiting.Reservation:
 
 def _submit_page(values: dict[str, Any], errors: Errors, token: str) -> tuple[str, int]:
     settings = runtime.settings()
-    kept = photos.Pending(_photo_folder(), token)
+    kept = photos.Pending.for_page(_photo_folder(), token)
     html = render_template(
         "pengaduan/submit.html",
         values=values,

@@ -72,6 +72,28 @@ def test_photos_kept_for_a_form_are_served_to_that_form_only(
     assert status(client, re.sub(r"/[0-9a-f]{32}/", "/" + "0" * 32 + "/", thumbnail)) == 404
 
 
+class _Unreachable:
+    """A store whose every call fails as S3 does when its bucket is missing."""
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise storage.StorageError("NoSuchBucket")
+
+        return fail
+
+
+def test_the_form_shows_while_the_store_is_unreachable_and_sending_photos_waits(
+    app, client, enabled, sampah, make_jpeg, monkeypatch
+):
+    monkeypatch.setitem(app.extensions, storage.EXTENSION, _Unreachable())
+    form = client.get("/pengaduan/lapor")
+    assert form.status_code == 200
+    assert 'name="photos"' in form.text and "/pengaduan/lapor/foto/" not in form.text
+    sent = post(client, VALID, [(make_jpeg(), "foto.jpg")])
+    assert sent.status_code == 503 and sent.headers["Retry-After"] == "30"
+    assert "Penyimpanan berkas tidak dapat dihubungi" in sent.text
+
+
 def test_the_sweep_deletes_orphans_in_every_store(app, tenant, enabled, make_jpeg, storage_backend):
     files = photos.files(tenant.id)
     files.put("0" * 32 + ".jpg", make_jpeg())  # written by a worker killed before its commit
