@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from balai.auth import Department
 from balai.db import db, utcnow
+from balai.storage import StorageError
 from balai.tenancy import TenantInfo
 from balai_pengaduan import open311
 from balai_pengaduan.clients import create_client, revoke_client
@@ -302,6 +303,18 @@ def test_a_failure_is_500_in_open311_format(client, region, monkeypatch, fmt):
     monkeypatch.setattr(open311, "_requests", broken)
     description = assert_error(client.get(f"{BASE}/requests.{fmt}"), 500, fmt)
     assert "fell over" not in description  # what failed inside stays inside
+
+
+@pytest.mark.parametrize("fmt", ["xml", "json"])
+def test_an_unreachable_file_store_is_503_in_open311_format(client, region, monkeypatch, fmt):
+    def unreachable(*args: Any) -> Any:
+        raise StorageError("NoSuchBucket")
+
+    monkeypatch.setattr(open311, "_requests", unreachable)
+    response = client.get(f"{BASE}/requests.{fmt}")
+    description = assert_error(response, 503, fmt)
+    assert description.startswith("The file store cannot be reached")
+    assert response.headers["Retry-After"] == "30"
 
 
 # -- POST Service Request -------------------------------------------------------------
