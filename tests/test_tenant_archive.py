@@ -7,6 +7,7 @@ walks the pages each of its people can see in both, comparing the answers.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -48,9 +49,10 @@ ROLES = ("warga", "opd", "admin")
 LOGO = "logo-0123456789abcdef.png"
 PHOTO = "0123456789abcdef0123456789abcdef.png"
 PENDING = "pengaduan/pending/fedcba9876543210fedcba9876543210/01-0123456789abcdef.png"
+# A 2x2 PNG as balai.images stores it: re-encoding it gives the same bytes.
 PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a5e2bd6e0000000049454e44ae426082"
+    "89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a7300000016494441"
+    "5478da633c21a7c1c0c0c0c4c0c0c0c0c000000d7201123baecdc50000000049454e44ae426082"
 )
 
 
@@ -543,3 +545,106 @@ def test_a_plugin_declares_a_table_that_stays(app: Flask, tmp_path: Path) -> Non
     manifest, names = _hello_archive(app, tmp_path)
     assert "hello_note" not in manifest["tables"] and "tables/hello_note.jsonl" not in names
     assert "hello_note" in manifest["dropped"]
+
+
+# -- crafted archives ------------------------------------------------------------------
+
+HTML = b"<script>alert(document.cookie)</script>"
+
+
+def _craft(archive: Path, out: Path, members: dict | None = None, source: dict | None = None):
+    """A copy of ``archive`` with ``members`` replaced (bytes, or a function of the old
+    bytes) and the manifest's ``source`` updated, its hashes made to hold again."""
+    with zipfile.ZipFile(archive) as opened:
+        data = {name: opened.read(name) for name in opened.namelist()}
+    manifest = json.loads(data.pop("manifest.json"))
+    for name, content in (members or {}).items():
+        data[name] = content(data.get(name)) if callable(content) else content
+    manifest["source"].update(source or {})
+    manifest["members"] = {name: hashlib.sha256(d).hexdigest() for name, d in data.items()}
+    with zipfile.ZipFile(out, "w") as written:
+        written.writestr("manifest.json", json.dumps(manifest))
+        for name, content in data.items():
+            written.writestr(name, content)
+    return out
+
+
+def _rows(change):
+    """A member's new content: ``change`` applied to each of its rows."""
+
+    def rewrite(data: bytes) -> bytes:
+        rows = [change(json.loads(line)) for line in data.splitlines() if line]
+        return b"".join(json.dumps(row).encode() + b"\n" for row in rows)
+
+    return rewrite
+
+
+def _stored(app: Flask) -> list[str]:
+    return sorted(entry.key for entry in storage.store(app).list("tenants/"))
+
+
+def test_a_crafted_archive_is_refused_with_nothing_written(
+    app: Flask, regions: dict[str, int], fresh: Flask, tmp_path: Path
+) -> None:
+    """What the site serves from a region's files must be an image; an account must
+    have a region role; a broken row or member is named, not a crash."""
+    archive = tmp_path / "alpha.zip"
+    export_tenant(app, "alpha", archive)
+    first_row = {"role": "operator"}
+    cases = [
+        ({"files/x.html": HTML}, {"logo": "x.html"}, r"logo 'x\.html' is not a logo's name"),
+        ({}, {"logo": f"pengaduan/{PHOTO}"}, "is not a logo's name"),
+        ({f"files/{LOGO}": HTML}, {}, rf"file {LOGO} of the archive is refused"),
+        ({f"files/pengaduan/{PHOTO}": HTML}, {}, rf"file pengaduan/{PHOTO} .* is refused"),
+        (
+            {"tables/pengaduan_photo.jsonl": _rows(lambda r: {**r, "content_type": "text/html"})},
+            {},
+            r"table pengaduan_photo, row 1: photo type 'text/html'",
+        ),
+        (
+            {"tables/balai_user.jsonl": _rows(lambda r: {**r, **first_row})},
+            {},
+            r"table balai_user, row 1: role 'operator' is not a region role",
+        ),
+        (
+            {"tables/balai_user.jsonl": _rows(lambda r: {**r, "role": "raja"})},
+            {},
+            r"table balai_user, row 1: role 'raja'",
+        ),
+        (
+            {"tables/balai_department.jsonl": b"[1, 2]\n"},
+            {},
+            r"balai_department\.jsonl, line 1: not a JSON object",
+        ),
+        (
+            {"tables/balai_department.jsonl": b"{not json\n"},
+            {},
+            r"balai_department\.jsonl, line 1: not JSON",
+        ),
+        (
+            {"tables/balai_user.jsonl": _rows(lambda r: {**r, "created_at": "kemarin"})},
+            {},
+            r"table balai_user, row 1: ",
+        ),
+        (
+            {"tables/balai_department.jsonl": lambda d: d + d},
+            {},
+            r"table balai_department, row \d+: id \d+ is there twice",
+        ),
+    ]
+    # A zip whose member's own header names another file than its directory does.
+    lying = tmp_path / "lying.zip"
+    raw = archive.read_bytes()
+    lying.write_bytes(raw.replace(b"tables/balai_user.jsonl", b"tables/balai_usex.jsonl", 1))
+    cases.append((lying, None, r"balai_user\.jsonl cannot be read"))
+    with fresh.app_context():
+        for number, (members, source, refusal) in enumerate(cases):
+            crafted = (
+                members
+                if isinstance(members, Path)
+                else _craft(archive, tmp_path / f"crafted-{number}.zip", members, source)
+            )
+            with pytest.raises(ArchiveError, match=refusal):
+                import_tenant(fresh, crafted)
+            assert registry(fresh).by_slug("alpha") is None and _stored(fresh) == []
+        assert import_tenant(fresh, archive).tenant.slug == "alpha"  # the archive as made

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import Flask, current_app, url_for
@@ -15,7 +16,7 @@ from balai.crypto import is_sealed
 from balai.hookspecs import hookimpl
 from balai.items import MenuItem
 from balai.jobs import Job
-from balai.permissions import Permission, permissions_of, route_access
+from balai.permissions import ROLES, Permission, permissions_of, route_access
 from balai.tenancy import TenantInfo
 from balai.tenancy.portable import Context, Convert, TenantData
 
@@ -171,6 +172,37 @@ def _plugin_state_dump(row: dict[str, Any], context: Context) -> dict[str, Any]:
     return {**row, "settings": settings}
 
 
+def _plugin_state_load(row: dict[str, Any], context: Context) -> dict[str, Any]:
+    """A plugin's secrets that arrive in clear are sealed with this deployment's key."""
+    from balai.settings import schema_for, seal_secrets
+
+    schema_cls = schema_for(str(row.get("plugin")), context.app)
+    if schema_cls is None or not isinstance(row.get("settings"), dict):
+        return row
+    return {
+        **row,
+        "settings": seal_secrets(schema_cls(), row["settings"], context.tenant_id, context.app),
+    }
+
+
+def _user_load(row: dict[str, Any], context: Context) -> dict[str, Any]:
+    """A region's account has one of the region roles (as ``create_user`` checks)."""
+    if row.get("role") not in ROLES:
+        raise ValueError(f"role {row.get('role')!r} is not a region role")
+    return row
+
+
+def _logo_file(key: str, data: bytes) -> bytes:
+    """A logo, checked and re-encoded as an upload is."""
+    from balai.admin.logo import LogoError, check_logo
+
+    try:
+        logo, _extension = check_logo(io.BytesIO(data), len(data) or 1, key)
+    except LogoError as exc:
+        raise ValueError(str(exc)) from None
+    return logo
+
+
 @hookimpl
 def tenant_data() -> TenantData:
     return TenantData(
@@ -185,5 +217,9 @@ def tenant_data() -> TenantData:
             "balai_outbox",
             "balai_job_run",
         ),
-        convert={"balai_plugin_state": Convert(dump=_plugin_state_dump)},
+        convert={
+            "balai_plugin_state": Convert(dump=_plugin_state_dump, load=_plugin_state_load),
+            "balai_user": Convert(load=_user_load),
+        },
+        files_check={"logo-": _logo_file},
     )

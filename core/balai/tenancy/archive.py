@@ -27,11 +27,16 @@ removed again if the import fails): a bad archive changes nothing.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+import io
 import json
 import logging
 import mimetypes
+import os
+import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -70,6 +75,14 @@ MANIFEST = "manifest.json"
 _BYTES = "$base64"
 FILES = "files/"
 _CHUNK = 1 << 20
+#: The most an archive may unpack to, all members together, and one table member or
+#: one file; counted while reading (a member's header may lie about its size).
+MAX_TOTAL_BYTES = 2 << 30
+MAX_TABLE_BYTES = 1 << 30
+MAX_FILE_BYTES = 64 << 20
+#: The name a logo upload gets (:func:`balai.admin.logo.store_logo`), at the region's root.
+LOGO_NAME = re.compile(r"logo-[0-9a-f]{16}\.png")
+_BAD_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError)
 
 
 log = logging.getLogger(__name__)
@@ -151,19 +164,37 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _member_sha256(archive: zipfile.ZipFile, member: str) -> str:
-    digest = hashlib.sha256()
-    with archive.open(member) as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _member_sha256(archive: zipfile.ZipFile, member: str, limit: int) -> tuple[str, int]:
+    """The SHA-256 of ``member`` and its size, read up to ``limit`` bytes (not its header's
+    word for it).
+
+    :raises ArchiveError: larger than ``limit``, or unreadable.
+    """
+    digest, size = hashlib.sha256(), 0
+    try:
+        with archive.open(member) as stream:
+            while chunk := stream.read(min(_CHUNK, limit - size + 1)):
+                size += len(chunk)
+                if size > limit:
+                    raise ArchiveError(f"member {member} unpacks to more than {limit} bytes")
+                digest.update(chunk)
+    except _BAD_ZIP as exc:
+        raise ArchiveError(f"member {member} cannot be read ({exc})") from exc
+    return digest.hexdigest(), size
 
 
 # -- export ------------------------------------------------------------------------
 
 
-def export_tenant(app: Flask, slug: str, output: Path) -> dict[str, Any]:
-    """Write region ``slug``'s archive to ``output`` (whole or not at all); the manifest."""
+def export_tenant(app: Flask, slug: str, output: Path, *, compare: bool = False) -> dict[str, Any]:
+    """Write region ``slug``'s archive to ``output`` (whole or not at all); the manifest.
+
+    The file is readable by its owner only (mode 0600): it holds personal data in
+    clear. The same data gives the same table and file members, byte for byte.
+    ``compare=True`` exports the region as it is for comparing it with an archive
+    (:mod:`balai.tenancy.purge`): rows the plugins' ``before_export`` add (an audit
+    entry) are left out of it and rolled back.
+    """
     with db.all_tenants() as session:
         tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
         if tenant is None:
@@ -179,27 +210,58 @@ def export_tenant(app: Flask, slug: str, output: Path) -> dict[str, Any]:
     tables = region_tables(app, data)
     partial = output.with_name(f".{output.name}.part")
     output.parent.mkdir(parents=True, exist_ok=True)
+    partial.unlink(missing_ok=True)
     try:
         with (
             db.tenant_session(tenant_id) as session,
-            zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive,
+            os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as raw,
+            zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive,
         ):
             if db.engine_for(app).dialect.name == "postgresql":  # one snapshot for every table
                 session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             context = Context(app, tenant_id, session)
             region["settings"] = _drop_sealed(region.get("settings") or {}, context, "region")
+            for key in _dropped_settings():
+                if region["settings"].pop(key, None) is not None:
+                    context.drop(f"region setting {key}")
+            before = _carried(session, tables, tenant_id) if compare else None
             for declared in data.values():
                 if declared.before_export:
                     declared.before_export(context)
             session.flush()
-            counts, hashes = _write_tables(archive, session, tables, data, context)
+            carried = before or _carried(session, tables, tenant_id)
+            counts, hashes = _write_tables(
+                archive, session, tables, data, context, carried, only=before is not None
+            )
             hashes.update(_write_files(archive, data, context))
             manifest = _manifest(app, session, region, tenant_id, counts, hashes, context)
             archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+            if compare:
+                session.rollback()
         partial.replace(output)
     finally:
         partial.unlink(missing_ok=True)
     return manifest
+
+
+def _dropped_settings() -> tuple[str, ...]:
+    """Region settings an archive never carries: credentials this deployment issued."""
+    from balai.sms import TOKEN_SETTING
+
+    return (TOKEN_SETTING,)
+
+
+def _carried(session: Session, tables: list[Table], tenant_id: int) -> dict[str, set[Any]]:
+    """The ids of the region's rows, by table."""
+    connection = session.connection()  # bound to the region: row security applies
+    return {
+        table.name: set(
+            connection.scalars(
+                select(table.c[_id_column(table)]).where(table.c.tenant_id == tenant_id)
+            )
+        )
+        for table in tables
+    }
 
 
 def _write_tables(
@@ -208,17 +270,13 @@ def _write_tables(
     tables: list[Table],
     data: dict[str, TenantData],
     context: Context,
+    carried: dict[str, set[Any]],
+    *,
+    only: bool,
 ) -> tuple[dict[str, int], dict[str, str]]:
+    """Write every table's member; with ``only``, the ``carried`` rows only."""
     connection = session.connection()  # bound to the region: row security applies
     counts, hashes = {}, {}
-    carried = {
-        table.name: set(
-            connection.scalars(
-                select(table.c[_id_column(table)]).where(table.c.tenant_id == context.tenant_id)
-            )
-        )
-        for table in tables
-    }
     for table in tables:
         secret = {c for d in data.values() for c in d.secret.get(table.name, ())}
         converts = [d.convert[table.name] for d in data.values() if table.name in d.convert]
@@ -229,6 +287,8 @@ def _write_tables(
         lines, count = [], 0
         for found in rows:
             row = dict(found)
+            if only and row[id_column] not in carried[table.name]:
+                continue
             del row["tenant_id"]
             for name in secret:
                 if row.get(name) is not None:
@@ -237,7 +297,8 @@ def _write_tables(
             _unlink_missing(table, row, carried, context)
             for convert in converts:
                 row = convert.dump(row, context)
-            lines.append(json.dumps({k: _encode(v) for k, v in row.items()}, ensure_ascii=False))
+            encoded = {k: _encode(v) for k, v in sorted(row.items())}
+            lines.append(json.dumps(encoded, ensure_ascii=False, sort_keys=True))
             count += 1
         content = ("\n".join(lines) + "\n" if lines else "").encode()
         member = f"tables/{table.name}.jsonl"
@@ -371,9 +432,27 @@ class Archive:
         return self.zip.read(member)
 
     def rows(self, table: str) -> Iterator[dict[str, Any]]:
-        for line in self.read(f"tables/{table}.jsonl").decode().splitlines():
-            if line:
-                yield json.loads(line)
+        """The rows of ``table``, one line at a time (never the whole member at once).
+
+        :raises ArchiveError: a line that is not a JSON object, naming the member and line.
+        """
+        member = f"tables/{table}.jsonl"
+        try:
+            with self.zip.open(member) as stream:
+                for number, line in enumerate(io.TextIOWrapper(stream, encoding="utf-8"), 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        row = json.loads(line)
+                    except ValueError as exc:
+                        raise ArchiveError(f"{member}, line {number}: not JSON ({exc})") from None
+                    if not isinstance(row, dict):
+                        raise ArchiveError(f"{member}, line {number}: not a JSON object")
+                    yield row
+        except UnicodeDecodeError as exc:
+            raise ArchiveError(f"{member}: not UTF-8 ({exc})") from exc
+        except (*_BAD_ZIP, KeyError) as exc:
+            raise ArchiveError(f"{member} cannot be read ({exc})") from exc
 
     def files(self) -> list[str]:
         """The keys of the region's files (relative to the region), in order."""
@@ -403,9 +482,14 @@ def read_archive(path: Path) -> Archive:
 
 def _checked_manifest(path: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
     try:
+        info = archive.getinfo(MANIFEST)
+        if info.file_size > MAX_FILE_BYTES:
+            raise ArchiveError(f"{path}: {MANIFEST} is too large")
         manifest = json.loads(archive.read(MANIFEST))
     except KeyError as exc:
         raise ArchiveError(f"{path}: no {MANIFEST} in the archive") from exc
+    except _BAD_ZIP as exc:
+        raise ArchiveError(f"{path}: {MANIFEST} cannot be read ({exc})") from exc
     except ValueError as exc:
         raise ArchiveError(f"{path}: {MANIFEST} is not valid JSON ({exc})") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -419,6 +503,7 @@ def _checked_manifest(path: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
         raise ArchiveError(
             f"{path}: member {sorted(present - set(members))[0]} is not in the manifest"
         )
+    total = 0
     for member, digest in members.items():
         parts = PurePosixPath(member).parts
         if member.startswith("/") or ".." in parts or parts[:1] not in (("tables",), ("files",)):
@@ -430,8 +515,15 @@ def _checked_manifest(path: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
                 raise ArchiveError(f"{path}: member name {member!r} is not allowed") from None
         if member not in present:
             raise ArchiveError(f"{path}: member {member} is missing")
-        if _member_sha256(archive, member) != digest:
+        limit = min(
+            MAX_FILE_BYTES if member.startswith(FILES) else MAX_TABLE_BYTES, MAX_TOTAL_BYTES - total
+        )
+        if archive.getinfo(member).file_size > limit:
+            raise ArchiveError(f"{path}: member {member} unpacks to more than {limit} bytes")
+        found, size = _member_sha256(archive, member, limit)
+        if found != digest:
             raise ArchiveError(f"{path}: member {member} does not match its SHA-256")
+        total += size
     for table in manifest["tables"]:
         if f"tables/{table}.jsonl" not in members:
             raise ArchiveError(f"{path}: table {table} has no member")
@@ -478,7 +570,7 @@ def _import(app: Flask, archive: Archive, slug: str | None, domains: list[str] |
     files: storage.TenantFiles | None = None
     try:
         with db.new_session() as session, session.begin():
-            tenant_id = _new_tenant(session, source, slug, hosts)
+            tenant_id = _new_tenant(session, source, slug, hosts, archive.files())
             _bind(session, tenant_id)
             context = Context(app, tenant_id, session)
             rows = _load_tables(archive, session, tables, data, context)
@@ -523,7 +615,23 @@ def _check_tables(archive: Archive, tables: dict[str, Table]) -> None:
                 raise ArchiveError(f"table {name}, row {number}: a row may not name its region")
 
 
-def _new_tenant(session: Session, source: dict[str, Any], slug: str, hosts: list[str]) -> int:
+def _imported_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """A region's settings without the ones an archive never carries (credentials this
+    deployment did not issue) and without sealed values (they open with another key)."""
+    from balai.crypto import is_sealed
+
+    return {
+        key: value
+        for key, value in settings.items()
+        if key not in _dropped_settings()
+        and not (isinstance(value, dict) and "sealed" in value)
+        and not (isinstance(value, str) and is_sealed(value))
+    }
+
+
+def _new_tenant(
+    session: Session, source: dict[str, Any], slug: str, hosts: list[str], files: list[str]
+) -> int:
     if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
         raise TenancyError(_("The slug %(slug)s is already taken.", slug=slug), "slug")
     taken = session.scalars(select(Domain.host).where(Domain.host.in_(hosts))).all()
@@ -532,11 +640,23 @@ def _new_tenant(session: Session, source: dict[str, Any], slug: str, hosts: list
             _("The domain %(host)s is already in use.", host=", ".join(taken)), "domain"
         )
     table = Tenant.__table__
-    values = {
-        name: _decode(table, name, value)  # type: ignore[arg-type]
-        for name, value in source.items()
-        if name in table.c and name not in ("id", "slug")  # type: ignore[attr-defined]
-    }
+    try:
+        values = {
+            name: _decode(table, name, value)  # type: ignore[arg-type]
+            for name, value in source.items()
+            if name in table.c and name not in ("id", "slug")  # type: ignore[attr-defined]
+        }
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ArchiveError(f"{MANIFEST}, source: {exc}") from None
+    logo = values.get("logo")
+    if logo is not None and not (isinstance(logo, str) and LOGO_NAME.fullmatch(logo)):
+        raise ArchiveError(f"{MANIFEST}, source: logo {logo!r} is not a logo's name")
+    if logo is not None and logo not in files:
+        raise ArchiveError(f"{MANIFEST}, source: logo {logo} is not in the archive")
+    settings = values.get("settings")
+    if settings is not None and not isinstance(settings, dict):
+        raise ArchiveError(f"{MANIFEST}, source: settings are not an object")
+    values["settings"] = _imported_settings(settings or {})
     tenant = Tenant(**values, slug=slug, domains=[Domain(host=h) for h in hosts])
     session.add(tenant)
     session.flush()
@@ -572,10 +692,15 @@ def _load_tables(
         converts = [d.convert[name] for d in data.values() if name in d.convert]
         ids = context.idmap.setdefault(name, {})
         for number, stored in enumerate(archive.rows(name), 1):
-            row = {key: _decode(table, key, value) for key, value in stored.items()}
+            try:
+                row = {key: _decode(table, key, value) for key, value in stored.items()}
+            except (ValueError, TypeError, binascii.Error) as exc:
+                raise ArchiveError(f"table {name}, row {number}: {exc}") from None
             old_id = row.pop(id_column, None)
-            if not isinstance(old_id, int):
+            if not isinstance(old_id, int) or isinstance(old_id, bool):
                 raise ArchiveError(f"table {name}, row {number}: no id")
+            if old_id in ids:
+                raise ArchiveError(f"table {name}, row {number}: id {old_id} is there twice")
             pending = []
             for column in table.c:
                 fk = next(iter(column.foreign_keys), None)
@@ -587,8 +712,13 @@ def _load_tables(
                     continue
                 row[column.name] = _mapped(context, target, row[column.name], name, number)
             row["tenant_id"] = context.tenant_id
-            for convert in converts:
-                row = convert.load(row, context)
+            try:
+                for convert in converts:
+                    row = convert.load(row, context)
+            except ArchiveError:
+                raise
+            except (ValueError, TypeError) as exc:
+                raise ArchiveError(f"table {name}, row {number}: {exc}") from None
             new_id = connection.execute(insert(table).values(row)).inserted_primary_key[0]
             ids[old_id] = new_id
             later += [(table, id_column, new_id, c, t, v) for c, t, v in pending]
@@ -604,7 +734,7 @@ def _load_tables(
 def _mapped(context: Context, target: str, value: Any, table: str, number: int | None) -> int:
     try:
         return context.idmap[target][value]
-    except KeyError:
+    except (KeyError, TypeError):
         where = f"table {table}" + (f", row {number}" if number else "")
         raise ArchiveError(
             f"{where}: refers to {target} id {value}, which the archive lacks"
@@ -621,9 +751,20 @@ def _load_files(
         raise ArchiveError(f"file {transient[0]} of the archive is transient: not carried")
     if any(True for _entry in files.list()):
         raise ArchiveError(f"the new region's files ({files.root}) are not empty: not overwriting")
+    checks = {prefix: check for d in data.values() for prefix, check in d.files_check.items()}
     for key in keys:
+        check = next((c for prefix, c in checks.items() if key.startswith(prefix)), None)
         with archive.open_file(key) as stream:
-            files.put(key, stream, content_type=mimetypes.guess_type(key)[0])
+            if check is None:
+                files.put(key, stream, content_type=mimetypes.guess_type(key)[0])
+            else:
+                try:
+                    content = check(key, stream.read())
+                except ArchiveError:
+                    raise
+                except ValueError as exc:
+                    raise ArchiveError(f"file {key} of the archive is refused: {exc}") from None
+                files.put(key, content, content_type=mimetypes.guess_type(key)[0])
         created.append(key)
 
 

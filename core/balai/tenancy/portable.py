@@ -14,7 +14,12 @@ the core and each plugin only declare the exceptions with the
 - ``skip_files``: prefixes of keys, relative to the region's namespace in
   :mod:`balai.storage`, of files that are transient (``"pengaduan/pending/"``: the
   photos kept for forms not yet sent). Every other object of the region's namespace
-  (``storage.for_tenant(id)``) is carried, whichever plugin wrote it.
+  (``storage.for_tenant(id)``) is carried, whichever plugin wrote it;
+- ``files_check``: per key prefix, a function ``check(key, data)`` run on import on
+  every file whose key starts with it; it returns the bytes to store (re-encoded)
+  or raises ``ValueError`` to refuse the archive (a logo, a complaint photo: what
+  is served from the site must be an image, whatever the archive says). A
+  ``Convert.load`` that raises ``ValueError`` refuses the archive alike.
 
 A plugin with no exceptions needs no declaration: its tables are carried as they are.
 """
@@ -85,6 +90,7 @@ class TenantData:
     convert: Mapping[str, Convert] = field(default_factory=dict)
     skip_files: Collection[str] = ()
     before_export: Callable[[Context], None] | None = None
+    files_check: Mapping[str, Callable[[str, bytes], bytes]] = field(default_factory=dict)
 
 
 def declarations(app: Flask) -> dict[str, TenantData]:

@@ -3,26 +3,29 @@
 every object of its namespace in :mod:`balai.storage`.
 
 Only a region whose archive is at hand is purged: the archive must be one of this
-region (its id and slug here) whose hashes hold and whose row counts are the
-region's counts now, so that nothing added or removed since the export is lost
-with it. Rows go in one transaction bound to the region (row security applies on
-PostgreSQL); the files go once it is committed.
+region (its id and slug here) whose hashes hold, and the region must be what the
+archive holds now: the region is exported again (to a temporary file, as
+``balai tenants export`` does) and its region record, its table members and its
+files (names and SHA-256) must be the archive's, so that nothing added, changed or
+removed since the export is lost with it. Rows go in one transaction bound to the
+region (row security applies on PostgreSQL); the files go once it is committed.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
-from sqlalchemy import delete, func, inspect, select
+from sqlalchemy import delete, inspect, select
 
 from balai import schema, storage
 from balai.db import Base, db
-from balai.tenancy.archive import ArchiveError, read_archive, region_tables
+from balai.tenancy.archive import ArchiveError, export_tenant, read_archive
 from balai.tenancy.models import Domain, Tenant, bump_state
-from balai.tenancy.portable import declarations
 from balai.tenancy.registry import registry
 
 __all__ = ["Purged", "purge_tenant"]
@@ -53,8 +56,7 @@ def purge_tenant(app: Flask, slug: str, export_file: Path, *, by: str = "cli") -
     source = manifest.get("source") or {}
     if source.get("id") != tenant_id or source.get("slug") != slug:
         raise ArchiveError(f"{export_file} is not an export of {slug} from this deployment")
-    data = declarations(app)
-    tables = region_tables(app, data)
+    _check_current(app, slug, manifest)
     existing = set(inspect(db.engine_for(app)).get_table_names())
     every = [
         t
@@ -64,15 +66,6 @@ def purge_tenant(app: Flask, slug: str, export_file: Path, *, by: str = "cli") -
     rows = 0
     with db.tenant_session(tenant_id) as session:
         connection = session.connection()
-        for table in tables:
-            count = connection.scalar(
-                select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id)
-            )
-            if count != manifest["tables"].get(table.name, 0):
-                raise ArchiveError(
-                    f"{table.name} has {count} rows of {slug} now, the archive "
-                    f"{manifest['tables'].get(table.name, 0)}: export it again"
-                )
         for table in reversed(every):
             result = connection.execute(delete(table).where(table.c.tenant_id == tenant_id))
             rows += result.rowcount or 0
@@ -96,3 +89,15 @@ def purge_tenant(app: Flask, slug: str, export_file: Path, *, by: str = "cli") -
         manifest.get("created_at"),
     )
     return Purged(slug, rows, files)
+
+
+def _check_current(app: Flask, slug: str, manifest: dict[str, Any]) -> None:
+    """Refuse unless exporting ``slug`` now gives the archive's region, tables and files."""
+    with tempfile.TemporaryDirectory(prefix="balai-purge-") as folder:
+        now = export_tenant(app, slug, Path(folder) / "now.zip", compare=True)
+    if now["source"] != manifest.get("source"):
+        raise ArchiveError(f"the region {slug} has changed since the export: export it again")
+    members, archived = now["members"], manifest["members"]
+    for member in sorted(set(members) | set(archived)):
+        if members.get(member) != archived.get(member):
+            raise ArchiveError(f"{member} of {slug} is not the archive's now: export it again")
