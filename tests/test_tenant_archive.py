@@ -647,4 +647,116 @@ def test_a_crafted_archive_is_refused_with_nothing_written(
             with pytest.raises(ArchiveError, match=refusal):
                 import_tenant(fresh, crafted)
             assert registry(fresh).by_slug("alpha") is None and _stored(fresh) == []
-        assert import_tenant(fresh, archive).tenant.slug == "alpha"  # the archive as made
+        # A support by an account the archive lacks matches no account of the copy.
+        with zipfile.ZipFile(archive) as opened:
+            complaint = json.loads(opened.read("tables/pengaduan_complaint.jsonl").split(b"\n")[0])
+        support = {"id": 1, "complaint_id": complaint["id"], "supporter": "user:987654"}
+        crafted = _craft(
+            archive,
+            tmp_path / "supporter.zip",
+            {"tables/pengaduan_support.jsonl": json.dumps(support).encode() + b"\n"},
+        )
+        imported = import_tenant(fresh, crafted)
+        from balai_pengaduan.models import Support
+
+        with db.tenant_session(imported.tenant.id) as session:
+            supporters = set(session.scalars(select(Support.supporter)))
+        assert supporters == {"gone:987654"}
+
+
+def test_purge_refuses_a_region_that_is_not_its_archive_now(
+    app: Flask, regions: dict[str, int], tmp_path: Path
+) -> None:
+    """Same row counts are not enough: an edited row, a new file, a renamed region or
+    a forged archive with copied counts are each refused."""
+    from balai.tenancy.models import Tenant
+
+    alpha = regions["alpha"]
+    archive = tmp_path / "alpha.zip"
+
+    def edit_a_department() -> None:
+        with db.tenant_session(alpha) as session:
+            session.scalars(select(Department)).first().name = "Dinas Diubah"
+
+    def add_a_file() -> None:
+        storage.for_tenant(alpha, app=app).put("pengaduan/baru.png", PNG)
+
+    def rename() -> None:
+        with db.all_tenants() as session:
+            session.get(Tenant, alpha).name = "Kota Lain"
+
+    for change in (edit_a_department, add_a_file, rename):
+        export_tenant(app, "alpha", archive)
+        change()
+        with pytest.raises(ArchiveError, match="export it again"):
+            purge_tenant(app, "alpha", archive)
+    export_tenant(app, "alpha", archive)
+    forged = _craft(archive, tmp_path / "forged.zip", {"tables/balai_department.jsonl": b""})
+    with pytest.raises(ArchiveError, match=r"balai_department\.jsonl .* export it again"):
+        purge_tenant(app, "alpha", forged)
+    assert registry(app).by_slug("alpha") is not None
+    assert purge_tenant(app, "alpha", archive).files == 4  # the archive as made, still current
+
+
+def test_an_archive_is_private_and_leaves_the_sms_token_behind(
+    app: Flask, fresh: Flask, tmp_path: Path
+) -> None:
+    from balai.tenancy.models import Tenant
+
+    tenant = create_tenant(app, "kecil", "Kota Kecil", ["kecil.test"])
+    _people(tenant.id, "kecil")
+    with db.all_tenants() as session:
+        session.get(Tenant, tenant.id).settings = {"sms_token_hash": "abc123", "motto": "Maju"}
+    archive = tmp_path / "kecil.zip"
+    manifest = export_tenant(app, "kecil", archive)
+    assert archive.stat().st_mode & 0o777 == 0o600
+    assert manifest["source"]["settings"] == {"motto": "Maju"}
+    assert "region setting sms_token_hash" in manifest["dropped"]
+    crafted = _craft(
+        archive,
+        tmp_path / "crafted.zip",
+        source={"settings": {"sms_token_hash": "abc123", "motto": "Maju", "x": {"sealed": "v1"}}},
+    )
+    with fresh.app_context():
+        imported = import_tenant(fresh, crafted)
+        assert dict(imported.tenant.settings) == {"motto": "Maju"}
+
+
+@pytest.mark.balai_plugins(hello)
+def test_an_archive_too_large_unpacked_is_refused_and_clear_secrets_are_sealed(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from balai.tenancy import archive as archives
+    from balai.tenancy.models import PluginState
+
+    _hello_archive(app, tmp_path)
+    clear = _craft(
+        tmp_path / "kecil.zip",
+        tmp_path / "clear.zip",
+        {"tables/balai_plugin_state.jsonl": _rows(_with_clear_key)},
+    )
+    big = _craft(
+        tmp_path / "kecil.zip",
+        tmp_path / "big.zip",
+        {"tables/hello_note.jsonl": lambda d: d + b"\n" * 5000},
+    )
+    elsewhere = {"slug": "kecil2", "domains": ["kecil2.test"]}
+    monkeypatch.setattr(archives, "MAX_TABLE_BYTES", 4000)
+    with pytest.raises(ArchiveError, match=r"hello_note\.jsonl unpacks to more than 4000"):
+        import_tenant(app, big, **elsewhere)
+    monkeypatch.setattr(archives, "MAX_TOTAL_BYTES", 200)
+    with pytest.raises(ArchiveError, match="unpacks to more than"):
+        import_tenant(app, clear, **elsewhere)
+    monkeypatch.undo()
+    assert registry(app).by_slug("kecil2") is None
+    imported = import_tenant(app, clear, **elsewhere)
+    with db.tenant_session(imported.tenant.id) as session:
+        state = session.scalar(select(PluginState).where(PluginState.plugin == "hello"))
+        assert state.settings["greeting"] == "Sugeng"
+        assert set(state.settings["api_key"]) == {"sealed"}
+
+
+def _with_clear_key(row: dict) -> dict:
+    if row["plugin"] == "hello":
+        return {**row, "settings": {**row["settings"], "api_key": "kunci-terbuka"}}
+    return row
