@@ -363,12 +363,12 @@ def test_only_the_operator_sees_every_region_and_the_counts(app, client, login, 
 # -- with Redis (RQ) ---------------------------------------------------------------------
 
 
-REDIS = os.environ.get("BALAI_REDIS_URL") or os.environ.get("BALAI_TEST_REDIS_URL")
+REDIS = os.environ.get("BALAI_TEST_REDIS_URL")
 
 
 def _redis_answers() -> str | None:
     if not REDIS:
-        return "BALAI_REDIS_URL is not set"
+        return "BALAI_TEST_REDIS_URL is not set (scripts/test sets it on the PostgreSQL pass)"
     try:
         from redis import Redis
 
