@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from balai.images import DEFAULT_MAX_PIXELS, ImageError, PixelBudget, prepare, probe
+from flask import current_app
+
+from balai.images import ImageError, PixelBudget, prepare, probe
 from balai.tenancy.portable import Context, Convert, TenantData
 from balai_pengaduan import photos
 from balai_pengaduan.reporters import reporter_sealer, seal
@@ -71,7 +73,11 @@ def _check_photo_file(key: str, data: bytes) -> bytes:
         if image.format != _FORMATS[found.group(1)]:
             raise ValueError(f"a {image.format} image under a .{found.group(1)} name")
         # Decoded all through, as an upload is; the stored file is kept as it is.
-        prepare([(data, key)], max_side=photos.MAX_SIDE, budget=PixelBudget(DEFAULT_MAX_PIXELS))
+        prepare(
+            [(data, key)],
+            max_side=photos.MAX_SIDE,
+            budget=PixelBudget(current_app.config["IMAGE_MAX_PIXELS"]),
+        )
     except ImageError as exc:
         raise ValueError(exc.message()) from None
     return data
