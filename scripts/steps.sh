@@ -44,23 +44,35 @@ skip() {  # skip NAME REASON: record a step that could not run
   summary+=("SKIPPED $1: $2")
 }
 
+answering() {  # answering URL: print URL if its server answers, else fail with the reason
+  "$PY" - "$1" <<'PYTHON'
+import sys
+from urllib.parse import urlsplit
+
+url = sys.argv[1]
+where = urlsplit(url).netloc.rpartition("@")[2]
+try:
+    if url.startswith("redis"):
+        from redis import Redis
+
+        Redis.from_url(url, socket_connect_timeout=3).ping()
+    else:
+        import psycopg
+
+        psycopg.connect(url, connect_timeout=3).close()
+except Exception as exc:  # any failure means: no usable server
+    print(f"nothing answers at {where} ({type(exc).__name__})")
+    sys.exit(1)
+print(url)
+PYTHON
+}
+
 postgres_url() {  # print the PostgreSQL URL to test on, or fail with the reason
   if [[ -n ${BALAI_TEST_DATABASE_URL:-} ]]; then
     echo "$BALAI_TEST_DATABASE_URL"
-    return 0
+  else
+    answering "$DEFAULT_PG"
   fi
-  "$PY" - "$DEFAULT_PG" <<'PYTHON'
-import sys
-
-import psycopg
-
-try:
-    psycopg.connect(sys.argv[1], connect_timeout=3).close()
-except Exception as exc:  # any failure means: no usable server
-    print(f"no server answers at 127.0.0.1:5432 ({type(exc).__name__})")
-    sys.exit(1)
-print(sys.argv[1])
-PYTHON
 }
 
 DEFAULT_REDIS=redis://127.0.0.1:6379/14
@@ -68,20 +80,9 @@ DEFAULT_REDIS=redis://127.0.0.1:6379/14
 redis_url() {  # print the Redis URL the production-like pass uses, or fail with the reason
   if [[ -n ${BALAI_TEST_REDIS_URL:-} ]]; then
     echo "$BALAI_TEST_REDIS_URL"
-    return 0
+  else
+    answering "$DEFAULT_REDIS"
   fi
-  "$PY" - "$DEFAULT_REDIS" <<'PYTHON'
-import sys
-
-from redis import Redis
-
-try:
-    Redis.from_url(sys.argv[1], socket_connect_timeout=3).ping()
-except Exception as exc:  # any failure means: no usable server
-    print(f"no Redis answers at 127.0.0.1:6379 ({type(exc).__name__})")
-    sys.exit(1)
-print(sys.argv[1])
-PYTHON
 }
 
 production_env() {  # print env assignments of the PostgreSQL pass: Redis when one answers, S3
