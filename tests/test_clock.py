@@ -23,9 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [
     ROOT / "core" / "balai",
     *sorted(ROOT.glob("plugins/balai-*/balai_*")),
+    *sorted(ROOT.glob("registry/balai-*/balai_*")),
     *sorted(ROOT.glob("themes/balai-theme-*/balai_theme_*")),
 ]
-TESTS = [ROOT / "tests", *sorted(ROOT.glob("plugins/balai-*/tests"))]
+TESTS = [
+    ROOT / "tests",
+    *sorted(ROOT.glob("plugins/balai-*/tests")),
+    *sorted(ROOT.glob("registry/balai-*/tests")),
+]
 
 #: Calls that read the clock in the machine's local time zone, or give naive values.
 LOCAL_CLOCK = {
@@ -106,9 +111,7 @@ def database_clock_reads(path: Path) -> list[str]:
 @pytest.mark.parametrize("folders", [SOURCES, TESTS], ids=["code", "tests"])
 def test_nothing_reads_the_clock_of_the_machines_time_zone(folders: list[Path]) -> None:
     found = [line for path in _python_files(folders) for line in local_clock_reads(path)]
-    assert found == [], "use balai.db.utcnow() and the region's time zone:\n" + "\n".join(
-        found
-    )
+    assert found == [], "use balai.db.utcnow() and the region's time zone:\n" + "\n".join(found)
 
 
 def test_the_check_finds_local_clock_reads(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Plugin conventions, checked rather than reviewed (DESIGN §1 names).
 
-Every distribution under ``plugins/`` is ``balai-<name>`` with package
+Every distribution under ``plugins/`` (and ``registry/``) is ``balai-<name>`` with package
 ``balai_<name>``, registers plugin ``<name>`` under ``balai.plugins``, ships a
 README, tests and (if it has tables) its own Alembic branch ``<name>``; its
 tables are ``<name>_*``, its permissions ``<name>.<verb>_<noun>``, its routes
@@ -19,7 +19,9 @@ from balai.permissions import registry
 from balai.plugins import plugins
 
 ROOT = Path(__file__).resolve().parent.parent
-PLUGIN_DIRS = sorted(p for p in (ROOT / "plugins").glob("balai-*") if p.is_dir())
+PLUGIN_DIRS = sorted(
+    p for p in [*ROOT.glob("plugins/balai-*"), *ROOT.glob("registry/balai-*")] if p.is_dir()
+)
 
 
 def _name(folder: Path) -> str:

@@ -22,7 +22,7 @@ CATALOGUES = [
     (ROOT / "core" / "balai", ROOT / "core" / "balai" / "translations"),
     *(
         (package, package / "translations")
-        for package in ROOT.glob("plugins/*/balai_*")
+        for package in [*ROOT.glob("plugins/*/balai_*"), *ROOT.glob("registry/*/balai_*")]
         if (package / "translations").is_dir()
     ),
 ]

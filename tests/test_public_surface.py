@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PLUGIN_SOURCES = sorted(ROOT.glob("plugins/*/balai_*/**/*.py"))
+PLUGIN_SOURCES = sorted(
+    [*ROOT.glob("plugins/*/balai_*/**/*.py"), *ROOT.glob("registry/*/balai_*/**/*.py")]
+)
 # A backticked name at the start of a span: `Base`, `hooks()`, `registry(app).all()`.
 NAME = re.compile(r"`([A-Za-z_]\w*)(?:\(|`|\.)")
 # An aside in parentheses, e.g. "(the `tenant` hooks receive)": prose, not a name.

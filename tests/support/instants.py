@@ -26,7 +26,7 @@ from pathlib import Path
 from balai.testing import INSTANTS, NOW_VARIABLE
 
 ROOT = Path(__file__).resolve().parents[2]
-SUITE = ["tests", "plugins", "themes", "--ignore=tests/proof", "--ignore=tests/e2e"]
+SUITE = ["tests", "plugins", "registry", "themes", "--ignore=tests/proof", "--ignore=tests/e2e"]
 PART = "fixed instants"
 
 #: The server's own time zone for each session, in turn: none of them may matter.

@@ -1,0 +1,1 @@
+"""Balai plugin ``registry``: partner regions send plugins upstream, every region installs them."""

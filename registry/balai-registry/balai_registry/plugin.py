@@ -1,0 +1,58 @@
+"""Hook implementations of the ``registry`` plugin: each one delegates.
+
+Rules live in :mod:`~balai_registry.services`, pages in :mod:`~balai_registry.views`,
+who a partner is in :mod:`~balai_registry.partners`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from balai import Manifest, hookimpl
+from balai.auth import User
+from balai.i18n import N_
+from balai.items import MenuItem
+from balai.permissions import Permission
+from balai.tenancy import TenantInfo
+from balai_registry import views
+
+manifest = Manifest(
+    description=N_(
+        "The plugin registry: partner regions send plugins upstream, every region installs them."
+    ),
+    title="Registri Plugin",
+    category="informasi",
+    core=">=0.1,<0.2",
+)
+
+
+@hookimpl
+def register_routes(app: Flask) -> Blueprint:
+    return views.bp
+
+
+@hookimpl
+def register_permissions() -> list[Permission]:
+    return [
+        Permission(
+            views.REVIEW,
+            _l("Review plugins sent to the registry and issue partner tokens"),
+            roles=("admin",),
+            admin_only=True,
+        ),
+    ]
+
+
+@hookimpl
+def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
+    return [
+        MenuItem(_("Plugin registry"), url_for("registry.index"), order=60),
+        MenuItem(
+            _("Registry partners"),
+            url_for("registry.partners"),
+            section="admin",
+            permission=views.REVIEW,
+        ),
+    ]
