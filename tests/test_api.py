@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from flask.testing import FlaskClient
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
@@ -541,3 +541,59 @@ def test_anonymous_write_is_401_not_csrf(client: FlaskClient, enable_plugin: Any
     enable_plugin("contoh")
     response = client.post("/api/v1/contoh/departments", json={"code": "X", "name": "Y"})
     assert_error(response, 401, "unauthorized")
+
+
+class Kunci:
+    """A plugin that issues bearer tokens of its own and verifies them itself."""
+
+    name = "kunci"
+    manifest = balai.Manifest(title="Kunci", token_prefix="kunci-")
+
+    @balai.hookimpl
+    def register_api(app: Flask) -> Blueprint:
+        blp = Blueprint("kunci_api", __name__, description="Own tokens")
+
+        @blp.route("/whoami")
+        @public
+        def whoami() -> Any:
+            presented = request.headers.get("Authorization", "")
+            if presented != "Bearer kunci-rahasia":
+                abort(401, message="Unknown token")
+            return {"partner": "Kabupaten Lebak"}
+
+        return blp
+
+
+@pytest.mark.balai_plugins.with_args(Kunci, Contoh)
+def test_a_plugin_verifies_tokens_with_its_own_prefix_on_its_own_api(
+    client: FlaskClient, tenant: TenantInfo, enable_plugin: Any
+) -> None:
+    enable_plugin("kunci")
+    enable_plugin("contoh")
+    own = {"Authorization": "Bearer kunci-rahasia"}
+    answered = client.get("/api/v1/kunci/whoami", headers=own)
+    assert (answered.status_code, answered.json) == (200, {"partner": "Kabupaten Lebak"})
+    assert (
+        client.get("/api/v1/kunci/whoami", headers={"Authorization": "Bearer kunci-x"}).json[
+            "error"
+        ]["message"]
+        == "Unknown token"
+    )
+    # Anywhere else the core refuses it as any token it does not know.
+    for url in ("/api/v1/contoh/departments", "/api/v1/plugins"):
+        refused = client.get(url, headers=own)
+        assert refused.status_code == 401
+        assert refused.headers.getlist("WWW-Authenticate") == ['Bearer error="invalid_token"']
+    # Another scheme is still the core's to refuse.
+    assert (
+        client.get(
+            "/api/v1/kunci/whoami", headers={"Authorization": "Token kunci-rahasia"}
+        ).status_code
+        == 401
+    )
+
+
+def test_a_token_prefix_that_is_not_a_plain_word_is_refused() -> None:
+    for bad in ("k", "Kunci-", "kunci rahasia", "x" * 40):
+        with pytest.raises(ValueError, match="token_prefix"):
+            balai.Manifest(title="Kunci", token_prefix=bad)

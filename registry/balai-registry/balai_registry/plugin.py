@@ -16,7 +16,7 @@ from balai.i18n import N_
 from balai.items import MenuItem
 from balai.permissions import Permission
 from balai.tenancy import TenantInfo
-from balai_registry import views
+from balai_registry import services, views
 
 manifest = Manifest(
     description=N_(
@@ -25,6 +25,7 @@ manifest = Manifest(
     title="Registri Plugin",
     category="informasi",
     core=">=0.1,<0.2",
+    token_prefix=services.TOKEN_PREFIX,
 )
 
 
