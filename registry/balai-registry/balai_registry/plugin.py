@@ -14,9 +14,10 @@ from balai import Manifest, hookimpl
 from balai.auth import User
 from balai.i18n import N_
 from balai.items import MenuItem
+from balai.jobs import Job
 from balai.permissions import Permission
 from balai.tenancy import TenantInfo
-from balai_registry import services, views
+from balai_registry import jobs, packages, services, views
 
 manifest = Manifest(
     description=N_(
@@ -30,8 +31,13 @@ manifest = Manifest(
 
 
 @hookimpl
-def register_routes(app: Flask) -> Blueprint:
-    return views.bp
+def register_routes(app: Flask) -> list[Blueprint]:
+    return [views.bp, packages.bp]
+
+
+@hookimpl
+def register_jobs(app: Flask) -> list[Job]:
+    return jobs.JOBS
 
 
 @hookimpl
@@ -51,8 +57,8 @@ def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
     return [
         MenuItem(_("Plugin registry"), url_for("registry.index"), order=60),
         MenuItem(
-            _("Registry partners"),
-            url_for("registry.partners"),
+            _("Registry submissions"),
+            url_for("registry.submissions"),
             section="admin",
             permission=views.REVIEW,
         ),

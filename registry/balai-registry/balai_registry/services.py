@@ -1,4 +1,5 @@
-"""Business rules of the registry, without Flask: partners and their tokens.
+"""Business rules of the registry, without Flask: partners, their tokens, and the
+submissions they send through their life (checked, published or rejected, yanked).
 
 Every function takes the session (bound to the upstream region) and, where it
 matters, the current time; messages are English message ids marked with
@@ -8,24 +9,44 @@ matters, the current time; messages are English message ids marked with
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 import secrets
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from balai.contacts import email_address
 from balai.i18n import N_
-from balai_registry.models import SCOPES, Partner
+from balai_registry import distribution
+from balai_registry.models import SCOPES, Partner, Submission
 
 __all__ = [
+    "MAX_UPLOAD",
     "TOKEN_PREFIX",
+    "DecisionError",
+    "Page",
     "PartnerError",
+    "Upload",
+    "UploadError",
+    "accept_upload",
+    "decide",
+    "file_key",
     "hash_token",
     "issue_partner",
     "list_partners",
+    "list_submissions",
     "partner_for_token",
+    "record_check",
+    "release_files",
     "revoke_partner",
+    "unyank",
+    "yank",
 ]
 
 #: Every registry token starts so, which tells it apart from a user's API token.
@@ -99,3 +120,255 @@ def partner_for_token(session: Session, token: str) -> Partner | None:
         Partner.token_hash == hash_token(token), Partner.revoked_at.is_(None)
     )
     return session.scalars(stmt).first()
+
+
+# -- submissions -------------------------------------------------------------------
+
+#: The largest file the registry takes (bytes).
+MAX_UPLOAD = 50 * 1024 * 1024
+#: Only Balai's own kind of distribution: ``balai-<name>``.
+PROJECT_RE = re.compile(r"^balai-[a-z0-9][a-z0-9-]*$")
+FILENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]{0,254}$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class UploadError(ValueError):
+    """An upload the rules refuse: ``message`` is a message id with ``params``;
+    ``status`` the HTTP status to answer (400, or 403 for another partner's name)."""
+
+    def __init__(self, message: str, status: int = 400, **params: Any) -> None:
+        super().__init__(message % params if params else message)
+        self.message, self.status, self.params = message, status, params
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The fields of a legacy upload (``:action=file_upload``) and its file."""
+
+    action: str
+    name: str
+    version: str
+    filetype: str
+    sha256_digest: str
+    filename: str
+    data: bytes = field(repr=False)
+
+
+def file_key(sha256: str, filename: str) -> str:
+    """Where a file is kept in the registry's folder of the region's storage."""
+    return f"files/{sha256}/{filename}"
+
+
+def accept_upload(
+    session: Session, partner: Partner, upload: Upload
+) -> tuple[Submission, distribution.Metadata]:
+    """A new pending submission of ``upload`` sent by ``partner``; the caller stores
+    the file under :func:`file_key` before committing.
+
+    :raises UploadError: with the first problem found.
+    """
+    if upload.action != "file_upload":
+        raise UploadError(N_("Only :action=file_upload is supported."))
+    try:
+        parsed = _checked_form(upload)
+        metadata = _checked_metadata(upload, parsed)
+    except distribution.DistributionError as exc:
+        raise UploadError(str(exc)) from exc
+    _refuse_duplicates(session, partner, upload.filename, metadata.project)
+    submission = Submission(
+        key=secrets.token_urlsafe(16),
+        partner_id=partner.id,
+        project=metadata.project,
+        name=metadata.name,
+        version=metadata.version,
+        filename=upload.filename,
+        filetype=parsed.filetype,
+        sha256=hashlib.sha256(upload.data).hexdigest(),
+        size=len(upload.data),
+        kind=metadata.kind,
+        summary=metadata.summary,
+        licence=metadata.licence,
+        requires_python=metadata.requires_python,
+        requires_core=metadata.requires_core,
+        metadata_text=metadata.text,
+        status="pending",
+    )
+    session.add(submission)
+    session.flush()
+    return submission, metadata
+
+
+def _checked_form(upload: Upload) -> distribution.FileName:
+    if not upload.name.strip() or not upload.version.strip():
+        raise UploadError(N_("The fields name and version are required."))
+    if upload.filetype not in distribution.FILETYPES:
+        raise UploadError(N_("filetype must be bdist_wheel or sdist."))
+    if not FILENAME_RE.match(upload.filename):
+        raise UploadError(
+            N_("The file name %(filename)r is not allowed."), filename=upload.filename
+        )
+    parsed = distribution.parse_filename(upload.filename)
+    if parsed.filetype != upload.filetype:
+        raise UploadError(
+            N_("filetype %(filetype)s does not match the file %(filename)s."),
+            filetype=upload.filetype,
+            filename=upload.filename,
+        )
+    if not upload.data:
+        raise UploadError(N_("The file is empty."))
+    if len(upload.data) > MAX_UPLOAD:
+        raise UploadError(N_("The file is larger than %(mb)d MB."), mb=MAX_UPLOAD // 2**20)
+    digest = upload.sha256_digest.strip().lower()
+    if not SHA256_RE.match(digest):
+        raise UploadError(N_("sha256_digest is required (64 hexadecimal digits)."))
+    if hashlib.sha256(upload.data).hexdigest() != digest:
+        raise UploadError(N_("The file's SHA-256 differs from sha256_digest: it was damaged."))
+    return parsed
+
+
+def _checked_metadata(upload: Upload, parsed: distribution.FileName) -> distribution.Metadata:
+    metadata = distribution.read_metadata(upload.filename, upload.data)
+    project = canonicalize_name(upload.name)
+    if not PROJECT_RE.match(project):
+        raise UploadError(
+            N_("Only Balai plugins and themes are taken: the name must start with balai-.")
+        )
+    if metadata.project != project or parsed.project != project:
+        raise UploadError(
+            N_("The name %(name)s differs from the file's own metadata (%(inside)s)."),
+            name=upload.name,
+            inside=metadata.name,
+        )
+    if not (_same_version(upload.version, metadata.version) and parsed.version == _v(upload)):
+        raise UploadError(
+            N_("The version %(version)s differs from the file's own metadata (%(inside)s)."),
+            version=upload.version,
+            inside=metadata.version,
+        )
+    return metadata
+
+
+def _v(upload: Upload) -> Version | None:
+    try:
+        return Version(upload.version)
+    except InvalidVersion:
+        return None
+
+
+def _same_version(one: str, other: str) -> bool:
+    try:
+        return Version(one) == Version(other)
+    except InvalidVersion:
+        return False
+
+
+def _refuse_duplicates(session: Session, partner: Partner, filename: str, project: str) -> None:
+    earlier = session.scalars(select(Submission).where(Submission.filename == filename)).first()
+    if earlier is not None:
+        raise UploadError(
+            N_(
+                "File already exists: %(filename)s was sent before (submission %(id)s, "
+                "%(state)s). A file name is never used twice: send a new version."
+            ),
+            filename=filename,
+            id=earlier.id,
+            state=earlier.status,
+        )
+    owner = session.scalars(
+        select(Submission.partner_id)
+        .where(Submission.project == project, Submission.status != "rejected")
+        .order_by(Submission.id)
+    ).first()
+    if owner is not None and owner != partner.id:
+        raise UploadError(
+            N_("The name %(project)s belongs to another partner region."),
+            status=403,
+            project=project,
+        )
+
+
+def record_check(submission: Submission, report: dict[str, Any], now: datetime) -> None:
+    """Keep the check's report of a pending submission: it then waits for a maintainer."""
+    submission.report = report
+    submission.checked_at = now
+    if submission.status == "pending":
+        submission.status = "checked"
+
+
+class DecisionError(ValueError):
+    """A decision the rules refuse; the message is a message id."""
+
+
+def decide(
+    submission: Submission, publish: bool, comment: str, by: int | None, now: datetime
+) -> None:
+    """Publish or reject a checked submission, with the maintainer's comment.
+
+    :raises DecisionError: it is not waiting for a decision, its checks did not pass
+        (it may only be rejected), or a rejection has no comment.
+    """
+    if submission.status != "checked":
+        raise DecisionError(N_("Only a checked submission that awaits a decision can be decided."))
+    if publish and not submission.passed:
+        raise DecisionError(N_("A submission whose checks did not pass cannot be published."))
+    if not publish and not comment.strip():
+        raise DecisionError(N_("Say why the submission is rejected."))
+    submission.status = "published" if publish else "rejected"
+    submission.comment = comment.strip()
+    submission.decided_at, submission.decided_by_id = now, by
+
+
+def release_files(session: Session, project: str, version: str) -> list[Submission]:
+    """The published files of one version of a project."""
+    stmt = select(Submission).where(
+        Submission.project == project,
+        Submission.version == version,
+        Submission.status == "published",
+    )
+    return list(session.scalars(stmt.order_by(Submission.filename)))
+
+
+def yank(session: Session, project: str, version: str, reason: str, now: datetime) -> int:
+    """Yank every published file of a version (PEP 592); returns how many.
+
+    :raises DecisionError: without a reason.
+    """
+    if not reason.strip():
+        raise DecisionError(N_("Say why the version is yanked."))
+    files = release_files(session, project, version)
+    for found in files:
+        found.yanked_at, found.yanked_reason = now, reason.strip()[:500]
+    session.flush()
+    return len(files)
+
+
+def unyank(session: Session, project: str, version: str) -> int:
+    """Take a yank back; returns how many files it was on."""
+    files = release_files(session, project, version)
+    for found in files:
+        found.yanked_at, found.yanked_reason = None, ""
+    session.flush()
+    return len(files)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing."""
+
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def list_submissions(session: Session, *, page: int = 1, per_page: int = 30) -> Page:
+    """Every submission, those awaiting a decision first, then newest first."""
+    waiting = case((Submission.status.in_(("pending", "checked")), 0), else_=1)
+    stmt = select(Submission).order_by(waiting, Submission.id.desc())
+    total = session.scalar(select(func.count(Submission.id))) or 0
+    items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items, page, per_page, total)

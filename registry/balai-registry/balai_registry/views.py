@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from flask import (
     Blueprint,
     abort,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -15,13 +17,17 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from balai.auth import current_user
 from balai.db import db, utcnow
-from balai.permissions import public, require
-from balai_registry import services
-from balai_registry.models import SCOPES, Partner
+from balai.fields import int_arg
+from balai.jobs import enqueue
+from balai.permissions import has_permission, public, require
+from balai_registry import notices, services
+from balai_registry.models import SCOPES, Partner, Submission
+from balai_registry.packages import CHECK_JOB
 
 PLUGIN = "registry"
 REVIEW = "registry.review_submissions"
@@ -36,6 +42,13 @@ Errors = dict[str, list[str]]
 def index() -> str:
     """The catalogue of published plugins."""
     return render_template("registry/index.html")
+
+
+@bp.get("/<project>/")
+@public
+def plugin(project: str) -> str:
+    """One plugin: what its newest release says of itself, and its version history."""
+    abort(404)
 
 
 # -- partners and their tokens (maintainers) --------------------------------------
@@ -94,3 +107,104 @@ def revoke_partner(partner_id: int) -> Response:
     db.session.commit()
     flash(_("The token of %(region)s is revoked.", region=partner.region), "ok")
     return redirect(url_for(".partners"))
+
+
+# -- submissions ----------------------------------------------------------------------
+
+
+def may_review() -> bool:
+    return current_user.is_authenticated and has_permission(current_user, REVIEW)
+
+
+@bp.get("/kiriman/<key>")
+@public  # the link is the key: maintainers and the submitter, who was sent it, open it
+def submission(key: str) -> str:
+    """A submission's report: each check with its status and output, and the decision."""
+    found = db.session.scalars(select(Submission).where(Submission.key == key)).first()
+    if found is None:
+        abort(404)
+    return render_template(
+        "registry/submission.html", submission=found, may_review=may_review(), errors={}
+    )
+
+
+@bp.get("/kelola/")
+@require(REVIEW)
+def submissions() -> str:
+    """Every submission, those awaiting a decision first."""
+    page = services.list_submissions(db.session, page=int_arg(request.args, "page") or 1)
+    if page.page > page.pages:
+        abort(404)
+    return render_template("registry/submissions.html", page=page)
+
+
+def _submission_or_404(submission_id: int) -> Submission:
+    found = db.session.get(Submission, submission_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.post("/kelola/kiriman/<int:submission_id>/putuskan")
+@require(REVIEW)
+def decide(submission_id: int) -> Response | tuple[str, int]:
+    """Publish or reject a checked submission, with a comment the submitter reads."""
+    found = _submission_or_404(submission_id)
+    publish = request.form.get("decision") == "publish"
+    try:
+        services.decide(found, publish, request.form.get("comment", ""), current_user.id, utcnow())
+    except services.DecisionError as exc:
+        errors = {"comment": [_(str(exc))]}
+        page = render_template(
+            "registry/submission.html", submission=found, may_review=True, errors=errors
+        )
+        return page, 422
+    notices.decided(db.session, found)
+    db.session.commit()
+    flash(_("Published.") if publish else _("Rejected; the submitter is told why."), "ok")
+    return redirect(url_for(".submission", key=found.key))
+
+
+@bp.post("/kelola/kiriman/<int:submission_id>/periksa-ulang")
+@require(REVIEW)
+def recheck(submission_id: int) -> Response:
+    """Run the checks of a submission that awaits a decision again."""
+    found = _submission_or_404(submission_id)
+    if found.status not in ("pending", "checked"):
+        abort(409)
+    found.status, found.report, found.checked_at = "pending", None, None
+    db.session.commit()
+    enqueue(
+        CHECK_JOB,
+        tenant=g.tenant,
+        key=f"check-{found.id}-{secrets.token_hex(4)}",
+        submission_id=found.id,
+    )
+    flash(_("The checks will run again."), "ok")
+    return redirect(url_for(".submission", key=found.key))
+
+
+@bp.post("/kelola/<project>/<version>/tarik")
+@require(REVIEW)
+def yank(project: str, version: str) -> Response:
+    """Yank a published version (PEP 592), or take the yank back."""
+    if request.form.get("undo"):
+        count = services.unyank(db.session, project, version)
+    else:
+        try:
+            count = services.yank(
+                db.session, project, version, request.form.get("reason", ""), utcnow()
+            )
+        except services.DecisionError as exc:
+            flash(_(str(exc)), "error")
+            return redirect(url_for(".plugin", project=project))
+    if not count:
+        abort(404)
+    db.session.commit()
+    flash(
+        _("The version is yanked.")
+        if not request.form.get("undo")
+        else _("The yank is taken back."),
+        "ok",
+    )
+    return redirect(url_for(".plugin", project=project))

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
+import subprocess
+import sys
+import types
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from balai.channels import Delivery, OutboxMessage, open_message
 from balai.tenancy import TenantInfo
 from balai_registry import services
-from balai_registry.models import SCOPES
+from balai_registry.models import SCOPES, Submission
 
 
 @pytest.fixture
@@ -37,3 +47,264 @@ def basic(token: str, user: str = "__token__") -> dict[str, str]:
     """The ``Authorization`` header twine sends with a token."""
     encoded = base64.b64encode(f"{user}:{token}".encode()).decode()
     return {"Authorization": f"Basic {encoded}"}
+
+
+# -- distributions built for the tests ---------------------------------------------
+
+PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=70.1"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{name}"
+version = "{version}"
+description = "{summary}"
+readme = "README.md"
+requires-python = ">=3.11"
+license = {{text = "Apache-2.0"}}
+dependencies = ["balai{core}"]
+
+[project.entry-points."{group}"]
+{short} = "{package}.plugin"
+
+[tool.setuptools]
+packages = ["{package}"]
+"""
+
+README = """\
+# {name}
+
+Sebuah plugin **uji** untuk registri.
+
+<script>alert("xss")</script>
+
+[tautan](javascript:alert(1))
+"""
+
+
+@dataclass(frozen=True)
+class Built:
+    """A distribution file built for a test."""
+
+    path: Path
+    name: str
+    version: str
+
+    @property
+    def data(self) -> bytes:
+        return self.path.read_bytes()
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def filetype(self) -> str:
+        return "bdist_wheel" if self.path.name.endswith(".whl") else "sdist"
+
+
+def _build(
+    into: Path,
+    name: str,
+    version: str,
+    summary: str,
+    core: str,
+    kind: str,
+    sdist: bool,
+) -> Path:
+    short = name.removeprefix("balai-").removeprefix("theme-").replace("-", "_")
+    package = f"balai_{short}"
+    source = into / f"src-{name}-{version}-{'sdist' if sdist else 'wheel'}"
+    (source / package).mkdir(parents=True)
+    group = "balai.themes" if kind == "theme" else "balai.plugins"
+    (source / "pyproject.toml").write_text(
+        PYPROJECT.format(
+            name=name,
+            version=version,
+            summary=summary,
+            core=core,
+            group=group,
+            short=short,
+            package=package,
+        )
+    )
+    (source / "README.md").write_text(README.format(name=name))
+    (source / package / "__init__.py").write_text('"""A plugin built for a test."""\n')
+    (source / package / "plugin.py").write_text(
+        "from balai import Manifest\n\nmanifest = Manifest(title='Uji')\n"
+    )
+    out = into / "dist"
+    out.mkdir(exist_ok=True)
+    hook = "build_sdist" if sdist else "build_wheel"
+    script = f"import setuptools.build_meta as b; print(b.{hook}({str(out)!r}))"
+    result = subprocess.run(  # noqa: S603  (our own interpreter and arguments)
+        [sys.executable, "-c", script],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out / result.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def build_dist(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Built]:
+    """``build_dist("balai-kebun", "1.0.0", summary=..., core=..., kind=..., sdist=False)``:
+    a wheel (or sdist) built with setuptools, offline; each one is built once a session."""
+    built: dict[tuple[Any, ...], Built] = {}
+
+    def build(
+        name: str = "balai-kebun",
+        version: str = "1.0.0",
+        *,
+        summary: str = "Kebun warga: pendaftaran lahan",
+        core: str = ">=0.1,<0.2",
+        kind: str = "plugin",
+        sdist: bool = False,
+    ) -> Built:
+        key = (name, version, summary, core, kind, sdist)
+        if key not in built:
+            into = tmp_path_factory.mktemp("dist")
+            path = _build(into, name, version, summary, core, kind, sdist)
+            built[key] = Built(path, name, version)
+        return built[key]
+
+    return build
+
+
+def upload_form(built: Built, **changes: Any) -> dict[str, Any]:
+    """The form twine sends for ``built``, with ``changes`` (``content`` bytes too)."""
+    content = changes.pop("content", built.data)
+    form: dict[str, Any] = {
+        ":action": "file_upload",
+        "protocol_version": "1",
+        "metadata_version": "2.4",
+        "name": built.name,
+        "version": built.version,
+        "filetype": built.filetype,
+        "pyversion": "py3" if built.filetype == "bdist_wheel" else "source",
+        "sha256_digest": built.sha256,
+    }
+    form.update(changes)
+    form["content"] = (io.BytesIO(content), changes.get("filename", built.path.name))
+    return {k: v for k, v in form.items() if v is not None and k != "filename"}
+
+
+@pytest.fixture
+def fake_check(monkeypatch: pytest.MonkeyPatch) -> Callable[..., list[Path]]:
+    """Stand in for ``balai.plugincheck`` with the contract's interface; ``fake_check(passed)``
+    sets the verdict and returns the paths it was asked to check."""
+    seen: list[Path] = []
+    verdict = {"passed": True}
+
+    @dataclass
+    class CheckResult:
+        name: str
+        status: str
+        summary: str = ""
+        output: str = ""
+
+    @dataclass
+    class CheckReport:
+        checks: list[CheckResult]
+        inspection: dict[str, Any]
+
+        @property
+        def passed(self) -> bool:
+            return all(c.status in ("passed", "skipped") for c in self.checks)
+
+        def to_dict(self) -> dict[str, Any]:
+            return {
+                "passed": self.passed,
+                "checks": [vars(c) for c in self.checks],
+                "inspection": self.inspection,
+            }
+
+    def run_check(path: Path, **options: Any) -> CheckReport:
+        seen.append(Path(path))
+        status = "passed" if verdict["passed"] else "failed"
+        checks = [
+            CheckResult("install", "passed", "Installed in a scratch environment", "ok"),
+            CheckResult(
+                "tests",
+                status,
+                "The plugin's tests",
+                "3 passed" if verdict["passed"] else "1 failed: test_x",
+            ),
+        ]
+        return CheckReport(
+            checks,
+            {
+                "name": "balai-kebun",
+                "version": "1.0.0",
+                "kind": "plugin",
+                "summary": "Kebun warga",
+                "licence": "Apache-2.0",
+                "requires_core": ">=0.1,<0.2",
+                "hooks": ["register_routes", "register_permissions"],
+                "permissions": ["kebun.manage_plot"],
+                "settings": ["page_size"],
+                "migrations": ["kebun_0001"],
+                "languages": {"id": 100, "en": 80},
+                "readme": "# x",
+                "readme_content_type": "text/markdown",
+            },
+        )
+
+    module = types.ModuleType("balai.plugincheck")
+    module.run_check = run_check  # type: ignore[attr-defined]
+    module.CheckReport = CheckReport  # type: ignore[attr-defined]
+    import balai
+
+    monkeypatch.setitem(sys.modules, "balai.plugincheck", module)
+    monkeypatch.setattr(balai, "plugincheck", module, raising=False)
+
+    def configure(passed: bool = True) -> list[Path]:
+        verdict["passed"] = passed
+        return seen
+
+    return configure
+
+
+@pytest.fixture
+def run_jobs(app: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[[], str]:
+    """``run_jobs()``: ``balai jobs run-due`` (enqueued checks run); returns its output."""
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")  # the balai group sets it
+    from balai.cli import cli
+
+    def run() -> str:
+        result = app.test_cli_runner().invoke(cli, ["jobs", "run-due"])
+        assert result.exit_code == 0, result.output
+        return str(result.output)
+
+    return run
+
+
+@pytest.fixture
+def mails(db_session: Session) -> Callable[[], list[Delivery]]:
+    """``mails()``: the e-mails in ``tenant``'s outbox, opened, oldest first."""
+
+    def read() -> list[Delivery]:
+        db_session.rollback()
+        db_session.expire_all()
+        rows = db_session.scalars(
+            select(OutboxMessage).where(OutboxMessage.channel == "email").order_by(OutboxMessage.id)
+        )
+        return [open_message(row) for row in rows]
+
+    return read
+
+
+@pytest.fixture
+def stored(db_session: Session) -> Callable[[], list[Submission]]:
+    """``stored()``: ``tenant``'s submissions as the database holds them now."""
+
+    def read() -> list[Submission]:
+        db_session.rollback()
+        db_session.expire_all()
+        return list(db_session.scalars(select(Submission).order_by(Submission.id)))
+
+    return read

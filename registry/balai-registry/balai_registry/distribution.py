@@ -1,0 +1,183 @@
+"""What a distribution file says about itself: its filename and its core metadata.
+
+No Flask here. A wheel's ``*.dist-info/METADATA`` and an sdist's ``PKG-INFO`` are
+read without unpacking anything else; the entry points tell a plugin from a theme.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from email.message import Message
+from email.parser import Parser
+from email.policy import compat32
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from balai.i18n import N_
+
+__all__ = [
+    "CORE",
+    "FILETYPES",
+    "DistributionError",
+    "FileName",
+    "Metadata",
+    "parse_filename",
+    "read_metadata",
+]
+
+#: The legacy API's ``filetype`` of each kind of file.
+FILETYPES = {"bdist_wheel": ".whl", "sdist": ".tar.gz"}
+#: The core's distribution: its ``Requires-Dist`` gives a plugin's core range.
+CORE = "balai"
+METADATA_MAX = 2 * 1024 * 1024
+
+
+class DistributionError(ValueError):
+    """A file that is not a readable distribution; the message is a message id."""
+
+
+@dataclass(frozen=True)
+class FileName:
+    """What a distribution's filename says: its project (normalised) and version."""
+
+    project: str
+    version: Version
+    filetype: str
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """The core metadata fields the registry shows, and the whole text (PEP 658)."""
+
+    name: str
+    version: str
+    summary: str
+    licence: str
+    requires_python: str
+    requires_core: str
+    description: str
+    description_content_type: str
+    kind: str
+    text: str
+
+    @property
+    def project(self) -> str:
+        return canonicalize_name(self.name)
+
+
+def parse_filename(filename: str) -> FileName:
+    """The project and version of a wheel or sdist filename.
+
+    :raises DistributionError: neither a valid wheel nor a ``.tar.gz`` sdist name.
+    """
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, _tags = parse_wheel_filename(filename)
+            return FileName(name, version, "bdist_wheel")
+        if filename.endswith(".tar.gz"):
+            name, version = parse_sdist_filename(filename)
+            return FileName(name, version, "sdist")
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        pass
+    raise DistributionError(N_("The file name is not that of a wheel or a .tar.gz sdist."))
+
+
+def read_metadata(filename: str, data: bytes) -> Metadata:
+    """The core metadata inside the file ``data`` called ``filename``.
+
+    :raises DistributionError: the archive or its metadata cannot be read.
+    """
+    kind = parse_filename(filename).filetype
+    try:
+        if kind == "bdist_wheel":
+            text, entry_points = _from_wheel(data)
+        else:
+            text, entry_points = _from_sdist(data)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, UnicodeDecodeError) as exc:
+        raise DistributionError(N_("The file is not a readable archive.")) from exc
+    return _parsed(text, entry_points)
+
+
+def _from_wheel(data: bytes) -> tuple[str, str]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        found = [n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+        if len(found) != 1:
+            raise DistributionError(N_("The wheel has no single .dist-info/METADATA file."))
+        folder = found[0].rsplit("/", 1)[0]
+        text = _read_zip(archive, found[0])
+        points = f"{folder}/entry_points.txt"
+        return text, _read_zip(archive, points) if points in names else ""
+
+
+def _read_zip(archive: zipfile.ZipFile, name: str) -> str:
+    if archive.getinfo(name).file_size > METADATA_MAX:
+        raise DistributionError(N_("The package's metadata is too large."))
+    return archive.read(name).decode()
+
+
+def _from_sdist(data: bytes) -> tuple[str, str]:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+        members = {m.name: m for m in archive.getmembers() if m.isfile()}
+        found = [n for n in members if n.count("/") == 1 and n.endswith("/PKG-INFO")]
+        if len(found) != 1:
+            raise DistributionError(N_("The sdist has no single PKG-INFO file at its top."))
+        text = _read_tar(archive, members[found[0]])
+        points = [n for n in members if n.endswith(".egg-info/entry_points.txt")]
+        return text, _read_tar(archive, members[sorted(points)[0]]) if points else ""
+
+
+def _read_tar(archive: tarfile.TarFile, member: tarfile.TarInfo) -> str:
+    if member.size > METADATA_MAX:
+        raise DistributionError(N_("The package's metadata is too large."))
+    extracted = archive.extractfile(member)
+    if extracted is None:
+        raise DistributionError(N_("The file is not a readable archive."))
+    return extracted.read().decode()
+
+
+def _parsed(text: str, entry_points: str) -> Metadata:
+    message = Parser(policy=compat32).parsestr(text)
+    name, version = _header(message, "Name"), _header(message, "Version")
+    if not name or not version:
+        raise DistributionError(N_("The package's metadata has no Name or Version."))
+    description = message.get_payload() if not message.is_multipart() else ""
+    return Metadata(
+        name=name,
+        version=version,
+        summary=_header(message, "Summary")[:512],
+        licence=(_header(message, "License-Expression") or _header(message, "License"))[:200],
+        requires_python=_header(message, "Requires-Python")[:100],
+        requires_core=_core_range(message.get_all("Requires-Dist") or [])[:100],
+        description=str(description or _header(message, "Description")),
+        description_content_type=_header(message, "Description-Content-Type"),
+        kind="theme" if "[balai.themes]" in entry_points else "plugin",
+        text=text,
+    )
+
+
+def _header(message: Message, name: str) -> str:
+    value = message.get(name)
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def _core_range(requirements: list[str]) -> str:
+    for line in requirements:
+        try:
+            requirement = Requirement(str(line))
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(requirement.name) == CORE and requirement.marker is None:
+            return str(requirement.specifier)
+    return ""

@@ -1,0 +1,173 @@
+"""The legacy upload API: what twine sends becomes a pending submission, or a clear 400."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+
+import pytest
+
+from balai import storage
+from balai_registry import services
+
+from .conftest import basic, upload_form
+
+URL = "/registry/legacy/"
+
+
+def post(client, token, form):
+    return client.post(URL, data=form, headers=basic(token), content_type="multipart/form-data")
+
+
+def reason(response) -> str:
+    return response.status.split(" ", 1)[1]
+
+
+def test_an_upload_becomes_a_pending_submission_with_its_file_stored(
+    client, tenant, enabled, partner_token, build_dist, stored
+):
+    built = build_dist()
+    response = post(client, partner_token(), upload_form(built))
+    assert response.status_code == 200, response.text
+    [submission] = stored()
+    assert (submission.project, submission.version, submission.status) == (
+        "balai-kebun",
+        "1.0.0",
+        "pending",
+    )
+    assert (submission.sha256, submission.size, submission.filetype) == (
+        built.sha256,
+        len(built.data),
+        "bdist_wheel",
+    )
+    assert submission.summary == "Kebun warga: pendaftaran lahan"
+    assert submission.requires_core == "<0.2,>=0.1"
+    assert submission.requires_python == ">=3.11"
+    assert submission.licence == "Apache-2.0"
+    assert submission.kind == "plugin"
+    assert submission.metadata_text.startswith("Metadata-Version:")
+    assert submission.partner.region == "Kabupaten Lebak"
+    files = storage.for_tenant(tenant.id).within("registry")
+    assert files.read(services.file_key(built.sha256, built.path.name)) == built.data
+    assert f"/registry/kiriman/{submission.key}" in response.text
+
+
+def test_an_sdist_and_a_theme_are_read_too(client, enabled, partner_token, build_dist, stored):
+    token = partner_token()
+    assert post(client, token, upload_form(build_dist(sdist=True))).status_code == 200
+    theme = build_dist("balai-theme-sawah", kind="theme")
+    assert post(client, token, upload_form(theme)).status_code == 200
+    sdist, wheel = stored()
+    assert (sdist.filetype, sdist.kind) == ("sdist", "plugin")
+    assert (wheel.project, wheel.kind) == ("balai-theme-sawah", "theme")
+
+
+def test_the_same_file_twice_is_refused_with_what_twine_shows(
+    client, enabled, partner_token, build_dist, stored
+):
+    token, built = partner_token(), build_dist()
+    assert post(client, token, upload_form(built)).status_code == 200
+    again = post(client, token, upload_form(built))
+    assert again.status_code == 400
+    assert reason(again).startswith("File already exists: berkas balai_kebun-1.0.0-py3-none")
+    assert "already exist" in reason(again).lower()  # what twine --skip-existing looks for
+    assert len(stored()) == 1
+
+
+def test_another_partner_may_not_take_a_name(client, enabled, partner_token, build_dist, stored):
+    assert post(client, partner_token(), upload_form(build_dist())).status_code == 200
+    other = partner_token("Kota Serang")
+    refused = post(client, other, upload_form(build_dist(version="1.0.1")))
+    assert refused.status_code == 403
+    assert "balai-kebun" in reason(refused)
+    assert len(stored()) == 1
+
+
+def _renamed_inside(data: bytes, name: str) -> bytes:
+    """The wheel with ``Name:`` in its METADATA changed (its RECORD no longer matches)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(out, "w") as new:
+        for item in old.infolist():
+            content = old.read(item)
+            if item.filename.endswith("METADATA"):
+                content = content.replace(b"Name: balai-kebun", f"Name: {name}".encode())
+            new.writestr(item, content)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({":action": "submit"}, "Hanya :action=file_upload"),
+        ({"name": ""}, "Isian name dan version wajib"),
+        ({"filetype": "bdist_egg"}, "filetype harus bdist_wheel atau sdist"),
+        ({"filetype": "sdist"}, "filetype sdist tidak cocok"),
+        ({"sha256_digest": "0" * 64}, "SHA-256 berkas berbeda"),
+        ({"sha256_digest": None}, "sha256_digest wajib"),
+        ({"name": "balai-lain"}, "berbeda dengan metadata berkas itu sendiri"),
+        ({"version": "1.0.1"}, "Versi 1.0.1 berbeda"),
+        ({"content": b"not a zip"}, "bukan arsip"),
+        ({"filename": "kebun.exe"}, "bukan nama wheel"),
+        ({"filename": "../etc/passwd"}, "tidak diperbolehkan"),
+    ],
+)
+def test_a_bad_upload_is_refused_clearly_and_nothing_is_kept(
+    client, tenant, enabled, partner_token, build_dist, stored, changes, message
+):
+    built = build_dist()
+    if isinstance(changes.get("content"), bytes):
+        changes["sha256_digest"] = hashlib.sha256(changes["content"]).hexdigest()
+    response = post(client, partner_token(), upload_form(built, **changes))
+    assert response.status_code == 400
+    assert message in response.text, response.text
+    assert stored() == []
+    assert list(storage.for_tenant(tenant.id).within("registry").list()) == []
+
+
+def test_the_name_inside_the_file_must_match(client, enabled, partner_token, build_dist, stored):
+    built = build_dist()
+    data = _renamed_inside(built.data, "balai-lain")
+    form = upload_form(built, content=data, sha256_digest=hashlib.sha256(data).hexdigest())
+    response = post(client, partner_token(), form)
+    assert response.status_code == 400
+    assert "balai-lain" in response.text
+    assert stored() == []
+
+
+def test_only_balai_distributions_are_taken(client, enabled, partner_token, build_dist, stored):
+    built = build_dist("kebun-warga")
+    response = post(client, partner_token(), upload_form(built))
+    assert response.status_code == 400
+    assert "balai-" in response.text
+    assert stored() == []
+
+
+@pytest.mark.parametrize(
+    ("scopes", "header", "status"),
+    [
+        (("upload",), None, 401),
+        (("feedback", "report"), "token", 403),
+        (("upload",), "Basic X19fdG9rZW5fXzpub3BlCg==", 401),
+    ],
+)
+def test_upload_needs_a_live_token_with_the_upload_scope(
+    client, enabled, partner_token, build_dist, stored, scopes, header, status
+):
+    token = partner_token(scopes=scopes)
+    headers = basic(token) if header == "token" else ({"Authorization": header} if header else {})
+    response = client.post(
+        URL, data=upload_form(build_dist()), headers=headers, content_type="multipart/form-data"
+    )
+    assert response.status_code == status
+    if status == 401:
+        assert 'Basic realm="Balai registry"' in response.headers.getlist("WWW-Authenticate")
+    assert stored() == []
+
+
+def test_another_region_does_not_take_the_token(
+    client, other_client, enabled, enable_plugin, other_tenant, partner_token, build_dist
+):
+    enable_plugin("registry", tenant=other_tenant)
+    response = post(other_client, partner_token(), upload_form(build_dist()))
+    assert response.status_code == 401
