@@ -1,0 +1,151 @@
+"""Checking and deciding: the job runs the plugin check, maintainers publish or reject,
+the submitter reads the report and is told by e-mail."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+
+import pytest
+
+from .conftest import basic, upload_form
+
+REVIEW = ("registry.review_submissions",)
+
+
+@pytest.fixture
+def sent(client, enabled, partner_token, build_dist, stored):
+    """``sent(version="1.0.0")``: upload a wheel of balai-kebun; the new submission."""
+    token = partner_token()
+
+    def send(version: str = "1.0.0"):
+        form = upload_form(build_dist(version=version))
+        response = client.post(
+            "/registry/legacy/", data=form, headers=basic(token), content_type="multipart/form-data"
+        )
+        assert response.status_code == 200, response.text
+        return stored()[-1]
+
+    return send
+
+
+def test_the_check_job_runs_the_plugin_check_and_keeps_its_report(
+    sent, fake_check, run_jobs, stored, mails
+):
+    seen = fake_check(passed=True)
+    submission = sent()
+    output = run_jobs()
+    assert "registry.check-submission kota-a" in output
+    assert "checks passed" in output
+    [checked] = stored()
+    assert checked.status == "checked"
+    assert checked.passed is True
+    assert [c["status"] for c in checked.report["checks"]] == ["passed", "passed"]
+    assert checked.inspection["permissions"] == ["kebun.manage_plot"]
+    assert [p.name for p in seen] == [submission.filename]
+    [mail] = mails()
+    assert mail.recipient == "diskominfo@lebak.example.id"
+    assert mail.subject == f"Pemeriksaan {submission.filename}"
+    assert "Semua pemeriksaan lolos." in mail.body
+    assert f"http://kota-a.test/registry/kiriman/{submission.key}" in mail.body
+    assert "nothing to check" not in run_jobs()  # the run is not repeated
+
+
+def test_the_report_page_shows_each_check_to_whoever_holds_the_link(
+    client, other_client, sent, fake_check, run_jobs
+):
+    fake_check(passed=False)
+    submission = sent()
+    waiting = client.get(f"/registry/kiriman/{submission.key}").text
+    assert "Pemeriksaan belum berjalan." in waiting
+    run_jobs()
+    page = client.get(f"/registry/kiriman/{submission.key}").text
+    assert "Sebagian pemeriksaan tidak lolos." in page
+    assert 'tests: <span class="status">gagal</span>' in page
+    assert "1 failed: test_x" in page
+    assert "Terbitkan" not in page  # no decision form without the permission
+    assert client.get("/registry/kiriman/not-the-key").status_code == 404
+    assert other_client.get(f"/registry/kiriman/{submission.key}").status_code == 404
+
+
+def test_maintainer_publishes_a_submission_that_passed(
+    client, login, sent, fake_check, run_jobs, stored, mails
+):
+    fake_check(passed=True)
+    submission = sent()
+    run_jobs()
+    login(client, role="opd", permissions=REVIEW)
+    assert submission.filename in client.get("/registry/kelola/").text
+    response = client.post(
+        f"/registry/kelola/kiriman/{submission.id}/putuskan",
+        data={"decision": "publish", "comment": "Terima kasih, Lebak!"},
+    )
+    assert response.status_code == 302
+    [published] = stored()
+    assert (published.status, published.comment) == ("published", "Terima kasih, Lebak!")
+    assert published.decided_at is not None
+    decided = mails()[-1]
+    assert decided.subject == f"{submission.filename} diterbitkan"
+    assert "Terima kasih, Lebak!" in decided.body
+
+
+def test_maintainer_rejects_with_a_comment(
+    client, login, sent, fake_check, run_jobs, stored, mails
+):
+    fake_check(passed=False)
+    submission = sent()
+    run_jobs()
+    login(client, role="admin")
+    url = f"/registry/kelola/kiriman/{submission.id}/putuskan"
+    refused = client.post(url, data={"decision": "publish"})
+    assert refused.status_code == 422
+    assert "tidak lolos pemeriksaan tidak dapat diterbitkan" in refused.text
+    no_reason = client.post(url, data={"decision": "reject", "comment": "  "})
+    assert no_reason.status_code == 422
+    assert "Tuliskan alasan kiriman ditolak." in no_reason.text
+    assert stored()[0].status == "checked"
+    assert client.post(url, data={"decision": "reject", "comment": "Uji gagal."}).status_code == 302
+    [rejected] = stored()
+    assert (rejected.status, rejected.comment) == ("rejected", "Uji gagal.")
+    mail = mails()[-1]
+    assert mail.subject == f"{submission.filename} ditolak"
+    assert "Uji gagal." in mail.body
+    page = client.get(f"/registry/kiriman/{submission.key}").text
+    assert "Uji gagal." in page
+    assert client.post(url, data={"decision": "reject", "comment": "lagi"}).status_code == 422
+
+
+def test_a_pending_submission_cannot_be_decided_and_checks_can_run_again(
+    client, login, sent, fake_check, run_jobs, stored
+):
+    fake_check(passed=False)
+    submission = sent()
+    login(client, role="admin")
+    url = f"/registry/kelola/kiriman/{submission.id}/putuskan"
+    assert client.post(url, data={"decision": "reject", "comment": "x"}).status_code == 422
+    run_jobs()
+    assert stored()[0].passed is False
+    fake_check(passed=True)
+    again = f"/registry/kelola/kiriman/{submission.id}/periksa-ulang"
+    assert client.post(again).status_code == 302
+    assert stored()[0].status == "pending"
+    run_jobs()
+    assert stored()[0].passed is True
+
+
+def test_only_maintainers_decide(client, login, sent, fake_check, run_jobs):
+    fake_check()
+    submission = sent()
+    run_jobs()
+    login(client, role="opd")
+    url = f"/registry/kelola/kiriman/{submission.id}/putuskan"
+    assert client.post(url, data={"decision": "publish"}).status_code == 403
+    assert client.get("/registry/kelola/").status_code == 403
+
+
+def test_the_real_plugin_check_has_the_interface_the_job_uses():
+    plugincheck = pytest.importorskip("balai.plugincheck")
+    parameters = inspect.signature(plugincheck.run_check).parameters
+    assert list(parameters)[0] == "path"
+    assert callable(plugincheck.CheckReport.from_dict)
+    assert "balai.plugincheck" in sys.modules
