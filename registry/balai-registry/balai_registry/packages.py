@@ -1,4 +1,5 @@
-"""The package index's HTTP surface: the legacy upload API that twine speaks.
+"""The package index's HTTP surface: the legacy upload API that twine speaks, the
+simple index pip reads (PEP 503 HTML and PEP 691 JSON) and the files themselves.
 
 Its own blueprint (``registry_index``, under ``/registry/``): programs post to it
 without a CSRF token (the partner's registry token authenticates them), and its
@@ -7,9 +8,14 @@ errors are plain text whose reason phrase carries the message, which twine shows
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, g, request, url_for
+import json
+from datetime import UTC
+from typing import Any
+
+from flask import Blueprint, Flask, abort, g, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
+from packaging.utils import canonicalize_name
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -17,7 +23,7 @@ from balai import storage
 from balai.db import db
 from balai.jobs import enqueue
 from balai.permissions import public
-from balai_registry import partners, services
+from balai_registry import index, partners, services
 from balai_registry.models import Submission
 
 __all__ = ["CHECK_JOB", "bp", "registry_files"]
@@ -94,3 +100,121 @@ def _store(submission: Submission, data: bytes) -> Response:
     enqueue(CHECK_JOB, tenant=g.tenant, key=f"check-{submission.id}-0", submission_id=submission.id)
     link = url_for("registry.submission", key=submission.key, _external=True)
     return plain(200, _("OK: the file is waiting for its checks. Report: %(url)s", url=link))
+
+
+# -- the simple index (PEP 503, PEP 691, PEP 658/714, PEP 592) -------------------------
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+HTML_TYPE = "application/vnd.pypi.simple.v1+html"
+#: What a client may ask for (PEP 691), and what it is then answered with.
+OFFERED = {
+    "text/html": "text/html",  # first: what "*/*" gets, as old clients expect
+    HTML_TYPE: HTML_TYPE,
+    "application/vnd.pypi.simple.latest+html": HTML_TYPE,
+    JSON_TYPE: JSON_TYPE,
+    "application/vnd.pypi.simple.latest+json": JSON_TYPE,
+}
+API_VERSION = "1.1"
+INDEX_CACHE = "public, max-age=60"
+FILE_CACHE = "public, max-age=31536000, immutable"
+
+
+def _negotiated() -> str:
+    """The content type to answer with; 406 when the client accepts none of them.
+
+    Without an ``Accept`` header (or ``*/*`` alone) the answer is HTML, as PEP 691
+    asks of an index that must keep serving old clients.
+    """
+    if not request.headers.get("Accept"):
+        return "text/html"
+    chosen = request.accept_mimetypes.best_match(list(OFFERED), default=None)
+    if chosen is None:
+        abort(406)
+    return OFFERED[chosen]
+
+
+def _answer(content_type: str, body: str) -> Response:
+    response = Response(body, content_type=f"{content_type}; charset=utf-8")
+    response.headers["Vary"] = "Accept"
+    response.headers["Cache-Control"] = INDEX_CACHE
+    return response
+
+
+@bp.get("/simple/")
+@public
+def simple_root() -> Response:
+    """Every project with a published file."""
+    kind, names = _negotiated(), index.projects(db.session)
+    if kind == JSON_TYPE:
+        body = {"meta": {"api-version": API_VERSION}, "projects": [{"name": n} for n in names]}
+        return _answer(kind, json.dumps(body))
+    return _answer(kind, render_template("registry/simple_root.html", names=names))
+
+
+@bp.get("/simple/<project>/")
+@public
+def simple_project(project: str) -> Response:
+    """The published files of one project; another spelling of its name redirects."""
+    normalized = canonicalize_name(project)
+    if normalized != project:
+        return redirect(url_for(".simple_project", project=normalized), 301)
+    kind, files = _negotiated(), index.files_of(db.session, project)
+    if not files:
+        abort(404)
+    if kind == JSON_TYPE:
+        return _answer(kind, json.dumps(_project_json(project, files)))
+    html = render_template("registry/simple_project.html", project=project, files=files)
+    return _answer(kind, html)
+
+
+def file_url(found: index.IndexFile) -> str:
+    return url_for("registry_index.file", sha256=found.sha256, filename=found.filename)
+
+
+def _project_json(project: str, files: list[index.IndexFile]) -> dict[str, Any]:
+    versions = list(dict.fromkeys(f.version for f in files))
+    return {
+        "meta": {"api-version": API_VERSION},
+        "name": project,
+        "versions": versions,
+        "files": [_file_json(f) for f in files],
+    }
+
+
+def _file_json(found: index.IndexFile) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "filename": found.filename,
+        "url": file_url(found),
+        "hashes": {"sha256": found.sha256},
+        "requires-python": found.requires_python or None,
+        "size": found.size,
+        "upload-time": found.uploaded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "yanked": found.yanked if found.yanked else (found.yanked is not None),
+    }
+    if found.metadata_sha256:
+        metadata = {"sha256": found.metadata_sha256}
+        entry["core-metadata"] = metadata
+        entry["dist-info-metadata"] = metadata  # PEP 714: the old key, for older clients
+    return entry
+
+
+@bp.get("/files/<sha256>/<filename>")
+@public
+def file(sha256: str, filename: str) -> Response:
+    """A published file, or its core metadata (PEP 658: ``<file>.metadata``)."""
+    if filename.endswith(".metadata"):
+        return _metadata(sha256, filename.removesuffix(".metadata"))
+    found = index.file_of(db.session, sha256, filename)
+    if found is None:
+        abort(404)
+    key = services.file_key(found.sha256, found.filename)
+    return storage.send(registry_files(), key, cache_control=FILE_CACHE)
+
+
+def _metadata(sha256: str, filename: str) -> Response:
+    found = index.file_of(db.session, sha256, filename)
+    if found is None or found.filetype != "bdist_wheel":
+        abort(404)
+    response = Response(found.metadata_text.encode(), mimetype="text/plain")
+    response.headers["Cache-Control"] = FILE_CACHE
+    return response

@@ -17,7 +17,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from balai import storage
 from balai.channels import Delivery, OutboxMessage, open_message
+from balai.db import utcnow
 from balai.tenancy import TenantInfo
 from balai_registry import services
 from balai_registry.models import SCOPES, Submission
@@ -308,3 +310,45 @@ def stored(db_session: Session) -> Callable[[], list[Submission]]:
         return list(db_session.scalars(select(Submission).order_by(Submission.id)))
 
     return read
+
+
+INSPECTION: dict[str, Any] = {
+    "hooks": ["register_routes", "register_permissions", "menu_items"],
+    "permissions": ["kebun.manage_plot"],
+    "settings": ["page_size"],
+    "migrations": ["kebun_0001", "kebun_0002_plots"],
+    "languages": {"id": 100, "en": 75},
+}
+
+
+@pytest.fixture
+def publish(
+    tenant: TenantInfo, db_session: Session, build_dist: Callable[..., Built]
+) -> Callable[..., Submission]:
+    """``publish(built=None, **build_args)``: send, pass and publish a file as a partner
+    of ``tenant`` would, without HTTP; the published submission."""
+    partner, _token = services.issue_partner(
+        db_session, "Kabupaten Lebak", "ti@lebak.example.id", ["upload"], None
+    )
+
+    def send(built: Built | None = None, **build_args: Any) -> Submission:
+        built = built or build_dist(**build_args)
+        upload = services.Upload(
+            "file_upload",
+            built.name,
+            built.version,
+            built.filetype,
+            built.sha256,
+            built.path.name,
+            built.data,
+        )
+        submission, _metadata = services.accept_upload(db_session, partner, upload)
+        files = storage.for_tenant(tenant.id).within("registry")
+        files.put(services.file_key(built.sha256, built.path.name), built.data)
+        report = {"passed": True, "checks": [], "inspection": dict(INSPECTION)}
+        services.record_check(submission, report, utcnow())
+        services.decide(submission, True, "", None, utcnow())
+        db_session.commit()
+        return submission
+
+    return send

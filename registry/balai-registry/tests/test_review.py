@@ -146,6 +146,6 @@ def test_only_maintainers_decide(client, login, sent, fake_check, run_jobs):
 def test_the_real_plugin_check_has_the_interface_the_job_uses():
     plugincheck = pytest.importorskip("balai.plugincheck")
     parameters = inspect.signature(plugincheck.run_check).parameters
-    assert list(parameters)[0] == "path"
+    assert next(iter(parameters)) == "path"
     assert callable(plugincheck.CheckReport.from_dict)
     assert "balai.plugincheck" in sys.modules
