@@ -330,6 +330,7 @@ def publish(
     partner, _token = services.issue_partner(
         db_session, "Kabupaten Lebak", "ti@lebak.example.id", ["upload"], None
     )
+    db_session.commit()
 
     def send(built: Built | None = None, **build_args: Any) -> Submission:
         built = built or build_dist(**build_args)
