@@ -33,6 +33,7 @@ __all__ = [
     "FileName",
     "Metadata",
     "parse_filename",
+    "parse_metadata",
     "read_metadata",
 ]
 
@@ -106,7 +107,7 @@ def read_metadata(filename: str, data: bytes) -> Metadata:
             text, entry_points = _from_sdist(data)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, UnicodeDecodeError) as exc:
         raise DistributionError(N_("The file is not a readable archive.")) from exc
-    return _parsed(text, entry_points)
+    return parse_metadata(text, entry_points)
 
 
 def _from_wheel(data: bytes) -> tuple[str, str]:
@@ -147,7 +148,11 @@ def _read_tar(archive: tarfile.TarFile, member: tarfile.TarInfo) -> str:
     return extracted.read().decode()
 
 
-def _parsed(text: str, entry_points: str) -> Metadata:
+def parse_metadata(text: str, entry_points: str = "") -> Metadata:
+    """The fields of a core metadata text (``METADATA``, ``PKG-INFO``).
+
+    :raises DistributionError: it names no project or no version.
+    """
     message = Parser(policy=compat32).parsestr(text)
     name, version = _header(message, "Name"), _header(message, "Version")
     if not name or not version:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from flask import (
     Blueprint,
     abort,
@@ -16,7 +17,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from packaging.utils import canonicalize_name
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -25,7 +28,7 @@ from balai.db import db, utcnow
 from balai.fields import int_arg
 from balai.jobs import enqueue
 from balai.permissions import has_permission, public, require
-from balai_registry import notices, services
+from balai_registry import catalogue, notices, services
 from balai_registry.models import SCOPES, Partner, Submission
 from balai_registry.packages import CHECK_JOB
 
@@ -37,18 +40,48 @@ bp = Blueprint(PLUGIN, __name__, url_prefix="/registry", template_folder="templa
 Errors = dict[str, list[str]]
 
 
+PAGE_SIZE = 20
+
+
 @bp.get("/")
 @public
 def index() -> str:
-    """The catalogue of published plugins."""
-    return render_template("registry/index.html")
+    """The catalogue of published plugins, searchable (``?q=``), 20 a page."""
+    query = " ".join(request.args.get("q", "").split())[:200]
+    page = catalogue.search(
+        db.session, query, page=int_arg(request.args, "page") or 1, per_page=PAGE_SIZE
+    )
+    if page.page > page.pages:
+        abort(404)
+    return render_template("registry/index.html", page=page, query=query)
 
 
 @bp.get("/<project>/")
 @public
-def plugin(project: str) -> str:
+def plugin(project: str) -> Response | str:
     """One plugin: what its newest release says of itself, and its version history."""
-    abort(404)
+    normalized = canonicalize_name(project)
+    if normalized != project:
+        return redirect(url_for(".plugin", project=normalized), 301)
+    shown = catalogue.plugin_page(db.session, project)
+    if shown is None:
+        abort(404)
+    index_url = url_for("registry_index.simple_root", _external=True)
+    return render_template(
+        "registry/plugin.html",
+        **shown,
+        index_url=index_url,
+        may_review=may_review(),
+        language_name=language_name,
+    )
+
+
+def language_name(code: str) -> str:
+    """A language's name in the reader's language (``id`` → *Indonesia*)."""
+    try:
+        return Locale.parse(code).get_display_name(get_locale()) or code
+    except (ValueError, TypeError, UnknownLocaleError):
+        return code
 
 
 # -- partners and their tokens (maintainers) --------------------------------------

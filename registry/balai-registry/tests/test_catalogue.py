@@ -1,0 +1,155 @@
+"""Catalogue pages: everything read from the files and the check; search, pages,
+empty states, version history, yanking, a README that cannot carry a script."""
+
+from __future__ import annotations
+
+from balai_registry import catalogue
+
+REVIEW = ("registry.review_submissions",)
+
+
+def test_empty_catalogue_says_so(client, enabled):
+    page = client.get("/registry/").text
+    assert "Belum ada plugin yang diterbitkan." in page
+
+
+def test_catalogue_lists_what_the_files_say(client, enabled, publish):
+    publish()
+    publish(version="1.1.0", summary="Kebun warga: lahan dan panen")
+    publish(name="balai-theme-sawah", kind="theme", summary="Tema hijau sawah")
+    page = client.get("/registry/").text
+    assert 'href="/registry/balai-kebun/"' in page
+    assert "Kebun warga: lahan dan panen" in page  # the newest release's summary
+    assert "Kebun warga: pendaftaran lahan" not in page
+    assert "Inti Balai &lt;0.2,&gt;=0.1" in page
+    assert "Apache-2.0" in page
+    assert "tema" in page
+
+
+def test_search_and_its_empty_state(client, enabled, publish):
+    publish()
+    publish(name="balai-theme-sawah", kind="theme", summary="Tema hijau sawah")
+    found = client.get("/registry/?q=SAWAH").text
+    assert "balai-theme-sawah" in found and "balai-kebun" not in found
+    assert "1 plugin cocok dengan “SAWAH”." in found
+    none = client.get("/registry/?q=puskesmas").text
+    assert "Tidak ada plugin yang cocok dengan “puskesmas”." in none
+    assert 'href="/registry/"' in none
+
+
+def test_catalogue_pages(client, enabled, publish, monkeypatch):
+    monkeypatch.setattr("balai_registry.views.PAGE_SIZE", 2)
+    for n in range(5):
+        publish(name=f"balai-modul-{n}")
+    first = client.get("/registry/").text
+    assert "balai-modul-0" in first and "balai-modul-2" not in first
+    assert 'href="/registry/?page=2"' in first
+    third = client.get("/registry/?page=3").text
+    assert "balai-modul-4" in third
+    assert client.get("/registry/?page=4").status_code == 404
+    assert client.get("/registry/?q=modul&page=2").text.count('class="version"') == 2
+
+
+def test_plugin_page_shows_metadata_inspection_and_history(client, enabled, publish):
+    publish()
+    publish(version="1.1.0")
+    page = client.get("/registry/balai-kebun/").text
+    assert '<h1>balai-kebun <span class="version">1.1.0</span></h1>' in page
+    assert "Kebun warga: pendaftaran lahan" in page
+    assert "Apache-2.0" in page and "&lt;0.2,&gt;=0.1" in page and "&gt;=3.11" in page
+    assert "<code>kebun.manage_plot</code>" in page
+    assert "<code>register_routes</code>" in page
+    assert "<code>page_size</code>" in page
+    assert "<code>kebun_0002_plots</code>" in page
+    assert "Indonesia: 100% diterjemahkan" in page
+    assert "Inggris: 75% diterjemahkan" in page
+    assert "pip install --index-url http://kota-a.test/registry/simple/ balai-kebun==1.1.0" in page
+    assert page.index(">1.1.0<") < page.index(">1.0.0<")  # newest version first
+    assert "Tarik" not in page  # no maintainer forms for visitors
+
+
+def test_readme_is_rendered_and_cannot_carry_scripts(client, enabled, publish):
+    publish()
+    page = client.get("/registry/balai-kebun/").text
+    assert "<strong>uji</strong>" in page
+    assert "<script>alert" not in page
+    assert 'href="javascript:' not in page  # markdown-it refuses the link; text stays
+
+
+def test_render_readme_sanitises_and_shows_other_formats_as_text():
+    html = catalogue.render_readme(
+        '# Judul\n\n<img src=x onerror=alert(1)>\n\n[a](https://x.example) <b onclick="x">b</b>',
+        "text/markdown; charset=UTF-8",
+    )
+    assert "<h1>Judul</h1>" in html
+    assert "<img" not in html and "<b onclick" not in html  # raw HTML stays text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert 'rel="noopener noreferrer nofollow"' in html
+    text = catalogue.render_readme("Judul\n=====\n\n<script>x</script>", "text/x-rst")
+    assert str(text).startswith('<pre class="readme-text">Judul')
+    assert "&lt;script&gt;" in text
+
+
+def test_other_spellings_redirect_and_unknown_plugins_are_404(client, enabled, publish):
+    publish()
+    assert client.get("/registry/Balai_Kebun/").headers["Location"] == "/registry/balai-kebun/"
+    assert client.get("/registry/balai-lain/").status_code == 404
+
+
+def test_unpublished_files_are_not_in_the_catalogue(client, enabled, publish, db_session):
+    later = publish(version="2.0.0")
+    later.status = "rejected"
+    db_session.commit()
+    assert "balai-kebun" not in client.get("/registry/").text
+    assert client.get("/registry/balai-kebun/").status_code == 404
+
+
+def test_maintainer_yanks_and_takes_it_back(client, enabled, publish, login, stored):
+    publish()
+    publish(version="1.1.0")
+    login(client, role="opd", permissions=REVIEW)
+    url = "/registry/kelola/balai-kebun/1.1.0/tarik"
+    assert client.post(url, data={"reason": " "}).status_code == 302
+    assert all(s.yanked_at is None for s in stored())
+    assert client.post(url, data={"reason": "Merusak data"}).status_code == 302
+    yanked = [s for s in stored() if s.yanked_at is not None]
+    assert [(s.version, s.yanked_reason) for s in yanked] == [("1.1.0", "Merusak data")]
+    page = client.get("/registry/balai-kebun/").text
+    assert "ditarik</strong>: Merusak data" in page
+    assert '<span class="version">1.0.0</span>' in page  # the newest version not yanked
+    assert client.post(url, data={"undo": "1"}).status_code == 302
+    assert all(s.yanked_at is None for s in stored())
+    assert (
+        client.post("/registry/kelola/balai-kebun/9.9/tarik", data={"reason": "x"}).status_code
+        == 404
+    )
+
+
+def test_only_maintainers_yank(client, enabled, publish, login):
+    publish()
+    login(client, role="opd")
+    assert (
+        client.post("/registry/kelola/balai-kebun/1.0.0/tarik", data={"reason": "x"}).status_code
+        == 403
+    )
+
+
+def test_another_region_sees_none_of_it(
+    client, other_client, enabled, enable_plugin, other_tenant, publish
+):
+    publish()
+    enable_plugin("registry", tenant=other_tenant)
+    assert "balai-kebun" not in other_client.get("/registry/").text
+    assert other_client.get("/registry/balai-kebun/").status_code == 404
+
+
+def test_the_sanitiser_removes_what_html_in_markdown_could_bring(monkeypatch):
+    """Raw HTML is off in the Markdown parser; nh3 is the second line should it be on."""
+    monkeypatch.setattr(
+        catalogue, "MarkdownIt", lambda *a, **k: __import__("markdown_it").MarkdownIt("commonmark")
+    )
+    html = catalogue.render_readme(
+        '<img src=x onerror=alert(1)><a href="javascript:alert(1)">x</a><script>y</script>',
+        "text/markdown",
+    )
+    assert "<img" not in html and "javascript:" not in html and "<script" not in html
