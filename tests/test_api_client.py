@@ -160,8 +160,8 @@ def test_generated_clients_call_each_region_with_typed_models(
 
     # Each region's client holds the plugins that region has on, and only those.
     for package, document, expected in [
-        (kota, kota_document, {"pengaduan", "pengumuman", "puskesmas"}),
-        (lebak, lebak_document, {"pengaduan", "pengumuman"}),
+        (kota, kota_document, {"pengaduan", "pengumuman", "puskesmas", "registry"}),
+        (lebak, lebak_document, {"pengaduan", "pengumuman", "puskesmas"}),
     ]:
         region = KOTA if package is kota else LEBAK
         plugins = operation(package, "balai_api", "core_list_plugins").sync(
@@ -170,7 +170,7 @@ def test_generated_clients_call_each_region_with_typed_models(
         assert {p.name for p in plugins} == expected
         assert all(isinstance(p, models_of[package].Plugin) for p in plugins)
         tags = {t["name"] for t in document["tags"]}
-        assert ("puskesmas_api" in tags) == ("puskesmas" in expected)
+        assert ("registry_api" in tags) == ("registry" in expected)
 
     for package, region in [(kota, KOTA), (lebak, LEBAK)]:
         models = models_of[package]

@@ -37,13 +37,13 @@ def check_submission(tenant: TenantInfo, submission_id: int) -> str:
 
 
 def _run_check(submission: Submission) -> dict[str, Any]:
-    from balai import plugincheck  # the core's checker, loaded only where it runs
+    from balai.plugincheck import run_check  # the core's checker, loaded only where it runs
 
     data = registry_files().read(services.file_key(submission.sha256, submission.filename))
     with tempfile.TemporaryDirectory(prefix="balai-registry-") as folder:
         path = Path(folder) / submission.filename
         path.write_bytes(data)
-        report = plugincheck.run_check(path)
+        report = run_check(path)
     result: dict[str, Any] = report.to_dict()
     return result
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_smorest import Blueprint as ApiBlueprint
 
 from balai import Manifest, hookimpl
 from balai.auth import User
@@ -17,7 +18,7 @@ from balai.items import MenuItem
 from balai.jobs import Job
 from balai.permissions import Permission
 from balai.tenancy import TenantInfo
-from balai_registry import jobs, packages, services, views
+from balai_registry import api, jobs, packages, services, views
 
 manifest = Manifest(
     description=N_(
@@ -33,6 +34,11 @@ manifest = Manifest(
 @hookimpl
 def register_routes(app: Flask) -> list[Blueprint]:
     return [views.bp, packages.bp]
+
+
+@hookimpl
+def register_api(app: Flask) -> ApiBlueprint:
+    return api.blp
 
 
 @hookimpl
