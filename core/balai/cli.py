@@ -35,7 +35,7 @@ from balai.jobs.cli import jobs_group, scheduler_command, worker_command
 from balai.permissions import OPERATOR, ROLES
 from balai.plugins import PluginInfo
 from balai.plugins import plugins as plugin_manager
-from balai.scaffold.commands import new_command
+from balai.scaffold.commands import new_command, revision_command
 from balai.storage.migrate import files_group
 from balai.tenancy import (
     TenancyError,
@@ -442,6 +442,7 @@ def outbox_deliver(limit: int) -> None:
 
 
 cli.add_command(demo_command)
+db_group.add_command(revision_command)
 plugins_group.add_command(new_command)
 cli.add_command(files_group)
 cli.add_command(jobs_group)

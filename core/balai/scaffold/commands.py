@@ -1,6 +1,6 @@
-"""The author kit's commands: ``balai plugins new``.
+"""The author kit's commands: ``balai plugins new`` and ``balai db revision --plugin``.
 
-:mod:`balai.cli` adds them to its ``plugins`` group.
+:mod:`balai.cli` adds them to its ``plugins`` and ``db`` groups.
 """
 
 from __future__ import annotations
@@ -8,10 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from alembic.util import CommandError
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from balai.scaffold import ScaffoldError, new_plugin, spec_for
 
-__all__ = ["new_command"]
+__all__ = ["new_command", "revision_command"]
 
 
 @click.command("new")
@@ -52,3 +56,23 @@ def new_command(
     click.echo(f"  pip install -e {target}")
     click.echo(f"  python -m pytest {target}")
     click.echo(f"  balai plugins enable {name} --tenant SLUG")
+
+
+@click.command("revision")
+@click.option("--plugin", "name", required=True, help="The plugin whose branch gets the revision.")
+@click.option("-m", "--message", required=True, help="What the revision changes.")
+@with_appcontext
+def revision_command(name: str, message: str) -> None:
+    """Write the next migration of a plugin's branch from its models (autogenerate).
+
+    Only the plugin's tables are compared; bring the database up to date first
+    (balai db upgrade).
+    """
+    from balai.scaffold.revision import plugin_revision
+
+    try:
+        path = plugin_revision(current_app, name, message)
+    except (ScaffoldError, CommandError, SQLAlchemyError) as exc:
+        hint = " (run 'balai db upgrade' first)" if "not up to date" in str(exc) else ""
+        raise click.ClickException(f"{str(exc).splitlines()[0]}{hint}") from exc
+    click.echo(f"wrote {path}")
