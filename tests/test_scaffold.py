@@ -25,6 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from balai import __version__
+from balai.cli import cli
 from balai.scaffold import core_range, new_plugin, spec_for
 from balai.scaffold.commands import new_command
 
@@ -79,6 +80,17 @@ def test_bad_names_are_refused_and_nothing_is_written(tmp_path, args, reason):
     assert result.exit_code == 1, result.output
     assert reason in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_commands_belong_to_the_balai_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")  # FlaskGroup sets it; keep it here
+    monkeypatch.setenv("BALAI_INSTANCE_PATH", str(tmp_path / "no-instance"))
+    result = CliRunner().invoke(cli, ["plugins", "new", "kebun", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "balai-kebun" / "balai_kebun" / "plugin.py").is_file()
+    assert not (tmp_path / "no-instance").exists()  # no instance needed, none made
+    usage = CliRunner().invoke(cli, ["db", "revision", "--help"])
+    assert "--plugin" in usage.output
 
 
 def test_an_existing_folder_is_refused(tmp_path):
