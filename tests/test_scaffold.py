@@ -121,7 +121,9 @@ def test_the_distribution_declares_the_plugin(tmp_path):
     catalogue = target / "balai_kebun" / "translations"
     for name in ("messages.pot", "id/LC_MESSAGES/messages.po", "id/LC_MESSAGES/messages.mo"):
         assert (catalogue / name).is_file(), name
-    assert 'msgstr "Kelola entri"' in (catalogue / "id/LC_MESSAGES/messages.po").read_text()
+    indonesian = (catalogue / "id/LC_MESSAGES/messages.po").read_text()
+    assert 'msgstr "Kelola entri"' in indonesian
+    assert 'msgstr "Kebun Kota: layanan pemerintah daerah."' in indonesian
 
 
 @pytest.mark.parametrize(

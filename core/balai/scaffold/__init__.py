@@ -36,6 +36,10 @@ NAME_MAX, NOUN_MAX = 20, 16  # "fk_<name>_<noun>_tenant_id_balai_tenant" fits Po
 PLAIN = re.compile(r"[A-Za-z0-9 .,:;()/-]*")
 RESERVED = frozenset({"admin", "api", "balai", "core", "static", "test", "tests", "theme"})
 DESCRIPTION_LINE = 100 - len('    description=N_(""),')
+#: The description when none is given, and its Indonesian; an author's own is copied as
+#: it is into the Indonesian catalogue, for the author to translate.
+DEFAULT_DESCRIPTION = "{}: a service of the region."
+DEFAULT_DESCRIPTION_ID = "{}: layanan pemerintah daerah."
 
 #: Indonesian for every message id of the template (the description is the author's).
 TRANSLATIONS = {
@@ -118,7 +122,7 @@ def spec_for(
     _check_identifier("--noun", noun, NOUN_MAX)
     _check_identifier("--category", category, 30)
     title = _plain("--title", title if title is not None else name.replace("_", " ").title(), 40)
-    description = _plain("--description", description or f"{title}: a service of the region.", 200)
+    description = _plain("--description", description or DEFAULT_DESCRIPTION.format(title), 200)
     return Spec(name, title, description, category, noun)
 
 
@@ -214,6 +218,8 @@ def _write_catalogues(spec: Spec, package: Path) -> None:
         **header,
     )
     known = {**TRANSLATIONS, spec.description: spec.description}
+    if spec.description == DEFAULT_DESCRIPTION.format(spec.title):
+        known[spec.description] = DEFAULT_DESCRIPTION_ID.format(spec.title)
     for message in template:
         if message.id:
             indonesian.add(message.id, known[message.id])
