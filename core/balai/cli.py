@@ -33,6 +33,7 @@ from balai.db import db
 from balai.demo import demo_command
 from balai.jobs.cli import jobs_group, scheduler_command, worker_command
 from balai.permissions import OPERATOR, ROLES
+from balai.plugincheck._cli import check_command as plugin_check_command
 from balai.plugins import PluginInfo
 from balai.plugins import plugins as plugin_manager
 from balai.scaffold.commands import new_command, revision_command
@@ -291,6 +292,9 @@ def _plugin_status(info: PluginInfo) -> str:
         return f"broken: {info.error}"
     allowed = _app().config["ALLOWED_PLUGINS"]
     return "not allowed" if allowed is not None and info.name not in allowed else "ok"
+
+
+plugins_group.add_command(plugin_check_command)
 
 
 @plugins_group.command("list")

@@ -404,8 +404,9 @@ def sweep_problems(app: Flask, name: str) -> tuple[list[str], str]:
             "has nothing to aim at (give the plugin demo data)"
         )
     figures = result.summary()
-    if result.keys.empty_tables:
-        figures += f"; tables with no rows of B: {', '.join(result.keys.empty_tables)}"
+    empty = [t for t in tables if t in result.keys.empty_tables]
+    if empty:
+        figures += f"; its tables with no rows of B: {', '.join(empty)}"
     return problems, figures
 
 
