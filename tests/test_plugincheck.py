@@ -24,6 +24,7 @@ from click.testing import CliRunner
 
 from balai.cli import cli
 from balai.plugincheck import CHECKS, CheckReport, CheckResult, run_check
+from balai.plugincheck._run import isolation
 from balai.proof import plugin as checks
 
 NAME = "catatan"
@@ -233,6 +234,18 @@ BREAKAGES = {
         "def _notes():\n    with db.all_tenants() as session:\n"
         "        return session.scalars(select(Note).order_by(Note.id)).all()",
     ),
+    # Import-time mischief, to show the limits: 3 GB of memory, a connection to a server.
+    "greedy": (
+        "plugin.py",
+        "from flask import Blueprint, Flask\n",
+        "from flask import Blueprint, Flask\n\n_HOARD = bytearray(3 * 1024**3)\n",
+    ),
+    "networked": (
+        "plugin.py",
+        "from flask import Blueprint, Flask\n",
+        "import socket\n\nfrom flask import Blueprint, Flask\n\n"
+        'socket.create_connection(("127.0.0.1", 5432), timeout=5).close()\n',
+    ),
     "broken-migration": (
         "migrations/versions/0001_catatan.py",
         'sa.Column("code", sa.String(length=40), nullable=False),',
@@ -357,6 +370,24 @@ def test_a_broken_plugin_fails_with_the_reason_named(built, variant, check, reas
     assert set(failed) == {check}, report.text()
     assert reason in failed[check].summary + failed[check].output, report.text()
     assert reason in report.text()
+
+
+def test_the_plugin_runs_with_its_memory_limited(built):
+    report = run_check(built["greedy"][".whl"], time_limit=300, memory_limit_mb=1024)
+    failed = {c.name: c for c in report.problems()}
+    assert set(failed) == {"hooks"}, report.text()
+    assert "MemoryError" in failed["hooks"].summary
+    assert {c.name for c in report.checks if c.status == "skipped"} >= {"routes", "sweep"}
+
+
+@pytest.mark.skipif(not isolation(), reason="unshare -rn does not work here")
+def test_the_plugin_runs_without_network(built):
+    """PostgreSQL answers at 127.0.0.1:5432 for everyone but the plugin under check."""
+    report = run_check(built["networked"][".whl"], time_limit=300)
+    failed = {c.name: c for c in report.problems()}
+    assert set(failed) == {"hooks"}, report.text()
+    assert "OSError" in failed["hooks"].summary or "unreachable" in failed["hooks"].summary
+    assert "no network (unshare -rn)" in report.get("metadata").output
 
 
 def test_the_command_prints_the_report_and_fails(built):

@@ -19,6 +19,7 @@ import sysconfig
 import tarfile
 import time
 import traceback
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -151,12 +152,14 @@ def app_checks(checker: Checker, name: str, work: Path, postgres: str | None) ->
             checker.skip(skipped, "the app could not be built")
         return {}
     with app.app_context():
-        checker.run(
-            "hooks",
-            lambda: _problems(
-                checks.hook_problems(app, name), "check_pending: no misspelt hook", "hooks"
-            ),
-        )
+        hooks = checks.hook_problems(app, name) if plugins(app).get(name) else []
+        checker.run("hooks", lambda: _loaded(app, name, hooks))
+        info = plugins(app).get(name)
+        if info is None or info.module is None:
+            for skipped in APP_CHECKS[1:]:
+                checker.skip(skipped, "the plugin does not load")
+            db.engine_for(app).dispose()
+            return {}
         checker.run("routes", lambda: _routes(app, name))
         checker.run(
             "settings",
@@ -171,15 +174,22 @@ def app_checks(checker: Checker, name: str, work: Path, postgres: str | None) ->
         else:
             checker.skip("migrations-postgresql", "no PostgreSQL given (--postgres URL)")
         checker.report.inspection.update(inspection)
-        info = plugins(app).get(name)
-        if info is None or info.broken:
-            checker.skip("sweep", f"the core left the plugin out: {info and info.error}")
+        if info.broken:
+            checker.skip("sweep", f"the core left the plugin out: {info.error}")
         elif sqlite != "passed":
             checker.skip("sweep", "its migrations do not work on SQLite")
         else:
             checker.run("sweep", lambda: _sweep(app, name))
     db.engine_for(app).dispose()
     return inspection
+
+
+def _loaded(app: Any, name: str, problems: list[str]) -> Outcome:
+    from balai.plugins import plugins
+
+    if plugins(app).get(name) is None:
+        return "failed", f"hooks: no plugin {name!r} after loading its entry point", ""
+    return _problems(problems, "check_pending: no misspelt hook", "hooks")
 
 
 def _routes(app: Any, name: str) -> Outcome:
@@ -231,8 +241,12 @@ def tests_check(file: Path, work: Path) -> Outcome:
     if file.name.endswith(".whl"):
         return "skipped", "a wheel ships no tests (upload the sdist too)", ""
     source = work / "source"
-    with tarfile.open(file) as archive:
-        archive.extractall(source, filter="data")
+    if file.name.endswith(".zip"):
+        with zipfile.ZipFile(file) as archive:
+            archive.extractall(source)  # noqa: S202 - zipfile keeps members inside source
+    else:
+        with tarfile.open(file) as archive:
+            archive.extractall(source, filter="data")
     roots = [p for p in source.iterdir() if p.is_dir()]
     root = roots[0] if len(roots) == 1 else source
     tests = root / "tests"
@@ -284,9 +298,11 @@ def _finding(result: dict[str, Any]) -> str:
     return f"{result['issue_severity']} {result['test_id']} {where} {result['issue_text']}"
 
 
-def catalogue_check(packages: list[Path]) -> Outcome:
+def catalogue_check(packages: list[Path], kind: str) -> Outcome:
     from balai.proof import plugin as checks
 
+    if kind == "theme" and not any((p / "translations").is_dir() for p in packages):
+        return "skipped", "a theme without catalogues of its own", ""
     problems = [p for package in packages for p in checks.catalogue_problems(package)]
     return _problems(problems, "Indonesian catalogue complete", "catalogue incomplete")
 
@@ -324,7 +340,7 @@ def main(argv: list[str]) -> int:
             checker.skip(skipped, f"not a plugin ({kind or 'no entry point'})")
     checker.run("tests", lambda: tests_check(args.file, args.work))
     checker.run("bandit", lambda: bandit_check(packages))
-    checker.run("catalogue", lambda: catalogue_check(packages))
+    checker.run("catalogue", lambda: catalogue_check(packages, kind))
     _order(checker.report)
     checker.save()
     return 0
