@@ -30,7 +30,8 @@ __all__ = ["run_check"]
 
 SUFFIXES = (".whl", ".tar.gz", ".zip")
 REPORT_FILE = "report.json"
-SOCKET_DIRS = ("/var/run/postgresql", "/run/postgresql", "/tmp")  # noqa: S108 - where servers put it
+#: Where PostgreSQL servers put their Unix socket (only looked at, never written).
+SOCKET_DIRS = ("/var/run/postgresql", "/run/postgresql", "/tmp")  # noqa: S108  # nosec B108
 
 
 def run_check(
