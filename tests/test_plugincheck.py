@@ -26,6 +26,7 @@ from balai.cli import cli
 from balai.plugincheck import CHECKS, CheckReport, CheckResult, run_check
 from balai.plugincheck._run import isolation
 from balai.proof import plugin as checks
+from balai.testing import check_plugin
 
 NAME = "catatan"
 
@@ -443,3 +444,30 @@ def test_an_incomplete_catalogue_is_a_problem(tmp_path):
     po.write_text(po.read_text().replace('msgstr "Tersimpan"', 'msgstr ""'))
     assert checks.catalogue_completeness(package)["id"] == (66.7, ["Saved"])
     assert "'Saved'" in checks.catalogue_problems(package)[0]
+
+
+# -- check_plugin: all of them on an installed plugin --------------------------------------
+
+
+def test_check_plugin_passes_for_a_shipped_plugin_and_refuses_an_unknown_one():
+    check_plugin("pengumuman")
+    with pytest.raises(AssertionError, match="not installed"):
+        check_plugin("tidak-ada")
+
+
+def test_check_plugin_lists_the_leaks_of_a_missing_tenant_filter(monkeypatch):
+    """The regions are set up as always; then the sweep runs with no tenant filter."""
+    import balai.db
+    import balai.proof.sweep
+
+    sweep = balai.proof.sweep.run_sweep
+
+    def without_the_filter(*args, **kwargs):
+        monkeypatch.setattr(balai.db, "_tenant_criteria", lambda tenant_id: ())
+        return sweep(*args, **kwargs)
+
+    monkeypatch.setattr(balai.proof.sweep, "run_sweep", without_the_filter)
+    with pytest.raises(AssertionError) as failed:
+        check_plugin("pengumuman")
+    assert "sweep: leak: A's" in str(failed.value)
+    assert "shows B's" in str(failed.value)
