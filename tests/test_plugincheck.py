@@ -391,13 +391,31 @@ def test_the_plugin_runs_without_network(built):
     assert "no network (unshare -rn)" in report.get("metadata").output
 
 
-def test_the_command_prints_the_report_and_fails(built):
+def test_the_command_prints_the_report_and_fails(built, monkeypatch):
+    import balai.plugincheck._cli
+
+    asked = {}
+
+    def checked(path, **options):
+        asked.update(options, path=path)
+        return CheckReport([CheckResult("routes", "failed", "unguarded route: /catatan/baru")])
+
+    monkeypatch.setattr(balai.plugincheck._cli, "run_check", checked)
+    wheel = str(built["unguarded"][".whl"])
     runner = CliRunner()
-    result = runner.invoke(cli, ["plugins", "check", str(built["unguarded"][".whl"]), "--json"])
+    result = runner.invoke(cli, ["plugins", "check", wheel, "--json", "--postgres", "pg://x"])
     assert result.exit_code == 1, result.output
     data = json.loads(result.output)
-    assert data["passed"] is False
-    assert {c["name"]: c["status"] for c in data["checks"]}["routes"] == "failed"
+    assert data["passed"] is False and data["checks"][0]["name"] == "routes"
+    assert asked == {
+        "path": Path(wheel),
+        "postgres_url": "pg://x",
+        "time_limit": 600,
+        "memory_limit_mb": 1024,
+    }
+    result = runner.invoke(cli, ["plugins", "check", wheel])
+    assert result.exit_code == 1
+    assert "FAILED   routes: unguarded route: /catatan/baru" in result.output
 
 
 def test_a_file_that_is_no_distribution_fails_without_running(tmp_path):

@@ -33,7 +33,15 @@ from balai.plugincheck._run import REPORT_FILE
 
 PLUGIN_GROUP = "balai.plugins"
 #: The checks that need an app with the plugin loaded.
-APP_CHECKS = ("hooks", "routes", "settings", "migrations-sqlite", "migrations-postgresql", "sweep")
+APP_CHECKS = (
+    "hooks",
+    "conventions",
+    "routes",
+    "settings",
+    "migrations-sqlite",
+    "migrations-postgresql",
+    "sweep",
+)
 THEME_GROUP = "balai.themes"
 #: What a check function gives back: its status, a one-line summary and extra output.
 Outcome = tuple[str, str, str]
@@ -160,6 +168,12 @@ def app_checks(checker: Checker, name: str, work: Path, postgres: str | None) ->
                 checker.skip(skipped, "the plugin does not load")
             db.engine_for(app).dispose()
             return {}
+        checker.run(
+            "conventions",
+            lambda: _problems(
+                checks.convention_problems(app, name), "names and layout", "conventions"
+            ),
+        )
         checker.run("routes", lambda: _routes(app, name))
         checker.run(
             "settings",

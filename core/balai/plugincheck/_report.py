@@ -12,6 +12,7 @@ STATUSES = ("passed", "failed", "skipped", "error")
 CHECKS = (
     "metadata",
     "hooks",
+    "conventions",
     "routes",
     "settings",
     "migrations-sqlite",
