@@ -19,6 +19,7 @@ from pathlib import Path
 import careless
 import faulty
 import hello
+import importlib_metadata
 import pytest
 from click.testing import CliRunner
 
@@ -398,7 +399,9 @@ def test_the_command_prints_the_report_and_fails(built, monkeypatch):
 
     def checked(path, **options):
         asked.update(options, path=path)
-        return CheckReport([CheckResult("routes", "failed", "unguarded route: /catatan/baru")])
+        return CheckReport(
+            [CheckResult("routes", "failed", "route /catatan/baru (catatan.new): ...")]
+        )
 
     monkeypatch.setattr(balai.plugincheck._cli, "run_check", checked)
     wheel = str(built["unguarded"][".whl"])
@@ -415,7 +418,7 @@ def test_the_command_prints_the_report_and_fails(built, monkeypatch):
     }
     result = runner.invoke(cli, ["plugins", "check", wheel])
     assert result.exit_code == 1
-    assert "FAILED   routes: unguarded route: /catatan/baru" in result.output
+    assert "FAILED   routes: route /catatan/baru (catatan.new): ..." in result.output
 
 
 def test_a_file_that_is_no_distribution_fails_without_running(tmp_path):
@@ -489,3 +492,19 @@ def test_check_plugin_lists_the_leaks_of_a_missing_tenant_filter(monkeypatch):
         check_plugin("pengumuman")
     assert "sweep: leak: A's" in str(failed.value)
     assert "shows B's" in str(failed.value)
+
+
+def test_metadata_without_a_readme_or_the_core_is_named(tmp_path):
+    from balai.plugincheck._child import metadata_check
+
+    info = tmp_path / "balai_kosong-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: balai-kosong\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("[balai.plugins]\nhampa = balai_kosong.plugin\n")
+    inspection: dict = {}
+    status, summary, output = metadata_check(importlib_metadata.PathDistribution(info), inspection)
+    assert status == "failed"
+    assert "entry point 'hampa' needs 'balai-hampa'" in summary
+    assert "does not depend on balai" in output and "no README" in output
+    assert inspection["name"] == "hampa" and inspection["kind"] == "plugin"
+    assert inspection["readme"] == "" and inspection["requires_core"] == ""

@@ -92,10 +92,12 @@ def _captured(buffer: io.StringIO) -> Iterator[None]:
         root.removeHandler(handler)
 
 
-def _problems(problems: list[str], passed: str, failed: str) -> Outcome:
-    if problems:
-        return "failed", f"{failed}: {problems[0]}", "\n".join(problems)
-    return "passed", passed, ""
+def _problems(problems: list[str], passed: str) -> Outcome:
+    """Failed with the first problem as the summary (all of them in the output), or passed."""
+    if not problems:
+        return "passed", passed, ""
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return "failed", f"{problems[0][:300]}{more}", "\n".join(problems)
 
 
 # -- the distribution ---------------------------------------------------------------------
@@ -106,13 +108,14 @@ def installed_distribution() -> importlib_metadata.Distribution:
     own = sysconfig.get_paths()["purelib"]
     found = list(importlib_metadata.distributions(path=[own]))
     if len(found) != 1:
-        names = ", ".join(d.metadata["Name"] for d in found) or "none"
+        names = ", ".join(d.metadata.get("Name") for d in found) or "none"
         raise RuntimeError(f"expected one distribution in {own}, found: {names}")
     return found[0]
 
 
-def metadata_check(dist: importlib_metadata.Distribution) -> Outcome:
-    name = dist.metadata["Name"] or ""
+def metadata_check(dist: importlib_metadata.Distribution, inspection: dict[str, Any]) -> Outcome:
+    """Entry point, name, dependency on the core, README; fills ``inspection`` from it."""
+    name = dist.metadata.get("Name") or ""
     points = [ep for ep in dist.entry_points if ep.group in (PLUGIN_GROUP, THEME_GROUP)]
     problems = []
     if len(points) != 1:
@@ -130,12 +133,13 @@ def metadata_check(dist: importlib_metadata.Distribution) -> Outcome:
                 f"distribution is {name!r}; entry point {point.name!r} needs {expected!r}"
             )
     facts = distribution_facts(dist)
+    inspection.update(facts)
     if not facts["requires_core"] and "balai" not in facts["requires"]:
         problems.append("it does not depend on balai (Requires-Dist: balai>=...)")
     if not facts["readme"].strip():
         problems.append("no README (long description)")
     summary = f"{name} {dist.version}"
-    return _problems(problems, summary, "metadata")
+    return _problems(problems, summary)
 
 
 def _normalise(name: str) -> str:
@@ -170,16 +174,12 @@ def app_checks(checker: Checker, name: str, work: Path, postgres: str | None) ->
             return {}
         checker.run(
             "conventions",
-            lambda: _problems(
-                checks.convention_problems(app, name), "names and layout", "conventions"
-            ),
+            lambda: _problems(checks.convention_problems(app, name), "names and layout"),
         )
         checker.run("routes", lambda: _routes(app, name))
         checker.run(
             "settings",
-            lambda: _problems(
-                checks.settings_problems(app, name), "settings schema loads", "settings"
-            ),
+            lambda: _problems(checks.settings_problems(app, name), "settings schema loads"),
         )
         inspection = inspect_plugin(app, name)
         sqlite = checker.run("migrations-sqlite", lambda: _migrations(app, name, "SQLite"))
@@ -203,7 +203,7 @@ def _loaded(app: Any, name: str, problems: list[str]) -> Outcome:
 
     if plugins(app).get(name) is None:
         return "failed", f"hooks: no plugin {name!r} after loading its entry point", ""
-    return _problems(problems, "check_pending: no misspelt hook", "hooks")
+    return _problems(problems, "check_pending: no misspelt hook")
 
 
 def _routes(app: Any, name: str) -> Outcome:
@@ -211,7 +211,7 @@ def _routes(app: Any, name: str) -> Outcome:
 
     problems = checks.route_problems_of(app, name)
     count = len(checks.rules_of(app, name))
-    return _problems(problems, f"{count} routes, each guarded or public", "unguarded route")
+    return _problems(problems, f"{count} routes, each guarded or public")
 
 
 def _migrations(app: Any, name: str, database: str) -> Outcome:
@@ -223,7 +223,7 @@ def _migrations(app: Any, name: str, database: str) -> Outcome:
     if info.migrations is None and not problems:
         return "passed", "no tables, no migrations", ""
     done = f"upgrade, models match, downgrade to base, upgrade again on {database}"
-    return _problems(problems, done, f"migration failed on {database}")
+    return _problems(problems, done)
 
 
 def _on_postgres(name: str, url: str, work: Path) -> Outcome:
@@ -242,9 +242,8 @@ def _sweep(app: Any, name: str) -> Outcome:
     from balai.proof import plugin as checks
 
     problems, figures = checks.sweep_problems(app, name)
-    if problems:
-        return "failed", f"cross-tenant leak: {problems[0][:300]}", "\n".join([figures, *problems])
-    return "passed", figures, ""
+    status, summary, output = _problems(problems, figures)
+    return status, summary, f"{figures}\n{output}" if problems else ""
 
 
 # -- checks of the files -------------------------------------------------------------------
@@ -319,7 +318,7 @@ def catalogue_check(packages: list[Path], kind: str) -> Outcome:
     if kind == "theme" and not any((p / "translations").is_dir() for p in packages):
         return "skipped", "a theme without catalogues of its own", ""
     problems = [p for package in packages for p in checks.catalogue_problems(package)]
-    return _problems(problems, "Indonesian catalogue complete", "catalogue incomplete")
+    return _problems(problems, "Indonesian catalogue complete")
 
 
 def package_dirs(dist: importlib_metadata.Distribution) -> list[Path]:
@@ -344,9 +343,9 @@ def main(argv: list[str]) -> int:
     os.chdir(args.work)
     checker = Checker(args.work)
     dist = installed_distribution()
-    checker.report.inspection.update(distribution_facts(dist))
-    checker.run("metadata", lambda: metadata_check(dist))
-    kind, name = checker.report.inspection["kind"], checker.report.inspection["name"]
+    checker.run("metadata", lambda: metadata_check(dist, checker.report.inspection))
+    kind = checker.report.inspection.get("kind") or ""
+    name = checker.report.inspection.get("name") or ""
     packages = package_dirs(dist)
     if kind == "plugin":
         app_checks(checker, name, args.work, args.postgres)

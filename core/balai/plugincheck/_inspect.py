@@ -26,11 +26,13 @@ def distribution_facts(dist: importlib_metadata.Distribution) -> dict[str, Any]:
     facts: dict[str, Any] = dict.fromkeys(INSPECTION_KEYS, None)
     facts |= {
         "name": point.name if point else "",
-        "distribution": meta["Name"] or "",
+        "distribution": meta.get("Name") or "",
         "version": dist.version,
         "kind": GROUPS[point.group] if point else "",
-        "summary": meta["Summary"] or "",
-        "licence": meta["License-Expression"] or _short(meta["License"]) or _classifier(meta),
+        "summary": meta.get("Summary") or "",
+        "licence": meta.get("License-Expression")
+        or _short(meta.get("License"))
+        or _classifier(meta),
         "requires_core": str(core.specifier) if core is not None else "",
         "requires": sorted(r.name.lower() for r in requires if r is not None),
         "hooks": [],
@@ -38,8 +40,8 @@ def distribution_facts(dist: importlib_metadata.Distribution) -> dict[str, Any]:
         "settings": [],
         "migrations": [],
         "languages": {},
-        "readme": meta["Description"] or meta.get_payload() or "",  # type: ignore[attr-defined]
-        "readme_content_type": meta["Description-Content-Type"] or "text/plain",
+        "readme": meta.get("Description") or meta.get_payload() or "",  # type: ignore[attr-defined]
+        "readme_content_type": meta.get("Description-Content-Type") or "text/plain",
     }
     return facts
 

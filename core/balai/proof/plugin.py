@@ -100,7 +100,7 @@ def distribution_problems(distribution: str, name: str) -> list[str]:
     except importlib_metadata.PackageNotFoundError:
         return [f"distribution {distribution!r} is not installed"]
     problems = []
-    if _normalise(dist.metadata["Name"] or "") != _normalise(f"balai-{name}"):
+    if _normalise(dist.metadata.get("Name") or "") != _normalise(f"balai-{name}"):
         problems.append(f"distribution is {dist.metadata['Name']!r}, not 'balai-{name}'")
     points = {ep.name: ep.value for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP}
     if points.get(name) != f"balai_{name}.plugin":
@@ -111,7 +111,7 @@ def distribution_problems(distribution: str, name: str) -> list[str]:
     requires = [_requirement_name(r) for r in dist.requires or ()]
     if "balai" not in requires:
         problems.append("does not depend on 'balai' (Requires-Dist balai>=...)")
-    if not (dist.metadata["Description"] or dist.metadata.get_payload() or "").strip():
+    if not (dist.metadata.get("Description") or dist.metadata.get_payload() or "").strip():
         problems.append("no README (long description) in its metadata")
     return problems
 
