@@ -25,7 +25,7 @@ from click.testing import CliRunner
 
 from balai.cli import cli
 from balai.plugincheck import CHECKS, CheckReport, CheckResult, run_check
-from balai.plugincheck._run import isolation
+from balai.plugincheck._run import isolation, scratch_postgres
 from balai.proof import plugin as checks
 from balai.testing import check_plugin
 
@@ -508,3 +508,23 @@ def test_metadata_without_a_readme_or_the_core_is_named(tmp_path):
     assert "does not depend on balai" in output and "no README" in output
     assert inspection["name"] == "hampa" and inspection["kind"] == "plugin"
     assert inspection["readme"] == "" and inspection["requires_core"] == ""
+
+
+def test_a_scratch_postgresql_database_is_made_and_dropped_or_the_reason_given():
+    with scratch_postgres(None) as found:
+        assert found == (None, None)
+    with scratch_postgres("postgresql://postgres@127.0.0.1:1/balai_check") as (url, why):
+        assert url is None and why.startswith("could not create a scratch database")
+    server = _postgres()
+    if server is None:
+        return
+    from sqlalchemy import create_engine, make_url, text
+
+    with scratch_postgres(server) as (url, why):
+        assert why is None and "balai_check_" in url
+        name = make_url(url).database
+    engine = create_engine(make_url(server).set(drivername="postgresql+psycopg"))
+    with engine.connect() as connection:
+        query = text("SELECT count(*) FROM pg_database WHERE datname = :name")
+        assert connection.scalar(query, {"name": name}) == 0
+    engine.dispose()

@@ -20,11 +20,17 @@ import sysconfig
 import tempfile
 import time
 import venv
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from balai.plugincheck._report import CHECKS, CheckReport, CheckResult
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 __all__ = ["run_check"]
 
@@ -55,18 +61,23 @@ def run_check(
     limits = Limits(time.monotonic() + time_limit, memory_limit_mb)
     with tempfile.TemporaryDirectory(prefix="balai-plugincheck-") as folder:
         work = Path(folder)
-        python = make_environment(work)
+        try:
+            python = make_environment(work)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            return _single("metadata", "error", f"no throw-away environment: {exc}")
         installed = limits.run(_pip_install(python, file), work)
         if installed.returncode != 0:
             summary = "the distribution does not install" + _timed_out(installed)
             return _single("metadata", "failed", summary, installed.output)
-        with _scratch_postgres(postgres_url) as scratch:
+        with scratch_postgres(postgres_url) as (scratch, unavailable):
             child = [str(python), "-m", "balai.plugincheck._child", str(work), str(file)]
             if scratch:
                 child += ["--postgres", scratch]
             finished = limits.run(child, work)
         report = _read_report(work)
     report.checks = _complete(report.checks, finished)
+    if unavailable:
+        _replace(report, CheckResult("migrations-postgresql", "error", unavailable))
     _note_isolation(report)
     return report
 
@@ -194,39 +205,42 @@ def isolation() -> list[str]:
 # -- a scratch PostgreSQL database ---------------------------------------------------------
 
 
-class _scratch_postgres:
-    """A new empty database on the server of ``url`` (dropped on leaving), as the URL a
-    child reaches it by: the server's Unix socket when the child has no network."""
+@contextmanager
+def scratch_postgres(url: str | None) -> Iterator[tuple[str | None, str | None]]:
+    """A new empty database on the server of ``url``, dropped on leaving: yields the URL
+    a child reaches it by (the server's Unix socket when the child has no network), or
+    ``None`` and why it could not be created."""
+    if not url:
+        yield None, None
+        return
+    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy.exc import SQLAlchemyError
 
-    def __init__(self, url: str | None) -> None:
-        self.url = url
-        self.name = f"balai_check_{secrets.token_hex(4)}"
-        self.engine: object = None
-
-    def __enter__(self) -> str | None:
-        if not self.url:
-            return None
-        from sqlalchemy import create_engine, make_url, text
-
-        admin = make_url(self.url).set(drivername="postgresql+psycopg")
-        self.engine = engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    name = f"balai_check_{secrets.token_hex(4)}"
+    admin = make_url(url).set(drivername="postgresql+psycopg")
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
         with engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{self.name}"'))
-        scratch = admin.set(database=self.name)
-        if isolation() and scratch.host in (None, "", "localhost", "127.0.0.1", "::1"):
-            socket = next((d for d in SOCKET_DIRS if Path(d, ".s.PGSQL.5432").exists()), None)
-            if socket is not None:
-                scratch = scratch.set(host=None, query={"host": socket})
-        return scratch.render_as_string(hide_password=False)
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        yield None, f"could not create a scratch database: {str(exc).splitlines()[0]}"
+        return
+    try:
+        yield _as_seen_by_child(admin.set(database=name)), None
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
 
-    def __exit__(self, *exc: object) -> None:
-        if self.engine is None:
-            return
-        from sqlalchemy import text
 
-        with self.engine.connect() as connection:  # type: ignore[attr-defined]
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self.engine.dispose()  # type: ignore[attr-defined]
+def _as_seen_by_child(url: URL) -> str:
+    if isolation() and url.host in (None, "", "localhost", "127.0.0.1", "::1"):
+        socket = f".s.PGSQL.{url.port or 5432}"
+        folder = next((d for d in SOCKET_DIRS if Path(d, socket).exists()), None)
+        if folder is not None:
+            url = url.set(host=None, port=None, query={"host": folder})
+    return url.render_as_string(hide_password=False)
 
 
 # -- the report ---------------------------------------------------------------------------
@@ -262,6 +276,10 @@ def _complete(checks: list[CheckResult], finished: Finished) -> list[CheckResult
         summary = f"the check process stopped: {why}" if number == 0 else "not reached"
         completed.append(CheckResult(name, "error", summary, finished.output if not number else ""))
     return completed
+
+
+def _replace(report: CheckReport, result: CheckResult) -> None:
+    report.checks = [result if c.name == result.name else c for c in report.checks]
 
 
 def _note_isolation(report: CheckReport) -> None:
