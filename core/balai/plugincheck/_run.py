@@ -9,7 +9,6 @@ that carries none of this process's variables (no secrets, no database URL).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
@@ -21,7 +20,7 @@ import tempfile
 import time
 import venv
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -165,7 +164,7 @@ class Limits:
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     import signal
 
-    with contextlib.suppress(ProcessLookupError):  # it ended by itself meanwhile
+    with suppress(ProcessLookupError):  # it ended by itself meanwhile
         os.killpg(process.pid, signal.SIGKILL)
 
 
