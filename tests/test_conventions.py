@@ -1,4 +1,5 @@
-"""Plugin conventions, checked rather than reviewed (DESIGN §1 names).
+"""Plugin conventions, checked rather than reviewed (DESIGN §1 names), with the
+public checks of :mod:`balai.proof.plugin` (which ``check_plugin`` runs too).
 
 Every distribution under ``plugins/`` (and ``registry/``) is ``balai-<name>`` with package
 ``balai_<name>``, registers plugin ``<name>`` under ``balai.plugins``, ships a
@@ -14,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from balai.db import Base
-from balai.permissions import registry
 from balai.plugins import plugins
+from balai.proof.plugin import convention_problems, distribution_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_DIRS = sorted(
@@ -33,19 +33,9 @@ def test_distribution_layout(folder: Path) -> None:
     name = _name(folder)
     project = tomllib.loads((folder / "pyproject.toml").read_text())["project"]
     assert project["name"] == folder.name
-    assert project["entry-points"]["balai.plugins"] == {name: f"balai_{name}.plugin"}
-    assert any(dep.startswith("balai") for dep in project["dependencies"])
-    package = folder / f"balai_{name}"
-    for required in ("plugin.py", "services.py", "views.py"):
-        assert (package / required).is_file(), f"{folder.name} lacks {required}"
     assert (folder / "README.md").is_file()
     assert list((folder / "tests").glob("test_*.py")), f"{folder.name} has no tests"
-
-
-@pytest.mark.parametrize("folder", PLUGIN_DIRS, ids=lambda p: p.name)
-def test_services_do_not_import_flask(folder: Path) -> None:
-    source = (folder / f"balai_{_name(folder)}" / "services.py").read_text()
-    assert "import flask" not in source and "from flask" not in source
+    assert distribution_problems(folder.name, name) == []
 
 
 @pytest.mark.parametrize("folder", PLUGIN_DIRS, ids=lambda p: p.name)
@@ -57,17 +47,5 @@ def test_plugin_is_installed_and_working(app, folder: Path) -> None:
 
 @pytest.mark.parametrize("folder", PLUGIN_DIRS, ids=lambda p: p.name)
 def test_names_follow_the_plugin_name(app, folder: Path) -> None:
-    name = _name(folder)
-    package = f"balai_{name}"
-    tables = [
-        m.local_table.name for m in Base.registry.mappers if m.class_.__module__.startswith(package)
-    ]
-    assert all(t.startswith(f"{name}_") for t in tables), tables
-    permissions = [p for p, owner in registry(app).owner.items() if owner == name]
-    assert all(p.startswith(f"{name}.") for p in permissions), permissions
-    owned = plugins(app).blueprint_owner
-    for rule in app.url_map.iter_rules():
-        if owned.get(rule.endpoint.split(".")[0]) == name:
-            assert rule.rule.startswith((f"/{name}/", f"/api/v1/{name}/")), rule.rule
-    if tables:
-        assert plugins(app).get(name).migrations is not None, f"{name} has no migrations"
+    """Package files, services without Flask, tables, permissions, routes, migrations."""
+    assert convention_problems(app, _name(folder)) == []

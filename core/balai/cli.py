@@ -33,8 +33,10 @@ from balai.db import db
 from balai.demo import demo_command
 from balai.jobs.cli import jobs_group, scheduler_command, worker_command
 from balai.permissions import OPERATOR, ROLES
+from balai.plugincheck._cli import check_command as plugin_check_command
 from balai.plugins import PluginInfo
 from balai.plugins import plugins as plugin_manager
+from balai.scaffold.commands import new_command, revision_command
 from balai.storage.migrate import files_group
 from balai.tenancy import (
     TenancyError,
@@ -292,6 +294,9 @@ def _plugin_status(info: PluginInfo) -> str:
     return "not allowed" if allowed is not None and info.name not in allowed else "ok"
 
 
+plugins_group.add_command(plugin_check_command)
+
+
 @plugins_group.command("list")
 def plugins_list() -> None:
     """List installed plugins, broken ones with the reason, and where each is enabled."""
@@ -441,6 +446,8 @@ def outbox_deliver(limit: int) -> None:
 
 
 cli.add_command(demo_command)
+db_group.add_command(revision_command)
+plugins_group.add_command(new_command)
 cli.add_command(files_group)
 cli.add_command(jobs_group)
 cli.add_command(worker_command)

@@ -578,3 +578,12 @@ def login(app: Flask, tenant: TenantInfo) -> Callable[..., User]:
         return user
 
     return do_login
+
+
+# -- checking a whole plugin -------------------------------------------------------------
+# check_plugin lives with the checks it runs (balai.proof.plugin); it is re-exported here
+# because a plugin's test suite already imports its fixtures from balai.testing.
+
+from balai.proof.plugin import check_plugin  # noqa: E402
+
+__all__ += ["check_plugin"]

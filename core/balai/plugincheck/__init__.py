@@ -1,0 +1,18 @@
+"""Check a plugin distribution before it is published: ``run_check(path)``.
+
+The wheel or sdist at ``path`` is installed into a throw-away virtual environment
+that sees the running environment's packages, and every check runs in a separate
+process (never in the caller's) with a time limit, a memory limit and, where the
+operating system allows it, no network. The report lists each check with its status
+and captured output, and what the distribution declares (:attr:`CheckReport.inspection`).
+
+This is a gate against mistakes, not a sandbox for hostile code: see
+``docs/plugin-authors.md`` ("Check before you publish").
+"""
+
+from __future__ import annotations
+
+from balai.plugincheck._report import CHECKS, STATUSES, CheckReport, CheckResult
+from balai.plugincheck._run import run_check
+
+__all__ = ["CHECKS", "STATUSES", "CheckReport", "CheckResult", "run_check"]

@@ -1,0 +1,530 @@
+"""``balai.plugincheck.run_check`` on small plugin distributions built for the purpose.
+
+Each is the plugin ``catatan`` (notes), written into ``tmp_path`` and built with
+``python -m build --no-isolation`` (no network): a good one passes every check;
+one with an unguarded route, one whose list reads across regions and one whose
+migration fails each fail, the report naming why. The checks of an installed plugin
+(:mod:`balai.proof.plugin`) are tested here too, on plugins registered for a test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import careless
+import faulty
+import hello
+import importlib_metadata
+import pytest
+from click.testing import CliRunner
+
+from balai.cli import cli
+from balai.plugincheck import CHECKS, CheckReport, CheckResult, run_check
+from balai.plugincheck._run import isolation, scratch_postgres
+from balai.proof import plugin as checks
+from balai.testing import check_plugin
+
+NAME = "catatan"
+
+PYPROJECT = """
+[build-system]
+requires = ["setuptools>=77"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "balai-catatan"
+version = "0.1.0"
+description = "Notes of a region (catatan): a plugin for checking the checks"
+readme = "README.md"
+requires-python = ">=3.11"
+license = "Apache-2.0"
+dependencies = ["balai>=0.1,<0.2"]
+
+[project.entry-points."balai.plugins"]
+catatan = "balai_catatan.plugin"
+
+[tool.setuptools.packages.find]
+include = ["balai_catatan*"]
+
+[tool.setuptools.package-data]
+balai_catatan = ["migrations/versions/*", "translations/**/*"]
+"""
+
+PLUGIN = '''
+"""Hooks of the catatan plugin."""
+
+from flask import Blueprint, Flask
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, fields
+
+from balai import Manifest, hookimpl
+from balai.permissions import Permission
+from balai_catatan import services, views
+
+manifest = Manifest(title="Catatan", core=">=0.1,<0.2")
+
+
+class CatatanSettings(Schema):
+    per_page = fields.Integer(load_default=20, metadata={"label": "Notes per page"})
+
+
+@hookimpl
+def register_routes(app: Flask) -> Blueprint:
+    return views.bp
+
+
+@hookimpl
+def register_permissions() -> list[Permission]:
+    return [Permission(views.WRITE, _l("Write notes"), roles=("admin",))]
+
+
+@hookimpl
+def register_settings_schema():
+    return CatatanSettings
+
+
+@hookimpl
+def populate_demo(tenant, session) -> None:
+    services.add_samples(session, tenant.slug)
+'''
+
+SERVICES = '''
+"""Rules of notes (no Flask here)."""
+
+from balai_catatan.models import Note
+
+
+def add_samples(session, slug: str) -> None:
+    for number in range(1, 4):
+        session.add(Note(title=f"Catatan {slug} nomor {number}", code=f"{slug}-{number}"))
+'''
+
+MODELS = '''
+"""The note table."""
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from balai.db import Base, TenantScoped
+
+
+class Note(TenantScoped, Base):
+    __tablename__ = "catatan_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(40))
+'''
+
+VIEWS = '''
+"""Pages of notes."""
+
+from flask import Blueprint, abort
+from flask_babel import gettext as _
+from markupsafe import escape
+from sqlalchemy import select
+
+from balai.db import db
+from balai.permissions import public, require
+from balai_catatan.models import Note
+
+WRITE = "catatan.write_note"
+bp = Blueprint("catatan", __name__, url_prefix="/catatan")
+
+
+def _notes():
+    return db.session.scalars(select(Note).order_by(Note.id)).all()
+
+
+@bp.get("/")
+@public
+def index() -> str:
+    title = _("Notes")
+    items = "".join(f"<li>{escape(note.title)}</li>" for note in _notes())
+    return f"<h1>{escape(title)}</h1><ul>{items}</ul>"
+
+
+@bp.get("/<int:note_id>")
+@public
+def detail(note_id: int) -> str:
+    note = db.session.scalars(select(Note).where(Note.id == note_id)).first()
+    if note is None:
+        abort(404)
+    return f"<h1>{escape(note.title)}</h1>"
+
+
+@bp.post("/baru")
+@require(WRITE)
+def new() -> str:
+    return _("Saved")
+'''
+
+MIGRATION = '''
+"""catatan: note table
+
+Revision ID: catatan_0001
+Revises:
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "catatan_0001"
+down_revision = None
+branch_labels = ("catatan",)
+depends_on = "0001"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "catatan_note",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("code", sa.String(length=40), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["balai_tenant.id"],
+            name=op.f("fk_catatan_note_tenant_id_balai_tenant"), ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_catatan_note")),
+    )
+    op.create_index(op.f("ix_catatan_note_tenant_id"), "catatan_note", ["tenant_id"])
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_catatan_note_tenant_id"), table_name="catatan_note")
+    op.drop_table("catatan_note")
+'''
+
+CATALOGUE = """
+msgid ""
+msgstr ""
+"Language: id\\n"
+"Content-Type: text/plain; charset=utf-8\\n"
+
+msgid "Notes"
+msgstr "Catatan"
+
+msgid "Saved"
+msgstr "Tersimpan"
+
+msgid "Write notes"
+msgstr "Menulis catatan"
+"""
+
+OWN_TEST = """
+def test_the_list_answers(client, tenant, enable_plugin):
+    enable_plugin("catatan")
+    assert client.get("/catatan/").status_code == 200
+"""
+
+#: What each broken variant changes: (file, text to replace, replacement).
+BREAKAGES = {
+    "unguarded": (
+        "views.py",
+        '@bp.post("/baru")\n@require(WRITE)\n',
+        '@bp.post("/baru")\n',
+    ),
+    "leaky": (
+        "views.py",
+        "def _notes():\n    return db.session.scalars(select(Note).order_by(Note.id)).all()",
+        "def _notes():\n    with db.all_tenants() as session:\n"
+        "        return session.scalars(select(Note).order_by(Note.id)).all()",
+    ),
+    # Import-time mischief, to show the limits: 3 GB of memory, a connection to a server.
+    "greedy": (
+        "plugin.py",
+        "from flask import Blueprint, Flask\n",
+        "from flask import Blueprint, Flask\n\n_HOARD = bytearray(3 * 1024**3)\n",
+    ),
+    "networked": (
+        "plugin.py",
+        "from flask import Blueprint, Flask\n",
+        "import socket\n\nfrom flask import Blueprint, Flask\n\n"
+        'socket.create_connection(("127.0.0.1", 5432), timeout=5).close()\n',
+    ),
+    "broken-migration": (
+        "migrations/versions/0001_catatan.py",
+        'sa.Column("code", sa.String(length=40), nullable=False),',
+        'sa.Column("code", sa.String(length=40), nullable=False),\n'
+        '        sa.Column("code", sa.String(length=40), nullable=False),',
+    ),
+}
+
+
+def write_plugin(folder: Path, breakage: str | None = None) -> Path:
+    """The source tree of ``balai-catatan`` (with ``breakage`` applied) in ``folder``."""
+    package = folder / "balai_catatan"
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "README.md": "# balai-catatan\n\nNotes of a region.\n",
+        "MANIFEST.in": "graft tests\n",
+        "tests/test_catatan.py": OWN_TEST,
+        "balai_catatan/__init__.py": '"""The catatan plugin."""\n',
+        "balai_catatan/plugin.py": PLUGIN,
+        "balai_catatan/services.py": SERVICES,
+        "balai_catatan/models.py": MODELS,
+        "balai_catatan/views.py": VIEWS,
+        "balai_catatan/migrations/versions/0001_catatan.py": MIGRATION,
+        "balai_catatan/translations/id/LC_MESSAGES/messages.po": CATALOGUE,
+    }
+    if breakage is not None:
+        where, old, new = BREAKAGES[breakage]
+        key = f"balai_catatan/{where}"
+        assert old in files[key], breakage
+        files[key] = files[key].replace(old, new)
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip())
+    assert package.is_dir()
+    return folder
+
+
+def build(folder: Path, *kinds: str) -> dict[str, Path]:
+    """Build the distributions (``--wheel``, ``--sdist``) of ``folder`` without network."""
+    out = folder / "dist"
+    subprocess.run(  # noqa: S603 - our own command line
+        [sys.executable, "-m", "build", "--no-isolation", *kinds, "--outdir", str(out), "."],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+    )
+    return {path.suffix: path for path in out.iterdir()}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Path]]:
+    """Every variant's distributions: the good one as wheel and sdist, the rest as wheels."""
+    found = {}
+    for breakage in (None, *BREAKAGES):
+        folder = write_plugin(tmp_path_factory.mktemp(breakage or "good"), breakage)
+        kinds = ("--wheel", "--sdist") if breakage is None else ("--wheel",)
+        found[breakage or "good"] = build(folder, *kinds)
+    return found
+
+
+def _postgres() -> str | None:
+    return os.environ.get("BALAI_TEST_DATABASE_URL")
+
+
+# -- the report's form --------------------------------------------------------------------
+
+
+def test_a_report_goes_to_json_and_back():
+    report = CheckReport(
+        checks=[CheckResult("metadata", "passed", "ok"), CheckResult("sweep", "failed", "leak")],
+        inspection={"name": "catatan", "languages": {"id": 100.0}},
+    )
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["passed"] is False
+    again = CheckReport.from_dict(data)
+    assert again == report
+    assert [c.name for c in again.problems()] == ["sweep"]
+    with pytest.raises(ValueError, match="status"):
+        CheckResult("metadata", "fine", "")
+
+
+# -- whole distributions -------------------------------------------------------------------
+
+
+def test_a_good_plugin_passes_every_check(built):
+    report = run_check(built["good"][".gz"], postgres_url=_postgres(), time_limit=300)
+    assert [c.name for c in report.checks] == list(CHECKS)
+    assert report.passed, report.text()
+    assert report.get("tests").status == "passed", report.get("tests").output
+    assert report.get("sweep").status == "passed"
+    assert "requests" in report.get("sweep").summary
+    expected = "passed" if _postgres() else "skipped"
+    assert report.get("migrations-postgresql").status == expected
+    inspection = report.inspection
+    assert inspection["name"] == NAME and inspection["kind"] == "plugin"
+    assert inspection["version"] == "0.1.0" and inspection["requires_core"] == "<0.2,>=0.1"
+    assert inspection["licence"] == "Apache-2.0"
+    assert {"register_routes", "populate_demo"} <= set(inspection["hooks"])
+    assert [p["name"] for p in inspection["permissions"]] == ["catatan.write_note"]
+    assert inspection["settings"] == [
+        {"name": "per_page", "type": "Integer", "default": 20, "label": "Notes per page"}
+    ]
+    assert [m["revision"] for m in inspection["migrations"]] == ["catatan_0001"]
+    assert inspection["languages"] == {"id": 100.0}
+    assert "Notes of a region" in inspection["readme"]
+    assert inspection["readme_content_type"] == "text/markdown"
+
+
+@pytest.mark.parametrize(
+    ("variant", "check", "reason"),
+    [
+        ("unguarded", "routes", "/catatan/baru (catatan.new): the view declares no access"),
+        ("leaky", "sweep", "shows B's"),
+        ("broken-migration", "migrations-sqlite", "upgrade failed"),
+    ],
+)
+def test_a_broken_plugin_fails_with_the_reason_named(built, variant, check, reason):
+    report = run_check(built[variant][".whl"], time_limit=300)
+    assert not report.passed
+    failed = {c.name: c for c in report.problems()}
+    assert set(failed) == {check}, report.text()
+    assert reason in failed[check].summary + failed[check].output, report.text()
+    assert reason in report.text()
+
+
+def test_the_plugin_runs_with_its_memory_limited(built):
+    report = run_check(built["greedy"][".whl"], time_limit=300, memory_limit_mb=1024)
+    failed = {c.name: c for c in report.problems()}
+    assert set(failed) == {"hooks"}, report.text()
+    assert "MemoryError" in failed["hooks"].summary
+    assert {c.name for c in report.checks if c.status == "skipped"} >= {"routes", "sweep"}
+
+
+@pytest.mark.skipif(not isolation(), reason="unshare -rn does not work here")
+def test_the_plugin_runs_without_network(built):
+    """PostgreSQL answers at 127.0.0.1:5432 for everyone but the plugin under check."""
+    report = run_check(built["networked"][".whl"], time_limit=300)
+    failed = {c.name: c for c in report.problems()}
+    assert set(failed) == {"hooks"}, report.text()
+    assert "OSError" in failed["hooks"].summary or "unreachable" in failed["hooks"].summary
+    assert "no network (unshare -rn)" in report.get("metadata").output
+
+
+def test_the_command_prints_the_report_and_fails(built, monkeypatch):
+    import balai.plugincheck._cli
+
+    asked = {}
+
+    def checked(path, **options):
+        asked.update(options, path=path)
+        return CheckReport(
+            [CheckResult("routes", "failed", "route /catatan/baru (catatan.new): ...")]
+        )
+
+    monkeypatch.setattr(balai.plugincheck._cli, "run_check", checked)
+    wheel = str(built["unguarded"][".whl"])
+    runner = CliRunner()
+    result = runner.invoke(cli, ["plugins", "check", wheel, "--json", "--postgres", "pg://x"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.output)
+    assert data["passed"] is False and data["checks"][0]["name"] == "routes"
+    assert asked == {
+        "path": Path(wheel),
+        "postgres_url": "pg://x",
+        "time_limit": 600,
+        "memory_limit_mb": 1024,
+    }
+    result = runner.invoke(cli, ["plugins", "check", wheel])
+    assert result.exit_code == 1
+    assert "FAILED   routes: route /catatan/baru (catatan.new): ..." in result.output
+
+
+def test_a_file_that_is_no_distribution_fails_without_running(tmp_path):
+    junk = tmp_path / "catatan.txt"
+    junk.write_text("not a wheel")
+    report = run_check(junk)
+    assert not report.passed
+    assert (
+        report.checks[0].name == "metadata" and "not a wheel or sdist" in report.checks[0].summary
+    )
+
+
+def test_the_check_runs_in_a_limited_process(built, monkeypatch):
+    """A time limit too short for anything ends the checks in error, not in a hang."""
+    report = run_check(built["good"][".whl"], time_limit=1)
+    assert not report.passed
+    assert any("time limit" in c.summary for c in report.checks), report.text()
+
+
+# -- the checks of an installed plugin -----------------------------------------------------
+
+
+def test_the_checks_of_an_installed_plugin_pass_for_a_shipped_one(app):
+    assert checks.convention_problems(app, "pengumuman") == []
+    assert checks.route_problems_of(app, "pengumuman") == []
+    assert checks.settings_problems(app, "pengumuman") == []
+    assert checks.hook_problems(app, "pengumuman") == []
+
+
+@pytest.mark.balai_plugins(hello, careless.Undeclared, faulty.Misspelt)
+def test_a_misspelt_hook_bad_names_and_unguarded_routes_are_problems(app):
+    naming = checks.convention_problems(app, "hello")
+    assert any("not in a package balai_hello" in p for p in naming), naming
+    routes = checks.route_problems_of(app, "undeclared")
+    assert any("/undeclared/rahasia" in p and "declares no access" in p for p in routes), routes
+    hooks = checks.hook_problems(app, "misspelt")
+    assert any("menu_itemz" in p for p in hooks), hooks
+
+
+def test_an_incomplete_catalogue_is_a_problem(tmp_path):
+    package = write_plugin(tmp_path) / "balai_catatan"
+    assert checks.catalogue_problems(package) == []
+    po = package / "translations" / "id" / "LC_MESSAGES" / "messages.po"
+    po.write_text(po.read_text().replace('msgstr "Tersimpan"', 'msgstr ""'))
+    assert checks.catalogue_completeness(package)["id"] == (66.7, ["Saved"])
+    assert "'Saved'" in checks.catalogue_problems(package)[0]
+
+
+# -- check_plugin: all of them on an installed plugin --------------------------------------
+
+
+def test_check_plugin_passes_for_a_shipped_plugin_and_refuses_an_unknown_one():
+    check_plugin("pengumuman")
+    with pytest.raises(AssertionError, match="not installed"):
+        check_plugin("tidak-ada")
+
+
+def test_check_plugin_lists_the_leaks_of_a_missing_tenant_filter(monkeypatch):
+    """The regions are set up as always; then the sweep runs with no tenant filter."""
+    import balai.db
+    import balai.proof.sweep
+
+    sweep = balai.proof.sweep.run_sweep
+
+    def without_the_filter(*args, **kwargs):
+        monkeypatch.setattr(balai.db, "_tenant_criteria", lambda tenant_id: ())
+        return sweep(*args, **kwargs)
+
+    monkeypatch.setattr(balai.proof.sweep, "run_sweep", without_the_filter)
+    with pytest.raises(AssertionError) as failed:
+        check_plugin("pengumuman")
+    assert "sweep: leak: A's" in str(failed.value)
+    assert "shows B's" in str(failed.value)
+
+
+def test_metadata_without_a_readme_or_the_core_is_named(tmp_path):
+    from balai.plugincheck._child import metadata_check
+
+    info = tmp_path / "balai_kosong-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: balai-kosong\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("[balai.plugins]\nhampa = balai_kosong.plugin\n")
+    inspection: dict = {}
+    status, summary, output = metadata_check(importlib_metadata.PathDistribution(info), inspection)
+    assert status == "failed"
+    assert "entry point 'hampa' needs 'balai-hampa'" in summary
+    assert "does not depend on balai" in output and "no README" in output
+    assert inspection["name"] == "hampa" and inspection["kind"] == "plugin"
+    assert inspection["readme"] == "" and inspection["requires_core"] == ""
+
+
+def test_a_scratch_postgresql_database_is_made_and_dropped_or_the_reason_given():
+    with scratch_postgres(None) as found:
+        assert found == (None, None)
+    with scratch_postgres("postgresql://postgres@127.0.0.1:1/balai_check") as (url, why):
+        assert url is None and why.startswith("could not create a scratch database")
+    server = _postgres()
+    if server is None:
+        return
+    from sqlalchemy import create_engine, make_url, text
+
+    with scratch_postgres(server) as (url, why):
+        assert why is None and "balai_check_" in url
+        name = make_url(url).database
+    engine = create_engine(make_url(server).set(drivername="postgresql+psycopg"))
+    with engine.connect() as connection:
+        query = text("SELECT count(*) FROM pg_database WHERE datname = :name")
+        assert connection.scalar(query, {"name": name}) == 0
+    engine.dispose()
