@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint as ApiBlueprint
+from sqlalchemy.orm import Session
 
 from balai import Manifest, hookimpl
 from balai.auth import User
@@ -18,7 +19,7 @@ from balai.items import MenuItem
 from balai.jobs import Job
 from balai.permissions import Permission
 from balai.tenancy import TenantInfo
-from balai_registry import api, jobs, packages, services, views
+from balai_registry import api, demo, jobs, packages, services, views
 
 manifest = Manifest(
     description=N_(
@@ -69,3 +70,8 @@ def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
             permission=views.REVIEW,
         ),
     ]
+
+
+@hookimpl
+def populate_demo(tenant: TenantInfo, session: Session) -> None:
+    demo.add_sample_registry(session, tenant.id)

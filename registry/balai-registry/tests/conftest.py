@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib
 import io
 import subprocess
 import sys
@@ -55,7 +56,7 @@ def basic(token: str, user: str = "__token__") -> dict[str, str]:
 
 PYPROJECT = """\
 [build-system]
-requires = ["setuptools>=70.1"]
+requires = ["setuptools>=77"]
 build-backend = "setuptools.build_meta"
 
 [project]
@@ -197,10 +198,43 @@ def upload_form(built: Built, **changes: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def fake_check(monkeypatch: pytest.MonkeyPatch) -> Callable[..., list[Path]]:
-    """Stand in for ``balai.plugincheck`` with the contract's interface; ``fake_check(passed)``
-    sets the verdict and returns the paths it was asked to check."""
+    """Replace ``balai.plugincheck.run_check`` (which installs and tests the file in a
+    scratch environment) by a quick one; ``fake_check(passed)`` sets the verdict and
+    returns the paths it was asked to check. Where the core has no ``balai.plugincheck``
+    yet, a stand-in module with the same interface takes its place."""
     seen: list[Path] = []
     verdict = {"passed": True}
+    try:
+        plugincheck: Any = importlib.import_module("balai.plugincheck")
+    except ModuleNotFoundError:
+        plugincheck = _stand_in_plugincheck()
+        monkeypatch.setitem(sys.modules, "balai.plugincheck", plugincheck)
+
+    def run_check(path: Any, **options: Any) -> Any:
+        seen.append(Path(path))
+        good = verdict["passed"]
+        checks = [
+            plugincheck.CheckResult("metadata", "passed", "Name, version and summary", "ok"),
+            plugincheck.CheckResult(
+                "tests",
+                "passed" if good else "failed",
+                "The plugin's tests",
+                "3 passed" if good else "1 failed: test_x",
+            ),
+        ]
+        return plugincheck.CheckReport(checks=checks, inspection=dict(INSPECTION))
+
+    monkeypatch.setattr(plugincheck, "run_check", run_check)
+
+    def configure(passed: bool = True) -> list[Path]:
+        verdict["passed"] = passed
+        return seen
+
+    return configure
+
+
+def _stand_in_plugincheck() -> types.ModuleType:
+    """A module with the contract's interface of ``balai.plugincheck``."""
 
     @dataclass
     class CheckResult:
@@ -216,7 +250,7 @@ def fake_check(monkeypatch: pytest.MonkeyPatch) -> Callable[..., list[Path]]:
 
         @property
         def passed(self) -> bool:
-            return all(c.status in ("passed", "skipped") for c in self.checks)
+            return bool(self.checks) and all(c.status in ("passed", "skipped") for c in self.checks)
 
         def to_dict(self) -> dict[str, Any]:
             return {
@@ -225,50 +259,10 @@ def fake_check(monkeypatch: pytest.MonkeyPatch) -> Callable[..., list[Path]]:
                 "inspection": self.inspection,
             }
 
-    def run_check(path: Path, **options: Any) -> CheckReport:
-        seen.append(Path(path))
-        status = "passed" if verdict["passed"] else "failed"
-        checks = [
-            CheckResult("install", "passed", "Installed in a scratch environment", "ok"),
-            CheckResult(
-                "tests",
-                status,
-                "The plugin's tests",
-                "3 passed" if verdict["passed"] else "1 failed: test_x",
-            ),
-        ]
-        return CheckReport(
-            checks,
-            {
-                "name": "balai-kebun",
-                "version": "1.0.0",
-                "kind": "plugin",
-                "summary": "Kebun warga",
-                "licence": "Apache-2.0",
-                "requires_core": ">=0.1,<0.2",
-                "hooks": ["register_routes", "register_permissions"],
-                "permissions": ["kebun.manage_plot"],
-                "settings": ["page_size"],
-                "migrations": ["kebun_0001"],
-                "languages": {"id": 100, "en": 80},
-                "readme": "# x",
-                "readme_content_type": "text/markdown",
-            },
-        )
-
     module = types.ModuleType("balai.plugincheck")
-    module.run_check = run_check  # type: ignore[attr-defined]
+    module.CheckResult = CheckResult  # type: ignore[attr-defined]
     module.CheckReport = CheckReport  # type: ignore[attr-defined]
-    import balai
-
-    monkeypatch.setitem(sys.modules, "balai.plugincheck", module)
-    monkeypatch.setattr(balai, "plugincheck", module, raising=False)
-
-    def configure(passed: bool = True) -> list[Path]:
-        verdict["passed"] = passed
-        return seen
-
-    return configure
+    return module
 
 
 @pytest.fixture

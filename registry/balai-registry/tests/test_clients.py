@@ -234,3 +234,15 @@ def test_another_region_installs_nothing_from_it(
     )
     assert result.returncode != 0
     assert "No matching distribution found for balai-kebun" in result.stderr
+
+
+def test_pip_installs_the_demo_sample(served, tenant, db_session, fresh_env):
+    from balai_registry import plugin
+
+    port, _recorder = served
+    plugin.populate_demo(tenant=tenant, session=db_session)
+    db_session.commit()
+    python = fresh_env()
+    done = pip_install(port, python, "balai-kebun-warga")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert installed_version(python, "balai-kebun-warga") == "0.1.0"
