@@ -149,3 +149,20 @@ def test_the_real_plugin_check_has_the_interface_the_job_uses():
     assert next(iter(parameters)) == "path"
     assert callable(plugincheck.CheckReport.from_dict)
     assert "balai.plugincheck" in sys.modules
+
+
+def test_the_job_runs_the_real_plugin_check(sent, run_jobs, stored, client):
+    """No stand-in: the core's check installs the wheel in a scratch environment."""
+    pytest.importorskip("balai.plugincheck")
+    submission = sent()
+    run_jobs()
+    [checked] = stored()
+    assert checked.status == "checked"
+    names = [c["name"] for c in checked.report["checks"]]
+    assert names[:3] == ["metadata", "hooks", "conventions"]
+    conventions = next(c for c in checked.report["checks"] if c["name"] == "conventions")
+    assert conventions["status"] == "failed"  # the test plugin has no services.py
+    assert checked.passed is False
+    assert checked.inspection["summary"] == "Kebun warga: pendaftaran lahan"
+    page = client.get(f"/registry/kiriman/{submission.key}").text
+    assert "lacks services.py" in page
