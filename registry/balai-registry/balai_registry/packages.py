@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, abort, g, redirect, render_template, request
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from packaging.utils import canonicalize_name
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from balai import storage
@@ -29,6 +29,8 @@ from balai_registry.models import Submission
 __all__ = ["CHECK_JOB", "bp", "registry_files"]
 
 CHECK_JOB = "registry.check-submission"
+#: Room for the upload form's other fields besides the file.
+FORM_MARGIN = 1024 * 1024
 
 bp = Blueprint("registry_index", __name__, url_prefix="/registry")
 
@@ -61,7 +63,16 @@ def upload() -> Response:
         partner = partners.authenticate("upload")
     except HTTPException as exc:
         return plain(exc.code or 401, str(exc.description), list(exc.get_headers()))
-    sent = request.files.get("content")
+    # A distribution may be larger than the deployment's limit for other forms.
+    limit = services.MAX_UPLOAD + FORM_MARGIN
+    request.max_content_length = limit
+    too_large = _("The file is larger than %(mb)d MB.", mb=services.MAX_UPLOAD // 2**20)
+    if (request.content_length or 0) > limit:
+        return plain(413, too_large)  # refused before a byte of it is read
+    try:
+        sent = request.files.get("content")
+    except RequestEntityTooLarge:  # a body without Content-Length, cut off while read
+        return plain(413, too_large)
     data = sent.read(services.MAX_UPLOAD + 1) if sent else b""
     form = request.form
     try:

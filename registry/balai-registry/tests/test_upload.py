@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import random
 import zipfile
 
 import pytest
@@ -171,3 +172,34 @@ def test_another_region_does_not_take_the_token(
     enable_plugin("registry", tenant=other_tenant)
     response = post(other_client, partner_token(), upload_form(build_dist()))
     assert response.status_code == 401
+
+
+def _padded(data: bytes, size: int) -> bytes:
+    """The wheel with an incompressible file added, to reach about ``size`` bytes."""
+    out = io.BytesIO(data)
+    with zipfile.ZipFile(out, "a") as wheel:
+        wheel.writestr("balai_kebun/data.bin", random.Random(7).randbytes(size))
+    return out.getvalue()
+
+
+def test_a_file_larger_than_other_forms_may_be_is_taken(
+    app, client, enabled, partner_token, build_dist, stored
+):
+    built = build_dist()
+    data = _padded(built.data, app.config["MAX_CONTENT_LENGTH"] + 1024)
+    form = upload_form(built, content=data, sha256_digest=hashlib.sha256(data).hexdigest())
+    assert post(client, partner_token(), form).status_code == 200
+    assert stored()[0].size == len(data)
+
+
+def test_a_file_beyond_the_registry_limit_is_413(
+    client, enabled, partner_token, build_dist, stored, monkeypatch
+):
+    monkeypatch.setattr(services, "MAX_UPLOAD", 1024 * 1024)
+    built = build_dist()
+    data = _padded(built.data, 3 * 1024 * 1024)
+    form = upload_form(built, content=data, sha256_digest=hashlib.sha256(data).hexdigest())
+    response = post(client, partner_token(), form)
+    assert response.status_code == 413
+    assert response.text == "Berkas lebih besar dari 1 MB.\n"
+    assert stored() == []
