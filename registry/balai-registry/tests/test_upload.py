@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from balai import storage
-from balai_registry import services
+from balai_registry import packages, services
 
 from .conftest import basic, upload_form
 
@@ -182,6 +182,8 @@ def _padded(data: bytes, size: int) -> bytes:
     return out.getvalue()
 
 
+# Sizes stay under the 500 KB above which Werkzeug spools a body to a temporary file.
+@pytest.mark.balai_config(MAX_CONTENT_LENGTH=128 * 1024)
 def test_a_file_larger_than_other_forms_may_be_is_taken(
     app, client, enabled, partner_token, build_dist, stored
 ):
@@ -195,11 +197,12 @@ def test_a_file_larger_than_other_forms_may_be_is_taken(
 def test_a_file_beyond_the_registry_limit_is_413(
     client, enabled, partner_token, build_dist, stored, monkeypatch
 ):
-    monkeypatch.setattr(services, "MAX_UPLOAD", 1024 * 1024)
+    monkeypatch.setattr(services, "MAX_UPLOAD", 2 * 1024 * 1024)
+    monkeypatch.setattr(packages, "FORM_MARGIN", -1900 * 1024)  # a limit of 148 KB
     built = build_dist()
-    data = _padded(built.data, 3 * 1024 * 1024)
+    data = _padded(built.data, 200 * 1024)
     form = upload_form(built, content=data, sha256_digest=hashlib.sha256(data).hexdigest())
     response = post(client, partner_token(), form)
     assert response.status_code == 413
-    assert response.text == "Berkas lebih besar dari 1 MB.\n"
+    assert response.text == "Berkas lebih besar dari 2 MB.\n"
     assert stored() == []
