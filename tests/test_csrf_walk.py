@@ -16,8 +16,9 @@ from werkzeug.routing import IntegerConverter, Rule
 # Machine endpoints authenticated by a token, not a session cookie, so another
 # site's page cannot borrow a login through them (docs/api.md, docs/architecture.md):
 # the JSON API (bearer token, or the X-CSRFToken header for cookie writes, tested in
-# test_api.py), the SMS gateway's webhook and Open311 (api_key).
-EXEMPT_PREFIXES = ("/api/", "/-/sms/masuk", "/pengaduan/open311/")
+# test_api.py), the SMS gateway's webhook, Open311 (api_key) and the registry's legacy
+# upload API (a partner's registry token, as twine sends it).
+EXEMPT_PREFIXES = ("/api/", "/-/sms/masuk", "/pengaduan/open311/", "/registry/legacy/")
 
 
 def _post_rules(app) -> Iterator[Rule]:
