@@ -94,7 +94,7 @@ ROLES = (
 #: The roles whose permissions the roles page edits.
 EDITABLE_ROLES = ("warga", "opd")
 #: Values for the routes' text arguments (a plugin that is on, with settings).
-TEXT_ARGUMENTS = {"name": "pengumuman"}
+TEXT_ARGUMENTS = {"name": "pengumuman", "project": "balai-kebun-warga", "version": "0.1.0"}
 #: The department whose officer plays ``opd``, and the one of health officers.
 OFFICER_DEPARTMENT = "DPUPR"
 HEALTH_DEPARTMENT = "DINKES"
