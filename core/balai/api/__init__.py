@@ -20,8 +20,9 @@ Errors
     Every error is ``{"error": {"code": ..., "message": ..., "fields": {...}}}``;
     ``code`` is stable (``not_found``, ``unprocessable_entity``, ``csrf_failed``,
     ...), ``message`` is translated, and on 422 ``fields`` maps each invalid
-    input field to its messages. ``flask_smorest.abort(409, message=...)`` sets
-    the message.
+    input field to its messages. ``flask_smorest.abort(409, message=N_(...))``
+    sets the message, translated into the request's language when the error is
+    answered (an ``N_`` id or a lazy string).
 
 Lists
     A list endpoint takes ``?page=`` (from 1) and ``?per_page=`` (default
