@@ -37,9 +37,10 @@ from balai.fields import Id, Text
 from balai.forms import FormSchema, validate_form
 from balai.i18n import N_
 from balai.permissions import has_permission, require
+from balai.rules import rule_errors
 from balai.storage import TenantFiles
 from balai_pengaduan import after_photos, photos, reporters, runtime, services
-from balai_pengaduan.forms import OfficerFilters, TransitionForm, rule_errors
+from balai_pengaduan.forms import OfficerFilters, TransitionForm
 from balai_pengaduan.models import Area, Category, Complaint, ComplaintEvent
 from balai_pengaduan.views import PAGE_SIZE, normalise_code
 from balai_pengaduan.workflow import (
@@ -379,7 +380,7 @@ def _commit(change: Callable[[TenantFiles, list[str]], Any]) -> Errors | None:
     except services.ComplaintError as exc:
         errors = rule_errors(exc)
     except photos.PhotoError as exc:
-        errors = {"photos": [_(str(exc), **exc.values)]}
+        errors = rule_errors(exc)
     except BaseException:
         db.session.rollback()
         photos.remove(directory, written)

@@ -20,6 +20,7 @@ from balai.calendar import WorkingCalendar, local_date
 from balai.crypto import Sealer
 from balai.db import TenantContextError
 from balai.i18n import N_
+from balai.rules import Label, RuleError
 from balai_pengaduan import geo, reporters
 from balai_pengaduan.models import (
     Area,
@@ -29,7 +30,13 @@ from balai_pengaduan.models import (
     ComplaintEvent,
     Support,
 )
-from balai_pengaduan.workflow import OPEN_STATUSES, STATUSES, action_for, can_transition
+from balai_pengaduan.workflow import (
+    OPEN_STATUSES,
+    STATUS_LABELS,
+    STATUSES,
+    action_for,
+    can_transition,
+)
 
 __all__ = [
     "ComplaintError",
@@ -68,13 +75,12 @@ MAX_RATING_COMMENT = 2000
 MAX_DESCRIPTION = 5000
 
 
-class ComplaintError(ValueError):
+class ComplaintError(RuleError):
     """A rule refused the change; ``field`` names the input at fault. ``str()`` is a msgid."""
 
     def __init__(self, message: str, field: str | None = None, **values: Any) -> None:
-        super().__init__(message)
+        super().__init__({field or "": message}, params=values)
         self.field = field
-        self.values = values
 
 
 @dataclass(frozen=True)
@@ -317,8 +323,8 @@ def transition(
         raise ComplaintError(
             N_("A complaint that is %(current)s cannot become %(target)s."),
             "status",
-            current=complaint.status,
-            target=target,
+            current=Label(STATUS_LABELS[complaint.status]),
+            target=Label(STATUS_LABELS[target]),
         )
     note = note.strip()
     routed_to_actor = (

@@ -35,6 +35,7 @@ from balai.db import db, utcnow
 from balai.forms import validate_form
 from balai.items import MenuItem, SearchResult
 from balai.permissions import public, require
+from balai.rules import rule_errors, rule_message
 from balai.storage import TenantFiles
 from balai.text import clean_text
 from balai_pengaduan import limiting, photos, runtime, services, sms
@@ -44,7 +45,6 @@ from balai_pengaduan.forms import (
     RatingForm,
     ReopenForm,
     SubmitForm,
-    rule_errors,
 )
 from balai_pengaduan.models import Area, Category, Complaint, Photo
 from balai_pengaduan.workflow import OPEN_STATUSES, STATUS_LABELS, STATUSES
@@ -132,7 +132,7 @@ def submit() -> Any:
         read, photo_errors = _keep_photos(kept)
     except photos.StorageFull as exc:  # the disk is full: nothing was kept or saved
         reservation.give_back()
-        page, _status = _submit_page(values, {"photos": [_(str(exc), **exc.values)]}, token)
+        page, _status = _submit_page(values, rule_errors(exc), token)
         return page, 507
 
     def not_sent() -> None:
@@ -161,7 +161,7 @@ def submit() -> Any:
         return _submit_page(values, rule_errors(exc), token)
     except photos.PhotoError as exc:  # the disk is full: nothing was saved
         reservation.give_back()
-        page, _status = _submit_page(values, {"photos": [_(str(exc), **exc.values)]}, token)
+        page, _status = _submit_page(values, rule_errors(exc), token)
         return page, 507
     kept.clear()
     return redirect(url_for(".submitted", kode=complaint.tracking_code))
@@ -226,7 +226,7 @@ def _keep_photos(kept: photos.Pending) -> tuple[bool, Errors]:
     except photos.StorageFull:
         raise
     except photos.PhotoError as exc:
-        return True, {"photos": [_(str(exc), **exc.values)]}
+        return True, rule_errors(exc)
     return True, {}
 
 
@@ -634,7 +634,7 @@ def support(complaint_id: int) -> Response:
         added = services.support(db.session, complaint, _supporter())
     except services.ComplaintError as exc:
         db.session.rollback()
-        flash(rule_errors(exc)[exc.field or "_form"][0], "error")
+        flash(rule_message(exc), "error")
         return redirect(url_for(".detail", complaint_id=complaint.id))
     db.session.commit()
     if added:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from balai.auth import Department
 from balai.i18n import N_
+from balai.rules import RuleError
 from balai_pengumuman.models import Announcement, Status
 
 __all__ = [
@@ -57,12 +58,8 @@ TITLE_MAX = 200
 _BLANK_LINE = re.compile(r"\n\s*\n")
 
 
-class AnnouncementError(ValueError):
+class AnnouncementError(RuleError):
     """Input the rules refuse; ``errors`` maps each field to its message ids."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
-        self.errors = errors
 
 
 class NotAllowed(Exception):

@@ -17,10 +17,11 @@ from balai.forms import validate_form
 from balai.i18n import format_datetime
 from balai.items import SearchResult, Widget
 from balai.permissions import has_permission, public, require
+from balai.rules import rule_errors
 from balai.settings import plugin_settings
 from balai_pengumuman import services
 from balai_pengumuman.models import Announcement, Status
-from balai_pengumuman.schemas import AnnouncementForm, rule_errors
+from balai_pengumuman.schemas import AnnouncementForm
 
 PLUGIN = "pengumuman"
 PUBLISH = "pengumuman.publish_announcement"

@@ -23,11 +23,12 @@ from balai.fields import int_arg
 from balai.forms import validate_form
 from balai.permissions import has_permission, require
 from balai.plugins import hooks
+from balai.rules import rule_errors
 from balai_puskesmas import patients, queue, runtime
 from balai_puskesmas.models import Clinic, Facility, Ticket
 from balai_puskesmas.runtime import READ, RECORD, REGISTER, SERVE
 from balai_puskesmas.services import PuskesmasError, facilities_with, require_duty
-from balai_puskesmas.views import KIOSK_DEVICE, DeskTakeForm, rule_errors, today, zone
+from balai_puskesmas.views import KIOSK_DEVICE, DeskTakeForm, today, zone
 
 __all__ = ["PER_PAGE", "bp"]
 
@@ -288,7 +289,7 @@ def review(patient_id: int) -> Response:
         db.session.rollback()
         if exc.status in (403, 404):
             runtime.abort_for(exc)
-        for messages in runtime.error_messages(exc).values():
+        for messages in rule_errors(exc).values():
             for message in messages:
                 flash(message, "error")
         return redirect(url_for(".flagged"))

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from balai.auth import User, parse_login
+from balai.i18n import N_
 from balai.permissions import OPERATOR
 from balai_puskesmas.models import SEXES, Patient, Ticket
 from balai_puskesmas.nik import NikError, check_nik, mismatches, normalise_nik
@@ -65,11 +66,6 @@ __all__ = [
     "search",
     "update",
 ]
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; it is translated where it is shown."""
-    return message
 
 
 #: No patient is born before this day.
@@ -530,9 +526,7 @@ def update(
     return changed
 
 
-def review(
-    session: Session, actor: Actor, patient_id: int, now: datetime
-) -> Patient:
+def review(session: Session, actor: Actor, patient_id: int, now: datetime) -> Patient:
     """Mark a flagged patient reviewed: someone at a registration desk checked that the
     data accepted although they differ from the NIK are right (on the KTP or KK, or
     with Dukcapil). The flag's reason stays on the record.

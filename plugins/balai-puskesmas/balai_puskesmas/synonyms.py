@@ -17,16 +17,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from balai.i18n import N_
 from balai_puskesmas import icd10
 from balai_puskesmas.models import Icd10Synonym
 from balai_puskesmas.services import Actor, PuskesmasError, audit
 
 __all__ = ["MAX_CODES", "TERM_MAX", "listing", "region", "remove", "save"]
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; it is translated where it is shown."""
-    return message
 
 
 TERM_MAX = 60

@@ -27,7 +27,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_date, get_locale, get_timezone
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -40,6 +40,7 @@ from balai.db import db, utcnow
 from balai.fields import Date, Id, Text, int_arg
 from balai.forms import FormSchema, validate_form
 from balai.permissions import public, require
+from balai.rules import rule_errors
 from balai.sms import webhook_enabled
 from balai_puskesmas import limiting, queue, runtime
 from balai_puskesmas.models import Clinic, Facility, Ticket
@@ -52,7 +53,6 @@ __all__ = [
     "active_facility_or_404",
     "bp",
     "opening_hours",
-    "rule_errors",
     "tel_uri",
     "today",
     "zone",
@@ -150,15 +150,6 @@ def region_today_of(now: Any) -> date:
     return queue.region_today(now, zone())
 
 
-def rule_errors(exc: PuskesmasError) -> Errors:
-    """A rule's refusal, translated, by form field (``_form`` for the form as a whole)."""
-    if "last" in exc.params:
-        exc.params["last"] = format_date(date.fromisoformat(str(exc.params["last"])), "long")
-    if "status" in exc.params:
-        exc.params["status"] = _(str(exc.params["status"])).lower()
-    return {(name or "_form"): messages for name, messages in runtime.error_messages(exc).items()}
-
-
 def active_facility_or_404(facility_id: int) -> Facility:
     facility = db.session.scalar(select(Facility).where(Facility.id == facility_id))
     if facility is None or not facility.active:
@@ -218,7 +209,12 @@ def qr_svg(text: str, title: str) -> Markup:
     to another site), sized by the style sheet (class ``kiosk-qr``)."""
     code = segno.make(text, error="m", micro=False)
     svg = code.svg_inline(
-        scale=1, border=2, dark="#000", light="#fff", svgclass="kiosk-qr", title=title,
+        scale=1,
+        border=2,
+        dark="#000",
+        light="#fff",
+        svgclass="kiosk-qr",
+        title=title,
         omitsize=True,
     )
     return Markup(svg)  # noqa: S704 - segno's own SVG; the title is escaped by segno
@@ -398,9 +394,7 @@ def my_tickets() -> Response:
     """The numbers the citizen took on the web or in the app while logged in, latest day
     first, each with its status and a link to its page."""
     page = int_arg(request.args, "page") or 1
-    tickets, total = queue.my_tickets(
-        db.session, current_user.id, page=page, per_page=PAGE_SIZE
-    )
+    tickets, total = queue.my_tickets(db.session, current_user.id, page=page, per_page=PAGE_SIZE)
     pages = ceil(total / PAGE_SIZE)
     if page > max(pages, 1):
         abort(404)

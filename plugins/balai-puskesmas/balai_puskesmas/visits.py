@@ -21,6 +21,7 @@ from sqlalchemy import not_, select
 from sqlalchemy.orm import Session
 
 from balai.auth import User
+from balai.i18n import N_
 from balai_puskesmas import icd10, patients
 from balai_puskesmas.models import (
     Clinic,
@@ -61,11 +62,6 @@ __all__ = [
     "recorded_visit",
     "visits_of",
 ]
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; it is translated where it is shown."""
-    return message
 
 
 MAX_DIAGNOSES = 10
