@@ -27,7 +27,8 @@ Errors
 Lists
     A list endpoint takes ``?page=`` (from 1) and ``?per_page=`` (default
     ``API_PAGE_SIZE``, at most ``API_MAX_PAGE_SIZE``) and answers
-    ``{"items": [...], "page", "per_page", "total", "pages"}``. Sorting is
+    ``{"items": [...], "page", "per_page", "total", "pages"}`` (an empty list has
+    ``pages`` 0; :func:`paginate` also takes a ``session=``). Sorting is
     ``?sort=name`` or ``?sort=-name`` from an allow-list; filters are ordinary
     validated query fields, and a query parameter the schema does not declare is
     refused (422). Fields come from :mod:`balai.fields` (``Text``, ``Id``,
@@ -56,7 +57,16 @@ OpenAPI
 
 from balai.api.core import PREFIX, ApiBlueprint
 from balai.api.errors import ErrorSchema, field_errors
-from balai.api.lists import Page, PageArgs, PageDict, page_of, paginate, sort_field, sorted_by
+from balai.api.lists import (
+    Page,
+    PageArgs,
+    PageDict,
+    page_of,
+    paginate,
+    past_the_end,
+    sort_field,
+    sorted_by,
+)
 from balai.api.setup import init_app
 
 __all__ = [
@@ -70,6 +80,7 @@ __all__ = [
     "init_app",
     "page_of",
     "paginate",
+    "past_the_end",
     "sort_field",
     "sorted_by",
 ]

@@ -31,6 +31,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import validate
 from sqlalchemy import select
 
+from balai.api import PageDict, past_the_end
 from balai.auth import Department, current_user
 from balai.db import db
 from balai.fields import Id, Text
@@ -152,13 +153,13 @@ def _visible_or_404(complaint_id: int) -> Complaint:
 def inbox() -> tuple[str, int]:
     """Complaints routed to the officer's department (all of them for a region admin)."""
     data, errors = validate_form(OfficerFilters(), request.args)
-    found: services.Page = {"items": [], "page": 1, "per_page": PAGE_SIZE, "total": 0, "pages": 0}
+    found: PageDict = {"items": [], "page": 1, "per_page": PAGE_SIZE, "total": 0, "pages": 0}
     if data is not None:
         statement = services.filtered(
             _filters(data), select(Complaint).where(runtime.visible_to(current_user))
         )
         found = services.paginate(db.session, statement, data["page"], PAGE_SIZE)
-        if data["page"] > max(found["pages"], 1):
+        if past_the_end(found):
             abort(404)
     html = render_template(
         "pengaduan/officer/inbox.html",

@@ -30,6 +30,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from balai import ratelimit, storage
+from balai.api import PageDict, past_the_end
 from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.forms import validate_form
@@ -430,7 +431,7 @@ def mine() -> tuple[str, int]:
         data["page"],
         PAGE_SIZE,
     )
-    if data["page"] > max(found["pages"], 1):
+    if past_the_end(found):
         abort(404)
     return render_template("pengaduan/mine.html", found=found, labels=STATUS_LABELS), 200
 
@@ -679,12 +680,12 @@ def _feed_url() -> str | None:
 def _filtered_page(template: str, statement: Select[Any], **extra: Any) -> tuple[str, int]:
     args = MultiDict((k, v) for k, v in request.args.items(multi=True))
     filters, errors, page = filters_from(args)
-    found: services.Page = {"items": [], "page": 1, "per_page": PAGE_SIZE, "total": 0, "pages": 0}
+    found: PageDict = {"items": [], "page": 1, "per_page": PAGE_SIZE, "total": 0, "pages": 0}
     if filters is not None:
         found = services.paginate(
             db.session, services.filtered(filters, statement), page, PAGE_SIZE
         )
-        if page > max(found["pages"], 1):
+        if past_the_end(found):
             abort(404)
     html = render_template(
         template,

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import to_user_timezone, to_utc
 from werkzeug.wrappers import Response
 
+from balai.api import past_the_end
 from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.fields import int_arg
@@ -84,7 +85,7 @@ def _listing(status: Status) -> str:
         page=int_arg(request.args, "page") or 1,
         per_page=settings["page_size"],
     )
-    if page.page > page.pages:
+    if past_the_end(page):
         abort(404)
     scheduled = []
     if status == "active" and may_publish():

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from balai.api import past_the_end
 from balai.auth import current_user, end_session
 from balai.db import db, utcnow
 from balai.fields import int_arg
@@ -272,7 +273,7 @@ def flagged() -> Any:
     except PuskesmasError as exc:
         db.session.rollback()
         runtime.abort_for(exc)
-    if page > max(found["pages"], 1):
+    if past_the_end(found):
         db.session.rollback()
         abort(404)
     db.session.commit()

@@ -36,6 +36,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from balai.admin import refused
+from balai.api import past_the_end
 from balai.auth import User, current_user
 from balai.calendar import local_date
 from balai.db import db, utcnow
@@ -604,7 +605,7 @@ def patient(patient_id: int) -> Any:
         hidden = visits.hidden_visits(db.session, actor, patient_id)
     except PuskesmasError as exc:
         return _refuse(exc, actor)
-    if data["page"] > max(shown["pages"], 1):
+    if past_the_end(shown):
         db.session.rollback()
         abort(404)
     ids = patients.identifiers(runtime.vault(), found_patient)
@@ -1083,7 +1084,7 @@ def synonyms_page() -> Any:
     if page_data is None:
         abort(404)
     found = synonyms.listing(db.session, page_data["page"], SYNONYM_PAGE_SIZE)
-    if page_data["page"] > found["pages"]:
+    if past_the_end(found):
         abort(404)
     html = render_template(
         "puskesmas/records/synonyms.html",
@@ -1125,7 +1126,7 @@ def my_visits() -> Any:
         )
     except PuskesmasError as exc:
         return _refuse(exc, actor)
-    if data["page"] > max(found["pages"], 1):
+    if past_the_end(found):
         db.session.rollback()
         abort(404)
     facility_ids = {v.facility_id for v in found["items"]}

@@ -32,9 +32,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from marshmallow import validate
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from balai.api import paginate, past_the_end
 from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.fields import Date, Id, Text, int_arg
@@ -256,19 +257,11 @@ def static(filename: str) -> Response:
 @public
 def index() -> str:
     """The region's active puskesmas, their clinics and how many wait today."""
-    page = int_arg(request.args, "page") or 1
-    active = Facility.active.is_(True)
-    total = db.session.scalar(select(func.count()).select_from(Facility).where(active)) or 0
-    pages = ceil(total / PAGE_SIZE)
-    if page > max(pages, 1):
+    active = select(Facility).where(Facility.active.is_(True)).order_by(Facility.name, Facility.id)
+    found = paginate(active, int_arg(request.args, "page") or 1, PAGE_SIZE)
+    if past_the_end(found):
         abort(404)
-    facilities = db.session.scalars(
-        select(Facility)
-        .where(active)
-        .order_by(Facility.name, Facility.id)
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
+    facilities = found["items"]
     day = today()
     clinic_ids = [c.id for f in facilities for c in f.clinics if c.active]
     return render_template(
@@ -276,8 +269,8 @@ def index() -> str:
         facilities=facilities,
         waiting=queue.waiting_counts(db.session, day, clinic_ids),
         day=day,
-        page=page,
-        pages=pages,
+        page=found["page"],
+        pages=found["pages"],
         opening_hours=opening_hours,
         tel=tel_uri,
         sms_number=sms_number(),
