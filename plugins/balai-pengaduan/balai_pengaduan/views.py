@@ -7,7 +7,6 @@ import hashlib
 import re
 import secrets
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +18,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import get_timezone
@@ -37,6 +35,7 @@ from balai.forms import validate_form
 from balai.items import MenuItem, SearchResult
 from balai.permissions import public, require
 from balai.rules import rule_errors, rule_message
+from balai.static import serve_static
 from balai.storage import TenantFiles
 from balai.text import clean_text
 from balai_pengaduan import limiting, photos, runtime, services, sms
@@ -63,7 +62,7 @@ __all__ = [
 ]
 
 bp = Blueprint("pengaduan", __name__, url_prefix="/pengaduan", template_folder="templates")
-STATIC = Path(__file__).parent / "static"
+serve_static(bp)  # the plugin's style sheet: url_for("pengaduan.static", filename=...)
 PAGE_SIZE = 20
 HIDDEN_STATUSES = ("rejected",)  # spam and abuse stay off the public pages
 SUBMIT_FIELDS = (
@@ -78,13 +77,6 @@ SUBMIT_FIELDS = (
     "reporter_phone",
 )
 Errors = dict[str, list[str]]
-
-
-@bp.get("/pengaduan.css")
-@public
-def stylesheet() -> Response:
-    """The plugin's few styles (the CSP allows style sheets from this site only)."""
-    return send_from_directory(STATIC, "pengaduan.css", max_age=3600)
 
 
 @bp.get("/")

@@ -20,6 +20,7 @@ from balai.items import SearchResult, Widget
 from balai.permissions import has_permission, public, require
 from balai.rules import rule_errors
 from balai.settings import plugin_settings
+from balai.static import serve_static
 from balai_pengumuman import services
 from balai_pengumuman.models import Announcement, Status
 from balai_pengumuman.schemas import AnnouncementForm
@@ -29,11 +30,8 @@ PUBLISH = "pengumuman.publish_announcement"
 MANAGE = "pengumuman.manage_announcement"
 
 
-# Its static files (the plugin's stylesheet) are public by themselves, like every
-# blueprint's static_folder.
-bp = Blueprint(
-    PLUGIN, __name__, url_prefix="/pengumuman", template_folder="templates", static_folder="static"
-)
+bp = Blueprint(PLUGIN, __name__, url_prefix="/pengumuman", template_folder="templates")
+serve_static(bp)  # the plugin's style sheet: url_for("pengumuman.static", filename=...)
 
 
 def officer() -> services.Officer:

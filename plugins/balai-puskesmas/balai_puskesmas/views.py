@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from datetime import date
 from math import ceil
-from pathlib import Path
 from typing import Any
 
 import segno
@@ -23,7 +22,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     session,
     url_for,
 )
@@ -43,6 +41,7 @@ from balai.forms import FormSchema, validate_form
 from balai.permissions import public, require
 from balai.rules import rule_errors
 from balai.sms import webhook_enabled
+from balai.static import serve_static
 from balai_puskesmas import limiting, queue, runtime
 from balai_puskesmas.models import Clinic, Facility, Ticket
 from balai_puskesmas.services import PuskesmasError
@@ -60,7 +59,7 @@ __all__ = [
 ]
 
 bp = Blueprint("puskesmas", __name__, url_prefix="/puskesmas", template_folder="templates")
-STATIC = Path(__file__).parent / "static"
+serve_static(bp)  # style sheets and scripts: url_for("puskesmas.static", filename=...)
 PAGE_SIZE = 20
 TAKE_FIELDS = ("clinic", "day", "nik", "phone")
 DASH = "\u2013"  # an en dash between the first and last day, the opening and closing time
@@ -239,15 +238,6 @@ def private(body: Any, status: int | None = None) -> Response:
 
 def _user_id() -> int | None:
     return current_user.id if current_user.is_authenticated else None
-
-
-@bp.get("/static/<path:filename>", endpoint="static")
-@public
-def static(filename: str) -> Response:
-    """The plugin's style sheet (``url_for("puskesmas.static", filename="puskesmas.css")``):
-    the CSP allows style sheets from this site only. A route rather than a blueprint
-    ``static_folder``, so it carries ``@public`` like every other view."""
-    return send_from_directory(STATIC, filename, max_age=3600)
 
 
 # -- the list of puskesmas -----------------------------------------------------------
