@@ -233,7 +233,7 @@ def _form_page(
         announcement=announcement,
         values=values,
         errors=errors,
-        categories=services.CATEGORIES,
+        category_options=[(code, _(label)) for code, label in services.CATEGORIES.items()],
         departments=services.departments_for(db.session, officer()),
     )
     return html, 422 if errors else 200

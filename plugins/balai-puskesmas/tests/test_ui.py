@@ -299,8 +299,8 @@ def test_every_audited_action_has_an_accurate_label(client, enabled, login):
     login(client, role="admin")
     page = client.get("/puskesmas/kelola/audit").text
     # visit.export is an officer downloading the bundle, not the bundle being sent
-    assert '<option value="visit.export" >Visit\'s FHIR bundle downloaded</option>' in page
-    assert '<option value="patient.lookup" >Patient looked up by NIK</option>' in page
+    assert '<option value="visit.export">Visit\'s FHIR bundle downloaded</option>' in page
+    assert '<option value="patient.lookup">Patient looked up by NIK</option>' in page
 
 
 def test_units_are_translated(client, open_facility, umum, officer, add_patient, db_session):
