@@ -2,9 +2,10 @@
 
 Fixtures: ``app``, ``client``, ``tenant``, ``other_tenant``, ``other_client``,
 ``db_session``, ``login``, ``enable_plugin``, ``make_app``, ``make_tenant``, ``grant``,
-``give_role``, ``set_plugin_settings`` and ``sms_webhook``. :func:`serve` runs an app
-on a free port of 127.0.0.1 for tests that need a real HTTP client; :func:`downgraded`
-holds the database at an older revision for tests of data migrations. Markers:
+``give_role``, ``set_plugin_settings``, ``sms_webhook`` and ``run_command``.
+:func:`serve` runs an app on a free port of 127.0.0.1 for tests that need a real HTTP
+client; :func:`downgraded` holds the database at an older revision for tests of data
+migrations. Markers:
 ``@pytest.mark.balai_config(KEY=value)`` overrides settings and
 ``@pytest.mark.balai_plugins(obj, ...)`` registers plugin objects for one test.
 
@@ -730,6 +731,23 @@ def sms_webhook(app: Flask, tenant: TenantInfo) -> Callable[..., dict[str, str]]
         return {TOKEN_HEADER: token}
 
     return switch_on_webhook
+
+
+@pytest.fixture
+def run_command(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """``run_command("jobs", "run-due", input=None)``: run ``balai jobs run-due`` on the
+    test app, the core's commands and the plugins' alike, and return click's ``Result``
+    (``exit_code``, ``output``)."""
+    from balai.cli import cli
+
+    # FlaskGroup sets FLASK_RUN_FROM_CLI; monkeypatch keeps it from leaking into later tests.
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")
+    runner = app.test_cli_runner()
+
+    def invoke(*args: str, input: str | None = None) -> Any:
+        return runner.invoke(cli, list(args), input=input)
+
+    return invoke
 
 
 # -- migrations ------------------------------------------------------------------------
