@@ -36,11 +36,7 @@ from flask.logging import default_handler, wsgi_errors_stream
 from werkzeug.wrappers import Response
 
 __all__ = [
-    "HEADER",
     "bind_request_id",
-    "formatter",
-    "init_app",
-    "new_request_id",
     "request_id",
 ]
 

@@ -24,11 +24,6 @@ from flask import Blueprint, Flask, abort, current_app, g, request
 from balai import hookspecs
 
 __all__ = [
-    "Manifest",
-    "PluginInfo",
-    "Plugins",
-    "collect",
-    "enforce_route_access",
     "hooks",
     "plugins",
 ]

@@ -36,13 +36,9 @@ from balai.ratelimit import describe_spec, parse_spec
 __all__ = [
     "LimitSetting",
     "Secret",
-    "limit_fields",
     "open_secrets",
     "plugin_settings",
-    "resolve_settings",
-    "schema_for",
     "seal_secrets",
-    "secret_fields",
 ]
 
 log = logging.getLogger(__name__)

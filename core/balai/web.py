@@ -41,6 +41,8 @@ from balai.permissions import has_permission, public, require, role_label
 from balai.plugins import collect, plugins
 from balai.storage.base import StorageError
 
+__all__ = ["error_title", "register_error_format"]
+
 bp = Blueprint("balai_web", __name__)
 
 LANG_COOKIE = "balai_lang"

@@ -56,7 +56,10 @@ OpenAPI
 """
 
 from balai.api.core import PREFIX, ApiBlueprint
-from balai.api.errors import ErrorSchema, field_errors
+from balai.api.errors import ErrorSchema
+
+# Re-exported for the core's own modules, not public (docs/plugin-authors.md#the-public-surface).
+from balai.api.errors import field_errors as field_errors
 from balai.api.lists import (
     Page,
     PageArgs,
@@ -67,7 +70,7 @@ from balai.api.lists import (
     sort_field,
     sorted_by,
 )
-from balai.api.setup import init_app
+from balai.api.setup import init_app as init_app
 
 __all__ = [
     "PREFIX",
@@ -76,8 +79,6 @@ __all__ = [
     "Page",
     "PageArgs",
     "PageDict",
-    "field_errors",
-    "init_app",
     "page_of",
     "paginate",
     "past_the_end",

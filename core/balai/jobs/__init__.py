@@ -19,21 +19,22 @@ from __future__ import annotations
 from flask import Flask
 
 from balai.jobs import declaration, figures
-from balai.jobs.declaration import CORE, Job, JobDeclarationError, declared, job_named
+
+# Re-exported for the core's own modules, not public (docs/plugin-authors.md#the-public-surface).
+from balai.jobs.declaration import CORE as CORE
+from balai.jobs.declaration import Job, declared
+from balai.jobs.declaration import JobDeclarationError as JobDeclarationError
+from balai.jobs.declaration import job_named as job_named
 from balai.jobs.models import STATUSES, JobRun
 from balai.jobs.runner import enqueue
 from balai.plugins import Plugins
 
 __all__ = [
-    "CORE",
     "STATUSES",
     "Job",
-    "JobDeclarationError",
     "JobRun",
     "declared",
     "enqueue",
-    "init_app",
-    "job_named",
 ]
 
 

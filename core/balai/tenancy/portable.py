@@ -33,7 +33,11 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.orm import Session
 
-__all__ = ["Context", "Convert", "TenantData", "declarations"]
+__all__ = [
+    "Context",
+    "Convert",
+    "TenantData",
+]
 
 Row = dict[str, Any]
 
