@@ -27,9 +27,7 @@ from balai import storage
 from balai.db import db
 from balai.permissions import public
 
-__all__ = [
-    "add_check",
-]
+__all__ = ["add_check"]
 
 log = logging.getLogger(__name__)
 

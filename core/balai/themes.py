@@ -34,10 +34,7 @@ from balai import storage
 from balai.permissions import public
 from balai.static import send_static
 
-__all__ = [
-    "Theme",
-    "theme_static",
-]
+__all__ = ["Theme", "theme_static"]
 
 log = logging.getLogger(__name__)
 _SAFE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")

@@ -11,9 +11,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, render_template
 from flask_login import current_user
 
-__all__ = [
-    "refused",
-]
+__all__ = ["refused"]
 
 bp = Blueprint("balai_admin", __name__)
 

@@ -57,8 +57,6 @@ OpenAPI
 
 from balai.api.core import PREFIX, ApiBlueprint
 from balai.api.errors import ErrorSchema
-
-# Re-exported for the core's own modules, not public (docs/plugin-authors.md#the-public-surface).
 from balai.api.errors import field_errors as field_errors
 from balai.api.lists import (
     Page,
@@ -72,6 +70,8 @@ from balai.api.lists import (
 )
 from balai.api.setup import init_app as init_app
 
+# Only the names of __all__ are public (docs/plugin-authors.md#the-public-surface); those
+# imported above as themselves (``x as x``) are re-exported for the core's own modules.
 __all__ = [
     "PREFIX",
     "ApiBlueprint",

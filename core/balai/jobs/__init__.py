@@ -19,8 +19,6 @@ from __future__ import annotations
 from flask import Flask
 
 from balai.jobs import declaration, figures
-
-# Re-exported for the core's own modules, not public (docs/plugin-authors.md#the-public-surface).
 from balai.jobs.declaration import CORE as CORE
 from balai.jobs.declaration import Job, declared
 from balai.jobs.declaration import JobDeclarationError as JobDeclarationError
@@ -29,13 +27,9 @@ from balai.jobs.models import STATUSES, JobRun
 from balai.jobs.runner import enqueue
 from balai.plugins import Plugins
 
-__all__ = [
-    "STATUSES",
-    "Job",
-    "JobRun",
-    "declared",
-    "enqueue",
-]
+# Only the names of __all__ are public (docs/plugin-authors.md#the-public-surface); those
+# imported above as themselves (``x as x``) are re-exported for the core's own modules.
+__all__ = ["STATUSES", "Job", "JobRun", "declared", "enqueue"]
 
 
 def init_app(app: Flask, manager: Plugins) -> None:

@@ -17,8 +17,6 @@ plugins import only those of ``__all__`` (docs/plugin-authors.md#the-public-surf
 """
 
 from balai.tenancy.changes import TenancyError
-
-# Re-exported for the core's own modules, not public (docs/plugin-authors.md#the-public-surface).
 from balai.tenancy.changes import create_tenant as create_tenant
 from balai.tenancy.changes import disable_plugin as disable_plugin
 from balai.tenancy.changes import enable_plugin as enable_plugin
@@ -39,6 +37,8 @@ from balai.tenancy.registry import link_base as link_base
 from balai.tenancy.registry import normalise_host as normalise_host
 from balai.tenancy.registry import select_timezone as select_timezone
 
+# Only the names of __all__ are public (docs/plugin-authors.md#the-public-surface); those
+# imported above as themselves (``x as x``) are re-exported for the core's own modules.
 __all__ = [
     "DEFAULT_TIMEZONE",
     "TIMEZONES",
