@@ -260,7 +260,8 @@ def serve(app: Flask) -> Iterator[int]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-        db.engine_for(app).dispose()
+        if "balai.db" in app.extensions:  # a stand-in for another service has none
+            db.engine_for(app).dispose()
 
 
 def _postgres_database(server: str) -> tuple[str, Callable[[], None]]:
