@@ -3,6 +3,7 @@ upstream, and the evaluations it sends, against a stand-in upstream over real HT
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 from importlib.metadata import version as installed_version
@@ -213,15 +214,22 @@ def test_the_list_syncs_replies_and_works_while_the_upstream_is_down(
     assert "Last synced with the upstream registry" in page
 
 
-def test_the_thread_shows_replies_and_sends_the_regions_reply(client, admin, state, upstream_url):
-    _link(client, upstream_url)
-    location = _send(client).headers["Location"]
-    state.answer(1, "Which screen?")
-    assert "Which screen?" in client.get(location).text
-    response = client.post(location + "/balas", data={"body": "The announcement form."})
+def test_the_thread_shows_replies_and_sends_the_regions_reply(
+    client, admin, state, upstream_url, caplog
+):
+    with caplog.at_level(logging.INFO):
+        _link(client, upstream_url)
+        location = _send(client).headers["Location"]
+        state.answer(1, "Which screen?")
+        assert "Which screen?" in client.get(location).text
+        response = client.post(location + "/balas", data={"body": "The announcement form."})
     assert response.status_code == 302
     assert state.evaluations[0]["replies"][-1]["body"] == "The announcement form."
     assert client.post(location + "/balas", data={"body": ""}).status_code == 400
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for action in ("upstream.saved", "evaluation.sent", "evaluation.replied"):
+        assert f"admin {action} tenant=kota-a" in logged
+    assert TOKEN not in logged
 
 
 def test_the_job_syncs_each_region_with_a_token(app, client, admin, tenant, state, upstream_url):
