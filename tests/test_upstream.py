@@ -261,3 +261,16 @@ def test_only_region_admins_send_evaluations(client, login, role):
     login(client, role=role)
     assert client.get("/admin/evaluasi").status_code in {302, 403}
     assert client.get("/admin/registri").status_code in {302, 403}
+
+
+def test_a_thread_is_not_mixed_up_with_another_upstreams(client, admin, state, upstream_url):
+    _link(client, upstream_url)
+    location = _send(client).headers["Location"]
+    other = Upstream(tokens={TOKEN: {"feedback"}})
+    with serve(make_upstream(other)) as port:
+        _link(client, f"http://127.0.0.1:{port}")
+        page = client.get(location).text
+        assert "sent to another upstream registry" in page and "No Balinese" in page
+        response = client.post(location + "/balas", data={"body": "Still there?"})
+    assert response.status_code == 400
+    assert other.requests == [] and len(state.evaluations[0]["replies"]) == 0

@@ -31,6 +31,7 @@ __all__ = [
     "evaluation_payload",
     "link_of",
     "needs_sync",
+    "parse_time",
     "record_sync_failure",
     "save_link",
     "store_evaluation",
@@ -137,7 +138,8 @@ def evaluation_payload(data: Mapping[str, Any], version: str) -> dict[str, Any]:
     return payload
 
 
-def _when(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 time the upstream sent, aware (UTC when it names no zone); else ``None``."""
     if not isinstance(value, str):
         return None
     try:
@@ -193,8 +195,8 @@ def store_evaluation(
         row.replies = []
     if item.get("url"):
         row.url = str(item["url"])[:500]
-    row.created_at = _when(item.get("created_at")) or row.created_at or now
-    row.updated_at = _when(item.get("updated_at")) or row.updated_at or now
+    row.created_at = parse_time(item.get("created_at")) or row.created_at or now
+    row.updated_at = parse_time(item.get("updated_at")) or row.updated_at or now
     row.synced_at = now
     return row
 

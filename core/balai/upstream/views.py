@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
@@ -23,7 +24,7 @@ from balai.forms import validate_form
 from balai.permissions import require
 from balai.plugins import plugins as plugin_manager
 from balai.upstream import services
-from balai.upstream.client import UpstreamError, UpstreamInvalid
+from balai.upstream.client import RegistryClient, UpstreamError, UpstreamInvalid
 from balai.upstream.forms import (
     SEVERITY_LABELS,
     STATUS_LABELS,
@@ -233,10 +234,23 @@ def _own(evaluation_id: int) -> UpstreamEvaluation:
     return row
 
 
+def _elsewhere(row: UpstreamEvaluation, client: RegistryClient) -> None:
+    """Refuse to talk about ``row`` with an upstream other than the one it was sent to
+    (the region changed its upstream since): ids are only unique per upstream."""
+    if client.base_url != row.upstream:
+        raise UpstreamError(
+            _l(
+                "This evaluation was sent to another upstream registry (%(url)s).",
+                url=row.upstream,
+            )
+        )
+
+
 def _refresh(row: UpstreamEvaluation) -> UpstreamError | None:
     """Fetch this evaluation again; the error, if that failed (the copy is kept)."""
     try:
         with services.client_for(db.session, g.tenant.id, _app()) as client:
+            _elsewhere(row, client)
             services.store_evaluation(db.session, row.upstream, client.evaluation(row.remote_id))
     except UpstreamError as exc:
         db.session.rollback()
@@ -246,9 +260,11 @@ def _refresh(row: UpstreamEvaluation) -> UpstreamError | None:
 
 
 def _thread(row: UpstreamEvaluation, problem: UpstreamError | None, errors: Errors) -> str:
+    replies = [{**r, "at": services.parse_time(r.get("created_at"))} for r in row.replies or []]
     return render_template(
         "balai/admin/evaluation.html",
         evaluation=row,
+        replies=replies,
         problem=problem,
         severity_labels=SEVERITY_LABELS,
         status_labels=STATUS_LABELS,
@@ -275,6 +291,7 @@ def reply(evaluation_id: int) -> Any:
     if data is not None:
         try:
             with services.client_for(db.session, g.tenant.id, _app()) as client:
+                _elsewhere(row, client)
                 client.reply(row.remote_id, data["body"])
         except UpstreamError as exc:
             errors = _upstream_errors(exc)
