@@ -274,3 +274,16 @@ def test_a_thread_is_not_mixed_up_with_another_upstreams(client, admin, state, u
         response = client.post(location + "/balas", data={"body": "Still there?"})
     assert response.status_code == 400
     assert other.requests == [] and len(state.evaluations[0]["replies"]) == 0
+
+
+@pytest.mark.balai_config(REGISTRY_URL_PER_REGION=False)
+def test_the_operator_may_keep_every_region_on_the_deployments_address(
+    app, client, admin, tenant, state, upstream_url
+):
+    app.config["REGISTRY_URL"] = upstream_url
+    assert 'name="url"' not in client.get("/admin/registri").text
+    _link(client, "http://10.0.0.1:8080")  # ignored: only the token is the region's
+    with db.tenant_session(tenant.id) as session:
+        assert session.scalar(select(UpstreamLink.url)) is None
+    assert _send(client).status_code == 302
+    assert len(state.evaluations) == 1

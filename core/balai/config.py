@@ -116,6 +116,9 @@ DEFAULTS: dict[str, Any] = {
     # 'balai plugins' commands search and install from, unless told otherwise
     # ("https://balai.example.go.id"); each region may set its own. None: no default.
     "REGISTRY_URL": None,
+    # Whether region admins may point their region at another upstream address (the
+    # server then fetches addresses they choose); False: always REGISTRY_URL.
+    "REGISTRY_URL_PER_REGION": True,
     # CSRF tokens live as long as the session.
     "WTF_CSRF_TIME_LIMIT": None,
 }

@@ -60,8 +60,9 @@ def link_of(session: Session) -> UpstreamLink | None:
 
 
 def upstream_url(link: UpstreamLink | None, app: Flask) -> str | None:
-    """The region's upstream address: its own, else the deployment's ``REGISTRY_URL``."""
-    if link is not None and link.url:
+    """The region's upstream address: its own (where ``REGISTRY_URL_PER_REGION``
+    allows one), else the deployment's ``REGISTRY_URL``."""
+    if link is not None and link.url and app.config.get("REGISTRY_URL_PER_REGION", True):
         return link.url
     default = app.config.get("REGISTRY_URL")
     return str(default).rstrip("/") if default else None

@@ -55,17 +55,18 @@ def upstream() -> Any:
     if request.method == "POST":
         data, errors = validate_form(LinkForm(), request.form)
         if data is not None:
+            own_url = _app().config.get("REGISTRY_URL_PER_REGION", True)
             services.save_link(
                 db.session,
                 g.tenant.id,
                 _app(),
-                url=data["url"],
+                url=data["url"] if own_url else None,
                 token=data["token"],
                 forget_token=data["forget_token"] and not data["token"],
             )
             db.session.commit()
             token = "removed" if data["forget_token"] else "replaced" if data["token"] else "kept"
-            audit("upstream.saved", url=data["url"] or "(deployment)", token=token)
+            audit("upstream.saved", url=(own_url and data["url"]) or "(deployment)", token=token)
             flash(_("The upstream registry settings have been saved."), "ok")
             return redirect(url_for("balai_admin.upstream"))
     link = services.link_of(db.session)
@@ -74,6 +75,7 @@ def upstream() -> Any:
         link=link,
         url=services.upstream_url(link, _app()),
         default_url=_app().config.get("REGISTRY_URL"),
+        own_url=_app().config.get("REGISTRY_URL_PER_REGION", True),
         token_hint=services.token_hint(services.token_of(link, g.tenant.id, _app()))
         if link is not None and link.token
         else None,
