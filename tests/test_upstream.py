@@ -3,8 +3,10 @@ upstream, and the evaluations it sends, against a stand-in upstream over real HT
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
+import zipfile
 from collections.abc import Iterator
 from importlib.metadata import version as installed_version
 from io import BytesIO
@@ -14,7 +16,9 @@ from sqlalchemy import select
 from upstream import Release, Upstream, make_upstream
 
 from balai.cli import cli
+from balai.crypto import sealer
 from balai.db import db, utcnow
+from balai.tenancy.archive import export_tenant
 from balai.testing import serve, travel
 from balai.upstream import RegistryClient, UpstreamRefused, UpstreamUnreachable, services
 from balai.upstream.client import UpstreamNotFound
@@ -109,8 +113,6 @@ def test_the_token_is_stored_sealed_and_never_shown(app, client, admin, tenant, 
         stored = session.scalar(select(UpstreamLink))
         assert stored.url == upstream_url
         assert stored.token.startswith("v1:") and TOKEN not in stored.token
-        from balai.crypto import sealer
-
         assert sealer(TOKEN_KEY, tenant.id, app).open(stored.token) == TOKEN
     page = client.get("/admin/registri").text
     assert TOKEN not in page and "…6789" in page
@@ -287,3 +289,14 @@ def test_the_operator_may_keep_every_region_on_the_deployments_address(
         assert session.scalar(select(UpstreamLink.url)) is None
     assert _send(client).status_code == 302
     assert len(state.evaluations) == 1
+
+
+def test_a_regions_archive_keeps_the_address_but_not_the_token(app, tenant, tmp_path):
+    with db.tenant_session(tenant.id) as session:
+        services.save_link(session, tenant.id, app, url="https://hulu.example.go.id", token=TOKEN)
+    manifest = export_tenant(app, tenant.slug, tmp_path / "a.zip")
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        rows = archive.read("tables/balai_upstream_link.jsonl").decode().splitlines()
+    [row] = [json.loads(line) for line in rows]
+    assert row["url"] == "https://hulu.example.go.id" and row["token"] is None
+    assert "upstream registry token" in manifest["dropped"]
