@@ -120,6 +120,11 @@ def test_the_token_is_stored_sealed_and_never_shown(app, client, admin, tenant, 
     _link(client, upstream_url, token="")
     with db.tenant_session(tenant.id) as session:
         assert session.scalar(select(UpstreamLink.token)).startswith("v1:")
+    # Removing it leaves none.
+    response = client.post("/admin/registri", data={"url": upstream_url, "forget_token": "1"})
+    assert response.status_code == 302
+    with db.tenant_session(tenant.id) as session:
+        assert session.scalar(select(UpstreamLink.token)) is None
 
 
 @pytest.mark.balai_config(REGISTRY_URL="https://registry.example.go.id/")

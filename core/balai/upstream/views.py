@@ -65,7 +65,7 @@ def upstream() -> Any:
                 forget_token=data["forget_token"] and not data["token"],
             )
             db.session.commit()
-            token = "removed" if data["forget_token"] else "replaced" if data["token"] else "kept"
+            token = "replaced" if data["token"] else "removed" if data["forget_token"] else "kept"
             audit("upstream.saved", url=(own_url and data["url"]) or "(deployment)", token=token)
             flash(_("The upstream registry settings have been saved."), "ok")
             return redirect(url_for("balai_admin.upstream"))
