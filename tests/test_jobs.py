@@ -238,7 +238,7 @@ def test_two_schedulers_claim_a_slot_once(make_app, regions):
             again = claim_due(second, datetime.now(UTC))
     assert sorted((job.name, t.slug) for job, _id, t in claimed) == sorted(
         (name, slug)
-        for name in ("core.deliver-outbox", "sample.boom", "sample.ping")
+        for name in ("core.deliver-outbox", "core.sync-evaluations", "sample.boom", "sample.ping")
         for slug in ("kota-a", "kota-b")
     )
     assert again == []
@@ -412,13 +412,14 @@ def test_with_redis_two_schedulers_enqueue_a_slot_once(rq_app, make_app):
 
     other = make_app(REDIS_URL=REDIS, JOBS_QUEUE=rq_app.config["JOBS_QUEUE"])
     with at(START):
-        assert scheduler.tick(rq_app) == 6  # 3 scheduled jobs x 2 regions
+        assert scheduler.tick(rq_app) == 8  # 4 scheduled jobs x 2 regions
         assert scheduler.tick(other) == 0
-    assert queue.counts(rq_app)["queued"] == 6
+    assert queue.counts(rq_app)["queued"] == 8
     with rq_app.app_context():
         _work(rq_app)
     assert {(r.job, r.status) for r in runs()} == {
         ("core.deliver-outbox", "done"),
+        ("core.sync-evaluations", "done"),
         ("sample.ping", "done"),
         ("sample.boom", "retrying"),
     }
@@ -498,7 +499,7 @@ def test_with_redis_the_scheduler_loop_enqueues_each_slot_once(rq_app):
     stops = iter([False, False, True])  # two checks, then stopped
     with at(START):
         run_forever(rq_app, 0, stop=lambda: next(stops))
-        assert queue.counts(rq_app)["queued"] == 6  # 3 scheduled jobs x 2 regions, once
+        assert queue.counts(rq_app)["queued"] == 8  # 4 scheduled jobs x 2 regions, once
 
 
 @pytest.mark.balai_plugins(Sample())
@@ -525,11 +526,11 @@ def test_with_redis_a_run_claimed_but_never_enqueued_is_enqueued_later(rq_app):
         lost = claim(declared(rq_app)["sample.later"], kota_a, "key:lost", datetime.now(UTC))
     with at(START, seconds=4 * 60):
         scheduler.tick(rq_app)
-        assert queue.counts(rq_app)["queued"] == 6  # the slots due; not yet the lost run
+        assert queue.counts(rq_app)["queued"] == 8  # the slots due; not yet the lost run
     with at(START, seconds=6 * 60):
         scheduler.tick(rq_app)
         scheduler.tick(rq_app)
-        assert queue.counts(rq_app)["queued"] == 6 + 2 + 1  # 10:13's outbox runs, and it, once
+        assert queue.counts(rq_app)["queued"] == 8 + 2 + 1  # 10:13's outbox runs, and it, once
     with rq_app.app_context(), at(START, seconds=6 * 60):
         _work(rq_app)
     assert [r.status for r in runs() if r.id == lost] == ["done"]

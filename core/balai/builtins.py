@@ -19,6 +19,7 @@ from balai.jobs import Job
 from balai.permissions import ROLES, Permission, permissions_of, route_access
 from balai.tenancy import TenantInfo
 from balai.tenancy.portable import Context, Convert, TenantData
+from balai.upstream.jobs import sync_evaluations
 
 
 @hookimpl(trylast=True)
@@ -41,6 +42,11 @@ def register_permissions() -> list[Permission]:
             admin_only=True,
         ),
         Permission("balai.manage_calendar", _l("Keep the region's own holidays")),
+        Permission(
+            "balai.send_evaluations",
+            _l("Send evaluations of the region's plugins to the upstream registry"),
+            admin_only=True,
+        ),
     ]
 
 
@@ -55,7 +61,8 @@ def register_jobs(app: Flask) -> list[Job]:
     # Each message keeps its own attempts (OUTBOX_MAX_ATTEMPTS): the run is not retried.
     # A slow mail server gets SMTP_TIMEOUT per message, hence the longer limit.
     return [
-        Job("core.deliver-outbox", deliver_outbox, schedule="* * * * *", retries=0, time_limit=600)
+        Job("core.deliver-outbox", deliver_outbox, schedule="* * * * *", retries=0, time_limit=600),
+        Job("core.sync-evaluations", sync_evaluations, schedule="7 * * * *", time_limit=120),
     ]
 
 
@@ -125,6 +132,20 @@ def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
             permission="balai.manage_plugins",
             order=70,
         ),
+        MenuItem(
+            _("Upstream registry"),
+            url_for("balai_admin.upstream"),
+            section="admin",
+            permission="balai.manage_plugins",
+            order=80,
+        ),
+        MenuItem(
+            _("Evaluations"),
+            url_for("balai_admin.evaluations"),
+            section="admin",
+            permission="balai.send_evaluations",
+            order=85,
+        ),
     ]
     if user is not None:
         items.append(
@@ -185,6 +206,13 @@ def _plugin_state_load(row: dict[str, Any], context: Context) -> dict[str, Any]:
     }
 
 
+def _upstream_link_dump(row: dict[str, Any], context: Context) -> dict[str, Any]:
+    """The upstream address without the sealed registry token: it opens with this key only."""
+    if row.get("token"):
+        context.drop("upstream registry token")
+    return {**row, "token": None, "synced_at": None, "sync_error": None}
+
+
 def _user_load(row: dict[str, Any], context: Context) -> dict[str, Any]:
     """A region's account has one of the region roles (as ``create_user`` checks)."""
     if row.get("role") not in ROLES:
@@ -220,6 +248,7 @@ def tenant_data() -> TenantData:
         convert={
             "balai_plugin_state": Convert(dump=_plugin_state_dump, load=_plugin_state_load),
             "balai_user": Convert(load=_user_load),
+            "balai_upstream_link": Convert(dump=_upstream_link_dump),
         },
         files_check={"logo-": _logo_file},
     )

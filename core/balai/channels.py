@@ -48,19 +48,13 @@ if TYPE_CHECKING:
     from balai.tenancy import TenantInfo
 
 __all__ = [
-    "STATUSES",
     "Channel",
     "ChannelError",
     "Delivery",
-    "EmailChannel",
     "InboundSms",
     "Message",
     "OutboxMessage",
     "SmsKeyword",
-    "SmsOutboxChannel",
-    "channels",
-    "deliver_pending",
-    "keywords",
     "mask",
     "open_message",
     "queue",

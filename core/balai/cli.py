@@ -49,6 +49,7 @@ from balai.tenancy import (
 )
 from balai.tenancy.commands import commands as archive_commands
 from balai.tenancy.models import Tenant
+from balai.upstream.cli import PLUGIN_COMMANDS, registry_group
 
 __all__ = [
     "InstanceError",
@@ -454,3 +455,6 @@ cli.add_command(worker_command)
 cli.add_command(scheduler_command)
 for archive_command in archive_commands:
     tenants_group.add_command(archive_command)
+for upstream_command in PLUGIN_COMMANDS:
+    plugins_group.add_command(upstream_command)
+cli.add_command(registry_group)

@@ -112,6 +112,13 @@ DEFAULTS: dict[str, Any] = {
     # Log lines of the handler Balai installs when logging is not configured: "text"
     # for people, "json" (one object a line) for log collectors.
     "LOG_FORMAT": "text",
+    # The upstream registry regions send evaluations and usage reports to, and the
+    # 'balai plugins' commands search and install from, unless told otherwise
+    # ("https://balai.example.go.id"); each region may set its own. None: no default.
+    "REGISTRY_URL": None,
+    # Whether region admins may point their region at another upstream address (the
+    # server then fetches addresses they choose); False: always REGISTRY_URL.
+    "REGISTRY_URL_PER_REGION": True,
     # CSRF tokens live as long as the session.
     "WTF_CSRF_TIME_LIMIT": None,
 }

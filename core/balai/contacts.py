@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["EMAIL_MAX", "email_address", "mobile_number", "recipient_key"]
+__all__ = ["email_address", "mobile_number", "recipient_key"]
 
 EMAIL_MAX = 254  # RFC 5321's longest forward path, less its angle brackets
 _DOTS_IGNORED = frozenset({"gmail.com", "googlemail.com"})  # one mailbox, any dots

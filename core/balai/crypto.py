@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, current_app
 
-__all__ = ["PREFIX", "SealError", "Sealer", "is_sealed", "sealer"]
+__all__ = ["SealError", "Sealer", "is_sealed", "sealer"]
 
 PREFIX = "v1:"
 _NONCE = 12

@@ -42,7 +42,6 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "Base",
-    "Database",
     "TenantContextError",
     "TenantOptional",
     "TenantScoped",

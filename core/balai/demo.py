@@ -57,25 +57,7 @@ from balai.tenancy import (
     registry,
 )
 
-__all__ = [
-    "BROWSER_UNSAFE_PORTS",
-    "DEMO_PASSWORD",
-    "DEMO_ROLES",
-    "DEPARTMENTS",
-    "MAILBOX_PATH",
-    "MAILBOX_SETTINGS",
-    "TENANTS",
-    "DemoTenant",
-    "DemoUser",
-    "add_demo_roles",
-    "build",
-    "demo_command",
-    "demo_users",
-    "link_settings",
-    "open_demo",
-    "plugin_plan",
-    "safe_port",
-]
+__all__ = ["DEMO_PASSWORD", "TENANTS", "DemoTenant", "build", "link_settings"]
 
 # Published on purpose: every demo account has this password, and the command prints it.
 DEMO_PASSWORD = "demo-balai-2025"  # noqa: S105

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import IO
 
-__all__ = ["NoRoom", "is_partial", "write_whole"]
+__all__ = ["NoRoom", "write_whole"]
 
 _NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})  # the disk, or the user's quota, is full
 

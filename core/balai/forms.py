@@ -22,7 +22,7 @@ from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from balai.i18n import translate_error
 from balai.text import clean_text
 
-__all__ = ["CleanParameters", "CleanRequest", "FormSchema", "validate_form"]
+__all__ = ["FormSchema", "validate_form"]
 
 
 class CleanParameters(ImmutableMultiDict[str, str]):

@@ -27,7 +27,7 @@ from balai import storage
 from balai.db import db
 from balai.permissions import public
 
-__all__ = ["add_check", "init_app"]
+__all__ = ["add_check"]
 
 log = logging.getLogger(__name__)
 

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from balai.tenancy import TenantInfo
     from balai.tenancy.portable import TenantData
 
+# The specifications below are public as documented in docs/hooks.md; the marker is for
+# plugins' own events. ``balai.hookimpl`` is imported from ``balai``.
+__all__ = ["hookspec"]
+
 hookspec = pluggy.HookspecMarker("balai")
 hookimpl = pluggy.HookimplMarker("balai")
 

@@ -20,6 +20,8 @@ from flask_babel import gettext
 
 from balai.plugins import Plugins
 
+__all__ = ["N_", "format_datetime", "format_time"]
+
 CORE_TRANSLATIONS = Path(__file__).parent / "translations"
 
 

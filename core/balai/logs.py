@@ -35,14 +35,7 @@ from flask import Flask, g, has_request_context, request
 from flask.logging import default_handler, wsgi_errors_stream
 from werkzeug.wrappers import Response
 
-__all__ = [
-    "HEADER",
-    "bind_request_id",
-    "formatter",
-    "init_app",
-    "new_request_id",
-    "request_id",
-]
+__all__ = ["bind_request_id", "request_id"]
 
 HEADER = "X-Request-ID"
 ENVIRON_KEY = "HTTP_X_REQUEST_ID"

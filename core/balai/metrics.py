@@ -57,7 +57,7 @@ from balai.db import db
 from balai.permissions import public
 from balai.plugins import plugins
 
-__all__ = ["add_collector", "child_exit", "init_app", "multiprocess_dir"]
+__all__ = ["add_collector"]
 
 log = logging.getLogger(__name__)
 

@@ -34,13 +34,8 @@ from flask_login import current_user
 
 __all__ = [
     "OPERATOR",
-    "PUBLIC",
-    "RESERVED_ROLES",
     "ROLES",
     "Permission",
-    "RouteProblem",
-    "access_of",
-    "custom_role",
     "custom_roles_of",
     "give_refusal",
     "grant_refusal",
@@ -52,8 +47,6 @@ __all__ = [
     "role_label",
     "role_permissions",
     "role_refusal",
-    "route_access",
-    "route_problems",
 ]
 
 ROLES = ("warga", "opd", "admin")

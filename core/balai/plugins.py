@@ -24,15 +24,7 @@ from flask import Blueprint, Flask, abort, current_app, g, request
 
 from balai import hookspecs
 
-__all__ = [
-    "Manifest",
-    "PluginInfo",
-    "Plugins",
-    "collect",
-    "enforce_route_access",
-    "hooks",
-    "plugins",
-]
+__all__ = ["hooks", "plugins"]
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "balai.plugins"

@@ -64,23 +64,16 @@ from werkzeug.exceptions import TooManyRequests as _TooManyRequests
 from balai.db import Base, make_engine
 
 __all__ = [
-    "DatabaseStorage",
     "Limit",
     "Outcome",
-    "RateCounter",
-    "StorageError",
     "TooManyRequests",
     "clear",
     "client_key",
     "describe_spec",
-    "dispose",
     "hit",
     "hit_all",
     "parse_spec",
     "refund",
-    "retry_message",
-    "storage",
-    "storage_url",
     "valid_spec",
 ]
 

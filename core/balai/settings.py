@@ -33,17 +33,7 @@ from balai.crypto import SealError, is_sealed, sealer
 from balai.fields import Text
 from balai.ratelimit import describe_spec, parse_spec
 
-__all__ = [
-    "LimitSetting",
-    "Secret",
-    "limit_fields",
-    "open_secrets",
-    "plugin_settings",
-    "resolve_settings",
-    "schema_for",
-    "seal_secrets",
-    "secret_fields",
-]
+__all__ = ["LimitSetting", "Secret", "open_secrets", "plugin_settings", "seal_secrets"]
 
 log = logging.getLogger(__name__)
 #: The purpose the settings key is derived for (:func:`balai.crypto.sealer`).

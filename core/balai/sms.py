@@ -26,7 +26,7 @@ from balai.permissions import public
 from balai.tenancy import Tenant, TenantInfo, bump_state, registry
 from balai.web import error_response
 
-__all__ = ["TOKEN_HEADER", "bp", "rotate_token", "webhook_enabled"]
+__all__ = ["webhook_enabled"]
 
 log = logging.getLogger(__name__)
 bp = Blueprint("balai_sms", __name__)

@@ -1,8 +1,11 @@
 """pytest plugin for Balai and its plugins (loaded through the ``pytest11`` entry point).
 
 Fixtures: ``app``, ``client``, ``tenant``, ``other_tenant``, ``other_client``,
-``db_session``, ``login``, ``enable_plugin`` and ``make_app``. :func:`serve` runs an
-app on a free port of 127.0.0.1 for tests that need a real HTTP client. Markers:
+``db_session``, ``login``, ``enable_plugin``, ``make_app``, ``make_tenant``, ``grant``,
+``give_role``, ``set_plugin_settings``, ``sms_webhook`` and ``run_command``.
+:func:`serve` runs an app on a free port of 127.0.0.1 for tests that need a real HTTP
+client; :func:`downgraded` holds the database at an older revision for tests of data
+migrations. Markers:
 ``@pytest.mark.balai_config(KEY=value)`` overrides settings and
 ``@pytest.mark.balai_plugins(obj, ...)`` registers plugin objects for one test.
 
@@ -42,7 +45,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -51,20 +54,28 @@ from balai import ratelimit
 from balai.auth.accounts import create_user
 from balai.auth.models import User
 from balai.db import Base, db
-from balai.tenancy import RoleGrant, TenantInfo, bump_state, create_tenant
+from balai.permissions import OPERATOR, ROLES
+from balai.permissions import registry as permission_registry
+from balai.tenancy import (
+    CustomRole,
+    RoleGrant,
+    RoleMember,
+    TenantInfo,
+    bump_state,
+    create_tenant,
+    save_plugin_settings,
+)
 from balai.tenancy import enable_plugin as switch_on
 from balai.tenancy import registry as tenant_registry
 
 __all__ = [
     "INSTANTS",
-    "NOW_VARIABLE",
     "PASSWORD",
     "DatabaseClockError",
-    "TenantClient",
     "csrf_token",
+    "downgraded",
     "make_test_app",
     "serve",
-    "session_instant",
     "travel",
 ]
 
@@ -249,7 +260,8 @@ def serve(app: Flask) -> Iterator[int]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-        db.engine_for(app).dispose()
+        if "balai.db" in app.extensions:  # a stand-in for another service has none
+            db.engine_for(app).dispose()
 
 
 def _postgres_database(server: str) -> tuple[str, Callable[[], None]]:
@@ -587,3 +599,176 @@ def login(app: Flask, tenant: TenantInfo) -> Callable[..., User]:
 from balai.proof.plugin import check_plugin  # noqa: E402
 
 __all__ += ["check_plugin"]
+# -- regions, grants, settings ------------------------------------------------------------
+
+
+@pytest.fixture
+def make_tenant(app: Flask, enable_plugin: Callable[..., TenantInfo]) -> Callable[..., TenantInfo]:
+    """``make_tenant(slug, *, name=None, plugins=(), domains=())``: another region.
+
+    It is served at ``http://<slug>.test`` (or its ``domains``), is named ``name``
+    (default: the slug in words, ``"Kota C"`` for ``kota-c``) and has ``plugins``
+    switched on in order, as ``enable_plugin`` does.
+    """
+
+    def make(
+        slug: str,
+        *,
+        name: str | None = None,
+        plugins: tuple[str, ...] | list[str] = (),
+        domains: tuple[str, ...] | list[str] = (),
+    ) -> TenantInfo:
+        title = name or slug.replace("-", " ").title()
+        made = create_tenant(app, slug, title, list(domains) or [f"{slug}.test"])
+        for plugin in plugins:
+            made = enable_plugin(plugin, tenant=made)
+        return made
+
+    return make
+
+
+@pytest.fixture
+def grant(app: Flask, tenant: TenantInfo) -> Callable[..., None]:
+    """``grant(role, permission, *, granted=True)``: ``tenant`` grants a declared
+    permission to a role, as its admin would on the roles page.
+
+    ``role`` is a built-in role (``warga``, ``opd``, ``admin``) or the slug of one of
+    the region's custom roles, created (named after its slug) if it does not exist.
+    ``granted=False`` withdraws the permission instead.
+    """
+
+    def do_grant(role: str, permission: str, *, granted: bool = True) -> None:
+        if permission not in permission_registry(app).permissions:
+            raise ValueError(f"no installed plugin declares the permission {permission!r}")
+        if role == OPERATOR:
+            raise ValueError("platform operators hold every permission; grant to a region's role")
+        with db.tenant_session(tenant.id) as session:
+            if role in ROLES:
+                _grant_built_in(session, role, permission, granted)
+            else:
+                custom = _custom_role(session, role)
+                held = [name for name in custom.permissions if name != permission]
+                custom.permissions = [*held, permission] if granted else held
+            bump_state(session)
+
+    return do_grant
+
+
+def _grant_built_in(session: Session, role: str, permission: str, granted: bool) -> None:
+    found = session.scalar(
+        select(RoleGrant).where(RoleGrant.role == role, RoleGrant.permission == permission)
+    )
+    if found is None:
+        session.add(RoleGrant(role=role, permission=permission, granted=granted))
+    else:
+        found.granted = granted
+
+
+def _custom_role(session: Session, slug: str) -> CustomRole:
+    """The region's custom role ``slug``, created if it does not exist."""
+    found = session.scalar(select(CustomRole).where(CustomRole.slug == slug))
+    if found is None:
+        found = CustomRole(slug=slug, name=slug, description="", permissions=[])
+        session.add(found)
+        session.flush()
+    return found
+
+
+@pytest.fixture
+def give_role(app: Flask, tenant: TenantInfo) -> Callable[[User, str], None]:
+    """``give_role(user, role)``: a user of ``tenant`` holds the region's custom role
+    ``role`` too (created, without permissions, if it does not exist; ``grant`` adds them)."""
+
+    def give(user: User, role: str) -> None:
+        if role in ROLES or role == OPERATOR:
+            raise ValueError(f"{role} is a built-in role: pass role= to login or create_user")
+        with db.tenant_session(tenant.id) as session:
+            custom = _custom_role(session, role)
+            session.add(RoleMember(user_id=user.id, role_id=custom.id, created_by="test"))
+            bump_state(session)
+
+    return give
+
+
+@pytest.fixture
+def set_plugin_settings(app: Flask, tenant: TenantInfo) -> Callable[..., TenantInfo]:
+    """``set_plugin_settings(plugin, **values)``: ``tenant``'s own settings of ``plugin``
+    become ``values``, as if its admin saved them on the plugin's settings page.
+
+    The values go through the plugin's settings schema first: one it refuses raises
+    marshmallow's ``ValidationError`` naming the field, and nothing is stored. Secrets
+    are sealed. Settings not given follow the deployment's and the schema's defaults
+    (``set_plugin_settings(plugin)`` alone is "back to defaults"). Returns the
+    refreshed ``TenantInfo``.
+    """
+    from balai.settings import schema_for
+
+    def store(plugin: str, /, **values: Any) -> TenantInfo:
+        schema_cls = schema_for(plugin, app)
+        if schema_cls is None:
+            raise LookupError(f"plugin {plugin!r} is not installed or declares no settings")
+        schema = schema_cls()
+        dumped = schema.dump(schema.load(values, partial=True))
+        own = {key: value for key, value in dumped.items() if key in values}
+        save_plugin_settings(app, tenant, plugin, own, by="test")
+        refreshed = tenant_registry(app).by_id(tenant.id)
+        assert refreshed is not None
+        return refreshed
+
+    return store
+
+
+@pytest.fixture
+def sms_webhook(app: Flask, tenant: TenantInfo) -> Callable[..., dict[str, str]]:
+    """``sms_webhook(tenant=None)``: switch the region's inbound SMS webhook on (default:
+    ``tenant``) with a fresh token, and return the headers its gateway sends:
+    ``client.post("/-/sms/masuk", data={"from": ..., "text": ...}, headers=sms_webhook())``.
+    """
+    from balai.sms import TOKEN_HEADER, rotate_token
+
+    def switch_on_webhook(tenant: TenantInfo = tenant) -> dict[str, str]:
+        token = rotate_token(app, tenant)
+        assert token is not None
+        return {TOKEN_HEADER: token}
+
+    return switch_on_webhook
+
+
+@pytest.fixture
+def run_command(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """``run_command("jobs", "run-due", input=None)``: run ``balai jobs run-due`` on the
+    test app, the core's commands and the plugins' alike, and return click's ``Result``
+    (``exit_code``, ``output``)."""
+    from balai.cli import cli
+
+    # FlaskGroup sets FLASK_RUN_FROM_CLI; monkeypatch keeps it from leaking into later tests.
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")
+    runner = app.test_cli_runner()
+
+    def invoke(*args: str, input: str | None = None) -> Any:
+        return runner.invoke(cli, list(args), input=input)
+
+    return invoke
+
+
+# -- migrations ------------------------------------------------------------------------
+
+
+@contextmanager
+def downgraded(app: Flask, revision: str) -> Iterator[None]:
+    """Hold the database at ``revision`` of a branch (``"pengaduan_0003"``, or
+    ``"pengaduan_0006-1"`` for the one before) for the block, then upgrade every branch
+    to its head again, even if the block fails: for tests of a plugin's data migrations.
+
+    Close or roll back the test's sessions first: an open transaction holds the
+    tables the migration changes.
+    """
+    from alembic import command
+
+    from balai import schema
+
+    command.downgrade(schema.alembic_config(app), revision)
+    try:
+        yield
+    finally:
+        schema.upgrade(app)

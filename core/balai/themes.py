@@ -24,7 +24,6 @@ from flask import (
     g,
     has_app_context,
     request,
-    send_from_directory,
     url_for,
 )
 from flask.templating import DispatchingJinjaLoader
@@ -33,8 +32,9 @@ from werkzeug.wrappers import Response
 
 from balai import storage
 from balai.permissions import public
+from balai.static import send_static
 
-__all__ = ["Theme", "ThemedFlask", "theme_static"]
+__all__ = ["Theme", "theme_static"]
 
 log = logging.getLogger(__name__)
 _SAFE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -170,7 +170,7 @@ def static(theme: str, filename: str) -> Response:
     found = app.themes.get(theme)
     if found is None:
         abort(404)
-    return send_from_directory(found.static, filename, max_age=60 * 60 * 24)
+    return send_static(found.static, filename, max_age=60 * 60 * 24)
 
 
 @bp.route("/-/tenant.css")

@@ -20,7 +20,7 @@ from flask import (
     request,
 )
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import get_locale
+from flask_babel import LazyString, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -40,6 +40,8 @@ from balai.items import MapLayer, MenuItem, SearchResult, Widget
 from balai.permissions import has_permission, public, require, role_label
 from balai.plugins import collect, plugins
 from balai.storage.base import StorageError
+
+__all__ = ["error_title", "register_error_format"]
 
 bp = Blueprint("balai_web", __name__)
 
@@ -322,7 +324,7 @@ def _http_error(exc: HTTPException) -> Any:
         return render(exc)
     status = exc.code or 500
     data = getattr(exc, "data", None)
-    message = data.get("message") if isinstance(data, dict) else None
+    message = abort_message(data.get("message") if isinstance(data, dict) else None)
     if isinstance(exc, CSRFError):
         page = page_for_refused_form()  # a page's form: shown again, filled in
         if page is not None:
@@ -333,7 +335,7 @@ def _http_error(exc: HTTPException) -> Any:
         exc.description,
         field_errors(data),
         code=_error_code(status, exc),
-        message=message if isinstance(message, str) else None,
+        message=message,
     )
     headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
     retry_after = getattr(exc, "retry_after", None)
@@ -343,6 +345,19 @@ def _http_error(exc: HTTPException) -> Any:
     if status == 401 and _wants_json() and not challenged:
         headers.append(("WWW-Authenticate", "Bearer"))
     return body, status, headers
+
+
+def abort_message(message: object) -> str | None:
+    """The ``message`` of ``abort(..., message=...)`` in the request's language.
+
+    An ``N_`` message id is translated now, a lazy string (``lazy_gettext``) rendered
+    now; a message already translated by the view stays as it is.
+    """
+    if isinstance(message, LazyString):
+        return str(message)
+    if isinstance(message, str) and message:
+        return _(message)
+    return None
 
 
 def _database_error(exc: DBAPIError) -> Any:

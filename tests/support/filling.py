@@ -9,6 +9,7 @@ from balai.jobs import declared, enqueue
 from balai.jobs.runner import runs_for
 from balai.plugins import plugins
 from balai.tenancy import TenancyError, TenantInfo, enable_plugin, registry
+from balai.upstream import UpstreamEvaluation
 
 
 def enable_all(app: Flask, tenant: TenantInfo) -> TenantInfo:
@@ -28,10 +29,24 @@ def enable_all(app: Flask, tenant: TenantInfo) -> TenantInfo:
 
 
 def fill(app: Flask, tenant: TenantInfo) -> None:
-    """Each enabled plugin's demo data; a plugin that fails fails the test."""
+    """Each enabled plugin's demo data; a plugin that fails fails the test. And an
+    evaluation the region sent upstream (no token: the pages never call the upstream)."""
     with db.tenant_session(tenant.id) as session:
         for name in sorted(tenant.plugins):
             plugins(app).relay(frozenset({name})).populate_demo(tenant=tenant, session=session)
+        session.add(
+            UpstreamEvaluation(
+                upstream="http://upstream.invalid",
+                remote_id=1,
+                plugin="pengumuman",
+                version="0.1.0",
+                severity="medium",
+                title=f"Evaluasi {tenant.slug}",
+                body=f"Yang kurang di {tenant.name}",
+                status="answered",
+                replies=[{"author": "Hulu", "from_upstream": True, "body": "Terima kasih"}],
+            )
+        )
 
 
 def enqueue_jobs(app: Flask, tenant: TenantInfo) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, render_template
 from flask_login import current_user
 
-__all__ = ["audit", "bp", "refused"]
+__all__ = ["refused"]
 
 bp = Blueprint("balai_admin", __name__)
 

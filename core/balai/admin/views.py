@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from balai.admin import appearance, bp, departments, holidays, plugins, roles, sms, users
 from balai.jobs import views as jobs
 from balai.permissions import require
+from balai.upstream import views as upstream
 from balai.web import menu
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "plugins",
     "roles",
     "sms",
+    "upstream",
     "users",
 ]
 

@@ -20,13 +20,15 @@ Errors
     Every error is ``{"error": {"code": ..., "message": ..., "fields": {...}}}``;
     ``code`` is stable (``not_found``, ``unprocessable_entity``, ``csrf_failed``,
     ...), ``message`` is translated, and on 422 ``fields`` maps each invalid
-    input field to its messages. ``flask_smorest.abort(409, message=...)`` sets
-    the message.
+    input field to its messages. ``flask_smorest.abort(409, message=N_(...))``
+    sets the message, translated into the request's language when the error is
+    answered (an ``N_`` id or a lazy string).
 
 Lists
     A list endpoint takes ``?page=`` (from 1) and ``?per_page=`` (default
     ``API_PAGE_SIZE``, at most ``API_MAX_PAGE_SIZE``) and answers
-    ``{"items": [...], "page", "per_page", "total", "pages"}``. Sorting is
+    ``{"items": [...], "page", "per_page", "total", "pages"}`` (an empty list has
+    ``pages`` 0; :func:`paginate` also takes a ``session=``). Sorting is
     ``?sort=name`` or ``?sort=-name`` from an allow-list; filters are ordinary
     validated query fields, and a query parameter the schema does not declare is
     refused (422). Fields come from :mod:`balai.fields` (``Text``, ``Id``,
@@ -54,10 +56,22 @@ OpenAPI
 """
 
 from balai.api.core import PREFIX, ApiBlueprint
-from balai.api.errors import ErrorSchema, field_errors
-from balai.api.lists import Page, PageArgs, PageDict, page_of, paginate, sort_field, sorted_by
-from balai.api.setup import init_app
+from balai.api.errors import ErrorSchema
+from balai.api.errors import field_errors as field_errors
+from balai.api.lists import (
+    Page,
+    PageArgs,
+    PageDict,
+    page_of,
+    paginate,
+    past_the_end,
+    sort_field,
+    sorted_by,
+)
+from balai.api.setup import init_app as init_app
 
+# Only the names of __all__ are public (docs/plugin-authors.md#the-public-surface); those
+# imported above as themselves (``x as x``) are re-exported for the core's own modules.
 __all__ = [
     "PREFIX",
     "ApiBlueprint",
@@ -65,10 +79,9 @@ __all__ = [
     "Page",
     "PageArgs",
     "PageDict",
-    "field_errors",
-    "init_app",
     "page_of",
     "paginate",
+    "past_the_end",
     "sort_field",
     "sorted_by",
 ]

@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import ColumnElement
 
 from balai.db import db
@@ -59,20 +59,34 @@ class PageDict(TypedDict):
     pages: int
 
 
-def paginate(query: Select[Any], page: int, per_page: int) -> PageDict:
+def paginate(
+    query: Select[Any], page: int, per_page: int, *, session: Session | None = None
+) -> PageDict:
     """Run ``query`` for one page, counting all its rows (the tenant filter applies).
 
-    Give ``query`` a total order (e.g. end with the primary key) so pages do not overlap.
+    On ``db.session``, or on ``session`` (a service's, a job's). Give ``query`` a total
+    order (e.g. end with the primary key) so pages do not overlap. A page below 1 is
+    page 1. An empty list has ``pages`` 0, and its page 1 is answered, with no items.
     """
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    session = db.session if session is None else session
+    page = max(page, 1)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
     return {
         "items": list(rows),
         "page": page,
         "per_page": per_page,
-        "total": total or 0,
-        "pages": math.ceil((total or 0) / per_page),
+        "total": total,
+        "pages": math.ceil(total / per_page),
     }
+
+
+def past_the_end(found: PageDict) -> bool:
+    """Whether ``found`` is a page after the last one (a web page answers 404 then).
+
+    Page 1 is never past the end, even of an empty list.
+    """
+    return found["page"] > max(found["pages"], 1)
 
 
 def sort_field(allowed: Iterable[str], default: str) -> Text:

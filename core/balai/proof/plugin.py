@@ -29,22 +29,18 @@ from balai.permissions import registry as permission_registry
 from balai.permissions import route_problems
 from balai.plugins import ENTRY_POINT_GROUP, PluginInfo, plugins
 
+# The core's own modules also use KEYWORDS, messages_of, package_dir, plugin_tables,
+# rules_of and scratch_app; they are not public (docs/plugin-authors.md).
 __all__ = [
-    "KEYWORDS",
     "catalogue_completeness",
     "catalogue_problems",
     "check_plugin",
     "convention_problems",
     "distribution_problems",
     "hook_problems",
-    "messages_of",
     "migration_problems",
     "model_differences",
-    "package_dir",
-    "plugin_tables",
     "route_problems_of",
-    "rules_of",
-    "scratch_app",
     "settings_problems",
     "sweep_problems",
 ]

@@ -76,24 +76,9 @@ from balai.schema import tenant_tables
 from balai.tenancy import TenantInfo
 from balai.tenancy.registry import TENANTLESS_ENDPOINTS
 
-__all__ = [
-    "Keys",
-    "Observer",
-    "Regions",
-    "Rows",
-    "Sweep",
-    "SweepResult",
-    "Tally",
-    "Target",
-    "a_credentials_on_b",
-    "a_on_its_own_host",
-    "row_security_not_forced",
-    "rows_of",
-    "run_sweep",
-    "sign_in",
-    "spoofed_hosts",
-    "targets",
-]
+# The other names here serve the core's own proof tests (tests/proof); the public ones are
+# those docs/plugin-authors.md lists.
+__all__ = ["Regions", "SweepResult", "run_sweep", "sign_in"]
 
 PART = "cross-tenant sweep"
 REFUSED = frozenset({400, 401, 403, 404, 405, 409, 422})

@@ -39,15 +39,9 @@ __all__ = [
     "NotFound",
     "Stat",
     "StorageError",
-    "Store",
     "TenantFiles",
-    "check",
-    "check_key",
     "for_tenant",
-    "init_app",
-    "open_store",
     "send",
-    "store",
 ]
 
 EXTENSION = "balai.storage"

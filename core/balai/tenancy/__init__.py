@@ -12,63 +12,39 @@
     Creating regions and switching their plugins on and off; a refused change
     raises :class:`TenancyError`.
 
-Import these names from ``balai.tenancy`` itself, not from its modules.
+The core imports these names from ``balai.tenancy`` itself, not from its modules;
+plugins import only those of ``__all__`` (docs/plugin-authors.md#the-public-surface).
 """
 
-from balai.tenancy.changes import (
-    TenancyError,
-    create_tenant,
-    disable_plugin,
-    enable_plugin,
-    save_plugin_settings,
-)
-from balai.tenancy.models import (
-    DEFAULT_TIMEZONE,
-    TIMEZONES,
-    CustomRole,
-    Domain,
-    PluginState,
-    RoleGrant,
-    RoleMember,
-    StateVersion,
-    Tenant,
-    bump_state,
-)
-from balai.tenancy.registry import (
-    RoleInfo,
-    TenantInfo,
-    current_tenant,
-    external_url,
-    init_app,
-    link_base,
-    normalise_host,
-    registry,
-    select_timezone,
-)
+from balai.tenancy.changes import TenancyError
+from balai.tenancy.changes import create_tenant as create_tenant
+from balai.tenancy.changes import disable_plugin as disable_plugin
+from balai.tenancy.changes import enable_plugin as enable_plugin
+from balai.tenancy.changes import save_plugin_settings as save_plugin_settings
+from balai.tenancy.models import DEFAULT_TIMEZONE, TIMEZONES
+from balai.tenancy.models import CustomRole as CustomRole
+from balai.tenancy.models import Domain as Domain
+from balai.tenancy.models import PluginState as PluginState
+from balai.tenancy.models import RoleGrant as RoleGrant
+from balai.tenancy.models import RoleMember as RoleMember
+from balai.tenancy.models import StateVersion as StateVersion
+from balai.tenancy.models import Tenant as Tenant
+from balai.tenancy.models import bump_state as bump_state
+from balai.tenancy.registry import RoleInfo as RoleInfo
+from balai.tenancy.registry import TenantInfo, current_tenant, external_url, registry
+from balai.tenancy.registry import init_app as init_app
+from balai.tenancy.registry import link_base as link_base
+from balai.tenancy.registry import normalise_host as normalise_host
+from balai.tenancy.registry import select_timezone as select_timezone
 
+# Only the names of __all__ are public (docs/plugin-authors.md#the-public-surface); those
+# imported above as themselves (``x as x``) are re-exported for the core's own modules.
 __all__ = [
     "DEFAULT_TIMEZONE",
     "TIMEZONES",
-    "CustomRole",
-    "Domain",
-    "PluginState",
-    "RoleGrant",
-    "RoleInfo",
-    "RoleMember",
-    "StateVersion",
     "TenancyError",
-    "Tenant",
     "TenantInfo",
-    "bump_state",
-    "create_tenant",
     "current_tenant",
-    "disable_plugin",
-    "enable_plugin",
     "external_url",
-    "init_app",
-    "link_base",
-    "normalise_host",
     "registry",
-    "save_plugin_settings",
-    "select_timezone",
 ]

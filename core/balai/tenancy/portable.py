@@ -33,7 +33,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.orm import Session
 
-__all__ = ["Context", "Convert", "TenantData", "declarations"]
+__all__ = ["Context", "Convert", "TenantData"]
 
 Row = dict[str, Any]
 

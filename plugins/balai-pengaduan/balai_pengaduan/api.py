@@ -24,8 +24,8 @@ from balai.db import db
 from balai.fields import AwareDateTime, Date, Id, Integer, Text
 from balai.i18n import N_
 from balai.permissions import has_permission, require
+from balai.rules import rule_errors
 from balai_pengaduan import reporters, runtime, services
-from balai_pengaduan.forms import rule_errors
 from balai_pengaduan.models import Category, Complaint, ComplaintEvent
 from balai_pengaduan.officer import identity_shown, move, permission_for, targets_for
 from balai_pengaduan.workflow import STATUSES

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from balai.auth import Department
 from balai.db import db
+from balai.geojson import feature_collection, point
 from balai.items import MapLayer, Widget
 from balai.permissions import public
 from balai_pengaduan import runtime, services
@@ -58,18 +59,15 @@ def geojson() -> Any:
         Complaint.longitude.is_not(None),
         public_condition(),
     )
-    features = [_feature(row) for row in db.session.execute(stmt.limit(MAX_FEATURES))]
-    response: Response = jsonify({"type": "FeatureCollection", "features": features})
-    response.content_type = "application/geo+json"
-    return response
+    return feature_collection(_feature(row) for row in db.session.execute(stmt.limit(MAX_FEATURES)))
 
 
 def _feature(row: Any) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "id": row.id,
-        "geometry": {"type": "Point", "coordinates": [row.longitude, row.latitude]},
-        "properties": {
+    return point(
+        row.id,
+        row.latitude,
+        row.longitude,
+        {
             "status": row.status,
             "status_label": _(STATUS_LABELS[row.status]),
             "category": row.code,
@@ -77,7 +75,7 @@ def _feature(row: Any) -> dict[str, Any]:
             "submitted_at": row.submitted_at.isoformat(),
             "url": url_for("pengaduan.detail", complaint_id=row.id),
         },
-    }
+    )
 
 
 # -- what the hooks return ---------------------------------------------------------------

@@ -16,8 +16,8 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from balai.contacts import email_address
 from balai.fields import Date, Id, Integer, PageNumber, Text
 from balai.forms import FormSchema
-from balai_pengaduan.services import PRIVACY, ComplaintError
-from balai_pengaduan.workflow import STATUS_LABELS, STATUSES
+from balai_pengaduan.services import PRIVACY
+from balai_pengaduan.workflow import STATUSES
 
 __all__ = [
     "ApiClientForm",
@@ -31,7 +31,6 @@ __all__ = [
     "ReopenForm",
     "SubmitForm",
     "TransitionForm",
-    "rule_errors",
 ]
 
 CODE_RE = r"^[A-Z0-9_]{1,30}$"
@@ -268,11 +267,3 @@ class OfficerFilters(ComplaintFilters):
         load_default=None, error_messages={"invalid": _l("Choose a department from the list.")}
     )
     q = Text(load_default="", validate=validate.Length(max=100))
-
-
-def rule_errors(exc: ComplaintError) -> dict[str, list[str]]:
-    """A service rule's refusal, translated, keyed by the field at fault."""
-    values = {
-        k: gettext(STATUS_LABELS[v]) if v in STATUS_LABELS else v for k, v in exc.values.items()
-    }
-    return {exc.field or "_form": [gettext(str(exc), **values)]}

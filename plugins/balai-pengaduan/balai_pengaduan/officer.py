@@ -31,15 +31,17 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import validate
 from sqlalchemy import select
 
+from balai.api import PageDict, past_the_end
 from balai.auth import Department, current_user
 from balai.db import db
 from balai.fields import Id, Text
 from balai.forms import FormSchema, validate_form
 from balai.i18n import N_
 from balai.permissions import has_permission, require
+from balai.rules import rule_errors
 from balai.storage import TenantFiles
 from balai_pengaduan import after_photos, photos, reporters, runtime, services
-from balai_pengaduan.forms import OfficerFilters, TransitionForm, rule_errors
+from balai_pengaduan.forms import OfficerFilters, TransitionForm
 from balai_pengaduan.models import Area, Category, Complaint, ComplaintEvent
 from balai_pengaduan.views import PAGE_SIZE, normalise_code
 from balai_pengaduan.workflow import (
@@ -151,13 +153,13 @@ def _visible_or_404(complaint_id: int) -> Complaint:
 def inbox() -> tuple[str, int]:
     """Complaints routed to the officer's department (all of them for a region admin)."""
     data, errors = validate_form(OfficerFilters(), request.args)
-    found: services.Page = {"items": [], "page": 1, "per_page": PAGE_SIZE, "total": 0, "pages": 0}
+    found: PageDict = {"items": [], "page": 1, "per_page": PAGE_SIZE, "total": 0, "pages": 0}
     if data is not None:
         statement = services.filtered(
             _filters(data), select(Complaint).where(runtime.visible_to(current_user))
         )
         found = services.paginate(db.session, statement, data["page"], PAGE_SIZE)
-        if data["page"] > max(found["pages"], 1):
+        if past_the_end(found):
             abort(404)
     html = render_template(
         "pengaduan/officer/inbox.html",
@@ -379,7 +381,7 @@ def _commit(change: Callable[[TenantFiles, list[str]], Any]) -> Errors | None:
     except services.ComplaintError as exc:
         errors = rule_errors(exc)
     except photos.PhotoError as exc:
-        errors = {"photos": [_(str(exc), **exc.values)]}
+        errors = rule_errors(exc)
     except BaseException:
         db.session.rollback()
         photos.remove(directory, written)

@@ -51,6 +51,7 @@ from balai import ratelimit
 from balai.db import db, utcnow
 from balai.fields import MAX_DATE, MIN_DATE, Id, in_date_range, load_int
 from balai.permissions import public
+from balai.rules import rule_message
 from balai.tenancy import TenantInfo
 from balai.text import xml_document
 from balai.web import error_title, register_error_format
@@ -356,7 +357,7 @@ def create_request(fmt: str) -> Response:
     except services.ComplaintError as exc:
         db.session.rollback()
         reservation.give_back()
-        raise Open311Error(400, _(str(exc), **exc.values)) from exc
+        raise Open311Error(400, rule_message(exc)) from exc
     except Open311Error:
         reservation.give_back()
         raise

@@ -35,6 +35,7 @@ from balai import storage
 from balai.i18n import N_
 from balai.images import ImageError, Prepared
 from balai.images import prepare as prepare_images
+from balai.rules import RuleError
 from balai.text import clean_text
 
 __all__ = [
@@ -65,12 +66,11 @@ PreparedPhoto = Prepared  # a checked, re-encoded photo, still in memory
 logger = logging.getLogger(__name__)
 
 
-class PhotoError(ValueError):
-    """A photo was refused. ``str()`` is a msgid; ``values`` fill its placeholders."""
+class PhotoError(RuleError):
+    """A photo was refused: a rule error of the ``photos`` field."""
 
     def __init__(self, message: str, **values: object) -> None:
-        super().__init__(message)
-        self.values = values
+        super().__init__({"photos": message}, params=values)
 
 
 def chosen(uploads: Iterable[FileStorage]) -> list[FileStorage]:

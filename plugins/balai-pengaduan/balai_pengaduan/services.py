@@ -6,20 +6,22 @@ the time, so every rule can be tested with fixed dates.
 
 from __future__ import annotations
 
-import math
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, TypedDict
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from balai.api import PageDict
+from balai.api import paginate as balai_paginate
 from balai.calendar import WorkingCalendar, local_date
 from balai.crypto import Sealer
 from balai.db import TenantContextError
 from balai.i18n import N_
+from balai.rules import Label, RuleError
 from balai_pengaduan import geo, reporters
 from balai_pengaduan.models import (
     Area,
@@ -29,13 +31,18 @@ from balai_pengaduan.models import (
     ComplaintEvent,
     Support,
 )
-from balai_pengaduan.workflow import OPEN_STATUSES, STATUSES, action_for, can_transition
+from balai_pengaduan.workflow import (
+    OPEN_STATUSES,
+    STATUS_LABELS,
+    STATUSES,
+    action_for,
+    can_transition,
+)
 
 __all__ = [
     "ComplaintError",
     "Context",
     "Filters",
-    "Page",
     "Submission",
     "due_date",
     "filtered",
@@ -68,13 +75,12 @@ MAX_RATING_COMMENT = 2000
 MAX_DESCRIPTION = 5000
 
 
-class ComplaintError(ValueError):
+class ComplaintError(RuleError):
     """A rule refused the change; ``field`` names the input at fault. ``str()`` is a msgid."""
 
     def __init__(self, message: str, field: str | None = None, **values: Any) -> None:
-        super().__init__(message)
+        super().__init__({field or "": message}, params=values)
         self.field = field
-        self.values = values
 
 
 @dataclass(frozen=True)
@@ -317,8 +323,8 @@ def transition(
         raise ComplaintError(
             N_("A complaint that is %(current)s cannot become %(target)s."),
             "status",
-            current=complaint.status,
-            target=target,
+            current=Label(STATUS_LABELS[complaint.status]),
+            target=Label(STATUS_LABELS[target]),
         )
     note = note.strip()
     routed_to_actor = (
@@ -623,17 +629,7 @@ def filtered(filters: Filters, statement: Select[Any] | None = None) -> Select[A
     return stmt.order_by(Complaint.submitted_at.desc(), Complaint.id.desc())
 
 
-class Page(TypedDict):
-    """One page of complaints, shaped like the core's ``PageDict`` (the API's ``Page``)."""
-
-    items: list[Complaint]
-    page: int
-    per_page: int
-    total: int
-    pages: int
-
-
-def paginate(session: Session, statement: Select[Any], page: int, per_page: int) -> Page:
+def paginate(session: Session, statement: Select[Any], page: int, per_page: int) -> PageDict:
     """One page of ``statement`` (a :func:`filtered` select, in its order) and the exact total.
 
     The page's ids come first, then their rows ("late row lookup"): with the list
@@ -642,14 +638,8 @@ def paginate(session: Session, statement: Select[Any], page: int, per_page: int)
     Give ``statement`` a total order (end with the id) so pages do not overlap.
     """
     ids_only = statement.with_only_columns(Complaint.id)
-    total = session.scalar(select(func.count()).select_from(ids_only.order_by(None).subquery()))
-    ids = list(session.scalars(ids_only.limit(per_page).offset((page - 1) * per_page)))
+    found = balai_paginate(ids_only, page, per_page, session=session)
+    ids = found["items"]
     rows = session.scalars(select(Complaint).where(Complaint.id.in_(ids))) if ids else []
     by_id = {complaint.id: complaint for complaint in rows}
-    return {
-        "items": [by_id[i] for i in ids if i in by_id],
-        "page": page,
-        "per_page": per_page,
-        "total": total or 0,
-        "pages": math.ceil((total or 0) / per_page),
-    }
+    return {**found, "items": [by_id[i] for i in ids if i in by_id]}

@@ -7,7 +7,6 @@ import hashlib
 import re
 import secrets
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +18,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import get_timezone
@@ -30,11 +28,14 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from balai import ratelimit, storage
+from balai.api import PageDict, past_the_end
 from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.forms import validate_form
 from balai.items import MenuItem, SearchResult
 from balai.permissions import public, require
+from balai.rules import rule_errors, rule_message
+from balai.static import serve_static
 from balai.storage import TenantFiles
 from balai.text import clean_text
 from balai_pengaduan import limiting, photos, runtime, services, sms
@@ -44,7 +45,6 @@ from balai_pengaduan.forms import (
     RatingForm,
     ReopenForm,
     SubmitForm,
-    rule_errors,
 )
 from balai_pengaduan.models import Area, Category, Complaint, Photo
 from balai_pengaduan.workflow import OPEN_STATUSES, STATUS_LABELS, STATUSES
@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 bp = Blueprint("pengaduan", __name__, url_prefix="/pengaduan", template_folder="templates")
-STATIC = Path(__file__).parent / "static"
+serve_static(bp)  # the plugin's style sheet: url_for("pengaduan.static", filename=...)
 PAGE_SIZE = 20
 HIDDEN_STATUSES = ("rejected",)  # spam and abuse stay off the public pages
 SUBMIT_FIELDS = (
@@ -77,13 +77,6 @@ SUBMIT_FIELDS = (
     "reporter_phone",
 )
 Errors = dict[str, list[str]]
-
-
-@bp.get("/pengaduan.css")
-@public
-def stylesheet() -> Response:
-    """The plugin's few styles (the CSP allows style sheets from this site only)."""
-    return send_from_directory(STATIC, "pengaduan.css", max_age=3600)
 
 
 @bp.get("/")
@@ -132,7 +125,7 @@ def submit() -> Any:
         read, photo_errors = _keep_photos(kept)
     except photos.StorageFull as exc:  # the disk is full: nothing was kept or saved
         reservation.give_back()
-        page, _status = _submit_page(values, {"photos": [_(str(exc), **exc.values)]}, token)
+        page, _status = _submit_page(values, rule_errors(exc), token)
         return page, 507
 
     def not_sent() -> None:
@@ -161,7 +154,7 @@ def submit() -> Any:
         return _submit_page(values, rule_errors(exc), token)
     except photos.PhotoError as exc:  # the disk is full: nothing was saved
         reservation.give_back()
-        page, _status = _submit_page(values, {"photos": [_(str(exc), **exc.values)]}, token)
+        page, _status = _submit_page(values, rule_errors(exc), token)
         return page, 507
     kept.clear()
     return redirect(url_for(".submitted", kode=complaint.tracking_code))
@@ -226,7 +219,7 @@ def _keep_photos(kept: photos.Pending) -> tuple[bool, Errors]:
     except photos.StorageFull:
         raise
     except photos.PhotoError as exc:
-        return True, {"photos": [_(str(exc), **exc.values)]}
+        return True, rule_errors(exc)
     return True, {}
 
 
@@ -430,7 +423,7 @@ def mine() -> tuple[str, int]:
         data["page"],
         PAGE_SIZE,
     )
-    if data["page"] > max(found["pages"], 1):
+    if past_the_end(found):
         abort(404)
     return render_template("pengaduan/mine.html", found=found, labels=STATUS_LABELS), 200
 
@@ -634,7 +627,7 @@ def support(complaint_id: int) -> Response:
         added = services.support(db.session, complaint, _supporter())
     except services.ComplaintError as exc:
         db.session.rollback()
-        flash(rule_errors(exc)[exc.field or "_form"][0], "error")
+        flash(rule_message(exc), "error")
         return redirect(url_for(".detail", complaint_id=complaint.id))
     db.session.commit()
     if added:
@@ -679,12 +672,12 @@ def _feed_url() -> str | None:
 def _filtered_page(template: str, statement: Select[Any], **extra: Any) -> tuple[str, int]:
     args = MultiDict((k, v) for k, v in request.args.items(multi=True))
     filters, errors, page = filters_from(args)
-    found: services.Page = {"items": [], "page": 1, "per_page": PAGE_SIZE, "total": 0, "pages": 0}
+    found: PageDict = {"items": [], "page": 1, "per_page": PAGE_SIZE, "total": 0, "pages": 0}
     if filters is not None:
         found = services.paginate(
             db.session, services.filtered(filters, statement), page, PAGE_SIZE
         )
-        if page > max(found["pages"], 1):
+        if past_the_end(found):
             abort(404)
     html = render_template(
         template,

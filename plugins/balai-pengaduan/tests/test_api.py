@@ -201,15 +201,10 @@ def test_verify_and_forward_to_another_department(client, two, login, pupr, stor
 
 
 def test_officer_may_work_but_not_verify_where_the_region_withdrew_it(
-    client, two, login, db_session, stored, tenant
+    client, two, login, db_session, stored, grant
 ):
-    from balai.db import db
-    from balai.tenancy import RoleGrant, bump_state
-
     garbage, _road = two
-    with db.tenant_session(tenant.id) as session:
-        session.add(RoleGrant(role="opd", permission="pengaduan.verify_complaint", granted=False))
-        bump_state(session)
+    grant("opd", "pengaduan.verify_complaint", granted=False)
     login(client, role="opd", department="DLH")
     move = client.post(f"{API}/{garbage.id}/transitions", json={"status": "verified"})
     assert move.status_code == 403

@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from balai.db import utcnow
 from balai.images import prepare as prepare_images
-from balai.sms import rotate_token
 from balai.testing import travel
 from balai_pengaduan import photos, services, views
 from balai_pengaduan.clients import create_client
@@ -466,15 +465,12 @@ def test_the_boundary_setting_must_be_a_polygon(app):
 
 
 def test_the_sms_instructions_name_the_number_and_the_codes(
-    app, client, enabled, sampah, jalan, db_session
+    client, enabled, sampah, jalan, db_session, set_plugin_settings, sms_webhook
 ):
     assert "Lapor lewat SMS" not in client.get("/pengaduan/").text  # no number, no webhook
-    settings = dict(enabled.plugin_settings.get("pengaduan", {}), sms_number="0812 1708 1708")
-    from balai.tenancy import save_plugin_settings
-
-    save_plugin_settings(app, enabled, "pengaduan", settings, by="uji")
+    set_plugin_settings("pengaduan", sms_number="0812 1708 1708")
     assert "Lapor lewat SMS" not in client.get("/pengaduan/").text  # the webhook is not set up
-    rotate_token(app, enabled)
+    sms_webhook()
     page = client.get("/pengaduan/").text
     assert "Lapor lewat SMS" in page
     assert "0812 1708 1708" in page

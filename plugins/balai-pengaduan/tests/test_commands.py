@@ -118,17 +118,14 @@ def test_a_key_works_only_in_its_own_region(run, both, other_tenant, db_session)
 
 
 def test_the_deadline_check_is_a_job_run_once_per_region(
-    app, both, other_tenant, sampah, complaint, db_session, monkeypatch
+    app, both, other_tenant, sampah, complaint, db_session, run_command
 ):
-    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")  # the balai group sets it
-    from balai.cli import cli
     from balai.testing import travel
 
     make_overdue(db_session, complaint())
-    runner = app.test_cli_runner()
     with travel("2026-03-04T00:20:00+07:00"):  # the 00:15 slot, in the region's zone
-        result = runner.invoke(cli, ["jobs", "run-due"])
-        again = runner.invoke(cli, ["jobs", "run-due"])
+        result = run_command("jobs", "run-due")
+        again = run_command("jobs", "run-due")
     assert result.exit_code == 0, result.output
     slot = "2026-03-03T17:15:00Z"
     assert f"pengaduan.check-deadlines kota-a {slot}: done (1 newly overdue)" in result.output

@@ -12,7 +12,6 @@ from xml.etree import ElementTree as ET
 import pytest
 from sqlalchemy import select
 
-from balai.sms import TOKEN_HEADER, rotate_token
 from balai_pengaduan.clients import create_client
 from balai_pengaduan.models import Category, Complaint, ComplaintEvent
 
@@ -85,12 +84,11 @@ def test_open311_post_drops_control_characters(client, enabled, sampah, db_sessi
     assert request.findtext("description") == CLEANED
 
 
-def test_sms_drops_control_characters(app, client, enabled, sampah, db_session):
-    token = rotate_token(app, enabled)
+def test_sms_drops_control_characters(client, enabled, sampah, db_session, sms_webhook):
     response = client.post(
         "/-/sms/masuk",
         data={"from": "+6281234567890", "text": f"ADUAN SAMPAH {HOSTILE}"},
-        headers={TOKEN_HEADER: token},
+        headers=sms_webhook(),
     )
     assert response.status_code == 200
     [saved] = complaints(db_session)

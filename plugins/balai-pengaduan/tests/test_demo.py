@@ -110,10 +110,8 @@ def test_officers_act_in_office_hours_and_reporters_have_varied_names(tenant, db
     assert len(names) > 150 and max(names.values()) <= 2
 
 
-def test_lebak_gets_its_own_map_and_the_data_is_deterministic(app, db_session, tenant):
-    from balai.tenancy import create_tenant
-
-    lebak = create_tenant(app, "kabupaten-lebak", "Kabupaten Lebak", ["lebak.test"])
+def test_lebak_gets_its_own_map_and_the_data_is_deterministic(db_session, tenant, make_tenant):
+    lebak = make_tenant("kabupaten-lebak", name="Kabupaten Lebak")
 
     def codes(session):
         return sorted(

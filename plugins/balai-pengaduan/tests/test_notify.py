@@ -74,21 +74,14 @@ def test_a_failed_change_queues_nothing(client, enabled, sampah, complaint, logi
 
 
 def test_only_department_officers_who_may_open_complaints_are_told(
-    app, client, enabled, sampah, complaint, login, outbox, dlh, db_session, make_ctx
+    client, enabled, sampah, complaint, login, outbox, dlh, db_session, make_ctx, grant, give_role
 ):
     """The region took the inbox from the ``opd`` role and gave it through its own
     role: a DLH officer without that role (a clerk, say) is not e-mailed."""
-    from balai.auth.accounts import create_user
-    from balai.tenancy import CustomRole, RoleGrant, RoleMember, bump_state
-    from balai.tenancy import registry as tenant_registry
+    from balai.auth import create_user
 
     found = complaint(reporter_email="siti@example.test")
     services.transition(db_session, found, "verified", make_ctx(), actor_id=None, actor_label="x")
-    db_session.add(RoleGrant(role="opd", permission="pengaduan.view_complaint", granted=False))
-    role = CustomRole(
-        slug="verifikator", name="Verifikator", permissions=["pengaduan.view_complaint"]
-    )
-    db_session.add(role)
     people = {}
     for name in ("juru", "verifikator"):
         people[name] = create_user(
@@ -100,11 +93,10 @@ def test_only_department_officers_who_may_open_complaints_are_told(
             password="kata-sandi-yang-panjang",
             department="DLH",
         )
-    db_session.flush()
-    db_session.add(RoleMember(user_id=people["verifikator"].id, role_id=role.id))
-    bump_state(db_session)
     db_session.commit()
-    tenant_registry().refresh(force=True)
+    grant("opd", "pengaduan.view_complaint", granted=False)
+    grant("verifikator", "pengaduan.view_complaint")
+    give_role(people["verifikator"], "verifikator")
     login(client, role="admin")
     response = client.post(
         f"/pengaduan/petugas/{found.id}/teruskan",

@@ -78,14 +78,10 @@ def test_other_departments_complaint_is_invisible(client, two, login):
     assert move(client, roads, "verified").status_code == 404
 
 
-def test_officer_without_verify_cannot_forward(client, two, login, stored, tenant):
-    from balai.db import db
-    from balai.tenancy import RoleGrant, bump_state
-
+def test_officer_without_verify_cannot_forward(client, two, login, stored, grant):
     garbage, _roads = two
-    with db.tenant_session(tenant.id) as session:  # a region whose desk triages centrally
-        session.add(RoleGrant(role="opd", permission="pengaduan.verify_complaint", granted=False))
-        bump_state(session)
+    # a region whose desk triages centrally
+    grant("opd", "pengaduan.verify_complaint", granted=False)
     login(client, role="opd", department="DLH")
     page = client.get(f"/pengaduan/petugas/{garbage.id}").text
     assert "/verifikasi" not in page and "/tolak" not in page

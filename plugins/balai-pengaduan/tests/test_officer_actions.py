@@ -88,15 +88,10 @@ def test_the_page_offers_only_the_actions_of_the_status(
 
 
 def test_without_handle_the_department_cannot_start_work(
-    client, garbage, login, db_session, make_ctx, tenant, stored, monday
+    client, garbage, login, db_session, make_ctx, grant, stored, monday
 ):
-    from balai.db import db
-    from balai.tenancy import RoleGrant, bump_state
-
     verify(db_session, garbage, make_ctx)
-    with db.tenant_session(tenant.id) as session:
-        session.add(RoleGrant(role="opd", permission=HANDLE, granted=False))
-        bump_state(session)
+    grant("opd", HANDLE, granted=False)
     login(client, role="opd", department="DLH")
     assert "Kerjakan</button>" not in client.get(f"{PETUGAS}/{garbage.id}").text
     assert act(client, garbage, "kerjakan").status_code == 403
@@ -311,13 +306,8 @@ def test_photos_during_the_work_up_to_the_limit(
     assert db_session.scalars(select(Photo.kind)).all() == ["after"]
 
 
-def test_only_the_department_adds_photos(client, garbage, login, tenant, make_jpeg, monday):
-    from balai.db import db
-    from balai.tenancy import RoleGrant, bump_state
-
-    with db.tenant_session(tenant.id) as session:
-        session.add(RoleGrant(role="opd", permission=HANDLE, granted=False))
-        bump_state(session)
+def test_only_the_department_adds_photos(client, garbage, login, grant, make_jpeg, monday):
+    grant("opd", HANDLE, granted=False)
     login(client, role="opd", department="DLH", permissions=(VERIFY,))
     assert with_photos(client, garbage, "foto-sesudah", [(make_jpeg(), "a.jpg")]).status_code == 403
 
@@ -380,30 +370,22 @@ def test_unfinished_work_is_overdue_in_the_inbox_and_announced(
 def test_the_migration_keeps_existing_photos_as_the_reporters(
     app, tenant, enabled, sampah, complaint, db_session
 ):
-    from alembic import command
-    from alembic.script import ScriptDirectory
     from sqlalchemy import text
 
-    from balai import schema
     from balai.db import db
+    from balai.testing import downgraded
 
     found_id = complaint().id
     db_session.rollback()  # no open transaction may hold the tables
-    config = schema.alembic_config(app)
-    before = ScriptDirectory.from_config(config).get_revision("pengaduan_0006").down_revision
-    command.downgrade(config, str(before))
-    try:
-        with db.all_tenants() as session:
-            session.execute(
-                text(
-                    "INSERT INTO pengaduan_photo (tenant_id, complaint_id, filename,"
-                    " content_type, size, width, height, created_at) VALUES"
-                    " (:t, :c, 'lama.jpg', 'image/jpeg', 10, 4, 3, :now)"
-                ),
-                {"t": tenant.id, "c": found_id, "now": f"{MONDAY:%Y-%m-%d %H:%M:%S}+00:00"},
-            )
-    finally:
-        schema.upgrade(app)
+    with downgraded(app, "pengaduan_0006-1"), db.all_tenants() as session:
+        session.execute(
+            text(
+                "INSERT INTO pengaduan_photo (tenant_id, complaint_id, filename,"
+                " content_type, size, width, height, created_at) VALUES"
+                " (:t, :c, 'lama.jpg', 'image/jpeg', 10, 4, 3, :now)"
+            ),
+            {"t": tenant.id, "c": found_id, "now": f"{MONDAY:%Y-%m-%d %H:%M:%S}+00:00"},
+        )
     found = db_session.get(Complaint, found_id)
     assert [(p.filename, p.kind, p.added_by_id) for p in found.photos] == [
         ("lama.jpg", "before", None)

@@ -231,10 +231,8 @@ def test_another_regions_jurisdiction_is_not_found_here(client, region, other_re
         assert "kota-b.test" in assert_error(response, 404, fmt)
 
 
-def test_www_prefix_of_a_domain_is_accepted(app, client, region):
-    from balai.tenancy import create_tenant
-
-    create_tenant(app, "kota-c", "Kota C", ["www.kota-c.test"])
+def test_www_prefix_of_a_domain_is_accepted(app, client, region, make_tenant):
+    make_tenant("kota-c", domains=["www.kota-c.test"])
     assert client.get(f"{BASE}/services.json?jurisdiction_id=kota-a.test").status_code == 200
     assert open311.jurisdiction_ids(region) >= {"kota-a", "kota-a.test"}
 

@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from balai.tenancy import TenantInfo, save_plugin_settings
+from balai.tenancy import TenantInfo
 from balai.testing import travel
 
 DISCOVERY = "/pengaduan/open311/discovery"
@@ -90,9 +90,10 @@ def test_each_region_discovers_its_own_endpoint(
     assert other.slug == "kota-b"
 
 
-def test_contact_and_test_type_come_from_the_settings(app, client, region):
-    values = {"open311_contact": "open311@kota-a.test, 021-555-0311", "open311_test": True}
-    save_plugin_settings(app, region, "pengaduan", values)
+def test_contact_and_test_type_come_from_the_settings(client, region, set_plugin_settings):
+    set_plugin_settings(
+        "pengaduan", open311_contact="open311@kota-a.test, 021-555-0311", open311_test=True
+    )
     found = json_discovery(client)
     assert found["contact"] == "open311@kota-a.test, 021-555-0311"
     assert "open311@kota-a.test" in found["key_service"]

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, text
 
 from balai.db import db, utcnow
+from balai.testing import downgraded
 from balai_pengaduan.reporters import contacts, reporter_sealer
 from balai_pengaduan.runtime import VERIFY
 
@@ -157,20 +158,12 @@ def _insert_clear(tenant_id: int, category_id: int) -> int:
 def test_the_migration_seals_contacts_kept_in_clear_and_downgrades(
     app, tenant, enabled, sampah, complaint, stored, db_session
 ):
-    from alembic import command
-
-    from balai import schema
-
     sealed_id = complaint(reporter_email="budi@example.test").id  # sealed already
     category_id = sampah.id
     db_session.rollback()  # no open transaction may hold the table
-    config = schema.alembic_config(app)
-    command.downgrade(config, "pengaduan_0003")
-    try:
+    with downgraded(app, "pengaduan_0003"):
         assert raw_contacts(sealed_id)[0] == "budi@example.test"  # opened again
         row_id = _insert_clear(tenant.id, category_id)
-    finally:
-        schema.upgrade(app)
     email, phone = raw_contacts(row_id)
     assert EMAIL not in email and "3456" not in phone
     assert "budi" not in raw_contacts(sealed_id)[0]
@@ -179,9 +172,6 @@ def test_the_migration_seals_contacts_kept_in_clear_and_downgrades(
     assert (by_id[row_id].email, by_id[row_id].phone) == (EMAIL, PHONE)
     assert by_id[sealed_id].email == "budi@example.test"
     # Down again: every contact is back in clear; up again: sealed once more.
-    command.downgrade(config, "pengaduan_0003")
-    try:
+    with downgraded(app, "pengaduan_0003"):
         assert raw_contacts(row_id) == (EMAIL, PHONE)
-    finally:
-        schema.upgrade(app)
     assert EMAIL not in raw_contacts(row_id)[0]

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from balai.sms import TOKEN_HEADER, rotate_token
 from balai_pengaduan.sms import keyword
 
 
 @pytest.fixture
-def send(app, client, enabled, sampah, category):
+def send(client, enabled, sampah, category, sms_webhook):
     """``send(text)``: post an inbound SMS to the region's webhook."""
     category("JALAN", name="Jalan rusak", position=1)
-    token = rotate_token(app, enabled)
+    headers = sms_webhook()
 
     def post(text: str, sender: str = "+6281234567890"):
-        return client.post(
-            "/-/sms/masuk", data={"from": sender, "text": text}, headers={TOKEN_HEADER: token}
-        )
+        return client.post("/-/sms/masuk", data={"from": sender, "text": text}, headers=headers)
 
     return post
 

@@ -297,7 +297,7 @@ def test_reopening_is_refused_after_the_window(
 
 
 def test_stylesheet_is_served(client, enabled):
-    response = client.get("/pengaduan/pengaduan.css")
+    response = client.get("/pengaduan/static/pengaduan.css")
     response.close()
     assert response.status_code == 200 and response.mimetype == "text/css"
 

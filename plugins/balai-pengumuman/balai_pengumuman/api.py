@@ -10,13 +10,13 @@ from flask_smorest import abort
 from balai.api import ApiBlueprint, page_of, paginate
 from balai.db import db, utcnow
 from balai.permissions import public, require
+from balai.rules import rule_errors
 from balai_pengumuman import services
 from balai_pengumuman.models import Announcement
 from balai_pengumuman.schemas import (
     AnnouncementInSchema,
     AnnouncementQuery,
     AnnouncementSchema,
-    rule_errors,
 )
 from balai_pengumuman.views import PUBLISH, may_publish, officer
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -16,7 +15,7 @@ from balai.api import PageArgs
 from balai.fields import AwareDateTime, Id, Integer, NaiveDateTime, Text
 from balai.forms import FormSchema
 from balai.i18n import N_
-from balai_pengumuman.services import CATEGORIES, AnnouncementError
+from balai_pengumuman.services import CATEGORIES
 
 __all__ = [
     "AnnouncementForm",
@@ -24,7 +23,6 @@ __all__ = [
     "AnnouncementQuery",
     "AnnouncementSchema",
     "AnnouncementSettings",
-    "rule_errors",
 ]
 
 
@@ -184,8 +182,3 @@ class AnnouncementQuery(PageArgs):
         validate=validate.OneOf(["active", "archived"]),
         metadata={"description": "Current announcements (default) or the archive"},
     )
-
-
-def rule_errors(exc: AnnouncementError) -> dict[str, list[str]]:
-    """The problems a service rule reported, translated for the current request."""
-    return {name: [gettext(m) for m in messages] for name, messages in exc.errors.items()}

@@ -8,7 +8,6 @@ shows them.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,8 +15,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from balai.api import PageDict, paginate
 from balai.auth import Department
 from balai.i18n import N_
+from balai.rules import RuleError
 from balai_pengumuman.models import Announcement, Status
 
 __all__ = [
@@ -26,7 +27,6 @@ __all__ = [
     "Draft",
     "NotAllowed",
     "Officer",
-    "Page",
     "archive_announcement",
     "counts",
     "create_announcement",
@@ -57,12 +57,8 @@ TITLE_MAX = 200
 _BLANK_LINE = re.compile(r"\n\s*\n")
 
 
-class AnnouncementError(ValueError):
+class AnnouncementError(RuleError):
     """Input the rules refuse; ``errors`` maps each field to its message ids."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in errors.items()))
-        self.errors = errors
 
 
 class NotAllowed(Exception):
@@ -88,20 +84,6 @@ class Officer:
     user_id: int | None
     department_id: int | None = None
     manages_all: bool = False
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of a listing."""
-
-    items: list[Announcement]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
 
 
 # -- listing ---------------------------------------------------------------------
@@ -141,13 +123,9 @@ def list_announcements(
     category: str | None = None,
     page: int = 1,
     per_page: int = 20,
-) -> Page:
+) -> PageDict:
     """One page of a listing, with the number of announcements on all pages."""
-    stmt = listing(now, status, category)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    page = max(page, 1)
-    items = session.scalars(stmt.offset((page - 1) * per_page).limit(per_page))
-    return Page(list(items), page, per_page, total)
+    return paginate(listing(now, status, category), page, per_page, session=session)
 
 
 def scheduled_announcements(session: Session, now: datetime, limit: int = 50) -> list[Announcement]:

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import to_user_timezone, to_utc
 from werkzeug.wrappers import Response
 
+from balai.api import past_the_end
 from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.fields import int_arg
@@ -17,21 +18,20 @@ from balai.forms import validate_form
 from balai.i18n import format_datetime
 from balai.items import SearchResult, Widget
 from balai.permissions import has_permission, public, require
+from balai.rules import rule_errors
 from balai.settings import plugin_settings
+from balai.static import serve_static
 from balai_pengumuman import services
 from balai_pengumuman.models import Announcement, Status
-from balai_pengumuman.schemas import AnnouncementForm, rule_errors
+from balai_pengumuman.schemas import AnnouncementForm
 
 PLUGIN = "pengumuman"
 PUBLISH = "pengumuman.publish_announcement"
 MANAGE = "pengumuman.manage_announcement"
 
 
-# Its static files (the plugin's stylesheet) are public by themselves, like every
-# blueprint's static_folder.
-bp = Blueprint(
-    PLUGIN, __name__, url_prefix="/pengumuman", template_folder="templates", static_folder="static"
-)
+bp = Blueprint(PLUGIN, __name__, url_prefix="/pengumuman", template_folder="templates")
+serve_static(bp)  # the plugin's style sheet: url_for("pengumuman.static", filename=...)
 
 
 def officer() -> services.Officer:
@@ -83,7 +83,7 @@ def _listing(status: Status) -> str:
         page=int_arg(request.args, "page") or 1,
         per_page=settings["page_size"],
     )
-    if page.page > page.pages:
+    if past_the_end(page):
         abort(404)
     scheduled = []
     if status == "active" and may_publish():
@@ -233,7 +233,7 @@ def _form_page(
         announcement=announcement,
         values=values,
         errors=errors,
-        categories=services.CATEGORIES,
+        category_options=[(code, _(label)) for code, label in services.CATEGORIES.items()],
         departments=services.departments_for(db.session, officer()),
     )
     return html, 422 if errors else 200

@@ -13,12 +13,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
+from flask import g
+from marshmallow import ValidationError
 
 import balai_pengumuman
 from balai import i18n
 from balai.db import Base, db, utcnow
-from balai.permissions import registry
-from balai.settings import resolve_settings
+from balai.settings import plugin_settings
+from balai.tenancy import registry
 from balai.testing import travel
 from balai_pengumuman import demo, plugin, services
 from balai_pengumuman.schemas import AnnouncementSettings
@@ -27,7 +29,7 @@ PACKAGE = Path(balai_pengumuman.__file__).parent
 
 
 def test_permissions_are_declared_with_default_roles(app):
-    declared = registry(app).permissions
+    declared = {permission.name: permission for permission in plugin.register_permissions()}
     assert declared["pengumuman.publish_announcement"].roles == ("opd", "admin")
     assert declared["pengumuman.manage_announcement"].roles == ("admin",)
 
@@ -81,12 +83,25 @@ def test_populate_demo_adds_a_dozen_announcements(app, tenant, db_session, depar
         ({}, {}, {"page_size": 20, "new_days": 3}),
         ({}, {"page_size": 50}, {"page_size": 50, "new_days": 3}),
         ({"page_size": 10}, {"page_size": 50}, {"page_size": 10, "new_days": 3}),
-        ({"page_size": 1000}, {"page_size": 50}, {"page_size": 50, "new_days": 3}),
+        ({}, {"page_size": 1000}, {"page_size": 20, "new_days": 3}),
         ({"new_days": 0}, {}, {"page_size": 20, "new_days": 0}),
     ],
 )
-def test_settings_resolve_tenant_then_deployment_then_default(tenant_values, deployment, expected):
-    assert resolve_settings(AnnouncementSettings(), tenant_values, deployment) == expected
+def test_settings_resolve_tenant_then_deployment_then_default(
+    make_app, tenant, set_plugin_settings, tenant_values, deployment, expected
+):
+    set_plugin_settings("pengumuman", **tenant_values)
+    worker = make_app(PLUGIN_SETTINGS={"pengumuman": deployment})
+    with worker.test_request_context():
+        g.tenant = registry(worker).by_id(tenant.id)
+        assert plugin_settings("pengumuman") == expected
+
+
+@pytest.mark.parametrize("values", [{"page_size": 1000}, {"page_size": 4}, {"new_days": -1}])
+def test_a_region_cannot_store_what_the_schema_refuses(app, set_plugin_settings, values):
+    with pytest.raises(ValidationError) as refused:
+        set_plugin_settings("pengumuman", **values)
+    assert set(refused.value.messages) == set(values)
 
 
 def test_every_setting_is_labelled():
@@ -127,7 +142,7 @@ def test_messages_are_marked_with_the_cores_n_():
 
 
 def test_migration_matches_the_model(app):
-    with db.engine_for(app).connect() as connection:
+    with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = [
             diff for diff in compare_metadata(context, Base.metadata) if "pengumuman_" in repr(diff)

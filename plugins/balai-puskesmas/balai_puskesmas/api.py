@@ -26,6 +26,7 @@ from balai.db import db, utcnow
 from balai.fields import AwareDateTime, Date, Id, Integer, Text
 from balai.permissions import public, require
 from balai.plugins import hooks
+from balai.rules import rule_errors, rule_message
 from balai_puskesmas import limiting, patients, queue, runtime, visits
 from balai_puskesmas.models import SEXES, TICKET_STATUSES, Clinic, Facility, Ticket
 from balai_puskesmas.services import PuskesmasError
@@ -348,12 +349,11 @@ def _refuse(
     exc: PuskesmasError, location: str = "json", rename: Mapping[str, str] | None = None
 ) -> NoReturn:
     """A rule's refusal as the API's error shape: 422 by input field, or 403/404/409."""
-    messages = runtime.error_messages(exc)
     if exc.status == 422:
         names = rename or {}
-        by_field = {names.get(name, name) or "_schema": texts for name, texts in messages.items()}
-        abort(422, messages={location: by_field})
-    abort(exc.status, message=" ".join(m for ms in messages.values() for m in ms))
+        messages = rule_errors(exc, whole="_schema")
+        abort(422, messages={location: {names.get(k, k): v for k, v in messages.items()}})
+    abort(exc.status, message=rule_message(exc))
 
 
 def _clinic_on_duty(clinic_id: int) -> Clinic:

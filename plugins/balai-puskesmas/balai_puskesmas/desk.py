@@ -17,17 +17,19 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from balai.api import past_the_end
 from balai.auth import current_user, end_session
 from balai.db import db, utcnow
 from balai.fields import int_arg
 from balai.forms import validate_form
 from balai.permissions import has_permission, require
 from balai.plugins import hooks
+from balai.rules import rule_errors
 from balai_puskesmas import patients, queue, runtime
 from balai_puskesmas.models import Clinic, Facility, Ticket
 from balai_puskesmas.runtime import READ, RECORD, REGISTER, SERVE
 from balai_puskesmas.services import PuskesmasError, facilities_with, require_duty
-from balai_puskesmas.views import KIOSK_DEVICE, DeskTakeForm, rule_errors, today, zone
+from balai_puskesmas.views import KIOSK_DEVICE, DeskTakeForm, today, zone
 
 __all__ = ["PER_PAGE", "bp"]
 
@@ -271,7 +273,7 @@ def flagged() -> Any:
     except PuskesmasError as exc:
         db.session.rollback()
         runtime.abort_for(exc)
-    if page > max(found["pages"], 1):
+    if past_the_end(found):
         db.session.rollback()
         abort(404)
     db.session.commit()
@@ -288,7 +290,7 @@ def review(patient_id: int) -> Response:
         db.session.rollback()
         if exc.status in (403, 404):
             runtime.abort_for(exc)
-        for messages in runtime.error_messages(exc).values():
+        for messages in rule_errors(exc).values():
             for message in messages:
                 flash(message, "error")
         return redirect(url_for(".flagged"))

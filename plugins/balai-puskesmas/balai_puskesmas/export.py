@@ -67,6 +67,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from balai.i18n import N_
 from balai.tenancy import DEFAULT_TIMEZONE
 from balai_puskesmas import fhir, readiness
 from balai_puskesmas.models import (
@@ -81,7 +82,7 @@ from balai_puskesmas.models import (
     Ticket,
     Visit,
 )
-from balai_puskesmas.services import N_, Actor, AuditContext, PuskesmasError, audit
+from balai_puskesmas.services import Actor, AuditContext, PuskesmasError, audit
 from balai_puskesmas.vault import Vault, VaultError
 
 if TYPE_CHECKING:  # httpx is imported when something is sent: web workers never need it

@@ -28,6 +28,7 @@ from balai.db import db, utcnow
 from balai.fields import PageNumber, Text
 from balai.forms import FormSchema, validate_form
 from balai.permissions import require
+from balai.rules import rule_errors
 from balai_puskesmas import export, fhir, readiness, runtime, services
 from balai_puskesmas.models import Clinic, Export, Facility, Visit
 from balai_puskesmas.runtime import EXPORT
@@ -180,7 +181,7 @@ def send_again(export_id: int) -> Response:
         if exc.status == 404:
             abort(404)
         db.session.commit()  # keeps the reason a rebuild failed, if so
-        for messages in runtime.error_messages(exc).values():
+        for messages in rule_errors(exc).values():
             for message in messages:
                 flash(message, "error")
     else:

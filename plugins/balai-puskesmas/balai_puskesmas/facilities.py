@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from balai.auth import User
+from balai.i18n import N_
 from balai_puskesmas.models import DUTIES, PROFESSIONS, Clinic, Facility, Staff
 from balai_puskesmas.services import Actor, PuskesmasError, audit
 
@@ -40,11 +41,6 @@ __all__ = [
     "update_clinic",
     "update_facility",
 ]
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; it is translated where it is shown."""
-    return message
 
 
 #: Codes of puskesmas and clinics: what citizens type in an SMS (``ANTRE CIPONDOH UMUM``).

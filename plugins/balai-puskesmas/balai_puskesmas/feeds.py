@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, url_for
+from flask import Blueprint, Response, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from balai.db import db
+from balai.geojson import feature_collection, point
 from balai.items import MapLayer, Widget
 from balai.permissions import public
 from balai_puskesmas import queue
@@ -30,7 +31,7 @@ WIDGET_ROWS = 15  # the busiest clinics; the rest are counted
 
 @bp.get("/puskesmas.geojson")
 @public
-def geojson() -> Any:
+def geojson() -> Response:
     """A FeatureCollection of the region's active puskesmas with a location."""
     facilities = db.session.scalars(
         select(Facility)
@@ -42,18 +43,15 @@ def geojson() -> Any:
         .order_by(Facility.name, Facility.id)
         .limit(MAX_FEATURES)
     )
-    features = [_feature(f) for f in facilities]
-    response: Response = jsonify({"type": "FeatureCollection", "features": features})
-    response.content_type = "application/geo+json"
-    return response
+    return feature_collection(_feature(f) for f in facilities)
 
 
 def _feature(facility: Facility) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "id": facility.id,
-        "geometry": {"type": "Point", "coordinates": [facility.longitude, facility.latitude]},
-        "properties": {
+    return point(
+        facility.id,
+        facility.latitude,
+        facility.longitude,
+        {
             "name": facility.name,
             "code": facility.code,
             "address": facility.address,
@@ -64,7 +62,7 @@ def _feature(facility: Facility) -> dict[str, Any]:
             "board_url": url_for("puskesmas.board", facility_id=facility.id),
             "take_url": url_for("puskesmas.take"),
         },
-    }
+    )
 
 
 # -- what the hooks return ---------------------------------------------------------------

@@ -42,6 +42,7 @@ from balai.db import db, utcnow
 from balai.fields import Date, Id, PageNumber, Text, int_arg
 from balai.forms import FormSchema, validate_form
 from balai.permissions import give_refusal, is_admin, require
+from balai.rules import rule_errors
 from balai.tenancy import current_tenant
 from balai_puskesmas import facilities, runtime
 from balai_puskesmas.audit_text import channel_text, detail_text
@@ -229,11 +230,6 @@ def _get_or_404(model: type[Any], row_id: int) -> Any:
     return row
 
 
-def _rule_errors(exc: PuskesmasError) -> Errors:
-    """A rule's messages by field, translated; ``""`` (the form as a whole) is ``_form``."""
-    return {name or "_form": messages for name, messages in runtime.error_messages(exc).items()}
-
-
 def _page_number() -> int:
     return int_arg(request.args, "page") or 1
 
@@ -296,7 +292,7 @@ def _facility_form(facility: Facility | None) -> Any:
                 facility = _save_facility(facility, data)
             except PuskesmasError as exc:
                 db.session.rollback()
-                errors = _rule_errors(exc)
+                errors = rule_errors(exc)
             else:
                 db.session.commit()
                 flash(_("%(name)s was saved.", name=facility.name), "ok")
@@ -378,7 +374,7 @@ def _clinic_form(facility: Facility, clinic: Clinic | None) -> Any:
                     saved = facilities.update_clinic(db.session, clinic, data)
             except PuskesmasError as exc:
                 db.session.rollback()
-                errors = _rule_errors(exc)
+                errors = rule_errors(exc)
             else:
                 db.session.commit()
                 flash(_("%(name)s was saved.", name=saved.name), "ok")
@@ -465,7 +461,7 @@ def staff(facility_id: int) -> Any:
                 )
             except PuskesmasError as exc:
                 db.session.rollback()
-                errors = _rule_errors(exc)
+                errors = rule_errors(exc)
             else:
                 db.session.commit()
                 flash(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from balai.i18n import N_
+
 __all__ = [
     "PROVINCES",
     "NikError",
@@ -20,11 +22,6 @@ __all__ = [
     "normalise_nik",
     "sex_of",
 ]
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; it is translated where it is shown."""
-    return message
 
 
 #: Province codes of the Ministry of Home Affairs (Kemendagri), Aceh (11) to Papua

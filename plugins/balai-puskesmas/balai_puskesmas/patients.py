@@ -19,17 +19,18 @@ with the context of an entry that names this patient.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from balai.api import paginate
 from balai.auth import User, parse_login
+from balai.i18n import N_
 from balai.permissions import OPERATOR
 from balai_puskesmas.models import SEXES, Patient, Ticket
 from balai_puskesmas.nik import NikError, check_nik, mismatches, normalise_nik
@@ -65,11 +66,6 @@ __all__ = [
     "search",
     "update",
 ]
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; it is translated where it is shown."""
-    return message
 
 
 #: No patient is born before this day.
@@ -530,9 +526,7 @@ def update(
     return changed
 
 
-def review(
-    session: Session, actor: Actor, patient_id: int, now: datetime
-) -> Patient:
+def review(session: Session, actor: Actor, patient_id: int, now: datetime) -> Patient:
     """Mark a flagged patient reviewed: someone at a registration desk checked that the
     data accepted although they differ from the NIK are right (on the KTP or KK, or
     with Dukcapil). The flag's reason stays on the record.
@@ -586,7 +580,7 @@ def flagged(
         statement = statement.where(Patient.reviewed_at.is_(None)).order_by(
             Patient.flagged_at, Patient.id
         )
-    found = paginate(session, statement, page, per_page)
+    found = paginate(statement, page, per_page, session=session)
     audited = audit(
         session,
         actor,
@@ -739,7 +733,7 @@ def search(
         .where(func.lower(Patient.name).like(_like(text.lower()), escape="\\"))
         .order_by(Patient.name, Patient.id)
     )
-    found = paginate(session, statement, page, per_page)
+    found = paginate(statement, page, per_page, session=session)
     audited = audit(
         session,
         actor,
@@ -797,18 +791,4 @@ def identifiers(vault: Vault, shown: ShownPatient) -> dict[str, str | None]:
         "nik": vault.open(patient.nik_cipher, shown.audited),
         "bpjs": vault.open(patient.bpjs_cipher, shown.audited),
         "phone": vault.open(patient.phone_cipher, shown.audited),
-    }
-
-
-def paginate(session: Session, statement: Select[Any], page: int, per_page: int) -> dict[str, Any]:
-    """One page of ``statement`` (give it a total order) and the number of rows in all."""
-    page = max(page, 1)
-    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    rows = session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).all()
-    return {
-        "items": list(rows),
-        "page": page,
-        "per_page": per_page,
-        "total": total or 0,
-        "pages": math.ceil((total or 0) / per_page),
     }

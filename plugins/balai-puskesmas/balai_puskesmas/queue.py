@@ -30,6 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from balai.calendar import calendar_for
+from balai.i18n import N_
+from balai.rules import Label
 from balai_puskesmas.models import Clinic, Facility, Patient, QueueCounter, Ticket, Visit
 from balai_puskesmas.nik import NikError, check_nik, normalise_nik
 from balai_puskesmas.services import Actor, PuskesmasError, mobile_number, require_duty
@@ -72,11 +74,6 @@ __all__ = [
 ]
 
 
-def N_(message: str) -> str:
-    """Mark a message for translation; it is translated where it is shown."""
-    return message
-
-
 #: Where a number was taken.
 CHANNELS = ("web", "kiosk", "sms", "desk", "api")
 #: Channels used from anywhere, without coming to the puskesmas: they stop short of a
@@ -107,7 +104,6 @@ STATUS_LABELS = {
 RECENT = 4
 #: How many of the next waiting numbers the board shows per clinic.
 UPCOMING = 3
-
 
 
 # -- days and phone numbers ----------------------------------------------------------
@@ -270,7 +266,7 @@ def take_number(
             if last_day == today
             else N_("Choose a day from today to %(last)s.")
         )
-        params["last"] = last_day.isoformat()
+        params["last"] = last_day
     elif clinic is not None and "clinic" not in errors:
         closed = _closed_reason(
             session, clinic.facility, day, today, now, timezone, closed_on_holidays
@@ -580,7 +576,10 @@ def desk_ticket(session: Session, actor: Actor, ticket_id: int) -> Ticket:
 def _refuse(ticket: Ticket, message: str) -> PuskesmasError:
     return PuskesmasError(
         message,
-        params={"number": display_number(ticket), "status": STATUS_LABELS[ticket.status]},
+        params={
+            "number": display_number(ticket),
+            "status": Label(STATUS_LABELS[ticket.status], lower=True),
+        },
         status=409,
     )
 

@@ -36,6 +36,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from balai.admin import refused
+from balai.api import past_the_end
 from balai.auth import User, current_user
 from balai.calendar import local_date
 from balai.db import db, utcnow
@@ -44,6 +45,7 @@ from balai.forms import FormSchema, validate_form
 from balai.i18n import N_
 from balai.permissions import has_permission, is_admin, require
 from balai.plugins import hooks
+from balai.rules import rule_errors, rule_message
 from balai_puskesmas import export, icd10, patients, runtime, synonyms, visits
 from balai_puskesmas.models import Clinic, Facility, Patient, Staff, Ticket
 from balai_puskesmas.nik import NikError, birth_date_of, check_nik, sex_of
@@ -293,14 +295,6 @@ def _refuse(exc: PuskesmasError, actor: Actor) -> Any:
     return None  # pragma: no cover - abort_for raises
 
 
-def _rule_errors(exc: PuskesmasError) -> Errors:
-    """The rule's messages translated, by field; the form as a whole is ``_form``."""
-    messages = runtime.error_messages(exc)
-    if "" in messages:
-        messages["_form"] = messages.pop("")
-    return messages
-
-
 def _unaudited(value: Any, depth: int = 0) -> bool:
     """Whether ``value`` holds a bare patient row (not read through an audited function)."""
     if isinstance(value, Patient):
@@ -428,7 +422,7 @@ def patients_page() -> Any:
             if exc.status != 422:
                 return _refuse(exc, actor)
             db.session.rollback()
-            errors = _rule_errors(exc)
+            errors = rule_errors(exc)
             found = None
         else:
             db.session.commit()
@@ -565,7 +559,7 @@ def new_patient() -> Any:
             return _refuse(exc, actor)
         db.session.rollback()
         return _render(
-            "patient_form.html", _rule_errors(exc), values=values, editing=False, ticket=ticket
+            "patient_form.html", rule_errors(exc), values=values, editing=False, ticket=ticket
         )
     db.session.commit()
     flash(_("The patient is registered."), "ok")
@@ -611,7 +605,7 @@ def patient(patient_id: int) -> Any:
         hidden = visits.hidden_visits(db.session, actor, patient_id)
     except PuskesmasError as exc:
         return _refuse(exc, actor)
-    if data["page"] > max(shown["pages"], 1):
+    if past_the_end(shown):
         db.session.rollback()
         abort(404)
     ids = patients.identifiers(runtime.vault(), found_patient)
@@ -693,7 +687,7 @@ def edit_patient(patient_id: int) -> Any:
         db.session.rollback()
         return _render(
             "patient_form.html",
-            _rule_errors(exc),
+            rule_errors(exc),
             values=values,
             editing=True,
             patient_id=patient_id,
@@ -723,7 +717,7 @@ def attach_ticket(patient_id: int) -> Any:
         if exc.status != 422:
             return _refuse(exc, actor)
         db.session.rollback()
-        for messages in _rule_errors(exc).values():
+        for messages in rule_errors(exc).values():
             for message in messages:
                 flash(message, "error")
         return redirect(url_for(".patients", tiket=data["tiket"]))
@@ -779,12 +773,12 @@ def new_visit() -> Any:
     except PuskesmasError as exc:
         if exc.status == 409:  # the same form sent twice: the first one counts
             db.session.rollback()
-            flash(" ".join(m for ms in runtime.error_messages(exc).values() for m in ms), "info")
+            flash(rule_message(exc), "info")
             return redirect(url_for(".patient", patient_id=draft.patient_id))
         if exc.status != 422:
             return _refuse(exc, actor)
         db.session.rollback()
-        return _visit_form_page(actor, context, values, _rule_errors(exc))
+        return _visit_form_page(actor, context, values, rule_errors(exc))
     db.session.commit()
     flash(_("The visit is recorded."), "ok")
     return redirect(url_for(".visit", visit_id=visit.id))
@@ -947,8 +941,8 @@ def _visit_draft(
         ),
         **{name: data[name] for name in visits.VITALS},
     )
-    rule_errors, params = visits.check(draft, region_terms)
-    for name, messages in rule_errors.items():
+    problems, params = visits.check(draft, region_terms)
+    for name, messages in problems.items():
         if name not in errors:
             errors[name] = [_(m, **params) for m in messages]
     return draft, errors
@@ -1081,7 +1075,7 @@ def synonyms_page() -> Any:
                 )
             except PuskesmasError as exc:
                 db.session.rollback()
-                errors = _rule_errors(exc)
+                errors = rule_errors(exc)
             else:
                 db.session.commit()
                 flash(_("The term %(term)s is saved.", term=saved.term), "ok")
@@ -1090,7 +1084,7 @@ def synonyms_page() -> Any:
     if page_data is None:
         abort(404)
     found = synonyms.listing(db.session, page_data["page"], SYNONYM_PAGE_SIZE)
-    if page_data["page"] > found["pages"]:
+    if past_the_end(found):
         abort(404)
     html = render_template(
         "puskesmas/records/synonyms.html",
@@ -1132,7 +1126,7 @@ def my_visits() -> Any:
         )
     except PuskesmasError as exc:
         return _refuse(exc, actor)
-    if data["page"] > max(found["pages"], 1):
+    if past_the_end(found):
         db.session.rollback()
         abort(404)
     facility_ids = {v.facility_id for v in found["items"]}

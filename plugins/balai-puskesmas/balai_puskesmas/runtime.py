@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from balai.auth import current_user
 from balai.db import db
+from balai.rules import rule_message
 from balai.settings import plugin_settings
 from balai_puskesmas.services import Actor, PuskesmasError, duties_of
 from balai_puskesmas.vault import Vault
@@ -25,7 +26,6 @@ __all__ = [
     "VIEW_AUDIT",
     "actor",
     "current_actor",
-    "error_messages",
     "settings",
     "vault",
 ]
@@ -90,14 +90,6 @@ def current_actor() -> Actor:
     return actor("api" if request.path.startswith("/api/") else "web")
 
 
-def error_messages(exc: PuskesmasError) -> dict[str, list[str]]:
-    """The rule's messages translated, by field (``""`` for the form as a whole)."""
-    return {
-        name: [_(message, **exc.params) for message in messages]
-        for name, messages in exc.errors.items()
-    }
-
-
 def abort_for(exc: PuskesmasError) -> None:
     """A refusal of access (403) or a missing thing (404) as the error page."""
-    abort(exc.status, description=" ".join(m for ms in error_messages(exc).values() for m in ms))
+    abort(exc.status, description=rule_message(exc))

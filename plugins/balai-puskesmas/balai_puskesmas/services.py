@@ -33,6 +33,8 @@ from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
 
 from balai.contacts import mobile_number
+from balai.i18n import N_
+from balai.rules import RuleError
 from balai_puskesmas.models import AuditEntry, Staff, Visit
 
 __all__ = [
@@ -51,31 +53,12 @@ __all__ = [
 ]
 
 
-def N_(message: str) -> str:
-    """Mark a message for translation; it is translated where it is shown."""
-    return message
-
-
-class PuskesmasError(Exception):
+class PuskesmasError(RuleError):
     """A rule said no. ``errors`` maps a field name (or ``""``) to message ids.
 
-    Message ids are English and marked with ``N_``; callers translate them. Values
-    for the placeholders are in ``params``.
+    Message ids are English and marked with ``N_``; callers translate them with
+    :func:`balai.rules.rule_errors`. Values for the placeholders are in ``params``.
     """
-
-    def __init__(
-        self,
-        errors: Mapping[str, str | list[str]] | str,
-        *,
-        params: Mapping[str, object] | None = None,
-        status: int = 422,
-    ) -> None:
-        if isinstance(errors, str):
-            errors = {"": errors}
-        self.errors = {k: [v] if isinstance(v, str) else list(v) for k, v in errors.items()}
-        self.params = dict(params or {})
-        self.status = status
-        super().__init__("; ".join(m for ms in self.errors.values() for m in ms))
 
 
 @dataclass(frozen=True)
@@ -120,9 +103,7 @@ def require_duty(actor: Actor, facility_id: int, *duties: str) -> None:
     :raises PuskesmasError: status 403.
     """
     if facility_id not in facilities_with(actor, *duties):
-        raise PuskesmasError(
-            N_("You have no duty at this puskesmas that allows this."), status=403
-        )
+        raise PuskesmasError(N_("You have no duty at this puskesmas that allows this."), status=403)
 
 
 def can_read_visits_at(actor: Actor, facility_id: int) -> bool:
@@ -159,9 +140,7 @@ class AuditContext:
 
     __slots__ = ("entry", "patient_id", "tenant_id")
 
-    def __init__(
-        self, entry: AuditEntry, tenant_id: int | None, *, issuer: object = None
-    ) -> None:
+    def __init__(self, entry: AuditEntry, tenant_id: int | None, *, issuer: object = None) -> None:
         if issuer is not _ISSUER:
             raise AuditRequired("an audit context is made by services.audit() only")
         self.entry = entry

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from balai.channels import InboundSms, SmsKeyword
 from balai.db import db, utcnow
+from balai.rules import rule_message
 from balai_puskesmas import limiting, queue, runtime
 from balai_puskesmas.models import Clinic, Facility
 from balai_puskesmas.services import PuskesmasError
@@ -80,7 +81,7 @@ def handle(sms: InboundSms) -> str:
     except PuskesmasError as exc:
         db.session.rollback()
         reservation.refused(exc)
-        reasons = " ".join(m for ms in runtime.error_messages(exc).values() for m in ms)
+        reasons = rule_message(exc)
         return _("No number was taken: %(reasons)s", reasons=reasons)
     ahead, minutes = queue.estimate(db.session, ticket)
     return _(

@@ -14,19 +14,16 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from balai.api import PageDict, paginate
+from balai.i18n import N_
 from balai_puskesmas import icd10
 from balai_puskesmas.models import Icd10Synonym
 from balai_puskesmas.services import Actor, PuskesmasError, audit
 
 __all__ = ["MAX_CODES", "TERM_MAX", "listing", "region", "remove", "save"]
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; it is translated where it is shown."""
-    return message
 
 
 TERM_MAX = 60
@@ -43,17 +40,10 @@ def region(session: Session) -> dict[str, tuple[str, ...]]:
     return {term: tuple(c for c in codes.split(",") if c) for term, codes in rows}
 
 
-def listing(session: Session, page: int, per_page: int) -> dict[str, Any]:
+def listing(session: Session, page: int, per_page: int) -> PageDict:
     """One page of the region's terms, alphabetically."""
-    total = session.scalar(select(func.count()).select_from(Icd10Synonym)) or 0
-    pages = max((total + per_page - 1) // per_page, 1)
-    items = session.scalars(
-        select(Icd10Synonym)
-        .order_by(Icd10Synonym.term, Icd10Synonym.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return {"items": list(items), "page": page, "pages": pages, "total": total}
+    terms = select(Icd10Synonym).order_by(Icd10Synonym.term, Icd10Synonym.id)
+    return paginate(terms, page, per_page, session=session)
 
 
 def check(term: str, codes: str) -> tuple[str, list[str], dict[str, list[str]], dict[str, Any]]:

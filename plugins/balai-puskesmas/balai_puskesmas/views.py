@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from datetime import date
 from math import ceil
-from pathlib import Path
 from typing import Any
 
 import segno
@@ -23,24 +22,26 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     session,
     url_for,
 )
-from flask_babel import format_date, get_locale, get_timezone
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from marshmallow import validate
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from balai.api import paginate, past_the_end
 from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.fields import Date, Id, Text, int_arg
 from balai.forms import FormSchema, validate_form
 from balai.permissions import public, require
+from balai.rules import rule_errors
 from balai.sms import webhook_enabled
+from balai.static import serve_static
 from balai_puskesmas import limiting, queue, runtime
 from balai_puskesmas.models import Clinic, Facility, Ticket
 from balai_puskesmas.services import PuskesmasError
@@ -52,14 +53,13 @@ __all__ = [
     "active_facility_or_404",
     "bp",
     "opening_hours",
-    "rule_errors",
     "tel_uri",
     "today",
     "zone",
 ]
 
 bp = Blueprint("puskesmas", __name__, url_prefix="/puskesmas", template_folder="templates")
-STATIC = Path(__file__).parent / "static"
+serve_static(bp)  # style sheets and scripts: url_for("puskesmas.static", filename=...)
 PAGE_SIZE = 20
 TAKE_FIELDS = ("clinic", "day", "nik", "phone")
 DASH = "\u2013"  # an en dash between the first and last day, the opening and closing time
@@ -150,15 +150,6 @@ def region_today_of(now: Any) -> date:
     return queue.region_today(now, zone())
 
 
-def rule_errors(exc: PuskesmasError) -> Errors:
-    """A rule's refusal, translated, by form field (``_form`` for the form as a whole)."""
-    if "last" in exc.params:
-        exc.params["last"] = format_date(date.fromisoformat(str(exc.params["last"])), "long")
-    if "status" in exc.params:
-        exc.params["status"] = _(str(exc.params["status"])).lower()
-    return {(name or "_form"): messages for name, messages in runtime.error_messages(exc).items()}
-
-
 def active_facility_or_404(facility_id: int) -> Facility:
     facility = db.session.scalar(select(Facility).where(Facility.id == facility_id))
     if facility is None or not facility.active:
@@ -218,7 +209,12 @@ def qr_svg(text: str, title: str) -> Markup:
     to another site), sized by the style sheet (class ``kiosk-qr``)."""
     code = segno.make(text, error="m", micro=False)
     svg = code.svg_inline(
-        scale=1, border=2, dark="#000", light="#fff", svgclass="kiosk-qr", title=title,
+        scale=1,
+        border=2,
+        dark="#000",
+        light="#fff",
+        svgclass="kiosk-qr",
+        title=title,
         omitsize=True,
     )
     return Markup(svg)  # noqa: S704 - segno's own SVG; the title is escaped by segno
@@ -244,15 +240,6 @@ def _user_id() -> int | None:
     return current_user.id if current_user.is_authenticated else None
 
 
-@bp.get("/static/<path:filename>", endpoint="static")
-@public
-def static(filename: str) -> Response:
-    """The plugin's style sheet (``url_for("puskesmas.static", filename="puskesmas.css")``):
-    the CSP allows style sheets from this site only. A route rather than a blueprint
-    ``static_folder``, so it carries ``@public`` like every other view."""
-    return send_from_directory(STATIC, filename, max_age=3600)
-
-
 # -- the list of puskesmas -----------------------------------------------------------
 
 
@@ -260,19 +247,11 @@ def static(filename: str) -> Response:
 @public
 def index() -> str:
     """The region's active puskesmas, their clinics and how many wait today."""
-    page = int_arg(request.args, "page") or 1
-    active = Facility.active.is_(True)
-    total = db.session.scalar(select(func.count()).select_from(Facility).where(active)) or 0
-    pages = ceil(total / PAGE_SIZE)
-    if page > max(pages, 1):
+    active = select(Facility).where(Facility.active.is_(True)).order_by(Facility.name, Facility.id)
+    found = paginate(active, int_arg(request.args, "page") or 1, PAGE_SIZE)
+    if past_the_end(found):
         abort(404)
-    facilities = db.session.scalars(
-        select(Facility)
-        .where(active)
-        .order_by(Facility.name, Facility.id)
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
+    facilities = found["items"]
     day = today()
     clinic_ids = [c.id for f in facilities for c in f.clinics if c.active]
     return render_template(
@@ -280,8 +259,8 @@ def index() -> str:
         facilities=facilities,
         waiting=queue.waiting_counts(db.session, day, clinic_ids),
         day=day,
-        page=page,
-        pages=pages,
+        page=found["page"],
+        pages=found["pages"],
         opening_hours=opening_hours,
         tel=tel_uri,
         sms_number=sms_number(),
@@ -398,9 +377,7 @@ def my_tickets() -> Response:
     """The numbers the citizen took on the web or in the app while logged in, latest day
     first, each with its status and a link to its page."""
     page = int_arg(request.args, "page") or 1
-    tickets, total = queue.my_tickets(
-        db.session, current_user.id, page=page, per_page=PAGE_SIZE
-    )
+    tickets, total = queue.my_tickets(db.session, current_user.id, page=page, per_page=PAGE_SIZE)
     pages = ceil(total / PAGE_SIZE)
     if page > max(pages, 1):
         abort(404)

@@ -20,7 +20,9 @@ from typing import Any
 from sqlalchemy import not_, select
 from sqlalchemy.orm import Session
 
+from balai.api import paginate
 from balai.auth import User
+from balai.i18n import N_
 from balai_puskesmas import icd10, patients
 from balai_puskesmas.models import (
     Clinic,
@@ -31,7 +33,7 @@ from balai_puskesmas.models import (
     Ticket,
     Visit,
 )
-from balai_puskesmas.patients import NO_PATIENT, NOT_ASSIGNED, ShownPatient, paginate
+from balai_puskesmas.patients import NO_PATIENT, NOT_ASSIGNED, ShownPatient
 from balai_puskesmas.services import (
     Actor,
     PuskesmasError,
@@ -61,11 +63,6 @@ __all__ = [
     "recorded_visit",
     "visits_of",
 ]
-
-
-def N_(message: str) -> str:
-    """Mark a message for translation; it is translated where it is shown."""
-    return message
 
 
 MAX_DIAGNOSES = 10
@@ -509,7 +506,7 @@ def visits_of(
     statement = _ordered(
         select(Visit).where(Visit.patient_id == patient_id, readable_visits(actor))
     )
-    found = paginate(session, statement, page, per_page)
+    found = paginate(statement, page, per_page, session=session)
     facilities = _facilities(found["items"])
     audit(
         session,
@@ -546,7 +543,7 @@ def patient_record(
     statement = _ordered(
         select(Visit).where(Visit.patient_id == patient_id, readable_visits(actor))
     )
-    found = paginate(session, statement, page, per_page)
+    found = paginate(statement, page, per_page, session=session)
     facilities = _facilities(found["items"])
     shown = patients.get(
         session,
@@ -618,7 +615,7 @@ def own_visits(
         .join(Patient, Patient.id == Visit.patient_id)
         .where(Patient.user_id == user_id)
     )
-    found = paginate(session, statement, page, per_page)
+    found = paginate(statement, page, per_page, session=session)
     shown = sorted({visit.patient_id for visit in found["items"]})
     if shown:
         facilities = _facilities(found["items"])

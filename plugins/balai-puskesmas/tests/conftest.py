@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from balai.auth import User
 from balai.db import db, utcnow
-from balai.tenancy import TenantInfo, registry, save_plugin_settings
+from balai.tenancy import TenantInfo
 from balai_puskesmas import patients
 from balai_puskesmas.models import Clinic, Facility, Patient, Staff
 from balai_puskesmas.runtime import vault_for
@@ -29,14 +29,13 @@ NIK_WOMAN = "3671015507929902"  # born 15 July 1992 (day + 40)
 
 
 @pytest.fixture
-def enabled(app: Flask, enable_plugin: Callable[..., TenantInfo]) -> TenantInfo:
+def enabled(
+    enable_plugin: Callable[..., TenantInfo], set_plugin_settings: Callable[..., TenantInfo]
+) -> TenantInfo:
     """``tenant`` with the puskesmas plugin switched on, taking numbers on holidays too
     (so that tests taking today's number pass on any day of the year)."""
-    tenant = enable_plugin("puskesmas")
-    save_plugin_settings(app, tenant, "puskesmas", {"closed_on_holidays": False})
-    refreshed = registry(app).by_id(tenant.id)
-    assert refreshed is not None
-    return refreshed
+    enable_plugin("puskesmas")
+    return set_plugin_settings("puskesmas", closed_on_holidays=False)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from balai.db import db, utcnow
 from balai.plugins import plugins
-from balai.tenancy import registry, save_plugin_settings
+from balai.tenancy import registry
 from balai_puskesmas import export
 from balai_puskesmas.models import Export
 
@@ -392,11 +392,11 @@ def exports(db_session) -> list[Export]:
 
 
 def test_recording_a_visit_queues_its_bundle_when_sending_is_on(
-    app, enabled, db_session, clinic, add_patient, bundle_of, ready, looked_up
+    app, enabled, db_session, clinic, add_patient, bundle_of, ready, looked_up, set_plugin_settings
 ):
     from balai_puskesmas.models import AuditEntry
 
-    save_plugin_settings(app, enabled, "puskesmas", {"export_enabled": True}, by="test")
+    set_plugin_settings("puskesmas", export_enabled=True)
     patient = add_patient()
     visit = add_visit(db_session, patient, clinic, clinician_id=ready.id)
     record_through_the_hook(app, enabled, db_session, visit)
@@ -491,7 +491,7 @@ def test_sent_bundles_are_deleted_after_the_retention_and_the_outcome_stays(
 
 
 def test_the_send_command_deletes_what_is_past_the_regions_retention(
-    app, enabled, db_session, queue
+    app, enabled, db_session, queue, set_plugin_settings
 ):
     """Run by cron with sending on or off: the region's ``bundle_retention_days``."""
     from balai.db import utcnow
@@ -511,22 +511,19 @@ def test_the_send_command_deletes_what_is_past_the_regions_retention(
     assert result.output == "kota-a: sending to SATUSEHAT is switched off; 1 bundles deleted\n"
     assert fresh(db_session, old).bundle_sealed is None
     assert fresh(db_session, recent).bundle_sealed is not None
-    save_plugin_settings(app, enabled, "puskesmas", {"bundle_retention_days": 7}, by="test")
+    set_plugin_settings("puskesmas", bundle_retention_days=7)
     result = runner.invoke(args=["puskesmas", "send"])
     assert result.output == "kota-a: sending to SATUSEHAT is switched off; 1 bundles deleted\n"
     assert fresh(db_session, recent).bundle_sealed is None
 
 
 def test_sending_is_a_job_whose_errors_never_quote_their_message(
-    app, enabled, db_session, queue, monkeypatch
+    app, enabled, db_session, queue, monkeypatch, run_command
 ):
-    from balai.cli import cli
     from balai.jobs import JobRun
     from balai_puskesmas import commands
 
-    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")  # the balai group sets it
-    runner = app.test_cli_runner()
-    result = runner.invoke(cli, ["jobs", "run", "puskesmas.send", "--tenant", "kota-a"])
+    result = run_command("jobs", "run", "puskesmas.send", "--tenant", "kota-a")
     assert result.exit_code == 0, result.output
     assert ": done (sending to SATUSEHAT is switched off)" in result.output
 
@@ -534,7 +531,7 @@ def test_sending_is_a_job_whose_errors_never_quote_their_message(
         raise ValueError("NIK 3171234567890123 refused")
 
     monkeypatch.setattr(commands, "send_for", fails)
-    result = runner.invoke(cli, ["jobs", "run", "puskesmas.send", "--tenant", "kota-a"])
+    result = run_command("jobs", "run", "puskesmas.send", "--tenant", "kota-a")
     assert result.exit_code == 1
     with db.tenant_session(enabled.id) as session:
         failed = session.scalars(select(JobRun).where(JobRun.status == "failed")).one()
@@ -545,11 +542,9 @@ def test_sending_is_a_job_whose_errors_never_quote_their_message(
 def test_the_migration_seals_bundles_kept_in_clear(
     app, tenant, db_session, vault, clinic, add_patient
 ):
-
-    from alembic import command
     from sqlalchemy import text
 
-    from balai import schema
+    from balai.testing import downgraded
 
     bundle = {
         "resourceType": "Bundle",
@@ -558,24 +553,20 @@ def test_the_migration_seals_bundles_kept_in_clear(
     }
     visit_id = add_visit(db_session, add_patient(), clinic).id
     db_session.commit()
-    command.downgrade(schema.alembic_config(app), "puskesmas_0001")
-    try:
-        with db.all_tenants() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO puskesmas_export (tenant_id, visit_id, bundle, status, attempts,"
-                    " next_attempt_at, last_error, created_at) VALUES (:t, :v, :b, 'failed', 0,"
-                    " :now, '', :now)"
-                ),
-                {
-                    "now": f"{utcnow():%Y-%m-%d %H:%M:%S}+00:00",
-                    "t": tenant.id,
-                    "v": visit_id,
-                    "b": json.dumps(bundle),
-                },
-            )
-    finally:
-        schema.upgrade(app)
+    with downgraded(app, "puskesmas_0001"), db.all_tenants() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO puskesmas_export (tenant_id, visit_id, bundle, status, attempts,"
+                " next_attempt_at, last_error, created_at) VALUES (:t, :v, :b, 'failed', 0,"
+                " :now, '', :now)"
+            ),
+            {
+                "now": f"{utcnow():%Y-%m-%d %H:%M:%S}+00:00",
+                "t": tenant.id,
+                "v": visit_id,
+                "b": json.dumps(bundle),
+            },
+        )
     (row,) = raw_exports(tenant)
     assert "bundle" not in row and NIK_MAN.encode() not in row["bundle_sealed"]
     assert row["resource_types"] == [["Patient", 1]]

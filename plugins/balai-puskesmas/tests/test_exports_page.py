@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from balai.db import db, utcnow
-from balai.tenancy import registry, save_plugin_settings
+from balai.tenancy import registry
 from balai.testing import csrf_token
 from balai_puskesmas import export
 from balai_puskesmas.exports import PAGE_SIZE
@@ -57,8 +57,8 @@ def test_empty_outbox_and_switched_off_banner(client, login, enabled):
     assert "/admin/plugin/puskesmas/pengaturan" in page.text
 
 
-def test_missing_credentials_banner(app, client, login, enabled):
-    save_plugin_settings(app, enabled, "puskesmas", {"export_enabled": True}, by="test")
+def test_missing_credentials_banner(app, client, login, enabled, set_plugin_settings):
+    set_plugin_settings("puskesmas", export_enabled=True)
     login(client, role="admin")
     page = client.get(f"{BASE}/")
     assert "Pengiriman ke SATUSEHAT dinonaktifkan." not in page.text
@@ -251,9 +251,18 @@ def run(app):
 
 
 def test_the_command_sends_and_prints_a_line_per_region(
-    app, run, enabled, other_tenant, enable_plugin, db_session, vault, visit, satusehat
+    app,
+    run,
+    enabled,
+    other_tenant,
+    enable_plugin,
+    db_session,
+    vault,
+    visit,
+    satusehat,
+    set_plugin_settings,
 ):
-    save_plugin_settings(app, enabled, "puskesmas", satusehat.region_settings(app), by="test")
+    set_plugin_settings("puskesmas", **satusehat.region_settings(app))
     enable_plugin("puskesmas", tenant=other_tenant)  # sending off there: skipped
     export.enqueue(db_session, vault, visit, utcnow(), TEST_ACTOR)
     db_session.commit()
@@ -266,8 +275,10 @@ def test_the_command_sends_and_prints_a_line_per_region(
     assert (only.exit_code, only.output) == (0, "kota-b: sending to SATUSEHAT is switched off\n")
 
 
-def test_the_command_reports_what_waits(app, run, enabled, db_session, vault, visit, satusehat):
-    save_plugin_settings(app, enabled, "puskesmas", satusehat.region_settings(app), by="test")
+def test_the_command_reports_what_waits(
+    app, run, enabled, db_session, vault, visit, satusehat, set_plugin_settings
+):
+    set_plugin_settings("puskesmas", **satusehat.region_settings(app))
     export.enqueue(db_session, vault, visit, utcnow(), TEST_ACTOR)
     db_session.commit()
     satusehat.fail("503")
@@ -288,8 +299,8 @@ def test_the_command_refuses_an_unknown_region(run, enabled, other_tenant):
     assert "kota-b has not enabled the puskesmas plugin" in result.output
 
 
-def test_the_command_reads_each_regions_settings(app, run, enabled, satusehat):
-    save_plugin_settings(app, enabled, "puskesmas", satusehat.region_settings(app), by="test")
+def test_the_command_reads_each_regions_settings(app, run, enabled, satusehat, set_plugin_settings):
+    set_plugin_settings("puskesmas", **satusehat.region_settings(app))
     stored = registry(app).by_id(enabled.id).plugin_settings["puskesmas"]
     assert stored["satusehat_server"] == "fake"
     assert satusehat.client_secret not in str(stored)  # sealed

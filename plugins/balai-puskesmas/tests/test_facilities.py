@@ -208,20 +208,21 @@ def test_a_clinic_is_updated_and_its_quota_lifted(enabled, db_session, clinic):
 @pytest.fixture
 def make_user(app, tenant):
     """``make_user(email, role="opd", tenant=tenant, active=True)`` without logging in."""
-    from balai.auth import hash_password
+    from balai.auth import create_user
     from balai.db import db
+    from balai.testing import PASSWORD
 
     def make(email: str, role: str = "opd", of=tenant, active: bool = True) -> User:
         with db.all_tenants() as session:
-            user = User(
+            user = create_user(
+                session,
                 tenant_id=of.id if of is not None else None,
                 email=email,
                 name=email.split("@")[0].title(),
                 role=role,
-                password_hash=hash_password("kata-sandi-uji-123"),
-                active=active,
+                password=PASSWORD,
             )
-            session.add(user)
+            user.active = active
         return user
 
     return make

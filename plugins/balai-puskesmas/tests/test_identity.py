@@ -150,9 +150,9 @@ def test_only_the_registration_desk_confirms_who_holds_a_number(client, scene, d
 
 
 @pytest.mark.parametrize("channel", ["api", "sms"])
-def test_every_channel_only_suggests(app, client, open_facility, add_patient, db_session, channel):
-    from balai.sms import rotate_token
-
+def test_every_channel_only_suggests(
+    app, client, open_facility, add_patient, db_session, channel, sms_webhook
+):
     budi = add_patient(nik=NIK_MAN)
     umum = open_facility.clinics[0]
     if channel == "api":
@@ -161,13 +161,10 @@ def test_every_channel_only_suggests(app, client, open_facility, add_patient, db
         )
         assert response.status_code == 201
     else:
-        from balai.tenancy import registry
-
-        token = rotate_token(app, registry(app).by_slug("kota-a"))
         response = client.post(
             "/-/sms/masuk",
             data={"from": "+6281234567890", "text": f"ANTRE CIP UMUM {NIK_MAN}"},
-            headers={"X-Balai-Sms-Token": token},
+            headers=sms_webhook(),
         )
         assert response.status_code == 200
     db_session.expire_all()
@@ -180,54 +177,49 @@ def test_the_migration_turns_unchecked_links_into_suggestions(
 ):
     """Open numbers linked by the NIK alone become suggestions; one the desk linked
     (a ticket.attach entry) stays linked."""
-    from alembic import command
     from sqlalchemy import text
 
-    from balai import schema
+    from balai.testing import downgraded
 
     budi = add_patient(nik=NIK_MAN)
     umum = open_facility.clinics[0]
     today = region_today(utcnow(), "Asia/Jakarta")
-    command.downgrade(schema.alembic_config(app), "puskesmas_0001")
-    try:
-        with db_all_tenants() as connection:
-            for number, code in ((1, "KODEPERTAMA1"), (2, "KODEKEDUA222")):
-                connection.execute(
-                    text(
-                        "INSERT INTO puskesmas_ticket (tenant_id, code, facility_id, clinic_id,"
-                        " day, number, status, channel, patient_id, nik_hash, created_at,"
-                        " recalls) VALUES (:t, :code, :f, :c, :day, :n, 'waiting', 'web', :p,"
-                        " :h, :now, 0)"
-                    ),
-                    {
-                        "now": f"{utcnow():%Y-%m-%d %H:%M:%S}+00:00",
-                        "t": tenant.id,
-                        "code": code,
-                        "f": open_facility.id,
-                        "c": umum.id,
-                        "day": today,
-                        "n": number,
-                        "p": budi.id,
-                        "h": vault.hash(NIK_MAN),
-                    },
-                )
-            second = connection.execute(
-                text("SELECT id FROM puskesmas_ticket WHERE number = 2")
-            ).scalar_one()
+    with downgraded(app, "puskesmas_0001"), db_all_tenants() as connection:
+        for number, code in ((1, "KODEPERTAMA1"), (2, "KODEKEDUA222")):
             connection.execute(
                 text(
-                    "INSERT INTO puskesmas_audit (tenant_id, at, actor, action, detail, address,"
-                    " channel) VALUES (:t, :now, 'desk', 'ticket.attach', :d, '',"
-                    " 'web')"
+                    "INSERT INTO puskesmas_ticket (tenant_id, code, facility_id, clinic_id,"
+                    " day, number, status, channel, patient_id, nik_hash, created_at,"
+                    " recalls) VALUES (:t, :code, :f, :c, :day, :n, 'waiting', 'web', :p,"
+                    " :h, :now, 0)"
                 ),
                 {
                     "now": f"{utcnow():%Y-%m-%d %H:%M:%S}+00:00",
                     "t": tenant.id,
-                    "d": f"ticket {second}; link: new; nik on ticket: matches",
+                    "code": code,
+                    "f": open_facility.id,
+                    "c": umum.id,
+                    "day": today,
+                    "n": number,
+                    "p": budi.id,
+                    "h": vault.hash(NIK_MAN),
                 },
             )
-    finally:
-        schema.upgrade(app)
+        second = connection.execute(
+            text("SELECT id FROM puskesmas_ticket WHERE number = 2")
+        ).scalar_one()
+        connection.execute(
+            text(
+                "INSERT INTO puskesmas_audit (tenant_id, at, actor, action, detail, address,"
+                " channel) VALUES (:t, :now, 'desk', 'ticket.attach', :d, '',"
+                " 'web')"
+            ),
+            {
+                "now": f"{utcnow():%Y-%m-%d %H:%M:%S}+00:00",
+                "t": tenant.id,
+                "d": f"ticket {second}; link: new; nik on ticket: matches",
+            },
+        )
     db_session.expire_all()
     found = {
         t.number: (t.patient_id, t.suggested_patient_id) for t in db_session.scalars(select(Ticket))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from balai.auth import User, hash_password
+from balai.auth import create_user
 from balai.db import db
-from balai.testing import csrf_token
+from balai.testing import PASSWORD, csrf_token
 from balai_puskesmas.models import AuditEntry, Clinic, Facility, Staff
 
 BASE = "/puskesmas/kelola"
@@ -43,14 +43,14 @@ def make_user(app, tenant):
 
     def make(email, role="opd", of=tenant):
         with db.all_tenants() as session:
-            user = User(
+            user = create_user(
+                session,
                 tenant_id=of.id,
                 email=email,
                 name=email.split("@")[0].title(),
                 role=role,
-                password_hash=hash_password("kata-sandi-uji-123"),
+                password=PASSWORD,
             )
-            session.add(user)
         return user
 
     return make

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from balai.tenancy import save_plugin_settings
 from balai.testing import travel
 from balai_puskesmas.models import Ticket
 from balai_puskesmas.views import PAGE_SIZE
@@ -31,8 +30,8 @@ def frozen():
 
 
 @pytest.fixture
-def umum(app, enabled, make_facility, db_session):
-    save_plugin_settings(app, enabled, "puskesmas", {"ticket_limit_address": ""})
+def umum(app, enabled, make_facility, db_session, set_plugin_settings):
+    set_plugin_settings("puskesmas", ticket_limit_address="")
     return db_session.merge(make_facility(hours=HOURS)).clinics[0]
 
 

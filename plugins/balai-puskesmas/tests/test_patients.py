@@ -269,13 +269,18 @@ def test_a_citizen_account_is_linked_by_email(client, desk, db_session, login, a
 
 def phone_only_citizen(tenant_id, phone="+6281299998888"):
     """A citizen who registered with a mobile number and no e-mail address."""
-    from balai.auth.accounts import create_user
+    from balai.auth import create_user
     from balai.db import db
 
     with db.all_tenants() as session:
         user = create_user(
-            session, tenant_id=tenant_id, phone=phone, name="Siti", role="warga",
-            password="correct horse battery staple", verified=True,
+            session,
+            tenant_id=tenant_id,
+            phone=phone,
+            name="Siti",
+            role="warga",
+            password="correct horse battery staple",
+            verified=True,
         )
         session.commit()
         return user.id
@@ -297,9 +302,7 @@ def test_a_phone_only_citizen_account_is_linked_by_mobile_number(
     assert 'value="+6281299998888"' in page.text
 
 
-def test_a_mobile_number_of_another_region_links_nothing(
-    client, desk, db_session, other_tenant
-):
+def test_a_mobile_number_of_another_region_links_nothing(client, desk, db_session, other_tenant):
     phone_only_citizen(other_tenant.id)
     before = counts(db_session)
     response = client.post(NEW, data=form(citizen_email="0812 9999 8888"))

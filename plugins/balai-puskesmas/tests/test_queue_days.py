@@ -10,8 +10,6 @@ import pytest
 from sqlalchemy import func, select
 
 from balai.calendar import Holiday
-from balai.sms import TOKEN_HEADER, rotate_token
-from balai.tenancy import save_plugin_settings
 from balai.testing import travel
 from balai_puskesmas import queue
 from balai_puskesmas.models import Ticket
@@ -88,7 +86,7 @@ def test_the_regions_own_days_off_are_closed(db_session, vault, umum):
 CHRISTMAS_MORNING = "2026-12-25T09:00:00+07:00"  # a Friday, a national holiday
 
 
-def take_today_by(channel, app, client, tenant, clinic, officer, open_kiosk) -> None:
+def take_today_by(channel, sms_webhook, client, clinic, officer, open_kiosk) -> None:
     """Ask for a number for today by ``channel``, over HTTP, as a citizen or the desk."""
     if channel == "web":
         form = {"clinic": str(clinic.id), "day": "2026-12-25"}
@@ -103,16 +101,26 @@ def take_today_by(channel, app, client, tenant, clinic, officer, open_kiosk) -> 
         client.post("/api/v1/puskesmas/tickets", json={"clinic_id": clinic.id})
     else:
         sms = {"from": "+6281234567890", "text": f"ANTRE HARI {clinic.code}"}
-        client.post("/-/sms/masuk", data=sms, headers={TOKEN_HEADER: rotate_token(app, tenant)})
+        client.post("/-/sms/masuk", data=sms, headers=sms_webhook())
 
 
 @pytest.mark.parametrize("channel", ["web", "kiosk", "desk", "api", "sms"])
 @pytest.mark.parametrize("open_on_holidays", [True, False], ids=["opens", "closes"])
 def test_every_channel_follows_the_regions_holiday_setting(
-    app, client, enabled, umum, officer, open_kiosk, db_session, channel, open_on_holidays
+    app,
+    client,
+    enabled,
+    umum,
+    officer,
+    open_kiosk,
+    db_session,
+    channel,
+    open_on_holidays,
+    set_plugin_settings,
+    sms_webhook,
 ):
-    save_plugin_settings(app, enabled, "puskesmas", {"closed_on_holidays": not open_on_holidays})
+    set_plugin_settings("puskesmas", closed_on_holidays=not open_on_holidays)
     with travel(CHRISTMAS_MORNING):
-        take_today_by(channel, app, client, enabled, umum, officer, open_kiosk)
+        take_today_by(channel, sms_webhook, client, umum, officer, open_kiosk)
     taken = db_session.scalar(select(func.count()).select_from(Ticket))
     assert taken == (1 if open_on_holidays else 0)

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from balai.calendar import Holiday
-from balai.tenancy import save_plugin_settings
 from balai.testing import travel
 from balai_puskesmas import queue
 from balai_puskesmas.models import Ticket
@@ -31,10 +30,10 @@ def english(client):
 
 
 @pytest.fixture
-def setup(app, enabled, make_facility, db_session):
+def setup(app, enabled, make_facility, db_session, set_plugin_settings):
     """A puskesmas open Monday to Saturday 08:00-14:00, holidays closed, a week ahead;
     Wednesday 25 November is the region's own day off."""
-    save_plugin_settings(app, enabled, "puskesmas", {"closed_on_holidays": True, "days_ahead": 7})
+    set_plugin_settings("puskesmas", closed_on_holidays=True, days_ahead=7)
     facility = make_facility("HARI", hours=HOURS)
     db_session.add(Holiday(day=date(2026, 11, 25), name="Hari jadi kota"))
     db_session.commit()
@@ -72,8 +71,10 @@ def test_a_clinic_chosen_shows_its_puskesmas_days_only(client, setup, make_facil
     assert "2026-11-29" not in chosen
 
 
-def test_no_open_day_is_said_and_the_button_is_off(client, app, enabled, make_facility):
-    save_plugin_settings(app, enabled, "puskesmas", {"days_ahead": 0})
+def test_no_open_day_is_said_and_the_button_is_off(
+    client, app, enabled, make_facility, set_plugin_settings
+):
+    set_plugin_settings("puskesmas", days_ahead=0)
     make_facility("TUTUP", hours={"7": ["08:00", "12:00"]})
     with travel(MONDAY_NINE):
         page = client.get(TAKE).text
@@ -135,9 +136,7 @@ def test_the_number_is_sized_by_its_length_never_wrapped(number, size):
 def test_a_ticket_number_fits_its_card_in_the_widest_bold_font():
     """At 390 px the card's content box is 330 px: ``UMUM-004`` in DejaVu Sans Bold
     (widths in em: U .812, M .863, - .415, digits .696; no letter spacing) must fit."""
-    css = (
-        Path(__file__).parents[1] / "balai_puskesmas" / "static" / "puskesmas.css"
-    ).read_text()
+    css = (Path(__file__).parents[1] / "balai_puskesmas" / "static" / "puskesmas.css").read_text()
     rules = re.findall(r"\.(?:kiosk-)?ticket \.number\{[^}]*\}", css)
     factors = {
         float(f) for rule in rules for f in re.findall(r"var\(--chars\) \* ([.0-9]+)\)", rule)

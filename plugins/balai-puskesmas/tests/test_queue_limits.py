@@ -19,8 +19,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from balai.sms import TOKEN_HEADER, rotate_token
-from balai.tenancy import save_plugin_settings
 from balai_puskesmas import queue
 from balai_puskesmas.models import Facility, Ticket
 
@@ -169,15 +167,17 @@ def test_the_web_form_counts_those_refusals_too(client, clinic, tickets):
     assert len(tickets()) == 1
 
 
-def test_by_sms_those_refusals_count_against_the_phone(app, client, enabled, clinic, tickets):
-    token = rotate_token(app, enabled)
+def test_by_sms_those_refusals_count_against_the_phone(
+    app, client, enabled, clinic, tickets, sms_webhook
+):
+    headers = sms_webhook()
 
     def sms(nik: str) -> str:
         text = f"ANTRE CIP {clinic.code} {nik}"
         response = client.post(
             "/-/sms/masuk",
             data={"from": "+6281234567890", "text": text},
-            headers={TOKEN_HEADER: token},
+            headers=headers,
         )
         return response.text
 
@@ -237,14 +237,14 @@ def test_a_refused_take_is_not_counted(client, clinic, tickets, db_session):
     assert client.post("/puskesmas/antrean/ambil", data=form).status_code == 302
 
 
-def test_sms_antre_is_limited_per_phone(app, client, enabled, clinic, open_facility, tickets):
-    token = rotate_token(app, enabled)
+def test_sms_antre_is_limited_per_phone(
+    app, client, enabled, clinic, open_facility, tickets, sms_webhook
+):
+    headers = sms_webhook()
 
     def sms(sender: str) -> str:
         text = f"ANTRE {open_facility.code} {clinic.code}"
-        response = client.post(
-            "/-/sms/masuk", data={"from": sender, "text": text}, headers={TOKEN_HEADER: token}
-        )
+        response = client.post("/-/sms/masuk", data={"from": sender, "text": text}, headers=headers)
         assert response.status_code == 200
         return response.text
 
@@ -256,7 +256,7 @@ def test_sms_antre_is_limited_per_phone(app, client, enabled, clinic, open_facil
 
 
 def test_online_channels_leave_the_desk_its_share_of_the_quota(
-    app, client, enabled, tenant, clinic, open_facility, open_kiosk, officer, tickets
+    app, client, enabled, tenant, clinic, open_facility, open_kiosk, officer, tickets, sms_webhook
 ):
     """Quota 25, 20 % kept for the desk (the default): 30 anonymous takers from 30
     addresses at once get numbers 1 to 20; the web form and SMS are refused too; the
@@ -282,11 +282,11 @@ def test_online_channels_leave_the_desk_its_share_of_the_quota(
     assert page.status_code == 400 and "gives online for that day are used up" in page.text
     assert "No number was taken: see the messages below." in page.text
     assert "Please correct" not in page.text  # nothing typed was wrong
-    token = rotate_token(app, enabled)
+    headers = sms_webhook()
     reply = client.post(
         "/-/sms/masuk",
         data={"from": "+6281298765432", "text": f"ANTRE {open_facility.code} {clinic.code}"},
-        headers={TOKEN_HEADER: token},
+        headers=headers,
     )
     assert "gives online for that day are used up" in reply.text
     assert len(tickets()) == 20
@@ -311,9 +311,9 @@ def test_online_channels_leave_the_desk_its_share_of_the_quota(
 
 @pytest.mark.parametrize(("share", "online"), [(0, QUOTA), (10, 22), (100, 0)])
 def test_the_desk_share_is_the_regions_setting(
-    app, client, enabled, clinic, tickets, share, online
+    app, client, enabled, clinic, tickets, share, online, set_plugin_settings
 ):
-    save_plugin_settings(app, enabled, "puskesmas", {"desk_share_percent": share, **LIMITS})
+    set_plugin_settings("puskesmas", desk_share_percent=share, **LIMITS)
     statuses = [
         client.post(
             API,

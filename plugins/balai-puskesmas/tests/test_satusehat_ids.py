@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 
 from balai.auth import create_user
 from balai.db import db
-from balai.tenancy import save_plugin_settings
-from balai.tenancy.models import PluginState
+from balai.tenancy import registry
+from balai.testing import downgraded
 from balai_puskesmas import export, readiness
 from balai_puskesmas.models import AuditEntry, Clinic, Export, Facility, Staff
 
@@ -52,9 +52,8 @@ def nurse(db_session, tenant, facility, ready):
 
 
 def stored_settings(tenant) -> dict:
-    with db.tenant_session(tenant.id) as session:
-        state = session.scalar(select(PluginState).where(PluginState.plugin == "puskesmas"))
-        return dict(state.settings or {})
+    """The region's own settings of the plugin, as the database holds them."""
+    return dict(registry().by_id(tenant.id).plugin_settings.get("puskesmas", {}))
 
 
 def fresh(db_session, item: Export) -> Export:
@@ -259,16 +258,15 @@ def test_satusehat_refuses_a_reference_by_name_alone(
 
 
 def test_region_switched_on_by_the_operator_still_holds(
-    app, enabled, db_session, clinic, add_patient, nurse
+    app, enabled, db_session, clinic, add_patient, nurse, set_plugin_settings
 ):
     """Sending switched on outside the settings page (the operator's PLUGIN_SETTINGS, or
     an older region): visits without the ids are held all the same."""
     from flask import g
 
     from balai.plugins import plugins
-    from balai.tenancy import registry
 
-    save_plugin_settings(app, enabled, "puskesmas", {"export_enabled": True}, by="test")
+    set_plugin_settings("puskesmas", export_enabled=True)
     visit = add_visit(db_session, add_patient(), clinic, clinician_id=nurse.id)
     tenant = registry(app).by_id(enabled.id)
     with app.app_context():
@@ -286,10 +284,6 @@ def test_the_migration_drops_waiting_bundles_and_downgrades_holds(
 ):
     """Bundles waiting to be sent were built the old way: upgrading drops them, so the
     sender builds them again (or holds them); downgrading turns holds into failures."""
-    from alembic import command
-
-    from balai import schema
-
     patient = looked_up(add_patient())
     waiting = export.enqueue(
         db_session,
@@ -309,8 +303,7 @@ def test_the_migration_drops_waiting_bundles_and_downgrades_holds(
     assert waiting.bundle_sealed is not None and held.status == "held"
     ids = (waiting.id, held.id)
     db_session.close()
-    command.downgrade(schema.alembic_config(app), "puskesmas_0002_health_data")
-    try:
+    with downgraded(app, "puskesmas_0002_health_data"):
         with db.all_tenants() as session:
             table = Export.__table__
             rows = {
@@ -323,8 +316,6 @@ def test_the_migration_drops_waiting_bundles_and_downgrades_holds(
             }
         assert (rows[held.id].status, rows[held.id].last_error) == ("failed", "held: practitioner")
         assert rows[waiting.id].status == "pending"
-    finally:
-        schema.upgrade(app)
     with db.tenant_session(tenant.id) as session:
         again = session.get(Export, waiting.id)
         assert (again.status, again.bundle_sealed, again.hold_reason) == ("pending", None, "")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+import sqlalchemy as sa
 
 from balai.db import db
 from balai.tenancy import registry
-from balai.tenancy.models import PluginState
+from balai.testing import downgraded
 from balai_puskesmas.commands import send_for
 from balai_puskesmas.settings import DEFAULT_ENDPOINTS
 
@@ -20,11 +20,31 @@ PAGE = "/admin/plugin/puskesmas/pengaturan"
 SECRET = "rahasia-klien-satusehat-123"
 
 
+# The core's table of plugin states, named as the plugin's own migrations name it: a
+# region's settings as an older version of the plugin stored them.
+PLUGIN_STATE = sa.table(
+    "balai_plugin_state",
+    sa.column("tenant_id", sa.Integer),
+    sa.column("plugin", sa.String),
+    sa.column("settings", sa.JSON),
+)
+STATE = sa.table("balai_state", sa.column("version", sa.Integer))
+
+
 def stored(tenant) -> str:
-    """The plugin's settings row as the database holds it."""
-    with db.tenant_session(tenant.id) as session:
-        state = session.scalar(select(PluginState).where(PluginState.plugin == "puskesmas"))
-        return json.dumps(state.settings)
+    """The plugin's settings as the database holds them (secrets sealed)."""
+    return json.dumps(registry().by_id(tenant.id).plugin_settings["puskesmas"])
+
+
+def store_as_an_older_version_did(tenant, values: dict) -> None:
+    """Settings no longer valid, written past the schema, as an older version kept them."""
+    with db.all_tenants() as session:
+        session.execute(
+            PLUGIN_STATE.update()
+            .where(PLUGIN_STATE.c.tenant_id == tenant.id, PLUGIN_STATE.c.plugin == "puskesmas")
+            .values(settings=values)
+        )
+        session.execute(STATE.update().values(version=STATE.c.version + 1))
 
 
 def test_the_page_shows_every_setting(client, enabled, login):
@@ -87,8 +107,6 @@ def test_the_sender_posts_only_to_the_chosen_offered_server(app, enabled):
     """A region's stored address (as older versions allowed) is never used: the sender
     asks the operator's list, and a name it no longer offers sends nothing."""
     with running() as internal:
-        from balai.tenancy import save_plugin_settings
-
         settings = internal.region_settings(app)
         settings.update(
             satusehat_token_url=internal.token_url, satusehat_base_url=internal.base_url
@@ -98,7 +116,7 @@ def test_the_sender_posts_only_to_the_chosen_offered_server(app, enabled):
         app.config["PUSKESMAS_SATUSEHAT_ENDPOINTS"] = {
             "production": DEFAULT_ENDPOINTS["production"]
         }
-        save_plugin_settings(app, enabled, "puskesmas", settings, by="test")
+        store_as_an_older_version_did(enabled, settings)
         summary = send_for(registry(app).by_id(enabled.id))
         assert summary is not None
         assert "is not offered by this installation" in summary.message
@@ -120,10 +138,6 @@ def test_the_default_servers_are_satusehats(name):
 
 
 def test_the_migration_seals_stored_secrets_and_names_the_server(app, enabled):
-    from alembic import command
-
-    from balai import schema
-
     old = {
         "export_enabled": True,
         "satusehat_client_id": "klien",
@@ -131,18 +145,12 @@ def test_the_migration_seals_stored_secrets_and_names_the_server(app, enabled):
         "satusehat_token_url": DEFAULT_ENDPOINTS["production"]["token_url"],
         "satusehat_base_url": DEFAULT_ENDPOINTS["production"]["base_url"],
     }
-    command.downgrade(schema.alembic_config(app), "puskesmas_0001")
-    try:
-        with db.tenant_session(enabled.id) as session:
-            state = session.scalar(select(PluginState).where(PluginState.plugin == "puskesmas"))
-            state.settings = old
-    finally:
-        schema.upgrade(app)
+    with downgraded(app, "puskesmas_0001"):
+        store_as_an_older_version_did(enabled, old)
     migrated = json.loads(stored(enabled))
     assert SECRET not in json.dumps(migrated)
     assert migrated["satusehat_server"] == "production"
     assert "satusehat_base_url" not in migrated and "satusehat_token_url" not in migrated
-    registry(app).refresh(force=True)
     with app.test_request_context():
         from flask import g
 

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from balai.channels import OutboxMessage, open_message
 from balai.db import utcnow
-from balai.sms import TOKEN_HEADER, rotate_token
 from balai_puskesmas import queue
 from balai_puskesmas.models import Clinic, Facility, Ticket
 from balai_puskesmas.sms import keyword
@@ -36,14 +35,12 @@ def open_facility(enabled, make_facility: Callable[..., Facility]) -> Facility:
 
 
 @pytest.fixture
-def send(app, client, enabled, open_facility):
+def send(app, client, enabled, open_facility, sms_webhook):
     """``send(text, sender=SENDER)``: post an inbound SMS to the region's webhook."""
-    token = rotate_token(app, enabled)
+    headers = sms_webhook()
 
     def post(text: str, sender: str = SENDER):
-        response = client.post(
-            "/-/sms/masuk", data={"from": sender, "text": text}, headers={TOKEN_HEADER: token}
-        )
+        response = client.post("/-/sms/masuk", data={"from": sender, "text": text}, headers=headers)
         assert response.status_code == 200
         return response.text
 
@@ -147,13 +144,13 @@ def test_reply_link_opens_the_ticket(client, send, stored):
 
 
 def test_a_region_without_the_plugin_does_not_answer_antre(
-    app, other_client, other_tenant, enabled, stored
+    app, other_client, other_tenant, enabled, stored, sms_webhook
 ):
-    token = rotate_token(app, other_tenant)
+    headers = sms_webhook(tenant=other_tenant)
     reply = other_client.post(
         "/-/sms/masuk",
         data={"from": SENDER, "text": "ANTRE CIP UMUM"},
-        headers={TOKEN_HEADER: token},
+        headers=headers,
     )
     assert reply.status_code == 200 and "UMUM-001" not in reply.text
     assert stored() == []

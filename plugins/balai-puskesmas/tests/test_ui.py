@@ -124,18 +124,14 @@ def test_the_list_shows_the_phone_as_a_link(client, open_facility, umum):
 
 
 def test_the_sms_instructions_name_the_number_or_are_not_shown(
-    app, client, enabled, open_facility, umum
+    app, client, enabled, open_facility, umum, set_plugin_settings, sms_webhook
 ):
-    from balai.sms import rotate_token
-    from balai.tenancy import save_plugin_settings
-
     page = client.get("/puskesmas/").text
     assert "By SMS" not in page and "SMS code" not in page  # no number, no webhook
-    settings = dict(enabled.plugin_settings.get("puskesmas", {}), sms_number="0812 1234 5678")
-    save_plugin_settings(app, enabled, "puskesmas", settings, by="uji")
+    set_plugin_settings("puskesmas", closed_on_holidays=False, sms_number="0812 1234 5678")
     page = client.get("/puskesmas/").text
     assert "By SMS" not in page and "SMS code" not in page  # the webhook is not set up
-    rotate_token(app, enabled)
+    sms_webhook()
     page = client.get("/puskesmas/").text
     assert "By SMS to 0812 1234 5678: ANTRE &lt;kode puskesmas&gt; &lt;kode poli&gt; [NIK]" in page
     assert "<code>CIP UMUM</code>" in page
@@ -299,8 +295,8 @@ def test_every_audited_action_has_an_accurate_label(client, enabled, login):
     login(client, role="admin")
     page = client.get("/puskesmas/kelola/audit").text
     # visit.export is an officer downloading the bundle, not the bundle being sent
-    assert '<option value="visit.export" >Visit\'s FHIR bundle downloaded</option>' in page
-    assert '<option value="patient.lookup" >Patient looked up by NIK</option>' in page
+    assert '<option value="visit.export">Visit\'s FHIR bundle downloaded</option>' in page
+    assert '<option value="patient.lookup">Patient looked up by NIK</option>' in page
 
 
 def test_units_are_translated(client, open_facility, umum, officer, add_patient, db_session):

@@ -1,0 +1,281 @@
+"""The ``balai`` commands that talk to a registry: ``plugins search|info|install|upgrade``
+and ``registry report``. :mod:`balai.cli` adds them to its groups."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from balai import __version__
+from balai.db import db
+from balai.tenancy import TenantInfo, registry
+from balai.upstream import install, services
+from balai.upstream.client import RegistryClient, UpstreamError, check_url
+from balai.upstream.report import usage_report
+
+__all__ = ["PLUGIN_COMMANDS", "registry_group"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _app() -> Flask:
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def registry_option(command: F) -> F:
+    """``--registry URL``, defaulting to the deployment's ``REGISTRY_URL``."""
+    return click.option(
+        "--registry",
+        "registry_url",
+        metavar="URL",
+        help="The registry's address (default: the REGISTRY_URL setting).",
+    )(command)
+
+
+def _registry(given: str | None) -> str:
+    url = given or _app().config.get("REGISTRY_URL")
+    if not url:
+        raise click.ClickException("no registry: give --registry URL or set REGISTRY_URL")
+    try:
+        return check_url(str(url))
+    except ValueError:
+        raise click.ClickException(f"{url!r} is not an http(s) address") from None
+
+
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    for row in [headers, *rows]:
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)]
+        click.echo("  ".join(cells).rstrip())
+
+
+def _fetch(url: str, call: Callable[[RegistryClient], Any]) -> Any:
+    """``call`` on a client of ``url``; a registry that fails is one ``Error:`` line."""
+    try:
+        with RegistryClient(url) as client:
+            return call(client)
+    except UpstreamError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _fits(requires_core: str) -> str:
+    return "yes" if install.fits_core(requires_core) else "no"
+
+
+# -- plugins search / info -----------------------------------------------------------
+
+
+@click.command("search")
+@with_appcontext
+@click.argument("query", required=False, default="")
+@registry_option
+def plugins_search(query: str, registry_url: str | None) -> None:
+    """Find plugins on the registry by name or summary."""
+    answer = _fetch(_registry(registry_url), lambda c: c.plugins(query))
+    items = answer.get("items") or []
+    if not items:
+        click.echo("no plugin found")
+        return
+    rows = [
+        [
+            str(i.get("name")),
+            str(i.get("latest_version") or "-"),
+            str(i.get("requires_core") or "any"),
+            _fits(str(i.get("requires_core") or "")),
+            str(i.get("summary") or ""),
+        ]
+        for i in items
+    ]
+    _print_table(["NAME", "LATEST", "CORE", f"FITS {__version__}", "SUMMARY"], rows)
+    total = answer.get("total")
+    if isinstance(total, int) and total > len(items):
+        click.echo(f"({len(items)} of {total} shown: narrow the search)")
+
+
+@click.command("info")
+@with_appcontext
+@click.argument("name")
+@registry_option
+def plugins_info(name: str, registry_url: str | None) -> None:
+    """Show a plugin's versions on the registry and which fit this core."""
+    plugin = _fetch(_registry(registry_url), lambda c: c.plugin(name))
+    click.echo(f"{plugin.get('name', name)} ({plugin.get('kind', 'plugin')})")
+    for label, key in (("summary", "summary"), ("licence", "licence")):
+        if plugin.get(key):
+            click.echo(f"{label}: {plugin[key]}")
+    installed = install.installed_version(name)
+    click.echo(f"installed: {installed or 'no'}")
+    rows = [
+        [
+            str(r.version),
+            r.requires_core or "any",
+            _fits(r.requires_core),
+            "yanked" if r.yanked else "",
+        ]
+        for r in install.releases_of(plugin)
+    ]
+    if rows:
+        _print_table(["VERSION", "CORE", f"FITS {__version__}", ""], rows)
+
+
+# -- plugins install / upgrade -------------------------------------------------------
+
+
+def _install(registry_url: str, name: str, release: install.Release, extra: Sequence[str]) -> None:
+    click.echo(f"installing {install.distribution_of(name)} {release.version} from {registry_url}")
+    if release.yanked:
+        click.echo(f"note: {name} {release.version} is yanked on the registry")
+    if install.pip_install(registry_url, name, release.version, extra_index_urls=extra):
+        raise click.ClickException(f"pip could not install {name} {release.version}")
+    if install.migrate(_app().instance_path):
+        raise click.ClickException(
+            f"{name} {release.version} is installed, but its migrations failed: "
+            "see above, then run 'balai db upgrade'"
+        )
+
+
+def _extra_index_option(command: F) -> F:
+    return click.option(
+        "--extra-index-url",
+        "extra",
+        multiple=True,
+        metavar="URL",
+        help="Another index for the plugin's own dependencies (e.g. PyPI); repeatable.",
+    )(command)
+
+
+@click.command("install")
+@with_appcontext
+@click.argument("name")
+@click.option("--version", "wanted", metavar="VERSION", help="This version, not the newest.")
+@registry_option
+@_extra_index_option
+def plugins_install(
+    name: str, wanted: str | None, registry_url: str | None, extra: tuple[str, ...]
+) -> None:
+    """Install a plugin from the registry: the newest version that fits this core."""
+    url = _registry(registry_url)
+    present = install.installed_version(name)
+    if present and wanted is None:
+        click.echo(f"{name} {present} is installed already: 'balai plugins upgrade {name}'")
+        return
+    plugin = _fetch(url, lambda c: c.plugin(name))
+    try:
+        release = install.choose_release(name, plugin, wanted=wanted)
+    except install.Incompatible as exc:
+        raise click.ClickException(str(exc)) from exc
+    assert release is not None  # without newer_than there is always one, or a refusal
+    _install(url, name, release, extra)
+    click.echo(
+        f"{name} {release.version} installed; switch it on per region with "
+        f"'balai plugins enable {name} --tenant SLUG'"
+    )
+
+
+@click.command("upgrade")
+@with_appcontext
+@click.argument("name")
+@registry_option
+@_extra_index_option
+def plugins_upgrade(name: str, registry_url: str | None, extra: tuple[str, ...]) -> None:
+    """Upgrade an installed plugin to the newest version that fits this core."""
+    url = _registry(registry_url)
+    present = install.installed_version(name)
+    if present is None:
+        raise click.ClickException(f"{name} is not installed: 'balai plugins install {name}'")
+    plugin = _fetch(url, lambda c: c.plugin(name))
+    try:
+        release = install.choose_release(name, plugin, newer_than=present)
+    except install.Incompatible as exc:
+        raise click.ClickException(str(exc)) from exc
+    if release is None:
+        newest = next((r for r in install.releases_of(plugin) if not r.yanked), None)
+        note = ""
+        if newest is not None and str(newest.version) != present:
+            note = f" ({newest.version} requires core {newest.requires_core!r})"
+        click.echo(f"{name} {present} is the newest version for core {__version__}{note}")
+        return
+    _install(url, name, release, extra)
+    click.echo(f"{name} upgraded from {present} to {release.version}")
+
+
+PLUGIN_COMMANDS = (plugins_search, plugins_info, plugins_install, plugins_upgrade)
+
+
+# -- registry report -----------------------------------------------------------------
+
+
+@click.group("registry")
+def registry_group() -> None:
+    """The upstream registry: the opt-in usage report."""
+
+
+def _regions(slugs: Sequence[str]) -> list[TenantInfo]:
+    if not slugs:
+        return list(registry().all())
+    chosen = []
+    for slug in slugs:
+        tenant = registry().by_slug(slug)
+        if tenant is None:
+            raise click.ClickException(f"unknown tenant {slug!r} (see 'balai tenants list')")
+        chosen.append(tenant)
+    return chosen
+
+
+def _target(
+    tenant: TenantInfo, url: str | None, token: str | None
+) -> tuple[str | None, str | None]:
+    """The registry address and token to report ``tenant`` with: the options, else the
+    region's own (``/admin/registri``), else the deployment's address."""
+    with db.tenant_session(tenant.id) as session:
+        link = services.link_of(session)
+        return (
+            url or services.upstream_url(link, _app()),
+            token or services.token_of(link, tenant.id, _app()),
+        )
+
+
+@registry_group.command("report")
+@with_appcontext
+@registry_option
+@click.option(
+    "--token",
+    envvar="BALAI_REGISTRY_TOKEN",
+    metavar="TOKEN",
+    help="The registry token (default: each region's own; or BALAI_REGISTRY_TOKEN).",
+)
+@click.option("--tenant", "slugs", multiple=True, help="Only this region (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Print the reports instead of sending them.")
+def registry_report(
+    registry_url: str | None, token: str | None, slugs: tuple[str, ...], dry_run: bool
+) -> None:
+    """Send the opt-in usage report of each region: this installation's random id, the
+    region's name, the core version and its enabled plugins with their versions."""
+    url = _registry(registry_url) if registry_url else None
+    sent = 0
+    for tenant in _regions(slugs):
+        report = usage_report(_app(), tenant)
+        target, secret = _target(tenant, url, token)
+        if dry_run:
+            click.echo(json.dumps({"registry": target, **report}, indent=2))
+            continue
+        if not target or not secret:
+            click.echo(f"skipped {tenant.slug}: no registry address or token")
+            continue
+        try:
+            with RegistryClient(target, secret) as client:
+                client.report(report)
+        except UpstreamError as exc:
+            raise click.ClickException(f"{tenant.slug}: {exc}") from exc
+        click.echo(f"reported {tenant.slug} to {target}")
+        sent += 1
+    if not dry_run and not sent:
+        raise click.ClickException(
+            "nothing was reported: give --token (and --registry), or save each region's "
+            "token on its Upstream registry page"
+        )

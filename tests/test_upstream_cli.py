@@ -1,0 +1,314 @@
+"""``balai plugins search|info|install|upgrade`` and ``balai registry report`` against a
+stand-in upstream served over HTTP. Installing runs the real pip, into a throw-away
+virtual environment that sees this one's packages (never into this one)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import site
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed_version
+from pathlib import Path
+
+import pytest
+from upstream import Release, Upstream, make_upstream
+
+from balai import __version__
+from balai.cli import cli
+from balai.db import db
+from balai.testing import serve
+from balai.upstream import install, services
+
+pytestmark = pytest.mark.balai_config(BABEL_DEFAULT_LOCALE="en")
+
+TOKEN = "balai-reg-kota-a-0123456789"
+FITS = ">=0.1,<1"
+TOO_NEW = ">=9"
+
+
+@pytest.fixture
+def state() -> Upstream:
+    found = Upstream(tokens={TOKEN: {"report", "feedback"}})
+    found.add_plugin(
+        "pengumuman",
+        Release("0.1.0", FITS),
+        Release("0.9.0", TOO_NEW),
+        summary="Announcements of a region",
+    )
+    found.add_plugin("future", Release("2.0.0", TOO_NEW), summary="Needs a newer core")
+    return found
+
+
+@pytest.fixture
+def upstream_url(state: Upstream) -> Iterator[str]:
+    with serve(make_upstream(state)) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def run(app, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"no process may start here: {args}")
+
+    monkeypatch.setattr(subprocess, "run", refuse)  # pip and migrations stay untouched
+    runner = app.test_cli_runner()
+    return lambda *args: runner.invoke(cli, list(args))
+
+
+def test_search_lists_plugins_and_whether_they_fit_this_core(run, upstream_url):
+    result = run("plugins", "search", "announce", "--registry", upstream_url)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split()[:4] == ["NAME", "LATEST", "CORE", "FITS"]
+    assert lines[1].split()[:4] == ["pengumuman", "0.9.0", TOO_NEW, "no"]
+
+
+def test_info_shows_every_version_with_its_core_range(run, upstream_url):
+    result = run("plugins", "info", "pengumuman", "--registry", upstream_url)
+    assert result.exit_code == 0, result.output
+    assert f"installed: {installed_version('balai-pengumuman')}" in result.output
+    rows = [line.split() for line in result.output.splitlines() if line[:1].isdigit()]
+    assert rows == [["0.9.0", TOO_NEW, "no"], ["0.1.0", FITS, "yes"]]
+
+
+@pytest.mark.balai_config(REGISTRY_URL=None)
+def test_without_a_registry_the_commands_say_how_to_name_one(run):
+    result = run("plugins", "search")
+    assert result.exit_code == 1
+    assert "give --registry URL or set REGISTRY_URL" in result.output
+
+
+def test_an_unreachable_registry_is_one_line(run):
+    result = run("plugins", "info", "x", "--registry", "http://127.0.0.1:9")
+    assert result.exit_code == 1
+    assert "cannot be reached" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["future"], f"future 2.0.0 requires core '{TOO_NEW}', and this is core {__version__}"),
+        (["pengumuman2"], "has no such entry"),
+    ],
+)
+def test_install_is_refused_outside_the_core_range_before_pip_runs(run, upstream_url, args, reason):
+    result = run("plugins", "install", *args, "--registry", upstream_url)
+    assert result.exit_code == 1
+    assert reason in result.output
+
+
+def test_a_pinned_version_outside_the_core_range_is_refused(run, upstream_url, state):
+    state.add_plugin("kios", Release("1.0.0", FITS), Release("1.1.0", TOO_NEW))
+    result = run("plugins", "install", "kios", "--version", "1.1.0", "--registry", upstream_url)
+    assert result.exit_code == 1
+    assert f"kios 1.1.0 requires core '{TOO_NEW}'" in result.output
+
+
+def test_upgrade_stays_when_the_newer_version_needs_another_core(run, upstream_url):
+    result = run("plugins", "upgrade", "pengumuman", "--registry", upstream_url)
+    assert result.exit_code == 0, result.output
+    present = installed_version("balai-pengumuman")
+    assert f"pengumuman {present} is the newest version for core {__version__}" in result.output
+    assert f"(0.9.0 requires core '{TOO_NEW}')" in result.output
+
+
+@pytest.mark.parametrize(
+    ("present", "expected"),
+    [(None, "1.1.0"), ("1.0.0", "1.1.0"), ("1.1.0", None), ("1.2.0", None)],
+)
+def test_the_newest_compatible_release_is_chosen(present, expected):
+    plugin = {
+        "versions": [
+            {"version": "2.0.0", "requires_core": TOO_NEW},
+            {"version": "1.2.0", "requires_core": FITS, "yanked": True},
+            {"version": "1.1.0", "requires_core": FITS},
+            {"version": "1.0.0", "requires_core": ""},
+        ]
+    }
+    chosen = install.choose_release("kios", plugin, newer_than=present)
+    assert (str(chosen.version) if chosen else None) == expected
+
+
+# -- the usage report ---------------------------------------------------------------
+
+
+def test_the_report_names_the_instance_region_core_and_plugins(
+    app, run, tenant, enable_plugin, state, upstream_url
+):
+    enable_plugin("pengumuman")
+    with db.tenant_session(tenant.id) as session:
+        services.save_link(session, tenant.id, app, url=upstream_url, token=TOKEN)
+    for _ in range(2):
+        result = run("registry", "report")
+        assert result.exit_code == 0, result.output
+        assert f"reported {tenant.slug} to {upstream_url}" in result.output
+    first, second = state.reports
+    assert first == second  # the same installation, the same id
+    assert first["region"] == tenant.name and first["core_version"] == __version__
+    assert first["plugins"] == [
+        {"name": "pengumuman", "version": installed_version("balai-pengumuman")}
+    ]
+    stored = (Path(app.instance_path) / "instance-id").read_text().strip()
+    assert first["instance"] == stored and len(stored) == 36
+
+
+def test_the_report_with_a_token_given_and_a_dry_run(app, run, tenant, state, upstream_url):
+    shown = run("registry", "report", "--registry", upstream_url, "--dry-run")
+    assert json.loads(shown.output)["region"] == tenant.name
+    assert state.reports == []
+    refused = run("registry", "report", "--registry", upstream_url, "--token", "balai-reg-no")
+    assert refused.exit_code == 1 and "refused the region's registry token" in refused.output
+    sent = run("registry", "report", "--registry", upstream_url, "--token", TOKEN)
+    assert sent.exit_code == 0, sent.output
+    assert [r["region"] for r in state.reports] == [tenant.name]
+
+
+def test_without_any_token_nothing_is_reported(run, tenant, upstream_url):
+    result = run("registry", "report", "--registry", upstream_url)
+    assert result.exit_code == 1
+    assert f"skipped {tenant.slug}" in result.output and "nothing was reported" in result.output
+
+
+# -- installing for real --------------------------------------------------------------
+
+PLUGIN = '''"""A plugin made by the tests: one table."""
+from balai import Manifest
+
+manifest = Manifest(title="Greet", core="{core}")
+'''
+MIGRATION = '''"""greet: one table
+
+Revision ID: greet_0001
+Revises:
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "greet_0001"
+down_revision = None
+branch_labels = ("greet",)
+depends_on = "0001"
+
+
+def upgrade():
+    op.create_table("greet_note", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+def downgrade():
+    op.drop_table("greet_note")
+'''
+
+
+def _record_line(name: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}"
+
+
+def build_wheel(folder: Path, version: str) -> Path:
+    """``balai_greet-<version>-py3-none-any.whl``: a plugin ``greet`` with a migration."""
+    info = f"balai_greet-{version}.dist-info"
+    files = {
+        "balai_greet/__init__.py": PLUGIN.format(core=FITS),
+        "balai_greet/migrations/versions/0001_greet.py": MIGRATION,
+        f"{info}/METADATA": (
+            f"Metadata-Version: 2.1\nName: balai-greet\nVersion: {version}\nSummary: Greetings\n"
+        ),
+        f"{info}/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+        f"{info}/entry_points.txt": "[balai.plugins]\ngreet = balai_greet\n",
+    }
+    path = folder / f"balai_greet-{version}-py3-none-any.whl"
+    record = [_record_line(name, text.encode()) for name, text in files.items()]
+    with zipfile.ZipFile(path, "w") as wheel:
+        for name, text in files.items():
+            wheel.writestr(name, text)
+        wheel.writestr(f"{info}/RECORD", "\n".join([*record, f"{info}/RECORD,,"]) + "\n")
+    return path
+
+
+@pytest.fixture
+def throwaway(tmp_path: Path) -> Path:
+    """A virtual environment of its own that also sees this environment's packages."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)  # noqa: S603
+    python = venv / "bin" / "python"
+    own = subprocess.run(  # noqa: S603
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    parents = "; ".join(f"site.addsitedir({p!r})" for p in site.getsitepackages())
+    Path(own, "_balai_parent.pth").write_text(f"import site; {parents}\n")
+    return python
+
+
+def _balai(python: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "BALAI_"))}
+    env.update(
+        BALAI_INSTANCE_PATH=str(tmp_path / "instance"),
+        BALAI_SECRET_KEY="test-secret-key",
+        BALAI_DATABASE_URL=f"sqlite:///{tmp_path / 'instance' / 'balai.sqlite'}",
+        PIP_CONFIG_FILE=os.devnull,
+        PIP_NO_CACHE_DIR="1",
+    )
+    return subprocess.run(  # noqa: S603
+        [str(python), "-m", "balai", *args], env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def _tables(tmp_path: Path) -> set[str]:
+    with sqlite3.connect(tmp_path / "instance" / "balai.sqlite") as connection:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {name for (name,) in rows}
+
+
+def _greet_version(python: Path) -> str:
+    found = subprocess.run(  # noqa: S603
+        [str(python), "-c", "import importlib.metadata as m; print(m.version('balai-greet'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return found.stdout.strip()
+
+
+def test_install_then_upgrade_with_pip_and_the_plugins_migrations(
+    tmp_path, throwaway, state, upstream_url
+):
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    state.add_plugin(
+        "greet",
+        Release("0.1.0", FITS, wheel=build_wheel(wheels, "0.1.0")),
+        Release("0.2.0", FITS, wheel=build_wheel(wheels, "0.2.0")),
+        Release("0.3.0", TOO_NEW, wheel=build_wheel(wheels, "0.3.0")),
+    )
+    installed = _balai(
+        throwaway, tmp_path, "plugins", "install", "greet", "--version", "0.1.0",
+        "--registry", upstream_url,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert "greet 0.1.0 installed" in installed.stdout
+    assert _greet_version(throwaway) == "0.1.0"
+    assert "greet_note" in _tables(tmp_path)  # the plugin's migration ran
+    listed = _balai(throwaway, tmp_path, "plugins", "list")
+    assert "greet" in listed.stdout
+
+    upgraded = _balai(
+        throwaway, tmp_path, "plugins", "upgrade", "greet", "--registry", upstream_url
+    )
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    assert "greet upgraded from 0.1.0 to 0.2.0" in upgraded.stdout  # 0.3.0 needs core 9
+    assert _greet_version(throwaway) == "0.2.0"
+    with pytest.raises(PackageNotFoundError):  # this environment was left alone
+        installed_version("balai-greet")
