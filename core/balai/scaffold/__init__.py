@@ -14,7 +14,6 @@ import keyword
 import re
 import string
 from dataclasses import dataclass
-from datetime import date
 from io import BytesIO
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from babel.messages.pofile import write_po
 from packaging.version import Version
 
 from balai import __version__
+from balai.db import utcnow
 
 __all__ = ["TRANSLATIONS", "ScaffoldError", "Spec", "core_range", "new_plugin", "spec_for"]
 
@@ -179,7 +179,7 @@ def _values(spec: Spec) -> dict[str, str]:
         "table": f"{spec.name}_{spec.noun}",
         "permission": f"{spec.name}.manage_{spec.noun}",
         "core_range": core_range(),
-        "today": date.today().isoformat(),
+        "today": utcnow().date().isoformat(),
     }
 
 

@@ -266,13 +266,11 @@ def _stand_in_plugincheck() -> types.ModuleType:
 
 
 @pytest.fixture
-def run_jobs(app: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[[], str]:
+def run_jobs(run_command: Callable[..., Any]) -> Callable[[], str]:
     """``run_jobs()``: ``balai jobs run-due`` (enqueued checks run); returns its output."""
-    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")  # the balai group sets it
-    from balai.cli import cli
 
     def run() -> str:
-        result = app.test_cli_runner().invoke(cli, ["jobs", "run-due"])
+        result = run_command("jobs", "run-due")
         assert result.exit_code == 0, result.output
         return str(result.output)
 
