@@ -20,7 +20,7 @@ from balai.auth import ApiToken
 from balai.auth.accounts import create_user
 from balai.auth.models import Department, hash_token
 from balai.db import db, utcnow
-from balai.permissions import Permission, public, require
+from balai.permissions import Permission, own_credentials, public, require
 from balai.tenancy import TenantInfo
 from balai.testing import PASSWORD
 
@@ -82,6 +82,14 @@ class Contoh:
             db.session.commit()
             return department
 
+        @blp.route("/partner", methods=["POST"])
+        @own_credentials
+        def partner_ping() -> Any:
+            """Answers only a partner presenting the plugin's own token."""
+            if request.headers.get("Authorization") != f"Bearer {PARTNER_TOKEN}":
+                abort(401, message="Not a partner of this region")
+            return {"partner": True}
+
         @blp.route("/busy")
         @public
         def busy() -> Any:
@@ -96,6 +104,7 @@ class Contoh:
 
 
 with_contoh = pytest.mark.balai_plugins.with_args(Contoh)
+PARTNER_TOKEN = "contoh-partner-1"
 
 
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
@@ -441,6 +450,23 @@ def test_credentials_that_do_not_verify_are_401_on_public_endpoints(
         assert response.headers.getlist("WWW-Authenticate") == ['Bearer error="invalid_token"']
     with db.tenant_session(tenant.id) as session:
         assert session.scalars(select(Department)).all() == []
+
+
+@with_contoh
+def test_a_view_with_own_credentials_judges_the_header_itself(
+    client: FlaskClient, tenant: TenantInfo, enable_plugin: Any
+) -> None:
+    """The core lets a plugin's own token through to the view that declares it, only there."""
+    enable_plugin("contoh")
+    own = bearer(PARTNER_TOKEN)
+    response = client.post("/api/v1/contoh/partner", headers=own)
+    assert (response.status_code, response.json) == (200, {"partner": True})
+    wrong = client.post("/api/v1/contoh/partner", headers=bearer("balai_unknown"))
+    assert assert_error(wrong, 401, "unauthorized")["message"] == "Not a partner of this region"
+    assert_error(client.get("/api/v1/contoh/departments", headers=own), 401, "unauthorized")
+    document = client.get("/api/v1/openapi.json").json
+    assert document["paths"]["/api/v1/contoh/partner"]["post"]["security"] == [{"bearer": []}]
+    assert document["paths"]["/api/v1/contoh/departments"]["get"]["security"] == []
 
 
 @pytest.mark.parametrize(

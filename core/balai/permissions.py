@@ -41,6 +41,7 @@ __all__ = [
     "grant_refusal",
     "has_permission",
     "is_admin",
+    "own_credentials",
     "permissions_of",
     "public",
     "require",
@@ -321,6 +322,28 @@ def public(view: F) -> F:
     """Mark a view as open to everyone, logged in or not."""
     view.balai_access = PUBLIC  # type: ignore[attr-defined]
     return view
+
+
+def own_credentials(view: F) -> F:
+    """Mark an API view that checks the ``Authorization`` header itself, against
+    credentials of its own plugin (the registry's partner tokens, say).
+
+    It is public as far as users' permissions go, and the core neither takes that
+    header for a user's API token nor refuses it: the view must refuse a request
+    whose credentials do not verify.
+    """
+    view.balai_access = PUBLIC  # type: ignore[attr-defined]
+    view.balai_own_credentials = True  # type: ignore[attr-defined]
+    return view
+
+
+def checks_own_credentials(app: Flask, endpoint: str | None, method: str) -> bool:
+    """Whether the view of ``endpoint`` checks its credentials itself (:func:`own_credentials`)."""
+    view = app.view_functions.get(endpoint) if endpoint else None
+    if view is None:
+        return False
+    handler = getattr(getattr(view, "view_class", None), method.lower(), None)
+    return bool(getattr(handler or view, "balai_own_credentials", False))
 
 
 def access_of(

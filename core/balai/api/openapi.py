@@ -20,7 +20,7 @@ from marshmallow import Schema, fields
 
 from balai.api.core import PREFIX
 from balai.api.errors import ErrorSchema
-from balai.permissions import public, route_access
+from balai.permissions import checks_own_credentials, public, route_access
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,9 @@ def _base_document(app: Flask, state: _ApiState) -> dict[str, Any]:
             operation = path[method.lower()]
             operations.append((rule.endpoint, method.lower(), operation))
             access = route_access(app, rule.endpoint, method)
-            if access and access[0] == "public":
+            if checks_own_credentials(app, rule.endpoint, method):
+                operation["security"] = [{"bearer": []}]  # the plugin's own token
+            elif access and access[0] == "public":
                 operation["security"] = []
     _name_operations(operations, state)
     return doc

@@ -29,7 +29,7 @@ from werkzeug.wrappers import Request
 
 from balai.auth.models import ApiToken, LoginSession, User, hash_token, new_token
 from balai.db import db, utcnow
-from balai.plugins import plugins
+from balai.permissions import checks_own_credentials
 from balai.text import clean_text
 
 __all__ = [
@@ -114,7 +114,7 @@ def load_user_from_token(req: Request) -> User | None:
     tenant_id = _tenant_id()
     if scheme.lower() != "bearer" or not secret.strip() or tenant_id is None:
         return None
-    if not req.path.startswith(API_PATH_PREFIX) or _plugin_token(req):
+    if not req.path.startswith(API_PATH_PREFIX):
         return None
     with db.session.no_autoflush:
         row = db.session.execute(
@@ -156,25 +156,10 @@ def _refuse_unverified_credentials() -> None:
     so a client learns at once that its token is no good.
     """
     presented = request.path.startswith(API_PATH_PREFIX) and "Authorization" in request.headers
-    if presented and g.get("api_token") is None and not _plugin_token(request):
+    if presented and g.get("api_token") is None:
+        if checks_own_credentials(current_app, request.endpoint, request.method):
+            return  # a plugin's own token (a registry token): its view judges it
         raise InvalidToken()
-
-
-def _plugin_token(req: Request) -> bool:
-    """Whether ``req`` presents a bearer token of a plugin on that plugin's own API.
-
-    A plugin declares how its tokens begin (``Manifest.token_prefix``) and verifies
-    them itself; the core neither loads a user from them nor refuses them there.
-    """
-    scheme, _sep, secret = req.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    for info in plugins().installed.values():
-        prefix = info.manifest.token_prefix if info.manifest is not None else ""
-        own_api = req.path.startswith(f"{API_PATH_PREFIX}v1/{info.name}/")
-        if prefix and own_api and secret.strip().startswith(prefix):
-            return True
-    return False
 
 
 def _record_use() -> None:
