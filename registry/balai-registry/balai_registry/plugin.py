@@ -9,17 +9,17 @@ from __future__ import annotations
 from flask import Blueprint, Flask, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_smorest import Blueprint as ApiBlueprint
 from sqlalchemy.orm import Session
 
 from balai import Manifest, hookimpl
+from balai.api import ApiBlueprint
 from balai.auth import User
 from balai.i18n import N_
 from balai.items import MenuItem
 from balai.jobs import Job
 from balai.permissions import Permission
 from balai.tenancy import TenantInfo
-from balai_registry import api, demo, jobs, packages, services, views
+from balai_registry import api, demo, feedback_api, feedback_views, jobs, packages, services, views
 
 manifest = Manifest(
     description=N_(
@@ -34,12 +34,12 @@ manifest = Manifest(
 
 @hookimpl
 def register_routes(app: Flask) -> list[Blueprint]:
-    return [views.bp, packages.bp]
+    return [views.bp, packages.bp, feedback_views.bp]
 
 
 @hookimpl
-def register_api(app: Flask) -> ApiBlueprint:
-    return api.blp
+def register_api(app: Flask) -> list[ApiBlueprint]:
+    return [api.blp, feedback_api.blp]
 
 
 @hookimpl
@@ -56,6 +56,11 @@ def register_permissions() -> list[Permission]:
             roles=("admin",),
             admin_only=True,
         ),
+        Permission(
+            feedback_views.ANSWER,
+            _l("Answer evaluations from partner regions"),
+            roles=("admin",),
+        ),
     ]
 
 
@@ -68,6 +73,12 @@ def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
             url_for("registry.submissions"),
             section="admin",
             permission=views.REVIEW,
+        ),
+        MenuItem(
+            _("Plugin evaluations"),
+            url_for("registry_feedback.threads"),
+            section="admin",
+            permission=feedback_views.ANSWER,
         ),
     ]
 

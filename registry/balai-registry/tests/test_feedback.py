@@ -1,0 +1,344 @@
+"""Evaluations from partner regions: the API, the maintainer's pages, the summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import render_template
+
+from balai.db import db
+from balai.testing import csrf_token
+from balai_registry import feedback
+from balai_registry.feedback import Evaluation, EvaluationEvent
+from balai_registry.models import Partner
+
+API = "/api/v1/registry/evaluations"
+ANSWER = ("registry.answer_evaluations",)
+GOOD = {
+    "plugin": "balai-pengaduan",
+    "version": "0.3.1",
+    "severity": "high",
+    "title": "Foto aduan hilang setelah diteruskan",
+    "body": "Saat aduan diteruskan ke OPD lain, fotonya tidak ikut.",
+}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def send(client: Any, token: str, **changes: Any) -> Any:
+    return client.post(API, json={**GOOD, **changes}, headers=bearer(token))
+
+
+def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.get_data(as_text=True)
+    error = response.json["error"]
+    assert error["code"] == code
+    return error
+
+
+# -- the API of partner regions ------------------------------------------------------
+
+
+def test_partner_sends_and_reads_its_evaluation(client, enabled, partner_token):
+    token = partner_token()
+    patch = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n"
+    created = send(client, token, plugin="Balai_Pengaduan", version="0.3.1.0", patch=patch)
+    assert created.status_code == 201, created.json
+    assert created.json["status"] == "open"
+    assert created.json["url"] == f"http://kota-a.test{API}/{created.json['id']}"
+    one = client.get(f"{API}/{created.json['id']}", headers=bearer(token)).json
+    assert {k: one[k] for k in ("plugin", "version", "severity", "title", "status")} == {
+        "plugin": "balai-pengaduan",
+        "version": "0.3.1.0",
+        "severity": "high",
+        "title": GOOD["title"],
+        "status": "open",
+    }
+    assert one["replies"] == []
+    assert one["created_at"].endswith("+00:00")
+    listed = client.get(API, headers=bearer(token)).json
+    assert (listed["total"], listed["page"], listed["pages"]) == (1, 1, 1)
+    assert listed["items"][0]["id"] == one["id"]
+    with db.tenant_session(enabled.id) as session:
+        assert session.get(Evaluation, one["id"]).patch == patch
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"plugin": "bukan nama!"}, "plugin"),
+        ({"plugin": ""}, "plugin"),
+        ({"version": "versi-dua"}, "version"),
+        ({"severity": "urgent"}, "severity"),
+        ({"title": "   "}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"body": None}, "body"),
+        ({"patch": "+" * (1024 * 1024 + 1)}, "patch"),
+        ({"extra": 1}, "extra"),
+    ],
+)
+def test_a_bad_evaluation_is_refused_naming_the_field(
+    client, enabled, partner_token, db_session, changes, field
+):
+    body = {k: v for k, v in {**GOOD, **changes}.items() if v is not None}
+    response = client.post(API, json=body, headers=bearer(partner_token()))
+    error = assert_error(response, 422, "unprocessable_entity")
+    assert list(error["fields"]) == [field]
+    assert db_session.query(Evaluation).count() == 0
+
+
+def test_a_patch_of_exactly_one_megabyte_is_taken(client, enabled, partner_token):
+    assert send(client, partner_token(), patch="+" * (1024 * 1024)).status_code == 201
+
+
+def test_no_or_unknown_token_is_401_before_the_body_is_read(client, enabled):
+    for headers in ({}, bearer("balai-reg-unknown"), bearer("balai_user_token")):
+        response = client.post(API, json={"plugin": "!"}, headers=headers)
+        assert_error(response, 401, "unauthorized")
+        assert 'Bearer realm="Balai registry"' in response.headers.getlist("WWW-Authenticate")
+        assert_error(client.get(API, headers=headers), 401, "unauthorized")
+
+
+def test_a_token_without_the_feedback_scope_is_403(client, enabled, partner_token):
+    token = partner_token(scopes=("upload", "report"))
+    assert_error(send(client, token), 403, "forbidden")
+    assert_error(client.get(API, headers=bearer(token)), 403, "forbidden")
+
+
+def test_a_revoked_token_is_refused(client, enabled, partner_token, login, db_session):
+    token = partner_token()
+    assert send(client, token).status_code == 201
+    [partner] = db_session.query(Partner).all()
+    login(client, role="admin")
+    client.post(f"/registry/kelola/mitra/{partner.id}/cabut")
+    assert_error(client.get(API, headers=bearer(token)), 401, "unauthorized")
+    assert_error(send(client, token), 401, "unauthorized")
+
+
+def test_a_partner_sees_only_its_own_evaluations(client, enabled, partner_token):
+    lebak, serang = partner_token(), partner_token("Kabupaten Serang")
+    mine = send(client, lebak).json["id"]
+    theirs = send(client, serang, title="Milik Serang").json["id"]
+    assert [e["id"] for e in client.get(API, headers=bearer(lebak)).json["items"]] == [mine]
+    assert_error(client.get(f"{API}/{theirs}", headers=bearer(lebak)), 404, "not_found")
+    reply = client.post(f"{API}/{theirs}/replies", json={"body": "x"}, headers=bearer(lebak))
+    assert_error(reply, 404, "not_found")
+    assert_error(client.get(f"{API}/999999", headers=bearer(lebak)), 404, "not_found")
+
+
+def test_evaluations_list_pages(client, enabled, partner_token):
+    token = partner_token()
+    for number in range(3):
+        send(client, token, title=f"Temuan {number}")
+    page = client.get(f"{API}?page=2&per_page=2", headers=bearer(token)).json
+    assert (page["total"], page["pages"], len(page["items"])) == (3, 2, 1)
+    assert page["items"][0]["title"] == "Temuan 0"  # newest first
+    assert_error(client.get(f"{API}?halaman=2", headers=bearer(token)), 422, "unprocessable_entity")
+
+
+def test_the_maintainer_answers_and_the_partner_reads_it(client, enabled, partner_token, login):
+    token = partner_token()
+    evaluation_id = send(client, token).json["id"]
+    maintainer = login(client, role="opd", permissions=ANSWER)
+    thread = f"/registry/kelola/evaluasi/{evaluation_id}"
+    answered = client.post(thread, data={"body": "Terima kasih, kami periksa.", "status": "open"})
+    assert answered.status_code == 302
+    seen = client.get(f"{API}/{evaluation_id}", headers=bearer(token)).json
+    assert seen["status"] == "answered"  # a reply answers an open thread
+    [reply] = seen["replies"]
+    assert (reply["author"], reply["from_upstream"], reply["body"]) == (
+        maintainer.name,
+        True,
+        "Terima kasih, kami periksa.",
+    )
+    partner_reply = client.post(
+        f"{API}/{evaluation_id}/replies",
+        json={"body": "Berkas log terlampir."},
+        headers=bearer(token),
+    )
+    assert partner_reply.status_code == 201
+    assert partner_reply.json["author"] == "Kabupaten Lebak"
+    assert partner_reply.json["from_upstream"] is False
+    again = client.get(f"{API}/{evaluation_id}", headers=bearer(token)).json
+    assert again["status"] == "open"  # the partner's reply reopens it
+    assert [r["from_upstream"] for r in again["replies"]] == [True, False]
+
+
+def test_status_changes_are_kept_in_the_trail(client, enabled, partner_token, login, db_session):
+    token = partner_token()
+    evaluation_id = send(client, token).json["id"]
+    login(client, role="admin")
+    thread = f"/registry/kelola/evaluasi/{evaluation_id}"
+    assert client.post(thread, data={"body": "", "status": "planned"}).status_code == 302
+    assert client.post(thread, data={"body": "Rilis 0.4.", "status": "done"}).status_code == 302
+    refused = client.post(thread, data={"body": "", "status": "done"})  # nothing changes
+    assert refused.status_code == 422
+    assert 'id="body-error"' in refused.get_data(as_text=True)
+    assert client.post(thread, data={"status": "hapus"}).status_code == 422
+    seen = client.get(f"{API}/{evaluation_id}", headers=bearer(token)).json
+    assert seen["status"] == "done"
+    assert len(seen["replies"]) == 1
+    events = db_session.query(EvaluationEvent).order_by(EvaluationEvent.id).all()
+    assert [(e.action, e.old_status, e.new_status) for e in events] == [
+        ("opened", None, "open"),
+        ("status", "open", "planned"),
+        ("replied", None, None),
+        ("status", "planned", "done"),
+    ]
+    assert events[0].actor == "Kabupaten Lebak"
+    page = client.get(thread).get_data(as_text=True)
+    assert "mengubah status dari direncanakan menjadi selesai" in page
+
+
+def test_an_empty_partner_reply_is_refused(client, enabled, partner_token):
+    token = partner_token()
+    evaluation_id = send(client, token).json["id"]
+    response = client.post(
+        f"{API}/{evaluation_id}/replies", json={"body": " "}, headers=bearer(token)
+    )
+    assert list(assert_error(response, 422, "unprocessable_entity")["fields"]) == ["body"]
+
+
+def test_the_api_is_in_the_openapi_document(client, enabled):
+    document = client.get("/api/v1/openapi.json").json
+    post = document["paths"][API]["post"]
+    assert post["security"] == [{"bearer": []}]
+    assert post["operationId"] == "registry_create_evaluation"
+    assert "registry.EvaluationIn" in document["components"]["schemas"]
+    page = document["components"]["schemas"]["registry.EvaluationPage"]
+    assert page["properties"]["items"]["items"]["$ref"].endswith("registry.Evaluation")
+    replies = document["paths"][f"{API}/{{evaluation_id}}/replies"]["post"]
+    assert replies["security"] == [{"bearer": []}]
+
+
+# -- tenancy -------------------------------------------------------------------------
+
+
+def test_another_region_sees_nothing(
+    client, other_client, enabled, enable_plugin, other_tenant, partner_token, login
+):
+    enable_plugin("registry", tenant=other_tenant)
+    token = partner_token()
+    evaluation_id = send(client, token).json["id"]
+    assert_error(other_client.get(API, headers=bearer(token)), 401, "unauthorized")
+    login(other_client, role="admin", tenant=other_tenant)
+    assert other_client.get(f"/registry/kelola/evaluasi/{evaluation_id}").status_code == 404
+    assert other_client.get(f"/registry/kelola/evaluasi/{evaluation_id}/patch").status_code == 404
+    listing = other_client.get("/registry/kelola/evaluasi").get_data(as_text=True)
+    assert GOOD["title"] not in listing
+    assert "Belum ada daerah mitra yang mengirim evaluasi." in listing
+    answered = other_client.post(f"/registry/kelola/evaluasi/{evaluation_id}", data={"body": "x"})
+    assert answered.status_code == 404
+
+
+# -- the maintainer's pages ----------------------------------------------------------
+
+
+def test_pages_are_for_maintainers_only(client, enabled, partner_token, login):
+    evaluation_id = send(client, partner_token(), patch="+a\n").json["id"]
+    pages = [
+        "/registry/kelola/evaluasi",
+        f"/registry/kelola/evaluasi/{evaluation_id}",
+        f"/registry/kelola/evaluasi/{evaluation_id}/patch",
+    ]
+    for page in pages:
+        assert client.get(page).status_code == 302  # to the login page
+    login(client, role="opd")
+    for page in pages:
+        assert client.get(page).status_code == 403
+    assert (
+        client.post(f"/registry/kelola/evaluasi/{evaluation_id}", data={"body": "x"}).status_code
+        == 403
+    )
+
+
+@pytest.mark.parametrize(
+    "permission", ["registry.answer_evaluations", "registry.review_submissions"]
+)
+def test_either_permission_opens_the_pages(client, enabled, login, permission):
+    login(client, role="opd", permissions=(permission,))
+    assert client.get("/registry/kelola/evaluasi").status_code == 200
+
+
+def test_threads_filter_and_page(client, enabled, partner_token, login):
+    token = partner_token()
+    for number in range(21):
+        send(client, token, title=f"Temuan pengaduan {number:02d}")
+    send(client, token, plugin="balai-puskesmas", title="Antrean macet", severity="critical")
+    login(client, role="admin")
+    first = client.get("/registry/kelola/evaluasi?plugin=balai-pengaduan").get_data(as_text=True)
+    assert "Temuan pengaduan 20" in first and "Temuan pengaduan 00" not in first
+    assert "Antrean macet" not in first
+    assert "Halaman 1 dari 2" in first
+    assert "page=2" in first and "plugin=balai-pengaduan" in first
+    second = client.get("/registry/kelola/evaluasi?plugin=balai-pengaduan&page=2").get_data(
+        as_text=True
+    )
+    assert "Temuan pengaduan 00" in second
+    critical = client.get("/registry/kelola/evaluasi?status=open&plugin=balai-puskesmas").text
+    assert "Antrean macet" in critical and "kritis" in critical
+    none = client.get("/registry/kelola/evaluasi?status=done").get_data(as_text=True)
+    assert "Tidak ada evaluasi yang cocok dengan saringan ini." in none
+
+
+def test_the_thread_shows_the_patch_escaped_and_offers_it(client, enabled, partner_token, login):
+    patch = '+<script>alert("x")</script>\n'
+    evaluation_id = send(client, partner_token(), patch=patch).json["id"]
+    login(client, role="admin")
+    page = client.get(f"/registry/kelola/evaluasi/{evaluation_id}").get_data(as_text=True)
+    assert "<script>alert" not in page
+    assert "+&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    assert "diskominfo@lebak.example.id" in page  # the maintainer may write to the partner
+    download = client.get(f"/registry/kelola/evaluasi/{evaluation_id}/patch")
+    assert download.get_data(as_text=True) == patch
+    assert download.mimetype == "text/x-diff"
+    assert download.headers["Content-Disposition"] == (
+        f'attachment; filename="evaluasi-{evaluation_id}.patch"'
+    )
+    no_patch = send(client, partner_token("Kota Cilegon")).json["id"]
+    assert client.get(f"/registry/kelola/evaluasi/{no_patch}/patch").status_code == 404
+
+
+def test_english_pages(client, enabled, partner_token, login):
+    send(client, partner_token())
+    login(client, role="admin")
+    client.set_cookie("balai_lang", "en", domain="kota-a.test")
+    page = client.get("/registry/kelola/evaluasi").get_data(as_text=True)
+    assert "Evaluations from partner regions" in page
+
+
+@pytest.mark.balai_config(WTF_CSRF_ENABLED=True)
+def test_answers_need_the_csrf_token(client, enabled, partner_token, login):
+    evaluation_id = send(client, partner_token()).json["id"]
+    login(client, role="admin")
+    thread = f"/registry/kelola/evaluasi/{evaluation_id}"
+    assert client.post(thread, data={"body": "Tanpa token"}).status_code == 400
+    token = csrf_token(client, thread)
+    assert (
+        client.post(thread, data={"body": "Dengan token", "csrf_token": token}).status_code == 302
+    )
+
+
+# -- the public summary --------------------------------------------
+
+
+def test_the_summary_names_no_partner(app, client, enabled, partner_token, db_session):
+    token = partner_token()
+    send(client, token, title="Foto hilang", severity="critical")
+    send(client, token, title="Ejaan", severity="low", version="0.2")
+    closed = send(client, token, title="Sudah beres").json["id"]
+    with db.tenant_session(enabled.id) as session:
+        evaluation = session.get(Evaluation, closed)
+        feedback.set_status(session, evaluation, "done", "admin", None, evaluation.created_at)
+    summary = feedback.open_summary(db_session, "Balai_Pengaduan")
+    assert (summary.total, summary.by_severity["critical"], summary.by_severity["low"]) == (2, 1, 1)
+    assert [t[0] for t in summary.titles] == ["Ejaan", "Foto hilang"]
+    with app.test_request_context(base_url="http://kota-a.test"):
+        app.preprocess_request()
+        html = render_template("registry/feedback/_summary.html", evaluation_summary=summary)
+    assert "Foto hilang" in html and "Sudah beres" not in html
+    assert "Lebak" not in html and "diskominfo" not in html
+    assert "2 evaluasi dari daerah mitra masih terbuka." in html
