@@ -3,7 +3,8 @@
 A partner region reports what it found while running a plugin (with a severity and,
 if it has one, a patch); the upstream region's maintainers answer in the thread and
 move its status. Every action on a thread is kept as an :class:`EvaluationEvent`
-(the audit trail). No Flask here: every function takes the session and the time.
+(the audit trail). Endorsements (*dukungan*) say that a region stands behind a
+plugin version. No Flask here: every function takes the session and the time.
 """
 
 from __future__ import annotations
@@ -18,17 +19,21 @@ from balai.db import Base, TenantScoped, utcnow
 from balai.i18n import N_
 from balai_registry.models import Partner
 from balai_registry.names import plugin_name, plugin_version
+from balai_registry.usage import regions_running
 
 __all__ = [
     "ACTIONS",
     "PATCH_LIMIT",
     "SEVERITIES",
     "STATUSES",
+    "Endorsement",
     "Evaluation",
     "EvaluationEvent",
     "EvaluationReply",
     "FeedbackError",
     "OpenSummary",
+    "endorse",
+    "endorsements_of",
     "evaluation_counts",
     "feedback_context",
     "open_summary",
@@ -43,6 +48,7 @@ STATUSES = ("open", "answered", "planned", "done", "declined")
 ACTIONS = ("opened", "replied", "status")
 #: The largest patch a partner may attach, in bytes of UTF-8.
 PATCH_LIMIT = 1024 * 1024
+NOTE_LIMIT = 2000
 
 
 class FeedbackError(ValueError):
@@ -113,6 +119,25 @@ class EvaluationEvent(TenantScoped, Base):
     old_status: Mapped[str | None] = mapped_column(String(10))
     new_status: Mapped[str | None] = mapped_column(String(10))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Endorsement(TenantScoped, Base):
+    """A region standing behind a plugin version (*dukungan*): a partner, or upstream."""
+
+    __tablename__ = "registry_endorsement"
+    __table_args__ = (Index("ix_registry_endorsement_tenant_id_plugin", "tenant_id", "plugin"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plugin: Mapped[str] = mapped_column(String(100))
+    version: Mapped[str] = mapped_column(String(64))
+    endorser: Mapped[str] = mapped_column(String(200))
+    from_upstream: Mapped[bool] = mapped_column(default=False)
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registry_partner.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("balai_user.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # -- names and versions ------------------------------------------------------------
@@ -351,6 +376,69 @@ def open_summary(session: Session, plugin: str, limit: int = 10) -> OpenSummary:
     return OpenSummary(len(rows), by_severity, rows[:limit])  # type: ignore[arg-type]
 
 
+# -- endorsements --------------------------------------------------------------------
+
+
+def endorse(
+    session: Session,
+    plugin: str,
+    version: str,
+    note: str,
+    now: datetime,
+    *,
+    partner: Partner | None = None,
+    maintainer: tuple[int, str] | None = None,
+) -> Endorsement:
+    """``partner`` or upstream's ``maintainer`` stands behind ``plugin`` ``version``.
+
+    Endorsing the same version again changes the note. Upstream endorses as one.
+
+    :raises FeedbackError: with the problems of every field at fault.
+    """
+    problems: dict[str, list[str]] = {}
+    name, normal = _release(plugin, version, problems)
+    note = note.strip()
+    if len(note) > NOTE_LIMIT:
+        problems["note"] = [N_("A note may be at most 2000 characters.")]
+    if problems:
+        raise FeedbackError(problems)
+    stmt = select(Endorsement).where(Endorsement.plugin == name, Endorsement.version == normal)
+    if partner is not None:
+        stmt = stmt.where(Endorsement.partner_id == partner.id)
+    else:
+        stmt = stmt.where(Endorsement.from_upstream.is_(True))
+    endorsement = session.scalars(stmt).first()
+    if endorsement is None:
+        endorsement = Endorsement(plugin=name, version=normal, created_at=now)
+        session.add(endorsement)
+    endorsement.endorser = partner.region if partner is not None else (maintainer or (0, ""))[1]
+    endorsement.from_upstream = partner is None
+    endorsement.partner_id = partner.id if partner is not None else None
+    endorsement.user_id = maintainer[0] if maintainer is not None else None
+    endorsement.note = note
+    session.flush()
+    return endorsement
+
+
+def endorsements_of(session: Session, plugin: str | None = None) -> list[Endorsement]:
+    """Endorsements (of ``plugin``, or all), upstream's first, then newest first."""
+    stmt = select(Endorsement)
+    if plugin is not None:
+        stmt = stmt.where(Endorsement.plugin == (plugin_name(plugin) or plugin))
+    stmt = stmt.order_by(
+        Endorsement.from_upstream.desc(), Endorsement.created_at.desc(), Endorsement.id.desc()
+    )
+    return list(session.scalars(stmt))
+
+
 def feedback_context(session: Session, plugin: str) -> dict[str, object]:
-    """What the catalogue's plugin page passes to ``registry/feedback/_summary.html``."""
-    return {"evaluation_summary": open_summary(session, plugin)}
+    """What the catalogue's plugin page passes to the partials of ``registry/feedback/``.
+
+    ``evaluation_summary`` for ``_summary.html``, ``running`` for ``_running.html``,
+    ``endorsements`` for ``_endorsements.html``.
+    """
+    return {
+        "evaluation_summary": open_summary(session, plugin),
+        "running": regions_running(plugin, session),
+        "endorsements": endorsements_of(session, plugin),
+    }

@@ -1,4 +1,4 @@
-"""The partner regions' JSON API: evaluations and their replies.
+"""The partner regions' JSON API: evaluations, usage reports and endorsements.
 
 Mounted at ``/api/v1/registry/``. Every endpoint takes a partner's registry token
 (``Authorization: Bearer balai-reg-…``) rather than a user's: it is marked
@@ -22,7 +22,7 @@ from balai.api import ApiBlueprint, PageArgs, page_of, paginate
 from balai.db import db, utcnow
 from balai.fields import AwareDateTime, Id, Text
 from balai.permissions import own_credentials
-from balai_registry import feedback, partners
+from balai_registry import feedback, partners, usage
 from balai_registry.models import Partner
 
 __all__ = ["blp"]
@@ -32,7 +32,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 blp = ApiBlueprint(
     "registry_feedback_api",
     __name__,
-    description="Evaluations from partner regions (a registry token, not a user's)",
+    description="Evaluations, usage reports and endorsements from partner regions "
+    "(a registry token, not a user's)",
 )
 
 
@@ -55,7 +56,7 @@ def _partner() -> Partner:
     return found
 
 
-def _refuse(exc: feedback.FeedbackError) -> NoReturn:
+def _refuse(exc: feedback.FeedbackError | usage.ReportError) -> NoReturn:
     errors = {name: [gettext(m) for m in messages] for name, messages in exc.errors.items()}
     abort(422, messages={"json": errors})
     raise AssertionError  # abort() raised
@@ -108,6 +109,34 @@ class EvaluationSchema(Schema):
 
 class ReplyInSchema(Schema):
     body = Text(required=True)
+
+
+class ReportedPluginSchema(Schema):
+    name = Text(required=True, validate=validate.Length(max=100))
+    version = Text(required=True, validate=validate.Length(max=64))
+
+
+class ReportInSchema(Schema):
+    instance = Text(required=True, metadata={"description": "Stable random id of the installation"})
+    region = Text(required=True, metadata={"description": "Name of the region it serves"})
+    core_version = Text(required=True)
+    plugins = fields.List(fields.Nested(ReportedPluginSchema), required=True)
+
+
+class EndorsementInSchema(Schema):
+    plugin = Text(required=True)
+    version = Text(required=True)
+    note = Text(load_default="")
+
+
+class EndorsementSchema(Schema):
+    id = Id(required=True)
+    plugin = Text(required=True)
+    version = Text(required=True)
+    endorser = Text(required=True)
+    from_upstream = fields.Boolean(required=True)
+    note = Text(required=True)
+    created_at = AwareDateTime(required=True)
 
 
 # -- evaluations -------------------------------------------------------------------
@@ -173,3 +202,43 @@ def _own(evaluation_id: int) -> feedback.Evaluation:
     if evaluation is None:
         abort(404)
     return evaluation
+
+
+# -- usage reports and endorsements ------------------------------------------------
+
+
+@blp.route("/reports", methods=["POST"])
+@own_credentials
+@partner("report")
+@blp.arguments(ReportInSchema)
+@blp.response(204)
+def create_report(data: dict[str, Any]) -> None:
+    """Report which plugins an installation runs (scope ``report``); the latest wins."""
+    report = usage.Report(
+        instance=data["instance"],
+        region=data["region"],
+        core_version=data["core_version"],
+        plugins=[(p["name"], p["version"]) for p in data["plugins"]],
+    )
+    try:
+        usage.record_report(db.session, _partner(), report, utcnow())
+    except usage.ReportError as exc:
+        _refuse(exc)
+    db.session.commit()
+
+
+@blp.route("/endorsements", methods=["POST"])
+@own_credentials
+@partner("feedback")
+@blp.arguments(EndorsementInSchema)
+@blp.response(201, EndorsementSchema)
+def create_endorsement(data: dict[str, Any]) -> feedback.Endorsement:
+    """Stand behind a plugin version as a partner region (scope ``feedback``)."""
+    try:
+        endorsement = feedback.endorse(
+            db.session, data["plugin"], data["version"], data["note"], utcnow(), partner=_partner()
+        )
+    except feedback.FeedbackError as exc:
+        _refuse(exc)
+    db.session.commit()
+    return endorsement

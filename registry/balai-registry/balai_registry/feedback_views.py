@@ -1,7 +1,7 @@
-"""Maintainers' pages of evaluations (*evaluasi*).
+"""Maintainers' pages of evaluations (*evaluasi*) and endorsements (*dukungan*).
 
-Threads per plugin with their status, a thread with its patch and replies, and the
-maintainer's reply and status change. Open to
+Threads per plugin with their status, a thread with its patch and replies, the
+maintainer's reply and status change, and upstream's own endorsements. Open to
 holders of ``registry.answer_evaluations`` or ``registry.review_submissions``.
 """
 
@@ -149,3 +149,53 @@ def _evaluation(evaluation_id: int) -> feedback.Evaluation:
     if evaluation is None:
         abort(404)
     return evaluation
+
+
+# -- upstream's endorsements --------------------------------------------------------
+
+
+@bp.get("/dukungan")
+@require()
+@answering
+def endorsements() -> str:
+    """Endorsements of every plugin, and the form for upstream's own."""
+    return _endorsements_page({}, {})
+
+
+def _endorsements_page(errors: dict[str, list[str]], values: dict[str, str]) -> str:
+    return render_template(
+        "registry/feedback/endorsements.html",
+        endorsements=feedback.endorsements_of(db.session),
+        errors=errors,
+        values=values,
+    )
+
+
+@bp.post("/dukungan")
+@require()
+@answering
+def endorse() -> Response | tuple[str, int]:
+    """Upstream stands behind a plugin version (again: the note changes)."""
+    form = request.form
+    try:
+        endorsement = feedback.endorse(
+            db.session,
+            form.get("plugin", ""),
+            form.get("version", ""),
+            form.get("note", ""),
+            utcnow(),
+            maintainer=_maintainer(),
+        )
+    except feedback.FeedbackError as exc:
+        errors = {k: [_(m) for m in v] for k, v in exc.errors.items()}
+        return _endorsements_page(errors, form.to_dict()), 422
+    db.session.commit()
+    flash(
+        _(
+            "%(plugin)s %(version)s is endorsed by the upstream region.",
+            plugin=endorsement.plugin,
+            version=endorsement.version,
+        ),
+        "ok",
+    )
+    return redirect(url_for(".endorsements"))

@@ -58,7 +58,7 @@ def register_permissions() -> list[Permission]:
         ),
         Permission(
             feedback_views.ANSWER,
-            _l("Answer evaluations from partner regions"),
+            _l("Answer evaluations from partner regions and endorse plugin versions"),
             roles=("admin",),
         ),
     ]

@@ -1,4 +1,4 @@
-"""Evaluations from partner regions: the API, the maintainer's pages, the summary."""
+"""Evaluations from partner regions: the API, the maintainer's pages, endorsements."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from balai.testing import csrf_token
 from balai_registry import feedback
 from balai_registry.feedback import Evaluation, EvaluationEvent
 from balai_registry.models import Partner
+
+from .conftest import basic
 
 API = "/api/v1/registry/evaluations"
 ANSWER = ("registry.answer_evaluations",)
@@ -210,8 +212,8 @@ def test_the_api_is_in_the_openapi_document(client, enabled):
     assert "registry.EvaluationIn" in document["components"]["schemas"]
     page = document["components"]["schemas"]["registry.EvaluationPage"]
     assert page["properties"]["items"]["items"]["$ref"].endswith("registry.Evaluation")
-    replies = document["paths"][f"{API}/{{evaluation_id}}/replies"]["post"]
-    assert replies["security"] == [{"bearer": []}]
+    for path in (f"{API}/{{evaluation_id}}/replies", "/api/v1/registry/reports"):
+        assert document["paths"][path]["post"]["security"] == [{"bearer": []}]
 
 
 # -- tenancy -------------------------------------------------------------------------
@@ -243,6 +245,7 @@ def test_pages_are_for_maintainers_only(client, enabled, partner_token, login):
         "/registry/kelola/evaluasi",
         f"/registry/kelola/evaluasi/{evaluation_id}",
         f"/registry/kelola/evaluasi/{evaluation_id}/patch",
+        "/registry/kelola/dukungan",
     ]
     for page in pages:
         assert client.get(page).status_code == 302  # to the login page
@@ -251,6 +254,10 @@ def test_pages_are_for_maintainers_only(client, enabled, partner_token, login):
         assert client.get(page).status_code == 403
     assert (
         client.post(f"/registry/kelola/evaluasi/{evaluation_id}", data={"body": "x"}).status_code
+        == 403
+    )
+    assert (
+        client.post("/registry/kelola/dukungan", data={"plugin": "a", "version": "1"}).status_code
         == 403
     )
 
@@ -322,7 +329,7 @@ def test_answers_need_the_csrf_token(client, enabled, partner_token, login):
     )
 
 
-# -- the public summary --------------------------------------------
+# -- the public summary and endorsements --------------------------------------------
 
 
 def test_the_summary_names_no_partner(app, client, enabled, partner_token, db_session):
@@ -342,3 +349,60 @@ def test_the_summary_names_no_partner(app, client, enabled, partner_token, db_se
     assert "Foto hilang" in html and "Sudah beres" not in html
     assert "Lebak" not in html and "diskominfo" not in html
     assert "2 evaluasi dari daerah mitra masih terbuka." in html
+
+
+def test_partners_and_maintainers_endorse(client, enabled, partner_token, login, db_session):
+    token = partner_token()
+    endpoint = "/api/v1/registry/endorsements"
+    body = {"plugin": "balai-pengaduan", "version": "0.3.1", "note": "Dipakai sejak Mei."}
+    created = client.post(endpoint, json=body, headers=bearer(token))
+    assert created.status_code == 201, created.json
+    assert (created.json["endorser"], created.json["from_upstream"]) == ("Kabupaten Lebak", False)
+    again = client.post(endpoint, json={**body, "note": "Stabil."}, headers=bearer(token))
+    assert again.json["id"] == created.json["id"]  # one per region and version
+    bad = client.post(endpoint, json={**body, "version": "terbaru"}, headers=bearer(token))
+    assert list(assert_error(bad, 422, "unprocessable_entity")["fields"]) == ["version"]
+    report_only = partner_token("Kota Serang", scopes=("report",))
+    assert_error(client.post(endpoint, json=body, headers=bearer(report_only)), 403, "forbidden")
+    assert_error(client.post(endpoint, json=body, headers=basic("nope")), 401, "unauthorized")
+    login(client, role="admin")
+    form = {"plugin": "balai-pengaduan", "version": "0.3.1", "note": "Kami uji."}
+    assert client.post("/registry/kelola/dukungan", data=form).status_code == 302
+    refused = client.post("/registry/kelola/dukungan", data={"plugin": "?", "version": "1"})
+    assert refused.status_code == 422 and 'id="plugin-error"' in refused.get_data(as_text=True)
+    listed = feedback.endorsements_of(db_session, "balai-pengaduan")
+    assert [(e.endorser, e.from_upstream, e.note) for e in listed][1] == (
+        "Kabupaten Lebak",
+        False,
+        "Stabil.",
+    )
+    assert listed[0].from_upstream
+    page = client.get("/registry/kelola/dukungan").get_data(as_text=True)
+    assert "Stabil." in page and "Kami uji." in page
+
+
+def test_the_catalogue_context_fills_the_three_partials(
+    app, client, enabled, partner_token, db_session
+):
+    token = partner_token()
+    send(client, token, title="Foto hilang")
+    endorsement = {"plugin": "balai-pengaduan", "version": "0.3.1", "note": "Stabil."}
+    client.post("/api/v1/registry/endorsements", json=endorsement, headers=bearer(token))
+    report = {
+        "instance": "lebak-server-1",
+        "region": "Kabupaten Lebak",
+        "core_version": "0.1.0",
+        "plugins": [{"name": "balai-pengaduan", "version": "0.3.1"}],
+    }
+    client.post("/api/v1/registry/reports", json=report, headers=bearer(token))
+    context = feedback.feedback_context(db_session, "balai-pengaduan")
+    assert context["running"] == {"0.3.1": ["Kabupaten Lebak"]}
+    with app.test_request_context(base_url="http://kota-a.test"):
+        app.preprocess_request()
+        html = "".join(
+            render_template(f"registry/feedback/{name}.html", **context)
+            for name in ("_summary", "_running", "_endorsements")
+        )
+    assert "Foto hilang" in html
+    assert "Kabupaten Lebak mendukung versi 0.3.1: Stabil." in html
+    assert "diskominfo" not in html

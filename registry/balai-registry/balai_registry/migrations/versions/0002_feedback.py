@@ -1,4 +1,4 @@
-"""registry: evaluations, their replies and trail
+"""registry: evaluations, their replies and trail, endorsements, usage reports
 
 Revision ID: registry_0002_feedback
 Revises: registry_0001
@@ -110,10 +110,72 @@ def upgrade() -> None:
         "registry_evaluation_event",
         ["evaluation_id"],
     )
+    op.create_table(
+        "registry_endorsement",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("plugin", sa.String(length=100), nullable=False),
+        sa.Column("version", sa.String(length=64), nullable=False),
+        sa.Column("endorser", sa.String(length=200), nullable=False),
+        sa.Column("from_upstream", sa.Boolean(), nullable=False),
+        sa.Column("partner_id", sa.Integer(), nullable=True),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        _tenant(),
+        _fk("registry_endorsement", "partner_id", "registry_partner", "CASCADE"),
+        _fk("registry_endorsement", "user_id", "balai_user", "SET NULL"),
+        _tenant_fk("registry_endorsement"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_endorsement")),
+    )
+    _tenant_index("registry_endorsement")
+    op.create_index(
+        "ix_registry_endorsement_tenant_id_plugin", "registry_endorsement", ["tenant_id", "plugin"]
+    )
+    op.create_table(
+        "registry_usage_report",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("partner_id", sa.Integer(), nullable=False),
+        sa.Column("instance", sa.String(length=64), nullable=False),
+        sa.Column("region", sa.String(length=200), nullable=False),
+        sa.Column("core_version", sa.String(length=64), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        _tenant(),
+        _fk("registry_usage_report", "partner_id", "registry_partner", "CASCADE"),
+        _tenant_fk("registry_usage_report"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_usage_report")),
+        sa.UniqueConstraint(
+            "tenant_id",
+            "partner_id",
+            "instance",
+            name=op.f("uq_registry_usage_report_tenant_id_partner_id_instance"),
+        ),
+    )
+    _tenant_index("registry_usage_report")
+    op.create_table(
+        "registry_usage_plugin",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("report_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("version", sa.String(length=64), nullable=False),
+        _tenant(),
+        _fk("registry_usage_plugin", "report_id", "registry_usage_report", "CASCADE"),
+        _tenant_fk("registry_usage_plugin"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_usage_plugin")),
+    )
+    _tenant_index("registry_usage_plugin")
+    op.create_index(
+        op.f("ix_registry_usage_plugin_report_id"), "registry_usage_plugin", ["report_id"]
+    )
+    op.create_index(
+        "ix_registry_usage_plugin_tenant_id_name", "registry_usage_plugin", ["tenant_id", "name"]
+    )
 
 
 def downgrade() -> None:
     for table in (
+        "registry_usage_plugin",
+        "registry_usage_report",
+        "registry_endorsement",
         "registry_evaluation_event",
         "registry_evaluation_reply",
         "registry_evaluation",
