@@ -26,6 +26,7 @@ __all__ = [
     "PATCH_LIMIT",
     "SEVERITIES",
     "STATUSES",
+    "TEXT_LIMIT",
     "Endorsement",
     "Evaluation",
     "EvaluationEvent",
@@ -48,6 +49,8 @@ STATUSES = ("open", "answered", "planned", "done", "declined")
 ACTIONS = ("opened", "replied", "status")
 #: The largest patch a partner may attach, in bytes of UTF-8.
 PATCH_LIMIT = 1024 * 1024
+#: The longest evaluation or reply text, in characters.
+TEXT_LIMIT = 20_000
 NOTE_LIMIT = 2000
 
 
@@ -183,6 +186,8 @@ def submit_evaluation(
         problems["title"] = [N_("Give a title of at most 200 characters.")]
     if not body:
         problems["body"] = [N_("Describe what you found.")]
+    elif len(body) > TEXT_LIMIT:
+        problems["body"] = [N_("Keep the text to at most 20000 characters.")]
     patch = draft.patch if draft.patch and draft.patch.strip() else None
     if patch is not None and len(patch.encode()) > PATCH_LIMIT:
         problems["patch"] = [N_("A patch may be at most 1 MB.")]
@@ -249,6 +254,8 @@ def reply(
         status = None  # the form sends the status it shows: no change
     if not body and status is None:
         raise FeedbackError({"body": [N_("Write a reply.")]})
+    if len(body) > TEXT_LIMIT:
+        raise FeedbackError({"body": [N_("Keep the text to at most 20000 characters.")]})
     actor = partner.region if partner is not None else (maintainer or (None, ""))[1]
     user_id = maintainer[0] if maintainer is not None else None
     added = None

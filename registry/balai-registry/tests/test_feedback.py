@@ -78,6 +78,7 @@ def test_partner_sends_and_reads_its_evaluation(client, enabled, partner_token):
         ({"title": "   "}, "title"),
         ({"title": "x" * 201}, "title"),
         ({"body": None}, "body"),
+        ({"body": "x" * 20_001}, "body"),
         ({"patch": "+" * (1024 * 1024 + 1)}, "patch"),
         ({"extra": 1}, "extra"),
     ],
@@ -198,10 +199,11 @@ def test_status_changes_are_kept_in_the_trail(client, enabled, partner_token, lo
 def test_an_empty_partner_reply_is_refused(client, enabled, partner_token):
     token = partner_token()
     evaluation_id = send(client, token).json["id"]
-    response = client.post(
-        f"{API}/{evaluation_id}/replies", json={"body": " "}, headers=bearer(token)
-    )
-    assert list(assert_error(response, 422, "unprocessable_entity")["fields"]) == ["body"]
+    for body in (" ", "x" * 20_001):
+        response = client.post(
+            f"{API}/{evaluation_id}/replies", json={"body": body}, headers=bearer(token)
+        )
+        assert list(assert_error(response, 422, "unprocessable_entity")["fields"]) == ["body"]
 
 
 def test_the_api_is_in_the_openapi_document(client, enabled):
