@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,6 @@ __all__ = ["hooks", "plugins"]
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "balai.plugins"
-TOKEN_PREFIX_RE = re.compile(r"^[a-z][a-z0-9_-]{3,31}$")
 
 
 @dataclass(frozen=True)
@@ -43,10 +41,6 @@ class Manifest:
     :param core: PEP 440 specifier of the core versions supported (``">=0.1,<0.3"``).
     :param hookspecs: a module or class with extra hook specifications (events).
     :param migrations: folder of the plugin's Alembic branch, relative to the module.
-    :param token_prefix: how the plugin's own bearer tokens begin (``"balai-reg-"``),
-        for tokens it issues to other programs and verifies itself. On the plugin's own
-        API (``/api/v1/<name>/``) the core then loads no user from such a token and does
-        not refuse it; everywhere else it is refused as any unknown token is.
     """
 
     title: str
@@ -56,13 +50,6 @@ class Manifest:
     core: str = ""
     hookspecs: object | None = None
     migrations: str | None = "migrations"
-    token_prefix: str = ""
-
-    def __post_init__(self) -> None:
-        if self.token_prefix and not TOKEN_PREFIX_RE.match(self.token_prefix):
-            raise ValueError(
-                f"token_prefix: {self.token_prefix!r} is not 4 to 32 of a-z, 0-9, '-', '_'"
-            )
 
 
 @dataclass

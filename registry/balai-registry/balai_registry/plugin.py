@@ -19,7 +19,7 @@ from balai.items import MenuItem
 from balai.jobs import Job
 from balai.permissions import Permission
 from balai.tenancy import TenantInfo
-from balai_registry import api, demo, feedback_api, feedback_views, jobs, packages, services, views
+from balai_registry import api, demo, feedback_api, feedback_views, jobs, packages, views
 
 manifest = Manifest(
     description=N_(
@@ -28,7 +28,6 @@ manifest = Manifest(
     title="Registri Plugin",
     category="informasi",
     core=">=0.1,<0.2",
-    token_prefix=services.TOKEN_PREFIX,
 )
 
 

@@ -1,7 +1,7 @@
 """registry: evaluations, their replies and trail, endorsements, usage reports
 
-Revision ID: registry_0002_feedback
-Revises: registry_0001
+Revision ID: registry_0003_feedback
+Revises: registry_0002_submissions
 Create Date: 2026-12-07
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "registry_0002_feedback"
-down_revision: str | Sequence[str] | None = "registry_0001"
+revision: str = "registry_0003_feedback"
+down_revision: str | Sequence[str] | None = "registry_0002_submissions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
