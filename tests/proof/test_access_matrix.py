@@ -184,6 +184,8 @@ def _model_of(argument: str) -> type:
     """The table an ``<int:noun_id>`` argument names: the one ending in ``_noun``."""
     noun = "_" + argument.removesuffix("_id")
     models = [m.class_ for m in Base.registry.mappers if m.class_.__tablename__.endswith(noun)]
+    if len(models) > 1:  # the plugin's own `registry_evaluation`, say
+        models = [m for m in models if "_" not in m.__tablename__.removesuffix(noun)]
     assert len(models) == 1, f"no single table for <{argument}>: {models}"
     return models[0]
 

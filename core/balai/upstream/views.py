@@ -185,7 +185,7 @@ def new_evaluation() -> Any:
             sent, errors = _send(data, version)
             if sent is not None:
                 flash(_("The evaluation has been sent upstream."), "ok")
-                return redirect(url_for("balai_admin.evaluation", evaluation_id=sent.id))
+                return redirect(url_for("balai_admin.evaluation", upstream_evaluation_id=sent.id))
     body = render_template(
         "balai/admin/evaluation_new.html",
         plugins=[(name, f"{title} {version}") for name, title, version in _plugin_choices()],
@@ -225,10 +225,11 @@ def _send(data: dict[str, Any], version: str) -> tuple[UpstreamEvaluation | None
 # -- a thread ------------------------------------------------------------------------
 
 
-def _own(evaluation_id: int) -> UpstreamEvaluation:
+def _own(upstream_evaluation_id: int) -> UpstreamEvaluation:
     row = db.session.scalar(
         select(UpstreamEvaluation).where(
-            UpstreamEvaluation.id == evaluation_id, UpstreamEvaluation.tenant_id == g.tenant.id
+            UpstreamEvaluation.id == upstream_evaluation_id,
+            UpstreamEvaluation.tenant_id == g.tenant.id,
         )
     )
     if row is None:
@@ -275,20 +276,20 @@ def _thread(row: UpstreamEvaluation, problem: UpstreamError | None, errors: Erro
     )
 
 
-@bp.route("/evaluasi/<int:evaluation_id>")
+@bp.route("/evaluasi/<int:upstream_evaluation_id>")
 @require("balai.send_evaluations")
-def evaluation(evaluation_id: int) -> str:
+def evaluation(upstream_evaluation_id: int) -> str:
     """One evaluation with its replies, and a form to reply."""
-    row = _own(evaluation_id)
+    row = _own(upstream_evaluation_id)
     problem = _refresh(row)
-    return _thread(_own(evaluation_id), problem, {})
+    return _thread(_own(upstream_evaluation_id), problem, {})
 
 
-@bp.route("/evaluasi/<int:evaluation_id>/balas", methods=["POST"])
+@bp.route("/evaluasi/<int:upstream_evaluation_id>/balas", methods=["POST"])
 @require("balai.send_evaluations")
-def reply(evaluation_id: int) -> Any:
+def reply(upstream_evaluation_id: int) -> Any:
     """Send the region's reply upstream, then show the thread again."""
-    row = _own(evaluation_id)
+    row = _own(upstream_evaluation_id)
     data, errors = validate_form(ReplyForm(), request.form)
     if data is not None:
         try:
@@ -300,5 +301,5 @@ def reply(evaluation_id: int) -> Any:
         else:
             audit("evaluation.replied", remote_id=row.remote_id)
             flash(_("Your reply has been sent upstream."), "ok")
-            return redirect(url_for("balai_admin.evaluation", evaluation_id=row.id))
+            return redirect(url_for("balai_admin.evaluation", upstream_evaluation_id=row.id))
     return _thread(row, None, errors), 400

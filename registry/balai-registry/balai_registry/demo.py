@@ -1,4 +1,5 @@
-"""Sample data for ``balai demo``: a partner region and one published plugin.
+"""Sample data for ``balai demo``: a partner region, one published plugin, the partner's
+evaluation of it (answered), its usage report and an endorsement.
 
 The plugin's wheel is written here, in memory, so the demo's index has a file pip can
 install; its report says the checks were not run (it is sample data).
@@ -10,12 +11,16 @@ import base64
 import hashlib
 import io
 import zipfile
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import balai
 from balai import storage
+from balai.auth import User
 from balai.db import utcnow
-from balai_registry import services
+from balai_registry import feedback, services, usage
 
 __all__ = ["SAMPLE", "add_sample_registry", "sample_wheel"]
 
@@ -114,4 +119,55 @@ def add_sample_registry(session: Session, tenant_id: int) -> None:
     now = utcnow()
     services.record_check(submission, report, now)
     services.decide(submission, True, "Contoh untuk demo.", None, now)
+    session.flush()
+    _add_feedback(session, partner, now)
+
+
+def _add_feedback(session: Session, partner: services.Partner, now: datetime) -> None:
+    """What Kabupaten Lebak sent back about the sample plugin, and the answer."""
+    evaluation = feedback.submit_evaluation(
+        session,
+        partner,
+        feedback.Draft(
+            plugin=SAMPLE[0],
+            version=SAMPLE[1],
+            severity="medium",
+            title="Peta kebun belum bisa memilih titik dari ponsel",
+            body=(
+                "Petugas kami di lapangan mendaftarkan kebun dari ponsel. Formulirnya meminta "
+                "koordinat yang diketik; mohon tambahkan peta untuk memilih titik, dengan "
+                "tombol 'gunakan lokasi saya'."
+            ),
+        ),
+        now - timedelta(days=3),
+    )
+    admin = session.scalars(select(User).where(User.role == "admin").order_by(User.id)).first()
+    if admin is not None:  # the region's admin answers, as a maintainer
+        feedback.reply(
+            session,
+            evaluation,
+            "Terima kasih. Peta pemilih titik kami jadwalkan untuk versi 0.2.",
+            now - timedelta(days=1),
+            maintainer=(admin.id, admin.name),
+            status="planned",
+        )
+    usage.record_report(
+        session,
+        partner,
+        usage.Report(
+            instance="demo-kabupaten-lebak",
+            region="Kabupaten Lebak",
+            core_version=balai.__version__,
+            plugins=[SAMPLE],
+        ),
+        now - timedelta(hours=6),
+    )
+    feedback.endorse(
+        session,
+        SAMPLE[0],
+        SAMPLE[1],
+        "Dipakai di tiga kecamatan sejak bulan lalu.",
+        now - timedelta(hours=5),
+        partner=partner,
+    )
     session.flush()

@@ -28,7 +28,7 @@ from balai.db import db, utcnow
 from balai.fields import int_arg
 from balai.jobs import enqueue
 from balai.permissions import has_permission, public, require
-from balai_registry import catalogue, notices, services
+from balai_registry import catalogue, feedback, notices, services
 from balai_registry.models import SCOPES, Partner, Submission
 from balai_registry.packages import CHECK_JOB
 
@@ -70,6 +70,7 @@ def plugin(project: str) -> Response | str:
     return render_template(
         "registry/plugin.html",
         **shown,
+        **feedback.feedback_context(db.session, normalized),
         index_url=index_url,
         may_review=may_review(),
         language_name=language_name,

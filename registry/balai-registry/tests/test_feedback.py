@@ -408,3 +408,24 @@ def test_the_catalogue_context_fills_the_three_partials(
     assert "Foto hilang" in html
     assert "Kabupaten Lebak mendukung versi 0.3.1: Stabil." in html
     assert "diskominfo" not in html
+
+
+def test_the_plugin_page_shows_who_runs_endorses_and_evaluates_it(
+    client, enabled, partner_token, publish
+):
+    publish()  # balai-kebun 1.0.0
+    token = partner_token()
+    send(client, token, plugin="balai-kebun", version="1.0.0", title="Peta belum ada")
+    endorsement = {"plugin": "balai-kebun", "version": "1.0.0", "note": "Dipakai tiga kecamatan."}
+    client.post("/api/v1/registry/endorsements", json=endorsement, headers=bearer(token))
+    report = {
+        "instance": "lebak-server-1",
+        "region": "Kabupaten Lebak",
+        "core_version": "0.1.0",
+        "plugins": [{"name": "balai-kebun", "version": "1.0.0"}],
+    }
+    client.post("/api/v1/registry/reports", json=report, headers=bearer(token))
+    page = client.get("/registry/balai-kebun/").get_data(as_text=True)
+    assert "<dt>1.0.0</dt><dd>Kabupaten Lebak</dd>" in page
+    assert "Kabupaten Lebak mendukung versi 1.0.0: Dipakai tiga kecamatan." in page
+    assert "Peta belum ada" in page
