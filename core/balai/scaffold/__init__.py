@@ -44,6 +44,7 @@ DEFAULT_DESCRIPTION_ID = "{}: layanan pemerintah daerah."
 #: Indonesian for every message id of the template (the description is the author's).
 TRANSLATIONS = {
     "Add the entry": "Tambahkan entri",
+    "Added": "Ditambahkan",
     "Back to the public page": "Kembali ke halaman publik",
     "Entries": "Entri",
     "Give the entry a title.": "Isi judul entri.",
