@@ -55,6 +55,7 @@ TRANSLATIONS = {
         "Judulnya terlalu panjang (paling banyak 200 karakter)."
     ),
     "There are no entries yet.": "Belum ada entri.",
+    "There is already an entry with this title.": "Sudah ada entri dengan judul ini.",
     "Title": "Judul",
     "entries": "entri",
 }
