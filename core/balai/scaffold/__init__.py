@@ -5,7 +5,8 @@ next to this module (files ending ``.tmpl``, rendered with :class:`string.Templa
 ``{name}`` in a path becomes the plugin's name). What it writes passes its own tests
 and ruff as it is: a tenant-scoped model and the migration creating its table, a
 public page, an officer page behind ``<name>.manage_<noun>``, an API endpoint, a
-dashboard widget and the Indonesian catalogue, compiled.
+dashboard widget, demo data and the Indonesian catalogue, compiled; its tests end
+with :func:`balai.testing.check_plugin`.
 """
 
 from __future__ import annotations
