@@ -150,13 +150,15 @@ def test_an_evaluation_is_sent_with_the_installed_version(client, admin, state, 
     response = _send(client, patch=(BytesIO(patch), "fix.patch"))
     assert response.status_code == 302, response.text
     [sent] = state.evaluations
-    assert sent["plugin"] == "pengumuman"
+    assert sent["plugin"] == "balai-pengumuman"  # the registry's name: the distribution's
     assert sent["version"] == installed_version("balai-pengumuman")
     assert sent["severity"] == "high" and sent["patch"] == patch.decode()
     thread = client.get(response.headers["Location"]).text
     assert "No Balinese" in thread and "high" in thread
     listed = client.get("/admin/evaluasi").text
     assert "No Balinese" in listed and "open" in listed
+    for page in (thread, listed):  # the admin reads the plugin's title
+        assert ">Pengumuman " + installed_version("balai-pengumuman") + "<" in page
 
 
 @pytest.mark.parametrize(

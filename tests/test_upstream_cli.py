@@ -154,7 +154,7 @@ def test_the_report_names_the_instance_region_core_and_plugins(
     assert first == second  # the same installation, the same id
     assert first["region"] == tenant.name and first["core_version"] == __version__
     assert first["plugins"] == [
-        {"name": "pengumuman", "version": installed_version("balai-pengumuman")}
+        {"name": "balai-pengumuman", "version": installed_version("balai-pengumuman")}
     ]
     stored = (Path(app.instance_path) / "instance-id").read_text().strip()
     assert first["instance"] == stored and len(stored) == 36

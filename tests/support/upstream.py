@@ -4,12 +4,17 @@ Tests of the adopting side (``balai.upstream``) serve it on a live thread
 (:func:`balai.testing.serve`) and talk to it over real HTTP, as they would to a Balai
 running the registry plugin. It answers the JSON API under ``/api/v1/registry`` and a
 PEP 503 simple index under ``/registry/simple/`` for the wheels it is given.
+
+As the registry does, it names plugins in evaluations and usage reports by their
+distribution name, normalised (``balai-pengumuman``), and refuses a name that is not
+one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +22,7 @@ from flask import Flask, abort, jsonify, request, send_file
 from packaging.utils import canonicalize_name
 
 TIMESTAMP = "2026-03-04T03:00:00+00:00"
+_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 
 @dataclass
@@ -57,6 +63,13 @@ def _error(status: int, message: str, fields: dict[str, Any] | None = None) -> A
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
     return response
+
+
+def _distribution(name: Any) -> str | None:
+    """``name`` normalised (PEP 503) if it is a distribution name (PEP 508), else ``None``."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        return None
+    return str(canonicalize_name(name))
 
 
 def _latest(releases: list[Release]) -> Release | None:
@@ -135,6 +148,9 @@ def make_upstream(state: Upstream) -> Flask:
     def send_evaluation() -> Any:
         token = partner("feedback")
         data = request.get_json()
+        if not _distribution(data.get("plugin")):
+            return _error(422, "invalid", {"plugin": ["Not a distribution name."]})
+        data["plugin"] = _distribution(data["plugin"])
         if data.get("severity") not in {"low", "medium", "high", "critical"}:
             return _error(422, "invalid", {"severity": ["Not one of the severities."]})
         if len((data.get("patch") or "").encode()) > 1024 * 1024:
@@ -198,7 +214,12 @@ def make_upstream(state: Upstream) -> Flask:
     @app.post("/api/v1/registry/reports")
     def report() -> Any:
         token = partner("report")
-        state.reports.append({**request.get_json(), "token": token})
+        data = request.get_json()
+        plugins = data.get("plugins") or []
+        if not all(_distribution(p.get("name")) for p in plugins):
+            return _error(422, "invalid", {"plugins": ["Not a distribution name."]})
+        data["plugins"] = [{**p, "name": _distribution(p["name"])} for p in plugins]
+        state.reports.append({**data, "token": token})
         return "", 204
 
     @app.get("/registry/simple/<project>/")

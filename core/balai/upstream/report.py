@@ -13,14 +13,23 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from packaging.utils import canonicalize_name
 
 from balai import __version__
+from balai.plugins import PluginInfo
 from balai.plugins import plugins as plugin_manager
 from balai.tenancy import TenantInfo
 
-__all__ = ["INSTANCE_ID_FILE", "instance_id", "usage_report"]
+__all__ = ["INSTANCE_ID_FILE", "distribution_name", "instance_id", "usage_report"]
 
 INSTANCE_ID_FILE = "instance-id"
+
+
+def distribution_name(info: PluginInfo) -> str:
+    """The name the registry knows ``info`` by: its distribution's, normalised
+    (PEP 503: ``balai-pengaduan``); ``balai-<name>`` for a plugin registered
+    without a distribution."""
+    return str(canonicalize_name(info.distribution or f"balai-{info.name}"))
 
 
 def instance_id(app: Flask) -> str:
@@ -51,5 +60,8 @@ def usage_report(app: Flask, tenant: TenantInfo) -> dict[str, Any]:
         "instance": instance_id(app),
         "region": tenant.name,
         "core_version": __version__,
-        "plugins": [{"name": n, "version": installed[n].version} for n in enabled],
+        "plugins": [
+            {"name": distribution_name(installed[n]), "version": installed[n].version}
+            for n in enabled
+        ],
     }

@@ -125,10 +125,11 @@ def client_for(session: Session, tenant_id: int, app: Flask) -> RegistryClient:
     return RegistryClient(url, token)
 
 
-def evaluation_payload(data: Mapping[str, Any], version: str) -> dict[str, Any]:
-    """The body of ``POST /evaluations`` from the form's checked ``data``."""
+def evaluation_payload(data: Mapping[str, Any], distribution: str, version: str) -> dict[str, Any]:
+    """The body of ``POST /evaluations`` from the form's checked ``data``, naming the
+    plugin by its ``distribution`` (the registry's name for it, ``balai-pengaduan``)."""
     payload = {
-        "plugin": data["plugin"],
+        "plugin": distribution,
         "version": version,
         "severity": data["severity"],
         "title": data["title"],

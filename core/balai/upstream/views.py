@@ -33,8 +33,16 @@ from balai.upstream.forms import (
     ReplyForm,
 )
 from balai.upstream.models import SEVERITIES, UpstreamEvaluation
+from balai.upstream.report import distribution_name
 
-__all__ = ["evaluation", "evaluations", "new_evaluation", "reply", "upstream"]
+__all__ = [
+    "evaluation",
+    "evaluations",
+    "new_evaluation",
+    "plugin_titles",
+    "reply",
+    "upstream",
+]
 
 PAGE_SIZE = 20
 Errors = dict[str, list[str]]
@@ -130,6 +138,7 @@ def evaluations() -> str:
         problem=problem,
         severity_labels=SEVERITY_LABELS,
         status_labels=STATUS_LABELS,
+        plugin_titles=plugin_titles(),
         **_page_of_evaluations(),
     )
 
@@ -137,11 +146,22 @@ def evaluations() -> str:
 # -- a new evaluation ----------------------------------------------------------------
 
 
-def _plugin_choices() -> list[tuple[str, str, str]]:
-    """(name, title, installed version) of each plugin the region runs."""
+def _plugin_choices() -> list[tuple[str, str, str, str]]:
+    """(name, title, installed version, distribution) of each plugin the region runs."""
     installed = plugin_manager().installed
     found = [(n, installed[n]) for n in sorted(g.tenant.plugins) if n in installed]
-    return [(n, str(info.title), info.version) for n, info in found if not info.builtin]
+    return [
+        (n, str(info.title), info.version, distribution_name(info))
+        for n, info in found
+        if not info.builtin
+    ]
+
+
+def plugin_titles() -> dict[str, str]:
+    """The title of each installed plugin by the name the registry knows it by (its
+    distribution), so pages show *Pengumuman*, not ``balai-pengumuman``."""
+    installed = plugin_manager().installed.values()
+    return {distribution_name(i): str(i.title) for i in installed if not i.builtin}
 
 
 def _read_patch(upload: FileStorage | None) -> tuple[str | None, list[str]]:
@@ -160,18 +180,19 @@ def _read_patch(upload: FileStorage | None) -> tuple[str | None, list[str]]:
         return None, [_("A patch is a text file (UTF-8), such as the output of git diff.")]
 
 
-def _check_evaluation() -> tuple[dict[str, Any] | None, str, Errors]:
+def _check_evaluation() -> tuple[dict[str, Any] | None, tuple[str, str], Errors]:
+    """The checked form, and the plugin's (distribution, version); or the errors."""
     data, errors = validate_form(EvaluationForm(), request.form)
-    versions = {name: version for name, _title, version in _plugin_choices()}
+    runs = {name: (dist, version) for name, _title, version, dist in _plugin_choices()}
     plugin = request.form.get("plugin", "")
-    if plugin and plugin not in versions:
+    if plugin and plugin not in runs:
         errors["plugin"] = [_("Choose one of the region's enabled plugins.")]
     patch, patch_errors = _read_patch(request.files.get("patch"))
     if patch_errors:
         errors["patch"] = patch_errors
     if errors or data is None:
-        return None, "", errors
-    return {**data, "patch": patch}, versions[data["plugin"]], {}
+        return None, ("", ""), errors
+    return {**data, "patch": patch}, runs[data["plugin"]], {}
 
 
 @bp.route("/evaluasi/baru", methods=["GET", "POST"])
@@ -180,15 +201,15 @@ def new_evaluation() -> Any:
     """Send an evaluation of one of the region's plugins upstream."""
     errors: Errors = {}
     if request.method == "POST":
-        data, version, errors = _check_evaluation()
+        data, (distribution, version), errors = _check_evaluation()
         if data is not None:
-            sent, errors = _send(data, version)
+            sent, errors = _send(data, distribution, version)
             if sent is not None:
                 flash(_("The evaluation has been sent upstream."), "ok")
                 return redirect(url_for("balai_admin.evaluation", upstream_evaluation_id=sent.id))
     body = render_template(
         "balai/admin/evaluation_new.html",
-        plugins=[(name, f"{title} {version}") for name, title, version in _plugin_choices()],
+        plugins=[(name, f"{title} {version}") for name, title, version, _d in _plugin_choices()],
         severities=[(s, SEVERITY_LABELS[s]) for s in SEVERITIES],
         errors=errors,
         values=request.form,
@@ -205,8 +226,10 @@ def _upstream_errors(exc: UpstreamError) -> Errors:
     return errors
 
 
-def _send(data: dict[str, Any], version: str) -> tuple[UpstreamEvaluation | None, Errors]:
-    payload = services.evaluation_payload(data, version)
+def _send(
+    data: dict[str, Any], distribution: str, version: str
+) -> tuple[UpstreamEvaluation | None, Errors]:
+    payload = services.evaluation_payload(data, distribution, version)
     try:
         with services.client_for(db.session, g.tenant.id, _app()) as client:
             answer = client.send_evaluation(payload)
@@ -218,7 +241,7 @@ def _send(data: dict[str, Any], version: str) -> tuple[UpstreamEvaluation | None
     if stored is None:
         return None, {"_form": [_("The upstream registry did not confirm the evaluation.")]}
     db.session.commit()
-    audit("evaluation.sent", plugin=data["plugin"], version=version, remote_id=stored.remote_id)
+    audit("evaluation.sent", plugin=distribution, version=version, remote_id=stored.remote_id)
     return stored, {}
 
 
@@ -271,6 +294,7 @@ def _thread(row: UpstreamEvaluation, problem: UpstreamError | None, errors: Erro
         problem=problem,
         severity_labels=SEVERITY_LABELS,
         status_labels=STATUS_LABELS,
+        plugin_titles=plugin_titles(),
         errors=errors,
         values=request.form,
     )
