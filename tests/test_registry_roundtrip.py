@@ -252,3 +252,22 @@ def test_an_evaluation_and_a_usage_report_go_up_and_the_answers_come_back(
     running = re.search(r'<section class="running">(.*?)</section>', plugin_page, re.S)
     assert running, plugin_page
     assert f"<dt>{VERSION}</dt><dd>Kabupaten Lebak</dd>" in running.group(1)
+
+
+def test_the_commands_find_a_plugin_by_its_short_or_its_distribution_name(
+    upstream, adopting, tmp_path
+):
+    app_u, tangerang, port = upstream
+    app_a, _lebak = adopting
+    _publish(app_u, tangerang, tmp_path)
+    runner = app_a.test_cli_runner()
+    url = f"http://127.0.0.1:{port}"
+    for name in ("pengumuman", PLUGIN):
+        shown = runner.invoke(cli, ["plugins", "info", name, "--registry", url])
+        assert shown.exit_code == 0, shown.output
+        assert f"{PLUGIN} (plugin)" in shown.output and f"installed: {VERSION}" in shown.output
+        upgraded = runner.invoke(cli, ["plugins", "upgrade", name, "--registry", url])
+        assert upgraded.exit_code == 0, upgraded.output
+        assert f"{VERSION} is the newest version" in upgraded.output
+    found = runner.invoke(cli, ["plugins", "search", "pengumuman", "--registry", url])
+    assert found.exit_code == 0 and PLUGIN in found.output

@@ -81,8 +81,8 @@ def _closed_port() -> int:
 def test_the_client_reads_the_catalogue(upstream_url):
     with RegistryClient(upstream_url) as client:
         listed = client.plugins("announce")
-        assert [p["name"] for p in listed["items"]] == ["pengumuman"]
-        assert client.plugin("pengumuman")["versions"][0]["requires_core"] == ">=0.1,<0.2"
+        assert [p["name"] for p in listed["items"]] == ["balai-pengumuman"]
+        assert client.plugin("balai-pengumuman")["versions"][0]["requires_core"] == ">=0.1,<0.2"
         with pytest.raises(UpstreamNotFound):
             client.plugin("nothing")
 

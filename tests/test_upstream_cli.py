@@ -68,7 +68,7 @@ def test_search_lists_plugins_and_whether_they_fit_this_core(run, upstream_url):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split()[:4] == ["NAME", "LATEST", "CORE", "FITS"]
-    assert lines[1].split()[:4] == ["pengumuman", "0.9.0", TOO_NEW, "no"]
+    assert lines[1].split()[:4] == ["balai-pengumuman", "0.9.0", TOO_NEW, "no"]
 
 
 def test_info_shows_every_version_with_its_core_range(run, upstream_url):

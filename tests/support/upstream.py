@@ -5,9 +5,9 @@ Tests of the adopting side (``balai.upstream``) serve it on a live thread
 running the registry plugin. It answers the JSON API under ``/api/v1/registry`` and a
 PEP 503 simple index under ``/registry/simple/`` for the wheels it is given.
 
-As the registry does, it names plugins in evaluations and usage reports by their
-distribution name, normalised (``balai-pengumuman``), and refuses a name that is not
-one.
+As the registry does, it names plugins in its catalogue, evaluations and usage reports
+by their distribution name, normalised (``balai-pengumuman``), and refuses a name that
+is not one.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ class Upstream:
     down: bool = False
 
     def add_plugin(self, name: str, *releases: Release, summary: str = "", kind: str = "plugin"):
+        """Publish ``name`` (``pengumuman`` is kept as ``balai-pengumuman``, the name the
+        registry's catalogue and index use)."""
+        name = _distribution(name if name.startswith("balai-") else f"balai-{name}") or name
         self.plugins[name] = {"summary": summary, "kind": kind, "releases": list(releases)}
 
     def answer(self, evaluation_id: int, body: str, status: str = "answered") -> None:
@@ -123,6 +126,7 @@ def make_upstream(state: Upstream) -> Flask:
 
     @app.get("/api/v1/registry/plugins/<name>")
     def plugin(name: str) -> Any:
+        name = _distribution(name) or name
         if name not in state.plugins:
             return _error(404, "no such plugin")
         found = state.plugins[name]
@@ -224,7 +228,7 @@ def make_upstream(state: Upstream) -> Flask:
 
     @app.get("/registry/simple/<project>/")
     def simple(project: str) -> Any:
-        name = next((n for n in state.plugins if canonicalize_name(f"balai-{n}") == project), None)
+        name = next((n for n in state.plugins if n == canonicalize_name(project)), None)
         if name is None:
             abort(404)
         links = []

@@ -103,7 +103,7 @@ def plugins_search(query: str, registry_url: str | None) -> None:
 @registry_option
 def plugins_info(name: str, registry_url: str | None) -> None:
     """Show a plugin's versions on the registry and which fit this core."""
-    plugin = _fetch(_registry(registry_url), lambda c: c.plugin(name))
+    plugin = _fetch(_registry(registry_url), lambda c: c.plugin(install.distribution_of(name)))
     click.echo(f"{plugin.get('name', name)} ({plugin.get('kind', 'plugin')})")
     for label, key in (("summary", "summary"), ("licence", "licence")):
         if plugin.get(key):
@@ -164,7 +164,7 @@ def plugins_install(
     if present and wanted is None:
         click.echo(f"{name} {present} is installed already: 'balai plugins upgrade {name}'")
         return
-    plugin = _fetch(url, lambda c: c.plugin(name))
+    plugin = _fetch(url, lambda c: c.plugin(install.distribution_of(name)))
     try:
         release = install.choose_release(name, plugin, wanted=wanted)
     except install.Incompatible as exc:
@@ -188,7 +188,7 @@ def plugins_upgrade(name: str, registry_url: str | None, extra: tuple[str, ...])
     present = install.installed_version(name)
     if present is None:
         raise click.ClickException(f"{name} is not installed: 'balai plugins install {name}'")
-    plugin = _fetch(url, lambda c: c.plugin(name))
+    plugin = _fetch(url, lambda c: c.plugin(install.distribution_of(name)))
     try:
         release = install.choose_release(name, plugin, newer_than=present)
     except install.Incompatible as exc:

@@ -2,7 +2,8 @@
 
 The registry says which core versions each release supports (``requires_core``, a
 PEP 440 specifier such as ``">=0.1,<0.3"``); a release outside that range is refused
-before pip runs. pip installs ``balai-<name>`` from the registry's simple index into
+before pip runs. pip installs ``balai-<name>`` (a name given whole, ``balai-<name>``,
+is taken as it is) from the registry's simple index into
 the environment that runs Balai (``sys.executable -m pip``), then ``balai db upgrade``
 runs in a fresh process, so the new plugin's migrations are found and applied.
 """
@@ -19,6 +20,7 @@ from importlib.metadata import version as distribution_version
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from balai import __version__
@@ -50,8 +52,10 @@ class Release:
 
 
 def distribution_of(name: str) -> str:
-    """The distribution that carries plugin ``name`` (``balai-<name>``)."""
-    return f"balai-{name}"
+    """The distribution that carries plugin ``name``, normalised (PEP 503), the name the
+    registry knows it by: ``pengaduan`` and ``balai-pengaduan`` are ``balai-pengaduan``."""
+    normalised = canonicalize_name(name)
+    return normalised if normalised.startswith("balai-") else f"balai-{normalised}"
 
 
 def installed_version(name: str) -> str | None:
