@@ -307,3 +307,13 @@ def test_a_regions_archive_keeps_the_address_but_not_the_token(app, tenant, tmp_
     [row] = [json.loads(line) for line in rows]
     assert row["url"] == "https://hulu.example.go.id" and row["token"] is None
     assert "upstream registry token" in manifest["dropped"]
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(document.domain)", "data:text/html,x", "/x"])
+def test_only_a_web_address_from_the_upstream_becomes_a_link(db_session, url):
+    item = {"id": 7, "plugin": "balai-pengumuman", "version": "0.1.0", "title": "T", "url": url}
+    kept = services.store_evaluation(db_session, "http://hulu.example", item, utcnow())
+    assert kept is not None and kept.url is None
+    item["url"] = "https://hulu.example/registry/kelola/evaluasi/7"
+    kept = services.store_evaluation(db_session, "http://hulu.example", item, utcnow())
+    assert kept.url == item["url"]

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
@@ -195,8 +196,9 @@ def store_evaluation(
         row.replies = _replies(item.get("replies"))
     elif row.replies is None:
         row.replies = []
-    if item.get("url"):
-        row.url = str(item["url"])[:500]
+    url = str(item.get("url") or "")[:500]
+    if urlsplit(url).scheme in ("http", "https"):  # never a javascript: or data: link
+        row.url = url
     row.created_at = parse_time(item.get("created_at")) or row.created_at or now
     row.updated_at = parse_time(item.get("updated_at")) or row.updated_at or now
     row.synced_at = now
