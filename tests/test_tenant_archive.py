@@ -110,6 +110,12 @@ def _files(app: Flask, tenant_id: int) -> dict[str, bytes]:
     return {entry.key: files.read(entry.key) for entry in files.list()}
 
 
+def _registry_files(app: Flask, tenant_id: int) -> dict[str, bytes]:
+    """The registry's sample files: where it is installed, the region runs it too."""
+    files = _files(app, tenant_id)
+    return {key: data for key, data in files.items() if key.startswith("registry/")}
+
+
 def _add_job_run(tenant_id: int) -> None:
     with db.tenant_session(tenant_id) as session:
         session.add(JobRun(job="pengaduan.deadlines", slot="2026-03-04T17:00:00Z", status="done"))
@@ -203,6 +209,7 @@ def test_a_region_moved_to_a_fresh_instance_answers_every_page_alike(
     app: Flask, regions: dict[str, int], fresh: Flask, tmp_path: Path
 ) -> None:
     archive = tmp_path / "alpha.zip"
+    samples = _registry_files(app, regions["alpha"])
     with travel(NOW):
         manifest = export_tenant(app, "alpha", archive)
         with fresh.app_context():
@@ -212,7 +219,8 @@ def test_a_region_moved_to_a_fresh_instance_answers_every_page_alike(
     ) == ["alpha.test"]
     assert sum(manifest["tables"].values()) == imported.rows > 100
     with fresh.app_context():  # the files, but the photo kept for a form not yet sent
-        assert _files(fresh, imported.tenant.id) == {LOGO: PNG, f"pengaduan/{PHOTO}": PNG}
+        moved = _files(fresh, imported.tenant.id)
+        assert moved == {LOGO: PNG, f"pengaduan/{PHOTO}": PNG, **samples}
     with fresh.app_context():
         assert {k: v for k, v in _counts(fresh, imported.tenant.id).items() if v} == {
             k: v for k, v in manifest["tables"].items() if v
@@ -273,10 +281,10 @@ def test_an_archive_holds_its_region_only_and_no_secret(
     assert beta and not [m for m in beta if m in text]
     assert "beta.test" not in text and "Kota Beta" not in text
     assert "admin@alpha.test" in text
-    assert sorted(n for n in names if n.startswith("files/")) == [
-        f"files/{LOGO}",
-        f"files/pengaduan/{PHOTO}",
-    ]
+    samples = [f"files/{key}" for key in _registry_files(app, regions["alpha"])]
+    assert sorted(n for n in names if n.startswith("files/")) == sorted(
+        [f"files/{LOGO}", f"files/pengaduan/{PHOTO}", *samples]
+    )
     for left in ("balai_login_session", "balai_api_token", "balai_account_code", "balai_job_run"):
         assert f"tables/{left}.jsonl" not in names
     manifest = json.loads(zipfile.ZipFile(archive).read("manifest.json"))
@@ -470,13 +478,15 @@ def test_purge_needs_a_current_archive_and_removes_the_region_only(
     export_tenant(app, "alpha", archive)
     _add_job_run(regions["alpha"])  # not carried: it does not make the archive stale
     storage.for_tenant(regions["beta"], app=app).put(LOGO, PNG)
-    assert len(_files(app, regions["alpha"])) == 3
+    files = 3 + len(_registry_files(app, regions["alpha"]))
+    beta_samples = _registry_files(app, regions["beta"])
+    assert len(_files(app, regions["alpha"])) == files
     purged = purge_tenant(app, "alpha", archive)
-    assert purged.rows > 100 and purged.files == 3  # the kept form photo too
+    assert purged.rows > 100 and purged.files == files  # the kept form photo too
     assert registry(app).by_slug("alpha") is None and _files(app, regions["alpha"]) == {}
     assert not any(_counts(app, regions["alpha"]).values())
     assert _counts(app, regions["beta"]) == beta_before
-    assert _files(app, regions["beta"]) == {LOGO: PNG}
+    assert _files(app, regions["beta"]) == {LOGO: PNG, **beta_samples}
 
 
 def test_the_commands_export_import_and_purge(app: Flask, tmp_path: Path) -> None:
@@ -695,7 +705,8 @@ def test_purge_refuses_a_region_that_is_not_its_archive_now(
     with pytest.raises(ArchiveError, match=r"balai_department\.jsonl .* export it again"):
         purge_tenant(app, "alpha", forged)
     assert registry(app).by_slug("alpha") is not None
-    assert purge_tenant(app, "alpha", archive).files == 4  # the archive as made, still current
+    files = 4 + len(_registry_files(app, alpha))
+    assert purge_tenant(app, "alpha", archive).files == files  # the archive as made, still current
 
 
 def test_an_archive_is_private_and_leaves_the_sms_token_behind(
