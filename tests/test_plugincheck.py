@@ -25,7 +25,7 @@ from click.testing import CliRunner
 
 from balai.cli import cli
 from balai.plugincheck import CHECKS, CheckReport, CheckResult, run_check
-from balai.plugincheck._run import isolation, scratch_postgres
+from balai.plugincheck._run import NO_SANDBOX, isolation, sandbox_program, scratch_postgres
 from balai.proof import plugin as checks
 from balai.testing import check_plugin
 
@@ -382,14 +382,18 @@ def test_the_plugin_runs_with_its_memory_limited(built):
     assert {c.name for c in report.checks if c.status == "skipped"} >= {"routes", "sweep"}
 
 
-@pytest.mark.skipif(not isolation(), reason="unshare -rn does not work here")
+@pytest.mark.skipif(
+    not (isolation() or sandbox_program()), reason="neither bwrap nor unshare -rn works here"
+)
 def test_the_plugin_runs_without_network(built):
     """PostgreSQL answers at 127.0.0.1:5432 for everyone but the plugin under check."""
     report = run_check(built["networked"][".whl"], time_limit=300)
     failed = {c.name: c for c in report.problems()}
     assert set(failed) == {"hooks"}, report.text()
-    assert "OSError" in failed["hooks"].summary or "unreachable" in failed["hooks"].summary
-    assert "no network (unshare -rn)" in report.get("metadata").output
+    # unshare -rn leaves no interface at all; bubblewrap a loopback of its own.
+    summary = failed["hooks"].summary
+    assert any(why in summary for why in ("OSError", "unreachable", "Connection refused"))
+    assert "no network" in report.get("metadata").output
 
 
 def test_the_command_prints_the_report_and_fails(built, monkeypatch):
@@ -528,3 +532,158 @@ def test_a_scratch_postgresql_database_is_made_and_dropped_or_the_reason_given()
         query = text("SELECT count(*) FROM pg_database WHERE datname = :name")
         assert connection.scalar(query, {"name": name}) == 0
     engine.dispose()
+
+
+# -- the sandbox ---------------------------------------------------------------------------
+
+#: Code that tries a file outside the check's scratch folder, and reports what it got.
+PRYING = """
+import pathlib
+
+found = []
+for secret in {secrets!r}:
+    try:
+        found.append("read " + pathlib.Path(secret).read_text())
+    except OSError as exc:
+        found.append("unreadable " + type(exc).__name__)
+try:
+    pathlib.Path({target!r}).write_text("overwritten")
+    found.append("written")
+except OSError as exc:
+    found.append("unwritable " + type(exc).__name__)
+raise RuntimeError("PRIED: " + "; ".join(found))
+"""
+
+
+def wheel_of(folder: Path, name: str, files: dict[str, str]) -> Path:
+    """A wheel of ``balai-<name>`` 0.1.0 written by hand: ``files`` and its dist-info."""
+    import zipfile
+
+    info = f"balai_{name}-0.1.0.dist-info"
+    files = files | {
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: balai-{name}\nVersion: 0.1.0\n"
+        "Summary: A plugin\nRequires-Dist: balai>=0.1\n\nA plugin.\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+        f"{info}/entry_points.txt": f"[balai.plugins]\n{name} = balai_{name}.plugin\n",
+    }
+    files[f"{info}/RECORD"] = "".join(f"{path},,\n" for path in files) + f"{info}/RECORD,,\n"
+    path = folder / f"balai_{name}-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, text in files.items():
+            archive.writestr(member, text)
+    return path
+
+
+def sdist_of(folder: Path, name: str, files: dict[str, str]) -> Path:
+    """An sdist of ``balai-<name>`` 0.1.0 written by hand, ``files`` under its top folder."""
+    import io
+    import tarfile
+
+    top = f"balai_{name}-0.1.0"
+    files = {"PKG-INFO": f"Metadata-Version: 2.1\nName: balai-{name}\nVersion: 0.1.0\n"} | files
+    path = folder / f"{top}.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for member, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{top}/{member}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> dict[str, Path]:
+    """A secret, an instance folder's configuration and a file to overwrite, all outside
+    the check's scratch folder (which is under the system's temporary folder)."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s3cr3t")
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "balai.cfg").write_text("SECRET_KEY = 'instance-key'\n")
+    target = tmp_path / "target.txt"
+    target.write_text("untouched")
+    return {"secret": secret, "config": instance / "balai.cfg", "target": target}
+
+
+def _prying(outside: dict[str, Path]) -> str:
+    secrets = [str(outside["secret"]), str(outside["config"])]
+    return PRYING.format(secrets=secrets, target=str(outside["target"]))
+
+
+@pytest.mark.skipif(sandbox_program() is None, reason="bubblewrap does not work here")
+def test_a_plugin_reads_and_writes_nothing_outside_the_scratch_folder(tmp_path, outside):
+    wheel = wheel_of(
+        tmp_path,
+        "intip",
+        {"balai_intip/__init__.py": "", "balai_intip/plugin.py": _prying(outside)},
+    )
+    report = run_check(wheel, time_limit=300, require_sandbox=True)
+    hooks = report.get("hooks")
+    assert hooks.status == "failed", report.text()
+    assert "PRIED: unreadable FileNotFoundError; unreadable FileNotFoundError" in hooks.summary
+    assert "unwritable" in hooks.summary and "s3cr3t" not in report.text()
+    assert "instance-key" not in report.text()
+    assert outside["target"].read_text() == "untouched"
+    assert "checks ran in bubblewrap" in report.get("metadata").output
+
+
+@pytest.mark.skipif(sandbox_program() is None, reason="bubblewrap does not work here")
+def test_an_sdist_build_backend_reads_and_writes_nothing_outside(tmp_path, outside):
+    pyproject = '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+    sdist = sdist_of(
+        tmp_path, "intip", {"pyproject.toml": pyproject, "backend.py": _prying(outside)}
+    )
+    report = run_check(sdist, time_limit=300, require_sandbox=True)
+    metadata = report.get("metadata")
+    assert metadata.status == "failed" and "does not install" in metadata.summary
+    assert "PRIED: unreadable FileNotFoundError; unreadable FileNotFoundError" in metadata.output
+    assert "s3cr3t" not in report.text() and "instance-key" not in report.text()
+    assert outside["target"].read_text() == "untouched"
+
+
+def test_uploaded_code_is_not_checked_without_bubblewrap(tmp_path, outside, monkeypatch):
+    import balai.plugincheck._run
+
+    monkeypatch.setattr(balai.plugincheck._run, "sandbox_program", lambda: None)
+    wheel = wheel_of(
+        tmp_path,
+        "intip",
+        {"balai_intip/__init__.py": "", "balai_intip/plugin.py": _prying(outside)},
+    )
+    started = []
+    monkeypatch.setattr(balai.plugincheck._run, "make_environment", started.append)
+    report = run_check(wheel, time_limit=300, require_sandbox=True)
+    assert started == []
+    assert [(c.name, c.status, c.summary) for c in report.checks] == [
+        ("metadata", "error", NO_SANDBOX)
+    ]
+    assert NO_SANDBOX == "bubblewrap is needed to check uploaded code: apt-get install bubblewrap"
+    assert outside["target"].read_text() == "untouched"
+
+
+def test_an_authors_check_without_bubblewrap_says_the_filesystem_is_open(tmp_path, monkeypatch):
+    import balai.plugincheck._run
+
+    monkeypatch.setattr(balai.plugincheck._run, "sandbox_program", lambda: None)
+    wheel = wheel_of(tmp_path, "kosong", {"balai_kosong/__init__.py": ""})
+    report = run_check(wheel, time_limit=300)
+    assert "the filesystem is not isolated" in report.get("metadata").output, report.text()
+
+
+def test_the_sandbox_shows_the_code_folders_and_not_the_instance(tmp_path):
+    from balai.plugincheck._run import code_dirs, sandbox
+
+    if sandbox_program() is None:
+        pytest.skip("bubblewrap does not work here")
+    command = sandbox(tmp_path / "work")
+    bound = {command[i + 1]: command[i] for i, arg in enumerate(command) if arg.endswith("bind")}
+    assert bound[str(tmp_path / "work")] == "--bind"
+    assert {bound[folder] for folder in bound if folder != str(tmp_path / "work")} == {"--ro-bind"}
+    import balai
+
+    core = str(Path(balai.__file__).parent)
+    assert any(core == d or core.startswith(d + "/") for d in code_dirs())
+    root = Path(__file__).resolve().parents[1]
+    assert str(root) not in bound and "/run" not in bound and "/home" not in bound
+    assert {"--unshare-all", "--die-with-parent", "--new-session"} <= set(command)

@@ -2,12 +2,12 @@
 
 The wheel or sdist at ``path`` is installed into a throw-away virtual environment
 that sees the running environment's packages, and every check runs in a separate
-process (never in the caller's) with a time limit, a memory limit and, where the
-operating system allows it, no network. The report lists each check with its status
-and captured output, and what the distribution declares (:attr:`CheckReport.inspection`).
-
-This is a gate against mistakes, not a sandbox for hostile code: see
-``docs/plugin-authors.md`` ("Check before you publish").
+process (never in the caller's) with a time limit, a memory limit and, inside
+bubblewrap, no network and nothing writable but the check's scratch folder
+(``require_sandbox=True`` refuses to run without bubblewrap). The report lists each
+check with its status and captured output, and what the distribution declares
+(:attr:`CheckReport.inspection`). What the sandbox does and does not keep from the
+code: ``docs/plugin-authors.md`` ("Check before you publish").
 """
 
 from __future__ import annotations

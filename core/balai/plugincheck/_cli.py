@@ -29,8 +29,9 @@ def check_command(
 ) -> None:
     """Check a plugin's wheel or sdist before publishing it; exit status 1 if a check fails.
 
-    It is installed into a throw-away environment and checked in separate processes
-    (no network where the system allows it). Not a sandbox for hostile code.
+    It is installed into a throw-away environment and checked in separate processes,
+    inside bubblewrap when it is installed (no network, only a scratch folder
+    writable); without it the report says the filesystem is not isolated.
     """
     report = run_check(
         file, postgres_url=postgres, time_limit=time_limit, memory_limit_mb=memory_limit

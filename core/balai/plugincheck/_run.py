@@ -2,9 +2,13 @@
 
 Nothing of the distribution is imported here. Its installation (an sdist runs its
 build backend) and every check run in child processes, each started through
-:mod:`balai.plugincheck._limits` (memory and CPU limits, then ``exec``) and, where
-``unshare -rn`` works, in a network namespace of their own, with an environment
-that carries none of this process's variables (no secrets, no database URL).
+:mod:`balai.plugincheck._limits` (memory and CPU limits, then ``exec``) inside
+bubblewrap (``bwrap``): no network, and a filesystem of the system's folders and
+the Python code folders, read-only, with only the check's scratch folder writable
+(:func:`sandbox`). Without bwrap an author's own check falls back to ``unshare -rn``
+(no network, the whole filesystem reachable) and says so; a check that must hold
+uploaded code (``require_sandbox=True``) refuses to run. The environment of a child
+carries none of this process's variables (no secrets, no database URL).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import sysconfig
 import tempfile
 import time
 import venv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,6 +49,7 @@ def run_check(
     postgres_url: str | None = None,
     time_limit: float = 600,
     memory_limit_mb: int = 1024,
+    require_sandbox: bool = False,
 ) -> CheckReport:
     """Install the wheel or sdist at ``path`` in a throw-away environment and check it.
 
@@ -52,29 +57,40 @@ def run_check(
         the migrations check there; a scratch database is created and dropped.
     :param time_limit: seconds for everything; a check still running then ends in error.
     :param memory_limit_mb: address space of each child process.
+    :param require_sandbox: refuse to run anything (an ``error`` report) when bubblewrap
+        is not there to keep the code under check from the filesystem: for uploaded code.
     :returns: the report; nothing raises for a bad distribution.
     """
-    file = Path(path).resolve()
-    if not file.is_file() or not file.name.endswith(SUFFIXES):
-        return _single("metadata", "failed", f"{file.name}: not a wheel or sdist file")
+    source = Path(path).resolve()
+    if not source.is_file() or not source.name.endswith(SUFFIXES):
+        return _single("metadata", "failed", f"{source.name}: not a wheel or sdist file")
+    if require_sandbox and sandbox_program() is None:
+        return _single("metadata", "error", NO_SANDBOX)
     limits = Limits(time.monotonic() + time_limit, memory_limit_mb)
     with tempfile.TemporaryDirectory(prefix="balai-plugincheck-") as folder:
         work = Path(folder)
         try:
             python = make_environment(work)
+            # The children see the scratch folder only: the file goes in there.
+            (work / "dist").mkdir()
+            file = Path(shutil.copy(source, work / "dist" / source.name))
         except (OSError, subprocess.CalledProcessError) as exc:
             return _single("metadata", "error", f"no throw-away environment: {exc}")
+        if postgres_url:
+            limits.postgres_url = postgres_url
         installed = limits.run(_pip_install(python, file), work)
         if installed.returncode != 0:
             summary = "the distribution does not install" + _timed_out(installed)
             return _single("metadata", "failed", summary, installed.output)
-        with scratch_postgres(postgres_url) as (scratch, unavailable):
+        with scratch_postgres(_reachable(postgres_url)) as (scratch, unavailable):
             child = [str(python), "-m", "balai.plugincheck._child", str(work), str(file)]
             if scratch:
                 child += ["--postgres", scratch]
             finished = limits.run(child, work)
         report = _read_report(work)
     report.checks = _complete(report.checks, finished)
+    if postgres_url and _reachable(postgres_url) is None:
+        unavailable = NO_SOCKET
     if unavailable:
         _replace(report, CheckResult("migrations-postgresql", "error", unavailable))
     _note_isolation(report)
@@ -136,6 +152,7 @@ class Limits:
 
     deadline: float
     memory_mb: int
+    postgres_url: str | None = None
 
     def run(self, command: list[str], work: Path) -> Finished:
         remaining = self.deadline - time.monotonic()
@@ -143,8 +160,12 @@ class Limits:
             return Finished(-1, "time limit reached before it started", timed_out=True)
         limited = [sys.executable, "-m", "balai.plugincheck._limits"]
         limited += [str(self.memory_mb), str(int(remaining) + 1), "--"]
+        if sandbox_program() is not None:
+            confined = sandbox(work, postgres_socket(self.postgres_url))
+        else:
+            confined = isolation()
         process = subprocess.Popen(  # noqa: S603 - our own command line, no shell
-            limited + isolation() + command,
+            limited + confined + command,
             cwd=work,
             env=child_environment(work),
             stdin=subprocess.DEVNULL,
@@ -184,6 +205,106 @@ def child_environment(work: Path) -> dict[str, str]:
         "PIP_NO_INPUT": "1",
         "PIP_CONFIG_FILE": os.devnull,
     }
+
+
+NO_SANDBOX = "bubblewrap is needed to check uploaded code: apt-get install bubblewrap"
+#: The system's folders every child sees, read-only (those that exist).
+SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc")
+
+
+def sandbox_program() -> str | None:
+    """The ``bwrap`` program, when it is installed and works here (user namespaces)."""
+    program = shutil.which("bwrap")
+    return program if program is not None and _bwrap_works(program) else None
+
+
+@lru_cache(maxsize=4)
+def _bwrap_works(program: str) -> bool:
+    probe = [program, "--unshare-all", "--die-with-parent"]
+    probe += [arg for folder in _existing(SYSTEM_DIRS) for arg in ("--ro-bind", folder, folder)]
+    try:
+        tried = subprocess.run(  # noqa: S603
+            [*probe, "--proc", "/proc", "--dev", "/dev", "true"],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return tried.returncode == 0
+
+
+def sandbox(work: Path, socket: Path | None = None) -> list[str]:
+    """The ``bwrap`` command line a child runs under: no network, no other process, a
+    read-only view of the system's folders and the Python code folders
+    (:func:`code_dirs`), a private ``/tmp``, and ``work`` the only folder it may write
+    to; ``socket`` (a PostgreSQL server's Unix socket) only when a server was given."""
+    program = sandbox_program()
+    if program is None:
+        raise RuntimeError(NO_SANDBOX)
+    command = [program, "--unshare-all", "--die-with-parent", "--new-session"]
+    for folder in dict.fromkeys([*_existing(SYSTEM_DIRS), *code_dirs()]):
+        command += ["--ro-bind", folder, folder]
+    command += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]  # noqa: S108  # nosec B108
+    command += ["--bind", str(work), str(work), "--chdir", str(work)]
+    if socket is not None:
+        where = socket if socket.parent == Path("/tmp") else socket.parent  # noqa: S108  # nosec B108
+        command += ["--bind", str(where), str(where)]
+    return command
+
+
+def _existing(folders: Iterable[str]) -> list[str]:
+    return [str(Path(f)) for f in folders if f and Path(f).is_dir()]
+
+
+@lru_cache(maxsize=1)
+def code_dirs() -> tuple[str, ...]:
+    """Where this environment's Python code lives: the prefixes, site-packages and every
+    existing folder on ``sys.path`` that comes from them (editable installs through
+    ``.pth`` files), and the source folders of setuptools' editable finders."""
+    paths = sysconfig.get_paths()
+    sites = _existing([paths["purelib"], paths["platlib"], paths["stdlib"], paths["platstdlib"]])
+    found = _existing([sys.base_prefix, sys.prefix, *sites])
+    for site in sites:
+        for pth in sorted(Path(site).glob("*.pth")):
+            with suppress(OSError, UnicodeDecodeError):
+                lines = pth.read_text().splitlines()
+                found += _existing(
+                    str(Path(site, line.strip()))
+                    for line in lines
+                    if line.strip() and not line.startswith(("#", "import ", "import\t"))
+                )
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("__editable__"):
+            mapping = getattr(module, "MAPPING", {})
+            found += _existing(str(p) for p in mapping.values())
+    return tuple(dict.fromkeys(found))
+
+
+NO_SOCKET = (
+    "bubblewrap lets the check reach PostgreSQL through a local server's Unix socket"
+    " only, and that server has none"
+)
+
+
+def _reachable(url: str | None) -> str | None:
+    """``url`` unless the children run in bubblewrap and cannot reach that server."""
+    if url and sandbox_program() is not None and postgres_socket(url) is None:
+        return None
+    return url
+
+
+def postgres_socket(url: str | None) -> Path | None:
+    """The Unix socket of the local PostgreSQL server of ``url``, if there is one."""
+    if not url:
+        return None
+    from sqlalchemy import make_url
+
+    parsed = make_url(url)
+    if parsed.host not in (None, "", "localhost", "127.0.0.1", "::1"):
+        return None
+    name = f".s.PGSQL.{parsed.port or 5432}"
+    return next((Path(d, name) for d in SOCKET_DIRS if Path(d, name).exists()), None)
 
 
 @lru_cache(maxsize=1)
@@ -234,7 +355,8 @@ def scratch_postgres(url: str | None) -> Iterator[tuple[str | None, str | None]]
 
 
 def _as_seen_by_child(url: URL) -> str:
-    if isolation() and url.host in (None, "", "localhost", "127.0.0.1", "::1"):
+    local = url.host in (None, "", "localhost", "127.0.0.1", "::1")
+    if (sandbox_program() is not None or isolation()) and local:
         socket = f".s.PGSQL.{url.port or 5432}"
         folder = next((d for d in SOCKET_DIRS if Path(d, socket).exists()), None)
         if folder is not None:
@@ -285,8 +407,17 @@ def _note_isolation(report: CheckReport) -> None:
     metadata = report.get("metadata")
     if metadata is None:
         return
-    if isolation():
-        note = "checks ran with no network (unshare -rn)"
+    if sandbox_program() is not None:
+        note = "checks ran in bubblewrap: no network, only the scratch folder writable"
+    elif isolation():
+        note = (
+            "NOTE: the filesystem is not isolated (bubblewrap is not installed):"
+            " checks ran with no network (unshare -rn) but could read and write"
+            " every file of this user"
+        )
     else:
-        note = "NOTE: no network isolation here (unshare -rn does not work)"
+        note = (
+            "NOTE: the filesystem is not isolated (bubblewrap is not installed) and"
+            " no network isolation here (unshare -rn does not work)"
+        )
     metadata.output = f"{note}\n{metadata.output}"

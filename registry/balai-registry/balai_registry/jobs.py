@@ -43,7 +43,7 @@ def _run_check(submission: Submission) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="balai-registry-") as folder:
         path = Path(folder) / submission.filename
         path.write_bytes(data)
-        report = run_check(path)
+        report = run_check(path, require_sandbox=True)
     result: dict[str, Any] = report.to_dict()
     return result
 

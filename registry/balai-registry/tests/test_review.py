@@ -147,8 +147,25 @@ def test_the_real_plugin_check_has_the_interface_the_job_uses():
     plugincheck = pytest.importorskip("balai.plugincheck")
     parameters = inspect.signature(plugincheck.run_check).parameters
     assert next(iter(parameters)) == "path"
+    assert "require_sandbox" in parameters
     assert callable(plugincheck.CheckReport.from_dict)
     assert "balai.plugincheck" in sys.modules
+
+
+def test_the_job_runs_uploaded_code_only_in_the_sandbox(sent, run_jobs, fake_check, monkeypatch):
+    plugincheck = pytest.importorskip("balai.plugincheck")
+    fake_check()
+    quick = plugincheck.run_check
+    asked: dict = {}
+
+    def spy(path, **options):
+        asked.update(options)
+        return quick(path, **options)
+
+    monkeypatch.setattr(plugincheck, "run_check", spy)
+    sent()
+    run_jobs()
+    assert asked == {"require_sandbox": True}
 
 
 def test_the_job_runs_the_real_plugin_check(sent, run_jobs, stored, client):
