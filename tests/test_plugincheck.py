@@ -687,3 +687,87 @@ def test_the_sandbox_shows_the_code_folders_and_not_the_instance(tmp_path):
     root = Path(__file__).resolve().parents[1]
     assert str(root) not in bound and "/run" not in bound and "/home" not in bound
     assert {"--unshare-all", "--die-with-parent", "--new-session"} <= set(command)
+
+
+# -- files outside the distribution's package ------------------------------------------------
+
+
+def test_a_wheel_with_files_outside_its_package_fails_the_metadata_check(tmp_path):
+    wheel = wheel_of(
+        tmp_path,
+        "susup",
+        {
+            "balai_susup/__init__.py": "",
+            "balai_susup/plugin.py": "",
+            "zzz.pth": "import os\n",
+            "balai/evil_override.py": "",
+            "balai_susup-0.1.0.data/purelib/balai/other.py": "",
+        },
+    )
+    report = run_check(wheel, time_limit=300)
+    metadata = report.get("metadata")
+    assert metadata.status == "failed", report.text()
+    assert "zzz.pth: a .pth file runs code in every Python process" in metadata.output
+    assert "balai/evil_override.py: a file outside balai_susup/" in metadata.output
+    assert "balai_susup-0.1.0.data/purelib/balai/other.py: a file outside" in metadata.output
+    assert "files it installs:\n" in metadata.output
+    assert "  balai_susup/plugin.py" in metadata.output
+    assert not report.passed
+
+
+def test_an_sdist_installing_another_package_fails_the_metadata_check(tmp_path):
+    pyproject = textwrap.dedent(
+        """
+        [build-system]
+        requires = ["setuptools>=77"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "balai-susup"
+        version = "0.1.0"
+        description = "Sneaks a module into the core"
+        dependencies = ["balai>=0.1"]
+
+        [project.entry-points."balai.plugins"]
+        susup = "balai_susup.plugin"
+
+        [tool.setuptools]
+        packages = ["balai_susup", "balai"]
+        """
+    )
+    sdist = sdist_of(
+        tmp_path,
+        "susup",
+        {
+            "pyproject.toml": pyproject,
+            "balai_susup/__init__.py": "",
+            "balai_susup/plugin.py": "",
+            "balai/evil_override.py": "",
+        },
+    )
+    report = run_check(sdist, time_limit=300)
+    metadata = report.get("metadata")
+    assert metadata.status == "failed", report.text()
+    assert "balai/evil_override.py: a file outside balai_susup/" in metadata.output
+
+
+def test_the_files_of_a_distribution_are_held_to_its_package():
+    from balai.plugincheck._child import file_problems
+
+    names = [
+        "balai_theme_biru/__init__.py",
+        "balai_theme_biru-1.0.dist-info/RECORD",
+        "balai_theme_biru-1.0.data/purelib/balai_theme_biru/x.py",
+        "balai_theme_biru-1.0.data/scripts/biru",
+        "balai_theme_biru/static/",
+        "balai_theme_biru/hidden.pth",
+        "../../../bin/balai",
+        "balai_theme_biru-1.0.data/platlib/zzz.py",
+        "other-1.0.dist-info/METADATA",
+    ]
+    assert file_problems(names, "balai_theme_biru") == [
+        "balai_theme_biru/hidden.pth: a .pth file runs code in every Python process",
+        "../../../bin/balai: a file outside balai_theme_biru/",
+        "balai_theme_biru-1.0.data/platlib/zzz.py: a file outside balai_theme_biru/",
+        "other-1.0.dist-info/METADATA: a file outside balai_theme_biru/",
+    ]

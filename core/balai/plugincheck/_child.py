@@ -22,7 +22,7 @@ import traceback
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import importlib_metadata
@@ -113,8 +113,13 @@ def installed_distribution() -> importlib_metadata.Distribution:
     return found[0]
 
 
-def metadata_check(dist: importlib_metadata.Distribution, inspection: dict[str, Any]) -> Outcome:
-    """Entry point, name, dependency on the core, README; fills ``inspection`` from it."""
+def metadata_check(
+    dist: importlib_metadata.Distribution,
+    inspection: dict[str, Any],
+    archive_names: list[str] | None = None,
+) -> Outcome:
+    """Entry point, name, dependency on the core, README, the files it installs (and
+    those of the wheel, ``archive_names``); fills ``inspection`` from it."""
     name = dist.metadata.get("Name") or ""
     points = [ep for ep in dist.entry_points if ep.group in (PLUGIN_GROUP, THEME_GROUP)]
     problems = []
@@ -138,8 +143,49 @@ def metadata_check(dist: importlib_metadata.Distribution, inspection: dict[str, 
         problems.append("it does not depend on balai (Requires-Dist: balai>=...)")
     if not facts["readme"].strip():
         problems.append("no README (long description)")
-    summary = f"{name} {dist.version}"
-    return _problems(problems, summary)
+    installed = sorted(str(f) for f in dist.files or ())
+    package = _normalise(name).replace("-", "_")
+    problems += file_problems([*(archive_names or []), *installed], package)
+    status, summary, output = _problems(problems, f"{name} {dist.version}")
+    listing = "\n".join(f"  {f}" for f in installed) or "  (none listed)"
+    return status, summary, f"{output}\nfiles it installs:\n{listing}".lstrip()
+
+
+def file_problems(names: list[str], package: str) -> list[str]:
+    """The files outside ``package/``, the distribution's own ``.dist-info/`` and
+    ``.data/`` folders (whose ``purelib``/``platlib`` must hold ``package/`` only), and
+    every ``.pth`` file: pip would install them beside the core's own packages."""
+    problems = []
+    for name in dict.fromkeys(names):
+        if name.endswith("/"):
+            continue
+        if name.lower().endswith(".pth"):
+            problems.append(f"{name}: a .pth file runs code in every Python process")
+        elif not _inside(PurePosixPath(name).parts, package):
+            problems.append(f"{name}: a file outside {package}/")
+    return problems
+
+
+def _inside(parts: tuple[str, ...], package: str) -> bool:
+    if not parts or ".." in parts or parts[0] in ("", "/"):
+        return False
+    top = parts[0]
+    own = top.lower().startswith(f"{package.lower()}-")
+    if top == package or (own and top.endswith(".dist-info")):
+        return True
+    if own and top.endswith(".data"):
+        if len(parts) > 1 and parts[1] in ("purelib", "platlib"):
+            return _inside(parts[2:], package)
+        return True
+    return False
+
+
+def wheel_names(file: Path) -> list[str]:
+    """The members of a wheel file (none for an sdist)."""
+    if not file.name.endswith(".whl"):
+        return []
+    with zipfile.ZipFile(file) as archive:
+        return archive.namelist()
 
 
 def _normalise(name: str) -> str:
@@ -343,7 +389,10 @@ def main(argv: list[str]) -> int:
     os.chdir(args.work)
     checker = Checker(args.work)
     dist = installed_distribution()
-    checker.run("metadata", lambda: metadata_check(dist, checker.report.inspection))
+    checker.run(
+        "metadata",
+        lambda: metadata_check(dist, checker.report.inspection, wheel_names(args.file)),
+    )
     kind = checker.report.inspection.get("kind") or ""
     name = checker.report.inspection.get("name") or ""
     packages = package_dirs(dist)

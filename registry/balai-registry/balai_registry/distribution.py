@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from email.message import Message
 from email.parser import Parser
 from email.policy import compat32
+from pathlib import PurePosixPath
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
@@ -32,6 +33,7 @@ __all__ = [
     "DistributionError",
     "FileName",
     "Metadata",
+    "check_files",
     "parse_filename",
     "parse_metadata",
     "read_metadata",
@@ -45,7 +47,12 @@ METADATA_MAX = 2 * 1024 * 1024
 
 
 class DistributionError(ValueError):
-    """A file that is not a readable distribution; the message is a message id."""
+    """A file that is not a readable distribution; the message is a message id, with
+    ``params`` to fill it in."""
+
+    def __init__(self, message: str, **params: str) -> None:
+        super().__init__(message % params if params else message)
+        self.message, self.params = message, params
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,25 @@ def read_metadata(filename: str, data: bytes) -> Metadata:
     return parse_metadata(text, entry_points)
 
 
+def check_files(filename: str, data: bytes) -> None:
+    """Refuse a wheel with a ``.pth`` file, or a file outside its package
+    (``balai_<name>/`` from the file's name), its own ``.dist-info/`` or ``.data/``
+    folder (whose ``purelib``/``platlib`` hold the package only): pip would install it
+    beside the core's own packages.
+
+    :raises DistributionError: naming the first such file.
+    """
+    parsed = parse_filename(filename)
+    if parsed.filetype != "bdist_wheel":
+        return
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DistributionError(N_("The file is not a readable archive.")) from exc
+    _refuse_outside(names, parsed.project.replace("-", "_"))
+
+
 def _from_wheel(data: bytes) -> tuple[str, str]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = archive.namelist()
@@ -120,6 +146,34 @@ def _from_wheel(data: bytes) -> tuple[str, str]:
         text = _read_zip(archive, found[0])
         points = f"{folder}/entry_points.txt"
         return text, _read_zip(archive, points) if points in names else ""
+
+
+def _refuse_outside(names: list[str], package: str) -> None:
+    for name in names:
+        if name.endswith("/"):
+            continue
+        if name.lower().endswith(".pth"):
+            raise DistributionError(N_("The wheel ships a .pth file: %(file)s."), file=name)
+        if not _inside(PurePosixPath(name).parts, package):
+            raise DistributionError(
+                N_("The wheel has a file outside its package %(package)s/: %(file)s."),
+                package=package,
+                file=name,
+            )
+
+
+def _inside(parts: tuple[str, ...], package: str) -> bool:
+    if not parts or ".." in parts or parts[0] in ("", "/"):
+        return False
+    top = parts[0]
+    own = top.lower().startswith(f"{package.lower()}-")
+    if top == package or (own and top.endswith(".dist-info")):
+        return True
+    if own and top.endswith(".data"):
+        if len(parts) > 1 and parts[1] in ("purelib", "platlib"):
+            return _inside(parts[2:], package)
+        return True
+    return False
 
 
 def _read_zip(archive: zipfile.ZipFile, name: str) -> str:

@@ -173,7 +173,7 @@ def accept_upload(
         parsed = _checked_form(upload)
         metadata = _checked_metadata(upload, parsed)
     except distribution.DistributionError as exc:
-        raise UploadError(str(exc)) from exc
+        raise UploadError(exc.message, **exc.params) from exc
     _refuse_duplicates(session, partner, upload.filename, metadata.project)
     submission = Submission(
         key=secrets.token_urlsafe(16),
@@ -245,6 +245,7 @@ def _checked_metadata(upload: Upload, parsed: distribution.FileName) -> distribu
             version=upload.version,
             inside=metadata.version,
         )
+    distribution.check_files(upload.filename, upload.data)
     return metadata
 
 

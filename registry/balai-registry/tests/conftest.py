@@ -117,7 +117,7 @@ def _build(
     sdist: bool,
 ) -> Path:
     short = name.removeprefix("balai-").removeprefix("theme-").replace("-", "_")
-    package = f"balai_{short}"
+    package = f"balai_theme_{short}" if kind == "theme" else f"balai_{short}"
     source = into / f"src-{name}-{version}-{'sdist' if sdist else 'wheel'}"
     (source / package).mkdir(parents=True)
     group = "balai.themes" if kind == "theme" else "balai.plugins"

@@ -206,3 +206,39 @@ def test_a_file_beyond_the_registry_limit_is_413(
     assert response.status_code == 413
     assert response.text == "Berkas lebih besar dari 2 MB.\n"
     assert stored() == []
+
+
+def _with_files(data: bytes, files: dict[str, bytes]) -> bytes:
+    """The wheel with ``files`` added."""
+    out = io.BytesIO(data)
+    with zipfile.ZipFile(out, "a") as wheel:
+        for name, content in files.items():
+            wheel.writestr(name, content)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("zzz.pth", "Wheel ini membawa berkas .pth: zzz.pth."),
+        ("balai_kebun/hidden.pth", "Wheel ini membawa berkas .pth: balai_kebun/hidden.pth."),
+        (
+            "balai/evil_override.py",
+            "Wheel ini membawa berkas di luar paketnya balai_kebun/: balai/evil_override.py.",
+        ),
+        (
+            "balai_kebun-1.0.0.data/purelib/balai/evil.py",
+            "di luar paketnya balai_kebun/: balai_kebun-1.0.0.data/purelib/balai/evil.py.",
+        ),
+    ],
+)
+def test_a_wheel_with_files_outside_its_package_is_refused(
+    client, enabled, partner_token, build_dist, stored, extra, message
+):
+    built = build_dist()
+    data = _with_files(built.data, {extra: b"import os\n"})
+    form = upload_form(built, content=data, sha256_digest=hashlib.sha256(data).hexdigest())
+    response = post(client, partner_token(), form)
+    assert response.status_code == 400
+    assert message in response.text, response.text
+    assert stored() == []
