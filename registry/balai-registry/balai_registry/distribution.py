@@ -44,6 +44,12 @@ FILETYPES = {"bdist_wheel": ".whl", "sdist": ".tar.gz"}
 #: The core's distribution: its ``Requires-Dist`` gives a plugin's core range.
 CORE = "balai"
 METADATA_MAX = 2 * 1024 * 1024
+#: The members of an archive read (a wheel may have no more), and the bytes of an
+#: sdist passed over, looking for its metadata.
+MAX_MEMBERS = 10_000
+MAX_SCANNED = 256 * 1024 * 1024
+NO_PKG_INFO = N_("The sdist has no single PKG-INFO file at its top.")
+TOO_MANY = N_("The archive has more than %(count)s files.")
 
 
 class DistributionError(ValueError):
@@ -130,7 +136,7 @@ def check_files(filename: str, data: bytes) -> None:
         return
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = archive.namelist()
+            names = _names(archive)
     except (zipfile.BadZipFile, OSError) as exc:
         raise DistributionError(N_("The file is not a readable archive.")) from exc
     _refuse_outside(names, parsed.project.replace("-", "_"))
@@ -138,7 +144,7 @@ def check_files(filename: str, data: bytes) -> None:
 
 def _from_wheel(data: bytes) -> tuple[str, str]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        names = archive.namelist()
+        names = _names(archive)
         found = [n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
         if len(found) != 1:
             raise DistributionError(N_("The wheel has no single .dist-info/METADATA file."))
@@ -146,6 +152,12 @@ def _from_wheel(data: bytes) -> tuple[str, str]:
         text = _read_zip(archive, found[0])
         points = f"{folder}/entry_points.txt"
         return text, _read_zip(archive, points) if points in names else ""
+
+
+def _names(archive: zipfile.ZipFile) -> list[str]:
+    if len(archive.filelist) > MAX_MEMBERS:
+        raise DistributionError(TOO_MANY, count=str(MAX_MEMBERS))
+    return archive.namelist()
 
 
 def _refuse_outside(names: list[str], package: str) -> None:
@@ -183,14 +195,31 @@ def _read_zip(archive: zipfile.ZipFile, name: str) -> str:
 
 
 def _from_sdist(data: bytes) -> tuple[str, str]:
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-        members = {m.name: m for m in archive.getmembers() if m.isfile()}
-        found = [n for n in members if n.count("/") == 1 and n.endswith("/PKG-INFO")]
-        if len(found) != 1:
-            raise DistributionError(N_("The sdist has no single PKG-INFO file at its top."))
-        text = _read_tar(archive, members[found[0]])
-        points = [n for n in members if n.endswith(".egg-info/entry_points.txt")]
-        return text, _read_tar(archive, members[sorted(points)[0]]) if points else ""
+    """PKG-INFO and the entry points, reading the members one by one (never the whole
+    list): it stops once both are found, or after :data:`MAX_MEMBERS` members or
+    :data:`MAX_SCANNED` bytes."""
+    text: str | None = None
+    points: tuple[str, str] | None = None
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r|gz") as archive:
+        for count, member in enumerate(archive, 1):
+            if count > MAX_MEMBERS or member.offset_data + member.size > MAX_SCANNED:
+                break
+            name = member.name
+            if not member.isfile():
+                continue
+            if name.count("/") == 1 and name.endswith("/PKG-INFO"):
+                if text is not None:
+                    raise DistributionError(NO_PKG_INFO)
+                text = _read_tar(archive, member)
+            elif name.endswith(".egg-info/entry_points.txt") and (
+                points is None or name < points[0]
+            ):
+                points = (name, _read_tar(archive, member))
+            if text is not None and points is not None:
+                break
+    if text is None:
+        raise DistributionError(NO_PKG_INFO)
+    return text, points[1] if points else ""
 
 
 def _read_tar(archive: tarfile.TarFile, member: tarfile.TarInfo) -> str:

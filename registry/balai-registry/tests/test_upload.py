@@ -242,3 +242,70 @@ def test_a_wheel_with_files_outside_its_package_is_refused(
     assert response.status_code == 400
     assert message in response.text, response.text
     assert stored() == []
+
+
+def _sdist_with(entries: int, *, pkg_info_first: bool) -> bytes:
+    """A .tar.gz of ``entries`` empty files, PKG-INFO and entry points first or nowhere."""
+    import tarfile
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as archive:
+        if pkg_info_first:
+            for name, text in (
+                ("PKG-INFO", b"Metadata-Version: 2.1\nName: balai-kebun\nVersion: 1.0.0\n"),
+                ("balai_kebun.egg-info/entry_points.txt", b"[balai.themes]\nkebun = x\n"),
+            ):
+                info = tarfile.TarInfo(f"balai_kebun-1.0.0/{name}")
+                info.size = len(text)
+                archive.addfile(info, io.BytesIO(text))
+        for number in range(entries):
+            archive.addfile(tarfile.TarInfo(f"balai_kebun-1.0.0/empty/{number}"))
+    return out.getvalue()
+
+
+@pytest.fixture
+def members_read(monkeypatch):
+    """How many members tarfile has read, counted as it reads them."""
+    import tarfile
+
+    count = {"read": 0}
+    original = tarfile.TarFile.next
+
+    def counted(self):
+        member = original(self)
+        count["read"] += member is not None
+        return member
+
+    monkeypatch.setattr(tarfile.TarFile, "next", counted)
+    monkeypatch.setattr(
+        tarfile.TarFile, "getmembers", lambda self: pytest.fail("every member read at once")
+    )
+    return count
+
+
+def test_an_sdist_of_many_entries_is_read_only_as_far_as_needed(members_read, monkeypatch):
+    from balai_registry import distribution
+
+    monkeypatch.setattr(distribution, "MAX_MEMBERS", 200)
+    many = _sdist_with(3000, pkg_info_first=False)
+    with pytest.raises(distribution.DistributionError, match="no single PKG-INFO"):
+        distribution.read_metadata("balai_kebun-1.0.0.tar.gz", many)
+    assert members_read["read"] <= 202  # tarfile reads one ahead
+    members_read["read"] = 0
+    found = distribution.read_metadata(
+        "balai_kebun-1.0.0.tar.gz", _sdist_with(3000, pkg_info_first=True)
+    )
+    assert (found.name, found.version, found.kind) == ("balai-kebun", "1.0.0", "theme")
+    assert members_read["read"] <= 3
+
+
+def test_a_wheel_of_too_many_entries_is_refused(monkeypatch):
+    from balai_registry import distribution
+
+    monkeypatch.setattr(distribution, "MAX_MEMBERS", 50)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as wheel:
+        for number in range(51):
+            wheel.writestr(f"balai_kebun/{number}.py", b"")
+    with pytest.raises(distribution.DistributionError, match="more than 50 files"):
+        distribution.read_metadata("balai_kebun-1.0.0-py3-none-any.whl", out.getvalue())
