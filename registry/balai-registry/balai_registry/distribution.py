@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import Parser
@@ -48,6 +49,18 @@ METADATA_MAX = 2 * 1024 * 1024
 #: sdist passed over, looking for its metadata.
 MAX_MEMBERS = 10_000
 MAX_SCANNED = 256 * 1024 * 1024
+#: What reading a damaged archive raises: zipfile gives RuntimeError for an encrypted
+#: member and NotImplementedError for an unknown compression method.
+UNREADABLE = (
+    zipfile.BadZipFile,
+    tarfile.TarError,
+    EOFError,
+    OSError,
+    UnicodeDecodeError,
+    RuntimeError,
+    NotImplementedError,
+    zlib.error,
+)
 NO_PKG_INFO = N_("The sdist has no single PKG-INFO file at its top.")
 TOO_MANY = N_("The archive has more than %(count)s files.")
 
@@ -118,7 +131,7 @@ def read_metadata(filename: str, data: bytes) -> Metadata:
             text, entry_points = _from_wheel(data)
         else:
             text, entry_points = _from_sdist(data)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, UnicodeDecodeError) as exc:
+    except UNREADABLE as exc:
         raise DistributionError(N_("The file is not a readable archive.")) from exc
     return parse_metadata(text, entry_points)
 

@@ -309,3 +309,32 @@ def test_a_wheel_of_too_many_entries_is_refused(monkeypatch):
             wheel.writestr(f"balai_kebun/{number}.py", b"")
     with pytest.raises(distribution.DistributionError, match="more than 50 files"):
         distribution.read_metadata("balai_kebun-1.0.0-py3-none-any.whl", out.getvalue())
+
+
+def _patched_metadata_entry(data: bytes, offset: int, value: int) -> bytes:
+    """The wheel with a 2-byte field of METADATA's central directory entry set to
+    ``value`` (offset 8: the flags, 10: the compression method)."""
+    import struct
+
+    data = bytearray(data)
+    start = 0
+    while (start := data.find(b"PK\x01\x02", start)) != -1:
+        length = struct.unpack_from("<H", data, start + 28)[0]
+        if bytes(data[start + 46 : start + 46 + length]).endswith(b".dist-info/METADATA"):
+            struct.pack_into("<H", data, start + offset, value)
+            return bytes(data)
+        start += 4
+    raise AssertionError("no METADATA entry")
+
+
+@pytest.mark.parametrize(("offset", "value"), [(8, 0x1), (10, 99)], ids=["encrypted", "aes"])
+def test_a_wheel_whose_metadata_cannot_be_read_is_a_400(
+    client, enabled, partner_token, build_dist, stored, offset, value
+):
+    built = build_dist()
+    data = _patched_metadata_entry(built.data, offset, value)
+    form = upload_form(built, content=data, sha256_digest=hashlib.sha256(data).hexdigest())
+    response = post(client, partner_token(), form)
+    assert response.status_code == 400, response.text
+    assert "bukan arsip yang dapat dibaca" in response.text
+    assert stored() == []
