@@ -172,8 +172,8 @@ def _values(spec: Spec) -> dict[str, str]:
         "package": spec.package,
         "distribution": spec.distribution,
         "title": spec.title,
-        "summary": spec.description,
-        "summary_sentence": spec.description.rstrip(".") + ".",
+        "summary": _summary(spec),
+        "summary_sentence": _summary(spec).rstrip(".") + ".",
         "description": spec.description,
         "description_code": _description_code(spec.description),
         "category": spec.category,
@@ -184,6 +184,14 @@ def _values(spec: Spec) -> dict[str, str]:
         "core_range": core_range(),
         "today": utcnow().date().isoformat(),
     }
+
+
+def _summary(spec: Spec) -> str:
+    """The distribution's summary, shown in a registry's catalogue: the default description
+    in Indonesian, an author's own as written."""
+    if spec.description == DEFAULT_DESCRIPTION.format(spec.title):
+        return DEFAULT_DESCRIPTION_ID.format(spec.title)
+    return spec.description
 
 
 def _description_code(description: str) -> str:
