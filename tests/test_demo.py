@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,10 @@ from balai.demo import (
     build,
     demo_users,
     open_demo,
+    run_jobs,
 )
+from balai.jobs.models import JobRun
+from balai.jobs.runner import enqueue
 from balai.permissions import OPERATOR
 from balai.plugins import plugins
 from balai.tenancy import TenantInfo, registry
@@ -373,3 +377,29 @@ def test_the_refused_ports_are_the_browsers_list() -> None:
     assert len(BROWSER_UNSAFE_PORTS) == 82
     assert not {80, 443, 5000, 5001, 8000, 8080, 8443} & BROWSER_UNSAFE_PORTS
     assert safe_port(5000) == 5000 and safe_port(6666) == 6670
+
+
+def test_the_demo_runs_its_background_jobs(demo_app: Flask) -> None:
+    """What a region enqueues (a plugin check, a delivery) runs while the demo serves,
+    without Redis, a worker or a cron line."""
+    with demo_app.app_context():
+        run_id = enqueue("core.deliver-outbox", tenant=KOTA)
+    stop = threading.Event()
+    stop.set()  # one round, then return
+
+    run_jobs(demo_app, stop, interval=0)
+
+    with demo_app.app_context(), db.all_tenants() as session:
+        run = session.get(JobRun, run_id)
+        assert (run.job, run.status) == ("core.deliver-outbox", "done")
+
+
+def test_serving_starts_the_background_jobs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    rounds: list[Flask] = []
+    monkeypatch.setattr("balai.demo.run_jobs", lambda app, stop, interval=0: rounds.append(app))
+
+    _result, app = _served(monkeypatch, tmp_path / "balai-demo", 8124)
+
+    assert rounds == [app]

@@ -18,6 +18,11 @@ a tester sees notifications and verification codes arrive. ``balai demo`` turns 
 on (:data:`MAILBOX_SETTINGS`) for the app it builds and serves, never in
 ``balai.cfg``.
 
+While it serves, the demo runs its background jobs itself (:func:`run_jobs`, every
+:data:`JOBS_INTERVAL` seconds in a thread of the server's process, as ``balai jobs
+run-due`` would from cron): a plugin sent to its registry is checked, its outbox is
+delivered and scheduled jobs run, with no Redis, worker or cron line to set up.
+
 Browsers refuse some ports whatever answers there (:data:`BROWSER_UNSAFE_PORTS`):
 ``--port`` on one of them is warned about, with a port to use instead.
 """
@@ -28,6 +33,7 @@ import json
 import os
 import shutil
 import socket
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +63,18 @@ from balai.tenancy import (
     registry,
 )
 
-__all__ = ["DEMO_PASSWORD", "TENANTS", "DemoTenant", "build", "link_settings"]
+__all__ = [
+    "DEMO_PASSWORD",
+    "JOBS_INTERVAL",
+    "TENANTS",
+    "DemoTenant",
+    "build",
+    "link_settings",
+    "run_jobs",
+]
+
+#: Seconds between two runs of the due background jobs while the demo serves.
+JOBS_INTERVAL = 10.0
 
 # Published on purpose: every demo account has this password, and the command prints it.
 DEMO_PASSWORD = "demo-balai-2025"  # noqa: S105
@@ -483,7 +500,34 @@ def serve(app: Flask, host: str, port: int) -> None:
             f"and read the mailbox {MAILBOX_PATH}"
         )
     click.echo(f"Press Ctrl+C to stop. Run '{_command()} --reset' to start afresh.")
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    stop = threading.Event()
+    jobs = threading.Thread(target=run_jobs, args=(app, stop), name="demo-jobs", daemon=True)
+    jobs.start()
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    finally:
+        stop.set()
+        jobs.join(timeout=JOBS_INTERVAL)
+
+
+def run_jobs(app: Flask, stop: threading.Event, interval: float = JOBS_INTERVAL) -> None:
+    """Run the demo's due background jobs (:func:`balai.jobs.runner.run_due`), then
+    every ``interval`` seconds until ``stop`` is set. A run that fails is printed; a
+    round that fails as a whole (the database busy) is printed and the next one tried."""
+    from balai.db import utcnow
+    from balai.jobs.runner import run_due
+
+    while True:
+        try:
+            with app.app_context():
+                outcomes = run_due(app, utcnow())
+            for outcome in outcomes:
+                if outcome.status in ("failed", "retrying"):
+                    click.echo(f"job {outcome.job} ({outcome.tenant}): {outcome.status}")
+        except Exception as exc:  # the server goes on; the next round tries again
+            click.echo(f"background jobs: {type(exc).__name__}: {exc}")
+        if stop.wait(interval):
+            return
 
 
 @click.command("demo")
