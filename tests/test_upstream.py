@@ -79,7 +79,7 @@ def _closed_port() -> int:
 
 
 def test_the_client_reads_the_catalogue(upstream_url):
-    with RegistryClient(upstream_url) as client:
+    with RegistryClient(upstream_url, allow_private=True) as client:
         listed = client.plugins("announce")
         assert [p["name"] for p in listed["items"]] == ["balai-pengumuman"]
         assert client.plugin("balai-pengumuman")["versions"][0]["requires_core"] == ">=0.1,<0.2"
@@ -88,17 +88,17 @@ def test_the_client_reads_the_catalogue(upstream_url):
 
 
 def test_an_unreachable_upstream_and_a_refused_token_say_so(app, upstream_url):
-    unreachable = RegistryClient(f"http://127.0.0.1:{_closed_port()}", TOKEN)
+    unreachable = RegistryClient(f"http://127.0.0.1:{_closed_port()}", TOKEN, allow_private=True)
     with unreachable, pytest.raises(UpstreamUnreachable, match="cannot be reached"):
         unreachable.evaluations()
-    refusing = RegistryClient(upstream_url, "balai-reg-wrong")
+    refusing = RegistryClient(upstream_url, "balai-reg-wrong", allow_private=True)
     with refusing, pytest.raises(UpstreamRefused, match="refused the region's registry token"):
         refusing.evaluations()
 
 
 @pytest.mark.balai_config(BABEL_DEFAULT_LOCALE="id")
 def test_the_messages_are_indonesian_first(app, upstream_url):
-    refusing = RegistryClient(upstream_url, "balai-reg-wrong")
+    refusing = RegistryClient(upstream_url, "balai-reg-wrong", allow_private=True)
     with refusing, pytest.raises(UpstreamRefused) as refused:
         refusing.evaluations()
     assert "menolak token registri" in str(refused.value)

@@ -119,6 +119,10 @@ DEFAULTS: dict[str, Any] = {
     # Whether region admins may point their region at another upstream address (the
     # server then fetches addresses they choose); False: always REGISTRY_URL.
     "REGISTRY_URL_PER_REGION": True,
+    # Whether the server may contact an upstream registry at a private, loopback,
+    # link-local, multicast or reserved address (a development or test setup on
+    # localhost); False: such addresses are refused when saved and on every request.
+    "REGISTRY_ALLOW_PRIVATE_ADDRESSES": False,
     # CSRF tokens live as long as the session.
     "WTF_CSRF_TIME_LIMIT": None,
 }

@@ -187,7 +187,12 @@ def _built_port(path: Path) -> int | None:
 
 def _settings(path: Path) -> dict[str, Any]:
     """What the demo needs whatever the environment says: its own SQLite file, multi-tenancy."""
-    return {"DATABASE_URL": f"sqlite:///{path / 'balai.sqlite'}", "TENANCY": "multi"}
+    return {
+        "DATABASE_URL": f"sqlite:///{path / 'balai.sqlite'}",
+        "TENANCY": "multi",
+        # The demo's regions reach the demo's own registry on localhost.
+        "REGISTRY_ALLOW_PRIVATE_ADDRESSES": True,
+    }
 
 
 def link_settings(port: int) -> dict[str, Any]:

@@ -408,6 +408,8 @@ def make_test_app(overrides: dict[str, Any] | None = None) -> Flask:
         "SERVER_NAME": None,
         # Jobs run inline (balai jobs run-due) unless a test asks for a Redis queue.
         "REDIS_URL": None,
+        # Stand-in registries answer on 127.0.0.1.
+        "REGISTRY_ALLOW_PRIVATE_ADDRESSES": True,
         **_redis_settings(),
     }
     settings.update(overrides or {})

@@ -13,6 +13,7 @@ from __future__ import annotations
 from balai.upstream.client import (
     RegistryClient,
     UpstreamError,
+    UpstreamForbidden,
     UpstreamInvalid,
     UpstreamNotFound,
     UpstreamRefused,
@@ -24,6 +25,7 @@ __all__ = [
     "RegistryClient",
     "UpstreamError",
     "UpstreamEvaluation",
+    "UpstreamForbidden",
     "UpstreamInvalid",
     "UpstreamLink",
     "UpstreamNotFound",

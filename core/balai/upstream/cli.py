@@ -55,9 +55,10 @@ def _print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 def _fetch(url: str, call: Callable[[RegistryClient], Any]) -> Any:
-    """``call`` on a client of ``url``; a registry that fails is one ``Error:`` line."""
+    """``call`` on a client of ``url`` (the operator's: ``--registry`` or
+    ``REGISTRY_URL``); a registry that fails is one ``Error:`` line."""
     try:
-        with RegistryClient(url) as client:
+        with RegistryClient(url, allow_private=True) as client:
             return call(client)
     except UpstreamError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -268,7 +269,9 @@ def registry_report(
             click.echo(f"skipped {tenant.slug}: no registry address or token")
             continue
         try:
-            with RegistryClient(target, secret) as client:
+            # --registry is the operator's; a region's own address its admin's.
+            allow = bool(url) or services.allow_private(_app(), target)
+            with RegistryClient(target, secret, allow_private=allow) as client:
                 client.report(report)
         except UpstreamError as exc:
             raise click.ClickException(f"{tenant.slug}: {exc}") from exc

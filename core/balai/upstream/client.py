@@ -8,6 +8,8 @@ message (translatable) says what the admin can do about it.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -22,14 +24,22 @@ __all__ = [
     "TIMEOUT",
     "RegistryClient",
     "UpstreamError",
+    "UpstreamForbidden",
     "UpstreamInvalid",
     "UpstreamNotFound",
     "UpstreamRefused",
     "UpstreamUnreachable",
+    "check_public",
     "check_url",
+    "refused_address",
 ]
 
 API_PATH = "/api/v1/registry"
+#: The fields the client sends; an upstream's complaint about one of them is shown on it.
+SENT_FIELDS = frozenset(
+    {"plugin", "version", "severity", "title", "body", "patch", "instance", "region"}
+    | {"core_version", "plugins"}
+)
 #: Seconds to connect and to wait for each read: an upstream that does not answer
 #: within them is reported unreachable rather than holding a web worker.
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -67,8 +77,14 @@ class UpstreamInvalid(UpstreamError):
         self.fields = dict(fields)
 
 
+class UpstreamForbidden(UpstreamError):
+    """The address leads to a private, local or reserved network, which the server does
+    not contact unless the operator allows it (``REGISTRY_ALLOW_PRIVATE_ADDRESSES``)."""
+
+
 def check_url(url: str) -> str:
-    """``url`` without a trailing slash, if it is an ``http(s)`` address with a host.
+    """``url`` without a trailing slash, if it is an ``http(s)`` address with a host
+    (and no user name or password in it).
 
     :raises ValueError: it is not one.
     """
@@ -76,7 +92,124 @@ def check_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query:
         raise ValueError(url)
+    if "@" in parts.netloc:
+        raise ValueError(url)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ValueError(url) from None
     return url.rstrip("/")
+
+
+#: IPv6 networks that carry an IPv4 address (NAT64): checked as that address.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def refused_address(address: str) -> bool:
+    """Whether the server refuses to contact ``address`` (an IP address) as an upstream:
+    private, loopback, link-local, multicast, reserved, unspecified or otherwise not
+    globally reachable, IPv4 or IPv6 (an IPv4 address inside IPv6 counts as itself)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return True
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is a.b.c.d
+            return refused_address(str(ip.ipv4_mapped))
+        embedded = ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None and refused_address(str(embedded)):
+            return True
+    return (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global
+    )
+
+
+def _forbidden() -> UpstreamForbidden:
+    return UpstreamForbidden(
+        _l(
+            "This address leads to a private, local or reserved network, which the server "
+            "does not contact. Enter the public address of the upstream registry."
+        )
+    )
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """Every IP address ``host`` stands for (itself, if it is one).
+
+    :raises OSError: the name cannot be resolved.
+    """
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
+    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in found))
+
+
+def _checked_address(host: str, port: int) -> str:
+    """The address to connect to for ``host``: one it resolves to, when none of them is
+    refused (:func:`refused_address`).
+
+    :raises UpstreamForbidden: one of them is refused.
+    :raises OSError: the name cannot be resolved.
+    """
+    addresses = _resolve(host, port)
+    if not addresses or any(refused_address(a) for a in addresses):
+        raise _forbidden()
+    return addresses[0]
+
+
+def check_public(url: str) -> None:
+    """Check, when saving it, that ``url`` (an address :func:`check_url` accepts) leads to
+    a public address.
+
+    :raises UpstreamForbidden: its host is, or resolves to, a refused address.
+    :raises UpstreamUnreachable: its host name cannot be resolved.
+    """
+    parts = urlsplit(check_url(url))
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        _checked_address(parts.hostname or "", port)
+    except OSError as exc:
+        raise UpstreamUnreachable(
+            _l("The host name of this address cannot be found: check the address.")
+        ) from exc
+
+
+class PublicOnlyTransport(httpx.BaseTransport):
+    """An ``httpx`` transport that resolves each request's host itself, refuses it when
+    any of its addresses is refused (:func:`refused_address`), and connects to the
+    address it checked: a name that resolves to a public address when saved and to a
+    private one later (DNS rebinding) is refused when the request is made."""
+
+    def __init__(self, inner: httpx.BaseTransport | None = None) -> None:
+        self._inner = inner or httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        host = url.host
+        port = url.port or (443 if url.scheme == "https" else 80)
+        if url.scheme not in {"http", "https"}:
+            raise _forbidden()
+        try:
+            address = _checked_address(host, port)
+        except OSError as exc:
+            raise httpx.ConnectError("the host name cannot be resolved", request=request) from exc
+        request.url = url.copy_with(host=address)
+        if url.scheme == "https":  # the certificate is still checked against the name
+            request.extensions = {**request.extensions, "sni_hostname": host}
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 class RegistryClient:
@@ -84,6 +217,9 @@ class RegistryClient:
 
     :param base_url: the upstream Balai's address, e.g. ``https://balai.tangerangkota.go.id``.
     :param token: the region's registry token (``balai-reg-...``), sent as a bearer token.
+    :param allow_private: contact private, local and reserved addresses too (the
+        operator's ``REGISTRY_ALLOW_PRIVATE_ADDRESSES``); by default every request is
+        checked with :class:`PublicOnlyTransport` and such addresses are refused.
     :param transport: an ``httpx`` transport, for tests that answer in-process.
     """
 
@@ -92,10 +228,13 @@ class RegistryClient:
         base_url: str,
         token: str | None = None,
         *,
+        allow_private: bool = False,
         timeout: httpx.Timeout | float = TIMEOUT,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = check_url(base_url)
+        if not allow_private:
+            transport = PublicOnlyTransport(transport)
         headers = {"User-Agent": f"balai/{__version__}", "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -207,7 +346,6 @@ def _raise_for(response: httpx.Response, base_url: str) -> None:
     if status < 300:
         return
     error = _error_of(response)
-    said = str(error.get("message") or "")[:300]
     if status in {401, 403}:
         raise UpstreamRefused(
             _l(
@@ -223,10 +361,16 @@ def _raise_for(response: httpx.Response, base_url: str) -> None:
             _l("The upstream registry at %(url)s has no such entry.", url=base_url), status=status
         )
     if status in {400, 409, 413, 422}:
+        # Only the names of the fields it refused: nothing the upstream wrote is shown.
         fields = error.get("fields") if isinstance(error.get("fields"), dict) else {}
+        refused = _l("The upstream registry refused this value.")
         raise UpstreamInvalid(
-            _l("The upstream registry refused what was sent: %(reason)s", reason=said or status),
-            fields or {},
+            _l(
+                "The upstream registry refused what was sent (HTTP %(status)d); check the "
+                "marked fields.",
+                status=status,
+            ),
+            {name: [refused] for name in fields if name in SENT_FIELDS},
             status=status,
         )
     raise UpstreamError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, post_load, validate, validates
@@ -11,8 +12,9 @@ from marshmallow import ValidationError, post_load, validate, validates
 from balai.admin.forms import REQUIRED, checkbox, text
 from balai.fields import Text
 from balai.forms import FormSchema
-from balai.upstream.client import check_url
+from balai.upstream.client import UpstreamError, check_public, check_url
 from balai.upstream.models import SEVERITIES
+from balai.upstream.services import allow_private
 
 __all__ = [
     "SEVERITY_LABELS",
@@ -58,6 +60,12 @@ class LinkForm(FormSchema):
             raise ValidationError(
                 _("Enter an http or https address such as https://balai.example.go.id.")
             ) from None
+        if allow_private(current_app, check_url(value)):
+            return
+        try:
+            check_public(value)
+        except UpstreamError as exc:
+            raise ValidationError(str(exc)) from None
 
     @validates("token")
     def _token(self, value: str | None, **kwargs: Any) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "SYNC_FRESH",
     "TOKEN_KEY",
     "NotConfigured",
+    "allow_private",
     "client_for",
     "evaluation_payload",
     "link_of",
@@ -53,6 +54,16 @@ SYNC_FRESH = timedelta(seconds=60)
 
 class NotConfigured(UpstreamError):
     """The region has no upstream address or no registry token yet."""
+
+
+def allow_private(app: Flask, url: str | None = None) -> bool:
+    """Whether the server may contact ``url`` at a private, local or reserved address:
+    when the operator allows it (``REGISTRY_ALLOW_PRIVATE_ADDRESSES``), or ``url`` is
+    the deployment's own ``REGISTRY_URL`` (the operator's choice, not a region admin's)."""
+    if app.config.get("REGISTRY_ALLOW_PRIVATE_ADDRESSES", False):
+        return True
+    default = app.config.get("REGISTRY_URL")
+    return bool(url and default and url.rstrip("/") == str(default).strip().rstrip("/"))
 
 
 def link_of(session: Session) -> UpstreamLink | None:
@@ -123,7 +134,7 @@ def client_for(session: Session, tenant_id: int, app: Flask) -> RegistryClient:
         raise NotConfigured(_l("No upstream registry address is set (Upstream registry)."))
     if not token:
         raise NotConfigured(_l("The region has no registry token yet (Upstream registry)."))
-    return RegistryClient(url, token)
+    return RegistryClient(url, token, allow_private=allow_private(app, url))
 
 
 def evaluation_payload(data: Mapping[str, Any], distribution: str, version: str) -> dict[str, Any]:
