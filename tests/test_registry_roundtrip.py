@@ -251,7 +251,8 @@ def test_an_evaluation_and_a_usage_report_go_up_and_the_answers_come_back(
     plugin_page = maintainer.get(f"/registry/{PLUGIN}/").text
     running = re.search(r'<section class="running">(.*?)</section>', plugin_page, re.S)
     assert running, plugin_page
-    assert f"<dt>{VERSION}</dt><dd>Kabupaten Lebak</dd>" in running.group(1)
+    reported = "Kabupaten Lebak (reported by Kabupaten Lebak)"
+    assert f"<dt>{VERSION}</dt><dd>{reported}</dd>" in running.group(1)
 
 
 def test_the_commands_find_a_plugin_by_its_short_or_its_distribution_name(

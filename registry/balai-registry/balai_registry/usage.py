@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from packaging.version import Version
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, delete, select
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from balai.db import Base, TenantScoped, db
@@ -22,9 +23,11 @@ from balai_registry.models import Partner
 from balai_registry.names import plugin_name, plugin_version
 
 __all__ = [
+    "MAX_INSTANCES",
     "MAX_PLUGINS",
     "Report",
     "ReportError",
+    "RunningRegion",
     "UsagePlugin",
     "UsageReport",
     "record_report",
@@ -32,6 +35,9 @@ __all__ = [
 ]
 
 MAX_PLUGINS = 500
+#: The installations one partner may have reported: a partner hosting its neighbours
+#: reports one a region, not an unbounded list of regions it names itself.
+MAX_INSTANCES = 50
 _INSTANCE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
@@ -71,6 +77,14 @@ class UsagePlugin(TenantScoped, Base):
     version: Mapped[str] = mapped_column(String(64))
 
 
+class RunningRegion(NamedTuple):
+    """A region a report names, and the partner whose token sent the report: the
+    region's name is the partner's word, so pages say who reported it."""
+
+    region: str
+    reported_by: str
+
+
 @dataclass(frozen=True)
 class Report:
     """A report as an installation sends it; ``plugins`` are ``(name, version)`` pairs."""
@@ -108,6 +122,17 @@ def record_report(session: Session, partner: Partner, report: Report, now: datet
         )
     ).first()
     if kept is None:
+        if _instances_of(session, partner) >= MAX_INSTANCES:
+            raise ReportError(
+                {
+                    "instance": [
+                        N_(
+                            "A partner may report at most 50 installations: send the next "
+                            "report with the id of one already reported."
+                        )
+                    ]
+                }
+            )
         kept = UsageReport(partner_id=partner.id, instance=report.instance)
         session.add(kept)
     kept.region, kept.core_version, kept.received_at = region, core_version or "", now
@@ -116,6 +141,11 @@ def record_report(session: Session, partner: Partner, report: Report, now: datet
     session.add_all(UsagePlugin(report_id=kept.id, name=n, version=v) for n, v in plugins)
     session.flush()
     return kept
+
+
+def _instances_of(session: Session, partner: Partner) -> int:
+    stmt = select(func.count(UsageReport.id)).where(UsageReport.partner_id == partner.id)
+    return session.scalar(stmt) or 0
 
 
 def _plugins(given: list[tuple[str, str]], problems: dict[str, list[str]]) -> list[tuple[str, str]]:
@@ -137,19 +167,22 @@ def _plugins(given: list[tuple[str, str]], problems: dict[str, list[str]]) -> li
     return sorted(plugins.items())
 
 
-def regions_running(plugin: str, session: Session | None = None) -> dict[str, list[str]]:
-    """``{version: [region names]}`` of the installations whose latest report names
-    ``plugin``; newest version first, regions in alphabetical order."""
+def regions_running(plugin: str, session: Session | None = None) -> dict[str, list[RunningRegion]]:
+    """``{version: [RunningRegion(region, reported_by)]}`` of the installations whose
+    latest report names ``plugin``, each with the partner that reported it; newest
+    version first, regions in alphabetical order."""
     session = session if session is not None else db.session
     name = plugin_name(plugin) or plugin
     stmt = (
-        select(UsagePlugin.version, UsageReport.region)
+        select(UsagePlugin.version, UsageReport.region, Partner.region)
         .join(UsageReport, UsagePlugin.report_id == UsageReport.id)
+        .join(Partner, UsageReport.partner_id == Partner.id)
         .where(UsagePlugin.name == name)
     )
-    running: dict[str, set[str]] = {}
-    for version, region in session.execute(stmt):
-        running.setdefault(version, set()).add(region)
+    running: dict[str, set[RunningRegion]] = {}
+    for version, region, partner in session.execute(stmt):
+        running.setdefault(version, set()).add(RunningRegion(region, partner))
     return {
-        v: sorted(running[v], key=str.casefold) for v in sorted(running, key=Version, reverse=True)
+        v: sorted(running[v], key=lambda r: (r.region.casefold(), r.reported_by.casefold()))
+        for v in sorted(running, key=Version, reverse=True)
     }

@@ -398,7 +398,7 @@ def test_the_catalogue_context_fills_the_three_partials(
     }
     client.post("/api/v1/registry/reports", json=report, headers=bearer(token))
     context = feedback.feedback_context(db_session, "balai-pengaduan")
-    assert context["running"] == {"0.3.1": ["Kabupaten Lebak"]}
+    assert context["running"] == {"0.3.1": [("Kabupaten Lebak", "Kabupaten Lebak")]}
     with app.test_request_context(base_url="http://kota-a.test"):
         app.preprocess_request()
         html = "".join(
@@ -426,6 +426,6 @@ def test_the_plugin_page_shows_who_runs_endorses_and_evaluates_it(
     }
     client.post("/api/v1/registry/reports", json=report, headers=bearer(token))
     page = client.get("/registry/balai-kebun/").get_data(as_text=True)
-    assert "<dt>1.0.0</dt><dd>Kabupaten Lebak</dd>" in page
+    assert "<dt>1.0.0</dt><dd>Kabupaten Lebak (dilaporkan oleh Kabupaten Lebak)</dd>" in page
     assert "Kabupaten Lebak mendukung versi 1.0.0: Dipakai tiga kecamatan." in page
     assert "Peta belum ada" in page

@@ -24,6 +24,9 @@ REPORT = {
 }
 
 
+LEBAK = ("Kabupaten Lebak", "Kabupaten Lebak")  # (region reported, partner reporting it)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -36,11 +39,11 @@ def test_the_latest_report_of_an_installation_wins(client, enabled, partner_toke
     token = partner_token()
     first = report(client, token)
     assert (first.status_code, first.get_data()) == (204, b"")
-    assert usage.regions_running("balai-pengaduan", db_session) == {"0.3.1": ["Kabupaten Lebak"]}
+    assert usage.regions_running("balai-pengaduan", db_session) == {"0.3.1": [LEBAK]}
     upgraded = [{"name": "Balai_Pengaduan", "version": "0.4.0"}]
     assert report(client, token, plugins=upgraded).status_code == 204
     db_session.expire_all()
-    assert usage.regions_running("balai-pengaduan", db_session) == {"0.4.0": ["Kabupaten Lebak"]}
+    assert usage.regions_running("balai-pengaduan", db_session) == {"0.4.0": [LEBAK]}
     assert usage.regions_running("balai-puskesmas", db_session) == {}
     assert db_session.query(UsageReport).count() == 1
     assert db_session.query(UsagePlugin).count() == 1
@@ -53,8 +56,8 @@ def test_regions_are_grouped_by_version_newest_first(client, enabled, partner_to
     old = [{"name": "balai-pengaduan", "version": "0.10.0"}]
     report(client, banten, instance="banten-serang-01", region="Kota Serang", plugins=old)
     assert usage.regions_running("balai-pengaduan", db_session) == {
-        "0.10.0": ["Kota Serang"],
-        "0.3.1": ["Kabupaten Lebak", "Kabupaten Pandeglang"],
+        "0.10.0": [("Kota Serang", "Provinsi Banten")],
+        "0.3.1": [LEBAK, ("Kabupaten Pandeglang", "Provinsi Banten")],
     }
     assert db_session.query(UsageReport).count() == 3
 
@@ -66,7 +69,7 @@ def test_regions_running_defaults_to_the_request_session(app, client, enabled, p
         running = usage.regions_running("balai-pengaduan")
         html = render_template("registry/feedback/_running.html", running=running)
         empty = render_template("registry/feedback/_running.html", running={})
-    assert "<dt>0.3.1</dt><dd>Kabupaten Lebak</dd>" in html
+    assert "<dt>0.3.1</dt><dd>Kabupaten Lebak (dilaporkan oleh Kabupaten Lebak)</dd>" in html
     assert "Belum ada daerah yang melaporkan memakainya." in empty
 
 
@@ -122,3 +125,36 @@ def test_another_region_knows_nothing_of_the_reports(
     with db.tenant_session(other_tenant.id) as session:
         assert usage.regions_running("balai-pengaduan", session) == {}
         assert session.query(UsageReport).count() == 0
+
+
+def test_each_region_names_the_partner_that_reported_it(app, client, enabled, partner_token):
+    """A partner may name any region: the page says whose word it is, so a partner
+    cannot pass its report off as another partner's adoption."""
+    report(client, partner_token())
+    impostor = partner_token("Kota <Palsu>")
+    report(client, impostor, instance="palsu-000001", region="Kota Tangerang Selatan")
+    with app.test_request_context(base_url="http://kota-a.test"):
+        app.preprocess_request()
+        running = usage.regions_running("balai-pengaduan")
+        html = render_template("registry/feedback/_running.html", running=running)
+    assert running == {"0.3.1": [LEBAK, ("Kota Tangerang Selatan", "Kota <Palsu>")]}
+    assert "Kota Tangerang Selatan (dilaporkan oleh Kota &lt;Palsu&gt;)" in html
+    assert "<Palsu>" not in html
+
+
+def test_a_partner_reports_a_bounded_number_of_installations(
+    client, enabled, partner_token, db_session
+):
+    assert usage.MAX_INSTANCES == 50
+    token, other = partner_token(), partner_token("Provinsi Banten")
+    for n in range(usage.MAX_INSTANCES):
+        assert report(client, token, instance=f"lebak-{n:06d}").status_code == 204
+    refused = report(client, token, instance="lebak-one-more", region="Kota Serang")
+    assert refused.status_code == 422
+    assert list(refused.json["error"]["fields"]) == ["instance"]
+    assert "50" in refused.json["error"]["fields"]["instance"][0]
+    # A known installation still reports, and the cap is each partner's own.
+    assert report(client, token, instance="lebak-000000").status_code == 204
+    assert report(client, other, instance="banten-000001").status_code == 204
+    assert db_session.query(UsageReport).count() == usage.MAX_INSTANCES + 1
+    assert db_session.query(UsageReport).filter_by(region="Kota Serang").count() == 0
