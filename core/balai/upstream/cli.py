@@ -198,7 +198,7 @@ def plugins_upgrade(name: str, registry_url: str | None, extra: tuple[str, ...])
         newest = next((r for r in install.releases_of(plugin) if not r.yanked), None)
         note = ""
         if newest is not None and str(newest.version) != present:
-            note = f" ({newest.version} requires core {newest.requires_core!r})"
+            note = f" ({install.upgrade_note(name, newest)})"
         click.echo(f"{name} {present} is the newest version for core {__version__}{note}")
         return
     _install(url, name, release, extra)

@@ -35,6 +35,7 @@ __all__ = [
     "migrate",
     "pip_install",
     "releases_of",
+    "upgrade_note",
 ]
 
 
@@ -91,10 +92,33 @@ def releases_of(plugin: Mapping[str, Any]) -> list[Release]:
     return sorted(found, key=lambda r: r.version, reverse=True)
 
 
-def _refusal(name: str, release: Release, core: str) -> str:
+def _needs(name: str, release: Release, core: str) -> str:
     return (
-        f"{name} {release.version} requires core {release.requires_core!r}, and this is core {core}"
+        f"{name} {release.version} requires Balai core {release.requires_core!r}, "
+        f"but the installed core is {core}"
     )
+
+
+def _refusal(name: str, release: Release, core: str) -> str:
+    """Why the chosen ``release`` cannot be installed, and what to do instead."""
+    return (
+        f"{_needs(name, release, core)}: install a version that fits this core "
+        f"('balai plugins info {name}' lists which do), or upgrade the core first"
+    )
+
+
+def _none_fits(name: str, newest: Release, core: str) -> str:
+    """Why no release can be installed, and what to do."""
+    return (
+        f"{_needs(name, newest, core)}, and no version of {name} fits core {core}: "
+        f"upgrade the core to a version inside that range first, or ask the plugin's "
+        f"authors for a release that supports core {core}"
+    )
+
+
+def upgrade_note(name: str, newest: Release, core: str = __version__) -> str:
+    """Why an installed plugin stays below its ``newest`` release, and what to do."""
+    return f"{_needs(name, newest, core)}: upgrade the core first to use {newest.version}"
 
 
 def choose_release(
@@ -130,7 +154,7 @@ def choose_release(
             return release
     if current is not None:
         return None
-    raise Incompatible(_refusal(name, offered[0], core) + "; no version of it fits")
+    raise Incompatible(_none_fits(name, offered[0], core))
 
 
 def pip_install(
