@@ -20,7 +20,7 @@ from marshmallow import Schema, fields, validate
 
 from balai.api import ApiBlueprint, PageArgs, page_of, paginate
 from balai.db import db, utcnow
-from balai.fields import AwareDateTime, Id, Text
+from balai.fields import INT_MAX, AwareDateTime, Id, Text
 from balai.permissions import own_credentials
 from balai_registry import feedback, partners, usage
 from balai_registry.models import Partner
@@ -171,7 +171,10 @@ def list_evaluations(query: dict[str, Any]) -> Mapping[str, Any]:
     return paginate(stmt, query["page"], query["per_page"])
 
 
-@blp.route("/evaluations/<int:evaluation_id>", methods=["GET"])
+# ``max=None``: an id beyond the column's range still reaches the view, which answers
+# 404 once the token is checked (the core would refuse an unmatched API path's
+# registry token as an invalid API token: 401).
+@blp.route("/evaluations/<int(max=None):evaluation_id>", methods=["GET"])
 @own_credentials
 @partner("feedback")
 @blp.response(200, EvaluationSchema)
@@ -180,7 +183,7 @@ def get_evaluation(evaluation_id: int) -> feedback.Evaluation:
     return _own(evaluation_id)
 
 
-@blp.route("/evaluations/<int:evaluation_id>/replies", methods=["POST"])
+@blp.route("/evaluations/<int(max=None):evaluation_id>/replies", methods=["POST"])
 @own_credentials
 @partner("feedback")
 @blp.arguments(ReplyInSchema)
@@ -198,6 +201,8 @@ def reply_to_evaluation(data: dict[str, Any], evaluation_id: int) -> feedback.Ev
 
 
 def _own(evaluation_id: int) -> feedback.Evaluation:
+    if evaluation_id > INT_MAX:  # no row has such an id; the database would refuse it
+        abort(404)
     evaluation = feedback.partner_evaluation(db.session, _partner(), evaluation_id)
     if evaluation is None:
         abort(404)

@@ -132,6 +132,20 @@ def test_a_partner_sees_only_its_own_evaluations(client, enabled, partner_token)
     assert_error(client.get(f"{API}/999999", headers=bearer(lebak)), 404, "not_found")
 
 
+@pytest.mark.parametrize("evaluation_id", ["2147483648", "9" * 30])
+def test_an_id_beyond_any_row_is_404_after_the_token_is_checked(
+    client, enabled, partner_token, evaluation_id
+):
+    token = partner_token()
+    url = f"{API}/{evaluation_id}"
+    assert_error(client.get(url, headers=bearer(token)), 404, "not_found")
+    reply = client.post(f"{url}/replies", json={"body": "x"}, headers=bearer(token))
+    assert_error(reply, 404, "not_found")
+    # The token is still checked first: a wrong or missing one is 401.
+    assert client.get(url, headers=bearer("balai-reg-unknown")).status_code == 401
+    assert client.post(f"{url}/replies", json={"body": "x"}).status_code == 401
+
+
 def test_evaluations_list_pages(client, enabled, partner_token):
     token = partner_token()
     for number in range(3):
