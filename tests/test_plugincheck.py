@@ -555,8 +555,9 @@ raise RuntimeError("PRIED: " + "; ".join(found))
 """
 
 
-def wheel_of(folder: Path, name: str, files: dict[str, str]) -> Path:
-    """A wheel of ``balai-<name>`` 0.1.0 written by hand: ``files`` and its dist-info."""
+def wheel_of(folder: Path, name: str, files: dict[str, str], entry_points: str = "") -> Path:
+    """A wheel of ``balai-<name>`` 0.1.0 written by hand: ``files`` and its dist-info
+    (``entry_points`` added to its entry_points.txt)."""
     import zipfile
 
     info = f"balai_{name}-0.1.0.dist-info"
@@ -565,7 +566,8 @@ def wheel_of(folder: Path, name: str, files: dict[str, str]) -> Path:
         "Summary: A plugin\nRequires-Dist: balai>=0.1\n\nA plugin.\n",
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\n"
         "Tag: py3-none-any\n",
-        f"{info}/entry_points.txt": f"[balai.plugins]\n{name} = balai_{name}.plugin\n",
+        f"{info}/entry_points.txt": f"[balai.plugins]\n{name} = balai_{name}.plugin\n"
+        + entry_points,
     }
     files[f"{info}/RECORD"] = "".join(f"{path},,\n" for path in files) + f"{info}/RECORD,,\n"
     path = folder / f"balai_{name}-0.1.0-py3-none-any.whl"
@@ -712,6 +714,25 @@ def test_a_wheel_with_files_outside_its_package_fails_the_metadata_check(tmp_pat
     assert "balai_susup-0.1.0.data/purelib/balai/other.py: a file outside" in metadata.output
     assert "files it installs:\n" in metadata.output
     assert "  balai_susup/plugin.py" in metadata.output
+    assert not report.passed
+
+
+def test_a_wheel_installing_commands_fails_the_metadata_check(tmp_path):
+    wheel = wheel_of(
+        tmp_path,
+        "perintah",
+        {"balai_perintah/__init__.py": "", "balai_perintah/plugin.py": "def main(): pass\n"},
+        "[console_scripts]\nbalai = balai_perintah.plugin:main\n"
+        "[gui_scripts]\nperintah-gui = balai_perintah.plugin:main\n",
+    )
+    report = run_check(wheel, time_limit=300)
+    metadata = report.get("metadata")
+    assert metadata.status == "failed", report.text()
+    assert (
+        "console_scripts entry point 'balai' (balai_perintah.plugin:main): "
+        "a plugin may not install commands"
+    ) in metadata.output
+    assert "gui_scripts entry point 'perintah-gui'" in metadata.output
     assert not report.passed
 
 

@@ -43,6 +43,8 @@ APP_CHECKS = (
     "sweep",
 )
 THEME_GROUP = "balai.themes"
+#: Entry point groups from which pip writes commands into the environment's ``bin/``.
+SCRIPT_GROUPS = ("console_scripts", "gui_scripts")
 #: What a check function gives back: its status, a one-line summary and extra output.
 Outcome = tuple[str, str, str]
 
@@ -137,6 +139,11 @@ def metadata_check(
             problems.append(
                 f"distribution is {name!r}; entry point {point.name!r} needs {expected!r}"
             )
+    for script in (ep for ep in dist.entry_points if ep.group in SCRIPT_GROUPS):
+        problems.append(
+            f"{script.group} entry point {script.name!r} ({script.value}): "
+            "a plugin may not install commands"
+        )
     facts = distribution_facts(dist)
     inspection.update(facts)
     if not facts["requires_core"] and "balai" not in facts["requires"]:

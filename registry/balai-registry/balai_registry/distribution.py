@@ -31,6 +31,7 @@ from balai.i18n import N_
 __all__ = [
     "CORE",
     "FILETYPES",
+    "SCRIPT_GROUPS",
     "DistributionError",
     "FileName",
     "Metadata",
@@ -38,6 +39,8 @@ __all__ = [
     "parse_filename",
     "parse_metadata",
     "read_metadata",
+    "refuse_scripts",
+    "scripts_of",
 ]
 
 #: The legacy API's ``filetype`` of each kind of file.
@@ -61,6 +64,8 @@ UNREADABLE = (
     NotImplementedError,
     zlib.error,
 )
+#: Entry point groups from which pip writes commands into the environment's ``bin/``.
+SCRIPT_GROUPS = ("console_scripts", "gui_scripts")
 NO_PKG_INFO = N_("The sdist has no single PKG-INFO file at its top.")
 TOO_MANY = N_("The archive has more than %(count)s files.")
 
@@ -97,6 +102,8 @@ class Metadata:
     description_content_type: str
     kind: str
     text: str
+    #: The commands its entry points would install, ``"<group>: <name>"`` each.
+    scripts: tuple[str, ...] = ()
 
     @property
     def project(self) -> str:
@@ -265,7 +272,39 @@ def parse_metadata(text: str, entry_points: str = "") -> Metadata:
         description_content_type=_header(message, "Description-Content-Type"),
         kind="theme" if "[balai.themes]" in entry_points else "plugin",
         text=text,
+        scripts=tuple(scripts_of(entry_points)),
     )
+
+
+def scripts_of(entry_points: str) -> list[str]:
+    """The ``console_scripts`` and ``gui_scripts`` entry points of an
+    ``entry_points.txt``, as ``"<group>: <name>"``."""
+    group, found = "", []
+    for raw in entry_points.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            group = line[1:-1].strip().lower()
+        elif group in SCRIPT_GROUPS:
+            found.append(f"{group}: {line.partition('=')[0].strip()}")
+    return found
+
+
+def refuse_scripts(metadata: Metadata) -> None:
+    """Refuse a distribution whose entry points would install a command.
+
+    :raises DistributionError: naming the first such entry point.
+    """
+    if metadata.scripts:
+        raise DistributionError(
+            N_(
+                "The distribution would install the command %(entry_point)s "
+                "(console_scripts or gui_scripts entry point): a plugin may not install "
+                "commands."
+            ),
+            entry_point=metadata.scripts[0],
+        )
 
 
 def _header(message: Message, name: str) -> str:

@@ -246,6 +246,7 @@ def _checked_metadata(upload: Upload, parsed: distribution.FileName) -> distribu
             inside=metadata.version,
         )
     distribution.check_files(upload.filename, upload.data)
+    distribution.refuse_scripts(metadata)
     return metadata
 
 

@@ -244,6 +244,55 @@ def test_a_wheel_with_files_outside_its_package_is_refused(
     assert stored() == []
 
 
+def _with_entry_points(filename: str, data: bytes, extra: str) -> bytes:
+    """The wheel or sdist ``data`` with ``extra`` added to its entry_points.txt."""
+    import tarfile
+
+    out = io.BytesIO()
+    if filename.endswith(".whl"):
+        with zipfile.ZipFile(io.BytesIO(data)) as wheel, zipfile.ZipFile(out, "w") as copy:
+            for info in wheel.infolist():
+                content = wheel.read(info)
+                if info.filename.endswith(".dist-info/entry_points.txt"):
+                    content += extra.encode()
+                copy.writestr(info, content)
+        return out.getvalue()
+    with (
+        tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as sdist,
+        tarfile.open(fileobj=out, mode="w:gz") as copy,
+    ):
+        for member in sdist.getmembers():
+            content = sdist.extractfile(member).read() if member.isfile() else b""
+            if member.name.endswith(".egg-info/entry_points.txt"):
+                content += extra.encode()
+                member.size = len(content)
+            copy.addfile(member, io.BytesIO(content) if member.isfile() else None)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("sdist", [False, True])
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (
+            "\n[console_scripts]\nkebun-admin = balai_kebun.plugin:main\n",
+            "console_scripts: kebun-admin",
+        ),
+        ("\n[gui_scripts]\nkebun = balai_kebun.plugin:main\n", "gui_scripts: kebun"),
+    ],
+)
+def test_a_distribution_installing_a_command_is_refused_naming_it(
+    client, enabled, partner_token, build_dist, stored, sdist, extra, named
+):
+    built = build_dist(sdist=sdist)
+    data = _with_entry_points(built.path.name, built.data, extra)
+    form = upload_form(built, content=data, sha256_digest=hashlib.sha256(data).hexdigest())
+    response = post(client, partner_token(), form)
+    assert response.status_code == 400
+    assert f"akan memasang perintah {named}" in response.text, response.text
+    assert stored() == []
+
+
 def _sdist_with(entries: int, *, pkg_info_first: bool) -> bytes:
     """A .tar.gz of ``entries`` empty files, PKG-INFO and entry points first or nowhere."""
     import tarfile
