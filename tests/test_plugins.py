@@ -153,6 +153,32 @@ def test_a_plugin_that_fails_to_import_is_reported(make_app, monkeypatch):
     assert info.broken and "balai_no_such_module" in info.error
 
 
+def _installed_without_summary(folder) -> None:
+    """Install, on ``folder`` (put on ``sys.path``), ``balai-ringkas`` 0.1.0 whose
+    METADATA has no Summary, as a wheel built by a tool that leaves it out does."""
+    (folder / "balai_ringkas").mkdir()
+    (folder / "balai_ringkas" / "__init__.py").write_text('"""Nothing to say."""\n')
+    info = folder / "balai_ringkas-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: balai-ringkas\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("[balai.plugins]\nringkas = balai_ringkas\n")
+
+
+def test_a_distribution_without_a_summary_starts_and_is_listed(
+    make_app, monkeypatch, tmp_path, tenant, login
+):
+    _installed_without_summary(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    app = make_app()
+    info = plugins(app).installed["ringkas"]
+    assert not info.broken and (info.version, info.summary) == ("0.1.0", "")
+    client = app.test_client()
+    client.host = tenant.domains[0]
+    login(client, role="admin")
+    page = client.get("/admin/plugin")
+    assert page.status_code == 200 and "ringkas" in page.text
+
+
 def test_plugins_json_lists_installed_plugins(client, tenant, enable_plugin):
     enable_plugin("hello")
     rows = {row["name"]: row for row in client.get("/-/plugins.json").json}

@@ -310,3 +310,14 @@ def test_db_revision_writes_only_the_plugins_changes_on_its_branch(author_python
         "0001_kebun_baru_plots.py",
         "0002_kebun_baru_colour.py",
     ]
+
+
+def test_a_distribution_with_missing_metadata_does_not_stop_the_name_check(tmp_path, monkeypatch):
+    """A broken install (a dist-info whose METADATA has no Name) is passed over."""
+    from balai.scaffold import installed_names
+
+    info = tmp_path / "kosong-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nVersion: 0.1.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "pengumuman" in installed_names()

@@ -131,7 +131,8 @@ class Plugins:
             info = PluginInfo(
                 name=ep.name,
                 version=dist.version if dist else "",
-                summary=(dist.metadata["Summary"] or "") if dist else "",
+                # .get: a missing field raises KeyError (a wheel may have no Summary).
+                summary=(dist.metadata.get("Summary") or "") if dist else "",
                 distribution=dist.name if dist else "",
             )
             try:

@@ -99,7 +99,7 @@ def installed_names() -> set[str]:
     """Names taken by installed distributions: plugins and their packages."""
     names = {ep.name for ep in importlib_metadata.entry_points(group="balai.plugins")}
     for dist in importlib_metadata.distributions():
-        dist_name = (dist.metadata["Name"] or "").lower().replace("_", "-")
+        dist_name = (dist.metadata.get("Name") or "").lower().replace("_", "-")
         if dist_name.startswith("balai-"):
             names.add(dist_name.removeprefix("balai-").replace("-", "_"))
     return names

@@ -153,3 +153,19 @@ def test_the_sanitiser_removes_what_html_in_markdown_could_bring(monkeypatch):
         "text/markdown",
     )
     assert "<img" not in html and "javascript:" not in html and "<script" not in html
+
+
+def test_a_wheel_without_a_summary_is_listed_and_searched(client, enabled, publish, build_dist):
+    import zipfile
+
+    built = build_dist("balai-ringkas", summary="")
+    with zipfile.ZipFile(built.path) as wheel:
+        [metadata] = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+        assert "\nSummary:" not in wheel.read(metadata).decode()
+    publish(built)
+    assert 'href="/registry/balai-ringkas/"' in client.get("/registry/").text
+    assert "balai-ringkas" in client.get("/registry/?q=ringkas").text
+    assert client.get("/registry/balai-ringkas/").status_code == 200
+    listed = client.get("/api/v1/registry/plugins").json["items"]
+    assert [(p["name"], p["summary"]) for p in listed] == [("balai-ringkas", "")]
+    assert client.get("/api/v1/registry/plugins/balai-ringkas").status_code == 200
