@@ -44,6 +44,7 @@ def partner(scope: str) -> Callable[[F], F]:
         @wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:
             g.registry_partner = partners.authenticate(scope)
+            partners.throttle(g.registry_partner, partners.API_LIMIT)
             return view(*args, **kwargs)
 
         return checked  # type: ignore[return-value]

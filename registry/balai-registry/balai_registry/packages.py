@@ -61,6 +61,7 @@ def upload() -> Response:
     """The legacy upload API (``:action=file_upload``): a new pending submission."""
     try:
         partner = partners.authenticate("upload")
+        partners.throttle(partner, partners.UPLOAD_LIMIT)  # before a byte of the file is read
     except HTTPException as exc:
         return plain(exc.code or 401, str(exc.description), list(exc.get_headers()))
     # A distribution may be larger than the deployment's limit for other forms.

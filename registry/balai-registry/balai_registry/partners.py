@@ -13,13 +13,29 @@ from typing import Any
 
 from flask import request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.exceptions import Forbidden, Unauthorized
 
+from balai import ratelimit
 from balai.db import db
+from balai.settings import plugin_settings
 from balai_registry import services
 from balai_registry.models import Partner
 
-__all__ = ["REALM", "PartnerRefused", "authenticate", "presented_token"]
+__all__ = [
+    "API_LIMIT",
+    "REALM",
+    "UPLOAD_LIMIT",
+    "PartnerRefused",
+    "authenticate",
+    "presented_token",
+    "throttle",
+]
+
+#: The names of the limits per registry token, and the setting that gives each.
+UPLOAD_LIMIT = "registry.upload"
+API_LIMIT = "registry.partner-api"
+_SETTING = {UPLOAD_LIMIT: "upload_limit", API_LIMIT: "api_limit"}
 
 REALM = "Balai registry"
 
@@ -69,3 +85,23 @@ def authenticate(scope: str) -> Partner:
     if not partner.allows(scope):
         raise Forbidden(_("The registry token does not allow %(scope)s.", scope=scope))
     return partner
+
+
+def throttle(partner: Partner, name: str) -> None:
+    """Count one call of ``partner``'s token against limit ``name`` (:data:`UPLOAD_LIMIT`
+    or :data:`API_LIMIT`, set by the registry's settings; empty: no limit).
+
+    :raises ratelimit.TooManyRequests: 429 with ``Retry-After``, once over the limit.
+    """
+    spec = str(plugin_settings("registry").get(_SETTING[name]) or "").strip()
+    if not spec:
+        return
+    outcome = ratelimit.hit(ratelimit.Limit(name, spec), "partner", partner.id)
+    if not outcome:
+        minutes = max(1, -(-outcome.retry_after // 60))
+        message = ngettext(
+            "Too many requests with this registry token. Try again in %(num)d minute.",
+            "Too many requests with this registry token. Try again in %(num)d minutes.",
+            minutes,
+        )
+        raise ratelimit.TooManyRequests(outcome, message)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from marshmallow import Schema
 from sqlalchemy.orm import Session
 
 from balai import Manifest, hookimpl
@@ -20,6 +21,7 @@ from balai.jobs import Job
 from balai.permissions import Permission
 from balai.tenancy import TenantInfo
 from balai_registry import api, demo, feedback_api, feedback_views, jobs, packages, views
+from balai_registry.settings import RegistrySettings
 
 manifest = Manifest(
     description=N_(
@@ -39,6 +41,11 @@ def register_routes(app: Flask) -> list[Blueprint]:
 @hookimpl
 def register_api(app: Flask) -> list[ApiBlueprint]:
     return [api.blp, feedback_api.blp]
+
+
+@hookimpl
+def register_settings_schema() -> type[Schema]:
+    return RegistrySettings
 
 
 @hookimpl

@@ -443,3 +443,17 @@ def test_the_plugin_page_shows_who_runs_endorses_and_evaluates_it(
     assert "<dt>1.0.0</dt><dd>Kabupaten Lebak (dilaporkan oleh Kabupaten Lebak)</dd>" in page
     assert "Kabupaten Lebak mendukung versi 1.0.0: Dipakai tiga kecamatan." in page
     assert "Peta belum ada" in page
+
+
+@pytest.mark.balai_config(PLUGIN_SETTINGS={"registry": {"api_limit": "3 per hour"}})
+def test_the_partner_api_is_limited_per_token_with_a_429_and_retry_after(
+    client, enabled, partner_token
+):
+    token, other = partner_token(), partner_token("Kabupaten Serang")
+    for _ in range(3):
+        assert client.get(API, headers=bearer(token)).status_code == 200
+    refused = client.post(API, json={}, headers=bearer(token))
+    error = assert_error(refused, 429, "too_many_requests")
+    assert "Terlalu banyak permintaan dengan token registri ini." in error["message"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert client.get(API, headers=bearer(other)).status_code == 200

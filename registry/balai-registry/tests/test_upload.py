@@ -387,3 +387,22 @@ def test_a_wheel_whose_metadata_cannot_be_read_is_a_400(
     assert response.status_code == 400, response.text
     assert "bukan arsip yang dapat dibaca" in response.text
     assert stored() == []
+
+
+@pytest.mark.balai_config(PLUGIN_SETTINGS={"registry": {"upload_limit": "2 per hour"}})
+def test_uploads_are_limited_per_token_with_a_429_and_retry_after(
+    client, enabled, partner_token, build_dist, stored
+):
+    token, other = partner_token(), partner_token("Kabupaten Serang")
+    first = post(client, token, upload_form(build_dist()))
+    assert first.status_code == 200, first.text
+    again = post(client, token, upload_form(build_dist()))  # refused, but counted
+    assert again.status_code == 400
+    refused = post(client, token, upload_form(build_dist(version="1.0.1")))
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert "Terlalu banyak permintaan dengan token registri ini." in refused.text
+    assert reason(refused).startswith("Terlalu banyak permintaan")
+    assert len(stored()) == 1
+    # Another partner's token has its own count.
+    assert post(client, other, upload_form(build_dist("balai-sawah"))).status_code == 200
