@@ -98,3 +98,76 @@ def test_validation_messages_are_translated(app, message, expected):
     assert expected in translated
     if message.startswith(("Missing", "Longer", "Must")):
         assert translated != message
+
+
+# -- a plugin's own catalogue ------------------------------------------------------------
+
+KATA = '''
+"""A plugin whose catalogue translates a message id the core has too ("Save")."""
+from flask import Blueprint, render_template
+from flask_babel import gettext as _
+
+from balai import hookimpl
+from balai.permissions import public
+
+name = "kata"
+bp = Blueprint(
+    "kata", __name__, url_prefix="/kata", template_folder="templates",
+    root_path=__file__.rsplit("/", 1)[0],
+)
+
+
+@bp.get("/")
+@public
+def index():
+    return _("Save") + "|" + render_template("kata/page.html")
+
+
+@hookimpl
+def register_routes(app):
+    return [bp]
+'''
+
+
+def _kata_plugin(folder: Path) -> object:
+    """The ``kata`` plugin written into ``folder`` with its compiled ``id`` catalogue."""
+    import importlib.util
+
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    package = folder / "balai_kata"
+    (package / "templates" / "kata").mkdir(parents=True)
+    (package / "__init__.py").write_text(KATA)
+    (package / "templates" / "kata" / "page.html").write_text('{{ _("Save") }}')
+    catalog = Catalog(locale="id")
+    catalog.add("Save", "Kirim kata")
+    (package / "translations" / "id" / "LC_MESSAGES").mkdir(parents=True)
+    with open(package / "translations" / "id" / "LC_MESSAGES" / "messages.mo", "wb") as mo:
+        write_mo(mo, catalog)
+    spec = importlib.util.spec_from_file_location("balai_kata", package / "__init__.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_plugins_own_words_read_as_the_plugin_translated_them(make_app, tenant, tmp_path):
+    """The core's catalogue keeps its wording ("Save" is "Simpan") everywhere else,
+    but the plugin's own strings and templates show the plugin's translation."""
+    from flask import render_template
+
+    from balai.tenancy import enable_plugin, registry
+
+    app = make_app(EXTRA_PLUGINS=[_kata_plugin(tmp_path)])
+    with app.app_context():
+        enable_plugin(app, registry(app).by_slug(tenant.slug), "kata")
+    client = app.test_client()
+    page = client.get("/kata/", base_url=f"http://{tenant.domains[0]}")
+    assert page.status_code == 200
+    assert page.text == "Kirim kata|Kirim kata"
+    with app.test_request_context("/", base_url=f"http://{tenant.domains[0]}"):
+        app.preprocess_request()
+        from flask_babel import gettext
+
+        assert gettext("Save") == "Simpan"  # a core page: the core's wording
+        assert render_template("kata/page.html") == "Kirim kata"  # the plugin's template

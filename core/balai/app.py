@@ -108,7 +108,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
         timezone_selector=tenancy.select_timezone,
         default_translation_directories=i18n.translation_directories(manager),
     )
-    i18n.init_app(app)  # times always say their zone (WIB, WITA, WIT)
+    i18n.init_app(app, manager)  # times say their zone; a plugin's own words its way
     permissions.init_app(
         app, manager.call_each("register_permissions", startup=True), manager.mark_broken
     )

@@ -3,7 +3,12 @@
 Message ids are English; Bahasa Indonesia (``id``) is the default locale and its
 catalogue must be complete (a test checks). Each plugin keeps its catalogues in
 ``<package>/translations``; Flask-Babel merges them into one domain, the core's
-last so that a plugin cannot change the core's wording.
+last so that a plugin cannot change the core's wording elsewhere.
+
+A plugin's own words still read as the plugin translated them when the core has the
+same message id: while a request is handled by one of the plugin's blueprints (its
+pages and its API), and in its own templates (``templates/<plugin>/...``) wherever
+they are rendered, the plugin's catalogue is merged last (:func:`plugin_domain`).
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from types import ModuleType
 
 import flask_babel
 from babel.dates import get_date_format, get_datetime_format, get_time_format
-from flask import Flask
-from flask_babel import gettext
+from flask import Flask, current_app, request
+from flask_babel import Domain, get_domain, gettext
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from balai.plugins import Plugins
 
@@ -34,17 +41,66 @@ def N_(message: str) -> str:
     return message
 
 
-def translation_directories(manager: Plugins) -> str:
-    """Plugins' catalogues first and the core's last, so the core wins on shared words."""
-    folders = []
+def plugin_translation_folders(manager: Plugins) -> dict[str, Path]:
+    """The ``translations`` folder of each working plugin that has one, by plugin name."""
+    folders = {}
     for info in manager.working():
         module_file = getattr(info.module, "__file__", None)
         if isinstance(info.module, ModuleType) and module_file:
             folder = Path(module_file).parent / "translations"
             if folder.is_dir():
-                folders.append(folder)
-    folders.append(CORE_TRANSLATIONS)
+                folders[info.name] = folder
+    return folders
+
+
+def translation_directories(manager: Plugins) -> str:
+    """Plugins' catalogues first and the core's last, so the core wins on shared words."""
+    folders = [*plugin_translation_folders(manager).values(), CORE_TRANSLATIONS]
     return ";".join(str(f) for f in folders)
+
+
+def plugin_domains(manager: Plugins) -> dict[str, Domain]:
+    """For each plugin with catalogues, a domain of every catalogue with the plugin's
+    own merged last: its translation wins over the core's and other plugins'."""
+    folders = plugin_translation_folders(manager)
+    domains = {}
+    for name, own in folders.items():
+        others = [str(f) for n, f in folders.items() if n != name]
+        domains[name] = Domain([*others, str(CORE_TRANSLATIONS), str(own)])
+    return domains
+
+
+def plugin_domain(name: str | None) -> Domain | None:
+    """The domain in which plugin ``name``'s catalogue wins, if it has catalogues."""
+    if name is None:
+        return None
+    found: dict[str, Domain] = current_app.extensions.get("balai.i18n.domains", {})
+    return found.get(name)
+
+
+def _plugin_first_for_request() -> None:
+    """Before a request one of a plugin's blueprints handles: its catalogue wins."""
+    from balai.plugins import plugins
+
+    domain = plugin_domain(plugins().owner_of(request.blueprint))
+    if domain is not None:
+        domain.as_default()
+
+
+def _template_domain(context: Context) -> Domain:
+    """A plugin's own template (``<plugin>/...``) reads its catalogue first."""
+    name = (context.name or "").split("/", 1)[0] if "/" in (context.name or "") else None
+    return plugin_domain(name) or get_domain()
+
+
+@pass_context
+def _template_gettext(context: Context, string: str) -> str:
+    return str(_template_domain(context).get_translations().ugettext(string))
+
+
+@pass_context
+def _template_ngettext(context: Context, singular: str, plural: str, num: int) -> str:
+    return str(_template_domain(context).get_translations().ungettext(singular, plural, num))
 
 
 # marshmallow's own messages, so validation errors speak the user's language too.
@@ -183,7 +239,15 @@ def zoned_pattern(pattern: str, zone: str | None = None) -> str:
     return "".join(out)
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, manager: Plugins | None = None) -> None:
     """Replace Flask-Babel's ``datetimeformat`` and ``timeformat`` filters with the
-    zone-aware ones above."""
+    zone-aware ones above; let each plugin's catalogue win on its own pages and in its
+    own templates."""
     app.jinja_env.filters.update(datetimeformat=format_datetime, timeformat=format_time)
+    if manager is None:
+        return
+    app.extensions["balai.i18n.domains"] = plugin_domains(manager)
+    app.before_request(_plugin_first_for_request)
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_template_gettext, ngettext=_template_ngettext, newstyle=True
+    )
