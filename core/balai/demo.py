@@ -63,15 +63,7 @@ from balai.tenancy import (
     registry,
 )
 
-__all__ = [
-    "DEMO_PASSWORD",
-    "JOBS_INTERVAL",
-    "TENANTS",
-    "DemoTenant",
-    "build",
-    "link_settings",
-    "run_jobs",
-]
+__all__ = ["DEMO_PASSWORD", "TENANTS", "DemoTenant", "build", "link_settings"]
 
 #: Seconds between two runs of the due background jobs while the demo serves.
 JOBS_INTERVAL = 10.0
