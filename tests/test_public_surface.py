@@ -21,11 +21,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "plugin-authors.md"
-# Every distribution a plugin author could write: the shipped plugins and the registry
-# (which may not exist yet; the glob covers it once it does).
+# Every distribution a plugin author could write: the shipped plugins, the registry and
+# the sample plugins its demo publishes.
 DISTRIBUTIONS = sorted(
     path.parent
-    for pattern in ("plugins/*/pyproject.toml", "registry/*/pyproject.toml")
+    for pattern in (
+        "plugins/*/pyproject.toml",
+        "registry/*/pyproject.toml",
+        "registry/samples/*/pyproject.toml",
+    )
     for path in ROOT.glob(pattern)
 )
 SOURCES = sorted(
@@ -35,7 +39,11 @@ SOURCES = sorted(
     if not {"build", ".venv"} & set(path.relative_to(distribution).parts)
 )
 PLUGIN_SOURCES = sorted(
-    [*ROOT.glob("plugins/*/balai_*/**/*.py"), *ROOT.glob("registry/*/balai_*/**/*.py")]
+    [
+        *ROOT.glob("plugins/*/balai_*/**/*.py"),
+        *ROOT.glob("registry/*/balai_*/**/*.py"),
+        *ROOT.glob("registry/samples/*/balai_*/**/*.py"),
+    ]
 )
 # A backticked name at the start of a span: `Base`, `hooks()`, `registry(app).all()`.
 NAME = re.compile(r"`([A-Za-z_]\w*)(?:\(|`|\.)")

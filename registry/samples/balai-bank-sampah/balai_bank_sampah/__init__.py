@@ -1,0 +1,1 @@
+"""Balai plugin ``bank_sampah``: Bank Sampah."""

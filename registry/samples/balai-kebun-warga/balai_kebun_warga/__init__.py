@@ -1,0 +1,1 @@
+"""Balai plugin ``kebun_warga``: Kebun Warga."""
