@@ -13,9 +13,9 @@ __all__ = ["SAMPLES", "add_samples"]
 
 #: Titles of the sample entries, newest first.
 SAMPLES = (
-    "Jadwal posyandu bulan ini",
-    "Kerja bakti di taman kota",
-    "Rapat koordinasi kecamatan",
+    "Kebun RW 03 Kelurahan Cipondoh, 120 m2",
+    "Lahan tidur Jalan Perintis Kemerdekaan, 250 m2",
+    "Kebun sekolah SDN Karawaci Baru 2, 80 m2",
 )
 
 

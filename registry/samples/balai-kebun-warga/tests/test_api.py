@@ -33,7 +33,7 @@ def test_invalid_input_is_a_422_naming_the_field(client, enabled, login, stored)
     response = client.post(URL, json={"title": "   "})
     assert response.status_code == 422
     assert set(response.json["error"]) == {"code", "message", "fields"}
-    assert response.json["error"]["fields"] == {"title": ["Isi judul entri."]}
+    assert response.json["error"]["fields"] == {"title": ["Isi nama lahan."]}
     assert stored() == []
 
 
@@ -42,7 +42,7 @@ def test_a_rule_refusal_is_a_422_naming_the_field(client, enabled, add, login, s
     login(client, role="opd")
     response = client.post(URL, json={"title": "Rapat koordinasi"})
     assert response.status_code == 422
-    assert response.json["error"]["fields"] == {"title": ["Sudah ada entri dengan judul ini."]}
+    assert response.json["error"]["fields"] == {"title": ["Sudah ada lahan dengan nama ini."]}
     assert len(stored()) == 1
 
 

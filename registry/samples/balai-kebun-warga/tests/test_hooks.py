@@ -32,7 +32,7 @@ def test_dashboard_widget_counts_the_entries(client, enabled, add, login):
     add("Dua")
     login(client, role="opd")
     page = client.get("/dasbor").text
-    assert '<p class="figure"><strong>2</strong> entri' in page
+    assert '<p class="figure"><strong>2</strong> lahan kebun' in page
 
 
 def test_dashboard_widget_is_only_for_those_who_manage(client, enabled, add, login):
@@ -40,7 +40,7 @@ def test_dashboard_widget_is_only_for_those_who_manage(client, enabled, add, log
     login(client, role="warga", permissions=("balai.view_dashboard",))
     response = client.get("/dasbor")
     assert response.status_code == 200
-    assert "<strong>1</strong> entri" not in response.text
+    assert "<strong>1</strong> lahan kebun" not in response.text
 
 
 def test_compiled_catalogue_matches_the_source():

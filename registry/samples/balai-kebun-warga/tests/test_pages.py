@@ -21,11 +21,11 @@ def test_public_page_lists_the_entries(client, enabled, add):
     add("Jadwal posyandu")
     page = client.get(PAGE).text
     assert "Jadwal posyandu" in page
-    assert "Kelola entri" not in page  # Indonesian by default, no officer link for visitors
+    assert "Kelola lahan kebun" not in page  # Indonesian by default, no officer link for visitors
 
 
 def test_empty_page_says_so(client, enabled):
-    assert "Belum ada entri." in client.get(PAGE).text
+    assert "Belum ada lahan kebun." in client.get(PAGE).text
     assert client.get(f"{PAGE}?page=2").status_code == 404
 
 
@@ -44,7 +44,7 @@ def test_pages_show_twenty_entries_at_a_time(client, enabled, add, login, url):
 
 def test_officers_see_the_entries_in_a_table(client, enabled, add, login):
     login(client, role="opd")
-    assert "Belum ada entri." in client.get(MANAGE_PAGE).text
+    assert "Belum ada lahan kebun." in client.get(MANAGE_PAGE).text
     add("Jadwal posyandu")
     page = client.get(MANAGE_PAGE).text
     assert '<th scope="col">Judul</th>' in page
@@ -80,15 +80,15 @@ def test_officer_adds_an_entry(client, enabled, login, stored):
     response = client.post(MANAGE_PAGE, data={"title": "Rapat koordinasi"})
     assert response.status_code == 302
     assert [entry.title for entry in stored()] == ["Rapat koordinasi"]
-    assert "Entri sudah disimpan." in client.get(response.headers["Location"]).text
+    assert "Lahan sudah disimpan." in client.get(response.headers["Location"]).text
     assert "Rapat koordinasi" in client.get(PAGE).text
 
 
 @pytest.mark.parametrize(
     ("title", "message"),
     [
-        ("", "Isi judul entri."),
-        ("   ", "Isi judul entri."),
+        ("", "Isi nama lahan."),
+        ("   ", "Isi nama lahan."),
         ("x" * 201, "terlalu panjang (paling banyak 200 karakter)"),
     ],
 )
@@ -109,5 +109,5 @@ def test_a_title_the_region_has_already_is_refused(client, enabled, add, login, 
     response = client.post(MANAGE_PAGE, data={"title": " Rapat koordinasi "})
     assert response.status_code == 422
     assert 'id="title-error"' in response.text
-    assert "Sudah ada entri dengan judul ini." in response.text
+    assert "Sudah ada lahan dengan nama ini." in response.text
     assert [entry.title for entry in stored()] == ["Rapat koordinasi"]
