@@ -169,6 +169,34 @@ def test_the_readme_tour_holds_with_kota_tangerangs_own_roles(demo_app: Flask) -
     assert admin.get("/admin/peran", base_url=base).status_code == 200
 
 
+def test_kota_tangerangs_registry_publishes_two_checked_samples_lebak_evaluated(
+    demo_app: Flask,
+) -> None:
+    """As the README's tour of the registry: two samples published after their checks,
+    and Kabupaten Lebak's evaluation answered by the maintainer."""
+    base = "http://kota-tangerang.localhost:5000"
+    client = demo_app.test_client()
+    items = client.get("/api/v1/registry/plugins", base_url=base).get_json()["items"]
+    assert sorted(i["name"] for i in items) == ["balai-bank-sampah", "balai-kebun-warga"]
+    form = {"email": f"admin@{KOTA}.example", "password": DEMO_PASSWORD}
+    assert client.post("/masuk", data=form, base_url=base).status_code == 302
+    queue = client.get("/registry/kelola/", base_url=base).get_data(as_text=True)
+    assert "balai_kebun_warga-0.1.0-py3-none-any.whl" in queue
+    assert "balai_bank_sampah-0.1.0-py3-none-any.whl" in queue
+    threads = client.get("/registry/kelola/evaluasi", base_url=base).get_data(as_text=True)
+    assert "Peta kebun belum bisa memilih titik dari ponsel" in threads
+    assert "Kabupaten Lebak" in client.get("/registry/kelola/mitra", base_url=base).get_data(
+        as_text=True
+    )
+    lebak = demo_app.test_client()
+    assert (
+        lebak.get(
+            "/api/v1/registry/plugins", base_url="http://kabupaten-lebak.localhost:5000"
+        ).status_code
+        == 404
+    )
+
+
 def test_localhost_and_loopback_address_are_kota_tangerang(demo_app: Flask) -> None:
     for host in ("localhost:5000", "127.0.0.1:5000"):
         assert _logs_in(demo_app, host, f"admin@{KOTA}.example")
@@ -228,6 +256,22 @@ def test_reset_rebuilds_the_demo(tmp_path: Path) -> None:
     assert "building the demo" in result.output
     assert _slugs(path) == {KOTA, LEBAK}
     assert (path / "balai.cfg").read_text() != old_key
+
+
+def test_reset_keeps_the_cache_of_slow_results(tmp_path: Path) -> None:
+    path = tmp_path / "balai-demo"
+    assert demo(path).exit_code == 0
+    kept = path / "cache" / "registry-checks" / "kept.json"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("{}")
+    (path / "other.txt").write_text("gone")
+
+    result = demo(path, "--reset")
+
+    assert result.exit_code == 0, result.output
+    assert kept.read_text() == "{}"
+    assert not (path / "other.txt").exists()
+    assert json.loads((path / "demo.json").read_text())["status"] == "ready"
 
 
 @pytest.mark.parametrize("args", [(), ("--reset",)])

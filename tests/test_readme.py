@@ -41,6 +41,10 @@ def test_each_quick_start_command_is_an_executable_script(command):
     assert os.access(script, os.X_OK), f"{script.relative_to(ROOT)} is not executable"
 
 
+def test_the_readme_calls_nothing_unbuilt():
+    assert "not built yet" not in README
+
+
 def test_the_readme_links_to_the_docs():
     assert len(DOC_LINK.findall(README)) >= 5
 

@@ -106,6 +106,9 @@ DEFAULTS: dict[str, Any] = {
     # The demo's mailbox page /-/kotak-surat (balai.devmail): set by 'balai demo' for
     # the app it serves; refused in an instance folder that is not a demo.
     "DEMO_MAILBOX": False,
+    # Where the demo's sample data keeps results slow to make (the registry's plugin
+    # checks); unset: the folder "cache" of the instance folder, which --reset keeps.
+    "DEMO_CACHE": None,
     # Metrics at /-/metrics: a scraper sends "Authorization: Bearer <METRICS_TOKEN>";
     # without a token only a logged-in platform operator reads them.
     "METRICS_TOKEN": None,

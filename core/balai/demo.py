@@ -5,7 +5,9 @@ SQLite database, ``TENANCY = "multi"``), so every other command works on it too:
 ``BALAI_INSTANCE_PATH=balai-demo balai plugins list``. A file ``demo.json`` in it
 marks the folder as a demo; only such a folder is ever deleted (``--reset``), and
 without ``--reset`` a finished demo is reused as it is, with whatever was changed
-in it since.
+in it since. ``--reset`` keeps the folder ``cache`` (:data:`CACHE`), where sample
+data keeps results that are slow to make (``DEMO_CACHE``): the registry's plugin
+checks of its sample wheels, by their SHA-256.
 
 Links the demo writes (in e-mails and SMS in the outbox, the SMS webhook's address,
 anything built from a region's primary domain) name the port it serves on:
@@ -71,6 +73,8 @@ JOBS_INTERVAL = 10.0
 # Published on purpose: every demo account has this password, and the command prints it.
 DEMO_PASSWORD = "demo-balai-2025"  # noqa: S105
 MARKER = "demo.json"
+#: The folder of the demo that ``--reset`` keeps (the default of ``DEMO_CACHE``).
+CACHE = "cache"
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 #: What ``balai demo`` adds to the app it builds and serves: the mailbox page, and
 #: messages delivered (to the outbox) right after the request that queued them.
@@ -209,11 +213,22 @@ def _prepare(path: Path, reset: bool) -> bool:
     if path.exists() and status is None and any(path.iterdir()):
         raise click.ClickException(f"{path} exists and is not a Balai demo; not touching it")
     if reset and status is not None:
-        shutil.rmtree(path)
+        _clear(path)
         return True
     if status == "building":
         raise click.ClickException(f"an earlier build in {path} did not finish: use --reset")
     return status != "ready"
+
+
+def _clear(path: Path) -> None:
+    """Delete the demo at ``path`` but its :data:`CACHE` folder; the marker goes last."""
+    for entry in sorted(path.iterdir(), key=lambda e: e.name == MARKER):
+        if entry.name == CACHE:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 # -- building ---------------------------------------------------------------------

@@ -23,6 +23,10 @@ Redis: with ``BALAI_TEST_REDIS_URL`` set, every app keeps its rate-limit counter
 that Redis under a key prefix of its own (the database keeps them otherwise), and the
 tests of the job queue and of two hosts run on it.
 
+Demo data: every app and demo of the session shares one ``DEMO_CACHE`` folder
+(``BALAI_DEMO_CACHE``, unless set), so the registry's sample plugins are built and
+checked once a session, not by every test that loads demo data.
+
 The clock: ``BALAI_TEST_NOW=2026-12-31T16:59:50Z`` (or ``--balai-now``) starts every test
 of the session at that instant, the clock ticking on from there (time-machine). ``INSTANTS``
 are the instants the project's own date-touching tests (marker ``clock``) run at.
@@ -218,6 +222,17 @@ def _refuse_database_clock(
 
 
 # -- database --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``BALAI_DEMO_CACHE`` for the whole session (unless it is set already)."""
+    if os.environ.get("BALAI_DEMO_CACHE"):
+        yield
+        return
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("BALAI_DEMO_CACHE", str(tmp_path_factory.mktemp("demo-cache")))
+        yield
 
 
 @pytest.fixture(scope="session")

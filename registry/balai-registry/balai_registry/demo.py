@@ -1,18 +1,39 @@
-"""Sample data for ``balai demo``: a partner region, one published plugin, the partner's
-evaluation of it (answered), its usage report and an endorsement.
+"""Sample data for ``balai demo``: a partner region (Kabupaten Lebak), the two sample
+plugins it sent and the maintainer published, its evaluation of one of them
+(answered), its usage report and an endorsement.
 
-The plugin's wheel is written here, in memory, so the demo's index has a file pip can
-install; its report says the checks were not run (it is sample data).
+The sample plugins are real distributions kept beside this one, under
+``registry/samples/`` (:data:`SAMPLES_DIR`; written by ``balai plugins new``, then
+given their own content). The demo builds their wheels with pip, offline and
+byte for byte the same each time (:func:`build_wheels`), sends each through the
+registry's upload rules, runs the plugin check on it (:func:`check`) and publishes
+it, as the region's admin, only when every check passed; a wheel that does not
+pass stays *checked, awaiting a decision*, its report saying why.
+
+Uploaded code is checked in bubblewrap only; the demo checks its own samples in
+bubblewrap when that works here and otherwise without it, and the report and the
+maintainer's comment say so. A check takes some 20 seconds, so its report is kept
+in the demo's cache (``DEMO_CACHE``, else ``cache/`` of the instance folder, which
+``balai demo --reset`` keeps), one file per wheel named by its SHA-256: a rebuild of
+the same wheels does not check them again.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import io
-import zipfile
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import click
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,63 +41,188 @@ import balai
 from balai import storage
 from balai.auth import User
 from balai.db import utcnow
-from balai_registry import feedback, services, usage
+from balai_registry import feedback, jobs, services, usage
+from balai_registry.models import Partner, Submission
 
-__all__ = ["SAMPLE", "add_sample_registry", "sample_wheel"]
+__all__ = [
+    "SAMPLES",
+    "SAMPLES_DIR",
+    "SampleError",
+    "Wheel",
+    "add_sample_registry",
+    "build_wheels",
+    "check",
+    "sandboxed",
+]
 
-SAMPLE = ("balai-kebun-warga", "0.1.0")
-PACKAGE = "balai_kebun_warga"
-METADATA = f"""\
-Metadata-Version: 2.4
-Name: {SAMPLE[0]}
-Version: {SAMPLE[1]}
-Summary: Kebun warga: pendaftaran lahan kebun kota dan jadwal panen
-License-Expression: Apache-2.0
-Requires-Python: >=3.11
-Requires-Dist: balai<0.2,>=0.1
-Description-Content-Type: text/markdown
-
-# Kebun Warga
-
-Warga mendaftarkan lahan kosong di kelurahan sebagai **kebun kota**; petugas DKP
-menyetujui dan mencatat jadwal panen.
-"""
-
-
-PLUGIN = "from balai import Manifest\n\nmanifest = Manifest(title='Kebun Warga')\n"
-WHEEL = "Wheel-Version: 1.0\nGenerator: balai-demo\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+#: The folder of the sample distributions (there in a checkout of Balai).
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "samples"
+#: The sample distributions, by folder; the first is the one Kabupaten Lebak evaluates.
+SAMPLES = ("balai-kebun-warga", "balai-bank-sampah")
+#: The file time in every wheel (2026-01-01 00:00 UTC): the same bytes each build.
+SOURCE_DATE_EPOCH = "1767225600"
+#: What a build leaves in a source folder, and the tests (a wheel ships none).
+NOT_COPIED = shutil.ignore_patterns(
+    "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache", "tests"
+)
+CHECKS_FOLDER = "registry-checks"
+WHEELS_FOLDER = "registry-wheels"
+#: How the metadata check's output starts when the checks ran in bubblewrap.
+IN_SANDBOX = "checks ran in bubblewrap"
+NO_SANDBOX_NOTE = (
+    "Catatan: bubblewrap tidak tersedia di komputer demo ini, jadi pemeriksaan berjalan "
+    "tanpa kotak pasir berkas (lihat keluaran pemeriksaan metadata)."
+)
 
 
-def sample_wheel() -> tuple[str, bytes]:
-    """The sample plugin as a wheel: its filename and bytes (always the same bytes)."""
-    version = SAMPLE[1]
-    info = f"{PACKAGE}-{version}.dist-info"
-    files = {
-        f"{PACKAGE}/__init__.py": '"""Kebun warga (sample)."""\n',
-        f"{PACKAGE}/plugin.py": PLUGIN,
-        f"{info}/METADATA": METADATA,
-        f"{info}/WHEEL": WHEEL,
-        f"{info}/entry_points.txt": f"[balai.plugins]\nkebun_warga = {PACKAGE}.plugin\n",
+class SampleError(RuntimeError):
+    """The sample wheels could not be built; the message says why."""
+
+
+@dataclass(frozen=True)
+class Wheel:
+    """A built sample: its distribution name, version, file name and bytes."""
+
+    name: str
+    version: str
+    filename: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def build_wheels(
+    names: tuple[str, ...] = SAMPLES, source: Path = SAMPLES_DIR, cache: Path | None = None
+) -> list[Wheel]:
+    """Build the wheels of the sample distributions ``names`` (folders of ``source``),
+    in that order, with this environment's pip and setuptools: no network, no build
+    isolation, and the same bytes every time for the same sources. With ``cache``, a
+    wheel built before from the same sources by the same Python and setuptools is
+    taken from there.
+
+    :raises SampleError: a folder is missing or pip fails (with pip's output).
+    """
+    missing = [name for name in names if not (source / name / "pyproject.toml").is_file()]
+    if missing:
+        raise SampleError(f"no sample distribution {', '.join(missing)} in {source}")
+    kept = {name: _kept_wheel(cache, source / name) for name in names}
+    wanted = [name for name in names if _found(kept[name], name) is None]
+    with tempfile.TemporaryDirectory(prefix="balai-demo-wheels-") as folder:
+        built = _pip_wheel(source, wanted, Path(folder)) if wanted else Path(folder)
+        wheels = []
+        for name in names:
+            path = _found(kept[name], name) or _found(built, name)
+            if path is None:
+                raise SampleError(f"pip wheel wrote no wheel of {name}")
+            where = kept[name]
+            if name in wanted and where is not None:
+                where.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, where)
+            wheels.append(_wheel(path, name))
+    return wheels
+
+
+def _pip_wheel(source: Path, names: list[str], work: Path) -> Path:
+    """Build ``names`` into ``work/built`` from copies of their folders."""
+    copies = [shutil.copytree(source / name, work / name, ignore=NOT_COPIED) for name in names]
+    out = work / "built"
+    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"]
+    command += ["--no-build-isolation", "--no-index", "--disable-pip-version-check"]
+    command += ["--wheel-dir", str(out), *map(str, copies)]
+    environment = {
+        **os.environ,
+        "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_NO_INPUT": "1",
     }
-    record = [
-        f"{path},sha256={_digest(text.encode())},{len(text.encode())}"
-        for path, text in files.items()
-    ]
-    files[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as wheel:
-        for path, text in files.items():
-            entry = zipfile.ZipInfo(path, date_time=(2026, 1, 1, 0, 0, 0))
-            wheel.writestr(entry, text)
-    return f"{PACKAGE}-{version}-py3-none-any.whl", out.getvalue()
+    built = subprocess.run(  # noqa: S603
+        command, cwd=work, env=environment, capture_output=True, text=True, check=False
+    )
+    if built.returncode != 0:
+        raise SampleError(f"pip wheel failed:\n{built.stdout}{built.stderr}".rstrip())
+    return out
 
 
-def _digest(data: bytes) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+def _kept_wheel(cache: Path | None, folder: Path) -> Path | None:
+    """Where the wheel of the sources in ``folder`` is kept in ``cache``: a folder
+    named by the SHA-256 of every file that goes into it, this Python and setuptools."""
+    if cache is None:
+        return None
+    digest = hashlib.sha256(f"{sys.version}\n{_setuptools()}\n".encode())
+    for path in sorted(_sources(folder)):
+        relative = path.relative_to(folder).as_posix()
+        digest.update(f"{relative}\0{path.stat().st_mode & 0o777:o}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return cache / WHEELS_FOLDER / digest.hexdigest()
+
+
+def _sources(folder: Path) -> list[Path]:
+    found = []
+    for root, dirs, names in os.walk(folder):
+        ignored = NOT_COPIED(root, [*dirs, *names])
+        dirs[:] = [d for d in dirs if d not in ignored]
+        found += [Path(root, n) for n in names if n not in ignored]
+    return found
+
+
+def _setuptools() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("setuptools")
+    except PackageNotFoundError:
+        return ""
+
+
+def _found(folder: Path | None, name: str) -> Path | None:
+    """The one wheel of ``name`` in ``folder``, if there is one."""
+    found = sorted(folder.glob(f"{name.replace('-', '_')}-*.whl")) if folder else []
+    return found[0] if len(found) == 1 else None
+
+
+def _wheel(path: Path, name: str) -> Wheel:
+    version = path.name.split("-")[1]
+    return Wheel(name, version, path.name, path.read_bytes())
+
+
+def check(wheel: Wheel, cache: Path | None) -> dict[str, Any]:
+    """The plugin check's report of ``wheel``: from ``cache`` when this wheel (its
+    SHA-256) was checked before by this version of Balai with bubblewrap installed
+    or not as it is now; otherwise the check runs, and its report is kept there."""
+    conditions = {"balai": balai.__version__, "bwrap": shutil.which("bwrap") is not None}
+    kept = cache / CHECKS_FOLDER / f"{wheel.sha256}.json" if cache is not None else None
+    if kept is not None and kept.is_file():
+        try:
+            found = json.loads(kept.read_text())
+        except (OSError, ValueError):
+            found = {}
+        report: dict[str, Any] = found.get("report") or {}
+        if report and all(found.get(key) == value for key, value in conditions.items()):
+            return report
+    click.echo(f"  registry: checking {wheel.filename} (some 20 seconds) ...")
+    report = jobs.check_file(wheel.filename, wheel.data, require_sandbox=False)
+    if kept is not None:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(json.dumps({**conditions, "report": report}) + "\n")
+    return report
+
+
+def sandboxed(report: dict[str, Any]) -> bool:
+    """Whether the checks of ``report`` ran in bubblewrap (its metadata check says)."""
+    metadata = next((c for c in report.get("checks", []) if c.get("name") == "metadata"), {})
+    return str(metadata.get("output", "")).startswith(IN_SANDBOX)
+
+
+def _cache() -> Path | None:
+    given = current_app.config.get("DEMO_CACHE")
+    return Path(given) if given else Path(current_app.instance_path) / "cache"
 
 
 def add_sample_registry(session: Session, tenant_id: int) -> None:
-    """A partner region (Kabupaten Lebak) and its published sample plugin."""
+    """Kabupaten Lebak as a partner, its sample plugins checked and (if they pass)
+    published, and its feedback on them."""
     partner, _token = services.issue_partner(
         session,
         "Kabupaten Lebak",
@@ -84,53 +230,96 @@ def add_sample_registry(session: Session, tenant_id: int) -> None:
         ["upload", "feedback", "report"],
         None,
     )
-    filename, data = sample_wheel()
+    admin = session.scalars(select(User).where(User.role == "admin").order_by(User.id)).first()
+    try:
+        wheels = build_wheels(cache=_cache())
+    except SampleError as exc:
+        click.echo(f"  registry: no sample plugins: {exc}", err=True)
+        return
+    now = utcnow()
+    files = storage.for_tenant(tenant_id).within("registry")
+    published = []
+    for wheel in wheels:
+        submission = _submit(session, partner, files, wheel)
+        _check_and_decide(submission, wheel, admin, now)
+        if submission.status == "published":
+            published.append(wheel)
+        else:
+            click.echo(
+                f"  registry: {wheel.filename} did not pass its checks; it awaits a decision "
+                f"(its report says why)",
+                err=True,
+            )
+    session.flush()
+    _add_feedback(session, partner, wheels, published, admin, now)
+
+
+def _submit(
+    session: Session, partner: Partner, files: storage.TenantFiles, wheel: Wheel
+) -> Submission:
+    """As an upload of the partner: the upload rules, then the file kept under its key."""
     upload = services.Upload(
         "file_upload",
-        SAMPLE[0],
-        SAMPLE[1],
+        wheel.name,
+        wheel.version,
         "bdist_wheel",
-        hashlib.sha256(data).hexdigest(),
-        filename,
-        data,
+        wheel.sha256,
+        wheel.filename,
+        wheel.data,
     )
     submission, _metadata = services.accept_upload(session, partner, upload)
-    storage.for_tenant(tenant_id).within("registry").put(
-        services.file_key(submission.sha256, filename), data
+    files.put(
+        services.file_key(submission.sha256, wheel.filename),
+        wheel.data,
+        content_type="application/octet-stream",
     )
-    report = {
-        "passed": True,
-        "checks": [
-            {
-                "name": "metadata",
-                "status": "skipped",
-                "summary": "Sample data of the demo: not checked",
-                "output": "",
-            }
-        ],
-        "inspection": {
-            "hooks": ["register_routes", "register_permissions", "menu_items"],
-            "permissions": ["kebun_warga.approve_plot"],
-            "settings": [],
-            "migrations": ["kebun_warga_0001"],
-            "languages": {"id": 100, "en": 100},
-        },
-    }
-    now = utcnow()
+    return submission
+
+
+def _check_and_decide(
+    submission: Submission, wheel: Wheel, admin: User | None, now: datetime
+) -> None:
+    """Record the check's report; publish, as the region's admin, what passed."""
+    report = check(wheel, _cache())
     services.record_check(submission, report, now)
-    services.decide(submission, True, "Contoh untuk demo.", None, now)
-    session.flush()
-    _add_feedback(session, partner, now)
+    if not submission.passed:
+        return
+    comment = "Semua pemeriksaan lulus; diterbitkan sebagai contoh untuk demo."
+    if not sandboxed(report):
+        comment += " " + NO_SANDBOX_NOTE
+    services.decide(submission, True, comment, admin.id if admin else None, now)
 
 
-def _add_feedback(session: Session, partner: services.Partner, now: datetime) -> None:
-    """What Kabupaten Lebak sent back about the sample plugin, and the answer."""
+def _add_feedback(
+    session: Session,
+    partner: Partner,
+    wheels: list[Wheel],
+    published: list[Wheel],
+    admin: User | None,
+    now: datetime,
+) -> None:
+    """What Kabupaten Lebak sent back about the published samples, and the answer."""
+    usage.record_report(
+        session,
+        partner,
+        usage.Report(
+            instance="demo-kabupaten-lebak",
+            region="Kabupaten Lebak",
+            core_version=balai.__version__,
+            plugins=[(wheel.name, wheel.version) for wheel in published],
+        ),
+        now - timedelta(hours=6),
+    )
+    evaluated = wheels[0]
+    if evaluated not in published:
+        session.flush()
+        return
     evaluation = feedback.submit_evaluation(
         session,
         partner,
         feedback.Draft(
-            plugin=SAMPLE[0],
-            version=SAMPLE[1],
+            plugin=evaluated.name,
+            version=evaluated.version,
             severity="medium",
             title="Peta kebun belum bisa memilih titik dari ponsel",
             body=(
@@ -141,7 +330,6 @@ def _add_feedback(session: Session, partner: services.Partner, now: datetime) ->
         ),
         now - timedelta(days=3),
     )
-    admin = session.scalars(select(User).where(User.role == "admin").order_by(User.id)).first()
     if admin is not None:  # the region's admin answers, as a maintainer
         feedback.reply(
             session,
@@ -151,21 +339,10 @@ def _add_feedback(session: Session, partner: services.Partner, now: datetime) ->
             maintainer=(admin.id, admin.name),
             status="planned",
         )
-    usage.record_report(
-        session,
-        partner,
-        usage.Report(
-            instance="demo-kabupaten-lebak",
-            region="Kabupaten Lebak",
-            core_version=balai.__version__,
-            plugins=[SAMPLE],
-        ),
-        now - timedelta(hours=6),
-    )
     feedback.endorse(
         session,
-        SAMPLE[0],
-        SAMPLE[1],
+        evaluated.name,
+        evaluated.version,
         "Dipakai di tiga kecamatan sejak bulan lalu.",
         now - timedelta(hours=5),
         partner=partner,

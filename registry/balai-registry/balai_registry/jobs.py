@@ -18,7 +18,7 @@ from balai_registry import notices, services
 from balai_registry.models import Submission
 from balai_registry.packages import CHECK_JOB, registry_files
 
-__all__ = ["JOBS", "check_submission"]
+__all__ = ["JOBS", "check_file", "check_submission"]
 
 #: A check's own limit (run_check's default) with room to fetch and record it.
 TIME_LIMIT = 900
@@ -37,13 +37,23 @@ def check_submission(tenant: TenantInfo, submission_id: int) -> str:
 
 
 def _run_check(submission: Submission) -> dict[str, Any]:
+    data = registry_files().read(services.file_key(submission.sha256, submission.filename))
+    return check_file(submission.filename, data)
+
+
+def check_file(filename: str, data: bytes, *, require_sandbox: bool = True) -> dict[str, Any]:
+    """The report (``CheckReport.to_dict``) of the plugin check of one file.
+
+    Uploaded code is checked in bubblewrap only (``require_sandbox``); without it the
+    check runs in bubblewrap when that works here, otherwise without it, and its
+    report says so.
+    """
     from balai.plugincheck import run_check  # the core's checker, loaded only where it runs
 
-    data = registry_files().read(services.file_key(submission.sha256, submission.filename))
     with tempfile.TemporaryDirectory(prefix="balai-registry-") as folder:
-        path = Path(folder) / submission.filename
+        path = Path(folder) / filename
         path.write_bytes(data)
-        report = run_check(path, require_sandbox=True)
+        report = run_check(path, require_sandbox=require_sandbox)
     result: dict[str, Any] = report.to_dict()
     return result
 
