@@ -14,8 +14,9 @@ Uploaded code is checked in bubblewrap only; the demo checks its own samples in
 bubblewrap when that works here and otherwise without it, and the report and the
 maintainer's comment say so. A check takes some 20 seconds, so its report is kept
 in the demo's cache (``DEMO_CACHE``, else ``cache/`` of the instance folder, which
-``balai demo --reset`` keeps), one file per wheel named by its SHA-256: a rebuild of
-the same wheels does not check them again.
+``balai demo --reset`` keeps), one file per wheel named by its SHA-256, and so are
+the wheels, by the SHA-256 of their sources: a rebuild from unchanged samples neither
+builds nor checks them again.
 """
 
 from __future__ import annotations
