@@ -166,13 +166,15 @@ def simple_root() -> Response:
 @bp.get("/simple/<project>/")
 @public
 def simple_project(project: str) -> Response:
-    """The published files of one project; another spelling of its name redirects."""
+    """The published files of one project; another spelling of its name redirects
+    (a name with no published file is a 404, whatever its spelling)."""
     normalized = canonicalize_name(project)
-    if normalized != project:
-        return redirect(url_for(".simple_project", project=normalized), 301)
-    kind, files = _negotiated(), index.files_of(db.session, project)
+    files = index.files_of(db.session, normalized)
     if not files:
         abort(404)
+    if normalized != project:
+        return redirect(url_for(".simple_project", project=normalized), 301)
+    kind = _negotiated()
     if kind == JSON_TYPE:
         return _answer(kind, json.dumps(_project_json(project, files)))
     html = render_template("registry/simple_project.html", project=project, files=files)

@@ -61,11 +61,11 @@ def index() -> str:
 def plugin(project: str) -> Response | str:
     """One plugin: what its newest release says of itself, and its version history."""
     normalized = canonicalize_name(project)
+    shown = catalogue.plugin_page(db.session, normalized)
+    if shown is None:  # no redirect to a page that is not there
+        abort(404)
     if normalized != project:
         return redirect(url_for(".plugin", project=normalized), 301)
-    shown = catalogue.plugin_page(db.session, project)
-    if shown is None:
-        abort(404)
     index_url = url_for("registry_index.simple_root", _external=True)
     return render_template(
         "registry/plugin.html",

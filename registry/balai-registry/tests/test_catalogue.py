@@ -94,6 +94,9 @@ def test_other_spellings_redirect_and_unknown_plugins_are_404(client, enabled, p
     publish()
     assert client.get("/registry/Balai_Kebun/").headers["Location"] == "/registry/balai-kebun/"
     assert client.get("/registry/balai-lain/").status_code == 404
+    unknown = client.get("/registry/balai_kebun-1.0.0-py3-none-any.whl/")
+    assert unknown.status_code == 404  # not a redirect to a page that is not there
+    assert "balai-kebun" not in unknown.text
 
 
 def test_unpublished_files_are_not_in_the_catalogue(client, enabled, publish, db_session):

@@ -101,6 +101,10 @@ def test_other_spellings_redirect_to_the_normalised_name(client, enabled, publis
     response = client.get("/registry/simple/Balai_Kebun/")
     assert response.status_code == 301
     assert response.headers["Location"] == "/registry/simple/balai-kebun/"
+    # No redirect to what is not there: the answer does not echo a name back.
+    unknown = client.get("/registry/simple/balai_kebun-1.0.0-py3-none-any.whl/")
+    assert unknown.status_code == 404
+    assert "balai-kebun" not in unknown.text
 
 
 def test_only_published_files_are_listed_and_served(
