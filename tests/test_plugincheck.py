@@ -435,6 +435,24 @@ def test_a_file_that_is_no_distribution_fails_without_running(tmp_path):
     )
 
 
+def test_an_environment_without_pip_is_named_not_blamed_on_the_plugin(tmp_path, monkeypatch):
+    import balai.plugincheck._run as run
+
+    made = run.make_environment
+
+    def without_pip(work: Path) -> Path:
+        python = made(work)
+        for pth in (work / "venv").rglob("balai-running-environment.pth"):
+            pth.unlink()  # the throw-away environment no longer borrows pip
+        return python
+
+    monkeypatch.setattr(run, "make_environment", without_pip)
+    wheel = wheel_of(tmp_path, "kosong", {"balai_kosong/__init__.py": ""})
+    [metadata] = run_check(wheel, time_limit=120).checks
+    assert (metadata.status, metadata.summary) == ("error", run.NO_PIP)
+    assert "does not install" not in metadata.summary
+
+
 def test_the_check_runs_in_a_limited_process(built, monkeypatch):
     """A time limit too short for anything ends the checks in error, not in a hang."""
     report = run_check(built["good"][".whl"], time_limit=1)
@@ -689,6 +707,39 @@ def test_the_sandbox_shows_the_code_folders_and_not_the_instance(tmp_path):
     root = Path(__file__).resolve().parents[1]
     assert str(root) not in bound and "/run" not in bound and "/home" not in bound
     assert {"--unshare-all", "--die-with-parent", "--new-session"} <= set(command)
+
+
+def test_code_folders_under_tmp_stay_visible_in_the_sandbox(tmp_path, monkeypatch):
+    # An environment made under /tmp (python -m venv /tmp/env) keeps its packages, pip
+    # among them, there: the sandbox's private /tmp must not hide them.
+    import shutil
+    import tempfile
+
+    import balai.plugincheck._run as run
+
+    if sandbox_program() is None:
+        pytest.skip("bubblewrap does not work here")
+    code = Path(tempfile.mkdtemp(prefix="balai-code-", dir="/tmp"))
+    try:
+        (code / "penanda.py").write_text("FOUND = 'yes'\n")
+        ours = run.code_dirs()
+        monkeypatch.setattr(run, "code_dirs", lambda: (*ours, str(code)))
+        work = tmp_path / "work"
+        work.mkdir()
+        probe = (
+            "import sys; "
+            + f"sys.path.insert(0, {str(code)!r}); import penanda; print(penanda.FOUND)"
+        )
+        done = subprocess.run(  # noqa: S603
+            [*run.sandbox(work), sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert (done.returncode, done.stdout.strip()) == (0, "yes"), done.stderr
+    finally:
+        shutil.rmtree(code)
 
 
 # -- files outside the distribution's package ------------------------------------------------

@@ -79,6 +79,8 @@ def run_check(
         if postgres_url:
             limits.postgres_url = postgres_url
         installed = limits.run(_pip_install(python, file), work)
+        if installed.returncode != 0 and "No module named pip" in installed.output:
+            return _single("metadata", "error", NO_PIP, installed.output)
         if installed.returncode != 0:
             summary = "the distribution does not install" + _timed_out(installed)
             return _single("metadata", "failed", summary, installed.output)
@@ -98,6 +100,11 @@ def run_check(
 
 
 # -- the throw-away environment ------------------------------------------------------
+
+NO_PIP = (
+    "no pip in the environment running the check (the throw-away environment borrows"
+    " it): python -m ensurepip, or pip install pip"
+)
 
 
 def make_environment(work: Path) -> Path:
@@ -243,9 +250,11 @@ def sandbox(work: Path, socket: Path | None = None) -> list[str]:
     if program is None:
         raise RuntimeError(NO_SANDBOX)
     command = [program, "--unshare-all", "--die-with-parent", "--new-session"]
+    # The private /tmp first: bwrap mounts in order, so a code folder under /tmp (an
+    # environment made there) is bound on top of it instead of hidden under it.
+    command += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]  # noqa: S108  # nosec B108
     for folder in dict.fromkeys([*_existing(SYSTEM_DIRS), *code_dirs()]):
         command += ["--ro-bind", folder, folder]
-    command += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]  # noqa: S108  # nosec B108
     command += ["--bind", str(work), str(work), "--chdir", str(work)]
     if socket is not None:
         where = socket if socket.parent == Path("/tmp") else socket.parent  # noqa: S108  # nosec B108
