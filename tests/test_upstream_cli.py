@@ -83,7 +83,42 @@ def test_info_shows_every_version_with_its_core_range(run, upstream_url):
 def test_without_a_registry_the_commands_say_how_to_name_one(run):
     result = run("plugins", "search")
     assert result.exit_code == 1
-    assert "give --registry URL or set REGISTRY_URL" in result.output
+    assert "give --registry URL, or set REGISTRY_URL" in result.output
+
+
+def test_info_names_the_plugin_the_registry_does_not_have(run, upstream_url):
+    result = run("plugins", "info", "nope", "--registry", upstream_url)
+    assert result.exit_code == 1
+    assert f"the registry at {upstream_url} has no plugin balai-nope" in result.output
+
+
+def _without_instance(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``balai *args`` in a folder with no instance: no balai.cfg, no secret key."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BALAI_", "FLASK_"))}
+    clean.update(BALAI_INSTANCE_PATH=str(tmp_path / "instance"), **env)
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "balai", *args],
+        env=clean,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_search_and_info_need_no_instance(upstream_url, tmp_path):
+    found = _without_instance(tmp_path, "plugins", "search", "--registry", upstream_url)
+    assert found.returncode == 0, found.stderr
+    assert "balai-pengumuman" in found.stdout and "SECRET_KEY" not in found.stderr
+    info = _without_instance(
+        tmp_path, "plugins", "info", "pengumuman", BALAI_REGISTRY_URL=upstream_url
+    )
+    assert info.returncode == 0, info.stderr
+    assert "0.9.0" in info.stdout
+    none = _without_instance(tmp_path, "plugins", "search")
+    assert none.returncode == 1
+    assert "no registry: give --registry URL" in none.stderr and "SECRET_KEY" not in none.stderr
+    assert not (tmp_path / "instance").exists()  # nothing was written
 
 
 def test_an_unreachable_registry_is_one_line(run):
@@ -101,7 +136,7 @@ def test_an_unreachable_registry_is_one_line(run):
             f"{__version__}, and no version of future fits core {__version__}: upgrade the "
             "core to a version inside that range first",
         ),
-        (["pengumuman2"], "has no such entry"),
+        (["pengumuman2"], "has no plugin balai-pengumuman2"),
     ],
 )
 def test_install_is_refused_outside_the_core_range_before_pip_runs(run, upstream_url, args, reason):

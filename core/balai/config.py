@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Config, Flask
 
 DEFAULTS: dict[str, Any] = {
     # Database: an SQLite file in the instance folder unless a URL is given.
@@ -133,6 +133,17 @@ DEFAULTS: dict[str, Any] = {
 
 #: The shortest ``METRICS_TOKEN`` accepted: a scraper's secret, not a password to type.
 METRICS_TOKEN_MIN = 16
+
+
+def read_settings(instance_path: str) -> Config:
+    """The settings of the instance folder ``instance_path`` as :func:`load` reads them
+    (defaults, ``balai.cfg``, ``BALAI_*`` environment variables), without an app and
+    without checking them: for commands that need no instance (``balai plugins search``
+    reads only ``REGISTRY_URL``). A folder without ``balai.cfg`` gives the defaults."""
+    settings = Config(instance_path, copy.deepcopy(DEFAULTS))
+    settings.from_pyfile("balai.cfg", silent=True)
+    settings.from_prefixed_env("BALAI")
+    return settings
 
 
 def load(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:

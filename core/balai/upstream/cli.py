@@ -8,14 +8,16 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from flask.cli import with_appcontext
 
 from balai import __version__
+from balai.app import instance_path
+from balai.config import read_settings
 from balai.db import db
 from balai.tenancy import TenantInfo, registry
 from balai.upstream import install, services
-from balai.upstream.client import RegistryClient, UpstreamError, check_url
+from balai.upstream.client import RegistryClient, UpstreamError, UpstreamNotFound, check_url
 from balai.upstream.report import usage_report
 
 __all__ = ["PLUGIN_COMMANDS", "registry_group"]
@@ -37,10 +39,21 @@ def registry_option(command: F) -> F:
     )(command)
 
 
+def _registry_setting() -> Any:
+    """``REGISTRY_URL``: the app's when there is one, else read from the instance folder
+    and the environment, so commands that only ask a registry need no instance."""
+    if has_app_context():
+        return _app().config.get("REGISTRY_URL")
+    return read_settings(instance_path()).get("REGISTRY_URL")
+
+
 def _registry(given: str | None) -> str:
-    url = given or _app().config.get("REGISTRY_URL")
+    url = given or _registry_setting()
     if not url:
-        raise click.ClickException("no registry: give --registry URL or set REGISTRY_URL")
+        raise click.ClickException(
+            "no registry: give --registry URL, or set REGISTRY_URL in the instance's "
+            "balai.cfg or BALAI_REGISTRY_URL in the environment"
+        )
     try:
         return check_url(str(url))
     except ValueError:
@@ -64,6 +77,21 @@ def _fetch(url: str, call: Callable[[RegistryClient], Any]) -> Any:
         raise click.ClickException(str(exc)) from exc
 
 
+def _fetch_plugin(url: str, name: str) -> Any:
+    """The registry's entry of the plugin ``name``; one it does not list is named."""
+    distribution = install.distribution_of(name)
+    try:
+        with RegistryClient(url) as client:
+            return client.plugin(distribution)
+    except UpstreamNotFound as exc:
+        raise click.ClickException(
+            f"the registry at {url} has no plugin {distribution}: "
+            f"see 'balai plugins search {name} --registry {url}'"
+        ) from exc
+    except UpstreamError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _fits(requires_core: str) -> str:
     return "yes" if install.fits_core(requires_core) else "no"
 
@@ -72,11 +100,10 @@ def _fits(requires_core: str) -> str:
 
 
 @click.command("search")
-@with_appcontext
 @click.argument("query", required=False, default="")
 @registry_option
 def plugins_search(query: str, registry_url: str | None) -> None:
-    """Find plugins on the registry by name or summary."""
+    """Find plugins on the registry by name or summary (needs no instance)."""
     answer = _fetch(_registry(registry_url), lambda c: c.plugins(query))
     items = answer.get("items") or []
     if not items:
@@ -99,12 +126,12 @@ def plugins_search(query: str, registry_url: str | None) -> None:
 
 
 @click.command("info")
-@with_appcontext
 @click.argument("name")
 @registry_option
 def plugins_info(name: str, registry_url: str | None) -> None:
-    """Show a plugin's versions on the registry and which fit this core."""
-    plugin = _fetch(_registry(registry_url), lambda c: c.plugin(install.distribution_of(name)))
+    """Show a plugin's versions on the registry and which fit this core (needs no
+    instance)."""
+    plugin = _fetch_plugin(_registry(registry_url), name)
     click.echo(f"{plugin.get('name', name)} ({plugin.get('kind', 'plugin')})")
     for label, key in (("summary", "summary"), ("licence", "licence")):
         if plugin.get(key):
@@ -165,7 +192,7 @@ def plugins_install(
     if present and wanted is None:
         click.echo(f"{name} {present} is installed already: 'balai plugins upgrade {name}'")
         return
-    plugin = _fetch(url, lambda c: c.plugin(install.distribution_of(name)))
+    plugin = _fetch_plugin(url, name)
     try:
         release = install.choose_release(name, plugin, wanted=wanted)
     except install.Incompatible as exc:
@@ -189,7 +216,7 @@ def plugins_upgrade(name: str, registry_url: str | None, extra: tuple[str, ...])
     present = install.installed_version(name)
     if present is None:
         raise click.ClickException(f"{name} is not installed: 'balai plugins install {name}'")
-    plugin = _fetch(url, lambda c: c.plugin(install.distribution_of(name)))
+    plugin = _fetch_plugin(url, name)
     try:
         release = install.choose_release(name, plugin, newer_than=present)
     except install.Incompatible as exc:
