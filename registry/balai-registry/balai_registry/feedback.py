@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from packaging.version import InvalidVersion, Version
 from sqlalchemy import ForeignKey, Index, Select, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from balai.db import Base, TenantScoped, utcnow
 from balai.i18n import N_
-from balai_registry.models import Partner
+from balai_registry.models import Partner, Submission
 from balai_registry.names import plugin_name, plugin_version
 from balai_registry.usage import regions_running
 
@@ -386,6 +387,44 @@ def open_summary(session: Session, plugin: str, limit: int = 10) -> OpenSummary:
 # -- endorsements --------------------------------------------------------------------
 
 
+def _published_release(
+    session: Session, name: str, version: str, problems: dict[str, list[str]]
+) -> str:
+    """The version of ``name`` published here that equals ``version`` (PEP 440), as
+    its file names it, normalised; else notes the problem in ``problems``."""
+    if not name:
+        return version
+    stmt = select(Submission.version, Submission.yanked_at).where(
+        Submission.project == name, Submission.status == "published"
+    )
+    published = list(session.execute(stmt))
+    if not published:
+        problems["plugin"] = [
+            N_(
+                "No plugin of this name is published here: give its distribution name "
+                "as the catalogue shows it, such as balai-pengaduan."
+            )
+        ]
+        return version
+    if not version:
+        return version
+    same = [(v, yanked) for v, yanked in published if _same_version(v, version)]
+    if not same:
+        problems["version"] = [N_("This plugin has no published version with this number.")]
+    elif all(yanked is not None for _v, yanked in same):
+        problems["version"] = [N_("This version is yanked: endorse one that is not.")]
+    else:
+        return plugin_version(same[0][0]) or version
+    return version
+
+
+def _same_version(one: str, other: str) -> bool:
+    try:
+        return Version(one) == Version(other)
+    except InvalidVersion:
+        return False
+
+
 def endorse(
     session: Session,
     plugin: str,
@@ -394,16 +433,20 @@ def endorse(
     now: datetime,
     *,
     partner: Partner | None = None,
-    maintainer: tuple[int, str] | None = None,
+    upstream: tuple[int, str] | None = None,
 ) -> Endorsement:
-    """``partner`` or upstream's ``maintainer`` stands behind ``plugin`` ``version``.
+    """A region stands behind ``plugin`` ``version``: ``partner``, or the upstream
+    region itself, ``upstream`` being (the maintainer's user id, the region's name).
 
-    Endorsing the same version again changes the note. Upstream endorses as one.
+    The version must be a published, not yanked, release of the registry (names and
+    versions compared normalised). The endorser shown is the region's name. Endorsing
+    the same version again changes the note; upstream endorses as one.
 
     :raises FeedbackError: with the problems of every field at fault.
     """
     problems: dict[str, list[str]] = {}
     name, normal = _release(plugin, version, problems)
+    normal = _published_release(session, name, normal, problems)
     note = note.strip()
     if len(note) > NOTE_LIMIT:
         problems["note"] = [N_("A note may be at most 2000 characters.")]
@@ -418,10 +461,10 @@ def endorse(
     if endorsement is None:
         endorsement = Endorsement(plugin=name, version=normal, created_at=now)
         session.add(endorsement)
-    endorsement.endorser = partner.region if partner is not None else (maintainer or (0, ""))[1]
+    endorsement.endorser = partner.region if partner is not None else (upstream or (0, ""))[1]
     endorsement.from_upstream = partner is None
     endorsement.partner_id = partner.id if partner is not None else None
-    endorsement.user_id = maintainer[0] if maintainer is not None else None
+    endorsement.user_id = upstream[0] if upstream is not None else None
     endorsement.note = note
     session.flush()
     return endorsement

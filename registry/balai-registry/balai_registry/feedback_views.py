@@ -15,6 +15,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -184,17 +185,19 @@ def endorse() -> Response | tuple[str, int]:
             form.get("version", ""),
             form.get("note", ""),
             utcnow(),
-            maintainer=_maintainer(),
+            upstream=(current_user.id, g.tenant.name),
         )
     except feedback.FeedbackError as exc:
+        db.session.rollback()
         errors = {k: [_(m) for m in v] for k, v in exc.errors.items()}
         return _endorsements_page(errors, form.to_dict()), 422
     db.session.commit()
     flash(
         _(
-            "%(plugin)s %(version)s is endorsed by the upstream region.",
+            "%(plugin)s %(version)s is endorsed by %(region)s.",
             plugin=endorsement.plugin,
             version=endorsement.version,
+            region=endorsement.endorser,
         ),
         "ok",
     )

@@ -20,8 +20,11 @@ SCOPES = ("upload", "feedback", "report")
 class Partner(TenantScoped, Base):
     """A partner region (*daerah mitra*) holding a registry token of the upstream region.
 
-    Only the token's SHA-256 is kept; the token itself is shown once, when issued.
-    ``scopes`` is a space-separated subset of :data:`SCOPES`.
+    One partner per region: a new token replaces the old one on the same row
+    (:func:`~balai_registry.services.rotate_partner`), so what the region sent stays its
+    own. Only the token's SHA-256 is kept; the token itself is shown once, when issued
+    (``created_at``, by ``created_by_id``). ``scopes`` is a space-separated subset of
+    :data:`SCOPES`.
     """
 
     __tablename__ = "registry_partner"

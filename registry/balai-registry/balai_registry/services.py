@@ -42,9 +42,11 @@ __all__ = [
     "list_partners",
     "list_submissions",
     "partner_for_token",
+    "partner_of_region",
     "record_check",
     "release_files",
     "revoke_partner",
+    "rotate_partner",
     "unyank",
     "yank",
 ]
@@ -72,10 +74,33 @@ def list_partners(session: Session) -> list[Partner]:
     return list(session.scalars(stmt))
 
 
+def _region_key(region: str) -> str:
+    return " ".join(region.split()).casefold()
+
+
+def partner_of_region(session: Session, region: str) -> Partner | None:
+    """The partner named ``region`` (spaces and case aside), live or revoked."""
+    key = _region_key(region)
+    if not key:
+        return None
+    stmt = select(Partner).order_by(Partner.revoked_at.is_not(None), Partner.id.desc())
+    return next((p for p in session.scalars(stmt) if _region_key(p.region) == key), None)
+
+
+def _new_token(partner: Partner) -> str:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    partner.token_hash = hash_token(token)
+    partner.token_prefix = token[: len(TOKEN_PREFIX) + 4]
+    return token
+
+
 def issue_partner(
     session: Session, region: str, email: str, scopes: list[str], by: int | None
 ) -> tuple[Partner, str]:
     """Add a partner region and its new token; the token is returned only here.
+
+    A region is a partner once: one already listed (spaces and case aside) is refused;
+    give it a new token with :func:`rotate_partner` instead.
 
     :raises PartnerError: with the problems of every field at fault.
     """
@@ -83,6 +108,10 @@ def issue_partner(
     region = " ".join(region.split())
     if not region or len(region) > 200:
         problems["region"] = [N_("Enter the name of the partner region.")]
+    elif partner_of_region(session, region) is not None:
+        problems["region"] = [
+            N_("This region is already a partner: give it a new token instead of a second one.")
+        ]
     address = email_address(email)
     if address is None:
         problems["email"] = [N_("Enter a contact e-mail address.")]
@@ -91,18 +120,27 @@ def issue_partner(
         problems["scopes"] = [N_("Choose at least one of the listed permissions.")]
     if problems:
         raise PartnerError(problems)
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     partner = Partner(
         region=region,
         email=address or "",
-        token_hash=hash_token(token),
-        token_prefix=token[: len(TOKEN_PREFIX) + 4],
         scopes=" ".join(chosen),
         created_by_id=by,
     )
+    token = _new_token(partner)
     session.add(partner)
     session.flush()
     return partner, token
+
+
+def rotate_partner(session: Session, partner: Partner, by: int | None, now: datetime) -> str:
+    """Give ``partner`` a new token, returned only here; its old token stops working at
+    once. The partner stays the same: what it sent (submissions, evaluations and their
+    threads, endorsements, usage reports) is still its own. A revoked partner is live
+    again with the new token."""
+    token = _new_token(partner)
+    partner.created_at, partner.created_by_id, partner.revoked_at = now, by, None
+    session.flush()
+    return token
 
 
 def revoke_partner(session: Session, partner: Partner, now: datetime) -> None:

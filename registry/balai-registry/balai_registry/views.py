@@ -15,6 +15,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import get_locale
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from balai.auth import current_user
+from balai.crypto import SealError, sealer
 from balai.db import db, utcnow
 from balai.fields import int_arg
 from balai.jobs import enqueue
@@ -88,14 +90,28 @@ def language_name(code: str) -> str:
 # -- partners and their tokens (maintainers) --------------------------------------
 
 
+#: Where the session keeps a token just issued, sealed, until its page shows it once.
+NEW_TOKEN = "registry_new_token"  # noqa: S105 - a session key, not a secret
+TOKEN_KEY = "registry-new-token"  # noqa: S105 - a key derivation purpose
+
+
 @bp.get("/kelola/mitra")
 @require(REVIEW)
-def partners() -> str:
-    """Partner regions and their tokens, live and revoked."""
-    return _partners_page({}, {"scopes": list(SCOPES)}, None)
+def partners() -> Response:
+    """Partner regions and their tokens, live and revoked; a token just issued (or
+    rotated) is shown here once, then gone from the session."""
+    response = make_response(_partners_page({}, {"scopes": list(SCOPES)}, _take_new_token()))
+    # The token must not outlive this page in a cache or the browser's history.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
-def _partners_page(errors: Errors, values: dict[str, Any], new: tuple[Partner, str] | None) -> str:
+def _partners_page(
+    errors: Errors,
+    values: dict[str, Any],
+    new: tuple[Partner, str] | None,
+    existing: Partner | None = None,
+) -> str:
     return render_template(
         "registry/partners.html",
         partners=services.list_partners(db.session),
@@ -103,13 +119,35 @@ def _partners_page(errors: Errors, values: dict[str, Any], new: tuple[Partner, s
         errors=errors,
         values=values,
         new=new,
+        existing=existing,
     )
+
+
+def _keep_new_token(partner: Partner, token: str) -> None:
+    sealed = sealer(TOKEN_KEY, g.tenant.id).seal(token)
+    session[NEW_TOKEN] = {"partner": partner.id, "token": sealed}
+
+
+def _take_new_token() -> tuple[Partner, str] | None:
+    kept = session.pop(NEW_TOKEN, None)
+    if not isinstance(kept, dict):
+        return None
+    partner = db.session.get(Partner, kept.get("partner") or 0)
+    try:
+        token = sealer(TOKEN_KEY, g.tenant.id).open(str(kept.get("token")))
+    except SealError:
+        return None
+    if partner is None or partner.token_hash != services.hash_token(token):
+        return None  # rotated or revoked again meanwhile: no longer its token
+    return partner, token
 
 
 @bp.post("/kelola/mitra")
 @require(REVIEW)
 def create_partner() -> Response | tuple[str, int]:
-    """Issue a token to a partner region and show it, once: only its hash is kept."""
+    """Issue a token to a new partner region; the list then shows it, once (only its
+    hash is kept). A region that already is a partner is refused, with the offer to
+    give it a new token."""
     scopes = request.form.getlist("scopes")
     try:
         partner, token = services.issue_partner(
@@ -122,25 +160,81 @@ def create_partner() -> Response | tuple[str, int]:
     except services.PartnerError as exc:
         errors = {k: [_(m) for m in v] for k, v in exc.errors.items()}
         values = {**request.form.to_dict(), "scopes": scopes}
-        return _partners_page(errors, values, None), 422
+        existing = services.partner_of_region(db.session, request.form.get("region", ""))
+        return _partners_page(errors, values, None, existing), 422
     db.session.commit()
-    response = make_response(_partners_page({}, {"scopes": list(SCOPES)}, (partner, token)))
-    # The token must not outlive this page in a cache or the browser's history.
+    _keep_new_token(partner, token)
+    flash(_("%(region)s is a partner region now.", region=partner.region), "ok")
+    return redirect(url_for(".partners"), 303)
+
+
+def _partner_or_404(partner_id: int) -> Partner:
+    partner = db.session.get(Partner, partner_id)
+    if partner is None:
+        abort(404)
+    return partner
+
+
+def _confirm_page(partner: Partner, action: str) -> Response:
+    if action == "revoke":
+        question = _("Revoke the token of %(region)s?", region=partner.region)
+    else:
+        question = _("Give %(region)s a new token?", region=partner.region)
+    response = make_response(
+        render_template(
+            "registry/partner_confirm.html", partner=partner, action=action, question=question
+        )
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/kelola/mitra/<int:partner_id>/token-baru")
+@require(REVIEW)
+def confirm_rotate_partner(partner_id: int) -> Response:
+    """Ask before giving a partner a new token (no script needed)."""
+    return _confirm_page(_partner_or_404(partner_id), "rotate")
+
+
+@bp.post("/kelola/mitra/<int:partner_id>/token-baru")
+@require(REVIEW)
+def rotate_partner(partner_id: int) -> Response:
+    """Give the partner a new token (its old one ends at once); the list shows it once.
+    Without the confirmation field, the question is asked first."""
+    partner = _partner_or_404(partner_id)
+    if request.form.get("confirm") != "yes":
+        return redirect(url_for(".confirm_rotate_partner", partner_id=partner.id), 303)
+    token = services.rotate_partner(db.session, partner, current_user.id, utcnow())
+    db.session.commit()
+    _keep_new_token(partner, token)
+    flash(
+        _("%(region)s has a new token; the old one no longer works.", region=partner.region), "ok"
+    )
+    return redirect(url_for(".partners"), 303)
+
+
+@bp.get("/kelola/mitra/<int:partner_id>/cabut")
+@require(REVIEW)
+def confirm_revoke_partner(partner_id: int) -> Response:
+    """Ask before revoking a partner's token (no script needed)."""
+    partner = _partner_or_404(partner_id)
+    if partner.revoked_at is not None:
+        return redirect(url_for(".partners"))
+    return _confirm_page(partner, "revoke")
 
 
 @bp.post("/kelola/mitra/<int:partner_id>/cabut")
 @require(REVIEW)
 def revoke_partner(partner_id: int) -> Response:
-    """End a partner's token at once; what it sent stays."""
-    partner = db.session.get(Partner, partner_id)
-    if partner is None:
-        abort(404)
+    """End a partner's token at once; what it sent stays. Without the confirmation
+    field, the question is asked first."""
+    partner = _partner_or_404(partner_id)
+    if request.form.get("confirm") != "yes":
+        return redirect(url_for(".confirm_revoke_partner", partner_id=partner.id), 303)
     services.revoke_partner(db.session, partner, utcnow())
     db.session.commit()
     flash(_("The token of %(region)s is revoked.", region=partner.region), "ok")
-    return redirect(url_for(".partners"))
+    return redirect(url_for(".partners"), 303)
 
 
 # -- submissions ----------------------------------------------------------------------

@@ -37,13 +37,45 @@ def partner_token(db_session: Session) -> Callable[..., str]:
     """``partner_token(region="Kabupaten Lebak", scopes=SCOPES)``: issue a token of ``tenant``."""
 
     def issue(region: str = "Kabupaten Lebak", scopes: tuple[str, ...] = SCOPES) -> str:
-        _partner, token = services.issue_partner(
-            db_session, region, "diskominfo@lebak.example.id", list(scopes), None
-        )
+        existing = services.partner_of_region(db_session, region)
+        if existing is not None:  # a region is a partner once: it gets a new token
+            existing.scopes = " ".join(scopes)
+            token = services.rotate_partner(db_session, existing, None, utcnow())
+        else:
+            _partner, token = services.issue_partner(
+                db_session, region, "diskominfo@lebak.example.id", list(scopes), None
+            )
         db_session.commit()
         return token
 
     return issue
+
+
+@pytest.fixture
+def released(db_session: Session) -> Callable[..., Submission]:
+    """``released(project, version, yanked=False)``: a published file of ``tenant``, as
+    a row only (no file, no check run): for what needs a release to exist."""
+
+    def add(project: str, version: str, *, yanked: bool = False) -> Submission:
+        filename = f"{project.replace('-', '_')}-{version}-py3-none-any.whl"
+        submission = Submission(
+            key=hashlib.sha256(filename.encode()).hexdigest()[:32],
+            project=project,
+            name=project,
+            version=version,
+            filename=filename,
+            filetype="bdist_wheel",
+            sha256=hashlib.sha256(filename.encode()).hexdigest(),
+            size=1,
+            metadata_text=f"Metadata-Version: 2.4\nName: {project}\nVersion: {version}\n",
+            status="published",
+            yanked_at=utcnow() if yanked else None,
+        )
+        db_session.add(submission)
+        db_session.commit()
+        return submission
+
+    return add
 
 
 def basic(token: str, user: str = "__token__") -> dict[str, str]:

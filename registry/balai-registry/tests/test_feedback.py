@@ -116,9 +116,31 @@ def test_a_revoked_token_is_refused(client, enabled, partner_token, login, db_se
     assert send(client, token).status_code == 201
     [partner] = db_session.query(Partner).all()
     login(client, role="admin")
-    client.post(f"/registry/kelola/mitra/{partner.id}/cabut")
+    client.post(f"/registry/kelola/mitra/{partner.id}/cabut", data={"confirm": "yes"})
     assert_error(client.get(API, headers=bearer(token)), 401, "unauthorized")
     assert_error(send(client, token), 401, "unauthorized")
+
+
+def test_with_a_new_token_the_region_still_reads_its_threads(
+    client, enabled, partner_token, login, db_session
+):
+    old = partner_token()
+    sent = send(client, old).json["id"]
+    [partner] = db_session.query(Partner).all()
+    login(client, role="admin")
+    rotated = client.post(
+        f"/registry/kelola/mitra/{partner.id}/token-baru", data={"confirm": "yes"}
+    )
+    assert rotated.status_code == 303
+    page = client.get("/registry/kelola/mitra").get_data(as_text=True)
+    new = page.split('<code class="secret">')[1].split("<")[0]
+    assert_error(client.get(API, headers=bearer(old)), 401, "unauthorized")
+    assert [e["id"] for e in client.get(API, headers=bearer(new)).json["items"]] == [sent]
+    assert client.get(f"{API}/{sent}", headers=bearer(new)).status_code == 200
+    replied = client.post(
+        f"{API}/{sent}/replies", json={"body": "Masih terjadi."}, headers=bearer(new)
+    )
+    assert replied.status_code == 201
 
 
 def test_a_partner_sees_only_its_own_evaluations(client, enabled, partner_token):
@@ -367,7 +389,10 @@ def test_the_summary_names_no_partner(app, client, enabled, partner_token, db_se
     assert "2 evaluasi dari daerah mitra masih terbuka." in html
 
 
-def test_partners_and_maintainers_endorse(client, enabled, partner_token, login, db_session):
+def test_partners_and_maintainers_endorse(
+    client, enabled, partner_token, login, db_session, released
+):
+    released("balai-pengaduan", "0.3.1")
     token = partner_token()
     endpoint = "/api/v1/registry/endorsements"
     body = {"plugin": "balai-pengaduan", "version": "0.3.1", "note": "Dipakai sejak Mei."}
@@ -382,7 +407,7 @@ def test_partners_and_maintainers_endorse(client, enabled, partner_token, login,
     assert_error(client.post(endpoint, json=body, headers=bearer(report_only)), 403, "forbidden")
     assert_error(client.post(endpoint, json=body, headers=basic("nope")), 401, "unauthorized")
     login(client, role="admin")
-    form = {"plugin": "balai-pengaduan", "version": "0.3.1", "note": "Kami uji."}
+    form = {"plugin": "Balai_Pengaduan", "version": "0.3.1.0", "note": "Kami uji."}
     assert client.post("/registry/kelola/dukungan", data=form).status_code == 302
     refused = client.post("/registry/kelola/dukungan", data={"plugin": "?", "version": "1"})
     assert refused.status_code == 422 and 'id="plugin-error"' in refused.get_data(as_text=True)
@@ -392,14 +417,50 @@ def test_partners_and_maintainers_endorse(client, enabled, partner_token, login,
         False,
         "Stabil.",
     )
-    assert listed[0].from_upstream
+    # Upstream endorses as the region it is, not as the maintainer who clicked.
+    assert (listed[0].endorser, listed[0].from_upstream) == (enabled.name, True)
+    assert (listed[0].plugin, listed[0].version) == ("balai-pengaduan", "0.3.1")
     page = client.get("/registry/kelola/dukungan").get_data(as_text=True)
     assert "Stabil." in page and "Kami uji." in page
 
 
-def test_the_catalogue_context_fills_the_three_partials(
-    app, client, enabled, partner_token, db_session
+@pytest.mark.parametrize(
+    ("plugin", "version", "field", "message"),
+    [
+        ("balai-tidak-ada", "9.9.9", "plugin", "Tidak ada plugin terbit"),
+        ("kebun", "0.1.0", "plugin", "Tidak ada plugin terbit"),  # the short name
+        ("balai-kebun", "9.9.9", "version", "tidak punya versi terbit"),
+        ("balai-kebun", "0.2.0", "version", "Versi ini ditarik"),
+        ("balai-draf", "1.0.0", "plugin", "Tidak ada plugin terbit"),  # sent, not published
+    ],
+)
+def test_an_endorsement_names_a_published_release(
+    client, enabled, login, db_session, released, partner_token, plugin, version, field, message
 ):
+    released("balai-kebun", "0.1.0")
+    released("balai-kebun", "0.2.0", yanked=True)
+    draft = released("balai-draf", "1.0.0")
+    draft.status = "checked"
+    db_session.commit()
+    login(client, role="admin")
+    form = {"plugin": plugin, "version": version, "note": ""}
+    refused = client.post("/registry/kelola/dukungan", data=form)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert f'id="{field}-error"' in page and message in page
+    api = client.post(
+        "/api/v1/registry/endorsements",
+        json={"plugin": plugin, "version": version},
+        headers=bearer(partner_token()),
+    )
+    assert list(assert_error(api, 422, "unprocessable_entity")["fields"]) == [field]
+    assert feedback.endorsements_of(db_session) == []
+
+
+def test_the_catalogue_context_fills_the_three_partials(
+    app, client, enabled, partner_token, db_session, released
+):
+    released("balai-pengaduan", "0.3.1")
     token = partner_token()
     send(client, token, title="Foto hilang")
     endorsement = {"plugin": "balai-pengaduan", "version": "0.3.1", "note": "Stabil."}

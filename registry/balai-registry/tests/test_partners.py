@@ -25,16 +25,24 @@ def test_pages_answer_404_until_enabled(client, tenant, login):
     assert client.get("/registry/kelola/mitra").status_code == 404
 
 
-def test_maintainer_issues_a_token_shown_once(client, enabled, login, db_session):
+def _secret(page: str) -> str:
+    return page.split('<code class="secret">')[1].split("<")[0]
+
+
+def test_maintainer_issues_a_token_shown_once(app, client, enabled, login, db_session):
     login(client, role="opd", permissions=REVIEW)
     response = client.post(
         "/registry/kelola/mitra",
         data={"region": "Kabupaten Lebak", "email": "TI@Lebak.example.id", "scopes": ["upload"]},
     )
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "no-store"
-    token = page.split('<code class="secret">')[1].split("<")[0]
+    assert response.status_code == 303  # POST, redirect, GET: a reload issues nothing
+    assert response.headers["Location"].endswith("/registry/kelola/mitra")
+    cookie = client.get_cookie("balai_session", domain=client.host)
+    kept = app.session_interface.get_signing_serializer(app).loads(cookie.value)
+    assert "balai-reg-" not in str(kept)  # the session carries the token sealed, not in clear
+    shown = client.get("/registry/kelola/mitra")
+    assert shown.headers["Cache-Control"] == "no-store"
+    token = _secret(shown.get_data(as_text=True))
     assert token.startswith("balai-reg-")
     [partner] = db_session.query(Partner).all()
     assert (partner.region, partner.email, partner.scopes) == (
@@ -43,7 +51,65 @@ def test_maintainer_issues_a_token_shown_once(client, enabled, login, db_session
         "upload",
     )
     assert partner.token_hash == services.hash_token(token)
-    assert token not in client.get("/registry/kelola/mitra").get_data(as_text=True)
+    reloaded = client.get("/registry/kelola/mitra").get_data(as_text=True)
+    assert token not in reloaded
+    assert 'class="secret"' not in reloaded
+    assert db_session.query(Partner).count() == 1
+
+
+@pytest.mark.parametrize("region", ["Kabupaten Lebak", "  kabupaten   LEBAK "])
+def test_a_region_is_a_partner_once(client, enabled, login, db_session, partner_token, region):
+    partner_token()
+    [partner] = db_session.query(Partner).all()
+    login(client, role="admin")
+    form = {"region": region, "email": "lain@lebak.example.id", "scopes": ["feedback"]}
+    response = client.post("/registry/kelola/mitra", data=form)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="region-error"' in page
+    assert "sudah menjadi mitra" in page
+    # ... and the page offers the region's new token instead
+    assert f"/registry/kelola/mitra/{partner.id}/token-baru" in page
+    assert db_session.query(Partner).count() == 1
+
+
+def test_a_revoked_region_gets_a_new_token_not_a_second_partner(
+    client, enabled, login, db_session, partner_token
+):
+    partner_token()
+    [partner] = db_session.query(Partner).all()
+    services.revoke_partner(db_session, partner, partner.created_at)
+    db_session.commit()
+    login(client, role="admin")
+    form = {"region": "Kabupaten Lebak", "email": "ti@lebak.example.id", "scopes": ["upload"]}
+    assert client.post("/registry/kelola/mitra", data=form).status_code == 422
+    assert db_session.query(Partner).count() == 1
+
+
+def test_rotating_keeps_the_partner_and_ends_the_old_token(
+    app, client, enabled, login, db_session, partner_token
+):
+    old = partner_token()
+    [partner] = db_session.query(Partner).all()
+    login(client, role="admin")
+    url = f"/registry/kelola/mitra/{partner.id}/token-baru"
+    asked = client.get(url)
+    assert asked.status_code == 200
+    assert "Beri Kabupaten Lebak token baru?" in asked.get_data(as_text=True)
+    # Without the confirmation nothing changes: the question is asked.
+    unconfirmed = client.post(url)
+    assert unconfirmed.status_code == 303
+    assert unconfirmed.headers["Location"].endswith(url)
+    assert who(app, basic(old), "upload").id == partner.id
+    confirmed = client.post(url, data={"confirm": "yes"})
+    assert confirmed.status_code == 303
+    new = _secret(client.get("/registry/kelola/mitra").get_data(as_text=True))
+    assert new != old
+    assert who(app, basic(new), "upload").id == partner.id
+    with pytest.raises(Unauthorized):
+        who(app, basic(old), "upload")
+    assert db_session.query(Partner).count() == 1
+    assert new not in client.get("/registry/kelola/mitra").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
@@ -86,7 +152,15 @@ def test_revoked_token_is_refused(app, client, enabled, login, partner_token, db
     assert who(app, basic(token), "upload").region == "Kabupaten Lebak"
     login(client, role="admin")
     [partner] = db_session.query(Partner).all()
-    assert client.post(f"/registry/kelola/mitra/{partner.id}/cabut").status_code == 302
+    url = f"/registry/kelola/mitra/{partner.id}/cabut"
+    listed = client.get("/registry/kelola/mitra").get_data(as_text=True)
+    assert f'href="{url}"' in listed  # a link to the question, not a one-click form
+    asked = client.get(url)
+    assert "Cabut token Kabupaten Lebak?" in asked.get_data(as_text=True)
+    assert client.post(url).headers["Location"].endswith(url)  # not confirmed: asked
+    db_session.expire_all()
+    assert db_session.get(Partner, partner.id).revoked_at is None
+    assert client.post(url, data={"confirm": "yes"}).status_code == 303
     db_session.expire_all()
     assert db_session.get(Partner, partner.id).revoked_at is not None
     with pytest.raises(Unauthorized) as refused:

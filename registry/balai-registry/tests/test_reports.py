@@ -110,7 +110,7 @@ def test_a_revoked_token_reports_nothing(client, enabled, partner_token, login, 
     token = partner_token()
     [partner] = db_session.query(Partner).all()
     login(client, role="admin")
-    client.post(f"/registry/kelola/mitra/{partner.id}/cabut")
+    client.post(f"/registry/kelola/mitra/{partner.id}/cabut", data={"confirm": "yes"})
     assert report(client, token).status_code == 401
     assert db_session.query(UsageReport).count() == 0
 
