@@ -81,7 +81,7 @@ def _fetch_plugin(url: str, name: str) -> Any:
     """The registry's entry of the plugin ``name``; one it does not list is named."""
     distribution = install.distribution_of(name)
     try:
-        with RegistryClient(url) as client:
+        with RegistryClient(url, allow_private=True) as client:
             return client.plugin(distribution)
     except UpstreamNotFound as exc:
         raise click.ClickException(
