@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import pytest
+from databases import second_database
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -34,8 +33,6 @@ from balai.tenancy import TenantInfo, create_tenant
 from balai.tenancy import enable_plugin as switch_on
 from balai.testing import (
     PASSWORD,
-    _migrate,
-    _postgres_database,
     csrf_token,
     make_test_app,
     serve,
@@ -51,26 +48,6 @@ PLUGIN = "balai-pengumuman"
 VERSION = installed_version(PLUGIN)
 MAINTAINER = "maintainer@tangerang.test"
 REGION_ADMIN = "admin@lebak.test"
-
-
-@contextmanager
-def _own_database(tmp_path: Path) -> Iterator[str]:
-    """A migrated database for app A only: a second SQLite file, or on PostgreSQL a
-    second database made the way the session's is (dropped afterwards)."""
-    server = os.environ.get("BALAI_TEST_DATABASE_URL")
-    instance = tmp_path / "adopting-migrate"
-    instance.mkdir()
-    if not server:
-        url = f"sqlite:///{tmp_path / 'adopting.sqlite'}"
-        _migrate(url, instance)
-        yield url
-        return
-    url, drop = _postgres_database(server)
-    try:
-        _migrate(url, instance)
-        yield url
-    finally:
-        drop()
 
 
 def _user(app: Flask, tenant: TenantInfo, email: str) -> None:
@@ -164,7 +141,7 @@ def upstream(make_app: Callable[..., Flask]) -> Iterator[tuple[Flask, TenantInfo
 @pytest.fixture
 def adopting(tmp_path: Path) -> Iterator[tuple[Flask, TenantInfo]]:
     """App A on a database of its own, CSRF on, Kabupaten Lebak running pengumuman."""
-    with _own_database(tmp_path) as url:
+    with second_database(tmp_path, "adopting") as url:
         app = make_test_app(
             {
                 "DATABASE_URL": url,

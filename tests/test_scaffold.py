@@ -16,7 +16,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-import sysconfig
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from throwaway import throwaway_python
 
 from balai import __version__
 from balai.cli import cli
@@ -177,18 +177,7 @@ def test_the_distribution_uses_only_the_public_surface(tmp_path):
 @pytest.fixture(scope="module")
 def author_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A new virtual environment that sees this one's packages (but installs its own)."""
-    venv = tmp_path_factory.mktemp("author") / "venv"
-    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], venv.parent)
-    python = venv / "bin" / "python"
-    site = _run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], venv
-    )
-    ours = sysconfig.get_paths()["purelib"]
-    # addsitedir, not a bare path: this environment's own .pth files (editable installs) count.
-    Path(site.stdout.strip(), "_balai_parent.pth").write_text(
-        f"import site; site.addsitedir({ours!r})\n"
-    )
-    return python
+    return throwaway_python(tmp_path_factory.mktemp("author") / "venv")
 
 
 def _env(instance: Path | None = None) -> dict[str, str]:

@@ -38,9 +38,9 @@ from balai.testing import (
     PASSWORD,
     S3_BUCKET,
     STORAGE_VARIABLE,
-    _migrate,
-    _postgres_database,
     make_test_app,
+    migrate_database,
+    new_postgres_database,
     travel,
 )
 
@@ -127,7 +127,7 @@ def fresh(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Flask]:
     server = os.environ.get("BALAI_TEST_DATABASE_URL")
     drop = None
     if server:
-        url, drop = _postgres_database(server)
+        url, drop = new_postgres_database(server)
     else:
         url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
     instance = tmp_path / "fresh-instance"
@@ -137,7 +137,7 @@ def fresh(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Flask]:
             "STORAGE_URL": f"s3://{S3_BUCKET}/fresh-{secrets.token_hex(6)}",
             "S3_ENDPOINT_URL": request.getfixturevalue("balai_s3_server"),
         }
-    _migrate(url, instance)
+    migrate_database(url, instance)
     app = make_test_app(
         {"DATABASE_URL": url, "INSTANCE_PATH": str(instance), "SECRET_KEY": "another-key", **files}
     )

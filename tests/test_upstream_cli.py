@@ -7,11 +7,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import site
 import sqlite3
 import subprocess
-import sys
 import zipfile
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError
@@ -19,6 +16,7 @@ from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import pytest
+from throwaway import child_env, throwaway_python
 from upstream import Release, Upstream, make_upstream
 
 from balai import __version__
@@ -285,28 +283,14 @@ def build_wheel(folder: Path, version: str) -> Path:
 @pytest.fixture
 def throwaway(tmp_path: Path) -> Path:
     """A virtual environment of its own that also sees this environment's packages."""
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)  # noqa: S603
-    python = venv / "bin" / "python"
-    own = subprocess.run(  # noqa: S603
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    parents = "; ".join(f"site.addsitedir({p!r})" for p in site.getsitepackages())
-    Path(own, "_balai_parent.pth").write_text(f"import site; {parents}\n")
-    return python
+    return throwaway_python(tmp_path / "venv")
 
 
 def _balai(python: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "BALAI_"))}
-    env.update(
+    env = child_env(
         BALAI_INSTANCE_PATH=str(tmp_path / "instance"),
         BALAI_SECRET_KEY="test-secret-key",
         BALAI_DATABASE_URL=f"sqlite:///{tmp_path / 'instance' / 'balai.sqlite'}",
-        PIP_CONFIG_FILE=os.devnull,
-        PIP_NO_CACHE_DIR="1",
     )
     return subprocess.run(  # noqa: S603
         [str(python), "-m", "balai", *args], env=env, capture_output=True, text=True, timeout=600

@@ -5,7 +5,8 @@ Fixtures: ``app``, ``client``, ``tenant``, ``other_tenant``, ``other_client``,
 ``give_role``, ``set_plugin_settings``, ``sms_webhook`` and ``run_command``.
 :func:`serve` runs an app on a free port of 127.0.0.1 for tests that need a real HTTP
 client; :func:`downgraded` holds the database at an older revision for tests of data
-migrations. Markers:
+migrations. :func:`new_postgres_database` and :func:`migrate_database` make the database of
+a second instance. Markers:
 ``@pytest.mark.balai_config(KEY=value)`` overrides settings and
 ``@pytest.mark.balai_plugins(obj, ...)`` registers plugin objects for one test.
 
@@ -79,6 +80,8 @@ __all__ = [
     "csrf_token",
     "downgraded",
     "make_test_app",
+    "migrate_database",
+    "new_postgres_database",
     "serve",
     "travel",
 ]
@@ -242,12 +245,12 @@ def balai_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
     if not server:
         path = tmp_path_factory.mktemp("balai-db") / "test.sqlite"
         url = f"sqlite:///{path}"
-        _migrate(url, path.parent)
+        migrate_database(url, path.parent)
         yield url
         return
-    url, drop = _postgres_database(server)
+    url, drop = new_postgres_database(server)
     try:
-        _migrate(url, tmp_path_factory.mktemp("balai-instance"))
+        migrate_database(url, tmp_path_factory.mktemp("balai-instance"))
         yield url
     finally:
         drop()
@@ -279,7 +282,10 @@ def serve(app: Flask) -> Iterator[int]:
             db.engine_for(app).dispose()
 
 
-def _postgres_database(server: str) -> tuple[str, Callable[[], None]]:
+def new_postgres_database(server: str) -> tuple[str, Callable[[], None]]:
+    """A new, empty database on the PostgreSQL ``server`` (an administrator's URL), owned
+    by the tests' non-superuser role so row-level security applies: its URL, and a
+    function that drops it (and disposes of the administrator's engine)."""
     admin_url = make_url(server).set(drivername="postgresql+psycopg")
     name = f"balai_test_{secrets.token_hex(4)}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -300,7 +306,9 @@ def _postgres_database(server: str) -> tuple[str, Callable[[], None]]:
     return url.render_as_string(hide_password=False), drop
 
 
-def _migrate(url: str, instance: Path) -> None:
+def migrate_database(url: str, instance: Path) -> None:
+    """Bring the database at ``url`` to the newest revision of the core and every
+    installed plugin, with ``instance`` as the app's instance folder."""
     from balai import schema
 
     app = make_test_app({"DATABASE_URL": url, "INSTANCE_PATH": str(instance)})
