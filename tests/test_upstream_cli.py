@@ -9,6 +9,7 @@ import hashlib
 import json
 import sqlite3
 import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError
@@ -257,21 +258,25 @@ def _record_line(name: str, data: bytes) -> str:
     return f"{name},sha256={digest},{len(data)}"
 
 
-def build_wheel(folder: Path, version: str) -> Path:
-    """``balai_greet-<version>-py3-none-any.whl``: a plugin ``greet`` with a migration."""
+def build_wheel(
+    folder: Path, version: str, *, tag: str = "py3-none-any", origin: str | None = None
+) -> Path:
+    """``balai_greet-<version>-<tag>.whl``: a plugin ``greet`` with a migration (and
+    ``balai_greet.ORIGIN``, saying where it comes from, if given)."""
     info = f"balai_greet-{version}.dist-info"
+    marker = f"ORIGIN = {origin!r}\n" if origin else ""
     files = {
-        "balai_greet/__init__.py": PLUGIN.format(core=FITS),
+        "balai_greet/__init__.py": PLUGIN.format(core=FITS) + marker,
         "balai_greet/migrations/versions/0001_greet.py": MIGRATION,
         f"{info}/METADATA": (
             f"Metadata-Version: 2.1\nName: balai-greet\nVersion: {version}\nSummary: Greetings\n"
         ),
         f"{info}/WHEEL": (
-            "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+            f"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: {tag}\n"
         ),
         f"{info}/entry_points.txt": "[balai.plugins]\ngreet = balai_greet\n",
     }
-    path = folder / f"balai_greet-{version}-py3-none-any.whl"
+    path = folder / f"balai_greet-{version}-{tag}.whl"
     record = [_record_line(name, text.encode()) for name, text in files.items()]
     with zipfile.ZipFile(path, "w") as wheel:
         for name, text in files.items():
@@ -286,11 +291,14 @@ def throwaway(tmp_path: Path) -> Path:
     return throwaway_python(tmp_path / "venv")
 
 
-def _balai(python: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _balai(
+    python: Path, tmp_path: Path, *args: str, **settings: str
+) -> subprocess.CompletedProcess[str]:
     env = child_env(
         BALAI_INSTANCE_PATH=str(tmp_path / "instance"),
         BALAI_SECRET_KEY="test-secret-key",
         BALAI_DATABASE_URL=f"sqlite:///{tmp_path / 'instance' / 'balai.sqlite'}",
+        **settings,
     )
     return subprocess.run(  # noqa: S603
         [str(python), "-m", "balai", *args], env=env, capture_output=True, text=True, timeout=600
@@ -343,3 +351,74 @@ def test_install_then_upgrade_with_pip_and_the_plugins_migrations(
     assert _greet_version(throwaway) == "0.2.0"
     with pytest.raises(PackageNotFoundError):  # this environment was left alone
         installed_version("balai-greet")
+
+
+# -- only the registry's own file ------------------------------------------------------
+
+#: The most specific pure-Python tag of this interpreter, which pip prefers to ``py3``.
+OWN_TAG = f"py{sys.version_info.major}{sys.version_info.minor}-none-any"
+
+
+def _origin(python: Path) -> str:
+    found = subprocess.run(  # noqa: S603
+        [str(python), "-c", "import balai_greet; print(getattr(balai_greet, 'ORIGIN', '-'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return found.stdout.strip()
+
+
+@pytest.fixture
+def lookalike(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """Another index offering its own ``balai-greet`` 0.1.0 (a wheel pip would prefer,
+    with this interpreter's tag), and the URL of its simple index."""
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    other = Upstream()
+    wheel = build_wheel(folder, "0.1.0", tag=OWN_TAG, origin="elsewhere")
+    other.add_plugin("greet", Release("0.1.0", FITS, wheel=wheel))
+    with serve(make_upstream(other)) as port:
+        yield f"http://127.0.0.1:{port}/registry/simple/", wheel
+
+
+def test_install_takes_the_registrys_file_whatever_other_indexes_offer(
+    tmp_path, throwaway, state, upstream_url, lookalike
+):
+    elsewhere, _wheel = lookalike
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    state.add_plugin(
+        "greet", Release("0.1.0", FITS, wheel=build_wheel(wheels, "0.1.0", origin="registry"))
+    )
+    installed = _balai(
+        throwaway, tmp_path, "plugins", "install", "greet", "--registry", upstream_url,
+        "--extra-index-url", elsewhere,
+        PIP_INDEX_URL=elsewhere, PIP_EXTRA_INDEX_URL=elsewhere,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert _origin(throwaway) == "registry"
+    assert _greet_version(throwaway) == "0.1.0"
+
+
+def test_a_file_that_is_not_the_one_the_registry_lists_is_not_installed(
+    tmp_path, throwaway, state, upstream_url, lookalike
+):
+    _elsewhere, other = lookalike
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    ours = build_wheel(wheels, "0.1.0", origin="registry")
+    # The registry lists its own file and hash; the address serves the look-alike.
+    state.add_plugin("greet", Release("0.1.0", FITS, wheel=ours, served=other))
+    refused = _balai(throwaway, tmp_path, "plugins", "install", "greet", "--registry", upstream_url)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    expected = hashlib.sha256(ours.read_bytes()).hexdigest()
+    got = hashlib.sha256(other.read_bytes()).hexdigest()
+    assert (
+        f"Error: {ours.name} from {upstream_url}/registry/files/{expected}/{ours.name} is not "
+        f"the file the registry lists (SHA-256 {got}, the registry lists {expected}): "
+        "nothing was installed"
+    ) in refused.stderr
+    with pytest.raises(subprocess.CalledProcessError):
+        _greet_version(throwaway)
+    assert "greet_note" not in _tables(tmp_path)

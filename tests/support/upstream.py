@@ -3,7 +3,8 @@
 Tests of the adopting side (``balai.upstream``) serve it on a live thread
 (:func:`balai.testing.serve`) and talk to it over real HTTP, as they would to a Balai
 running the registry plugin. It answers the JSON API under ``/api/v1/registry`` and a
-PEP 503 simple index under ``/registry/simple/`` for the wheels it is given.
+simple index under ``/registry/simple/`` (PEP 503, or PEP 691's JSON when asked) for the
+wheels it is given.
 
 As the registry does, it names plugins in its catalogue, evaluations and usage reports
 by their distribution name, normalised (``balai-pengumuman``), and refuses a name that
@@ -33,6 +34,7 @@ class Release:
     requires_core: str = ""
     yanked: bool = False
     wheel: Any = None  # a pathlib.Path
+    served: Any = None  # another file its address sends instead (a tampered download)
 
 
 @dataclass
@@ -231,6 +233,14 @@ def make_upstream(state: Upstream) -> Flask:
         name = next((n for n in state.plugins if n == canonicalize_name(project)), None)
         if name is None:
             abort(404)
+        if "application/vnd.pypi.simple.v1+json" in request.headers.get("Accept", ""):
+            found = [
+                {**shown, "hashes": {"sha256": shown["sha256"]}, "yanked": release.yanked}
+                for release in state.plugins[name]["releases"]
+                if release.wheel is not None
+                for shown in [file_url(release)]
+            ]
+            return {"meta": {"api-version": "1.1"}, "name": name, "files": found}
         links = []
         for release in state.plugins[name]["releases"]:
             if release.wheel is None:
@@ -246,7 +256,8 @@ def make_upstream(state: Upstream) -> Flask:
         for plugin in state.plugins.values():
             for release in plugin["releases"]:
                 if release.wheel is not None and release.wheel.name == filename:
-                    return send_file(release.wheel, mimetype="application/octet-stream")
+                    sent = release.served or release.wheel
+                    return send_file(sent, mimetype="application/octet-stream")
         abort(404)
 
     return app

@@ -4,7 +4,9 @@ and ``registry report``. :mod:`balai.cli` adds them to its groups."""
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -158,8 +160,19 @@ def _install(registry_url: str, name: str, release: install.Release, extra: Sequ
     click.echo(f"installing {install.distribution_of(name)} {release.version} from {registry_url}")
     if release.yanked:
         click.echo(f"note: {name} {release.version} is yanked on the registry")
-    if install.pip_install(registry_url, name, release.version, extra_index_urls=extra):
-        raise click.ClickException(f"pip could not install {name} {release.version}")
+    project = install.distribution_of(name)
+    page, answer = _fetch(registry_url, lambda c: c.index_page(project))
+    try:
+        file = install.choose_file(name, release, install.index_files(answer, page))
+    except install.Incompatible as exc:
+        raise click.ClickException(str(exc)) from exc
+    with tempfile.TemporaryDirectory(prefix="balai-install-") as folder:
+        try:
+            path = _fetch(registry_url, lambda c: install.fetch_file(c, file, Path(folder)))
+        except install.Tampered as exc:
+            raise click.ClickException(str(exc)) from exc
+        if install.pip_install(registry_url, name, path, file.sha256, extra_index_urls=extra):
+            raise click.ClickException(f"pip could not install {name} {release.version}")
     if install.migrate(_app().instance_path):
         raise click.ClickException(
             f"{name} {release.version} is installed, but its migrations failed: "
@@ -173,7 +186,10 @@ def _extra_index_option(command: F) -> F:
         "extra",
         multiple=True,
         metavar="URL",
-        help="Another index for the plugin's own dependencies (e.g. PyPI); repeatable.",
+        help=(
+            "Another index for the plugin's own dependencies (e.g. PyPI), never for the "
+            "plugin itself; repeatable."
+        ),
     )(command)
 
 

@@ -8,9 +8,11 @@ message (translatable) says what the admin can do about it.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import socket
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -21,6 +23,8 @@ from balai import __version__
 
 __all__ = [
     "API_PATH",
+    "MAX_DOWNLOAD",
+    "SIMPLE_JSON",
     "TIMEOUT",
     "RegistryClient",
     "UpstreamError",
@@ -40,6 +44,10 @@ SENT_FIELDS = frozenset(
     {"plugin", "version", "severity", "title", "body", "patch", "instance", "region"}
     | {"core_version", "plugins"}
 )
+#: The JSON form of the simple index (PEP 691).
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+#: The largest plugin file :meth:`RegistryClient.download` takes (the registry's own limit).
+MAX_DOWNLOAD = 256 * 2**20
 #: Seconds to connect and to wait for each read: an upstream that does not answer
 #: within them is reported unreachable rather than holding a web worker.
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -299,6 +307,47 @@ class RegistryClient:
     def report(self, report: Mapping[str, Any]) -> None:
         """Send the opt-in usage report of one region of this installation."""
         self._json("POST", "/reports", json=dict(report))
+
+    # -- files -------------------------------------------------------------------
+
+    def index_page(self, project: str) -> tuple[str, dict[str, Any]]:
+        """The registry's simple index page of ``project`` (normalised), as JSON
+        (PEP 691): its address, against which its file addresses resolve, and the answer."""
+        page = f"{self.base_url}/registry/simple/{quote(project, safe='')}/"
+        return page, self._json("GET", page, headers={"Accept": SIMPLE_JSON})
+
+    def download(self, url: str, target: Path, *, limit: int = MAX_DOWNLOAD) -> str:
+        """Save the file at ``url`` (an http(s) address, as the registry lists it) to
+        ``target`` and return its SHA-256 (hex); at most ``limit`` bytes are taken.
+
+        :raises UpstreamError: the file cannot be fetched, or is larger than ``limit``.
+        """
+        try:
+            address = check_url(url)
+        except ValueError:
+            raise UpstreamError(_l("%(url)s is not an http(s) address.", url=url)) from None
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with self._http.stream("GET", address) as response, target.open("wb") as out:
+                _raise_for(response, self.base_url)
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        raise UpstreamError(
+                            _l(
+                                "%(url)s is larger than %(mb)d MB: not downloaded.",
+                                url=address,
+                                mb=limit // 2**20,
+                            )
+                        )
+                    digest.update(chunk)
+                    out.write(chunk)
+        except httpx.TimeoutException as exc:
+            raise UpstreamUnreachable(_unreachable(self.base_url, "timeout")) from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamUnreachable(_unreachable(self.base_url, type(exc).__name__)) from exc
+        return digest.hexdigest()
 
     # -- plumbing ----------------------------------------------------------------
 

@@ -1,36 +1,76 @@
-"""Installing plugins from a registry: which version fits this core, and pip.
+"""Installing plugins from a registry: which version fits this core, which file, and pip.
 
 The registry says which core versions each release supports (``requires_core``, a
 PEP 440 specifier such as ``">=0.1,<0.3"``); a release outside that range is refused
-before pip runs. pip installs ``balai-<name>`` (a name given whole, ``balai-<name>``,
-is taken as it is) from the registry's simple index into
-the environment that runs Balai (``sys.executable -m pip``), then ``balai db upgrade``
-runs in a fresh process, so the new plugin's migrations are found and applied.
+before anything is downloaded. The plugin ``balai-<name>`` (a name given whole,
+``balai-<name>``, is taken as it is) is then installed from exactly the file the
+registry lists for that release, never from whatever an index offers under its name:
+
+1. The registry's own simple index, in its JSON form (PEP 691,
+   ``<registry>/registry/simple/<name>/``), lists the plugin's files with their address
+   and SHA-256 (:func:`index_files`). :func:`choose_file` takes the wheel that installs
+   here (else the sdist) whose file name carries the plugin's own name and the chosen
+   version.
+2. The file is downloaded from that address into a temporary folder and its SHA-256
+   compared with the registry's (:func:`fetch_file`); another file is refused
+   (:class:`Tampered`) and nothing is installed.
+3. pip installs the file as a direct reference,
+   ``balai-<name> @ file:///…/<file>#sha256=<hash>``: pip checks the name and the hash
+   again and asks no index for the plugin itself, so an index named in ``--extra-index-url``,
+   ``PIP_EXTRA_INDEX_URL``, ``PIP_INDEX_URL``, ``PIP_FIND_LINKS`` or a ``pip.conf`` (a
+   look-alike ``balai-<name>`` of the same or a higher version: dependency confusion)
+   cannot substitute another file.
+
+The plugin's own dependencies are still resolved by pip, from the registry's simple
+index (``--index-url``, which overrides ``PIP_INDEX_URL``) and any extra index the
+operator names: requiring hashes for them too (``--require-hashes``) would need every
+dependency pinned by the plugin's author, which wheels do not carry. A dependency
+already installed (the core, ``balai``) is kept as it is.
+
+pip runs in the environment that runs Balai (``sys.executable -m pip``), then
+``balai db upgrade`` runs in a fresh process, so the new plugin's migrations are found
+and applied.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as distribution_version
+from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
+from packaging.tags import sys_tags
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 from packaging.version import InvalidVersion, Version
 
 from balai import __version__
+from balai.upstream.client import RegistryClient
 
 __all__ = [
     "Incompatible",
     "Release",
+    "ReleaseFile",
+    "Tampered",
+    "choose_file",
     "choose_release",
     "distribution_of",
+    "fetch_file",
     "fits_core",
+    "index_files",
     "installed_version",
     "migrate",
     "pip_install",
@@ -41,6 +81,22 @@ __all__ = [
 
 class Incompatible(Exception):
     """No release can be installed here; the message says why."""
+
+
+class Tampered(Exception):
+    """The file downloaded is not the one the registry lists; nothing was installed."""
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class ReleaseFile:
+    """One file of a release: its name, where the registry serves it, its SHA-256."""
+
+    filename: str
+    url: str
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -157,16 +213,85 @@ def choose_release(
     raise Incompatible(_none_fits(name, offered[0], core))
 
 
+def index_files(answer: Mapping[str, Any], page: str) -> list[ReleaseFile]:
+    """The files of the registry's JSON simple index page (PEP 691) at ``page``, their
+    addresses resolved against it; an entry without a plain file name, an address or a
+    SHA-256 (64 hex digits) is left out."""
+    found = []
+    for item in answer.get("files") or []:
+        if not isinstance(item, Mapping):
+            continue
+        filename, url = item.get("filename"), item.get("url")
+        hashes = item.get("hashes")
+        digest = str(hashes.get("sha256") or "").lower() if isinstance(hashes, Mapping) else ""
+        if not isinstance(filename, str) or not filename or "/" in filename or "\\" in filename:
+            continue
+        if isinstance(url, str) and url and _SHA256.fullmatch(digest):
+            found.append(ReleaseFile(filename, urljoin(page, url), digest))
+    return found
+
+
+def choose_file(name: str, release: Release, files: Sequence[ReleaseFile]) -> ReleaseFile:
+    """The file of ``release`` among the index's ``files`` to install here: a wheel whose
+    tags this Python supports,
+    else the sdist; its file name must carry the plugin's distribution name and the
+    release's version.
+
+    :raises Incompatible: the registry lists no such file.
+    """
+    wanted = distribution_of(name)
+    supported = set(sys_tags())
+    wheels, sdists = [], []
+    for file in files:
+        try:
+            if file.filename.endswith(".whl"):
+                found, version, _build, tags = parse_wheel_filename(file.filename)
+                if found == wanted and version == release.version and tags & supported:
+                    wheels.append(file)
+            elif file.filename.endswith(".tar.gz"):
+                found, version = parse_sdist_filename(file.filename)
+                if found == wanted and version == release.version:
+                    sdists.append(file)
+        except (InvalidWheelFilename, InvalidSdistFilename):
+            continue
+    if wheels or sdists:
+        return [*wheels, *sdists][0]
+    raise Incompatible(
+        f"the registry lists no file of {wanted} {release.version} that installs here"
+    )
+
+
+def fetch_file(client: RegistryClient, file: ReleaseFile, folder: Path) -> Path:
+    """Download ``file`` from the address the registry gave into ``folder``; its path.
+
+    :raises Tampered: what was downloaded is not the file the registry lists (another
+        SHA-256); it is deleted.
+    :raises balai.upstream.client.UpstreamError: it could not be downloaded.
+    """
+    target = folder / file.filename
+    digest = client.download(file.url, target)
+    if digest != file.sha256:
+        target.unlink()
+        raise Tampered(
+            f"{file.filename} from {file.url} is not the file the registry lists "
+            f"(SHA-256 {digest}, the registry lists {file.sha256}): nothing was installed"
+        )
+    return target
+
+
 def pip_install(
     registry: str,
     name: str,
-    version: Version,
+    path: Path,
+    sha256: str,
     *,
     extra_index_urls: Sequence[str] = (),
     python: str | None = None,
 ) -> int:
-    """Install ``balai-<name>==<version>`` from ``registry``'s simple index with the
-    pip of ``python`` (default: the running one); pip's exit status."""
+    """Install the plugin's file at ``path`` (checked to have ``sha256``) with the pip of
+    ``python`` (default: the running one), as a direct reference that no index can
+    replace; its dependencies come from ``registry``'s simple index and
+    ``extra_index_urls``. pip's exit status."""
     command = [
         python or sys.executable,
         "-m",
@@ -179,7 +304,7 @@ def pip_install(
     ]
     for url in extra_index_urls:
         command += ["--extra-index-url", url]
-    command.append(f"{distribution_of(name)}=={version}")
+    command.append(f"{distribution_of(name)} @ {path.resolve().as_uri()}#sha256={sha256}")
     return subprocess.run(command, check=False).returncode  # noqa: S603 - no shell
 
 
