@@ -316,6 +316,32 @@ def _postgres() -> str | None:
 # -- the report's form --------------------------------------------------------------------
 
 
+def test_summaries_keep_their_message_id_and_are_shown_in_the_readers_language(app):
+    from balai.plugincheck._report import N_, Message, summary_text
+
+    count = Message(N_("%(count)d routes, each guarded or public"), count=4)
+    skipped = Message(N_("no PostgreSQL given (--postgres URL)"))
+    report = CheckReport(
+        checks=[
+            CheckResult("routes", "passed", count),
+            CheckResult("migrations-postgresql", "skipped", skipped),
+            CheckResult("sweep", "passed", "an older report, without a message id"),
+        ]
+    )
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["checks"][0]["summary"] == "4 routes, each guarded or public"  # for the CLI
+    assert data["skipped"] == 1
+    assert report.text().splitlines()[-1] == "passed, 1 skipped"
+    with app.test_request_context():
+        shown = [summary_text(c) for c in data["checks"]]
+    assert shown == [
+        "4 rute, masing-masing dijaga atau publik",
+        "tidak ada PostgreSQL yang diberikan (--postgres URL)",
+        "an older report, without a message id",
+    ]
+    assert CheckReport.from_dict(data) == report
+
+
 def test_a_report_goes_to_json_and_back():
     report = CheckReport(
         checks=[CheckResult("metadata", "passed", "ok"), CheckResult("sweep", "failed", "leak")],

@@ -159,6 +159,11 @@ def test_an_evaluation_is_sent_with_the_installed_version(client, admin, state, 
     assert "No Balinese" in listed and "open" in listed
     for page in (thread, listed):  # the admin reads the plugin's title
         assert ">Pengumuman " + installed_version("balai-pengumuman") + "<" in page
+    # The thread shows the patch sent, and names the evaluation upstream without
+    # linking to the JSON API (it answers 401 to a browser).
+    assert "<code>--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n</code>" in thread
+    assert "/api/v1/registry/evaluations" not in thread
+    assert f"no. 1 at {upstream_url}" in thread
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,23 @@ def test_search_lists_plugins_and_whether_they_fit_this_core(run, upstream_url):
     assert lines[1].split()[:4] == ["balai-pengumuman", "0.9.0", TOO_NEW, "no"]
 
 
+def test_search_marks_a_plugin_whose_every_version_is_yanked(run, upstream_url, state):
+    state.add_plugin("kios", Release("0.1.0", FITS, yanked=True), summary="A yanked kiosk")
+    result = run("plugins", "search", "kiosk", "--registry", upstream_url)
+    assert result.exit_code == 0, result.output
+    row = result.output.splitlines()[1]
+    assert row.split()[:5] == ["balai-kios", "0.1.0", FITS, "no", "(yanked)"]
+
+
+@pytest.mark.balai_config(BABEL_DEFAULT_LOCALE="id")
+def test_the_commands_speak_the_deployments_language(run, upstream_url):
+    found = run("plugins", "search", "nothing-like-this", "--registry", upstream_url)
+    assert found.exit_code == 0 and found.output.strip() == "tidak ada plugin yang ditemukan"
+    missing = run("plugins", "search")
+    assert missing.exit_code == 1
+    assert "tidak ada registri: beri --registry URL atau atur REGISTRY_URL" in missing.output
+
+
 def test_info_shows_every_version_with_its_core_range(run, upstream_url):
     result = run("plugins", "info", "pengumuman", "--registry", upstream_url)
     assert result.exit_code == 0, result.output

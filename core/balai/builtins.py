@@ -140,7 +140,7 @@ def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
             order=80,
         ),
         MenuItem(
-            _("Evaluations"),
+            _("Evaluations sent upstream"),
             url_for("balai_admin.evaluations"),
             section="admin",
             permission="balai.send_evaluations",

@@ -112,7 +112,8 @@ def make_upstream(state: Upstream) -> Flask:
         query = request.args.get("q", "").lower()
         items = []
         for name, plugin in sorted(state.plugins.items()):
-            latest = _latest(plugin["releases"])
+            # As the registry: a plugin whose every version is yanked is listed, marked.
+            latest = _latest(plugin["releases"]) or (plugin["releases"] or [None])[-1]
             if latest is None or (query and query not in name + plugin["summary"].lower()):
                 continue
             items.append(
@@ -122,6 +123,7 @@ def make_upstream(state: Upstream) -> Flask:
                     "summary": plugin["summary"],
                     "latest_version": latest.version,
                     "requires_core": latest.requires_core,
+                    "yanked": latest.yanked,
                 }
             )
         return {"items": items, "page": 1, "per_page": 20, "total": len(items), "pages": 1}

@@ -28,7 +28,7 @@ from typing import Any
 import importlib_metadata
 
 from balai.plugincheck._inspect import distribution_facts, inspect_plugin
-from balai.plugincheck._report import CheckReport, CheckResult
+from balai.plugincheck._report import N_, CheckReport, CheckResult, Message
 from balai.plugincheck._run import REPORT_FILE
 
 PLUGIN_GROUP = "balai.plugins"
@@ -63,7 +63,8 @@ class Checker:
             try:
                 status, summary, output = check()
             except Exception as exc:
-                status, summary = "error", f"{type(exc).__name__}: {exc}"
+                status = "error"
+                summary = Message(N_("%(error)s"), error=f"{type(exc).__name__}: {exc}")
                 output = traceback.format_exc()
         printed = buffer.getvalue()
         took = f"({time.monotonic() - started:.1f} s)"
@@ -72,7 +73,7 @@ class Checker:
         self.save()
         return status
 
-    def skip(self, name: str, why: str) -> None:
+    def skip(self, name: str, why: str) -> None:  # a Message, to be translated
         self.run(name, lambda: ("skipped", why, ""))
 
     def save(self) -> None:
@@ -98,8 +99,14 @@ def _problems(problems: list[str], passed: str) -> Outcome:
     """Failed with the first problem as the summary (all of them in the output), or passed."""
     if not problems:
         return "passed", passed, ""
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return "failed", f"{problems[0][:300]}{more}", "\n".join(problems)
+    first = problems[0][:300]
+    if len(problems) > 1:
+        summary = Message(
+            N_("%(problem)s (and %(more)d more)"), problem=first, more=len(problems) - 1
+        )
+    else:
+        summary = Message(N_("%(problem)s"), problem=first)
+    return "failed", summary, "\n".join(problems)
 
 
 # -- the distribution ---------------------------------------------------------------------
@@ -211,10 +218,11 @@ def app_checks(checker: Checker, name: str, work: Path, postgres: str | None) ->
     try:
         app = checks.scratch_app(f"sqlite:///{work / 'check.sqlite'}", work / "instance")
     except Exception as exc:  # the core itself could not start with it installed
-        failure = ("error", f"the app could not be built: {exc}", traceback.format_exc())
+        why = Message(N_("the app could not be built: %(error)s"), error=str(exc))
+        failure = ("error", why, traceback.format_exc())
         checker.run("hooks", lambda: failure)
         for skipped in APP_CHECKS[1:]:
-            checker.skip(skipped, "the app could not be built")
+            checker.skip(skipped, Message(N_("the app could not be built")))
         return {}
     with app.app_context():
         hooks = checks.hook_problems(app, name) if plugins(app).get(name) else []
@@ -222,29 +230,36 @@ def app_checks(checker: Checker, name: str, work: Path, postgres: str | None) ->
         info = plugins(app).get(name)
         if info is None or info.module is None:
             for skipped in APP_CHECKS[1:]:
-                checker.skip(skipped, "the plugin does not load")
+                checker.skip(skipped, Message(N_("the plugin does not load")))
             db.engine_for(app).dispose()
             return {}
         checker.run(
             "conventions",
-            lambda: _problems(checks.convention_problems(app, name), "names and layout"),
+            lambda: _problems(
+                checks.convention_problems(app, name), Message(N_("names and layout"))
+            ),
         )
         checker.run("routes", lambda: _routes(app, name))
         checker.run(
             "settings",
-            lambda: _problems(checks.settings_problems(app, name), "settings schema loads"),
+            lambda: _problems(
+                checks.settings_problems(app, name), Message(N_("settings schema loads"))
+            ),
         )
         inspection = inspect_plugin(app, name)
         sqlite = checker.run("migrations-sqlite", lambda: _migrations(app, name, "SQLite"))
         if postgres:
             checker.run("migrations-postgresql", lambda: _on_postgres(name, postgres, work))
         else:
-            checker.skip("migrations-postgresql", "no PostgreSQL given (--postgres URL)")
+            checker.skip(
+                "migrations-postgresql", Message(N_("no PostgreSQL given (--postgres URL)"))
+            )
         checker.report.inspection.update(inspection)
         if info.broken:
-            checker.skip("sweep", f"the core left the plugin out: {info.error}")
+            left_out = Message(N_("the core left the plugin out: %(error)s"), error=info.error)
+            checker.skip("sweep", left_out)
         elif sqlite != "passed":
-            checker.skip("sweep", "its migrations do not work on SQLite")
+            checker.skip("sweep", Message(N_("its migrations do not work on SQLite")))
         else:
             checker.run("sweep", lambda: _sweep(app, name))
     db.engine_for(app).dispose()
@@ -255,8 +270,9 @@ def _loaded(app: Any, name: str, problems: list[str]) -> Outcome:
     from balai.plugins import plugins
 
     if plugins(app).get(name) is None:
-        return "failed", f"hooks: no plugin {name!r} after loading its entry point", ""
-    return _problems(problems, "check_pending: no misspelt hook")
+        missing = N_("hooks: no plugin %(name)r after loading its entry point")
+        return "failed", Message(missing, name=name), ""
+    return _problems(problems, Message(N_("check_pending: no misspelt hook")))
 
 
 def _routes(app: Any, name: str) -> Outcome:
@@ -264,7 +280,7 @@ def _routes(app: Any, name: str) -> Outcome:
 
     problems = checks.route_problems_of(app, name)
     count = len(checks.rules_of(app, name))
-    return _problems(problems, f"{count} routes, each guarded or public")
+    return _problems(problems, Message(N_("%(count)d routes, each guarded or public"), count=count))
 
 
 def _migrations(app: Any, name: str, database: str) -> Outcome:
@@ -274,8 +290,11 @@ def _migrations(app: Any, name: str, database: str) -> Outcome:
     info = plugins(app).get(name)
     problems = checks.migration_problems(app, name)
     if info.migrations is None and not problems:
-        return "passed", "no tables, no migrations", ""
-    done = f"upgrade, models match, downgrade to base, upgrade again on {database}"
+        return "passed", Message(N_("no tables, no migrations")), ""
+    done = Message(
+        N_("upgrade, models match, downgrade to base, upgrade again on %(database)s"),
+        database=database,
+    )
     return _problems(problems, done)
 
 
@@ -305,7 +324,7 @@ def _sweep(app: Any, name: str) -> Outcome:
 def tests_check(file: Path, work: Path) -> Outcome:
     """The plugin's own tests, when the sdist ships them, on SQLite."""
     if file.name.endswith(".whl"):
-        return "skipped", "a wheel ships no tests (upload the sdist too)", ""
+        return "skipped", Message(N_("a wheel ships no tests (upload the sdist too)")), ""
     source = work / "source"
     if file.name.endswith(".zip"):
         with zipfile.ZipFile(file) as archive:
@@ -318,7 +337,7 @@ def tests_check(file: Path, work: Path) -> Outcome:
     root = roots[0] if len(roots) == 1 else source
     tests = root / "tests"
     if not any(tests.glob("**/test_*.py")):
-        return "skipped", "the sdist ships no tests/test_*.py", ""
+        return "skipped", Message(N_("the sdist ships no tests/test_*.py")), ""
     # The plugin's own tests, in this (limited) process's child.
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
@@ -330,7 +349,7 @@ def tests_check(file: Path, work: Path) -> Outcome:
     output = (done.stdout + done.stderr)[-30_000:]
     last = (done.stdout.strip().splitlines() or [""])[-1]
     if done.returncode != 0:
-        return "failed", f"its tests fail: {last}", output
+        return "failed", Message(N_("its tests fail: %(result)s"), result=last), output
     return "passed", last, output
 
 
@@ -344,19 +363,25 @@ def bandit_check(packages: list[Path]) -> Outcome:
         check=False,
     )
     if "No module named bandit" in done.stderr:
-        return "skipped", "bandit is not installed", done.stderr
+        return "skipped", Message(N_("bandit is not installed")), done.stderr
     try:
         results = json.loads(done.stdout)["results"]
     except (ValueError, KeyError):
-        return "error", "bandit gave no report", done.stdout + done.stderr
+        return "error", Message(N_("bandit gave no report")), done.stdout + done.stderr
     lines = [_finding(r) for r in results]
     high = [line for line in lines if line.startswith("HIGH")]
     counts = {
         s: sum(1 for r in results if r["issue_severity"] == s) for s in ("HIGH", "MEDIUM", "LOW")
     }
-    summary = f"{counts['HIGH']} high, {counts['MEDIUM']} medium, {counts['LOW']} low"
+    summary = Message(
+        N_("%(high)d high, %(medium)d medium, %(low)d low"),
+        high=counts["HIGH"],
+        medium=counts["MEDIUM"],
+        low=counts["LOW"],
+    )
     if high:
-        return "failed", f"high-severity finding: {high[0]}", "\n".join(lines)
+        finding = Message(N_("high-severity finding: %(finding)s"), finding=high[0])
+        return "failed", finding, "\n".join(lines)
     return "passed", summary, "\n".join(lines)
 
 
@@ -369,9 +394,9 @@ def catalogue_check(packages: list[Path], kind: str) -> Outcome:
     from balai.proof import plugin as checks
 
     if kind == "theme" and not any((p / "translations").is_dir() for p in packages):
-        return "skipped", "a theme without catalogues of its own", ""
+        return "skipped", Message(N_("a theme without catalogues of its own")), ""
     problems = [p for package in packages for p in checks.catalogue_problems(package)]
-    return _problems(problems, "Indonesian catalogue complete")
+    return _problems(problems, Message(N_("Indonesian catalogue complete")))
 
 
 def package_dirs(dist: importlib_metadata.Distribution) -> list[Path]:
@@ -407,7 +432,10 @@ def main(argv: list[str]) -> int:
         app_checks(checker, name, args.work, args.postgres)
     else:
         for skipped in APP_CHECKS:
-            checker.skip(skipped, f"not a plugin ({kind or 'no entry point'})")
+            if kind:
+                checker.skip(skipped, Message(N_("not a plugin (%(kind)s)"), kind=kind))
+            else:
+                checker.skip(skipped, Message(N_("not a plugin (no entry point)")))
     checker.run("tests", lambda: tests_check(args.file, args.work))
     checker.run("bandit", lambda: bandit_check(packages))
     checker.run("catalogue", lambda: catalogue_check(packages, kind))

@@ -30,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from balai.plugincheck._report import CHECKS, CheckReport, CheckResult
+from balai.plugincheck._report import CHECKS, N_, CheckReport, CheckResult, Message
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -63,9 +63,10 @@ def run_check(
     """
     source = Path(path).resolve()
     if not source.is_file() or not source.name.endswith(SUFFIXES):
-        return _single("metadata", "failed", f"{source.name}: not a wheel or sdist file")
+        not_one = Message(N_("%(file)s: not a wheel or sdist file"), file=source.name)
+        return _single("metadata", "failed", not_one)
     if require_sandbox and sandbox_program() is None:
-        return _single("metadata", "error", NO_SANDBOX)
+        return _single("metadata", "error", Message(NO_SANDBOX))
     limits = Limits(time.monotonic() + time_limit, memory_limit_mb)
     with tempfile.TemporaryDirectory(prefix="balai-plugincheck-") as folder:
         work = Path(folder)
@@ -75,14 +76,17 @@ def run_check(
             (work / "dist").mkdir()
             file = Path(shutil.copy(source, work / "dist" / source.name))
         except (OSError, subprocess.CalledProcessError) as exc:
-            return _single("metadata", "error", f"no throw-away environment: {exc}")
+            none = Message(N_("no throw-away environment: %(error)s"), error=str(exc))
+            return _single("metadata", "error", none)
         if postgres_url:
             limits.postgres_url = postgres_url
         installed = limits.run(_pip_install(python, file), work)
         if installed.returncode != 0 and "No module named pip" in installed.output:
             return _single("metadata", "error", NO_PIP, installed.output)
         if installed.returncode != 0:
-            summary = "the distribution does not install" + _timed_out(installed)
+            summary = Message(N_("the distribution does not install"))
+            if installed.timed_out:
+                summary = Message(N_("the distribution does not install (time limit reached)"))
             return _single("metadata", "failed", summary, installed.output)
         with scratch_postgres(_reachable(postgres_url)) as (scratch, unavailable):
             child = [str(python), "-m", "balai.plugincheck._child", str(work), str(file)]
@@ -92,7 +96,7 @@ def run_check(
         report = _read_report(work)
     report.checks = _complete(report.checks, finished)
     if postgres_url and _reachable(postgres_url) is None:
-        unavailable = NO_SOCKET
+        unavailable = Message(NO_SOCKET)
     if unavailable:
         _replace(report, CheckResult("migrations-postgresql", "error", unavailable))
     _note_isolation(report)
@@ -214,7 +218,7 @@ def child_environment(work: Path) -> dict[str, str]:
     }
 
 
-NO_SANDBOX = "bubblewrap is needed to check uploaded code: apt-get install bubblewrap"
+NO_SANDBOX = N_("bubblewrap is needed to check uploaded code: apt-get install bubblewrap")
 #: The system's folders every child sees, read-only (those that exist).
 SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc")
 
@@ -290,7 +294,7 @@ def code_dirs() -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-NO_SOCKET = (
+NO_SOCKET = N_(
     "bubblewrap lets the check reach PostgreSQL through a local server's Unix socket"
     " only, and that server has none"
 )
@@ -353,7 +357,8 @@ def scratch_postgres(url: str | None) -> Iterator[tuple[str | None, str | None]]
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except SQLAlchemyError as exc:
         engine.dispose()
-        yield None, f"could not create a scratch database: {str(exc).splitlines()[0]}"
+        first = str(exc).splitlines()[0]
+        yield None, Message(N_("could not create a scratch database: %(error)s"), error=first)
         return
     try:
         yield _as_seen_by_child(admin.set(database=name)), None
@@ -380,10 +385,6 @@ def _single(name: str, status: str, summary: str, output: str = "") -> CheckRepo
     return CheckReport(checks=[CheckResult(name, status, summary, output)])
 
 
-def _timed_out(finished: Finished) -> str:
-    return " (time limit reached)" if finished.timed_out else ""
-
-
 def _read_report(work: Path) -> CheckReport:
     try:
         return CheckReport.from_dict(json.loads((work / REPORT_FILE).read_text()))
@@ -398,12 +399,20 @@ def _complete(checks: list[CheckResult], finished: Finished) -> list[CheckResult
     missing = [name for name in CHECKS if name not in done]
     if finished.returncode == 0 and not finished.timed_out:
         return checks
-    why = "time limit reached" if finished.timed_out else f"exit status {finished.returncode}"
-    if finished.returncode < 0 and not finished.timed_out:
-        why = f"killed by signal {-finished.returncode} (memory limit?)"
+    if finished.timed_out:
+        stopped = Message(N_("the check process stopped: time limit reached"))
+    elif finished.returncode < 0:
+        stopped = Message(
+            N_("the check process stopped: killed by signal %(signal)d (memory limit?)"),
+            signal=-finished.returncode,
+        )
+    else:
+        stopped = Message(
+            N_("the check process stopped: exit status %(status)d"), status=finished.returncode
+        )
     completed = list(checks)
     for number, name in enumerate(missing):
-        summary = f"the check process stopped: {why}" if number == 0 else "not reached"
+        summary = stopped if number == 0 else Message(N_("not reached"))
         completed.append(CheckResult(name, "error", summary, finished.output if not number else ""))
     return completed
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 from flask import Flask, current_app, has_app_context
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from balai import __version__
 from balai.app import instance_path
@@ -53,13 +54,15 @@ def _registry(given: str | None) -> str:
     url = given or _registry_setting()
     if not url:
         raise click.ClickException(
-            "no registry: give --registry URL, or set REGISTRY_URL in the instance's "
-            "balai.cfg or BALAI_REGISTRY_URL in the environment"
+            _(
+                "no registry: give --registry URL, or set REGISTRY_URL in the instance's "
+                "balai.cfg or BALAI_REGISTRY_URL in the environment"
+            )
         )
     try:
         return check_url(str(url))
     except ValueError:
-        raise click.ClickException(f"{url!r} is not an http(s) address") from None
+        raise click.ClickException(_("%(url)r is not an http(s) address", url=url)) from None
 
 
 def _print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -87,15 +90,26 @@ def _fetch_plugin(url: str, name: str) -> Any:
             return client.plugin(distribution)
     except UpstreamNotFound as exc:
         raise click.ClickException(
-            f"the registry at {url} has no plugin {distribution}: "
-            f"see 'balai plugins search {name} --registry {url}'"
+            _(
+                "the registry at %(url)s has no plugin %(dist)s: "
+                "see 'balai plugins search %(name)s --registry %(url)s'",
+                url=url,
+                dist=distribution,
+                name=name,
+            )
         ) from exc
     except UpstreamError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-def _fits(requires_core: str) -> str:
-    return "yes" if install.fits_core(requires_core) else "no"
+def _fits(requires_core: str, yanked: bool = False) -> str:
+    if yanked:
+        return _("no (yanked)")
+    return _("yes") if install.fits_core(requires_core) else _("no")
+
+
+def _fits_header() -> str:
+    return _("FITS %(version)s", version=__version__)
 
 
 # -- plugins search / info -----------------------------------------------------------
@@ -109,22 +123,24 @@ def plugins_search(query: str, registry_url: str | None) -> None:
     answer = _fetch(_registry(registry_url), lambda c: c.plugins(query))
     items = answer.get("items") or []
     if not items:
-        click.echo("no plugin found")
+        click.echo(_("no plugin found"))
         return
     rows = [
         [
             str(i.get("name")),
             str(i.get("latest_version") or "-"),
-            str(i.get("requires_core") or "any"),
-            _fits(str(i.get("requires_core") or "")),
+            str(i.get("requires_core") or _("any")),
+            _fits(str(i.get("requires_core") or ""), bool(i.get("yanked"))),
             str(i.get("summary") or ""),
         ]
         for i in items
     ]
-    _print_table(["NAME", "LATEST", "CORE", f"FITS {__version__}", "SUMMARY"], rows)
+    _print_table([_("NAME"), _("LATEST"), _("CORE"), _fits_header(), _("SUMMARY")], rows)
     total = answer.get("total")
     if isinstance(total, int) and total > len(items):
-        click.echo(f"({len(items)} of {total} shown: narrow the search)")
+        click.echo(
+            _("(%(shown)d of %(total)d shown: narrow the search)", shown=len(items), total=total)
+        )
 
 
 @click.command("info")
@@ -134,34 +150,44 @@ def plugins_info(name: str, registry_url: str | None) -> None:
     """Show a plugin's versions on the registry and which fit this core (needs no
     instance)."""
     plugin = _fetch_plugin(_registry(registry_url), name)
-    click.echo(f"{plugin.get('name', name)} ({plugin.get('kind', 'plugin')})")
-    for label, key in (("summary", "summary"), ("licence", "licence")):
+    kind = _("theme") if plugin.get("kind") == "theme" else _("plugin")
+    click.echo(f"{plugin.get('name', name)} ({kind})")
+    for label, key in ((_("summary"), "summary"), (_("licence"), "licence")):
         if plugin.get(key):
             click.echo(f"{label}: {plugin[key]}")
     installed = install.installed_version(name)
-    click.echo(f"installed: {installed or 'no'}")
+    click.echo(_("installed: %(version)s", version=installed or _("no")))
     rows = [
         [
             str(r.version),
-            r.requires_core or "any",
+            r.requires_core or _("any"),
             _fits(r.requires_core),
-            "yanked" if r.yanked else "",
+            _("yanked") if r.yanked else "",
         ]
         for r in install.releases_of(plugin)
     ]
     if rows:
-        _print_table(["VERSION", "CORE", f"FITS {__version__}", ""], rows)
+        _print_table([_("VERSION"), _("CORE"), _fits_header(), ""], rows)
 
 
 # -- plugins install / upgrade -------------------------------------------------------
 
 
 def _install(registry_url: str, name: str, release: install.Release, extra: Sequence[str]) -> None:
-    click.echo(f"installing {install.distribution_of(name)} {release.version} from {registry_url}")
+    dist, version = install.distribution_of(name), release.version
+    click.echo(
+        _(
+            "installing %(dist)s %(version)s from %(url)s",
+            dist=dist,
+            version=version,
+            url=registry_url,
+        )
+    )
     if release.yanked:
-        click.echo(f"note: {name} {release.version} is yanked on the registry")
-    project = install.distribution_of(name)
-    page, answer = _fetch(registry_url, lambda c: c.index_page(project))
+        click.echo(
+            _("note: %(name)s %(version)s is yanked on the registry", name=name, version=version)
+        )
+    page, answer = _fetch(registry_url, lambda c: c.index_page(dist))
     try:
         file = install.choose_file(name, release, install.index_files(answer, page))
     except install.Incompatible as exc:
@@ -172,11 +198,17 @@ def _install(registry_url: str, name: str, release: install.Release, extra: Sequ
         except install.Tampered as exc:
             raise click.ClickException(str(exc)) from exc
         if install.pip_install(registry_url, name, path, file.sha256, extra_index_urls=extra):
-            raise click.ClickException(f"pip could not install {name} {release.version}")
+            raise click.ClickException(
+                _("pip could not install %(name)s %(version)s", name=name, version=version)
+            )
     if install.migrate(_app().instance_path):
         raise click.ClickException(
-            f"{name} {release.version} is installed, but its migrations failed: "
-            "see above, then run 'balai db upgrade'"
+            _(
+                "%(name)s %(version)s is installed, but its migrations failed: "
+                "see above, then run 'balai db upgrade'",
+                name=name,
+                version=version,
+            )
         )
 
 
@@ -206,7 +238,13 @@ def plugins_install(
     url = _registry(registry_url)
     present = install.installed_version(name)
     if present and wanted is None:
-        click.echo(f"{name} {present} is installed already: 'balai plugins upgrade {name}'")
+        click.echo(
+            _(
+                "%(name)s %(version)s is installed already: 'balai plugins upgrade %(name)s'",
+                name=name,
+                version=present,
+            )
+        )
         return
     plugin = _fetch_plugin(url, name)
     try:
@@ -216,8 +254,12 @@ def plugins_install(
     assert release is not None  # without newer_than there is always one, or a refusal
     _install(url, name, release, extra)
     click.echo(
-        f"{name} {release.version} installed; switch it on per region with "
-        f"'balai plugins enable {name} --tenant SLUG'"
+        _(
+            "%(name)s %(version)s installed; switch it on per region with "
+            "'balai plugins enable %(name)s --tenant SLUG'",
+            name=name,
+            version=release.version,
+        )
     )
 
 
@@ -231,7 +273,9 @@ def plugins_upgrade(name: str, registry_url: str | None, extra: tuple[str, ...])
     url = _registry(registry_url)
     present = install.installed_version(name)
     if present is None:
-        raise click.ClickException(f"{name} is not installed: 'balai plugins install {name}'")
+        raise click.ClickException(
+            _("%(name)s is not installed: 'balai plugins install %(name)s'", name=name)
+        )
     plugin = _fetch_plugin(url, name)
     try:
         release = install.choose_release(name, plugin, newer_than=present)
@@ -242,10 +286,23 @@ def plugins_upgrade(name: str, registry_url: str | None, extra: tuple[str, ...])
         note = ""
         if newest is not None and str(newest.version) != present:
             note = f" ({install.upgrade_note(name, newest)})"
-        click.echo(f"{name} {present} is the newest version for core {__version__}{note}")
+        newest_here = _(
+            "%(name)s %(version)s is the newest version for core %(core)s",
+            name=name,
+            version=present,
+            core=__version__,
+        )
+        click.echo(f"{newest_here}{note}")
         return
     _install(url, name, release, extra)
-    click.echo(f"{name} upgraded from {present} to {release.version}")
+    click.echo(
+        _(
+            "%(name)s upgraded from %(old)s to %(new)s",
+            name=name,
+            old=present,
+            new=release.version,
+        )
+    )
 
 
 PLUGIN_COMMANDS = (plugins_search, plugins_info, plugins_install, plugins_upgrade)
@@ -266,7 +323,9 @@ def _regions(slugs: Sequence[str]) -> list[TenantInfo]:
     for slug in slugs:
         tenant = registry().by_slug(slug)
         if tenant is None:
-            raise click.ClickException(f"unknown tenant {slug!r} (see 'balai tenants list')")
+            raise click.ClickException(
+                _("unknown tenant %(slug)r (see 'balai tenants list')", slug=slug)
+            )
         chosen.append(tenant)
     return chosen
 
@@ -309,7 +368,7 @@ def registry_report(
             click.echo(json.dumps({"registry": target, **report}, indent=2))
             continue
         if not target or not secret:
-            click.echo(f"skipped {tenant.slug}: no registry address or token")
+            click.echo(_("skipped %(slug)s: no registry address or token", slug=tenant.slug))
             continue
         try:
             # --registry is the operator's; a region's own address its admin's.
@@ -318,10 +377,12 @@ def registry_report(
                 client.report(report)
         except UpstreamError as exc:
             raise click.ClickException(f"{tenant.slug}: {exc}") from exc
-        click.echo(f"reported {tenant.slug} to {target}")
+        click.echo(_("reported %(slug)s to %(url)s", slug=tenant.slug, url=target))
         sent += 1
     if not dry_run and not sent:
         raise click.ClickException(
-            "nothing was reported: give --token (and --registry), or save each region's "
-            "token on its Upstream registry page"
+            _(
+                "nothing was reported: give --token (and --registry), or save each region's "
+                "token on its Upstream registry page"
+            )
         )

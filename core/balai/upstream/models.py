@@ -55,6 +55,8 @@ class UpstreamEvaluation(TenantScoped, Base):
     #: ``[{author, from_upstream, body, created_at}]`` as the upstream gives them.
     replies: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     url: Mapped[str | None] = mapped_column(String(500), default=None)
+    #: The patch (a unified diff) sent with it, if any.
+    patch: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     synced_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -207,6 +207,10 @@ def store_evaluation(
         row.replies = _replies(item.get("replies"))
     elif row.replies is None:
         row.replies = []
+    patch = item.get("patch")
+    # What was sent, or the upstream's copy of it (never more than the registry takes).
+    if isinstance(patch, str) and patch.strip() and len(patch.encode()) <= PATCH_MAX_BYTES:
+        row.patch = patch
     url = str(item.get("url") or "")[:500]
     if urlsplit(url).scheme in ("http", "https"):  # never a javascript: or data: link
         row.url = url
