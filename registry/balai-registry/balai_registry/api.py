@@ -48,6 +48,7 @@ def _summary(entry: catalogue.Entry) -> dict[str, Any]:
         "summary": current.summary,
         "latest_version": current.version,
         "requires_core": current.requires_core,
+        "yanked": entry.latest.yanked,
     }
 
 

@@ -109,6 +109,12 @@ class Submission(TenantScoped, Base):
         return None if self.report is None else bool(self.report.get("passed"))
 
     @property
+    def skipped(self) -> int:
+        """How many of its checks were skipped (they count as neither passed nor failed)."""
+        checks = (self.report or {}).get("checks") or []
+        return sum(1 for check in checks if check.get("status") == "skipped")
+
+    @property
     def inspection(self) -> dict[str, Any]:
         """What the check read from the plugin (hooks, permissions, languages, ...)."""
         return dict((self.report or {}).get("inspection") or {})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import g
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
 from balai.channels import Message, queue
@@ -30,7 +31,15 @@ def _send(session: Session, submission: Submission, subject: str, lines: list[st
 
 def checked(session: Session, submission: Submission) -> None:
     """The checks of ``submission`` have run."""
-    if submission.passed:
+    if submission.passed and submission.skipped:
+        outcome = ngettext(
+            "The checks passed, %(num)d of them skipped (the report says why). A maintainer "
+            "will now publish or reject it.",
+            "The checks passed, %(num)d of them skipped (the report says why). A maintainer "
+            "will now publish or reject it.",
+            submission.skipped,
+        )
+    elif submission.passed:
         outcome = _("Every check passed. A maintainer will now publish or reject it.")
     else:
         outcome = _("Some checks did not pass: see the report, fix them and send a new version.")

@@ -91,7 +91,10 @@ def upload() -> Response:
             ),
         )
     except services.UploadError as exc:
-        return plain(exc.status, _(exc.message, **exc.params))
+        params = dict(exc.params)
+        if "state" in params:  # a submission's status in words, translated too
+            params["state"] = _(params["state"])
+        return plain(exc.status, _(exc.message, **params))
     return _store(submission, data)
 
 

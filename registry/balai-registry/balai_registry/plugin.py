@@ -73,7 +73,14 @@ def register_permissions() -> list[Permission]:
 @hookimpl
 def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
     return [
-        MenuItem(_("Plugin registry"), url_for("registry.index"), order=60),
+        # A page for developers and partner regions, not for residents: the catalogue
+        # stays public at /registry/, the menu links it for the maintainers only.
+        MenuItem(
+            _("Plugin registry"),
+            url_for("registry.index"),
+            section="admin",
+            permission=views.REVIEW,
+        ),
         MenuItem(
             _("Registry submissions"),
             url_for("registry.submissions"),
@@ -81,7 +88,7 @@ def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
             permission=views.REVIEW,
         ),
         MenuItem(
-            _("Plugin evaluations"),
+            _("Evaluations from partners"),
             url_for("registry_feedback.threads"),
             section="admin",
             permission=feedback_views.ANSWER,

@@ -30,6 +30,9 @@ class PluginSummarySchema(Schema):
     summary = Text()
     latest_version = Text(metadata={"description": "The newest version that is not yanked"})
     requires_core = Text(metadata={"description": "PEP 440 range of the Balai core"})
+    yanked = fields.Boolean(
+        metadata={"description": "Every version is yanked: latest_version is the newest of them"}
+    )
 
 
 class FileSchema(Schema):

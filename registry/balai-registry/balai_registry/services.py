@@ -19,7 +19,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from balai.contacts import email_address
 from balai.i18n import N_
@@ -36,6 +36,7 @@ __all__ = [
     "UploadError",
     "accept_upload",
     "decide",
+    "failed_files",
     "file_key",
     "hash_token",
     "issue_partner",
@@ -170,9 +171,19 @@ FILENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]{0,254}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
+#: A submission's status in words (message ids), as its report page says it.
+STATUS_NAMES = {
+    "pending": N_("waiting for its checks"),
+    "checked": N_("checked, awaiting a decision"),
+    "published": N_("published"),
+    "rejected": N_("rejected"),
+}
+
+
 class UploadError(ValueError):
     """An upload the rules refuse: ``message`` is a message id with ``params``;
-    ``status`` the HTTP status to answer (400, or 403 for another partner's name)."""
+    ``status`` the HTTP status to answer (400, or 403 for another partner's name).
+    The ``state`` parameter is a message id too (one of :data:`STATUS_NAMES`)."""
 
     def __init__(self, message: str, status: int = 400, **params: Any) -> None:
         super().__init__(message % params if params else message)
@@ -312,7 +323,7 @@ def _refuse_duplicates(session: Session, partner: Partner, filename: str, projec
             ),
             filename=filename,
             id=earlier.id,
-            state=earlier.status,
+            state=STATUS_NAMES.get(earlier.status, earlier.status),
         )
     owner = session.scalars(
         select(Submission.partner_id)
@@ -344,18 +355,39 @@ def decide(
 ) -> None:
     """Publish or reject a checked submission, with the maintainer's comment.
 
-    :raises DecisionError: it is not waiting for a decision, its checks did not pass
-        (it may only be rejected), or a rejection has no comment.
+    :raises DecisionError: it is not waiting for a decision, its checks (or those of
+        another file of the same version, see :func:`failed_files`) did not pass (it may
+        only be rejected), or a rejection has no comment.
     """
     if submission.status != "checked":
         raise DecisionError(N_("Only a checked submission that awaits a decision can be decided."))
     if publish and not submission.passed:
         raise DecisionError(N_("A submission whose checks did not pass cannot be published."))
+    session = object_session(submission)
+    if publish and session is not None and failed_files(session, submission):
+        raise DecisionError(
+            N_(
+                "Another file of this version did not pass its checks: the version cannot "
+                "be published. Reject it; the partner sends a new version."
+            )
+        )
     if not publish and not comment.strip():
         raise DecisionError(N_("Say why the submission is rejected."))
     submission.status = "published" if publish else "rejected"
     submission.comment = comment.strip()
     submission.decided_at, submission.decided_by_id = now, by
+
+
+def failed_files(session: Session, submission: Submission) -> list[Submission]:
+    """The other files of the same version whose checks did not pass (a wheel that passes
+    while the sdist's tests fail must not be published either)."""
+    stmt = select(Submission).where(
+        Submission.project == submission.project,
+        Submission.version == submission.version,
+        Submission.id != submission.id,
+    )
+    found = session.scalars(stmt.order_by(Submission.id))
+    return [other for other in found if other.passed is False]
 
 
 def release_files(session: Session, project: str, version: str) -> list[Submission]:

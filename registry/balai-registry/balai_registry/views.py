@@ -30,6 +30,7 @@ from balai.db import db, utcnow
 from balai.fields import int_arg
 from balai.jobs import enqueue
 from balai.permissions import has_permission, public, require
+from balai.plugincheck._report import summary_text
 from balai_registry import catalogue, feedback, notices, services
 from balai_registry.models import SCOPES, Partner, Submission
 from balai_registry.packages import CHECK_JOB
@@ -75,12 +76,13 @@ def plugin(project: str) -> Response | str:
         **feedback.feedback_context(db.session, normalized),
         index_url=index_url,
         may_review=may_review(),
-        language_name=language_name,
+        reader_language_name=reader_language_name,
     )
 
 
-def language_name(code: str) -> str:
-    """A language's name in the reader's language (``id`` → *Indonesia*)."""
+def reader_language_name(code: str) -> str:
+    """A language's name in the reader's language (``id`` → *Indonesia*), for the
+    plugin's translations; the footer's language switch keeps each language's own name."""
     try:
         return Locale.parse(code).get_display_name(get_locale()) or code
     except (ValueError, TypeError, UnknownLocaleError):
@@ -251,8 +253,17 @@ def submission(key: str) -> str:
     found = db.session.scalars(select(Submission).where(Submission.key == key)).first()
     if found is None:
         abort(404)
+    return _submission_page(found, may_review(), {})
+
+
+def _submission_page(found: Submission, reviewer: bool, errors: Errors) -> str:
     return render_template(
-        "registry/submission.html", submission=found, may_review=may_review(), errors={}
+        "registry/submission.html",
+        submission=found,
+        may_review=reviewer,
+        errors=errors,
+        failed_files=services.failed_files(db.session, found),
+        summary_text=summary_text,
     )
 
 
@@ -282,11 +293,7 @@ def decide(submission_id: int) -> Response | tuple[str, int]:
     try:
         services.decide(found, publish, request.form.get("comment", ""), current_user.id, utcnow())
     except services.DecisionError as exc:
-        errors = {"comment": [_(str(exc))]}
-        page = render_template(
-            "registry/submission.html", submission=found, may_review=True, errors=errors
-        )
-        return page, 422
+        return _submission_page(found, True, {"comment": [_(str(exc))]}), 422
     notices.decided(db.session, found)
     db.session.commit()
     flash(_("Published.") if publish else _("Rejected; the submitter is told why."), "ok")

@@ -18,6 +18,7 @@ def test_list_is_the_core_list_shape_with_what_the_files_say(client, enabled, pu
             "summary": "Kebun warga: lahan dan panen",
             "latest_version": "1.1.0",
             "requires_core": "<0.2,>=0.1",
+            "yanked": False,
         },
         {
             "name": "balai-theme-sawah",
@@ -25,6 +26,7 @@ def test_list_is_the_core_list_shape_with_what_the_files_say(client, enabled, pu
             "summary": "Tema hijau sawah",
             "latest_version": "1.0.0",
             "requires_core": ">=0.1",
+            "yanked": False,
         },
     ]
     assert (answer["page"], answer["total"], answer["pages"]) == (1, 2, 1)

@@ -3,6 +3,7 @@ empty states, version history, yanking, a README that cannot carry a script."""
 
 from __future__ import annotations
 
+from balai.db import utcnow
 from balai_registry import catalogue
 
 REVIEW = ("registry.review_submissions",)
@@ -118,7 +119,7 @@ def test_maintainer_yanks_and_takes_it_back(client, enabled, publish, login, sto
     yanked = [s for s in stored() if s.yanked_at is not None]
     assert [(s.version, s.yanked_reason) for s in yanked] == [("1.1.0", "Merusak data")]
     page = client.get("/registry/balai-kebun/").text
-    assert "ditarik</strong>: Merusak data" in page
+    assert '<span class="badge warn">ditarik</span><br><span class="muted">Merusak data' in page
     assert '<span class="version">1.0.0</span>' in page  # the newest version not yanked
     assert client.post(url, data={"undo": "1"}).status_code == 302
     assert all(s.yanked_at is None for s in stored())
@@ -126,6 +127,66 @@ def test_maintainer_yanks_and_takes_it_back(client, enabled, publish, login, sto
         client.post("/registry/kelola/balai-kebun/9.9/tarik", data={"reason": "x"}).status_code
         == 404
     )
+
+
+def test_a_plugin_whose_every_version_is_yanked_is_marked_everywhere(
+    client, enabled, publish, stored, db_session
+):
+    publish()
+    publish(name="balai-lain")
+    for found in stored():
+        if found.project == "balai-kebun":
+            found.yanked_at, found.yanked_reason = utcnow(), "Merusak data"
+    db_session.commit()
+    listing = client.get("/registry/").text
+    kebun = listing[listing.index("balai-kebun") : listing.index("balai-lain")]
+    assert '<span class="badge warn">ditarik</span>' in kebun
+    assert "Semua versi plugin ini sudah ditarik. Merusak data" in kebun
+    assert "ditarik" not in listing[listing.index("balai-lain") :]
+    items = client.get("/api/v1/registry/plugins").json["items"]
+    assert [(i["name"], i["yanked"]) for i in items] == [
+        ("balai-kebun", True),
+        ("balai-lain", False),
+    ]
+
+
+def test_what_the_check_read_is_shown_as_readable_lists(client, enabled, publish, db_session):
+    found = publish()
+    found.report = {
+        "passed": True,
+        "checks": [],
+        "inspection": {  # the shapes the real check writes
+            "hooks": ["register_routes"],
+            "permissions": [
+                {"name": "kebun.manage_item", "label": "Kelola entri", "roles": ["opd", "admin"]}
+            ],
+            "settings": [
+                {"name": "page_size", "type": "Integer", "default": 20, "label": "Per halaman"}
+            ],
+            "migrations": [
+                {"revision": "kebun_0001", "down_revision": None, "message": "create tables"}
+            ],
+            "languages": {"id": 100},
+        },
+    }
+    db_session.commit()
+    page = client.get("/registry/balai-kebun/").text
+    assert "{&#39;" not in page and "{'" not in page  # no Python dict
+    assert "<code>kebun.manage_item</code> — Kelola entri" in page
+    assert "Diberikan kepada: Petugas OPD, Admin daerah" in page
+    assert "<code>page_size</code> — Per halaman" in page and "Bawaan: 20" in page
+    assert "<code>kebun_0001</code> — create tables" in page
+
+
+def test_the_language_switch_names_each_language_in_itself_on_plugin_pages(
+    client, enabled, publish
+):
+    publish()
+    page = client.get("/registry/balai-kebun/").text
+    footer = page[page.index('<footer class="site">') :]
+    assert ">Bahasa Indonesia</button>" in footer and ">English</button>" in footer
+    assert "Inggris" not in footer
+    assert "Inggris: 75% diterjemahkan" in page  # the plugin's languages, in the reader's
 
 
 def test_only_maintainers_yank(client, enabled, publish, login):

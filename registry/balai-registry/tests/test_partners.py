@@ -55,6 +55,7 @@ def test_maintainer_issues_a_token_shown_once(app, client, enabled, login, db_se
     assert token not in reloaded
     assert 'class="secret"' not in reloaded
     assert db_session.query(Partner).count() == 1
+    assert "<td>mengirim plugin</td>" in reloaded  # what the token allows, in words
 
 
 @pytest.mark.parametrize("region", ["Kabupaten Lebak", "  kabupaten   LEBAK "])

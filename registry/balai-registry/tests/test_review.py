@@ -61,7 +61,7 @@ def test_the_report_page_shows_each_check_to_whoever_holds_the_link(
     run_jobs()
     page = client.get(f"/registry/kiriman/{submission.key}").text
     assert "Sebagian pemeriksaan tidak lolos." in page
-    assert 'tests: <span class="status">gagal</span>' in page
+    assert '<span class="status failed"><span aria-hidden="true">✗ </span>gagal</span>' in page
     assert "1 failed: test_x" in page
     assert "Terbitkan" not in page  # no decision form without the permission
     assert client.get("/registry/kiriman/not-the-key").status_code == 404
@@ -183,3 +183,99 @@ def test_the_job_runs_the_real_plugin_check(sent, run_jobs, stored, client):
     assert checked.inspection["summary"] == "Kebun warga: pendaftaran lahan"
     page = client.get(f"/registry/kiriman/{submission.key}").text
     assert "lacks services.py" in page
+
+
+def _report(*checks: tuple[str, str, str, str, dict]) -> dict:
+    """A check's report as the real check writes it (summaries with message ids)."""
+    listed = [
+        {"name": n, "status": st, "summary": su, "output": "", "message": m, "params": p}
+        for n, st, su, m, p in checks
+    ]
+    passed = all(c["status"] in ("passed", "skipped") for c in listed)
+    return {"passed": passed, "checks": listed, "inspection": {}}
+
+
+ROUTES = (
+    "routes",
+    "passed",
+    "4 routes, each guarded or public",
+    "%(count)d routes, each guarded or public",
+    {"count": 4},
+)
+NO_TESTS = (
+    "tests",
+    "skipped",
+    "a wheel ships no tests (upload the sdist too)",
+    "a wheel ships no tests (upload the sdist too)",
+    {},
+)
+NO_POSTGRES = (
+    "migrations-postgresql",
+    "skipped",
+    "no PostgreSQL given (--postgres URL)",
+    "no PostgreSQL given (--postgres URL)",
+    {},
+)
+
+
+def test_skipped_checks_are_not_called_all_passed(
+    client, login, sent, db_session, stored, run_jobs, fake_check
+):
+    fake_check()
+    submission = sent()
+    run_jobs()
+    [found] = stored()
+    found.report = _report(ROUTES, NO_TESTS, NO_POSTGRES)
+    db_session.commit()
+    page = client.get(f"/registry/kiriman/{submission.key}").text
+    assert "Lolos, 2 pemeriksaan dilewati." in page
+    assert "Semua pemeriksaan lolos." not in page
+    assert page.count('class="status skipped"') == 2 + 1  # each check and the verdict
+    # The summaries speak the reader's language.
+    assert "4 rute, masing-masing dijaga atau publik" in page
+    assert "wheel tidak membawa tes (unggah juga sdist-nya)" in page
+    assert "no PostgreSQL given" not in page
+    login(client, role="admin")
+    listing = client.get("/registry/kelola/").text
+    assert "lolos, 2 dilewati" in listing
+    publish = client.post(
+        f"/registry/kelola/kiriman/{found.id}/putuskan", data={"decision": "publish"}
+    )
+    assert publish.status_code == 302  # skipped checks do not stop publishing
+
+
+def test_a_version_whose_other_file_failed_cannot_be_published(
+    client, login, enabled, partner_token, build_dist, stored, db_session
+):
+    token = partner_token()
+    for built in (build_dist(), build_dist(sdist=True)):
+        form = upload_form(built)
+        response = client.post(
+            "/registry/legacy/", data=form, headers=basic(token), content_type="multipart/form-data"
+        )
+        assert response.status_code == 200, response.text
+    wheel, sdist = sorted(stored(), key=lambda s: not s.filename.endswith(".whl"))
+    failed = (
+        "tests",
+        "failed",
+        "its tests fail: 1 failed",
+        "its tests fail: %(result)s",
+        {"result": "1 failed"},
+    )
+    wheel.report, wheel.status = _report(ROUTES, NO_TESTS), "checked"
+    sdist.report, sdist.status = _report(ROUTES, failed), "checked"
+    db_session.commit()
+    login(client, role="admin")
+    page = client.get(f"/registry/kiriman/{wheel.key}").text
+    assert "Berkas lain dari versi ini tidak lolos pemeriksaan" in page
+    assert sdist.filename in page
+    assert 'value="publish"' not in page  # no Publish button
+    assert 'value="reject"' in page
+    refused = client.post(
+        f"/registry/kelola/kiriman/{wheel.id}/putuskan", data={"decision": "publish"}
+    )
+    assert refused.status_code == 422
+    assert "versi ini tidak dapat diterbitkan" in refused.text
+    assert {s.status for s in stored()} == {"checked"}
+    sdist_page = client.get(f"/registry/kiriman/{sdist.key}").text
+    assert "tesnya gagal: 1 failed" in sdist_page

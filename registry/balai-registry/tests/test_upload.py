@@ -73,6 +73,7 @@ def test_the_same_file_twice_is_refused_with_what_twine_shows(
     assert again.status_code == 400
     assert reason(again).startswith("File already exists: berkas balai_kebun-1.0.0-py3-none")
     assert "already exist" in reason(again).lower()  # what twine --skip-existing looks for
+    assert "(kiriman 1, menunggu pemeriksaan)" in reason(again)  # the state in words
     assert len(stored()) == 1
 
 
