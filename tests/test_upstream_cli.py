@@ -355,7 +355,8 @@ def test_install_then_upgrade_with_pip_and_the_plugins_migrations(
         "--registry", upstream_url,
     )  # fmt: skip
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    assert "greet 0.1.0 installed" in installed.stdout
+    # The instance speaks its default language, Indonesian.
+    assert "greet 0.1.0 terpasang" in installed.stdout
     assert _greet_version(throwaway) == "0.1.0"
     assert "greet_note" in _tables(tmp_path)  # the plugin's migration ran
     listed = _balai(throwaway, tmp_path, "plugins", "list")
@@ -365,7 +366,7 @@ def test_install_then_upgrade_with_pip_and_the_plugins_migrations(
         throwaway, tmp_path, "plugins", "upgrade", "greet", "--registry", upstream_url
     )
     assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
-    assert "greet upgraded from 0.1.0 to 0.2.0" in upgraded.stdout  # 0.3.0 needs core 9
+    assert "greet dinaikkan dari 0.1.0 ke 0.2.0" in upgraded.stdout  # 0.3.0 needs core 9
     assert _greet_version(throwaway) == "0.2.0"
     with pytest.raises(PackageNotFoundError):  # this environment was left alone
         installed_version("balai-greet")
