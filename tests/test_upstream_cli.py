@@ -85,7 +85,7 @@ def test_the_commands_speak_the_deployments_language(run, upstream_url):
     assert found.exit_code == 0 and found.output.strip() == "tidak ada plugin yang ditemukan"
     missing = run("plugins", "search")
     assert missing.exit_code == 1
-    assert "tidak ada registri: beri --registry URL atau atur REGISTRY_URL" in missing.output
+    assert "tidak ada registri: beri --registry URL, atau atur REGISTRY_URL" in missing.output
 
 
 def test_info_shows_every_version_with_its_core_range(run, upstream_url):

@@ -47,7 +47,7 @@ def test_officers_see_the_entries_in_a_table(client, enabled, add, login):
     assert "Belum ada setoran." in client.get(MANAGE_PAGE).text
     add("Jadwal posyandu")
     page = client.get(MANAGE_PAGE).text
-    assert '<th scope="col">Judul</th>' in page
+    assert '<th scope="col">Keterangan</th>' in page
     assert "<td>Jadwal posyandu</td>" in page
 
 
