@@ -14,7 +14,7 @@ from typing import Any
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
@@ -83,7 +83,7 @@ class Entry:
 def _sort_key(version: str) -> tuple[int, Version | str]:
     try:
         return (1, Version(version))
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number beyond Python's digit limit
         return (0, version)
 
 

@@ -24,6 +24,7 @@ from balai.fields import INT_MAX, AwareDateTime, Id, Text
 from balai.permissions import own_credentials
 from balai_registry import feedback, partners, usage
 from balai_registry.models import Partner
+from balai_registry.names import MAX_NAME, MAX_VERSION
 
 __all__ = ["blp"]
 
@@ -67,8 +68,16 @@ def _refuse(exc: feedback.FeedbackError | usage.ReportError) -> NoReturn:
 
 
 class EvaluationInSchema(Schema):
-    plugin = Text(required=True, metadata={"description": "Distribution name of the plugin"})
-    version = Text(required=True, metadata={"description": "The version evaluated (PEP 440)"})
+    plugin = Text(
+        required=True,
+        validate=validate.Length(max=MAX_NAME),
+        metadata={"description": "Distribution name of the plugin"},
+    )
+    version = Text(
+        required=True,
+        validate=validate.Length(max=MAX_VERSION),
+        metadata={"description": "The version evaluated (PEP 440)"},
+    )
     severity = Text(
         required=True,
         validate=validate.OneOf(feedback.SEVERITIES, error=_l("Choose one of: {choices}.")),
@@ -113,20 +122,20 @@ class ReplyInSchema(Schema):
 
 
 class ReportedPluginSchema(Schema):
-    name = Text(required=True, validate=validate.Length(max=100))
-    version = Text(required=True, validate=validate.Length(max=64))
+    name = Text(required=True, validate=validate.Length(max=MAX_NAME))
+    version = Text(required=True, validate=validate.Length(max=MAX_VERSION))
 
 
 class ReportInSchema(Schema):
     instance = Text(required=True, metadata={"description": "Stable random id of the installation"})
     region = Text(required=True, metadata={"description": "Name of the region it serves"})
-    core_version = Text(required=True)
+    core_version = Text(required=True, validate=validate.Length(max=MAX_VERSION))
     plugins = fields.List(fields.Nested(ReportedPluginSchema), required=True)
 
 
 class EndorsementInSchema(Schema):
-    plugin = Text(required=True)
-    version = Text(required=True)
+    plugin = Text(required=True, validate=validate.Length(max=MAX_NAME))
+    version = Text(required=True, validate=validate.Length(max=MAX_VERSION))
     note = Text(load_default="")
 
 

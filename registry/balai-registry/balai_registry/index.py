@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -75,5 +75,5 @@ def _entry(submission: Submission) -> IndexFile:
 def _order(version: str) -> tuple[int, Version | str]:
     try:
         return (0, Version(version))
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number beyond Python's digit limit
         return (1, version)

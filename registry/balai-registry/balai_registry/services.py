@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, object_session
 
@@ -25,6 +25,7 @@ from balai.contacts import email_address
 from balai.i18n import N_
 from balai_registry import distribution
 from balai_registry.models import SCOPES, Partner, Submission
+from balai_registry.names import MAX_NAME, MAX_VERSION, version_of
 
 __all__ = [
     "MAX_UPLOAD",
@@ -250,6 +251,12 @@ def accept_upload(
 def _checked_form(upload: Upload) -> distribution.FileName:
     if not upload.name.strip() or not upload.version.strip():
         raise UploadError(N_("The fields name and version are required."))
+    if len(upload.name.strip()) > MAX_NAME:
+        raise UploadError(N_("The field name is longer than %(count)d characters."), count=MAX_NAME)
+    if len(upload.version.strip()) > MAX_VERSION:
+        raise UploadError(
+            N_("The field version is longer than %(count)d characters."), count=MAX_VERSION
+        )
     if upload.filetype not in distribution.FILETYPES:
         raise UploadError(N_("filetype must be bdist_wheel or sdist."))
     if not FILENAME_RE.match(upload.filename):
@@ -277,6 +284,16 @@ def _checked_form(upload: Upload) -> distribution.FileName:
 
 def _checked_metadata(upload: Upload, parsed: distribution.FileName) -> distribution.Metadata:
     metadata = distribution.read_metadata(upload.filename, upload.data)
+    if len(metadata.name) > MAX_NAME:
+        raise UploadError(
+            N_("The Name in the file's metadata is longer than %(count)d characters."),
+            count=MAX_NAME,
+        )
+    if len(metadata.version) > MAX_VERSION:
+        raise UploadError(
+            N_("The Version in the file's metadata is longer than %(count)d characters."),
+            count=MAX_VERSION,
+        )
     project = canonicalize_name(upload.name)
     if not PROJECT_RE.match(project):
         raise UploadError(
@@ -300,17 +317,12 @@ def _checked_metadata(upload: Upload, parsed: distribution.FileName) -> distribu
 
 
 def _v(upload: Upload) -> Version | None:
-    try:
-        return Version(upload.version)
-    except InvalidVersion:
-        return None
+    return version_of(upload.version)
 
 
 def _same_version(one: str, other: str) -> bool:
-    try:
-        return Version(one) == Version(other)
-    except InvalidVersion:
-        return False
+    first, second = version_of(one), version_of(other)
+    return first is not None and first == second
 
 
 def _refuse_duplicates(session: Session, partner: Partner, filename: str, project: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from balai_registry.models import Partner
 from .conftest import basic
 
 API = "/api/v1/registry/evaluations"
+NOW = datetime(2026, 12, 7, 5, 0, tzinfo=UTC)
 ANSWER = ("registry.answer_evaluations",)
 GOOD = {
     "plugin": "balai-pengaduan",
@@ -77,6 +79,9 @@ def test_partner_sends_and_reads_its_evaluation(client, enabled, partner_token):
         ({"severity": "urgent"}, "severity"),
         ({"title": "   "}, "title"),
         ({"title": "x" * 201}, "title"),
+        ({"version": "1" * 5000}, "version"),
+        ({"version": "1." * 40 + "0"}, "version"),
+        ({"plugin": "balai-" + "x" * 200}, "plugin"),
         ({"body": None}, "body"),
         ({"body": "x" * 20_001}, "body"),
         ({"patch": "+" * (1024 * 1024 + 1)}, "patch"),
@@ -518,3 +523,18 @@ def test_the_partner_api_is_limited_per_token_with_a_429_and_retry_after(
     assert "Terlalu banyak permintaan dengan token registri ini." in error["message"]
     assert 0 < int(refused.headers["Retry-After"]) <= 3600
     assert client.get(API, headers=bearer(other)).status_code == 200
+
+
+@pytest.mark.parametrize("version", ["1" * 5000, "1." * 40 + "0"])
+def test_an_endorsement_of_an_endless_version_names_the_field(
+    client, enabled, partner_token, db_session, version
+):
+    api = client.post(
+        "/api/v1/registry/endorsements",
+        json={"plugin": "balai-pengaduan", "version": version},
+        headers=bearer(partner_token()),
+    )
+    assert list(assert_error(api, 422, "unprocessable_entity")["fields"]) == ["version"]
+    with pytest.raises(feedback.FeedbackError) as refused:
+        feedback.endorse(db_session, "balai-pengaduan", version, "", NOW, maintainer=(1, "A"))
+    assert list(refused.value.errors) == ["version"]
