@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, defer
 
 from balai_registry import distribution
 from balai_registry.models import Submission
+from balai_registry.names import version_of
 from balai_registry.services import Page
 
 __all__ = ["Entry", "Release", "entry", "plugin_page", "render_readme", "search"]
@@ -95,10 +96,13 @@ def _entries(session: Session, project: str | None = None) -> list[Entry]:
     )
     if project is not None:
         stmt = stmt.where(Submission.project == project)
-    grouped: dict[str, dict[str, Release]] = defaultdict(dict)
-    for found in session.scalars(stmt):
+    # One release per version as PEP 440 compares them ("0.2" is "0.2.0"), spelt as
+    # its first file has it.
+    grouped: dict[str, dict[Version | str, Release]] = defaultdict(dict)
+    for found in session.scalars(stmt.order_by(Submission.id)):
         releases = grouped[found.project]
-        releases.setdefault(found.version, Release(found.version)).files.append(found)
+        key = version_of(found.version) or found.version
+        releases.setdefault(key, Release(found.version)).files.append(found)
     return [
         Entry(name, sorted(rs.values(), key=lambda r: _sort_key(r.version), reverse=True))
         for name, rs in sorted(grouped.items())

@@ -14,8 +14,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from balai_registry.models import Submission
+from balai_registry.names import version_of
 
-__all__ = ["IndexFile", "file_of", "files_of", "metadata_sha256", "projects"]
+__all__ = ["IndexFile", "file_of", "files_of", "metadata_sha256", "projects", "versions"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,14 @@ def files_of(session: Session, project: str) -> list[IndexFile]:
     """The published files of ``project``, oldest version first."""
     found = session.scalars(_published().where(Submission.project == project))
     return sorted((_entry(s) for s in found), key=lambda f: (_order(f.version), f.filename))
+
+
+def versions(files: list[IndexFile]) -> list[str]:
+    """The versions of ``files``, each release once (``0.2`` and ``0.2.0`` are one)."""
+    seen: dict[Version | str, str] = {}
+    for found in files:
+        seen.setdefault(version_of(found.version) or found.version, found.version)
+    return list(seen.values())
 
 
 def file_of(session: Session, sha256: str, filename: str) -> Submission | None:

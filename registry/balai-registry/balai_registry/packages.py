@@ -189,11 +189,10 @@ def file_url(found: index.IndexFile) -> str:
 
 
 def _project_json(project: str, files: list[index.IndexFile]) -> dict[str, Any]:
-    versions = list(dict.fromkeys(f.version for f in files))
     return {
         "meta": {"api-version": API_VERSION},
         "name": project,
-        "versions": versions,
+        "versions": index.versions(files),
         "files": [_file_json(f) for f in files],
     }
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from packaging.utils import canonicalize_name
-from packaging.version import Version
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, object_session
 
@@ -224,13 +224,15 @@ def accept_upload(
         metadata = _checked_metadata(upload, parsed)
     except distribution.DistributionError as exc:
         raise UploadError(exc.message, **exc.params) from exc
-    _refuse_duplicates(session, partner, upload.filename, metadata.project)
+    version = version_of(metadata.version)
+    assert version is not None  # _checked_metadata compared it with the form's
+    _refuse_duplicates(session, partner, upload.filename, metadata.project, version)
     submission = Submission(
         key=secrets.token_urlsafe(16),
         partner_id=partner.id,
         project=metadata.project,
         name=metadata.name,
-        version=metadata.version,
+        version=_release_version(session, metadata.project, version),
         filename=upload.filename,
         filetype=parsed.filetype,
         sha256=hashlib.sha256(upload.data).hexdigest(),
@@ -311,6 +313,16 @@ def _checked_metadata(upload: Upload, parsed: distribution.FileName) -> distribu
             version=upload.version,
             inside=metadata.version,
         )
+    version = version_of(metadata.version)
+    if version is not None and version.local is not None:
+        raise UploadError(
+            N_(
+                "The version %(version)s is a local version (with +): the registry takes "
+                "public versions only, as PyPI does. Send it without +%(local)s."
+            ),
+            version=metadata.version,
+            local=version.local,
+        )
     distribution.check_files(upload.filename, upload.data)
     distribution.refuse_scripts(metadata)
     return metadata
@@ -325,8 +337,63 @@ def _same_version(one: str, other: str) -> bool:
     return first is not None and first == second
 
 
-def _refuse_duplicates(session: Session, partner: Partner, filename: str, project: str) -> None:
+def _release_version(session: Session, project: str, version: Version) -> str:
+    """How ``version`` of ``project`` is kept: as the files of the same release sent
+    before spell it (``0.2`` and ``0.2.0`` are one release), else its normalised form."""
+    for kept in session.scalars(
+        select(Submission.version).where(Submission.project == project).order_by(Submission.id)
+    ):
+        if version_of(kept) == version:
+            return kept
+    return str(version)
+
+
+def _file_kind(filename: str) -> tuple[object, ...]:
+    """What a file is within its release: the sdist, or a wheel with its build and tags.
+    Two files of one release of the same kind are one file (pip takes either)."""
+    if filename.endswith(".whl"):
+        try:
+            _name, _version, build, tags = parse_wheel_filename(filename)
+        except (InvalidWheelFilename, InvalidVersion):
+            return ("wheel", filename)
+        return ("wheel", build, tags)
+    return ("sdist",)
+
+
+def _same_file(
+    session: Session, filename: str, project: str, version: Version
+) -> Submission | None:
+    """A submission of this very file: the same name, or the same kind of file of the
+    same release under another spelling of its version (``0.2`` and ``0.2.0``)."""
     earlier = session.scalars(select(Submission).where(Submission.filename == filename)).first()
+    if earlier is not None:
+        return earlier
+    kind = _file_kind(filename)
+    for found in session.scalars(
+        select(Submission).where(Submission.project == project).order_by(Submission.id)
+    ):
+        if version_of(found.version) == version and _file_kind(found.filename) == kind:
+            return found
+    return None
+
+
+def _refuse_duplicates(
+    session: Session, partner: Partner, filename: str, project: str, version: Version
+) -> None:
+    earlier = _same_file(session, filename, project, version)
+    if earlier is not None and earlier.filename != filename:
+        raise UploadError(
+            N_(
+                "File already exists: %(filename)s is the same file of version %(version)s "
+                "as %(earlier)s, sent before (submission %(id)s, %(state)s). A file is never "
+                "sent twice: send a new version."
+            ),
+            filename=filename,
+            version=earlier.version,
+            earlier=earlier.filename,
+            id=earlier.id,
+            state=earlier.status,
+        )
     if earlier is not None:
         raise UploadError(
             N_(
@@ -403,13 +470,17 @@ def failed_files(session: Session, submission: Submission) -> list[Submission]:
 
 
 def release_files(session: Session, project: str, version: str) -> list[Submission]:
-    """The published files of one version of a project."""
+    """The published files of one release of a project: every file whose version is
+    ``version`` as PEP 440 compares them (``0.2`` and ``0.2.0`` are one release)."""
+    wanted = version_of(version)
     stmt = select(Submission).where(
-        Submission.project == project,
-        Submission.version == version,
-        Submission.status == "published",
+        Submission.project == canonicalize_name(project), Submission.status == "published"
     )
-    return list(session.scalars(stmt.order_by(Submission.filename)))
+    return [
+        found
+        for found in session.scalars(stmt.order_by(Submission.filename))
+        if (version_of(found.version) == wanted if wanted is not None else found.version == version)
+    ]
 
 
 def yank(session: Session, project: str, version: str, reason: str, now: datetime) -> int:

@@ -9,6 +9,7 @@ import io
 import subprocess
 import sys
 import types
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,6 +227,39 @@ def upload_form(built: Built, **changes: Any) -> dict[str, Any]:
     form.update(changes)
     form["content"] = (io.BytesIO(content), changes.get("filename", built.path.name))
     return {k: v for k, v in form.items() if v is not None and k != "filename"}
+
+
+def small_wheel(
+    name: str, version: str, *, inside: str | None = None, tag: str = "py3-none-any"
+) -> tuple[str, bytes]:
+    """A small wheel of ``name`` ``version`` built in memory: its filename and bytes
+    (``inside``: another Version in its METADATA; ``tag``: its compatibility tag)."""
+    package = name.replace("-", "_")
+    info = f"{package}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.4\nName: {name}\nVersion: {inside or version}\n"
+    files = {
+        f"{package}/__init__.py": "",
+        f"{info}/METADATA": metadata,
+        f"{info}/WHEEL": f"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: {tag}\n",
+        f"{info}/entry_points.txt": f"[balai.plugins]\nx = {package}\n",
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as wheel:
+        for path, text in files.items():
+            wheel.writestr(path, text)
+    return f"{package}-{version}-{tag}.whl", out.getvalue()
+
+
+def wheel_form(filename: str, data: bytes, name: str, version: str) -> dict[str, Any]:
+    """The form twine sends for a wheel made by :func:`small_wheel`."""
+    return {
+        ":action": "file_upload",
+        "name": name,
+        "version": version,
+        "filetype": "bdist_wheel",
+        "sha256_digest": hashlib.sha256(data).hexdigest(),
+        "content": (io.BytesIO(data), filename),
+    }
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from balai import storage
 from balai_registry import packages, services
 
-from .conftest import basic, upload_form
+from .conftest import basic, small_wheel, upload_form, wheel_form
 
 URL = "/registry/legacy/"
 
@@ -409,35 +409,6 @@ def test_uploads_are_limited_per_token_with_a_429_and_retry_after(
     assert post(client, other, upload_form(build_dist("balai-sawah"))).status_code == 200
 
 
-def _wheel(name: str, version: str, *, inside: str | None = None) -> tuple[str, bytes]:
-    """A small wheel of ``name`` ``version`` (``inside``: another Version in METADATA)."""
-    package = name.replace("-", "_")
-    info = f"{package}-{version}.dist-info"
-    metadata = f"Metadata-Version: 2.4\nName: {name}\nVersion: {inside or version}\n"
-    files = {
-        f"{package}/__init__.py": "",
-        f"{info}/METADATA": metadata,
-        f"{info}/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        f"{info}/entry_points.txt": f"[balai.plugins]\nx = {package}\n",
-    }
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as wheel:
-        for path, text in files.items():
-            wheel.writestr(path, text)
-    return f"{package}-{version}-py3-none-any.whl", out.getvalue()
-
-
-def wheel_form(filename: str, data: bytes, name: str, version: str) -> dict:
-    return {
-        ":action": "file_upload",
-        "name": name,
-        "version": version,
-        "filetype": "bdist_wheel",
-        "sha256_digest": hashlib.sha256(data).hexdigest(),
-        "content": (io.BytesIO(data), filename),
-    }
-
-
 @pytest.mark.parametrize(
     ("form_version", "file_version", "inside", "message"),
     [
@@ -450,8 +421,9 @@ def wheel_form(filename: str, data: bytes, name: str, version: str) -> dict:
 def test_an_endless_version_is_a_400_naming_the_field(
     client, enabled, partner_token, stored, form_version, file_version, inside, message
 ):
-    filename, data = _wheel("balai-kebun", file_version, inside=inside)
-    response = post(client, partner_token(), wheel_form(filename, data, "balai-kebun", form_version))
+    filename, data = small_wheel("balai-kebun", file_version, inside=inside)
+    form = wheel_form(filename, data, "balai-kebun", form_version)
+    response = post(client, partner_token(), form)
     assert response.status_code == 400, response.text
     assert message in response.text
     assert stored() == []
@@ -459,11 +431,11 @@ def test_an_endless_version_is_a_400_naming_the_field(
 
 def test_an_endless_name_is_a_400_naming_the_field(client, enabled, partner_token, stored):
     name = "balai-" + "k" * 120
-    filename, data = _wheel(name, "1.0.0")
+    filename, data = small_wheel(name, "1.0.0")
     response = post(client, partner_token(), wheel_form(filename, data, name, "1.0.0"))
     assert response.status_code == 400, response.text
     assert "name lebih dari 100 karakter" in response.text
-    filename, data = _wheel(name, "1.0.0")
+    filename, data = small_wheel(name, "1.0.0")
     form = wheel_form(filename, data, "balai-kebun", "1.0.0")
     response = post(client, partner_token("Kota Serang"), form)
     assert response.status_code == 400, response.text
