@@ -93,12 +93,13 @@ def _wheel(folder: Path) -> tuple[Path, bytes]:
 
 
 def _publish(app: Flask, tenant: TenantInfo, folder: Path) -> None:
-    """Publish the wheel on U as a partner's upload checked and decided would be."""
+    """Publish the wheel on U as the upstream region's own upload (the project's own
+    distributions are reserved to it), checked and decided."""
     path, data = _wheel(folder)
     digest = hashlib.sha256(data).hexdigest()
     with app.app_context(), db.tenant_session(tenant.id) as session:
         sender, _token = registry.issue_partner(
-            session, "Kota Serang", "ti@serang.test", ["upload"], None
+            session, "Kota Tangerang", "ti@tangerang.test", ["upload"], None, upstream=True
         )
         upload = registry.Upload(
             "file_upload", PLUGIN, VERSION, "bdist_wheel", digest, path.name, data

@@ -35,6 +35,9 @@ class Partner(TenantScoped, Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     token_prefix: Mapped[str] = mapped_column(String(20))
     scopes: Mapped[str] = mapped_column(String(100))
+    #: The upstream region's own token: it alone may send the reserved names (the
+    #: distributions the project ships, ``REGISTRY_RESERVED_NAMES``).
+    upstream: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("balai_user.id", ondelete="SET NULL")

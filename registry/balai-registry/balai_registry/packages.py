@@ -12,7 +12,17 @@ import json
 from datetime import UTC
 from typing import Any
 
-from flask import Blueprint, Flask, abort, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext as _
 from packaging.utils import canonicalize_name
@@ -89,6 +99,7 @@ def upload() -> Response:
                 filename=(sent.filename or "") if sent else "",
                 data=data,
             ),
+            reserved=services.reserved_names(current_app.config.get("REGISTRY_RESERVED_NAMES")),
         )
     except services.UploadError as exc:
         params = dict(exc.params)

@@ -8,10 +8,12 @@ matters, the current time; messages are English message ids marked with
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import math
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -97,9 +99,17 @@ def _new_token(partner: Partner) -> str:
 
 
 def issue_partner(
-    session: Session, region: str, email: str, scopes: list[str], by: int | None
+    session: Session,
+    region: str,
+    email: str,
+    scopes: list[str],
+    by: int | None,
+    *,
+    upstream: bool = False,
 ) -> tuple[Partner, str]:
     """Add a partner region and its new token; the token is returned only here.
+    ``upstream``: the upstream region's own token, which alone may send the reserved
+    names (:data:`RESERVED_NAMES`).
 
     A region is a partner once: one already listed (spaces and case aside) is refused;
     give it a new token with :func:`rotate_partner` instead.
@@ -126,6 +136,7 @@ def issue_partner(
         region=region,
         email=address or "",
         scopes=" ".join(chosen),
+        upstream=upstream,
         created_by_id=by,
     )
     token = _new_token(partner)
@@ -170,6 +181,40 @@ MAX_UPLOAD = 50 * 1024 * 1024
 PROJECT_RE = re.compile(r"^balai-[a-z0-9][a-z0-9-]*$")
 FILENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]{0,254}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+#: The names only the upstream region's own tokens may send (``REGISTRY_RESERVED_NAMES``
+#: replaces them): the distributions the project ships, and the core's own family.
+#: Normalised names (PEP 503); ``*`` and ``?`` match as in shell patterns.
+RESERVED_NAMES = (
+    "balai",
+    "balai-core",
+    "balai-core-*",
+    "balai-pengaduan",
+    "balai-pengumuman",
+    "balai-puskesmas",
+    "balai-registry",
+    "balai-theme-default",
+)
+#: The answer to an upload under a name the partner may not use, whatever the reason:
+#: it tells nothing of other partners' work.
+NOT_YOURS = N_(
+    "The name %(project)s is not available to your region: it is reserved for the "
+    "upstream region or another region sends it."
+)
+
+
+def reserved_names(setting: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The reserved names a ``REGISTRY_RESERVED_NAMES`` setting gives: a list of names
+    or patterns, or one string of them separated by commas or spaces; ``None`` gives
+    :data:`RESERVED_NAMES`."""
+    if setting is None:
+        return RESERVED_NAMES
+    items = re.split(r"[,\s]+", setting) if isinstance(setting, str) else list(setting)
+    return tuple(re.sub(r"[-_.]+", "-", str(i).strip()).lower() for i in items if str(i).strip())
+
+
+def is_reserved(project: str, reserved: Sequence[str]) -> bool:
+    """Whether the normalised name ``project`` is among (or matches) ``reserved``."""
+    return any(fnmatch.fnmatchcase(project, pattern) for pattern in reserved)
 
 
 #: A submission's status in words (message ids), as its report page says it.
@@ -210,10 +255,15 @@ def file_key(sha256: str, filename: str) -> str:
 
 
 def accept_upload(
-    session: Session, partner: Partner, upload: Upload
+    session: Session,
+    partner: Partner,
+    upload: Upload,
+    *,
+    reserved: Sequence[str] = RESERVED_NAMES,
 ) -> tuple[Submission, distribution.Metadata]:
     """A new pending submission of ``upload`` sent by ``partner``; the caller stores
-    the file under :func:`file_key` before committing.
+    the file under :func:`file_key` before committing. ``reserved``: the names only
+    the upstream region's own tokens may send (:func:`reserved_names`).
 
     :raises UploadError: with the first problem found.
     """
@@ -226,7 +276,7 @@ def accept_upload(
         raise UploadError(exc.message, **exc.params) from exc
     version = version_of(metadata.version)
     assert version is not None  # _checked_metadata compared it with the form's
-    _refuse_duplicates(session, partner, upload.filename, metadata.project, version)
+    _refuse_duplicates(session, partner, upload.filename, metadata.project, version, reserved)
     submission = Submission(
         key=secrets.token_urlsafe(16),
         partner_id=partner.id,
@@ -314,6 +364,11 @@ def _checked_metadata(upload: Upload, parsed: distribution.FileName) -> distribu
             inside=metadata.version,
         )
     version = version_of(metadata.version)
+    if version is not None and len(str(version)) > MAX_VERSION:  # normalising lengthened it
+        raise UploadError(
+            N_("The Version in the file's metadata is longer than %(count)d characters."),
+            count=MAX_VERSION,
+        )
     if version is not None and version.local is not None:
         raise UploadError(
             N_(
@@ -377,11 +432,50 @@ def _same_file(
     return None
 
 
+def owner_of(session: Session, project: str) -> int | None:
+    """The partner whose release of ``project`` was published first (it owns the name),
+    or ``None`` while nothing of it is published. Pending, failed or rejected
+    submissions lock no name."""
+    stmt = (
+        select(Submission.partner_id)
+        .where(Submission.project == project, Submission.status == "published")
+        .order_by(Submission.decided_at, Submission.id)
+    )
+    return session.scalars(stmt).first()
+
+
+def may_send(
+    session: Session, partner: Partner | None, project: str, reserved: Sequence[str]
+) -> bool:
+    """Whether ``partner`` may send (and have published) files of ``project``: a
+    reserved name only with the upstream region's own token, any other name unless
+    another partner's release of it was published first."""
+    if partner is None:
+        return False
+    if is_reserved(project, reserved):
+        return partner.upstream
+    published = session.scalars(
+        select(Submission.id).where(Submission.project == project, Submission.status == "published")
+    ).first()
+    return published is None or owner_of(session, project) == partner.id
+
+
 def _refuse_duplicates(
-    session: Session, partner: Partner, filename: str, project: str, version: Version
+    session: Session,
+    partner: Partner,
+    filename: str,
+    project: str,
+    version: Version,
+    reserved: Sequence[str],
 ) -> None:
+    if not may_send(session, partner, project, reserved):
+        raise UploadError(NOT_YOURS, status=403, project=project)
     earlier = _same_file(session, filename, project, version)
-    if earlier is not None and earlier.filename != filename:
+    if earlier is None:
+        return
+    if earlier.partner_id != partner.id:  # another region's file: nothing of it is told
+        raise UploadError(NOT_YOURS, status=403, project=project)
+    if earlier.filename != filename:
         raise UploadError(
             N_(
                 "File already exists: %(filename)s is the same file of version %(version)s "
@@ -392,29 +486,17 @@ def _refuse_duplicates(
             version=earlier.version,
             earlier=earlier.filename,
             id=earlier.id,
-            state=earlier.status,
-        )
-    if earlier is not None:
-        raise UploadError(
-            N_(
-                "File already exists: %(filename)s was sent before (submission %(id)s, "
-                "%(state)s). A file name is never used twice: send a new version."
-            ),
-            filename=filename,
-            id=earlier.id,
             state=STATUS_NAMES.get(earlier.status, earlier.status),
         )
-    owner = session.scalars(
-        select(Submission.partner_id)
-        .where(Submission.project == project, Submission.status != "rejected")
-        .order_by(Submission.id)
-    ).first()
-    if owner is not None and owner != partner.id:
-        raise UploadError(
-            N_("The name %(project)s belongs to another partner region."),
-            status=403,
-            project=project,
-        )
+    raise UploadError(
+        N_(
+            "File already exists: %(filename)s was sent before (submission %(id)s, "
+            "%(state)s). A file name is never used twice: send a new version."
+        ),
+        filename=filename,
+        id=earlier.id,
+        state=STATUS_NAMES.get(earlier.status, earlier.status),
+    )
 
 
 def record_check(submission: Submission, report: dict[str, Any], now: datetime) -> None:
@@ -430,13 +512,20 @@ class DecisionError(ValueError):
 
 
 def decide(
-    submission: Submission, publish: bool, comment: str, by: int | None, now: datetime
+    submission: Submission,
+    publish: bool,
+    comment: str,
+    by: int | None,
+    now: datetime,
+    *,
+    reserved: Sequence[str] = RESERVED_NAMES,
 ) -> None:
     """Publish or reject a checked submission, with the maintainer's comment.
 
     :raises DecisionError: it is not waiting for a decision, its checks (or those of
         another file of the same version, see :func:`failed_files`) did not pass (it may
-        only be rejected), or a rejection has no comment.
+        only be rejected), its name is reserved or another partner's release of it was
+        published first (it may only be rejected), or a rejection has no comment.
     """
     if submission.status != "checked":
         raise DecisionError(N_("Only a checked submission that awaits a decision can be decided."))
@@ -448,6 +537,18 @@ def decide(
             N_(
                 "Another file of this version did not pass its checks: the version cannot "
                 "be published. Reject it; the partner sends a new version."
+            )
+        )
+    if (
+        publish
+        and session is not None
+        and not may_send(session, submission.partner, submission.project, reserved)
+    ):
+        raise DecisionError(
+            N_(
+                "The name of this submission is reserved for the upstream region or belongs "
+                "to the region whose release of it was published first: it can only be "
+                "rejected."
             )
         )
     if not publish and not comment.strip():

@@ -9,6 +9,7 @@ from babel import Locale, UnknownLocaleError
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     make_response,
@@ -158,6 +159,7 @@ def create_partner() -> Response | tuple[str, int]:
             request.form.get("email", ""),
             scopes,
             current_user.id,
+            upstream=bool(request.form.get("upstream")),
         )
     except services.PartnerError as exc:
         errors = {k: [_(m) for m in v] for k, v in exc.errors.items()}
@@ -291,7 +293,14 @@ def decide(submission_id: int) -> Response | tuple[str, int]:
     found = _submission_or_404(submission_id)
     publish = request.form.get("decision") == "publish"
     try:
-        services.decide(found, publish, request.form.get("comment", ""), current_user.id, utcnow())
+        services.decide(
+            found,
+            publish,
+            request.form.get("comment", ""),
+            current_user.id,
+            utcnow(),
+            reserved=services.reserved_names(current_app.config.get("REGISTRY_RESERVED_NAMES")),
+        )
     except services.DecisionError as exc:
         return _submission_page(found, True, {"comment": [_(str(exc))]}), 422
     notices.decided(db.session, found)

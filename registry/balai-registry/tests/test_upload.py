@@ -6,6 +6,7 @@ import hashlib
 import io
 import random
 import zipfile
+from datetime import UTC, datetime
 
 import pytest
 
@@ -15,6 +16,7 @@ from balai_registry import packages, services
 from .conftest import basic, small_wheel, upload_form, wheel_form
 
 URL = "/registry/legacy/"
+NOW = datetime(2026, 12, 7, 5, 0, tzinfo=UTC)
 
 
 def post(client, token, form):
@@ -77,8 +79,14 @@ def test_the_same_file_twice_is_refused_with_what_twine_shows(
     assert len(stored()) == 1
 
 
-def test_another_partner_may_not_take_a_name(client, enabled, partner_token, build_dist, stored):
+def test_another_partner_may_not_take_a_published_name(
+    client, enabled, partner_token, build_dist, stored, db_session
+):
     assert post(client, partner_token(), upload_form(build_dist())).status_code == 200
+    [sent] = stored()
+    services.record_check(sent, {"passed": True, "checks": [], "inspection": {}}, NOW)
+    services.decide(sent, True, "", None, NOW)
+    db_session.commit()
     other = partner_token("Kota Serang")
     refused = post(client, other, upload_form(build_dist(version="1.0.1")))
     assert refused.status_code == 403
