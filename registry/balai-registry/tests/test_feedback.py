@@ -534,7 +534,7 @@ def test_an_endorsement_of_an_endless_version_names_the_field(
         json={"plugin": "balai-pengaduan", "version": version},
         headers=bearer(partner_token()),
     )
-    assert list(assert_error(api, 422, "unprocessable_entity")["fields"]) == ["version"]
+    assert "version" in assert_error(api, 422, "unprocessable_entity")["fields"]
     with pytest.raises(feedback.FeedbackError) as refused:
-        feedback.endorse(db_session, "balai-pengaduan", version, "", NOW, maintainer=(1, "A"))
-    assert list(refused.value.errors) == ["version"]
+        feedback.endorse(db_session, "balai-pengaduan", version, "", NOW, upstream=(1, "A"))
+    assert "version" in refused.value.errors

@@ -132,8 +132,9 @@ def test_an_error_tells_nothing_of_another_partners_work(client, enabled, partne
 
 def test_maintainer_issues_the_upstream_regions_own_token(client, enabled, login, db_session):
     login(client, role="opd", permissions=REVIEW)
+    partner = {"region": "Kabupaten Lebak", "email": "ti@lebak.example", "scopes": ["upload"]}
     form = {"region": "Kota Tangerang", "email": "ti@tangerangkota.example", "scopes": ["upload"]}
-    assert client.post("/registry/kelola/mitra", data=form).status_code == 200
-    assert client.post("/registry/kelola/mitra", data={**form, "upstream": "1"}).status_code == 200
+    assert client.post("/registry/kelola/mitra", data=partner).status_code == 303
+    assert client.post("/registry/kelola/mitra", data={**form, "upstream": "1"}).status_code == 303
     assert [p.upstream for p in db_session.query(Partner).order_by(Partner.id)] == [False, True]
     assert "token milik wilayah hulu sendiri" in client.get("/registry/kelola/mitra").text
