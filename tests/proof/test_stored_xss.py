@@ -114,9 +114,10 @@ def poison_api(client, sweep: Sweep) -> int:
     tried = 0
     for path, operations in document["paths"].items():
         body = operations.get("post", {}).get("requestBody")
-        if body is None:
+        json_body = (body or {}).get("content", {}).get("application/json")
+        if json_body is None:  # none, or a multipart upload of a file: not a JSON write
             continue
-        schema = body["content"]["application/json"]["schema"]
+        schema = json_body["schema"]
         url = re.sub(r"\{[^}]+\}", "1", path)
         response = client.post(url, json=_api_body(schema, schemas, sweep))
         tried += 1

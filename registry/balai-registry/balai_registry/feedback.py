@@ -3,8 +3,10 @@
 A partner region reports what it found while running a plugin (with a severity and,
 if it has one, a patch); the upstream region's maintainers answer in the thread and
 move its status. Every action on a thread is kept as an :class:`EvaluationEvent`
-(the audit trail). Endorsements (*dukungan*) say that a region stands behind a
-plugin version. No Flask here: every function takes the session and the time.
+(the audit trail). An evaluation may come with a *derived plugin*: a distribution file
+that becomes an ordinary submission (:func:`attach_derived`). Endorsements
+(*dukungan*) say that a region stands behind a plugin version. No Flask here: every
+function takes the session and the time.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from balai.db import Base, TenantScoped, utcnow
 from balai.i18n import N_
+from balai_registry import distribution, services
 from balai_registry.models import Partner, Submission
 from balai_registry.names import plugin_name, plugin_version
 from balai_registry.usage import regions_running
@@ -34,6 +37,8 @@ __all__ = [
     "EvaluationReply",
     "FeedbackError",
     "OpenSummary",
+    "attach_derived",
+    "derived_upload",
     "endorse",
     "endorsements_of",
     "evaluation_counts",
@@ -89,6 +94,10 @@ class Evaluation(TenantScoped, Base):
         order_by="(EvaluationReply.created_at, EvaluationReply.id)",
         cascade="all, delete-orphan",
         lazy="selectin",
+    )
+    #: The derived plugin sent with it (a submission), if any.
+    derived: Mapped[Submission | None] = relationship(
+        Submission, uselist=False, viewonly=True, lazy="selectin"
     )
 
 
@@ -210,6 +219,71 @@ def submit_evaluation(
     session.flush()
     _event(session, evaluation, "opened", partner.region, None, now, new="open")
     return evaluation
+
+
+# -- a derived plugin sent with an evaluation ----------------------------------------
+
+
+def derived_upload(filename: str, data: bytes, sha256_digest: str) -> services.Upload:
+    """The upload of a derived plugin's file: its name and version are read from the
+    file name, then checked against the file's own metadata as every upload's are.
+
+    :raises services.UploadError: the file name is not that of a wheel or an sdist.
+    """
+    try:
+        parsed = distribution.parse_filename(filename)
+    except distribution.DistributionError as exc:
+        raise services.UploadError(exc.message, **exc.params) from exc
+    return services.Upload(
+        action="file_upload",
+        name=parsed.project,
+        version=str(parsed.version),
+        filetype=parsed.filetype,
+        sha256_digest=sha256_digest,
+        filename=filename,
+        data=data,
+    )
+
+
+def attach_derived(
+    session: Session, partner: Partner, plugin: str, upload: services.Upload
+) -> Submission:
+    """A new pending submission of ``upload``, a derived plugin of ``plugin`` (the
+    evaluated plugin's name): the caller links it to the evaluation, stores the file
+    and queues its check, as for any upload.
+
+    Every rule of an upload applies unchanged (:func:`services.accept_upload`: only
+    ``balai-`` names, the metadata must agree, a file name is never used twice, a name
+    belongs to the partner that first sent it). A file under another name than
+    ``plugin`` must moreover be a *new* name: one no submission holds yet, or one the
+    same partner holds only through derived plugins of ``plugin`` sent before. Another
+    plugin's file is never taken here, not even the partner's own.
+
+    :raises services.UploadError: with the first problem found (nothing is kept:
+        the caller rolls back).
+    """
+    submission, _metadata = services.accept_upload(session, partner, upload)
+    if submission.project == plugin_name(plugin):
+        return submission
+    earlier = session.scalars(
+        select(Submission).where(
+            Submission.project == submission.project,
+            Submission.id != submission.id,
+            Submission.status != "rejected",
+        )
+    )
+    for found in earlier:
+        origin = session.get(Evaluation, found.evaluation_id) if found.evaluation_id else None
+        if origin is None or origin.plugin != plugin_name(plugin):
+            raise services.UploadError(
+                N_(
+                    "The name %(project)s is already taken: a derived plugin is either "
+                    "%(plugin)s itself or has a new name of its own."
+                ),
+                project=submission.project,
+                plugin=plugin_name(plugin) or plugin,
+            )
+    return submission
 
 
 def partner_evaluations(partner: Partner) -> Select[tuple[Evaluation]]:

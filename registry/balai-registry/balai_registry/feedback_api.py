@@ -4,6 +4,10 @@ Mounted at ``/api/v1/registry/``. Every endpoint takes a partner's registry toke
 (``Authorization: Bearer balai-reg-…``) rather than a user's: it is marked
 :func:`~balai.permissions.own_credentials`, and :func:`partner` checks the token and
 its scope before the body is read, so a stranger learns nothing from a 422.
+
+``POST /evaluations/derived`` sends an evaluation together with a *derived plugin*
+(a wheel or an sdist, multipart): it needs a token with both ``feedback`` and
+``upload``, since the file becomes an ordinary submission under every upload rule.
 """
 
 from __future__ import annotations
@@ -12,18 +16,21 @@ from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any, NoReturn, TypeVar
 
-from flask import g, url_for
+from flask import g, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_smorest import abort
+from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
+from balai import storage
 from balai.api import ApiBlueprint, PageArgs, page_of, paginate
 from balai.db import db, utcnow
 from balai.fields import INT_MAX, AwareDateTime, Id, Text
+from balai.i18n import N_
 from balai.permissions import own_credentials
-from balai_registry import feedback, partners, usage
-from balai_registry.models import Partner
+from balai_registry import feedback, packages, partners, services, usage
+from balai_registry.models import Partner, Submission
 from balai_registry.names import MAX_NAME, MAX_VERSION
 
 __all__ = ["blp"]
@@ -91,10 +98,52 @@ class EvaluationInSchema(Schema):
     )
 
 
+class DerivedInSchema(EvaluationInSchema):
+    """The multipart form of an evaluation with a derived plugin: the evaluation's
+    fields, the file (``derived``) and its digest."""
+
+    sha256_digest = Text(
+        required=True,
+        metadata={"description": "SHA-256 of the derived plugin's file, 64 hexadecimal digits"},
+    )
+    # Read from request.files by the view (a missing file is a 422 naming ``derived``);
+    # declared here so that the form is documented as one multipart body.
+    derived = Upload(
+        metadata={
+            "description": "The derived plugin (required): a wheel or a .tar.gz sdist of a "
+            "balai- distribution, at most 50 MB; its name and version are read from the "
+            "file name and checked against its metadata"
+        },
+    )
+
+
+class DerivedSchema(Schema):
+    """A derived plugin sent with an evaluation: the submission it became."""
+
+    filename = Text(required=True)
+    project = Text(required=True, metadata={"description": "Its distribution name"})
+    version = Text(required=True)
+    status = Text(required=True, metadata={"enum": ["pending", "checked", "published", "rejected"]})
+    passed = fields.Boolean(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Whether every check passed; null while they have not run"},
+    )
+    url = fields.Function(
+        lambda found: url_for("registry.submission", key=found.key, _external=True),
+        required=True,
+        metadata={"description": "Its report page (the checks, the decision)"},
+    )
+
+
 class CreatedSchema(Schema):
     id = Id(required=True)
     status = Text(required=True)
     url = Text(required=True, metadata={"description": "Where the partner reads the thread"})
+
+
+class CreatedWithDerivedSchema(CreatedSchema):
+    derived = fields.Nested(DerivedSchema, required=True)
 
 
 class ReplySchema(Schema):
@@ -115,6 +164,11 @@ class EvaluationSchema(Schema):
     created_at = AwareDateTime(required=True)
     updated_at = AwareDateTime(required=True)
     replies = fields.List(fields.Nested(ReplySchema), required=True)
+    derived = fields.Nested(
+        DerivedSchema,
+        allow_none=True,
+        metadata={"description": "The derived plugin sent with it, if any"},
+    )
 
 
 class ReplyInSchema(Schema):
@@ -168,6 +222,74 @@ def create_evaluation(data: dict[str, Any]) -> Mapping[str, Any]:
     db.session.commit()
     url = url_for(".get_evaluation", evaluation_id=created.id, _external=True)
     return {"id": created.id, "status": created.status, "url": url}
+
+
+def uploading(view: F) -> F:
+    """Let a partner whose token also allows ``upload`` send a file as large as the
+    upload API takes; checked before the body is read."""
+
+    @wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if not _partner().allows("upload"):
+            abort(
+                403,
+                message=gettext(
+                    "The registry token does not allow upload: a derived plugin is sent "
+                    "only with a token that allows both feedback and upload."
+                ),
+            )
+        request.max_content_length = services.MAX_UPLOAD + packages.FORM_MARGIN
+        return view(*args, **kwargs)
+
+    return checked  # type: ignore[return-value]
+
+
+@blp.route("/evaluations/derived", methods=["POST"])
+@own_credentials
+@partner("feedback")
+@uploading
+@blp.arguments(DerivedInSchema, location="form", content_type="multipart/form-data")
+@blp.response(201, CreatedWithDerivedSchema)
+def create_evaluation_with_derived(data: dict[str, Any]) -> Mapping[str, Any]:
+    """Send an evaluation with a derived plugin (scopes ``feedback`` and ``upload``).
+
+    The file becomes an ordinary submission: checked by the same job, shown on the
+    same report page, published or rejected by a maintainer; every rule of the upload
+    API holds, and a file under another name than the evaluated plugin's must be a new
+    name. If the evaluation or the file is refused, nothing is kept (422 naming the
+    fields; ``derived`` for the file).
+    """
+    sent = request.files.get("derived")
+    content = sent.read(services.MAX_UPLOAD + 1) if sent else b""
+    filename = (sent.filename or "") if sent else ""
+    digest = data.pop("sha256_digest")
+    data.pop("derived", None)
+    errors: dict[str, list[str]] = {}
+    evaluation: feedback.Evaluation | None = None
+    submission: Submission | None = None
+    try:
+        evaluation = feedback.submit_evaluation(
+            db.session, _partner(), feedback.Draft(**data), utcnow()
+        )
+    except feedback.FeedbackError as exc:
+        errors.update({k: [gettext(m) for m in v] for k, v in exc.errors.items()})
+    try:
+        if sent is None:
+            raise services.UploadError(N_("Attach the derived plugin's file."))
+        upload = feedback.derived_upload(filename, content, digest)
+        submission = feedback.attach_derived(db.session, _partner(), data["plugin"], upload)
+    except services.UploadError as exc:
+        errors["derived"] = [gettext(exc.message, **exc.params)]
+    if errors or evaluation is None or submission is None:
+        db.session.rollback()
+        abort(422, messages={"json": errors})
+    submission.evaluation_id = evaluation.id
+    try:
+        packages.keep(submission, content)
+    except storage.NoRoom:
+        abort(507, message=gettext("The registry's storage is full: nothing was saved. Try later."))
+    url = url_for(".get_evaluation", evaluation_id=evaluation.id, _external=True)
+    return {"id": evaluation.id, "status": evaluation.status, "url": url, "derived": submission}
 
 
 @blp.route("/evaluations", methods=["GET"])

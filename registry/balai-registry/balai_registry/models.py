@@ -65,7 +65,9 @@ class Submission(TenantScoped, Base):
     catalogue; a published version may later be yanked (PEP 592) with a reason.
     Everything shown about it is read from the file's own metadata (``metadata_text``,
     also served as the PEP 658 metadata file). ``key`` opens its report page to
-    whoever holds the link the submitter was sent.
+    whoever holds the link the submitter was sent. ``evaluation_id`` names the
+    evaluation it was sent with, when a partner sent it as a *derived plugin* of the
+    plugin it evaluated (:func:`balai_registry.feedback.attach_derived`).
     """
 
     __tablename__ = "registry_submission"
@@ -103,6 +105,9 @@ class Submission(TenantScoped, Base):
     yanked_at: Mapped[datetime | None] = mapped_column()
     yanked_reason: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    evaluation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registry_evaluation.id", ondelete="SET NULL"), index=True
+    )
 
     partner: Mapped[Partner | None] = relationship(lazy="joined")
 

@@ -36,7 +36,7 @@ from balai.permissions import public
 from balai_registry import index, partners, services
 from balai_registry.models import Submission
 
-__all__ = ["CHECK_JOB", "bp", "registry_files"]
+__all__ = ["CHECK_JOB", "bp", "keep", "registry_files"]
 
 CHECK_JOB = "registry.check-submission"
 #: Room for the upload form's other fields besides the file.
@@ -109,14 +109,18 @@ def upload() -> Response:
     return _store(submission, data)
 
 
-def _store(submission: Submission, data: bytes) -> Response:
-    """Keep the file, then the row naming it; the check runs once both are in."""
+def keep(submission: Submission, data: bytes) -> None:
+    """Keep the file, then commit the row naming it, then queue its check: what every
+    new submission goes through (an upload, or a derived plugin sent with an evaluation).
+
+    :raises storage.NoRoom: the storage is full (the session is rolled back, nothing kept).
+    """
     files, key = registry_files(), services.file_key(submission.sha256, submission.filename)
     try:
         files.put(key, data, content_type="application/octet-stream")
     except storage.NoRoom:
         db.session.rollback()
-        return plain(507, _("The registry's storage is full: nothing was saved. Try later."))
+        raise
     try:
         db.session.commit()
     except Exception:
@@ -124,6 +128,14 @@ def _store(submission: Submission, data: bytes) -> Response:
         files.delete(key)
         raise
     enqueue(CHECK_JOB, tenant=g.tenant, key=f"check-{submission.id}-0", submission_id=submission.id)
+
+
+def _store(submission: Submission, data: bytes) -> Response:
+    """Keep the file and the row; the check runs once both are in."""
+    try:
+        keep(submission, data)
+    except storage.NoRoom:
+        return plain(507, _("The registry's storage is full: nothing was saved. Try later."))
     link = url_for("registry.submission", key=submission.key, _external=True)
     return plain(200, _("OK: the file is waiting for its checks. Report: %(url)s", url=link))
 
