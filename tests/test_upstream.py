@@ -322,3 +322,108 @@ def test_only_a_web_address_from_the_upstream_becomes_a_link(db_session, url):
     item["url"] = "https://hulu.example/registry/kelola/evaluasi/7"
     kept = services.store_evaluation(db_session, "http://hulu.example", item, utcnow())
     assert kept.url == item["url"]
+
+
+# -- a derived plugin sent with an evaluation ------------------------------------------
+
+DERIVED = "balai_pengumuman_bali-0.1.0-py3-none-any.whl"
+
+
+def _wheel(name: str = "balai_pengumuman_bali") -> bytes:
+    """A tiny wheel: the region checks only the file's name, kind and size."""
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w") as wheel:
+        info = f"{name}-0.1.0.dist-info"
+        wheel.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\n")
+        wheel.writestr(f"{info}/RECORD", "")
+    return out.getvalue()
+
+
+def test_a_derived_plugin_goes_with_the_evaluation_and_its_status_comes_back(
+    app, client, admin, tenant, state, upstream_url
+):
+    _link(client, upstream_url)
+    response = _send(client, derived=(BytesIO(_wheel()), DERIVED))
+    assert response.status_code == 302, response.text
+    [sent] = state.evaluations
+    assert sent["title"] == "No Balinese" and sent["plugin"] == "balai-pengumuman"
+    assert state.files == {DERIVED: _wheel()}
+    assert sent["derived"]["status"] == "pending"
+    thread = client.get(response.headers["Location"]).text
+    assert f"Derived plugin: {DERIVED} &mdash; waiting for its checks" in thread
+    assert f'href="{sent["derived"]["url"]}"' in thread
+
+    state.check_derived(1, "checked", passed=True)  # the thread asks the upstream again
+    thread = client.get(response.headers["Location"]).text
+    assert "checks passed, awaiting a decision" in thread
+
+    state.check_derived(1, "published")
+    result = app.test_cli_runner().invoke(
+        cli, ["jobs", "run", "core.sync-evaluations", "--tenant", tenant.slug]
+    )
+    assert result.exit_code == 0, result.output
+    with db.tenant_session(tenant.id) as session:
+        row = session.scalar(select(UpstreamEvaluation))
+        assert (row.derived["filename"], row.derived["status"]) == (DERIVED, "published")
+
+
+def test_an_evaluation_without_a_derived_plugin_keeps_none(client, admin, tenant, upstream_url):
+    _link(client, upstream_url)
+    location = _send(client).headers["Location"]
+    assert "Derived plugin:" not in client.get(location).text
+    with db.tenant_session(tenant.id) as session:
+        assert session.scalar(select(UpstreamEvaluation.derived)) is None
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "message"),
+    [
+        ("pengumuman.zip", _wheel(), "Choose a wheel (.whl) or an sdist (.tar.gz) file."),
+        ("balai_bali-x.y-py3-none-any.whl", _wheel(), "not that of a Python distribution"),
+        ("pengumuman_bali-0.1.0-py3-none-any.whl", _wheel(), "must start with balai-"),
+        (DERIVED, b"", "The file is empty."),
+        (DERIVED, b"#!/bin/sh\nrm -rf /\n", "cannot be read as one"),
+        ("balai_bali-0.1.0.tar.gz", _wheel(), "cannot be read as one"),  # a zip, not gzip
+        (DERIVED, _wheel() + b"x" * 1000, "The file may be at most"),
+    ],
+)
+def test_a_wrong_derived_file_names_its_field_and_sends_nothing(
+    client, admin, state, upstream_url, monkeypatch, filename, content, message
+):
+    monkeypatch.setattr(services, "DERIVED_MAX_BYTES", 1000)
+    _link(client, upstream_url)
+    response = _send(client, derived=(BytesIO(content), filename))
+    assert response.status_code == 400
+    assert 'id="derived-error"' in response.text and message in response.text
+    assert "Nothing was sent" in response.text
+    assert state.evaluations == [] and state.files == {}
+    assert ("POST", "/api/v1/registry/evaluations/derived") not in state.requests
+
+
+def test_a_token_without_upload_sends_no_derived_plugin(client, admin, state, upstream_url):
+    _link(client, upstream_url, token=OTHER)  # feedback only
+    response = _send(client, derived=(BytesIO(_wheel()), DERIVED))
+    assert response.status_code == 400
+    assert 'id="derived-error"' in response.text
+    assert "allows both feedback and upload" in response.text
+    assert state.evaluations == [] and state.files == {}
+    # Without the file the same token sends the evaluation.
+    assert _send(client).status_code == 302
+
+
+def test_the_upstreams_refusal_of_the_file_is_shown_on_its_field(
+    client, admin, state, upstream_url
+):
+    state.taken.add("balai-pengumuman-bali")
+    _link(client, upstream_url)
+    response = _send(client, derived=(BytesIO(_wheel()), DERIVED))
+    assert response.status_code == 400
+    assert 'id="derived-error"' in response.text
+    assert "balai-pengumuman-bali belongs to another partner region" in response.text
+    assert state.evaluations == []
+
+
+@pytest.mark.balai_config(BABEL_DEFAULT_LOCALE="id")
+def test_the_derived_field_speaks_indonesian(client, admin):
+    page = client.get("/admin/evaluasi/baru").text
+    assert "Plugin turunan (opsional)" in page

@@ -6,6 +6,10 @@ running the registry plugin. It answers the JSON API under ``/api/v1/registry`` 
 simple index under ``/registry/simple/`` (PEP 503, or PEP 691's JSON when asked) for the
 wheels it is given.
 
+An evaluation may come with a derived plugin (``POST .../evaluations/derived``,
+multipart): the stand-in keeps the file's bytes and reports it as a pending
+submission until a test moves it (:meth:`Upstream.check_derived`).
+
 As the registry does, it names plugins in its catalogue, evaluations and usage reports
 by their distribution name, normalised (``balai-pengumuman``), and refuses a name that
 is not one.
@@ -46,6 +50,10 @@ class Upstream:
     evaluations: list[dict[str, Any]] = field(default_factory=list)
     reports: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    #: The derived plugins' files by file name, as they were received.
+    files: dict[str, bytes] = field(default_factory=dict)
+    #: Names another partner holds: a derived plugin under one is refused (422).
+    taken: set[str] = field(default_factory=set)
     down: bool = False
 
     def add_plugin(self, name: str, *releases: Release, summary: str = "", kind: str = "plugin"):
@@ -60,6 +68,12 @@ class Upstream:
             {"author": "Maintainer", "from_upstream": True, "body": body, "created_at": TIMESTAMP}
         )
         found["status"] = status
+
+    def check_derived(self, evaluation_id: int, status: str, passed: bool | None = None) -> None:
+        """Move the derived plugin of an evaluation, as the registry's check and its
+        maintainer would (``checked`` with ``passed``, ``published``, ``rejected``)."""
+        derived = self.evaluations[evaluation_id - 1]["derived"]
+        derived["status"], derived["passed"] = status, passed
 
 
 def _error(status: int, message: str, fields: dict[str, Any] | None = None) -> Any:
@@ -153,9 +167,11 @@ def make_upstream(state: Upstream) -> Flask:
         }
 
     @app.post("/api/v1/registry/evaluations")
-    def send_evaluation() -> Any:
+    def send_json_evaluation() -> Any:
+        return send_evaluation(request.get_json())
+
+    def send_evaluation(data: dict[str, Any]) -> Any:
         token = partner("feedback")
-        data = request.get_json()
         if not _distribution(data.get("plugin")):
             return _error(422, "invalid", {"plugin": ["Not a distribution name."]})
         data["plugin"] = _distribution(data["plugin"])
@@ -173,10 +189,47 @@ def make_upstream(state: Upstream) -> Flask:
                 "created_at": TIMESTAMP,
                 "updated_at": TIMESTAMP,
                 "replies": [],
+                "derived": None,
             }
         )
         url = f"{request.host_url}registry/{data['plugin']}/evaluasi/{evaluation_id}"
         return {"id": evaluation_id, "status": "open", "url": url}, 201
+
+    @app.post("/api/v1/registry/evaluations/derived")
+    def send_with_derived() -> Any:
+        token = partner("feedback")
+        if "upload" not in state.tokens[token]:
+            return _error(403, "the token does not allow upload")
+        data = request.form.to_dict()
+        sent = request.files.get("derived")
+        if sent is None or not sent.filename:
+            return _error(422, "invalid", {"derived": ["Attach the file."]})
+        content = sent.read()
+        if hashlib.sha256(content).hexdigest() != data.pop("sha256_digest", ""):
+            return _error(422, "invalid", {"derived": ["The SHA-256 differs."]})
+        parts = sent.filename.split("-")
+        project = _distribution(parts[0]) or ""
+        if not project.startswith("balai-"):
+            return _error(422, "invalid", {"derived": ["Only balai- names."]})
+        if project in state.taken:
+            message = f"The name {project} belongs to another partner region."
+            return _error(422, "invalid", {"derived": [message]})
+        created = send_evaluation(data)
+        if not isinstance(created, tuple):  # refused: nothing is kept
+            return created
+        answer, _status = created
+        state.files[sent.filename] = content
+        key = hashlib.sha256(sent.filename.encode()).hexdigest()[:16]
+        derived = {
+            "filename": sent.filename,
+            "project": project,
+            "version": parts[1] if len(parts) > 1 else "",
+            "status": "pending",
+            "passed": None,
+            "url": f"{request.host_url}registry/kiriman/{key}",
+        }
+        state.evaluations[-1]["derived"] = derived
+        return {**answer, "derived": derived}, 201
 
     def shown(evaluation: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in evaluation.items() if k not in {"token", "patch"}}

@@ -302,6 +302,24 @@ class RegistryClient:
         """Add the region's reply to one of its evaluations."""
         return self._json("POST", f"/evaluations/{int(evaluation_id)}/replies", json={"body": body})
 
+    def send_evaluation_with_derived(
+        self, evaluation: Mapping[str, Any], filename: str, content: bytes
+    ) -> dict[str, Any]:
+        """Send an evaluation with a derived plugin (a wheel or an sdist, ``content``
+        named ``filename``) in one multipart request; the answer is ``{id, status, url,
+        derived}``. The upstream keeps both or neither; the token needs the scopes
+        ``feedback`` and ``upload``. Writing the file may take longer than the usual
+        timeout allows, so this call has its own (two minutes)."""
+        form = {k: str(v) for k, v in evaluation.items() if v is not None}
+        form["sha256_digest"] = hashlib.sha256(content).hexdigest()
+        return self._json(
+            "POST",
+            "/evaluations/derived",
+            data=form,
+            files={"derived": (filename, content, "application/octet-stream")},
+            timeout=httpx.Timeout(120.0, connect=5.0),
+        )
+
     # -- usage reports -----------------------------------------------------------
 
     def report(self, report: Mapping[str, Any]) -> None:

@@ -17,6 +17,7 @@ from balai.upstream.models import SEVERITIES
 from balai.upstream.services import allow_private
 
 __all__ = [
+    "DERIVED_LABELS",
     "SEVERITY_LABELS",
     "STATUS_LABELS",
     "TOKEN_PREFIX",
@@ -38,6 +39,15 @@ STATUS_LABELS = {
     "planned": _l("planned"),
     "done": _l("done"),
     "declined": _l("declined"),
+}
+#: Where the submission a derived plugin became stands upstream (``checked`` says
+#: whether its checks passed).
+DERIVED_LABELS = {
+    "pending": _l("waiting for its checks"),
+    "passed": _l("checks passed, awaiting a decision"),
+    "failed": _l("checks did not pass"),
+    "published": _l("published"),
+    "rejected": _l("rejected"),
 }
 BODY_MAX = 20_000
 

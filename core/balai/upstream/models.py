@@ -57,6 +57,9 @@ class UpstreamEvaluation(TenantScoped, Base):
     url: Mapped[str | None] = mapped_column(String(500), default=None)
     #: The patch (a unified diff) sent with it, if any.
     patch: Mapped[str | None] = mapped_column(Text, default=None)
+    #: The derived plugin sent with it, as the upstream last told:
+    #: ``{filename, project, version, status, passed, url}``; ``None`` when none was sent.
+    derived: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     synced_at: Mapped[datetime] = mapped_column(default=utcnow)

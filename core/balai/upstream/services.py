@@ -15,6 +15,14 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,11 +32,13 @@ from balai.upstream.client import RegistryClient, UpstreamError
 from balai.upstream.models import SEVERITIES, STATUSES, UpstreamEvaluation, UpstreamLink
 
 __all__ = [
+    "DERIVED_MAX_BYTES",
     "PATCH_MAX_BYTES",
     "SYNC_FRESH",
     "TOKEN_KEY",
     "NotConfigured",
     "allow_private",
+    "check_derived",
     "client_for",
     "evaluation_payload",
     "link_of",
@@ -48,6 +58,11 @@ log = logging.getLogger(__name__)
 TOKEN_KEY = "upstream"  # noqa: S105 - a key derivation purpose
 #: A patch sent with an evaluation is text of at most this many bytes (the registry's limit).
 PATCH_MAX_BYTES = 1024 * 1024
+#: A derived plugin sent with an evaluation is at most this many bytes (the registry's
+#: upload limit); the deployment's ``MAX_CONTENT_LENGTH`` caps any request before that.
+DERIVED_MAX_BYTES = 50 * 1024 * 1024
+#: The first bytes of a wheel (a zip archive) and of an sdist (a gzip stream).
+_MAGIC = {".whl": b"PK\x03\x04", ".tar.gz": b"\x1f\x8b"}
 #: Viewing the list fetches the evaluations again only when the copy is older than this.
 SYNC_FRESH = timedelta(seconds=60)
 
@@ -152,6 +167,58 @@ def evaluation_payload(data: Mapping[str, Any], distribution: str, version: str)
     return payload
 
 
+def check_derived(filename: str, content: bytes) -> list[Any]:
+    """Why a derived plugin's file may not be sent, lightly checked before anything is
+    (empty: it may). Only its name, kind and size: the upstream reads the file itself
+    and applies every rule of its uploads.
+
+    ``filename`` must be that of a wheel (``.whl``) or an sdist (``.tar.gz``) of a
+    ``balai-`` distribution (the registry takes no other), ``content`` start as such a
+    file does, and hold at most :data:`DERIVED_MAX_BYTES`.
+    """
+    suffix = next((s for s in _MAGIC if filename.endswith(s)), None)
+    if suffix is None or "/" in filename or "\\" in filename:
+        return [_l("Choose a wheel (.whl) or an sdist (.tar.gz) file.")]
+    try:
+        if suffix == ".whl":
+            name = parse_wheel_filename(filename)[0]
+        else:
+            name = parse_sdist_filename(filename)[0]
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return [
+            _l(
+                "The file name is not that of a Python distribution, such as "
+                "balai_pengumuman_bali-1.0.0-py3-none-any.whl."
+            )
+        ]
+    if not canonicalize_name(name).startswith("balai-"):
+        return [_l("The registry takes only Balai plugins: the name must start with balai-.")]
+    if not content:
+        return [_l("The file is empty.")]
+    if len(content) > DERIVED_MAX_BYTES:
+        return [_l("The file may be at most %(mb)d MB.", mb=DERIVED_MAX_BYTES // 2**20)]
+    if not content.startswith(_MAGIC[suffix]):
+        return [_l("The file is not a wheel or an sdist: it cannot be read as one.")]
+    return []
+
+
+def _derived(value: Any) -> dict[str, Any] | None:
+    """What is kept of the upstream's ``derived`` (the submission a derived plugin became)."""
+    if not isinstance(value, dict):
+        return None
+    url = str(value.get("url") or "")[:500]
+    passed = value.get("passed")
+    return {
+        "filename": str(value.get("filename") or "")[:255],
+        "project": str(value.get("project") or "")[:100],
+        "version": str(value.get("version") or "")[:64],
+        "status": str(value.get("status") or "")[:20],
+        "passed": passed if isinstance(passed, bool) else None,
+        # never a javascript: or data: link
+        "url": url if urlsplit(url).scheme in ("http", "https") else None,
+    }
+
+
 def parse_time(value: Any) -> datetime | None:
     """An ISO 8601 time the upstream sent, aware (UTC when it names no zone); else ``None``."""
     if not isinstance(value, str):
@@ -211,6 +278,8 @@ def store_evaluation(
     # What was sent, or the upstream's copy of it (never more than the registry takes).
     if isinstance(patch, str) and patch.strip() and len(patch.encode()) <= PATCH_MAX_BYTES:
         row.patch = patch
+    if "derived" in item:
+        row.derived = _derived(item.get("derived"))
     url = str(item.get("url") or "")[:500]
     if urlsplit(url).scheme in ("http", "https"):  # never a javascript: or data: link
         row.url = url

@@ -1,5 +1,7 @@
 """Admin pages of the region's upstream registry: the link (``/admin/registri``) and
-the evaluations (*evaluasi*, ``/admin/evaluasi``) it sends about the plugins it runs.
+the evaluations (*evaluasi*, ``/admin/evaluasi``) it sends about the plugins it runs,
+each optionally with a patch or a derived plugin (a wheel or an sdist the upstream
+checks as any submission).
 
 The list and the thread show the region's copy of its evaluations, fetched again
 when they are viewed (and by the ``core.sync-evaluations`` job), so they still open,
@@ -24,8 +26,9 @@ from balai.forms import validate_form
 from balai.permissions import require
 from balai.plugins import plugins as plugin_manager
 from balai.upstream import services
-from balai.upstream.client import RegistryClient, UpstreamError, UpstreamInvalid
+from balai.upstream.client import RegistryClient, UpstreamError, UpstreamInvalid, UpstreamRefused
 from balai.upstream.forms import (
+    DERIVED_LABELS,
     SEVERITY_LABELS,
     STATUS_LABELS,
     EvaluationForm,
@@ -180,8 +183,24 @@ def _read_patch(upload: FileStorage | None) -> tuple[str | None, list[str]]:
         return None, [_("A patch is a text file (UTF-8), such as the output of git diff.")]
 
 
+def _read_derived(upload: FileStorage | None) -> tuple[tuple[str, bytes] | None, list[str]]:
+    """The derived plugin's (file name, content), or why it is refused (lightly: its
+    name, kind and size; the upstream checks the rest)."""
+    if upload is None or not upload.filename:
+        return None, []
+    try:
+        content = upload.stream.read(services.DERIVED_MAX_BYTES + 1)
+    finally:  # a large upload is spooled to a temporary file: close it now
+        upload.close()
+    problems = services.check_derived(upload.filename, content)
+    if problems:
+        return None, [str(p) for p in problems]
+    return (upload.filename, content), []
+
+
 def _check_evaluation() -> tuple[dict[str, Any] | None, tuple[str, str], Errors]:
-    """The checked form, and the plugin's (distribution, version); or the errors."""
+    """The checked form (with ``derived``: a file name and content, or ``None``), and
+    the plugin's (distribution, version); or the errors."""
     data, errors = validate_form(EvaluationForm(), request.form)
     runs = {name: (dist, version) for name, _title, version, dist in _plugin_choices()}
     plugin = request.form.get("plugin", "")
@@ -190,9 +209,12 @@ def _check_evaluation() -> tuple[dict[str, Any] | None, tuple[str, str], Errors]
     patch, patch_errors = _read_patch(request.files.get("patch"))
     if patch_errors:
         errors["patch"] = patch_errors
+    derived, derived_errors = _read_derived(request.files.get("derived"))
+    if derived_errors:
+        errors["derived"] = derived_errors
     if errors or data is None:
         return None, ("", ""), errors
-    return {**data, "patch": patch}, runs[data["plugin"]], {}
+    return {**data, "patch": patch, "derived": derived}, runs[data["plugin"]], {}
 
 
 @bp.route("/evaluasi/baru", methods=["GET", "POST"])
@@ -211,6 +233,7 @@ def new_evaluation() -> Any:
         "balai/admin/evaluation_new.html",
         plugins=[(name, f"{title} {version}") for name, title, version, _d in _plugin_choices()],
         severities=[(s, SEVERITY_LABELS[s]) for s in SEVERITIES],
+        derived_max_mb=services.DERIVED_MAX_BYTES // 2**20,
         errors=errors,
         values=request.form,
     )
@@ -230,18 +253,36 @@ def _send(
     data: dict[str, Any], distribution: str, version: str
 ) -> tuple[UpstreamEvaluation | None, Errors]:
     payload = services.evaluation_payload(data, distribution, version)
+    derived = data.get("derived")
     try:
         with services.client_for(db.session, g.tenant.id, _app()) as client:
-            answer = client.send_evaluation(payload)
+            if derived is None:
+                answer = client.send_evaluation(payload)
+            else:
+                answer = client.send_evaluation_with_derived(payload, *derived)
             stored = services.store_evaluation(
                 db.session, client.base_url, {**payload, "replies": [], **answer}
             )
     except UpstreamError as exc:
-        return None, _upstream_errors(exc)
+        errors = _upstream_errors(exc)
+        if derived is not None and isinstance(exc, UpstreamRefused) and exc.status == 403:
+            errors["derived"] = [
+                _(
+                    "A derived plugin is sent only with a registry token that allows both "
+                    "feedback and upload: ask the registry's maintainer for one."
+                )
+            ]
+        return None, errors
     if stored is None:
         return None, {"_form": [_("The upstream registry did not confirm the evaluation.")]}
     db.session.commit()
-    audit("evaluation.sent", plugin=distribution, version=version, remote_id=stored.remote_id)
+    audit(
+        "evaluation.sent",
+        plugin=distribution,
+        version=version,
+        remote_id=stored.remote_id,
+        derived=derived[0] if derived is not None else "-",
+    )
     return stored, {}
 
 
@@ -294,6 +335,7 @@ def _thread(row: UpstreamEvaluation, problem: UpstreamError | None, errors: Erro
         problem=problem,
         severity_labels=SEVERITY_LABELS,
         status_labels=STATUS_LABELS,
+        derived_labels=DERIVED_LABELS,
         plugin_titles=plugin_titles(),
         errors=errors,
         values=request.form,
