@@ -6,8 +6,8 @@ address its partners save, ``http://127.0.0.1:<port>``, reaches it (a region is 
 its host name without the port). App A (adopting, Kabupaten Lebak) has a database of its
 own (a second SQLite file, or a second PostgreSQL database when
 ``BALAI_TEST_DATABASE_URL`` is set) and CSRF on; its region admin links A to U with the
-token U's maintainer issued, sends an evaluation through the real form, and reads U's
-answer. Nothing leaves 127.0.0.1.
+token U's maintainer issued, sends an evaluation through the real form (with a patch and
+a derived plugin, a wheel built here), and reads U's answer. Nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import pytest
 from databases import second_database
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from balai import storage
 from balai.auth.accounts import create_user
@@ -40,11 +41,14 @@ from balai.testing import (
 
 pytest.importorskip("balai_registry")
 from balai_registry import services as registry
+from balai_registry.models import Submission
 
 # Messages are translatable; these tests read them in English.
 pytestmark = pytest.mark.balai_config(BABEL_DEFAULT_LOCALE="en")
 
 PLUGIN = "balai-pengumuman"
+#: The derived plugin Kabupaten Lebak sends with its evaluation, under a new name.
+DERIVED = "balai-pengumuman-sunda"
 VERSION = installed_version(PLUGIN)
 MAINTAINER = "maintainer@tangerang.test"
 REGION_ADMIN = "admin@lebak.test"
@@ -73,18 +77,19 @@ def _client(app: Flask, host: str, email: str) -> FlaskClient:
     return client
 
 
-def _wheel(folder: Path) -> tuple[Path, bytes]:
-    """A wheel of ``balai-pengumuman`` at the installed version: metadata only."""
-    info = f"balai_pengumuman-{VERSION}.dist-info"
+def _wheel(folder: Path, project: str = PLUGIN) -> tuple[Path, bytes]:
+    """A wheel of ``project`` (``balai-pengumuman``) at the installed version: metadata only."""
+    package = project.replace("-", "_")
+    info = f"{package}-{VERSION}.dist-info"
     files = {
         f"{info}/METADATA": (
-            f"Metadata-Version: 2.1\nName: {PLUGIN}\nVersion: {VERSION}\n"
+            f"Metadata-Version: 2.1\nName: {project}\nVersion: {VERSION}\n"
             "Summary: Pengumuman daerah\nRequires-Dist: balai>=0.1\n"
         ),
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n",
-        f"{info}/entry_points.txt": "[balai.plugins]\npengumuman = balai_pengumuman.plugin\n",
+        f"{info}/entry_points.txt": f"[balai.plugins]\npengumuman = {package}.plugin\n",
     }
-    path = folder / f"balai_pengumuman-{VERSION}-py3-none-any.whl"
+    path = folder / f"{package}-{VERSION}-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as wheel:
         for name, text in files.items():
             wheel.writestr(name, text)
@@ -117,7 +122,11 @@ def _publish(app: Flask, tenant: TenantInfo, folder: Path) -> None:
 def _token(app: Flask, tenant: TenantInfo) -> str:
     with app.app_context(), db.tenant_session(tenant.id) as session:
         _partner, token = registry.issue_partner(
-            session, "Kabupaten Lebak", "diskominfo@lebak.test", ["feedback", "report"], None
+            session,
+            "Kabupaten Lebak",
+            "diskominfo@lebak.test",
+            ["feedback", "upload", "report"],
+            None,
         )
         session.commit()
     return token
@@ -169,6 +178,7 @@ def test_an_evaluation_and_a_usage_report_go_up_and_the_answers_come_back(
     url = f"http://127.0.0.1:{port}"
     _publish(app_u, tangerang, tmp_path)
     token = _token(app_u, tangerang)
+    derived_path, derived_data = _wheel(tmp_path, DERIVED)
     maintainer = _client(app_u, "127.0.0.1", MAINTAINER)
     admin = _client(app_a, "lebak.test", REGION_ADMIN)
 
@@ -188,11 +198,24 @@ def test_an_evaluation_and_a_usage_report_go_up_and_the_answers_come_back(
             title="Pengumuman tanpa aksara Sunda",
             body="Pengumuman tidak dapat ditulis dalam aksara Sunda.",
             patch=(io.BytesIO(b"--- a/x.py\n+++ b/x.py\n"), "fix.patch"),
+            derived=(io.BytesIO(derived_data), derived_path.name),
         ),
         content_type="multipart/form-data",
     )
     assert sent.status_code == 302, sent.text
     thread_a = sent.headers["Location"]
+
+    # The derived wheel became an ordinary pending submission of U, linked to the thread.
+    with app_u.app_context(), db.tenant_session(tangerang.id) as session:
+        [submission] = [s for s in session.scalars(select(Submission)) if s.project == DERIVED]
+        assert (submission.status, submission.partner.region) == ("pending", "Kabupaten Lebak")
+        assert submission.evaluation_id is not None
+        key, submission_id = submission.key, submission.id
+        files = storage.for_tenant(tangerang.id).within("registry")
+        assert files.read(registry.file_key(submission.sha256, derived_path.name)) == derived_data
+    page = admin.get(thread_a).text
+    assert derived_path.name in page and "waiting for its checks" in page
+    assert f'/registry/kiriman/{key}" rel="noopener noreferrer"' in page  # U's report page
 
     # U's maintainer sees it, named by the distribution, from Kabupaten Lebak.
     listed = maintainer.get(f"/registry/kelola/evaluasi?plugin={PLUGIN}")
@@ -202,6 +225,20 @@ def test_an_evaluation_and_a_usage_report_go_up_and_the_answers_come_back(
     thread_u = f"/registry/kelola/evaluasi/{found.group(1)}"
     page = maintainer.get(thread_u).text
     assert "Kabupaten Lebak" in page and PLUGIN in page and VERSION in page
+    assert derived_path.name in page and f'href="/registry/kiriman/{key}"' in page
+
+    # The check runs (its outcome recorded here: the job needs a sandbox); the
+    # maintainer publishes it from its report page, and A's thread shows it.
+    with app_u.app_context(), db.tenant_session(tangerang.id) as session:
+        checked = session.get(Submission, submission_id)
+        registry.record_check(checked, {"passed": True, "checks": [], "inspection": {}}, utcnow())
+        session.commit()
+    decided = maintainer.post(
+        f"/registry/kelola/kiriman/{submission_id}/putuskan", data={"decision": "publish"}
+    )
+    assert decided.status_code == 302, decided.text
+    page = admin.get(thread_a).text
+    assert derived_path.name in page and "published" in page
 
     # The maintainer replies and plans a fix; A's thread shows both after syncing.
     answered = maintainer.post(
