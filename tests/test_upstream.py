@@ -423,6 +423,16 @@ def test_the_upstreams_refusal_of_the_file_is_shown_on_its_field(
     assert state.evaluations == []
 
 
+def test_an_older_upstream_without_derived_plugins_says_so(client, admin, state, upstream_url):
+    state.takes_derived = False
+    _link(client, upstream_url)
+    response = _send(client, derived=(BytesIO(_wheel()), DERIVED))
+    assert response.status_code == 400
+    assert 'id="derived-error"' in response.text
+    assert "does not take derived plugins yet" in response.text
+    assert state.evaluations == []
+
+
 @pytest.mark.balai_config(BABEL_DEFAULT_LOCALE="id")
 def test_the_derived_field_speaks_indonesian(client, admin):
     page = client.get("/admin/evaluasi/baru").text

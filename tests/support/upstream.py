@@ -54,6 +54,8 @@ class Upstream:
     files: dict[str, bytes] = field(default_factory=dict)
     #: Names another partner holds: a derived plugin under one is refused (422).
     taken: set[str] = field(default_factory=set)
+    #: False: an older registry, without the endpoint for derived plugins (404).
+    takes_derived: bool = True
     down: bool = False
 
     def add_plugin(self, name: str, *releases: Release, summary: str = "", kind: str = "plugin"):
@@ -197,6 +199,8 @@ def make_upstream(state: Upstream) -> Flask:
 
     @app.post("/api/v1/registry/evaluations/derived")
     def send_with_derived() -> Any:
+        if not state.takes_derived:
+            return _error(404, "not found")
         token = partner("feedback")
         if "upload" not in state.tokens[token]:
             return _error(403, "the token does not allow upload")

@@ -26,7 +26,13 @@ from balai.forms import validate_form
 from balai.permissions import require
 from balai.plugins import plugins as plugin_manager
 from balai.upstream import services
-from balai.upstream.client import RegistryClient, UpstreamError, UpstreamInvalid, UpstreamRefused
+from balai.upstream.client import (
+    RegistryClient,
+    UpstreamError,
+    UpstreamInvalid,
+    UpstreamNotFound,
+    UpstreamRefused,
+)
 from balai.upstream.forms import (
     DERIVED_LABELS,
     SEVERITY_LABELS,
@@ -270,6 +276,13 @@ def _send(
                 _(
                     "A derived plugin is sent only with a registry token that allows both "
                     "feedback and upload: ask the registry's maintainer for one."
+                )
+            ]
+        elif derived is not None and isinstance(exc, UpstreamNotFound):
+            errors["derived"] = [
+                _(
+                    "The upstream registry does not take derived plugins yet: send the "
+                    "evaluation without the file, or with a patch."
                 )
             ]
         return None, errors
