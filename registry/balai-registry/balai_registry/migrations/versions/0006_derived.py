@@ -3,8 +3,8 @@
 ``registry_submission.evaluation_id`` names the evaluation (``registry_evaluation``) a
 partner sent the file with; empty for every file sent through the upload API.
 
-Revision ID: registry_0004_derived
-Revises: registry_0003_feedback
+Revision ID: registry_0006_derived
+Revises: registry_0005_upstream_tokens
 Create Date: 2026-12-07
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "registry_0004_derived"
-down_revision: str | Sequence[str] | None = "registry_0003_feedback"
+revision: str = "registry_0006_derived"
+down_revision: str | Sequence[str] | None = "registry_0005_upstream_tokens"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """upstream registry: the derived plugin sent with an evaluation, as the upstream tells it
 
-Revision ID: 0010_upstream_derived
-Revises: 0009_upstream
+Revision ID: 0011_upstream_derived
+Revises: 0010_upstream_patch
 Create Date: 2026-12-07
 
 ``balai_upstream_evaluation.derived`` keeps what the upstream last said of the derived
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_upstream_derived"
-down_revision: str | Sequence[str] | None = "0009_upstream"
+revision: str = "0011_upstream_derived"
+down_revision: str | Sequence[str] | None = "0010_upstream_patch"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
