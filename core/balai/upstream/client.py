@@ -41,8 +41,8 @@ __all__ = [
 API_PATH = "/api/v1/registry"
 #: The fields the client sends; an upstream's complaint about one of them is shown on it.
 SENT_FIELDS = frozenset(
-    {"plugin", "version", "severity", "title", "body", "patch", "instance", "region"}
-    | {"core_version", "plugins"}
+    {"plugin", "version", "severity", "title", "body", "patch", "derived", "instance"}
+    | {"region", "core_version", "plugins"}
 )
 #: The JSON form of the simple index (PEP 691).
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
