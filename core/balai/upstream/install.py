@@ -9,11 +9,14 @@ registry lists for that release, never from whatever an index offers under its n
 1. The registry's own simple index, in its JSON form (PEP 691,
    ``<registry>/registry/simple/<name>/``), lists the plugin's files with their address
    and SHA-256 (:func:`index_files`). :func:`choose_file` takes the wheel that installs
-   here (else the sdist) whose file name carries the plugin's own name and the chosen
-   version.
+   here whose file name carries the plugin's own name and the chosen version. Only a
+   wheel: installing an sdist runs its build code, outside any check, on this server; a
+   release with no wheel is refused.
 2. The file is downloaded from that address into a temporary folder and its SHA-256
    compared with the registry's (:func:`fetch_file`); another file is refused
-   (:class:`Tampered`) and nothing is installed.
+   (:class:`Tampered`) and nothing is installed. A wheel whose metadata names a
+   requirement by address (``name @ https://…``, pulling code from anywhere) is refused
+   too (:func:`direct_references`).
 3. pip installs the file as a direct reference,
    ``balai-<name> @ file:///…/<file>#sha256=<hash>``: pip checks the name and the hash
    again and asks no index for the plugin itself, so an index named in ``--extra-index-url``,
@@ -23,7 +26,8 @@ registry lists for that release, never from whatever an index offers under its n
 
 The plugin's own dependencies are still resolved by pip, from the registry's simple
 index (``--index-url``, which overrides ``PIP_INDEX_URL``) and any extra index the
-operator names: requiring hashes for them too (``--require-hashes``) would need every
+operator names, as wheels only (``--only-binary :all:``: no dependency's build code
+runs either): requiring hashes for them too (``--require-hashes``) would need every
 dependency pinned by the plugin's author, which wheels do not carry. A dependency
 already installed (the core, ``balai``) is kept as it is.
 
@@ -38,14 +42,17 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from email.parser import Parser
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as distribution_version
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import sys_tags
 from packaging.utils import (
@@ -67,6 +74,7 @@ __all__ = [
     "Tampered",
     "choose_file",
     "choose_release",
+    "direct_references",
     "distribution_of",
     "fetch_file",
     "fits_core",
@@ -232,12 +240,12 @@ def index_files(answer: Mapping[str, Any], page: str) -> list[ReleaseFile]:
 
 
 def choose_file(name: str, release: Release, files: Sequence[ReleaseFile]) -> ReleaseFile:
-    """The file of ``release`` among the index's ``files`` to install here: a wheel whose
-    tags this Python supports,
-    else the sdist; its file name must carry the plugin's distribution name and the
-    release's version.
+    """The wheel of ``release`` among the index's ``files`` to install here: one whose
+    tags this Python supports and whose file name carries the plugin's distribution
+    name and the release's version. Never an sdist: installing one runs its build code.
 
-    :raises Incompatible: the registry lists no such file.
+    :raises Incompatible: the registry lists no such wheel (saying so when it lists only
+        an sdist).
     """
     wanted = distribution_of(name)
     supported = set(sys_tags())
@@ -254,18 +262,46 @@ def choose_file(name: str, release: Release, files: Sequence[ReleaseFile]) -> Re
                     sdists.append(file)
         except (InvalidWheelFilename, InvalidSdistFilename):
             continue
-    if wheels or sdists:
-        return [*wheels, *sdists][0]
+    if wheels:
+        return wheels[0]
+    if sdists:
+        raise Incompatible(
+            f"the registry has only a source distribution of {wanted} {release.version} "
+            f"({sdists[0].filename}); Balai installs plugins only from wheels, because "
+            "installing an sdist runs its build code on this server: ask its authors to "
+            "upload the wheel"
+        )
     raise Incompatible(
         f"the registry lists no file of {wanted} {release.version} that installs here"
     )
+
+
+def direct_references(wheel: Path) -> list[str]:
+    """The requirements in ``wheel``'s metadata that name an address (``x @ https://…``)
+    instead of a version: pip would fetch them from there, past every index."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = [n for n in archive.namelist() if n.count("/") == 1]
+        metadata = next((n for n in names if n.endswith(".dist-info/METADATA")), None)
+        if metadata is None:
+            return []
+        text = archive.read(metadata).decode("utf-8", "replace")
+    found = []
+    for line in Parser().parsestr(text).get_all("Requires-Dist") or []:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if requirement.url:
+            found.append(line.strip())
+    return found
 
 
 def fetch_file(client: RegistryClient, file: ReleaseFile, folder: Path) -> Path:
     """Download ``file`` from the address the registry gave into ``folder``; its path.
 
     :raises Tampered: what was downloaded is not the file the registry lists (another
-        SHA-256); it is deleted.
+        SHA-256), is not a readable wheel, or requires something by address
+        (:func:`direct_references`); it is deleted.
     :raises balai.upstream.client.UpstreamError: it could not be downloaded.
     """
     target = folder / file.filename
@@ -275,6 +311,19 @@ def fetch_file(client: RegistryClient, file: ReleaseFile, folder: Path) -> Path:
         raise Tampered(
             f"{file.filename} from {file.url} is not the file the registry lists "
             f"(SHA-256 {digest}, the registry lists {file.sha256}): nothing was installed"
+        )
+    try:
+        addressed = direct_references(target)
+    except (zipfile.BadZipFile, OSError) as exc:
+        target.unlink()
+        raise Tampered(
+            f"{file.filename} is not a readable wheel ({exc}): nothing was installed"
+        ) from exc
+    if addressed:
+        target.unlink()
+        raise Tampered(
+            f"{file.filename} requires {addressed[0]}: a requirement by address would be "
+            "fetched from there, past the registry; nothing was installed"
         )
     return target
 
@@ -299,6 +348,8 @@ def pip_install(
         "install",
         "--disable-pip-version-check",
         "--no-input",
+        "--only-binary",
+        ":all:",
         "--index-url",
         f"{registry.rstrip('/')}/registry/simple/",
     ]
