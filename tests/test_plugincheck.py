@@ -321,19 +321,21 @@ def test_summaries_keep_their_message_id_and_are_shown_in_the_readers_language(a
 
     count = Message(N_("%(count)d routes, each guarded or public"), count=4)
     skipped = Message(N_("no PostgreSQL given (--postgres URL)"))
+    shown_checks = [
+        CheckResult("routes", "passed", count),
+        CheckResult("migrations-postgresql", "skipped", skipped),
+        CheckResult("sweep", "passed", "an older report, without a message id"),
+    ]
+    rest = [CheckResult(n, "passed", "ok") for n in CHECKS if n not in ("routes", "sweep")]
     report = CheckReport(
-        checks=[
-            CheckResult("routes", "passed", count),
-            CheckResult("migrations-postgresql", "skipped", skipped),
-            CheckResult("sweep", "passed", "an older report, without a message id"),
-        ]
+        checks=[*shown_checks, *(c for c in rest if c.name != "migrations-postgresql")]
     )
     data = json.loads(json.dumps(report.to_dict()))
     assert data["checks"][0]["summary"] == "4 routes, each guarded or public"  # for the CLI
     assert data["skipped"] == 1
     assert report.text().splitlines()[-1] == "passed, 1 skipped"
     with app.test_request_context():
-        shown = [summary_text(c) for c in data["checks"]]
+        shown = [summary_text(c) for c in data["checks"][:3]]
     assert shown == [
         "4 rute, masing-masing dijaga atau publik",
         "tidak ada PostgreSQL yang diberikan (--postgres URL)",
@@ -354,6 +356,18 @@ def test_a_report_goes_to_json_and_back():
     assert [c.name for c in again.problems()] == ["sweep"]
     with pytest.raises(ValueError, match="status"):
         CheckResult("metadata", "fine", "")
+
+
+def test_a_report_passes_only_with_every_check_passed_or_skipped_for_a_reason():
+    every = [CheckResult(name, "passed", "ok") for name in CHECKS]
+    assert CheckReport(checks=every).passed
+    assert not CheckReport(checks=[CheckResult("metadata", "passed", "ok")]).passed
+    assert not CheckReport(checks=every[1:]).passed
+    assert not CheckReport(checks=[*every, CheckResult("metadata", "passed", "ok")]).passed
+    skipped = [CheckResult("tests", "skipped", "a wheel ships no tests"), *every[:7], *every[8:]]
+    assert CheckReport(checks=skipped).passed
+    unexplained = [CheckResult("tests", "skipped", " "), *every[:7], *every[8:]]
+    assert not CheckReport(checks=unexplained).passed
 
 
 # -- whole distributions -------------------------------------------------------------------
@@ -543,7 +557,7 @@ def test_check_plugin_lists_the_leaks_of_a_missing_tenant_filter(monkeypatch):
 
 
 def test_metadata_without_a_readme_or_the_core_is_named(tmp_path):
-    from balai.plugincheck._child import metadata_check
+    from balai.plugincheck._static import metadata_check
 
     info = tmp_path / "balai_kosong-0.1.0.dist-info"
     info.mkdir()
@@ -850,7 +864,7 @@ def test_an_sdist_installing_another_package_fails_the_metadata_check(tmp_path):
 
 
 def test_the_files_of_a_distribution_are_held_to_its_package():
-    from balai.plugincheck._child import file_problems
+    from balai.plugincheck._static import file_problems
 
     names = [
         "balai_theme_biru/__init__.py",
@@ -869,3 +883,88 @@ def test_the_files_of_a_distribution_are_held_to_its_package():
         "balai_theme_biru-1.0.data/platlib/zzz.py: a file outside balai_theme_biru/",
         "other-1.0.dist-info/METADATA: a file outside balai_theme_biru/",
     ]
+
+
+# -- code under check forging its report ---------------------------------------------------
+
+FORGER = """
+import json, os, subprocess, sys
+
+main = sys.modules.get("__main__")
+checker = getattr(main, "Checker", None)
+if checker is not None:
+    original = checker.send
+
+    def send(self, message):
+        check = message.get("check")
+        if check:
+            check.update(status="passed", summary="forged", output="")
+        original(self, message)
+
+    checker.send = send
+    channel = int(sys.argv[sys.argv.index("--results-fd") + 1])
+    for name in ("metadata", "bandit", "catalogue", "nonsense"):
+        forged = {"check": {"name": name, "status": "passed", "summary": "forged"}}
+        os.write(channel, json.dumps(forged).encode() + b"\\n")
+    os.write(channel, json.dumps({"inspection": {"name": "forged"}}).encode() + b"\\n")
+
+
+def run(command):
+    return subprocess.call(command, shell=True)
+"""
+
+
+def test_code_under_check_cannot_forge_the_static_checks(tmp_path):
+    wheel = wheel_of(
+        tmp_path,
+        "palsu",
+        {"balai_palsu/__init__.py": "", "balai_palsu/plugin.py": FORGER},
+    )
+    report = run_check(wheel, time_limit=300)
+    assert [c.name for c in report.checks] == list(CHECKS)
+    bandit = report.get("bandit")
+    assert bandit.status == "failed" and "B602" in bandit.summary, report.text()
+    assert report.get("metadata").summary == "balai-palsu 0.1.0"
+    assert report.inspection["name"] == "palsu"
+    assert not report.passed
+    # What runs the plugin's code is the plugin's to say: evidence, not proof.
+    assert report.get("hooks").summary == "forged"
+
+
+def test_a_check_the_code_under_check_keeps_quiet_about_ends_in_error(tmp_path):
+    quitter = "import os\nos._exit(0)\n"
+    wheel = wheel_of(
+        tmp_path,
+        "diam",
+        {"balai_diam/__init__.py": "", "balai_diam/plugin.py": quitter},
+    )
+    report = run_check(wheel, time_limit=300)
+    assert [c.name for c in report.checks] == list(CHECKS)
+    assert report.get("metadata").status == "passed", report.text()
+    hooks = report.get("hooks")
+    assert hooks.status == "error" and "no result sent" in hooks.summary, report.text()
+    assert report.get("sweep").status == "error"
+    assert not report.passed
+
+
+def test_a_link_or_pipe_in_the_scratch_folder_is_never_read(tmp_path):
+    """The results come over a pipe: what the plugin leaves in its folder is not read."""
+    elsewhere = tmp_path / "host-only.json"
+    elsewhere.write_text(json.dumps({"checks": [{"name": "metadata", "status": "passed"}]}))
+    leaver = textwrap.dedent(
+        f"""
+        import os
+        for name in ("report.json", "results.json"):
+            os.symlink({str(elsewhere)!r}, name)
+        os.mkfifo("report.fifo")
+        """
+    )
+    wheel = wheel_of(
+        tmp_path,
+        "tautan",
+        {"balai_tautan/__init__.py": "", "balai_tautan/plugin.py": leaver},
+    )
+    report = run_check(wheel, time_limit=120)
+    assert [c.name for c in report.checks] == list(CHECKS)
+    assert report.get("hooks").status in ("passed", "failed"), report.text()
+    assert report.get("bandit").status == "passed"

@@ -1,9 +1,15 @@
-"""The checking side: ``python -m balai.plugincheck._child WORK FILE [--postgres URL]``.
+"""The dynamic checks: ``python -m balai.plugincheck._child WORK FILE --name NAME
+--kind KIND --results-fd N [--postgres URL]``.
 
 Runs in the throw-away environment the distribution was installed into (a separate
-process, limited by the caller), imports it, runs every check of
-:data:`balai.plugincheck.CHECKS` and writes the report to ``WORK/report.json`` after
-each one, so that a crash or the time limit keeps what was found so far.
+process, limited and sandboxed by the caller), imports it and runs the checks that
+need its code: those of :data:`DYNAMIC_CHECKS`. Each result is written as one JSON
+line to the pipe ``--results-fd`` the caller made (never to a file), so that a crash
+or the time limit keeps what was found so far.
+
+The plugin's code runs in this very process: it can write whatever it likes to that
+pipe, so these results are evidence for a reviewer, not proof. The checks the
+caller relies on are the static ones (:mod:`balai.plugincheck._static`).
 """
 
 from __future__ import annotations
@@ -15,46 +21,31 @@ import logging
 import os
 import subprocess
 import sys
-import sysconfig
 import tarfile
 import time
 import traceback
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from pathlib import Path, PurePosixPath
-from typing import Any
+from dataclasses import asdict
+from pathlib import Path
+from typing import IO, Any
 
-import importlib_metadata
+from balai.plugincheck._inspect import inspect_plugin
+from balai.plugincheck._report import N_, CheckResult, Message
+from balai.plugincheck._run import APP_CHECKS
+from balai.plugincheck._static import problems_outcome as _problems
 
-from balai.plugincheck._inspect import distribution_facts, inspect_plugin
-from balai.plugincheck._report import N_, CheckReport, CheckResult, Message
-from balai.plugincheck._run import REPORT_FILE
-
-PLUGIN_GROUP = "balai.plugins"
-#: The checks that need an app with the plugin loaded.
-APP_CHECKS = (
-    "hooks",
-    "conventions",
-    "routes",
-    "settings",
-    "migrations-sqlite",
-    "migrations-postgresql",
-    "sweep",
-)
-THEME_GROUP = "balai.themes"
-#: Entry point groups from which pip writes commands into the environment's ``bin/``.
-SCRIPT_GROUPS = ("console_scripts", "gui_scripts")
 #: What a check function gives back: its status, a one-line summary and extra output.
 Outcome = tuple[str, str, str]
 
 
 class Checker:
-    """Runs checks one by one, each with its output captured, saving the report."""
+    """Runs checks one by one, each with its output captured, sending each result."""
 
-    def __init__(self, work: Path) -> None:
-        self.work = work
-        self.report = CheckReport()
+    def __init__(self, channel: IO[str]) -> None:
+        self.channel = channel
+        self.checks: list[CheckResult] = []
 
     def run(self, name: str, check: Callable[[], Outcome]) -> str:
         buffer = io.StringIO()
@@ -69,16 +60,20 @@ class Checker:
         printed = buffer.getvalue()
         took = f"({time.monotonic() - started:.1f} s)"
         text = "\n".join(part for part in (took, output.rstrip(), printed.rstrip()) if part)
-        self.report.checks.append(CheckResult(name, status, summary, text[-50_000:]))
-        self.save()
+        result = CheckResult(name, status, summary, text[-50_000:])
+        self.checks.append(result)
+        self.send({"check": asdict(result)})  # as CheckReport.to_dict writes a check
         return status
 
     def skip(self, name: str, why: str) -> None:  # a Message, to be translated
         self.run(name, lambda: ("skipped", why, ""))
 
-    def save(self) -> None:
-        path = self.work / REPORT_FILE
-        path.write_text(json.dumps(self.report.to_dict(), default=str, indent=1))
+    def send(self, message: dict[str, Any]) -> None:
+        # A check goes as CheckReport.to_dict writes it; only the inspection may hold
+        # values JSON has no form for (written as strings).
+        loose = str if "inspection" in message else None
+        self.channel.write(json.dumps(message, default=loose) + "\n")
+        self.channel.flush()
 
 
 @contextmanager
@@ -93,117 +88,6 @@ def _captured(buffer: io.StringIO) -> Iterator[None]:
             yield
     finally:
         root.removeHandler(handler)
-
-
-def _problems(problems: list[str], passed: str) -> Outcome:
-    """Failed with the first problem as the summary (all of them in the output), or passed."""
-    if not problems:
-        return "passed", passed, ""
-    first = problems[0][:300]
-    if len(problems) > 1:
-        summary = Message(
-            N_("%(problem)s (and %(more)d more)"), problem=first, more=len(problems) - 1
-        )
-    else:
-        summary = Message(N_("%(problem)s"), problem=first)
-    return "failed", summary, "\n".join(problems)
-
-
-# -- the distribution ---------------------------------------------------------------------
-
-
-def installed_distribution() -> importlib_metadata.Distribution:
-    """The one distribution installed into this environment's own site-packages."""
-    own = sysconfig.get_paths()["purelib"]
-    found = list(importlib_metadata.distributions(path=[own]))
-    if len(found) != 1:
-        names = ", ".join(d.metadata.get("Name") for d in found) or "none"
-        raise RuntimeError(f"expected one distribution in {own}, found: {names}")
-    return found[0]
-
-
-def metadata_check(
-    dist: importlib_metadata.Distribution,
-    inspection: dict[str, Any],
-    archive_names: list[str] | None = None,
-) -> Outcome:
-    """Entry point, name, dependency on the core, README, the files it installs (and
-    those of the wheel, ``archive_names``); fills ``inspection`` from it."""
-    name = dist.metadata.get("Name") or ""
-    points = [ep for ep in dist.entry_points if ep.group in (PLUGIN_GROUP, THEME_GROUP)]
-    problems = []
-    if len(points) != 1:
-        listed = ", ".join(f"{ep.group}: {ep.name}" for ep in points) or "none"
-        problems.append(
-            f"one entry point in {PLUGIN_GROUP} or {THEME_GROUP} expected, found {listed}"
-        )
-    else:
-        point = points[0]
-        expected = (
-            f"balai-theme-{point.name}" if point.group == THEME_GROUP else f"balai-{point.name}"
-        )
-        if _normalise(name) != _normalise(expected):
-            problems.append(
-                f"distribution is {name!r}; entry point {point.name!r} needs {expected!r}"
-            )
-    for script in (ep for ep in dist.entry_points if ep.group in SCRIPT_GROUPS):
-        problems.append(
-            f"{script.group} entry point {script.name!r} ({script.value}): "
-            "a plugin may not install commands"
-        )
-    facts = distribution_facts(dist)
-    inspection.update(facts)
-    if not facts["requires_core"] and "balai" not in facts["requires"]:
-        problems.append("it does not depend on balai (Requires-Dist: balai>=...)")
-    if not facts["readme"].strip():
-        problems.append("no README (long description)")
-    installed = sorted(str(f) for f in dist.files or ())
-    package = _normalise(name).replace("-", "_")
-    problems += file_problems([*(archive_names or []), *installed], package)
-    status, summary, output = _problems(problems, f"{name} {dist.version}")
-    listing = "\n".join(f"  {f}" for f in installed) or "  (none listed)"
-    return status, summary, f"{output}\nfiles it installs:\n{listing}".lstrip()
-
-
-def file_problems(names: list[str], package: str) -> list[str]:
-    """The files outside ``package/``, the distribution's own ``.dist-info/`` and
-    ``.data/`` folders (whose ``purelib``/``platlib`` must hold ``package/`` only), and
-    every ``.pth`` file: pip would install them beside the core's own packages."""
-    problems = []
-    for name in dict.fromkeys(names):
-        if name.endswith("/"):
-            continue
-        if name.lower().endswith(".pth"):
-            problems.append(f"{name}: a .pth file runs code in every Python process")
-        elif not _inside(PurePosixPath(name).parts, package):
-            problems.append(f"{name}: a file outside {package}/")
-    return problems
-
-
-def _inside(parts: tuple[str, ...], package: str) -> bool:
-    if not parts or ".." in parts or parts[0] in ("", "/"):
-        return False
-    top = parts[0]
-    own = top.lower().startswith(f"{package.lower()}-")
-    if top == package or (own and top.endswith(".dist-info")):
-        return True
-    if own and top.endswith(".data"):
-        if len(parts) > 1 and parts[1] in ("purelib", "platlib"):
-            return _inside(parts[2:], package)
-        return True
-    return False
-
-
-def wheel_names(file: Path) -> list[str]:
-    """The members of a wheel file (none for an sdist)."""
-    if not file.name.endswith(".whl"):
-        return []
-    with zipfile.ZipFile(file) as archive:
-        return archive.namelist()
-
-
-def _normalise(name: str) -> str:
-    return name.lower().replace("_", "-").replace(".", "-")
 
 
 # -- checks that need the app -------------------------------------------------------------
@@ -254,7 +138,7 @@ def app_checks(checker: Checker, name: str, work: Path, postgres: str | None) ->
             checker.skip(
                 "migrations-postgresql", Message(N_("no PostgreSQL given (--postgres URL)"))
             )
-        checker.report.inspection.update(inspection)
+        checker.send({"inspection": inspection})
         if info.broken:
             left_out = Message(N_("the core left the plugin out: %(error)s"), error=info.error)
             checker.skip("sweep", left_out)
@@ -353,62 +237,6 @@ def tests_check(file: Path, work: Path) -> Outcome:
     return "passed", last, output
 
 
-def bandit_check(packages: list[Path]) -> Outcome:
-    """bandit over the installed package: a high-severity finding fails, others are listed."""
-    done = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "bandit", "--quiet", "--recursive", "--format", "json"]
-        + [str(p) for p in packages],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if "No module named bandit" in done.stderr:
-        return "skipped", Message(N_("bandit is not installed")), done.stderr
-    try:
-        results = json.loads(done.stdout)["results"]
-    except (ValueError, KeyError):
-        return "error", Message(N_("bandit gave no report")), done.stdout + done.stderr
-    lines = [_finding(r) for r in results]
-    high = [line for line in lines if line.startswith("HIGH")]
-    counts = {
-        s: sum(1 for r in results if r["issue_severity"] == s) for s in ("HIGH", "MEDIUM", "LOW")
-    }
-    summary = Message(
-        N_("%(high)d high, %(medium)d medium, %(low)d low"),
-        high=counts["HIGH"],
-        medium=counts["MEDIUM"],
-        low=counts["LOW"],
-    )
-    if high:
-        finding = Message(N_("high-severity finding: %(finding)s"), finding=high[0])
-        return "failed", finding, "\n".join(lines)
-    return "passed", summary, "\n".join(lines)
-
-
-def _finding(result: dict[str, Any]) -> str:
-    where = f"{Path(result['filename']).name}:{result['line_number']}"
-    return f"{result['issue_severity']} {result['test_id']} {where} {result['issue_text']}"
-
-
-def catalogue_check(packages: list[Path], kind: str) -> Outcome:
-    from balai.proof import plugin as checks
-
-    if kind == "theme" and not any((p / "translations").is_dir() for p in packages):
-        return "skipped", Message(N_("a theme without catalogues of its own")), ""
-    problems = [p for package in packages for p in checks.catalogue_problems(package)]
-    return _problems(problems, Message(N_("Indonesian catalogue complete")))
-
-
-def package_dirs(dist: importlib_metadata.Distribution) -> list[Path]:
-    """The top-level packages the distribution installed."""
-    tops = {Path(str(f)).parts[0] for f in dist.files or () if str(f).endswith(".py")}
-    return sorted(
-        Path(str(dist.locate_file(top)))
-        for top in tops
-        if not top.endswith((".dist-info", ".data")) and Path(str(dist.locate_file(top))).is_dir()
-    )
-
-
 # -- all of it ------------------------------------------------------------------------------
 
 
@@ -416,38 +244,19 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="balai.plugincheck._child")
     parser.add_argument("work", type=Path)
     parser.add_argument("file", type=Path)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--kind", required=True)
+    parser.add_argument("--results-fd", type=int, required=True)
     parser.add_argument("--postgres")
     args = parser.parse_args(argv)
     os.chdir(args.work)
-    checker = Checker(args.work)
-    dist = installed_distribution()
-    checker.run(
-        "metadata",
-        lambda: metadata_check(dist, checker.report.inspection, wheel_names(args.file)),
-    )
-    kind = checker.report.inspection.get("kind") or ""
-    name = checker.report.inspection.get("name") or ""
-    packages = package_dirs(dist)
-    if kind == "plugin":
-        app_checks(checker, name, args.work, args.postgres)
-    else:
-        for skipped in APP_CHECKS:
-            if kind:
-                checker.skip(skipped, Message(N_("not a plugin (%(kind)s)"), kind=kind))
-            else:
-                checker.skip(skipped, Message(N_("not a plugin (no entry point)")))
-    checker.run("tests", lambda: tests_check(args.file, args.work))
-    checker.run("bandit", lambda: bandit_check(packages))
-    checker.run("catalogue", lambda: catalogue_check(packages, kind))
-    _order(checker.report)
-    checker.save()
+    with open(args.results_fd, "w", encoding="utf-8") as channel:
+        checker = Checker(channel)
+        if args.kind == "plugin":
+            app_checks(checker, args.name, args.work, args.postgres)
+        if not args.file.name.endswith(".whl"):
+            checker.run("tests", lambda: tests_check(args.file, args.work))
     return 0
-
-
-def _order(report: CheckReport) -> None:
-    from balai.plugincheck._report import CHECKS
-
-    report.checks.sort(key=lambda check: CHECKS.index(check.name))
 
 
 if __name__ == "__main__":

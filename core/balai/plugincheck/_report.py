@@ -114,9 +114,16 @@ class CheckReport:
 
     @property
     def passed(self) -> bool:
-        """True when there is at least one check and none failed or ended in error
-        (a skipped check does not count against it: see :attr:`skipped`)."""
-        return bool(self.checks) and all(check.ok for check in self.checks)
+        """True when every check of :data:`CHECKS` is in the report, each once, and each
+        passed or was skipped for a stated reason (a skipped check does not count
+        against it: see :attr:`skipped`): a report missing a check never passes."""
+        names = [check.name for check in self.checks]
+        if sorted(names) != sorted(CHECKS):
+            return False
+        return all(
+            check.status == "passed" or (check.status == "skipped" and check.summary.strip())
+            for check in self.checks
+        )
 
     @property
     def skipped(self) -> int:

@@ -9,6 +9,13 @@ the Python code folders, read-only, with only the check's scratch folder writabl
 (no network, the whole filesystem reachable) and says so; a check that must hold
 uploaded code (``require_sandbox=True``) refuses to run. The environment of a child
 carries none of this process's variables (no secrets, no database URL).
+
+Three children: the installation; :mod:`balai.plugincheck._static` (our own Python,
+the scratch folder read-only, nothing of the distribution imported) for the static
+checks, which are authoritative; :mod:`balai.plugincheck._child` for the checks that
+run the plugin's code, whose results that code can forge. Each sends its results as
+JSON lines on a pipe made here, read with a size limit and never past the deadline;
+nothing is read back from the scratch folder, and a missing check ends in ``error``.
 """
 
 from __future__ import annotations
@@ -25,12 +32,19 @@ import time
 import venv
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from balai.plugincheck._report import CHECKS, N_, CheckReport, CheckResult, Message
+from balai.plugincheck._report import (
+    CHECKS,
+    INSPECTION_KEYS,
+    N_,
+    CheckReport,
+    CheckResult,
+    Message,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -38,7 +52,22 @@ if TYPE_CHECKING:
 __all__ = ["run_check"]
 
 SUFFIXES = (".whl", ".tar.gz", ".zip")
-REPORT_FILE = "report.json"
+#: The checks worked out without running the distribution's code (authoritative).
+STATIC_CHECKS = ("metadata", "bandit", "catalogue")
+#: The checks that need an app with the plugin loaded.
+APP_CHECKS = (
+    "hooks",
+    "conventions",
+    "routes",
+    "settings",
+    "migrations-sqlite",
+    "migrations-postgresql",
+    "sweep",
+)
+#: The checks that run the distribution's code: evidence for a reviewer, not proof.
+DYNAMIC_CHECKS = (*APP_CHECKS, "tests")
+#: What the process running the plugin's code may add to the inspection.
+DYNAMIC_INSPECTION = ("hooks", "permissions", "settings", "migrations")
 #: Where PostgreSQL servers put their Unix socket (only looked at, never written).
 SOCKET_DIRS = ("/var/run/postgresql", "/run/postgresql", "/tmp")  # noqa: S108  # nosec B108
 
@@ -72,6 +101,7 @@ def run_check(
         work = Path(folder)
         try:
             python = make_environment(work)
+            site = site_packages(python)
             # The children see the scratch folder only: the file goes in there.
             (work / "dist").mkdir()
             file = Path(shutil.copy(source, work / "dist" / source.name))
@@ -82,30 +112,50 @@ def run_check(
             limits.postgres_url = postgres_url
         installed = limits.run(_pip_install(python, file), work)
         if installed.returncode != 0 and "No module named pip" in installed.output:
-            return _single("metadata", "error", NO_PIP, installed.output)
-        if installed.returncode != 0:
+            return _single("metadata", "error", Message(NO_PIP), installed.output)
+        if installed.returncode != 0 or installed.timed_out or installed.overflow:
             summary = Message(N_("the distribution does not install"))
             if installed.timed_out:
                 summary = Message(N_("the distribution does not install (time limit reached)"))
             return _single("metadata", "failed", summary, installed.output)
-        with scratch_postgres(_reachable(postgres_url)) as (scratch, unavailable):
-            child = [str(python), "-m", "balai.plugincheck._child", str(work), str(file)]
-            if scratch:
-                child += ["--postgres", scratch]
-            finished = limits.run(child, work)
-        report = _read_report(work)
-    report.checks = _complete(report.checks, finished)
+        # Read before any of its code is imported, by our own Python, the folder read-only.
+        static = [sys.executable, "-I", "-m", "balai.plugincheck._static", str(site), str(file)]
+        read = limits.run(static, work, writable=False, channel=True)
+        report = CheckReport(inspection=_inspection(read.messages, None))
+        _take(report, read, STATIC_CHECKS)
+        name = str(report.inspection.get("name") or "")
+        kind = str(report.inspection.get("kind") or "")
+        unavailable = None
+        if kind != "plugin":
+            why = Message(N_("not a plugin (no entry point)"))
+            if kind:
+                why = Message(N_("not a plugin (%(kind)s)"), kind=kind)
+            for skipped in APP_CHECKS:
+                _add(report, CheckResult(skipped, "skipped", why))
+        if file.name.endswith(".whl"):
+            why = Message(N_("a wheel ships no tests (upload the sdist too)"))
+            _add(report, CheckResult("tests", "skipped", why))
+        if any(report.get(check) is None for check in DYNAMIC_CHECKS):
+            with scratch_postgres(_reachable(postgres_url)) as (scratch, unavailable):
+                child = [str(python), "-m", "balai.plugincheck._child", str(work), str(file)]
+                child += ["--name", name, "--kind", kind]
+                if scratch:
+                    child += ["--postgres", scratch]
+                ran = limits.run(child, work, channel=True)
+            report.inspection.update(_inspection(ran.messages, DYNAMIC_INSPECTION))
+            _take(report, ran, DYNAMIC_CHECKS)
     if postgres_url and _reachable(postgres_url) is None:
         unavailable = Message(NO_SOCKET)
     if unavailable:
         _replace(report, CheckResult("migrations-postgresql", "error", unavailable))
+    report.checks.sort(key=lambda check: CHECKS.index(check.name))
     _note_isolation(report)
     return report
 
 
 # -- the throw-away environment ------------------------------------------------------
 
-NO_PIP = (
+NO_PIP = N_(
     "no pip in the environment running the check (the throw-away environment borrows"
     " it): python -m ensurepip, or pip install pip"
 )
@@ -129,6 +179,19 @@ def make_environment(work: Path) -> Path:
     for name in ("home", "tmp"):
         (work / name).mkdir()
     return python
+
+
+def site_packages(python: Path) -> Path:
+    """The site-packages folder of the throw-away environment of ``python``, asked before
+    anything is installed there."""
+    return Path(
+        subprocess.run(  # noqa: S603 - the new environment's own Python
+            [str(python), "-I", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
 
 
 def _pip_install(python: Path, file: Path) -> list[str]:
@@ -155,6 +218,16 @@ class Finished:
     returncode: int
     output: str
     timed_out: bool = False
+    #: The JSON messages the child sent on its results pipe.
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    #: Why the results pipe was not read to its end (too much sent), if so.
+    overflow: str = ""
+
+
+#: The most a child may send on its results pipe.
+RESULTS_MAX = 8 * 1024 * 1024
+#: The end of a child's printed output kept (the end says what went wrong).
+OUTPUT_KEPT = 20_000
 
 
 @dataclass
@@ -165,32 +238,102 @@ class Limits:
     memory_mb: int
     postgres_url: str | None = None
 
-    def run(self, command: list[str], work: Path) -> Finished:
+    def run(
+        self, command: list[str], work: Path, *, writable: bool = True, channel: bool = False
+    ) -> Finished:
+        """Run ``command`` limited and confined, read its output (and with ``channel``
+        the results it sends on a pipe made here, ``--results-fd N`` added to its
+        command line) without ever waiting past the deadline; the process group is
+        killed at the end, whatever happened."""
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             return Finished(-1, "time limit reached before it started", timed_out=True)
         limited = [sys.executable, "-m", "balai.plugincheck._limits"]
         limited += [str(self.memory_mb), str(int(remaining) + 1), "--"]
         if sandbox_program() is not None:
-            confined = sandbox(work, postgres_socket(self.postgres_url))
+            confined = sandbox(work, postgres_socket(self.postgres_url), writable=writable)
         else:
             confined = isolation()
-        process = subprocess.Popen(  # noqa: S603 - our own command line, no shell
-            limited + confined + command,
-            cwd=work,
-            env=child_environment(work),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        results, sent = os.pipe() if channel else (None, None)
+        if sent is not None:
+            command = [*command, "--results-fd", str(sent)]
         try:
-            output, _ = process.communicate(timeout=remaining)
-        except subprocess.TimeoutExpired:
+            process = subprocess.Popen(  # noqa: S603 - our own command line, no shell
+                limited + confined + command,
+                cwd=work,
+                env=child_environment(work),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=() if sent is None else (sent,),
+            )
+        finally:
+            if sent is not None:
+                os.close(sent)
+        try:
+            return self._collect(process, results)
+        finally:
             _kill_group(process)
-            output, _ = process.communicate()
-            return Finished(-1, _text(output), timed_out=True)
-        return Finished(process.returncode, _text(output))
+            process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
+            if results is not None:
+                os.close(results)
+
+    def _collect(self, process: subprocess.Popen[bytes], results: int | None) -> Finished:
+        import selectors
+
+        assert process.stdout is not None
+        output, sent = bytearray(), bytearray()
+        streams = {process.stdout.fileno(): output}
+        if results is not None:
+            streams[results] = sent
+        timed_out, overflow = False, ""
+        with selectors.DefaultSelector() as selector:
+            for fd in streams:
+                selector.register(fd, selectors.EVENT_READ)
+            while selector.get_map() and not (timed_out or overflow):
+                left = self.deadline - time.monotonic()
+                if left <= 0:
+                    timed_out = True
+                    break
+                for key, _events in selector.select(timeout=left):
+                    chunk = os.read(key.fd, 65536)
+                    if not chunk:
+                        selector.unregister(key.fd)
+                        continue
+                    buffer = streams[key.fd]
+                    buffer += chunk
+                    if buffer is output and len(output) > 2 * OUTPUT_KEPT:
+                        del output[:-OUTPUT_KEPT]
+                    if buffer is sent and len(sent) > RESULTS_MAX:
+                        overflow = Message(
+                            N_("the check process stopped: it sent more than %(mb)d MB of results"),
+                            mb=RESULTS_MAX // 1024 // 1024,
+                        )
+        if not (timed_out or overflow):
+            try:
+                process.wait(timeout=max(self.deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+        returncode = process.returncode if process.returncode is not None else -9
+        return Finished(
+            returncode, _text(bytes(output)), timed_out, _messages(bytes(sent)), overflow
+        )
+
+
+def _messages(sent: bytes) -> list[dict[str, Any]]:
+    """The complete JSON lines of ``sent`` that are objects (anything else is left out)."""
+    found = []
+    for line in sent.split(b"\n")[:-1]:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict):
+            found.append(message)
+    return found
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -202,7 +345,7 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
 
 def _text(output: bytes | None) -> str:
     text = (output or b"").decode("utf-8", "replace")
-    return text[-20_000:]  # the end says what went wrong
+    return text[-OUTPUT_KEPT:]  # the end says what went wrong
 
 
 def child_environment(work: Path) -> dict[str, str]:
@@ -245,11 +388,12 @@ def _bwrap_works(program: str) -> bool:
     return tried.returncode == 0
 
 
-def sandbox(work: Path, socket: Path | None = None) -> list[str]:
+def sandbox(work: Path, socket: Path | None = None, *, writable: bool = True) -> list[str]:
     """The ``bwrap`` command line a child runs under: no network, no other process, a
     read-only view of the system's folders and the Python code folders
     (:func:`code_dirs`), a private ``/tmp``, and ``work`` the only folder it may write
-    to; ``socket`` (a PostgreSQL server's Unix socket) only when a server was given."""
+    to (read-only too unless ``writable``); ``socket`` (a PostgreSQL server's Unix
+    socket) only when a server was given."""
     program = sandbox_program()
     if program is None:
         raise RuntimeError(NO_SANDBOX)
@@ -259,7 +403,8 @@ def sandbox(work: Path, socket: Path | None = None) -> list[str]:
     command += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]  # noqa: S108  # nosec B108
     for folder in dict.fromkeys([*_existing(SYSTEM_DIRS), *code_dirs()]):
         command += ["--ro-bind", folder, folder]
-    command += ["--bind", str(work), str(work), "--chdir", str(work)]
+    command += ["--bind" if writable else "--ro-bind", str(work), str(work)]
+    command += ["--chdir", str(work)]
     if socket is not None:
         where = socket if socket.parent == Path("/tmp") else socket.parent  # noqa: S108  # nosec B108
         command += ["--bind", str(where), str(where)]
@@ -385,36 +530,82 @@ def _single(name: str, status: str, summary: str, output: str = "") -> CheckRepo
     return CheckReport(checks=[CheckResult(name, status, summary, output)])
 
 
-def _read_report(work: Path) -> CheckReport:
-    try:
-        return CheckReport.from_dict(json.loads((work / REPORT_FILE).read_text()))
-    except (OSError, ValueError, KeyError):
-        return CheckReport()
+def _add(report: CheckReport, result: CheckResult) -> None:
+    if report.get(result.name) is None:
+        report.checks.append(result)
 
 
-def _complete(checks: list[CheckResult], finished: Finished) -> list[CheckResult]:
-    """Every check in the report: the one the child died in, and those it never reached,
-    end in error with the child's last output."""
-    done = {check.name for check in checks}
-    missing = [name for name in CHECKS if name not in done]
-    if finished.returncode == 0 and not finished.timed_out:
-        return checks
-    if finished.timed_out:
+def _result(sent: dict[str, Any]) -> CheckResult:
+    """A check a child sent, as :meth:`CheckReport.to_dict` writes one, read back with
+    :meth:`CheckReport.from_dict` (its summary's message id and parameters kept), each
+    part cut to size."""
+    params = sent.get("params")
+    if not isinstance(params, dict):
+        params = {}
+    kept = {
+        str(k)[:100]: (v[:1000] if isinstance(v, str) else v)
+        for k, v in list(params.items())[:20]
+        if isinstance(v, (str, int, float)) and not isinstance(v, bool)
+    }
+    data = {
+        "name": str(sent["name"]),
+        "status": str(sent["status"]),
+        "summary": str(sent.get("summary", ""))[:1000],
+        "output": str(sent.get("output", ""))[-50_000:],
+        "message": str(sent.get("message") or "")[:1000],
+        "params": kept,
+    }
+    return CheckReport.from_dict({"checks": [data]}).checks[0]
+
+
+def _take(report: CheckReport, finished: Finished, names: tuple[str, ...]) -> None:
+    """The results of ``names`` the child sent (any other name, a second result of the
+    same check or a malformed one is left out), then every one of ``names`` it did not
+    send, in error with why."""
+    for message in finished.messages:
+        sent = message.get("check")
+        if not isinstance(sent, dict) or sent.get("name") not in names:
+            continue
+        try:
+            result = _result(sent)
+        except (KeyError, ValueError, TypeError):
+            continue
+        _add(report, result)
+    missing = [name for name in names if report.get(name) is None]
+    if finished.overflow:
+        stopped = finished.overflow
+    elif finished.timed_out:
         stopped = Message(N_("the check process stopped: time limit reached"))
     elif finished.returncode < 0:
         stopped = Message(
             N_("the check process stopped: killed by signal %(signal)d (memory limit?)"),
             signal=-finished.returncode,
         )
-    else:
+    elif finished.returncode != 0:
         stopped = Message(
             N_("the check process stopped: exit status %(status)d"), status=finished.returncode
         )
-    completed = list(checks)
+    else:
+        stopped = Message(N_("the check process stopped: no result sent"))
     for number, name in enumerate(missing):
         summary = stopped if number == 0 else Message(N_("not reached"))
-        completed.append(CheckResult(name, "error", summary, finished.output if not number else ""))
-    return completed
+        _add(report, CheckResult(name, "error", summary, finished.output if not number else ""))
+
+
+def _inspection(messages: list[dict[str, Any]], keys: tuple[str, ...] | None) -> dict[str, Any]:
+    """The inspection a child sent (only ``keys`` of it, when given)."""
+    found: dict[str, Any] = {}
+    for message in messages:
+        sent = message.get("inspection")
+        if isinstance(sent, dict):
+            found.update(
+                (k, v)
+                for k, v in sent.items()
+                if isinstance(k, str) and (keys is None or k in keys)
+            )
+    if keys is None:
+        return {key: found.get(key) for key in dict.fromkeys([*INSPECTION_KEYS, *found])}
+    return found
 
 
 def _replace(report: CheckReport, result: CheckResult) -> None:

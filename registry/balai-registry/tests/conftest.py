@@ -288,6 +288,12 @@ def fake_check(monkeypatch: pytest.MonkeyPatch) -> Callable[..., list[Path]]:
                 "3 passed" if good else "1 failed: test_x",
             ),
         ]
+        # The real report passes only with every check in it.
+        checks += [
+            plugincheck.CheckResult(name, "passed", "ok", "")
+            for name in getattr(plugincheck, "CHECKS", ())
+            if name not in ("metadata", "tests")
+        ]
         return plugincheck.CheckReport(checks=checks, inspection=dict(INSPECTION))
 
     monkeypatch.setattr(plugincheck, "run_check", run_check)

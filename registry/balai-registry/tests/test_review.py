@@ -40,7 +40,7 @@ def test_the_check_job_runs_the_plugin_check_and_keeps_its_report(
     [checked] = stored()
     assert checked.status == "checked"
     assert checked.passed is True
-    assert [c["status"] for c in checked.report["checks"]] == ["passed", "passed"]
+    assert {c["status"] for c in checked.report["checks"]} == {"passed"}
     assert checked.inspection["permissions"] == ["kebun.manage_plot"]
     assert [p.name for p in seen] == [submission.filename]
     [mail] = mails()
