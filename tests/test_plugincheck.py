@@ -739,7 +739,9 @@ def test_the_sandbox_shows_the_code_folders_and_not_the_instance(tmp_path):
     command = sandbox(tmp_path / "work")
     bound = {command[i + 1]: command[i] for i, arg in enumerate(command) if arg.endswith("bind")}
     assert bound[str(tmp_path / "work")] == "--bind"
-    assert {bound[folder] for folder in bound if folder != str(tmp_path / "work")} == {"--ro-bind"}
+    work = str(tmp_path / "work")
+    assert bound[f"{work}/tmp"] == "--bind"  # its /tmp, counted with the scratch folder
+    assert {bound[f] for f in bound if not f.startswith(work)} == {"--ro-bind"}
     import balai
 
     core = str(Path(balai.__file__).parent)
@@ -968,3 +970,61 @@ def test_a_link_or_pipe_in_the_scratch_folder_is_never_read(tmp_path):
     assert [c.name for c in report.checks] == list(CHECKS)
     assert report.get("hooks").status in ("passed", "failed"), report.text()
     assert report.get("bandit").status == "passed"
+
+
+# -- limits on time, disk and processes -----------------------------------------------------
+
+FILLER = """
+import os
+if os.environ.get("HOME", "").endswith("/home"):
+    block = b"x" * (1024 * 1024)
+    for number in range(12):
+        with open(f"/tmp/fill-{number}.bin", "wb") as out:
+            for _ in range(8):
+                out.write(block)
+    import time
+    time.sleep(30)
+"""
+
+
+@pytest.mark.skipif(sandbox_program() is None, reason="bubblewrap does not work here")
+def test_a_plugin_filling_the_scratch_folder_is_stopped(tmp_path):
+    wheel = wheel_of(
+        tmp_path, "penuh", {"balai_penuh/__init__.py": "", "balai_penuh/plugin.py": FILLER}
+    )
+    report = run_check(wheel, time_limit=120, disk_limit_mb=48)
+    hooks = report.get("hooks")
+    assert hooks.status == "error", report.text()
+    assert "the scratch folder holds more than 48 MB" in hooks.summary
+    assert report.get("metadata").status == "passed"
+
+
+def test_a_file_larger_than_the_limit_cannot_be_written(tmp_path):
+    big = 'open("big.bin", "wb").write(b"x" * (40 * 1024 * 1024))\n'
+    wheel = wheel_of(
+        tmp_path, "besar", {"balai_besar/__init__.py": "", "balai_besar/plugin.py": big}
+    )
+    report = run_check(wheel, time_limit=120, disk_limit_mb=16)
+    hooks = report.get("hooks")
+    assert hooks.status == "failed", report.text()
+    assert "File too large" in hooks.summary  # RLIMIT_FSIZE
+
+
+@pytest.mark.skipif(sandbox_program() is None, reason="bubblewrap does not work here")
+def test_a_process_left_behind_holding_the_pipes_does_not_hold_up_the_check(tmp_path):
+    """A detached process keeps the output open; the check ends with its own process."""
+    lingering = textwrap.dedent(
+        """
+        import subprocess
+        subprocess.Popen(["sleep", "600"], start_new_session=True)
+        """
+    )
+    wheel = wheel_of(
+        tmp_path, "tinggal", {"balai_tinggal/__init__.py": "", "balai_tinggal/plugin.py": lingering}
+    )
+    import time
+
+    started = time.monotonic()
+    report = run_check(wheel, time_limit=200)
+    assert time.monotonic() - started < 150, report.text()
+    assert report.get("hooks").status != "error", report.text()

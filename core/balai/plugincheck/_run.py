@@ -79,6 +79,7 @@ def run_check(
     time_limit: float = 600,
     memory_limit_mb: int = 1024,
     require_sandbox: bool = False,
+    disk_limit_mb: int = 1024,
 ) -> CheckReport:
     """Install the wheel or sdist at ``path`` in a throw-away environment and check it.
 
@@ -86,6 +87,8 @@ def run_check(
         the migrations check there; a scratch database is created and dropped.
     :param time_limit: seconds for everything; a check still running then ends in error.
     :param memory_limit_mb: address space of each child process.
+    :param disk_limit_mb: what the scratch folder may hold, and the largest file a child
+        may write; a child going over it is stopped and its checks end in error.
     :param require_sandbox: refuse to run anything (an ``error`` report) when bubblewrap
         is not there to keep the code under check from the filesystem: for uploaded code.
     :returns: the report; nothing raises for a bad distribution.
@@ -96,7 +99,7 @@ def run_check(
         return _single("metadata", "failed", not_one)
     if require_sandbox and sandbox_program() is None:
         return _single("metadata", "error", Message(NO_SANDBOX))
-    limits = Limits(time.monotonic() + time_limit, memory_limit_mb)
+    limits = Limits(time.monotonic() + time_limit, memory_limit_mb, disk_mb=disk_limit_mb)
     with tempfile.TemporaryDirectory(prefix="balai-plugincheck-") as folder:
         work = Path(folder)
         try:
@@ -115,7 +118,15 @@ def run_check(
             return _single("metadata", "error", Message(NO_PIP), installed.output)
         if installed.returncode != 0 or installed.timed_out or installed.overflow:
             summary = Message(N_("the distribution does not install"))
-            if installed.timed_out:
+            if installed.overflow:
+                summary = Message(
+                    N_(
+                        "the distribution does not install (the scratch folder holds more"
+                        " than %(mb)d MB or too many files)"
+                    ),
+                    mb=limits.disk_mb,
+                )
+            elif installed.timed_out:
                 summary = Message(N_("the distribution does not install (time limit reached)"))
             return _single("metadata", "failed", summary, installed.output)
         # Read before any of its code is imported, by our own Python, the folder read-only.
@@ -237,6 +248,10 @@ class Limits:
     deadline: float
     memory_mb: int
     postgres_url: str | None = None
+    #: What the scratch folder may hold, and the largest file a child may write.
+    disk_mb: int = 1024
+    #: How many processes a child may start (where the kernel counts them: not root).
+    processes: int = 128
 
     def run(
         self, command: list[str], work: Path, *, writable: bool = True, channel: bool = False
@@ -249,7 +264,8 @@ class Limits:
         if remaining <= 0:
             return Finished(-1, "time limit reached before it started", timed_out=True)
         limited = [sys.executable, "-m", "balai.plugincheck._limits"]
-        limited += [str(self.memory_mb), str(int(remaining) + 1), "--"]
+        limited += [str(self.memory_mb), str(int(remaining) + 1)]
+        limited += [str(self.disk_mb), str(self.processes), "--"]
         if sandbox_program() is not None:
             confined = sandbox(work, postgres_socket(self.postgres_url), writable=writable)
         else:
@@ -272,7 +288,7 @@ class Limits:
             if sent is not None:
                 os.close(sent)
         try:
-            return self._collect(process, results)
+            return self._collect(process, results, work)
         finally:
             _kill_group(process)
             process.wait()
@@ -281,7 +297,9 @@ class Limits:
             if results is not None:
                 os.close(results)
 
-    def _collect(self, process: subprocess.Popen[bytes], results: int | None) -> Finished:
+    def _collect(
+        self, process: subprocess.Popen[bytes], results: int | None, work: Path
+    ) -> Finished:
         import selectors
 
         assert process.stdout is not None
@@ -293,12 +311,16 @@ class Limits:
         with selectors.DefaultSelector() as selector:
             for fd in streams:
                 selector.register(fd, selectors.EVENT_READ)
+            looked = time.monotonic()
             while selector.get_map() and not (timed_out or overflow):
                 left = self.deadline - time.monotonic()
                 if left <= 0:
                     timed_out = True
                     break
-                for key, _events in selector.select(timeout=left):
+                if time.monotonic() - looked >= DISK_EVERY:
+                    looked = time.monotonic()
+                    overflow = self._over_disk(work)
+                for key, _events in selector.select(timeout=min(left, DISK_EVERY)):
                     chunk = os.read(key.fd, 65536)
                     if not chunk:
                         selector.unregister(key.fd)
@@ -312,15 +334,54 @@ class Limits:
                             N_("the check process stopped: it sent more than %(mb)d MB of results"),
                             mb=RESULTS_MAX // 1024 // 1024,
                         )
-        if not (timed_out or overflow):
-            try:
-                process.wait(timeout=max(self.deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
+        while not (timed_out or overflow) and process.poll() is None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
                 timed_out = True
+                break
+            try:
+                process.wait(timeout=min(left, DISK_EVERY))
+            except subprocess.TimeoutExpired:
+                overflow = self._over_disk(work)
+        overflow = overflow or self._over_disk(work)
         returncode = process.returncode if process.returncode is not None else -9
         return Finished(
             returncode, _text(bytes(output)), timed_out, _messages(bytes(sent)), overflow
         )
+
+    def _over_disk(self, work: Path) -> str:
+        """Why the scratch folder holds too much (a :class:`Message`), or nothing."""
+        if disk_use(work, self.disk_mb * 1024 * 1024) > self.disk_mb * 1024 * 1024:
+            return Message(
+                N_(
+                    "the check process stopped: the scratch folder holds more than %(mb)d MB"
+                    " (or too many files)"
+                ),
+                mb=self.disk_mb,
+            )
+        return ""
+
+
+#: Seconds between two looks at the scratch folder's size while a child runs.
+DISK_EVERY = 2.0
+#: More entries than this in the scratch folder count as too much.
+MAX_ENTRIES = 200_000
+
+
+def disk_use(folder: Path, cap: int) -> int:
+    """The bytes the files under ``folder`` take (links not followed), counting no
+    further than just over ``cap``; more than :data:`MAX_ENTRIES` entries count as over."""
+    total, entries = 0, 0
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        entries += len(dirs) + len(files)
+        if entries > MAX_ENTRIES:
+            return cap + 1
+        for name in files:
+            with suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+        if total > cap:
+            return total
+    return total
 
 
 def _messages(sent: bytes) -> list[dict[str, Any]]:
@@ -391,16 +452,21 @@ def _bwrap_works(program: str) -> bool:
 def sandbox(work: Path, socket: Path | None = None, *, writable: bool = True) -> list[str]:
     """The ``bwrap`` command line a child runs under: no network, no other process, a
     read-only view of the system's folders and the Python code folders
-    (:func:`code_dirs`), a private ``/tmp``, and ``work`` the only folder it may write
-    to (read-only too unless ``writable``); ``socket`` (a PostgreSQL server's Unix
+    (:func:`code_dirs`), ``work/tmp`` as its ``/tmp``, and ``work`` the only folder it
+    may write to (read-only too unless ``writable``); ``socket`` (a PostgreSQL server's Unix
     socket) only when a server was given."""
     program = sandbox_program()
     if program is None:
         raise RuntimeError(NO_SANDBOX)
     command = [program, "--unshare-all", "--die-with-parent", "--new-session"]
     # The private /tmp first: bwrap mounts in order, so a code folder under /tmp (an
-    # environment made there) is bound on top of it instead of hidden under it.
-    command += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]  # noqa: S108  # nosec B108
+    # environment made there) is bound on top of it instead of hidden under it. It is
+    # the scratch folder's tmp (counted with it), not memory of the host.
+    if writable:
+        command += ["--bind", str(work / "tmp"), "/tmp"]  # noqa: S108  # nosec B108
+    else:
+        command += ["--tmpfs", "/tmp"]  # noqa: S108  # nosec B108
+    command += ["--proc", "/proc", "--dev", "/dev"]
     for folder in dict.fromkeys([*_existing(SYSTEM_DIRS), *code_dirs()]):
         command += ["--ro-bind", folder, folder]
     command += ["--bind" if writable else "--ro-bind", str(work), str(work)]

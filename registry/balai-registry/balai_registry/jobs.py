@@ -20,7 +20,9 @@ from balai_registry.packages import CHECK_JOB, registry_files
 
 __all__ = ["JOBS", "check_file", "check_submission"]
 
-#: A check's own limit (run_check's default) with room to fetch and record it.
+#: The check's own limit, for everything it runs and reads.
+CHECK_TIME_LIMIT = 600
+#: The job's limit: the check's with room to fetch and record it.
 TIME_LIMIT = 900
 
 
@@ -53,9 +55,11 @@ def check_file(filename: str, data: bytes, *, require_sandbox: bool = True) -> d
     with tempfile.TemporaryDirectory(prefix="balai-registry-") as folder:
         path = Path(folder) / filename
         path.write_bytes(data)
-        report = run_check(path, require_sandbox=require_sandbox)
+        report = run_check(path, require_sandbox=require_sandbox, time_limit=CHECK_TIME_LIMIT)
     result: dict[str, Any] = report.to_dict()
     return result
 
 
-JOBS = [Job(CHECK_JOB, check_submission, retries=1, backoff=(60,), time_limit=TIME_LIMIT)]
+#: Never tried again by itself: a check that ran out of time would only do so again
+#: (a reviewer runs it again from the submission's page).
+JOBS = [Job(CHECK_JOB, check_submission, retries=0, time_limit=TIME_LIMIT)]

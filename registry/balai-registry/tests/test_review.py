@@ -165,7 +165,7 @@ def test_the_job_runs_uploaded_code_only_in_the_sandbox(sent, run_jobs, fake_che
     monkeypatch.setattr(plugincheck, "run_check", spy)
     sent()
     run_jobs()
-    assert asked == {"require_sandbox": True}
+    assert asked == {"require_sandbox": True, "time_limit": 600}
 
 
 def test_the_job_runs_the_real_plugin_check(sent, run_jobs, stored, client):
@@ -279,3 +279,10 @@ def test_a_version_whose_other_file_failed_cannot_be_published(
     assert {s.status for s in stored()} == {"checked"}
     sdist_page = client.get(f"/registry/kiriman/{sdist.key}").text
     assert "tesnya gagal: 1 failed" in sdist_page
+
+
+def test_the_check_job_is_never_tried_again_by_itself():
+    """A check that ran out of time would only hang as long again: a reviewer reruns it."""
+    from balai_registry.jobs import JOBS
+
+    assert [(job.name, job.retries) for job in JOBS] == [("registry.check-submission", 0)]
