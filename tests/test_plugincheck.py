@@ -878,13 +878,27 @@ def test_the_files_of_a_distribution_are_held_to_its_package():
         "../../../bin/balai",
         "balai_theme_biru-1.0.data/platlib/zzz.py",
         "other-1.0.dist-info/METADATA",
+        "balai_theme_biru-1.0.data/data/lib/python3.11/site-packages/sitecustomize.py",
+        "balai_theme_biru-1.0.data/headers/x.h",
     ]
+    data = "a .data folder other than purelib or platlib installs outside the environment's"
     assert file_problems(names, "balai_theme_biru") == [
+        f"balai_theme_biru-1.0.data/scripts/biru: {data} packages",
         "balai_theme_biru/hidden.pth: a .pth file runs code in every Python process",
         "../../../bin/balai: a file outside balai_theme_biru/",
         "balai_theme_biru-1.0.data/platlib/zzz.py: a file outside balai_theme_biru/",
         "other-1.0.dist-info/METADATA: a file outside balai_theme_biru/",
+        "balai_theme_biru-1.0.data/data/lib/python3.11/site-packages/sitecustomize.py:"
+        f" {data} packages",
+        f"balai_theme_biru-1.0.data/headers/x.h: {data} packages",
     ]
+    from balai.plugincheck import file_refusal
+
+    assert file_refusal("balai_theme_biru-1.0.data/scripts/biru", "balai_theme_biru") == "data"
+    assert (
+        file_refusal("balai_theme_biru-1.0.data/purelib/balai_theme_biru/x.py", "balai_theme_biru")
+        is None
+    )
 
 
 # -- code under check forging its report ---------------------------------------------------
@@ -1028,3 +1042,28 @@ def test_a_process_left_behind_holding_the_pipes_does_not_hold_up_the_check(tmp_
     report = run_check(wheel, time_limit=200)
     assert time.monotonic() - started < 150, report.text()
     assert report.get("hooks").status != "error", report.text()
+
+
+def test_a_wheel_installing_into_the_prefix_fails_the_metadata_check(tmp_path):
+    site = "import os\n"
+    wheel = wheel_of(
+        tmp_path,
+        "datadir",
+        {
+            "balai_datadir/__init__.py": "",
+            "balai_datadir/plugin.py": "",
+            "balai_datadir-0.1.0.data/data/lib/python3.11/site-packages/sitecustomize.py": site,
+            "balai_datadir-0.1.0.data/scripts/balai": "#!python\nprint('replaced')\n",
+            "balai_datadir-0.1.0.data/headers/x.h": "int x;\n",
+        },
+    )
+    report = run_check(wheel, time_limit=300)
+    metadata = report.get("metadata")
+    assert metadata.status == "failed", report.text()
+    for member in (
+        "data/lib/python3.11/site-packages/sitecustomize.py",
+        "scripts/balai",
+        "headers/x.h",
+    ):
+        assert f"balai_datadir-0.1.0.data/{member}: a .data folder other than" in metadata.output
+    assert not report.passed

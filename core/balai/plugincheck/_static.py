@@ -20,11 +20,12 @@ import subprocess
 import sys
 import zipfile
 from dataclasses import asdict
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import importlib_metadata
 
+from balai.plugincheck._files import file_refusal
 from balai.plugincheck._inspect import distribution_facts
 from balai.plugincheck._report import N_, CheckResult, Message
 
@@ -106,32 +107,24 @@ def metadata_check(
 
 
 def file_problems(names: list[str], package: str) -> list[str]:
-    """The files outside ``package/``, the distribution's own ``.dist-info/`` and
-    ``.data/`` folders (whose ``purelib``/``platlib`` must hold ``package/`` only), and
-    every ``.pth`` file: pip would install them beside the core's own packages."""
+    """The files a wheel may not carry, nor a distribution install
+    (:func:`balai.plugincheck.file_refusal`): a ``.pth`` file, a file in a ``.data/``
+    folder other than ``purelib``/``platlib``, and any other file outside ``package/``
+    and its own ``.dist-info/``: pip would install them beside the core's own packages
+    or elsewhere under the environment's prefix."""
     problems = []
     for name in dict.fromkeys(names):
-        if name.endswith("/"):
-            continue
-        if name.lower().endswith(".pth"):
+        refusal = file_refusal(name, package)
+        if refusal == "pth":
             problems.append(f"{name}: a .pth file runs code in every Python process")
-        elif not _inside(PurePosixPath(name).parts, package):
+        elif refusal == "data":
+            problems.append(
+                f"{name}: a .data folder other than purelib or platlib"
+                " installs outside the environment's packages"
+            )
+        elif refusal is not None:
             problems.append(f"{name}: a file outside {package}/")
     return problems
-
-
-def _inside(parts: tuple[str, ...], package: str) -> bool:
-    if not parts or ".." in parts or parts[0] in ("", "/"):
-        return False
-    top = parts[0]
-    own = top.lower().startswith(f"{package.lower()}-")
-    if top == package or (own and top.endswith(".dist-info")):
-        return True
-    if own and top.endswith(".data"):
-        if len(parts) > 1 and parts[1] in ("purelib", "platlib"):
-            return _inside(parts[2:], package)
-        return True
-    return False
 
 
 def wheel_names(file: Path) -> list[str]:

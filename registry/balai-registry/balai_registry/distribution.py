@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from email.message import Message
 from email.parser import Parser
 from email.policy import compat32
-from pathlib import PurePosixPath
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import (
@@ -27,6 +26,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from balai.i18n import N_
+from balai.plugincheck import file_refusal
 
 __all__ = [
     "CORE",
@@ -144,10 +144,12 @@ def read_metadata(filename: str, data: bytes) -> Metadata:
 
 
 def check_files(filename: str, data: bytes) -> None:
-    """Refuse a wheel with a ``.pth`` file, or a file outside its package
-    (``balai_<name>/`` from the file's name), its own ``.dist-info/`` or ``.data/``
-    folder (whose ``purelib``/``platlib`` hold the package only): pip would install it
-    beside the core's own packages.
+    """Refuse a wheel with a ``.pth`` file, a file in a ``.data/`` folder other than
+    ``purelib``/``platlib`` (``data``, ``scripts``, ``headers``: pip installs them
+    anywhere under the prefix), or a file outside its package (``balai_<name>/`` from
+    the file's name), its own ``.dist-info/`` and the package inside its
+    ``.data/purelib`` or ``platlib``: the core's check applies the same rule
+    (:func:`balai.plugincheck.file_refusal`).
 
     :raises DistributionError: naming the first such file.
     """
@@ -182,30 +184,23 @@ def _names(archive: zipfile.ZipFile) -> list[str]:
 
 def _refuse_outside(names: list[str], package: str) -> None:
     for name in names:
-        if name.endswith("/"):
-            continue
-        if name.lower().endswith(".pth"):
+        refusal = file_refusal(name, package)
+        if refusal == "pth":
             raise DistributionError(N_("The wheel ships a .pth file: %(file)s."), file=name)
-        if not _inside(PurePosixPath(name).parts, package):
+        if refusal == "data":
+            raise DistributionError(
+                N_(
+                    "The wheel has a file in a .data folder other than purelib or platlib,"
+                    " which pip installs outside the environment's packages: %(file)s."
+                ),
+                file=name,
+            )
+        if refusal is not None:
             raise DistributionError(
                 N_("The wheel has a file outside its package %(package)s/: %(file)s."),
                 package=package,
                 file=name,
             )
-
-
-def _inside(parts: tuple[str, ...], package: str) -> bool:
-    if not parts or ".." in parts or parts[0] in ("", "/"):
-        return False
-    top = parts[0]
-    own = top.lower().startswith(f"{package.lower()}-")
-    if top == package or (own and top.endswith(".dist-info")):
-        return True
-    if own and top.endswith(".data"):
-        if len(parts) > 1 and parts[1] in ("purelib", "platlib"):
-            return _inside(parts[2:], package)
-        return True
-    return False
 
 
 def _read_zip(archive: zipfile.ZipFile, name: str) -> str:

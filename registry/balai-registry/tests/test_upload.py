@@ -239,6 +239,19 @@ def _with_files(data: bytes, files: dict[str, bytes]) -> bytes:
             "balai_kebun-1.0.0.data/purelib/balai/evil.py",
             "di luar paketnya balai_kebun/: balai_kebun-1.0.0.data/purelib/balai/evil.py.",
         ),
+        *(
+            (
+                f"balai_kebun-1.0.0.data/{folder}",
+                "Wheel ini membawa berkas dalam folder .data selain purelib atau platlib,"
+                " yang dipasang pip di luar paket lingkungannya:"
+                f" balai_kebun-1.0.0.data/{folder}.",
+            )
+            for folder in (
+                "data/lib/python3.11/site-packages/sitecustomize.py",
+                "scripts/balai",
+                "headers/x.h",
+            )
+        ),
     ],
 )
 def test_a_wheel_with_files_outside_its_package_is_refused(
