@@ -1067,3 +1067,30 @@ def test_a_wheel_installing_into_the_prefix_fails_the_metadata_check(tmp_path):
     ):
         assert f"balai_datadir-0.1.0.data/{member}: a .data folder other than" in metadata.output
     assert not report.passed
+
+
+def test_a_requirement_with_a_direct_url_fails_the_metadata_check(tmp_path):
+    from balai.plugincheck import direct_url_requirements
+
+    line = "zz-helper @ http://127.0.0.1:8999/zz_helper-1.0-py3-none-any.whl"
+    assert direct_url_requirements(["balai>=0.1", line, "x @ file:///tmp/x"]) == [
+        line,
+        "x @ file:///tmp/x",
+    ]
+    wheel = wheel_of(tmp_path, "peta", {"balai_peta/__init__.py": "", "balai_peta/plugin.py": ""})
+    import zipfile
+
+    requiring = tmp_path / "requiring" / wheel.name
+    requiring.parent.mkdir()
+    with zipfile.ZipFile(wheel) as old, zipfile.ZipFile(requiring, "w") as new:
+        for item in old.infolist():
+            content = old.read(item)
+            if item.filename.endswith("METADATA"):
+                content = content.replace(
+                    b"Requires-Dist:", f"Requires-Dist: {line}\nRequires-Dist:".encode()
+                )
+            new.writestr(item, content)
+    report = run_check(requiring, time_limit=300)
+    metadata = report.get("metadata")
+    assert metadata.status == "failed", report.text()
+    assert f"Requires-Dist: {line}: a direct URL requirement" in metadata.summary + metadata.output

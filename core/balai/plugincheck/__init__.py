@@ -20,8 +20,16 @@ from the code: ``docs/plugin-authors.md`` ("Check before you publish").
 
 from __future__ import annotations
 
-from balai.plugincheck._files import file_refusal
+from balai.plugincheck._files import direct_url_requirements, file_refusal
 from balai.plugincheck._report import CHECKS, STATUSES, CheckReport, CheckResult
 from balai.plugincheck._run import run_check
 
-__all__ = ["CHECKS", "STATUSES", "CheckReport", "CheckResult", "file_refusal", "run_check"]
+__all__ = [
+    "CHECKS",
+    "STATUSES",
+    "CheckReport",
+    "CheckResult",
+    "direct_url_requirements",
+    "file_refusal",
+    "run_check",
+]

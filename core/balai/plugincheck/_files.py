@@ -1,11 +1,15 @@
-"""What a plugin's wheel may install: :func:`file_refusal`, the one rule the check's
-``metadata`` step and the registry's upload both apply."""
+"""What a plugin's distribution may install and require: :func:`file_refusal` and
+:func:`direct_url_requirements`, the rules the check's ``metadata`` step and the
+registry's upload both apply."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import PurePosixPath
 
-__all__ = ["DATA_ALLOWED", "file_refusal"]
+from packaging.requirements import InvalidRequirement, Requirement
+
+__all__ = ["DATA_ALLOWED", "direct_url_requirements", "file_refusal"]
 
 #: The ``.data/`` folders of a wheel that may hold files: those pip installs into
 #: site-packages, and then only the distribution's own package.
@@ -42,3 +46,21 @@ def file_refusal(name: str, package: str) -> str | None:
         if len(parts) > 1 and parts[1] not in DATA_ALLOWED:
             return "data"
     return "outside"
+
+
+def direct_url_requirements(requirements: Iterable[str]) -> list[str]:
+    """The ``Requires-Dist`` lines among ``requirements`` that name a direct URL
+    (``name @ https://...``, PEP 508): pip would fetch and run that code on every
+    adopting host, and no one checked it. A line that does not parse but holds ``@``
+    counts too."""
+    found = []
+    for line in requirements:
+        text = str(line).strip()
+        try:
+            if Requirement(text).url is None:
+                continue
+        except InvalidRequirement:
+            if "@" not in text:
+                continue
+        found.append(text)
+    return found

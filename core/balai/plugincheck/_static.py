@@ -25,7 +25,7 @@ from typing import Any
 
 import importlib_metadata
 
-from balai.plugincheck._files import file_refusal
+from balai.plugincheck._files import direct_url_requirements, file_refusal
 from balai.plugincheck._inspect import distribution_facts
 from balai.plugincheck._report import N_, CheckResult, Message
 
@@ -98,6 +98,11 @@ def metadata_check(
         problems.append("it does not depend on balai (Requires-Dist: balai>=...)")
     if not facts["readme"].strip():
         problems.append("no README (long description)")
+    problems += [
+        f"Requires-Dist: {requirement}: a direct URL requirement installs code from"
+        " that address on every host, unchecked; require a distribution by name"
+        for requirement in direct_url_requirements(dist.requires or ())
+    ]
     installed = sorted(str(f) for f in dist.files or ())
     package = _normalise(name).replace("-", "_")
     problems += file_problems([*(archive_names or []), *installed], package)

@@ -26,7 +26,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from balai.i18n import N_
-from balai.plugincheck import file_refusal
+from balai.plugincheck import direct_url_requirements, file_refusal
 
 __all__ = [
     "CORE",
@@ -130,7 +130,8 @@ def parse_filename(filename: str) -> FileName:
 def read_metadata(filename: str, data: bytes) -> Metadata:
     """The core metadata inside the file ``data`` called ``filename``.
 
-    :raises DistributionError: the archive or its metadata cannot be read.
+    :raises DistributionError: the archive or its metadata cannot be read, or a
+        ``Requires-Dist`` names a direct URL (``name @ url``, naming it).
     """
     kind = parse_filename(filename).filetype
     try:
@@ -140,7 +141,17 @@ def read_metadata(filename: str, data: bytes) -> Metadata:
             text, entry_points = _from_sdist(data)
     except UNREADABLE as exc:
         raise DistributionError(N_("The file is not a readable archive.")) from exc
-    return parse_metadata(text, entry_points)
+    metadata = parse_metadata(text, entry_points)
+    requirements = Parser(policy=compat32).parsestr(text).get_all("Requires-Dist") or []
+    for requirement in direct_url_requirements(str(r) for r in requirements):
+        raise DistributionError(
+            N_(
+                "The requirement %(requirement)s names a direct URL: require"
+                " distributions by name only."
+            ),
+            requirement=requirement,
+        )
+    return metadata
 
 
 def check_files(filename: str, data: bytes) -> None:

@@ -461,4 +461,30 @@ def test_an_endless_name_is_a_400_naming_the_field(client, enabled, partner_toke
     response = post(client, partner_token("Kota Serang"), form)
     assert response.status_code == 400, response.text
     assert "Name dalam metadata berkas lebih dari 100 karakter" in response.text
+
+
+def _requiring(data: bytes, line: str) -> bytes:
+    """The wheel with ``line`` added to the Requires-Dist of its METADATA."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(out, "w") as new:
+        for item in old.infolist():
+            content = old.read(item)
+            if item.filename.endswith(".dist-info/METADATA"):
+                content = content.replace(
+                    b"Requires-Dist:", f"Requires-Dist: {line}\nRequires-Dist:".encode(), 1
+                )
+            new.writestr(item, content)
+    return out.getvalue()
+
+
+def test_a_requirement_with_a_direct_url_is_refused_by_name(
+    client, enabled, partner_token, build_dist, stored
+):
+    built = build_dist()
+    line = "zz-helper @ http://127.0.0.1:8999/zz_helper-1.0-py3-none-any.whl"
+    data = _requiring(built.data, line)
+    form = upload_form(built, content=data, sha256_digest=hashlib.sha256(data).hexdigest())
+    response = post(client, partner_token(), form)
+    assert response.status_code == 400
+    assert f"Persyaratan {line} menunjuk URL langsung" in response.text, response.text
     assert stored() == []
