@@ -751,6 +751,22 @@ def test_the_sandbox_shows_the_code_folders_and_not_the_instance(tmp_path):
     assert {"--unshare-all", "--die-with-parent", "--new-session"} <= set(command)
 
 
+def test_the_sandbox_never_binds_a_link_left_as_its_tmp(tmp_path):
+    # Code run in an earlier step (an sdist's build) could leave work/tmp as a link to
+    # a host folder; bwrap would bind that folder writable as the next child's /tmp.
+    from balai.plugincheck._run import sandbox
+
+    if sandbox_program() is None:
+        pytest.skip("bubblewrap does not work here")
+    work, host = tmp_path / "work", tmp_path / "host"
+    work.mkdir()
+    host.mkdir()
+    (work / "tmp").symlink_to(host)
+    command = sandbox(work)
+    assert command[command.index("/tmp") - 1] == str(work / "tmp")
+    assert (work / "tmp").is_dir() and not (work / "tmp").is_symlink()
+
+
 def test_code_folders_under_tmp_stay_visible_in_the_sandbox(tmp_path, monkeypatch):
     # An environment made under /tmp (python -m venv /tmp/env) keeps its packages, pip
     # among them, there: the sandbox's private /tmp must not hide them.

@@ -427,6 +427,16 @@ NO_SANDBOX = N_("bubblewrap is needed to check uploaded code: apt-get install bu
 SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc")
 
 
+def _scratch_tmp(work: Path) -> Path:
+    """``work/tmp``, a folder of its own: made when missing, and made again when an
+    earlier child left a link (or anything else) there, which bwrap would follow."""
+    tmp = work / "tmp"
+    if tmp.is_symlink() or (tmp.exists() and not tmp.is_dir()):
+        tmp.unlink()
+    tmp.mkdir(parents=True, exist_ok=True)
+    return tmp
+
+
 def sandbox_program() -> str | None:
     """The ``bwrap`` program, when it is installed and works here (user namespaces)."""
     program = shutil.which("bwrap")
@@ -463,7 +473,7 @@ def sandbox(work: Path, socket: Path | None = None, *, writable: bool = True) ->
     # environment made there) is bound on top of it instead of hidden under it. It is
     # the scratch folder's tmp (counted with it), not memory of the host.
     if writable:
-        command += ["--bind", str(work / "tmp"), "/tmp"]  # noqa: S108  # nosec B108
+        command += ["--bind", str(_scratch_tmp(work)), "/tmp"]  # noqa: S108  # nosec B108
     else:
         command += ["--tmpfs", "/tmp"]  # noqa: S108  # nosec B108
     command += ["--proc", "/proc", "--dev", "/dev"]
