@@ -21,7 +21,7 @@ from the code: ``docs/plugin-authors.md`` ("Check before you publish").
 from __future__ import annotations
 
 from balai.plugincheck._files import direct_url_requirements, file_refusal
-from balai.plugincheck._report import CHECKS, STATUSES, CheckReport, CheckResult
+from balai.plugincheck._report import CHECKS, STATUSES, CheckReport, CheckResult, summary_text
 from balai.plugincheck._run import run_check
 
 __all__ = [
@@ -32,4 +32,5 @@ __all__ = [
     "direct_url_requirements",
     "file_refusal",
     "run_check",
+    "summary_text",
 ]

@@ -31,7 +31,7 @@ from balai.db import db, utcnow
 from balai.fields import int_arg
 from balai.jobs import enqueue
 from balai.permissions import has_permission, public, require
-from balai.plugincheck._report import summary_text
+from balai.plugincheck import summary_text
 from balai_registry import catalogue, feedback, notices, services
 from balai_registry.models import SCOPES, Partner, Submission
 from balai_registry.packages import CHECK_JOB
