@@ -843,6 +843,12 @@ def test_a_wheel_installing_commands_fails_the_metadata_check(tmp_path):
     ) in metadata.output
     assert "gui_scripts entry point 'perintah-gui'" in metadata.output
     assert not report.passed
+    # Each summary reaches the report with its message id, from either process.
+    assert metadata.message == "%(problem)s (and %(more)d more)"
+    assert metadata.params["problem"] in metadata.output
+    routes = report.get("routes")
+    assert routes.message == "%(count)d routes, each guarded or public", report.text()
+    assert routes.params == {"count": 0}
 
 
 def test_an_sdist_installing_another_package_fails_the_metadata_check(tmp_path):
