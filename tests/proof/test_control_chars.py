@@ -127,9 +127,10 @@ def write_api(client, sent: Sent) -> int:
     for path, operations in document["paths"].items():
         for method in ("post", "put", "patch"):
             body = operations.get(method, {}).get("requestBody")
-            if body is None:
+            json_body = (body or {}).get("content", {}).get("application/json")
+            if json_body is None:  # none, or a multipart upload of a file: not a JSON write
                 continue
-            schema = body["content"]["application/json"]["schema"]
+            schema = json_body["schema"]
             url = re.sub(r"\{[^}]+\}", "1", path)
             payload = json.dumps(_api_body(schema, schemas, sent))  # keeps the lone surrogate
             response = client.open(
