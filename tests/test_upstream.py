@@ -332,10 +332,12 @@ DERIVED = "balai_pengumuman_bali-0.1.0-py3-none-any.whl"
 def _wheel(name: str = "balai_pengumuman_bali") -> bytes:
     """A tiny wheel: the region checks only the file's name, kind and size."""
     out = BytesIO()
+    stamp = (2026, 1, 1, 0, 0, 0)  # fixed, so two builds give the same bytes
     with zipfile.ZipFile(out, "w") as wheel:
         info = f"{name}-0.1.0.dist-info"
-        wheel.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\n")
-        wheel.writestr(f"{info}/RECORD", "")
+        metadata = f"Metadata-Version: 2.1\nName: {name}\n"
+        wheel.writestr(zipfile.ZipInfo(f"{info}/METADATA", stamp), metadata)
+        wheel.writestr(zipfile.ZipInfo(f"{info}/RECORD", stamp), "")
     return out.getvalue()
 
 
