@@ -86,6 +86,12 @@ def test_the_commands_speak_the_deployments_language(run, upstream_url):
     missing = run("plugins", "search")
     assert missing.exit_code == 1
     assert "tidak ada registri: beri --registry URL, atau atur REGISTRY_URL" in missing.output
+    refused = run("plugins", "install", "future", "--registry", upstream_url)
+    assert refused.exit_code == 1
+    assert (
+        f"future 2.0.0 memerlukan inti Balai '{TOO_NEW}', sedangkan inti yang terpasang "
+        f"{__version__}, dan tidak ada versi future yang cocok"
+    ) in " ".join(refused.output.split())
 
 
 def test_info_shows_every_version_with_its_core_range(run, upstream_url):
@@ -433,10 +439,10 @@ def test_a_file_that_is_not_the_one_the_registry_lists_is_not_installed(
     assert refused.returncode == 1, refused.stdout + refused.stderr
     expected = hashlib.sha256(ours.read_bytes()).hexdigest()
     got = hashlib.sha256(other.read_bytes()).hexdigest()
-    assert (
-        f"Error: {ours.name} from {upstream_url}/registry/files/{expected}/{ours.name} is not "
-        f"the file the registry lists (SHA-256 {got}, the registry lists {expected}): "
-        "nothing was installed"
+    assert (  # in the deployment's language, Indonesian by default
+        f"Error: {ours.name} dari {upstream_url}/registry/files/{expected}/{ours.name} bukan "
+        f"berkas yang tercantum di registri (SHA-256 {got}, registri mencantumkan {expected}): "
+        "tidak ada yang dipasang"
     ) in refused.stderr
     with pytest.raises(subprocess.CalledProcessError):
         _greet_version(throwaway)

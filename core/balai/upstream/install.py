@@ -52,6 +52,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import sys_tags
@@ -156,33 +158,47 @@ def releases_of(plugin: Mapping[str, Any]) -> list[Release]:
     return sorted(found, key=lambda r: r.version, reverse=True)
 
 
-def _needs(name: str, release: Release, core: str) -> str:
-    return (
-        f"{name} {release.version} requires Balai core {release.requires_core!r}, "
-        f"but the installed core is {core}"
+def _needs(name: str, release: Release, core: str) -> LazyString:
+    return _l(
+        "%(name)s %(version)s requires Balai core %(range)s, but the installed core is %(core)s",
+        name=name,
+        version=str(release.version),
+        range=repr(release.requires_core),
+        core=core,
     )
 
 
-def _refusal(name: str, release: Release, core: str) -> str:
+def _refusal(name: str, release: Release, core: str) -> LazyString:
     """Why the chosen ``release`` cannot be installed, and what to do instead."""
-    return (
-        f"{_needs(name, release, core)}: install a version that fits this core "
-        f"('balai plugins info {name}' lists which do), or upgrade the core first"
+    return _l(
+        "%(needs)s: install a version that fits this core ('balai plugins info %(name)s' "
+        "lists which do), or upgrade the core first",
+        needs=_needs(name, release, core),
+        name=name,
     )
 
 
-def _none_fits(name: str, newest: Release, core: str) -> str:
+def _none_fits(name: str, newest: Release, core: str) -> LazyString:
     """Why no release can be installed, and what to do."""
-    return (
-        f"{_needs(name, newest, core)}, and no version of {name} fits core {core}: "
-        f"upgrade the core to a version inside that range first, or ask the plugin's "
-        f"authors for a release that supports core {core}"
+    return _l(
+        "%(needs)s, and no version of %(name)s fits core %(core)s: upgrade the core to a "
+        "version inside that range first, or ask the plugin's authors for a release that "
+        "supports core %(core)s",
+        needs=_needs(name, newest, core),
+        name=name,
+        core=core,
     )
 
 
 def upgrade_note(name: str, newest: Release, core: str = __version__) -> str:
     """Why an installed plugin stays below its ``newest`` release, and what to do."""
-    return f"{_needs(name, newest, core)}: upgrade the core first to use {newest.version}"
+    return str(
+        _l(
+            "%(needs)s: upgrade the core first to use %(version)s",
+            needs=_needs(name, newest, core),
+            version=str(newest.version),
+        )
+    )
 
 
 def choose_release(
@@ -203,14 +219,16 @@ def choose_release(
     if wanted is not None:
         chosen = next((r for r in releases if r.version == Version(wanted)), None)
         if chosen is None:
-            raise Incompatible(f"{name} has no version {wanted} on the registry")
+            raise Incompatible(
+                _l("%(name)s has no version %(version)s on the registry", name=name, version=wanted)
+            )
         if not fits_core(chosen.requires_core, core):
             raise Incompatible(_refusal(name, chosen, core))
         return chosen
     current = Version(newer_than) if newer_than else None
     offered = [r for r in releases if not r.yanked]
     if not offered:
-        raise Incompatible(f"{name} has no published version on the registry")
+        raise Incompatible(_l("%(name)s has no published version on the registry", name=name))
     for release in offered:
         if current is not None and release.version <= current:
             return None
@@ -266,13 +284,21 @@ def choose_file(name: str, release: Release, files: Sequence[ReleaseFile]) -> Re
         return wheels[0]
     if sdists:
         raise Incompatible(
-            f"the registry has only a source distribution of {wanted} {release.version} "
-            f"({sdists[0].filename}); Balai installs plugins only from wheels, because "
-            "installing an sdist runs its build code on this server: ask its authors to "
-            "upload the wheel"
+            _l(
+                "the registry has only a source distribution of %(name)s %(version)s "
+                "(%(file)s); Balai installs plugins only from wheels, because installing an "
+                "sdist runs its build code on this server: ask its authors to upload the wheel",
+                name=wanted,
+                version=str(release.version),
+                file=sdists[0].filename,
+            )
         )
     raise Incompatible(
-        f"the registry lists no file of {wanted} {release.version} that installs here"
+        _l(
+            "the registry lists no file of %(name)s %(version)s that installs here",
+            name=wanted,
+            version=str(release.version),
+        )
     )
 
 
@@ -309,21 +335,35 @@ def fetch_file(client: RegistryClient, file: ReleaseFile, folder: Path) -> Path:
     if digest != file.sha256:
         target.unlink()
         raise Tampered(
-            f"{file.filename} from {file.url} is not the file the registry lists "
-            f"(SHA-256 {digest}, the registry lists {file.sha256}): nothing was installed"
+            _l(
+                "%(file)s from %(url)s is not the file the registry lists (SHA-256 "
+                "%(digest)s, the registry lists %(listed)s): nothing was installed",
+                file=file.filename,
+                url=file.url,
+                digest=digest,
+                listed=file.sha256,
+            )
         )
     try:
         addressed = direct_references(target)
     except (zipfile.BadZipFile, OSError) as exc:
         target.unlink()
         raise Tampered(
-            f"{file.filename} is not a readable wheel ({exc}): nothing was installed"
+            _l(
+                "%(file)s is not a readable wheel (%(error)s): nothing was installed",
+                file=file.filename,
+                error=str(exc),
+            )
         ) from exc
     if addressed:
         target.unlink()
         raise Tampered(
-            f"{file.filename} requires {addressed[0]}: a requirement by address would be "
-            "fetched from there, past the registry; nothing was installed"
+            _l(
+                "%(file)s requires %(requirement)s: a requirement by address would be "
+                "fetched from there, past the registry; nothing was installed",
+                file=file.filename,
+                requirement=addressed[0],
+            )
         )
     return target
 
