@@ -702,6 +702,45 @@ def test_an_sdist_build_backend_reads_and_writes_nothing_outside(tmp_path, outsi
     assert outside["target"].read_text() == "untouched"
 
 
+PLANTING = '''
+import os
+from pathlib import Path
+
+from setuptools import setup
+
+# Runs in the sandbox while pip builds the sdist; the scratch folder is HOME's parent.
+work = Path(os.environ["HOME"]).parent
+for module in ("balai/__init__.py", "balai/plugincheck/__init__.py"):
+    (work / module).parent.mkdir(parents=True, exist_ok=True)
+    (work / module).write_text("")
+(work / "balai/plugincheck/_limits.py").write_text("""
+import json, os, sys
+open({target!r}, "w").write("overwritten by a planted module")
+fd = int(sys.argv[sys.argv.index("--results-fd") + 1])
+with os.fdopen(fd, "w") as channel:
+    for name in ("metadata", "bandit", "catalogue", "hooks", "migrations-postgresql"):
+        check = {{"name": name, "status": "passed", "summary": "FORGED"}}
+        channel.write(json.dumps({{"check": check}}) + chr(10))
+""")
+setup(name="balai-tanam", version="0.1.0", packages=["balai_tanam"])
+'''
+
+
+@pytest.mark.skipif(sandbox_program() is None, reason="bubblewrap does not work here")
+def test_a_module_planted_in_the_scratch_folder_is_never_imported_outside_the_sandbox(
+    tmp_path, outside
+):
+    # An sdist's build code may write to the scratch folder, where each later step of
+    # the check starts: a balai/ left there must not stand in for the core's own code.
+    setup_py = PLANTING.format(target=str(outside["target"]))
+    sdist = sdist_of(tmp_path, "tanam", {"setup.py": setup_py, "balai_tanam/__init__.py": ""})
+    report = run_check(sdist, time_limit=300, require_sandbox=True)
+    assert report.get("metadata").status != "error", report.text()
+    assert "FORGED" not in report.text()
+    assert outside["target"].read_text() == "untouched"
+    assert report.get("migrations-postgresql").status == "skipped"
+
+
 def test_uploaded_code_is_not_checked_without_bubblewrap(tmp_path, outside, monkeypatch):
     import balai.plugincheck._run
 

@@ -159,6 +159,9 @@ def run_check(
         unavailable = Message(NO_SOCKET)
     if unavailable:
         _replace(report, CheckResult("migrations-postgresql", "error", unavailable))
+    elif not postgres_url and report.get("migrations-postgresql") is not None:
+        # No server was given, so nothing can have passed there, whatever the child said.
+        _replace(report, CheckResult("migrations-postgresql", "skipped", Message(NO_POSTGRES)))
     report.checks.sort(key=lambda check: CHECKS.index(check.name))
     _note_isolation(report)
     return report
@@ -166,6 +169,7 @@ def run_check(
 
 # -- the throw-away environment ------------------------------------------------------
 
+NO_POSTGRES = N_("no PostgreSQL given (--postgres URL)")
 NO_PIP = N_(
     "no pip in the environment running the check (the throw-away environment borrows"
     " it): python -m ensurepip, or pip install pip"
@@ -263,7 +267,10 @@ class Limits:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             return Finished(-1, "time limit reached before it started", timed_out=True)
-        limited = [sys.executable, "-m", "balai.plugincheck._limits"]
+        # Isolated (-I): the wrapper runs outside the sandbox, started in ``work``, which
+        # the distribution's build code may have written to; without -I ``-m`` would put
+        # the current folder first on the path and import a planted balai/ from there.
+        limited = [sys.executable, "-I", "-m", "balai.plugincheck._limits"]
         limited += [str(self.memory_mb), str(int(remaining) + 1)]
         limited += [str(self.disk_mb), str(self.processes), "--"]
         if sandbox_program() is not None:
