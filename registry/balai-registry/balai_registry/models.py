@@ -22,15 +22,21 @@ class Partner(TenantScoped, Base):
 
     One partner per region: a new token replaces the old one on the same row
     (:func:`~balai_registry.services.rotate_partner`), so what the region sent stays its
-    own. Only the token's SHA-256 is kept; the token itself is shown once, when issued
+    own. ``region_key``, the name with spaces and case aside, is unique in the upstream
+    region, so two admins adding the same region at once cannot make it twice. Only the
+    token's SHA-256 is kept; the token itself is shown once, when issued
     (``created_at``, by ``created_by_id``). ``scopes`` is a space-separated subset of
     :data:`SCOPES`.
     """
 
     __tablename__ = "registry_partner"
+    __table_args__ = (
+        Index("uq_registry_partner_tenant_id_region_key", "tenant_id", "region_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     region: Mapped[str] = mapped_column(String(200))
+    region_key: Mapped[str] = mapped_column(String(200), server_default="")
     email: Mapped[str] = mapped_column(String(254))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     token_prefix: Mapped[str] = mapped_column(String(20))

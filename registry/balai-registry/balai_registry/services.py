@@ -21,6 +21,7 @@ from typing import Any
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
 from balai.contacts import email_address
@@ -78,17 +79,17 @@ def list_partners(session: Session) -> list[Partner]:
     return list(session.scalars(stmt))
 
 
-def _region_key(region: str) -> str:
+def region_key(region: str) -> str:
+    """What makes two names one region: ``Kabupaten  lebak`` is ``kabupaten lebak``."""
     return " ".join(region.split()).casefold()
 
 
 def partner_of_region(session: Session, region: str) -> Partner | None:
     """The partner named ``region`` (spaces and case aside), live or revoked."""
-    key = _region_key(region)
+    key = region_key(region)
     if not key:
         return None
-    stmt = select(Partner).order_by(Partner.revoked_at.is_not(None), Partner.id.desc())
-    return next((p for p in session.scalars(stmt) if _region_key(p.region) == key), None)
+    return session.scalar(select(Partner).where(Partner.region_key == key))
 
 
 def _new_token(partner: Partner) -> str:
@@ -96,6 +97,11 @@ def _new_token(partner: Partner) -> str:
     partner.token_hash = hash_token(token)
     partner.token_prefix = token[: len(TOKEN_PREFIX) + 4]
     return token
+
+
+_ALREADY_PARTNER = N_(
+    "This region is already a partner: give it a new token instead of a second one."
+)
 
 
 def issue_partner(
@@ -121,9 +127,7 @@ def issue_partner(
     if not region or len(region) > 200:
         problems["region"] = [N_("Enter the name of the partner region.")]
     elif partner_of_region(session, region) is not None:
-        problems["region"] = [
-            N_("This region is already a partner: give it a new token instead of a second one.")
-        ]
+        problems["region"] = [_ALREADY_PARTNER]
     address = email_address(email)
     if address is None:
         problems["email"] = [N_("Enter a contact e-mail address.")]
@@ -134,14 +138,18 @@ def issue_partner(
         raise PartnerError(problems)
     partner = Partner(
         region=region,
+        region_key=region_key(region),
         email=address or "",
         scopes=" ".join(chosen),
         upstream=upstream,
         created_by_id=by,
     )
     token = _new_token(partner)
-    session.add(partner)
-    session.flush()
+    try:
+        with session.begin_nested():  # another admin may have added it a moment ago
+            session.add(partner)
+    except IntegrityError:
+        raise PartnerError({"region": [_ALREADY_PARTNER]}) from None
     return partner, token
 
 

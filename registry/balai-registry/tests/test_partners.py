@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import pytest
 from flask import Flask
+from sqlalchemy import text
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from balai.plugins import plugins
@@ -187,3 +190,62 @@ def test_authenticate_checks_user_scope_and_region(app, enabled, partner_token, 
         who(app, basic(token, user="admin"), "feedback")
     with pytest.raises(Unauthorized):
         who(app, bearer, "feedback", host="kota-b.test")
+
+
+def test_the_database_holds_a_region_to_one_partner(enabled, db_session, partner_token):
+    # What a second admin adding the same region at the same moment would meet: the
+    # first check passed for both, so only the unique key stands between them.
+    partner_token()
+    unchecked = patch.object(services, "partner_of_region", lambda *_args: None)
+    with pytest.raises(services.PartnerError) as refused, unchecked:
+        services.issue_partner(
+            db_session, "KABUPATEN lebak", "x@lebak.example.id", ["report"], None
+        )
+    [message] = refused.value.errors["region"]
+    assert message.startswith("This region is already a partner")
+    db_session.commit()  # the session is still usable: only the savepoint was undone
+    assert [p.region for p in db_session.query(Partner)] == ["Kabupaten Lebak"]
+
+
+def test_a_region_listed_twice_before_becomes_one_partner(app, enabled, db_session, partner_token):
+    from balai.db import db, utcnow
+    from balai.testing import downgraded
+
+    partner_token()
+    [kept] = db_session.query(Partner).all()
+    db_session.rollback()
+    now = utcnow()
+    with downgraded(app, "registry_0006_derived"), db.all_tenants() as session:
+        insert = text(
+            "INSERT INTO registry_partner (tenant_id, region, email, token_hash, token_prefix,"
+            " scopes, upstream, created_at, revoked_at) VALUES (:t, :r, 'x@lebak.example.id',"
+            " :h, 'balai-reg-xx', 'report', false, :at, :revoked) RETURNING id"
+        )
+        rows = {"t": enabled.id, "at": now}
+        older = session.scalar(
+            insert, rows | {"r": "kabupaten  LEBAK", "h": "1" * 64, "revoked": now}
+        )
+        other = session.scalar(insert, rows | {"r": "Kota Serang", "h": "2" * 64, "revoked": None})
+        report = text(
+            "INSERT INTO registry_usage_report (tenant_id, partner_id, instance, region,"
+            " core_version, received_at) VALUES (:t, :p, :i, 'Kabupaten Lebak', '0.1.0', :at)"
+        )
+        session.execute(report, {"t": enabled.id, "p": older, "i": "a" * 64, "at": now})
+        session.execute(
+            text(
+                "INSERT INTO registry_evaluation (tenant_id, partner_id, plugin, version,"
+                " severity, title, body, status, created_at, updated_at) VALUES (:t, :p,"
+                " 'balai-kebun', '0.1.0', 'minor', 'Judul', 'Isi', 'open', :at, :at)"
+            ),
+            {"t": enabled.id, "p": older, "at": now},
+        )
+    partners = {p.id: p for p in db_session.query(Partner)}
+    assert set(partners) == {kept.id, other}
+    assert (partners[kept.id].region_key, partners[other].region_key) == (
+        "kabupaten lebak",
+        "kota serang",
+    )
+    owners = db_session.execute(text("SELECT partner_id FROM registry_evaluation")).scalars()
+    assert list(owners) == [kept.id]
+    reports = db_session.execute(text("SELECT partner_id FROM registry_usage_report")).scalars()
+    assert list(reports) == [kept.id]
