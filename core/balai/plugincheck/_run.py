@@ -129,6 +129,8 @@ def run_check(
             elif installed.timed_out:
                 summary = Message(N_("the distribution does not install (time limit reached)"))
             return _single("metadata", "failed", summary, installed.output)
+        # The build code could change the copy it was given: the checks read a new one.
+        file = _fresh_copy(source, work / "dist")
         # Read before any of its code is imported, by our own Python, the folder read-only.
         static = [sys.executable, "-I", "-m", "balai.plugincheck._static", str(site), str(file)]
         read = limits.run(static, work, writable=False, channel=True)
@@ -194,6 +196,17 @@ def make_environment(work: Path) -> Path:
     for name in ("home", "tmp"):
         (work / name).mkdir()
     return python
+
+
+def _fresh_copy(source: Path, folder: Path) -> Path:
+    """``folder`` emptied (a link or file left in its place removed, never followed) and
+    a new copy of ``source`` in it."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        folder.unlink()
+    elif folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir()
+    return Path(shutil.copy(source, folder / source.name))
 
 
 def site_packages(python: Path) -> Path:

@@ -9,6 +9,11 @@ installed ``.dist-info`` (metadata, entry points, ``RECORD``), the installed sou
 files (bandit parses them) and the ``.po`` catalogues. Their results are authoritative;
 the dynamic checks (:mod:`balai.plugincheck._child`) run the plugin's code and are not.
 
+What an sdist installs is what its build code made of it, and that code ran (in the
+sandbox) before these checks: so for an sdist bandit also reads every Python file of
+the archive itself (build scripts included), unpacked here into a private folder, and
+the metadata check compares the archive's ``PKG-INFO`` with what was installed.
+
 The results go to the caller as JSON lines on the pipe ``--results-fd``.
 """
 
@@ -18,9 +23,13 @@ import argparse
 import json
 import subprocess
 import sys
+import tarfile
+import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import asdict
-from pathlib import Path
+from email.parser import Parser
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import importlib_metadata
@@ -67,12 +76,16 @@ def metadata_check(
     dist: importlib_metadata.Distribution,
     inspection: dict[str, Any],
     archive_names: list[str] | None = None,
+    pkg_info: str | None = None,
 ) -> Outcome:
     """Entry point, name, dependency on the core, README, the files it installs (and
-    those of the wheel, ``archive_names``); fills ``inspection`` from it."""
+    those of the wheel, ``archive_names``), and for an sdist whether its ``PKG-INFO``
+    names what was installed; fills ``inspection`` from it."""
     name = dist.metadata.get("Name") or ""
     points = [ep for ep in dist.entry_points if ep.group in (PLUGIN_GROUP, THEME_GROUP)]
     problems = []
+    if pkg_info is not None:
+        problems += _pkg_info_problems(pkg_info, name, dist.version)
     if len(points) != 1:
         listed = ", ".join(f"{ep.group}: {ep.name}" for ep in points) or "none"
         problems.append(
@@ -132,6 +145,49 @@ def file_problems(names: list[str], package: str) -> list[str]:
     return problems
 
 
+def _pkg_info_problems(pkg_info: str, name: str, version: str) -> list[str]:
+    fields = Parser().parsestr(pkg_info)
+    said = (fields.get("Name") or "", fields.get("Version") or "")
+    if _normalise(said[0]) == _normalise(name) and said[1] == version:
+        return []
+    return [
+        f"the sdist's PKG-INFO says {said[0]} {said[1]}, but its build installed {name} {version}"
+    ]
+
+
+#: The most of an sdist's Python files :func:`sdist_sources` unpacks, in bytes and files.
+SOURCE_MAX_BYTES = 64 * 1024 * 1024
+SOURCE_MAX_FILES = 20_000
+
+
+def sdist_sources(file: Path, into: Path) -> str | None:
+    """Unpack the Python files of the sdist ``file`` (regular files only, each under the
+    archive's top folder, within :data:`SOURCE_MAX_BYTES` and :data:`SOURCE_MAX_FILES`)
+    into ``into``; returns the text of its top ``PKG-INFO``, if it has one.
+
+    :raises ValueError: the archive holds more than the limits allow.
+    """
+    pkg_info, total, count = None, 0, 0
+    with tarfile.open(file, "r:gz") as archive:
+        for member in archive:
+            path = PurePosixPath(member.name)
+            if not member.isreg() or path.is_absolute() or ".." in path.parts:
+                continue
+            if len(path.parts) == 2 and path.name == "PKG-INFO" and pkg_info is None:
+                read = archive.extractfile(member)
+                pkg_info = read.read(1024 * 1024).decode("utf-8", "replace") if read else ""
+            if path.suffix != ".py":
+                continue
+            total, count = total + member.size, count + 1
+            if total > SOURCE_MAX_BYTES or count > SOURCE_MAX_FILES:
+                raise ValueError("the sdist holds too much Python source to read")
+            target = into.joinpath(*path.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            read = archive.extractfile(member)
+            target.write_bytes(read.read() if read else b"")
+    return pkg_info
+
+
 def wheel_names(file: Path) -> list[str]:
     """The members of a wheel file (none for an sdist)."""
     if not file.name.endswith(".whl"):
@@ -160,13 +216,14 @@ def package_dirs(dist: importlib_metadata.Distribution, site: Path) -> list[Path
 # -- checks of the files -------------------------------------------------------------------
 
 
-def bandit_check(packages: list[Path]) -> Outcome:
-    """bandit over the installed package: a high-severity finding fails, others are listed."""
+def bandit_check(packages: list[Path], source: Sequence[Path] = ()) -> Outcome:
+    """bandit over the installed package (and an sdist's own ``source``): a
+    high-severity finding fails, others are listed."""
     if not packages:
         return "failed", Message(N_("no package folder installed for bandit to read")), ""
     done = subprocess.run(  # noqa: S603
         [sys.executable, "-I", "-m", "bandit", "--quiet", "--recursive", "--format", "json"]
-        + [str(p) for p in packages],
+        + [str(p) for p in [*packages, *source]],
         capture_output=True,
         text=True,
         check=False,
@@ -234,6 +291,35 @@ def run(name: str, check: Any) -> CheckResult:
 # -- all of it ------------------------------------------------------------------------------
 
 
+def _checks(
+    dist: importlib_metadata.Distribution,
+    site: Path,
+    file: Path,
+    unpacked: Path,
+    inspection: dict[str, Any],
+) -> list[CheckResult]:
+    names = wheel_names(file)
+    source, pkg_info, unreadable = [], None, None
+    if file.name.endswith(".tar.gz"):
+        try:
+            pkg_info = sdist_sources(file, unpacked) or ""
+            source = [unpacked]
+        except (OSError, tarfile.TarError, ValueError) as exc:
+            unreadable = CheckResult(
+                "bandit", "failed", Message(N_("%(error)s"), error=f"the sdist: {exc}")
+            )
+    results = [run("metadata", lambda: metadata_check(dist, inspection, names, pkg_info))]
+    packages = package_dirs(dist, site)
+    results.append(unreadable or run("bandit", lambda: bandit_check(packages, source)))
+    kind = inspection.get("kind") or ""
+    results.append(run("catalogue", lambda: catalogue_check(packages, kind)))
+    try:
+        inspection["languages"] = languages(packages)
+    except Exception:  # a broken catalogue is the catalogue check's to report
+        inspection["languages"] = {}
+    return results
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="balai.plugincheck._static")
     parser.add_argument("site", type=Path)
@@ -248,17 +334,10 @@ def main(argv: list[str]) -> int:
         dist = None
         error = Message(N_("%(error)s"), error=f"{type(exc).__name__}: {exc}")
         results.append(CheckResult("metadata", "error", error))
-    if dist is not None:
-        names = wheel_names(args.file)
-        results.append(run("metadata", lambda: metadata_check(dist, inspection, names)))
-        packages = package_dirs(dist, args.site)
-        results.append(run("bandit", lambda: bandit_check(packages)))
-        kind = inspection.get("kind") or ""
-        results.append(run("catalogue", lambda: catalogue_check(packages, kind)))
-        try:
-            inspection["languages"] = languages(packages)
-        except Exception:  # a broken catalogue is the catalogue check's to report
-            inspection["languages"] = {}
+    # A private folder for an sdist's own source: /tmp is the sandbox's own there.
+    with tempfile.TemporaryDirectory(dir="/tmp") as unpacked:  # nosec B108
+        if dist is not None:
+            results += _checks(dist, args.site, args.file, Path(unpacked), inspection)
     with open(args.results_fd, "w", encoding="utf-8") as channel:
         for result in results:
             # As CheckReport.to_dict writes a check: the summary's message id kept.
