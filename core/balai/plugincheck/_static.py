@@ -33,6 +33,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import importlib_metadata
+from packaging.utils import canonicalize_version
 
 from balai.plugincheck._files import direct_url_requirements, file_refusal
 from balai.plugincheck._inspect import distribution_facts
@@ -148,7 +149,8 @@ def file_problems(names: list[str], package: str) -> list[str]:
 def _pkg_info_problems(pkg_info: str, name: str, version: str) -> list[str]:
     fields = Parser().parsestr(pkg_info)
     said = (fields.get("Name") or "", fields.get("Version") or "")
-    if _normalise(said[0]) == _normalise(name) and said[1] == version:
+    same_version = canonicalize_version(said[1]) == canonicalize_version(version)
+    if _normalise(said[0]) == _normalise(name) and same_version:
         return []
     return [
         f"the sdist's PKG-INFO says {said[0]} {said[1]}, but its build installed {name} {version}"
