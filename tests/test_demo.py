@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from upstream import Upstream, make_upstream
 
 from balai import Manifest, hookimpl
 from balai.auth.models import Department, User
@@ -33,6 +34,8 @@ from balai.jobs.runner import enqueue
 from balai.permissions import OPERATOR
 from balai.plugins import plugins
 from balai.tenancy import TenantInfo, registry
+from balai.testing import serve
+from balai.upstream import services
 
 KOTA, LEBAK = (t.slug for t in TENANTS)
 
@@ -100,6 +103,7 @@ def test_demo_builds_prints_addresses_and_logins(tmp_path: Path) -> None:
     assert stat.S_IMODE(cfg.stat().st_mode) == 0o600
     assert "SECRET_KEY" in cfg.read_text()
     assert "TENANCY = 'multi'" in cfg.read_text()
+    assert "REGISTRY_ALLOW_PRIVATE_ADDRESSES = True" in cfg.read_text()
     assert (path / "balai.sqlite").is_file()
 
 
@@ -242,6 +246,40 @@ def test_existing_demo_is_reused_as_it_is(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "reusing the demo" in result.output
     assert "kota-baru" in _slugs(path)
+
+
+def test_commands_on_the_demo_reach_its_registry_on_localhost_as_its_server_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's tour: Lebak's upstream saved as a localhost address on
+    /admin/registri, then ``BALAI_INSTANCE_PATH=balai-demo balai registry report``;
+    a demo built before its balai.cfg said so gets the setting when reused."""
+    path = tmp_path / "balai-demo"
+    assert demo(path).exit_code == 0
+    cfg = path / "balai.cfg"
+    old = [line for line in cfg.read_text().splitlines() if "ALLOW_PRIVATE" not in line]
+    cfg.write_text("\n".join(old) + "\n")
+    assert demo(path).exit_code == 0  # reused
+    assert "REGISTRY_ALLOW_PRIVATE_ADDRESSES = True" in cfg.read_text()
+    state = Upstream(tokens={"balai-reg-lebak-0123456789": {"report"}})
+    with serve(make_upstream(state)) as port:
+        url = f"http://localhost:{port}"
+        app = open_demo(path)
+        with app.app_context():
+            lebak = registry(app).by_slug(LEBAK)
+            with db.tenant_session(lebak.id) as session:
+                services.save_link(
+                    session, lebak.id, app, url=url, token="balai-reg-lebak-0123456789"
+                )
+        db.engine_for(app).dispose()
+        monkeypatch.setenv("BALAI_INSTANCE_PATH", str(path))
+
+        result = CliRunner().invoke(cli, ["registry", "report"])
+
+    assert result.exit_code == 0, result.output
+    assert f"{LEBAK} dilaporkan ke {url}" in result.output
+    assert f"{KOTA} dilewati: tidak ada alamat registri atau token" in result.output
+    assert [r["region"] for r in state.reports] == ["Kabupaten Lebak"]
 
 
 def test_reset_rebuilds_the_demo(tmp_path: Path) -> None:

@@ -241,6 +241,29 @@ def test_the_report_with_a_token_given_and_a_dry_run(app, run, tenant, state, up
     assert [r["region"] for r in state.reports] == [tenant.name]
 
 
+@pytest.mark.balai_config(REGISTRY_ALLOW_PRIVATE_ADDRESSES=False)
+def test_a_region_refused_does_not_stop_the_others(
+    app, run, tenant, other_tenant, state, upstream_url
+):
+    local = upstream_url.replace("127.0.0.1", "localhost")
+    with db.tenant_session(tenant.id) as session:
+        services.save_link(session, tenant.id, app, url=local, token=TOKEN)
+    with db.tenant_session(other_tenant.id) as session:
+        services.save_link(session, other_tenant.id, app, url=upstream_url, token=TOKEN)
+    app.config["REGISTRY_URL"] = upstream_url  # the operator's address may be private
+
+    result = run("registry", "report")
+
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert f"Error: {tenant.slug}: {local} leads to a private" in said
+    assert "set REGISTRY_ALLOW_PRIVATE_ADDRESSES = True in balai.cfg" in said
+    assert "give the address with --registry" in said
+    assert f"reported {other_tenant.slug} to {upstream_url}" in said
+    assert f"not reported: {tenant.slug}" in said
+    assert [r["region"] for r in state.reports] == [other_tenant.name]
+
+
 def test_without_any_token_nothing_is_reported(run, tenant, upstream_url):
     result = run("registry", "report", "--registry", upstream_url)
     assert result.exit_code == 1

@@ -181,14 +181,32 @@ def _built_port(path: Path) -> int | None:
     return port if isinstance(port, int) else None
 
 
+#: The settings the demo's ``balai.cfg`` holds besides its secret key, so that every
+#: command run on the folder (``BALAI_INSTANCE_PATH=balai-demo balai registry report``)
+#: sees the instance as the demo's server does: multi-tenancy, and regions that may
+#: reach the demo's own registry on localhost.
+INSTANCE_SETTINGS: dict[str, Any] = {"TENANCY": "multi", "REGISTRY_ALLOW_PRIVATE_ADDRESSES": True}
+
+
 def _settings(path: Path) -> dict[str, Any]:
-    """What the demo needs whatever the environment says: its own SQLite file, multi-tenancy."""
-    return {
-        "DATABASE_URL": f"sqlite:///{path / 'balai.sqlite'}",
-        "TENANCY": "multi",
-        # The demo's regions reach the demo's own registry on localhost.
-        "REGISTRY_ALLOW_PRIVATE_ADDRESSES": True,
-    }
+    """What the demo needs whatever the environment says: its own SQLite file and
+    :data:`INSTANCE_SETTINGS`."""
+    return {"DATABASE_URL": f"sqlite:///{path / 'balai.sqlite'}", **INSTANCE_SETTINGS}
+
+
+def _complete_config(path: Path) -> None:
+    """Add to the ``balai.cfg`` of the demo at ``path`` what :data:`INSTANCE_SETTINGS`
+    has and it lacks (a demo built by an older version), keeping what is there."""
+    cfg = path / "balai.cfg"
+    try:
+        text = cfg.read_text(encoding="utf-8")
+    except OSError:
+        return
+    present = {line.split("=", 1)[0].strip() for line in text.splitlines() if "=" in line}
+    missing = [f"{key} = {value!r}" for key, value in INSTANCE_SETTINGS.items()]
+    missing = [line for line in missing if line.split(" =", 1)[0] not in present]
+    if missing:
+        cfg.write_text(text.rstrip("\n") + "\n" + "\n".join(missing) + "\n", encoding="utf-8")
 
 
 def link_settings(port: int) -> dict[str, Any]:
@@ -244,7 +262,7 @@ def build(path: Path, overrides: Mapping[str, Any] | None = None) -> Flask:
 
     path.mkdir(parents=True, exist_ok=True)
     _mark(path, "building")
-    write_instance_config(path, {**new_instance_settings(), "TENANCY": "multi"})
+    write_instance_config(path, {**new_instance_settings(), **INSTANCE_SETTINGS})
     app = open_demo(path, overrides)
     with app.app_context():
         schema.upgrade(app)
@@ -574,6 +592,7 @@ def demo_command(path: Path, reset: bool, host: str, port: int, no_serve: bool) 
                 f"note: it was built for port {built}; links written then (in the outbox) "
                 f"still name {built}, new ones name {port}"
             )
+        _complete_config(path)
         app = open_demo(path, settings)
     _addresses(port)
     _logins(app)

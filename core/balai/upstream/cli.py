@@ -20,7 +20,13 @@ from balai.config import read_settings
 from balai.db import db
 from balai.tenancy import TenantInfo, registry
 from balai.upstream import install, services
-from balai.upstream.client import RegistryClient, UpstreamError, UpstreamNotFound, check_url
+from balai.upstream.client import (
+    RegistryClient,
+    UpstreamError,
+    UpstreamForbidden,
+    UpstreamNotFound,
+    check_url,
+)
 from balai.upstream.report import usage_report
 
 __all__ = ["PLUGIN_COMMANDS", "registry_group"]
@@ -360,7 +366,7 @@ def registry_report(
     """Send the opt-in usage report of each region: this installation's random id, the
     region's name, the core version and its enabled plugins with their versions."""
     url = _registry(registry_url) if registry_url else None
-    sent = 0
+    sent, failed = 0, []
     for tenant in _regions(slugs):
         report = usage_report(_app(), tenant)
         target, secret = _target(tenant, url, token)
@@ -375,10 +381,20 @@ def registry_report(
             allow = bool(url) or services.allow_private(_app(), target)
             with RegistryClient(target, secret, allow_private=allow) as client:
                 client.report(report)
+        except UpstreamForbidden:
+            failed.append(tenant.slug)
+            click.echo(f"Error: {_private_refusal(tenant.slug, target)}", err=True)
+            continue
         except UpstreamError as exc:
-            raise click.ClickException(f"{tenant.slug}: {exc}") from exc
+            failed.append(tenant.slug)
+            click.echo(f"Error: {tenant.slug}: {exc}", err=True)
+            continue
         click.echo(_("reported %(slug)s to %(url)s", slug=tenant.slug, url=target))
         sent += 1
+    if failed:
+        raise click.ClickException(
+            _("not reported: %(slugs)s (see above)", slugs=", ".join(failed))
+        )
     if not dry_run and not sent:
         raise click.ClickException(
             _(
@@ -386,3 +402,15 @@ def registry_report(
                 "token on its Upstream registry page"
             )
         )
+
+
+def _private_refusal(slug: str, url: str) -> str:
+    """What the operator can do when a region's saved address is a private one."""
+    return _(
+        "%(slug)s: %(url)s leads to a private, local or reserved network, which "
+        "this installation does not contact for a region. If the registry is on your own "
+        "network, set REGISTRY_ALLOW_PRIVATE_ADDRESSES = True in balai.cfg (or "
+        "BALAI_REGISTRY_ALLOW_PRIVATE_ADDRESSES=true), or give the address with --registry.",
+        slug=slug,
+        url=url,
+    )
