@@ -83,6 +83,13 @@ def test_search_marks_a_plugin_whose_every_version_is_yanked(run, upstream_url, 
 def test_the_commands_speak_the_deployments_language(run, upstream_url):
     found = run("plugins", "search", "nothing-like-this", "--registry", upstream_url)
     assert found.exit_code == 0 and found.output.strip() == "tidak ada plugin yang ditemukan"
+    listed = run("plugins", "search", "announce", "--registry", upstream_url)
+    assert listed.output.split()[:5] == ["NAMA", "TERBARU", "INTI", "COCOK", __version__]
+    shown = run("plugins", "info", "pengumuman", "--registry", upstream_url)
+    assert f"terpasang: {installed_version('balai-pengumuman')}" in shown.output
+    assert ["VERSI", "INTI", "COCOK", __version__] in [
+        line.split() for line in shown.output.splitlines()
+    ]
     missing = run("plugins", "search")
     assert missing.exit_code == 1
     assert "tidak ada registri: beri --registry URL, atau atur REGISTRY_URL" in missing.output
@@ -140,8 +147,23 @@ def test_search_and_info_need_no_instance(upstream_url, tmp_path):
     assert "0.9.0" in info.stdout
     none = _without_instance(tmp_path, "plugins", "search")
     assert none.returncode == 1
-    assert "no registry: give --registry URL" in none.stderr and "SECRET_KEY" not in none.stderr
+    assert "tidak ada registri: beri --registry URL" in none.stderr
+    assert "SECRET_KEY" not in none.stderr
     assert not (tmp_path / "instance").exists()  # nothing was written
+
+
+def test_without_an_app_search_and_info_speak_the_instances_language(upstream_url, tmp_path):
+    """As the shell runs them, with no app: the instance's language, else Indonesian."""
+    bare = _without_instance(tmp_path, "plugins", "search", "announce", "--registry", upstream_url)
+    assert bare.stdout.split()[:4] == ["NAMA", "TERBARU", "INTI", "COCOK"], bare.stderr
+    info = _without_instance(tmp_path, "plugins", "info", "future", "--registry", upstream_url)
+    assert "terpasang: tidak" in info.stdout and "installed" not in info.stdout, info.stderr
+    gone = _without_instance(tmp_path, "plugins", "info", "nope", "--registry", upstream_url)
+    assert f"registri di {upstream_url} tidak memiliki plugin balai-nope" in gone.stderr
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "balai.cfg").write_text("BABEL_DEFAULT_LOCALE = 'en'\n")
+    english = _without_instance(tmp_path, "plugins", "info", "future", "--registry", upstream_url)
+    assert "installed: no" in english.stdout, english.stderr
 
 
 def test_an_unreachable_registry_is_one_line(run):
@@ -386,6 +408,8 @@ def test_install_then_upgrade_with_pip_and_the_plugins_migrations(
     assert installed.returncode == 0, installed.stdout + installed.stderr
     # The instance speaks its default language, Indonesian.
     assert "greet 0.1.0 terpasang" in installed.stdout
+    assert "basis data sudah mutakhir" in installed.stdout
+    assert "database is up to date" not in installed.stdout
     assert _greet_version(throwaway) == "0.1.0"
     assert "greet_note" in _tables(tmp_path)  # the plugin's migration ran
     listed = _balai(throwaway, tmp_path, "plugins", "list")

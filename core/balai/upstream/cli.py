@@ -3,6 +3,7 @@ and ``registry report``. :mod:`balai.cli` adds them to its groups."""
 
 from __future__ import annotations
 
+import functools
 import json
 import tempfile
 from collections.abc import Callable, Sequence
@@ -12,12 +13,14 @@ from typing import Any, TypeVar
 import click
 from flask import Flask, current_app, has_app_context
 from flask.cli import with_appcontext
+from flask_babel import Babel
 from flask_babel import gettext as _
 
 from balai import __version__
 from balai.app import instance_path
 from balai.config import read_settings
 from balai.db import db
+from balai.i18n import CORE_TRANSLATIONS
 from balai.tenancy import TenantInfo, registry
 from balai.upstream import install, services
 from balai.upstream.client import (
@@ -49,11 +52,31 @@ def registry_option(command: F) -> F:
 
 
 def _registry_setting() -> Any:
-    """``REGISTRY_URL``: the app's when there is one, else read from the instance folder
-    and the environment, so commands that only ask a registry need no instance."""
+    """``REGISTRY_URL``: the app's (or, for the commands that need no instance, the
+    bare app's of :func:`speaking`, read from the instance folder and the environment)."""
     if has_app_context():
         return _app().config.get("REGISTRY_URL")
     return read_settings(instance_path()).get("REGISTRY_URL")
+
+
+def speaking(command: F) -> F:
+    """Run ``command`` (one that needs no instance) in the deployment's default
+    language: without an app, in a bare one holding the instance's settings as
+    :func:`read_settings` finds them, which only translates the core's messages into
+    its ``BABEL_DEFAULT_LOCALE`` (Indonesian unless it says otherwise)."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            return command(*args, **kwargs)
+        bare = Flask(__name__)
+        bare.config.from_mapping(read_settings(instance_path()))  # unchecked: none needed
+        bare.config["BABEL_DEFAULT_LOCALE"] = str(bare.config.get("BABEL_DEFAULT_LOCALE") or "id")
+        Babel(bare, default_translation_directories=str(CORE_TRANSLATIONS))
+        with bare.app_context():
+            return command(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 def _registry(given: str | None) -> str:
@@ -124,6 +147,7 @@ def _fits_header() -> str:
 @click.command("search")
 @click.argument("query", required=False, default="")
 @registry_option
+@speaking
 def plugins_search(query: str, registry_url: str | None) -> None:
     """Find plugins on the registry by name or summary (needs no instance)."""
     answer = _fetch(_registry(registry_url), lambda c: c.plugins(query))
@@ -152,6 +176,7 @@ def plugins_search(query: str, registry_url: str | None) -> None:
 @click.command("info")
 @click.argument("name")
 @registry_option
+@speaking
 def plugins_info(name: str, registry_url: str | None) -> None:
     """Show a plugin's versions on the registry and which fit this core (needs no
     instance)."""
@@ -207,7 +232,11 @@ def _install(registry_url: str, name: str, release: install.Release, extra: Sequ
             raise click.ClickException(
                 _("pip could not install %(name)s %(version)s", name=name, version=version)
             )
-    if install.migrate(_app().instance_path):
+    migrated = install.migrate(_app().instance_path)
+    if migrated.returncode == 0:
+        click.echo(_("database is up to date"))
+    else:
+        click.echo(migrated.stdout, nl=False)
         raise click.ClickException(
             _(
                 "%(name)s %(version)s is installed, but its migrations failed: "

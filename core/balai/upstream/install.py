@@ -399,9 +399,13 @@ def pip_install(
     return subprocess.run(command, check=False).returncode  # noqa: S603 - no shell
 
 
-def migrate(instance_path: str, *, python: str | None = None) -> int:
+def migrate(instance_path: str, *, python: str | None = None) -> subprocess.CompletedProcess[str]:
     """``balai db upgrade`` for the instance, in a new process that sees the plugins
-    just installed; its exit status."""
+    just installed. Its errors go to this process's stderr as they come; its output
+    (``database is up to date``, in English) is kept for the caller to say in the
+    deployment's language, or show when it failed."""
     env = {**os.environ, "BALAI_INSTANCE_PATH": instance_path}
     command = [python or sys.executable, "-m", "balai", "db", "upgrade"]
-    return subprocess.run(command, env=env, check=False).returncode  # noqa: S603 - no shell
+    return subprocess.run(  # noqa: S603 - no shell
+        command, env=env, check=False, stdout=subprocess.PIPE, text=True
+    )
