@@ -253,7 +253,7 @@ def test_the_report_names_the_instance_region_core_and_plugins(
 
 
 def test_the_report_with_a_token_given_and_a_dry_run(app, run, tenant, state, upstream_url):
-    shown = run("registry", "report", "--registry", upstream_url, "--dry-run")
+    shown = run("registry", "report", "--registry", upstream_url, "--token", TOKEN, "--dry-run")
     assert json.loads(shown.output)["region"] == tenant.name
     assert state.reports == []
     refused = run("registry", "report", "--registry", upstream_url, "--token", "balai-reg-no")
@@ -284,6 +284,23 @@ def test_a_region_refused_does_not_stop_the_others(
     assert f"reported {other_tenant.slug} to {upstream_url}" in said
     assert f"not reported: {tenant.slug}" in said
     assert [r["region"] for r in state.reports] == [other_tenant.name]
+
+
+def test_a_dry_run_skips_the_regions_the_real_run_skips(
+    app, run, tenant, other_tenant, state, upstream_url
+):
+    with db.tenant_session(tenant.id) as session:
+        services.save_link(session, tenant.id, app, url=upstream_url, token=TOKEN)
+
+    shown = run("registry", "report", "--dry-run")
+
+    assert shown.exit_code == 0, shown.output
+    assert f"skipped {other_tenant.slug}: no registry address or token" in shown.output
+    assert '"registry": null' not in shown.output
+    report = shown.output[shown.output.index("{") : shown.output.rindex("}") + 1]
+    assert json.loads(report)["region"] == tenant.name
+    assert json.loads(report)["registry"] == upstream_url
+    assert state.reports == []
 
 
 def test_without_any_token_nothing_is_reported(run, tenant, upstream_url):

@@ -399,11 +399,11 @@ def registry_report(
     for tenant in _regions(slugs):
         report = usage_report(_app(), tenant)
         target, secret = _target(tenant, url, token)
-        if dry_run:
-            click.echo(json.dumps({"registry": target, **report}, indent=2))
-            continue
         if not target or not secret:
             click.echo(_("skipped %(slug)s: no registry address or token", slug=tenant.slug))
+            continue
+        if dry_run:
+            click.echo(json.dumps({"registry": target, **report}, indent=2))
             continue
         try:
             # --registry is the operator's; a region's own address its admin's.
