@@ -211,6 +211,16 @@ def test_without_a_token_nothing_is_sent_and_the_page_says_why(client, admin, st
     assert "no upstream registry address" in response.text.lower()
 
 
+def test_before_the_link_is_set_up_the_list_sends_the_admin_to_it(client, admin):
+    page = client.get("/admin/evaluasi").text
+    assert "<title>Evaluations sent upstream" in page
+    assert "<h1>Evaluations sent upstream</h1>" in page
+    assert "The upstream registry is not set up yet" in page
+    assert '<a href="/admin/registri">Upstream registry</a>' in page
+    assert "has sent no evaluation yet" not in page
+    assert "Not synced with the upstream registry yet" not in page
+
+
 def test_the_list_syncs_replies_and_works_while_the_upstream_is_down(
     client, admin, state, upstream_url
 ):

@@ -145,6 +145,7 @@ def evaluations() -> str:
         "balai/admin/evaluations.html",
         link=services.link_of(db.session),
         problem=problem,
+        not_configured=isinstance(problem, services.NotConfigured),
         severity_labels=SEVERITY_LABELS,
         status_labels=STATUS_LABELS,
         plugin_titles=plugin_titles(),
