@@ -279,7 +279,12 @@ def test_the_commands_find_a_plugin_by_its_short_or_its_distribution_name(
     runner = app_a.test_cli_runner()
     url = f"http://127.0.0.1:{port}"
     for name in ("pengumuman", PLUGIN):
-        shown = runner.invoke(cli, ["plugins", "info", name, "--registry", url])
+        # info needs no instance: it reads the deployment's language as the shell gives it.
+        shown = runner.invoke(
+            cli,
+            ["plugins", "info", name, "--registry", url],
+            env={"BALAI_BABEL_DEFAULT_LOCALE": "en"},
+        )
         assert shown.exit_code == 0, shown.output
         assert f"{PLUGIN} (plugin)" in shown.output and f"installed: {VERSION}" in shown.output
         upgraded = runner.invoke(cli, ["plugins", "upgrade", name, "--registry", url])
