@@ -141,6 +141,40 @@ def test_a_wrong_address_or_token_is_refused_naming_the_field(client, admin, ten
         assert session.scalar(select(UpstreamLink)) is None
 
 
+def test_an_empty_form_saves_nothing_and_says_what_is_needed(client, admin, tenant):
+    response = client.post("/admin/registri", data={"url": "", "token": ""})
+    assert response.status_code == 400
+    assert "Nothing was saved: enter the registry token" in response.text
+    assert "have been saved" not in response.text
+    with db.tenant_session(tenant.id) as session:
+        assert session.scalar(select(UpstreamLink)) is None
+
+
+def test_a_token_the_upstream_refuses_is_not_saved(client, admin, tenant, upstream_url):
+    response = client.post(
+        "/admin/registri", data={"url": upstream_url, "token": "balai-reg-salah"}
+    )
+    assert response.status_code == 400
+    assert 'id="token-error"' in response.text
+    assert f"The upstream registry at {upstream_url} refused this token" in response.text
+    assert "have been saved" not in response.text
+    with db.tenant_session(tenant.id) as session:
+        assert session.scalar(select(UpstreamLink)) is None
+    _link(client, upstream_url)  # the right one is
+    page = client.get("/admin/registri").text
+    assert "have been saved" in page and "could not be checked" not in page
+
+
+def test_a_token_is_saved_unchecked_while_the_upstream_cannot_be_reached(client, admin, tenant):
+    url = f"http://127.0.0.1:{_closed_port()}"
+    _link(client, url)
+    page = client.get("/admin/registri").text
+    assert "have been saved" in page
+    assert "The token could not be checked with the upstream registry" in page
+    with db.tenant_session(tenant.id) as session:
+        assert session.scalar(select(UpstreamLink.url)) == url
+
+
 # -- evaluations ---------------------------------------------------------------------
 
 
@@ -293,6 +327,8 @@ def test_a_thread_is_not_mixed_up_with_another_upstreams(client, admin, state, u
     other = Upstream(tokens={TOKEN: {"feedback"}})
     with serve(make_upstream(other)) as port:
         _link(client, f"http://127.0.0.1:{port}")
+        assert other.requests == [("GET", "/api/v1/registry/evaluations")]  # the token's check
+        other.requests.clear()
         page = client.get(location).text
         assert "sent to another upstream registry" in page and "No Balinese" in page
         response = client.post(location + "/balas", data={"body": "Still there?"})

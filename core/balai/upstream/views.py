@@ -64,15 +64,73 @@ def _app() -> Any:
 # -- the link ------------------------------------------------------------------------
 
 
+def _unchanged(data: dict[str, Any], own_url: bool) -> bool:
+    """Whether saving ``data`` would change nothing of the region's link."""
+    link = services.link_of(db.session)
+    url = data["url"] if own_url else None
+    current = link.url if link is not None and own_url else None
+    forget = data["forget_token"] and link is not None and link.token
+    return (url or None) == (current or None) and not data["token"] and not forget
+
+
+def _check_token(url: str | None, token: str) -> tuple[bool, UpstreamError | None]:
+    """Ask the upstream at ``url`` (the region's own evaluations: a request that needs
+    the token) whether it takes ``token``: (refused, the error when it could not tell)."""
+    if not url:
+        return False, None
+    try:
+        allow = services.allow_private(_app(), url)
+        with RegistryClient(url, token, allow_private=allow) as client:
+            client.evaluations()
+    except UpstreamRefused:
+        return True, None
+    except UpstreamError as exc:
+        return False, exc
+    return False, None
+
+
 @bp.route("/registri", methods=["GET", "POST"])
 @require("balai.manage_plugins")
 def upstream() -> Any:
-    """The region's upstream registry address and its registry token (write-only)."""
+    """The region's upstream registry address and its registry token (write-only).
+
+    A form that changes nothing saves nothing; a new token is tried on the upstream
+    first, and one it refuses is not saved."""
     errors: Errors = {}
     if request.method == "POST":
         data, errors = validate_form(LinkForm(), request.form)
+        own_url = _app().config.get("REGISTRY_URL_PER_REGION", True)
+        if data is not None and _unchanged(data, own_url):
+            link = services.link_of(db.session)
+            if link is not None and link.token:
+                flash(_("Nothing was changed."), "info")
+                return redirect(url_for("balai_admin.upstream"))
+            errors = {
+                "_form": [
+                    _(
+                        "Nothing was saved: enter the registry token the upstream's "
+                        "maintainer gave this region (and its address, unless the "
+                        "deployment's is the one)."
+                    )
+                ]
+            }
+            data = None
+        unchecked: UpstreamError | None = None
+        if data is not None and data["token"]:
+            url = (data["url"] if own_url else None) or services.upstream_url(None, _app())
+            refused, unchecked = _check_token(url, data["token"])
+            if refused:
+                errors = {
+                    "token": [
+                        _(
+                            "The upstream registry at %(url)s refused this token: check it "
+                            "with its maintainer. Nothing was saved.",
+                            url=url,
+                        )
+                    ]
+                }
+                data = None
         if data is not None:
-            own_url = _app().config.get("REGISTRY_URL_PER_REGION", True)
             services.save_link(
                 db.session,
                 g.tenant.id,
@@ -85,6 +143,14 @@ def upstream() -> Any:
             token = "replaced" if data["token"] else "removed" if data["forget_token"] else "kept"
             audit("upstream.saved", url=(own_url and data["url"]) or "(deployment)", token=token)
             flash(_("The upstream registry settings have been saved."), "ok")
+            if unchecked is not None:
+                flash(
+                    _(
+                        "The token could not be checked with the upstream registry: %(error)s",
+                        error=unchecked,
+                    ),
+                    "error",
+                )
             return redirect(url_for("balai_admin.upstream"))
     link = services.link_of(db.session)
     body = render_template(
