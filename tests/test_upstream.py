@@ -398,7 +398,8 @@ def test_a_derived_plugin_goes_with_the_evaluation_and_its_status_comes_back(
     assert state.files == {DERIVED: _wheel()}
     assert sent["derived"]["status"] == "pending"
     thread = client.get(response.headers["Location"]).text
-    assert f"Derived plugin: {DERIVED} &mdash; waiting for its checks" in thread
+    assert f"<code>{DERIVED}</code> &mdash; waiting for its checks" in thread
+    assert thread.count("Derived plugin") == 1  # the heading, not repeated in its line
     assert f'href="{sent["derived"]["url"]}"' in thread
 
     state.check_derived(1, "checked", passed=True)  # the thread asks the upstream again
