@@ -102,6 +102,23 @@ def test_an_existing_folder_is_refused(tmp_path):
     assert list((tmp_path / "balai-kebun").iterdir()) == []
 
 
+def test_a_name_with_an_underscore_gets_the_normalised_distribution_name(tmp_path):
+    result = CliRunner().invoke(new_command, ["pengumuman_sunda", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["balai-pengumuman-sunda"]
+    target = tmp_path / "balai-pengumuman-sunda"
+    assert f"wrote {target}" in result.output
+    assert f"pip install -e {target}" in result.output
+    project = tomllib.loads((target / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "balai-pengumuman-sunda"
+    assert project["entry-points"]["balai.plugins"] == {
+        "pengumuman_sunda": "balai_pengumuman_sunda.plugin"
+    }
+    assert (target / "balai_pengumuman_sunda" / "plugin.py").is_file()
+    assert "pip install balai-pengumuman-sunda" in (target / "README.md").read_text()
+    assert "balai plugins enable pengumuman_sunda" in result.output
+
+
 def test_the_distribution_declares_the_plugin(tmp_path):
     result = CliRunner().invoke(
         new_command, ["kebun", "--dir", str(tmp_path), "--title", "Kebun Kota", "--noun", "plot"]

@@ -1,6 +1,7 @@
 """The plugin author's kit: ``balai plugins new`` and ``balai db revision --plugin``.
 
-:func:`new_plugin` writes a distribution ``balai-<name>/`` from the template tree
+:func:`new_plugin` writes a distribution ``balai-<name>/`` (its name normalised, PEP 503:
+``balai-pengumuman-sunda/`` for the plugin ``pengumuman_sunda``) from the template tree
 next to this module (files ending ``.tmpl``, rendered with :class:`string.Template`;
 ``{name}`` in a path becomes the plugin's name). What it writes passes its own tests
 and ruff as it is: a tenant-scoped model and the migration creating its table, a
@@ -82,7 +83,9 @@ class Spec:
 
     @property
     def distribution(self) -> str:
-        return f"balai-{self.name}"
+        """``balai-<name>`` normalised (PEP 503), as pip and a registry spell it:
+        plugin ``pengumuman_sunda`` is ``balai-pengumuman-sunda``."""
+        return f"balai-{self.name.replace('_', '-')}"
 
     @property
     def model(self) -> str:
@@ -149,7 +152,8 @@ def _plain(what: str, value: str, longest: int) -> str:
 
 
 def new_plugin(spec: Spec, folder: Path) -> Path:
-    """Write the distribution ``balai-<name>/`` into ``folder`` and return its path.
+    """Write the distribution ``balai-<name>/`` (:attr:`Spec.distribution`) into
+    ``folder`` and return its path.
 
     :raises ScaffoldError: the target exists already.
     """

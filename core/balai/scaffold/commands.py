@@ -26,7 +26,7 @@ __all__ = ["new_command", "revision_command"]
     type=click.Path(file_okay=False, path_type=Path),
     default=".",
     show_default=True,
-    help="Where to write the distribution balai-NAME/.",
+    help="Where to write the distribution balai-NAME/ (an _ in NAME becomes -).",
 )
 @click.option("--title", help="The name region admins see (default: NAME, capitalised).")
 @click.option("--description", help="One sentence for region admins (default: from the title).")
