@@ -131,6 +131,7 @@ def test_the_token_is_stored_sealed_and_never_shown(app, client, admin, tenant, 
 def test_the_address_defaults_to_the_deployments(client, admin):
     page = client.get("/admin/registri").text
     assert "https://registry.example.go.id" in page
+    assert "reads the replies (Evaluations sent upstream)" in page  # as its menu names it
 
 
 def test_a_wrong_address_or_token_is_refused_naming_the_field(client, admin, tenant):
