@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -24,9 +25,10 @@ import pytest
 from click.testing import CliRunner
 
 from balai.cli import cli
-from balai.plugincheck import CHECKS, CheckReport, CheckResult, run_check
+from balai.plugincheck import CHECKS, CheckReport, CheckResult, run_check, summary_text
 from balai.plugincheck._run import NO_SANDBOX, isolation, sandbox_program, scratch_postgres
 from balai.proof import plugin as checks
+from balai.proof.sweep import FIGURES
 from balai.testing import check_plugin
 
 NAME = "catatan"
@@ -380,6 +382,15 @@ def test_a_good_plugin_passes_every_check(built):
     assert report.get("tests").status == "passed", report.get("tests").output
     assert report.get("sweep").status == "passed"
     assert "requests" in report.get("sweep").summary
+    # Both summaries keep their message id, so a registry page shows them translated.
+    indonesian = {
+        "%(passed)d passed": "%(passed)d lolos",
+        FIGURES: "%(requests)d permintaan, %(leaks)d kebocoran, %(seconds).1f detik",
+    }.get
+    assert re.fullmatch(r"\d+ lolos", summary_text(report.get("tests"), indonesian))
+    assert re.fullmatch(
+        r"\d+ permintaan, 0 kebocoran, \d+\.\d detik", summary_text(report.get("sweep"), indonesian)
+    )
     expected = "passed" if _postgres() else "skipped"
     assert report.get("migrations-postgresql").status == expected
     inspection = report.inspection

@@ -25,8 +25,10 @@ from flask import Flask
 
 from balai import hookspecs
 from balai.db import Base, db
+from balai.i18n import N_
 from balai.permissions import registry as permission_registry
 from balai.permissions import route_problems
+from balai.plugincheck._report import Message
 from balai.plugins import ENTRY_POINT_GROUP, PluginInfo, plugins
 
 # The core's own modules also use KEYWORDS, messages_of, package_dir, plugin_tables,
@@ -374,7 +376,7 @@ def sweep_problems(app: Flask, name: str) -> tuple[list[str], str]:
 
     :returns: the problems, and the sweep's figures as one line.
     """
-    from balai.proof.sweep import run_sweep, sign_in
+    from balai.proof.sweep import FIGURES, run_sweep, sign_in
     from balai.schema import tenant_tables
     from balai.tenancy import create_tenant, enable_plugin, registry
     from balai.testing import PASSWORD
@@ -403,11 +405,19 @@ def sweep_problems(app: Flask, name: str) -> tuple[list[str], str]:
             f"populate_demo gives region B no rows in {', '.join(tables)}: the sweep "
             "has nothing to aim at (give the plugin demo data)"
         )
-    figures = result.summary()
     empty = [t for t in tables if t in result.keys.empty_tables]
     if empty:
-        figures += f"; its tables with no rows of B: {', '.join(empty)}"
+        figures = Message(FIGURES_EMPTY, **result.figures(), tables=", ".join(empty))
+    else:
+        figures = Message(FIGURES, **result.figures())
     return problems, figures
+
+
+#: The sweep's figures with the plugin's tables that held none of B's rows.
+FIGURES_EMPTY = N_(
+    "%(requests)d requests, %(leaks)d leaks, %(errors)d server errors, %(markers)d markers,"
+    " %(seconds).1f s; its tables with no rows of B: %(tables)s"
+)
 
 
 def _with_requirements(app: Flask, name: str) -> list[str]:

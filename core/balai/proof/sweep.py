@@ -70,6 +70,7 @@ from werkzeug.routing import AnyConverter, Rule
 from balai.auth.accounts import create_user
 from balai.auth.models import Department
 from balai.db import Base, TenantOptional, TenantScoped, db
+from balai.i18n import N_
 from balai.permissions import access_of
 from balai.plugins import plugins
 from balai.schema import tenant_tables
@@ -600,6 +601,13 @@ def row_security_not_forced(app: Flask) -> Iterator[None]:
         force("FORCE")
 
 
+#: How :meth:`SweepResult.summary` reads (a message id: the plugin check translates it).
+FIGURES = N_(
+    "%(requests)d requests, %(leaks)d leaks, %(errors)d server errors, %(markers)d markers,"
+    " %(seconds).1f s"
+)
+
+
 @dataclass
 class SweepResult:
     """What one sweep found: its tally, the keys it aimed with, and how long it took."""
@@ -618,12 +626,18 @@ class SweepResult:
             found.append("leak: region B's rows changed during the sweep")
         return found
 
+    def figures(self) -> dict[str, Any]:
+        """Requests tried, leaks, server errors, markers aimed with, and seconds taken."""
+        return {
+            "requests": self.tally.tried,
+            "leaks": len(self.tally.leaks),
+            "errors": len(self.tally.errors),
+            "markers": len(self.keys.markers),
+            "seconds": self.seconds,
+        }
+
     def summary(self) -> str:
-        return (
-            f"{self.tally.tried} requests, {len(self.tally.leaks)} leaks, "
-            f"{len(self.tally.errors)} server errors, {len(self.keys.markers)} markers, "
-            f"{self.seconds:.1f} s"
-        )
+        return FIGURES % self.figures()
 
 
 def run_sweep(app: Flask, regions: Regions, *, only: str | None = None) -> SweepResult:
