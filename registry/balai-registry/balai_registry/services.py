@@ -42,6 +42,7 @@ __all__ = [
     "decide",
     "failed_files",
     "file_key",
+    "release_siblings",
     "hash_token",
     "issue_partner",
     "list_partners",
@@ -51,6 +52,7 @@ __all__ = [
     "record_check",
     "release_files",
     "revoke_partner",
+    "unchecked_files",
     "rotate_partner",
     "unyank",
     "yank",
@@ -532,7 +534,8 @@ def decide(
 
     :raises DecisionError: it is not waiting for a decision, its checks (or those of
         another file of the same version, see :func:`failed_files`) did not pass (it may
-        only be rejected), its name is reserved or another partner's release of it was
+        only be rejected), another file of the same version still waits for its checks
+        (:func:`unchecked_files`), its name is reserved or another partner's release of it was
         published first (it may only be rejected), or a rejection has no comment.
     """
     if submission.status != "checked":
@@ -545,6 +548,13 @@ def decide(
             N_(
                 "Another file of this version did not pass its checks: the version cannot "
                 "be published. Reject it; the partner sends a new version."
+            )
+        )
+    if publish and session is not None and unchecked_files(session, submission):
+        raise DecisionError(
+            N_(
+                "Another file of this version is still waiting for its checks: the version "
+                "can be published once every file of it has been checked."
             )
         )
     if (
@@ -566,16 +576,27 @@ def decide(
     submission.decided_at, submission.decided_by_id = now, by
 
 
-def failed_files(session: Session, submission: Submission) -> list[Submission]:
-    """The other files of the same version whose checks did not pass (a wheel that passes
-    while the sdist's tests fail must not be published either)."""
+def release_siblings(session: Session, submission: Submission) -> list[Submission]:
+    """The other files of the same release as ``submission`` (the sdist beside a wheel,
+    wheels for other platforms), whatever their status, oldest first."""
     stmt = select(Submission).where(
         Submission.project == submission.project,
         Submission.version == submission.version,
         Submission.id != submission.id,
     )
-    found = session.scalars(stmt.order_by(Submission.id))
-    return [other for other in found if other.passed is False]
+    return list(session.scalars(stmt.order_by(Submission.id)))
+
+
+def failed_files(session: Session, submission: Submission) -> list[Submission]:
+    """The other files of the same version whose checks did not pass (a wheel that passes
+    while the sdist's tests fail must not be published either)."""
+    return [other for other in release_siblings(session, submission) if other.passed is False]
+
+
+def unchecked_files(session: Session, submission: Submission) -> list[Submission]:
+    """The other files of the same version whose checks have not run yet (or run again):
+    the version waits for them, since one of them may yet fail."""
+    return [other for other in release_siblings(session, submission) if other.report is None]
 
 
 def release_files(session: Session, project: str, version: str) -> list[Submission]:

@@ -265,6 +265,7 @@ def _submission_page(found: Submission, reviewer: bool, errors: Errors) -> str:
         may_review=reviewer,
         errors=errors,
         failed_files=services.failed_files(db.session, found),
+        unchecked_files=services.unchecked_files(db.session, found),
         summary_text=summary_text,
     )
 

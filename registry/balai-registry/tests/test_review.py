@@ -286,3 +286,37 @@ def test_the_check_job_is_never_tried_again_by_itself():
     from balai_registry.jobs import JOBS
 
     assert [(job.name, job.retries) for job in JOBS] == [("registry.check-submission", 0)]
+
+
+def test_a_wheel_waits_while_the_sdist_of_its_version_is_unchecked(
+    client, login, enabled, partner_token, build_dist, stored, db_session
+):
+    token = partner_token()
+    for built in (build_dist(), build_dist(sdist=True)):
+        response = client.post(
+            "/registry/legacy/",
+            data=upload_form(built),
+            headers=basic(token),
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 200, response.text
+    wheel, sdist = sorted(stored(), key=lambda s: not s.filename.endswith(".whl"))
+    wheel.report, wheel.status = _report(ROUTES, NO_TESTS), "checked"
+    db_session.commit()
+    assert sdist.status == "pending"
+    login(client, role="admin")
+    page = client.get(f"/registry/kiriman/{wheel.key}").text
+    assert "Berkas lain dari versi ini masih menunggu pemeriksaannya" in page
+    assert sdist.filename in page
+    assert 'value="publish"' not in page
+    url = f"/registry/kelola/kiriman/{wheel.id}/putuskan"
+    refused = client.post(url, data={"decision": "publish"})
+    assert refused.status_code == 422
+    assert "masih menunggu pemeriksaannya" in refused.text
+    assert stored()[0].status == "checked"
+    # Once the sdist is checked (and passed), the wheel is published.
+    sdist = stored()[1]
+    sdist.report, sdist.status = _report(ROUTES), "checked"
+    db_session.commit()
+    assert 'value="publish"' in client.get(f"/registry/kiriman/{wheel.key}").text
+    assert client.post(url, data={"decision": "publish"}).status_code == 302
