@@ -361,7 +361,18 @@ def _checked_metadata(upload: Upload, parsed: distribution.FileName) -> distribu
         raise UploadError(
             N_("Only Balai plugins and themes are taken: the name must start with balai-.")
         )
-    if metadata.project != project or parsed.project != project:
+    if parsed.project != metadata.project or parsed.version != version_of(metadata.version):
+        raise UploadError(
+            N_(
+                "The file name says %(file_name)s %(file_version)s, its metadata "
+                "%(name)s %(version)s: they must be the same."
+            ),
+            file_name=parsed.project,
+            file_version=str(parsed.version),
+            name=metadata.name,
+            version=metadata.version,
+        )
+    if metadata.project != project:
         raise UploadError(
             N_("The name %(name)s differs from the file's own metadata (%(inside)s)."),
             name=upload.name,

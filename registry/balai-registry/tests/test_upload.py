@@ -488,3 +488,18 @@ def test_a_requirement_with_a_direct_url_is_refused_by_name(
     assert response.status_code == 400
     assert f"Persyaratan {line} menunjuk URL langsung" in response.text, response.text
     assert stored() == []
+
+
+def test_a_renamed_file_is_refused_naming_both_names_and_versions(
+    client, enabled, partner_token, stored
+):
+    """twine sends the name and version of the file's metadata; the file name differs."""
+    _filename, data = small_wheel("balai-taman", "0.1.0")
+    form = wheel_form("balai_kebun_warga-0.2.0-py3-none-any.whl", data, "balai-taman", "0.1.0")
+    response = post(client, partner_token(), form)
+    assert response.status_code == 400
+    assert (
+        "Nama berkas menyebut balai-kebun-warga 0.2.0, metadatanya balai-taman 0.1.0"
+        in response.text
+    ), response.text
+    assert stored() == []
