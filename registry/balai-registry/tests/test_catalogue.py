@@ -233,3 +233,20 @@ def test_a_wheel_without_a_summary_is_listed_and_searched(client, enabled, publi
     listed = client.get("/api/v1/registry/plugins").json["items"]
     assert [(p["name"], p["summary"]) for p in listed] == [("balai-ringkas", "")]
     assert client.get("/api/v1/registry/plugins/balai-ringkas").status_code == 200
+
+
+def test_a_name_is_shown_normalised_as_its_links_spell_it(
+    client, enabled, released, db_session
+):
+    """Metadata may spell the name ``balai-pengumuman_sunda``; pages show it as stored."""
+    found = released("balai-pengumuman-sunda", "1.0.0")
+    found.name = "balai-pengumuman_sunda"
+    db_session.commit()
+    listing = client.get("/registry/").text
+    page = client.get("/registry/balai-pengumuman-sunda/").text
+    report = client.get(f"/registry/kiriman/{found.key}").text
+    for shown in (listing, page, report):
+        assert "balai-pengumuman_sunda" not in shown
+    assert '">balai-pengumuman-sunda</a>' in listing
+    assert '<h1>balai-pengumuman-sunda <span class="version">1.0.0</span></h1>' in page
+    assert "balai-pengumuman-sunda 1.0.0" in report
