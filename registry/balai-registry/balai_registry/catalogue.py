@@ -59,6 +59,11 @@ class Release:
     def requires_core(self) -> str:
         return self.newest.requires_core
 
+    @property
+    def core_range(self) -> str:
+        """The core range as pages show it, lower bounds first."""
+        return self.newest.core_range
+
 
 @dataclass
 class Entry:

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from balai.db import Base, TenantScoped, utcnow
+from balai_registry.names import ordered_range
 
 __all__ = ["SCOPES", "STATUSES", "Partner", "Submission"]
 
@@ -121,6 +122,11 @@ class Submission(TenantScoped, Base):
     def passed(self) -> bool | None:
         """Whether every check passed; ``None`` while the checks have not run."""
         return None if self.report is None else bool(self.report.get("passed"))
+
+    @property
+    def core_range(self) -> str:
+        """Its core range as pages show it, lower bounds first (``>=0.1,<0.2``)."""
+        return ordered_range(self.requires_core)
 
     @property
     def skipped(self) -> int:

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-__all__ = ["MAX_NAME", "MAX_VERSION", "plugin_name", "plugin_version", "version_of"]
+__all__ = [
+    "MAX_NAME",
+    "MAX_VERSION",
+    "ordered_range",
+    "plugin_name",
+    "plugin_version",
+    "version_of",
+]
 
 #: The longest name and (normalised) version kept: the sizes of their columns.
 MAX_NAME = 100
@@ -43,3 +51,19 @@ def plugin_version(version: str) -> str | None:
     parsed = version_of(version)
     normal = str(parsed) if parsed is not None else None
     return normal if normal is not None and len(normal) <= MAX_VERSION else None
+
+
+#: How a range's specifiers are shown: lower bounds first, then upper bounds, then
+#: exclusions (``>=0.1,<0.2``, not ``<0.2,>=0.1`` as ``SpecifierSet`` sorts them).
+_OPERATOR_ORDER = {">=": 0, ">": 1, "==": 2, "~=": 3, "===": 4, "<": 5, "<=": 6, "!=": 7}
+
+
+def ordered_range(text: str) -> str:
+    """A version range (``<0.2,>=0.1``) as people read it: ``>=0.1,<0.2``; a text that
+    is not a range as it is."""
+    try:
+        specifiers = SpecifierSet(text)
+    except InvalidSpecifier:
+        return text
+    ordered = sorted(specifiers, key=lambda s: (_OPERATOR_ORDER.get(s.operator, 8), str(s)))
+    return ",".join(str(s) for s in ordered)

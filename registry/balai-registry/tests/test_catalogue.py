@@ -22,7 +22,7 @@ def test_catalogue_lists_what_the_files_say(client, enabled, publish):
     assert 'href="/registry/balai-kebun/"' in page
     assert "Kebun warga: lahan dan panen" in page  # the newest release's summary
     assert "Kebun warga: pendaftaran lahan" not in page
-    assert "Inti Balai &lt;0.2,&gt;=0.1" in page
+    assert "Inti Balai &gt;=0.1,&lt;0.2" in page  # lower bound first
     assert "Apache-2.0" in page
     assert "tema" in page
 
@@ -57,7 +57,9 @@ def test_plugin_page_shows_metadata_inspection_and_history(client, enabled, publ
     page = client.get("/registry/balai-kebun/").text
     assert '<h1>balai-kebun <span class="version">1.1.0</span></h1>' in page
     assert "Kebun warga: pendaftaran lahan" in page
-    assert "Apache-2.0" in page and "&lt;0.2,&gt;=0.1" in page and "&gt;=3.11" in page
+    assert "Apache-2.0" in page and "<dd>&gt;=0.1,&lt;0.2</dd>" in page and "&gt;=3.11" in page
+    assert "<td>&gt;=0.1,&lt;0.2</td>" in page  # the version history too
+    assert "&lt;0.2,&gt;=0.1" not in page
     assert "<code>kebun.manage_plot</code>" in page
     assert "<code>register_routes</code>" in page
     assert "<code>page_size</code>" in page
@@ -235,9 +237,7 @@ def test_a_wheel_without_a_summary_is_listed_and_searched(client, enabled, publi
     assert client.get("/api/v1/registry/plugins/balai-ringkas").status_code == 200
 
 
-def test_a_name_is_shown_normalised_as_its_links_spell_it(
-    client, enabled, released, db_session
-):
+def test_a_name_is_shown_normalised_as_its_links_spell_it(client, enabled, released, db_session):
     """Metadata may spell the name ``balai-pengumuman_sunda``; pages show it as stored."""
     found = released("balai-pengumuman-sunda", "1.0.0")
     found.name = "balai-pengumuman_sunda"

@@ -10,6 +10,7 @@ import pytest
 
 from balai_registry import services
 from balai_registry.models import Partner
+from balai_registry.names import ordered_range
 
 from .conftest import basic, small_wheel, wheel_form
 
@@ -138,3 +139,18 @@ def test_maintainer_issues_the_upstream_regions_own_token(client, enabled, login
     assert client.post("/registry/kelola/mitra", data={**form, "upstream": "1"}).status_code == 303
     assert [p.upstream for p in db_session.query(Partner).order_by(Partner.id)] == [False, True]
     assert "token milik wilayah hulu sendiri" in client.get("/registry/kelola/mitra").text
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("<0.2,>=0.1", ">=0.1,<0.2"),
+        ("!=0.1.3,<0.2,>=0.1", ">=0.1,<0.2,!=0.1.3"),
+        ("<=1.0,>0.5", ">0.5,<=1.0"),
+        ("~=0.1", "~=0.1"),
+        ("", ""),
+        ("not a range", "not a range"),
+    ],
+)
+def test_a_core_range_is_shown_lower_bound_first(stored, shown):
+    assert ordered_range(stored) == shown
