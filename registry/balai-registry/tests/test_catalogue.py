@@ -168,11 +168,14 @@ def test_what_the_check_read_is_shown_as_readable_lists(client, enabled, publish
             "migrations": [
                 {"revision": "kebun_0001", "down_revision": None, "message": "create tables"}
             ],
-            "languages": {"id": 100},
+            "languages": {"id": 100.0, "en": 99.5},
         },
     }
     db_session.commit()
     page = client.get("/registry/balai-kebun/").text
+    # Percentages in the reader's number format.
+    assert "Indonesia: 100% diterjemahkan" in page and "100.0%" not in page
+    assert "Inggris: 99,5% diterjemahkan" in page
     assert "{&#39;" not in page and "{'" not in page  # no Python dict
     assert "<code>kebun.manage_item</code> — Kelola entri" in page
     assert "Diberikan kepada: Petugas OPD, Admin daerah" in page
