@@ -70,12 +70,13 @@ def plugin(project: str) -> Response | str:
         abort(404)
     if normalized != project:
         return redirect(url_for(".plugin", project=normalized), 301)
-    index_url = url_for("registry_index.simple_root", _external=True)
+    # What an adopting operator names as REGISTRY_URL (or --registry): this Balai's address.
+    registry_url = url_for("registry.index", _external=True).removesuffix("/registry/")
     return render_template(
         "registry/plugin.html",
         **shown,
         **feedback.feedback_context(db.session, normalized),
-        index_url=index_url,
+        registry_url=registry_url,
         may_review=may_review(),
         reader_language_name=reader_language_name,
     )

@@ -66,7 +66,9 @@ def test_plugin_page_shows_metadata_inspection_and_history(client, enabled, publ
     assert "<code>kebun_0002_plots</code>" in page
     assert "Indonesia: 100% diterjemahkan" in page
     assert "Inggris: 75% diterjemahkan" in page
-    assert "pip install --index-url http://kota-a.test/registry/simple/ balai-kebun==1.1.0" in page
+    # The safe way to install: the registry's own wheel, checked by its hash.
+    assert "balai plugins install --registry http://kota-a.test balai-kebun" in page
+    assert "pip install" not in page
     assert page.index(">1.1.0<") < page.index(">1.0.0<")  # newest version first
     assert "Tarik" not in page  # no maintainer forms for visitors
 
