@@ -357,7 +357,7 @@ def test_english_pages(client, enabled, partner_token, login):
     login(client, role="admin")
     client.set_cookie("balai_lang", "en", domain="kota-a.test")
     page = client.get("/registry/kelola/evaluasi").get_data(as_text=True)
-    assert "Evaluations from partner regions" in page
+    assert "Evaluations from partners" in page
 
 
 @pytest.mark.balai_config(WTF_CSRF_ENABLED=True)

@@ -249,3 +249,20 @@ def test_a_region_listed_twice_before_becomes_one_partner(app, enabled, db_sessi
     assert list(owners) == [kept.id]
     reports = db_session.execute(text("SELECT partner_id FROM registry_usage_report")).scalars()
     assert list(reports) == [kept.id]
+
+
+def test_the_maintainer_pages_share_one_navigation_named_as_the_menu(client, login, enabled):
+    login(client, role="admin")
+    pages = {
+        "/registry/kelola/": "Kiriman registri",
+        "/registry/kelola/evaluasi": "Evaluasi dari mitra",
+        "/registry/kelola/mitra": "Daerah mitra",
+        "/registry/kelola/dukungan": "Dukungan",
+    }
+    for url, title in pages.items():
+        page = client.get(url).text
+        assert f"<h1>{title}</h1>" in page, url
+        assert f'<a href="{url}" aria-current="page">{title}</a>' in page
+        for other, label in pages.items():
+            assert f'<a href="{other}"' in page and label in page
+    assert "Kiriman registri" in client.get("/registry/kelola/").text.split("<h1>")[0]
