@@ -131,8 +131,12 @@ def issue_partner(
     elif partner_of_region(session, region) is not None:
         problems["region"] = [_ALREADY_PARTNER]
     address = email_address(email)
-    if address is None:
+    if not email.strip():
         problems["email"] = [N_("Enter a contact e-mail address.")]
+    elif address is None:
+        problems["email"] = [
+            N_("The contact e-mail address is not valid: write it as name@example.go.id.")
+        ]
     chosen = [s for s in SCOPES if s in scopes]
     if not chosen or len(chosen) != len(set(scopes)):
         problems["scopes"] = [N_("Choose at least one of the listed permissions.")]

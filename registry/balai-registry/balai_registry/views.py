@@ -32,6 +32,7 @@ from balai.fields import int_arg
 from balai.jobs import enqueue
 from balai.permissions import has_permission, public, require
 from balai.plugincheck import summary_text
+from balai.static import serve_static
 from balai_registry import catalogue, feedback, notices, services
 from balai_registry.models import SCOPES, Partner, Submission
 from balai_registry.packages import CHECK_JOB
@@ -40,6 +41,8 @@ PLUGIN = "registry"
 REVIEW = "registry.review_submissions"
 
 bp = Blueprint(PLUGIN, __name__, url_prefix="/registry", template_folder="templates")
+
+serve_static(bp)  # the registry's style sheet: url_for("registry.static", filename=...)
 
 Errors = dict[str, list[str]]
 

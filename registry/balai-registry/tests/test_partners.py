@@ -120,7 +120,11 @@ def test_rotating_keeps_the_partner_and_ends_the_old_token(
     ("form", "field", "message"),
     [
         ({"region": "", "email": "a@b.example", "scopes": ["upload"]}, "region", "Isi nama"),
-        ({"region": "Lebak", "email": "bukan", "scopes": ["upload"]}, "email", "Isi alamat"),
+        (
+            {"region": "Lebak", "email": "bukan", "scopes": ["upload"]},
+            "email",
+            "e-mail kontak tidak sah",
+        ),
         ({"region": "Lebak", "email": "a@b.example", "scopes": ["hapus"]}, "scopes", "Pilih"),
     ],
 )
@@ -266,3 +270,39 @@ def test_the_maintainer_pages_share_one_navigation_named_as_the_menu(client, log
         for other, label in pages.items():
             assert f'<a href="{other}"' in page and label in page
     assert "Kiriman registri" in client.get("/registry/kelola/").text.split("<h1>")[0]
+
+
+@pytest.mark.parametrize(
+    ("email", "message"),
+    [
+        ("", "Isi alamat e-mail kontak."),
+        ("bukan-email", "Alamat e-mail kontak tidak sah"),
+        ("a" * 290 + "@lebak.id", "Alamat e-mail kontak tidak sah"),
+    ],
+)
+def test_an_empty_contact_is_told_apart_from_an_invalid_one(client, enabled, login, email, message):
+    login(client, role="admin")
+    response = client.post(
+        "/registry/kelola/mitra",
+        data={"region": "Kabupaten Lebak", "email": email, "scopes": ["upload"]},
+    )
+    assert response.status_code == 422
+    assert message in response.text
+
+
+def test_the_partner_list_and_form_are_laid_out_for_reading(client, enabled, login):
+    login(client, role="admin")
+    long_name = "K" * 200
+    client.post(
+        "/registry/kelola/mitra",
+        data={"region": long_name, "email": "ti@lebak.example.id", "scopes": ["upload"]},
+    )
+    page = client.get("/registry/kelola/mitra").text
+    assert "wilayah hulu" not in page and "Token milik daerah hulu sendiri" in page
+    assert '<th scope="col"><span class="visually-hidden">Tindakan</span></th>' in page
+    assert f'<td class="wrap">{long_name}</td>' in page  # wraps: see registry.css
+    assert '<label class="choice"><input type="checkbox" name="upstream"' in page
+    assert '<div class="actions"><button type="submit">' in page
+    with client.get("/registry/static/registry.css") as css:
+        assert css.status_code == 200
+        assert b".table-wrap td.wrap{overflow-wrap:anywhere" in css.data
