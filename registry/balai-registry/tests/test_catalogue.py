@@ -58,7 +58,7 @@ def test_plugin_page_shows_metadata_inspection_and_history(client, enabled, publ
     assert '<h1>balai-kebun <span class="version">1.1.0</span></h1>' in page
     assert "Kebun warga: pendaftaran lahan" in page
     assert "Apache-2.0" in page and "<dd>&gt;=0.1,&lt;0.2</dd>" in page and "&gt;=3.11" in page
-    assert "<td>&gt;=0.1,&lt;0.2</td>" in page  # the version history too
+    assert '<td data-label="Inti Balai">&gt;=0.1,&lt;0.2</td>' in page  # the version history too
     assert "&lt;0.2,&gt;=0.1" not in page
     assert "<code>kebun.manage_plot</code>" in page
     assert "<code>register_routes</code>" in page
@@ -255,3 +255,22 @@ def test_a_name_is_shown_normalised_as_its_links_spell_it(client, enabled, relea
     assert '">balai-pengumuman-sunda</a>' in listing
     assert '<h1>balai-pengumuman-sunda <span class="version">1.0.0</span></h1>' in page
     assert "balai-pengumuman-sunda 1.0.0" in report
+
+
+def test_maintainer_tables_become_cards_on_a_phone(client, enabled, publish, login):
+    """Version history, submissions and partners: each cell names its column (shown
+    above it on a phone by registry.css), every column has a header."""
+    publish()
+    login(client, role="admin")
+    history = client.get("/registry/balai-kebun/").text
+    submissions = client.get("/registry/kelola/").text
+    partners = client.get("/registry/kelola/mitra").text
+    for page in (history, submissions, partners):
+        assert '<table class="stack">' in page
+        assert "/registry/static/registry.css" in page
+        assert "<th></th>" not in page
+    assert '<td class="wrap" data-label="Berkas">' in history
+    assert '<th scope="col"><span class="visually-hidden">Tindakan</span></th>' in history
+    assert '<td data-label="Pemeriksaan">' in submissions
+    with client.get("/registry/static/registry.css") as css:
+        assert b"table.stack td[data-label]::before{content:attr(data-label)" in css.data

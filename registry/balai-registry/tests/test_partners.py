@@ -58,7 +58,7 @@ def test_maintainer_issues_a_token_shown_once(app, client, enabled, login, db_se
     assert token not in reloaded
     assert 'class="secret"' not in reloaded
     assert db_session.query(Partner).count() == 1
-    assert "<td>mengirim plugin</td>" in reloaded  # what the token allows, in words
+    assert '<td data-label="Mengizinkan">mengirim plugin</td>' in reloaded
 
 
 @pytest.mark.parametrize("region", ["Kabupaten Lebak", "  kabupaten   LEBAK "])
@@ -300,7 +300,7 @@ def test_the_partner_list_and_form_are_laid_out_for_reading(client, enabled, log
     page = client.get("/registry/kelola/mitra").text
     assert "wilayah hulu" not in page and "Token milik daerah hulu sendiri" in page
     assert '<th scope="col"><span class="visually-hidden">Tindakan</span></th>' in page
-    assert f'<td class="wrap">{long_name}</td>' in page  # wraps: see registry.css
+    assert f'<td class="wrap" data-label="Daerah">{long_name}</td>' in page  # see registry.css
     assert '<label class="choice"><input type="checkbox" name="upstream"' in page
     assert '<div class="actions"><button type="submit">' in page
     with client.get("/registry/static/registry.css") as css:
