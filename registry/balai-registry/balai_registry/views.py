@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
@@ -34,6 +35,7 @@ from balai.permissions import has_permission, public, require
 from balai.plugincheck import summary_text
 from balai.static import serve_static
 from balai_registry import catalogue, feedback, notices, services
+from balai_registry.jobs import TIME_LIMIT as CHECK_TIME_LIMIT
 from balai_registry.models import SCOPES, Partner, Submission
 from balai_registry.packages import CHECK_JOB
 
@@ -262,11 +264,21 @@ def submission(key: str) -> str:
     return _submission_page(found, may_review(), {})
 
 
+def may_recheck(found: Submission) -> bool:
+    """Whether the checks of a submission may run again: once they have run, or when
+    they should have ended long ago (the job failed before it kept a report)."""
+    if found.status == "checked":
+        return True
+    overdue = utcnow() - found.created_at > timedelta(seconds=CHECK_TIME_LIMIT)
+    return found.status == "pending" and found.report is None and overdue
+
+
 def _submission_page(found: Submission, reviewer: bool, errors: Errors) -> str:
     return render_template(
         "registry/submission.html",
         submission=found,
         may_review=reviewer,
+        may_recheck=may_recheck(found),
         errors=errors,
         failed_files=services.failed_files(db.session, found),
         unchecked_files=services.unchecked_files(db.session, found),
@@ -319,8 +331,8 @@ def decide(submission_id: int) -> Response | tuple[str, int]:
 def recheck(submission_id: int) -> Response:
     """Run the checks of a submission that awaits a decision again."""
     found = _submission_or_404(submission_id)
-    if found.status not in ("pending", "checked"):
-        abort(409)
+    if not may_recheck(found):
+        abort(409)  # decided, or its first checks are still to run
     found.status, found.report, found.checked_at = "pending", None, None
     db.session.commit()
     enqueue(

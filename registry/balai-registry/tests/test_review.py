@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+from datetime import UTC
 
 import pytest
 
@@ -320,3 +321,30 @@ def test_a_wheel_waits_while_the_sdist_of_its_version_is_unchecked(
     db_session.commit()
     assert 'value="publish"' in client.get(f"/registry/kiriman/{wheel.key}").text
     assert client.post(url, data={"decision": "publish"}).status_code == 302
+
+
+def test_a_pending_submission_offers_no_decision_and_no_rerun_until_its_checks_ran(
+    client, login, sent, fake_check, run_jobs, stored
+):
+    from datetime import timedelta
+
+    from balai.testing import travel
+
+    fake_check(passed=True)
+    submission = sent()
+    login(client, role="admin")
+    again = f"/registry/kelola/kiriman/{submission.id}/periksa-ulang"
+    waiting = client.get(f"/registry/kiriman/{submission.key}").text
+    assert "Terbitkan atau tolak setelah pemeriksaan berjalan." in waiting
+    assert "Jalankan pemeriksaan lagi" not in waiting
+    assert "Wajib diisi bila menolak" not in waiting and 'value="reject"' not in waiting
+    assert client.post(again).status_code == 409
+    # A check that should have ended long ago (its job failed) may be run again.
+    with travel(submission.created_at.replace(tzinfo=UTC) + timedelta(minutes=16)):
+        stalled = client.get(f"/registry/kiriman/{submission.key}").text
+    assert "Jalankan pemeriksaan lagi" in stalled
+    run_jobs()
+    checked = client.get(f"/registry/kiriman/{submission.key}").text
+    assert "Jalankan pemeriksaan lagi" in checked
+    assert "Wajib diisi bila menolak" in checked and 'value="reject"' in checked
+    assert client.post(again).status_code == 302
