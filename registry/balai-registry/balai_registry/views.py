@@ -322,7 +322,12 @@ def decide(submission_id: int) -> Response | tuple[str, int]:
         return _submission_page(found, True, {"comment": [_(str(exc))]}), 422
     notices.decided(db.session, found)
     db.session.commit()
-    flash(_("Published.") if publish else _("Rejected; the submitter is told why."), "ok")
+    flash(
+        _("The submission is published.")
+        if publish
+        else _("The submission is rejected; the submitter is told why."),
+        "ok",
+    )
     return redirect(url_for(".submission", key=found.key))
 
 
@@ -363,9 +368,9 @@ def yank(project: str, version: str) -> Response:
         abort(404)
     db.session.commit()
     flash(
-        _("The version is yanked.")
+        _("Version %(version)s is yanked.", version=version)
         if not request.form.get("undo")
-        else _("The yank is taken back."),
+        else _("The yank of version %(version)s is taken back.", version=version),
         "ok",
     )
     return redirect(url_for(".plugin", project=project))

@@ -123,10 +123,15 @@ def test_maintainer_yanks_and_takes_it_back(client, enabled, publish, login, sto
     yanked = [s for s in stored() if s.yanked_at is not None]
     assert [(s.version, s.yanked_reason) for s in yanked] == [("1.1.0", "Merusak data")]
     page = client.get("/registry/balai-kebun/").text
-    assert '<span class="badge warn">ditarik</span><br><span class="muted">Merusak data' in page
+    assert (
+        '<span class="badge warn">ditarik</span><br><span class="muted">Alasan: Merusak data'
+        in page
+    )
+    assert "Versi 1.1.0 ditarik." in page  # what was done, not "already"
     assert '<span class="version">1.0.0</span>' in page  # the newest version not yanked
     assert client.post(url, data={"undo": "1"}).status_code == 302
     assert all(s.yanked_at is None for s in stored())
+    assert "Penarikan versi 1.1.0 dibatalkan." in client.get("/registry/balai-kebun/").text
     assert (
         client.post("/registry/kelola/balai-kebun/9.9/tarik", data={"reason": "x"}).status_code
         == 404
@@ -145,7 +150,7 @@ def test_a_plugin_whose_every_version_is_yanked_is_marked_everywhere(
     listing = client.get("/registry/").text
     kebun = listing[listing.index("balai-kebun") : listing.index("balai-lain")]
     assert '<span class="badge warn">ditarik</span>' in kebun
-    assert "Semua versi plugin ini sudah ditarik. Merusak data" in kebun
+    assert "Semua versi plugin ini ditarik. Alasan: Merusak data" in kebun
     assert "ditarik" not in listing[listing.index("balai-lain") :]
     items = client.get("/api/v1/registry/plugins").json["items"]
     assert [(i["name"], i["yanked"]) for i in items] == [

@@ -82,6 +82,7 @@ def test_maintainer_publishes_a_submission_that_passed(
         data={"decision": "publish", "comment": "Terima kasih, Lebak!"},
     )
     assert response.status_code == 302
+    assert "Kiriman diterbitkan." in client.get(response.headers["Location"]).text
     [published] = stored()
     assert (published.status, published.comment) == ("published", "Terima kasih, Lebak!")
     assert published.decided_at is not None
