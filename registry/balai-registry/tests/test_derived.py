@@ -87,6 +87,7 @@ def test_the_derived_plugin_becomes_a_submission_of_the_thread(
     login(client, role="admin")
     page = client.get(f"/registry/kelola/evaluasi/{created.json['id']}").get_data(as_text=True)
     assert f"Plugin turunan: {built.path.name}" in page
+    assert "dengan plugin turunan" in client.get("/registry/kelola/evaluasi").text  # the list
     assert f'href="/registry/kiriman/{submission.key}"' in page
     report = client.get(f"/registry/kiriman/{submission.key}").get_data(as_text=True)
     assert f'href="/registry/kelola/evaluasi/{created.json["id"]}"' in report

@@ -538,3 +538,22 @@ def test_an_endorsement_of_an_endless_version_names_the_field(
     with pytest.raises(feedback.FeedbackError) as refused:
         feedback.endorse(db_session, "balai-pengaduan", version, "", NOW, upstream=(1, "A"))
     assert "version" in refused.value.errors
+
+
+def test_the_list_marks_a_new_reply_from_the_partner_and_a_patch(
+    client, enabled, partner_token, login
+):
+    token = partner_token()
+    patch = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n"
+    evaluation_id = send(client, token, patch=patch).json["id"]
+    login(client, role="opd", permissions=ANSWER)
+    listing = client.get("/registry/kelola/evaluasi").text
+    assert "0 balasan" in listing and "dengan patch" in listing
+    assert "balasan baru dari mitra" not in listing
+    thread = f"/registry/kelola/evaluasi/{evaluation_id}"
+    client.post(thread, data={"body": "Terima kasih, kami periksa.", "status": "open"})
+    answered = client.get("/registry/kelola/evaluasi").text
+    assert "1 balasan" in answered and "balasan baru dari mitra" not in answered
+    client.post(f"{API}/{evaluation_id}/replies", json={"body": "Log."}, headers=bearer(token))
+    replied = client.get("/registry/kelola/evaluasi").text
+    assert "2 balasan" in replied and "balasan baru dari mitra" in replied
