@@ -125,7 +125,13 @@ def answer(evaluation_id: int) -> Response | tuple[str, int]:
         errors = {k: [_(m) for m in v] for k, v in exc.errors.items()}
         return _thread_page(_evaluation(evaluation_id), errors, request.form.to_dict()), 422
     db.session.commit()
-    flash(_("Your answer is saved; the partner region sees it through the API."), "ok")
+    flash(
+        _(
+            "Your answer is saved; the partner region sees it on its own page of "
+            "evaluations sent upstream (Evaluasi ke hulu)."
+        ),
+        "ok",
+    )
     return redirect(url_for(".thread", evaluation_id=evaluation_id))
 
 

@@ -557,3 +557,17 @@ def test_the_list_marks_a_new_reply_from_the_partner_and_a_patch(
     client.post(f"{API}/{evaluation_id}/replies", json={"body": "Log."}, headers=bearer(token))
     replied = client.get("/registry/kelola/evaluasi").text
     assert "2 balasan" in replied and "balasan baru dari mitra" in replied
+
+
+def test_the_maintainer_is_told_plainly_where_the_partner_reads_an_answer(
+    client, enabled, partner_token, login
+):
+    evaluation_id = send(client, partner_token()).json["id"]
+    login(client, role="opd", permissions=ANSWER)
+    listing = client.get("/registry/kelola/evaluasi").text
+    assert "melalui API" not in listing and "halaman Evaluasi ke hulu mereka" in listing
+    thread = f"/registry/kelola/evaluasi/{evaluation_id}"
+    client.post(thread, data={"body": "Terima kasih.", "status": "open"})
+    page = client.get(thread).text
+    assert "Tanggapan Anda tersimpan; daerah mitra melihatnya di halaman Evaluasi ke hulu" in page
+    assert "melalui API" not in page
