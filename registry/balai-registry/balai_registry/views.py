@@ -282,6 +282,7 @@ def _submission_page(found: Submission, reviewer: bool, errors: Errors) -> str:
         errors=errors,
         failed_files=services.failed_files(db.session, found),
         unchecked_files=services.unchecked_files(db.session, found),
+        siblings=services.release_siblings(db.session, found),
         summary_text=summary_text,
     )
 

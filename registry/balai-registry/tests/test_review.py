@@ -349,3 +349,27 @@ def test_a_pending_submission_offers_no_decision_and_no_rerun_until_its_checks_r
     assert "Jalankan pemeriksaan lagi" in checked
     assert "Wajib diisi bila menolak" in checked and 'value="reject"' in checked
     assert client.post(again).status_code == 302
+
+
+def test_a_submission_page_lists_the_other_files_of_its_version(
+    client, login, enabled, partner_token, build_dist, stored, db_session
+):
+    token = partner_token()
+    for built in (build_dist(), build_dist(sdist=True)):
+        response = client.post(
+            "/registry/legacy/",
+            data=upload_form(built),
+            headers=basic(token),
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 200, response.text
+    wheel, sdist = sorted(stored(), key=lambda s: not s.filename.endswith(".whl"))
+    wheel.report, wheel.status = _report(ROUTES, NO_TESTS), "checked"
+    sdist.report, sdist.status = _report(ROUTES), "checked"
+    db_session.commit()
+    page = client.get(f"/registry/kiriman/{wheel.key}").text
+    other = page.split("Berkas lain dari versi ini</h2>")[1].split("</section>")[0]
+    assert f'href="/registry/kiriman/{sdist.key}">{sdist.filename}</a>' in other
+    assert '<span class="status passed">lolos</span>' in other
+    assert "pemeriksaan sdist-nya yang menjalankannya" in other
+    assert wheel.filename in client.get(f"/registry/kiriman/{sdist.key}").text
