@@ -277,6 +277,18 @@ def _submit(
     return submission
 
 
+def decision_comment(submission: Submission) -> str:
+    """The demo maintainer's comment on a submission that passed, as its verdict says
+    it: *every check passed* only when none was skipped."""
+    skipped = submission.skipped
+    if skipped:
+        return (
+            f"Lolos; {skipped} pemeriksaan dilewati (alasannya tertulis di laporan). "
+            "Diterbitkan sebagai contoh untuk demo."
+        )
+    return "Semua pemeriksaan lulus; diterbitkan sebagai contoh untuk demo."
+
+
 def _check_and_decide(
     submission: Submission, wheel: Wheel, admin: User | None, now: datetime
 ) -> None:
@@ -285,7 +297,7 @@ def _check_and_decide(
     services.record_check(submission, report, now)
     if not submission.passed:
         return
-    comment = "Semua pemeriksaan lulus; diterbitkan sebagai contoh untuk demo."
+    comment = decision_comment(submission)
     if not sandboxed(report):
         comment += " " + NO_SANDBOX_NOTE
     services.decide(submission, True, comment, admin.id if admin else None, now)

@@ -46,7 +46,8 @@ def test_demo_publishes_the_two_samples_after_their_checks(
         assert {checks[n] for n in ("metadata", "routes", "migrations-sqlite", "sweep")} == {
             "passed"
         }
-        assert submission.comment.startswith("Semua pemeriksaan lulus")
+        # The comment says what the verdict above it says (skipped checks included).
+        assert submission.comment.startswith(demo.decision_comment(submission))
         assert submission.decided_by_id is not None  # the region's admin, as maintainer
         assert (demo.sandboxed(submission.report)) == ("bubblewrap" not in submission.comment)
     [evaluation] = db_session.scalars(select(Evaluation)).all()
@@ -140,3 +141,18 @@ def test_a_cached_report_of_another_balai_version_is_not_used(app, fake_check, t
 
     assert report["passed"] is True and len(checked) == 1
     assert json.loads(Path(folder / f"{wheel.sha256}.json").read_text())["report"] == report
+
+
+@pytest.mark.parametrize(
+    ("statuses", "said"),
+    [
+        (["passed", "passed"], "Semua pemeriksaan lulus;"),
+        (["passed", "skipped", "skipped"], "Lolos; 2 pemeriksaan dilewati"),
+    ],
+)
+def test_the_demo_comment_agrees_with_the_verdict(statuses, said):
+    checks = [{"name": f"c{n}", "status": status} for n, status in enumerate(statuses)]
+    submission = Submission(report={"passed": True, "checks": checks})
+    comment = demo.decision_comment(submission)
+    assert comment.startswith(said)
+    assert ("Semua pemeriksaan lulus" in comment) == ("skipped" not in statuses)
