@@ -138,7 +138,7 @@ def test_maintainer_issues_the_upstream_regions_own_token(client, enabled, login
     assert client.post("/registry/kelola/mitra", data=partner).status_code == 303
     assert client.post("/registry/kelola/mitra", data={**form, "upstream": "1"}).status_code == 303
     assert [p.upstream for p in db_session.query(Partner).order_by(Partner.id)] == [False, True]
-    assert "token milik wilayah hulu sendiri" in client.get("/registry/kelola/mitra").text
+    assert "token milik daerah hulu sendiri" in client.get("/registry/kelola/mitra").text
 
 
 @pytest.mark.parametrize(
