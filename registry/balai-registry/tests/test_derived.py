@@ -86,7 +86,8 @@ def test_the_derived_plugin_becomes_a_submission_of_the_thread(
     # The maintainer's thread names it and links its report, which links back.
     login(client, role="admin")
     page = client.get(f"/registry/kelola/evaluasi/{created.json['id']}").get_data(as_text=True)
-    assert f"Plugin turunan: {built.path.name}" in page
+    assert f'<p class="derived"><code>{built.path.name}</code> &mdash;' in page
+    assert page.count("Plugin turunan") == 1  # the heading, not repeated on its line
     assert "dengan plugin turunan" in client.get("/registry/kelola/evaluasi").text  # the list
     assert f'href="/registry/kiriman/{submission.key}"' in page
     report = client.get(f"/registry/kiriman/{submission.key}").get_data(as_text=True)
