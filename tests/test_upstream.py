@@ -166,6 +166,21 @@ def test_a_token_the_upstream_refuses_is_not_saved(client, admin, tenant, upstre
     assert "have been saved" in page and "could not be checked" not in page
 
 
+def test_a_token_without_the_evaluations_scope_is_saved_with_a_note(
+    client, admin, tenant, state, upstream_url
+):
+    state.tokens["balai-reg-lapor-saja"] = {"report"}  # usage reports only
+    response = client.post(
+        "/admin/registri", data={"url": upstream_url, "token": "balai-reg-lapor-saja"}
+    )
+    assert response.status_code == 302
+    page = client.get("/admin/registri").text
+    assert "have been saved" in page
+    assert "The token could not be checked with the upstream registry" in page
+    with db.tenant_session(tenant.id) as session:
+        assert session.scalar(select(UpstreamLink.url)) == upstream_url
+
+
 def test_a_token_is_saved_unchecked_while_the_upstream_cannot_be_reached(client, admin, tenant):
     url = f"http://127.0.0.1:{_closed_port()}"
     _link(client, url)

@@ -113,8 +113,10 @@ def make_upstream(state: Upstream) -> Flask:
         header = request.headers.get("Authorization", "")
         token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
         scopes = state.tokens.get(token)
-        if scopes is None or (scope and scope not in scopes):
+        if scopes is None:
             abort(_error(401, "invalid token"))
+        if scope and scope not in scopes:  # as the registry answers: known, not allowed
+            abort(_error(403, f"the registry token does not allow {scope}"))
         return token
 
     def file_url(release: Release) -> dict[str, str]:
@@ -239,7 +241,7 @@ def make_upstream(state: Upstream) -> Flask:
         return {k: v for k, v in evaluation.items() if k not in {"token", "patch"}}
 
     def own(evaluation_id: int) -> dict[str, Any]:
-        token = partner()
+        token = partner("feedback")
         if not 0 < evaluation_id <= len(state.evaluations):
             abort(_error(404, "no such evaluation"))
         found = state.evaluations[evaluation_id - 1]
@@ -249,7 +251,7 @@ def make_upstream(state: Upstream) -> Flask:
 
     @app.get("/api/v1/registry/evaluations")
     def evaluations() -> Any:
-        token = partner()
+        token = partner("feedback")
         items = [shown(e) for e in state.evaluations if e["token"] == token]
         page = int(request.args.get("page", 1))
         size = 2  # small pages, so the client must follow them

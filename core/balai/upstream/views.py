@@ -75,15 +75,17 @@ def _unchanged(data: dict[str, Any], own_url: bool) -> bool:
 
 def _check_token(url: str | None, token: str) -> tuple[bool, UpstreamError | None]:
     """Ask the upstream at ``url`` (the region's own evaluations: a request that needs
-    the token) whether it takes ``token``: (refused, the error when it could not tell)."""
+    the token) whether it takes ``token``: (refused, the error when it could not tell).
+    Only an unknown or revoked token (401) is refused: one without the evaluations'
+    scope (403) is still the region's, for usage reports, and is saved with a note."""
     if not url:
         return False, None
     try:
         allow = services.allow_private(_app(), url)
         with RegistryClient(url, token, allow_private=allow) as client:
             client.evaluations()
-    except UpstreamRefused:
-        return True, None
+    except UpstreamRefused as exc:
+        return exc.status == 401, (None if exc.status == 401 else exc)
     except UpstreamError as exc:
         return False, exc
     return False, None
