@@ -558,14 +558,15 @@ def decide(
     if publish and not submission.passed:
         raise DecisionError(N_("A submission whose checks did not pass cannot be published."))
     session = object_session(submission)
-    if publish and session is not None and failed_files(session, submission):
+    siblings = release_siblings(session, submission) if publish and session is not None else []
+    if failed_files(siblings):
         raise DecisionError(
             N_(
                 "Another file of this version did not pass its checks: the version cannot "
                 "be published. Reject it; the partner sends a new version."
             )
         )
-    if publish and session is not None and unchecked_files(session, submission):
+    if unchecked_files(siblings):
         raise DecisionError(
             N_(
                 "Another file of this version is still waiting for its checks: the version "
@@ -602,16 +603,17 @@ def release_siblings(session: Session, submission: Submission) -> list[Submissio
     return list(session.scalars(stmt.order_by(Submission.id)))
 
 
-def failed_files(session: Session, submission: Submission) -> list[Submission]:
-    """The other files of the same version whose checks did not pass (a wheel that passes
-    while the sdist's tests fail must not be published either)."""
-    return [other for other in release_siblings(session, submission) if other.passed is False]
+def failed_files(siblings: Sequence[Submission]) -> list[Submission]:
+    """Of the other files of a version (:func:`release_siblings`), those whose checks did
+    not pass (a wheel that passes while the sdist's tests fail must not be published
+    either)."""
+    return [other for other in siblings if other.passed is False]
 
 
-def unchecked_files(session: Session, submission: Submission) -> list[Submission]:
-    """The other files of the same version whose checks have not run yet (or run again):
-    the version waits for them, since one of them may yet fail."""
-    return [other for other in release_siblings(session, submission) if other.report is None]
+def unchecked_files(siblings: Sequence[Submission]) -> list[Submission]:
+    """Of the other files of a version (:func:`release_siblings`), those whose checks have
+    not run yet (or run again): the version waits for them, as one of them may yet fail."""
+    return [other for other in siblings if other.report is None]
 
 
 def release_files(session: Session, project: str, version: str) -> list[Submission]:

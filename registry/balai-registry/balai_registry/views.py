@@ -76,7 +76,7 @@ def plugin(project: str) -> Response | str:
     if normalized != project:
         return redirect(url_for(".plugin", project=normalized), 301)
     # What an adopting operator names as REGISTRY_URL (or --registry): this Balai's address.
-    registry_url = url_for("registry.index", _external=True).removesuffix("/registry/")
+    registry_url = request.url_root.rstrip("/")
     return render_template(
         "registry/plugin.html",
         **shown,
@@ -274,15 +274,16 @@ def may_recheck(found: Submission) -> bool:
 
 
 def _submission_page(found: Submission, reviewer: bool, errors: Errors) -> str:
+    siblings = services.release_siblings(db.session, found)
     return render_template(
         "registry/submission.html",
         submission=found,
         may_review=reviewer,
         may_recheck=may_recheck(found),
         errors=errors,
-        failed_files=services.failed_files(db.session, found),
-        unchecked_files=services.unchecked_files(db.session, found),
-        siblings=services.release_siblings(db.session, found),
+        failed_files=services.failed_files(siblings),
+        unchecked_files=services.unchecked_files(siblings),
+        siblings=siblings,
         summary_text=summary_text,
     )
 

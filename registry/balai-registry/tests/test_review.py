@@ -290,10 +290,8 @@ def test_the_check_job_is_never_tried_again_by_itself():
     assert [(job.name, job.retries) for job in JOBS] == [("registry.check-submission", 0)]
 
 
-def test_a_wheel_waits_while_the_sdist_of_its_version_is_unchecked(
-    client, login, enabled, partner_token, build_dist, stored, db_session
-):
-    token = partner_token()
+def _send_wheel_and_sdist(client, token, build_dist, stored):
+    """Upload the wheel and the sdist of one release; both stored submissions."""
     for built in (build_dist(), build_dist(sdist=True)):
         response = client.post(
             "/registry/legacy/",
@@ -302,7 +300,13 @@ def test_a_wheel_waits_while_the_sdist_of_its_version_is_unchecked(
             content_type="multipart/form-data",
         )
         assert response.status_code == 200, response.text
-    wheel, sdist = sorted(stored(), key=lambda s: not s.filename.endswith(".whl"))
+    return sorted(stored(), key=lambda s: not s.filename.endswith(".whl"))
+
+
+def test_a_wheel_waits_while_the_sdist_of_its_version_is_unchecked(
+    client, login, enabled, partner_token, build_dist, stored, db_session
+):
+    wheel, sdist = _send_wheel_and_sdist(client, partner_token(), build_dist, stored)
     wheel.report, wheel.status = _report(ROUTES, NO_TESTS), "checked"
     db_session.commit()
     assert sdist.status == "pending"
@@ -354,16 +358,7 @@ def test_a_pending_submission_offers_no_decision_and_no_rerun_until_its_checks_r
 def test_a_submission_page_lists_the_other_files_of_its_version(
     client, login, enabled, partner_token, build_dist, stored, db_session
 ):
-    token = partner_token()
-    for built in (build_dist(), build_dist(sdist=True)):
-        response = client.post(
-            "/registry/legacy/",
-            data=upload_form(built),
-            headers=basic(token),
-            content_type="multipart/form-data",
-        )
-        assert response.status_code == 200, response.text
-    wheel, sdist = sorted(stored(), key=lambda s: not s.filename.endswith(".whl"))
+    wheel, sdist = _send_wheel_and_sdist(client, partner_token(), build_dist, stored)
     wheel.report, wheel.status = _report(ROUTES, NO_TESTS), "checked"
     sdist.report, sdist.status = _report(ROUTES), "checked"
     db_session.commit()
