@@ -420,7 +420,8 @@ def _redis_settings() -> dict[str, Any]:
 
 def make_test_app(overrides: dict[str, Any] | None = None) -> Flask:
     """A Balai app with test settings: fast hashing, no CSRF, state seen at once, no
-    job queue; rate-limit counters in ``BALAI_TEST_REDIS_URL``'s Redis when it is set."""
+    job queue, every API answer checked against marshmallow's dump (``API_CHECK_DUMPS``);
+    rate-limit counters in ``BALAI_TEST_REDIS_URL``'s Redis when it is set."""
     from balai.app import create_app
 
     settings: dict[str, Any] = {
@@ -435,6 +436,8 @@ def make_test_app(overrides: dict[str, Any] | None = None) -> Flask:
         "REDIS_URL": None,
         # Stand-in registries answer on 127.0.0.1.
         "REGISTRY_ALLOW_PRIVATE_ADDRESSES": True,
+        # Every API answer is also dumped by marshmallow; a byte of difference fails.
+        "API_CHECK_DUMPS": True,
         **_redis_settings(),
     }
     settings.update(overrides or {})

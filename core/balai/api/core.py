@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
-from flask import g, request
+from flask import current_app, g, jsonify, request
 from flask_login import current_user
 from flask_smorest import Blueprint
+from flask_smorest.utils import (
+    get_appcontext,
+    resolve_schema_instance,
+    set_status_and_headers_in_response,
+    unpack_tuple_response,
+)
 from flask_wtf.csrf import generate_csrf
 from marshmallow import RAISE, Schema, fields
 from webargs.flaskparser import FlaskParser
+from werkzeug import Response
 
+from balai.api.dumping import DumpMismatch, dumper_for
 from balai.fields import Id, Text
 from balai.permissions import permissions_of, public, require
 from balai.plugins import plugins
@@ -30,9 +40,66 @@ class StrictParser(FlaskParser):
 
 
 class ApiBlueprint(Blueprint):
-    """flask-smorest's Blueprint whose ``@arguments`` refuse what they do not declare."""
+    """flask-smorest's Blueprint whose ``@arguments`` refuse what they do not declare, and
+    whose ``@response`` dumps with a function compiled from the schema
+    (:mod:`balai.api.dumping`) instead of ``schema.dump``: the same JSON, faster."""
 
     ARGUMENTS_PARSER = StrictParser()
+
+    def response(
+        self, status_code: Any, schema: Any = None, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """flask-smorest's ``@response`` (the same document, the same answers)."""
+        schema = resolve_schema_instance(schema)
+        document = super().response(status_code, schema, **kwargs)
+        if not isinstance(schema, Schema):
+            return document  # no schema, or a reference: flask-smorest's own
+        prepare = self._prepare_response_content
+
+        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+            documented = document(func)  # flask-smorest's wrapper, for its _apidoc
+
+            # flask_smorest.response.ResponseMixin.response's wrapper, dumping faster.
+            @wraps(func)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                result_raw, r_status_code, r_headers = unpack_tuple_response(
+                    current_app.ensure_sync(func)(*args, **kwargs)
+                )
+                if isinstance(result_raw, Response):
+                    set_status_and_headers_in_response(result_raw, r_status_code, r_headers)
+                    return result_raw
+                if current_app.config.get("API_COMPILED_DUMPS", True):
+                    result_dump = dumper_for(schema)(result_raw)
+                else:
+                    result_dump = schema.dump(result_raw)
+                get_appcontext()["result_dump"] = result_dump
+                resp = jsonify(prepare(result_dump))
+                if current_app.config.get("API_CHECK_DUMPS"):
+                    _check_dump(schema, result_raw, resp.get_data(), prepare)
+                set_status_and_headers_in_response(resp, r_status_code, r_headers)
+                if r_status_code is None:
+                    resp.status_code = status_code
+                return resp
+
+            wrapper.__dict__.update(documented.__dict__)
+            return wrapper
+
+        return decorator
+
+
+def _check_dump(schema: Schema, raw: Any, answered: bytes, prepare: Callable[[Any], Any]) -> None:
+    """Raise :class:`DumpMismatch` unless marshmallow gives the very bytes answered."""
+    expected = jsonify(prepare(schema.dump(raw))).get_data()
+    if expected != answered:
+        at = next(
+            (n for n, (a, b) in enumerate(zip(answered, expected, strict=False)) if a != b),
+            min(len(answered), len(expected)),
+        )
+        raise DumpMismatch(
+            f"{request.method} {request.path}: the compiled dumper of "
+            f"{type(schema).__name__} answered {answered[max(at - 60, 0) : at + 60]!r}, "
+            f"marshmallow {expected[max(at - 60, 0) : at + 60]!r} (byte {at})"
+        )
 
 
 core = ApiBlueprint("balai_api", __name__, url_prefix=PREFIX, description="Balai core")
