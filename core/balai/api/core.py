@@ -46,6 +46,11 @@ class ApiBlueprint(Blueprint):
 
     ARGUMENTS_PARSER = StrictParser()
 
+    def arguments(self, schema: Any, **kwargs: Any) -> Callable[..., Any]:
+        """flask-smorest's ``@arguments``, with one instance of a schema class for all
+        requests (webargs would make one per request, copying every field)."""
+        return super().arguments(resolve_schema_instance(schema), **kwargs)
+
     def response(
         self, status_code: Any, schema: Any = None, **kwargs: Any
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
