@@ -89,6 +89,10 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_VERSION": "3.0.3",
     "API_PAGE_SIZE": 20,
     "API_MAX_PAGE_SIZE": 100,
+    # Answers are dumped by functions compiled from their schemas; False dumps with
+    # marshmallow. API_CHECK_DUMPS (the test suite's) dumps both and compares the bytes.
+    "API_COMPILED_DUMPS": True,
+    "API_CHECK_DUMPS": False,
     # Outgoing e-mail (SMTP); without MAIL_SERVER e-mails are kept in the outbox.
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,
