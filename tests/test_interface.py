@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import hello
 import needs_hello
@@ -168,6 +168,39 @@ def test_times_show_wib_in_both_languages(app: Flask, locale: str) -> None:
         "4 March 2026" if locale == "en" else "4 Maret 2026",
         "23.59 WIB",
     ]
+
+
+def test_days_and_times_are_written_once_per_language(app: Flask, monkeypatch) -> None:
+    import babel.dates
+    from flask_babel import format_date
+
+    from balai import i18n
+
+    calls: list[object] = []
+    original = babel.dates.format_date
+
+    def counted(*args: object, **kwargs: object) -> str:
+        calls.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(babel.dates, "format_date", counted)
+    if hasattr(i18n, "_formatted"):
+        i18n._formatted.cache_clear()  # count from an empty store
+    day, moment = date(2026, 3, 4), datetime(2026, 3, 4, 16, 59, tzinfo=UTC)
+    template = (
+        "{{ d|dateformat('EEEE, d MMMM y') }}|{{ t|dateformat('d MMM y') }}|{{ n|dateformat }}"
+    )
+    shown = {}
+    for locale in ("id", "en", "id", "en"):
+        with app.test_request_context(), force_locale(locale):
+            page = render_template_string(template, d=day, t=moment, n=None)
+            shown.setdefault(locale, page)
+            assert page == shown[locale]
+            today = format_date(None)  # no day: today's, as Flask-Babel writes it
+    assert shown["id"].split("|")[:2] == ["Rabu, 4 Maret 2026", "4 Mar 2026"]
+    assert shown["en"].split("|")[:2] == ["Wednesday, 4 March 2026", "4 Mar 2026"]
+    assert shown["en"].split("|")[2] == today
+    assert sum(1 for c in calls if c is not None) == 4  # two days, once per language
 
 
 def test_indonesian_dashboard_speaks_indonesian(client, login) -> None:

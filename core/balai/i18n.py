@@ -14,20 +14,24 @@ they are rendered, the plugin's catalogue is merged last (:func:`plugin_domain`)
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import date, datetime, time
+from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import flask_babel
+from babel import dates as babel_dates
 from babel.dates import get_date_format, get_datetime_format, get_time_format
 from flask import Flask, current_app, request
 from flask_babel import Domain, get_domain, gettext
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from balai.plugins import Plugins
 
-__all__ = ["N_", "format_datetime", "format_time"]
+__all__ = ["N_", "format_date", "format_datetime", "format_time"]
 
 CORE_TRANSLATIONS = Path(__file__).parent / "translations"
 
@@ -89,13 +93,46 @@ def _plugin_first_for_request() -> None:
 
 def _template_domain(context: Context) -> Domain:
     """A plugin's own template (``<plugin>/...``) reads its catalogue first."""
-    name = (context.name or "").split("/", 1)[0] if "/" in (context.name or "") else None
-    return plugin_domain(name) or get_domain()
+    folder = _template_folder(context.name)
+    if folder is not None:
+        domains = getattr(context.environment, "balai_domains", None)
+        if domains is None:  # an environment made without init_app
+            domains = current_app.extensions.get("balai.i18n.domains", {})
+        found = domains.get(folder)
+        if found is not None:
+            return found
+    return get_domain()
+
+
+@lru_cache(maxsize=1024)
+def _template_folder(name: str | None) -> str | None:
+    """``pengaduan`` for ``pengaduan/list.html``; None for a template outside a folder."""
+    return name.split("/", 1)[0] if name and "/" in name else None
 
 
 @pass_context
 def _template_gettext(context: Context, string: str) -> str:
-    return str(_template_domain(context).get_translations().ugettext(string))
+    return _translated(_template_domain(context), flask_babel.get_locale(), string)
+
+
+@pass_context
+def _template_underscore(context: Context, string: str, /, **variables: Any) -> str:
+    """``_()`` and ``gettext()`` in templates: what Jinja's new-style ``gettext`` does
+    (escape-safe, always a format string) in one call instead of three."""
+    found = _translated(_template_domain(context), flask_babel.get_locale(), string)
+    # A catalogue's text is trusted as Jinja's own gettext trusts it; values are escaped.
+    rv = Markup(found) if context.eval_ctx.autoescape else found  # noqa: S704
+    if variables or "%" in found:  # without either, formatting gives ``rv`` back
+        return rv % variables  # type: ignore[no-any-return]
+    return rv
+
+
+@lru_cache(maxsize=8192)
+def _translated(domain: Domain, locale: Any, string: str) -> str:
+    """``string`` in ``domain``'s catalogue for ``locale`` (the request's, so that the
+    domain's own cache answers for it). A domain keeps each language's catalogue for
+    good once read, so the translation is kept too instead of looked up on every use."""
+    return str(domain.get_translations().ugettext(string))
 
 
 @pass_context
@@ -190,23 +227,80 @@ def format_datetime(value: datetime | None, format: str = DATETIME_PATTERN) -> s
     ``short``/``medium``/``long``/``full``. Indonesia's zones read WIB, WITA and WIT in
     every language; a pattern that shows a time but no zone gets the zone added at its
     end.
+
+    A list shows the same moments again and again (every page of every request): each
+    is formatted once per pattern, language and zone and then kept (:func:`_formatted`).
     """
     if value is None:
         return ""
-    return flask_babel.format_datetime(value, zoned_pattern(_pattern(format, "datetime")))
+    return _formatted(
+        value,
+        getattr(value, "tzinfo", None),
+        getattr(value, "fold", 0),
+        format,
+        "datetime",
+        flask_babel.get_locale(),
+        flask_babel.get_timezone(),
+    )
 
 
 def format_time(value: datetime | time | None, format: str = "short") -> str:
     """A time of day with its zone, as :func:`format_datetime` (Jinja ``timeformat``)."""
     if value is None:
         return ""
-    return flask_babel.format_time(value, zoned_pattern(_pattern(format, "time")))
+    locale, zone = flask_babel.get_locale(), flask_babel.get_timezone()
+    if isinstance(value, datetime):
+        return _formatted(value, value.tzinfo, value.fold, format, "time", locale, zone)
+    # A bare time's zone name may depend on today's date (summer time): never kept.
+    return babel_dates.format_time(
+        value, _zoned_format(format, "time", locale, zone), tzinfo=zone, locale=locale
+    )
 
 
-def _pattern(format: str, kind: str) -> str:
+def format_date(value: date | None, format: str = "medium") -> str:
+    """A day as Flask-Babel's ``format_date`` writes it (Jinja ``dateformat``), kept as
+    :func:`format_datetime` keeps moments. Without a day, Flask-Babel writes today's."""
+    if value is None:
+        return flask_babel.format_date(value, format)
+    fold = value.fold if isinstance(value, datetime) else 0
+    return _formatted(
+        value,
+        getattr(value, "tzinfo", None),
+        fold,
+        format,
+        "date",
+        flask_babel.get_locale(),
+        flask_babel.get_timezone(),
+    )
+
+
+@lru_cache(maxsize=8192)
+def _formatted(
+    value: date, tzinfo: Any, fold: int, format: str, kind: str, locale: Any, zone: Any
+) -> str:
+    """``value`` as Flask-Babel's ``format_datetime``/``format_time`` would write it in
+    ``locale`` and ``zone``. The result depends on nothing else, so it is kept: ``tzinfo``
+    and ``fold`` are part of the key because equal datetimes in one zone may still be
+    different moments (the hour repeated when summer time ends)."""
+    if kind == "date":  # called in the request whose language and zone are the key's
+        return flask_babel.format_date(value, format)
+    pattern = _zoned_format(format, kind, locale, zone)
+    formatter = babel_dates.format_datetime if kind == "datetime" else babel_dates.format_time
+    return formatter(value, pattern, tzinfo=zone, locale=locale)
+
+
+@lru_cache(maxsize=256)
+def _zoned_format(format: str, kind: str, locale: Any, zone: Any) -> str:
+    """The CLDR pattern of ``format`` (a pattern or ``short``...) in ``locale``, with
+    ``zone`` written out as :func:`zoned_pattern` does; worked out once."""
+    return zoned_pattern(_pattern(format, kind, locale), str(zone))
+
+
+def _pattern(format: str, kind: str, locale: Any = None) -> str:
     if format not in ("short", "medium", "long", "full"):
         return format
-    locale = flask_babel.get_locale()
+    if locale is None:
+        locale = flask_babel.get_locale()
     time_pattern = get_time_format(format, locale=locale).pattern
     if kind == "time":
         return str(time_pattern)
@@ -240,14 +334,18 @@ def zoned_pattern(pattern: str, zone: str | None = None) -> str:
 
 
 def init_app(app: Flask, manager: Plugins | None = None) -> None:
-    """Replace Flask-Babel's ``datetimeformat`` and ``timeformat`` filters with the
-    zone-aware ones above; let each plugin's catalogue win on its own pages and in its
-    own templates."""
-    app.jinja_env.filters.update(datetimeformat=format_datetime, timeformat=format_time)
+    """Replace Flask-Babel's ``datetimeformat``, ``timeformat`` and ``dateformat`` filters
+    with the ones above (zone-aware, and keeping what they wrote); let each plugin's
+    catalogue win on its own pages and in its own templates."""
+    app.jinja_env.filters.update(
+        datetimeformat=format_datetime, timeformat=format_time, dateformat=format_date
+    )
     if manager is None:
         return
-    app.extensions["balai.i18n.domains"] = plugin_domains(manager)
+    domains = app.extensions["balai.i18n.domains"] = plugin_domains(manager)
+    app.jinja_env.balai_domains = domains  # type: ignore[attr-defined]  # themes' overlays too
     app.before_request(_plugin_first_for_request)
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=_template_gettext, ngettext=_template_ngettext, newstyle=True
     )
+    app.jinja_env.globals.update(_=_template_underscore, gettext=_template_underscore)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
+import babel.dates
 import pytest
 
 from balai.db import utcnow
+from balai.testing import travel
 
 VALID = {
     "title": "Vaksinasi polio gratis",
@@ -227,3 +230,44 @@ def test_list_pages_link_the_plugins_stylesheet(client, enabled):
         rules = css.get_data(as_text=True)
     assert ".categories a[aria-current=page]" in rules
     assert ".announcements{list-style:none" in rules
+
+
+@travel("2026-03-05T09:00:00+07:00")
+def test_list_dates_follow_the_language_and_the_regions_zone(client, enabled, add, login):
+    add("Kerja bakti", published_at=datetime(2026, 3, 4, 16, 59, tzinfo=UTC))  # 23.59 WIB
+    add("Posyandu", published_at=datetime(2026, 3, 5, 1, 0, tzinfo=UTC))  # 08.00 WIB
+
+    def dates() -> list[str]:
+        page = client.get("/pengumuman/").get_data(as_text=True)
+        return re.findall(r"<time datetime=[^>]+>([^<]+)</time>", page)
+
+    expected_id = ["5 Maret 2026, 08.00 WIB", "4 Maret 2026, 23.59 WIB"]
+    assert dates() == expected_id
+    assert dates() == expected_id  # the second time from what the first one wrote
+    client.post("/bahasa", data={"lang": "en", "next": "/"})
+    assert dates() == ["5 March 2026, 08.00 WIB", "4 March 2026, 23.59 WIB"]
+    login(client, role="admin")
+    form = {"name": "Kota A", "theme": "default", "timezone": "Asia/Makassar",
+            "primary": "#0b5d7a", "accent": "#c8102e", "background": "#ffffff"}  # fmt: skip
+    assert client.post("/admin/tampilan", data=form).status_code == 302
+    assert dates() == ["5 March 2026, 09.00 WITA", "5 March 2026, 00.59 WITA"]
+    client.post("/bahasa", data={"lang": "id", "next": "/"})
+    assert dates() == ["5 Maret 2026, 09.00 WITA", "5 Maret 2026, 00.59 WITA"]
+
+
+def test_a_list_formats_each_date_once(client, enabled, add, monkeypatch):
+    for day in range(1, 21):
+        add(f"Pengumuman {day}", published_at=utcnow() - timedelta(days=day))
+    calls = []
+    format_datetime = babel.dates.format_datetime
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return format_datetime(*args, **kwargs)
+
+    monkeypatch.setattr(babel.dates, "format_datetime", counted)
+    first = client.get("/pengumuman/").get_data(as_text=True)
+    assert len(calls) <= 20
+    calls.clear()
+    assert client.get("/pengumuman/").get_data(as_text=True) == first
+    assert calls == []  # the same twenty moments, already written in this language and zone
