@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import importlib_metadata
@@ -146,9 +147,16 @@ def theme_static(filename: str) -> str:
     """URL of a theme file: the tenant's theme if it has it, else the default theme."""
     app: ThemedFlask = current_app  # type: ignore[assignment]
     theme = current_theme()
-    if not (theme.static / filename).is_file():
+    if not _has_file(theme.static, filename):
         theme = app.themes[app.default_theme]
     return url_for("balai_theme.static", theme=theme.name, filename=filename)
+
+
+@lru_cache(maxsize=256)
+def _has_file(folder: Path, filename: str) -> bool:
+    """Whether an installed theme ships ``filename``: asked on every page, looked up once
+    (a theme's files are those of its installed package)."""
+    return (folder / filename).is_file()
 
 
 def colours() -> dict[str, str]:
