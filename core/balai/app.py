@@ -23,6 +23,7 @@ from balai import (
     logs,
     meta,
     metrics,
+    pagecache,
     permissions,
     ratelimit,
     settings,
@@ -118,6 +119,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
 
     themes.init_app(app)
     web.init_app(app)
+    pagecache.init_app(app)
     app.register_blueprint(meta.bp)
     health.init_app(app)
     app.register_blueprint(auth_views.bp)

@@ -37,6 +37,7 @@ from balai.db import db
 from balai.expired import page_for_refused_form
 from balai.i18n import N_
 from balai.items import MapLayer, MenuItem, SearchResult, Widget
+from balai.pagecache import cached_page
 from balai.permissions import has_permission, public, require, role_label
 from balai.plugins import collect, plugins
 from balai.storage.base import StorageError
@@ -107,6 +108,7 @@ def is_current(*urls: str) -> bool:
 
 @bp.route("/")
 @public
+@cached_page
 def home() -> str:
     return render_template("balai/home.html", services=menu("main"))
 

@@ -33,6 +33,7 @@ from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.forms import validate_form
 from balai.items import MenuItem, SearchResult
+from balai.pagecache import cached_page
 from balai.permissions import public, require
 from balai.rules import rule_errors, rule_message
 from balai.static import serve_static
@@ -648,6 +649,7 @@ def _supporter() -> str:
 
 @bp.get("/daftar")
 @public
+@cached_page
 def listing() -> tuple[str, int]:
     """Every public complaint, filtered and a page at a time."""
     return _filtered_page("pengaduan/list.html", _public_select())
@@ -655,6 +657,7 @@ def listing() -> tuple[str, int]:
 
 @bp.get("/peta")
 @public
+@cached_page
 def map_page() -> tuple[str, int]:
     """Complaints with a map point, as a list that needs no script or tiles."""
     statement = _public_select().where(Complaint.latitude.is_not(None))

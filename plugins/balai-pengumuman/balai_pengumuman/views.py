@@ -17,6 +17,7 @@ from balai.fields import int_arg
 from balai.forms import validate_form
 from balai.i18n import format_datetime
 from balai.items import SearchResult, Widget
+from balai.pagecache import cached_page
 from balai.permissions import has_permission, public, require
 from balai.rules import rule_errors
 from balai.settings import plugin_settings
@@ -58,6 +59,7 @@ def _settings() -> dict[str, Any]:
 
 @bp.get("/")
 @public
+@cached_page
 def index() -> str:
     """Current announcements, newest first."""
     return _listing("active")
@@ -65,6 +67,7 @@ def index() -> str:
 
 @bp.get("/arsip")
 @public
+@cached_page
 def archive() -> str:
     """Announcements that have ended (*arsip*)."""
     return _listing("archived")
@@ -102,6 +105,7 @@ def _listing(status: Status) -> str:
 
 @bp.get("/<int:announcement_id>")
 @public
+@cached_page
 def detail(announcement_id: int) -> str:
     """One announcement; a scheduled one only for officers."""
     announcement = _visible_or_404(announcement_id)

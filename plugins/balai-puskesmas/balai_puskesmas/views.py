@@ -38,6 +38,7 @@ from balai.auth import current_user
 from balai.db import db, utcnow
 from balai.fields import Date, Id, Text, int_arg
 from balai.forms import FormSchema, validate_form
+from balai.pagecache import cached_page
 from balai.permissions import public, require
 from balai.rules import rule_errors
 from balai.sms import webhook_enabled
@@ -559,6 +560,7 @@ def kiosk_ticket(facility_id: int, code: str) -> Response:
 
 @bp.get("/<int:facility_id>/layar")
 @public
+@cached_page
 def board(facility_id: int) -> str:
     """The waiting room's screen: each clinic's current number, large; reloads itself."""
     facility = active_facility_or_404(facility_id)

@@ -1,0 +1,273 @@
+"""Public pages that do not depend on the visitor: ETag, 304 and the shared page cache."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask, render_template_string
+from flask.testing import FlaskClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from balai.db import db, utcnow
+from balai.pagecache import EXTENSION, PageCache, cached_page
+from balai.permissions import public
+from balai.tenancy import Tenant, TenantInfo, bump_state
+from balai.testing import travel
+from balai_pengumuman.models import Announcement
+
+LIST = "/pengumuman/"
+REDIS_URL = os.environ.get("BALAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+pytestmark = pytest.mark.balai_config(PAGE_CACHE=True)
+
+
+@pytest.fixture
+def cache(app: Flask) -> PageCache:
+    found: PageCache = app.extensions[EXTENSION]
+    return found
+
+
+@pytest.fixture
+def enabled(enable_plugin: Callable[..., TenantInfo]) -> TenantInfo:
+    return enable_plugin("pengumuman")
+
+
+def announce(session: Session, title: str) -> Announcement:
+    row = Announcement(
+        title=title,
+        body="Isi pengumuman.",
+        category="layanan",
+        published_at=utcnow() - timedelta(hours=1),
+    )
+    session.add(row)
+    session.commit()
+    return row
+
+
+def text(response: Any) -> str:
+    return str(response.get_data(as_text=True))
+
+
+def test_anonymous_page_has_validators_and_answers_304(
+    client: FlaskClient, enabled: TenantInfo, db_session: Session, cache: PageCache
+) -> None:
+    announce(db_session, "Jalan ditutup")
+    first = client.get(LIST)
+    assert first.status_code == 200 and "Jalan ditutup" in text(first)
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    assert first.headers["Cache-Control"] == "no-cache"
+    assert "Cookie" in first.headers["Vary"]
+    assert "Set-Cookie" not in first.headers
+
+    again = client.get(LIST)
+    assert again.get_data() == first.get_data() and cache.hits == 1
+    assert again.headers["Content-Security-Policy"]  # the usual headers, on a hit too
+
+    unchanged = client.get(LIST, headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.get_data() == b""
+    assert unchanged.headers["ETag"] == etag
+    assert client.get(LIST, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_the_home_page_too(client: FlaskClient, tenant: TenantInfo, cache: PageCache) -> None:
+    etag = client.get("/").headers["ETag"]
+    assert client.get("/", headers={"If-None-Match": etag}).status_code == 304
+    assert cache.hits == 1
+
+
+def test_change_through_the_app_is_seen_at_once(
+    app: Flask,
+    client: FlaskClient,
+    enabled: TenantInfo,
+    db_session: Session,
+    login: Callable[..., Any],
+) -> None:
+    announce(db_session, "Jalan ditutup")
+    etag = client.get(LIST).headers["ETag"]
+    officer = app.test_client()
+    officer.host = client.host  # type: ignore[attr-defined]
+    login(officer, role="admin")
+    form = {"title": "Air bersih gratis", "body": "Di balai desa.", "category": "layanan"}
+    assert officer.post("/pengumuman/baru", data=form).status_code == 302
+    after = client.get(LIST, headers={"If-None-Match": etag})
+    assert after.status_code == 200 and "Air bersih gratis" in text(after)
+
+
+def test_change_through_another_session_is_seen_at_once(
+    client: FlaskClient, enabled: TenantInfo, db_session: Session
+) -> None:
+    row = announce(db_session, "Jalan ditutup")
+    assert "Jalan ditutup" in text(client.get(f"/pengumuman/{row.id}"))
+    assert "Jalan ditutup" in text(client.get(LIST))
+    row.title = "Jalan dibuka lagi"
+    db_session.commit()
+    assert "Jalan dibuka lagi" in text(client.get(f"/pengumuman/{row.id}"))
+    # a statement, not the unit of work
+    db_session.execute(update(Announcement).values(title="Jalan diaspal"))
+    db_session.commit()
+    assert "Jalan diaspal" in text(client.get(LIST))
+    # a change rolled back changes nothing, and the page stays cached
+    row.title = "Tidak jadi"
+    db_session.flush()
+    db_session.rollback()
+    assert "Jalan diaspal" in text(client.get(LIST))
+
+
+def test_appearance_change_is_seen(app: Flask, client: FlaskClient, tenant: TenantInfo) -> None:
+    assert "Kota A" in text(client.get("/"))
+    with db.all_tenants() as session:
+        session.get(Tenant, tenant.id).name = "Kota Anyar"  # type: ignore[union-attr]
+        bump_state(session)
+        session.commit()
+    assert "Kota Anyar" in text(client.get("/"))
+
+
+def test_other_region_never_gets_the_page(
+    app: Flask,
+    make_tenant: Callable[..., TenantInfo],
+    cache: PageCache,
+) -> None:
+    # Two regions whose pages are byte for byte the same, on the same path.
+    one = make_tenant("kota-satu", name="Kota Sama", plugins=["pengumuman"])
+    two = make_tenant("kota-dua", name="Kota Sama", plugins=["pengumuman"])
+    cache._versions.clear()  # as in a worker started after both were made
+    first, second = app.test_client(), app.test_client()
+    first.host, second.host = one.domains[0], two.domains[0]  # type: ignore[attr-defined]
+    assert first.get(LIST).get_data() == second.get(LIST).get_data()
+    assert (cache.hits, cache.stores) == (0, 2)  # each region rendered its own
+    session = db.new_session(two.id)
+    announce(session, "Hanya di Kota Dua")
+    session.close()
+    assert "Hanya di Kota Dua" in text(second.get(LIST))
+    assert "Hanya di Kota Dua" not in text(first.get(LIST))
+    assert "Hanya di Kota Dua" in text(second.get(LIST))
+    assert "Hanya di Kota Dua" not in text(first.get(LIST))
+
+
+def test_logged_in_visitor_never_reads_nor_fills_the_cache(
+    app: Flask,
+    client: FlaskClient,
+    enabled: TenantInfo,
+    login: Callable[..., Any],
+    cache: PageCache,
+) -> None:
+    member = app.test_client()
+    member.host = client.host  # type: ignore[attr-defined]
+    user = login(member, role="warga")
+    # logged in first: nothing stored
+    own = member.get(LIST)
+    assert user.name in text(own)
+    assert "ETag" not in own.headers and own.headers["Cache-Control"] == "private, no-store"
+    assert cache.stores == 0
+    # the anonymous page, cached, is never the logged-in visitor's
+    anonymous = client.get(LIST)
+    assert user.name not in text(anonymous) and cache.stores == 1
+    again = member.get(LIST, headers={"If-None-Match": anonymous.headers["ETag"]})
+    assert again.status_code == 200 and user.name in text(again)
+    assert (cache.hits, cache.stores) == (0, 1)
+
+
+def test_languages_are_kept_apart(
+    app: Flask, client: FlaskClient, enabled: TenantInfo, cache: PageCache
+) -> None:
+    indonesian = text(client.get(LIST))
+    client.set_cookie("balai_lang", "en", domain=client.host)  # type: ignore[attr-defined]
+    english = text(client.get(LIST))
+    assert 'lang="en"' in english and 'lang="id"' in indonesian
+    assert cache.stores == 2
+    client.delete_cookie("balai_lang", domain=client.host)  # type: ignore[attr-defined]
+    assert text(client.get(LIST)) == indonesian
+    client.set_cookie("balai_lang", "en", domain=client.host)  # type: ignore[attr-defined]
+    assert text(client.get(LIST)) == english
+    assert cache.hits == 2
+
+
+def test_a_page_with_the_visitors_token_or_message_is_never_shared(
+    app: Flask, tenant: TenantInfo, cache: PageCache
+) -> None:
+    @public
+    @cached_page
+    def form_page() -> str:
+        return render_template_string("<form>{{ csrf_token() }}</form>")
+
+    app.add_url_rule("/uji-formulir", "uji_formulir", form_page)
+    first, second = app.test_client(), app.test_client()
+    first.host = second.host = tenant.domains[0]  # type: ignore[attr-defined]
+    one, two = first.get("/uji-formulir"), second.get("/uji-formulir")
+    assert one.get_data() != two.get_data()
+    assert cache.stores == 0 and "ETag" not in one.headers
+    assert "public" not in one.headers.get("Cache-Control", "")
+
+
+def test_a_visitor_with_a_session_is_not_served_from_the_cache(
+    client: FlaskClient, enabled: TenantInfo, cache: PageCache
+) -> None:
+    client.get(LIST)
+    client.set_cookie("balai_session", "anything", domain=client.host)  # type: ignore[attr-defined]
+    client.get(LIST)
+    assert (cache.hits, cache.stores) == (0, 1)
+
+
+@pytest.mark.balai_config(PAGE_CACHE=False)
+def test_without_the_cache_pages_still_answer_304(
+    client: FlaskClient, enabled: TenantInfo, db_session: Session, cache: PageCache
+) -> None:
+    first = client.get(LIST)
+    etag = first.headers["ETag"]
+    assert client.get(LIST, headers={"If-None-Match": etag}).status_code == 304
+    announce(db_session, "Jalan ditutup")
+    assert client.get(LIST, headers={"If-None-Match": etag}).status_code == 200
+    assert (cache.hits, cache.stores) == (0, 0)
+
+
+def test_last_modified_once_its_second_has_passed(
+    client: FlaskClient, enabled: TenantInfo, db_session: Session
+) -> None:
+    with travel("2026-03-02T08:00:00+00:00"):
+        first = client.get(LIST)
+        assert "Last-Modified" not in first.headers  # another page may follow this second
+    with travel("2026-03-02T08:00:01+00:00"):
+        again = client.get(LIST)
+        stamp = again.headers["Last-Modified"]
+        assert stamp == "Mon, 02 Mar 2026 08:00:00 GMT"
+        assert client.get(LIST, headers={"If-Modified-Since": stamp}).status_code == 304
+        announce(db_session, "Jalan ditutup")
+        assert client.get(LIST, headers={"If-Modified-Since": stamp}).status_code == 200
+
+
+def test_workers_share_changes_through_redis(
+    make_app: Callable[..., Flask], make_tenant: Callable[..., TenantInfo]
+) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis at {REDIS_URL} ({exc})")
+    prefix = f"test-{secrets.token_hex(6)}:"
+    settings = {"REDIS_URL": REDIS_URL, "PAGE_CACHE": None, "PAGE_CACHE_KEY_PREFIX": prefix}
+    one, two = make_app(**settings), make_app(**settings)  # two workers
+    assert one.extensions[EXTENSION].enabled  # on by itself with Redis
+    with one.app_context():
+        region = make_tenant("kota-r", plugins=["pengumuman"])
+    clients = []
+    for worker in (one, two):
+        client = worker.test_client()
+        client.host = region.domains[0]  # type: ignore[attr-defined]
+        assert "Jalan ditutup" not in text(client.get(LIST))
+        clients.append(client)
+    with one.app_context():  # the first worker's change
+        session = db.new_session(region.id)
+        announce(session, "Jalan ditutup")
+        session.close()
+    assert "Jalan ditutup" in text(clients[1].get(LIST))  # the second one's next answer
+    assert "Jalan ditutup" in text(clients[0].get(LIST))
+    cache = two.extensions[EXTENSION]
+    assert "Jalan ditutup" in text(clients[1].get(LIST)) and cache.hits == 1
