@@ -271,3 +271,30 @@ def test_workers_share_changes_through_redis(
     assert "Jalan ditutup" in text(clients[0].get(LIST))
     cache = two.extensions[EXTENSION]
     assert "Jalan ditutup" in text(clients[1].get(LIST)) and cache.hits == 1
+
+
+def test_versions_read_from_redis_at_most_every_check_seconds(
+    make_app: Callable[..., Flask], make_tenant: Callable[..., TenantInfo]
+) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis at {REDIS_URL} ({exc})")
+    prefix = f"test-{secrets.token_hex(6)}:"
+    settings = {"REDIS_URL": REDIS_URL, "PAGE_CACHE_KEY_PREFIX": prefix, "PAGE_CACHE_CHECK": 5}
+    one, two = make_app(**settings), make_app(**settings)
+    region = make_tenant("kota-r", plugins=["pengumuman"])
+    reader = two.test_client()
+    reader.host = region.domains[0]  # type: ignore[attr-defined]
+    with travel("2026-03-02T08:00:00+00:00"):
+        assert "Jalan ditutup" not in text(reader.get(LIST))
+        with one.app_context():
+            session = db.new_session(region.id)
+            announce(session, "Jalan ditutup")
+            session.close()
+    with travel("2026-03-02T08:00:04+00:00"):
+        assert "Jalan ditutup" not in text(reader.get(LIST))  # within the bound
+    with travel("2026-03-02T08:00:05+00:00"):
+        assert "Jalan ditutup" in text(reader.get(LIST))

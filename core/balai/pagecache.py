@@ -29,8 +29,9 @@ region's rows (through the unit of work, or an ``INSERT``/``UPDATE``/``DELETE``
 statement the session ran) gives that region a new version in this worker at once
 and, with ``REDIS_URL``, in Redis right after the commit, before the request that
 made it is answered; every worker reads those versions (one ``MGET``) before it
-answers from memory. A kept page is used at most ``PAGE_CACHE_TTL`` seconds, which
-bounds what no commit announces (a scheduled announcement whose time has come; a
+answers from memory (with ``PAGE_CACHE_CHECK`` seconds, at most that often). A
+kept page is used at most ``PAGE_CACHE_TTL`` seconds, which bounds what no commit
+announces (a scheduled announcement whose time has come; a
 change made by another process when there is no Redis). Code that changes what pages
 show without a session calls :func:`changed`.
 """
@@ -154,6 +155,9 @@ class PageCache:
         self.prefix = str(app.config.get("PAGE_CACHE_KEY_PREFIX", "balai:pagecache:")) + "v:"
         self._redis: Any = None
         self._versions: dict[int | str, int] = {}  # this worker's, changed at once
+        # Seconds the versions read from Redis are trusted (0: read for every request).
+        self.check = float(app.config.get("PAGE_CACHE_CHECK", 0.0))
+        self._shared: dict[int, tuple[float, tuple[Any, ...]]] = {}
         self._lock = threading.Lock()
         self._pages: OrderedDict[tuple[Any, ...], Page] = OrderedDict()
         self._size = 0
@@ -187,10 +191,16 @@ class PageCache:
         local = (self._versions.get(ALL, 0), self._versions.get(tenant_id, 0))
         if not self.redis_url:
             return local
+        now = time.time()
+        seen = self._shared.get(tenant_id)
+        if seen is not None and 0 <= now - seen[0] < self.check:
+            return (*local, *seen[1])
         try:
-            shared = self.redis.mget(f"{self.prefix}{ALL}", f"{self.prefix}{tenant_id}")
+            shared = tuple(self.redis.mget(f"{self.prefix}{ALL}", f"{self.prefix}{tenant_id}"))
         except Exception:
             return None  # cannot know whether another worker changed it: no cache
+        if self.check > 0:
+            self._shared[tenant_id] = (now, shared)
         return (*local, *shared)
 
     def get(self, key: tuple[Any, ...]) -> Page | None:
