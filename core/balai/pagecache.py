@@ -59,7 +59,7 @@ from werkzeug.wrappers import Response
 
 from balai.db import TenantSession
 
-__all__ = ["cached_page", "changed", "init_app"]
+__all__ = ["cached_page", "changed"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
