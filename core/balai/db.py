@@ -5,7 +5,8 @@ knows its tenant (``session.info["tenant_id"]``): reads are filtered to that
 tenant, new rows are stamped with it, and a query of tenant-scoped rows from a
 session without a tenant raises :class:`TenantContextError` unless the code says
 it works across tenants (a session from :meth:`Database.all_tenants`). On
-PostgreSQL the same tenant is also set per transaction for row-level security.
+PostgreSQL the same tenant is also set per transaction for row-level security,
+sent with the transaction's first statement.
 """
 
 from __future__ import annotations
@@ -256,19 +257,99 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
             )
 
 
+ROW_SECURITY_SQL = (
+    "SELECT set_config('balai.tenant_id', %(tenant)s, true),"
+    " set_config('balai.all_tenants', %(all)s, true)"
+)
+_PENDING = "_balai_row_security"  # attribute of the transaction's Connection
+
+
 @event.listens_for(TenantSession, "after_begin")
 def _set_row_security(session: Session, transaction: Any, connection: Any) -> None:
+    """Row security of the session's tenant, for this transaction only.
+
+    The setting is not sent on its own: it waits on the transaction's
+    :class:`~sqlalchemy.engine.Connection` and goes with the transaction's first
+    statement, both in one psycopg pipeline (:func:`_first_statement`), so that
+    PostgreSQL runs ``set_config`` and then the statement in one network exchange.
+    """
     if connection.dialect.name != "postgresql":
         return
     tenant_id = session.info.get("tenant_id")
-    connection.exec_driver_sql(  # straight to psycopg: this runs in every transaction
-        "SELECT set_config('balai.tenant_id', %(tenant)s, true),"
-        " set_config('balai.all_tenants', %(all)s, true)",
+    setattr(
+        connection,
+        _PENDING,
         {
             "tenant": "" if tenant_id is None else str(tenant_id),
             "all": "on" if session.info.get("all_tenants") else "off",
         },
     )
+
+
+def _pending_row_security(context: Any) -> dict[str, str] | None:
+    connection = getattr(context, "root_connection", None)
+    if connection is None:
+        return None
+    return connection.__dict__.pop(_PENDING, None)  # type: ignore[no-any-return]
+
+
+def _first_statement(cursor: Any, context: Any, run: Any) -> bool:
+    """Send the waiting row security setting and then the statement ``run`` executes,
+    in one pipeline: the server runs them in that order, so the statement's rows are
+    read under the setting. ``False`` when no setting waits (SQLAlchemy then executes
+    the statement itself)."""
+    settings = _pending_row_security(context)
+    if settings is None:
+        return False
+    driver = cursor.connection
+    if isinstance(cursor, _server_cursor()) or not _pipeline_supported():
+        driver.execute(ROW_SECURITY_SQL, settings)  # its own round trip, then the statement
+        run()
+        return True
+    with driver.pipeline():
+        driver.execute(ROW_SECURITY_SQL, settings)
+        run()
+    return True
+
+
+@lru_cache(maxsize=1)
+def _server_cursor() -> type:
+    import psycopg
+
+    return psycopg.ServerCursor
+
+
+@lru_cache(maxsize=1)
+def _pipeline_supported() -> bool:
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
+
+
+def _row_security_done(connection: Any) -> None:
+    """The transaction ended before any statement: nothing may wait for the next one."""
+    connection.__dict__.pop(_PENDING, None)
+
+
+def _execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+    return _first_statement(cursor, context, lambda: cursor.execute(statement, parameters))
+
+
+def _execute_no_params(cursor: Any, statement: str, context: Any) -> bool:
+    return _first_statement(cursor, context, lambda: cursor.execute(statement))
+
+
+def _executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+    return _first_statement(cursor, context, lambda: cursor.executemany(statement, parameters))
+
+
+def _listen_row_security(engine: Engine) -> None:
+    """Send each transaction's row security with its first statement (PostgreSQL)."""
+    event.listen(engine, "do_execute", _execute)
+    event.listen(engine, "do_execute_no_params", _execute_no_params)
+    event.listen(engine, "do_executemany", _executemany)
+    event.listen(engine, "commit", _row_security_done)
+    event.listen(engine, "rollback", _row_security_done)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -368,7 +449,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # No pre-ping: a lost connection invalidates the pool, and the next request reconnects.
     # A server that accepts but never answers must not hold a request: 503 after a few seconds.
-    return create_engine(
+    engine = create_engine(
         url,
         echo=echo,
         pool_size=pool_size,
@@ -376,6 +457,8 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
         pool_recycle=3600,
         connect_args={"connect_timeout": CONNECT_TIMEOUT},
     )
+    _listen_row_security(engine)
+    return engine
 
 
 db = Database()
