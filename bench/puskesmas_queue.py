@@ -15,6 +15,11 @@ Target: at least 500 numbers per second with 0 duplicates.
     BALAI_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
         .venv/bin/python bench/puskesmas_queue.py [--workers 8] [--numbers 4000] [--rounds 3]
 
+``--profile N`` instead takes N numbers through the API in this one process, one after
+the other: the CPU time and the statements per number, and where the time goes
+(cProfile on CPU time, the top functions by cumulative time). Less noisy than the throughput on a
+shared machine: it counts this process's CPU only.
+
 A throw-away database (owned by a role without superuser or BYPASSRLS, so row-level
 security applies) is created on that server and dropped afterwards. Never a timed
 test: CI does not run it.
@@ -74,11 +79,19 @@ def prepare(url: str, instance: str, clinics: int) -> tuple[int, list[int]]:
     return tenant.id, clinic_ids
 
 
+def queue_app(url: str, instance: str) -> Any:
+    """The app of a taker: every request comes from one address here, so the limit of
+    numbers per address (``ticket_limit_address``, 10 an hour by default) is off."""
+    app = build_app(url, instance)
+    app.config["PLUGIN_SETTINGS"] = {"puskesmas": {"ticket_limit_address": ""}}
+    return app
+
+
 def worker(
     args: tuple[str, str, int, list[int], int, int, str, Any, Any],
 ) -> None:
     url, instance, tenant_id, clinic_ids, offset, count, mode, start, results = args
-    app = build_app(url, instance)
+    app = queue_app(url, instance)
     client = app.test_client()
     with app.app_context():
         vault = vault_for(app.config, tenant_id)
@@ -202,12 +215,65 @@ def reset(url: str, instance: str, tenant_id: int) -> None:
     db.engine_for(app).dispose()
 
 
+def profile(url: str, instance: str, tenant_id: int, clinic_ids: list[int], numbers: int) -> None:
+    """Take ``numbers`` numbers through the API in this process: CPU and statements each."""
+    import cProfile
+    import pstats
+
+    from sqlalchemy import event
+
+    app = queue_app(url, instance)
+    client = app.test_client()
+    statements = [0]
+
+    def count(*_args: Any) -> None:
+        statements[0] += 1
+
+    with app.app_context():
+        event.listen(db.engine_for(app), "before_cursor_execute", count)
+
+    def take(n: int) -> None:
+        response = client.post(
+            "/api/v1/puskesmas/tickets",
+            json={"clinic_id": clinic_ids[n % len(clinic_ids)]},
+            base_url=f"http://{HOST}",
+        )
+        if response.status_code != 201:
+            raise SystemExit(f"HTTP {response.status_code} {response.text[:200]}")
+
+    for n in range(50):  # warm up: imports, caches, the statements' compiled forms
+        take(n)
+    reset(url, instance, tenant_id)
+    statements[0] = 0
+    cpu, wall = time.process_time(), time.perf_counter()
+    for n in range(numbers):
+        take(n)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    print(
+        f"{numbers} numbers through the API, one process: CPU {cpu / numbers * 1000:.2f} ms"
+        f" and wall {wall / numbers * 1000:.2f} ms a number,"
+        f" {statements[0] / numbers:.1f} statements a number"
+    )
+    print(check(url, instance, tenant_id))
+    reset(url, instance, tenant_id)
+    profiler = cProfile.Profile(time.process_time)  # CPU: not the waits for the server
+    profiler.enable()
+    for n in range(numbers):
+        take(n)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+    db.engine_for(app).dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=8, help="processes taking numbers")
     parser.add_argument("--numbers", type=int, default=4000, help="numbers per scenario")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each scenario")
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument(
+        "--profile", type=int, metavar="N", help="profile N numbers through the API instead"
+    )
     options = parser.parse_args()
     server = os.environ.get("BALAI_BENCH_DATABASE_URL", DEFAULT_SERVER)
     print(f"server {server}; {options.workers} processes; {os.cpu_count()} CPUs; {date.today()}")
@@ -216,6 +282,9 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="balai-bench-") as instance,
     ):
         tenant_id, clinic_ids = prepare(url, instance, clinics=4)
+        if options.profile:
+            profile(url, instance, tenant_id, clinic_ids, options.profile)
+            return
         scenarios = [
             ("service", clinic_ids[:1]),
             ("service", clinic_ids),
