@@ -25,6 +25,7 @@ __all__ = [
     "Holiday",
     "WorkingCalendar",
     "calendar_for",
+    "is_holiday",
     "local_date",
     "national_holidays",
 ]
@@ -122,6 +123,22 @@ def calendar_for(session: Session, years: Iterable[int]) -> WorkingCalendar:
             national = days_off.get(row.day)
             days_off[row.day] = f"{national}; {row.name}" if national else row.name
     return WorkingCalendar(days_off)
+
+
+def is_holiday(session: Session, day: date) -> bool:
+    """Whether ``day`` is off in the session's tenant: a national holiday or joint leave
+    day, or one of its own days off. The same days as ``calendar_for(...).holidays``,
+    for one day: the national ones from memory, the region's with one small query
+    (never cached, so a day off added on ``/admin/libur`` counts at once)."""
+    if day in _national_days(day.year):
+        return True
+    found = session.scalar(select(Holiday.id).where(Holiday.day == day).limit(1))
+    return found is not None
+
+
+@lru_cache(maxsize=64)
+def _national_days(year: int) -> frozenset[date]:
+    return frozenset(day for day, _name in _national((year,), "id"))
 
 
 def local_date(moment: datetime, timezone: str) -> date:
