@@ -69,6 +69,51 @@ def test_200_concurrent_takers_get_numbers_1_to_200(
     assert elapsed < 60
 
 
+@pytest.mark.balai_config(PLUGIN_SETTINGS={"puskesmas": {"ticket_limit_address": ""}})
+def test_200_concurrent_takers_through_the_api_get_numbers_1_to_200(
+    app, tenant, enabled, make_facility, db_session
+):
+    """The API's path: the counter and the ticket written by Core statements (one on
+    PostgreSQL), the numbers ahead counted before the commit."""
+    clinic = make_facility(hours=EVERY_DAY).clinics[0]
+    barrier = threading.Barrier(TAKERS)
+    results: list[tuple[int, dict]] = []
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+
+    def take() -> None:
+        client = app.test_client()
+        client.host = tenant.domains[0]
+        try:
+            barrier.wait(timeout=60)
+            response = client.post("/api/v1/puskesmas/tickets", json={"clinic_id": clinic.id})
+            with lock:
+                results.append((response.status_code, response.get_json()))
+        except BaseException as exc:  # reported below, with the others
+            with lock:
+                failures.append(exc)
+
+    threads = [threading.Thread(target=take) for _n in range(TAKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert failures == []
+    assert len(results) == TAKERS
+    assert sorted({status for status, _body in results}) == [201], results[:5]
+    given = sorted(body["number"] for _status, body in results)
+    assert given == list(range(1, TAKERS + 1))
+    # Counted inside each take's transaction: the takers before it, all still waiting.
+    assert all(body["ahead"] == body["number"] - 1 for _status, body in results)
+    tickets = db_session.scalars(select(Ticket).where(Ticket.clinic_id == clinic.id)).all()
+    assert sorted(t.number for t in tickets) == given
+    assert {t.code for t in tickets} == {body["code"] for _status, body in results}
+    assert {t.tenant_id for t in tickets} == {tenant.id}
+    counter = db_session.scalar(select(QueueCounter).where(QueueCounter.clinic_id == clinic.id))
+    assert counter is not None and counter.last_number == TAKERS
+
+
 def test_two_first_takers_of_a_day_wait_for_each_other(tenant, enabled, make_facility, vault):
     """The counter row does not exist yet: the second taker waits for the first one's
     transaction, then gets the next number (PostgreSQL: the unique key; SQLite: the lock)."""
