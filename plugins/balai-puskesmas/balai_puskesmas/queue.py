@@ -426,7 +426,7 @@ def _insert_ticket(session: Session, clinic: Clinic, day: date, **values: object
     (the counter in a ``WITH``, feeding the ticket's ``INSERT … SELECT``); on SQLite,
     which has no writes in a ``WITH``, two.
 
-    Core statements, not the ORM's unit of work (a third of a number's CPU time): the
+    Core statements, not the ORM's unit of work (which cost more CPU than the rules): the
     session's tenant is written into both rows here, as the ORM's flush would, and
     row-level security checks it on PostgreSQL. The ticket is then added to the
     session as a loaded row, so callers use it like any other.
