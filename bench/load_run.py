@@ -26,7 +26,12 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
 def load_run(
-    url: str, instance: str, host: str, seconds: int, runs: int
+    url: str,
+    instance: str,
+    host: str,
+    seconds: int,
+    runs: int,
+    pages: tuple[str, ...] = PAGES,
 ) -> dict[str, dict[str, float]] | None:
     """Median requests per second, p50 and p99 (ms) per page; summed requests and errors.
 
@@ -44,7 +49,7 @@ def load_run(
     try:
         _wait_until_up(port, server)
         results = {}
-        for page in PAGES:
+        for page in pages:
             target = f"http://127.0.0.1:{port}{page}"
             _warm_up(target, host)
             samples = [_wrk(wrk, target, host, seconds) for _run in range(runs)]
