@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.routing import IntegerConverter, UnicodeConverter
+from werkzeug.routing import IntegerConverter, Rule, UnicodeConverter
 
 from balai import (
     api,
@@ -65,6 +65,26 @@ class TextConverter(UnicodeConverter):
         self.regex = self.regex.replace("[^/]", "[^/\\x00-\\x1f\\x7f]", 1)
 
 
+class LazyRule(Rule):
+    """A URL rule whose URL builders are compiled on first use, not at start-up.
+
+    Werkzeug compiles two Python functions per rule when the rule is added (about
+    half of ``create_app``'s own time with a few hundred rules); most rules of a
+    worker are never built with ``url_for``. The builder is the same function,
+    compiled from the rule's parts at the first ``url_for`` instead.
+    """
+
+    def _compile_builder(self, append_unknown: bool = True) -> Any:
+        name = "_build_unknown" if append_unknown else "_build"
+
+        def build(rule: LazyRule, **values: Any) -> tuple[str, str]:
+            compiled = Rule._compile_builder(rule, append_unknown).__get__(rule, None)
+            setattr(rule, name, compiled)
+            return compiled(**values)
+
+        return build
+
+
 def instance_path(given: str | None = None) -> str:
     """The instance folder: as given, else ``BALAI_INSTANCE_PATH``, else ``./instance``."""
     return os.path.abspath(given or os.environ.get("BALAI_INSTANCE_PATH") or "instance")
@@ -85,6 +105,7 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> ThemedFlask
     )
     config.load(app, overrides)
     app.request_class = CleanRequest
+    app.url_rule_class = LazyRule
     app.url_map.converters["int"] = IdConverter
     app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
     os.makedirs(app.instance_path, exist_ok=True)
