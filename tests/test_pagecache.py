@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask, render_template_string
 from flask.testing import FlaskClient
+from sqlalchemy import text as text_sql
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -118,6 +119,65 @@ def test_change_through_another_session_is_seen_at_once(
     db_session.flush()
     db_session.rollback()
     assert "Jalan diaspal" in text(client.get(LIST))
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda session, id_: session.execute(
+            text_sql("/* tidy */ UPDATE pengumuman_announcement SET title = :t WHERE id = :i"),
+            {"t": "Jalan diaspal", "i": id_},
+        ),
+        lambda session, id_: session.execute(
+            text_sql("-- tidy\nUPDATE pengumuman_announcement SET title = :t WHERE id = :i"),
+            {"t": "Jalan diaspal", "i": id_},
+        ),
+        lambda session, id_: session.connection().execute(
+            update(Announcement).where(Announcement.id == id_).values(title="Jalan diaspal")
+        ),
+        lambda session, id_: session.connection().exec_driver_sql(
+            "UPDATE pengumuman_announcement SET title = 'Jalan diaspal'"
+        ),
+    ],
+    ids=["comment-first text", "line-comment text", "core on the connection", "driver sql"],
+)
+def test_any_write_of_a_session_is_seen_at_once(
+    client: FlaskClient,
+    enabled: TenantInfo,
+    db_session: Session,
+    write: Callable[[Session, int], Any],
+) -> None:
+    row = announce(db_session, "Jalan ditutup")
+    assert "Jalan ditutup" in text(client.get(LIST))
+    write(db_session, row.id)
+    db_session.commit()
+    assert "Jalan diaspal" in text(client.get(LIST))
+
+
+def test_reads_leave_the_cache_alone(
+    client: FlaskClient, enabled: TenantInfo, db_session: Session, cache: PageCache
+) -> None:
+    announce(db_session, "Jalan ditutup")
+    client.get(LIST)
+    db_session.execute(text_sql("/* count */ SELECT count(*) FROM pengumuman_announcement"))
+    db_session.commit()
+    client.get(LIST)
+    assert cache.hits == 1
+
+
+def test_many_addresses_cannot_hold_more_than_the_bound(
+    app: Flask, client: FlaskClient, enabled: TenantInfo, cache: PageCache
+) -> None:
+    cache.max_bytes = 400_000
+    for n in range(60):  # each query string its own entry
+        assert client.get(f"{LIST}?q={n}-{'x' * 400}").status_code == 200
+    counted = sum(len(page.body) for page in cache._pages.values())
+    assert cache._size <= cache.max_bytes
+    assert cache._size >= counted + 400 * len(cache._pages)  # keys and overhead count too
+    # a query string longer than any link's is answered, never kept
+    stores = cache.stores
+    assert client.get(f"{LIST}?q={'y' * 600}").status_code == 200
+    assert cache.stores == stores
 
 
 def test_appearance_change_is_seen(app: Flask, client: FlaskClient, tenant: TenantInfo) -> None:

@@ -25,8 +25,8 @@ language, the endpoint, the path and query string as sent, and the region's cont
 versions.
 
 Content versions: every commit of a session of :mod:`balai.db` that changed a
-region's rows (through the unit of work, or an ``INSERT``/``UPDATE``/``DELETE``
-statement the session ran) gives that region a new version in this worker at once
+region's rows (any statement but a read that ran in the session's transaction:
+the unit of work, ORM and Core statements, ``text()``, the driver's own SQL) gives that region a new version in this worker at once
 and, with ``REDIS_URL``, in Redis right after the commit, before the request that
 made it is answered; every worker reads those versions (one ``MGET``) before it
 answers from memory (with ``PAGE_CACHE_CHECK`` seconds, at most that often). A
@@ -52,12 +52,11 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g, has_app_context, make_response, request, session
 from flask_babel import get_locale
 from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session
-from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.orm import Session
 from werkzeug.http import http_date
 from werkzeug.wrappers import Response
 
-from balai.db import TenantSession
+from balai.db import TenantSession, db
 
 __all__ = ["cached_page", "changed"]
 
@@ -67,8 +66,8 @@ EXTENSION = "balai.pagecache"
 LANG_COOKIE = "balai_lang"  # balai.web.LANG_COOKIE; the one cookie a cached page may vary by
 ALL = "*"  # a change no single region owns: every region's pages
 _MARKS = "balai_pagecache_marks"
+MAX_QUERY = 512  # bytes of query string a kept page's address may have
 _OWN = frozenset({"content-length", "etag", "last-modified", "cache-control", "date"})
-_DML = re.compile(r"\s*(insert|update|delete|merge|replace|with)\b", re.IGNORECASE)
 
 # Each change takes a new number from one counter, so two changes never leave the
 # same version behind.
@@ -105,15 +104,38 @@ def _changed_rows(session: Session, flush_context: Any) -> None:
         _mark(session, ALL if tenant_id is None else tenant_id)
 
 
-@event.listens_for(TenantSession, "do_orm_execute")
-def _changing_statement(state: ORMExecuteState) -> None:
-    statement = state.statement
-    writes = state.is_insert or state.is_update or state.is_delete
-    if isinstance(statement, TextClause):
-        writes = bool(_DML.match(statement.text))
-    if writes:
-        tenant_id = state.session.info.get("tenant_id")
-        _mark(state.session, ALL if tenant_id is None else tenant_id)
+@event.listens_for(TenantSession, "after_begin")
+def _watch_connection(session: Session, transaction: Any, connection: Any) -> None:
+    """Let the statements of the session's transaction find the session (see below)."""
+    connection.__dict__[_SESSION] = session
+
+
+def _statement_ran(
+    connection: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+) -> None:
+    """Engine event: a statement that may write, run in a session's transaction, marks
+    the session's region: whether it came through the ORM, a Core statement on
+    ``session.connection()``, ``text()`` or ``exec_driver_sql``."""
+    session = connection.__dict__.get(_SESSION)
+    if session is not None and _writes(statement, context):
+        tenant_id = session.info.get("tenant_id")
+        _mark(session, ALL if tenant_id is None else tenant_id)
+
+
+def _writes(statement: str, context: Any) -> bool:
+    """Whether ``statement`` may change rows: an INSERT, UPDATE or DELETE by SQLAlchemy's
+    own account, or any SQL that, past its comments, is no plain read."""
+    if context is not None and (context.isinsert or context.isupdate or context.isdelete):
+        return True
+    text = statement
+    while (comment := _COMMENT.match(text)) is not None:
+        text = text[comment.end() :]
+    return _READ.match(text) is None
+
+
+_SESSION = "_balai_pagecache_session"  # attribute of the transaction's Connection
+_COMMENT = re.compile(r"\s*(?:--[^\n]*(?:\n|$)|/\*.*?\*/)", re.DOTALL)
+_READ = re.compile(r"\s*(?:select|savepoint|release|rollback|pragma|show|explain)\b", re.I)
 
 
 @event.listens_for(TenantSession, "after_commit")
@@ -160,6 +182,7 @@ class PageCache:
         self._shared: dict[int, tuple[float, tuple[Any, ...]]] = {}
         self._lock = threading.Lock()
         self._pages: OrderedDict[tuple[Any, ...], Page] = OrderedDict()
+        self._sizes: dict[tuple[Any, ...], int] = {}
         self._size = 0
         self.hits = self.stores = 0
 
@@ -216,24 +239,40 @@ class PageCache:
             return page
 
     def put(self, key: tuple[Any, ...], page: Page) -> None:
-        if len(page.body) > self.max_bytes // 8:
+        size = _footprint(key, page)
+        if size > self.max_bytes // 8:
             return
         with self._lock:
             if key in self._pages:
                 self._drop(key)
             self._pages[key] = page
-            self._size += len(page.body)
+            self._sizes[key] = size
+            self._size += size
             self.stores += 1
             while self._size > self.max_bytes:
                 self._drop(next(iter(self._pages)))
 
     def _drop(self, key: tuple[Any, ...]) -> None:
-        self._size -= len(self._pages.pop(key).body)
+        del self._pages[key]
+        self._size -= self._sizes.pop(key)
 
     def clear(self) -> None:
         with self._lock:
             self._pages.clear()
+            self._sizes.clear()
             self._size = 0
+
+
+ENTRY_OVERHEAD = 1024  # bytes an entry costs besides its text: objects, hash table slots
+
+
+def _footprint(key: tuple[Any, ...], page: Page) -> int:
+    """What keeping ``page`` under ``key`` costs, counted against ``PAGE_CACHE_MAX_BYTES``:
+    the body, the headers, the key's text and a fixed overhead, so that many small
+    entries (one per query string) cannot hold more than the bound."""
+    text = sum(len(k) + len(v) for k, v in page.headers)
+    text += sum(len(part) for part in key if isinstance(part, (str, bytes)))
+    return len(page.body) + text + ENTRY_OVERHEAD
 
 
 def _anonymous() -> bool:
@@ -248,8 +287,8 @@ def _anonymous() -> bool:
 def _key(cache: PageCache) -> tuple[Any, ...] | None:
     """The request's key in the cache, or ``None`` when it cannot be known."""
     tenant = g.get("tenant")
-    if tenant is None:
-        return None
+    if tenant is None or len(request.query_string) > MAX_QUERY:
+        return None  # a long query string is no page a link leads to: rendered, not kept
     versions = cache.versions(tenant.id)
     if versions is None:
         return None
@@ -365,3 +404,4 @@ def cached_page(view: F | None = None, *, ttl: float | None = None) -> Any:
 
 def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = PageCache(app)
+    event.listen(db.engine_for(app), "after_cursor_execute", _statement_ran)
