@@ -839,42 +839,103 @@ class BoardRow:
 
 def board(session: Session, facility_id: int, day: date) -> list[BoardRow]:
     """Each active clinic of the puskesmas: the number last called, how many wait, the
-    next few to be called and the few called before it."""
+    next few to be called and the few called before it.
+
+    Three statements however many clinics: the clinics, the called numbers of the day
+    ranked per clinic (``ROW_NUMBER() OVER (PARTITION BY clinic_id …)``, the last
+    ``RECENT + 1``), and the waiting ones ranked the same way (the first ``UPCOMING``,
+    each carrying its clinic's waiting count). Both are built on :class:`Ticket`, so
+    the region's filter applies to the ranking subquery and to the tickets read."""
     clinics = session.scalars(
         select(Clinic)
         .where(Clinic.facility_id == facility_id, Clinic.active.is_(True))
         .order_by(Clinic.position, Clinic.id)
     ).all()
-    waiting = waiting_counts(session, day, [c.id for c in clinics])
+    if not clinics:
+        return []
+    clinic_ids = sorted({c.id for c in clinics})
+    called: dict[int, list[Ticket]] = {}
+    for ticket in session.scalars(_board_called(), {"day": day, "clinic_ids": clinic_ids}):
+        called.setdefault(ticket.clinic_id, []).append(ticket)
+    upcoming: dict[int, list[Ticket]] = {}
+    waiting: dict[int, int] = {}
+    for ticket, rank, count in session.execute(
+        _board_waiting(), {"day": day, "clinic_ids": clinic_ids}
+    ):
+        waiting[ticket.clinic_id] = int(count)
+        if rank <= UPCOMING:
+            upcoming.setdefault(ticket.clinic_id, []).append(ticket)
     rows = []
     for clinic in clinics:
-        called = session.scalars(
-            select(Ticket)
-            .where(
-                Ticket.clinic_id == clinic.id,
-                Ticket.day == day,
-                Ticket.status.in_(("called", "served")),
-                Ticket.called_at.is_not(None),
-            )
-            .order_by(Ticket.called_at.desc(), Ticket.id.desc())
-            .limit(RECENT + 1)
-        ).all()
-        upcoming = session.scalars(
-            select(Ticket)
-            .where(Ticket.clinic_id == clinic.id, Ticket.day == day, Ticket.status == "waiting")
-            .order_by(Ticket.number)
-            .limit(UPCOMING)
-        ).all()
+        last = called.get(clinic.id, [])
         rows.append(
             BoardRow(
                 clinic=clinic,
-                current=called[0] if called else None,
+                current=last[0] if last else None,
                 waiting=waiting.get(clinic.id, 0),
-                recent=list(called[1:]),
-                upcoming=list(upcoming),
+                recent=last[1:],
+                upcoming=upcoming.get(clinic.id, []),
             )
         )
     return rows
+
+
+@lru_cache(maxsize=1)
+def _board_called() -> Any:
+    """The called (or since served) numbers of the day, the last ``RECENT + 1`` of each
+    clinic, newest first per clinic (parameters ``day``, ``clinic_ids``)."""
+    ranked = (
+        select(
+            Ticket.id.label("ticket_id"),
+            func.row_number()
+            .over(
+                partition_by=Ticket.clinic_id,
+                order_by=(Ticket.called_at.desc(), Ticket.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(
+            Ticket.clinic_id.in_(bindparam("clinic_ids", expanding=True)),
+            Ticket.day == bindparam("day"),
+            Ticket.status.in_(("called", "served")),
+            Ticket.called_at.is_not(None),
+        )
+        .subquery("called_ranked")
+    )
+    return (
+        select(Ticket)
+        .join(ranked, ranked.c.ticket_id == Ticket.id)
+        .where(ranked.c.rank <= RECENT + 1)
+        .order_by(Ticket.clinic_id, ranked.c.rank)
+    )
+
+
+@lru_cache(maxsize=1)
+def _board_waiting() -> Any:
+    """The waiting numbers of the day, the first (at least one, at most ``UPCOMING``)
+    of each clinic in calling order, each with its rank and its clinic's waiting count
+    (parameters ``day``, ``clinic_ids``)."""
+    ranked = (
+        select(
+            Ticket.id.label("ticket_id"),
+            func.row_number()
+            .over(partition_by=Ticket.clinic_id, order_by=Ticket.number)
+            .label("rank"),
+            func.count().over(partition_by=Ticket.clinic_id).label("waiting"),
+        )
+        .where(
+            Ticket.clinic_id.in_(bindparam("clinic_ids", expanding=True)),
+            Ticket.day == bindparam("day"),
+            Ticket.status == "waiting",
+        )
+        .subquery("waiting_ranked")
+    )
+    return (
+        select(Ticket, ranked.c.rank, ranked.c.waiting)
+        .join(ranked, ranked.c.ticket_id == Ticket.id)
+        .where(ranked.c.rank <= max(UPCOMING, 1))
+        .order_by(Ticket.clinic_id, ranked.c.rank)
+    )
 
 
 @dataclass

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
 from balai.db import utcnow
 from balai_puskesmas import queue
@@ -134,6 +135,65 @@ def test_served_numbers_stay_on_the_board_but_skipped_ones_leave(
     [row, *_rest] = queue.board(db_session, open_facility.id, day)
     assert row.current.id == first.id and row.waiting == 0
     db_session.rollback()
+
+
+def statements_of(session, action):
+    """The SELECT statements ``action()`` sends, and its result."""
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            sent.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        result = action()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return sent, result
+
+
+def test_the_boards_statements_do_not_grow_with_its_clinics(
+    enabled, make_facility, take, db_session
+):
+    small = make_facility("KECIL", clinics=("UMUM",), hours=EVERY_DAY)
+    large = make_facility(
+        "BESAR", clinics=("UMUM", "GIGI", "KIA", "LAB", "TB", "KB"), hours=EVERY_DAY
+    )
+    now = utcnow()
+    day = queue.region_today(now, TZ)
+    for facility in (small, large):
+        for clinic in facility.clinics:
+            take(clinic, 9)
+            for minutes in range(5):
+                queue.call_next(
+                    db_session, desk_for(facility), clinic.id, day, now + timedelta(minutes=minutes)
+                )
+    db_session.commit()
+    db_session.expunge_all()  # nothing answered from the session's identity map
+
+    few, small_rows = statements_of(db_session, lambda: queue.board(db_session, small.id, day))
+    db_session.expunge_all()
+    many, large_rows = statements_of(db_session, lambda: queue.board(db_session, large.id, day))
+    assert len(large_rows) == 6 and len(small_rows) == 1
+    assert len(many) == len(few) <= 3
+    for sql in many[1:]:  # the region's filter: on the ranked tickets and on those read
+        assert sql.count("puskesmas_ticket.tenant_id = ") == 2, sql
+    for row in large_rows:  # the last called, four before it, the next three, all waiting
+        code = row.clinic.code
+        assert queue.display_number(row.current) == f"{code}-005"
+        assert [queue.display_number(t) for t in row.recent] == [
+            f"{code}-00{n}" for n in (4, 3, 2, 1)
+        ]
+        assert [queue.display_number(t) for t in row.upcoming] == [
+            f"{code}-00{n}" for n in (6, 7, 8)
+        ]
+        assert row.waiting == 4
+
+
+def desk_for(facility: Facility) -> Actor:
+    return Actor(user_id=None, label="desk", duties={facility.id: "registration"})
 
 
 def test_board_without_clinics(client, enabled, make_facility):
