@@ -40,8 +40,22 @@ EXPORT = "puskesmas.manage_export"
 
 
 def settings() -> dict[str, Any]:
-    """This tenant's settings of the plugin (tenant → deployment → default)."""
-    return plugin_settings("puskesmas")
+    """This tenant's settings of the plugin (tenant → deployment → default).
+
+    Worked out once per request (a queue number needs them in the endpoint and in the
+    limits): kept on ``g`` with the request and the tenant they were worked out for, and
+    used again only for that same request and tenant (``g`` can outlive a request when
+    an application context was pushed around several). Each caller gets its own copy.
+    Outside a request (commands, jobs) they are worked out at every call."""
+    if not has_request_context():
+        return plugin_settings("puskesmas")
+    here = request._get_current_object()  # type: ignore[attr-defined]
+    tenant = g.get("tenant")
+    kept = g.get("puskesmas_settings")
+    if kept is None or kept[0] is not here or kept[1] is not tenant:
+        kept = (here, tenant, plugin_settings("puskesmas"))
+        g.puskesmas_settings = kept
+    return dict(kept[2])
 
 
 def vault() -> Vault:

@@ -373,3 +373,26 @@ def test_only_staff_with_a_desk_duty_there_open_a_kiosk(
     officer(client, elsewhere)
     assert client.post(f"/puskesmas/loket/kios/{open_facility.id}").status_code == 403
     assert client.get(f"/puskesmas/{open_facility.id}/kios").status_code == 403
+
+
+def test_a_number_works_out_the_regions_settings_once_and_each_request_anew(
+    client, clinic, tickets, monkeypatch, set_plugin_settings
+):
+    from balai_puskesmas import runtime
+
+    resolved: list[str] = []
+    real = runtime.plugin_settings
+
+    def counting(name):
+        values = real(name)
+        resolved.append(values["ticket_limit_address"])
+        return values
+
+    monkeypatch.setattr(runtime, "plugin_settings", counting)
+    assert client.post(API, json={"clinic_id": clinic.id, "day": DAY}).status_code == 201
+    assert resolved == ["10 per hour"]  # the endpoint and the limits share them
+    # the next request sees the region's change: nothing is kept beyond a request
+    set_plugin_settings("puskesmas", ticket_limit_address="20 per hour")
+    assert client.post(API, json={"clinic_id": clinic.id, "day": DAY}).status_code == 201
+    assert resolved == ["10 per hour", "20 per hour"]
+    assert len(tickets()) == 2
