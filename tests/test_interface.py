@@ -251,6 +251,37 @@ def test_citizens_see_no_api_tokens_link(client, login, enable_plugin) -> None:
     assert "My account" in page and "API tokens" not in page
 
 
+def test_security_headers_are_added_unless_the_view_set_them(app, client, login) -> None:
+    from flask import make_response
+
+    from balai.permissions import public
+
+    @public
+    def own_headers():  # type: ignore[no-untyped-def]
+        response = make_response("ok")
+        response.headers["content-security-policy"] = "default-src 'none'"
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        return response
+
+    app.add_url_rule("/own-headers", "own_headers", own_headers)
+    plain = client.get("/masuk")
+    assert [plain.headers.get(name) for name in ("Content-Security-Policy", "X-Frame-Options",
+            "X-Content-Type-Options", "Referrer-Policy", "Strict-Transport-Security",
+            "Cache-Control")] == [
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        "DENY", "nosniff", "same-origin", None, None,
+    ]  # fmt: skip
+    secure = client.get("/masuk", base_url=f"https://{plain.request.host}")
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
+    own = client.get("/own-headers")
+    assert own.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert own.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert own.headers["X-Content-Type-Options"] == "nosniff"
+    login(client, role="warga")
+    assert client.get("/").headers["Cache-Control"] == "private, no-store"
+
+
 # -- 13: switching a service off, removing the logo -----------------------------------
 
 

@@ -406,17 +406,34 @@ CSP = (
 )
 
 
+#: Headers every answer carries unless its view set them: (lower-case name, name, value).
+_ALWAYS = tuple(
+    (name.lower(), name, value)
+    for name, value in (
+        ("Content-Security-Policy", CSP),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+    )
+)
+_HSTS = ("strict-transport-security", "Strict-Transport-Security", "max-age=31536000")
+_PRIVATE = ("cache-control", "Cache-Control", "private, no-store")
+
+
 def security_headers(response: Response) -> Response:
+    """Add the security headers a view did not set itself, in a fixed order (what
+    ``setdefault`` one by one would do, with the answer's headers read once)."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
+    present = {name.lower() for name, _value in headers.items()}
+    wanted = list(_ALWAYS)
     if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        wanted.append(_HSTS)
     user = g.get("_login_user")  # already loaded; never query here
     if user is not None and user.is_authenticated:
-        headers.setdefault("Cache-Control", "private, no-store")
+        wanted.append(_PRIVATE)
+    for lower, name, value in wanted:
+        if lower not in present:
+            headers.add(name, value)
     return response
 
 
