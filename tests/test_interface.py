@@ -251,6 +251,23 @@ def test_citizens_see_no_api_tokens_link(client, login, enable_plugin) -> None:
     assert "My account" in page and "API tokens" not in page
 
 
+@pytest.mark.balai_config(BABEL_DEFAULT_LOCALE="en")
+def test_a_page_works_out_each_role_s_permissions_once(client, login, monkeypatch) -> None:
+    """The navigation's links, the page's own checks and the view's guard ask the
+    same question many times a page: the role's permissions are worked out once."""
+    from balai import permissions
+
+    login(client, role="opd")
+    calls: list[str] = []
+    worked_out = permissions._role_permissions
+    monkeypatch.setattr(
+        permissions, "_role_permissions", lambda reg, role: calls.append(role) or worked_out(reg, role)
+    )
+    page = client.get("/")
+    assert page.status_code == 200 and "My account" in page.text
+    assert calls == ["opd"]
+
+
 def test_security_headers_are_added_unless_the_view_set_them(app, client, login) -> None:
     from flask import make_response
 

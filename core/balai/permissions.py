@@ -171,8 +171,24 @@ def custom_roles_of(user: Any) -> list[Any]:
 
 def role_permissions(role: str) -> frozenset[str]:
     """Every permission ``role`` holds in the current tenant: for a built-in role its
-    grants, else the defaults; for a custom role the declared permissions it carries."""
+    grants, else the defaults; for a custom role the declared permissions it carries.
+
+    Worked out once per request, tenant snapshot and role: the snapshot
+    (``g.tenant``) and the permission registry are not changed in place, so the same
+    ones give the same answer (a request that takes a newer snapshot gets it afresh).
+    """
     reg = registry()
+    tenant = g.get("tenant")
+    known = g.get("_balai_role_permissions")
+    if known is None or known[0] is not tenant or known[1] is not reg:
+        known = g._balai_role_permissions = (tenant, reg, {})
+    held = known[2].get(role)
+    if held is None:
+        held = known[2][role] = _role_permissions(reg, role)
+    return held
+
+
+def _role_permissions(reg: PermissionRegistry, role: str) -> frozenset[str]:
     if role in (OPERATOR, "admin"):
         return frozenset(reg.permissions)
     custom = custom_role(role)

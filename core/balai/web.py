@@ -38,7 +38,7 @@ from balai.expired import page_for_refused_form
 from balai.i18n import N_
 from balai.items import MapLayer, MenuItem, SearchResult, Widget
 from balai.pagecache import cached_page
-from balai.permissions import has_permission, public, require, role_label
+from balai.permissions import has_permission, permissions_of, public, require, role_label
 from balai.plugins import collect, plugins
 from balai.storage.base import StorageError
 
@@ -51,7 +51,17 @@ LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 
 
 def _user() -> Any:
-    return current_user if current_user.is_authenticated else None
+    """The logged-in user of the request, or ``None``: the user object itself, not the
+    ``current_user`` proxy (every attribute read through the proxy costs a lookup)."""
+    user = g.get("_login_user")
+    if user is None:  # not loaded yet: let Flask-Login load it
+        user = current_user._get_current_object()
+    return user if user.is_authenticated else None
+
+
+def _may(permission: str) -> bool:
+    """Whether the current user holds ``permission`` (templates' ``has_permission``)."""
+    return has_permission(_user(), permission)
 
 
 def _of_type(items: list[Any], kind: type, hook: str) -> list[Any]:
@@ -63,8 +73,8 @@ def _of_type(items: list[Any], kind: type, hook: str) -> list[Any]:
 
 
 def _visible(items: list[Any]) -> list[Any]:
-    user = _user()
-    return [i for i in items if i.permission is None or has_permission(user, i.permission)]
+    held = permissions_of(_user())
+    return [i for i in items if i.permission is None or i.permission in held]
 
 
 def menu(section: str = "main") -> list[MenuItem]:
@@ -227,7 +237,7 @@ def template_context() -> dict[str, Any]:
         "is_current": is_current,
         "locale": str(get_locale()),
         "languages": current_app.config["LANGUAGES"],
-        "has_permission": lambda name: has_permission(_user(), name),
+        "has_permission": _may,
         "role_label": role_label,
         "language_name": language_name,
         "source_title": source_title,
