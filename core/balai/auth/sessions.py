@@ -17,12 +17,13 @@ change: it copies the version it read with the hash it verified.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask import Flask, current_app, g, request, session
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin, LoginManager, current_user, login_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import Unauthorized
 from werkzeug.wrappers import Request
@@ -75,6 +76,39 @@ def _session_valid(login_session: LoginSession) -> bool:
     return utcnow() - login_session.created_at < lifetime
 
 
+@cache
+def _session_query() -> Select[Any]:
+    """A login session and its user, by token hash and tenant: built once, run with
+    the values as parameters (building a statement costs more than running it)."""
+    return (
+        select(LoginSession, User)
+        .join(User, LoginSession.user_id == User.id)
+        .where(
+            LoginSession.token_hash == bindparam("token_hash"),
+            LoginSession.tenant_id == bindparam("tenant_id"),
+            LoginSession.revoked_at.is_(None),
+            # Also ends an operator's sessions on other tenants, whose rows a
+            # tenant-bound database session cannot revoke.
+            LoginSession.credential_version == User.credential_version,
+        )
+    )
+
+
+@cache
+def _token_query() -> Select[Any]:
+    """An API token and its user, by token hash and tenant (see :func:`_session_query`)."""
+    return (
+        select(ApiToken, User)
+        .join(User, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == bindparam("token_hash"),
+            ApiToken.tenant_id == bindparam("tenant_id"),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.credential_version == User.credential_version,
+        )
+    )
+
+
 def load_user(token: str) -> User | None:
     """The user of the login session ``token`` on this tenant, or ``None``."""
     tenant_id = _tenant_id()
@@ -84,16 +118,7 @@ def load_user(token: str) -> User | None:
         return None  # an API request with credentials is judged by them alone
     with db.session.no_autoflush:  # never write the view's unfinished work from here
         row = db.session.execute(
-            select(LoginSession, User)
-            .join(User, LoginSession.user_id == User.id)
-            .where(
-                LoginSession.token_hash == hash_token(token),
-                LoginSession.tenant_id == tenant_id,
-                LoginSession.revoked_at.is_(None),
-                # Also ends an operator's sessions on other tenants, whose rows a
-                # tenant-bound database session cannot revoke.
-                LoginSession.credential_version == User.credential_version,
-            )
+            _session_query(), {"token_hash": hash_token(token), "tenant_id": tenant_id}
         ).first()
     if row is None:
         return None
@@ -118,14 +143,7 @@ def load_user_from_token(req: Request) -> User | None:
         return None
     with db.session.no_autoflush:
         row = db.session.execute(
-            select(ApiToken, User)
-            .join(User, ApiToken.user_id == User.id)
-            .where(
-                ApiToken.token_hash == hash_token(secret.strip()),
-                ApiToken.tenant_id == tenant_id,
-                ApiToken.revoked_at.is_(None),
-                ApiToken.credential_version == User.credential_version,
-            )
+            _token_query(), {"token_hash": hash_token(secret.strip()), "tenant_id": tenant_id}
         ).first()
     if row is None or not _usable(row.User):
         return None
