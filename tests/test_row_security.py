@@ -118,3 +118,11 @@ def test_sqlite_keeps_nothing_waiting(app, tenant):
         pytest.skip("SQLite has no row-level security")
     with db.new_session(tenant.id) as session:
         assert "_balai_row_security" not in session.connection().__dict__
+
+
+def test_several_commands_first_run_under_the_setting(postgresql, app, tenant):
+    """SQL of several commands (no parameters) cannot go in a pipeline: the setting is
+    sent on its own first, and the commands still run, under it."""
+    with db.tenant_session(tenant.id) as session:
+        result = session.connection().exec_driver_sql(SETTINGS + "; SELECT 1")
+        assert tuple(result.one()) == (str(tenant.id), "off")

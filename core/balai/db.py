@@ -293,7 +293,7 @@ def _pending_row_security(context: Any) -> dict[str, str] | None:
     return connection.__dict__.pop(_PENDING, None)  # type: ignore[no-any-return]
 
 
-def _first_statement(cursor: Any, context: Any, run: Any) -> bool:
+def _first_statement(cursor: Any, context: Any, run: Any, alone: bool = False) -> bool:
     """Send the waiting row security setting and then the statement ``run`` executes,
     in one pipeline: the server runs them in that order, so the statement's rows are
     read under the setting. ``False`` when no setting waits (SQLAlchemy then executes
@@ -302,7 +302,7 @@ def _first_statement(cursor: Any, context: Any, run: Any) -> bool:
     if settings is None:
         return False
     driver = cursor.connection
-    if isinstance(cursor, _server_cursor()) or not _pipeline_supported():
+    if alone or isinstance(cursor, _server_cursor()) or not _pipeline_supported():
         driver.execute(ROW_SECURITY_SQL, settings)  # its own round trip, then the statement
         run()
         return True
@@ -332,11 +332,15 @@ def _row_security_done(connection: Any) -> None:
 
 
 def _execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-    return _first_statement(cursor, context, lambda: cursor.execute(statement, parameters))
+    # SQL without parameters may hold several commands ("SET ...; SELECT ..."), which
+    # psycopg sends as a simple query; a pipeline cannot: the setting goes first, alone.
+    return _first_statement(
+        cursor, context, lambda: cursor.execute(statement, parameters), alone=not parameters
+    )
 
 
 def _execute_no_params(cursor: Any, statement: str, context: Any) -> bool:
-    return _first_statement(cursor, context, lambda: cursor.execute(statement))
+    return _first_statement(cursor, context, lambda: cursor.execute(statement), alone=True)
 
 
 def _executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
