@@ -16,8 +16,9 @@ from upstream import Release, Upstream, make_upstream
 from balai.db import db
 from balai.testing import serve
 from balai.upstream import RegistryClient, UpstreamForbidden, UpstreamInvalid, services
-from balai.upstream.client import PublicOnlyTransport, refused_address
+from balai.upstream.client import refused_address
 from balai.upstream.models import UpstreamLink
+from balai.upstream.transport import PublicOnlyTransport
 
 pytestmark = pytest.mark.balai_config(
     BABEL_DEFAULT_LOCALE="en", REGISTRY_ALLOW_PRIVATE_ADDRESSES=False

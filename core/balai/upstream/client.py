@@ -13,19 +13,22 @@ import ipaddress
 import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-import httpx
 from flask_babel import lazy_gettext as _l
 
 from balai import __version__
 
+if TYPE_CHECKING:  # httpx is imported when a request is made, not with the module
+    import httpx
+
 __all__ = [
     "API_PATH",
+    "CONNECT_TIMEOUT",
     "MAX_DOWNLOAD",
+    "READ_TIMEOUT",
     "SIMPLE_JSON",
-    "TIMEOUT",
     "RegistryClient",
     "UpstreamError",
     "UpstreamForbidden",
@@ -48,9 +51,11 @@ SENT_FIELDS = frozenset(
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 #: The largest plugin file :meth:`RegistryClient.download` takes (the registry's own limit).
 MAX_DOWNLOAD = 256 * 2**20
-#: Seconds to connect and to wait for each read: an upstream that does not answer
-#: within them is reported unreachable rather than holding a web worker.
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: Seconds to wait for each read and to connect (``httpx.Timeout(10.0, connect=5.0)``):
+#: an upstream that does not answer within them is reported unreachable rather than
+#: holding a web worker.
+READ_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 5.0
 
 
 class UpstreamError(Exception):
@@ -192,34 +197,6 @@ def check_public(url: str) -> None:
         ) from exc
 
 
-class PublicOnlyTransport(httpx.BaseTransport):
-    """An ``httpx`` transport that resolves each request's host itself, refuses it when
-    any of its addresses is refused (:func:`refused_address`), and connects to the
-    address it checked: a name that resolves to a public address when saved and to a
-    private one later (DNS rebinding) is refused when the request is made."""
-
-    def __init__(self, inner: httpx.BaseTransport | None = None) -> None:
-        self._inner = inner or httpx.HTTPTransport()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        host = url.host
-        port = url.port or (443 if url.scheme == "https" else 80)
-        if url.scheme not in {"http", "https"}:
-            raise _forbidden()
-        try:
-            address = _checked_address(host, port)
-        except OSError as exc:
-            raise httpx.ConnectError("the host name cannot be resolved", request=request) from exc
-        request.url = url.copy_with(host=address)
-        if url.scheme == "https":  # the certificate is still checked against the name
-            request.extensions = {**request.extensions, "sni_hostname": host}
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        self._inner.close()
-
-
 class RegistryClient:
     """One upstream registry, reached at ``base_url``, as one region (``token``).
 
@@ -228,6 +205,8 @@ class RegistryClient:
     :param allow_private: contact private, local and reserved addresses too (the
         operator's ``REGISTRY_ALLOW_PRIVATE_ADDRESSES``); by default every request is
         checked with :class:`PublicOnlyTransport` and such addresses are refused.
+    :param timeout: seconds (or an ``httpx.Timeout``); by default
+        :data:`READ_TIMEOUT`, and :data:`CONNECT_TIMEOUT` to connect.
     :param transport: an ``httpx`` transport, for tests that answer in-process.
     """
 
@@ -237,10 +216,16 @@ class RegistryClient:
         token: str | None = None,
         *,
         allow_private: bool = False,
-        timeout: httpx.Timeout | float = TIMEOUT,
+        timeout: httpx.Timeout | float | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        import httpx  # here, not at the top: most processes never contact an upstream
+
+        from balai.upstream.transport import PublicOnlyTransport
+
         self.base_url = check_url(base_url)
+        if timeout is None:
+            timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
         if not allow_private:
             transport = PublicOnlyTransport(transport)
         headers = {"User-Agent": f"balai/{__version__}", "Accept": "application/json"}
@@ -310,6 +295,8 @@ class RegistryClient:
         derived}``. The upstream keeps both or neither; the token needs the scopes
         ``feedback`` and ``upload``. Writing the file may take longer than the usual
         timeout allows, so this call has its own (two minutes)."""
+        import httpx
+
         form = {k: str(v) for k, v in evaluation.items() if v is not None}
         form["sha256_digest"] = hashlib.sha256(content).hexdigest()
         return self._json(
@@ -344,6 +331,8 @@ class RegistryClient:
             address = check_url(url)
         except ValueError:
             raise UpstreamError(_l("%(url)s is not an http(s) address.", url=url)) from None
+        import httpx
+
         digest = hashlib.sha256()
         size = 0
         try:
@@ -370,6 +359,8 @@ class RegistryClient:
     # -- plumbing ----------------------------------------------------------------
 
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        import httpx
+
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
