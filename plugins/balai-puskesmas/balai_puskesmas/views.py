@@ -10,7 +10,6 @@ from datetime import date
 from math import ceil
 from typing import Any
 
-import segno
 from babel.dates import get_day_names
 from flask import (
     Blueprint,
@@ -207,7 +206,10 @@ def _number_size_filter(number: str) -> str:
 
 def qr_svg(text: str, title: str) -> Markup:
     """``text`` as a QR code, an inline SVG drawn on the server (no script, no request
-    to another site), sized by the style sheet (class ``kiosk-qr``)."""
+    to another site), sized by the style sheet (class ``kiosk-qr``). ``segno`` is
+    imported here: only the kiosk's ticket needs it, not every start of the app."""
+    import segno
+
     code = segno.make(text, error="m", micro=False)
     svg = code.svg_inline(
         scale=1,
