@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 import nh3
-from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 from packaging.version import Version
 from sqlalchemy import select
@@ -149,6 +148,8 @@ def render_readme(text: str, content_type: str) -> Markup:
     if not text.strip():
         return Markup("")
     if content_type.split(";")[0].strip().lower() == "text/markdown":
+        from markdown_it import MarkdownIt  # here: only a plugin's page needs it
+
         html = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
         cleaned = nh3.clean(
             html,

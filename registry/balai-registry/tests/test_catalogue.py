@@ -221,9 +221,10 @@ def test_another_region_sees_none_of_it(
 
 def test_the_sanitiser_removes_what_html_in_markdown_could_bring(monkeypatch):
     """Raw HTML is off in the Markdown parser; nh3 is the second line should it be on."""
-    monkeypatch.setattr(
-        catalogue, "MarkdownIt", lambda *a, **k: __import__("markdown_it").MarkdownIt("commonmark")
-    )
+    import markdown_it  # render_readme imports its MarkdownIt when it renders
+
+    real = markdown_it.MarkdownIt
+    monkeypatch.setattr(markdown_it, "MarkdownIt", lambda *a, **k: real("commonmark"))
     html = catalogue.render_readme(
         '<img src=x onerror=alert(1)><a href="javascript:alert(1)">x</a><script>y</script>',
         "text/markdown",
