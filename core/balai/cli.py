@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from alembic.util import CommandError
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, NoAppException
 from sqlalchemy import func, make_url, select
@@ -239,10 +238,15 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@refusing(SQLAlchemyError, CommandError)
+@refusing(SQLAlchemyError)
 def db_upgrade() -> None:
     """Bring the core's and every installed plugin's schema up to date."""
-    schema.upgrade(_app())
+    from alembic.util import CommandError  # Alembic is imported by the commands using it
+
+    try:
+        schema.upgrade(_app())
+    except CommandError as exc:
+        raise click.ClickException(_first_line(exc)) from exc
     click.echo("database is up to date")
 
 

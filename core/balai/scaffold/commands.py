@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from alembic.util import CommandError
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
@@ -68,6 +67,8 @@ def revision_command(name: str, message: str) -> None:
     Only the plugin's tables are compared; bring the database up to date first
     (balai db upgrade).
     """
+    from alembic.util import CommandError  # here: Alembic is for this command only
+
     from balai.scaffold.revision import plugin_revision
 
     try:
