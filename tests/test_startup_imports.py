@@ -1,0 +1,50 @@
+"""Libraries only some requests or commands need are imported when those run, not by
+every process that starts the app: a web worker builds the app without them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+#: Imported where used: the upstream client's requests (httpx), the kiosk ticket's QR
+#: code (segno and, through it, xml.sax), a plugin's README page in the registry
+#: (markdown_it), the migrations and ``balai plugin revision`` (alembic).
+LAZY = ("httpx", "segno", "xml.sax", "markdown_it", "alembic")
+
+
+def _imported_by(code: str, tmp_path: Path) -> list[str]:
+    script = textwrap.dedent(code) + textwrap.dedent(
+        f"""
+        import json, sys
+        print(json.dumps([m for m in {LAZY!r} if m in sys.modules]))
+        """
+    )
+    done = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=tmp_path,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_create_app_does_not_import_what_only_some_requests_need(tmp_path):
+    code = f"""
+        from balai.app import create_app
+        create_app({{
+            "DATABASE_URL": "sqlite:///{tmp_path}/startup.db",
+            "INSTANCE_PATH": "{tmp_path}",
+            "SECRET_KEY": "startup-imports",
+            "TENANCY": "multi",
+        }})
+        """
+    assert _imported_by(code, tmp_path) == []
+
+
+def test_the_balai_command_does_not_import_alembic_before_a_command_needs_it(tmp_path):
+    assert _imported_by("import balai.cli\n", tmp_path) == []
