@@ -260,9 +260,12 @@ def test_a_page_works_out_each_role_s_permissions_once(client, login, monkeypatc
     login(client, role="opd")
     calls: list[str] = []
     worked_out = permissions._role_permissions
-    monkeypatch.setattr(
-        permissions, "_role_permissions", lambda reg, role: calls.append(role) or worked_out(reg, role)
-    )
+
+    def counted(reg, role):
+        calls.append(role)
+        return worked_out(reg, role)
+
+    monkeypatch.setattr(permissions, "_role_permissions", counted)
     page = client.get("/")
     assert page.status_code == 200 and "My account" in page.text
     assert calls == ["opd"]

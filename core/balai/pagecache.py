@@ -24,17 +24,16 @@ a new appearance, plugin switch or grant is a new key), the ``Host`` and scheme,
 language, the endpoint, the path and query string as sent, and the region's content
 versions.
 
-Content versions: every commit of a session of :mod:`balai.db` that changed a
-region's rows (any statement but a read that ran in the session's transaction:
-the unit of work, ORM and Core statements, ``text()``, the driver's own SQL) gives that region a new version in this worker at once
-and, with ``REDIS_URL``, in Redis right after the commit, before the request that
-made it is answered; every worker reads those versions (one ``MGET``) before it
-answers from memory (with ``PAGE_CACHE_CHECK`` seconds, at most that often). A
-kept page is used at most ``PAGE_CACHE_TTL`` seconds, which bounds what no commit
-announces (a scheduled announcement whose time has come; a
-change made by another process when there is no Redis). Code that changes what pages
-show without a session calls :func:`changed`.
-"""
+Content versions: every commit of a session of :mod:`balai.db` that changed a region's
+rows (any statement but a read that ran in the session's transaction: the unit of work,
+ORM and Core statements, ``text()``, the driver's own SQL) gives that region a new
+version in this worker at once and, with ``REDIS_URL``, in Redis right after the commit,
+before the request that made it is answered; every worker reads those versions (one
+``MGET``) before it answers from memory (with ``PAGE_CACHE_CHECK`` seconds, at most that
+often). A kept page is used at most ``PAGE_CACHE_TTL`` seconds, which bounds what no
+commit announces (a scheduled announcement whose time has come; a change made by another
+process when there is no Redis). Code that changes what pages show without a session
+calls :func:`changed`."""
 
 from __future__ import annotations
 
