@@ -29,6 +29,17 @@ pytestmark = pytest.mark.balai_config(PAGE_CACHE=True)
 
 
 @pytest.fixture
+def redis_up() -> None:
+    """Skip unless a Redis answers at REDIS_URL (the two-worker tests need one)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis at {REDIS_URL} ({exc})")
+
+
+@pytest.fixture
 def cache(app: Flask) -> PageCache:
     found: PageCache = app.extensions[EXTENSION]
     return found
@@ -303,14 +314,8 @@ def test_last_modified_once_its_second_has_passed(
 
 
 def test_workers_share_changes_through_redis(
-    make_app: Callable[..., Flask], make_tenant: Callable[..., TenantInfo]
+    make_app: Callable[..., Flask], make_tenant: Callable[..., TenantInfo], redis_up: None
 ) -> None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"no Redis at {REDIS_URL} ({exc})")
     prefix = f"test-{secrets.token_hex(6)}:"
     settings = {"REDIS_URL": REDIS_URL, "PAGE_CACHE": None, "PAGE_CACHE_KEY_PREFIX": prefix}
     one, two = make_app(**settings), make_app(**settings)  # two workers
@@ -334,14 +339,8 @@ def test_workers_share_changes_through_redis(
 
 
 def test_versions_read_from_redis_at_most_every_check_seconds(
-    make_app: Callable[..., Flask], make_tenant: Callable[..., TenantInfo]
+    make_app: Callable[..., Flask], make_tenant: Callable[..., TenantInfo], redis_up: None
 ) -> None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"no Redis at {REDIS_URL} ({exc})")
     prefix = f"test-{secrets.token_hex(6)}:"
     settings = {"REDIS_URL": REDIS_URL, "PAGE_CACHE_KEY_PREFIX": prefix, "PAGE_CACHE_CHECK": 5}
     one, two = make_app(**settings), make_app(**settings)
