@@ -100,7 +100,7 @@ def reachable_redis() -> str | None:
 
 
 def _start_gunicorn(
-    url: str, instance: str, port: int, redis_url: str | None
+    url: str, instance: str, port: int, redis_url: str | None = None
 ) -> subprocess.Popen[bytes]:
     env = dict(
         os.environ,
