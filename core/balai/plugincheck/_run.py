@@ -87,8 +87,9 @@ def run_check(
         the migrations check there; a scratch database is created and dropped.
     :param time_limit: seconds for everything; a check still running then ends in error.
     :param memory_limit_mb: address space of each child process.
-    :param disk_limit_mb: what the scratch folder may hold, and the largest file a child
-        may write; a child going over it is stopped and its checks end in error.
+    :param disk_limit_mb: what the scratch folder may hold; a child going over it is
+        stopped and its checks end in error. A single file may take half of it: a write
+        past that fails in the child (``File too large``), before the folder is full.
     :param require_sandbox: refuse to run anything (an ``error`` report) when bubblewrap
         is not there to keep the code under check from the filesystem: for uploaded code.
     :returns: the report; nothing raises for a bad distribution.
@@ -265,7 +266,7 @@ class Limits:
     deadline: float
     memory_mb: int
     postgres_url: str | None = None
-    #: What the scratch folder may hold, and the largest file a child may write.
+    #: What the scratch folder may hold; the largest file a child may write is half.
     disk_mb: int = 1024
     #: How many processes a child may start (where the kernel counts them: not root).
     processes: int = 128
@@ -285,7 +286,7 @@ class Limits:
         # the current folder first on the path and import a planted balai/ from there.
         limited = [sys.executable, "-I", "-m", "balai.plugincheck._limits"]
         limited += [str(self.memory_mb), str(int(remaining) + 1)]
-        limited += [str(self.disk_mb), str(self.processes), "--"]
+        limited += [str(max(1, self.disk_mb // 2)), str(self.processes), "--"]
         if sandbox_program() is not None:
             confined = sandbox(work, postgres_socket(self.postgres_url), writable=writable)
         else:
