@@ -165,6 +165,47 @@ def test_any_write_of_a_session_is_seen_at_once(
     assert "Jalan diaspal" in text(client.get(LIST))
 
 
+def test_a_change_is_announced_at_the_commit_not_at_a_savepoint(
+    client: FlaskClient, enabled: TenantInfo, db_session: Session
+) -> None:
+    row = announce(db_session, "Jalan ditutup")
+    assert "Jalan ditutup" in text(client.get(LIST))
+    with db_session.begin_nested():  # released here; the transaction goes on
+        row.title = "Jalan diaspal"
+    # a page read between the release and the commit shows the rows of before ...
+    assert "Jalan ditutup" in text(client.get(LIST))
+    db_session.commit()
+    # ... and is not what the commit's readers get
+    assert "Jalan diaspal" in text(client.get(LIST))
+
+
+def test_a_savepoint_rolled_back_keeps_the_changes_before_it(
+    client: FlaskClient, enabled: TenantInfo, db_session: Session
+) -> None:
+    row = announce(db_session, "Jalan ditutup")
+    assert "Jalan ditutup" in text(client.get(LIST))
+    row.title = "Jalan diaspal"
+    db_session.flush()
+    savepoint = db_session.begin_nested()
+    row.category = "lainnya"
+    db_session.flush()
+    savepoint.rollback()
+    db_session.commit()
+    assert "Jalan diaspal" in text(client.get(LIST))
+
+
+def test_a_prefix_from_the_request_is_a_page_of_its_own(
+    client: FlaskClient, enabled: TenantInfo, cache: PageCache
+) -> None:
+    # A SCRIPT_NAME (from a proxy, or forged where a proxy passes the header on) is in
+    # every link of the page; the visitors without it must not be given those links.
+    prefixed = client.get(LIST, environ_overrides={"SCRIPT_NAME": "//evil.example"})
+    assert "//evil.example/" in text(prefixed)
+    plain = client.get(LIST)
+    assert "evil.example" not in text(plain)
+    assert client.get(LIST).get_data() == plain.get_data() and cache.hits == 1
+
+
 def test_reads_leave_the_cache_alone(
     client: FlaskClient, enabled: TenantInfo, db_session: Session, cache: PageCache
 ) -> None:
@@ -357,3 +398,29 @@ def test_versions_read_from_redis_at_most_every_check_seconds(
         assert "Jalan ditutup" not in text(reader.get(LIST))  # within the bound
     with travel("2026-03-02T08:00:05+00:00"):
         assert "Jalan ditutup" in text(reader.get(LIST))
+
+
+def test_versions_kept_before_redis_lost_its_keys_never_match_again(
+    make_app: Callable[..., Flask], make_tenant: Callable[..., TenantInfo], redis_up: None
+) -> None:
+    import redis
+
+    prefix = f"test-{secrets.token_hex(6)}:"
+    settings = {"REDIS_URL": REDIS_URL, "PAGE_CACHE_KEY_PREFIX": prefix}
+    one, two = make_app(**settings), make_app(**settings)
+    region = make_tenant("kota-r", plugins=["pengumuman"])
+    reader = two.test_client()
+    reader.host = region.domains[0]  # type: ignore[attr-defined]
+
+    def write(title: str) -> None:
+        with one.app_context():
+            session = db.new_session(region.id)
+            announce(session, title)
+            session.close()
+
+    write("Jalan ditutup")  # the region's counter in Redis: 1
+    assert "Jalan ditutup" in text(reader.get(LIST))  # kept under it
+    store = redis.Redis.from_url(REDIS_URL)
+    store.delete(*store.keys(f"{prefix}*"))  # Redis restarted without its keys
+    write("Air bersih gratis")  # the counter starts again: 1
+    assert "Air bersih gratis" in text(reader.get(LIST))

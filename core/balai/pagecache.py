@@ -20,9 +20,9 @@ that still matches is answered 304. Anyone else gets the view's answer untouched
 With the cache on (``PAGE_CACHE``; by default when ``REDIS_URL`` is set) each
 worker keeps such pages in memory (``PAGE_CACHE_MAX_BYTES``, least recently used out
 first) under a key of the region (its id, and the registry's state version, so that
-a new appearance, plugin switch or grant is a new key), the ``Host`` and scheme, the
-language, the endpoint, the path and query string as sent, and the region's content
-versions.
+a new appearance, plugin switch or grant is a new key), the ``Host``, scheme and
+script root (the prefix every link is built with), the language, the endpoint, the
+path and query string as sent, and the region's content versions.
 
 Content versions: every commit of a session of :mod:`balai.db` that changed a region's
 rows (any statement but a read that ran in the session's transaction: the unit of work,
@@ -41,6 +41,7 @@ import functools
 import hashlib
 import itertools
 import re
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -137,8 +138,15 @@ _COMMENT = re.compile(r"\s*(?:--[^\n]*(?:\n|$)|/\*.*?\*/)", re.DOTALL)
 _READ = re.compile(r"\s*(?:select|savepoint|release|rollback|pragma|show|explain)\b", re.I)
 
 
+# SQLAlchemy sends after_commit and after_rollback for a savepoint too: only the
+# outermost transaction's end announces (a page read between a savepoint's release and
+# the COMMIT would otherwise be kept under the new version with the old rows) or
+# forgets (a savepoint rolled back keeps the marks of what the transaction did before
+# it; announcing a change it undid costs a render, never a stale page).
 @event.listens_for(TenantSession, "after_commit")
 def _announce(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     marks = session.info.pop(_MARKS, None)
     if marks:
         _bump(marks)
@@ -146,7 +154,14 @@ def _announce(session: Session) -> None:
 
 @event.listens_for(TenantSession, "after_rollback")
 def _forget(session: Session) -> None:
-    session.info.pop(_MARKS, None)
+    if not session.in_nested_transaction():
+        session.info.pop(_MARKS, None)
+
+
+@event.listens_for(TenantSession, "after_transaction_create")
+def _fresh_start(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # a rollback of the whole, savepoints open, left marks
+        session.info.pop(_MARKS, None)
 
 
 # -- the cache ------------------------------------------------------------------------
@@ -210,6 +225,13 @@ class PageCache:
             current_app.logger.warning("page cache: Redis unreachable, change not shared")
 
     def versions(self, tenant_id: int) -> tuple[Any, ...] | None:
+        """This worker's and Redis's versions of ``tenant_id``'s pages, or ``None`` when
+        they cannot be known (no page is then served or kept).
+
+        The counters in Redis start again at 1 when Redis loses its keys (a restart
+        without persistence, eviction, a flush), so a version alone could match a page
+        kept before: Redis's counters come with an epoch, a random key set once (``SET
+        NX``) and read in the same ``MGET``, so pages kept before never match again."""
         local = (self._versions.get(ALL, 0), self._versions.get(tenant_id, 0))
         if not self.redis_url:
             return local
@@ -217,8 +239,16 @@ class PageCache:
         seen = self._shared.get(tenant_id)
         if seen is not None and 0 <= now - seen[0] < self.check:
             return (*local, *seen[1])
+        epoch = f"{self.prefix}epoch"
         try:
-            shared = tuple(self.redis.mget(f"{self.prefix}{ALL}", f"{self.prefix}{tenant_id}"))
+            shared = tuple(
+                self.redis.mget(epoch, f"{self.prefix}{ALL}", f"{self.prefix}{tenant_id}")
+            )
+            if shared[0] is None:  # Redis is new, or lost its keys: a new epoch
+                pipe = self.redis.pipeline(transaction=False)
+                pipe.set(epoch, secrets.token_hex(8), nx=True)
+                pipe.get(epoch)  # this worker's, or the one another set first
+                shared = (pipe.execute()[1], *shared[1:])
         except Exception:
             return None  # cannot know whether another worker changed it: no cache
         if self.check > 0:
@@ -298,6 +328,7 @@ def _key(cache: PageCache) -> tuple[Any, ...] | None:
         versions,
         request.scheme,
         request.host,
+        request.root_path,  # SCRIPT_NAME: a proxy's (or a forged) prefix is in every link
         str(get_locale()),
         request.endpoint,
         request.path,

@@ -46,6 +46,10 @@ max_requests_jitter = 200
 # loopback addresses of the nginx on this host. For a proxy or load balancer on
 # another host, put its address here.
 forwarded_allow_ips = "127.0.0.1,::1"
+# From those addresses gunicorn would also take a SCRIPT_NAME (and PATH_INFO) request
+# header as the prefix of every link Balai builds. Balai is served at the root of each
+# host: take neither from a request.
+forwarder_headers = ""
 
 # Logs to stdout/stderr (journald under systemd): first the request id Balai used
 # (the X-Request-ID response header: nginx's id when it is sane, else the one Balai
