@@ -318,6 +318,23 @@ def test_a_page_with_the_visitors_token_or_message_is_never_shared(
     assert "public" not in one.headers.get("Cache-Control", "")
 
 
+def test_a_browser_that_logged_out_is_served_from_the_cache(
+    client: FlaskClient, enabled: TenantInfo, login: Callable[..., Any], cache: PageCache
+) -> None:
+    from balai.auth import device
+
+    login(client)  # a citizen
+    client.post("/keluar", data={})
+    client.get("/")  # the "logged out" message is shown: the session is empty
+    host = client.host  # type: ignore[attr-defined]
+    assert client.get_cookie(device.COOKIE, domain=host) is not None  # spares a next login
+    session_cookie = client.application.config["SESSION_COOKIE_NAME"]
+    assert client.get_cookie(session_cookie, domain=host) is None
+    client.get(LIST)
+    client.get(LIST)
+    assert cache.hits == 1
+
+
 def test_a_visitor_with_a_session_is_not_served_from_the_cache(
     client: FlaskClient, enabled: TenantInfo, cache: PageCache
 ) -> None:

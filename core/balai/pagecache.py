@@ -9,13 +9,14 @@ A view opts in with :func:`cached_page`, below its access decorator::
     @cached_page
     def index() -> str: ...
 
-Only an anonymous read is concerned: ``GET``/``HEAD``, no ``Authorization`` header,
-no cookie but the language one. Its page, when nothing in it was the visitor's own
-(a 200 with a body, nothing put in the session such as a CSRF token or a flashed
-message, no cookie set, no ``private``/``no-store`` from the view), carries a strong
-``ETag`` (a hash of the body), ``Last-Modified`` once the second it was made in has
-passed, ``Cache-Control: no-cache`` and ``Vary: Cookie``, and a conditional request
-that still matches is answered 304. Anyone else gets the view's answer untouched.
+Only an anonymous read is concerned: ``GET``/``HEAD``, no ``Authorization`` header, no
+cookie but the language one (and the device cookie, read only at login). Its page,
+when nothing in it was the visitor's own (a 200 with a body, nothing put in the
+session such as a CSRF token or a flashed message, no cookie set, no ``private``/``no-
+store`` from the view), carries a strong ``ETag`` (a hash of the body), ``Last-
+Modified`` once the second it was made in has passed, ``Cache-Control: no-cache`` and
+``Vary: Cookie``, and a conditional request that still matches is answered 304. Anyone
+else gets the view's answer untouched.
 
 With the cache on (``PAGE_CACHE``; by default when ``REDIS_URL`` is set) each
 worker keeps such pages in memory (``PAGE_CACHE_MAX_BYTES``, least recently used out
@@ -64,6 +65,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXTENSION = "balai.pagecache"
 LANG_COOKIE = "balai_lang"  # balai.web.LANG_COOKIE; the one cookie a cached page may vary by
+# Cookies an anonymous read may carry: the language, and the device cookie a browser
+# keeps after logging out (balai.auth.device.COOKIE, read only when logging in).
+_HARMLESS_COOKIES = frozenset({LANG_COOKIE, "balai_device"})
 ALL = "*"  # a change no single region owns: every region's pages
 _MARKS = "balai_pagecache_marks"
 MAX_QUERY = 512  # bytes of query string a kept page's address may have
@@ -306,11 +310,11 @@ def _footprint(key: tuple[Any, ...], page: Page) -> int:
 
 def _anonymous() -> bool:
     """Whether the request is a plain anonymous read: ``GET``/``HEAD``, no credentials,
-    no cookie but the language one (a session may hold a login, a form's token or a
-    message; an unknown cookie may change the page)."""
+    no cookie but the language and device ones (a session may hold a login, a form's
+    token or a message; an unknown cookie may change the page)."""
     if request.method not in ("GET", "HEAD") or "Authorization" in request.headers:
         return False
-    return all(name == LANG_COOKIE for name in request.cookies)
+    return all(name in _HARMLESS_COOKIES for name in request.cookies)
 
 
 def _key(cache: PageCache) -> tuple[Any, ...] | None:
