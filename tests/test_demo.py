@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import stat
 import threading
 from collections.abc import Iterator
@@ -474,6 +476,32 @@ def test_the_demo_runs_its_background_jobs(demo_app: Flask) -> None:
     with demo_app.app_context(), db.all_tenants() as session:
         run = session.get(JobRun, run_id)
         assert (run.job, run.status) == ("core.deliver-outbox", "done")
+
+
+def test_the_demo_runs_its_background_jobs_with_redis_too(built_demo: Path) -> None:
+    """Set for the page cache, Redis does not leave the jobs to a worker the demo has not."""
+    import redis
+
+    url = os.environ.get("BALAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis at {url} ({exc})")
+    queue_name = f"balai-test-{secrets.token_hex(4)}"
+    app = open_demo(built_demo, {"REDIS_URL": url, "JOBS_QUEUE": queue_name})
+    try:
+        with app.app_context():
+            run_id = enqueue("core.deliver-outbox", tenant=KOTA)
+        stop = threading.Event()
+        stop.set()
+        run_jobs(app, stop, interval=0)
+        with app.app_context(), db.all_tenants() as session:
+            assert session.get(JobRun, run_id).status == "done"  # type: ignore[union-attr]
+    finally:
+        store = redis.Redis.from_url(url)
+        for key in store.keys(f"rq:*{queue_name}*"):
+            store.delete(key)
+        db.engine_for(app).dispose()
 
 
 def test_serving_starts_the_background_jobs(

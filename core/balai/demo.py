@@ -510,6 +510,8 @@ def _command() -> str:
 def _check_port(host: str, port: int) -> None:
     """Refuse at once, before building anything, when the port is taken."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # as the server will: connections of a demo just stopped (TIME_WAIT) are no bar
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
@@ -550,7 +552,7 @@ def run_jobs(app: Flask, stop: threading.Event, interval: float = JOBS_INTERVAL)
     while True:
         try:
             with app.app_context():
-                outcomes = run_due(app, utcnow())
+                outcomes = run_due(app, utcnow(), here=True)  # no worker, Redis or not
             for outcome in outcomes:
                 if outcome.status in ("failed", "retrying"):
                     click.echo(f"job {outcome.job} ({outcome.tenant}): {outcome.status}")

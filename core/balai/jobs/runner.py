@@ -278,12 +278,17 @@ def describe(exc: BaseException, messages: bool = True, limit: int = 0) -> str:
     return f"{type(exc).__name__}{where}"
 
 
+_unlimited: set[str] = set()  # jobs whose time limit this process said it cannot keep
+
+
 @contextmanager
 def _limited(job: Job) -> Iterator[None]:
     """Stop the run after ``job.time_limit`` seconds (RQ's death penalty: SIGALRM,
     so only in the main thread; elsewhere the limit is logged as not enforced)."""
     if threading.current_thread() is not threading.main_thread():
-        log.warning("time limit of %s not enforced outside the main thread", job.name)
+        if job.name not in _unlimited:  # said once per job and process, not every run
+            _unlimited.add(job.name)
+            log.warning("time limit of %s not enforced outside the main thread", job.name)
         yield
         return
     from rq.timeouts import JobTimeoutException, UnixSignalDeathPenalty
@@ -303,12 +308,13 @@ def waiting_runs(now: datetime) -> list[tuple[int, int]]:
     return [(row.id, row.tenant_id) for row in rows]
 
 
-def run_due(app: Flask, now: datetime) -> list[Outcome]:
-    """Claim every due slot; without ``REDIS_URL`` also run every waiting run here
-    (due slots, enqueued runs, retries whose back-off has passed), with it enqueue
-    the claimed ones. Returns what happened to each, in order."""
+def run_due(app: Flask, now: datetime, *, here: bool = False) -> list[Outcome]:
+    """Claim every due slot; without ``REDIS_URL`` (or with ``here``: the demo, which
+    has no worker) also run every waiting run in this process (due slots, enqueued
+    runs, retries whose back-off has passed), with it enqueue the claimed ones.
+    Returns what happened to each, in order."""
     claimed = claim_due(app, now)
-    if app.config.get("REDIS_URL"):
+    if app.config.get("REDIS_URL") and not here:
         outcomes = []
         for job, run_id, tenant in claimed:
             dispatch(app, job, run_id, tenant)
