@@ -291,7 +291,12 @@ def test_photos_during_the_work_up_to_the_limit(
     assert early.status_code == 422 and "selama pengaduan sedang ditangani" in early.text
     act(client, garbage, "verifikasi")
     act(client, garbage, "kerjakan")
-    assert 'id="aksi-photos"' in client.get(f"{PETUGAS}/{garbage.id}").text
+    page = client.get(f"{PETUGAS}/{garbage.id}").text
+    assert 'id="aksi-photos"' in page
+    # two photo fields, told apart: optional with "Resolve", required to add some now
+    assert page.count("Foto hasil pekerjaan") == 1
+    assert "Tambah foto pekerjaan yang sedang berjalan" in page
+    assert page.count("Tidak wajib. Paling banyak 2 per pengaduan") == 1
     none = with_photos(client, garbage, "foto-sesudah", [])
     assert none.status_code == 422 and "Pilih setidaknya satu foto." in none.text
     added = with_photos(client, garbage, "foto-sesudah", [(make_jpeg(), "a.jpg")])
