@@ -201,3 +201,39 @@ def test_a_tenant_table_reached_only_through_a_where_is_refused(notes, tenant):
             session.scalar(select(func.count()).select_from(HelloNote.__table__))
         explicit = select(func.count()).select_from(HelloNote).where(leaky.whereclause)
         assert session.scalar(explicit) == 1
+
+
+def test_a_statement_built_once_serves_each_tenant_its_own_rows(notes, tenant, other_tenant):
+    """The filtered copy of a statement kept and run again is per tenant: taking turns
+    between two tenants (and back) on the same statement object never mixes them."""
+    query = select(HelloNote.text).order_by(HelloNote.text)
+    for _turn in range(3):
+        for tenant_id, expected in ((tenant.id, ["a1", "a2"]), (other_tenant.id, ["b1"])):
+            with db.tenant_session(tenant_id) as session:
+                assert list(session.scalars(query)) == expected
+    with db.new_session() as session, pytest.raises(TenantContextError):
+        session.scalars(query).all()
+
+
+def test_the_tenant_filter_works_out_a_statement_shape_once(notes, tenant, monkeypatch):
+    """The bare-table check and SQLAlchemy share the filtered statement's cache key:
+    one per statement run, none for a statement built once and run again."""
+    from sqlalchemy.sql.cache_key import HasCacheKey
+
+    computed = []
+    original = HasCacheKey._generate_cache_key
+
+    def counting(self):
+        computed.append(type(self).__name__)
+        return original(self)
+
+    monkeypatch.setattr(HasCacheKey, "_generate_cache_key", counting)
+    query = select(HelloNote).where(HelloNote.text == "a1")
+    with db.tenant_session(tenant.id) as session:
+        session.scalars(select(HelloNote).where(HelloNote.text == "a2")).all()  # warm up
+        computed.clear()
+        assert [n.text for n in session.scalars(query)] == ["a1"]
+        assert len(computed) == 1
+        computed.clear()
+        assert [n.text for n in session.scalars(query)] == ["a1"]
+        assert computed == []

@@ -11,6 +11,7 @@ sent with the transaction's first statement.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -143,9 +144,16 @@ def _filter_by_tenant(state: ORMExecuteState) -> None:
         return  # criteria already travel with the parent query
     if state.session.info.get("all_tenants"):
         return
-    if state.is_select:
-        _refuse_bare_tables(state)
     tenant_id = state.session.info.get("tenant_id")
+    # Nested in subqueries the guard below cannot see them: like row security, a
+    # session with no tenant then sees no tenant's rows (global ones only).
+    criteria = _NO_TENANT_CRITERIA if tenant_id is None else _tenant_criteria(tenant_id)
+    filtered, problem = _filtered(state, criteria)
+    if problem:
+        raise TenantContextError(
+            f"{problem} is queried without its model, so no tenant filter can be "
+            "added: build the statement on the model, e.g. select(func.count()).select_from(Model)"
+        )
     if tenant_id is None:
         touched = [m.class_.__name__ for m in state.all_mappers if _is_tenant_model(m.class_)]
         if touched:
@@ -153,11 +161,7 @@ def _filter_by_tenant(state: ORMExecuteState) -> None:
                 f"{', '.join(touched)} queried with no tenant; use a tenant session "
                 "or db.all_tenants() explicitly"
             )
-        # Nested in subqueries the guard above cannot see them: like row security,
-        # a session with no tenant then sees no tenant's rows (global ones only).
-        state.statement = state.statement.options(*_NO_TENANT_CRITERIA)
-        return
-    state.statement = state.statement.options(*_tenant_criteria(tenant_id))
+    state.statement = filtered
 
 
 _NO_TENANT_CRITERIA = (
@@ -166,40 +170,84 @@ _NO_TENANT_CRITERIA = (
 )
 
 
-def _refuse_bare_tables(state: ORMExecuteState) -> None:
-    """Refuse a tenant table the statement reads without its model: a plain table, or
-    one reached only through a ``WHERE`` (``select(func.count()).where(...)``). The
+def _filtered(state: ORMExecuteState, criteria: tuple[Any, ...]) -> tuple[Any, str | None]:
+    """The statement with the tenant's ``criteria``, and the name of a tenant table it
+    reads without its model (:func:`_bare_table_in`), or ``None``.
+
+    A statement the code keeps and runs again (a query built once) gets the same
+    filtered copy each time it runs with the same criteria, with its verdict:
+    SQLAlchemy then finds the copy's cache key already worked out. Copies are kept
+    while the statement lives, per criteria object (each tenant has its own), a few
+    tenants per statement.
+    """
+    statement = state.statement
+    kept = _FILTERED.get(id(statement))
+    if kept is None or kept[0]() is not statement:
+        kept = None
+    else:
+        found = kept[1].get(id(criteria))
+        if found is not None and found[0] is criteria:
+            return found[1], found[2]
+    filtered = statement.options(*criteria)
+    problem = _refuse_bare_tables(state, filtered) if state.is_select else None
+    if kept is None:
+        try:
+            ref = weakref.ref(statement, _forget(id(statement)))
+        except TypeError:  # pragma: no cover - SQLAlchemy's statements take weak references
+            return filtered, problem
+        if len(_FILTERED) >= 10_000:
+            _FILTERED.clear()
+        kept = _FILTERED[id(statement)] = (ref, {})
+    if len(kept[1]) >= _TENANTS_PER_STATEMENT:
+        kept[1].clear()
+    kept[1][id(criteria)] = (criteria, filtered, problem)
+    return filtered, problem
+
+
+def _forget(key: int) -> Any:
+    def forget(ref: Any) -> None:
+        kept = _FILTERED.get(key)
+        if kept is not None and kept[0] is ref:
+            del _FILTERED[key]
+
+    return forget
+
+
+#: ``id(statement)`` → (weak reference to it, {id(criteria): (criteria, filtered copy,
+#: bare-table verdict)})
+_FILTERED: dict[int, tuple[Any, dict[int, tuple[Any, Any, str | None]]]] = {}
+_TENANTS_PER_STATEMENT = 8
+
+
+def _refuse_bare_tables(state: ORMExecuteState, statement: Any) -> str | None:
+    """The name of a tenant table ``statement`` reads without its model: a plain table,
+    or one reached only through a ``WHERE`` (``select(func.count()).where(...)``). The
     loader criteria cannot be relied on to reach it; subqueries of the model can.
 
     Finding the statement's FROM list means compiling it, which costs far more than
     running a small query, so the verdict is kept per statement shape (its cache key,
-    which leaves out the values of its parameters)."""
-    statement = state.statement
+    which leaves out the values of its parameters). The key is the filtered
+    statement's, the one SQLAlchemy then compiles with: worked out once, used twice."""
     key = statement._generate_cache_key()
     if key is None:  # a statement SQLAlchemy cannot cache: check it each time
-        problem = _bare_table_in(state)
-    else:
-        problem = _BARE_VERDICTS.get(key.key, _UNKNOWN)
-        if problem is _UNKNOWN:
-            problem = _bare_table_in(state)
-            if len(_BARE_VERDICTS) >= 10_000:
-                _BARE_VERDICTS.clear()
-            _BARE_VERDICTS[key.key] = problem
-    if problem:
-        raise TenantContextError(
-            f"{problem} is queried without its model, so no tenant filter can be "
-            "added: build the statement on the model, e.g. select(func.count()).select_from(Model)"
-        )
+        return _bare_table_in(state, statement)
+    problem = _BARE_VERDICTS.get(key.key, _UNKNOWN)
+    if problem is _UNKNOWN:
+        problem = _bare_table_in(state, statement)
+        if len(_BARE_VERDICTS) >= 10_000:
+            _BARE_VERDICTS.clear()
+        _BARE_VERDICTS[key.key] = problem
+    return problem  # type: ignore[return-value]
 
 
 _UNKNOWN = object()
 _BARE_VERDICTS: dict[Any, Any] = {}
 
 
-def _bare_table_in(state: ORMExecuteState) -> str | None:
-    """The name of a tenant table read without its model, or ``None``."""
+def _bare_table_in(state: ORMExecuteState, statement: Any) -> str | None:
+    """The name of a tenant table ``statement`` reads without its model, or ``None``."""
     mapped = {m.local_table for m in state.all_mappers}
-    for from_ in state.statement.get_final_froms():
+    for from_ in statement.get_final_froms():
         if not isinstance(from_, Table) or from_ in mapped or from_._annotations:
             continue
         if from_.name in _tenant_table_names():
