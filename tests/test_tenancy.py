@@ -237,3 +237,20 @@ def test_the_tenant_filter_works_out_a_statement_shape_once(notes, tenant, monke
         computed.clear()
         assert [n.text for n in session.scalars(query)] == ["a1"]
         assert computed == []
+
+
+def test_filtered_copies_go_with_their_statements(notes, tenant):
+    """A statement built per request leaves nothing behind once it is gone."""
+    import gc
+
+    from balai import db as db_module
+
+    with db.tenant_session(tenant.id) as session:
+        for n in range(50):
+            session.scalars(select(HelloNote).where(HelloNote.id > n)).all()
+        gc.collect()
+        before = len(db_module._FILTERED)
+        for n in range(50):
+            session.scalars(select(HelloNote).where(HelloNote.id > n)).all()
+        gc.collect()
+        assert len(db_module._FILTERED) <= before
