@@ -240,6 +240,26 @@ def test_an_unreachable_redis_answers_503(make_app, tenant):
     assert "Basis data" not in response.text  # the database is up
 
 
+def test_an_unreachable_store_is_raised_as_balais_error_and_the_librarys(make_app, tenant):
+    from limits.errors import StorageError
+
+    app = make_app(RATELIMIT_STORAGE_URL="redis://127.0.0.1:1/0")
+    with app.app_context(), pytest.raises(ratelimit.StorageUnreachable) as raised:
+        ratelimit.hit(FIVE, "10.0.0.1", tenant_id=tenant.id)
+    assert isinstance(raised.value, StorageError)  # code catching the library's error
+
+
+def test_a_storage_url_that_is_none_is_refused_at_start_naming_the_setting(make_app):
+    with pytest.raises(ValueError, match="RATELIMIT_STORAGE_URL"):
+        make_app(RATELIMIT_STORAGE_URL="localhost:6379")
+
+
+def test_an_unknown_storage_is_named_at_the_first_hit(make_app, tenant):
+    app = make_app(RATELIMIT_STORAGE_URL="nosuch://somewhere")
+    with app.app_context(), pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URL"):
+        ratelimit.hit(FIVE, "10.0.0.1", tenant_id=tenant.id)
+
+
 def _counted_where(app, tenant) -> tuple[list[str], list[bytes]]:
     """Hit once; the keys then in the database and under the app's prefix in Redis."""
     import redis

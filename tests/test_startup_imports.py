@@ -11,8 +11,9 @@ from pathlib import Path
 
 #: Imported where used: the upstream client's requests (httpx), the kiosk ticket's QR
 #: code (segno and, through it, xml.sax), a plugin's README page in the registry
-#: (markdown_it), the migrations and ``balai plugin revision`` (alembic).
-LAZY = ("httpx", "segno", "xml.sax", "markdown_it", "alembic")
+#: (markdown_it), the migrations and ``balai plugin revision`` (alembic), the first
+#: rate-limit hit (limits, which imports its asyncio storages with it).
+LAZY = ("httpx", "segno", "xml.sax", "markdown_it", "alembic", "limits")
 
 
 def _imported_by(code: str, tmp_path: Path) -> list[str]:

@@ -33,6 +33,11 @@ storage: the one ``RATELIMIT_STORAGE_URL`` names, else the deployment's ``REDIS_
 (:func:`storage_url`). Keys hold no personal data (the
 identity is a keyed hash) and belong to the current region unless a limit is declared
 ``cross_region``.
+
+``limits`` itself (which imports its asyncio storages with it) is imported at an app's
+first hit, with the database storage (:mod:`balai.ratelimit_db`), not when a worker
+starts. While the counters' store cannot be reached, :func:`hit`, :func:`refund` and
+:func:`clear` raise :class:`StorageUnreachable`, which the app answers with a 503.
 """
 
 from __future__ import annotations
@@ -42,30 +47,32 @@ import hmac
 import ipaddress
 import math
 import re
+import threading
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, g
 from flask_babel import gettext, ngettext
-from limits import RateLimitItem, parse_many
-from limits.errors import StorageError
-from limits.storage import Storage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter
-from sqlalchemy import Engine, Float, Integer, String, case, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import TooManyRequests as _TooManyRequests
 
 from balai.db import Base, make_engine
 
+if TYPE_CHECKING:  # ``limits`` itself is imported at the first hit, not at start-up
+    from limits import RateLimitItem
+    from limits.storage import Storage
+    from limits.strategies import FixedWindowRateLimiter
+    from sqlalchemy import Engine
+
 __all__ = [
     "Limit",
     "Outcome",
+    "StorageUnreachable",
     "TooManyRequests",
     "clear",
     "client_key",
@@ -87,101 +94,6 @@ class RateCounter(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[float] = mapped_column(Float, index=True)
-
-
-class DatabaseStorage(Storage):
-    """A ``limits`` storage on Balai's database: the default, shared by every worker.
-
-    Registered as the scheme ``balai+db`` (``limits`` registers every ``Storage``
-    subclass by its ``STORAGE_SCHEME``); built with the app's engine::
-
-        storage_from_string("balai+db://", engine=engine)
-
-    :meth:`incr` is one upsert that starts a new window when the old one has expired
-    and returns the new count, committed on its own connection: call it before the
-    request's first write (SQLite lets one writer in at a time). Expired rows are
-    deleted at most once every :attr:`SWEEP_SECONDS` per worker.
-    """
-
-    STORAGE_SCHEME = ["balai+db"]
-    SWEEP_SECONDS = 60.0
-
-    def __init__(
-        self,
-        uri: str | None = None,
-        wrap_exceptions: bool = False,
-        *,
-        engine: Engine,
-        **options: Any,
-    ) -> None:
-        super().__init__(uri, wrap_exceptions=wrap_exceptions)
-        self.engine = engine
-        self._swept = -math.inf
-
-    @property
-    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
-        return SQLAlchemyError
-
-    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        now = time.time()
-        table = RateCounter.__table__
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(table).values(key=key, count=amount, expires_at=now + expiry)
-        expired = table.c.expires_at <= now
-        upsert = insert.on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={
-                "count": case((expired, insert.excluded.count), else_=table.c.count + amount),
-                "expires_at": case((expired, insert.excluded.expires_at), else_=table.c.expires_at),
-            },
-        ).returning(table.c.count)
-        with self.engine.begin() as connection:
-            count = int(connection.execute(upsert).scalar_one())
-        if time.monotonic() - self._swept >= self.SWEEP_SECONDS:
-            self.sweep()
-        return count
-
-    def get(self, key: str) -> int:
-        table = RateCounter.__table__
-        with self.engine.connect() as connection:
-            count = connection.execute(
-                select(table.c.count).where(table.c.key == key, table.c.expires_at > time.time())
-            ).scalar()
-        return int(count or 0)
-
-    def get_expiry(self, key: str) -> float:
-        table = RateCounter.__table__
-        now = time.time()
-        with self.engine.connect() as connection:
-            expires = connection.execute(
-                select(table.c.expires_at).where(table.c.key == key, table.c.expires_at > now)
-            ).scalar()
-        return float(expires) if expires is not None else now
-
-    def check(self) -> bool:
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(select(1))
-        except SQLAlchemyError:
-            return False
-        return True
-
-    def reset(self) -> int | None:
-        with self.engine.begin() as connection:
-            return int(connection.execute(delete(RateCounter.__table__)).rowcount)
-
-    def clear(self, key: str) -> None:
-        table = RateCounter.__table__
-        with self.engine.begin() as connection:
-            connection.execute(delete(table).where(table.c.key == key))
-
-    def sweep(self) -> int:
-        """Delete the counters whose window has ended; how many were deleted."""
-        self._swept = time.monotonic()
-        table = RateCounter.__table__
-        with self.engine.begin() as connection:
-            result = connection.execute(delete(table).where(table.c.expires_at <= time.time()))
-        return int(result.rowcount)
 
 
 # -- client addresses -------------------------------------------------------------------
@@ -340,6 +252,8 @@ def _describe_item(item: RateLimitItem) -> str:
 
 @lru_cache(maxsize=256)
 def _parse(spec: str) -> list[RateLimitItem]:
+    from limits import parse_many
+
     with suppress(ValueError):  # else whatever ``limits`` itself reads
         spec = parse_spec(spec) or spec
     return parse_many(spec)
@@ -370,25 +284,106 @@ class Outcome:
         return retry_message(self.retry_after)
 
 
+#: The scheme of the database storage (:class:`balai.ratelimit_db.DatabaseStorage`).
+DATABASE_SCHEME = "balai+db"
+
+
 class _State:
+    """The counters' storage and limiter of one app, built at its first use.
+
+    ``limits`` (which imports its asyncio storages with it) and the database
+    storage's own pool are not needed to start a worker, only to count a hit: they
+    are made by the first request that counts one. Where the counters live is read
+    from the configuration when the app is built.
+    """
+
     def __init__(self, app: Flask) -> None:
-        self.engine: Engine | None = None
-        url = storage_url(app)
-        if not url.startswith(DatabaseStorage.STORAGE_SCHEME[0] + ":"):
-            options: dict[str, Any] = {"wrap_exceptions": True}
-            if url.split(":", 1)[0].startswith(("redis", "valkey")):
-                options["key_prefix"] = app.config["RATELIMIT_KEY_PREFIX"]
-            self.storage: Storage = storage_from_string(url, **options)  # type: ignore[assignment]
-        else:
-            # Its own small pool: a request holding a connection of the main pool must
-            # never wait for another one from the same pool to count a hit.
-            self.engine = make_engine(app.config["DATABASE_URL"], pool_size=5)
-            self.storage = storage_from_string(
-                "balai+db://",
-                engine=self.engine,
-                wrap_exceptions=True,  # type: ignore[arg-type]
+        self.url = storage_url(app)
+        if "://" not in self.url:
+            raise ValueError(
+                "RATELIMIT_STORAGE_URL (or REDIS_URL) must be a storage URL such as "
+                f"'redis://host:6379/0' or '{DATABASE_SCHEME}://'"
             )
-        self.limiter = FixedWindowRateLimiter(self.storage)
+        self.key_prefix = str(app.config["RATELIMIT_KEY_PREFIX"])
+        self.database_url = app.config["DATABASE_URL"]
+        self.engine: Engine | None = None
+        self._built: tuple[Storage, FixedWindowRateLimiter] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def storage(self) -> Storage:
+        return self._build()[0]
+
+    @property
+    def limiter(self) -> FixedWindowRateLimiter:
+        return self._build()[1]
+
+    def _build(self) -> tuple[Storage, FixedWindowRateLimiter]:
+        built = self._built
+        if built is None:
+            with self._lock:
+                built = self._built
+                if built is None:
+                    built = self._built = self._make()
+        return built
+
+    def _make(self) -> tuple[Storage, FixedWindowRateLimiter]:
+        from limits.errors import ConfigurationError
+        from limits.storage import storage_from_string
+        from limits.strategies import FixedWindowRateLimiter
+
+        from balai.ratelimit_db import DatabaseStorage  # registers the scheme
+
+        try:
+            if not self.url.startswith(DatabaseStorage.STORAGE_SCHEME[0] + ":"):
+                options: dict[str, Any] = {"wrap_exceptions": True}
+                if self.url.split(":", 1)[0].startswith(("redis", "valkey")):
+                    options["key_prefix"] = self.key_prefix
+                found: Storage = storage_from_string(self.url, **options)  # type: ignore[assignment]
+            else:
+                # Its own small pool: a request holding a connection of the main pool
+                # must never wait for another one from the same pool to count a hit.
+                self.engine = make_engine(self.database_url, pool_size=5)
+                found = storage_from_string(
+                    f"{DATABASE_SCHEME}://",
+                    engine=self.engine,
+                    wrap_exceptions=True,  # type: ignore[arg-type]
+                )
+        except ConfigurationError as exc:
+            raise RuntimeError(f"RATELIMIT_STORAGE_URL (or REDIS_URL): {exc}") from exc
+        return found, FixedWindowRateLimiter(found)
+
+    @contextmanager
+    def reaching_storage(self) -> Iterator[None]:
+        """Turn the storage's failure (``limits.errors.StorageError``) into
+        :class:`StorageUnreachable`, which the app answers with a 503."""
+        try:
+            yield
+        except StorageUnreachable:
+            raise
+        except Exception as exc:
+            from limits.errors import StorageError
+
+            if isinstance(exc, StorageError):
+                raise _unreachable_class()(exc.storage_error) from exc
+            raise
+
+
+class StorageUnreachable(Exception):
+    """The counters' store cannot be reached (Redis, or the database of the database
+    storage): :func:`hit`, :func:`refund` and :func:`clear` raise it, the app answers
+    503 with ``Retry-After``. It is also a ``limits.errors.StorageError``."""
+
+    storage_error: Exception
+
+
+@cache
+def _unreachable_class() -> type[StorageUnreachable]:
+    """:class:`StorageUnreachable` that is also ``limits``' own ``StorageError``, so
+    that code catching the library's error still catches it (made with ``limits``)."""
+    from limits.errors import StorageError
+
+    return type("StorageUnreachable", (StorageUnreachable, StorageError), {})
 
 
 def storage_url(app: Flask) -> str:
@@ -396,7 +391,9 @@ def storage_url(app: Flask) -> str:
     deployment's Redis (``REDIS_URL``) when it has one, else the database
     (``balai+db://``)."""
     return str(
-        app.config.get("RATELIMIT_STORAGE_URL") or app.config.get("REDIS_URL") or "balai+db://"
+        app.config.get("RATELIMIT_STORAGE_URL")
+        or app.config.get("REDIS_URL")
+        or f"{DATABASE_SCHEME}://"
     )
 
 
@@ -441,17 +438,18 @@ def hit(limit: Limit, *identity: object, tenant_id: int | None = _UNSET) -> Outc
     ids = _identifiers(limit, identity, tenant_id)
     allowed: list[RateLimitItem] = []
     refused: list[RateLimitItem] = []
-    for item in limit.items():
-        (allowed if state.limiter.hit(item, *ids) else refused).append(item)
-    if not refused:
-        return Outcome(True, 0, limit)
-    for item in allowed:
-        _give_back(state, item, ids)
-    now = time.time()
-    wait = max(
-        min(state.limiter.get_window_stats(item, *ids).reset_time - now, item.get_expiry())
-        for item in refused
-    )
+    with state.reaching_storage():
+        for item in limit.items():
+            (allowed if state.limiter.hit(item, *ids) else refused).append(item)
+        if not refused:
+            return Outcome(True, 0, limit)
+        for item in allowed:
+            _give_back(state, item, ids)
+        now = time.time()
+        wait = max(
+            min(state.limiter.get_window_stats(item, *ids).reset_time - now, item.get_expiry())
+            for item in refused
+        )
     return Outcome(False, max(1, math.ceil(wait - 1e-6)), limit)
 
 
@@ -475,8 +473,9 @@ def refund(limit: Limit, *identity: object, tenant_id: int | None = _UNSET) -> N
     """Give one hit back (work that must not count, e.g. a login that succeeded)."""
     state = _state()
     ids = _identifiers(limit, identity, tenant_id)
-    for item in limit.items():
-        _give_back(state, item, ids)
+    with state.reaching_storage():
+        for item in limit.items():
+            _give_back(state, item, ids)
 
 
 def _give_back(state: _State, item: RateLimitItem, ids: tuple[str, ...]) -> None:
@@ -489,8 +488,9 @@ def clear(limit: Limit, *identity: object, tenant_id: int | None = _UNSET) -> No
     """Forget every hit of ``limit`` for ``identity``."""
     state = _state()
     ids = _identifiers(limit, identity, tenant_id)
-    for item in limit.items():
-        state.limiter.clear(item, *ids)
+    with state.reaching_storage():
+        for item in limit.items():
+            state.limiter.clear(item, *ids)
 
 
 def retry_message(seconds: int) -> str:
@@ -518,7 +518,7 @@ class TooManyRequests(_TooManyRequests):
         self.data = {"message": text}
 
 
-def _storage_error(exc: StorageError) -> Any:
+def _storage_error(exc: StorageUnreachable) -> Any:
     """The counters' store (Redis) cannot be reached: a 503 that does not blame the
     database, which may well be up."""
     from balai.web import unavailable
@@ -530,7 +530,8 @@ def _storage_error(exc: StorageError) -> Any:
 
 
 def dispose(app: Flask) -> None:
-    """Close the pooled connections of the database storage (tests, forked workers)."""
+    """Close the pooled connections of the database storage (tests, forked workers);
+    nothing when no hit has been counted yet."""
     engine = _state(app).engine
     if engine is not None:
         engine.dispose()
@@ -538,4 +539,12 @@ def dispose(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     app.extensions["balai.ratelimit"] = _State(app)
-    app.register_error_handler(StorageError, _storage_error)
+    app.register_error_handler(StorageUnreachable, _storage_error)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DatabaseStorage":  # made with ``limits``, at the first hit
+        from balai.ratelimit_db import DatabaseStorage
+
+        return DatabaseStorage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
