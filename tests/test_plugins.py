@@ -12,6 +12,7 @@ import needs_hello
 import pytest
 
 import balai
+import balai.plugins
 from balai.plugins import plugins
 from balai.tenancy import TenancyError, disable_plugin, enable_plugin, registry
 
@@ -139,18 +140,44 @@ def test_a_plugin_that_fails_to_import_is_reported(make_app, monkeypatch):
     broken = importlib_metadata.EntryPoint(
         name="ghost", value="balai_no_such_module.plugin", group="balai.plugins"
     )
-    real = importlib_metadata.entry_points
+    real = balai.plugins.entry_points
 
-    def entry_points(**kwargs):
-        found = real(**kwargs)
-        if kwargs.get("group") == "balai.plugins":
+    def entry_points(group):
+        found = real(group)
+        if group == "balai.plugins":
             return importlib_metadata.EntryPoints([*found, broken])
         return found
 
-    monkeypatch.setattr(importlib_metadata, "entry_points", entry_points)
+    monkeypatch.setattr(balai.plugins, "entry_points", entry_points)
     app = make_app()
     info = plugins(app).installed["ghost"]
     assert info.broken and "balai_no_such_module" in info.error
+
+
+def test_installed_distributions_are_read_once_for_plugins_and_themes(make_app, monkeypatch):
+    real = importlib_metadata.entry_points
+    scans: list[dict] = []
+
+    def entry_points(**kwargs):
+        scans.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(importlib_metadata, "entry_points", entry_points)
+    balai.plugins._all_entry_points.cache_clear()
+    app = make_app()
+    assert len(scans) == 1
+    assert "default" in app.themes and "pengumuman" in plugins(app).installed
+    make_app()  # nothing installed since: read from the first reading
+    assert len(scans) == 1
+
+
+def test_a_distribution_installed_after_a_start_is_found_by_the_next(
+    make_app, monkeypatch, tmp_path
+):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "ringkas" not in plugins(make_app()).installed
+    _installed_without_summary(tmp_path)  # into a folder already on the path
+    assert "ringkas" in plugins(make_app()).installed
 
 
 def _installed_without_summary(folder) -> None:

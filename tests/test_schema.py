@@ -96,11 +96,13 @@ def test_a_broken_plugin_does_not_block_migrations(make_app, monkeypatch):
     """Its revisions are applied already: Alembic must still find them."""
     import importlib_metadata
 
-    real = importlib_metadata.entry_points
+    import balai.plugins
 
-    def entry_points(**kwargs):
-        found = real(**kwargs)
-        if kwargs.get("group") != "balai.plugins":
+    real = balai.plugins.entry_points
+
+    def entry_points(group):
+        found = real(group)
+        if group != "balai.plugins":
             return found
         broken = [
             importlib_metadata.EntryPoint(ep.name, f"{ep.module}_missing", ep.group)
@@ -110,7 +112,7 @@ def test_a_broken_plugin_does_not_block_migrations(make_app, monkeypatch):
         ]
         return importlib_metadata.EntryPoints(broken)
 
-    monkeypatch.setattr(importlib_metadata, "entry_points", entry_points)
+    monkeypatch.setattr(balai.plugins, "entry_points", entry_points)
     app = make_app()
     info = plugins(app).get("pengumuman")
     if info is None:

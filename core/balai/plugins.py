@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -27,6 +30,36 @@ __all__ = ["hooks", "plugins"]
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "balai.plugins"
+
+
+def entry_points(group: str) -> importlib_metadata.EntryPoints:
+    """The entry points of ``group`` (``balai.plugins``, ``balai.themes``) of every
+    installed distribution.
+
+    Reading them means reading every installed distribution's metadata: they are read
+    once for all groups, and read again when the import path changes (a folder added
+    or removed, or one of its folders changed: a distribution installed, upgraded or
+    removed), as ``importlib_metadata`` itself caches a folder's listing.
+    """
+    return _all_entry_points(_import_path_state()).select(group=group)
+
+
+def _import_path_state() -> tuple[tuple[str, int | None], ...]:
+    state = []
+    for entry in sys.path:
+        folder = os.path.abspath(entry or os.curdir)
+        try:
+            state.append((folder, os.stat(folder).st_mtime_ns))
+        except OSError:
+            state.append((folder, None))
+    return tuple(state)
+
+
+@lru_cache(maxsize=1)
+def _all_entry_points(
+    _path_state: tuple[tuple[str, int | None], ...],
+) -> importlib_metadata.EntryPoints:
+    return importlib_metadata.entry_points()
 
 
 @dataclass(frozen=True)
@@ -126,7 +159,7 @@ class Plugins:
             self._register(info)
 
     def _discover(self) -> Iterator[PluginInfo]:
-        for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
+        for ep in entry_points(ENTRY_POINT_GROUP):
             dist = ep.dist
             info = PluginInfo(
                 name=ep.name,

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import importlib_metadata
 from flask import (
     Blueprint,
     Flask,
@@ -31,7 +30,7 @@ from flask.templating import DispatchingJinjaLoader
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PrefixLoader
 from werkzeug.wrappers import Response
 
-from balai import storage
+from balai import plugins, storage
 from balai.permissions import public
 from balai.static import send_static
 
@@ -70,7 +69,7 @@ class Theme:
 def discover() -> dict[str, Theme]:
     """Every installed theme by name; a theme that fails to load is logged and left out."""
     found: dict[str, Theme] = {}
-    for ep in importlib_metadata.entry_points(group=ENTRY_POINT_GROUP):
+    for ep in plugins.entry_points(ENTRY_POINT_GROUP):  # one reading for plugins and themes
         try:
             theme = ep.load()
         except Exception:
