@@ -9,6 +9,7 @@ import faulty
 import hello
 import importlib_metadata
 import needs_hello
+import pluggy
 import pytest
 
 import balai
@@ -326,3 +327,75 @@ def test_malformed_plugins_are_broken_not_fatal(app, client, tenant):
     assert "wrapper" in installed["menu_wrapper"].error
     assert "hookspecs" in installed["taken_hookspec"].error
     assert client.get("/").status_code == 200
+
+
+class _Shapes:
+    """A plugin object with hooks in every form pluggy accepts, and lookalikes."""
+
+    __slots__ = ("__dict__", "slotted")
+
+    def __init__(self) -> None:
+        self.slotted = _marked_menu_items
+        self.own = _marked_menu_items  # a function on the object itself
+        self.data = {"hookimpl": True}
+
+    @balai.hookimpl
+    def register_permissions(self):
+        return []
+
+    @balai.hookimpl
+    @staticmethod
+    def dashboard_widgets(tenant, user):
+        return []
+
+    @classmethod
+    @balai.hookimpl
+    def map_layers(cls, tenant, user):
+        return []
+
+    def search(self, tenant, user, query):  # not marked: not a hook
+        return []
+
+    @property
+    def register_routes(self):  # a property is never run to look for hooks
+        raise AssertionError("run")
+
+
+@balai.hookimpl(specname="menu_items")
+def _marked_menu_items(tenant, user):
+    return []
+
+
+def _hooks_found(manager, plugin) -> set[tuple[str, str]]:
+    found = set()
+    for name in dir(plugin):
+        opts = manager.parse_hookimpl_opts(plugin, name)
+        if opts is not None:
+            found.add((name, opts.get("specname") or name))
+    return found
+
+
+@pytest.mark.parametrize("plugin", [_Shapes(), _Shapes, hello, sys.modules[__name__]])
+def test_the_core_finds_the_same_hooks_as_pluggy(plugin):
+    core = balai.plugins.Plugins().pm
+    plain = pluggy.PluginManager("balai")
+    assert _hooks_found(core, plugin) == _hooks_found(plain, plugin)
+    assert _hooks_found(core, plugin) or plugin is not hello
+
+
+def test_registering_a_plugin_looks_up_only_what_may_be_a_hook(monkeypatch):
+    import inspect
+
+    looked_up = []
+    real = inspect.getattr_static
+
+    def getattr_static(obj, name, *default):
+        if obj is hello:
+            looked_up.append(name)
+        return real(obj, name, *default)
+
+    monkeypatch.setattr(inspect, "getattr_static", getattr_static)
+    manager = balai.plugins.Plugins()
+    manager.load(builtins=[], extra=[hello])
+    assert manager.installed["hello"].hooks
+    assert set(looked_up) <= set(manager.installed["hello"].hooks)

@@ -10,9 +10,11 @@ the plugins enabled for the current tenant.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import logging
 import os
 import sys
+import types
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -122,11 +124,60 @@ class PluginInfo:
         }
 
 
+class _PluginManager(pluggy.PluginManager):
+    """pluggy's manager, passing over at once the attributes that cannot be hooks.
+
+    To register a plugin, pluggy looks up each of its attributes (every global of a
+    module, every method of an object, ``object``'s own included) with
+    ``inspect.getattr_static``, the costly part of registering one. Here an
+    attribute is passed over when none of the values it could have (the module's or
+    the object's own, or one of its classes') is a function, method, classmethod,
+    staticmethod or slot, or when it is a plain function without the ``hookimpl``
+    mark; anything else is left to pluggy, which finds the same hooks as before.
+    What a class holds is worked out once per class.
+    """
+
+    def __init__(self, project_name: str) -> None:
+        super().__init__(project_name)
+        self._marker = project_name + "_impl"
+        self._class_names: dict[type, frozenset[str]] = {}
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        if not inspect.isclass(plugin) and not self._may_be_hook(plugin, name):
+            return None
+        return super().parse_hookimpl_opts(plugin, name)
+
+    def _may_be_hook(self, plugin: object, name: str) -> bool:
+        cls = type(plugin)
+        names = self._class_names.get(cls)
+        if names is None:
+            names = self._class_names[cls] = frozenset(
+                key
+                for klass in cls.__mro__
+                for key, value in vars(klass).items()
+                if self._may_be_marked(value)
+            )
+        if name in names:
+            return True
+        try:
+            own = object.__getattribute__(plugin, "__dict__")
+        except AttributeError:
+            return False
+        return isinstance(own, dict) and self._may_be_marked(own.get(name))
+
+    def _may_be_marked(self, value: object) -> bool:
+        if isinstance(value, types.FunctionType):
+            return getattr(value, self._marker, None) is not None
+        return isinstance(
+            value, staticmethod | classmethod | types.MethodType | types.MemberDescriptorType
+        )
+
+
 class Plugins:
     """The plugin manager of one app and what it learnt while loading."""
 
     def __init__(self) -> None:
-        self.pm = pluggy.PluginManager("balai")
+        self.pm = _PluginManager("balai")
         self.pm.add_hookspecs(hookspecs)
         self.installed: dict[str, PluginInfo] = {}
         self.blueprint_owner: dict[str, str] = {}
@@ -186,15 +237,16 @@ class Plugins:
             self.installed[info.name] = info
             log.error("plugin %s is broken: %s", info.name, info.error)
             return
+        callers = self.pm.get_hookcallers(info.module) or []
         try:
             self.pm.check_pending()
-            _refuse_wrappers(self.pm, info.name)
+            _refuse_wrappers(callers, info.name)
         except pluggy.PluginValidationError as exc:
             self.pm.unregister(name=info.name)
             info.error = str(exc)
             log.error("plugin %s is broken: %s", info.name, info.error)
         else:
-            info.hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(info.module) or ()))
+            info.hooks = tuple(sorted(c.name for c in callers))
             info.migrations = _migrations_dir(info)
         self.installed[info.name] = info
 
@@ -308,8 +360,8 @@ ONE_AT_A_TIME = frozenset(
 )
 
 
-def _refuse_wrappers(pm: pluggy.PluginManager, name: str) -> None:
-    for caller in pm.get_hookcallers(pm.get_plugin(name)) or ():
+def _refuse_wrappers(callers: list[pluggy.HookCaller], name: str) -> None:
+    for caller in callers:
         if caller.name not in ONE_AT_A_TIME and not caller.name.startswith("register_"):
             continue
         for impl in caller.get_hookimpls():
