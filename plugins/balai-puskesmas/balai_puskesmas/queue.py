@@ -12,11 +12,12 @@ back. Numbers are therefore sequential, never duplicated and never skipped. The
 counter is the first write of the transaction and nothing is read inside it before:
 on SQLite in WAL mode a transaction that read first could not wait for the lock.
 
-**What is read.** The clinic, its puskesmas (hours, quota, open or not) and whether
-the day is a holiday are read afresh for every number, in the request's session (no
-cache across requests): closing a clinic, changing its hours or quota, or adding a
-day off stops the very next number. Only the national holidays, which come with the
-``holidays`` package, are kept in memory.
+**What is read.** The clinic, its puskesmas (hours, quota, open or not), whether
+the day is one of the region's days off and the counter's last number are read
+afresh for every number, in one statement in the request's session (no cache across
+requests): closing a clinic, changing its hours or quota, or adding a day off stops
+the very next number. Only the national holidays, which come with the ``holidays``
+package, are kept in memory.
 
 **Errors.** Every refusal is a :class:`~balai_puskesmas.services.PuskesmasError` whose
 messages are English ids marked with ``N_`` (translated where shown). When
@@ -34,12 +35,12 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Date, Integer, bindparam, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
-from balai.calendar import calendar_for, is_holiday
+from balai.calendar import Holiday, calendar_for, national_holidays
 from balai.db import TenantContextError
 from balai.i18n import N_
 from balai.rules import Label
@@ -266,7 +267,10 @@ def take_number(
     phone = (phone or "").strip() or None
     errors: dict[str, str] = {}
     params: dict[str, object] = {}
-    clinic = session.scalar(select(Clinic).where(Clinic.id == clinic_id))
+    # One statement for all that is read before the counter: the clinic and its
+    # puskesmas, whether the day is one of the region's own days off, the last number.
+    found = session.execute(_take_reads(), {"clinic_id": clinic_id, "day": day}).one_or_none()
+    clinic, day_off, given = found if found is not None else (None, False, None)
     if clinic is None or not clinic.active or not clinic.facility.active:
         errors["clinic"] = N_("Choose a clinic from the list.")
     today = region_today(now, timezone)
@@ -279,9 +283,8 @@ def take_number(
         )
         params["last"] = last_day
     elif clinic is not None and "clinic" not in errors:
-        closed = _closed_reason(
-            session, clinic.facility, day, today, now, timezone, closed_on_holidays
-        )
+        holiday = closed_on_holidays and (day_off or day in _national_days(day.year))
+        closed = _closed_reason(clinic.facility, day, today, now, timezone, holiday)
         if closed is not None:
             errors["day"], closing = closed
             if closing:
@@ -297,11 +300,6 @@ def take_number(
         except PuskesmasError as exc:
             errors["phone"] = exc.errors["phone"][0]
     if clinic is not None and not errors and clinic.daily_quota is not None:
-        given = session.scalar(
-            select(QueueCounter.last_number).where(
-                QueueCounter.clinic_id == clinic.id, QueueCounter.day == day
-            )
-        )
         refusal = _quota_refusal(clinic, channel, desk_share_percent, (given or 0) + 1)
         if refusal is not None:
             errors["clinic"] = refusal
@@ -391,29 +389,57 @@ def _holds_active_number(session: Session, ticket: Ticket, nik_hash: str | None)
 
 
 def _closed_reason(
-    session: Session,
     facility: Facility,
     day: date,
     today: date,
     now: datetime,
     timezone: str | tzinfo,
-    closed_on_holidays: bool,
+    holiday: bool,
 ) -> tuple[str, str] | None:
     """Why no number can be taken for ``day``: ``(message id, closing time)``, or None.
 
-    Closed on weekdays without opening hours, on the region's holidays (national
-    holidays, joint leave and its own days off: ``balai.calendar``), and today once
-    the puskesmas has closed.
+    Closed on weekdays without opening hours, on ``holiday`` (one of the region's
+    holidays: national holidays, joint leave and its own days off, ``balai.calendar``,
+    when the region closes on them), and today once the puskesmas has closed.
     """
     hours = (facility.hours or {}).get(str(day.isoweekday()))
     if not hours:
         return N_("The puskesmas is closed on that day."), ""
-    if closed_on_holidays and is_holiday(session, day):
+    if holiday:
         return N_("The puskesmas is closed on that day: it is a holiday."), ""
     closing = hours[1]
     if day == today and now.astimezone(_zone(timezone)).strftime("%H:%M") > closing:
         return N_("The puskesmas has closed for today (at %(time)s): choose another day."), closing
     return None
+
+
+@lru_cache(maxsize=1)
+def _take_reads() -> Any:
+    """``(clinic, the day is a day off of the region, the counter's last number or None)``
+    for the parameters ``clinic_id`` and ``day``: what :func:`take_number` reads before
+    it writes, in one statement built once (building it costs more than running it).
+
+    Every table in it is a model's, so the session's tenant filter reaches the clinic,
+    its puskesmas (joined), the days off and the counter (subqueries) alike; row-level
+    security does too on PostgreSQL. Nothing is kept between numbers: closing a clinic
+    or adding a day off stops the very next number. The last number is only a first
+    look (a quota already reached is refused without a write); the number the counter
+    gives is checked again behind its lock."""
+    clinic_id, day = bindparam("clinic_id", type_=Integer()), bindparam("day", type_=Date())
+    day_off = exists(select(Holiday.id).where(Holiday.day == day))
+    given = (
+        select(QueueCounter.last_number)
+        .where(QueueCounter.clinic_id == clinic_id, QueueCounter.day == day)
+        .scalar_subquery()
+    )
+    return select(Clinic, day_off, given).where(Clinic.id == clinic_id)
+
+
+@lru_cache(maxsize=16)
+def _national_days(year: int) -> frozenset[date]:
+    """Indonesia's holidays and joint leave days of ``year`` (``balai.calendar``: the
+    same days as :func:`~balai.calendar.is_holiday` counts besides the region's own)."""
+    return frozenset(national_holidays((year,)))
 
 
 def _insert_ticket(session: Session, clinic: Clinic, day: date, **values: object) -> Ticket:

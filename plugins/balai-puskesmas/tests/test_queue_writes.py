@@ -67,6 +67,31 @@ def test_the_counter_and_the_ticket_are_one_statement_on_postgresql(db_session, 
     assert (counter.tenant_id, counter.last_number) == (umum.tenant_id, 2)
 
 
+def test_what_a_number_reads_before_it_writes_is_one_statement(db_session, vault, umum):
+    """The clinic with its puskesmas, the region's day off and the counter's last number
+    (a clinic with a quota) in one read; then the write(s)."""
+    umum.daily_quota = 10
+    db_session.commit()
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    engine = db_session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        ticket = queue.take_number(db_session, vault, umum.id, MONDAY, MONDAY_MORNING, **RULES)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert ticket.number == 1
+    reads = [s for s in sent if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 1, reads
+    for table in ("puskesmas_clinic", "puskesmas_facility", "balai_holiday", "queue_counter"):
+        assert table in reads[0]
+    writes = 1 if engine.dialect.name == "postgresql" else 2
+    assert len(sent) == 1 + writes, sent
+
+
 def test_the_ticket_given_is_the_stored_one(db_session, vault, umum):
     ticket = queue.take_number(
         db_session, vault, umum.id, MONDAY, MONDAY_MORNING, phone="0812 3456 7890", **RULES
