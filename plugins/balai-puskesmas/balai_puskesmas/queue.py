@@ -591,17 +591,28 @@ def estimate(session: Session, ticket: Ticket) -> tuple[int, int]:
     if ticket.status != "waiting":
         return 0, 0
     ahead = session.scalar(
-        select(func.count())
-        .select_from(Ticket)
-        .where(
-            Ticket.clinic_id == ticket.clinic_id,
-            Ticket.day == ticket.day,
-            Ticket.status == "waiting",
-            Ticket.number < ticket.number,
-        )
+        _ahead_count(),
+        {"clinic_id": ticket.clinic_id, "day": ticket.day, "number": ticket.number},
     )
     ahead = int(ahead or 0)
     return ahead, ahead * max(ticket.clinic.minutes_per_patient or 0, 0)
+
+
+@lru_cache(maxsize=1)
+def _ahead_count() -> Any:
+    """The waiting tickets of ``clinic_id`` on ``day`` before ``number``: built once
+    (for a new number, building it cost a third of running it); the session's tenant
+    filter is added at each run as to any statement."""
+    return (
+        select(func.count())
+        .select_from(Ticket)
+        .where(
+            Ticket.clinic_id == bindparam("clinic_id", type_=Integer()),
+            Ticket.day == bindparam("day", type_=Date()),
+            Ticket.status == "waiting",
+            Ticket.number < bindparam("number", type_=Integer()),
+        )
+    )
 
 
 def estimated_call(
