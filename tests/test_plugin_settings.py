@@ -138,3 +138,23 @@ def test_a_deployment_secret_applies_and_is_not_shown(app, admin_client, tenant)
     assert _resolved(app, tenant)["api_key"] == "dari-operator"
     page = admin_client.get("/admin/plugin/hello/pengaturan").text
     assert "dari-operator" not in page and "A value is set; it is not shown." in page
+
+
+def test_settings_are_read_with_one_schema_instance(app, tenant, other_tenant, monkeypatch):
+    from balai.settings import schema_for
+
+    with app.app_context():
+        schema_cls = schema_for("hello", app)
+    made = []
+    monkeypatch.setattr(schema_cls, "__init__", _counting(schema_cls.__init__, made))
+    first, second = _resolved(app, tenant), _resolved(app, other_tenant)
+    assert first == second and first["times"] == 2  # the deployment's value
+    assert len(made) <= 1  # not one per request
+
+
+def _counting(init, made):
+    def counted(self, *args, **kwargs):
+        made.append(self)
+        init(self, *args, **kwargs)
+
+    return counted

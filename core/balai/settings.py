@@ -21,6 +21,7 @@ value that is no limit is refused with a message naming the field and an example
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -191,12 +192,19 @@ def schema_for(name: str, app: Flask | None = None) -> type[Schema] | None:
     return (app or current_app).extensions["balai.settings"].get(name)
 
 
+@functools.lru_cache(maxsize=256)
+def _reader(schema_cls: type[Schema]) -> Schema:
+    """One instance of a settings schema to read settings with (its fields only
+    deserialize: nothing of one request stays in it), instead of one per call."""
+    return schema_cls()
+
+
 def plugin_settings(name: str) -> dict[str, Any]:
     """The settings of plugin ``name`` for the current tenant."""
     schema_cls = schema_for(name)
     if schema_cls is None:
         return {}
-    schema = schema_cls()
+    schema = _reader(schema_cls)
     tenant = g.get("tenant")
     tenant_values = {}
     if tenant is not None:
