@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 #: Imported where used: the upstream client's requests (httpx), the kiosk ticket's QR
 #: code (segno and, through it, xml.sax), a plugin's README page in the registry
@@ -23,6 +24,11 @@ def _imported_by(code: str, tmp_path: Path) -> list[str]:
         print(json.dumps([m for m in {LAZY!r} if m in sys.modules]))
         """
     )
+    return _printed(script, tmp_path)
+
+
+def _printed(script: str, tmp_path: Path) -> Any:
+    """The JSON value ``script`` prints last, run by this interpreter in a new process."""
     done = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
         [sys.executable, "-c", script],
         capture_output=True,
@@ -60,7 +66,7 @@ def test_the_collector_is_paused_while_the_core_imports_and_builds_and_only_then
         f"""
         import gc, json
         collections = []
-        gc.callbacks.append(lambda phase, info: collections.append(phase))
+        gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(info))
         import balai
         from balai.app import create_app
         create_app({{
@@ -73,13 +79,5 @@ def test_the_collector_is_paused_while_the_core_imports_and_builds_and_only_then
         print(json.dumps([during, gc.isenabled()]))
         """
     )
-    done = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        cwd=tmp_path,
-    )
-    during, enabled = json.loads(done.stdout.strip().splitlines()[-1])
+    during, enabled = _printed(script, tmp_path)
     assert during <= 4 and enabled is True
