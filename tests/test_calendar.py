@@ -8,7 +8,14 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from balai.calendar import Holiday, WorkingCalendar, calendar_for, local_date, national_holidays
+from balai.calendar import (
+    Holiday,
+    WorkingCalendar,
+    calendar_for,
+    is_national_holiday,
+    local_date,
+    national_holidays,
+)
 from balai.db import db, utcnow
 from balai.tenancy import TenantInfo
 from balai.testing import csrf_token
@@ -109,6 +116,15 @@ def test_national_holidays_include_joint_leave_days() -> None:
     assert found[date(2025, 8, 17)] == "Hari Kemerdekaan Republik Indonesia"
     assert "Cuti Bersama" in found[date(2025, 4, 2)]  # Lebaran joint leave
     assert all(day.year == 2025 for day in found)
+
+
+def test_is_national_holiday_agrees_with_the_list() -> None:
+    assert is_national_holiday(date(2025, 8, 17))  # Independence Day
+    assert is_national_holiday(date(2025, 4, 2))  # joint leave
+    assert not is_national_holiday(date(2025, 8, 19))
+    listed = set(national_holidays([2026]))
+    days = [date(2026, 1, 1) + timedelta(days=n) for n in range(365)]
+    assert {day for day in days if is_national_holiday(day)} == listed
 
 
 def test_national_holidays_in_english_and_for_several_years() -> None:

@@ -26,6 +26,7 @@ __all__ = [
     "WorkingCalendar",
     "calendar_for",
     "is_holiday",
+    "is_national_holiday",
     "local_date",
     "national_holidays",
 ]
@@ -130,10 +131,17 @@ def is_holiday(session: Session, day: date) -> bool:
     day, or one of its own days off. The same days as ``calendar_for(...).holidays``,
     for one day: the national ones from memory, the region's with one small query
     (never cached, so a day off added on ``/admin/libur`` counts at once)."""
-    if day in _national_days(day.year):
+    if is_national_holiday(day):
         return True
     found = session.scalar(select(Holiday.id).where(Holiday.day == day).limit(1))
     return found is not None
+
+
+def is_national_holiday(day: date) -> bool:
+    """Whether ``day`` is a national holiday or joint leave day (from memory, no
+    query): :func:`is_holiday` without the region's own days off, for code that reads
+    those together with its other rows."""
+    return day in _national_days(day.year)
 
 
 @lru_cache(maxsize=64)

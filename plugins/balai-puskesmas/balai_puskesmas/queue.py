@@ -40,7 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
-from balai.calendar import Holiday, calendar_for, national_holidays
+from balai.calendar import Holiday, calendar_for, is_national_holiday
 from balai.db import TenantContextError
 from balai.i18n import N_
 from balai.rules import Label
@@ -283,7 +283,7 @@ def take_number(
         )
         params["last"] = last_day
     elif clinic is not None and "clinic" not in errors:
-        holiday = closed_on_holidays and (day_off or day in _national_days(day.year))
+        holiday = closed_on_holidays and (day_off or is_national_holiday(day))
         closed = _closed_reason(clinic.facility, day, today, now, timezone, holiday)
         if closed is not None:
             errors["day"], closing = closed
@@ -433,13 +433,6 @@ def _take_reads() -> Any:
         .scalar_subquery()
     )
     return select(Clinic, day_off, given).where(Clinic.id == clinic_id)
-
-
-@lru_cache(maxsize=16)
-def _national_days(year: int) -> frozenset[date]:
-    """Indonesia's holidays and joint leave days of ``year`` (``balai.calendar``: the
-    same days as :func:`~balai.calendar.is_holiday` counts besides the region's own)."""
-    return frozenset(national_holidays((year,)))
 
 
 def _insert_ticket(session: Session, clinic: Clinic, day: date, **values: object) -> Ticket:
