@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
 from filling import enable_all
 from flask import Flask
 from flask.testing import FlaskClient
@@ -194,3 +196,61 @@ def test_names_that_meet_are_told_apart(client: FlaskClient, enable_plugin: Any)
         ("get", "/api/v1/ganda/shelf"): "ganda_shelf_items_get",
         ("post", "/api/v1/ganda/shelf"): "ganda_shelf_items_post",
     }
+
+
+class Rusak:
+    """One blueprint documents, the other cannot: a parameter without ``in``."""
+
+    name = "rusak"
+
+    @balai.hookimpl
+    def register_api(app: Flask) -> list[Blueprint]:
+        good, bad = Blueprint("rusak_good", __name__), Blueprint("rusak_bad", __name__)
+
+        @good.route("/good")
+        @good.response(200, ItemSchema(many=True))
+        @public
+        def good_items() -> list[Any]:
+            return [{"name": "baik"}]
+
+        @bad.route("/bad")
+        @bad.doc(parameters=[{"name": "page"}])
+        @bad.response(200, ItemSchema(many=True))
+        @public
+        def bad_items() -> list[Any]:
+            return [{"name": "rusak"}]
+
+        return [good, bad]
+
+
+@pytest.mark.balai_plugins.with_args(Rusak)
+def test_a_blueprint_that_cannot_be_documented_is_left_out_of_the_document(
+    client: FlaskClient, enable_plugin: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The app starts, the routes answer, the document leaves out only what it cannot write."""
+    enable_plugin("rusak")
+    assert client.get("/api/v1/rusak/bad").json == [{"name": "rusak"}]
+    document = client.get("/api/v1/openapi.json").json
+    validate_openapi(document)
+    assert "/api/v1/rusak/good" in document["paths"]
+    assert "/api/v1/rusak/bad" not in document["paths"]
+    assert "/api/v1/me" in document["paths"]
+    assert {"rusak_good"} <= {tag["name"] for tag in document["tags"]}
+    assert "rusak_bad" not in {tag["name"] for tag in document["tags"]}
+    assert "rusak_bad left out of the document" in caplog.text
+    assert client.get("/api/v1/openapi.json").json == document  # written once
+
+
+def test_the_printed_document_is_the_served_one_with_every_plugin(
+    app: Flask, client: FlaskClient, tenant: TenantInfo, run_command: Any
+) -> None:
+    """``balai openapi print`` writes the blueprints' documentation too, ids included."""
+    printed = run_command("openapi", "print")  # before any request wrote the document
+    assert printed.exit_code == 0, printed.output
+    served = full_document(app, client, tenant)
+    del served["servers"]
+    assert json.loads(printed.output) == served
+    assert served["paths"]["/api/v1/me"]["get"]["operationId"] == "core_get_me"
+    as_yaml = run_command("openapi", "print", "--format", "yaml")
+    assert yaml.safe_load(as_yaml.output) == served
+    assert run_command("openapi", "print", "--format", "xml").exit_code == 2

@@ -1,10 +1,16 @@
-"""The OpenAPI document: built once per app, filtered per set of enabled plugins."""
+"""The OpenAPI document: built once per app, filtered per set of enabled plugins.
+
+It is written at the first request for it, not at start-up: documenting the API
+blueprints (their schemas deep-copied and resolved) was a sixth of ``create_app``,
+which every worker paid whether or not anyone asked for the document.
+"""
 
 from __future__ import annotations
 
 import copy
 import logging
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +21,7 @@ from apispec.ext.marshmallow import resolver as default_resolver
 from apispec.ext.marshmallow.field_converter import FieldConverterMixin
 from flask import Blueprint, Flask, current_app, g, jsonify
 from flask_smorest import Api
+from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest.spec.plugins import FlaskPlugin
 from marshmallow import Schema, fields
 
@@ -75,8 +82,45 @@ class _ApiState:
         self.blueprints: set[str] = set()
         self.tags: dict[str, set[str]] = {}  # plugin -> its blueprint (tag) names
         self.path_owner: dict[str, str] = {}  # OpenAPI path -> plugin
-        self.base: dict[str, Any] = {}
+        self.undocumented: list[tuple[str | None, ApiBlueprint]] = []  # (plugin, blueprint)
         self.cache: dict[frozenset[str], dict[str, Any]] = {}
+        self._base: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    def mount(self, blueprint: ApiBlueprint, plugin: str | None = None, **options: Any) -> None:
+        """Register ``blueprint``'s routes now; document them when the document is first read.
+
+        What flask-smorest's ``Api.register_blueprint`` does, in two halves.
+        """
+        app = self.api._app
+        app.extensions["flask-smorest"]["blp_name_to_api"][blueprint.name] = self.api
+        app.register_blueprint(blueprint, **options)
+        self.undocumented.append((plugin, blueprint))
+
+    def base(self, app: Flask) -> dict[str, Any]:
+        """The whole document (every plugin's paths), written once per app."""
+        with self._lock:
+            if self._base is None:
+                self._document_blueprints(app)
+                self._base = _base_document(app, self)
+            return self._base
+
+    def _document_blueprints(self, app: Flask) -> None:
+        for plugin, blueprint in self.undocumented:
+            self.names.plugin = plugin
+            try:
+                blueprint.register_views_in_doc(
+                    self.api, app, self.api.spec, name=blueprint.name, parameters=None
+                )
+            except Exception:  # one plugin's bad schema must not take the document down
+                log.exception(
+                    "plugin %s: API blueprint %s left out of the document", plugin, blueprint.name
+                )
+                continue
+            finally:
+                self.names.plugin = None
+            self.api.spec.tag({"name": blueprint.name, "description": blueprint.description})
+        self.undocumented = []
 
 
 def spec_for(enabled: frozenset[str]) -> dict[str, Any]:
@@ -93,7 +137,7 @@ def spec_for(enabled: frozenset[str]) -> dict[str, Any]:
 
 
 def _without(state: _ApiState, hidden: set[str]) -> dict[str, Any]:
-    doc = copy.deepcopy(state.base)
+    doc = copy.deepcopy(state.base(current_app))
     doc["paths"] = {p: v for p, v in doc["paths"].items() if state.path_owner.get(p) not in hidden}
     hidden_tags = {tag for name in hidden for tag in state.tags[name]}
     doc["tags"] = [t for t in doc.get("tags", []) if t["name"] not in hidden_tags]

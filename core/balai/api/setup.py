@@ -11,12 +11,12 @@ from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest.spec.plugins import FlaskPlugin
 from flask_wtf.csrf import CSRFProtect
 
+from balai.api.commands import openapi_cli
 from balai.api.core import PREFIX, _bearer, core
 from balai.api.openapi import (
     BalaiApi,
     BalaiMarshmallowPlugin,
     _ApiState,
-    _base_document,
     _SchemaNames,
     document,
 )
@@ -27,9 +27,7 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def _register_plugin_apis(app: Flask, manager: Plugins, state: _ApiState) -> None:
-    names = state.names
     for name, result in manager.call_each("register_api", startup=True, app=app):
-        names.plugin = name
         for blueprint in result if isinstance(result, list | tuple) else [result]:
             if not isinstance(blueprint, ApiBlueprint):
                 log.error(
@@ -37,14 +35,13 @@ def _register_plugin_apis(app: Flask, manager: Plugins, state: _ApiState) -> Non
                 )
                 continue
             try:
-                state.api.register_blueprint(blueprint, url_prefix=f"{PREFIX}/{name}")
+                state.mount(blueprint, name, url_prefix=f"{PREFIX}/{name}")
             except ValueError as exc:  # e.g. a blueprint name already taken
                 log.error("plugin %s: API blueprint %s left out: %s", name, blueprint.name, exc)
                 continue
             manager.blueprint_owner[blueprint.name] = name
             state.blueprints.add(blueprint.name)
             state.tags.setdefault(name, set()).add(blueprint.name)
-    names.plugin = None
     for rule in app.url_map.iter_rules():
         owner = manager.owner_of(rule.endpoint)
         if owner in state.tags:
@@ -69,7 +66,7 @@ def _csrf_for_cookies(csrf: CSRFProtect) -> Callable[[], None]:
 
 
 def init_app(app: Flask, manager: Plugins, csrf: CSRFProtect) -> None:
-    """Mount the core's and the plugins' API blueprints and build the document."""
+    """Mount the core's and the plugins' API blueprints; the document is written when asked for."""
     app.config.setdefault("OPENAPI_URL_PREFIX", None)  # we serve the document ourselves
     names = _SchemaNames()
     api = BalaiApi(
@@ -87,8 +84,9 @@ def init_app(app: Flask, manager: Plugins, csrf: CSRFProtect) -> None:
         {"type": "apiKey", "in": "cookie", "name": app.config["SESSION_COOKIE_NAME"]},
     )
     api.spec.options["security"] = [{"bearer": []}, {"session": []}]
+    app.cli.add_command(openapi_cli)  # in place of flask-smorest's
     state = _ApiState(api, names)
-    api.register_blueprint(core)
+    state.mount(core)
     state.blueprints.add(core.name)
     app.register_blueprint(document)
     _register_plugin_apis(app, manager, state)
@@ -96,5 +94,4 @@ def init_app(app: Flask, manager: Plugins, csrf: CSRFProtect) -> None:
         csrf.exempt(app.blueprints[name])
         # Keyed by blueprint: runs after the app's own hooks (tenant, gate, user).
         app.before_request_funcs.setdefault(name, []).append(_csrf_for_cookies(csrf))
-    state.base = _base_document(app, state)
     app.extensions["balai.api"] = state
