@@ -13,8 +13,21 @@ from typing import Any
 #: Imported where used: the upstream client's requests (httpx), the kiosk ticket's QR
 #: code (segno and, through it, xml.sax), a plugin's README page in the registry
 #: (markdown_it), the migrations and ``balai plugin revision`` (alembic), the first
-#: rate-limit hit (limits, which imports its asyncio storages with it).
-LAZY = ("httpx", "segno", "xml.sax", "markdown_it", "alembic", "limits")
+#: rate-limit hit (limits, which imports its asyncio storages with it), the demo data
+#: (``balai demo``'s ``populate_demo``).
+LAZY = (
+    "httpx",
+    "segno",
+    "xml.sax",
+    "markdown_it",
+    "alembic",
+    "limits",
+    "balai.demodata",
+    "balai_pengaduan.demo",
+    "balai_pengumuman.demo",
+    "balai_puskesmas.demo",
+    "balai_registry.demo",
+)
 
 
 def _imported_by(code: str, tmp_path: Path) -> list[str]:
@@ -81,3 +94,15 @@ def test_the_collector_is_paused_while_the_core_imports_and_builds_and_only_then
     )
     during, enabled = _printed(script, tmp_path)
     assert during <= 4 and enabled is True
+
+
+def test_what_the_imports_made_is_not_walked_by_later_collections(tmp_path):
+    """The objects importing the core made are frozen (``gc.freeze``): they live as long
+    as the process, and the first collection afterwards no longer walks them all."""
+    script = """
+        import gc, json
+        import balai
+        print(json.dumps([gc.get_freeze_count(), len(gc.get_objects())]))
+        """
+    frozen, walked = _printed(textwrap.dedent(script), tmp_path)
+    assert frozen > 100_000 and walked < frozen / 50

@@ -12,7 +12,8 @@ import gc as _gc
 # hundreds of thousands of objects that live as long as the process; the cyclic garbage
 # collector would walk them again at each of its ~300 collections meanwhile, a fifth of
 # the start-up's CPU. It is paused while they import (``create_app`` does the same while
-# it builds), and collects as usual afterwards.
+# it builds), and collects as usual afterwards. What the imports made is frozen first
+# (``gc.freeze``): else the first collection after the pause walks all of it at once.
 _collecting = _gc.isenabled()
 _gc.disable()
 try:
@@ -20,6 +21,7 @@ try:
     from balai.hookspecs import hookimpl
     from balai.plugins import Manifest
 finally:
+    _gc.freeze()
     if _collecting:
         _gc.enable()
     del _collecting

@@ -27,7 +27,6 @@ from balai.tenancy import TenantInfo
 from balai_pengaduan import (
     api,
     commands,
-    demo,
     feeds,
     hookspecs,
     manage,
@@ -146,6 +145,8 @@ def complaint_status_changed(
 
 @hookimpl
 def populate_demo(tenant: TenantInfo, session: Session) -> None:
+    from balai_pengaduan import demo  # only `balai demo` needs it, not a worker
+
     demo.populate(session, tenant)
 
 

@@ -19,7 +19,7 @@ from balai.i18n import N_
 from balai.items import MenuItem, SearchResult, Widget
 from balai.permissions import Permission
 from balai.tenancy import DEFAULT_TIMEZONE, TenantInfo
-from balai_pengumuman import api, demo, views
+from balai_pengumuman import api, views
 from balai_pengumuman.schemas import AnnouncementSettings
 
 manifest = Manifest(
@@ -72,5 +72,7 @@ def search(tenant: TenantInfo, user: User | None, query: str) -> list[SearchResu
 
 @hookimpl
 def populate_demo(tenant: TenantInfo, session: Session) -> None:
+    from balai_pengumuman import demo  # only `balai demo` needs it, not a worker
+
     zone = (getattr(tenant, "settings", None) or {}).get("timezone") or DEFAULT_TIMEZONE
     demo.add_sample_announcements(session, tenant.id, zone)

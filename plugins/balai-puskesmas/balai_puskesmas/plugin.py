@@ -33,7 +33,6 @@ from balai.tenancy import TenantInfo
 from balai_puskesmas import (
     api,
     commands,
-    demo,
     desk,
     export,
     exports,
@@ -202,6 +201,8 @@ def visit_recorded(tenant: TenantInfo, visit: Any, session: Session) -> None:
 
 @hookimpl
 def populate_demo(tenant: TenantInfo, session: Session) -> None:
+    from balai_puskesmas import demo  # only `balai demo` needs it, not a worker
+
     demo.populate(session, tenant)
 
 

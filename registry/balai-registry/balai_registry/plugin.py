@@ -20,7 +20,7 @@ from balai.items import MenuItem
 from balai.jobs import Job
 from balai.permissions import Permission
 from balai.tenancy import TenantInfo
-from balai_registry import api, demo, feedback_api, feedback_views, jobs, packages, views
+from balai_registry import api, feedback_api, feedback_views, jobs, packages, views
 from balai_registry.settings import RegistrySettings
 
 manifest = Manifest(
@@ -98,4 +98,6 @@ def menu_items(tenant: TenantInfo, user: User | None) -> list[MenuItem]:
 
 @hookimpl
 def populate_demo(tenant: TenantInfo, session: Session) -> None:
+    from balai_registry import demo  # only `balai demo` needs it, not a worker
+
     demo.add_sample_registry(session, tenant.id)
