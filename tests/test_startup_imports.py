@@ -14,7 +14,8 @@ from typing import Any
 #: code (segno and, through it, xml.sax), a plugin's README page in the registry
 #: (markdown_it), the migrations and ``balai plugin revision`` (alembic), the first
 #: rate-limit hit (limits, which imports its asyncio storages with it), the demo data
-#: (``balai demo``'s ``populate_demo``).
+#: (``balai demo``'s ``populate_demo``), the first image (Pillow) and the first sealed
+#: value (cryptography).
 LAZY = (
     "httpx",
     "segno",
@@ -27,6 +28,8 @@ LAZY = (
     "balai_pengumuman.demo",
     "balai_puskesmas.demo",
     "balai_registry.demo",
+    "PIL",
+    "cryptography",
 )
 
 

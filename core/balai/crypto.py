@@ -22,11 +22,9 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, current_app
+
+# cryptography is imported at the first seal or open, not by every worker at start-up.
 
 __all__ = ["SealError", "Sealer", "is_sealed", "sealer"]
 
@@ -48,6 +46,9 @@ def _key(secret: str | bytes, purpose: str, tenant_id: int) -> bytes:
     material = secret.encode() if isinstance(secret, str) else bytes(secret)
     if not material:
         raise ValueError("an empty secret key cannot protect anything")
+    from cryptography.hazmat.primitives.hashes import SHA256
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(
         algorithm=SHA256(),
         length=32,
@@ -85,6 +86,8 @@ class Sealer:
 
     def seal(self, value: str) -> str:
         """``value`` encrypted with the current key, as text."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         nonce = os.urandom(_NONCE)
         sealed = AESGCM(self._keys[0]).encrypt(nonce, value.encode(), self._aad)
         return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
@@ -103,6 +106,9 @@ class Sealer:
             raise SealError("not a sealed value") from exc
         if len(data) < _NONCE + _TAG:
             raise SealError("not a sealed value")
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         nonce, sealed = data[:_NONCE], data[_NONCE:]
         for key in self._keys:
             try:

@@ -25,13 +25,16 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from io import BytesIO
+from typing import TYPE_CHECKING
 
 from flask import current_app, g, has_app_context, has_request_context
 from flask_babel import gettext
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from balai.i18n import N_
 from balai.text import clean_text
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PilImage
 
 __all__ = [
     "FORMATS",
@@ -49,8 +52,10 @@ DEFAULT_MAX_PIXELS = 40_000_000  # IMAGE_MAX_PIXELS
 DEFAULT_REQUEST_PIXELS = 24_000_000  # IMAGE_REQUEST_PIXELS
 JPEG_QUALITY = 85
 _NOT_AN_IMAGE = N_("%(name)s is not a JPEG, PNG or WebP image.")
-# Pillow reports unknown, truncated and corrupt files in these ways.
-_UNREADABLE = (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError)
+# Pillow reports unknown, truncated and corrupt files in these ways (and in its own
+# UnidentifiedImageError, an OSError). Pillow itself is imported at the first image,
+# not by every worker at start-up.
+_UNREADABLE = (OSError, ValueError, SyntaxError, EOFError)
 
 
 class ImageError(ValueError):
@@ -107,6 +112,8 @@ def probe(raw: bytes, *, name: str, max_side: int, max_pixels: int | None = None
     limit = (
         max_pixels if max_pixels is not None else _setting("IMAGE_MAX_PIXELS", DEFAULT_MAX_PIXELS)
     )
+    from PIL import Image
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check ourselves
@@ -133,7 +140,7 @@ def probe(raw: bytes, *, name: str, max_side: int, max_pixels: int | None = None
     return Probe(raw, name, kind, width, height, decoded[0], decoded[1])
 
 
-def _kind(image: Image.Image) -> str:
+def _kind(image: PilImage) -> str:
     """The format of ``image``; a multi-picture JPEG (MPO: what many phone cameras
     write, the photo and a preview or depth image) is a JPEG whose first picture is used."""
     kind = str(image.format)
@@ -215,7 +222,9 @@ def prepare(
     return [_encode(_decode(p, max_side), lossless=lossless) for p in probes]
 
 
-def _decode(found: Probe, max_side: int) -> Image.Image:
+def _decode(found: Probe, max_side: int) -> PilImage:
+    from PIL import Image, ImageOps
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -234,7 +243,7 @@ def _decode(found: Probe, max_side: int) -> Image.Image:
     return upright
 
 
-def _encode(image: Image.Image, *, lossless: bool) -> Prepared:
+def _encode(image: PilImage, *, lossless: bool) -> Prepared:
     transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     out = BytesIO()
     if lossless or transparent:

@@ -28,7 +28,6 @@ from collections.abc import Iterable
 from datetime import timedelta
 from io import BytesIO
 
-from PIL import Image
 from werkzeug.datastructures import FileStorage
 
 from balai import storage
@@ -234,6 +233,8 @@ class Pending:
 
     def load(self) -> list[PreparedPhoto]:
         """The kept photos, ready to be stored with the complaint."""
+        from PIL import Image  # imported when photos are handled, not at start-up
+
         loaded = []
         for name in self.names():
             data = self.path.read(name)

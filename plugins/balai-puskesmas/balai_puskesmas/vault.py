@@ -21,10 +21,6 @@ import hmac
 import os
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from balai_puskesmas.services import AuditContext, check_audited
 
 __all__ = ["Vault", "VaultError"]
@@ -51,6 +47,10 @@ class Vault:
         material = secret.encode() if isinstance(secret, str) else secret
         if not material:
             raise ValueError("an empty key cannot protect personal data")
+        # cryptography is imported at the first use, not by every worker at start-up.
+        from cryptography.hazmat.primitives.hashes import SHA256
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
         keys = HKDF(
             algorithm=SHA256(),
             length=64,
@@ -61,6 +61,8 @@ class Vault:
 
     def encrypt(self, value: str) -> bytes:
         """``value`` sealed with AES-GCM; the tenant id is bound as associated data."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         nonce = os.urandom(_NONCE)
         sealed = AESGCM(self._enc).encrypt(nonce, value.encode(), self._aad)
         return _VERSION + nonce + sealed
@@ -76,6 +78,8 @@ class Vault:
         if not data.startswith(_VERSION) or len(data) < 1 + _NONCE + 16:
             raise VaultError("not a sealed value")
         nonce, sealed = data[1 : 1 + _NONCE], data[1 + _NONCE :]
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         try:
             return AESGCM(self._enc).decrypt(nonce, sealed, self._aad).decode()
         except Exception as exc:  # cryptography raises InvalidTag
