@@ -20,6 +20,7 @@ from openapi_spec_validator import validate as validate_openapi
 import balai
 from balai.permissions import public
 from balai.plugins import plugins
+from balai.proof.plugin import api_document_problems
 from balai.tenancy import TenantInfo
 
 SCHEMAS = "#/components/schemas/"
@@ -198,47 +199,124 @@ def test_names_that_meet_are_told_apart(client: FlaskClient, enable_plugin: Any)
     }
 
 
+class OuterSchema(Schema):
+    name = fields.String()
+    inner = fields.Nested("NoSuchSchema")  # a misspelt schema name: apispec cannot resolve it
+
+
 class Rusak:
-    """One blueprint documents, the other cannot: a parameter without ``in``."""
+    """One blueprint documents; two cannot (an unresolvable schema after a good route, and
+    the same schema again), one documents ``per_page`` with ``content``, not ``schema``."""
 
     name = "rusak"
 
     @balai.hookimpl
     def register_api(app: Flask) -> list[Blueprint]:
         good, bad = Blueprint("rusak_good", __name__), Blueprint("rusak_bad", __name__)
+        again = Blueprint("rusak_again", __name__)
 
         @good.route("/good")
+        @good.doc(
+            parameters=[
+                {
+                    "in": "query",
+                    "name": "per_page",
+                    "content": {"application/json": {"schema": {"type": "integer"}}},
+                }
+            ]
+        )
         @good.response(200, ItemSchema(many=True))
         @public
         def good_items() -> list[Any]:
             return [{"name": "baik"}]
 
-        @bad.route("/bad")
-        @bad.doc(parameters=[{"name": "page"}])
+        @bad.route("/first")
         @bad.response(200, ItemSchema(many=True))
+        @public
+        def first_items() -> list[Any]:
+            return [{"name": "pertama"}]
+
+        @bad.route("/bad")
+        @bad.response(200, OuterSchema(many=True))
         @public
         def bad_items() -> list[Any]:
             return [{"name": "rusak"}]
 
-        return [good, bad]
+        @again.route("/again")
+        @again.response(200, OuterSchema(many=True))
+        @public
+        def again_items() -> list[Any]:
+            return [{"name": "lagi"}]
+
+        return [good, bad, again]
 
 
 @pytest.mark.balai_plugins.with_args(Rusak)
-def test_a_blueprint_that_cannot_be_documented_is_left_out_of_the_document(
-    client: FlaskClient, enable_plugin: Any, caplog: pytest.LogCaptureFixture
+def test_a_blueprint_that_cannot_be_documented_is_left_out_whole(
+    app: Flask, client: FlaskClient, enable_plugin: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The app starts, the routes answer, the document leaves out only what it cannot write."""
+    """The app starts, the routes answer, the document is valid and leaves out exactly the
+    blueprints it cannot write: none of their paths, no reference to a missing schema."""
     enable_plugin("rusak")
     assert client.get("/api/v1/rusak/bad").json == [{"name": "rusak"}]
     document = client.get("/api/v1/openapi.json").json
     validate_openapi(document)
-    assert "/api/v1/rusak/good" in document["paths"]
-    assert "/api/v1/rusak/bad" not in document["paths"]
+    paths = {p for p in document["paths"] if p.startswith("/api/v1/rusak/")}
+    assert paths == {"/api/v1/rusak/good"}
     assert "/api/v1/me" in document["paths"]
-    assert {"rusak_good"} <= {tag["name"] for tag in document["tags"]}
-    assert "rusak_bad" not in {tag["name"] for tag in document["tags"]}
+    tags = {tag["name"] for tag in document["tags"]}
+    assert "rusak_good" in tags and not tags & {"rusak_bad", "rusak_again"}
+    assert not [name for name in document["components"]["schemas"] if "Outer" in name]
     assert "rusak_bad left out of the document" in caplog.text
+    assert "rusak_again left out of the document" in caplog.text
     assert client.get("/api/v1/openapi.json").json == document  # written once
+    assert [(p, b) for p, b, _error in app.extensions["balai.api"].left_out] == [
+        ("rusak", "rusak_bad"),
+        ("rusak", "rusak_again"),
+    ]
+    assert api_document_problems(app, "rusak") == [
+        f"API blueprint {blueprint} cannot be documented: {error}"
+        for _plugin, blueprint, error in app.extensions["balai.api"].left_out
+    ]
+    assert api_document_problems(app, "pengumuman") == []
+
+
+@pytest.mark.balai_plugins.with_args(Rusak)
+def test_the_document_commands_refuse_a_document_that_leaves_something_out(
+    run_command: Any,
+) -> None:
+    printed = run_command("openapi", "print")
+    assert printed.exit_code == 1
+    assert "plugin rusak, API blueprint rusak_bad" in printed.output
+    assert "plugin rusak, API blueprint rusak_again" in printed.output
+    assert '"paths"' not in printed.output
+
+
+class Interrupted(BaseException):
+    """What a worker's timeout raises inside whatever code it interrupts."""
+
+
+def test_a_first_writing_interrupted_is_done_again_whole(
+    app: Flask, client: FlaskClient, tenant: TenantInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original, calls = Blueprint.register_views_in_doc, []
+
+    def interrupted_once(self: Blueprint, *args: Any, **kwargs: Any) -> None:
+        calls.append(self.name)
+        original(self, *args, **kwargs)
+        if len(calls) == 2:
+            raise Interrupted
+
+    monkeypatch.setattr(Blueprint, "register_views_in_doc", interrupted_once)
+    enable_all(app, tenant)
+    with pytest.raises(Interrupted):
+        client.get("/api/v1/openapi.json")
+    document = client.get("/api/v1/openapi.json").json
+    validate_openapi(document)
+    tags = [tag["name"] for tag in document["tags"]]
+    assert sorted(tags) == sorted(set(calls)) == sorted(app.extensions["balai.api"].blueprints)
+    assert len(calls) == len(set(calls)) + 1  # only the interrupted blueprint written twice
+    assert calls.count(calls[1]) == 2
 
 
 def test_the_printed_document_is_the_served_one_with_every_plugin(

@@ -24,7 +24,16 @@ FORMAT = click.option(
 
 
 def _document(form: str) -> str:
-    doc: dict[str, Any] = spec_for(frozenset(current_app.extensions["balai.api"].tags))
+    state = current_app.extensions["balai.api"]
+    doc: dict[str, Any] = spec_for(frozenset(state.tags))
+    if state.left_out:  # the document would not describe every endpoint: say so, print nothing
+        raise click.ClickException(
+            "the document leaves out what could not be documented:\n"
+            + "\n".join(
+                f"  plugin {plugin}, API blueprint {blueprint}: {error}"
+                for plugin, blueprint, error in state.left_out
+            )
+        )
     # As /api/v1/openapi.json serves it: the app's JSON provider turns lazy strings to text.
     text = current_app.json.dumps(doc, indent=2, ensure_ascii=False)
     if form == "yaml":
@@ -50,4 +59,9 @@ def print_document(form: str) -> None:
 @click.argument("output_file", type=click.File("w", encoding="utf-8"))
 def write_document(form: str, output_file: IO[str]) -> None:
     """Write the document to OUTPUT_FILE (- for standard output)."""
-    output_file.write(_document(form))
+    text = _document(form)
+    try:
+        output_file.write(text)
+        output_file.flush()
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output_file.name}: {exc.strerror}") from exc

@@ -83,6 +83,7 @@ class _ApiState:
         self.tags: dict[str, set[str]] = {}  # plugin -> its blueprint (tag) names
         self.path_owner: dict[str, str] = {}  # OpenAPI path -> plugin
         self.undocumented: list[tuple[str | None, ApiBlueprint]] = []  # (plugin, blueprint)
+        self.left_out: list[tuple[str | None, str, str]] = []  # (plugin, blueprint, error)
         self.cache: dict[frozenset[str], dict[str, Any]] = {}
         self._base: dict[str, Any] | None = None
         self._lock = threading.Lock()
@@ -106,21 +107,56 @@ class _ApiState:
             return self._base
 
     def _document_blueprints(self, app: Flask) -> None:
-        for plugin, blueprint in self.undocumented:
+        """Document each blueprint whole or not at all.
+
+        A blueprint whose documentation fails (a parameter or schema apispec refuses) is
+        left out, and the spec is put back as it was before it: no path of it and no
+        schema reference to nothing stays behind. ``left_out`` says which and why.
+        """
+        spec = self.api.spec
+        while self.undocumented:
+            plugin, blueprint = self.undocumented[0]
+            before = _SpecState(spec, self.api.ma_plugin.converter.refs)
             self.names.plugin = plugin
             try:
                 blueprint.register_views_in_doc(
-                    self.api, app, self.api.spec, name=blueprint.name, parameters=None
+                    self.api, app, spec, name=blueprint.name, parameters=None
                 )
-            except Exception:  # one plugin's bad schema must not take the document down
+            except Exception as exc:  # one plugin's bad schema must not take the document down
+                before.restore()
+                self.left_out.append((plugin, blueprint.name, f"{type(exc).__name__}: {exc}"))
                 log.exception(
                     "plugin %s: API blueprint %s left out of the document", plugin, blueprint.name
                 )
-                continue
+            except BaseException:  # interrupted: as if never begun, tried again next time
+                before.restore()
+                raise
+            else:
+                spec.tag({"name": blueprint.name, "description": blueprint.description})
             finally:
                 self.names.plugin = None
-            self.api.spec.tag({"name": blueprint.name, "description": blueprint.description})
-        self.undocumented = []
+            self.undocumented.pop(0)
+
+
+class _SpecState:
+    """What documenting a blueprint changes in an apispec ``APISpec``, to put back."""
+
+    def __init__(self, spec: APISpec, refs: dict[Any, str]) -> None:
+        components = spec.components
+        self._dicts = [
+            spec._paths,
+            *components._subsections.values(),
+            *components._subsections_lazy.values(),
+            refs,  # the schemas the marshmallow plugin believes are registered
+        ]
+        self._saved = [dict(d) for d in self._dicts]
+        self._tags, self._saved_tags = spec._tags, list(spec._tags)
+
+    def restore(self) -> None:
+        for target, saved in zip(self._dicts, self._saved, strict=True):
+            target.clear()
+            target.update(saved)
+        self._tags[:] = self._saved_tags
 
 
 def spec_for(enabled: frozenset[str]) -> dict[str, Any]:
@@ -256,8 +292,10 @@ def _document_page_size_limit(doc: dict[str, Any], limit: int) -> None:
     operations = (op for path in doc["paths"].values() for op in path.values())
     for operation in operations:
         for parameter in operation.get("parameters", []) if isinstance(operation, dict) else ():
-            if parameter["in"] == "query" and parameter["name"] == "per_page":
-                parameter["schema"]["maximum"] = limit
+            schema = parameter.get("schema")  # absent for a `$ref` or a `content` parameter
+            query = parameter.get("in") == "query" and parameter.get("name") == "per_page"
+            if query and isinstance(schema, dict):
+                schema["maximum"] = limit
 
 
 # The document is not part of itself: a plain blueprint, outside the spec.

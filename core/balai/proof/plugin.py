@@ -218,6 +218,24 @@ def route_problems_of(app: Flask, name: str) -> list[str]:
     ]
 
 
+def api_document_problems(app: Flask, name: str) -> list[str]:
+    """Every API blueprint of the plugin can be written into the OpenAPI document.
+
+    The document is written at its first request; a blueprint apispec refuses (a
+    repeated parameter, a schema it cannot resolve) would be left out of it there.
+    """
+    state = app.extensions["balai.api"]
+    try:
+        state.base(app)
+    except Exception as exc:  # the whole document fails: every region's answer is an error
+        return [f"the OpenAPI document cannot be written: {type(exc).__name__}: {exc}"]
+    return [
+        f"API blueprint {blueprint} cannot be documented: {error}"
+        for plugin, blueprint, error in state.left_out
+        if plugin == name
+    ]
+
+
 def settings_problems(app: Flask, name: str) -> list[str]:
     """The settings schema (if any) is a marshmallow schema whose defaults all load."""
     from balai.settings import resolve_settings, schema_for
@@ -449,9 +467,10 @@ def _scratch(database_url: str | None) -> Iterator[tuple[str, Path]]:
 def check_plugin(name: str, *, database_url: str | None = None) -> None:
     """Check the installed plugin ``name``; raise an ``AssertionError`` listing every problem.
 
-    Conventions, access declarations of its routes, its settings schema, its migrations
-    against its models (upgraded on a scratch database, then down and up again), its
-    Indonesian catalogue and the cross-tenant sweep on two scratch regions.
+    Conventions, access declarations of its routes, its API's OpenAPI document, its
+    settings schema, its migrations against its models (upgraded on a scratch database,
+    then down and up again), its Indonesian catalogue and the cross-tenant sweep on two
+    scratch regions.
 
     :param database_url: an empty scratch database to use instead of a new SQLite file.
     """
@@ -479,6 +498,7 @@ def _check_in(app: Flask, name: str) -> list[str]:
         return problems
     problems += [f"conventions: {p}" for p in convention_problems(app, name)]
     problems += [f"routes: {p}" for p in route_problems_of(app, name)]
+    problems += [f"api: {p}" for p in api_document_problems(app, name)]
     problems += [f"settings: {p}" for p in settings_problems(app, name)]
     migrations = migration_problems(app, name)
     problems += [f"migrations: {p}" for p in migrations]

@@ -19,7 +19,7 @@ from balai.i18n import N_
 from balai.items import MenuItem, Widget
 from balai.permissions import Permission
 from balai.tenancy import TenantInfo
-from balai_bank_sampah import api, demo, views
+from balai_bank_sampah import api, views
 
 manifest = Manifest(
     description=N_("Waste bank: residents deposit sorted waste and officers record its weight."),
@@ -64,4 +64,6 @@ def dashboard_widgets(tenant: TenantInfo, user: User | None) -> list[Widget]:
 
 @hookimpl
 def populate_demo(tenant: TenantInfo, session: Session) -> None:
+    from balai_bank_sampah import demo  # only `balai demo` needs it, not a worker
+
     demo.add_samples(session, utcnow())
