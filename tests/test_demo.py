@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from upstream import Upstream, make_upstream
 
 from balai import Manifest, hookimpl
+from balai.auth.accounts import create_user, set_password
 from balai.auth.models import Department, User
 from balai.cli import cli
 from balai.db import db
@@ -513,3 +514,45 @@ def test_serving_starts_the_background_jobs(
     _result, app = _served(monkeypatch, tmp_path / "balai-demo", 8124)
 
     assert rounds == [app]
+
+
+def test_the_logins_table_lists_only_the_accounts_with_the_demo_password(
+    tmp_path: Path,
+) -> None:
+    """Accounts registered, and passwords changed, after the build keep their own: a demo
+    used and started again does not list them beside the demo's password."""
+    path = tmp_path / "balai-demo"
+    assert demo(path).exit_code == 0
+    app = open_demo(path)
+    with app.app_context():
+        kota = registry(app).by_slug(KOTA)
+        assert kota is not None
+        with db.tenant_session(kota.id) as session:
+            create_user(
+                session,
+                tenant_id=kota.id,
+                email="baru@example.com",
+                name="Warga Baru",
+                role="warga",
+                password="sandi-sendiri-2026",
+            )
+            create_user(
+                session,
+                tenant_id=kota.id,
+                email="tunggu@example.com",
+                name="Belum Selesai",
+                role="warga",
+                password="sandi-sendiri-2026",
+                pending=True,
+            )
+            changed = session.scalars(select(User).where(User.email == f"admin@{KOTA}.example"))
+            set_password(session, changed.one(), "sandi-admin-baru-2026")
+    db.engine_for(app).dispose()
+
+    again = " ".join(demo(path).output.split())
+
+    assert "reusing the demo" in again
+    assert "baru@example.com" not in again and "tunggu@example.com" not in again
+    assert f"admin@{KOTA}.example" not in again
+    assert f"admin@{LEBAK}.example {DEMO_PASSWORD}" in again
+    assert "3 accounts made or given a password since the demo was built" in again

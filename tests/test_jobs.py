@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from balai.channels import Message, OutboxMessage
 from balai.channels import queue as queue_message
 from balai.cli import cli
 from balai.db import db
-from balai.jobs import Job, JobRun, declared, enqueue
+from balai.jobs import Job, JobRun, declared, enqueue, runner
 from balai.jobs.slots import latest_slot
 from balai.plugins import plugins
 from balai.tenancy import TenantInfo, current_tenant, registry
@@ -596,3 +597,29 @@ def test_a_jobs_log_lines_carry_its_run_as_request_id(run, tenant, enable_plugin
     [line] = [r for r in caplog.records if r.name == "sample.chatty"]
     assert line.getMessage() == "working for kota-a"
     assert line.request_id == f"job-{talk.id}"
+
+
+@pytest.mark.balai_plugins(Sample())
+def test_outside_the_main_thread_unkept_time_limits_are_said_once(
+    app, regions, caplog, monkeypatch
+):
+    """The demo runs its jobs in a thread, where no time limit can be kept: one line
+    says so, not one per job."""
+    monkeypatch.setattr(runner, "_unlimited", [])
+    outcomes: list[Any] = []
+    moment = datetime.fromisoformat(START).astimezone(UTC)
+
+    def run_in_a_thread() -> None:
+        with app.app_context():  # as the demo's thread does
+            outcomes.extend(runner.run_due(app, moment, here=True))
+
+    with caplog.at_level(logging.WARNING, logger="balai.jobs.runner"):
+        thread = threading.Thread(target=run_in_a_thread)
+        thread.start()
+        thread.join()
+    assert {(o.job, o.tenant) for o in outcomes} >= {
+        ("sample.ping", "kota-a"),
+        ("sample.boom", "kota-a"),
+    }
+    said = [r for r in caplog.records if "not enforced outside the main thread" in r.message]
+    assert len(said) == 1

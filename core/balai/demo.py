@@ -38,6 +38,7 @@ import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ from sqlalchemy.orm import Session
 from balai import __version__, schema
 from balai.auth.accounts import create_user
 from balai.auth.models import Department, User
-from balai.db import db
+from balai.db import db, utcnow
 from balai.permissions import OPERATOR
 from balai.plugins import Plugins, plugins
 from balai.tenancy import (
@@ -169,7 +170,17 @@ def _status(path: Path) -> str | None:
 
 def _mark(path: Path, status: str, port: int | None = None) -> None:
     marker = {"status": status, "balai": __version__, "port": port}
+    if status == "ready":
+        marker["built"] = utcnow().isoformat()  # the accounts with the demo's password
     (path / MARKER).write_text(json.dumps(marker) + "\n")
+
+
+def _built_at(path: Path) -> datetime | None:
+    """When the demo at ``path`` finished building, if it says."""
+    try:
+        return datetime.fromisoformat(json.loads((path / MARKER).read_text())["built"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _built_port(path: Path) -> int | None:
@@ -484,19 +495,32 @@ def _warn_browser_port(port: int) -> None:
         )
 
 
-def _logins(app: Flask) -> None:
-    """Every account of the demo: the core's, and those the plugins' sample data added."""
+def _logins(app: Flask, built: datetime | None) -> None:
+    """Every account the demo made: the core's, and those the plugins' sample data added.
+
+    Accounts registered, or passwords changed, after the demo was ``built`` are left
+    out: the demo's password is not theirs.
+    """
     from balai.cli import print_table
 
     click.echo("")
-    click.echo(f"Log in at /masuk. Every account's password: {DEMO_PASSWORD}")
+    click.echo(f"Log in at /masuk. The password of every account below: {DEMO_PASSWORD}")
     order = {slug: index for index, slug in enumerate(t.slug for t in TENANTS)}
     ranks = {"admin": 0, "opd": 1, "warga": 2}
     with app.app_context():
         slugs = {t.id: t.slug for t in registry(app).all()}
         with db.all_tenants() as session:
             found = session.scalars(select(User)).all()
-            users = [(u.role, u.login, slugs.get(u.tenant_id)) for u in found]
+            users = [
+                (u.role, u.login, slugs.get(u.tenant_id))
+                for u in found
+                if not u.pending and (built is None or u.password_changed_at <= built)
+            ]
+    if len(users) < len(found):
+        click.echo(
+            f"({len(found) - len(users)} accounts made or given a password since the demo was "
+            "built keep their own and are not listed.)"
+        )
     users.sort(key=lambda u: (order.get(u[2] or "", 99), ranks.get(u[0], 3), u[1]))
     rows = [[role, email, DEMO_PASSWORD, slug or "(all)"] for role, email, slug in users]
     print_table(["ROLE", "E-MAIL", "PASSWORD", "TENANT"], rows)
@@ -546,7 +570,6 @@ def run_jobs(app: Flask, stop: threading.Event, interval: float = JOBS_INTERVAL)
     """Run the demo's due background jobs (:func:`balai.jobs.runner.run_due`), then
     every ``interval`` seconds until ``stop`` is set. A run that fails is printed; a
     round that fails as a whole (the database busy) is printed and the next one tried."""
-    from balai.db import utcnow
     from balai.jobs.runner import run_due
 
     while True:
@@ -597,7 +620,7 @@ def demo_command(path: Path, reset: bool, host: str, port: int, no_serve: bool) 
         _complete_config(path)
         app = open_demo(path, settings)
     _addresses(port)
-    _logins(app)
+    _logins(app, _built_at(path))
     if no_serve:
         db.engine_for(app).dispose()
         return

@@ -278,7 +278,7 @@ def describe(exc: BaseException, messages: bool = True, limit: int = 0) -> str:
     return f"{type(exc).__name__}{where}"
 
 
-_unlimited: set[str] = set()  # jobs whose time limit this process said it cannot keep
+_unlimited: list[str] = []  # the first job whose time limit this process could not keep
 
 
 @contextmanager
@@ -286,9 +286,11 @@ def _limited(job: Job) -> Iterator[None]:
     """Stop the run after ``job.time_limit`` seconds (RQ's death penalty: SIGALRM,
     so only in the main thread; elsewhere the limit is logged as not enforced)."""
     if threading.current_thread() is not threading.main_thread():
-        if job.name not in _unlimited:  # said once per job and process, not every run
-            _unlimited.add(job.name)
-            log.warning("time limit of %s not enforced outside the main thread", job.name)
+        if not _unlimited:  # said once per process, not for every job and run
+            _unlimited.append(job.name)
+            log.warning(
+                "job time limits are not enforced outside the main thread (first: %s)", job.name
+            )
         yield
         return
     from rq.timeouts import JobTimeoutException, UnixSignalDeathPenalty
