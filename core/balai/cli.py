@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, NoAppException
+from flask.cli import FlaskGroup, NoAppException, ScriptInfo
 from sqlalchemy import func, make_url, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -90,7 +90,19 @@ def create_cli_app(path: Path | None = None, overrides: Mapping[str, Any] | None
         raise InstanceError(_first_line(exc)) from exc
 
 
-cli = FlaskGroup(
+class BalaiGroup(FlaskGroup):
+    """Flask's group, except that a command the app adds (``openapi``, a plugin's), asked
+    for while the instance cannot be loaded, is refused with the instance's problem alone:
+    Flask prints that, then "No such command", as though the command did not exist."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        self._load_plugin_commands()  # Flask's own step, so that those count as the core's
+        if click.Group.get_command(self, ctx, name) is None:  # not one of the core's own
+            ctx.ensure_object(ScriptInfo).load_app()  # raises InstanceError; else kept
+        return super().get_command(ctx, name)
+
+
+cli = BalaiGroup(
     name="balai",
     create_app=create_cli_app,
     add_version_option=False,
