@@ -18,6 +18,7 @@ from marshmallow import Schema, fields
 from openapi_spec_validator import validate as validate_openapi
 
 import balai
+from balai.api.openapi import dangling_references
 from balai.permissions import public
 from balai.plugins import plugins
 from balai.proof.plugin import api_document_problems
@@ -332,3 +333,121 @@ def test_the_printed_document_is_the_served_one_with_every_plugin(
     as_yaml = run_command("openapi", "print", "--format", "yaml")
     assert yaml.safe_load(as_yaml.output) == served
     assert run_command("openapi", "print", "--format", "xml").exit_code == 2
+
+
+class NewItemSchema(Schema):
+    name = fields.String(required=True)
+
+
+REPEATED = {"in": "query", "name": "x", "schema": {"type": "string"}}
+
+
+class Bagi:
+    """Two blueprints on one path: the second adds an operation to the first's path,
+    then fails on a later route (a repeated parameter)."""
+
+    name = "bagi"
+
+    @balai.hookimpl
+    def register_api(app: Flask) -> list[Blueprint]:
+        read, write = Blueprint("bagi_read", __name__), Blueprint("bagi_write", __name__)
+
+        @read.route("/items", methods=["GET"])
+        @read.response(200, ItemSchema(many=True))
+        @public
+        def list_items() -> list[Any]:
+            return []
+
+        @write.route("/items", methods=["POST"], endpoint="add")
+        @write.arguments(NewItemSchema)
+        @write.response(201, ItemSchema)
+        @public
+        def add_item(data: dict[str, Any]) -> dict[str, Any]:
+            return data
+
+        @write.route("/broken")
+        @write.doc(parameters=[REPEATED, REPEATED])
+        @write.response(200, ItemSchema(many=True))
+        @public
+        def broken() -> list[Any]:
+            return []
+
+        return [read, write]
+
+
+@pytest.mark.balai_plugins.with_args(Bagi)
+def test_a_blueprint_left_out_takes_its_operations_off_a_path_it_shares(
+    app: Flask, client: FlaskClient, enable_plugin: Any
+) -> None:
+    enable_plugin("bagi")
+    document = client.get("/api/v1/openapi.json").json
+    validate_openapi(document)
+    assert list(document["paths"]["/api/v1/bagi/items"]) == ["get"]
+    assert "/api/v1/bagi/broken" not in document["paths"]
+    assert not [name for name in document["components"]["schemas"] if "NewItem" in name]
+    assert dangling_references(document) == []
+    assert [b for _p, b, _e in app.extensions["balai.api"].left_out] == ["bagi_write"]
+
+
+class Sendiri:
+    """A plugin's own named components (a response, a parameter, an example), an
+    operationId that is not a name, and a response naming a schema that does not exist."""
+
+    name = "sendiri"
+
+    @balai.hookimpl
+    def register_api(app: Flask) -> Blueprint:
+        spec = app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec
+        spec.components.response("sendiri_NotFound", {"description": "none"}, lazy=True)
+        spec.components.parameter(
+            "sendiri_Rid", "query", {"schema": {"type": "integer"}}, lazy=True
+        )
+        own = Blueprint("sendiri_api", __name__)
+
+        @own.route("/records")
+        @own.alt_response(404, response="sendiri_NotFound")
+        @own.doc(parameters=["sendiri_Rid"], operationId=["not", "a", "name"])
+        @own.response(200, ItemSchema(many=True))
+        @public
+        def records() -> list[Any]:
+            return []
+
+        @own.route("/misspelt")
+        @own.doc(
+            responses={
+                "200": {
+                    "description": "ok",
+                    "content": {"application/json": {"schema": "NoSuchSchema"}},
+                }
+            }
+        )
+        @public
+        def misspelt() -> list[Any]:
+            return []
+
+        return own
+
+
+@pytest.mark.balai_plugins.with_args(Sendiri)
+def test_a_plugins_own_components_stay_in_the_documents_of_its_regions(
+    app: Flask,
+    client: FlaskClient,
+    other_client: FlaskClient,
+    enable_plugin: Any,
+    run_command: Any,
+) -> None:
+    enable_plugin("sendiri")
+    mine = client.get("/api/v1/openapi.json").json
+    others = other_client.get("/api/v1/openapi.json").json  # a region without the plugin
+    assert "sendiri_NotFound" in mine["components"]["responses"]
+    assert "sendiri_Rid" in mine["components"]["parameters"]
+    assert mine["paths"]["/api/v1/sendiri/records"]["get"]["operationId"] == "sendiri_records"
+    assert "sendiri" not in json.dumps(others)
+    assert dangling_references(mine) == ["#/components/schemas/NoSuchSchema"]
+    with app.app_context():
+        assert api_document_problems(app, "sendiri") == [
+            "the document names #/components/schemas/NoSuchSchema, which it does not hold"
+        ]
+    printed = run_command("openapi", "print")
+    assert printed.exit_code == 1
+    assert "#/components/schemas/NoSuchSchema" in printed.output

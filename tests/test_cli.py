@@ -166,6 +166,23 @@ def test_commands_before_init_say_so_in_one_line(
     assert "No such command" not in result.output
 
 
+def test_shell_completion_with_an_instance_that_cannot_load_stays_quiet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BALAI_INSTANCE_PATH", str(tmp_path / "nothing-here"))
+    monkeypatch.delenv("BALAI_SECRET_KEY", raising=False)
+    completing = {
+        "_BALAI_COMPLETE": "bash_complete",
+        "COMP_WORDS": "balai openapi ",
+        "COMP_CWORD": "2",
+    }
+
+    result = CliRunner().invoke(cli, [], prog_name="balai", env=completing)
+
+    assert result.exit_code == 0, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_version() -> None:
     result = CliRunner().invoke(cli, ["--version"])
     assert result.exit_code == 0

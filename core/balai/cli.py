@@ -97,7 +97,8 @@ class BalaiGroup(FlaskGroup):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         self._load_plugin_commands()  # Flask's own step, so that those count as the core's
-        if click.Group.get_command(self, ctx, name) is None:  # not one of the core's own
+        completing = ctx.resilient_parsing  # shell completion: never an error, as Flask does
+        if not completing and click.Group.get_command(self, ctx, name) is None:
             ctx.ensure_object(ScriptInfo).load_app()  # raises InstanceError; else kept
         return super().get_command(ctx, name)
 

@@ -15,7 +15,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from balai.api.openapi import spec_for
+from balai.api.openapi import dangling_references, spec_for
 
 openapi_cli = AppGroup("openapi", help="The OpenAPI document of every installed plugin.")
 FORMAT = click.option(
@@ -33,6 +33,11 @@ def _document(form: str) -> str:
                 f"  plugin {plugin}, API blueprint {blueprint}: {error}"
                 for plugin, blueprint, error in state.left_out
             )
+        )
+    dangling = dangling_references(doc)
+    if dangling:
+        raise click.ClickException(
+            "the document names components it does not hold: " + ", ".join(dangling)
         )
     # As /api/v1/openapi.json serves it: the app's JSON provider turns lazy strings to text.
     text = current_app.json.dumps(doc, indent=2, ensure_ascii=False)

@@ -31,7 +31,7 @@ from balai.permissions import checks_own_credentials, public, route_access
 
 log = logging.getLogger(__name__)
 
-SCHEMA_REF = "#/components/schemas/"
+COMPONENT_REF = "#/components/"
 # What apispec puts beside a nullable reference in OpenAPI 3.0 (see nullable_reference).
 _ANY_OBJECT_OR_NULL = {"type": "object", "nullable": True}
 
@@ -144,18 +144,22 @@ class _SpecState:
     def __init__(self, spec: APISpec, refs: dict[Any, str]) -> None:
         components = spec.components
         self._dicts = [
-            spec._paths,
             *components._subsections.values(),
             *components._subsections_lazy.values(),
             refs,  # the schemas the marshmallow plugin believes are registered
         ]
         self._saved = [dict(d) for d in self._dicts]
+        # apispec adds a blueprint's operations to a path another blueprint began
+        self._paths = spec._paths
+        self._saved_paths = {path: dict(item) for path, item in spec._paths.items()}
         self._tags, self._saved_tags = spec._tags, list(spec._tags)
 
     def restore(self) -> None:
         for target, saved in zip(self._dicts, self._saved, strict=True):
             target.clear()
             target.update(saved)
+        self._paths.clear()
+        self._paths.update({path: dict(item) for path, item in self._saved_paths.items()})
         self._tags[:] = self._saved_tags
 
 
@@ -177,31 +181,52 @@ def _without(state: _ApiState, hidden: set[str]) -> dict[str, Any]:
     doc["paths"] = {p: v for p, v in doc["paths"].items() if state.path_owner.get(p) not in hidden}
     hidden_tags = {tag for name in hidden for tag in state.tags[name]}
     doc["tags"] = [t for t in doc.get("tags", []) if t["name"] not in hidden_tags]
-    used = _used_schemas(doc)
-    schemas = doc["components"].get("schemas", {})
-    doc["components"]["schemas"] = {k: v for k, v in schemas.items() if k in used}
+    used = _used_components(doc)
+    components = doc["components"]
+    for section in list(components):
+        if section == "securitySchemes":  # named by `security`, not by references
+            continue
+        kept = {k: v for k, v in components[section].items() if (section, k) in used}
+        if kept:
+            components[section] = kept
+        else:
+            del components[section]
     return doc
 
 
-def _used_schemas(doc: dict[str, Any]) -> set[str]:
-    """Names of the component schemas reachable from the paths and other components."""
-    schemas = doc["components"].get("schemas", {})
-    others = {k: v for k, v in doc["components"].items() if k != "schemas"}
-    todo, used = list(_refs([doc["paths"], others])), set()
+def _used_components(doc: dict[str, Any]) -> set[tuple[str, str]]:
+    """The components (section, name) reachable from the paths: schemas, responses,
+    parameters, headers... a plugin's own as much as the core's."""
+    components = doc["components"]
+    todo, used = list(_refs(doc["paths"])), set()
     while todo:
-        name = todo.pop()
-        if name not in used:
-            used.add(name)
-            todo.extend(_refs(schemas.get(name)))
+        key = todo.pop()
+        if key not in used:
+            used.add(key)
+            section, name = key
+            todo.extend(_refs(components.get(section, {}).get(name)))
     return used
 
 
-def _refs(node: Any) -> Iterator[str]:
-    """Schema names in the ``$ref``s anywhere under ``node``."""
+def dangling_references(doc: dict[str, Any]) -> list[str]:
+    """The ``$ref``s in ``doc`` to components it does not hold (a misspelt schema name)."""
+    components = doc.get("components", {})
+    return sorted(
+        {
+            f"{COMPONENT_REF}{section}/{name}"
+            for section, name in _refs([doc.get("paths"), components])
+            if name not in components.get(section, {})
+        }
+    )
+
+
+def _refs(node: Any) -> Iterator[tuple[str, str]]:
+    """The components ``(section, name)`` that ``$ref``s anywhere under ``node`` name."""
     if isinstance(node, dict):
         ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith(SCHEMA_REF):
-            yield ref.removeprefix(SCHEMA_REF)
+        if isinstance(ref, str) and ref.startswith(COMPONENT_REF):
+            section, _slash, name = ref.removeprefix(COMPONENT_REF).partition("/")
+            yield section, name
         node = list(node.values())
     if isinstance(node, list):
         for value in node:
@@ -257,7 +282,11 @@ def _name_operations(operations: list[tuple[str, str, dict[str, Any]]], state: _
     unnamed = []
     for endpoint, method, operation in operations:
         given = operation.get("operationId")
-        if given is None:
+        if not isinstance(given, str) or not given:
+            if given is not None:
+                log.error(
+                    "%s %s: operationId %r is not a name; one is made", method, endpoint, given
+                )
             unnamed.append((endpoint, method, operation))
         elif given in taken:
             log.error("%s %s: operationId %r is taken; a new one is made", method, endpoint, given)

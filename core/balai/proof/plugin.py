@@ -224,16 +224,23 @@ def api_document_problems(app: Flask, name: str) -> list[str]:
     The document is written at its first request; a blueprint apispec refuses (a
     repeated parameter, a schema it cannot resolve) would be left out of it there.
     """
+    from balai.api.openapi import dangling_references, spec_for
+
     state = app.extensions["balai.api"]
     try:
-        state.base(app)
+        document = spec_for(frozenset({name}))  # as a region with only this plugin gets it
+        app.json.dumps(document)
     except Exception as exc:  # the whole document fails: every region's answer is an error
         return [f"the OpenAPI document cannot be written: {type(exc).__name__}: {exc}"]
-    return [
+    problems = [
         f"API blueprint {blueprint} cannot be documented: {error}"
         for plugin, blueprint, error in state.left_out
         if plugin == name
     ]
+    problems += [
+        f"the document names {ref}, which it does not hold" for ref in dangling_references(document)
+    ]
+    return problems
 
 
 def settings_problems(app: Flask, name: str) -> list[str]:
